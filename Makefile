@@ -18,7 +18,7 @@ RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$
 
 help: ## List every target with a one-line description
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), JOBS=<n> (pytest workers), WAVES=1 (dump FST waves)"
+	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), JOBS=<n> (pytest workers), WAVES=1 (dump FST waves), HLS_KERNELS=\"gelu ...\" (vendor targets)"
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
@@ -59,13 +59,18 @@ lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
 golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE)
 	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) --out golden
 
-vitis-csim: ## Vendor C simulation of hls/ with Vitis HLS (needs vitis_hls on PATH)
-	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source the Vitis settings64.sh first (C-sim without vendor tools: make sim)"; exit 2; }
-	vitis_hls -f hls/scripts/vitis_hls.tcl csim $(CONFIG)
+HLS_KERNELS ?= gelu
+CONFIG_NAME  = $(basename $(notdir $(CONFIG)))
+VITIS_ENV    = MODE=$(1) CONFIG_NAME=$(CONFIG_NAME) KERNELS="$(HLS_KERNELS)" VECTORS=build/vitis/$(CONFIG_NAME)/vectors
 
-vitis-synth: ## Vendor HLS synthesis + RTL export of hls/ (needs vitis_hls on PATH)
-	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source the Vitis settings64.sh first"; exit 2; }
-	vitis_hls -f hls/scripts/vitis_hls.tcl synth $(CONFIG)
+vitis-csim: $(STAMP) ## Vendor C simulation of hls/ with Vitis HLS against python_ref vectors (needs vitis_hls)
+	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first (the open C-sim runs in make sim / make test)"; exit 2; }
+	$(RUN) scripts/export_vectors.py --config $(CONFIG) --kernels $(HLS_KERNELS) --out build/vitis/$(CONFIG_NAME)/vectors
+	$(call VITIS_ENV,csim) vitis_hls -f hls/scripts/vitis_hls.tcl
+
+vitis-synth: ## Vendor HLS synthesis + RTL export of hls/ for the configured part and clock (needs vitis_hls)
+	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first"; exit 2; }
+	$(call VITIS_ENV,synth) vitis_hls -f hls/scripts/vitis_hls.tcl
 
 clean: ## Remove build products (build/, simulation folders, caches)
 	rm -rf build .pytest_cache

@@ -7,7 +7,7 @@ import pytest
 from cosim.csim import build_tb, run_gelu, write_ints
 from python_ref.config import load_config
 from python_ref.kernels.gelu import gelu_raw
-from tests.gelu_vectors import directed, random_full, random_realistic
+from cosim.vectors import gelu_directed, gelu_realistic, random_full
 
 pytestmark = pytest.mark.csim
 CONFIGS = ["edge_moe", "tiny"]
@@ -16,8 +16,8 @@ CONFIGS = ["edge_moe", "tiny"]
 @pytest.mark.parametrize("name", CONFIGS)
 def test_csim_bit_exact(name, tmp_path):
     cfg = load_config(name)
-    sets = {"directed": directed(cfg), "random_full": random_full(cfg, 100_000, 11),
-            "random_realistic": random_realistic(cfg, 100_000, 12)}
+    sets = {"directed": gelu_directed(cfg), "random_full": random_full(cfg, 100_000, 11),
+            "random_realistic": gelu_realistic(cfg, 100_000, 12)}
     x = np.concatenate(list(sets.values()))
     got = run_gelu(x, name, tmp_path)
     want = gelu_raw(x, cfg)
@@ -31,7 +31,7 @@ def test_csim_testbench_detects_mismatch(tmp_path):
     """gelu_tb's own compare mode fails on a wrong expectation (what vendor csim relies on)."""
     cfg = load_config("tiny")
     exe = build_tb("gelu", "tiny")
-    x = directed(cfg)
+    x = gelu_directed(cfg)
     want = gelu_raw(x, cfg)
     write_ints(tmp_path / "in.txt", x)
     write_ints(tmp_path / "good.txt", want)

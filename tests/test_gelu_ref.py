@@ -8,7 +8,7 @@ import pytest
 
 from python_ref.config import load_config
 from python_ref.kernels.gelu import delta_exact, gelu_exact, gelu_raw, gelu_table
-from tests.gelu_vectors import directed, random_full, random_realistic
+from cosim.vectors import gelu_directed, gelu_realistic, random_full
 
 CONFIGS = ["edge_moe", "tiny"]
 
@@ -38,7 +38,7 @@ def _gelu_scalar_fraction(x_raw: int, cfg) -> int:
 @pytest.mark.parametrize("name", CONFIGS)
 def test_matches_independent_rational_model(name):
     cfg = load_config(name)
-    x = np.concatenate([directed(cfg), random_full(cfg, 2000, 1), random_realistic(cfg, 3000, 2)])
+    x = np.concatenate([gelu_directed(cfg), random_full(cfg, 2000, 1), gelu_realistic(cfg, 3000, 2)])
     got = gelu_raw(x, cfg)
     want = np.array([_gelu_scalar_fraction(int(v), cfg) for v in x])
     bad = np.flatnonzero(got != want)
@@ -50,7 +50,7 @@ def test_odd_symmetry_is_exact(name):
     """delta is even, so GELU(x) - GELU(-x) = x bit for bit (except for -min, not representable)."""
     cfg = load_config(name)
     act = cfg.fmt("act")
-    x = random_realistic(cfg, 50000, 3)
+    x = gelu_realistic(cfg, 50000, 3)
     x = x[x > act.raw_min]
     assert np.array_equal(gelu_raw(x, cfg) - gelu_raw(-x, cfg), x)
 

@@ -1,10 +1,11 @@
-"""Shared GELU test vectors (python_ref, C-sim and RTL tests draw from the same sets)."""
+"""Shared test vectors: python_ref tests, C-sim tests, the cocotb testbenches and `make sim` draw
+from the same sets."""
 import numpy as np
 
 from python_ref.config import Config
 
 
-def directed(cfg: Config) -> np.ndarray:
+def gelu_directed(cfg: Config) -> np.ndarray:
     """Corners: 0, +-1 LSB, min, max, every table node and +-1 LSB around it, +-range and around it."""
     act = cfg.fmt("act")
     g = cfg.hardware.gelu
@@ -22,7 +23,7 @@ def random_full(cfg: Config, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(act.raw_min, act.raw_max + 1, n, dtype=np.int64)
 
 
-def random_realistic(cfg: Config, n: int, seed: int) -> np.ndarray:
+def gelu_realistic(cfg: Config, n: int, seed: int) -> np.ndarray:
     """Pre-activation values as a trained MLP produces them: normal, sigma between 0.5 and 3."""
     rng = np.random.default_rng(seed)
     sigma = rng.uniform(0.5, 3.0, n)

