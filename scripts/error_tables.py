@@ -13,7 +13,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from python_ref.config import GELU_METHODS, load_config  # noqa: E402
+from python_ref.config import GELU_METHODS, ConfigError, load_config  # noqa: E402
 from python_ref.kernels.gelu import gelu_raw  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
 
@@ -51,7 +51,11 @@ def main() -> int:
     ap.add_argument("--stride", type=int, default=1, help="evaluate every n-th input (1 = exhaustive)")
     ap.add_argument("--update", type=Path, help="write the table into this results document")
     args = ap.parse_args()
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     g = cfg.hardware.gelu
     rows = []
     for method in GELU_METHODS:
