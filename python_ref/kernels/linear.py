@@ -1,0 +1,276 @@
+"""Unified compute unit (the linear engine): the numerical specification that hls/src/linear.cpp
+(and later rtl/src/linear.sv) implement. One engine serves QKV, the attention projection, MLP
+fc1/fc2, every MoE expert and the patch embedding.
+
+Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layout), b in
+``b_fmt``; ``act`` is the activation format, which is also the accumulator format):
+
+1. For every processed row k (row ``gather[k]`` of x, or row k when ``gather`` is None) and
+   every output o::
+
+       acc = act(b[o])                                   # exact for the shipped formats
+       for i in 0 .. in_dim-1:                           # ascending i: the tile schedule's order
+           acc = act(acc + act(x[k][i] * W[o][i]))
+
+   ``x * W`` is exact (ap_fixed product type), ``act(.)`` is assignment to the activation format
+   with its quantization and overflow modes. So **each product is quantized to the accumulator
+   format before it is added** (TRN: floor to 2**-22), exactly as Edge-MoE's engine does it
+   (``addend[o] = in[i] * w[o][i]`` into an fm_t vector, then ``out_block += addend``), and as
+   hls/src/linear.cpp does it (``acc += act_t(x * w)``). This keeps the adders at the act width;
+   a wide accumulator that quantizes only the final exact sum would give different low bits (the
+   floors of the products do not add up to the floor of their sum). The C++ spelling
+   ``acc = acc + x * w`` (rounding the exact running sum every step) is the same function under
+   TRN, RND and RND_MIN_INF, because acc is on the act grid: floor(acc + p) = acc + floor(p);
+   under the sign- or parity-dependent modes (TRN_ZERO, RND_ZERO, RND_INF, RND_CONV) it is not,
+   and this spec's per-product form is the definition.
+
+   Order: the C++ adds products tile by tile (in-tiles ascending, and inside a tile the
+   LINEAR_IN products in ascending i), i.e. in ascending i overall. Both operands of every
+   addition are ``act`` values with the same fraction bits, so the addition itself is exact
+   before the assignment; with ``overflow: WRAP`` (the shipped configs) the assignment is
+   reduction modulo 2**width, and a sum of residues does not depend on the order or grouping
+   (an adder tree over a tile gives the same bits). :func:`compute_linear` therefore sums the
+   quantized products in int64 and wraps once. With a saturating ``act`` format the order
+   matters, and the sequential loop above (ascending i) is evaluated literally.
+
+2. ``gelu=True``: y = GELU(acc) by the GELU unit (:func:`python_ref.kernels.gelu.gelu_raw`);
+   otherwise y = acc.
+
+3. Output. Without ``out``: the result rows y[k] in processing order (len(gather) rows).
+   With ``out`` (scatter-accumulate, the MoE combine and the patch embedding's position add):
+   for k in processing order, t = ``scatter[k]`` (or k when ``scatter`` is None)::
+
+       out[t] = act(out[t] + act(score[k] * y[k]))        # with scores
+       out[t] = act(out[t] + y[k])                        # without scores
+
+   The score (a gate probability, in [0, 1]) is in the activation format ``act`` (signed,
+   22 fraction bits): the gate's softmax produces act values, Edge-MoE keeps its scores in fm_t,
+   so no new format or conversion is needed, and 1.0 is representable (top-1 / unscaled cases).
+   Repeated indices accumulate in processing order.
+
+Patch embedding (:func:`patch_embed`) is the same engine: the 3 x P x P patches are the rows
+(``im2col``: patch p = py * (W/P) + px, column c*P*P + ky*P + kx, matching the PyTorch conv
+weight reshaped to (dim, C*P*P)), pixels are the input format, patch-embedding weights the weight
+format, the conv bias the bias; the output accumulates onto the position embedding
+(``out = pos[1:]``, unscaled), and row 0 (CLS) is ``pos[0]`` (the published pos_embed row 0 already
+holds cls_token + pos_embed[0]). The position embedding is held in the activation format.
+
+Memory layout of the weights (see hls/src/linear.h and docs/linear.md): :func:`pack_matrix_axi`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import Config
+from ..fixed import FixedFormat, FixedPointError, Fx
+from .gelu import gelu_raw
+
+_OUT_CHUNK_ELEMS = 1 << 21  # products materialized at once (memory bound of the vectorized path)
+
+
+class LinearError(ValueError):
+    """Bad arguments to the linear engine (names the argument)."""
+
+
+def _as_2d(a, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise LinearError(f"{name}: expected a 2-D array, got shape {a.shape}")
+    return a
+
+
+def _index_list(idx, name: str, bound: int) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+        raise LinearError(f"{name}: expected a 1-D list of integer row indices, got {idx!r}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= bound):
+        raise LinearError(f"{name}: index out of range [0, {bound}): {idx.tolist()}")
+    return idx
+
+
+def quantized_products(x_raw: np.ndarray, w_raw: np.ndarray, x_fmt: FixedFormat, w_fmt: FixedFormat,
+                       act: FixedFormat) -> np.ndarray:
+    """act(x[k][i] * W[o][i]) for every k, o, i: raw act integers of shape (rows, out, in)."""
+    rows, n_in = x_raw.shape
+    n_out = w_raw.shape[0]
+    xf = x_fmt.fx(x_raw)
+    wf = w_fmt.fx(w_raw)
+    out = np.empty((rows, n_out, n_in), dtype=np.int64 if act.width <= 62 else object)
+    step = max(1, _OUT_CHUNK_ELEMS // max(1, rows * n_in))
+    for o0 in range(0, n_out, step):
+        o1 = min(n_out, o0 + step)
+        px = Fx(xf.raw[:, None, :], xf.width, xf.int_bits, xf.signed)
+        pw = Fx(wf.raw[None, o0:o1, :], wf.width, wf.int_bits, wf.signed)
+        out[:, o0:o1, :] = (px * pw).cast(act).raw
+    return out
+
+
+def accumulate(bias_act: np.ndarray, q: np.ndarray, act: FixedFormat, sequential: bool = False) -> np.ndarray:
+    """acc = act(b); for i ascending: acc = act(acc + q[..., i]). ``q``: (rows, out, in) act raws.
+
+    Under WRAP the int64 sum wrapped once is the same (order-independent); ``sequential=True``
+    forces the literal loop (used by the tests to show it)."""
+    rows, n_out, n_in = q.shape
+    acc = np.broadcast_to(np.asarray(bias_act)[None, :], (rows, n_out))
+    if act.overflow == "WRAP" and not sequential:
+        wide = act.width + max(1, n_in).bit_length() + 1 > 62
+        s = (q.astype(object) if wide else q).sum(axis=-1)
+        return act.quantize((acc.astype(object) if wide else acc) + s, act.frac)
+    acc = acc.copy()
+    for i in range(n_in):
+        acc = act.quantize(acc + q[:, :, i], act.frac)
+    return acc
+
+
+def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fmt: FixedFormat,
+                   x_fmt: FixedFormat | None = None, gelu: bool = False, gather=None, out=None,
+                   scatter=None, scores=None) -> np.ndarray:
+    """The linear engine (see the module docstring for the exact definition).
+
+    x_raw: (rows_src, in) raw integers in ``x_fmt`` (default: the activation format);
+    w_raw: (out, in) raw ``w_fmt``; b_raw: (out,) raw ``b_fmt``;
+    gather: rows of x to process, in this order (default all rows in order);
+    out: (rows_dst, out) raw act: if given, y is accumulated into a copy of it and that is returned;
+    scatter: destination row of each processed row (default k); only with ``out``;
+    scores: one act raw value per processed row (the gate probability); only with ``out``.
+    Returns raw act integers.
+    """
+    act = cfg.fmt("act")
+    x_fmt = act if x_fmt is None else x_fmt
+    x_raw = _as_2d(x_raw, "x")
+    w_raw = _as_2d(w_raw, "W")
+    b_raw = np.asarray(b_raw)
+    n_out, n_in = w_raw.shape
+    if x_raw.shape[1] != n_in:
+        raise LinearError(f"x has {x_raw.shape[1]} columns but W[out][in] has in = {n_in}")
+    if b_raw.shape != (n_out,):
+        raise LinearError(f"bias: expected shape ({n_out},), got {b_raw.shape}")
+    try:
+        x_raw = x_fmt.check_raw(x_raw, "x")
+        w_raw = w_fmt.check_raw(w_raw, "W")
+        b_raw = b_fmt.check_raw(b_raw, "bias")
+    except FixedPointError as exc:
+        raise LinearError(str(exc)) from None
+    rows = np.arange(x_raw.shape[0]) if gather is None else _index_list(gather, "gather", x_raw.shape[0])
+    if out is None and (scatter is not None or scores is not None):
+        raise LinearError("scatter and scores need out (the destination to accumulate into)")
+
+    x_sel = x_raw[rows]
+    bias_act = b_fmt.fx(b_raw).cast(act).raw
+    y = accumulate(bias_act, quantized_products(x_sel, w_raw, x_fmt, w_fmt, act), act)
+    if gelu:
+        y = gelu_raw(y, cfg)
+    y = np.asarray(y).astype(np.int64)
+    if out is None:
+        return y
+
+    dst = _as_2d(out, "out")
+    if dst.shape[1] != n_out:
+        raise LinearError(f"out has {dst.shape[1]} columns, the layer has out = {n_out}")
+    dst = act.check_raw(dst, "out").astype(np.int64).copy()
+    targets = np.arange(len(rows)) if scatter is None else _index_list(scatter, "scatter", dst.shape[0])
+    if len(targets) != len(rows):
+        raise LinearError(f"scatter has {len(targets)} entries for {len(rows)} processed rows")
+    if scatter is None and len(rows) > dst.shape[0]:
+        raise LinearError(f"out has {dst.shape[0]} rows for {len(rows)} processed rows (give scatter)")
+    if scores is not None:
+        scores = act.check_raw(np.asarray(scores), "scores")
+        if scores.shape != (len(rows),):
+            raise LinearError(f"scores: expected shape ({len(rows)},), got {scores.shape}")
+        y = (act.fx(scores[:, None]) * act.fx(y)).cast(act).raw
+    for k, t in enumerate(targets):  # processing order: repeated targets accumulate in sequence
+        dst[t] = act.quantize(dst[t] + y[k], act.frac)
+    return dst
+
+
+# ---------------------------------------------------------------------------------------------
+# Patch embedding on the same engine
+
+def im2col(image_raw, patch: int) -> np.ndarray:
+    """(C, H, W) -> (num_patches, C*P*P): row py*(W/P)+px, column c*P*P + ky*P + kx."""
+    img = np.asarray(image_raw)
+    if img.ndim != 3:
+        raise LinearError(f"image: expected (channels, height, width), got shape {img.shape}")
+    c, h, w = img.shape
+    if h % patch or w % patch:
+        raise LinearError(f"image {h}x{w} is not a whole number of {patch}x{patch} patches")
+    t = img.reshape(c, h // patch, patch, w // patch, patch).transpose(1, 3, 0, 2, 4)
+    return t.reshape((h // patch) * (w // patch), c * patch * patch)
+
+
+def patch_embed(image_raw, w_raw, b_raw, pos_raw, cfg: Config) -> np.ndarray:
+    """Tokens (1 + num_patches, dim) raw act: row 0 = pos[0] (CLS), row 1+p = act(pos[1+p] + y[p]),
+    y = compute_linear(im2col(image), W (dim, C*P*P), b) with pixel inputs and patch weights."""
+    m = cfg.model
+    act = cfg.fmt("act")
+    img = np.asarray(image_raw)
+    if img.shape != (m.channels, m.height, m.width):
+        raise LinearError(f"image: expected shape {(m.channels, m.height, m.width)}, got {img.shape}")
+    w = np.asarray(w_raw).reshape(np.asarray(w_raw).shape[0], -1)
+    if w.shape != (m.dim, m.patch_in):
+        raise LinearError(f"patch weights: expected (dim, C*P*P) = {(m.dim, m.patch_in)}, got {w.shape}")
+    pos = act.check_raw(_as_2d(pos_raw, "pos"), "pos")
+    if pos.shape != (m.tokens, m.dim):
+        raise LinearError(f"pos: expected shape {(m.tokens, m.dim)}, got {pos.shape}")
+    x = im2col(img, m.patch_size)
+    body = compute_linear(x, w, b_raw, cfg, x_fmt=cfg.fmt("pixel"), w_fmt=cfg.fmt("patch_weight"),
+                          b_fmt=cfg.fmt("bias"), out=pos[1:])
+    return np.vstack([pos[:1].astype(np.int64), body])
+
+
+# ---------------------------------------------------------------------------------------------
+# External memory layout (what the HLS loaders read; see hls/src/linear.h)
+
+def elements_per_word(fmt: FixedFormat, axi_width: int) -> int:
+    if axi_width % fmt.width:
+        raise LinearError(f"{fmt.c_type} ({fmt.width} bits) does not pack evenly into {axi_width}-bit words")
+    return axi_width // fmt.width
+
+
+def _pack_word(vals, width: int) -> int:
+    word = 0
+    for j, v in enumerate(vals):
+        word |= (int(v) & ((1 << width) - 1)) << (j * width)
+    return word
+
+
+def pack_matrix_axi(w_raw, fmt: FixedFormat, axi_width: int) -> list[int]:
+    """W[out][in] row-major, each row padded with zeros to whole words: row o occupies words
+    o*R .. o*R+R-1 (R = ceil(in / E), E = axi_width / width); element i of the row is lane i % E of
+    word o*R + i // E, bits [lane*width, lane*width + width) (two's complement). For every shipped
+    layer shape in % E == 0, so this is plain dense row-major."""
+    w = fmt.check_raw(_as_2d(w_raw, "W"), "W")
+    e = elements_per_word(fmt, axi_width)
+    n_out, n_in = w.shape
+    r = -(-n_in // e)
+    return [_pack_word(w[o, c * e:(c + 1) * e], fmt.width) for o in range(n_out) for c in range(r)]
+
+
+def pack_vector_axi(v_raw, fmt: FixedFormat, axi_width: int) -> list[int]:
+    """A vector (biases) packed densely, element j in lane j % E of word j // E, last word zero-padded."""
+    v = fmt.check_raw(np.asarray(v_raw).reshape(-1), "vector")
+    e = elements_per_word(fmt, axi_width)
+    return [_pack_word(v[c * e:(c + 1) * e], fmt.width) for c in range(-(-len(v) // e))]
+
+
+def unpack_words(words, fmt: FixedFormat, axi_width: int, count: int, stride_words: int | None = None,
+                 rows: int = 1) -> np.ndarray:
+    """Inverse of the packers (for tests): ``rows`` rows of ``count`` elements."""
+    e = elements_per_word(fmt, axi_width)
+    stride = stride_words if stride_words is not None else -(-count // e)
+    out = np.zeros((rows, count), dtype=np.int64)
+    mask = (1 << fmt.width) - 1
+    for r in range(rows):
+        for i in range(count):
+            v = (words[r * stride + i // e] >> ((i % e) * fmt.width)) & mask
+            if fmt.signed and v >> (fmt.width - 1):
+                v -= 1 << fmt.width
+            out[r, i] = v
+    return out
+
+
+def ideal_cycles(rows: int, n_out: int, n_in: int, cfg: Config) -> int:
+    """Compute-loop iterations of the engine at II=1: rows * ceil(out/LO) * ceil(in/LI)."""
+    lo, li = cfg.hardware.linear_out, cfg.hardware.linear_in
+    return rows * (-(-n_out // lo)) * (-(-n_in // li))
