@@ -56,8 +56,8 @@ results: errors synth ## Regenerate every table of docs/RESULTS.md (errors and s
 lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
 	$(RUN) scripts/lint.py --config $(CONFIG)
 
-golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE)
-	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) --out golden
+golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE, WEIGHTS, STAND_IN_EXPERTS=1)
+	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(STAND_IN_EXPERTS),--stand-in-experts) --out golden
 
 HLS_KERNELS ?= gelu
 CONFIG_NAME  = $(basename $(notdir $(CONFIG)))
