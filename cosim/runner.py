@@ -1,0 +1,294 @@
+"""Build and run a cocotb testbench under Verilator from Python (pytest, scripts/sim.py).
+
+``run_cosim`` compiles the RTL with cocotb's Python runner (``cocotb_tools.runner``) once per
+(config, kernel, HDL parameters) into ``build/cosim/<config>/<kernel>[_<params>]``, guarded by a
+file lock and a content hash so parallel pytest-xdist workers reuse one build and never write into
+it at the same time. The model is always built with FST tracing compiled in (when the zlib/lz4
+headers exist) and traces only when a run asks for waves, so WAVES=1 needs no second build.
+Every run gets its own folder ``<build>/runs/<run_name>`` holding
+``results.xml``, ``sim.log``, the JSON summary written by the testbench and, with waves,
+``dump.fst``.
+
+Failures raise :class:`CosimError` with the failing cocotb test names, their messages and the paths
+of the log and results file, instead of cocotb's ``sys.exit`` inside pytest.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from python_ref.config import load_config
+
+from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, verilator_env
+
+COSIM_DIR = BUILD_DIR / "cosim"
+# Randomize every register without a reset at time 0 (a design must not depend on it), and X
+# assignments; the seed is chosen per run (+verilator+seed) so the runs are reproducible.
+DEFAULT_SEED = 20231029  # runs are reproducible unless a seed is given
+VERILATOR_BUILD_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
+
+
+class CosimError(RuntimeError):
+    """A co-simulation build or run failed; the message says which test, and where the log is.
+
+    ``summary`` holds the testbench's JSON summary when it was written (e.g. the mismatch count).
+    """
+
+    def __init__(self, message: str, summary: dict | None = None):
+        super().__init__(message)
+        self.summary = summary
+
+
+def truthy(value) -> bool:
+    return str(value).strip().lower() not in ("", "0", "false", "no", "off", "none")
+
+
+def waves_requested(waves: bool = False) -> bool:
+    """waves=True or the environment variable WAVES=1."""
+    return bool(waves) or truthy(os.environ.get("WAVES", ""))
+
+
+def rtl_package(config_name: str) -> Path:
+    pkg = RTL_DIR / "generated" / config_name / "model_pkg.sv"
+    if not pkg.is_file():
+        raise ToolchainError(f"{pkg} does not exist: run `make generate`")
+    return pkg
+
+
+def verilator_version() -> str:
+    env = verilator_env()
+    res = subprocess.run(["verilator", "--version"], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise ToolchainError(f"`verilator --version` failed: {res.stderr.strip()}")
+    return res.stdout.strip()
+
+
+@functools.lru_cache(maxsize=None)
+def fst_supported() -> str | None:
+    """None if Verilator's FST writer can be compiled here, else what is missing (it needs the
+    zlib and lz4 development headers since Verilator 5.04x)."""
+    missing = []
+    for header, pkg in (("zlib.h", "zlib1g-dev"), ("lz4.h", "liblz4-dev")):
+        res = subprocess.run([os.environ.get("CXX", "c++"), "-E", "-x", "c++", "-"], input=f"#include <{header}>\n",
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            missing.append(f"{header} (apt-get install {pkg})")
+    return ", ".join(missing) or None
+
+
+def _param_suffix(parameters: dict | None) -> str:
+    if not parameters:
+        return ""
+    text = "_".join(f"{k}{v}" for k, v in sorted(parameters.items()))
+    return "_" + re.sub(r"[^A-Za-z0-9_.-]", "-", text)
+
+
+def build_dir_for(kernel: str, config_name: str, parameters: dict | None = None) -> Path:
+    return COSIM_DIR / config_name / (kernel + _param_suffix(parameters))
+
+
+@contextlib.contextmanager
+def _environ(updates: dict):
+    """Temporarily apply ``updates`` to os.environ (cocotb's runner copies os.environ over its
+    extra_env, and finds verilator through PATH); a value of None removes the variable."""
+    saved = {k: os.environ.get(k) for k in updates}
+    try:
+        for k, v in updates.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = str(v)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build_hash(sources: list[Path], toplevel: str, parameters: dict, args: list[str]) -> str:
+    h = hashlib.sha256()
+    h.update(verilator_version().encode())
+    h.update(json.dumps([toplevel, sorted((k, str(v)) for k, v in parameters.items()), args]).encode())
+    for s in sources:
+        h.update(str(s).encode())
+        h.update(Path(s).read_bytes())
+    return h.hexdigest()
+
+
+def _failures_from_xml(results_xml: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(number of tests, [(test name, failure message)]) from cocotb's xUnit results file."""
+    root = ET.parse(results_xml).getroot()
+    cases = list(root.iter("testcase"))
+    failed = []
+    for case in cases:
+        for tag in ("failure", "error"):
+            for el in case.findall(tag):
+                msg = (el.get("message") or "") + ("\n" + el.text if el.text else "")
+                failed.append((case.get("name", "?"), msg.strip()))
+    return len(cases), failed
+
+
+def _log_tail(log: Path, lines: int = 40) -> str:
+    if not log.is_file():
+        return "(no log written)"
+    text = log.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test_module: str,
+              parameters: dict | None = None, waves: bool = False, extra_env: dict | None = None,
+              testcase: str | list[str] | None = None, run_name: str | None = None,
+              seed: int | None = None, build_args: list[str] | None = None) -> dict:
+    """Build ``toplevel`` from ``sources`` (the config's model_pkg.sv is prepended) and run the
+    cocotb tests of ``test_module`` (e.g. ``"cosim.test_gelu"``); return the JSON summary the
+    testbench writes to ``$COSIM_RESULT_JSON``.
+
+    ``config`` is a config name or YAML path (the testbench receives it as ``$COSIM_CONFIG``).
+    ``run_name`` names the run folder; runs that may execute concurrently need different names.
+    Raises :class:`CosimError` if the build fails, any cocotb test fails, no test ran, or no
+    summary was written.
+    """
+    import cocotb_tools.runner  # imported here: only co-simulation needs cocotb
+
+    cfg = load_config(config)
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    waves = waves_requested(waves)
+    parameters = dict(parameters or {})
+    pkg = rtl_package(cfg.name)
+    srcs = [Path(s).resolve() for s in sources]
+    for s in srcs:
+        if not s.is_file():
+            raise ToolchainError(f"RTL source {s} does not exist")
+    if pkg.resolve() not in srcs:
+        srcs = [pkg.resolve()] + srcs
+    args = list(VERILATOR_BUILD_ARGS) + list(build_args or [])
+    fst_missing = fst_supported()
+    if waves and fst_missing:
+        raise ToolchainError(f"FST waves (WAVES=1) need headers that are missing: {fst_missing}")
+    trace_build = fst_missing is None
+    if trace_build:
+        args.append("--trace-fst")  # cocotb adds --trace; --trace-fst selects the FST format
+
+    bdir = build_dir_for(kernel, cfg.name, parameters)
+    if run_name is None:
+        run_name = "default" if testcase is None else \
+            "_".join([testcase] if isinstance(testcase, str) else testcase)
+    run_name = re.sub(r"[^A-Za-z0-9_.-]", "-", run_name)
+    run_dir = bdir / "runs" / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results_xml = run_dir / "results.xml"
+    summary_json = run_dir / "result.json"
+    sim_log = run_dir / "sim.log"
+    build_log = bdir / "build.log"
+    for f in (results_xml, summary_json, sim_log):
+        f.unlink(missing_ok=True)
+
+    if str(REPO_ROOT) not in sys.path:  # the simulator's Python imports cosim.* and python_ref.*
+        sys.path.insert(0, str(REPO_ROOT))
+    venv = verilator_env()
+    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None,
+                   "COSIM_CONFIG": str(config), "COSIM_KERNEL": kernel,
+                   "COSIM_RESULT_JSON": str(summary_json), "COSIM_SEED": str(seed),
+                   "WAVES": "1" if waves else "0"}
+    for k, v in (extra_env or {}).items():
+        env_updates[k] = v
+
+    runner = cocotb_tools.runner.get_runner("verilator")
+    with _environ(env_updates):
+        # ---- build once per content hash; the lock serializes concurrent workers
+        with _locked(bdir.with_name(bdir.name + ".lock")):
+            digest = _build_hash(srcs, toplevel, parameters, args)
+            stamp = bdir / "build.hash"
+            binary = bdir / toplevel
+            if not (binary.is_file() and stamp.is_file() and stamp.read_text() == digest):
+                stamp.unlink(missing_ok=True)
+                try:
+                    with _environ({"WAVES": "1" if trace_build else "0"}):  # the runner reads $WAVES
+                        runner.build(sources=srcs, hdl_toplevel=toplevel, parameters=parameters,
+                                     build_args=args, build_dir=bdir, waves=trace_build,
+                                     timescale=("1ns", "1ps"), log_file=build_log, always=True)
+                except (RuntimeError, SystemExit) as exc:
+                    raise CosimError(f"Verilator build of {toplevel} ({cfg.name}) failed ({exc}); "
+                                     f"log {build_log}:\n{_log_tail(build_log)}") from None
+                stamp.write_text(digest)
+
+        # ---- run
+        plusargs = ["+verilator+rand+reset+2", f"+verilator+seed+{(seed & 0x7fffffff) or 1}"]
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                        build_dir=bdir, test_dir=run_dir, testcase=testcase, waves=waves,
+                        parameters=parameters, results_xml=str(results_xml), plusargs=plusargs,
+                        log_file=sim_log, seed=seed,
+                        extra_env={k: str(v) for k, v in env_updates.items() if v is not None})
+        except SystemExit:
+            pass  # under pytest cocotb's runner exits on failures; the results file says which
+        except RuntimeError as exc:
+            raise CosimError(f"simulation of {toplevel} ({cfg.name}) could not run ({exc}); "
+                             f"log {sim_log}:\n{_log_tail(sim_log)}") from None
+
+    summary = json.loads(summary_json.read_text()) if summary_json.is_file() else None
+    if not results_xml.is_file():
+        raise CosimError(f"{toplevel} ({cfg.name}): the simulator wrote no {results_xml} "
+                         f"(crashed?); log {sim_log}:\n{_log_tail(sim_log)}", summary)
+    try:
+        n_tests, failed = _failures_from_xml(results_xml)
+    except ET.ParseError as exc:
+        raise CosimError(f"{toplevel} ({cfg.name}): unreadable {results_xml} ({exc}); log {sim_log}:\n"
+                         f"{_log_tail(sim_log)}", summary) from None
+    if n_tests == 0:
+        raise CosimError(f"{toplevel} ({cfg.name}): no cocotb test ran (module {test_module}, testcase "
+                         f"{testcase!r}); see {results_xml} and {sim_log}", summary)
+    if failed:
+        details = "\n".join(f"  {name}: {msg[:2000]}" for name, msg in failed)
+        raise CosimError(f"{toplevel} ({cfg.name}): {len(failed)} of {n_tests} cocotb tests failed:\n{details}\n"
+                         f"log: {sim_log}\nresults: {results_xml}", summary)
+    if summary is None:
+        raise CosimError(f"{toplevel} ({cfg.name}): the testbench wrote no summary {summary_json}; log {sim_log}")
+    summary["tests_run"] = n_tests
+    summary["log"] = str(sim_log)
+    summary["results_xml"] = str(results_xml)
+    if waves:
+        fst = run_dir / "dump.fst"
+        summary["waves"] = str(fst)
+        print(f"[cosim] waves of {kernel}/{cfg.name}: {fst}")
+    return summary
+
+
+# ---- GELU (rtl/src/gelu.sv, cosim/test_gelu.py): shared by tests/test_cosim_gelu.py and scripts/sim.py
+GELU_SOURCES = [RTL_DIR / "src" / "axis_skid.sv", RTL_DIR / "src" / "gelu.sv"]
+
+
+def run_gelu_cosim(config: str, waves: bool = False, stall: str = "none", n_random: int = 100_000,
+                   run_name: str | None = None, parameters: dict | None = None, testcase=None,
+                   seed: int | None = None, **env) -> dict:
+    """Run the GELU testbench: directed corners, ``n_random`` values over the full range and as many
+    realistic ones (plus ``n_random/4`` over the table range) under the stall pattern ``stall``
+    (cosim.tb.STALL_PATTERNS), then exact latency and throughput without stalls. Extra keyword
+    arguments become environment variables of the testbench (e.g. COSIM_CORRUPT_EXPECTED=1)."""
+    if run_name is None:
+        run_name = f"{stall}_{n_random}" + _param_suffix(parameters)
+    extra = {"COSIM_STALL": stall, "COSIM_RANDOM_VECTORS": int(n_random), **env}
+    return run_cosim("gelu", config, "gelu", GELU_SOURCES, "cosim.test_gelu", parameters=parameters,
+                     waves=waves, extra_env=extra, testcase=testcase, run_name=run_name, seed=seed)

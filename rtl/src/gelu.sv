@@ -1,0 +1,193 @@
+// GELU unit, LANES values per AXI-Stream beat, bit-exact to python_ref.kernels.gelu.gelu_raw.
+//
+//   GELU(x) = ReLU(x) - delta(|x|),  delta(u) = T[k] + t * (T[k+1] - T[k])  (truncated to the table
+//   format), k = the bits of |x| above weight 2^-S, t = the F-S bits below them as an unsigned
+//   fraction, and delta = 0 for |x| >= table range. Constants come from the generated model_pkg.
+//
+// Ports follow Vitis HLS's naming of an hls::stream<ap_axiu<...>> port with ap_ctrl_none
+// (void gelu_top(hls::stream<gelu_axis_t>& x, hls::stream<gelu_axis_t>& y)), so RTL exported by
+// Vitis from hls/src/gelu.cpp drops into the same cocotb testbench. Lane i is
+// TDATA[i*ACT_W +: ACT_W]; TLAST travels with its beat; x_TKEEP/x_TSTRB are ignored,
+// y_TKEEP/y_TSTRB are all ones.
+//
+// Pipeline (one beat per cycle, every stage registered, one clock enable for the whole datapath):
+//   S1  register the input beat
+//   S2  a = |x| (ACT_W-bit unsigned: -(-2^(W-1)) does not wrap), relu, in_table = (a >> TB) < RANGE,
+//       ROM address k (0 outside the table), t = a[TB-1:0]
+//   S3  registered ROM read per lane of {T[k+1]-T[k], T[k]} (both nodes in one word)
+//   S4  p = t * (T[k+1]-T[k])   (TB-bit unsigned x (TW+1)-bit signed: one DSP48 multiply)
+//   S5  delta = ((T[k] << TB) + p) >>> TB, i.e. floor = AP_TRN into the table format (DSP post-add)
+//   S6  y = relu - (in_table ? delta << (F - TF) : 0), exact in the activation format
+//   out axis_skid register slice: y_* are flip-flop outputs
+// Latency: an input beat accepted at clock edge N (x_TVALID && x_TREADY) drives y_TVALID high
+// right after edge N+6; with y_TREADY high it is taken at edge N+7 (7 cycles handshake to
+// handshake, measured by cosim/test_gelu.py). Throughput: 1 beat/cycle.
+//
+// Flow control: the datapath advances (ce) unless its last stage holds a beat the output slice
+// cannot take. The slice's s_ready is a flip-flop, so x_TREADY = ce is a function of flip-flops only
+// (no combinational path from y_TREADY or x_TVALID to x_TREADY), and a stalled beat is held in
+// place: nothing is lost or duplicated under any stall pattern.
+module gelu
+  import model_pkg::*;
+#(
+    parameter int LANES = GELU_LANES
+) (
+    input  logic                       ap_clk,
+    input  logic                       ap_rst_n,   // synchronous, active low
+    input  logic [LANES*ACT_W-1:0]     x_TDATA,
+    input  logic                       x_TVALID,
+    output logic                       x_TREADY,
+    input  logic                       x_TLAST,
+    input  logic [LANES*ACT_W/8-1:0]   x_TKEEP,    // ignored (present on Vitis ap_axiu ports)
+    input  logic [LANES*ACT_W/8-1:0]   x_TSTRB,    // ignored
+    output logic [LANES*ACT_W-1:0]     y_TDATA,
+    output logic                       y_TVALID,
+    input  logic                       y_TREADY,
+    output logic                       y_TLAST,
+    output logic [LANES*ACT_W/8-1:0]   y_TKEEP,
+    output logic [LANES*ACT_W/8-1:0]   y_TSTRB
+);
+  localparam int W      = ACT_W;
+  localparam int F      = ACT_W - ACT_I;               // activation fraction bits
+  localparam int S      = GELU_STEP_LOG2;
+  localparam int TB     = F - S;                       // bits of t
+  localparam int TW     = GELU_TABLE_W;
+  localparam int TF     = GELU_TABLE_W - GELU_TABLE_I; // table fraction bits
+  localparam int RANGE  = GELU_RANGE_STEPS;            // |x| >= RANGE * 2^-S: delta = 0
+  localparam int IDX_W  = $clog2(RANGE);
+  localparam int ROM_W  = 2 * TW + 1;                  // {signed diff (TW+1), lo (TW)}
+  localparam int P_W    = TB + TW + 2;                 // signed product t * diff, one spare bit
+  localparam int KEEP_W = LANES * ACT_W / 8;
+
+  // ---- elaboration checks: the arithmetic below relies on these properties of the config
+  if (GELU_TABLE_QUANT != 0) begin : g_chk_quant
+    $error("gelu: table format must truncate (AP_TRN, code 0), got quantization code %0d", GELU_TABLE_QUANT);
+  end
+  if (GELU_TABLE_SIGNED != 0 || GELU_TABLE_I > 0) begin : g_chk_table_sign
+    $error("gelu: the delta table must be unsigned with no integer bits (ap_ufixed<W,I<=0>)");
+  end
+  if (TF > F) begin : g_chk_frac
+    $error("gelu: table fraction bits (%0d) exceed the activation fraction bits (%0d): y would round", TF, F);
+  end
+  if (ACT_SIGNED != 1 || (ACT_W % 8) != 0) begin : g_chk_act
+    $error("gelu: the activation format must be signed and a whole number of bytes wide");
+  end
+  if (GELU_ENTRIES != RANGE + 1 || TB < 1 || TB + IDX_W > W - 1) begin : g_chk_geometry
+    $error("gelu: inconsistent table geometry (entries %0d, range steps %0d, t bits %0d)",
+           GELU_ENTRIES, RANGE, TB);
+  end
+  if (LANES < 1) begin : g_chk_lanes
+    $error("gelu: LANES must be >= 1, got %0d", LANES);
+  end
+
+  // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes
+  logic [ROM_W-1:0] rom [RANGE];
+  initial begin
+    for (int e = 0; e < RANGE; e++) begin
+      rom[e] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]), GELU_DELTA_TABLE[e]};
+    end
+  end
+
+  // ---- flow control
+  logic running;  // x_TREADY stays low in reset and until the first clock edge after it
+  logic v1, v2, v3, v4, v5, v6;
+  logic l1, l2, l3, l4, l5, l6;
+  logic out_s_ready;
+  wire  ce = !v6 || out_s_ready;
+
+  assign x_TREADY = running && ce;
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      running <= 1'b0;
+      {v1, v2, v3, v4, v5, v6} <= '0;
+    end else begin
+      running <= 1'b1;
+      if (ce) {v1, v2, v3, v4, v5, v6} <= {x_TVALID && running, v1, v2, v3, v4, v5};
+    end
+  end
+
+  always_ff @(posedge ap_clk) begin
+    if (ce) {l1, l2, l3, l4, l5, l6} <= {x_TLAST, l1, l2, l3, l4, l5};
+  end
+
+  // ---- datapath, one instance per lane
+  logic [LANES*W-1:0] y6;
+
+  for (genvar i = 0; i < LANES; i++) begin : g_lane
+    logic signed [W-1:0]    x1;
+    logic        [W-1:0]    relu2, relu3, relu4, relu5;
+    logic        [TB-1:0]   t2, t3;
+    logic        [IDX_W-1:0] k2;
+    logic                   in2, in3, in4, in5;
+    logic        [ROM_W-1:0] rom3;
+    logic signed [P_W-1:0]  p4;
+    logic        [TW-1:0]   lo4, delta5;
+    logic        [W-1:0]    y;
+
+    // S2 combinational: |x| and the table index
+    logic [W-1:0] a;
+    logic         in_table;
+    assign a        = x1[W-1] ? -x1 : x1;  // -(-2^(W-1)) = 2^(W-1) as unsigned: no wrap
+    assign in_table = (a >> TB) < W'(RANGE);
+
+    // S4/S5 combinational: the product and the exact sum before truncation
+    // Both factors widened to P_W first: a Verilog product is only as wide as its operands.
+    logic signed [TW:0]    diff3;
+    logic signed [P_W-1:0] t3_w, diff3_w;
+    // delta = sum[TB +: TW]: the low TB bits are what AP_TRN drops, the top bits are 0
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic signed [P_W-1:0] sum;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign diff3   = $signed(rom3[ROM_W-1 -: TW+1]);
+    assign t3_w    = $signed(P_W'(t3));
+    assign diff3_w = P_W'(diff3);
+    assign sum     = (P_W'(lo4) << TB) + p4;
+
+    always_ff @(posedge ap_clk) begin
+      if (ce) begin
+        // S1
+        x1     <= x_TDATA[i*W +: W];
+        // S2
+        relu2  <= x1[W-1] ? '0 : x1;
+        t2     <= a[TB-1:0];
+        k2     <= in_table ? a[TB +: IDX_W] : '0;
+        in2    <= in_table;
+        // S3
+        rom3   <= rom[k2];
+        t3     <= t2;
+        relu3  <= relu2;
+        in3    <= in2;
+        // S4
+        p4     <= t3_w * diff3_w;
+        lo4    <= rom3[TW-1:0];
+        relu4  <= relu3;
+        in4    <= in3;
+        // S5: sum >= 0 (it lies between T[k] and T[k+1] scaled), so the slice is the floor
+        delta5 <= sum[TB +: TW];
+        relu5  <= relu4;
+        in5    <= in4;
+        // S6
+        y      <= relu5 - (in5 ? (W'(delta5) << (F - TF)) : '0);
+      end
+    end
+    assign y6[i*W +: W] = y;
+  end
+
+  // ---- output register slice
+  axis_skid #(.WIDTH(LANES * W + 1)) u_out (
+      .clk    (ap_clk),
+      .rst_n  (ap_rst_n),
+      .s_data ({l6, y6}),
+      .s_valid(v6),
+      .s_ready(out_s_ready),
+      .m_data ({y_TLAST, y_TDATA}),
+      .m_valid(y_TVALID),
+      .m_ready(y_TREADY)
+  );
+
+  assign y_TKEEP = {KEEP_W{1'b1}};
+  assign y_TSTRB = {KEEP_W{1'b1}};
+
+  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB};
+endmodule

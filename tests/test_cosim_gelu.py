@@ -1,0 +1,90 @@
+"""RTL GELU (rtl/src/gelu.sv) against python_ref under cocotb + Verilator, through cosim.runner.
+
+Each run builds the config's Verilator model once (cached in build/cosim/<config>/gelu) and runs the
+four cocotb tests of cosim/test_gelu.py: directed corners and random values (full range, realistic
+normal, table range) under one stall pattern, exact latency / throughput without stalls, and a
+reset with beats in flight (plus a check that x_TREADY has no combinational path from y_TREADY).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cosim.runner import CosimError, fst_supported, run_gelu_cosim
+from python_ref.config import load_config
+
+CONFIGS = ["tiny", "edge_moe"]
+STALLS = ["none", "gaps", "backpressure", "both"]
+LATENCY_CYCLES = 7  # documented in the header of rtl/src/gelu.sv
+# Random values per distribution: the unstalled run carries the big sweep (>= 100k over the full
+# range and 100k each over realistic ranges); stalled runs check flow control with fewer values.
+BIG, SMALL, SLOW = 100_000, 10_000, 1_000_000
+
+pytestmark = pytest.mark.cosim
+
+
+def run_gelu(config: str, stall: str, n_random: int, run_name: str, **kw) -> dict:
+    return run_gelu_cosim(config, stall=stall, n_random=n_random, run_name=run_name, **kw)
+
+
+def check_summary(r: dict, config: str, stall: str, n_random: int, lanes: int | None = None):
+    cfg = load_config(config)
+    assert r["kernel"] == "gelu" and r["config"] == cfg.name and r["stall"] == stall
+    assert r["mismatches"] == 0
+    assert r["lanes"] == (lanes or cfg.hardware.gelu.lanes)
+    assert r["vectors"] >= 2.25 * n_random + 1000  # random sets + directed corners + latency/burst beats
+    assert r["beats"] * r["lanes"] == r["vectors"]
+    assert r["latency_cycles"] == LATENCY_CYCLES
+    assert r["cycles_per_beat"] == 1.0
+    if stall in ("backpressure", "both"):  # the sink's pauses really stalled the input
+        assert r["input_stall_cycles"] > 100 and r["output_stall_cycles"] > 100
+    if stall == "none":
+        assert r["input_stall_cycles"] == 0 and r["output_stall_cycles"] == 0
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("config", CONFIGS)
+def test_gelu_cosim(config, stall):
+    n = BIG if stall == "none" else SMALL
+    r = run_gelu(config, stall, n, run_name=f"{stall}_{n}")
+    check_summary(r, config, stall, n)
+
+
+@pytest.mark.slow
+def test_gelu_lanes_parameter():
+    """The LANES parameter overrides model_pkg::GELU_LANES (own build: build/cosim/tiny/gelu_LANES3)."""
+    r = run_gelu("tiny", "both", 2000, run_name="lanes3", parameters={"LANES": 3})
+    assert r["lanes"] == 3 and r["mismatches"] == 0 and r["vectors"] >= 6000
+    assert r["latency_cycles"] == LATENCY_CYCLES and r["cycles_per_beat"] == 1.0
+
+
+def test_gelu_scoreboard_can_fail():
+    """Flipping one expected LSB must make the run fail with exactly one reported mismatch."""
+    with pytest.raises(CosimError, match="mismatch") as exc:
+        run_gelu("tiny", "none", 0, run_name="corrupt", testcase="test_directed", COSIM_CORRUPT_EXPECTED=1)
+    assert "test_directed" in str(exc.value)
+    assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+def test_runner_fails_when_no_test_ran():
+    with pytest.raises(CosimError, match="no cocotb test ran"):
+        run_gelu("tiny", "none", 0, run_name="zero", testcase="no_such_test")
+
+
+def test_gelu_waves():
+    """waves=True (or WAVES=1) builds with --trace-fst and leaves dump.fst in the run folder."""
+    missing = fst_supported()
+    if missing:
+        pytest.skip(f"Verilator's FST writer cannot be built here, missing {missing}")
+    r = run_gelu("tiny", "none", 0, run_name="waves", testcase="test_directed", waves=True)
+    fst = Path(r["waves"])
+    assert fst.name == "dump.fst" and fst.is_file() and fst.stat().st_size > 1000
+    assert r["mismatches"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS)
+def test_gelu_cosim_long(config):
+    r = run_gelu(config, "both", SLOW, run_name=f"both_{SLOW}")
+    check_summary(r, config, "both", SLOW)
