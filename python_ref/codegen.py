@@ -5,7 +5,8 @@ Outputs, per configuration NAME (committed, so that users with only vendor tools
 
 * ``hls/generated/NAME/model_config.h``: constants, ap_fixed typedefs, one config struct per kernel;
 * ``hls/generated/NAME/gelu_table.h``: the GELU delta table (raw bits);
-* ``rtl/generated/NAME/model_pkg.sv``: ``package model_pkg`` with the same constants and tables.
+* ``rtl/generated/NAME/model_pkg.sv``: ``package model_pkg`` with the same constants and tables;
+* ``hls/generated/NAME/settings.tcl``: part and clock for the vendor scripts.
 
 The constants listed by :func:`constants` are the contract checked by the agreement test: each
 appears with the same name and value in the C++ header (``constexpr int NAME``) and the
@@ -18,6 +19,7 @@ from pathlib import Path
 from .config import FORMAT_ROLES, REPO_ROOT, Config
 from .fixed import OVERFLOW_MODES, QUANT_MODES
 from .kernels.gelu import gelu_table
+from .kernels.layernorm import eps_v as layernorm_eps_v
 
 GELU_METHOD_CODES = {"edge_moe": 0, "minimax": 1}
 
@@ -74,6 +76,15 @@ def cpp_config_header(cfg: Config) -> str:
         f"    static const int method = {GELU_METHOD_CODES[g.method]};  // 0 edge_moe, 1 minimax",
         "};",
         "",
+        "// ---- LayerNorm unit (hls/src/layernorm.h): eps scaled to the unit's integer variance",
+        "struct layernorm_config {",
+        "    typedef act_t data_t;",
+        "    typedef norm_param_t param_t;",
+        "    static const unsigned dim = FEATURE_DIM;",
+        f"    static const unsigned long long eps_v = {layernorm_eps_v(cfg)}ULL;  "
+        f"// round(eps * D^2 * 2^(2F)), eps = {cfg.model.layernorm_eps!r}",
+        "};",
+        "",
     ]
     return "\n".join(lines)
 
@@ -105,10 +116,18 @@ def sv_package(cfg: Config) -> str:
     return "\n".join(lines)
 
 
+def tcl_settings(cfg: Config) -> str:
+    """Settings for the vendor scripts (hls/scripts/vitis_hls.tcl)."""
+    hw = cfg.hardware
+    return (_header(cfg, "#") + f"set CONFIG_NAME {cfg.name}\n" f"set PART {hw.part}\n"
+            f"set CLOCK_PERIOD_NS {1000.0 / hw.clock_mhz:.4f}\n")
+
+
 def outputs(cfg: Config, root: Path = REPO_ROOT) -> dict[Path, str]:
     """Every generated file for ``cfg`` (path -> text)."""
     return {
         root / "hls" / "generated" / cfg.name / "model_config.h": cpp_config_header(cfg),
         root / "hls" / "generated" / cfg.name / "gelu_table.h": cpp_gelu_table(cfg),
         root / "rtl" / "generated" / cfg.name / "model_pkg.sv": sv_package(cfg),
+        root / "hls" / "generated" / cfg.name / "settings.tcl": tcl_settings(cfg),
     }

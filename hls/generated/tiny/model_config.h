@@ -99,3 +99,11 @@ struct gelu_config {
     static const unsigned range_steps = 176;  // table_range / step
     static const int method = 1;  // 0 edge_moe, 1 minimax
 };
+
+// ---- LayerNorm unit (hls/src/layernorm.h): eps scaled to the unit's integer variance
+struct layernorm_config {
+    typedef act_t data_t;
+    typedef norm_param_t param_t;
+    static const unsigned dim = FEATURE_DIM;
+    static const unsigned long long eps_v = 18014398509ULL;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
+};

@@ -1,0 +1,123 @@
+"""Single-pass (online) softmax: the numerical specification of hls/src/softmax.h (and the RTL).
+
+Edge-MoE's formulation: per row a running maximum m and sum s, updated once per score in ARRIVAL
+order. Because every product is rounded, the result depends on that order, so the order is an
+input of this model (``order[row, k]`` = index of the k-th score to arrive; the reordered
+attention feeds each row in a rotated order). The same unit serves the MoE gate (softmax over the
+experts' logits).
+
+Formats (algorithm choices, documented in docs/nonlinear.md):
+
+* scores x: the activation format (ap_fixed<32,10>, F = 22 fraction bits); m: the same format;
+* differences d = x - m or m - x: exact (ap_fixed<33,11>), never rounded;
+* e = exp(d <= 0): python_ref.kernels.exp, ap_ufixed<25,1> (24 fraction bits);
+* s: SUM_FORMAT = ap_ufixed<32,8> (24 fraction bits). 1 <= s <= (scores seen) <= 255, so it never
+  overflows for rows up to MAX_ROW = 255 scores (129 tokens, 16 experts);
+* r = 1/s: python_ref.kernels.reciprocal, ap_ufixed<32,1> (31 fraction bits, round to nearest);
+* p: PROB_FORMAT = ap_ufixed<25,1> (24 fraction bits; p = 1.0 exactly for a single dominant score).
+
+Statistics stage, per row, for the scores x_0, x_1, ... in arrival order (roundings half up):
+
+1. first score: ``m = x_0``, ``s = 1``;
+2. each later score x:
+   * if ``x > m`` (strictly): ``e = exp(m - x)``, ``s = round(s * e / 2^24) + 1`` (s*e has 48
+     fraction bits, rounded to 24; the + 1 is exact), ``m = x``;
+   * else: ``e = exp(x - m)``, ``s = s + e`` (exact: same fraction bits);
+3. end of row: ``r = reciprocal(s)``. The statistics (m, s, r) leave the unit.
+
+Probability stage (pipelined, any order): ``p_i = round(exp(x_i - m) * r / 2^31)`` (e*r has
+55 fraction bits, rounded to 24). Since e <= 1 and r <= 1, p <= 1 and never overflows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Config
+from ..fixed import FixedFormat, FixedPointError
+from .exp import OUT_FORMAT as EXP_FORMAT
+from .exp import exp_neg_raw, round_shift
+from .reciprocal import SOFTMAX_RECIP_FORMAT as RECIP_FORMAT
+from .reciprocal import SOFTMAX_SUM_FORMAT as SUM_FORMAT
+from .reciprocal import softmax_reciprocal_raw
+
+PROB_FORMAT = FixedFormat(25, 1, signed=False)
+MAX_ROW = (1 << SUM_FORMAT.int_bits) - 1  # s <= row length must fit the sum's integer bits
+_ONE_SUM = 1 << SUM_FORMAT.frac
+
+
+@dataclass(frozen=True)
+class SoftmaxResult:
+    """Raw integers: per-row statistics m (act), s (SUM_FORMAT), r (RECIP_FORMAT) and the
+    probabilities p (PROB_FORMAT) in the scores' ORIGINAL positions."""
+
+    m: np.ndarray
+    s: np.ndarray
+    r: np.ndarray
+    p: np.ndarray
+
+
+def check_order(order, rows: int, n: int) -> np.ndarray:
+    """Validate an arrival order: an int array (rows, n) whose every row is a permutation of 0..n-1."""
+    order = np.asarray(order)
+    if order.shape != (rows, n):
+        raise FixedPointError(f"softmax order: expected shape ({rows}, {n}), got {order.shape}")
+    if order.dtype.kind not in "iu":
+        raise FixedPointError(f"softmax order: expected integers, got dtype {order.dtype}")
+    if not np.array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(n), (rows, n))):
+        bad = int(np.nonzero(~np.all(np.sort(order, axis=1) == np.arange(n), axis=1))[0][0])
+        raise FixedPointError(f"softmax order: row {bad} is not a permutation of 0..{n - 1}")
+    return order.astype(np.int64)
+
+
+def rotated_order(rows: int, n: int, shifts) -> np.ndarray:
+    """Arrival order of rows fed rotated: row i starts at score shifts[i] and wraps around."""
+    shifts = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (rows,))
+    return (np.arange(n)[None, :] + shifts[:, None]) % n
+
+
+def softmax_stats_raw(x_raw, order, cfg: Config):
+    """Statistics stage: returns raw (m, s, r), one per row. ``x_raw``: (rows, n) activation raws."""
+    act = cfg.fmt("act")
+    x = act.check_raw(np.asarray(x_raw), "softmax scores")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise FixedPointError(f"softmax scores: expected a (rows, n >= 1) array, got shape {x.shape}")
+    rows, n = x.shape
+    if n > MAX_ROW:
+        raise FixedPointError(f"softmax: rows of {n} scores exceed the sum format's limit of {MAX_ROW}")
+    x = x.astype(np.int64)
+    order = np.broadcast_to(np.arange(n), (rows, n)) if order is None else check_order(order, rows, n)
+    seq = np.take_along_axis(x, order, axis=1)
+    m = seq[:, 0].copy()
+    s = np.full(rows, _ONE_SUM, dtype=np.int64)
+    for k in range(1, n):
+        xk = seq[:, k]
+        new_max = xk > m
+        # one exp per score: of (m - x) on a new maximum, of (x - m) otherwise; both <= 0.
+        e = exp_neg_raw(np.where(new_max, m - xk, xk - m), act.frac)
+        s = np.where(new_max, round_shift(s * e, EXP_FORMAT.frac) + _ONE_SUM, s + e)
+        m = np.where(new_max, xk, m)
+    r = softmax_reciprocal_raw(s)
+    return m, s, r
+
+
+def softmax_prob_raw(x_raw, m, r, cfg: Config) -> np.ndarray:
+    """Probability stage: p = round(exp(x - m) * r), raw PROB_FORMAT, same shape as x_raw."""
+    act = cfg.fmt("act")
+    x = np.asarray(x_raw, dtype=np.int64)
+    e = exp_neg_raw(x - np.asarray(m)[:, None], act.frac)
+    return round_shift(e * np.asarray(r)[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
+
+
+def softmax_raw(x_raw, cfg: Config, order=None) -> SoftmaxResult:
+    """Online softmax of each row of ``x_raw`` (rows, n), scores arriving in ``order`` (default
+    0..n-1). Every value is a raw integer; see the module docstring for the formats."""
+    m, s, r = softmax_stats_raw(x_raw, order, cfg)
+    return SoftmaxResult(m=m, s=s, r=r, p=softmax_prob_raw(x_raw, m, r, cfg))
+
+
+def softmax_float(x: np.ndarray, cfg: Config, order=None) -> np.ndarray:
+    """Convenience: quantize float scores to the activation format, return float probabilities."""
+    act = cfg.fmt("act")
+    return PROB_FORMAT.to_float(softmax_raw(act.from_float(np.atleast_2d(x)), cfg, order).p)

@@ -1,0 +1,89 @@
+// Online-softmax probability stage, bit-exact to python_ref.kernels.softmax.softmax_prob_raw:
+//   p = round(exp(x - m) * r / 2^31)   (e: 24 fraction bits, r: 31, p: ap_ufixed<25,1>)
+// Input beat: lanes {r, m, x} (lane 0 = score x, lane 1 = the row's maximum m, both activations;
+// lane 2 = r = 1/s, ap_ufixed<32,1>), i.e. the row's statistics from softmax_stats travel with
+// each score. Output: p zero-extended in a 32-bit lane; TLAST travels with its beat.
+// Pipeline: S1 register the beat, S2..S10 exp_core(x - m), S11 the 25x32 product and its
+// rounding, then the axis_skid output slice. Latency: input handshake at edge N -> output
+// handshake at edge N+12 (unstalled). Throughput: 1 score per cycle.
+module softmax_prob
+  import model_pkg::*;
+(
+    input  logic                 ap_clk,
+    input  logic                 ap_rst_n,   // synchronous, active low
+    input  logic [3*32-1:0]      x_TDATA,
+    input  logic                 x_TVALID,
+    output logic                 x_TREADY,
+    input  logic                 x_TLAST,
+    input  logic [3*32/8-1:0]    x_TKEEP,    // ignored
+    input  logic [3*32/8-1:0]    x_TSTRB,    // ignored
+    output logic [31:0]          y_TDATA,
+    output logic                 y_TVALID,
+    input  logic                 y_TREADY,
+    output logic                 y_TLAST,
+    output logic [3:0]           y_TKEEP,
+    output logic [3:0]           y_TSTRB
+);
+  localparam int W  = ACT_W;
+  localparam int F  = ACT_W - ACT_I;
+  localparam int EXP_LAT = 9;
+  localparam int STAGES = EXP_LAT + 2;  // S1, exp_core, S11
+
+  if (W != 32 || F < 1 || F > 25) begin : g_chk
+    $error("softmax_prob: needs 32-bit activations with 1..25 fraction bits (lanes are 32 bits)");
+  end
+
+  logic running;
+  logic [STAGES:1] v, l;
+  logic out_s_ready;
+  wire  ce = !v[STAGES] || out_s_ready;
+  assign x_TREADY = running && ce;
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      running <= 1'b0;
+      v <= '0;
+    end else begin
+      running <= 1'b1;
+      if (ce) v <= {v[STAGES-1:1], x_TVALID && running};
+    end
+  end
+
+  logic signed [W-1:0] x1, m1;
+  logic [31:0] r_hist [1:EXP_LAT+1];
+  logic [24:0] e;
+  logic [56:0] prod;
+  logic [57:0] prod_r;
+  logic [24:0] p;
+  assign prod   = 57'(e) * 57'(r_hist[EXP_LAT+1]);
+  assign prod_r = {1'b0, prod} + (58'd1 << 30);
+
+  always_ff @(posedge ap_clk) begin
+    if (ce) begin
+      l         <= {l[STAGES-1:1], x_TLAST};
+      x1        <= $signed(x_TDATA[31:0]);
+      m1        <= $signed(x_TDATA[63:32]);
+      r_hist[1] <= x_TDATA[95:64];
+      for (int k = 2; k <= EXP_LAT + 1; k++) r_hist[k] <= r_hist[k-1];
+      p         <= prod_r[31 +: 25];  // p <= 1: e <= 1 and r <= 1
+    end
+  end
+
+  exp_core #(.IW(W + 1), .F(F)) u_exp (.clk(ap_clk), .ce(ce), .x((W+1)'(x1) - (W+1)'(m1)), .y(e));
+
+  axis_skid #(.WIDTH(33)) u_out (
+      .clk    (ap_clk),
+      .rst_n  (ap_rst_n),
+      .s_data ({l[STAGES], 32'(p)}),
+      .s_valid(v[STAGES]),
+      .s_ready(out_s_ready),
+      .m_data ({y_TLAST, y_TDATA}),
+      .m_valid(y_TVALID),
+      .m_ready(y_TREADY)
+  );
+
+  assign y_TKEEP = '1;
+  assign y_TSTRB = '1;
+
+  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, prod_r[30:0], prod_r[57:56]};
+endmodule

@@ -1,0 +1,142 @@
+"""Online softmax (python_ref/kernels/softmax.py): properties, order dependence, accuracy against
+float64 (torch), and bit-exactness of the C simulation of hls/src/softmax.h for any arrival order."""
+import numpy as np
+import pytest
+import torch
+
+from cosim.csim import build_tb, run_tb
+from cosim.nonlinear_vectors import (random_orders, real_layer_data, softmax_adversarial,
+                                     softmax_attention_like, weights_available, weights_dir)
+from python_ref.config import load_config
+from python_ref.fixed import FixedPointError
+from python_ref.kernels.softmax import PROB_FORMAT, SUM_FORMAT, rotated_order, softmax_raw
+
+TARGET = 2.0 ** -14  # issue 3 design target for the probabilities
+CFG = load_config("edge_moe")
+ACT = CFG.fmt("act")
+N = CFG.model.tokens  # 129
+
+
+def _ref(x_raw):
+    return torch.softmax(torch.tensor(ACT.to_float(x_raw), dtype=torch.float64), dim=-1).numpy()
+
+
+def _max_err(x_raw, order=None):
+    res = softmax_raw(x_raw, CFG, order)
+    return float(np.abs(PROB_FORMAT.to_float(res.p) - _ref(x_raw)).max())
+
+
+def test_attention_like_rows_meet_target_in_any_order():
+    x = softmax_attention_like(CFG, 400, N, 51)
+    for order in (None, rotated_order(400, N, np.arange(400) % N), random_orders(400, N, 52)):
+        assert _max_err(x, order) <= TARGET
+
+
+def test_adversarial_rows_meet_target():
+    for name, row in softmax_adversarial(CFG, N).items():
+        for order in (None, random_orders(1, N, 53)):
+            assert _max_err(row, order) <= TARGET, name
+
+
+def test_gate_rows_meet_target():
+    x = softmax_attention_like(CFG, 500, CFG.model.experts, 54)
+    assert _max_err(x, random_orders(500, CFG.model.experts, 55)) <= TARGET
+
+
+@pytest.mark.skipif(not weights_available(), reason=f"published weights not found in {weights_dir()} "
+                    "(set EDGE_MOE_WEIGHTS); real score rows cannot be computed")
+def test_real_rows_meet_target():
+    data = real_layer_data()
+    for name, rows in list(data["scores"].items()) + list(data["gate"].items()):
+        x = ACT.from_float(rows)
+        assert _max_err(x, random_orders(len(x), x.shape[1], 56)) <= TARGET, name
+
+
+def test_exact_cases():
+    one_p = 1 << PROB_FORMAT.frac
+    # a single dominant score: s = 1 exactly, p = 1.0 exactly, every other p = 0
+    row = softmax_adversarial(CFG, N)["one dominant"]
+    res = softmax_raw(row, CFG, random_orders(1, N, 57))
+    assert res.s[0] == 1 << SUM_FORMAT.frac and res.p[0, N // 3] == one_p
+    assert np.all(np.delete(res.p[0], N // 3) == 0)
+    # n equal scores: s = n exactly (every exp is 1), p = round(round(2^55 / (n 2^24)) / 2^7)
+    for n in (1, 2, 3, 16, 17, 129, 255):
+        res = softmax_raw(np.full((1, n), 12345, dtype=np.int64), CFG)
+        assert res.s[0] == n << SUM_FORMAT.frac
+        r = (((1 << 56) // (n << 24)) + 1) >> 1
+        assert np.all(res.p == ((r << 24) + (1 << 30)) >> 31)
+
+
+def test_statistics_invariants():
+    x = softmax_attention_like(CFG, 300, N, 58)
+    order = random_orders(300, N, 59)
+    res = softmax_raw(x, CFG, order)
+    assert np.array_equal(res.m, x.max(axis=1))
+    one = 1 << SUM_FORMAT.frac
+    assert np.all((res.s >= one) & (res.s <= N * one))
+    assert np.all(res.p <= 1 << PROB_FORMAT.frac) and np.all(res.p >= 0)
+    assert np.abs(PROB_FORMAT.to_float(res.p).sum(axis=1) - 1).max() < N * 2.0 ** -20
+
+
+def test_arrival_order_is_an_input():
+    """Rounding makes the result order dependent: the model must see the order (and rotations differ)."""
+    x = softmax_attention_like(CFG, 200, N, 60)
+    a = softmax_raw(x, CFG)
+    b = softmax_raw(x, CFG, rotated_order(200, N, 37))
+    assert np.any(a.s != b.s) and np.any(a.p != b.p)
+    assert np.array_equal(a.m, b.m)
+    # reversing each row and feeding it reversed gives the original arrival sequence: same stats
+    c = softmax_raw(x[:, ::-1], CFG, np.broadcast_to(np.arange(N)[::-1], (200, N)).copy())
+    assert np.array_equal(a.s, c.s) and np.array_equal(a.p, c.p[:, ::-1])
+
+
+def test_rejects_bad_input():
+    x = softmax_attention_like(CFG, 2, 8, 61)
+    with pytest.raises(FixedPointError, match="not a permutation"):
+        softmax_raw(x, CFG, np.array([[0, 1, 2, 3, 4, 5, 6, 6], list(range(8))]))
+    with pytest.raises(FixedPointError, match="expected shape"):
+        softmax_raw(x, CFG, np.zeros((1, 8), dtype=np.int64))
+    with pytest.raises(FixedPointError, match="exceed"):
+        softmax_raw(np.zeros((1, 256), dtype=np.int64), CFG)
+    with pytest.raises(FixedPointError, match="outside"):
+        softmax_raw(np.array([[1 << 40]]), CFG)
+
+
+def _csim(cfg_name, x, order, tmp_path):
+    exe = build_tb("softmax", cfg_name)
+    rows, n = x.shape
+    out = run_tb(exe, tmp_path, {"x.txt": x, "order.txt": order}, [str(rows), str(n), "x.txt", "order.txt", "out.txt"])
+    return out.reshape(rows, n + 3)
+
+
+def _check(cfg, got, x, order):
+    res = softmax_raw(x, cfg, order)
+    for i, (name, want) in enumerate((("m", res.m), ("s", res.s), ("r", res.r))):
+        bad = np.flatnonzero(got[:, i] != want)
+        assert bad.size == 0, f"{name} differs in {bad.size} rows, first row {bad[0]}"
+    bad = np.argwhere(got[:, 3:] != res.p)
+    assert bad.size == 0, f"{len(bad)} probabilities differ, first at (row, col) {tuple(bad[0])}"
+    return x.size
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("name", ["edge_moe", "tiny"])
+def test_csim_bit_exact(name, tmp_path):
+    """Attention rows (NUM_TOKENS scores) and gate rows (NUM_EXPERTS logits), each in random and
+    rotated arrival orders, adversarial rows, and (edge_moe) the real layer-0/1 rows: >= 100k scores."""
+    cfg = load_config(name)
+    n_tok, n_exp = cfg.model.tokens, cfg.model.experts
+    adv = np.concatenate(list(softmax_adversarial(cfg, n_tok).values()))
+    att = np.concatenate([adv, softmax_attention_like(cfg, 100_000 // n_tok + 1, n_tok, 62)])
+    gate = softmax_attention_like(cfg, 20_000 // n_exp, n_exp, 63)
+    sets = [(att, random_orders(len(att), n_tok, 64)), (gate, random_orders(len(gate), n_exp, 65))]
+    if name == "edge_moe" and weights_available():
+        d = real_layer_data()
+        real = ACT.from_float(np.concatenate(list(d["scores"].values())))
+        g = ACT.from_float(np.concatenate(list(d["gate"].values())))
+        sets += [(real, rotated_order(len(real), n_tok, np.arange(len(real)) % n_tok)),
+                 (g, random_orders(len(g), n_exp, 66))]
+    count = 0
+    for i, (x, order) in enumerate(sets):
+        count += _check(cfg, _csim(name, x, order, tmp_path / str(i)), x, order)
+    assert count >= 120_000
