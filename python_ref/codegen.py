@@ -9,8 +9,8 @@ Outputs, per configuration NAME (committed, so that users with only vendor tools
 * ``hls/generated/NAME/settings.tcl``: part and clock for the vendor scripts.
 
 The constants listed by :func:`constants` are the contract checked by the agreement test: each
-appears with the same name and value in the C++ header (``constexpr int NAME``) and the
-SystemVerilog package (``localparam int NAME``).
+appears with the same name and value in the C++ header (``constexpr int NAME``, or ``long long``
+beyond 32 bits) and the SystemVerilog package (``localparam int NAME``, or ``longint``).
 """
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def constants(cfg: Config) -> dict[str, int]:
         "GELU_METHOD": GELU_METHOD_CODES[g.method], "GELU_LANES": g.lanes,
         "GELU_STEP_LOG2": g.table_step_log2, "GELU_ENTRIES": g.table_entries,
         "GELU_RANGE_STEPS": g.table_entries - 1,
+        # round(eps * D^2 * 2^(2F)): eps in the LayerNorm unit's integer variance (python_ref/kernels/layernorm.py)
+        "LAYERNORM_EPS_V": layernorm_eps_v(cfg),
     }
     for role, f in list(cfg.formats.items()) + [("gelu_table", g.table_format)]:
         p = role.upper()
@@ -47,6 +49,11 @@ def constants(cfg: Config) -> dict[str, int]:
         c[f"{p}_QUANT"] = QUANT_MODES.index(f.quant)
         c[f"{p}_OVERFLOW"] = OVERFLOW_MODES.index(f.overflow)
     return c
+
+
+def _fits_int(v: int) -> bool:
+    """Constants that fit a 32-bit int are `int` in C++ and SystemVerilog, the others 64-bit."""
+    return -(1 << 31) <= v < (1 << 31)
 
 
 def _header(cfg: Config, comment: str) -> str:
@@ -59,7 +66,7 @@ def cpp_config_header(cfg: Config) -> str:
     g = cfg.hardware.gelu
     lines = [_header(cfg, "//"), "#pragma once", "", "#include <ap_fixed.h>", "#include <ap_int.h>", "",
              f"// Configuration: {cfg.name}", "", "// ---- shared constants (same names and values in model_pkg.sv)"]
-    lines += [f"constexpr int {k} = {v};" for k, v in c.items()]
+    lines += [f"constexpr int {k} = {v};" if _fits_int(v) else f"constexpr long long {k} = {v}LL;" for k, v in c.items()]
     lines += ["", "// ---- fixed-point formats"]
     for role, f in cfg.formats.items():
         lines.append(f"typedef {f.c_type} {role}_t;  // {FORMAT_ROLES[role]}")
@@ -81,7 +88,7 @@ def cpp_config_header(cfg: Config) -> str:
         "    typedef act_t data_t;",
         "    typedef norm_param_t param_t;",
         "    static const unsigned dim = FEATURE_DIM;",
-        f"    static const unsigned long long eps_v = {layernorm_eps_v(cfg)}ULL;  "
+        f"    static const unsigned long long eps_v = LAYERNORM_EPS_V;  "
         f"// round(eps * D^2 * 2^(2F)), eps = {cfg.model.layernorm_eps!r}",
         "};",
         "",
@@ -108,7 +115,8 @@ def sv_package(cfg: Config) -> str:
              "// Quantization codes: " + ", ".join(f"{i} {q}" for i, q in enumerate(QUANT_MODES)),
              "// Overflow codes: " + ", ".join(f"{i} {o}" for i, o in enumerate(OVERFLOW_MODES)),
              "package model_pkg;"]
-    lines += [f"  localparam int {k} = {v};" for k, v in c.items()]
+    lines += [f"  localparam int {k} = {v};" if _fits_int(v) else f"  localparam longint {k} = 64'sd{v};"
+              for k, v in c.items()]
     entries = ",\n".join("    " + ", ".join(f"{tw}'d{int(v)}" for v in t[i:i + 8]) for i in range(0, len(t), 8))
     lines += [f"  // GELU delta table, method {g.method} (raw bits of {g.table_format.c_type})",
               f"  localparam logic [{tw - 1}:0] GELU_DELTA_TABLE [{len(t)}] = '{{\n{entries}\n  }};",

@@ -177,12 +177,19 @@ def _sv_parameters(name):
     return {m.name: str(m.value) for m in pkg if m.kind == ast.SymbolKind.Parameter}
 
 
+def _sv_int(text: str) -> int:
+    """A slang constant as text: plain decimal, or sized like 64'sd123."""
+    m = re.fullmatch(r"(?:\d+'s?d)?(-?\d+)", text)
+    assert m, f"unexpected constant {text!r}"
+    return int(m.group(1))
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_sv_package_agrees_with_python_ref(name):
     cfg = load_config(name)
     params = _sv_parameters(name)
     table = params.pop("GELU_DELTA_TABLE")
-    assert {k: int(v) for k, v in params.items()} == constants(cfg)
+    assert {k: _sv_int(v) for k, v in params.items()} == constants(cfg)
     assert [int(v) for v in re.findall(r"'d(\d+)", table)] == gelu_table(cfg.hardware.gelu).tolist()
 
 

@@ -8,8 +8,8 @@
 // Input beat: lane 0 = x (activation), lane 1 = {beta, gamma} (norm_param raw bits, gamma in the
 // low half): the layer's parameters travel with the activations (in the accelerator they come from
 // the weight memory). A row is FEATURE_DIM beats; input TLAST is ignored, output TLAST marks each
-// row's last feature. eps_v is a configuration input (python_ref.kernels.layernorm.eps_v, also
-// layernorm_config::eps_v in model_config.h), held constant while rows are processed.
+// row's last feature. EPS_V defaults to model_pkg::LAYERNORM_EPS_V, generated from the YAML with
+// python_ref.kernels.layernorm.eps_v (the same constant as layernorm_config::eps_v in model_config.h).
 //
 // Schedule, one row at a time: ACC (D beats in, one per cycle, into the row buffer and the exact
 // sums), VCALC (1 cycle), NORM (1 cycle), SQRT (30 cycles), RECIP (reciprocal handshake, 61 steps),
@@ -17,10 +17,12 @@
 // takes 2 D + 96 cycles (D = 192: 480 cycles; D = 32: 160), measured by cosim/test_layernorm.py.
 module layernorm
   import model_pkg::*;
-(
+#(
+    // eps in the unit's integer variance: round(eps * D^2 * 2^(2F)), generated from the YAML
+    parameter longint unsigned EPS_V = LAYERNORM_EPS_V
+) (
     input  logic                 ap_clk,
     input  logic                 ap_rst_n,   // synchronous, active low
-    input  logic [63:0]          eps_v,
     input  logic [63:0]          x_TDATA,
     input  logic                 x_TVALID,
     output logic                 x_TREADY,
@@ -143,7 +145,7 @@ module layernorm
           if (idx == IW'(D - 1)) state <= VCALC;
         end
         VCALC: begin
-          v     <= VW'(D) * VW'(s2) - VW'($unsigned((VW)'(s1) * (VW)'(s1))) + VW'(eps_v);
+          v     <= VW'(D) * VW'(s2) - VW'($unsigned((VW)'(s1) * (VW)'(s1))) + VW'(EPS_V);
           state <= NORM;
         end
         NORM: begin

@@ -47,7 +47,7 @@ static void type_line(const char* role) {
 }
 
 int main() {
-#define DUMP(name) std::printf("const %s %d\n", #name, (int)(name));
+#define DUMP(name) std::printf("const %s %lld\n", #name, (long long)(name));
     CONSTANTS_LIST
 #undef DUMP
     FORMATS_LIST

@@ -33,6 +33,7 @@ constexpr int GELU_LANES = 4;
 constexpr int GELU_STEP_LOG2 = 5;
 constexpr int GELU_ENTRIES = 177;
 constexpr int GELU_RANGE_STEPS = 176;
+constexpr long long LAYERNORM_EPS_V = 18014398509LL;
 constexpr int ACT_W = 32;
 constexpr int ACT_I = 10;
 constexpr int ACT_SIGNED = 1;
@@ -105,5 +106,5 @@ struct layernorm_config {
     typedef act_t data_t;
     typedef norm_param_t param_t;
     static const unsigned dim = FEATURE_DIM;
-    static const unsigned long long eps_v = 18014398509ULL;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
+    static const unsigned long long eps_v = LAYERNORM_EPS_V;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
 };

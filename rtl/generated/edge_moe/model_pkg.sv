@@ -29,6 +29,7 @@ package model_pkg;
   localparam int GELU_STEP_LOG2 = 5;
   localparam int GELU_ENTRIES = 177;
   localparam int GELU_RANGE_STEPS = 176;
+  localparam longint LAYERNORM_EPS_V = 64'sd648518346341;
   localparam int ACT_W = 32;
   localparam int ACT_I = 10;
   localparam int ACT_SIGNED = 1;
