@@ -81,7 +81,10 @@ def test_eps_constant_is_generated():
     for name in CONFIGS:
         cfg = load_config(name)
         h = (REPO_ROOT / "hls" / "generated" / name / "model_config.h").read_text()
-        assert f"eps_v = {eps_v(cfg)}ULL;" in h
+        sv = (REPO_ROOT / "rtl" / "generated" / name / "model_pkg.sv").read_text()
+        assert f"constexpr long long LAYERNORM_EPS_V = {eps_v(cfg)}LL;" in h
+        assert "eps_v = LAYERNORM_EPS_V;" in h
+        assert f"localparam longint LAYERNORM_EPS_V = 64'sd{eps_v(cfg)};" in sv
 
 
 @pytest.mark.parametrize("name", CONFIGS)
