@@ -68,7 +68,8 @@ def compile_cpp(sources: list[Path], output: Path, includes: list[Path] = (), sh
         cmd += ["-shared", "-fPIC"]
     cmd += [str(s) for s in sources] + ["-o", str(output)]
     h = hashlib.sha256(" ".join(cmd).encode())
-    for f in sorted(set(sources) | {p for inc in includes for p in Path(inc).glob("*.h*")}):
+    headers = {p for inc in includes for p in Path(inc).iterdir() if p.suffix in (".h", ".hpp")} if includes else set()
+    for f in sorted(set(sources) | headers):
         h.update(f.read_bytes())
     stamp = output.with_name(output.name + ".hash")
     if output.exists() and stamp.exists() and stamp.read_text() == h.hexdigest():

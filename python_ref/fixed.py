@@ -9,10 +9,19 @@ follows ap_fixed's rules exactly:
 * quantization (``Q``) and overflow (``O``) happen only on assignment, i.e. :meth:`Fx.cast`;
   rounding is applied first, then overflow handling on the rounded value, as in
   ``ap_fixed_base::quantization_adjust`` followed by ``overflow_adjust``;
-* division follows ``ap_fixed_base::operator/``: the dividend is shifted left by the divisor's
-  fraction bits, divided as integers truncating toward zero, and the quotient (with the
-  dividend's fraction bits) wraps into the ``RType::div`` width;
-* conversion from float64 is the exact quantization of the double's exact binary value.
+* division follows ``ap_fixed_base::operator/`` in C simulation: the dividend is shifted left by
+  the divisor's fraction bits, divided as integers truncating toward zero in the header's
+  internal width ``_W1``, and the quotient (with the dividend's fraction bits) wraps into the
+  ``RType::div`` width. Both wraps matter only for the most negative dividend over a divisor of
+  raw -1, whose exact quotient comes out negated, as in the header (e.g. ap_fixed<16,5>(-16) /
+  ap_fixed<16,2>(-2**-14) is -2**18);
+* conversion from float64 is the exact quantization of the double's exact binary value
+  (``ap_fixed_base(double)``; the header reads a denormal as if it had the implicit leading 1,
+  which only matters for types with more than ~1000 fraction bits, beyond ap_fixed's default
+  1024-bit limit in practice, so it is not modelled). NaN and infinity raise instead of
+  producing the header's undefined bit patterns;
+* one-bit signed ``AP_SAT_SYM`` saturates like ``AP_SAT`` (the header's symmetric minimum
+  of a 1-bit type is its minimum).
 
 Arrays use int64 while every raw value provably fits in 62 bits, and Python integers (numpy object
 arrays) beyond that, so any width is exact. ``tests/test_fixed_equivalence.py`` proves all of this
@@ -182,7 +191,9 @@ def _overflow(v: np.ndarray, fmt: FixedFormat) -> np.ndarray:
         return u
     if fmt.overflow == "SAT_ZERO":
         return np.where((v < lo) | (v > hi), 0, v)
-    if fmt.overflow == "SAT_SYM" and fmt.signed:
+    if fmt.overflow == "SAT_SYM" and fmt.signed and w > 1:
+        # ap_fixed<1,I,Q,AP_SAT_SYM> has no symmetric range (max is 0): overflow_adjust sets
+        # min | 1, i.e. min again, so one-bit SAT_SYM behaves as SAT.
         lo = -hi
     return np.where(v < lo, lo, np.where(v > hi, hi, v))
 
@@ -208,10 +219,12 @@ def _from_float(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     m, e = np.frexp(x)  # x = m * 2**e, 0.5 <= |m| < 1
     mant = np.ldexp(m, 53).astype(np.int64)  # exact: |mant| < 2**53
     frac_of = 53 - e.astype(np.int64)  # x == mant * 2**-frac_of exactly
-    # Bring every element to one common exponent without changing its quantized result: a value
-    # far below the LSB keeps only its sign (nonzero, below half an LSB), a value far above the
-    # range keeps an overflowing magnitude that is a multiple of 2**width (wraps to 0, saturates
-    # by sign).
+    if fmt.width <= _INT64_SAFE_BITS - 1:
+        return _from_float_int64(mant, frac_of, fmt).reshape(shape)
+    # Wide types: bring every element to one common exponent without changing its quantized
+    # result: a value far below the LSB keeps only its sign (nonzero, below half an LSB), a value
+    # far above the range keeps an overflowing magnitude that is a multiple of 2**width (wraps to
+    # 0, saturates by sign); then quantize exactly with Python integers.
     lo_frac = fmt.frac + 60
     tiny = frac_of > lo_frac
     huge = frac_of < fmt.frac - (fmt.width + 1)
@@ -221,6 +234,32 @@ def _from_float(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     shift = common - frac_of  # >= 0
     big = mant.astype(object) << shift.astype(object)
     return _quantize(big, common, fmt).reshape(shape)
+
+
+def _from_float_int64(mant: np.ndarray, frac_of: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """The same exact quantization of ``mant * 2**-frac_of`` in int64, for widths <= 61.
+
+    Each element gets its own shift ``s`` to the target's LSB, replaced where needed by a value
+    that quantizes identically and fits int64:
+    * ``s > 54`` (right shift of a 53-bit mantissa: 0 < |value| < 1/4 LSB): only the sign
+      matters, so ``(sign, s=2)``, a quarter LSB, rounds the same in every mode;
+    * ``-s > 9`` (left shift; |value| >= 2**62 LSBs overflows every width <= 61): keep the residue
+      modulo ``2**width`` and the sign, ``residue +- 2**(width+1)``, which wraps and saturates alike.
+    """
+    s = frac_of - fmt.frac
+    right = s > 0
+    tiny = s > 54
+    rm = np.where(tiny, np.sign(mant), mant)
+    rs = np.where(tiny, 2, np.where(right, s, 1))
+    rounded = _round_shift(rm, rs, fmt.quant)
+    ls = np.where(right, 0, -s)
+    exact = mant << np.minimum(ls, 9)
+    mask = np.uint64((1 << fmt.width) - 1)
+    resid = (mant.view(np.uint64) << np.minimum(ls, 63).astype(np.uint64)) & mask
+    resid = np.where(ls >= 64, np.uint64(0), resid).astype(np.int64)
+    far = resid + np.sign(mant) * np.int64(1 << (fmt.width + 1))
+    v = np.where(right, rounded, np.where(ls <= 9, exact, far))
+    return _overflow(v, fmt).astype(np.int64)
 
 
 class Fx:
@@ -279,7 +318,7 @@ class Fx:
                   self.signed or other.signed)
 
     def __truediv__(self, other: "Fx") -> "Fx":
-        """ap_fixed_base::operator/ (C-simulation semantics)."""
+        """ap_fixed_base::operator/ (C-simulation semantics, i.e. without __SYNTHESIS__)."""
         f2 = other.frac
         div_w = int(other.signed) + self.width + max(f2, 0)
         div_i = int(other.signed) + self.int_bits + f2
@@ -291,6 +330,14 @@ class Fx:
         d = _as_ints(other.raw, bits)
         q = np.abs(n) // np.abs(d)  # integer division truncating toward zero
         q = np.where((n < 0) != (d < 0), -q, q)
+        # C-sim quirk (ap_fixed_base::operator/, !__SYNTHESIS__): the quotient is formed in _W1
+        # bits (sdiv/udiv of ap_int_base<_W1>), then sign-extended or truncated to div_w. When
+        # _W1 == W + max(F2, 0), the raw quotient -(min << max(F2, 0)) of a min dividend over a
+        # raw -1 divisor does not fit _W1 bits and wraps to +(min << max(F2, 0)), although div_w
+        # could hold it.
+        w1 = max(self.width + max(f2, 0) + int(other.signed and not self.signed),
+                 other.width + int(self.signed and not other.signed))
+        q = _overflow(q, FixedFormat(w1, w1, div_s, "TRN", "WRAP"))
         rtype = FixedFormat(div_w, div_i, div_s, "TRN", "WRAP")
         return rtype.fx(_overflow(q, rtype))
 
