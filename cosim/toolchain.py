@@ -68,7 +68,8 @@ def compile_cpp(sources: list[Path], output: Path, includes: list[Path] = (), sh
         cmd += ["-shared", "-fPIC"]
     cmd += [str(s) for s in sources] + ["-o", str(output)]
     h = hashlib.sha256(" ".join(cmd).encode())
-    headers = {p for inc in includes for p in Path(inc).iterdir() if p.suffix in (".h", ".hpp")} if includes else set()
+    # Headers only (.h/.hpp): stamps and temporary outputs must not feed the hash.
+    headers = {p for inc in includes if Path(inc).is_dir() for p in Path(inc).iterdir() if p.suffix in (".h", ".hpp")}
     for f in sorted(set(sources) | headers):
         h.update(f.read_bytes())
     stamp = output.with_name(output.name + ".hash")
