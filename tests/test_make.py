@@ -23,6 +23,13 @@ def test_make_help_lists_every_target():
     assert listed == targets
 
 
+def test_readme_documents_every_target():
+    targets = re.findall(r"^([a-zA-Z_-]+):.*## ", (REPO_ROOT / "Makefile").read_text(), re.M)
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [t for t in targets if f"`make {t}`" not in readme]
+    assert not missing, f"README.md does not describe: {missing}"
+
+
 @pytest.mark.parametrize("target", ["vitis-csim", "vitis-synth"])
 def test_vendor_targets_fail_clearly_without_vitis(target):
     env = dict(os.environ, PATH=os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)

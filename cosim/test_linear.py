@@ -1,0 +1,510 @@
+"""cocotb testbench of rtl/src/linear.sv (the complete linear engine) with
+python_ref.kernels.linear.compute_linear as the scoreboard. Run through cosim.runner
+(tests/test_cosim_linear.py, scripts/linear_cycles.py).
+
+The testbench plays the host: it streams the weight and bias images exactly as in memory
+(pack_matrix_axi / pack_vector_axi), the processed rows in gather order (LI-lane beats, the padding
+lanes filled with garbage the engine must ignore), and for the accumulate modes the previous
+out[scatter[k]] blocks in the engine's output order (ob, k) and the scores; it writes every result
+beat (ob, k) to out[scatter[k]] (or row k in store mode) and compares the whole destination with
+compute_linear(x, W, b, gather=, out=, scatter=, scores=) bit for bit.
+
+Environment: COSIM_CONFIG (set by the runner), COSIM_ROWS (rows of the model-shape layers,
+default the config's tokens), COSIM_STALL (stall pattern of the odd-shape test, cosim.tb
+STALL_PATTERNS), COSIM_CORRUPT_EXPECTED=1 (flip one expected LSB: the scoreboard must fail),
+COSIM_LAYERS (comma list: run only these model layers), COSIM_VECTORS / COSIM_VECTORS_OUT (pickle
+files: a list of run_layer keyword arguments in, the engine's destinations out; test_vectors_file,
+skipped without them; the three-way python_ref / C-sim / RTL comparison uses it).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+from cosim.runner import run_cosim
+from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, env_int, random_pauses
+from python_ref.config import load_config
+from python_ref.kernels.linear import compute_linear, im2col, pack_matrix_axi, pack_vector_axi
+
+TEST_TIMEOUT_MS = 200
+# No stalls: cycles from the ap_start edge to the ap_done edge beyond the block loads and tiles:
+# 1 (start) + 1 (issue -> tile register) + 3 (linear_mac) + 1 (FIFO) + 3 (output stage) + 1 (slice)
+# + 1 (ap_done register); the GELU unit adds its latency (rtl/src/gelu.sv).
+PIPELINE_CYCLES = 11
+GELU_CYCLES = 7
+SOURCES = ["axis_skid.sv", "gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"]
+
+
+def run_linear(config: str, run_name: str, testcase=None, parameters=None, **env) -> dict:
+    """Build (cached) and run this testbench on rtl/src/linear.sv; environment as in the module doc."""
+    from cosim.toolchain import RTL_DIR
+    return run_cosim("linear", config, "linear", [RTL_DIR / "src" / n for n in SOURCES], "cosim.test_linear",
+                     extra_env={k: str(v) for k, v in env.items()}, testcase=testcase,
+                     run_name=run_name, parameters=parameters)
+MODES = {"store": 0, "accumulate": 1, "scaled": 2}
+W_KIND = {"weight": 0, "patch_weight": 1}
+B_KIND = {"bias": 0, "attn_bias": 1}
+
+
+def linear_w_format(cfg):
+    """(width, fraction bits) of linear_w_t (hls/src/linear.h)."""
+    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
+    frac = max(w.frac, p.frac)
+    ib = max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
+    return ib + frac, frac
+
+
+def model_layers(cfg):
+    """(name, out, in, weight role, bias role) of every linear layer of the config."""
+    m = cfg.model
+    return [("qkv", 3 * m.dim, m.dim, "weight", "attn_bias"), ("proj", m.dim, m.dim, "weight", "attn_bias"),
+            ("fc1", m.mlp_hidden, m.dim, "weight", "bias"), ("fc2", m.dim, m.mlp_hidden, "weight", "bias"),
+            ("expert_fc1", m.expert_hidden, m.dim, "weight", "bias"),
+            ("expert_fc2", m.dim, m.expert_hidden, "weight", "bias")]
+
+
+def block_load_steps(cfg, n_out, n_in, ob, lo, li):
+    """Loader steps of output block ob: LO biases side by side with its rows x words per row x
+    segments per word."""
+    e = cfg.hardware.axi_width // cfg.fmt("weight").width
+    return max(lo, min(lo, n_out - ob * lo) * (-(-n_in // e)) * (e // min(e, li)))
+
+
+def predicted_cycles(cfg, n_out, n_in, rows, gelu, lo=None, li=None) -> int:
+    """The schedule of rtl/src/linear.sv without stalls (ap_start edge -> ap_done edge): block b
+    loads once the loader finished block b-1 and bank b % 2 is free (block b-2 issued), block b
+    computes (rows * ceil(in/LI) tiles) once block b-1 issued and block b is loaded."""
+    lo = lo or cfg.hardware.linear_out
+    li = li or cfg.hardware.linear_in
+    n_ob = -(-n_out // lo)
+    r = rows * (-(-n_in // li))
+    load_end, comp_end = [], []
+    for b in range(n_ob):
+        ls = max(load_end[b - 1] if b else 0, comp_end[b - 2] if b >= 2 else 0)
+        load_end.append(ls + block_load_steps(cfg, n_out, n_in, b, lo, li))
+        comp_end.append(max(comp_end[b - 1] if b else 0, load_end[b]) + r)
+    return comp_end[-1] + PIPELINE_CYCLES + (GELU_CYCLES if gelu else 0)
+
+
+def rand_raw(fmt, shape, rng, sigma=None):
+    if sigma is None:
+        return rng.integers(fmt.raw_min, fmt.raw_max + 1, shape, dtype=np.int64)
+    return fmt.from_float(rng.normal(0.0, sigma, shape)).astype(np.int64)
+
+
+class LinearEnv:
+    def __init__(self):
+        cfg_arg = os.environ.get("COSIM_CONFIG")
+        if not cfg_arg:
+            raise RuntimeError("COSIM_CONFIG is not set: run this testbench through cosim.runner.run_cosim")
+        self.cfg = load_config(cfg_arg)
+        self.act = self.cfg.fmt("act")
+        self.seed = env_int("COSIM_SEED", 1)
+        self.rows = env_int("COSIM_ROWS", self.cfg.model.tokens)
+        self.expert_rows = env_int("COSIM_EXPERT_ROWS", max(2, self.rows // 3))  # tokens routed to the expert
+        self.stall = os.environ.get("COSIM_STALL", "both")
+        if self.stall not in STALL_PATTERNS:
+            raise ValueError(f"COSIM_STALL={self.stall!r} unknown; allowed: {', '.join(STALL_PATTERNS)}")
+        self.layers = [s for s in os.environ.get("COSIM_LAYERS", "").split(",") if s]
+        self.corrupt = os.environ.get("COSIM_CORRUPT_EXPECTED", "0") not in ("", "0")
+        self.first_mismatch = None
+        self.results = ResultWriter(kernel="linear", config=self.cfg.name, layers=0, out_values=0, mismatches=0,
+                                    runs=[], seed=self.seed, stall=self.stall)
+
+
+_ENV = None
+
+
+def env() -> LinearEnv:
+    global _ENV
+    if _ENV is None:
+        _ENV = LinearEnv()
+    return _ENV
+
+
+class LinearTB:
+    """Clock, reset, the five input stream sources, the result sink, and a cycle monitor of the
+    ap_start / ap_done handshake."""
+
+    def __init__(self, dut, e: LinearEnv):
+        self.dut, self.e = dut, e
+        self.li, self.lo = int(dut.LI.value), int(dut.LO.value)
+        self.max_in, self.max_rows = int(dut.MAX_IN.value), int(dut.MAX_ROWS.value)
+        self.ww, self.wf = linear_w_format(e.cfg)
+        self.e_w = e.cfg.hardware.axi_width // e.cfg.fmt("weight").width
+        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
+        aw = e.act.width
+        wb = e.cfg.fmt("weight").width
+        bb = e.cfg.fmt("bias").width
+
+        def src(name, lane):
+            s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), dut.ap_clk, dut.ap_rst_n,
+                                reset_active_level=False, byte_size=lane)
+            s.log.setLevel(logging.WARNING)
+            return s
+        self.x, self.w, self.b = src("x", aw), src("w", wb), src("b", bb)
+        self.acc, self.s = src("acc", aw), src("s", aw)
+        self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
+                               reset_active_level=False, byte_size=aw)
+        self.y.log.setLevel(logging.WARNING)
+        self.cycle = 0
+        self.start_cycle = self.done_cycle = None
+        self.y_beats = 0
+        self.y_held = 0  # cycles with y_TVALID high and y_TREADY low (the sink's pauses)
+        self.stalls = 0  # cycles in which some TVALID was high with its TREADY low (engine waits or sink pauses)
+        dut.ap_start.value = 0
+        cocotb.start_soon(self._monitor())
+
+    async def _monitor(self):
+        d = self.dut
+        pairs = [(getattr(d, f"{p}_TVALID"), getattr(d, f"{p}_TREADY")) for p in ("x", "w", "b", "acc", "s", "y")]
+        while True:
+            await RisingEdge(d.ap_clk)
+            self.cycle += 1
+            if int(d.ap_start.value) and int(d.ap_idle.value):
+                self.start_cycle = self.cycle
+            if int(d.ap_done.value):
+                self.done_cycle = self.cycle
+            if int(d.y_TVALID.value):
+                if int(d.y_TREADY.value):
+                    self.y_beats += 1
+                else:
+                    self.y_held += 1
+            if any(int(v.value) and not int(r.value) for v, r in pairs):
+                self.stalls += 1
+
+    async def reset(self):
+        self.dut.ap_rst_n.value = 0
+        await ClockCycles(self.dut.ap_clk, 4)
+        self.dut.ap_rst_n.value = 1
+        await ClockCycles(self.dut.ap_clk, 2)
+
+    def set_stall_pattern(self, name: str, seed: int):
+        idle, pause = STALL_PATTERNS[name]
+        for k, m in enumerate((self.x, self.w, self.b, self.acc, self.s)):
+            m.set_pause_generator(random_pauses(*idle, seed=seed + k) if idle else None)
+            if not idle:
+                m.pause = False
+        self.y.set_pause_generator(random_pauses(*pause, seed=seed + 9) if pause else None)
+        if not pause:
+            self.y.pause = False
+
+    @staticmethod
+    def lanes(values, width):
+        return AxiStreamFrame([int(v) & ((1 << width) - 1) for v in np.asarray(values).reshape(-1).tolist()])
+
+    def signed(self, frame, width):
+        u = np.array(list(frame.tdata), dtype=np.int64)
+        return np.where(u >= (1 << (width - 1)), u - (1 << width), u)
+
+
+def words_to_lanes(words, lanes, width):
+    return [(w >> (j * width)) & ((1 << width) - 1) for w in words for j in range(lanes)]
+
+
+async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt=None, gelu=False,
+                    gather=None, out0=None, scatter=None, scores=None, timeout_cycles=None) -> dict:
+    """One engine call as the host runs it; returns the run record (mismatches, cycles)."""
+    e, cfg, act, dut = tb.e, tb.e.cfg, tb.e.act, tb.dut
+    li, lo = tb.li, tb.lo
+    x_fmt = x_fmt or act
+    n_out, n_in = w.shape
+    want = compute_linear(x_src, w, b, cfg, w_fmt=cfg.fmt(w_role), b_fmt=cfg.fmt(b_role), x_fmt=x_fmt, gelu=gelu,
+                          gather=gather, out=out0, scatter=scatter, scores=scores)
+    if e.corrupt:
+        want = want.copy()
+        want.flat[want.size // 2] ^= 1
+        e.corrupt = False
+    mode = "store" if out0 is None else ("scaled" if scores is not None else "accumulate")
+    sel = np.arange(x_src.shape[0]) if gather is None else np.asarray(gather)
+    rows = len(sel)
+    targets = np.arange(rows) if scatter is None else np.asarray(scatter)
+    n_ib, n_ob = -(-n_in // li), -(-n_out // lo)
+    # host-side preconditions of the engine (bad input: a clear error, not a hang)
+    if not (1 <= rows <= tb.max_rows and 1 <= n_in <= tb.max_in and n_out >= 1):
+        raise ValueError(f"{label}: rows {rows}, in {n_in}, out {n_out} outside the engine "
+                         f"(MAX_ROWS {tb.max_rows}, MAX_IN {tb.max_in})")
+    if mode != "store" and len(set(targets.tolist())) != rows:
+        raise ValueError(f"{label}: scatter targets must be distinct within one engine call")
+
+    # x: processed rows in gather order; act values (pixels converted exactly); padding = garbage
+    xa = x_src[sel].astype(np.int64) << (act.frac - x_fmt.frac)
+    xp = rand_raw(act, (rows, n_ib * li), rng)
+    xp[:, :n_in] = xa
+    w_lanes = words_to_lanes(pack_matrix_axi(w, cfg.fmt(w_role), cfg.hardware.axi_width), tb.e_w,
+                             cfg.fmt(w_role).width)
+    bfmt = cfg.fmt(b_role)
+    b_lanes = words_to_lanes(pack_vector_axi(b, bfmt, cfg.hardware.axi_width), cfg.hardware.axi_width // bfmt.width,
+                             bfmt.width)
+
+    dut.in_dim.value, dut.out_dim.value, dut.rows.value = n_in, n_out, rows
+    dut.w_kind.value, dut.b_kind.value = W_KIND[w_role], B_KIND[b_role]
+    dut.use_gelu.value, dut.mode.value = int(gelu), MODES[mode]
+    while not int(dut.ap_idle.value):
+        await RisingEdge(dut.ap_clk)
+    tb.start_cycle = tb.done_cycle = None
+    y0, held0, yheld0 = tb.y_beats, tb.stalls, tb.y_held
+    dut.ap_start.value = 1
+    await RisingEdge(dut.ap_clk)
+    dut.ap_start.value = 0
+
+    async def send_x():
+        for k in range(rows):
+            await tb.x.send(tb.lanes(xp[k], act.width))
+
+    async def send_acc():
+        if mode == "store":
+            return
+        prev = rand_raw(act, (rows, n_ob * lo), rng)
+        prev[:, :n_out] = out0[targets]
+        for ob in range(n_ob):
+            await tb.acc.send(tb.lanes(prev[:, ob * lo:(ob + 1) * lo], act.width))
+
+    async def send_s():
+        if mode == "scaled":
+            await tb.s.send(tb.lanes(scores, act.width))
+
+    cocotb.start_soon(send_x())
+    cocotb.start_soon(tb.w.send(AxiStreamFrame(w_lanes)))
+    cocotb.start_soon(tb.b.send(AxiStreamFrame(b_lanes)))
+    cocotb.start_soon(send_acc())
+    cocotb.start_soon(send_s())
+
+    frames = []
+
+    async def receive():
+        for _ in range(n_ob):
+            frames.append(await tb.y.recv())
+        while tb.done_cycle is None:
+            await RisingEdge(dut.ap_clk)
+
+    budget = timeout_cycles or (2000 + 20 * (rows * n_ob * n_ib + n_out * (-(-n_in // tb.e_w)) * 2 + rows * n_ob))
+    try:
+        tb.rx_task = cocotb.start_soon(receive())  # a test that abandons the call cancels it
+        await with_timeout(tb.rx_task, budget * CLOCK_PERIOD_NS, "ns")
+    except Exception as exc:  # SimTimeoutError: name the state instead of a bare timeout
+        if type(exc).__name__ != "SimTimeoutError":
+            raise
+        raise AssertionError(f"{label}: timed out after {budget} cycles with {len(frames)} of {n_ob} output frames, "
+                             f"{tb.y_beats - y0} of {rows * n_ob} beats: the engine hung or lost beats") from None
+    await ClockCycles(dut.ap_clk, 20)  # nothing may follow the last beat
+    if tb.y_beats - y0 != rows * n_ob:
+        raise AssertionError(f"{label}: {tb.y_beats - y0} output beats, expected {rows * n_ob}")
+    for m, name in ((tb.x, "x"), (tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
+        if not m.empty() or int(getattr(dut, f"{name}_TVALID").value):
+            raise AssertionError(f"{label}: the engine did not consume the whole {name}_ stream")
+
+    # host: beat (ob, k) -> out[target k][ob*LO:(ob+1)*LO]
+    y = np.zeros((rows, n_ob * lo), dtype=np.int64)
+    for ob, fr in enumerate(frames):
+        v = tb.signed(fr, act.width)
+        if len(v) != rows * lo:
+            raise AssertionError(f"{label}: output frame {ob} holds {len(v) // lo} beats, expected {rows} "
+                                 f"(TLAST misplaced)")
+        y[:, ob * lo:(ob + 1) * lo] = v.reshape(rows, lo)
+    pad_nonzero = int(np.count_nonzero(y[:, n_out:]))
+    if mode == "store":
+        got = y[:, :n_out]
+    else:
+        got = out0.copy()
+        got[targets] = y[:, :n_out]
+    tb.last_got = got
+    bad = np.argwhere(got != want)
+    for r, c in bad[:10]:
+        msg = f"{label}: MISMATCH row {r} output {c}: expected {int(want[r, c])} got {int(got[r, c])}"
+        dut._log.error(msg)
+        e.first_mismatch = e.first_mismatch or msg
+    cycles = tb.done_cycle - tb.start_cycle
+    ideal = rows * n_ob * n_ib
+    rec = {"layer": label, "out": n_out, "in": n_in, "rows": rows, "mode": mode, "gelu": bool(gelu),
+           "cycles": cycles, "ideal": ideal, "block0_load": block_load_steps(cfg, n_out, n_in, 0, lo, li),
+           "utilization": round(ideal / cycles, 5),
+           "predicted": predicted_cycles(cfg, n_out, n_in, rows, gelu, lo, li), "mismatches": len(bad), "pad_nonzero": pad_nonzero,
+           "held_cycles": tb.stalls - held0, "y_held_cycles": tb.y_held - yheld0}
+    e.results.add("layers", 1)
+    e.results.add("out_values", got.size)
+    e.results.add("mismatches", len(bad))
+    e.results.data["runs"].append(rec)
+    e.results.write()
+    dut._log.info(f"{label}: {n_out}x{n_in}, {rows} rows, {mode}{' +gelu' if gelu else ''}: {cycles} cycles "
+                  f"(ideal {ideal}, {100 * ideal / cycles:.2f}%), {len(bad)} mismatches")
+    if pad_nonzero:
+        raise AssertionError(f"{label}: {pad_nonzero} output lanes past out_dim are not zero")
+    return rec
+
+
+async def start(dut, stall="none"):
+    e = env()
+    tb = LinearTB(dut, e)
+    e.results.update(li=tb.li, lo=tb.lo)
+    tb.set_stall_pattern(stall, e.seed + 5)
+    await tb.reset()
+    return e, tb
+
+
+def check(e: LinearEnv, total_bad: int, what: str):
+    assert total_bad == 0, (f"{what}: {total_bad} mismatches against python_ref.kernels.linear.compute_linear; "
+                            f"first: {e.first_mismatch}")
+
+
+def model_calls(e: LinearEnv, rng, rows: int, full_range=False):
+    """The config's layer shapes as the model runs them (and the patch embedding): keyword
+    arguments of run_layer."""
+    cfg, act, m = e.cfg, e.act, e.cfg.model
+    calls = []
+    for name, o, i, wr, br in model_layers(cfg):
+        x = rand_raw(act, (rows, i), rng, None if full_range else 1.0)
+        w = rand_raw(cfg.fmt(wr), (o, i), rng, None if full_range else 1.0 / np.sqrt(i))
+        b = rand_raw(cfg.fmt(br), o, rng, None if full_range else 0.1)
+        kw = dict(label=name, x_src=x, w=w, b=b, w_role=wr, b_role=br)
+        if name == "fc1":
+            kw["gelu"] = True
+        if name == "expert_fc1":  # the expert's token list: gathered rows in list order, GELU
+            sel = rng.choice(rows, size=min(rows, e.expert_rows), replace=False)
+            kw.update(gather=sel, gelu=True)
+            e.expert_sel = sel
+        if name == "expert_fc2":  # the combine: scaled scatter-accumulate into the token rows
+            sel = e.expert_sel
+            kw.update(x_src=x[:len(sel)], out0=rand_raw(act, (rows, o), rng, 1.0), scatter=sel,
+                      scores=act.from_float(rng.uniform(0, 1, len(sel))).astype(np.int64))
+        calls.append(kw)
+    # patch embedding: im2col pixel rows, patch weights, accumulate onto pos[1:] (rows = patches)
+    img = rand_raw(cfg.fmt("pixel"), (m.channels, m.height, m.width), rng)
+    x = im2col(img, m.patch_size)
+    n = min(rows, x.shape[0])
+    calls.append(dict(label="patch", x_src=x[:n], w=rand_raw(cfg.fmt("patch_weight"), (m.dim, m.patch_in), rng,
+                                                              None if full_range else 0.05),
+                      b=rand_raw(cfg.fmt("bias"), m.dim, rng, None if full_range else 0.1), w_role="patch_weight",
+                      b_role="bias", x_fmt=cfg.fmt("pixel"), out0=rand_raw(act, (n, m.dim), rng, 0.5)))
+    if e.layers:
+        unknown = set(e.layers) - {c["label"] for c in calls}
+        if unknown:
+            raise ValueError(f"COSIM_LAYERS: unknown layer(s) {sorted(unknown)}")
+        calls = [c for c in calls if c["label"] in e.layers]
+    return calls
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 50, timeout_unit="ms")
+async def test_model_shapes(dut):
+    """Every layer shape of the config (fc1 with GELU, the expert pair gathered + GELU then scaled
+    scatter-accumulate) and the patch embedding onto pos, realistic values, no stalls: bit-exact,
+    exact cycle counts into the summary."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.seed)
+    total = 0
+    for kw in model_calls(e, rng, e.rows):
+        total += (await run_layer(tb, rng=rng, **kw))["mismatches"]
+    check(e, total, "model shapes")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_odd_shapes_modes_stalls(dut):
+    """Full-range values (the accumulator wraps), shapes that are not multiples of the tile or of
+    the weights per word, every output mode with and without GELU, gathered rows with repeats,
+    extreme corners, under the stall pattern COSIM_STALL on every stream."""
+    e, tb = await start(dut, e_stall := env().stall)
+    rng = np.random.default_rng(e.seed + 1)
+    cfg, act = e.cfg, e.act
+    li, lo = tb.li, tb.lo
+    shapes = [(1, 1, 1), (5, 3, 2), (13, 37, 5), (37, 13, 7), (3, 19, 1), (2 * lo + 1, 3 * li - 1, 4),
+              (lo, li, 3), (lo + 1, 2 * tb.e_w + 1, 6)]
+    total = 0
+    for n, (o, i, r) in enumerate(shapes):
+        wr, br = "weight", ("bias", "attn_bias")[n % 2]
+        x = rand_raw(act, (r, i), rng)
+        w = rand_raw(cfg.fmt(wr), (o, i), rng)
+        b = rand_raw(cfg.fmt(br), o, rng)
+        x[0, 0], w[0, 0] = act.raw_min, cfg.fmt(wr).raw_min
+        x[-1, -1], w[-1, -1] = act.raw_max, cfg.fmt(wr).raw_max
+        kw = dict(x_src=x, w=w, b=b, w_role=wr, b_role=br, gelu=bool(n % 2))
+        mode = n % 3
+        if mode:
+            g = rng.integers(0, r, size=r + 1)  # gathered, with repeats
+            kw["gather"] = g
+            kw["scatter"] = rng.permutation(r + 3)[:r + 1]  # distinct targets
+            kw["out0"] = rand_raw(act, (r + 3, o), rng)
+            if mode == 2:
+                s = act.from_float(rng.uniform(0, 1, r + 1)).astype(np.int64)
+                s[0] = act.from_float(1.0)
+                if r + 1 > 2:
+                    s[1] = rand_raw(act, 1, rng)[0]  # any act value: the product wraps
+                kw["scores"] = s
+        total += (await run_layer(tb, f"odd_{o}x{i}_r{r}_m{mode}", rng=rng, **kw))["mismatches"]
+    # patch weights through the same path, full range
+    m = cfg.model
+    x = rand_raw(cfg.fmt("pixel"), (3, m.patch_in), rng)
+    total += (await run_layer(tb, "odd_patch", x, rand_raw(cfg.fmt("patch_weight"), (7, m.patch_in), rng),
+                              rand_raw(cfg.fmt("bias"), 7, rng), "patch_weight", "bias", rng,
+                              x_fmt=cfg.fmt("pixel"), out0=rand_raw(act, (3, 7), rng)))["mismatches"]
+    check(e, total, f"odd shapes / {e_stall}")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_back_to_back_same_shape(dut):
+    """Consecutive calls with the same shape and different weights: a stale tile-buffer bank or
+    bias would give the previous call's result."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.seed + 2)
+    cfg, act = e.cfg, e.act
+    o, i, r = 3 * tb.lo, 2 * tb.li + 1, 5
+    x = rand_raw(act, (r, i), rng, 1.0)
+    total = 0
+    for n in range(3):
+        w = rand_raw(cfg.fmt("weight"), (o, i), rng, 0.3)
+        b = rand_raw(cfg.fmt("bias"), o, rng, 0.3)
+        total += (await run_layer(tb, f"b2b_{n}", x, w, b, "weight", "bias", rng))["mismatches"]
+    check(e, total, "back to back")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms", skip=not os.environ.get("COSIM_VECTORS"))
+async def test_vectors_file(dut):
+    """The calls in $COSIM_VECTORS (no stalls), each checked against compute_linear; the host-side
+    destinations go to $COSIM_VECTORS_OUT for a comparison with the C simulation."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.seed + 3)
+    with open(os.environ["COSIM_VECTORS"], "rb") as fh:
+        calls = pickle.load(fh)
+    total, outs = 0, []
+    for kw in calls:
+        total += (await run_layer(tb, rng=rng, **kw))["mismatches"]
+        outs.append(tb.last_got)
+    with open(os.environ["COSIM_VECTORS_OUT"], "wb") as fh:
+        pickle.dump(outs, fh)
+    check(e, total, "vectors file")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_reset_midcall(dut):
+    """Reset in the middle of a call (blocks loaded, tiles and output beats in flight, the sink
+    paused): the engine is idle afterwards, emits no stale beat, and the next call is exact."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.seed + 4)
+    cfg, act = e.cfg, e.act
+    o, i, r = 3 * tb.lo, 3 * tb.li + 1, 6
+    args = [rand_raw(act, (r, i), rng, 1.0), rand_raw(cfg.fmt("weight"), (o, i), rng, 0.3),
+            rand_raw(cfg.fmt("bias"), o, rng, 0.3), "weight", "bias", rng]
+    tb.y.pause = True
+    call = cocotb.start_soon(run_layer(tb, "interrupted", *args, gelu=True))
+    await ClockCycles(dut.ap_clk, 60)
+    assert not int(dut.ap_idle.value), "the interrupted call already finished: make it longer"
+    call.cancel()
+    tb.rx_task.cancel()
+    dut.ap_rst_n.value = 0
+    await ClockCycles(dut.ap_clk, 3)
+    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y):
+        m.clear()
+    dut.ap_rst_n.value = 1
+    tb.y.pause = False
+    y0 = tb.y_beats
+    await ClockCycles(dut.ap_clk, 40)
+    assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
+    assert tb.y_beats == y0 and tb.y.empty(), f"{tb.y_beats - y0} stale output beats after reset"
+    check(e, (await run_layer(tb, "after_reset", *args, gelu=True))["mismatches"], "after reset")

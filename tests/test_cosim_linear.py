@@ -1,0 +1,150 @@
+"""The complete RTL linear engine (rtl/src/linear.sv) against python_ref under cocotb + Verilator,
+through cosim.runner: every layer shape of the config (fc1 + GELU, the expert pair gathered + GELU
+then scaled scatter-accumulate, the patch embedding accumulated onto pos), full-range odd shapes
+with every output mode under stalls and backpressure, back-to-back calls with different weights,
+other tile sizes (LI / LO parameters), and exact cycle counts.
+
+tiny.yaml in `make test`; the edge_moe.yaml shapes (16 x 16 tile, 129 tokens) behind
+@pytest.mark.slow (`make linear-full`, `make test-full`)."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from cosim.runner import CosimError
+from cosim.test_linear import GELU_CYCLES, PIPELINE_CYCLES, run_linear
+from python_ref.config import load_config
+
+pytestmark = pytest.mark.cosim
+
+
+def load_hidden(cfg, run, li=None, lo=None) -> bool:
+    """Every later block's load (LO biases beside LO rows of words) fits in one block's compute."""
+    li = li or cfg.hardware.linear_in
+    lo = lo or cfg.hardware.linear_out
+    e = cfg.hardware.axi_width // cfg.fmt("weight").width
+    load = max(lo, lo * (-(-run["in"] // e)) * (e // min(e, li)))
+    return run["rows"] * (-(-run["in"] // li)) >= load
+
+
+def check_model_runs(cfg, r, rows):
+    runs = [x for x in r["runs"] if not x["layer"].startswith(("odd", "b2b", "after_reset"))]
+    assert [x["layer"] for x in runs] == ["qkv", "proj", "fc1", "fc2", "expert_fc1", "expert_fc2", "patch"]
+    for run in runs:
+        assert run["mismatches"] == 0
+        if run["layer"] not in ("expert_fc1", "expert_fc2", "patch"):
+            assert run["rows"] == rows
+        assert load_hidden(cfg, run), run
+        # weight loads hidden: only the first block's load and the pipeline latency add to the tiles
+        assert run["cycles"] == run["predicted"] == run["block0_load"] + run["ideal"] + PIPELINE_CYCLES + \
+            (GELU_CYCLES if run["gelu"] else 0), run
+    return runs
+
+
+def test_linear_cosim_tiny():
+    """The cocotb tests on tiny.yaml (odd shapes under random gaps and backpressure on every
+    stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
+    model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
+    cfg = load_config("tiny")
+    r = run_linear("tiny", "default", COSIM_STALL="both")
+    assert r["tests_run"] == 5 and r["mismatches"] == 0 and r["stall"] == "both"
+    check_model_runs(cfg, r, cfg.model.tokens)
+    odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
+    assert len(odd) == 9 and {x["mode"] for x in odd} == {"store", "accumulate", "scaled"}
+    b2b = [x for x in r["runs"] if x["layer"].startswith("b2b")]
+    assert len(b2b) == 3 and all(x["cycles"] == x["predicted"] for x in b2b)
+    assert r["layers"] == 7 + 9 + 3 + 1
+    assert [x["layer"] for x in r["runs"]][-1] == "after_reset"
+
+
+def test_linear_stalls_change_timing_not_results():
+    """The odd-shape test without stalls, under backpressure only and under input gaps only: exact
+    results every time, and the injected pauses really acted (the sink refused beats the engine
+    offered; input gaps made the calls longer)."""
+    runs = {s: run_linear("tiny", f"odd_{s}", testcase="test_odd_shapes_modes_stalls", COSIM_STALL=s)
+            for s in ("none", "backpressure", "gaps")}
+    for s, r in runs.items():
+        assert r["mismatches"] == 0 and r["stall"] == s and len(r["runs"]) == 9
+    assert sum(x["y_held_cycles"] for x in runs["none"]["runs"]) == 0
+    # without stalls even the load-bound odd shapes take exactly the modelled schedule
+    assert all(x["cycles"] == x["predicted"] for x in runs["none"]["runs"])
+    assert all(x["cycles"] >= x["predicted"] for r in runs.values() for x in r["runs"])
+    assert sum(x["y_held_cycles"] for x in runs["backpressure"]["runs"]) > 20
+    assert sum(x["cycles"] for x in runs["gaps"]["runs"]) > sum(x["cycles"] for x in runs["none"]["runs"]) + 50
+
+
+@pytest.mark.parametrize("li,lo", [(16, 3), pytest.param(8, 2, marks=pytest.mark.slow)])
+def test_linear_other_tiles(li, lo):
+    """LI / LO as parameters on tiny.yaml's 128-bit words: a tile row spanning two words
+    (LI 16 > 8 weights per word, the loader's multi-segment path), a non-power-of-two LO, and a
+    tile row of exactly one word; odd shapes under stalls, back to back."""
+    r = run_linear("tiny", f"tile{li}x{lo}", testcase=["test_odd_shapes_modes_stalls", "test_back_to_back_same_shape"],
+                   parameters={"LI": li, "LO": lo}, COSIM_STALL="both")
+    assert (r["li"], r["lo"]) == (li, lo) and r["mismatches"] == 0 and r["layers"] == 9 + 3
+    assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith("b2b"))
+    assert all(x["cycles"] >= x["predicted"] for x in r["runs"])
+
+
+def test_linear_scoreboard_can_fail():
+    """Flipping one expected LSB makes the run fail with exactly one reported mismatch."""
+    with pytest.raises(CosimError, match="mismatch") as exc:
+        run_linear("tiny", "corrupt", testcase="test_back_to_back_same_shape", COSIM_CORRUPT_EXPECTED=1)
+    assert "test_back_to_back_same_shape" in str(exc.value)
+    assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+@pytest.mark.slow
+def test_linear_cosim_edge_moe_full_shapes():
+    """Every edge_moe.yaml shape (192->576, 192->192, 192->768 + GELU, 768->192, 192->384 gathered
+    + GELU, 384->192 scaled scatter-accumulate, patch embedding 768->192 onto pos) with 129 tokens
+    (128 patches), 16 x 16 tile: bit-exact, exact cycle counts, utilization >= 95% on the
+    full-token shapes; then odd shapes under stalls and back-to-back calls."""
+    cfg = load_config("edge_moe")
+    r = run_linear("edge_moe", "full", COSIM_STALL="both", COSIM_ROWS=cfg.model.tokens)
+    assert r["tests_run"] == 5 and r["mismatches"] == 0 and r["layers"] == 7 + 9 + 3 + 1
+    for run in check_model_runs(cfg, r, cfg.model.tokens):
+        if run["rows"] >= cfg.model.tokens - 1:
+            assert run["utilization"] >= 0.95, run
+
+
+def rtl_calls(jobs, expected, cfg):
+    """tests/test_linear.py's C-sim job sequence as engine calls (the host's view): chained inputs
+    made explicit, the patch embedding as im2col pixel rows accumulated onto pos[1:]."""
+    from python_ref.kernels.linear import im2col
+    calls, prev = [], None
+    for n, j in enumerate(jobs):
+        kw = dict(label=f"job{n}", w=j.w.reshape(j.w.shape[0], -1), b=j.b, w_role=j.w_role, b_role=j.b_role)
+        if j.patch is not None:
+            img, pos = j.patch
+            kw.update(x_src=im2col(img, cfg.model.patch_size), x_fmt=cfg.fmt("pixel"), out0=pos[1:])
+        else:
+            kw.update(x_src=prev if j.src is None else j.src, gelu=j.gelu, gather=j.gather, out0=j.dst,
+                      scatter=j.scatter, scores=j.scores)
+        calls.append(kw)
+        prev = expected[n]
+    return calls
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("full_range", [False, True], ids=["realistic", "full_range"])
+def test_linear_three_way_tiny(full_range, tmp_path):
+    """The C-sim job sequence of tests/test_linear.py (every tiny.yaml shape, chained fc1 -> fc2,
+    gathered expert fc1 + GELU -> scaled scatter expert fc2, patch embedding onto pos) through the
+    RTL on the same vectors: python_ref == C-sim == RTL, bit for bit."""
+    from tests.test_linear import model_sequence, run_csim
+    cfg = load_config("tiny")
+    jobs, names = model_sequence(cfg, np.random.default_rng(70 + full_range), full_range)
+    expected, csim = run_csim(jobs, cfg, tmp_path)
+    vin, vout = tmp_path / "calls.pkl", tmp_path / "rtl.pkl"
+    vin.write_bytes(pickle.dumps(rtl_calls(jobs, expected, cfg)))
+    r = run_linear("tiny", f"three_way_{int(full_range)}", testcase="test_vectors_file", COSIM_VECTORS=vin,
+                   COSIM_VECTORS_OUT=vout)
+    assert r["mismatches"] == 0 and r["layers"] == len(jobs)
+    rtl = pickle.loads(vout.read_bytes())
+    for name, e, c, g, j in zip(names, expected, csim, rtl, jobs):
+        if j.patch is not None:  # the engine produces the patch rows; row 0 (CLS) is pos[0]
+            g = np.vstack([j.patch[1][:1], g])
+        assert np.array_equal(e, c), f"{name}: C-sim differs from python_ref"
+        assert np.array_equal(e, g), f"{name}: RTL differs from python_ref"
