@@ -59,6 +59,46 @@ def _gelu(cfg: Config, waves: bool) -> KernelResult:
 
 
 # kernel name -> runner. One entry per kernel; each runner proves python_ref == C-sim == RTL.
+def _linear(cfg: Config, waves: bool) -> KernelResult:
+    """The unified compute unit on every layer shape of the config, chained as the model runs them
+    (patch embedding onto pos, qkv, proj, fc1 + GELU -> fc2, gathered expert fc1 + GELU -> scaled
+    scatter-accumulate expert fc2), all tokens: the same job sequence through python_ref, the C-sim
+    and the RTL engine. Error: qkv and proj against float64 on the same quantized operands."""
+    import pickle
+
+    from cosim.test_linear import PIPELINE_CYCLES, run_linear
+    from tests.test_cosim_linear import rtl_calls  # the host's view of the job sequence
+    from tests.test_linear import model_sequence, run_csim
+
+    work = BUILD_DIR / "sim" / cfg.name / "linear"
+    work.mkdir(parents=True, exist_ok=True)
+    jobs, names = model_sequence(cfg, np.random.default_rng(301))
+    expected, csim_out = run_csim(jobs, cfg, work)
+    csim_exact = all(np.array_equal(e, c) for e, c in zip(expected, csim_out))
+    vin, vout = work / "calls.pkl", work / "rtl.pkl"
+    vin.write_bytes(pickle.dumps(rtl_calls(jobs, expected, cfg)))
+    r = run_linear(cfg.name, "sim_three_way", testcase="test_vectors_file", COSIM_VECTORS=vin,
+                   COSIM_VECTORS_OUT=vout)
+    rtl_out = pickle.loads(vout.read_bytes())
+    rtl_exact = r["mismatches"] == 0
+    for e, g, j in zip(expected, rtl_out, jobs):
+        if j.patch is not None:  # the engine produces the patch rows; row 0 (CLS) is pos[0]
+            g = np.vstack([j.patch[1][:1], g])
+        rtl_exact &= bool(np.array_equal(e, g))
+    act = cfg.fmt("act")
+    err = 0.0
+    for name, e, j in zip(names, expected, jobs):
+        if name in ("qkv", "proj"):
+            x = act.to_float(j.src)
+            w, b = cfg.fmt(j.w_role).to_float(j.w), cfg.fmt(j.b_role).to_float(j.b)
+            err = max(err, float(np.abs(act.to_float(e) - (x @ w.T + b)).max()))
+    values = sum(int(e.size) for e in expected)
+    big = max(r["runs"], key=lambda run: run["ideal"])
+    return KernelResult("linear (all layer shapes)", values, csim_exact, values, rtl_exact, err,
+                        "qkv/proj, same quantized operands", PIPELINE_CYCLES,
+                        round(big["cycles"] / big["ideal"], 4))
+
+
 def _nonlinear(name: str) -> Callable[[Config, bool], KernelResult]:
     def run(cfg: Config, waves: bool) -> KernelResult:
         from cosim import nonlinear_sim
@@ -72,6 +112,7 @@ KERNELS: dict[str, Callable[[Config, bool], KernelResult]] = {
     "reciprocal": _nonlinear("reciprocal"),
     "softmax": _nonlinear("softmax"),
     "layernorm": _nonlinear("layernorm"),
+    "linear": _linear,
 }
 
 
