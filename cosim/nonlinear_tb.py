@@ -91,17 +91,7 @@ async def stream_frames(tb: StreamTB, env: UnitEnv, in_frames: list[np.ndarray],
             reported += 1
     want_in = [int(b == len(f) // in_lanes - 1) for f in in_frames for b in range(len(f) // in_lanes)]
     want_out = [int(b == len(w) // out_lanes - 1) for w in want for b in range(len(w) // out_lanes)]
-    if [t for _, t in tb.in_beats[in0:]] != want_in:
-        raise AssertionError(f"{label}: {len(tb.in_beats) - in0} input beats accepted, {beats_in} sent (or TLAST misplaced)")
-    if [t for _, t in tb.out_beats[out0:]] != want_out:
-        raise AssertionError(f"{label}: {len(tb.out_beats) - out0} output beats, expected {beats_out} "
-                             f"(lost, duplicated or TLAST misplaced)")
-    if tb.keep_errors:
-        raise AssertionError(f"{label}: {tb.keep_errors} output beats without y_TKEEP/y_TSTRB all ones")
-    if not tb.sink.empty():
-        raise AssertionError(f"{label}: the sink holds extra frames after the last one")
-    env.results.add("input_stall_cycles", tb.in_stalls - stalls0[0])
-    env.results.add("output_stall_cycles", tb.out_stalls - stalls0[1])
+    tb.check_accounting(label, in0, out0, want_in, want_out, env.results, stalls0)
     env.results.add("vectors", sum(len(f) for f in in_frames))
     env.results.add("beats", beats_in)
     env.results.add("out_values", sum(len(w) for w in want))

@@ -152,6 +152,28 @@ class StreamTB:
         await ClockCycles(self.clk, cycles)
 
     # ---- packing: lane i of a beat is value i (lane 0 in the low bits), values in two's complement
+    def check_accounting(self, label: str, in0: int, out0: int, want_in_last: list, want_out_last: list,
+                         results: "ResultWriter", stalls0: tuple[int, int]) -> None:
+        """Beat-level accounting since input beat ``in0`` / output beat ``out0``: TLAST exactly where
+        ``want_*_last`` says on both interfaces (so no beat was lost or duplicated), TKEEP/TSTRB all
+        ones, nothing left in the sink; records the stall cycles seen since ``stalls0``."""
+        got_in = [last for _, last in self.in_beats[in0:]]
+        got_out = [last for _, last in self.out_beats[out0:]]
+        if got_in != list(want_in_last):
+            raise AssertionError(f"{label}: {len(got_in)} input beats accepted, {len(want_in_last)} sent, "
+                                 f"or TLAST misplaced")
+        if got_out != list(want_out_last):
+            raise AssertionError(f"{label}: {len(got_out)} output beats with TLAST at "
+                                 f"{[i for i, l in enumerate(got_out) if l][:8]}..., expected {len(want_out_last)} "
+                                 f"beats with TLAST at {[i for i, l in enumerate(want_out_last) if l][:8]}... "
+                                 f"(lost, duplicated or TLAST misplaced)")
+        if self.keep_errors:
+            raise AssertionError(f"{label}: {self.keep_errors} output beats without y_TKEEP/y_TSTRB all ones")
+        if not self.sink.empty():
+            raise AssertionError(f"{label}: the sink holds extra frames after the last one")
+        results.add("input_stall_cycles", self.in_stalls - stalls0[0])
+        results.add("output_stall_cycles", self.out_stalls - stalls0[1])
+
     def values_to_frame(self, raw: np.ndarray) -> AxiStreamFrame:
         w = self.lane_bits
         return AxiStreamFrame([int(v) & ((1 << w) - 1) for v in np.asarray(raw).tolist()])

@@ -174,21 +174,7 @@ async def stream_and_check(tb: StreamTB, env: GeluEnv, values: np.ndarray, lanes
 
     # beat-level accounting on both interfaces, TLAST exactly on each frame's last beat
     want_last = [int(b == s - 1) for s in sizes for b in range(s)]
-    got_in = [last for _, last in tb.in_beats[in0:]]
-    got_out = [last for _, last in tb.out_beats[out0:]]
-    if got_in != want_last:
-        raise AssertionError(f"{label}: {len(got_in)} input beats accepted, {n_beats} sent, or TLAST misplaced")
-    if got_out != want_last:
-        raise AssertionError(f"{label}: {len(got_out)} output beats with TLAST at "
-                             f"{[i for i, l in enumerate(got_out) if l][:8]}..., expected {n_beats} beats "
-                             f"with TLAST at {[i for i, l in enumerate(want_last) if l][:8]}...")
-    if tb.keep_errors:
-        raise AssertionError(f"{label}: {tb.keep_errors} output beats without y_TKEEP/y_TSTRB all ones")
-    if not tb.sink.empty():
-        raise AssertionError(f"{label}: the sink holds extra frames after the last one")
-
-    env.results.add("input_stall_cycles", tb.in_stalls - stalls0[0])
-    env.results.add("output_stall_cycles", tb.out_stalls - stalls0[1])
+    tb.check_accounting(label, in0, out0, want_last, want_last, env.results, stalls0)
     env.results.add("vectors", len(values))
     env.results.add("beats", n_beats)
     env.results.add("mismatches", mismatches)
