@@ -49,7 +49,7 @@ def sim_exp(cfg: Config, waves: bool = False) -> dict:
                  ["in.txt", "out.txt"])
     want = exp_neg_raw(x, f)
     err = np.abs(EXP_FORMAT.to_float(want) - np.exp(np.ldexp(x.astype(np.float64), -f))).max()
-    rtl = _rtl("exp", "exp", ["axis_skid.sv", "exp_core.sv", "exp.sv"], cfg, 20_000, waves)
+    rtl = _rtl("exp", "exp", ["axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "exp.sv"], cfg, 20_000, waves)
     return _result("exp", x.size, np.array_equal(got, want), rtl, err, "x in (-40, 0]")
 
 
@@ -80,7 +80,7 @@ def sim_softmax(cfg: Config, waves: bool = False) -> dict:
     ref = torch.softmax(torch.tensor(act.to_float(x), dtype=torch.float64), dim=-1).numpy()
     err = np.abs(PROB_FORMAT.to_float(res.p) - ref).max()
     stats = _rtl("softmax_stats", "softmax_stats", ["exp_core.sv", "reciprocal.sv", "softmax_stats.sv"], cfg, 40, waves)
-    prob = _rtl("softmax_prob", "softmax_prob", ["axis_skid.sv", "exp_core.sv", "softmax_prob.sv"], cfg, 40, waves)
+    prob = _rtl("softmax_prob", "softmax_prob", ["axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "softmax_prob.sv"], cfg, 40, waves)
     rtl = {"beats": min(stats["beats"], prob["beats"]), "mismatches": stats["mismatches"] + prob["mismatches"]}
     return _result("softmax (stats + prob)", x.size, ok, rtl, err, f"p, rows of {n}, random orders",
                    latency=stats["latency_cycles"] + prob["latency_cycles"],

@@ -285,7 +285,7 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
 
 
 # ---- GELU (rtl/src/gelu.sv, cosim/test_gelu.py): shared by tests/test_cosim_gelu.py and scripts/sim.py
-GELU_SOURCES = [RTL_DIR / "src" / "axis_skid.sv", RTL_DIR / "src" / "gelu.sv"]
+GELU_SOURCES = [RTL_DIR / "src" / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")]
 
 
 def run_gelu_cosim(config: str, waves: bool = False, stall: str = "none", n_random: int = 100_000,

@@ -40,7 +40,7 @@ TEST_TIMEOUT_MS = 200
 # + 1 (ap_done register); the GELU unit adds its latency (rtl/src/gelu.sv).
 PIPELINE_CYCLES = 11
 GELU_CYCLES = 7
-SOURCES = ["axis_skid.sv", "gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"]
+SOURCES = ["axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"]
 
 
 def run_linear(config: str, run_name: str, testcase=None, parameters=None, **env) -> dict:

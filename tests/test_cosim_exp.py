@@ -11,7 +11,7 @@ import pytest
 from cosim.runner import CosimError, run_cosim
 from cosim.toolchain import RTL_DIR
 
-SOURCES = [RTL_DIR / "src" / "axis_skid.sv", RTL_DIR / "src" / "exp_core.sv", RTL_DIR / "src" / "exp.sv"]
+SOURCES = [RTL_DIR / "src" / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "exp.sv")]
 STALLS = ["none", "gaps", "backpressure", "both"]
 LATENCY_CYCLES = 10  # documented in the header of rtl/src/exp.sv
 BIG, SMALL = 100_000, 5_000

@@ -10,7 +10,7 @@ from cosim.toolchain import RTL_DIR
 
 SRC = RTL_DIR / "src"
 STATS_SOURCES = [SRC / "exp_core.sv", SRC / "reciprocal.sv", SRC / "softmax_stats.sv"]
-PROB_SOURCES = [SRC / "axis_skid.sv", SRC / "exp_core.sv", SRC / "softmax_prob.sv"]
+PROB_SOURCES = [SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "softmax_prob.sv")]
 STALLS = ["none", "gaps", "backpressure", "both"]
 CONFIGS = ["edge_moe", "tiny"]
 

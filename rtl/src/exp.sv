@@ -36,24 +36,10 @@ module exp
     $error("exp: LANE_W must be a multiple of 8 and >= %0d, got %0d", IW, LANE_W);
   end
 
-  logic running;
-  logic [STAGES:1] v, l;
-  logic out_s_ready;
-  wire  ce = !v[STAGES] || out_s_ready;
-  assign x_TREADY = running && ce;
-
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      running <= 1'b0;
-      v <= '0;
-    end else begin
-      running <= 1'b1;
-      if (ce) v <= {v[STAGES-1:1], x_TVALID && running};
-    end
-  end
-  always_ff @(posedge ap_clk) begin
-    if (ce) l <= {l[STAGES-1:1], x_TLAST};
-  end
+  logic ce, v_out, l_out, out_s_ready;
+  axis_pipe_ctrl #(.STAGES(STAGES)) u_ctrl (
+      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
+      .ce(ce), .out_valid(v_out), .out_last(l_out), .out_ready(out_s_ready));
 
   logic [24:0] y9;
   exp_core #(.IW(IW), .F(F)) u_exp (
@@ -62,8 +48,8 @@ module exp
   axis_skid #(.WIDTH(LANE_W + 1)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({l[STAGES], LANE_W'(y9)}),
-      .s_valid(v[STAGES]),
+      .s_data ({l_out, LANE_W'(y9)}),
+      .s_valid(v_out),
       .s_ready(out_s_ready),
       .m_data ({y_TLAST, y_TDATA}),
       .m_valid(y_TVALID),

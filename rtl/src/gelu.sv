@@ -23,10 +23,10 @@
 // right after edge N+6; with y_TREADY high it is taken at edge N+7 (7 cycles handshake to
 // handshake, measured by cosim/test_gelu.py). Throughput: 1 beat/cycle.
 //
-// Flow control: the datapath advances (ce) unless its last stage holds a beat the output slice
-// cannot take. The slice's s_ready is a flip-flop, so x_TREADY = ce is a function of flip-flops only
-// (no combinational path from y_TREADY or x_TVALID to x_TREADY), and a stalled beat is held in
-// place: nothing is lost or duplicated under any stall pattern.
+// Flow control (rtl/src/axis_pipe_ctrl.sv): the datapath advances (ce) unless its last stage holds
+// a beat the output slice cannot take. The slice's s_ready is a flip-flop, so x_TREADY is a
+// function of flip-flops only (no combinational path from y_TREADY or x_TVALID to x_TREADY), and a
+// stalled beat is held in place: nothing is lost or duplicated under any stall pattern.
 module gelu
   import model_pkg::*;
 #(
@@ -89,27 +89,10 @@ module gelu
   end
 
   // ---- flow control
-  logic running;  // x_TREADY stays low in reset and until the first clock edge after it
-  logic v1, v2, v3, v4, v5, v6;
-  logic l1, l2, l3, l4, l5, l6;
-  logic out_s_ready;
-  wire  ce = !v6 || out_s_ready;
-
-  assign x_TREADY = running && ce;
-
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      running <= 1'b0;
-      {v1, v2, v3, v4, v5, v6} <= '0;
-    end else begin
-      running <= 1'b1;
-      if (ce) {v1, v2, v3, v4, v5, v6} <= {x_TVALID && running, v1, v2, v3, v4, v5};
-    end
-  end
-
-  always_ff @(posedge ap_clk) begin
-    if (ce) {l1, l2, l3, l4, l5, l6} <= {x_TLAST, l1, l2, l3, l4, l5};
-  end
+  logic ce, v6, l6, out_s_ready;
+  axis_pipe_ctrl #(.STAGES(6)) u_ctrl (
+      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
+      .ce(ce), .out_valid(v6), .out_last(l6), .out_ready(out_s_ready));
 
   // ---- datapath, one instance per lane
   logic [LANES*W-1:0] y6;

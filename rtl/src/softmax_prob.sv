@@ -33,21 +33,10 @@ module softmax_prob
     $error("softmax_prob: needs 32-bit activations with 1..25 fraction bits (lanes are 32 bits)");
   end
 
-  logic running;
-  logic [STAGES:1] v, l;
-  logic out_s_ready;
-  wire  ce = !v[STAGES] || out_s_ready;
-  assign x_TREADY = running && ce;
-
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      running <= 1'b0;
-      v <= '0;
-    end else begin
-      running <= 1'b1;
-      if (ce) v <= {v[STAGES-1:1], x_TVALID && running};
-    end
-  end
+  logic ce, v_out, l_out, out_s_ready;
+  axis_pipe_ctrl #(.STAGES(STAGES)) u_ctrl (
+      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
+      .ce(ce), .out_valid(v_out), .out_last(l_out), .out_ready(out_s_ready));
 
   logic signed [W-1:0] x1, m1;
   logic [31:0] r_hist [1:EXP_LAT+1];
@@ -60,7 +49,6 @@ module softmax_prob
 
   always_ff @(posedge ap_clk) begin
     if (ce) begin
-      l         <= {l[STAGES-1:1], x_TLAST};
       x1        <= $signed(x_TDATA[31:0]);
       m1        <= $signed(x_TDATA[63:32]);
       r_hist[1] <= x_TDATA[95:64];
@@ -74,8 +62,8 @@ module softmax_prob
   axis_skid #(.WIDTH(33)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({l[STAGES], 32'(p)}),
-      .s_valid(v[STAGES]),
+      .s_data ({l_out, 32'(p)}),
+      .s_valid(v_out),
       .s_ready(out_s_ready),
       .m_data ({y_TLAST, y_TDATA}),
       .m_valid(y_TVALID),
