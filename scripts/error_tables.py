@@ -13,7 +13,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from python_ref.config import GELU_METHODS, ConfigError, load_config  # noqa: E402
+from python_ref.config import GELU_METHODS  # noqa: E402
+from scripts.cli import config_or_exit  # noqa: E402
 from python_ref.kernels.gelu import gelu_raw  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
 
@@ -51,11 +52,7 @@ def main() -> int:
     ap.add_argument("--stride", type=int, default=1, help="evaluate every n-th input (1 = exhaustive)")
     ap.add_argument("--update", type=Path, help="write the table into this results document")
     args = ap.parse_args()
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config_or_exit(args.config)
     g = cfg.hardware.gelu
     rows = []
     for method in GELU_METHODS:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from cosim.csim import write_ints  # noqa: E402
 from cosim.vectors import gelu_directed, gelu_realistic, random_full  # noqa: E402
-from python_ref.config import ConfigError, load_config  # noqa: E402
+from scripts.cli import config_or_exit  # noqa: E402
 
 
 def gelu_vectors(cfg):
@@ -29,11 +29,7 @@ def main() -> int:
     ap.add_argument("--kernels", nargs="*", default=list(EXPORTERS))
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config_or_exit(args.config)
     for k in args.kernels:
         if k not in EXPORTERS:
             print(f"error: no vector exporter for kernel {k!r}; kernels: {', '.join(EXPORTERS)}", file=sys.stderr)

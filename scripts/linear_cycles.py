@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from cosim.runner import CosimError  # noqa: E402
 from cosim.test_linear import GELU_CYCLES, PIPELINE_CYCLES, run_linear  # noqa: E402
-from python_ref.config import ConfigError, load_config  # noqa: E402
+from scripts.cli import config_or_exit  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
 
 NAMES = {"qkv": "qkv", "proj": "attn proj", "fc1": "mlp fc1 + GELU", "fc2": "mlp fc2",
@@ -64,11 +64,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the summary here (default build/linear_cycles_<config>.json)")
     ap.add_argument("--update", type=Path, help="write the table into this document (section linear-cycles)")
     args = ap.parse_args()
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config_or_exit(args.config)
     rows_list = args.rows or [cfg.model.tokens, 16]
     if any(r < 1 or r > cfg.model.tokens for r in rows_list):
         print(f"error: --rows must be in 1..{cfg.model.tokens} (the engine's activation buffer)", file=sys.stderr)

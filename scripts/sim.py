@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from cosim import csim  # noqa: E402
 from cosim.toolchain import BUILD_DIR, ToolchainError  # noqa: E402
-from python_ref.config import Config, ConfigError, load_config  # noqa: E402
+from python_ref.config import Config  # noqa: E402
+from scripts.cli import config_or_exit  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
 
 
@@ -136,11 +137,7 @@ def main() -> int:
     ap.add_argument("--waves", action="store_true", help="dump FST waves of the RTL runs (or WAVES=1)")
     ap.add_argument("--update", type=Path, help="also write the summary into this results document")
     args = ap.parse_args()
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config_or_exit(args.config)
     chosen = args.kernels or list(KERNELS)
     unknown = [k for k in chosen if k not in KERNELS]
     if unknown:

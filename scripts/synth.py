@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from python_ref.config import ConfigError, load_config  # noqa: E402
+from scripts.cli import config_or_exit  # noqa: E402
 from scripts.results_doc import update_section  # noqa: E402
 
 CATEGORIES = {
@@ -84,11 +84,7 @@ def main() -> int:
     ap.add_argument("--units", nargs="*", help="default: every rtl/src/*.sv")
     ap.add_argument("--update", type=Path, help="write the table into this results document")
     args = ap.parse_args()
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = config_or_exit(args.config)
     chosen = args.units or units()
     unknown = sorted(set(chosen) - set(units()))
     if unknown:
