@@ -33,6 +33,8 @@ FORMAT_ROLES = {
     "norm_param": "LayerNorm gamma and beta",
     "patch_weight": "patch-embedding convolution weights",
     "pixel": "input pixels",
+    "operand": "activation operand of the MAC array (the 27-bit A port of a DSP48E2), converted from act once",
+    "score": "attention scores q.k / sqrt(head_dim), rounded once from the exact dot product",
 }
 
 
@@ -242,6 +244,10 @@ def parse_config(data, source: str = "<memory>") -> Config:
     formats = {role: _format(f[role], f"formats.{role}") for role in FORMAT_ROLES}
     if formats["pixel"].signed:
         raise ConfigError("formats.pixel.signed: pixels are unsigned (ap_ufixed); set signed: false")
+    op = formats["operand"]
+    if not op.signed or op.width > 27:
+        raise ConfigError(f"formats.operand: the MAC array's activation operand is the signed 27-bit A port of "
+                          f"a DSP48E2: use a signed format of at most 27 bits, got {op.c_type}")
 
     h = _require_mapping(top["hardware"], "hardware")
     _check_keys(h, "hardware", ("part", "clock_mhz", "axi_width", "linear_tile", "attention_parallel", "gelu"))

@@ -32,7 +32,8 @@ def test_edge_moe_design_point():
         "act": "ap_fixed<32,10,AP_TRN,AP_WRAP>", "weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>",
         "gate_weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>", "attn_bias": "ap_fixed<16,7,AP_TRN,AP_WRAP>",
         "bias": "ap_fixed<16,5,AP_TRN,AP_WRAP>", "norm_param": "ap_fixed<16,5,AP_TRN,AP_WRAP>",
-        "patch_weight": "ap_fixed<16,0,AP_TRN,AP_WRAP>", "pixel": "ap_ufixed<8,0,AP_TRN,AP_WRAP>"}
+        "patch_weight": "ap_fixed<16,0,AP_TRN,AP_WRAP>", "pixel": "ap_ufixed<8,0,AP_TRN,AP_WRAP>",
+        "operand": "ap_fixed<27,9,AP_RND,AP_SAT_SYM>", "score": "ap_fixed<32,10,AP_RND,AP_SAT>"}
     hw = c.hardware
     assert (hw.part, hw.clock_mhz, hw.axi_width, hw.linear_in, hw.linear_out, hw.attention_parallel) == \
         ("xczu9eg-ffvb1156-2-e", 300, 256, 16, 16, 4)

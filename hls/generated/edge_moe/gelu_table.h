@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest a4bd0b3baeb24170) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 97e1729778dd7d68) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest a4bd0b3baeb24170) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 97e1729778dd7d68) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -74,6 +74,16 @@ constexpr int PIXEL_I = 0;
 constexpr int PIXEL_SIGNED = 0;
 constexpr int PIXEL_QUANT = 0;
 constexpr int PIXEL_OVERFLOW = 0;
+constexpr int OPERAND_W = 27;
+constexpr int OPERAND_I = 9;
+constexpr int OPERAND_SIGNED = 1;
+constexpr int OPERAND_QUANT = 2;
+constexpr int OPERAND_OVERFLOW = 3;
+constexpr int SCORE_W = 32;
+constexpr int SCORE_I = 10;
+constexpr int SCORE_SIGNED = 1;
+constexpr int SCORE_QUANT = 2;
+constexpr int SCORE_OVERFLOW = 1;
 constexpr int GELU_TABLE_W = 22;
 constexpr int GELU_TABLE_I = 0;
 constexpr int GELU_TABLE_SIGNED = 0;
@@ -89,6 +99,8 @@ typedef ap_fixed<16,5,AP_TRN,AP_WRAP> bias_t;  // other biases (MLP, experts, pa
 typedef ap_fixed<16,5,AP_TRN,AP_WRAP> norm_param_t;  // LayerNorm gamma and beta
 typedef ap_fixed<16,0,AP_TRN,AP_WRAP> patch_weight_t;  // patch-embedding convolution weights
 typedef ap_ufixed<8,0,AP_TRN,AP_WRAP> pixel_t;  // input pixels
+typedef ap_fixed<27,9,AP_RND,AP_SAT_SYM> operand_t;  // activation operand of the MAC array (the 27-bit A port of a DSP48E2), converted from act once
+typedef ap_fixed<32,10,AP_RND,AP_SAT> score_t;  // attention scores q.k / sqrt(head_dim), rounded once from the exact dot product
 
 // ---- GELU unit (hls/src/gelu.h): GELU(x) = ReLU(x) - delta(|x|), delta tabulated and interpolated
 struct gelu_config {

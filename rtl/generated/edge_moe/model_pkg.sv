@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest a4bd0b3baeb24170) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 97e1729778dd7d68) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -70,6 +70,16 @@ package model_pkg;
   localparam int PIXEL_SIGNED = 0;
   localparam int PIXEL_QUANT = 0;
   localparam int PIXEL_OVERFLOW = 0;
+  localparam int OPERAND_W = 27;
+  localparam int OPERAND_I = 9;
+  localparam int OPERAND_SIGNED = 1;
+  localparam int OPERAND_QUANT = 2;
+  localparam int OPERAND_OVERFLOW = 3;
+  localparam int SCORE_W = 32;
+  localparam int SCORE_I = 10;
+  localparam int SCORE_SIGNED = 1;
+  localparam int SCORE_QUANT = 2;
+  localparam int SCORE_OVERFLOW = 1;
   localparam int GELU_TABLE_W = 22;
   localparam int GELU_TABLE_I = 0;
   localparam int GELU_TABLE_SIGNED = 0;
