@@ -453,7 +453,7 @@ def test_csim_tile_row_wider_than_a_word(tmp_path):
     word; LINEAR_OUT = 8): the loader's multi-segment path, including partial last tiles."""
     import yaml
     from cosim.toolchain import BUILD_DIR, HLS_DIR, compile_cpp
-    from python_ref.codegen import cpp_config_header, cpp_gelu_table
+    from python_ref.codegen import outputs
     from python_ref.config import CONFIG_DIR, parse_config
     raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
     raw["name"] = "tiny_wide_tile"
@@ -461,9 +461,9 @@ def test_csim_tile_row_wider_than_a_word(tmp_path):
     cfg = parse_config(raw, "tiny_wide_tile.yaml")
     gen = BUILD_DIR / "csim" / cfg.name / "generated"  # stable path: the build cache can hit
     gen.mkdir(parents=True, exist_ok=True)
-    for fname, text in (("model_config.h", cpp_config_header(cfg)), ("gelu_table.h", cpp_gelu_table(cfg))):
-        if not (gen / fname).is_file() or (gen / fname).read_text() != text:
-            (gen / fname).write_text(text)
+    for path, text in outputs(cfg).items():
+        if path.suffix == ".h" and (not (gen / path.name).is_file() or (gen / path.name).read_text() != text):
+            (gen / path.name).write_text(text)
     exe = compile_cpp([HLS_DIR / "tb" / "linear_tb.cpp", HLS_DIR / "src" / "linear.cpp",
                        HLS_DIR / "src" / "patch_embed.cpp"], BUILD_DIR / "csim" / cfg.name / "linear_tb",
                       [HLS_DIR / "include" / "shim", HLS_DIR / "src", gen])

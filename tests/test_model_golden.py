@@ -71,7 +71,7 @@ def test_round_trip_and_metadata(tiny_golden):
 
 def test_reader_refuses_mismatches(tiny_golden, tmp_path):
     cfg, w, img, model, path = tiny_golden
-    other = parse_config(dict(cfg.raw, model=dict(cfg.raw["model"], layernorm_eps=1e-5)))
+    other = parse_config(dict(cfg.as_dict(), model=dict(cfg.as_dict()["model"], layernorm_eps=1e-5)))
     with pytest.raises(GoldenError, match=rf"{path.name}: config_digest is '{cfg.digest}'.*another configuration"):
         read_golden(path, other)
     with pytest.raises(GoldenError, match=rf"{path.name}: task is 1 but 0 was expected"):

@@ -54,7 +54,7 @@ def test_seeded_weights_are_deterministic(tiny):
 
 def test_seeded_weights_have_the_configured_statistics():
     full = load_config("edge_moe")  # its sizes with 2 layers (one dense, one MoE): same kinds, 1/6 of the time
-    cfg = parse_config(dict(full.raw, model=dict(full.raw["model"], layers=2)))
+    cfg = parse_config(dict(full.as_dict(), model=dict(full.as_dict()["model"], layers=2)))
     w = seeded_weights(cfg, 3)
     pooled: dict[str, list] = {}
     for name, arr in w.tensors.items():
@@ -112,7 +112,7 @@ def test_loader_errors_name_the_file(tiny, tmp_path):
 
 def test_loader_rejects_weights_of_another_shape(tiny, tmp_path):
     save_weights(seeded_weights(tiny, 5), tmp_path)
-    raw = dict(tiny.raw, model=dict(tiny.raw["model"], dim=64))
+    raw = dict(tiny.as_dict(), model=dict(tiny.as_dict()["model"], dim=64))
     wider = parse_config(raw)
     with pytest.raises(WeightsError, match=r"patch_embed_weight.float32.bin: 6144 bytes, but config 'tiny' expects "
                                            r"patch_embed_weight of shape \(64, 3, 4, 4\)"):

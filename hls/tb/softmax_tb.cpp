@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     const long rows = std::atol(argv[1]), n = std::atol(argv[2]);
-    if (rows < 1 || n < 1 || n > (long)softmax_config::max_row) {
-        std::fprintf(stderr, "error: need rows >= 1 and 1 <= n <= %u, got rows=%ld n=%ld\n",
+    if (rows < 1 || n < 1 || n > softmax_config::max_row) {
+        std::fprintf(stderr, "error: need rows >= 1 and 1 <= n <= %d, got rows=%ld n=%ld\n",
                      softmax_config::max_row, rows, n);
         return 2;
     }

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedFormat, FixedPointError
+from ..hwconfig import KernelHwConfig, constant_list
 from .exp import OUT_FORMAT as EXP_FORMAT
 from .exp import exp_neg_raw, round_shift
 from .reciprocal import SOFTMAX_RECIP_FORMAT as RECIP_FORMAT
@@ -148,3 +149,25 @@ def softmax_float(x: np.ndarray, cfg: Config, order=None) -> np.ndarray:
     """Convenience: quantize float scores to the activation format, return float probabilities."""
     act = cfg.fmt("act")
     return PROB_FORMAT.to_float(softmax_raw(act.from_float(np.atleast_2d(x)), cfg, order).p)
+
+
+def check_config(cfg: Config) -> None:
+    """Rows the softmax sum format can hold: attention rows (tokens) and gate rows (experts)."""
+    m = cfg.model
+    if m.tokens > MAX_ROW:
+        raise ConfigError(f"model.image / model.patch_size: {m.tokens} tokens exceed the softmax's {MAX_ROW}-score "
+                          f"rows (its sum format {SUM_FORMAT.c_type} holds at most {MAX_ROW})")
+    if m.experts > MAX_ROW:
+        raise ConfigError(f"model.moe.experts = {m.experts} exceeds the softmax's {MAX_ROW}-logit rows")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    return KernelHwConfig(
+        "softmax", "SOFTMAX", "softmax statistics and probabilities (python_ref/kernels/softmax.py)",
+        constant_list(max_row=(MAX_ROW, "longest row: the sum format holds s <= 255")),
+        types=(("score_t", cfg.fmt("act"), "scores / logits"),
+               ("sum_t", SUM_FORMAT, "row sum s (exact sum of exp values)"),
+               ("recip_t", RECIP_FORMAT, "1/s"),
+               ("exp_t", EXP_FORMAT, "exp(x - m)"),
+               ("prob_t", PROB_FORMAT, "probabilities p = round(e * r)")),
+    )

@@ -47,13 +47,8 @@ module linear
     parameter int LI = LINEAR_IN,
     parameter int LO = LINEAR_OUT,
     // capacity of the activation buffer: the widest input of any layer of the config, the tokens
-    parameter int MAX_IN = ((FEATURE_DIM > MLP_HIDDEN_DIM ? FEATURE_DIM : MLP_HIDDEN_DIM) >
-                            (EXPERT_HIDDEN_DIM > IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE
-                             ? EXPERT_HIDDEN_DIM : IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE))
-                           ? (FEATURE_DIM > MLP_HIDDEN_DIM ? FEATURE_DIM : MLP_HIDDEN_DIM)
-                           : (EXPERT_HIDDEN_DIM > IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE
-                              ? EXPERT_HIDDEN_DIM : IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE),
-    parameter int MAX_ROWS = NUM_TOKENS,
+    parameter int MAX_IN = LINEAR_MAX_IN,
+    parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int FIFO_DEPTH = 8
 ) (
     input  logic                      ap_clk,
@@ -97,12 +92,10 @@ module linear
   // ---- formats (linear_w_t of hls/src/linear.h: holds weight_t and patch_weight_t exactly)
   localparam int AW  = ACT_W;
   localparam int AF  = ACT_W - ACT_I;
-  localparam int WFW = WEIGHT_W - WEIGHT_I;
+  localparam int WW  = LINEAR_W_W;                 // weight operand (linear_config::w_t)
+  localparam int WF  = LINEAR_W_W - LINEAR_W_I;
+  localparam int WFW = WEIGHT_W - WEIGHT_I;        // fraction bits of a weight / patch weight in memory
   localparam int WFP = PATCH_WEIGHT_W - PATCH_WEIGHT_I;
-  localparam int WF  = WFW > WFP ? WFW : WFP;
-  localparam int WIW = WEIGHT_I + 1 - WEIGHT_SIGNED;
-  localparam int WIP = PATCH_WEIGHT_I + 1 - PATCH_WEIGHT_SIGNED;
-  localparam int WW  = WF + (WIW > WIP ? WIW : WIP);
   localparam int SW  = WEIGHT_W;                   // weight lane in the stream
   localparam int E   = AXI_WIDTH / SW;             // weights per word
   localparam int SEG = E < LI ? E : LI;            // weights written per loader step

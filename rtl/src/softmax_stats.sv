@@ -115,7 +115,7 @@ module softmax_stats
   logic [2*32-1:0] user_out;
   logic unused_last;
   logic [3:0] rec_keep, rec_strb;
-  reciprocal #(.WI(SW), .K(EF + 31 + 1), .WO(32), .LANE_W(32), .UW(64)) u_rec (
+  reciprocal #(.WI(RECIP_SOFTMAX_WI), .K(RECIP_SOFTMAX_K), .WO(RECIP_SOFTMAX_WO), .LANE_W(32), .UW(64)) u_rec (
       .ap_clk  (ap_clk),
       .ap_rst_n(ap_rst_n),
       .x_TDATA (res_s),
