@@ -101,7 +101,7 @@ BAD = [
                                                           r"the signed 27-bit A port"),
     (_set("formats.act", {"width": 32, "int": 4}), r"formats.act: the exp unit takes differences of activations "
                                                      r"with at most 25 fraction bits"),
-    (_set("formats.act", {"width": 24, "int": 2}), r"formats.act: the LayerNorm RTL datapath is sized for signed "
+    (_set("formats.act", {"width": 40, "int": 18}), r"formats.act: the LayerNorm RTL datapath is sized for signed "
                                                      r"32-bit activations"),
     (_set("formats.norm_param", {"width": 18, "int": 5}), r"formats.norm_param: the LayerNorm RTL packs gamma and beta"),
     (_set("model.image", {"channels": 3, "height": 64, "width": 64}), r"model.image / model.patch_size: 257 tokens "
