@@ -3,6 +3,7 @@ generated SystemVerilog package agree on every constant, format and table."""
 import copy
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -10,7 +11,6 @@ import yaml
 from cosim.toolchain import BUILD_DIR, REPO_ROOT, compile_cpp, hls_includes
 from python_ref.codegen import kernel_configs, constants, outputs
 from python_ref.config import ConfigError, all_configs, load_config, parse_config
-from python_ref.kernels.gelu import gelu_table
 
 CONFIGS = [p.stem for p in all_configs()]
 
@@ -138,7 +138,7 @@ def test_invalid_yaml_names_the_file(tmp_path):
 def test_generate_script_reports_bad_config_without_traceback(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(_mutated(_set("model.heads", 3))))
-    res = subprocess.run(["python", str(REPO_ROOT / "scripts" / "generate.py"), "--check", str(p)],
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "--check", str(p)],
                          capture_output=True, text=True, cwd=REPO_ROOT)
     assert res.returncode == 2
     assert "error: model.dim = 32 is not divisible by model.heads = 3" in res.stderr

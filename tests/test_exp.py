@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from cosim.csim import build_tb, run_tb
-from cosim.nonlinear_vectors import exp_directed, exp_random
+from cosim.csim import VectorSet, build_tb, run_tb
+from cosim.vectors import exp_directed, exp_random
 from python_ref.config import load_config
 from python_ref.fixed import FixedPointError
 from python_ref.kernels.exp import OUT_FORMAT, exp_neg_raw, exp_table
@@ -92,8 +92,8 @@ def test_csim_bit_exact(tmp_path):
         "full raw range": rng.integers(-(1 << (w - 1)), 1 << (w - 1), 20_000),
     }
     x = np.concatenate(list(sets.values())).astype(np.int64)
-    got = run_tb(exe, tmp_path, {"in.txt": x}, ["in.txt", "out.txt"])
     want = exp_neg_raw(x, F)
+    got = run_tb(exe, VectorSet("exp", {"values": x.size}, {"in.txt": x}, want), tmp_path).out
     assert got.shape == want.shape == x.shape
     bad = np.flatnonzero(got != want)
     assert bad.size == 0, f"{bad.size} of {x.size} differ; x={x[bad[:5]]} got={got[bad[:5]]} want={want[bad[:5]]}"

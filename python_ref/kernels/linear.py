@@ -1,5 +1,5 @@
 """Unified compute unit (the linear engine): the numerical specification that hls/src/linear.cpp
-(and later rtl/src/linear.sv) implement. One engine serves QKV, the attention projection, MLP
+and rtl/src/linear.sv implement. One engine serves QKV, the attention projection, MLP
 fc1/fc2, every MoE expert and the patch embedding.
 
 Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layout), b in
@@ -46,7 +46,11 @@ Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layo
    The score (a gate probability, in [0, 1]) is in the activation format ``act`` (signed,
    22 fraction bits): the gate's softmax produces act values, Edge-MoE keeps its scores in fm_t,
    so no new format or conversion is needed, and 1.0 is representable (top-1 / unscaled cases).
-   Repeated indices accumulate in processing order.
+   **Contract: the targets of one call are distinct** (a token appears at most once per MoE expert;
+   the patch embedding and the residual adds are one-to-one). The hardware relies on it: the RTL
+   streams every destination row once per output block before any result comes back, and the HLS
+   read-modify-write declares no dependence between targets. A call that repeats a target raises
+   LinearError here and is rejected by the C testbench; the host splits such work into calls.
 
 Patch embedding (:func:`patch_embed`) is the same engine: the 3 x P x P patches are the rows
 (``im2col``: patch p = py * (W/P) + px, column c*P*P + ky*P + kx, matching the PyTorch conv
@@ -180,7 +184,11 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
         if scores.shape != (len(rows),):
             raise LinearError(f"scores: expected shape ({len(rows)},), got {scores.shape}")
         y = (act.fx(scores[:, None]) * act.fx(y)).cast(act).raw
-    for k, t in enumerate(targets):  # processing order: repeated targets accumulate in sequence
+    if out is not None and np.unique(targets).size != targets.size:
+        dup = sorted({int(t) for t in targets if (targets == t).sum() > 1})
+        raise LinearError(f"scatter: targets repeat within one call ({dup[:8]}); the engine needs distinct "
+                          f"targets per call (split the call)")
+    for k, t in enumerate(targets):
         dst[t] = act.quantize(dst[t] + y[k], act.frac)
     return dst
 

@@ -106,9 +106,14 @@ def softmax_stats_raw(x_raw, order, cfg: Config):
 def softmax_prob_raw(x_raw, m, r, cfg: Config) -> np.ndarray:
     """Probability stage: p = round(exp(x - m) * r), raw PROB_FORMAT, same shape as x_raw."""
     act = cfg.fmt("act")
-    x = np.asarray(x_raw, dtype=np.int64)
-    e = exp_neg_raw(x - np.asarray(m)[:, None], act.frac)
-    return round_shift(e * np.asarray(r)[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
+    x = act.check_raw(np.asarray(x_raw), "softmax scores").astype(np.int64)
+    m = act.check_raw(np.asarray(m), "softmax row maximum m").astype(np.int64)
+    r = RECIP_FORMAT.check_raw(np.asarray(r), "softmax reciprocal r").astype(np.int64)
+    if x.ndim != 2 or m.shape != (x.shape[0],) or r.shape != (x.shape[0],):
+        raise FixedPointError(f"softmax_prob: scores (rows, n) with one m and one r per row, got shapes {x.shape}, "
+                              f"{m.shape}, {r.shape}")
+    e = exp_neg_raw(x - m[:, None], act.frac)
+    return round_shift(e * r[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
 
 
 def softmax_two_pass_stats_raw(x_raw, cfg: Config):

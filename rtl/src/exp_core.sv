@@ -13,6 +13,8 @@
 //   S5 C2 * r; ROM T[j]      S6 (C1 - q1) * r
 //   S7 p = 2^28 - q2         S8 m = T[j] * p (29x29)
 //   S9 y = round(m / 2^(32+n)) (barrel shift), 0 when out of range
+`default_nettype none
+
 module exp_core
   import model_pkg::*;
 #(
@@ -113,3 +115,5 @@ module exp_core
 
   wire unused_ok = &{1'b0, q1_sum[23:0], q2_sum[23:0], prod_r[TS-1:0], prod_r[PW:TS+30], y_sh[58:OW]};
 endmodule
+
+`default_nettype wire

@@ -15,6 +15,8 @@
 // sums), VCALC (1 cycle), NORM (1 cycle), SQRT (30 cycles), RECIP (reciprocal handshake, 61 steps),
 // OUT (D beats out, one per cycle while y_TREADY). x_TREADY is high only in ACC. Unstalled, a row
 // takes 2 D + 96 cycles (D = 192: 480 cycles; D = 32: 160), measured by cosim/test_layernorm.py.
+`default_nettype none
+
 module layernorm
   import model_pkg::*;
 #(
@@ -194,3 +196,5 @@ module layernorm
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TLAST, rec_out[31], rec_last, rec_user, rec_keep, rec_strb,
                      a_full[63:32], ar, acc, y_full[63:32], v_wide[VW+63:60], rem[31:30]};
 endmodule
+
+`default_nettype wire

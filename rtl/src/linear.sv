@@ -41,6 +41,8 @@
 // long as every later block loads no slower than the previous one computes (rows * ceil(in/LI)
 // cycles); otherwise each later block waits for its weights. cosim/test_linear.py checks the
 // exact model (predicted_cycles) on every unstalled call.
+`default_nettype none
+
 module linear
   import model_pkg::*;
 #(
@@ -410,11 +412,11 @@ module linear
   linear_fifo #(.WIDTH(LO * AW), .DEPTH(FIFO_DEPTH)) u_fifo (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data (m_y),
-      .s_valid(m_valid),
-      .m_data (f_data),
-      .m_valid(f_valid),
-      .m_ready(f_ready)
+      .s_axis_tdata (m_y),
+      .s_axis_tvalid(m_valid),
+      .m_axis_tdata (f_data),
+      .m_axis_tvalid(f_valid),
+      .m_axis_tready(f_ready)
   );
   assign f_pop = f_valid && f_ready;
 
@@ -536,14 +538,16 @@ module linear
   axis_skid #(.WIDTH(LO * AW + 2)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({eol3, eob3, y3}),
-      .s_valid(v_o3),
-      .s_ready(sk_ready),
-      .m_data ({y_eol, y_TLAST, y_TDATA}),
-      .m_valid(y_TVALID),
-      .m_ready(y_TREADY)
+      .s_axis_tdata ({eol3, eob3, y3}),
+      .s_axis_tvalid(v_o3),
+      .s_axis_tready(sk_ready),
+      .m_axis_tdata ({y_eol, y_TLAST, y_TDATA}),
+      .m_axis_tvalid(y_TVALID),
+      .m_axis_tready(y_TREADY)
   );
   assign done_fire = y_TVALID && y_TREADY && y_eol;
 
   wire unused_ok = &{1'b0, x_TLAST, w_TLAST, b_TLAST, acc_TLAST, s_TLAST, g_last_v, g_keep, g_strb, g_out};
 endmodule
+
+`default_nettype wire

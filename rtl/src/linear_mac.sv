@@ -13,6 +13,8 @@
 //   in_last  last in-block: out_y carries the finished outputs LATENCY cycles later
 // Latency: LATENCY = 3 cycles from in_valid to out_valid (products, tree, accumulate); one tile per
 // cycle throughput.
+`default_nettype none
+
 module linear_mac #(
     parameter int LI = model_pkg::LINEAR_IN,
     parameter int LO = model_pkg::LINEAR_OUT,
@@ -100,3 +102,5 @@ module linear_mac #(
     end
   end
 endmodule
+
+`default_nettype wire

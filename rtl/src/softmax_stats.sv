@@ -16,6 +16,8 @@
 // cycles, 129-score attention rows none.
 // Latency: last score's input handshake at edge N -> output handshake at edge N+69 (unstalled).
 // Rows longer than 255 scores overflow s (python_ref rejects them).
+`default_nettype none
+
 module softmax_stats
   import model_pkg::*;
 (
@@ -142,3 +144,5 @@ module softmax_stats
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, unused_last, rec_keep, rec_strb, prod_r[EF-1:0], prod_r[SW+25:SW+EF], newmax[1],
                      first[ST-1:2] != '0};
 endmodule
+
+`default_nettype wire
