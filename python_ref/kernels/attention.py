@@ -182,12 +182,12 @@ def exact_matmul(a, b) -> np.ndarray:
     is an integer of magnitude <= n 2^(pa+pb) <= 2^53: representable, hence computed without
     rounding. Each digit product matrix P_ij is thus exact and converts to int64 exactly.
 
-    Recombination: a @ b = sum_ij P_ij 2^(i pa + j pb), in int64. The true result has |.| <=
-    n (2^Ka - 1)(2^Kb - 1) < 2^(Ka + Kb + ceil(log2 n)); when Ka + Kb + ceil(log2 n) <= 62 it fits
-    int64 and, since int64 array arithmetic is exact modulo 2^64 (numpy wraps silently), the
-    modular sum of the terms equals the true result; every term here also satisfies
-    |P_ij 2^(i pa + j pb)| < 2^(Ka + Kb + ceil(log2 n) + 2) <= 2^64 regardless. Larger results are
-    computed with Python integers (object arrays) instead, exactly but slowly.
+    Recombination: a @ b = sum_ij P_ij 2^(i pa + j pb), in int64 (|P_ij| <= 2^53 converts exactly;
+    shifts i pa + j pb <= Ka + Kb <= 62). The true result has |.| <= n (2^Ka - 1)(2^Kb - 1) <
+    2^(Ka + Kb + ceil(log2 n)); when Ka + Kb + ceil(log2 n) <= 62 it fits int64. numpy's int64 array
+    shifts and sums are two's-complement arithmetic modulo 2^64 (they wrap silently), so even if a
+    single shifted term or partial sum left the int64 range, the final sum modulo 2^64 is the true
+    result. Larger results are computed with Python integers (object arrays), exactly but slowly.
     tests/test_attention.py checks the helper against a pure-integer product, worst cases included.
     """
     a = np.asarray(a)
