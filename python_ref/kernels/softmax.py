@@ -116,21 +116,25 @@ def softmax_prob_raw(x_raw, m, r, cfg: Config) -> np.ndarray:
     return round_shift(e * r[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
 
 
-def softmax_two_pass_stats_raw(x_raw, cfg: Config):
+def softmax_two_pass_stats_raw(x_raw, cfg: Config, fmt: FixedFormat | None = None):
     """Two-pass statistics (what the accelerator's attention and MoE gate use): per row
     ``m = max_i x_i`` (exact, any order), ``e_i = exp(x_i - m)`` (the exp unit, EXP_FORMAT),
     ``s = sum_i e_i`` summed exactly in SUM_FORMAT (integers: any order and grouping give the same
     bits; s <= n <= MAX_ROW never overflows), ``r = reciprocal(s)``. Returns raw (m, s, r, e), e of
-    the same shape as x. Unlike the online recurrence, nothing here depends on the arrival order."""
-    act = cfg.fmt("act")
-    x = act.check_raw(np.asarray(x_raw), "softmax scores")
+    the same shape as x. Unlike the online recurrence, nothing here depends on the arrival order.
+
+    ``fmt``: the format of the scores x (and of m), default the activation format; the attention
+    passes its score format. The exp unit reads the exact difference x - m with ``fmt.frac``
+    fraction bits."""
+    xf = cfg.fmt("act") if fmt is None else fmt
+    x = xf.check_raw(np.asarray(x_raw), "softmax scores")
     if x.ndim != 2 or x.shape[1] < 1:
         raise FixedPointError(f"softmax scores: expected a (rows, n >= 1) array, got shape {x.shape}")
     if x.shape[1] > MAX_ROW:
         raise FixedPointError(f"softmax: rows of {x.shape[1]} scores exceed the sum format's limit of {MAX_ROW}")
     x = x.astype(np.int64)
     m = x.max(axis=1)
-    e = exp_neg_raw(x - m[:, None], act.frac)
+    e = exp_neg_raw(x - m[:, None], xf.frac)
     s = e.sum(axis=1)
     return m, s, softmax_reciprocal_raw(s), e
 
