@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cosim.attention_vectors import adversarial_sets, random_sets, real_missing_reason, real_sets, vector_sets
-from python_ref.config import load_config, parse_config
+from python_ref.config import ConfigError, load_config, parse_config
 from python_ref.fixed import FixedFormat, FixedPointError, OVERFLOW_MODES, QUANT_MODES
 from python_ref.kernels import attention as attn_mod
 from python_ref.kernels.attention import (MAX_TOKENS, SPLIT_LO_BITS, AttentionError, assign_exact_product,
@@ -326,17 +326,18 @@ def test_error_messages():
     bad[1, 2] = -(1 << 31) - 1
     with pytest.raises(AttentionError, match=r"outside"):
         attention(bad, cfg)
-    raw = dict(EDGE.raw)
+    # configurations the attention unit cannot be built for are rejected by parse_config (its check_config)
+    raw = EDGE.as_dict()
     raw["model"] = dict(raw["model"], heads=4)  # 192 / 4 = 48
-    with pytest.raises(AttentionError, match=r"model.dim / model.heads = 192 / 4 = 48 is not a power of 4"):
-        attention(np.zeros((3, 3 * 192), dtype=np.int64), parse_config(raw))
+    with pytest.raises(ConfigError, match=r"model.dim / model.heads = 192 / 4 = 48 is not a power of 4"):
+        parse_config(raw)
     raw["model"] = dict(raw["model"], heads=6)  # 32: power of 2, not of 4
-    with pytest.raises(AttentionError, match=r"= 32 is not a power of 4"):
-        head_shift(parse_config(raw))
-    raw = dict(EDGE.raw)
+    with pytest.raises(ConfigError, match=r"= 32 is not a power of 4"):
+        parse_config(raw)
+    raw = EDGE.as_dict()
     raw["formats"] = dict(raw["formats"], score={"width": 40, "int": 10, "quant": "RND", "overflow": "SAT"})
-    with pytest.raises(AttentionError, match=r"formats.score: the exp unit reads s - m with at most 25"):
-        attention(np.zeros((3, 3 * 192), dtype=np.int64), parse_config(raw))
+    with pytest.raises(ConfigError, match=r"formats.score: the exp unit reads s - m with at most 25"):
+        parse_config(raw)
     assert issubclass(AttentionError, ValueError)
     with pytest.raises(AttentionError, match="inner dimensions differ"):
         exact_matmul(np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3), dtype=np.int64))

@@ -102,7 +102,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedFormat
 from .exp import MAX_FRAC_IN as EXP_MAX_FRAC_IN
 from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_stats_raw
@@ -351,6 +351,15 @@ def attention(qkv_raw, cfg: Config) -> AttentionResult:
     o = assign_exact_product(r[:, :, None], U, RECIP_FORMAT.frac + EXP_FORMAT.frac + op.frac, act)
     out = np.ascontiguousarray(np.asarray(o).astype(np.int64).transpose(1, 0, 2).reshape(T, D))
     return AttentionResult(q=q, k=k, v=v, S=S, s=s, m=m, e=e, sigma=sigma, r=r, U=U, out=out)
+
+
+def check_config(cfg: Config) -> None:
+    """What the attention unit can be built for (raises ConfigError naming the field)."""
+    try:
+        head_shift(cfg)
+        _check_formats(cfg)
+    except AttentionError as exc:
+        raise ConfigError(str(exc).replace("attention: ", "")) from None
 
 
 def attention_raw(qkv_raw, cfg: Config) -> np.ndarray:
