@@ -23,6 +23,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
 
 GELU_METHODS = ("edge_moe", "minimax")
+# The unified compute unit's numerical rule (python_ref/kernels/linear.py):
+#   exact        operands converted to formats.operand, exact dot products, one rounding per output
+#                (the DSP48E2 27 x 18 array: one DSP per MAC);
+#   per_product  Edge-MoE's rule: the activation operand as it is, every product floored to act
+#                before the sum (a 32 x 18 product needs two DSP48E2).
+LINEAR_SUMS = ("exact", "per_product")
 
 # Every format the design uses, with what it holds (documentation for the generated headers too).
 FORMAT_ROLES = {
@@ -115,12 +121,18 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class Numerics:
+    linear_sum: str  # LINEAR_SUMS
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     source: str  # path of the YAML file it came from
     model: ModelShape
     formats: MappingProxyType  # role -> FixedFormat
     hardware: Hardware
+    numerics: Numerics
     raw: MappingProxyType = field(repr=False, compare=False, hash=False)  # read-only deep copy of the YAML
 
     def fmt(self, role: str) -> FixedFormat:
@@ -212,7 +224,7 @@ def _divides(a: int, a_name: str, b: int, b_name: str) -> None:
 def parse_config(data, source: str = "<memory>") -> Config:
     """Validate a parsed YAML document and build a :class:`Config`."""
     top = _require_mapping(data, source)
-    _check_keys(top, source, ("name", "model", "formats", "hardware"))
+    _check_keys(top, source, ("name", "model", "formats", "hardware", "numerics"))
     name = _str(top, "name", "name")
     if not name.replace("_", "").isalnum():
         raise ConfigError(f"name: {name!r} must be letters, digits and underscores (it names generated files)")
@@ -292,8 +304,11 @@ def parse_config(data, source: str = "<memory>") -> Config:
     )
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")
+    n = _require_mapping(top["numerics"], "numerics")
+    _check_keys(n, "numerics", ("linear_sum",))
+    numerics = Numerics(linear_sum=_str(n, "linear_sum", "numerics", LINEAR_SUMS))
     cfg = Config(name=name, source=source, model=shape, formats=MappingProxyType(formats), hardware=hw,
-                 raw=_frozen_copy(top))
+                 numerics=numerics, raw=_frozen_copy(top))
     # What the C++ and the RTL can be built for: each kernel's spec module knows its own limits.
     from .kernels import buildable  # noqa: PLC0415 (the kernels import this module)
     buildable.check(cfg)

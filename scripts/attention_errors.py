@@ -26,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim.attention_vectors import adversarial_sets, random_sets, real_float, real_missing_reason  # noqa: E402
-from python_ref.kernels.attention import attention  # noqa: E402
-from python_ref.kernels.softmax import PROB_FORMAT, rotated_order, softmax_raw  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
+from cosim.attention_vectors import adversarial_sets, random_sets, real_float, real_missing_reason
+from python_ref.kernels.attention import attention
+from python_ref.kernels.softmax import PROB_FORMAT, rotated_order, softmax_raw
+from scripts.cli import config_or_exit
+from scripts.results_doc import update_section
 
 SECTION = "attention_errors"
 DEFAULT_CONFIGS = ("configs/edge_moe.yaml", "configs/tiny.yaml")

@@ -12,8 +12,8 @@ from cosim.attention_vectors import adversarial_sets, random_sets, real_missing_
 from python_ref.config import ConfigError, load_config, parse_config
 from python_ref.fixed import FixedFormat, FixedPointError, OVERFLOW_MODES, QUANT_MODES
 from python_ref.kernels import attention as attn_mod
-from python_ref.kernels.attention import (MAX_TOKENS, SPLIT_LO_BITS, AttentionError, assign_exact_product,
-                                          attention, attention_raw, exact_matmul, head_shift, split_plan)
+from python_ref.exact import ExactArithmeticError, assign_exact_product, exact_matmul, split_plan
+from python_ref.kernels.attention import MAX_TOKENS, SPLIT_LO_BITS, AttentionError, attention, attention_raw, head_shift
 from python_ref.kernels.exp import exp_neg_raw
 from python_ref.kernels.softmax import (EXP_FORMAT, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_raw,
                                         softmax_two_pass_stats_raw)
@@ -339,11 +339,11 @@ def test_error_messages():
     with pytest.raises(ConfigError, match=r"formats.score: the exp unit reads s - m with at most 25"):
         parse_config(raw)
     assert issubclass(AttentionError, ValueError)
-    with pytest.raises(AttentionError, match="inner dimensions differ"):
+    with pytest.raises(ExactArithmeticError, match="inner dimensions differ"):
         exact_matmul(np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3), dtype=np.int64))
-    with pytest.raises(AttentionError, match="must hold integers"):
+    with pytest.raises(ExactArithmeticError, match="must hold integers"):
         exact_matmul(np.zeros((2, 3)), np.zeros((3, 2), dtype=np.int64))
-    with pytest.raises(AttentionError, match="at least 2-D"):
+    with pytest.raises(ExactArithmeticError, match="at least 2-D"):
         exact_matmul(np.zeros(3, dtype=np.int64), np.zeros((3, 2), dtype=np.int64))
 
 

@@ -112,6 +112,8 @@ BAD = [
                                                         r"wide and pack evenly"),
     (_set("formats.attn_bias", {"width": 16, "int": 12}), r"formats.attn_bias: ap_fixed<16,12,AP_TRN,AP_WRAP> must "
                                                             r"convert to formats.act"),
+    (_set("numerics.linear_sum", "fast"), r"numerics.linear_sum: 'fast' is not allowed; allowed: exact, per_product"),
+    (_delete("numerics"), r"missing field\(s\) numerics"),
     (_set("model.heads", 4), r"head_dim = model.dim / model.heads = 32 / 4 = 8 is not a power of 4"),
     (_set("hardware.linear_tile.in", 12), r"hardware.linear_tile.in = 12: a tile row must be a whole number of AXI "
                                           r"words or a word \(8 weights\)"),

@@ -371,3 +371,67 @@ def test_csim_edge_moe_full_shapes(full_range, tmp_path):
     jobs, names = model_sequence(cfg, np.random.default_rng(60 + full_range), full_range)
     expected, got = run_csim(jobs, cfg, tmp_path)
     assert_jobs_equal(expected, got, names)
+
+
+# ---------------------------------------------------------------------------------------------
+# The exact rule (numerics.linear_sum: exact): operand conversion, exact sum, one rounding
+
+
+def exact_config(name: str):
+    from python_ref.config import parse_config
+    raw = load_config(name).as_dict()
+    raw["numerics"]["linear_sum"] = "exact"
+    return parse_config(raw, f"{name}.yaml (exact)")
+
+
+def python_int_exact(x, w, b, x_fmt, w_fmt, b_fmt, cfg):
+    """y = act(b + sum operand(x) * W) with Python integers and an explicit operand conversion:
+    round half up to the operand's fraction bits, then symmetric saturation."""
+    op, act = cfg.fmt("operand"), cfg.fmt("act")
+    sh = x_fmt.frac - op.frac
+    lim = (1 << (op.width - 1)) - 1
+    xo = [[max(-lim, min(lim, (int(v) + (1 << (sh - 1))) >> sh if sh > 0 else int(v) << -sh)) for v in row] for row in x]
+    frac = op.frac + w_fmt.frac
+    out = np.empty((len(xo), w.shape[0]), dtype=object)
+    for k, row in enumerate(xo):
+        for o in range(w.shape[0]):
+            out[k, o] = (int(b[o]) << (frac - b_fmt.frac)) + sum(a * int(c) for a, c in zip(row, w[o]))
+    # floor to act's fraction bits, wrap to its width (the shipped TRN / WRAP act)
+    y = [[((v >> (frac - act.frac)) + (1 << 31)) % (1 << 32) - (1 << 31) for v in r] for r in out]
+    return np.array(y, dtype=np.int64)
+
+
+@pytest.mark.parametrize("name", ["tiny", "edge_moe"])
+@pytest.mark.parametrize("full_range", [False, True], ids=["realistic", "full_range"])
+def test_exact_rule_equals_python_integers(name, full_range):
+    """Realistic and full-range operands (the operand saturates, the sum wraps act), act and pixel
+    inputs, weight and patch-weight formats: the spec equals a Python-integer evaluation."""
+    cfg = exact_config(name)
+    rng = np.random.default_rng(11 + full_range)
+    for o, i, r, wr, br in [(13, 37, 5, "weight", "bias"), (9, 2 * cfg.model.dim, 3, "weight", "attn_bias")]:
+        x, w, b = rand_layer(cfg, o, i, r, rng, full_range, wr, br)
+        got = compute_linear(x, w, b, cfg, w_fmt=cfg.fmt(wr), b_fmt=cfg.fmt(br))
+        assert np.array_equal(got, python_int_exact(x, w, b, cfg.fmt("act"), cfg.fmt(wr), cfg.fmt(br), cfg))
+    pix = rand_raw(cfg.fmt("pixel"), (4, 48), rng)
+    w = rand_raw(cfg.fmt("patch_weight"), (6, 48), rng, None if full_range else 0.05)
+    b = rand_raw(cfg.fmt("bias"), 6, rng)
+    got = compute_linear(pix, w, b, cfg, x_fmt=cfg.fmt("pixel"), w_fmt=cfg.fmt("patch_weight"), b_fmt=cfg.fmt("bias"))
+    assert np.array_equal(got, python_int_exact(pix, w, b, cfg.fmt("pixel"), cfg.fmt("patch_weight"), cfg.fmt("bias"), cfg))
+
+
+def test_exact_rule_rounds_once():
+    """The two rules differ in the low bits (per-product floors lose up to one LSB each), and the exact
+    rule is independent of the input order (any tile schedule gives the same bits)."""
+    cfg, ce = load_config("tiny"), exact_config("tiny")
+    rng = np.random.default_rng(12)
+    x, w, b = rand_layer(cfg, 32, 128, 17, rng)
+    kw = dict(w_fmt=cfg.fmt("weight"), b_fmt=cfg.fmt("bias"))
+    y_pp, y_ex = compute_linear(x, w, b, cfg, **kw), compute_linear(x, w, b, ce, **kw)
+    assert not np.array_equal(y_pp, y_ex)
+    perm = rng.permutation(128)
+    assert np.array_equal(compute_linear(x[:, perm], w[:, perm], b, ce, **kw), y_ex)
+    # per_product's floors bias the sum downwards; the exact rule's error is unbiased
+    ref = cfg.fmt("act").to_float(x) @ cfg.fmt("weight").to_float(w).T + cfg.fmt("bias").to_float(b)
+    bias_pp = float((cfg.fmt("act").to_float(y_pp) - ref).mean())
+    bias_ex = float((cfg.fmt("act").to_float(y_ex) - ref).mean())
+    assert bias_pp < -40 * 2.0 ** -22 and abs(bias_ex) < 4 * 2.0 ** -22

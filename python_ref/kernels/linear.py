@@ -1,12 +1,28 @@
 """Unified compute unit (the linear engine): the numerical specification that hls/src/linear.cpp
 and rtl/src/linear.sv implement. One engine serves QKV, the attention projection, MLP
-fc1/fc2, every MoE expert and the patch embedding.
+fc1/fc2, every MoE expert, the MoE gate and the patch embedding.
 
 Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layout), b in
-``b_fmt``; ``act`` is the activation format, which is also the accumulator format):
+``b_fmt``; ``act`` is the activation format). The configuration's ``numerics.linear_sum`` selects
+one of two rules (python_ref.config.LINEAR_SUMS):
 
-1. For every processed row k (row ``gather[k]`` of x, or row k when ``gather`` is None) and
-   every output o::
+1a. ``exact`` (the DSP48E2 array: one 27 x 18 multiplier per MAC). For every processed row k (row
+   ``gather[k]`` of x, or row k when ``gather`` is None) and every output o::
+
+       xo[i] = operand(x[k][i])                          # assignment to formats.operand (RND, SAT_SYM)
+       y     = act(b[o] + sum_i xo[i] * W[o][i])          # the exact sum, ONE assignment to act
+
+   ``operand(.)`` is the assignment of the input value to the MAC array's activation operand
+   (``formats.operand``, ap_fixed<27,9,AP_RND,AP_SAT_SYM>: 18 fraction bits; pixels convert
+   exactly), every product and the sum over all ``in_dim`` inputs are exact integers (F_op + F_w
+   fraction bits), the bias joins the sum exactly, and ``act(.)`` assigns the exact value to the
+   activation format with act's quantization and overflow modes (shipped: TRN = floor at 2^-22,
+   WRAP). The order and grouping of the sum cannot matter: the result is the same for any tile size
+   and schedule. The hardware sums in 48-bit DSP cascades and a wider fabric accumulator; under
+   act's WRAP the result only depends on the sum modulo 2^(act width + F_op + F_w - F_act), which
+   every stage keeps (python_ref.kernels.attention's docstring has the port ranges).
+
+1b. ``per_product`` (Edge-MoE's rule, the study baseline)::
 
        acc = act(b[o])                                   # exact for the shipped formats
        for i in 0 .. in_dim-1:                           # ascending i: the tile schedule's order
@@ -15,23 +31,20 @@ Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layo
    ``x * W`` is exact (ap_fixed product type), ``act(.)`` is assignment to the activation format
    with its quantization and overflow modes. So **each product is quantized to the accumulator
    format before it is added** (TRN: floor to 2**-22), exactly as Edge-MoE's engine does it
-   (``addend[o] = in[i] * w[o][i]`` into an fm_t vector, then ``out_block += addend``), and as
-   hls/src/linear.cpp does it (``acc += act_t(x * w)``). This keeps the adders at the act width;
-   a wide accumulator that quantizes only the final exact sum would give different low bits (the
-   floors of the products do not add up to the floor of their sum). The C++ spelling
-   ``acc = acc + x * w`` (rounding the exact running sum every step) is the same function under
-   TRN, RND and RND_MIN_INF, because acc is on the act grid: floor(acc + p) = acc + floor(p);
-   under the sign- or parity-dependent modes (TRN_ZERO, RND_ZERO, RND_INF, RND_CONV) it is not,
-   and this spec's per-product form is the definition.
+   (``addend[o] = in[i] * w[o][i]`` into an fm_t vector, then ``out_block += addend``). This keeps
+   the adders at the act width; the floors of the products do not add up to the floor of their
+   sum, so the two rules give different low bits (the per-product floors bias the result by up to
+   -in_dim/2 LSB on average). The C++ spelling ``acc = acc + x * w`` (rounding the exact running
+   sum every step) is the same function under TRN, RND and RND_MIN_INF, because acc is on the act
+   grid: floor(acc + p) = acc + floor(p); under the sign- or parity-dependent modes (TRN_ZERO,
+   RND_ZERO, RND_INF, RND_CONV) it is not, and this spec's per-product form is the definition.
 
-   Order: the C++ adds products tile by tile (in-tiles ascending, and inside a tile the
-   LINEAR_IN products in ascending i), i.e. in ascending i overall. Both operands of every
-   addition are ``act`` values with the same fraction bits, so the addition itself is exact
-   before the assignment; with ``overflow: WRAP`` (the shipped configs) the assignment is
-   reduction modulo 2**width, and a sum of residues does not depend on the order or grouping
-   (an adder tree over a tile gives the same bits). :func:`compute_linear` therefore sums the
-   quantized products in int64 and wraps once. With a saturating ``act`` format the order
-   matters, and the sequential loop above (ascending i) is evaluated literally.
+   Order: both operands of every addition are ``act`` values with the same fraction bits, so the
+   addition itself is exact before the assignment; with ``overflow: WRAP`` (the shipped configs)
+   the assignment is reduction modulo 2**width, and a sum of residues does not depend on the order
+   or grouping. :func:`compute_linear` therefore sums the quantized products in int64 and wraps
+   once. With a saturating ``act`` format the order matters, and the sequential loop above
+   (ascending i) is evaluated literally.
 
 2. ``gelu=True``: y = GELU(acc) by the GELU unit (:func:`python_ref.kernels.gelu.gelu_raw`);
    otherwise y = acc.
@@ -66,6 +79,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import Config, ConfigError
+from ..exact import exact_matmul
 from ..fixed import FixedFormat, FixedPointError, Fx
 from ..hwconfig import KernelHwConfig, constant_list
 from .gelu import gelu_raw
@@ -128,6 +142,19 @@ def accumulate(bias_act: np.ndarray, q: np.ndarray, act: FixedFormat, sequential
     return acc
 
 
+def exact_sum(x_raw: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray, x_fmt: FixedFormat, w_fmt: FixedFormat,
+              b_fmt: FixedFormat, cfg: Config) -> np.ndarray:
+    """The ``exact`` rule's y = act(b + sum_i operand(x_i) W_i): raw act integers (rows, out)."""
+    act, op = cfg.fmt("act"), cfg.fmt("operand")
+    xo = op.quantize(np.asarray(x_raw, dtype=np.int64), x_fmt.frac)
+    frac = op.frac + w_fmt.frac
+    if b_fmt.frac > frac:
+        raise LinearError(f"bias {b_fmt.c_type} has more fraction bits than the operand x weight product ({frac})")
+    total = exact_matmul(xo, np.asarray(w_raw, dtype=np.int64).T)
+    total = total + (np.asarray(b_raw).astype(total.dtype) << (frac - b_fmt.frac))[None, :]
+    return np.asarray(act.quantize(total, frac)).astype(np.int64)
+
+
 def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fmt: FixedFormat,
                    x_fmt: FixedFormat | None = None, gelu: bool = False, gather=None, out=None,
                    scatter=None, scores=None) -> np.ndarray:
@@ -162,8 +189,11 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
         raise LinearError("scatter and scores need out (the destination to accumulate into)")
 
     x_sel = x_raw[rows]
-    bias_act = b_fmt.fx(b_raw).cast(act).raw
-    y = accumulate(bias_act, quantized_products(x_sel, w_raw, x_fmt, w_fmt, act), act)
+    if cfg.numerics.linear_sum == "exact":
+        y = exact_sum(x_sel, w_raw, b_raw, x_fmt, w_fmt, b_fmt, cfg)
+    else:
+        bias_act = b_fmt.fx(b_raw).cast(act).raw
+        y = accumulate(bias_act, quantized_products(x_sel, w_raw, x_fmt, w_fmt, act), act)
     if gelu:
         y = gelu_raw(y, cfg)
     y = np.asarray(y).astype(np.int64)
