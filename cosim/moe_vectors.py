@@ -27,7 +27,7 @@ Sets:
 """
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -67,9 +67,19 @@ class MoECase:
         return res
 
 
+def _plain(value):
+    """A mutable deep copy of a parsed YAML document (plain dicts and lists; the config may hold it
+    read-only)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def config_with_top_k(cfg: Config, k: int) -> Config:
     """The same config with model.moe.top_k = k (validated by parse_config), named ``<name>_k<k>``."""
-    raw = copy.deepcopy(cfg.raw)
+    raw = _plain(cfg.raw)
     raw["model"]["moe"]["top_k"] = k
     raw["name"] = f"{cfg.name}_k{k}"
     return parse_config(raw, f"{cfg.source} (top_k {k})")
