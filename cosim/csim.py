@@ -1,23 +1,63 @@
-"""Open C simulation of hls/: build a kernel's C++ testbench (hls/tb/<kernel>_tb.cpp) with g++
-against the generated config of one YAML, feed it text vector files, read its outputs."""
+"""Open C simulation of hls/: build a kernel's C++ testbench (hls/tb/<kernel>_tb.cpp with the kernel's
+hls/src sources from the registry) against the generated config of one YAML, write a vector folder
+from python_ref, run the testbench on it, read its outputs.
+
+Every testbench follows one calling convention (hls/tb/tb_io.h): ``<kernel>_tb <vector_dir>
+[<output_file>]``, the folder holding meta.txt, the input files and expected.txt. The same folders,
+written by scripts/export_vectors.py, drive vendor csim (`make vitis-csim`).
+"""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .registry import kernel as registry_kernel
 from .toolchain import BUILD_DIR, HLS_DIR, ToolchainError, compile_cpp, hls_includes
 
 
-def build_tb(kernel: str, config_name: str, extra_sources: tuple[str, ...] = ()) -> Path:
-    """Compile hls/tb/<kernel>_tb.cpp + hls/src/<kernel>.cpp (+ extra hls/src files) for a config."""
-    srcs = [HLS_DIR / "tb" / f"{kernel}_tb.cpp", HLS_DIR / "src" / f"{kernel}.cpp"]
-    srcs += [HLS_DIR / "src" / s for s in extra_sources]
-    for s in srcs:
-        if not s.is_file():
-            raise ToolchainError(f"C-sim source {s} does not exist")
-    return compile_cpp(srcs, BUILD_DIR / "csim" / config_name / f"{kernel}_tb", hls_includes(config_name))
+class CsimError(RuntimeError):
+    """The testbench rejected its input or crashed (not a mismatch: see CsimResult.mismatches)."""
+
+
+@dataclass
+class VectorSet:
+    """A C testbench's vector folder: shapes, input files and python_ref's expected outputs."""
+
+    kernel: str
+    meta: dict[str, int]
+    inputs: dict[str, np.ndarray | str]  # file name -> raw integers (flattened) or text
+    expected: np.ndarray  # the testbench's outputs according to python_ref, flattened
+    notes: dict = field(default_factory=dict)  # host-side facts for reports (e.g. real rows included)
+
+    def __post_init__(self):
+        self.expected = np.asarray(self.expected, dtype=np.int64).reshape(-1)
+
+    def write(self, folder: Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.txt").write_text("".join(f"{k} {int(v)}\n" for k, v in self.meta.items()))
+        for name, data in self.inputs.items():
+            if isinstance(data, str):
+                (folder / name).write_text(data)
+            else:
+                write_ints(folder / name, data)
+        write_ints(folder / "expected.txt", self.expected)
+        return folder
+
+
+@dataclass
+class CsimResult:
+    out: np.ndarray  # the testbench's outputs
+    mismatches: int  # against expected.txt (the testbench's own comparison)
+    stdout: str
+    stderr: str
+
+    @property
+    def exact(self) -> bool:
+        return self.mismatches == 0
 
 
 def write_ints(path: Path, values) -> None:
@@ -29,21 +69,57 @@ def read_ints(path: Path) -> np.ndarray:
     return np.array([int(t) for t in text], dtype=np.int64)
 
 
-def run_tb(exe: Path, workdir: Path, inputs: dict[str, np.ndarray], args: list[str],
-           output: str = "out.txt", timeout: float = 600) -> np.ndarray:
-    """Write each input array to workdir/<name>, run ``exe *args`` there, return workdir/<output>."""
+def generated_headers(cfg) -> Path:
+    """The generated C++ headers of a config that is not in configs/ (a test's derived config),
+    written under build/generated/<name>/ (rewritten only when they change, so builds stay cached)."""
+    from python_ref.codegen import outputs
+    gen = BUILD_DIR / "generated" / cfg.name
+    gen.mkdir(parents=True, exist_ok=True)
+    for path, text in outputs(cfg).items():
+        if path.suffix == ".h" and (not (gen / path.name).is_file() or (gen / path.name).read_text() != text):
+            (gen / path.name).write_text(text)
+    return gen
+
+
+def build_tb(kernel: str, config_name: str, generated: Path | None = None) -> Path:
+    """Compile hls/tb/<kernel>_tb.cpp with the kernel's hls/src sources for a config (``generated``:
+    another folder of generated headers, for configs that are not in configs/)."""
+    k = registry_kernel(kernel)
+    srcs = [k.hls_tb] + k.hls_source_paths()
+    for s in srcs:
+        if not s.is_file():
+            raise ToolchainError(f"C-sim source {s} does not exist")
+    if generated is None:
+        includes = hls_includes(config_name)
+    else:
+        includes = [HLS_DIR / "include" / "shim", HLS_DIR / "src", Path(generated)]
+    includes.append(HLS_DIR / "tb")
+    return compile_cpp(srcs, BUILD_DIR / "csim" / config_name / f"{kernel}_tb", includes)
+
+
+def run_tb(exe: Path, vectors: VectorSet, workdir: Path, timeout: float = 1200) -> CsimResult:
+    """Write ``vectors`` to workdir/vectors, run the testbench there; a mismatch is reported in the
+    result, unusable input or a crash raises CsimError."""
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name, arr in inputs.items():
-        write_ints(workdir / name, arr)
-    res = subprocess.run([str(exe), *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
-    if res.returncode != 0:
-        raise RuntimeError(f"C-sim {exe.name} failed (exit {res.returncode}) in {workdir}:\n"
-                           f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
-    return read_ints(workdir / output)
+    folder = vectors.write(workdir / "vectors")
+    out = workdir / "out.txt"
+    out.unlink(missing_ok=True)
+    res = subprocess.run([str(exe), str(folder), str(out)], cwd=workdir, capture_output=True, text=True,
+                         timeout=timeout)
+    if res.returncode not in (0, 1) or not out.is_file():
+        raise CsimError(f"C-sim {exe.name} failed (exit {res.returncode}) in {workdir}:\n"
+                        f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    got = read_ints(out)
+    mismatches = int(np.count_nonzero(got != vectors.expected)) if got.size == vectors.expected.size else got.size
+    if (res.returncode == 0) != (mismatches == 0):
+        raise CsimError(f"C-sim {exe.name}: exit status {res.returncode} disagrees with {mismatches} mismatches "
+                        f"found by the host in {workdir}")
+    return CsimResult(got, mismatches, res.stdout, res.stderr)
 
 
-def run_gelu(x_raw: np.ndarray, config_name: str, workdir: Path) -> np.ndarray:
-    """GELU of activation raw integers through the C-simulated gelu_top."""
-    exe = build_tb("gelu", config_name)
-    return run_tb(exe, workdir, {"in.txt": x_raw}, ["in.txt", "out.txt"])
+def run_kernel(kernel: str, cfg, workdir: Path | None = None) -> tuple[VectorSet, CsimResult]:
+    """The kernel's registered vector set through its C testbench (the C-sim column of `make sim`)."""
+    from .registry import resolve
+    vectors = resolve(registry_kernel(kernel).vectors)(cfg)
+    workdir = workdir or BUILD_DIR / "csim_runs" / cfg.name / kernel
+    return vectors, run_tb(build_tb(kernel, cfg.name), vectors, workdir)

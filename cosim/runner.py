@@ -22,13 +22,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from python_ref.config import load_config
 
-from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, verilator_env
+from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, verilator_env
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
@@ -166,14 +165,16 @@ VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test_module: str,
-              parameters: dict | None = None, waves: bool = False, extra_env: dict | None = None,
+              parameters: dict | None = None, waves: bool = False, run_params: dict | None = None,
               testcase: str | list[str] | None = None, run_name: str | None = None,
               seed: int | None = None, build_args: list[str] | None = None) -> dict:
     """Build ``toplevel`` from ``sources`` (the config's model_pkg.sv is prepended) and run the
     cocotb tests of ``test_module`` (e.g. ``"cosim.test_gelu"``); return the JSON summary the
     testbench writes to ``$COSIM_RESULT_JSON``.
 
-    ``config`` is a config name or YAML path (the testbench receives it as ``$COSIM_CONFIG``).
+    ``config`` is a config name or YAML path. The testbench reads its parameters (config, seed and
+    ``run_params``: stall pattern, vector counts, kernel knobs) from one JSON document,
+    ``$COSIM_PARAMS`` (cosim.tb.RunParams). ``parameters`` are HDL parameters (their own build).
     ``run_name`` names the run folder; runs that may execute concurrently need different names.
     Raises :class:`CosimError` if the build fails, any cocotb test fails, no test ran, or no
     summary was written.
@@ -213,15 +214,11 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     for f in (results_xml, summary_json, sim_log):
         f.unlink(missing_ok=True)
 
-    if str(REPO_ROOT) not in sys.path:  # the simulator's Python imports cosim.* and python_ref.*
-        sys.path.insert(0, str(REPO_ROOT))
     venv = verilator_env()
+    params = {"config": str(config), "seed": seed, **(run_params or {})}
     env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, "MAKEFLAGS": VERILATOR_MAKEFLAGS,
-                   "COSIM_CONFIG": str(config), "COSIM_KERNEL": kernel,
-                   "COSIM_RESULT_JSON": str(summary_json), "COSIM_SEED": str(seed),
+                   "COSIM_PARAMS": json.dumps(params, default=str), "COSIM_RESULT_JSON": str(summary_json),
                    "WAVES": "1" if waves else "0"}
-    for k, v in (extra_env or {}).items():
-        env_updates[k] = v
 
     runner = cocotb_tools.runner.get_runner("verilator")
     with _environ(env_updates):
@@ -284,19 +281,17 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     return summary
 
 
-# ---- GELU (rtl/src/gelu.sv, cosim/test_gelu.py): shared by tests/test_cosim_gelu.py and scripts/sim.py
-GELU_SOURCES = [RTL_DIR / "src" / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")]
-
-
-def run_gelu_cosim(config: str, waves: bool = False, stall: str = "none", n_random: int = 100_000,
-                   run_name: str | None = None, parameters: dict | None = None, testcase=None,
-                   seed: int | None = None, **env) -> dict:
-    """Run the GELU testbench: directed corners, ``n_random`` values over the full range and as many
-    realistic ones (plus ``n_random/4`` over the table range) under the stall pattern ``stall``
-    (cosim.tb.STALL_PATTERNS), then exact latency and throughput without stalls. Extra keyword
-    arguments become environment variables of the testbench (e.g. COSIM_CORRUPT_EXPECTED=1)."""
+def run_unit(top: str, config: str, stall: str = "both", n_random: int = 1000, run_name: str | None = None,
+             testcase=None, parameters: dict | None = None, waves: bool = False, seed: int | None = None,
+             corrupt: bool = False, **extra) -> dict:
+    """Run a registered RTL unit's cocotb testbench (cosim.registry: sources, test module):
+    ``stall`` is the pattern of its stalled tests, ``n_random`` its random vector count, ``corrupt``
+    flips one expected bit per check (the scoreboard must fail), ``extra`` are kernel-specific
+    run parameters (cosim.tb.RunParams.extra)."""
+    from .registry import rtl_unit
+    _, unit = rtl_unit(top)
     if run_name is None:
-        run_name = f"{stall}_{n_random}" + _param_suffix(parameters)
-    extra = {"COSIM_STALL": stall, "COSIM_RANDOM_VECTORS": int(n_random), **env}
-    return run_cosim("gelu", config, "gelu", GELU_SOURCES, "cosim.test_gelu", parameters=parameters,
-                     waves=waves, extra_env=extra, testcase=testcase, run_name=run_name, seed=seed)
+        run_name = f"{stall}_{n_random}" + _param_suffix(parameters) + ("_corrupt" if corrupt else "")
+    rp = {"stall": stall, "n_random": int(n_random), "corrupt": bool(corrupt), **extra}
+    return run_cosim(top, config, top, unit.paths(), unit.testbench, parameters=parameters, waves=waves,
+                     run_params=rp, testcase=testcase, run_name=run_name, seed=seed)

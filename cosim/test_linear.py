@@ -9,17 +9,15 @@ out[scatter[k]] blocks in the engine's output order (ob, k) and the scores; it w
 beat (ob, k) to out[scatter[k]] (or row k in store mode) and compares the whole destination with
 compute_linear(x, W, b, gather=, out=, scatter=, scores=) bit for bit.
 
-Environment: COSIM_CONFIG (set by the runner), COSIM_ROWS (rows of the model-shape layers,
-default the config's tokens), COSIM_STALL (stall pattern of the odd-shape test, cosim.tb
-STALL_PATTERNS), COSIM_CORRUPT_EXPECTED=1 (flip one expected LSB: the scoreboard must fail),
-COSIM_LAYERS (comma list: run only these model layers), COSIM_VECTORS / COSIM_VECTORS_OUT (pickle
+Run parameters (cosim.tb.RunParams): stall (the pattern of the odd-shape test), rows (rows of the
+model-shape layers, default the config's tokens), expert_rows, layers (list: run only these model
+layers), corrupt (one flipped expected bit: the scoreboard must fail), vectors / vectors_out (pickle
 files: a list of run_layer keyword arguments in, the engine's destinations out; test_vectors_file,
 skipped without them; the three-way python_ref / C-sim / RTL comparison uses it).
 """
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 
 import numpy as np
@@ -29,121 +27,42 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from cosim.runner import run_cosim
-from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, env_int, random_pauses
-from python_ref.config import load_config
-from python_ref.kernels.linear import compute_linear, im2col, pack_matrix_axi, pack_vector_axi
+from cosim.linear_jobs import B_KIND, W_KIND
+from cosim.linear_schedule import block_load_steps, predicted_cycles
+from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
+from cosim.vectors import rand_raw
+from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
+                                       weight_port_format)
 
 TEST_TIMEOUT_MS = 200
-# No stalls: cycles from the ap_start edge to the ap_done edge beyond the block loads and tiles:
-# 1 (start) + 1 (issue -> tile register) + 3 (linear_mac) + 1 (FIFO) + 3 (output stage) + 1 (slice)
-# + 1 (ap_done register); the GELU unit adds its latency (rtl/src/gelu.sv).
-PIPELINE_CYCLES = 11
-GELU_CYCLES = 7
-SOURCES = ["axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"]
-
-
-def run_linear(config: str, run_name: str, testcase=None, parameters=None, **env) -> dict:
-    """Build (cached) and run this testbench on rtl/src/linear.sv; environment as in the module doc."""
-    from cosim.toolchain import RTL_DIR
-    return run_cosim("linear", config, "linear", [RTL_DIR / "src" / n for n in SOURCES], "cosim.test_linear",
-                     extra_env={k: str(v) for k, v in env.items()}, testcase=testcase,
-                     run_name=run_name, parameters=parameters)
 MODES = {"store": 0, "accumulate": 1, "scaled": 2}
-W_KIND = {"weight": 0, "patch_weight": 1}
-B_KIND = {"bias": 0, "attn_bias": 1}
-
-
-def linear_w_format(cfg):
-    """(width, fraction bits) of linear_w_t (hls/src/linear.h)."""
-    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
-    frac = max(w.frac, p.frac)
-    ib = max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
-    return ib + frac, frac
-
-
-def model_layers(cfg):
-    """(name, out, in, weight role, bias role) of every linear layer of the config."""
-    m = cfg.model
-    return [("qkv", 3 * m.dim, m.dim, "weight", "attn_bias"), ("proj", m.dim, m.dim, "weight", "attn_bias"),
-            ("fc1", m.mlp_hidden, m.dim, "weight", "bias"), ("fc2", m.dim, m.mlp_hidden, "weight", "bias"),
-            ("expert_fc1", m.expert_hidden, m.dim, "weight", "bias"),
-            ("expert_fc2", m.dim, m.expert_hidden, "weight", "bias")]
-
-
-def block_load_steps(cfg, n_out, n_in, ob, lo, li):
-    """Loader steps of output block ob: LO biases side by side with its rows x words per row x
-    segments per word."""
-    e = cfg.hardware.axi_width // cfg.fmt("weight").width
-    return max(lo, min(lo, n_out - ob * lo) * (-(-n_in // e)) * (e // min(e, li)))
-
-
-def predicted_cycles(cfg, n_out, n_in, rows, gelu, lo=None, li=None) -> int:
-    """The schedule of rtl/src/linear.sv without stalls (ap_start edge -> ap_done edge): block b
-    loads once the loader finished block b-1 and bank b % 2 is free (block b-2 issued), block b
-    computes (rows * ceil(in/LI) tiles) once block b-1 issued and block b is loaded."""
-    lo = lo or cfg.hardware.linear_out
-    li = li or cfg.hardware.linear_in
-    n_ob = -(-n_out // lo)
-    r = rows * (-(-n_in // li))
-    load_end, comp_end = [], []
-    for b in range(n_ob):
-        ls = max(load_end[b - 1] if b else 0, comp_end[b - 2] if b >= 2 else 0)
-        load_end.append(ls + block_load_steps(cfg, n_out, n_in, b, lo, li))
-        comp_end.append(max(comp_end[b - 1] if b else 0, load_end[b]) + r)
-    return comp_end[-1] + PIPELINE_CYCLES + (GELU_CYCLES if gelu else 0)
-
-
-def rand_raw(fmt, shape, rng, sigma=None):
-    if sigma is None:
-        return rng.integers(fmt.raw_min, fmt.raw_max + 1, shape, dtype=np.int64)
-    return fmt.from_float(rng.normal(0.0, sigma, shape)).astype(np.int64)
-
-
-class LinearEnv:
-    def __init__(self):
-        cfg_arg = os.environ.get("COSIM_CONFIG")
-        if not cfg_arg:
-            raise RuntimeError("COSIM_CONFIG is not set: run this testbench through cosim.runner.run_cosim")
-        self.cfg = load_config(cfg_arg)
-        self.act = self.cfg.fmt("act")
-        self.seed = env_int("COSIM_SEED", 1)
-        self.rows = env_int("COSIM_ROWS", self.cfg.model.tokens)
-        self.expert_rows = env_int("COSIM_EXPERT_ROWS", max(2, self.rows // 3))  # tokens routed to the expert
-        self.stall = os.environ.get("COSIM_STALL", "both")
-        if self.stall not in STALL_PATTERNS:
-            raise ValueError(f"COSIM_STALL={self.stall!r} unknown; allowed: {', '.join(STALL_PATTERNS)}")
-        self.layers = [s for s in os.environ.get("COSIM_LAYERS", "").split(",") if s]
-        self.corrupt = os.environ.get("COSIM_CORRUPT_EXPECTED", "0") not in ("", "0")
-        self.first_mismatch = None
-        self.results = ResultWriter(kernel="linear", config=self.cfg.name, layers=0, out_values=0, mismatches=0,
-                                    runs=[], seed=self.seed, stall=self.stall)
-
-
-_ENV = None
-
-
-def env() -> LinearEnv:
-    global _ENV
-    if _ENV is None:
-        _ENV = LinearEnv()
-    return _ENV
 
 
 class LinearTB:
-    """Clock, reset, the five input stream sources, the result sink, and a cycle monitor of the
-    ap_start / ap_done handshake."""
+    """The run's parameters and summary, clock, reset, the five input stream sources, the result
+    sink, and a cycle monitor of the ap_start / ap_done handshake."""
 
-    def __init__(self, dut, e: LinearEnv):
-        self.dut, self.e = dut, e
+    def __init__(self, dut):
+        self.dut = dut
+        self.params = p = RunParams.from_env()
+        self.cfg = p.cfg()
+        self.act = self.cfg.fmt("act")
+        self.rows = p.int("rows", self.cfg.model.tokens)
+        self.expert_rows = p.int("expert_rows", max(2, self.rows // 3))  # tokens routed to the expert
+        self.layers = list(p.extra.get("layers", []))
+        self.corrupt = p.corrupt
+        self.first_mismatch = None
+        self.results = ResultWriter(kernel="linear", config=self.cfg.name, layers=0, out_values=0, mismatches=0,
+                                    runs=[], seed=p.seed, stall=p.stall)
         self.li, self.lo = int(dut.LI.value), int(dut.LO.value)
         self.max_in, self.max_rows = int(dut.MAX_IN.value), int(dut.MAX_ROWS.value)
-        self.ww, self.wf = linear_w_format(e.cfg)
-        self.e_w = e.cfg.hardware.axi_width // e.cfg.fmt("weight").width
+        wp = weight_port_format(self.cfg)
+        self.ww, self.wf = wp.width, wp.frac
+        self.e_w = self.cfg.hardware.axi_width // self.cfg.fmt("weight").width
         Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
-        aw = e.act.width
-        wb = e.cfg.fmt("weight").width
-        bb = e.cfg.fmt("bias").width
+        aw = self.act.width
+        wb = self.cfg.fmt("weight").width
+        bb = self.cfg.fmt("bias").width
 
         def src(name, lane):
             s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), dut.ap_clk, dut.ap_rst_n,
@@ -213,7 +132,7 @@ def words_to_lanes(words, lanes, width):
 async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt=None, gelu=False,
                     gather=None, out0=None, scatter=None, scores=None, timeout_cycles=None) -> dict:
     """One engine call as the host runs it; returns the run record (mismatches, cycles)."""
-    e, cfg, act, dut = tb.e, tb.e.cfg, tb.e.act, tb.dut
+    e, cfg, act, dut = tb, tb.cfg, tb.act, tb.dut
     li, lo = tb.li, tb.lo
     x_fmt = x_fmt or act
     n_out, n_in = w.shape
@@ -332,8 +251,7 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     e.results.add("layers", 1)
     e.results.add("out_values", got.size)
     e.results.add("mismatches", len(bad))
-    e.results.data["runs"].append(rec)
-    e.results.write()
+    e.results.append("runs", rec)
     dut._log.info(f"{label}: {n_out}x{n_in}, {rows} rows, {mode}{' +gelu' if gelu else ''}: {cycles} cycles "
                   f"(ideal {ideal}, {100 * ideal / cycles:.2f}%), {len(bad)} mismatches")
     if pad_nonzero:
@@ -342,25 +260,24 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
 
 
 async def start(dut, stall="none"):
-    e = env()
-    tb = LinearTB(dut, e)
-    e.results.update(li=tb.li, lo=tb.lo)
-    tb.set_stall_pattern(stall, e.seed + 5)
+    tb = LinearTB(dut)
+    tb.results.update(li=tb.li, lo=tb.lo)
+    tb.set_stall_pattern(stall, tb.params.seed + 5)
     await tb.reset()
-    return e, tb
+    return tb, tb
 
 
-def check(e: LinearEnv, total_bad: int, what: str):
+def check(e: LinearTB, total_bad: int, what: str):
     assert total_bad == 0, (f"{what}: {total_bad} mismatches against python_ref.kernels.linear.compute_linear; "
                             f"first: {e.first_mismatch}")
 
 
-def model_calls(e: LinearEnv, rng, rows: int, full_range=False):
+def model_calls(e: LinearTB, rng, rows: int, full_range=False):
     """The config's layer shapes as the model runs them (and the patch embedding): keyword
     arguments of run_layer."""
     cfg, act, m = e.cfg, e.act, e.cfg.model
     calls = []
-    for name, o, i, wr, br in model_layers(cfg):
+    for name, o, i, wr, br in layer_shapes(cfg):
         x = rand_raw(act, (rows, i), rng, None if full_range else 1.0)
         w = rand_raw(cfg.fmt(wr), (o, i), rng, None if full_range else 1.0 / np.sqrt(i))
         b = rand_raw(cfg.fmt(br), o, rng, None if full_range else 0.1)
@@ -387,7 +304,7 @@ def model_calls(e: LinearEnv, rng, rows: int, full_range=False):
     if e.layers:
         unknown = set(e.layers) - {c["label"] for c in calls}
         if unknown:
-            raise ValueError(f"COSIM_LAYERS: unknown layer(s) {sorted(unknown)}")
+            raise ValueError(f"run parameter layers: unknown layer(s) {sorted(unknown)}")
         calls = [c for c in calls if c["label"] in e.layers]
     return calls
 
@@ -398,7 +315,7 @@ async def test_model_shapes(dut):
     scatter-accumulate) and the patch embedding onto pos, realistic values, no stalls: bit-exact,
     exact cycle counts into the summary."""
     e, tb = await start(dut, "none")
-    rng = np.random.default_rng(e.seed)
+    rng = np.random.default_rng(e.params.seed)
     total = 0
     for kw in model_calls(e, rng, e.rows):
         total += (await run_layer(tb, rng=rng, **kw))["mismatches"]
@@ -409,9 +326,9 @@ async def test_model_shapes(dut):
 async def test_odd_shapes_modes_stalls(dut):
     """Full-range values (the accumulator wraps), shapes that are not multiples of the tile or of
     the weights per word, every output mode with and without GELU, gathered rows with repeats,
-    extreme corners, under the stall pattern COSIM_STALL on every stream."""
-    e, tb = await start(dut, e_stall := env().stall)
-    rng = np.random.default_rng(e.seed + 1)
+    extreme corners, under the run's stall pattern on every stream."""
+    e, tb = await start(dut, e_stall := RunParams.from_env().stall)
+    rng = np.random.default_rng(e.params.seed + 1)
     cfg, act = e.cfg, e.act
     li, lo = tb.li, tb.lo
     shapes = [(1, 1, 1), (5, 3, 2), (13, 37, 5), (37, 13, 7), (3, 19, 1), (2 * lo + 1, 3 * li - 1, 4),
@@ -452,7 +369,7 @@ async def test_back_to_back_same_shape(dut):
     """Consecutive calls with the same shape and different weights: a stale tile-buffer bank or
     bias would give the previous call's result."""
     e, tb = await start(dut, "none")
-    rng = np.random.default_rng(e.seed + 2)
+    rng = np.random.default_rng(e.params.seed + 2)
     cfg, act = e.cfg, e.act
     o, i, r = 3 * tb.lo, 2 * tb.li + 1, 5
     x = rand_raw(act, (r, i), rng, 1.0)
@@ -464,19 +381,21 @@ async def test_back_to_back_same_shape(dut):
     check(e, total, "back to back")
 
 
-@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms", skip=not os.environ.get("COSIM_VECTORS"))
+@cocotb.skipif("vectors" not in RunParams.from_env().extra, reason="no vectors file given")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms")
 async def test_vectors_file(dut):
-    """The calls in $COSIM_VECTORS (no stalls), each checked against compute_linear; the host-side
-    destinations go to $COSIM_VECTORS_OUT for a comparison with the C simulation."""
+    """The calls in the run parameter ``vectors`` (a pickle file; no stalls), each checked against
+    compute_linear; the host-side destinations go to ``vectors_out`` for a comparison with the C
+    simulation."""
     e, tb = await start(dut, "none")
-    rng = np.random.default_rng(e.seed + 3)
-    with open(os.environ["COSIM_VECTORS"], "rb") as fh:
+    rng = np.random.default_rng(e.params.seed + 3)
+    with open(e.params.extra["vectors"], "rb") as fh:
         calls = pickle.load(fh)
     total, outs = 0, []
     for kw in calls:
         total += (await run_layer(tb, rng=rng, **kw))["mismatches"]
         outs.append(tb.last_got)
-    with open(os.environ["COSIM_VECTORS_OUT"], "wb") as fh:
+    with open(e.params.extra["vectors_out"], "wb") as fh:
         pickle.dump(outs, fh)
     check(e, total, "vectors file")
 
@@ -486,7 +405,7 @@ async def test_reset_midcall(dut):
     """Reset in the middle of a call (blocks loaded, tiles and output beats in flight, the sink
     paused): the engine is idle afterwards, emits no stale beat, and the next call is exact."""
     e, tb = await start(dut, "none")
-    rng = np.random.default_rng(e.seed + 4)
+    rng = np.random.default_rng(e.params.seed + 4)
     cfg, act = e.cfg, e.act
     o, i, r = 3 * tb.lo, 3 * tb.li + 1, 6
     args = [rand_raw(act, (r, i), rng, 1.0), rand_raw(cfg.fmt("weight"), (o, i), rng, 0.3),

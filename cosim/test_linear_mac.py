@@ -6,12 +6,10 @@ The testbench plays the tile scheduler of hls/src/linear.cpp (linear_mac): for e
 block and input block it presents one tile per cycle (optionally with idle cycles between tiles)
 and collects one output block per (row, output block).
 
-Environment: COSIM_CONFIG (set by the runner), COSIM_ROWS (rows per layer, default 2),
-COSIM_CORRUPT_EXPECTED=1 (flip one expected LSB: proves the scoreboard can fail).
+Run parameters (cosim.tb.RunParams): rows (rows per layer, default 2), corrupt (one flipped
+expected bit: the scoreboard must fail).
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
@@ -19,46 +17,35 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, env_int
-from python_ref.config import load_config
-from python_ref.kernels.linear import compute_linear
+from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.vectors import rand_raw
+from python_ref.kernels.linear import compute_linear, layer_shapes, weight_port_format
 
 LATENCY = 3  # in_valid -> out_valid, documented in rtl/src/linear_mac.sv
 TEST_TIMEOUT_MS = 20
 
 
-def linear_w_format(cfg):
-    """(width, fraction bits) of linear_w_t (hls/src/linear.h): holds weight and patch_weight exactly."""
-    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
-    frac = max(w.frac, p.frac)
-    ib = max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
-    return ib + frac, frac
+class MacTB:
+    """Clock, reset, the run's parameters and summary for one test of the MAC array."""
 
-
-class MacEnv:
-    def __init__(self):
-        cfg_arg = os.environ.get("COSIM_CONFIG")
-        if not cfg_arg:
-            raise RuntimeError("COSIM_CONFIG is not set: run this testbench through cosim.runner.run_cosim")
-        self.cfg = load_config(cfg_arg)
+    def __init__(self, dut):
+        self.dut = dut
+        self.params = RunParams.from_env()
+        self.cfg = self.params.cfg()
         self.act = self.cfg.fmt("act")
         self.li, self.lo = self.cfg.hardware.linear_in, self.cfg.hardware.linear_out
-        self.ww, self.wf = linear_w_format(self.cfg)
-        self.rows = env_int("COSIM_ROWS", 2)
-        self.seed = env_int("COSIM_SEED", 1)
-        self.corrupt = os.environ.get("COSIM_CORRUPT_EXPECTED", "0") not in ("", "0")
+        wp = weight_port_format(self.cfg)
+        self.ww, self.wf = wp.width, wp.frac
+        self.rows = self.params.int("rows", 2)
+        self.corrupt = self.params.corrupt
         self.results = ResultWriter(kernel="linear_mac", config=self.cfg.name, layers=0, tiles=0, out_values=0,
-                                    mismatches=0, latency_cycles=LATENCY, cycles=[], seed=self.seed)
+                                    mismatches=0, latency_cycles=LATENCY, cycles=[], seed=self.params.seed)
 
-
-_ENV = None
-
-
-def env() -> MacEnv:
-    global _ENV
-    if _ENV is None:
-        _ENV = MacEnv()
-    return _ENV
+    @classmethod
+    async def create(cls, dut) -> "MacTB":
+        e = cls(dut)
+        await start(dut, e)
+        return e
 
 
 def pack(values, width: int) -> int:
@@ -76,7 +63,7 @@ def unpack_signed(word: int, lanes: int, width: int) -> np.ndarray:
     return out
 
 
-async def start(dut, e: MacEnv):
+async def start(dut, e: MacTB):
     got = (int(dut.LI.value), int(dut.LO.value), int(dut.WW.value), int(dut.WF.value))
     assert got == (e.li, e.lo, e.ww, e.wf), f"RTL parameters (LI, LO, WW, WF) = {got}, config implies " \
                                             f"{(e.li, e.lo, e.ww, e.wf)}"
@@ -95,7 +82,7 @@ async def start(dut, e: MacEnv):
     await FallingEdge(dut.ap_clk)
 
 
-async def run_layer(dut, e: MacEnv, label, x_act, w_raw, w_fmt, b_raw, b_fmt, rng, gap_prob=0.0):
+async def run_layer(dut, e: MacTB, label, x_act, w_raw, w_fmt, b_raw, b_fmt, rng, gap_prob=0.0):
     """Drive one layer tile by tile; return (mismatches, cycles from the first tile to the last output)."""
     act, li, lo = e.act, e.li, e.lo
     n_out, n_in = w_raw.shape
@@ -159,36 +146,20 @@ async def run_layer(dut, e: MacEnv, label, x_act, w_raw, w_fmt, b_raw, b_fmt, rn
     e.results.add("tiles", n_tiles)
     e.results.add("out_values", y.size)
     e.results.add("mismatches", len(bad))
-    e.results.data["cycles"].append({"layer": label, "tiles": n_tiles, "cycles": cycles, "gaps": gap_prob > 0})
-    e.results.write()
+    e.results.append("cycles", {"layer": label, "tiles": n_tiles, "cycles": cycles, "gaps": gap_prob > 0})
     dut._log.info(f"{label}: {n_out}x{n_in}, {rows} rows, {n_tiles} tiles, {cycles} cycles, {len(bad)} mismatches")
     return len(bad), cycles, n_tiles
-
-
-def model_layers(cfg):
-    m = cfg.model
-    return [("qkv", 3 * m.dim, m.dim, "weight", "attn_bias"), ("proj", m.dim, m.dim, "weight", "attn_bias"),
-            ("fc1", m.mlp_hidden, m.dim, "weight", "bias"), ("fc2", m.dim, m.mlp_hidden, "weight", "bias"),
-            ("expert_fc1", m.expert_hidden, m.dim, "weight", "bias"),
-            ("expert_fc2", m.dim, m.expert_hidden, "weight", "bias")]
-
-
-def rand_raw(fmt, shape, rng, sigma=None):
-    if sigma is None:
-        return rng.integers(fmt.raw_min, fmt.raw_max + 1, shape, dtype=np.int64)
-    return fmt.from_float(rng.normal(0.0, sigma, shape)).astype(np.int64)
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_layer_shapes(dut):
     """Every layer shape of the config and the patch embedding's linear part, realistic values,
     back to back (no idle cycles): bit-exact, and cycles = tiles - 1 + LATENCY exactly."""
-    e = env()
-    await start(dut, e)
-    rng = np.random.default_rng(e.seed)
+    e = await MacTB.create(dut)
+    rng = np.random.default_rng(e.params.seed)
     cfg, m = e.cfg, e.cfg.model
     total_bad = 0
-    for name, o, i, wr, br in model_layers(cfg):
+    for name, o, i, wr, br in layer_shapes(cfg):
         x = rand_raw(e.act, (e.rows, i), rng, 1.0)
         w = rand_raw(cfg.fmt(wr), (o, i), rng, 1.0 / np.sqrt(i))
         b = rand_raw(cfg.fmt(br), o, rng, 0.1)
@@ -210,9 +181,8 @@ async def test_layer_shapes(dut):
 async def test_full_range_odd_shapes_with_gaps(dut):
     """Full-range values (the accumulator wraps), shapes that are not multiples of the tile, extreme
     corners, idle cycles between tiles."""
-    e = env()
-    await start(dut, e)
-    rng = np.random.default_rng(e.seed + 1)
+    e = await MacTB.create(dut)
+    rng = np.random.default_rng(e.params.seed + 1)
     cfg = e.cfg
     total_bad = 0
     for o, i, r in [(1, 1, 1), (13, 37, 3), (37, 13, 2), (2 * e.lo + 1, 3 * e.li - 1, 2)]:

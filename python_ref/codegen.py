@@ -4,7 +4,7 @@ Outputs, per configuration NAME (committed, so that users with only vendor tools
 ``make check-generated`` and tests/test_config.py fail when they are stale):
 
 * ``hls/generated/NAME/model_config.h``: constants, ap_fixed typedefs, one config struct per kernel;
-* ``hls/generated/NAME/gelu_table.h``: the GELU delta table (raw bits);
+* ``hls/generated/NAME/<kernel>_tables.h``: each kernel's tables (raw bits: GELU delta, exp);
 * ``rtl/generated/NAME/model_pkg.sv``: ``package model_pkg`` with the same constants and tables;
 * ``hls/generated/NAME/settings.tcl``: part and clock for the vendor scripts.
 
@@ -18,36 +18,43 @@ from pathlib import Path
 
 from .config import FORMAT_ROLES, REPO_ROOT, Config
 from .fixed import OVERFLOW_MODES, QUANT_MODES
-from .kernels.gelu import gelu_table
-from .kernels.layernorm import eps_v as layernorm_eps_v
+from .hwconfig import KernelHwConfig
+from .kernels import exp, gelu, layernorm, linear, reciprocal, softmax
 
-GELU_METHOD_CODES = {"edge_moe": 0, "minimax": 1}
+# One config struct per kernel (hls4ml's CONFIG_T): the kernels' own hw_config, in this order.
+KERNEL_CONFIGS = (gelu.hw_config, exp.hw_config, reciprocal.hw_config, softmax.hw_config, layernorm.hw_config,
+                  linear.hw_config)
+
+
+def kernel_configs(cfg: Config) -> list[KernelHwConfig]:
+    return [f(cfg) for f in KERNEL_CONFIGS]
 
 
 def constants(cfg: Config) -> dict[str, int]:
-    """Every integer constant shared by python_ref, the C++ header and the SystemVerilog package."""
-    m, hw, g = cfg.model, cfg.hardware, cfg.hardware.gelu
+    """Every integer constant shared by python_ref, the C++ header and the SystemVerilog package:
+    the model shape, the hardware parallelism, every format's fields and every kernel's
+    constants (``<PREFIX>_<MEMBER>``)."""
+    m, hw = cfg.model, cfg.hardware
     c = {
         "IMAGE_CHANNELS": m.channels, "IMAGE_HEIGHT": m.height, "IMAGE_WIDTH": m.width,
         "PATCH_SIZE": m.patch_size, "NUM_PATCHES": m.num_patches, "NUM_TOKENS": m.tokens,
         "FEATURE_DIM": m.dim, "NUM_HEADS": m.heads, "HEAD_DIM": m.head_dim, "NUM_LAYERS": m.layers,
         "MLP_HIDDEN_DIM": m.mlp_hidden, "NUM_EXPERTS": m.experts, "TOP_K": m.top_k,
-        "EXPERT_HIDDEN_DIM": m.expert_hidden, "NUM_TASKS": m.tasks,
+        "EXPERT_HIDDEN_DIM": m.expert_hidden, "NUM_TASKS": m.tasks, "PATCH_IN_DIM": m.patch_in,
         "AXI_WIDTH": hw.axi_width, "LINEAR_IN": hw.linear_in, "LINEAR_OUT": hw.linear_out,
         "ATTN_PARALLEL": hw.attention_parallel,
-        "GELU_METHOD": GELU_METHOD_CODES[g.method], "GELU_LANES": g.lanes,
-        "GELU_STEP_LOG2": g.table_step_log2, "GELU_ENTRIES": g.table_entries,
-        "GELU_RANGE_STEPS": g.table_entries - 1,
-        # round(eps * D^2 * 2^(2F)): eps in the LayerNorm unit's integer variance (python_ref/kernels/layernorm.py)
-        "LAYERNORM_EPS_V": layernorm_eps_v(cfg),
     }
-    for role, f in list(cfg.formats.items()) + [("gelu_table", g.table_format)]:
+    for role, f in list(cfg.formats.items()) + [("gelu_table", hw.gelu.table_format)]:
         p = role.upper()
         c[f"{p}_W"] = f.width
         c[f"{p}_I"] = f.int_bits
         c[f"{p}_SIGNED"] = int(f.signed)
         c[f"{p}_QUANT"] = QUANT_MODES.index(f.quant)
         c[f"{p}_OVERFLOW"] = OVERFLOW_MODES.index(f.overflow)
+    for k in kernel_configs(cfg):
+        clash = set(k.flat()) & set(c)
+        assert not clash, f"kernel {k.kernel}: constants {sorted(clash)} defined twice"
+        c.update(k.flat())
     return c
 
 
@@ -61,66 +68,53 @@ def _header(cfg: Config, comment: str) -> str:
             f"{comment} Do not edit: change the YAML and run `make generate`.\n")
 
 
+def _cpp_struct(k: KernelHwConfig) -> list[str]:
+    lines = [f"// ---- {k.doc}", f"struct {k.kernel}_config {{"]
+    for name, f, doc in k.types:
+        lines.append(f"    typedef {f.c_type} {name};  // {doc}")
+    for c in k.constants:
+        ctype = "int" if _fits_int(c.value) else "long long"
+        lines.append(f"    static const {ctype} {c.member} = {k.prefix}_{c.member.upper()};  // {c.doc}")
+    return lines + ["};", ""]
+
+
 def cpp_config_header(cfg: Config) -> str:
     c = constants(cfg)
-    g = cfg.hardware.gelu
     lines = [_header(cfg, "//"), "#pragma once", "", "#include <ap_fixed.h>", "#include <ap_int.h>", "",
              f"// Configuration: {cfg.name}", "", "// ---- shared constants (same names and values in model_pkg.sv)"]
     lines += [f"constexpr int {k} = {v};" if _fits_int(v) else f"constexpr long long {k} = {v}LL;" for k, v in c.items()]
     lines += ["", "// ---- fixed-point formats"]
     for role, f in cfg.formats.items():
         lines.append(f"typedef {f.c_type} {role}_t;  // {FORMAT_ROLES[role]}")
-    lines += [
-        "",
-        "// ---- GELU unit (hls/src/gelu.h): GELU(x) = ReLU(x) - delta(|x|), delta tabulated and interpolated",
-        "struct gelu_config {",
-        "    typedef act_t data_t;",
-        f"    typedef {g.table_format.c_type} table_t;",
-        f"    static const unsigned lanes = {g.lanes};",
-        f"    static const unsigned step_log2 = {g.table_step_log2};",
-        f"    static const unsigned entries = {g.table_entries};",
-        f"    static const unsigned range_steps = {g.table_entries - 1};  // table_range / step",
-        f"    static const int method = {GELU_METHOD_CODES[g.method]};  // 0 edge_moe, 1 minimax",
-        "};",
-        "",
-        "// ---- LayerNorm unit (hls/src/layernorm.h): eps scaled to the unit's integer variance",
-        "struct layernorm_config {",
-        "    typedef act_t data_t;",
-        "    typedef norm_param_t param_t;",
-        "    static const unsigned dim = FEATURE_DIM;",
-        f"    static const unsigned long long eps_v = LAYERNORM_EPS_V;  "
-        f"// round(eps * D^2 * 2^(2F)), eps = {cfg.model.layernorm_eps!r}",
-        "};",
-        "",
-    ]
+    lines.append("")
+    for k in kernel_configs(cfg):
+        lines += _cpp_struct(k)
     return "\n".join(lines)
 
 
-def cpp_gelu_table(cfg: Config) -> str:
-    g = cfg.hardware.gelu
-    t = gelu_table(g)
-    body = ",\n".join("    " + ", ".join(f"{int(v)}" for v in t[i:i + 8]) for i in range(0, len(t), 8))
-    return (_header(cfg, "//") + "#pragma once\n\n#include <ap_int.h>\n\n"
-            f"// delta(k / 2^{g.table_step_log2}) table, method {g.method}: raw bits of "
-            f"{g.table_format.c_type}, see python_ref/kernels/gelu.py\n"
-            f"static const ap_uint<{g.table_format.width}> GELU_DELTA_TABLE_RAW[{len(t)}] = {{\n{body}\n}};\n")
+def cpp_tables_header(cfg: Config, k: KernelHwConfig) -> str:
+    parts = [_header(cfg, "//") + "#pragma once\n\n#include <ap_int.h>\n"]
+    for t in k.tables:
+        body = ",\n".join("    " + ", ".join(str(v) for v in t.values[i:i + 8]) for i in range(0, len(t.values), 8))
+        parts.append(f"// {t.doc}\nstatic const ap_uint<{t.width}> {t.name}[{len(t.values)}] = {{\n{body}\n}};\n")
+    return "\n".join(parts)
 
 
 def sv_package(cfg: Config) -> str:
     c = constants(cfg)
-    g = cfg.hardware.gelu
-    t = gelu_table(g)
-    tw = g.table_format.width
     lines = [_header(cfg, "//"), f"// Configuration: {cfg.name}",
              "// Quantization codes: " + ", ".join(f"{i} {q}" for i, q in enumerate(QUANT_MODES)),
              "// Overflow codes: " + ", ".join(f"{i} {o}" for i, o in enumerate(OVERFLOW_MODES)),
              "package model_pkg;"]
     lines += [f"  localparam int {k} = {v};" if _fits_int(v) else f"  localparam longint {k} = 64'sd{v};"
               for k, v in c.items()]
-    entries = ",\n".join("    " + ", ".join(f"{tw}'d{int(v)}" for v in t[i:i + 8]) for i in range(0, len(t), 8))
-    lines += [f"  // GELU delta table, method {g.method} (raw bits of {g.table_format.c_type})",
-              f"  localparam logic [{tw - 1}:0] GELU_DELTA_TABLE [{len(t)}] = '{{\n{entries}\n  }};",
-              "endpackage", ""]
+    for k in kernel_configs(cfg):
+        for t in k.tables:
+            w = t.width
+            entries = ",\n".join("    " + ", ".join(f"{w}'d{v}" for v in t.values[i:i + 8])
+                                  for i in range(0, len(t.values), 8))
+            lines += [f"  // {t.doc}", f"  localparam logic [{w - 1}:0] {t.name} [{len(t.values)}] = '{{\n{entries}\n  }};"]
+    lines += ["endpackage", ""]
     return "\n".join(lines)
 
 
@@ -133,9 +127,11 @@ def tcl_settings(cfg: Config) -> str:
 
 def outputs(cfg: Config, root: Path = REPO_ROOT) -> dict[Path, str]:
     """Every generated file for ``cfg`` (path -> text)."""
-    return {
-        root / "hls" / "generated" / cfg.name / "model_config.h": cpp_config_header(cfg),
-        root / "hls" / "generated" / cfg.name / "gelu_table.h": cpp_gelu_table(cfg),
-        root / "rtl" / "generated" / cfg.name / "model_pkg.sv": sv_package(cfg),
-        root / "hls" / "generated" / cfg.name / "settings.tcl": tcl_settings(cfg),
-    }
+    hls = root / "hls" / "generated" / cfg.name
+    out = {hls / "model_config.h": cpp_config_header(cfg)}
+    for k in kernel_configs(cfg):
+        if k.tables:
+            out[hls / f"{k.kernel}_tables.h"] = cpp_tables_header(cfg, k)
+    out[root / "rtl" / "generated" / cfg.name / "model_pkg.sv"] = sv_package(cfg)
+    out[hls / "settings.tcl"] = tcl_settings(cfg)
+    return out

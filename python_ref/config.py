@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from types import MappingProxyType
 
 import yaml
@@ -120,7 +121,7 @@ class Config:
     model: ModelShape
     formats: MappingProxyType  # role -> FixedFormat
     hardware: Hardware
-    raw: dict = field(repr=False, compare=False, hash=False)
+    raw: MappingProxyType = field(repr=False, compare=False, hash=False)  # read-only deep copy of the YAML
 
     def fmt(self, role: str) -> FixedFormat:
         try:
@@ -128,19 +129,23 @@ class Config:
         except KeyError:
             raise ConfigError(f"no format named {role!r}; formats: {', '.join(self.formats)}") from None
 
+    def as_dict(self) -> dict:
+        """A mutable deep copy of the YAML document (to derive a modified config with parse_config)."""
+        return _plain(self.raw)
+
     @property
     def digest(self) -> str:
         """Hash of the validated configuration (stamped into generated files and golden vectors)."""
-        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(_plain(self.raw), sort_keys=True).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation helpers: each takes the dotted field path so that errors name the field.
 
 def _require_mapping(value, path: str) -> dict:
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         raise ConfigError(f"{path}: expected a mapping of fields, got {type(value).__name__} {value!r}")
-    return value
+    return dict(value)
 
 
 def _check_keys(mapping: dict, path: str, required: tuple, optional: tuple = ()) -> None:
@@ -287,7 +292,31 @@ def parse_config(data, source: str = "<memory>") -> Config:
     )
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")
-    return Config(name=name, source=source, model=shape, formats=MappingProxyType(formats), hardware=hw, raw=top)
+    cfg = Config(name=name, source=source, model=shape, formats=MappingProxyType(formats), hardware=hw,
+                 raw=_frozen_copy(top))
+    # What the C++ and the RTL can be built for: each kernel's spec module knows its own limits.
+    from .kernels import buildable  # noqa: PLC0415 (the kernels import this module)
+    buildable.check(cfg)
+    return cfg
+
+
+def _frozen_copy(value):
+    """A deep, read-only copy of the parsed YAML: the Config does not share the caller's dict, so
+    mutating that dict afterwards cannot change the config (or its digest)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen_copy(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen_copy(v) for v in value)
+    return value
+
+
+def _plain(value):
+    """The frozen copy back as JSON-serialisable dicts and lists (for the digest)."""
+    if isinstance(value, MappingProxyType):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def load_config(path) -> Config:

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from python_ref.config import ConfigError, load_config  # noqa: E402
-from python_ref.model.weights import WeightsError, tensor_kind, weight_stats  # noqa: E402
+from python_ref.config import ConfigError, load_config
+from python_ref.model.weights import WeightsError, tensor_kind, weight_stats
 
 BEGIN, END = "<!-- activation-ranges:begin -->", "<!-- activation-ranges:end -->"
 

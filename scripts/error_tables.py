@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from python_ref.config import GELU_METHODS  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
-from python_ref.kernels.gelu import gelu_raw  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
+from python_ref.config import GELU_METHODS
+from scripts.cli import config_or_exit
+from python_ref.kernels.gelu import gelu_raw
+from scripts.results_doc import update_section
 
 
 def with_gelu_method(cfg, method):

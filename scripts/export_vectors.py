@@ -1,44 +1,30 @@
 #!/usr/bin/env python3
-"""Write C-sim vector files from python_ref for the vendor flow (make vitis-csim):
-<out>/<kernel>/in.txt and <out>/<kernel>/expected.txt, the files hls/tb/<kernel>_tb.cpp reads."""
+"""Write each kernel's C-sim vector folder from python_ref (the registry's ``vectors`` entry:
+cosim.csim.VectorSet): <out>/<kernel>/meta.txt, the input files and expected.txt, exactly what
+hls/tb/<kernel>_tb.cpp reads (hls/tb/tb_io.h) under `make vitis-csim` and the open C-sim."""
 import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from cosim.csim import write_ints  # noqa: E402
-from cosim.vectors import gelu_directed, gelu_realistic, random_full  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
-
-
-def gelu_vectors(cfg):
-    from python_ref.kernels.gelu import gelu_raw
-    x = np.concatenate([gelu_directed(cfg), random_full(cfg, 100_000, 201), gelu_realistic(cfg, 100_000, 202)])
-    return {"in.txt": x, "expected.txt": gelu_raw(x, cfg)}
-
-
-EXPORTERS = {"gelu": gelu_vectors}
+from cosim.registry import KERNELS, resolve
+from scripts.cli import config_or_exit
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", default="configs/edge_moe.yaml")
-    ap.add_argument("--kernels", nargs="*", default=list(EXPORTERS))
+    ap.add_argument("--kernels", nargs="*", default=list(KERNELS))
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     cfg = config_or_exit(args.config)
+    unknown = [k for k in args.kernels if k not in KERNELS]
+    if unknown:
+        print(f"error: no kernel named {', '.join(unknown)}; kernels: {', '.join(KERNELS)}", file=sys.stderr)
+        return 2
     for k in args.kernels:
-        if k not in EXPORTERS:
-            print(f"error: no vector exporter for kernel {k!r}; kernels: {', '.join(EXPORTERS)}", file=sys.stderr)
-            return 2
-        d = args.out / k
-        d.mkdir(parents=True, exist_ok=True)
-        for name, arr in EXPORTERS[k](cfg).items():
-            write_ints(d / name, arr)
-        print(f"wrote {d}/in.txt, expected.txt")
+        vectors = resolve(KERNELS[k].vectors)(cfg)
+        d = vectors.write(args.out / k)
+        print(f"wrote {d} ({vectors.expected.size:,} expected values)")
     return 0
 
 

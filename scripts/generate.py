@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Generate (or, with --check, verify) hls/generated/NAME/*.h and rtl/generated/NAME/model_pkg.sv
-from configs/NAME.yaml. See python_ref/codegen.py for what is generated."""
+from configs/NAME.yaml (python_ref/codegen.py), and with --all the FuseSoC cores rtl/cores/*.core
+(cosim/fusesoc.py)."""
 import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from python_ref.codegen import outputs  # noqa: E402
-from python_ref.config import ConfigError, all_configs, load_config  # noqa: E402
+from cosim.fusesoc import outputs as fusesoc_outputs
+from python_ref.codegen import outputs
+from python_ref.config import ConfigError, all_configs, load_config
 
 
 def main() -> int:
@@ -19,18 +20,20 @@ def main() -> int:
     paths = all_configs() if args.all or not args.configs else args.configs
     stale = []
     try:
-        for p in paths:
-            cfg = load_config(p)
-            for path, text in outputs(cfg).items():
-                current = path.read_text() if path.exists() else None
-                if current == text:
-                    continue
-                if args.check:
-                    stale.append(path)
-                else:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(text)
-                    print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+        cfgs = [load_config(p) for p in paths]
+        files = {path: text for cfg in cfgs for path, text in outputs(cfg).items()}
+        if args.all or not args.configs:
+            files.update(fusesoc_outputs(cfgs))
+        for path, text in files.items():
+            current = path.read_text() if path.exists() else None
+            if current == text:
+                continue
+            if args.check:
+                stale.append(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,10 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from python_ref.config import ConfigError, load_config  # noqa: E402
-from python_ref.model.images import DEFAULT_IMAGE, EDGE_MOE_FRAME, ImageError, image_names, load_image  # noqa: E402
-from python_ref.model.weights import (WeightsError, default_weights_dir, load_edge_moe_weights,  # noqa: E402
+from python_ref.config import ConfigError, load_config
+from python_ref.model.images import DEFAULT_IMAGE, EDGE_MOE_FRAME, ImageError, image_names, load_image
+from python_ref.model.weights import (WeightsError, default_weights_dir, load_edge_moe_weights,
                                       matches_edge_moe_files, seeded_weights, weights_available)
 
 

@@ -2,7 +2,7 @@
 """Exact cycle counts of the RTL linear engine (rtl/src/linear.sv) per layer shape, measured in
 Verilator by cosim/test_linear.py::test_model_shapes (no stalls, bit-exact against python_ref), against
 the ideal (tiles = MACs / (LI * LO)) and the engine's schedule model
-(cosim.test_linear.predicted_cycles), which must match every measurement exactly.
+(cosim.linear_schedule.predicted_cycles), which must match every measurement exactly.
 
 Two token counts per shape: the full token count (129 for edge_moe.yaml; the expert layers with
 every token routed to the expert) and a small one (default 16, about the tokens an expert gets with
@@ -18,12 +18,12 @@ import json
 import sys
 from pathlib import Path
 
+from cosim.linear_schedule import GELU_CYCLES, PIPELINE_CYCLES
+from cosim.runner import CosimError, run_unit
+from scripts.cli import config_or_exit
+from scripts.results_doc import update_section
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from cosim.runner import CosimError  # noqa: E402
-from cosim.test_linear import GELU_CYCLES, PIPELINE_CYCLES, run_linear  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
 
 NAMES = {"qkv": "qkv", "proj": "attn proj", "fc1": "mlp fc1 + GELU", "fc2": "mlp fc2",
          "expert_fc1": "expert fc1 (gathered) + GELU", "expert_fc2": "expert fc2 (scaled scatter-acc)",
@@ -31,8 +31,8 @@ NAMES = {"qkv": "qkv", "proj": "attn proj", "fc1": "mlp fc1 + GELU", "fc2": "mlp
 
 
 def measure(cfg, rows: int) -> list[dict]:
-    r = run_linear(cfg.name, f"cycles_{rows}", testcase="test_model_shapes", COSIM_ROWS=rows,
-                   COSIM_EXPERT_ROWS=rows, COSIM_STALL="none")
+    r = run_unit("linear", cfg.name, stall="none", run_name=f"cycles_{rows}", testcase="test_model_shapes",
+                 rows=rows, expert_rows=rows)
     if r["mismatches"]:
         raise SystemExit(f"error: {r['mismatches']} mismatches in the cycle run (log {r['log']})")
     return r["runs"]
@@ -49,7 +49,7 @@ def table(cfg, runs: list[dict]) -> str:
         lines.append(f"| {NAMES.get(x['layer'], x['layer'])} | {x['out']} x {x['in']} | {x['rows']} | {x['ideal']} | "
                      f"{x['cycles']} | {x['block0_load']} | {pipe} | "
                      f"{'=' if x['cycles'] == x['predicted'] else x['predicted']} | {100 * x['utilization']:.2f}% |")
-    lines += ["", "model `=`: the measurement equals `cosim.test_linear.predicted_cycles` exactly. When a block's "
+    lines += ["", "model `=`: the measurement equals `cosim.linear_schedule.predicted_cycles` exactly. When a block's "
               "compute (rows x ceil(in/LI) cycles) covers the next block's load (max(LO, LO x ceil(in/E) x E/SEG) cycles: biases beside weights), "
               "cycles = block-0 load + tiles + pipeline (11, + 7 with GELU); otherwise every later block waits "
               "for its weights (weight-stream bound).",

@@ -28,13 +28,12 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from python_ref.config import load_config  # noqa: E402
-from python_ref.kernels.linear import compute_linear, im2col, patch_embed  # noqa: E402
-from python_ref.model import M3ViT, load_edge_moe_weights, load_image, seeded_weights, weights_available  # noqa: E402
-from python_ref.model.images import EDGE_MOE_FRAME  # noqa: E402
-from python_ref.model.weights import matches_edge_moe_files  # noqa: E402
+from python_ref.config import load_config
+from python_ref.kernels.linear import compute_linear, im2col, patch_embed
+from python_ref.model import M3ViT, load_edge_moe_weights, load_image, seeded_weights, weights_available
+from python_ref.model.images import EDGE_MOE_FRAME
+from python_ref.model.weights import matches_edge_moe_files
 
 SECTION = "linear_errors"
 

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from scripts.cli import config_or_exit  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
-from scripts.synth import synth_unit  # noqa: E402
+from scripts.cli import config_or_exit
+from scripts.results_doc import update_section
+from scripts.synth import synth_unit
 
 DSP_A, DSP_B = 27, 18  # DSP48E2 signed multiplier ports
 

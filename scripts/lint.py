@@ -19,10 +19,9 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
-from cosim.toolchain import BUILD_DIR, RTL_DIR, ToolchainError, verilator_env  # noqa: E402
-from python_ref.config import ConfigError, all_configs, load_config  # noqa: E402
+from cosim.toolchain import BUILD_DIR, RTL_DIR, ToolchainError, verilator_env
+from python_ref.config import ConfigError, all_configs, load_config
 
 WAIVERS = """`verilator_config
 // The generated package holds the constants of every kernel; a module uses only some of them.
@@ -50,7 +49,6 @@ def verilator_lint(pkg: Path, files: list[Path], top: str) -> tuple[bool, str]:
 
 
 def slang_lint(pkg: Path, files: list[Path], top: str) -> tuple[bool, str]:
-    import pyslang
     from pyslang.driver import CommandLineOptions, Driver
 
     d = Driver()

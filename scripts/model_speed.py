@@ -11,9 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def median_time(fn, runs: int) -> tuple[float, float, float, float]:

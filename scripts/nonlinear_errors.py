@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim.nonlinear_vectors import (layernorm_adversarial, layernorm_params, layernorm_random,  # noqa: E402
-                                     random_orders, real_layer_data, softmax_adversarial,
-                                     softmax_attention_like, weights_available, weights_dir)
-from python_ref.config import load_config  # noqa: E402
-from python_ref.kernels.exp import OUT_FORMAT as EXP_FORMAT  # noqa: E402
-from python_ref.kernels.exp import exp_neg_raw  # noqa: E402
-from python_ref.kernels.layernorm import layernorm_raw  # noqa: E402
-from python_ref.kernels.reciprocal import SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT, reciprocal_raw  # noqa: E402
-from python_ref.kernels.softmax import PROB_FORMAT, rotated_order, softmax_raw  # noqa: E402
+from cosim.vectors import (layernorm_adversarial, layernorm_params, layernorm_random, random_orders,
+                           real_gate_rows, real_layernorm_rows, real_score_rows, softmax_adversarial,
+                           softmax_attention_like)
+from python_ref.config import load_config
+from python_ref.model.real_data import missing_reason
+from python_ref.kernels.exp import OUT_FORMAT as EXP_FORMAT
+from python_ref.kernels.exp import exp_neg_raw
+from python_ref.kernels.layernorm import layernorm_raw
+from python_ref.kernels.reciprocal import SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT, reciprocal_raw
+from python_ref.kernels.softmax import PROB_FORMAT, rotated_order, softmax_raw
 
 BEGIN, END = "<!-- nonlinear-errors:begin -->", "<!-- nonlinear-errors:end -->"
 
@@ -106,14 +106,13 @@ def softmax_table(cfg) -> list[str]:
     row("attention-like, spread up to +-12", x, random_orders(2000, n, 3), "random")
     g = softmax_attention_like(cfg, 5000, cfg.model.experts, 4)
     row(f"gate-like ({cfg.model.experts} logits, +-12)", g, random_orders(5000, cfg.model.experts, 5), "random")
-    if weights_available():
-        d = real_layer_data()
-        for name, s in list(d["scores"].items()) + list(d["gate"].items()):
+    if missing_reason() is None:
+        for name, s in list(real_score_rows().items()) + list(real_gate_rows().items()):
             xr = cfg.fmt("act").from_float(s)
             row(f"real: {name}", xr, rotated_order(len(xr), xr.shape[1], np.arange(len(xr)) % xr.shape[1]),
                 "rotated")
     else:
-        lines.append(f"| real rows: weights not found in {weights_dir()} | | | | | |")
+        lines.append(f"| real rows skipped: {missing_reason()} | | | | | |")
     for name, xr in softmax_adversarial(cfg, n).items():
         for order, label in ((None, "in order"), (random_orders(1, n, 6), "random")):
             mx, _, s = _softmax_err(cfg, xr, order)
@@ -143,14 +142,14 @@ def layernorm_table(cfg) -> list[str]:
     x = layernorm_random(cfg, 2000, 8)
     mx, rel = _ln_err(cfg, x, g, b)
     lines.append(f"| random, scale 2^-16..2^7, offsets up to ~2^8 | {x.shape[0]} x {x.shape[1]} | {lg(mx)} | {lg(rel)} |")
-    if weights_available() and cfg.model.dim == 192:
-        for name, xr, gr, br in real_layer_data()["ln"]:
+    if missing_reason(cfg) is None:
+        for name, xr, gr, br in real_layernorm_rows():
             xq = act.from_float(xr)
             mx, rel = _ln_err(cfg, xq, pf.from_float(gr), pf.from_float(br))
             lines.append(f"| real: {name} input, published gamma/beta | {xq.shape[0]} x {xq.shape[1]} | {lg(mx)} | "
                          f"{lg(rel)} |")
-    elif cfg.model.dim == 192:
-        lines.append(f"| real rows: weights not found in {weights_dir()} | | | |")
+    else:
+        lines.append(f"| real rows skipped: {missing_reason(cfg)} | | | |")
     for name, xr in layernorm_adversarial(cfg).items():
         mx, rel = _ln_err(cfg, xr, g, b)
         lines.append(f"| adversarial: {name} | 1 x {xr.shape[1]} | {lg(mx)} | {lg(rel)} |")

@@ -9,16 +9,14 @@ upper bound of what Vivado reports. Yosys' first call takes ~30 s (WebAssembly c
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from scripts.cli import config_or_exit  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
+from scripts.cli import config_or_exit
+from scripts.results_doc import update_section
 
 CATEGORIES = {
     "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),

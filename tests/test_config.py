@@ -3,14 +3,14 @@ generated SystemVerilog package agree on every constant, format and table."""
 import copy
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from cosim.toolchain import BUILD_DIR, REPO_ROOT, compile_cpp, hls_includes
-from python_ref.codegen import constants, outputs
+from python_ref.codegen import kernel_configs, constants, outputs
 from python_ref.config import ConfigError, all_configs, load_config, parse_config
-from python_ref.kernels.gelu import gelu_table
 
 CONFIGS = [p.stem for p in all_configs()]
 
@@ -96,6 +96,24 @@ BAD = [
     (_set("model", [1, 2]), r"model: expected a mapping of fields, got list"),
     (_set("hardware.gelu.table_format", {"width": 22, "int": 0, "signed": True}),
      r"hardware.gelu.table_format: the delta table holds values in \[0, 0.17\]"),
+    # what the C++ and the RTL cannot build (python_ref/kernels/buildable.py)
+    (_set("formats.operand", {"width": 32, "int": 10}), r"formats.operand: the MAC array's activation operand is "
+                                                          r"the signed 27-bit A port"),
+    (_set("formats.act", {"width": 32, "int": 4}), r"formats.act: the exp unit takes differences of activations "
+                                                     r"with at most 25 fraction bits"),
+    (_set("formats.act", {"width": 40, "int": 18}), r"formats.act: the LayerNorm RTL datapath is sized for signed "
+                                                     r"32-bit activations"),
+    (_set("formats.norm_param", {"width": 18, "int": 5}), r"formats.norm_param: the LayerNorm RTL packs gamma and beta"),
+    (_set("model.image", {"channels": 3, "height": 64, "width": 64}), r"model.image / model.patch_size: 257 tokens "
+                                                                        r"exceed the softmax's 255-score rows"),
+    (_set("hardware.gelu.table_format", {"width": 22, "int": 0, "signed": False, "quant": "RND"}),
+     r"hardware.gelu.table_format.quant: the GELU datapath truncates"),
+    (_set("formats.weight", {"width": 12, "int": 2}), r"formats.weight / formats.patch_weight: both must be equally "
+                                                        r"wide and pack evenly"),
+    (_set("formats.attn_bias", {"width": 16, "int": 12}), r"formats.attn_bias: ap_fixed<16,12,AP_TRN,AP_WRAP> must "
+                                                            r"convert to formats.act"),
+    (_set("hardware.linear_tile.in", 12), r"hardware.linear_tile.in = 12: a tile row must be a whole number of AXI "
+                                          r"words or a word \(8 weights\)"),
 ]
 
 
@@ -120,7 +138,7 @@ def test_invalid_yaml_names_the_file(tmp_path):
 def test_generate_script_reports_bad_config_without_traceback(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(_mutated(_set("model.heads", 3))))
-    res = subprocess.run(["python", str(REPO_ROOT / "scripts" / "generate.py"), "--check", str(p)],
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "generate.py"), "--check", str(p)],
                          capture_output=True, text=True, cwd=REPO_ROOT)
     assert res.returncode == 2
     assert "error: model.dim = 32 is not divisible by model.heads = 3" in res.stderr
@@ -136,35 +154,62 @@ def test_generated_files_are_up_to_date(name):
         assert path.read_text() == text, f"{path} is stale: run `make generate`"
 
 
+def _dump_source(cfg) -> str:
+    """The config_dump harness with every constant, struct member, typedef and table of cfg."""
+    kernels = kernel_configs(cfg)
+    src = (REPO_ROOT / "tests" / "harness" / "config_dump.cpp").read_text()
+    src = src.replace("TABLE_INCLUDES", "\n".join(f'#include "{k.kernel}_tables.h"' for k in kernels if k.tables))
+    src = src.replace("CONSTANTS_LIST", " ".join(f"DUMP({k})" for k in constants(cfg)))
+    src = src.replace("MEMBERS_LIST", " ".join(f"DUMP_MEMBER({k.kernel}_config, {c.member})"
+                                                 for k in kernels for c in k.constants))
+    types = [f'type_line<{r}_t>("{r}");' for r in cfg.formats]
+    types += [f'type_line<{k.kernel}_config::{name}>("{k.kernel}_config::{name}");' for k in kernels for name, _, _ in k.types]
+    src = src.replace("FORMATS_LIST", " ".join(types))
+    return src.replace("TABLES_LIST", " ".join(f'table_lines("{t.name}", {t.name});' for k in kernels for t in k.tables))
+
+
+def _cpp_dump(cfg) -> list[str]:
+    gen = BUILD_DIR / "config_dump" / cfg.name
+    gen.mkdir(parents=True, exist_ok=True)
+    (gen / "config_dump.cpp").write_text(_dump_source(cfg))
+    exe = compile_cpp([gen / "config_dump.cpp"], gen / "config_dump", hls_includes(cfg.name), opt="-O0")
+    return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def _expected_dump(cfg) -> dict:
+    kernels = kernel_configs(cfg)
+    fmts = {role: f for role, f in cfg.formats.items()}
+    fmts.update({f"{k.kernel}_config::{name}": f for k in kernels for name, f, _ in k.types})
+    return {
+        "const": constants(cfg),
+        "member": {f"{k.kernel}_config::{c.member}": c.value for k in kernels for c in k.constants},
+        "type": {n: (str(f.width), str(f.int_bits), str(int(f.signed)), f.quant, f.overflow) for n, f in fmts.items()},
+        "table": {t.name: list(t.values) for k in kernels for t in k.tables},
+    }
+
+
+def _parse_dump(lines) -> dict:
+    got = {"const": {}, "member": {}, "type": {}, "table": {}}
+    for line in lines:
+        kind, name, *rest = line.split()
+        if kind in ("const", "member"):
+            got[kind][name] = int(rest[0])
+        elif kind == "type":
+            got[kind][name] = tuple(rest)
+        elif kind == "table":
+            got[kind].setdefault(name, []).append(int(rest[1]))
+    return got
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_cpp_header_agrees_with_python_ref(name):
+    """Every constant, every kernel config struct member and typedef, every table, read back from the
+    compiled C++ headers, equals python_ref's."""
     cfg = load_config(name)
-    consts = constants(cfg)
-    src = (REPO_ROOT / "tests" / "harness" / "config_dump.cpp").read_text()
-    src = src.replace("CONSTANTS_LIST", " ".join(f"DUMP({k})" for k in consts))
-    src = src.replace("FORMATS_LIST", " ".join(f'type_line<{r}_t>("{r}");' for r in cfg.formats))
-    gen = BUILD_DIR / "config_dump" / name
-    gen.mkdir(parents=True, exist_ok=True)
-    (gen / "config_dump.cpp").write_text(src)
-    exe = compile_cpp([gen / "config_dump.cpp"], gen / "config_dump", hls_includes(name), opt="-O0")
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
-
-    got_consts = {l.split()[1]: int(l.split()[2]) for l in out if l.startswith("const ")}
-    assert got_consts == consts
-
-    got_types = {l.split()[1]: tuple(l.split()[2:]) for l in out if l.startswith("type ")}
-    fmts = dict(cfg.formats, gelu_table=cfg.hardware.gelu.table_format)
-    assert set(got_types) == set(fmts)
-    for role, f in fmts.items():
-        assert got_types[role] == (str(f.width), str(f.int_bits), str(int(f.signed)), f.quant, f.overflow), role
-
-    g = cfg.hardware.gelu
-    gelu_line = next(l for l in out if l.startswith("gelu "))
-    assert gelu_line.split()[1:] == ["lanes", str(g.lanes), "step_log2", str(g.table_step_log2), "entries",
-                                     str(g.table_entries), "range_steps", str(g.table_entries - 1), "method",
-                                     str(consts["GELU_METHOD"])]
-    table = [int(l.split()[2]) for l in out if l.startswith("table ")]
-    assert table == gelu_table(g).tolist()
+    got, want = _parse_dump(_cpp_dump(cfg)), _expected_dump(cfg)
+    for kind in want:
+        assert got[kind] == want[kind], kind
+    assert len(want["member"]) >= 40 and {"EXP_TABLE", "GELU_DELTA_TABLE"} <= set(want["table"])
 
 
 def _sv_parameters(name):
@@ -189,12 +234,32 @@ def _sv_int(text: str) -> int:
 def test_sv_package_agrees_with_python_ref(name):
     cfg = load_config(name)
     params = _sv_parameters(name)
-    table = params.pop("GELU_DELTA_TABLE")
-    assert {k: _sv_int(v) for k, v in params.items()} == constants(cfg)
-    assert [int(v) for v in re.findall(r"'d(\d+)", table)] == gelu_table(cfg.hardware.gelu).tolist()
+    want = _expected_dump(cfg)
+    for table, values in want["table"].items():
+        assert [int(v) for v in re.findall(r"'d(\d+)", params.pop(table))] == values, table
+    assert {k: _sv_int(v) for k, v in params.items()} == want["const"]
 
 
-def test_agreement_check_can_fail():
-    """The agreement tests compare real values: a different config gives different constants."""
-    assert constants(load_config("tiny")) != constants(load_config("edge_moe"))
-    assert _sv_parameters("tiny")["FEATURE_DIM"] != str(constants(load_config("edge_moe"))["FEATURE_DIM"])
+def test_agreement_check_can_fail(tmp_path):
+    """The C++ agreement check compares real values: a header whose table entry, struct member or
+    constant is off by one fails it (the dump parsed from a corrupted header differs)."""
+    cfg = load_config("tiny")
+    want = _expected_dump(cfg)
+    lines = _cpp_dump(cfg)
+    assert _parse_dump(lines) == want
+    for needle in ("table EXP_TABLE 5 ", "member exp_config::c1_raw ", "const LAYERNORM_EPS_V "):
+        bad = [l if not l.startswith(needle) else l[:l.rindex(" ") + 1] + str(int(l.split()[-1]) + 1) for l in lines]
+        got = _parse_dump(bad)
+        assert any(got[k] != want[k] for k in want), needle
+    # and the compiled header itself: perturb one generated table entry and rebuild
+    gen = tmp_path / "generated"
+    gen.mkdir()
+    for f in (REPO_ROOT / "hls" / "generated" / cfg.name).iterdir():
+        (gen / f.name).write_text(f.read_text())
+    text = (gen / "exp_tables.h").read_text()
+    (gen / "exp_tables.h").write_text(text.replace("268435456", "268435457", 1))
+    (tmp_path / "config_dump.cpp").write_text(_dump_source(cfg))
+    exe = compile_cpp([tmp_path / "config_dump.cpp"], tmp_path / "config_dump",
+                      [p for p in hls_includes(cfg.name) if p.name != cfg.name] + [gen], opt="-O0")
+    got = _parse_dump(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines())
+    assert got["table"]["EXP_TABLE"][0] == (1 << 28) + 1 != want["table"]["EXP_TABLE"][0]

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_cosim
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, run_unit
 
-SOURCES = [RTL_DIR / "src" / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "exp.sv")]
 STALLS = ["none", "gaps", "backpressure", "both"]
 LATENCY_CYCLES = 10  # documented in the header of rtl/src/exp.sv
 BIG, SMALL = 100_000, 5_000
@@ -19,10 +17,8 @@ BIG, SMALL = 100_000, 5_000
 pytestmark = pytest.mark.cosim
 
 
-def run_exp(config: str, stall: str, n_random: int, run_name: str, testcase=None, **env) -> dict:
-    extra = {"COSIM_STALL": stall, "COSIM_RANDOM_VECTORS": n_random, **env}
-    return run_cosim("exp", config, "exp", SOURCES, "cosim.test_exp", extra_env=extra, testcase=testcase,
-                     run_name=run_name)
+def run_exp(config: str, stall: str, n_random: int, run_name: str, testcase=None, **kw) -> dict:
+    return run_unit("exp", config, stall=stall, n_random=n_random, run_name=run_name, testcase=testcase, **kw)
 
 
 # default: unstalled 20k and fully stalled 5k; `make test-full`: every pattern and the 100k sweep
@@ -48,5 +44,5 @@ def test_exp_cosim(stall, n):
 def test_exp_scoreboard_can_fail():
     """One flipped expected bit must fail the run (the comparison is real)."""
     with pytest.raises(CosimError) as err:
-        run_exp("edge_moe", "none", 200, run_name="corrupt", testcase="test_directed", COSIM_CORRUPT_EXPECTED=1)
+        run_exp("edge_moe", "none", 200, run_name="corrupt", testcase="test_directed", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.runner import CosimError, fst_supported, run_gelu_cosim
+from cosim.runner import CosimError, fst_supported, run_unit
 from python_ref.config import load_config
 
 CONFIGS = ["tiny", "edge_moe"]
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.cosim
 
 
 def run_gelu(config: str, stall: str, n_random: int, run_name: str, **kw) -> dict:
-    return run_gelu_cosim(config, stall=stall, n_random=n_random, run_name=run_name, **kw)
+    return run_unit("gelu", config, stall=stall, n_random=n_random, run_name=run_name, **kw)
 
 
 def check_summary(r: dict, config: str, stall: str, n_random: int, lanes: int | None = None):
@@ -62,7 +62,7 @@ def test_gelu_lanes_parameter():
 def test_gelu_scoreboard_can_fail():
     """Flipping one expected LSB must make the run fail with exactly one reported mismatch."""
     with pytest.raises(CosimError, match="mismatch") as exc:
-        run_gelu("tiny", "none", 0, run_name="corrupt", testcase="test_directed", COSIM_CORRUPT_EXPECTED=1)
+        run_gelu("tiny", "none", 0, run_name="corrupt", testcase="test_directed", corrupt=True)
     assert "test_directed" in str(exc.value)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
 

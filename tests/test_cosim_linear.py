@@ -13,11 +13,17 @@ import pickle
 import numpy as np
 import pytest
 
-from cosim.runner import CosimError
-from cosim.test_linear import GELU_CYCLES, PIPELINE_CYCLES, run_linear
+from cosim.linear_jobs import model_sequence, rtl_calls, run_csim
+from cosim.linear_schedule import GELU_CYCLES, PIPELINE_CYCLES
+from cosim.runner import CosimError, run_unit
 from python_ref.config import load_config
 
 pytestmark = pytest.mark.cosim
+
+
+def run_linear(config: str, run_name: str, testcase=None, parameters=None, stall: str = "both", **extra) -> dict:
+    return run_unit("linear", config, stall=stall, run_name=run_name, testcase=testcase, parameters=parameters,
+                    **extra)
 
 
 def load_hidden(cfg, run, li=None, lo=None) -> bool:
@@ -48,7 +54,7 @@ def test_linear_cosim_tiny():
     stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
     model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
     cfg = load_config("tiny")
-    r = run_linear("tiny", "default", COSIM_STALL="both")
+    r = run_linear("tiny", "default", stall="both")
     assert r["tests_run"] == 5 and r["mismatches"] == 0 and r["stall"] == "both"
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
@@ -63,7 +69,7 @@ def test_linear_stalls_change_timing_not_results():
     """The odd-shape test without stalls, under backpressure only and under input gaps only: exact
     results every time, and the injected pauses really acted (the sink refused beats the engine
     offered; input gaps made the calls longer)."""
-    runs = {s: run_linear("tiny", f"odd_{s}", testcase="test_odd_shapes_modes_stalls", COSIM_STALL=s)
+    runs = {s: run_linear("tiny", f"odd_{s}", testcase="test_odd_shapes_modes_stalls", stall=s)
             for s in ("none", "backpressure", "gaps")}
     for s, r in runs.items():
         assert r["mismatches"] == 0 and r["stall"] == s and len(r["runs"]) == 9
@@ -81,7 +87,7 @@ def test_linear_other_tiles(li, lo):
     (LI 16 > 8 weights per word, the loader's multi-segment path), a non-power-of-two LO, and a
     tile row of exactly one word; odd shapes under stalls, back to back."""
     r = run_linear("tiny", f"tile{li}x{lo}", testcase=["test_odd_shapes_modes_stalls", "test_back_to_back_same_shape"],
-                   parameters={"LI": li, "LO": lo}, COSIM_STALL="both")
+                   parameters={"LI": li, "LO": lo}, stall="both")
     assert (r["li"], r["lo"]) == (li, lo) and r["mismatches"] == 0 and r["layers"] == 9 + 3
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith("b2b"))
     assert all(x["cycles"] >= x["predicted"] for x in r["runs"])
@@ -90,7 +96,7 @@ def test_linear_other_tiles(li, lo):
 def test_linear_scoreboard_can_fail():
     """Flipping one expected LSB makes the run fail with exactly one reported mismatch."""
     with pytest.raises(CosimError, match="mismatch") as exc:
-        run_linear("tiny", "corrupt", testcase="test_back_to_back_same_shape", COSIM_CORRUPT_EXPECTED=1)
+        run_linear("tiny", "corrupt", testcase="test_back_to_back_same_shape", corrupt=True)
     assert "test_back_to_back_same_shape" in str(exc.value)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
 
@@ -102,45 +108,26 @@ def test_linear_cosim_edge_moe_full_shapes():
     (128 patches), 16 x 16 tile: bit-exact, exact cycle counts, utilization >= 95% on the
     full-token shapes; then odd shapes under stalls and back-to-back calls."""
     cfg = load_config("edge_moe")
-    r = run_linear("edge_moe", "full", COSIM_STALL="both", COSIM_ROWS=cfg.model.tokens)
+    r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens)
     assert r["tests_run"] == 5 and r["mismatches"] == 0 and r["layers"] == 7 + 9 + 3 + 1
     for run in check_model_runs(cfg, r, cfg.model.tokens):
         if run["rows"] >= cfg.model.tokens - 1:
             assert run["utilization"] >= 0.95, run
 
 
-def rtl_calls(jobs, expected, cfg):
-    """tests/test_linear.py's C-sim job sequence as engine calls (the host's view): chained inputs
-    made explicit, the patch embedding as im2col pixel rows accumulated onto pos[1:]."""
-    from python_ref.kernels.linear import im2col
-    calls, prev = [], None
-    for n, j in enumerate(jobs):
-        kw = dict(label=f"job{n}", w=j.w.reshape(j.w.shape[0], -1), b=j.b, w_role=j.w_role, b_role=j.b_role)
-        if j.patch is not None:
-            img, pos = j.patch
-            kw.update(x_src=im2col(img, cfg.model.patch_size), x_fmt=cfg.fmt("pixel"), out0=pos[1:])
-        else:
-            kw.update(x_src=prev if j.src is None else j.src, gelu=j.gelu, gather=j.gather, out0=j.dst,
-                      scatter=j.scatter, scores=j.scores)
-        calls.append(kw)
-        prev = expected[n]
-    return calls
-
-
 @pytest.mark.csim
 @pytest.mark.parametrize("full_range", [False, True], ids=["realistic", "full_range"])
 def test_linear_three_way_tiny(full_range, tmp_path):
-    """The C-sim job sequence of tests/test_linear.py (every tiny.yaml shape, chained fc1 -> fc2,
+    """The C-sim job sequence of cosim/linear_jobs.py (every tiny.yaml shape, chained fc1 -> fc2,
     gathered expert fc1 + GELU -> scaled scatter expert fc2, patch embedding onto pos) through the
     RTL on the same vectors: python_ref == C-sim == RTL, bit for bit."""
-    from tests.test_linear import model_sequence, run_csim
     cfg = load_config("tiny")
     jobs, names = model_sequence(cfg, np.random.default_rng(70 + full_range), full_range)
     expected, csim = run_csim(jobs, cfg, tmp_path)
     vin, vout = tmp_path / "calls.pkl", tmp_path / "rtl.pkl"
     vin.write_bytes(pickle.dumps(rtl_calls(jobs, expected, cfg)))
-    r = run_linear("tiny", f"three_way_{int(full_range)}", testcase="test_vectors_file", COSIM_VECTORS=vin,
-                   COSIM_VECTORS_OUT=vout)
+    r = run_linear("tiny", f"three_way_{int(full_range)}", testcase="test_vectors_file", vectors=str(vin),
+                   vectors_out=str(vout))
     assert r["mismatches"] == 0 and r["layers"] == len(jobs)
     rtl = pickle.loads(vout.read_bytes())
     for name, e, c, g, j in zip(names, expected, csim, rtl, jobs):

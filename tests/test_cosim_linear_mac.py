@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_cosim
-from cosim.test_linear_mac import LATENCY
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, run_unit
 from python_ref.config import load_config
 
-SOURCES = [RTL_DIR / "src" / "linear_mac.sv"]
+LATENCY = 3  # in_valid -> out_valid, documented in rtl/src/linear_mac.sv
 
 pytestmark = pytest.mark.cosim
 
 
-def run_mac(config: str, run_name: str, testcase=None, **env) -> dict:
+def run_mac(config: str, run_name: str, testcase=None, **kw) -> dict:
     """The RTL derives its weight format (WW, WF) from model_pkg; the testbench checks it against
-    linear_w_format (the HLS linear_w_t) through the dut's parameters."""
-    return run_cosim("linear_mac", config, "linear_mac", SOURCES, "cosim.test_linear_mac",
-                     extra_env=env, testcase=testcase, run_name=run_name)
+    python_ref.kernels.linear.weight_port_format (the HLS linear_w_t) through the dut's parameters."""
+    return run_unit("linear_mac", config, run_name=run_name, testcase=testcase, **kw)
 
 
 @pytest.mark.parametrize("config", ["tiny", pytest.param("edge_moe", marks=pytest.mark.slow)])
@@ -39,5 +36,5 @@ def test_linear_mac_cosim(config):
 
 def test_linear_mac_scoreboard_can_fail():
     with pytest.raises(CosimError, match="mismatch") as exc:
-        run_mac("tiny", "corrupt", testcase="test_layer_shapes", COSIM_CORRUPT_EXPECTED=1)
+        run_mac("tiny", "corrupt", testcase="test_layer_shapes", corrupt=True)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_cosim
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, run_unit
 
-SOURCES = [RTL_DIR / "src" / "reciprocal.sv"]
 STALLS = ["none", "gaps", "backpressure", "both"]
 K = 56  # softmax instance: 24 + 31 + 1
 LATENCY_CYCLES = K + 2  # documented in the header of rtl/src/reciprocal.sv
@@ -16,10 +14,8 @@ LATENCY_CYCLES = K + 2  # documented in the header of rtl/src/reciprocal.sv
 pytestmark = pytest.mark.cosim
 
 
-def run(stall: str, n: int, run_name: str, testcase=None, **env) -> dict:
-    return run_cosim("reciprocal", "edge_moe", "reciprocal", SOURCES, "cosim.test_reciprocal",
-                     extra_env={"COSIM_STALL": stall, "COSIM_RANDOM_VECTORS": n, **env}, testcase=testcase,
-                     run_name=run_name)
+def run(stall: str, n: int, run_name: str, testcase=None, **kw) -> dict:
+    return run_unit("reciprocal", "edge_moe", stall=stall, n_random=n, run_name=run_name, testcase=testcase, **kw)
 
 
 @pytest.mark.parametrize("stall", [pytest.param(s, marks=[] if s in ("none", "both") else [pytest.mark.slow])
@@ -36,5 +32,5 @@ def test_reciprocal_cosim(stall):
 
 def test_reciprocal_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
-        run("none", 100, "corrupt", testcase="test_directed", COSIM_CORRUPT_EXPECTED=1)
+        run("none", 100, "corrupt", testcase="test_directed", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_cosim
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, run_unit
 
-SRC = RTL_DIR / "src"
-STATS_SOURCES = [SRC / "exp_core.sv", SRC / "reciprocal.sv", SRC / "softmax_stats.sv"]
-PROB_SOURCES = [SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "softmax_prob.sv")]
 STALLS = ["none", "gaps", "backpressure", "both"]
 CONFIGS = ["edge_moe", "tiny"]
 
 pytestmark = pytest.mark.cosim
 
 
-def run(top: str, config: str, stall: str, rows: int, run_name: str, testcase=None, **env) -> dict:
-    sources = STATS_SOURCES if top == "softmax_stats" else PROB_SOURCES
-    return run_cosim(top, config, top, sources, f"cosim.test_{top}", testcase=testcase, run_name=run_name,
-                     extra_env={"COSIM_STALL": stall, "COSIM_RANDOM_VECTORS": rows, **env})
+def run(top: str, config: str, stall: str, rows: int, run_name: str, testcase=None, **kw) -> dict:
+    return run_unit(top, config, stall=stall, n_random=rows, run_name=run_name, testcase=testcase, **kw)
 
 
 # (config, stall, attention-like rows, slow): the default set is one unstalled and one fully stalled
@@ -32,6 +26,7 @@ RUNS += [("edge_moe", "none", 800, True), ("tiny", "none", 6000, True)]  # >= 10
 STATS_LATENCY = 69  # documented in the header of rtl/src/softmax_stats.sv
 PROB_LATENCY = 12  # documented in the header of rtl/src/softmax_prob.sv
 K = 56  # reciprocal steps - 1
+NOT_REAL = ["test_adversarial", "test_random", "test_latency_throughput"]  # test_real: its own run
 
 
 def _params(runs):
@@ -40,7 +35,7 @@ def _params(runs):
 
 @pytest.mark.parametrize("config,stall,rows", _params(RUNS))
 def test_softmax_stats_cosim(config, stall, rows):
-    r = run("softmax_stats", config, stall, rows, f"{stall}_{rows}")
+    r = run("softmax_stats", config, stall, rows, f"{stall}_{rows}", testcase=NOT_REAL)
     assert r["mismatches"] == 0 and r["out_values"] > 0 and r["out_values"] % 3 == 0
     assert r["vectors"] >= rows * (129 if config == "edge_moe" else 17)
     assert r["latency_cycles"] == STATS_LATENCY
@@ -69,5 +64,13 @@ def test_softmax_prob_cosim(config, stall, rows):
 
 def test_softmax_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
-        run("softmax_stats", "edge_moe", "none", 4, "corrupt", testcase="test_adversarial", COSIM_CORRUPT_EXPECTED=1)
+        run("softmax_stats", "edge_moe", "none", 4, "corrupt", testcase="test_adversarial", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+@pytest.mark.published
+def test_softmax_stats_real_rows():
+    """The published layer-0/1 score rows (3 heads x 129 rows each) and the layer-1 gate logits of both
+    tasks (129 rows each), random arrival orders, no stalls: bit-exact."""
+    r = run("softmax_stats", "edge_moe", "none", 1, "real", testcase="test_real")
+    assert r["mismatches"] == 0 and r["real_rows"] == 2 * 3 * 129 + 2 * 129

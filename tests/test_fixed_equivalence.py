@@ -75,8 +75,9 @@ def config_formats() -> dict[str, FixedFormat]:
 CFG = config_formats()
 ACT, WEIGHT, BIAS = F(32, 10), F(16, 2), F(16, 5)
 ATTN_BIAS, PATCH_W, PIXEL, TABLE = F(16, 7), F(16, 0), F(8, 0, False), F(22, 0, False)
+OPERAND = F(27, 9)  # the MAC array's activation operand (score has act's geometry)
 # The configs' formats must all be in this test's operand list (a new format needs a new case here).
-OPERAND_FORMATS = [ACT, WEIGHT, BIAS, ATTN_BIAS, PATCH_W, PIXEL, TABLE,
+OPERAND_FORMATS = [ACT, WEIGHT, BIAS, ATTN_BIAS, PATCH_W, PIXEL, TABLE, OPERAND,
                    F(7, 3), F(12, -2), F(18, 20), F(5, 5, False), F(3, 1)]
 
 
@@ -107,6 +108,7 @@ PAIRS = [
     Pair("tiny", F(3, 1), F(3, 1), (F(1, 1), F(2, 1, False))),  # width-1 target; exhaustive
     Pair("unsigned_signed", F(5, 5, False), F(7, 3), (F(4, 2),)),  # exhaustive
     Pair("act_act", ACT, ACT, (F(24, 12),)),  # 64-bit product
+    Pair("act_operand", ACT, OPERAND, (OPERAND,)),  # act -> the 27-bit operand (RND, SAT_SYM among the modes)
 ]
 OPS = ("add", "sub", "mul", "div", "neg")
 CPP_OP = {"cast": "apfx::Cast", "neg": "apfx::Neg", "add": "apfx::Add", "sub": "apfx::Sub",

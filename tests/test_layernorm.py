@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from cosim.csim import build_tb, run_tb
-from cosim.nonlinear_vectors import (layernorm_adversarial, layernorm_params, layernorm_random, real_layer_data,
-                                     weights_available, weights_dir)
+from cosim.csim import VectorSet, build_tb, run_tb
+from cosim.vectors import layernorm_adversarial, layernorm_params, layernorm_random, real_layernorm_rows
 from python_ref.config import REPO_ROOT, load_config
 from python_ref.fixed import FixedPointError
 from python_ref.kernels.layernorm import eps_v, layernorm_raw
@@ -95,12 +94,11 @@ def test_random_and_adversarial_rows_meet_target(name):
     assert _rel_err(cfg, x, g, b) <= TARGET
 
 
-@pytest.mark.skipif(not weights_available(), reason=f"published weights not found in {weights_dir()} "
-                    "(set EDGE_MOE_WEIGHTS); real LayerNorm inputs cannot be computed")
+@pytest.mark.published
 def test_real_layer_inputs_meet_target():
     cfg = load_config("edge_moe")
     act, pf = cfg.fmt("act"), cfg.fmt("norm_param")
-    for name, x, g, b in real_layer_data()["ln"]:
+    for name, x, g, b in real_layernorm_rows():
         assert _rel_err(cfg, act.from_float(x), pf.from_float(g), pf.from_float(b)) <= TARGET, name
 
 
@@ -115,25 +113,33 @@ def test_rejects_bad_input():
         layernorm_raw(np.full((1, 32), 1 << 40), g, b, cfg)
 
 
+def _csim_check(cfg, exe, xs, g, b, folder) -> int:
+    want = layernorm_raw(xs, g, b, cfg)
+    vectors = VectorSet("layernorm", {"rows": len(xs)}, {"x.txt": xs, "gamma.txt": g, "beta.txt": b}, want)
+    got = run_tb(exe, vectors, folder).out.reshape(xs.shape)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, f"{len(bad)} outputs differ, first at (row, feature) {tuple(bad[0])}"
+    return xs.size
+
+
 @pytest.mark.csim
 @pytest.mark.parametrize("name", CONFIGS)
 def test_csim_bit_exact(name, tmp_path):
-    """layernorm_top (C++) equals python_ref on the adversarial rows, random rows of every scale
-    (>= 100k values) and (edge_moe) the real layer-0/1 LayerNorm inputs with their gamma/beta."""
+    """layernorm_top (C++) equals python_ref on the adversarial rows and random rows of every scale
+    (>= 100k values)."""
     cfg = load_config(name)
-    act, pf = cfg.fmt("act"), cfg.fmt("norm_param")
     d = cfg.model.dim
-    exe = build_tb("layernorm", name)
     x = np.concatenate(list(layernorm_adversarial(cfg).values()) + [layernorm_random(cfg, 100_000 // d + 1, 78)])
-    sets = [(x, *layernorm_params(cfg, 79))]
-    if name == "edge_moe" and weights_available():
-        sets += [(act.from_float(xr), pf.from_float(g), pf.from_float(b)) for _, xr, g, b in real_layer_data()["ln"]]
-    count = 0
-    for i, (xs, g, b) in enumerate(sets):
-        got = run_tb(exe, tmp_path / str(i), {"x.txt": xs, "g.txt": g, "b.txt": b},
-                     [str(len(xs)), "x.txt", "g.txt", "b.txt", "out.txt"]).reshape(xs.shape)
-        want = layernorm_raw(xs, g, b, cfg)
-        bad = np.argwhere(got != want)
-        assert bad.size == 0, f"set {i}: {len(bad)} outputs differ, first at (row, feature) {tuple(bad[0])}"
-        count += xs.size
-    assert count >= 100_000
+    assert _csim_check(cfg, build_tb("layernorm", name), x, *layernorm_params(cfg, 79), tmp_path) >= 100_000
+
+
+@pytest.mark.csim
+@pytest.mark.published
+def test_csim_real_rows(tmp_path):
+    """The LayerNorm inputs of layers 0 and 1 on the published weights, with their gamma/beta."""
+    cfg = load_config("edge_moe")
+    act, pf = cfg.fmt("act"), cfg.fmt("norm_param")
+    exe = build_tb("layernorm", "edge_moe")
+    count = sum(_csim_check(cfg, exe, act.from_float(xr), pf.from_float(g), pf.from_float(b), tmp_path / str(i))
+                for i, (_, xr, g, b) in enumerate(real_layernorm_rows()))
+    assert count == 4 * 129 * 192

@@ -5,46 +5,20 @@ full edge_moe.yaml shapes behind @pytest.mark.slow."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cosim.csim import build_tb
+from cosim.linear_jobs import Job, job_vectors, jobs_text, model_sequence, odd_shape_jobs, rand_layer, run_csim
+from cosim.vectors import rand_raw
 from python_ref.config import load_config
 from python_ref.fixed import FixedFormat
 from python_ref.kernels.gelu import gelu_raw
-from python_ref.kernels.linear import (LinearError, accumulate, compute_linear, im2col, pack_matrix_axi,
-                                       pack_vector_axi, patch_embed, quantized_products, unpack_words)
-
-# ---------------------------------------------------------------------------------------------
-# Vectors
-
-
-def layer_shapes(cfg):
-    """(name, out, in, weight role, bias role) of every linear layer of the config."""
-    m = cfg.model
-    return [("qkv", 3 * m.dim, m.dim, "weight", "attn_bias"), ("proj", m.dim, m.dim, "weight", "attn_bias"),
-            ("fc1", m.mlp_hidden, m.dim, "weight", "bias"), ("fc2", m.dim, m.mlp_hidden, "weight", "bias"),
-            ("expert_fc1", m.expert_hidden, m.dim, "weight", "bias"),
-            ("expert_fc2", m.dim, m.expert_hidden, "weight", "bias")]
-
-
-def rand_fmt(fmt: FixedFormat, shape, rng, sigma=None):
-    """Full-range raw integers (sigma None) or realistic values N(0, sigma) quantized."""
-    if sigma is None:
-        return rng.integers(fmt.raw_min, fmt.raw_max + 1, shape, dtype=np.int64)
-    return fmt.from_float(rng.normal(0.0, sigma, shape)).astype(np.int64)
-
-
-def rand_layer(cfg, n_out, n_in, rows, rng, full_range=False, w_role="weight", b_role="bias"):
-    act, wf, bf = cfg.fmt("act"), cfg.fmt(w_role), cfg.fmt(b_role)
-    if full_range:
-        return (rand_fmt(act, (rows, n_in), rng), rand_fmt(wf, (n_out, n_in), rng), rand_fmt(bf, n_out, rng))
-    return (rand_fmt(act, (rows, n_in), rng, 1.0), rand_fmt(wf, (n_out, n_in), rng, 1.0 / np.sqrt(n_in)),
-            rand_fmt(bf, n_out, rng, 0.1))
-
+from python_ref.kernels.linear import (LinearError, accumulate, compute_linear, im2col, layer_shapes,
+                                       pack_matrix_axi, pack_vector_axi, patch_embed, quantized_products,
+                                       unpack_words)
 
 # ---------------------------------------------------------------------------------------------
 # Independent integer computation (plain numpy / Python ints, TRN + WRAP only)
@@ -101,7 +75,6 @@ def test_order_and_grouping_do_not_matter_under_wrap():
 
 def test_saturating_accumulator_uses_the_sequential_order():
     """With a SAT act format the spec evaluates the literal ascending-i loop (order matters there)."""
-    cfg = load_config("tiny")
     sat = FixedFormat(12, 4, True, "TRN", "SAT")
     q = np.array([[[2000, 2000, -2000]]], dtype=np.int64)  # 2000+2000 saturates at 2047, then -2000
     assert accumulate(np.array([0]), q, sat)[0, 0] == 47
@@ -129,8 +102,8 @@ def test_running_sum_spelling_is_the_same_under_trn():
     cfg = load_config("tiny")
     act, wf = cfg.fmt("act"), cfg.fmt("weight")
     rng = np.random.default_rng(8)
-    acc = rand_fmt(act, 20000, rng, 4.0)
-    x, w = rand_fmt(act, 20000, rng, 1.0), rand_fmt(wf, 20000, rng, 0.3)
+    acc = rand_raw(act, 20000, rng, 4.0)
+    x, w = rand_raw(act, 20000, rng, 1.0), rand_raw(wf, 20000, rng, 0.3)
     for quant, same in (("TRN", True), ("RND_CONV", False)):
         a = act.with_modes(quant=quant)
         p = a.fx(x) * wf.fx(w)
@@ -157,7 +130,7 @@ def test_gather_and_scaled_scatter_accumulate():
     full = compute_linear(x, w, b, cfg, **kw)
     idx = np.array([9, 2, 16, 5])
     assert np.array_equal(compute_linear(x, w, b, cfg, gather=idx, **kw), full[idx])
-    out0 = rand_fmt(act, (17, 32), rng, 1.0)
+    out0 = rand_raw(act, (17, 32), rng, 1.0)
     scores = act.from_float(rng.uniform(0, 1, 4)).astype(np.int64)
     got = compute_linear(x, w, b, cfg, gather=idx, out=out0, scatter=idx, scores=scores, **kw)
     want = out0.copy()
@@ -167,9 +140,9 @@ def test_gather_and_scaled_scatter_accumulate():
     assert np.array_equal(got, want)
     untouched = np.setdiff1d(np.arange(17), idx)
     assert np.array_equal(got[untouched], out0[untouched])
-    # Unscaled accumulate, repeated target: both rows land in order.
-    got = compute_linear(x, w, b, cfg, gather=[1, 3], out=out0, scatter=[0, 0], **kw)
-    assert np.array_equal(got[0], wrap(out0[0] + full[1] + full[3], 32))
+    # The engine's contract: distinct scatter targets within one call.
+    with pytest.raises(LinearError, match=r"scatter: targets repeat within one call \(\[0\]\)"):
+        compute_linear(x, w, b, cfg, gather=[1, 3], out=out0, scatter=[0, 0], **kw)
 
 
 def test_bad_arguments_name_the_problem():
@@ -212,10 +185,10 @@ def test_patch_embed_is_a_convolution(name):
     cfg = load_config(name)
     m = cfg.model
     rng = np.random.default_rng(7)
-    img = rand_fmt(cfg.fmt("pixel"), (m.channels, m.height, m.width), rng)
-    w4 = rand_fmt(cfg.fmt("patch_weight"), (m.dim, m.channels, m.patch_size, m.patch_size), rng, 0.05)
-    b = rand_fmt(cfg.fmt("bias"), m.dim, rng, 0.1)
-    pos = rand_fmt(cfg.fmt("act"), (m.tokens, m.dim), rng, 0.5)
+    img = rand_raw(cfg.fmt("pixel"), (m.channels, m.height, m.width), rng)
+    w4 = rand_raw(cfg.fmt("patch_weight"), (m.dim, m.channels, m.patch_size, m.patch_size), rng, 0.05)
+    b = rand_raw(cfg.fmt("bias"), m.dim, rng, 0.1)
+    pos = rand_raw(cfg.fmt("act"), (m.tokens, m.dim), rng, 0.5)
     got = patch_embed(img, w4, b, pos, cfg)
     assert np.array_equal(got, numpy_conv_patch_embed(img, w4, b, pos, cfg))
     assert np.array_equal(got[0], pos[0])
@@ -263,141 +236,11 @@ def test_error_script_engine_error_is_bounded():
 # C simulation
 
 
-W_KIND = {"weight": 0, "patch_weight": 1}
-B_KIND = {"bias": 0, "attn_bias": 1}
-MODE = {"store": 0, "accumulate": 1, "scaled": 2}
-
-
-@dataclass
-class Job:
-    """One layer run by linear_tb (mirrors its job record)."""
-    w: np.ndarray
-    b: np.ndarray
-    w_role: str = "weight"
-    b_role: str = "bias"
-    src: np.ndarray | None = None  # None: the previous job's output
-    gelu: bool = False
-    gather: np.ndarray | None = None
-    scatter: np.ndarray | None = None
-    scores: np.ndarray | None = None
-    dst: np.ndarray | None = None  # accumulate destination (None: store)
-    patch: tuple | None = None  # (image, pos) for the patch embedding
-    expected: np.ndarray = field(default=None, repr=False)
-
-
-def expected_outputs(jobs, cfg):
-    prev = None
-    for j in jobs:
-        if j.patch is not None:
-            j.expected = patch_embed(j.patch[0], j.w, j.b, j.patch[1], cfg)
-        else:
-            src = prev if j.src is None else j.src
-            j.expected = compute_linear(src, j.w, j.b, cfg, w_fmt=cfg.fmt(j.w_role), b_fmt=cfg.fmt(j.b_role),
-                                        gelu=j.gelu, gather=j.gather, out=j.dst, scatter=j.scatter,
-                                        scores=j.scores)
-        prev = j.expected
-    return [j.expected for j in jobs]
-
-
-def _ints(vals) -> str:
-    vals = np.asarray(vals).reshape(-1)
-    return f"{vals.size}\n" + " ".join(str(int(v)) for v in vals) + "\n"
-
-
-def write_jobs(path: Path, jobs, cfg) -> None:
-    axi = cfg.hardware.axi_width
-    lines = [f"linear_jobs {len(jobs)}\n"]
-    for j in jobs:
-        n_out, n_in = j.w.reshape(j.w.shape[0], -1).shape
-        if j.patch is not None:
-            rows, mode = cfg.model.num_patches, "accumulate"
-        else:
-            rows = len(j.gather) if j.gather is not None else (j.src.shape[0] if j.src is not None else None)
-            mode = "store" if j.dst is None else ("scaled" if j.scores is not None else "accumulate")
-        if rows is None:  # chained: rows of the previous output
-            rows = prev_rows
-        lines.append(f"job {int(j.patch is not None)} {W_KIND[j.w_role]} {B_KIND[j.b_role]} {n_out} {n_in} {rows} "
-                     f"{int(j.gelu)} {MODE[mode]} {int(j.gather is not None)} {int(j.scatter is not None)} "
-                     f"{int(j.src is None and j.patch is None)}\n")
-        if j.patch is not None:
-            lines += ["image " + _ints(j.patch[0]), "pos " + _ints(j.patch[1])]
-        else:
-            if j.src is not None:
-                lines.append("src " + _ints(j.src))
-            if j.gather is not None:
-                lines.append("gather " + _ints(j.gather))
-            if j.scatter is not None:
-                lines.append("scatter " + _ints(j.scatter))
-            if j.scores is not None:
-                lines.append("scores " + _ints(j.scores))
-            lines.append("dst " + _ints(j.dst if j.dst is not None else np.zeros((rows, n_out), dtype=np.int64)))
-        ww = pack_matrix_axi(j.w.reshape(n_out, n_in), cfg.fmt(j.w_role), axi)
-        bw = pack_vector_axi(j.b, cfg.fmt(j.b_role), axi)
-        lines.append(f"wwords {len(ww)}\n" + " ".join(f"{x:x}" for x in ww) + "\n")
-        lines.append(f"bwords {len(bw)}\n" + " ".join(f"{x:x}" for x in bw) + "\n")
-        prev_rows = j.expected.shape[0]
-    path.write_text("".join(lines))
-
-
-def run_csim(jobs, cfg, workdir: Path, exe: Path | None = None):
-    """Expected outputs (python_ref) and the C-sim outputs of a job sequence."""
-    expected = expected_outputs(jobs, cfg)
-    exe = exe or build_tb("linear", cfg.name, ("patch_embed.cpp",))
-    write_jobs(workdir / "jobs.txt", jobs, cfg)
-    res = subprocess.run([str(exe), "jobs.txt", "out.txt"], cwd=workdir, capture_output=True, text=True,
-                         timeout=1200)
-    assert res.returncode == 0, res.stderr[-3000:]
-    tokens = (workdir / "out.txt").read_text().split()
-    got, pos = [], 0
-    for n, e in enumerate(expected):
-        assert tokens[pos:pos + 2] == ["job", str(n)] and int(tokens[pos + 2]) == e.size
-        got.append(np.array([int(t) for t in tokens[pos + 3:pos + 3 + e.size]], dtype=np.int64).reshape(e.shape))
-        pos += 3 + e.size
-    assert pos == len(tokens)
-    return expected, got
-
-
 def assert_jobs_equal(expected, got, names):
     for name, e, g in zip(names, expected, got):
         bad = np.argwhere(e != g)
         assert bad.size == 0, f"{name}: {len(bad)} of {e.size} differ, first at {bad[:3].tolist()}: " \
                               f"got {g[tuple(bad[0])]} want {e[tuple(bad[0])]}"
-
-
-def model_sequence(cfg, rng, full_range=False, rows=None):
-    """Patch embedding, then every layer shape of the config as the model runs them (chained where
-    the shapes chain: fc1 (GELU) -> fc2, expert fc1 (gathered, GELU) -> fc2 (scaled scatter))."""
-    m = cfg.model
-    act = cfg.fmt("act")
-    rows = rows or m.tokens
-    img = rand_fmt(cfg.fmt("pixel"), (m.channels, m.height, m.width), rng)
-    w4 = rand_fmt(cfg.fmt("patch_weight"), (m.dim, m.channels, m.patch_size, m.patch_size), rng,
-                  None if full_range else 0.05)
-    pos = rand_fmt(act, (m.tokens, m.dim), rng, 0.5)
-    jobs = [Job(w=w4, b=rand_fmt(cfg.fmt("bias"), m.dim, rng, 0.1), w_role="patch_weight",
-                patch=(img, pos))]
-    names = ["patch_embed"]
-    shapes = {s[0]: s for s in layer_shapes(cfg)}
-
-    def layer(nm, **kw):
-        _, o, i, wr, br = shapes[nm]
-        x, w, b = rand_layer(cfg, o, i, rows, rng, full_range, wr, br)
-        names.append(nm)
-        kw.setdefault("src", x)
-        return Job(w=w, b=b, w_role=wr, b_role=br, **kw)
-
-    jobs.append(layer("qkv"))
-    jobs.append(layer("proj"))
-    jobs.append(layer("fc1", gelu=True))
-    jobs.append(layer("fc2", src=None))
-    sel = np.sort(rng.choice(rows, size=max(2, rows // 3), replace=False))
-    rng.shuffle(sel)
-    x_src = rand_fmt(act, (rows, m.dim), rng, 1.0)
-    jobs.append(layer("expert_fc1", src=x_src, gather=sel, gelu=True))
-    out0 = rand_fmt(act, (rows, m.dim), rng, 1.0)
-    scores = act.from_float(rng.uniform(0, 1, len(sel))).astype(np.int64)
-    jobs.append(layer("expert_fc2", src=None, dst=out0, scatter=sel, scores=scores))
-    return jobs, names
 
 
 @pytest.mark.csim
@@ -426,47 +269,17 @@ def test_csim_odd_shapes_and_modes(name, tmp_path):
     assert_jobs_equal(expected, got, names)
 
 
-def odd_shape_jobs(cfg, rng, shapes):
-    act = cfg.fmt("act")
-    jobs, names = [], []
-    for k, (o, i, r) in enumerate(shapes):
-        x, w, b = rand_layer(cfg, o, i, r, rng, full_range=True, b_role=("bias", "attn_bias")[k % 2])
-        x[0, 0], w[0, 0] = act.raw_min, cfg.fmt("weight").raw_min
-        x[-1, -1], w[-1, -1] = act.raw_max, cfg.fmt("weight").raw_max
-        mode = k % 3
-        j = Job(w=w, b=b, b_role=("bias", "attn_bias")[k % 2], src=x, gelu=bool(k % 2))
-        if mode >= 1:
-            g = rng.integers(0, r, size=min(r + 2, cfg.model.tokens))  # gathered, with repeats
-            j.gather, j.scatter = g, rng.integers(0, r, size=len(g))
-            j.dst = rand_fmt(act, (r, o), rng)
-            if mode == 2:
-                j.scores = act.from_float(rng.uniform(0, 1, len(g))).astype(np.int64)
-                j.scores[0] = act.from_float(1.0)
-        jobs.append(j)
-        names.append(f"{o}x{i} rows {r} mode {mode}")
-    return jobs, names
-
-
 @pytest.mark.csim
 def test_csim_tile_row_wider_than_a_word(tmp_path):
     """A config whose tile row spans several AXI words (LINEAR_IN = 16 > 128 / 16 = 8 weights per
     word; LINEAR_OUT = 8): the loader's multi-segment path, including partial last tiles."""
-    import yaml
-    from cosim.toolchain import BUILD_DIR, HLS_DIR, compile_cpp
-    from python_ref.codegen import cpp_config_header, cpp_gelu_table
-    from python_ref.config import CONFIG_DIR, parse_config
-    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    from cosim.csim import generated_headers
+    from python_ref.config import parse_config
+    raw = load_config("tiny").as_dict()
     raw["name"] = "tiny_wide_tile"
     raw["hardware"]["linear_tile"] = {"in": 16, "out": 8}
     cfg = parse_config(raw, "tiny_wide_tile.yaml")
-    gen = BUILD_DIR / "csim" / cfg.name / "generated"  # stable path: the build cache can hit
-    gen.mkdir(parents=True, exist_ok=True)
-    for fname, text in (("model_config.h", cpp_config_header(cfg)), ("gelu_table.h", cpp_gelu_table(cfg))):
-        if not (gen / fname).is_file() or (gen / fname).read_text() != text:
-            (gen / fname).write_text(text)
-    exe = compile_cpp([HLS_DIR / "tb" / "linear_tb.cpp", HLS_DIR / "src" / "linear.cpp",
-                       HLS_DIR / "src" / "patch_embed.cpp"], BUILD_DIR / "csim" / cfg.name / "linear_tb",
-                      [HLS_DIR / "include" / "shim", HLS_DIR / "src", gen])
+    exe = build_tb("linear", cfg.name, generated_headers(cfg))
     rng = np.random.default_rng(25)
     jobs, names = odd_shape_jobs(cfg, rng, [(1, 1, 1), (9, 17, 3), (13, 37, 7), (37, 13, 17), (3, 33, 2)])
     seq, seq_names = model_sequence(cfg, rng)
@@ -507,20 +320,17 @@ def test_csim_testbench_self_check(tmp_path):
     cfg = load_config("tiny")
     jobs, _ = model_sequence(cfg, np.random.default_rng(45))
     expected, _ = run_csim(jobs, cfg, tmp_path)
-    exe = build_tb("linear", "tiny", ("patch_embed.cpp",))
-
-    def write_expected(path, arrays):
-        path.write_text("".join(f"job {n} {a.size}\n" + "\n".join(str(int(v)) for v in a.reshape(-1)) + "\n"
-                                for n, a in enumerate(arrays)))
-
-    write_expected(tmp_path / "good.txt", expected)
-    bad = [e.copy() for e in expected]
-    bad[3][2, 5] ^= 1
-    write_expected(tmp_path / "bad.txt", bad)
-    ok = subprocess.run([str(exe), "jobs.txt", "o.txt", "good.txt"], cwd=tmp_path, capture_output=True, text=True)
-    assert ok.returncode == 0 and "0 mismatches" in ok.stdout, ok.stderr
-    res = subprocess.run([str(exe), "jobs.txt", "o.txt", "bad.txt"], cwd=tmp_path, capture_output=True, text=True)
+    vectors = job_vectors(jobs, cfg)
+    exe = build_tb("linear", "tiny")
+    good = vectors.write(tmp_path / "good")
+    vectors.expected = vectors.expected.copy()
     n_out = expected[3].shape[1]
+    offset = sum(e.size for e in expected[:3])
+    vectors.expected[offset + 2 * n_out + 5] ^= 1
+    bad = vectors.write(tmp_path / "bad")
+    ok = subprocess.run([str(exe), str(good), "o.txt"], cwd=tmp_path, capture_output=True, text=True)
+    assert ok.returncode == 0 and "0 mismatches" in ok.stdout, ok.stderr
+    res = subprocess.run([str(exe), str(bad), "o.txt"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 1 and "1 mismatches" in res.stdout
     assert f"mismatch job 3 value {2 * n_out + 5}" in res.stderr
 
@@ -528,18 +338,27 @@ def test_csim_testbench_self_check(tmp_path):
 @pytest.mark.csim
 def test_csim_testbench_rejects_bad_input(tmp_path):
     cfg = load_config("tiny")
-    exe = build_tb("linear", "tiny", ("patch_embed.cpp",))
-    x, w, b = rand_layer(cfg, 8, 8, 3, np.random.default_rng(50))
-    write_jobs(tmp_path / "jobs.txt", [Job(w=w, b=b, src=x, expected=np.zeros((3, 8)))], cfg)
-    text = (tmp_path / "jobs.txt").read_text()
+    exe = build_tb("linear", "tiny")
+    rng = np.random.default_rng(50)
+    x, w, b = rand_layer(cfg, 8, 8, 3, rng)
+    vectors = job_vectors([Job(w=w, b=b, src=x)], cfg)
+    text = vectors.inputs["jobs.txt"]
+    # a scatter job whose targets repeat (the engine's contract forbids it)
+    rep = Job(w=w, b=b, src=x, gather=np.array([0, 1]), scatter=np.array([2, 2]), dst=rand_raw(cfg.fmt("act"), (3, 8), rng))
+    rep_text = jobs_text([Job(w=w, b=b, src=x, expected=np.zeros((3, 8))), rep], cfg)
     cases = {"outside the engine": text.replace("job 0 0 0 8 8", "job 0 0 0 8 9999", 1),
              "expected section 'wwords'": text.replace("wwords", "words"),
              "exceed the tile buffer": text.replace("job 0 0 0 8 8", "job 0 0 0 128 128", 1),
-             "out of range": text.replace("src 24\n", "src 24\n99999999999 ", 1)}
+             "out of range": text.replace("src 24\n", "src 24\n99999999999 ", 1),
+             "scatter target 2 repeats within one call": rep_text}
     for msg, bad in cases.items():
-        (tmp_path / "bad.txt").write_text(bad)
-        res = subprocess.run([str(exe), "bad.txt", "out.txt"], cwd=tmp_path, capture_output=True, text=True)
+        d = tmp_path / "bad"
+        vectors.write(d)
+        (d / "jobs.txt").write_text(bad)
+        res = subprocess.run([str(exe), str(d), "out.txt"], cwd=tmp_path, capture_output=True, text=True)
         assert res.returncode == 2 and msg in res.stderr, (msg, res.stderr)
+    res = subprocess.run([str(exe), str(tmp_path / "nowhere")], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 2 and "meta.txt not found" in res.stderr
 
 
 @pytest.mark.slow

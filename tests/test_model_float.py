@@ -11,15 +11,6 @@ from python_ref.model import (M3ViT, ModelInputError, capture_shapes, load_image
                               tensor_shapes, top_k_lowest_index)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # pytest -n 2 already keeps both cores busy: more torch threads per worker only oversubscribe
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def tiny():
     cfg = load_config("tiny")

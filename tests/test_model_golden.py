@@ -12,20 +12,11 @@ import pytest
 import torch
 
 from python_ref.config import REPO_ROOT, load_config, parse_config
-from python_ref.model import (FORMAT_VERSION, M3ViT, GoldenError, capture_shapes, default_weights_dir, load_image,
-                              read_golden, seeded_weights, weights_available)
+from python_ref.model import (FORMAT_VERSION, M3ViT, GoldenError, capture_shapes, load_image,
+                              read_golden, seeded_weights)
 from python_ref.model.golden import generate
 
 SCRIPT = REPO_ROOT / "scripts" / "golden.py"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # pytest -n 2 already keeps both cores busy: more torch threads per worker only oversubscribe
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +62,7 @@ def test_round_trip_and_metadata(tiny_golden):
 
 def test_reader_refuses_mismatches(tiny_golden, tmp_path):
     cfg, w, img, model, path = tiny_golden
-    other = parse_config(dict(cfg.raw, model=dict(cfg.raw["model"], layernorm_eps=1e-5)))
+    other = parse_config(dict(cfg.as_dict(), model=dict(cfg.as_dict()["model"], layernorm_eps=1e-5)))
     with pytest.raises(GoldenError, match=rf"{path.name}: config_digest is '{cfg.digest}'.*another configuration"):
         read_golden(path, other)
     with pytest.raises(GoldenError, match=rf"{path.name}: task is 1 but 0 was expected"):
@@ -139,8 +130,7 @@ def test_script_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.skipif(not weights_available(default_weights_dir()),
-                    reason=f"Edge-MoE published weights not found at {default_weights_dir()}; set EDGE_MOE_WEIGHTS")
+@pytest.mark.published
 def test_script_requires_explicit_stand_in_experts(tmp_path, monkeypatch, capsys):
     assert _main(monkeypatch, "--config", "edge_moe", "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err

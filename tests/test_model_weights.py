@@ -7,29 +7,18 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import model_numpy_ref as ref
 from python_ref.config import load_config, parse_config
+from python_ref.model.real_data import missing_reason
 from python_ref.model import (M3ViT, ImageError, MissingExpertWeights, WeightsError, default_weights_dir,
-                              load_edge_moe_weights, load_image, seeded_weights, tensor_shapes, weights_available)
+                              load_edge_moe_weights, load_image, seeded_weights, tensor_shapes)
 from python_ref.model.images import SKIMAGE_PHOTOS
 from python_ref.model.weights import (SEED_STATS, SEED_TRUNCATE, expert_matrix_names, save_weights, seeded_tensor,
                                       tensor_kind, weight_stats)
 
+
 WEIGHTS_DIR = default_weights_dir()
-needs_published = pytest.mark.skipif(
-    not weights_available(WEIGHTS_DIR),
-    reason=f"Edge-MoE published weights not found at {WEIGHTS_DIR}; set EDGE_MOE_WEIGHTS")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # pytest -n 2 already keeps both cores busy: more torch threads per worker only oversubscribe
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +43,7 @@ def test_seeded_weights_are_deterministic(tiny):
 
 def test_seeded_weights_have_the_configured_statistics():
     full = load_config("edge_moe")  # its sizes with 2 layers (one dense, one MoE): same kinds, 1/6 of the time
-    cfg = parse_config(dict(full.raw, model=dict(full.raw["model"], layers=2)))
+    cfg = parse_config(dict(full.as_dict(), model=dict(full.as_dict()["model"], layers=2)))
     w = seeded_weights(cfg, 3)
     pooled: dict[str, list] = {}
     for name, arr in w.tensors.items():
@@ -70,7 +59,7 @@ def test_seeded_weights_have_the_configured_statistics():
         assert np.abs(x - mean).max() <= SEED_TRUNCATE * std * (1 + 1e-6), kind
 
 
-@needs_published
+@pytest.mark.published
 def test_seed_statistics_are_those_of_the_published_weights():
     measured = weight_stats(WEIGHTS_DIR)
     for kind, (mean, std) in measured.items():
@@ -112,7 +101,7 @@ def test_loader_errors_name_the_file(tiny, tmp_path):
 
 def test_loader_rejects_weights_of_another_shape(tiny, tmp_path):
     save_weights(seeded_weights(tiny, 5), tmp_path)
-    raw = dict(tiny.raw, model=dict(tiny.raw["model"], dim=64))
+    raw = dict(tiny.as_dict(), model=dict(tiny.as_dict()["model"], dim=64))
     wider = parse_config(raw)
     with pytest.raises(WeightsError, match=r"patch_embed_weight.float32.bin: 6144 bytes, but config 'tiny' expects "
                                            r"patch_embed_weight of shape \(64, 3, 4, 4\)"):
@@ -156,7 +145,7 @@ def test_image_errors(tiny):
         load_image(tiny, "lena")
 
 
-@needs_published
+@pytest.mark.published
 def test_edge_moe_frame(tiny):
     cfg = load_config("edge_moe")
     img = load_image(cfg, "edge_moe")
@@ -170,8 +159,8 @@ def test_edge_moe_frame(tiny):
 
 @pytest.fixture(scope="module")
 def published():
-    if not weights_available(WEIGHTS_DIR):
-        pytest.skip(f"Edge-MoE published weights not found at {WEIGHTS_DIR}; set EDGE_MOE_WEIGHTS")
+    if missing_reason() is not None:
+        pytest.skip(missing_reason())
     cfg = load_config("edge_moe")
     w = load_edge_moe_weights(cfg, WEIGHTS_DIR, stand_in_experts=True, seed=0)
     img = load_image(cfg, "edge_moe", WEIGHTS_DIR)
@@ -183,7 +172,7 @@ def published():
     return cfg, w, img, model, runs, r0, r1
 
 
-@needs_published
+@pytest.mark.published
 def test_published_weights_lack_only_the_expert_matrices():
     cfg = load_config("edge_moe")
     with pytest.raises(MissingExpertWeights) as info:

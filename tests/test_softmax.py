@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cosim.csim import build_tb, run_tb
-from cosim.nonlinear_vectors import (random_orders, real_layer_data, softmax_adversarial,
-                                     softmax_attention_like, weights_available, weights_dir)
+from cosim.csim import VectorSet, build_tb, run_tb
+from cosim.vectors import random_orders, real_gate_rows, real_score_rows, softmax_adversarial, softmax_attention_like
 from python_ref.config import load_config
 from python_ref.fixed import FixedPointError
 from python_ref.kernels.softmax import PROB_FORMAT, SUM_FORMAT, rotated_order, softmax_raw
@@ -43,11 +42,9 @@ def test_gate_rows_meet_target():
     assert _max_err(x, random_orders(500, CFG.model.experts, 55)) <= TARGET
 
 
-@pytest.mark.skipif(not weights_available(), reason=f"published weights not found in {weights_dir()} "
-                    "(set EDGE_MOE_WEIGHTS); real score rows cannot be computed")
+@pytest.mark.published
 def test_real_rows_meet_target():
-    data = real_layer_data()
-    for name, rows in list(data["scores"].items()) + list(data["gate"].items()):
+    for name, rows in list(real_score_rows().items()) + list(real_gate_rows().items()):
         x = ACT.from_float(rows)
         assert _max_err(x, random_orders(len(x), x.shape[1], 56)) <= TARGET, name
 
@@ -103,10 +100,10 @@ def test_rejects_bad_input():
 
 
 def _csim(cfg_name, x, order, tmp_path):
-    exe = build_tb("softmax", cfg_name)
+    """softmax_tb on rows x in arrival orders ``order`` (no expected file: compared by _check)."""
     rows, n = x.shape
-    out = run_tb(exe, tmp_path, {"x.txt": x, "order.txt": order}, [str(rows), str(n), "x.txt", "order.txt", "out.txt"])
-    return out.reshape(rows, n + 3)
+    vectors = VectorSet("softmax", {"rows": rows, "n": n}, {"x.txt": x, "order.txt": order}, np.zeros(rows * (n + 3)))
+    return run_tb(build_tb("softmax", cfg_name), vectors, tmp_path).out.reshape(rows, n + 3)
 
 
 def _check(cfg, got, x, order):
@@ -123,20 +120,41 @@ def _check(cfg, got, x, order):
 @pytest.mark.parametrize("name", ["edge_moe", "tiny"])
 def test_csim_bit_exact(name, tmp_path):
     """Attention rows (NUM_TOKENS scores) and gate rows (NUM_EXPERTS logits), each in random and
-    rotated arrival orders, adversarial rows, and (edge_moe) the real layer-0/1 rows: >= 100k scores."""
+    rotated arrival orders, adversarial rows: >= 100k scores."""
     cfg = load_config(name)
     n_tok, n_exp = cfg.model.tokens, cfg.model.experts
     adv = np.concatenate(list(softmax_adversarial(cfg, n_tok).values()))
     att = np.concatenate([adv, softmax_attention_like(cfg, 100_000 // n_tok + 1, n_tok, 62)])
     gate = softmax_attention_like(cfg, 20_000 // n_exp, n_exp, 63)
     sets = [(att, random_orders(len(att), n_tok, 64)), (gate, random_orders(len(gate), n_exp, 65))]
-    if name == "edge_moe" and weights_available():
-        d = real_layer_data()
-        real = ACT.from_float(np.concatenate(list(d["scores"].values())))
-        g = ACT.from_float(np.concatenate(list(d["gate"].values())))
-        sets += [(real, rotated_order(len(real), n_tok, np.arange(len(real)) % n_tok)),
-                 (g, random_orders(len(g), n_exp, 66))]
     count = 0
     for i, (x, order) in enumerate(sets):
         count += _check(cfg, _csim(name, x, order, tmp_path / str(i)), x, order)
     assert count >= 120_000
+
+
+@pytest.mark.csim
+@pytest.mark.published
+def test_csim_real_rows(tmp_path):
+    """The published layer-0/1 score rows (rotated orders, as the reordered attention feeds them) and
+    the layer-1 gate logits of both tasks (random orders): C-sim == python_ref."""
+    real = ACT.from_float(np.concatenate(list(real_score_rows().values())))
+    g = ACT.from_float(np.concatenate(list(real_gate_rows().values())))
+    count = _check(CFG, _csim("edge_moe", real, rot := rotated_order(len(real), N, np.arange(len(real)) % N),
+                              tmp_path / "scores"), real, rot)
+    order = random_orders(len(g), g.shape[1], 66)
+    count += _check(CFG, _csim("edge_moe", g, order, tmp_path / "gate"), g, order)
+    assert count == (2 * 3 * 129 * 129) + 2 * 129 * 16
+
+
+def test_probability_stage_rejects_statistics_outside_their_formats():
+    """softmax_prob_raw's m and r are the statistics stage's outputs: a reciprocal that does not fit
+    RECIP_FORMAT (or an m outside act) is an error, not silently wrapped arithmetic."""
+    from python_ref.kernels.softmax import RECIP_FORMAT, softmax_prob_raw
+    x = ACT.from_float(np.array([[0.5, -1.0, 2.0]]))
+    with pytest.raises(FixedPointError, match="softmax reciprocal r: raw values outside"):
+        softmax_prob_raw(x, np.array([x.max()]), np.array([RECIP_FORMAT.raw_max + 1]), CFG)
+    with pytest.raises(FixedPointError, match="softmax row maximum m"):
+        softmax_prob_raw(x, np.array([ACT.raw_max + 1]), np.array([1 << 30]), CFG)
+    with pytest.raises(FixedPointError, match="one m and one r per row"):
+        softmax_prob_raw(x, np.array([0, 0]), np.array([1, 1]), CFG)

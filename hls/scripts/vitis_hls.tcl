@@ -1,10 +1,12 @@
 # Vendor flow for hls/: C simulation, synthesis and RTL export with Vitis HLS.
-#   make vitis-csim  [CONFIG=configs/<name>.yaml] [KERNELS="gelu ..."]
-#   make vitis-synth [CONFIG=configs/<name>.yaml] [KERNELS="gelu ..."]
-# The Makefile exports MODE (csim | synth), CONFIG_NAME, KERNELS and VECTORS (a folder holding
-# <kernel>/in.txt and <kernel>/expected.txt written from python_ref by scripts/export_vectors.py),
-# and runs this script from the repository root. Part and clock come from the YAML through
-# hls/generated/<config>/settings.tcl.
+#   make vitis-csim  [CONFIG=configs/<name>.yaml] [HLS_KERNELS="gelu ..."]
+#   make vitis-synth [CONFIG=configs/<name>.yaml] [HLS_KERNELS="gelu ..."]
+# The Makefile exports MODE (csim | synth), CONFIG_NAME and KERNEL_LIST (a Tcl file written by
+# scripts/vitis.py from the kernel registry, cosim/registry.py: one record per HLS top with its
+# sources, C testbench and vector folder, the folder written from python_ref by
+# scripts/export_vectors.py), and runs this script from the repository root. Part and clock come
+# from the YAML through hls/generated/<config>/settings.tcl. Every testbench takes its vector folder
+# as its one argument and checks its outputs itself (hls/tb/tb_io.h).
 
 proc require_env {name} {
     if {![info exists ::env($name)]} {
@@ -14,17 +16,19 @@ proc require_env {name} {
     return $::env($name)
 }
 
-set mode    [require_env MODE]
-set cfg     [require_env CONFIG_NAME]
-set kernels [require_env KERNELS]
-set vectors [file normalize [require_env VECTORS]]
-set root    [pwd]
-set gen     "$root/hls/generated/$cfg"
-if {![file exists "$gen/settings.tcl"]} {
-    puts stderr "error: $gen/settings.tcl not found: run `make generate`"
-    exit 2
+set mode [require_env MODE]
+set cfg  [require_env CONFIG_NAME]
+set list [file normalize [require_env KERNEL_LIST]]
+set root [pwd]
+set gen  "$root/hls/generated/$cfg"
+foreach f [list "$gen/settings.tcl" $list] {
+    if {![file exists $f]} {
+        puts stderr "error: $f not found (run `make generate`, then the make target)"
+        exit 2
+    }
 }
 source "$gen/settings.tcl"
+source $list
 if {$mode ne "csim" && $mode ne "synth"} {
     puts stderr "error: MODE must be csim or synth, got '$mode'"
     exit 2
@@ -32,27 +36,37 @@ if {$mode ne "csim" && $mode ne "synth"} {
 
 # hls/include/shim is deliberately absent: the vendor's own ap_axi_sdata.h is used.
 set cflags "-std=c++14 -I$root/hls/src -I$gen"
+set tbflags "$cflags -I$root/hls/tb"
 
-foreach kernel $kernels {
-    set src "$root/hls/src/$kernel.cpp"
-    set tb  "$root/hls/tb/${kernel}_tb.cpp"
-    foreach f [list $src $tb] {
-        if {![file exists $f]} {
-            puts stderr "error: $f not found (kernel '$kernel')"
+set csim_done [list]
+foreach rec $KERNEL_TOPS {
+    lassign $rec kernel top sources tb vectors
+    if {$top eq ""} {
+        puts "note: kernel $kernel has no synthesizable top function yet: skipped by the vendor flow"
+        continue
+    }
+    # C simulation once per kernel (its testbench calls every top of the kernel)
+    if {$mode eq "csim" && [lsearch -exact $csim_done $kernel] >= 0} {
+        continue
+    }
+    foreach f [concat $sources [list $tb]] {
+        if {![file exists "$root/$f"]} {
+            puts stderr "error: $root/$f not found (kernel '$kernel')"
             exit 2
         }
     }
-    open_project -reset "build/vitis/$cfg/$kernel"
-    set_top "${kernel}_top"
-    add_files $src -cflags $cflags
-    add_files -tb $tb -cflags $cflags
+    open_project -reset "build/vitis/$cfg/$top"
+    set_top $top
+    foreach f $sources {
+        add_files "$root/$f" -cflags $cflags
+    }
+    add_files -tb "$root/$tb" -cflags $tbflags
     open_solution -reset "solution" -flow_target vivado
     set_part $PART
     create_clock -period $CLOCK_PERIOD_NS -name default
     if {$mode eq "csim"} {
-        set in  "$vectors/$kernel/in.txt"
-        set exp "$vectors/$kernel/expected.txt"
-        csim_design -argv "$in out.txt $exp"
+        csim_design -argv [file normalize $vectors]
+        lappend csim_done $kernel
     } else {
         csynth_design
         export_design -format ip_catalog -rtl verilog

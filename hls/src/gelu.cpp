@@ -5,7 +5,7 @@ void gelu_top(hls::stream<gelu_axis_t>& x, hls::stream<gelu_axis_t>& y) {
 #pragma HLS interface mode=axis port=y
 #pragma HLS interface mode=ap_ctrl_none port=return
 #pragma HLS pipeline II=1 style=flp
-#pragma HLS bind_storage variable=GELU_DELTA_TABLE_RAW type=rom_np impl=lutram
+#pragma HLS bind_storage variable=GELU_DELTA_TABLE type=rom_np impl=lutram
     constexpr int W = act_t::width;
     gelu_axis_t in = x.read();
     gelu_axis_t out;

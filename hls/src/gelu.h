@@ -8,7 +8,7 @@
 #include <ap_int.h>
 #include <hls_stream.h>
 
-#include "gelu_table.h"
+#include "gelu_tables.h"
 #include "model_config.h"
 
 template <class T>
@@ -47,8 +47,8 @@ typename Config::data_t gelu(typename Config::data_t x) {
     t.range(T_BITS - 1, 0) = a_bits(T_BITS - 1, 0);
 
     table_t lo, hi;
-    lo.range(table_t::width - 1, 0) = GELU_DELTA_TABLE_RAW[k];
-    hi.range(table_t::width - 1, 0) = GELU_DELTA_TABLE_RAW[k + 1];
+    lo.range(table_t::width - 1, 0) = GELU_DELTA_TABLE[k];
+    hi.range(table_t::width - 1, 0) = GELU_DELTA_TABLE[k + 1];
     // Exact expression, a single rounding on assignment to table_t (its Q/O modes).
     table_t delta = lo + t * (hi - lo);
     return relu - delta;  // exact: delta has no more fraction bits than data_t

@@ -1,6 +1,6 @@
 #include "layernorm.h"
 
-static_assert(FEATURE_DIM >= 2 && FEATURE_DIM <= layernorm_internal::max_dim, "layernorm: dim outside [2, 256]");
+static_assert(FEATURE_DIM >= 2 && FEATURE_DIM <= layernorm_config::max_dim, "layernorm: dim outside [2, 256]");
 static_assert(layernorm_config::eps_v >= 1, "layernorm: eps rounds to 0");
 
 void layernorm_top(hls::stream<act_t>& x, hls::stream<act_t>& y, const norm_param_t gamma[FEATURE_DIM],

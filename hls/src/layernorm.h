@@ -14,15 +14,8 @@
 #include "model_config.h"
 #include "reciprocal.h"
 
-struct layernorm_internal {
-    static const int v_bits = 60;      // normalised v_n in [2^58, 2^60)
-    static const int sigma_bits = 30;  // isqrt(v_n) in [2^29, 2^30)
-    static const int recip_frac = 59;  // r = round(2^59 / sigma) in (2^29, 2^30]
-    static const int recip_width = 31;
-    static const int a_extra = 4;      // log2 sqrt(max dim): |z| <= 16
-    static const int z_frac = 24;
-    static const int max_dim = 256;
-};
+// layernorm_config (formats, dim, eps_v and the datapath constants) is generated from
+// python_ref/kernels/layernorm.py.
 
 template <int N>
 struct ln_clog2 { static const int value = 1 + ln_clog2<(N + 1) / 2>::value; };
@@ -66,13 +59,13 @@ LN_SQRT_STEPS:
 struct layernorm_stats_t {
     ap_int<48> s1;
     ap_int<8> k;
-    ap_uint<layernorm_internal::recip_width> r;
+    ap_uint<layernorm_config::recip_width> r;
 };
 
 template <class Config>
 layernorm_stats_t layernorm_stats(ap_int<Config::data_t::width + 9> s1, ap_uint<2 * Config::data_t::width + 8> s2) {
 #pragma HLS inline
-    typedef layernorm_internal L;
+    typedef Config L;
     constexpr int W = Config::data_t::width;
     constexpr int D = Config::dim;
     constexpr int VW = 2 * W + 2 * 8 + 2;  // D S2 < 2^(2W-2+16), S1^2, + EPS_V
@@ -95,7 +88,7 @@ template <class Config>
 typename Config::data_t layernorm_apply(typename Config::data_t x, typename Config::param_t gamma,
                                         typename Config::param_t beta, const layernorm_stats_t& st) {
 #pragma HLS inline
-    typedef layernorm_internal L;
+    typedef Config L;
     typedef typename Config::data_t data_t;
     typedef typename Config::param_t param_t;
     constexpr int W = data_t::width, F = data_t::width - data_t::iwidth;

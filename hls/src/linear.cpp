@@ -208,9 +208,9 @@ static void linear_write(act_t dst[], hls::stream<linear_out_block_t>& out, unsi
 linear_write_blocks:
     for (unsigned it = 0; it < rows * out_blocks; it++) {
 #pragma HLS pipeline II=1
-        // Precondition for II=1 on the read-modify-write: no target row repeats within the rows
-        // in flight (true for MoE token lists and the patch embedding). The C model (and the spec)
-        // accumulate repeated targets in order; hardware with repeats needs this pragma removed.
+        // The engine's contract (python_ref/kernels/linear.py, enforced by the spec and the
+        // testbenches): the targets of one call are distinct, so the read-modify-write of one row
+        // never depends on another row's write.
 #pragma HLS dependence variable=dst inter false
         const linear_out_block_t y = out.read();
         const unsigned t = (mode != LINEAR_STORE && use_scatter) ? scatter[k] : k;

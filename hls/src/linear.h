@@ -37,11 +37,9 @@ constexpr int linear_tiles(int out_dim, int in_dim) {
     return linear_ceildiv(out_dim, LINEAR_OUT) * linear_ceildiv(in_dim, LINEAR_IN);
 }
 
-// Layer shapes served by the engine (out x in): QKV, projection, fc1, fc2, expert fc1/fc2, patch.
-constexpr int PATCH_IN_DIM = IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE;
-constexpr int LINEAR_MAX_IN = linear_max(linear_max(FEATURE_DIM, MLP_HIDDEN_DIM),
-                                         linear_max(EXPERT_HIDDEN_DIM, PATCH_IN_DIM));
-constexpr int LINEAR_MAX_OUT = linear_max(linear_max(3 * FEATURE_DIM, MLP_HIDDEN_DIM), EXPERT_HIDDEN_DIM);
+// Layer shapes served by the engine (out x in): QKV, projection, fc1, fc2, expert fc1/fc2, patch;
+// LINEAR_MAX_IN / _OUT / _ROWS, LINEAR_W_PER_WORD / LINEAR_B_PER_WORD and linear_config::w_t are
+// generated from python_ref/kernels/linear.py.
 constexpr int LINEAR_MAX_TILES = linear_max(
     linear_max(linear_max(linear_tiles(3 * FEATURE_DIM, FEATURE_DIM), linear_tiles(FEATURE_DIM, FEATURE_DIM)),
                linear_max(linear_tiles(MLP_HIDDEN_DIM, FEATURE_DIM), linear_tiles(FEATURE_DIM, MLP_HIDDEN_DIM))),
@@ -49,18 +47,12 @@ constexpr int LINEAR_MAX_TILES = linear_max(
                linear_tiles(FEATURE_DIM, PATCH_IN_DIM)));
 constexpr int LINEAR_MAX_IN_BLOCKS = linear_ceildiv(LINEAR_MAX_IN, LINEAR_IN);
 constexpr int LINEAR_MAX_OUT_BLOCKS = linear_ceildiv(LINEAR_MAX_OUT, LINEAR_OUT);
-constexpr int LINEAR_MAX_ROWS = NUM_TOKENS;
 
 // Weights of the engine: one multiplier format that holds weight_t and patch_weight_t exactly
 // (edge_moe: ap_fixed<18,2>), so a single MAC array serves the linear layers and the patch
 // embedding. The product x * w is exact either way, so the result is the spec's act(x * w).
-constexpr int LINEAR_W_F = linear_max(WEIGHT_W - WEIGHT_I, PATCH_WEIGHT_W - PATCH_WEIGHT_I);
-constexpr int LINEAR_W_I = linear_max(WEIGHT_I + !WEIGHT_SIGNED, PATCH_WEIGHT_I + !PATCH_WEIGHT_SIGNED);
-typedef ap_fixed<LINEAR_W_I + LINEAR_W_F, LINEAR_W_I> linear_w_t;
+typedef linear_config::w_t linear_w_t;
 typedef ap_uint<AXI_WIDTH> axi_word_t;
-
-constexpr int LINEAR_W_PER_WORD = AXI_WIDTH / WEIGHT_W;
-constexpr int LINEAR_B_PER_WORD = AXI_WIDTH / BIAS_W;
 // The loader moves segments of LINEAR_SEG weights: one word holds LINEAR_SEGS_PER_WORD of them,
 // one tile row LINEAR_SEGS_PER_TILE.
 constexpr int LINEAR_SEG = LINEAR_W_PER_WORD < LINEAR_IN ? LINEAR_W_PER_WORD : LINEAR_IN;

@@ -10,20 +10,16 @@
 
 #include "model_config.h"
 
-// Softmax instance: s in [1, 255] (24 fraction bits) -> 1/s in (1/256, 1] (31 fraction bits).
-typedef ap_ufixed<32, 8> softmax_sum_t;
-typedef ap_ufixed<32, 1> softmax_recip_t;
-
-struct reciprocal_softmax_config {
-    typedef softmax_sum_t in_t;
-    typedef softmax_recip_t out_t;
-};
+// Softmax instance (reciprocal_config, generated from python_ref/kernels/reciprocal.py):
+// s in [1, 255] (24 fraction bits) -> 1/s in (1/256, 1] (31 fraction bits).
+typedef reciprocal_config::sum_t softmax_sum_t;
+typedef reciprocal_config::recip_t softmax_recip_t;
 
 // Integer core: WI-bit x, K = FI + FO + 1, WO-bit result.
 template <int WI, int K, int WO>
 ap_uint<WO> reciprocal_core(ap_uint<WI> x) {
 #pragma HLS inline
-    static_assert(K >= 1 && K <= 62, "reciprocal: 2^K must fit 63 bits");
+    static_assert(K >= 1 && K <= reciprocal_config::max_k, "reciprocal: 2^K must fit 63 bits");
     static_assert(WO >= 1 && WO <= 62, "reciprocal: output width out of range");
     const ap_uint<WO> top = ~ap_uint<WO>(0);
     if (x == 0) return top;
@@ -44,17 +40,19 @@ RECIP_STEPS:
     return ap_uint<WO>(r);
 }
 
-// Typed wrapper: unsigned ap_ufixed in, unsigned ap_ufixed out.
-template <class Config>
-typename Config::out_t reciprocal(typename Config::in_t x) {
+// The softmax instance: CONFIG_T::sum_t in, CONFIG_T::recip_t out (unsigned ap_ufixed both).
+template <class CONFIG_T>
+typename CONFIG_T::recip_t reciprocal(typename CONFIG_T::sum_t x) {
 #pragma HLS inline
-    typedef typename Config::in_t in_t;
-    typedef typename Config::out_t out_t;
+    typedef typename CONFIG_T::sum_t in_t;
+    typedef typename CONFIG_T::recip_t out_t;
     constexpr int WI = in_t::width, FI = in_t::width - in_t::iwidth;
     constexpr int WO = out_t::width, FO = out_t::width - out_t::iwidth;
+    static_assert(WI == CONFIG_T::softmax_wi && WO == CONFIG_T::softmax_wo && FI + FO + 1 == CONFIG_T::softmax_k,
+                  "reciprocal: the formats disagree with the generated geometry");
     ap_uint<WI> xr = x.range(WI - 1, 0);
     out_t y;
-    y.range(WO - 1, 0) = reciprocal_core<WI, FI + FO + 1, WO>(xr);
+    y.range(WO - 1, 0) = reciprocal_core<WI, CONFIG_T::softmax_k, WO>(xr);
     return y;
 }
 

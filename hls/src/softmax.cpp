@@ -18,7 +18,7 @@ SOFTMAX_SCORES:
     softmax_stats_t st;
     st.m = m;
     st.s = s;
-    st.r = reciprocal<reciprocal_softmax_config>(s);
+    st.r = reciprocal<reciprocal_config>(s);
     stats.write(st);
 }
 

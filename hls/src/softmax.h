@@ -13,17 +13,10 @@
 #include "model_config.h"
 #include "reciprocal.h"
 
-typedef ap_ufixed<25, 1> softmax_prob_t;  // p in [0, 1], 24 fraction bits
-
-struct softmax_config {
-    typedef act_t score_t;
-    typedef softmax_sum_t sum_t;      // ap_ufixed<32,8>: 1 <= s <= scores seen <= 255
-    typedef softmax_recip_t recip_t;  // ap_ufixed<32,1>
-    typedef softmax_prob_t prob_t;
-    static const unsigned max_row = 255;
-};
-static_assert(NUM_TOKENS <= (int)softmax_config::max_row, "attention rows exceed the softmax sum format");
-static_assert(NUM_EXPERTS <= (int)softmax_config::max_row, "gate rows exceed the softmax sum format");
+// softmax_config (formats, max_row) is generated from python_ref/kernels/softmax.py.
+typedef softmax_config::prob_t softmax_prob_t;  // p in [0, 1], 24 fraction bits
+static_assert(NUM_TOKENS <= softmax_config::max_row, "attention rows exceed the softmax sum format");
+static_assert(NUM_EXPERTS <= softmax_config::max_row, "gate rows exceed the softmax sum format");
 static_assert(exp_out_t::width - exp_out_t::iwidth == softmax_sum_t::width - softmax_sum_t::iwidth,
               "s + e must be exact: the sum and exp formats share their fraction bits");
 
@@ -49,7 +42,7 @@ void softmax_update(typename Config::score_t x, bool first, typename Config::sco
     } else {
         bool new_max = x > m;
         exp_in_t d = new_max ? exp_in_t(m - x) : exp_in_t(x - m);  // exact, <= 0
-        ap_uint<exp_out_t::width> e = exp_neg(d).range(exp_out_t::width - 1, 0);
+        ap_uint<exp_out_t::width> e = exp_neg<exp_config>(d).range(exp_out_t::width - 1, 0);
         if (new_max) {
             ap_uint<SW + exp_out_t::width> prod = s_raw * e;  // 48 fraction bits
             s_raw = ((prod + (ap_uint<SW + exp_out_t::width>(1) << (EF - 1))) >> EF) + one;
@@ -69,7 +62,7 @@ typename Config::prob_t softmax_prob(typename Config::score_t x, const softmax_s
     typedef typename Config::prob_t prob_t;
     constexpr int EW = exp_out_t::width, RW = recip_t::width, PW = prob_t::width;
     constexpr int SH = (EW - exp_out_t::iwidth) + (RW - recip_t::iwidth) - (PW - prob_t::iwidth);  // 31
-    ap_uint<EW> e = exp_neg(exp_in_t(x - st.m)).range(EW - 1, 0);
+    ap_uint<EW> e = exp_neg<exp_config>(exp_in_t(x - st.m)).range(EW - 1, 0);
     ap_uint<RW> r = st.r.range(RW - 1, 0);
     ap_uint<EW + RW> prod = e * r;
     ap_uint<EW + RW + 1> pr = (ap_uint<EW + RW + 1>(prod) + (ap_uint<EW + RW + 1>(1) << (SH - 1))) >> SH;

@@ -1,17 +1,11 @@
-// C-simulation testbench of exp_top (vitis_hls csim and tests/test_exp.py).
-// Usage: exp_tb <input.txt> <output.txt>
-// input: raw integers of exp_in_t (ap_fixed<33,11>, x <= 0 in use); output: raw exp_out_t.
-#include <cstdlib>
-
+// C-simulation testbench of exp_top (hls/tb/tb_io.h calling convention: exp_tb <vector_dir>).
+// Vector folder: in.txt (raw exp_in_t, ap_fixed<33,11>: x <= 0 in use), expected.txt (raw exp_out_t).
 #include "exp.h"
-#include "nonlinear_tb_io.h"
+#include "tb_io.h"
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s <input.txt> <output.txt>\n", argv[0]);
-        return 2;
-    }
-    std::vector<long long> in = tb_read_or_die(argv[1]);
+    const TbArgs a = tb_args(argc, argv);
+    const std::vector<long long> in = tb_read(a, "in.txt");
     constexpr int W = exp_in_t::width;
     const long long lo = -(1LL << (W - 1)), hi = (1LL << (W - 1)) - 1;
     hls::stream<exp_in_t> x;
@@ -19,10 +13,9 @@ int main(int argc, char** argv) {
     std::vector<long long> out;
     out.reserve(in.size());
     for (size_t i = 0; i < in.size(); i++) {
-        if (in[i] < lo || in[i] > hi) {
-            std::fprintf(stderr, "error: input %zu = %lld outside the raw range of exp_in_t\n", i, in[i]);
-            return 2;
-        }
+        if (in[i] < lo || in[i] > hi)
+            tb_fail(a.path("in.txt") + ": value " + std::to_string(i) + " = " + std::to_string(in[i]) +
+                    " outside the raw range of exp_in_t");
         exp_in_t v;
         v.range(W - 1, 0) = ap_int<W>(in[i]);
         x.write(v);
@@ -30,10 +23,5 @@ int main(int argc, char** argv) {
         exp_out_t r = y.read();
         out.push_back((long long)ap_uint<exp_out_t::width>(r.range(exp_out_t::width - 1, 0)).to_uint64());
     }
-    if (!tb_write_ints(argv[2], out)) {
-        std::fprintf(stderr, "error: cannot write %s\n", argv[2]);
-        return 2;
-    }
-    std::printf("exp_tb: %zu values\n", out.size());
-    return 0;
+    return tb_finish("exp_tb", a, out);
 }

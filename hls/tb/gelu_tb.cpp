@@ -1,34 +1,13 @@
-// C-simulation testbench of gelu_top (used by `vitis_hls` csim and by tests/test_csim_gelu.py).
-// Usage: gelu_tb <input.txt> <output.txt> [expected.txt]
-// Files hold one activation raw integer (two's complement value of act_t) per line. The inputs
-// are packed gelu_config::lanes per beat (a short last beat is padded with zeros, and its padding
-// dropped on output), TLAST marks the final beat and must come back on the final beat only.
-// With expected.txt the testbench compares and exits 1 on any mismatch.
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <vector>
-
+// C-simulation testbench of gelu_top (hls/tb/tb_io.h calling convention: gelu_tb <vector_dir>).
+// Vector folder: in.txt (raw act_t values), expected.txt. The inputs are packed gelu_config::lanes
+// per beat (a short last beat is padded with zeros, and its padding dropped on output); TLAST marks
+// the final beat and must come back on the final beat only.
 #include "gelu.h"
-
-static bool read_ints(const char* path, std::vector<long long>& v) {
-    std::ifstream f(path);
-    if (!f) return false;
-    long long x;
-    while (f >> x) v.push_back(x);
-    return f.eof();
-}
+#include "tb_io.h"
 
 int main(int argc, char** argv) {
-    if (argc < 3) {
-        std::fprintf(stderr, "usage: %s <input.txt> <output.txt> [expected.txt]\n", argv[0]);
-        return 2;
-    }
-    std::vector<long long> in;
-    if (!read_ints(argv[1], in)) {
-        std::fprintf(stderr, "error: cannot read integers from %s\n", argv[1]);
-        return 2;
-    }
+    const TbArgs a = tb_args(argc, argv);
+    const std::vector<long long> in = tb_read(a, "in.txt");
     constexpr unsigned L = gelu_config::lanes;
     constexpr int W = act_t::width;
     const size_t beats = (in.size() + L - 1) / L;
@@ -37,6 +16,8 @@ int main(int argc, char** argv) {
         gelu_axis_t beat;
         beat.data = 0;
         for (unsigned i = 0; i < L && b * L + i < in.size(); i++) {
+            if (in[b * L + i] < -(1LL << (W - 1)) || in[b * L + i] >= (1LL << (W - 1)))
+                tb_fail(a.path("in.txt") + ": value " + std::to_string(b * L + i) + " outside act_t");
             ap_int<W> raw = in[b * L + i];
             beat.data(i * W + W - 1, i * W) = raw;
         }
@@ -61,25 +42,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: gelu_top produced more beats than it consumed\n");
         return 1;
     }
-    std::ofstream f(argv[2]);
-    for (long long v : out) f << v << "\n";
-    if (!f) {
-        std::fprintf(stderr, "error: cannot write %s\n", argv[2]);
-        return 2;
-    }
-    if (argc > 3) {
-        std::vector<long long> exp;
-        if (!read_ints(argv[3], exp) || exp.size() != out.size()) {
-            std::fprintf(stderr, "error: %s must hold %zu integers\n", argv[3], out.size());
-            return 2;
-        }
-        size_t bad = 0;
-        for (size_t i = 0; i < out.size(); i++)
-            if (out[i] != exp[i] && bad++ < 10)
-                std::fprintf(stderr, "mismatch at %zu: x=%lld got %lld expected %lld\n", i, in[i], out[i], exp[i]);
-        std::printf("gelu_tb: %zu values, %zu mismatches\n", out.size(), bad);
-        return bad ? 1 : 0;
-    }
-    std::printf("gelu_tb: %zu values written to %s\n", out.size(), argv[2]);
-    return 0;
+    return tb_finish("gelu_tb", a, out, [&](size_t i) { return "at " + std::to_string(i) + " (x=" + std::to_string(in[i]) + ")"; });
 }

@@ -1,25 +1,16 @@
-// C-simulation testbench of layernorm_top (vitis_hls csim and tests/test_layernorm.py).
-// Usage: layernorm_tb <rows> <x.txt> <gamma.txt> <beta.txt> <output.txt>
-// x.txt: rows*FEATURE_DIM raw act_t values, row-major; gamma/beta.txt: FEATURE_DIM raw norm_param_t
-// values; output.txt: rows*FEATURE_DIM raw act_t values.
-#include <cstdlib>
-
+// C-simulation testbench of layernorm_top (hls/tb/tb_io.h calling convention: layernorm_tb <vector_dir>).
+// Vector folder: meta.txt (rows), x.txt (rows*FEATURE_DIM raw act_t values, row-major), gamma.txt and
+// beta.txt (FEATURE_DIM raw norm_param_t values each), expected.txt (rows*FEATURE_DIM raw act_t).
 #include "layernorm.h"
-#include "nonlinear_tb_io.h"
+#include "tb_io.h"
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: %s <rows> <x.txt> <gamma.txt> <beta.txt> <output.txt>\n", argv[0]);
-        return 2;
-    }
-    const long rows = std::atol(argv[1]);
+    const TbArgs a = tb_args(argc, argv);
+    const long rows = tb_meta(a, "rows", 1, 1L << 30);
     constexpr int D = FEATURE_DIM, W = act_t::width, PW = norm_param_t::width;
-    std::vector<long long> x = tb_read_or_die(argv[2]), g = tb_read_or_die(argv[3]), b = tb_read_or_die(argv[4]);
-    if (rows < 1 || (long)x.size() != rows * D || g.size() != (size_t)D || b.size() != (size_t)D) {
-        std::fprintf(stderr, "error: need rows >= 1, rows*%d inputs and %d gamma/beta values (got %zu, %zu, %zu)\n",
-                     D, D, x.size(), g.size(), b.size());
-        return 2;
-    }
+    std::vector<long long> x = tb_read(a, "x.txt"), g = tb_read(a, "gamma.txt"), b = tb_read(a, "beta.txt");
+    if ((long)x.size() != rows * D || g.size() != (size_t)D || b.size() != (size_t)D)
+        tb_fail("x.txt must hold rows*" + std::to_string(D) + " values, gamma.txt and beta.txt " + std::to_string(D));
     norm_param_t gamma[D], beta[D];
     for (int i = 0; i < D; i++) {
         gamma[i].range(PW - 1, 0) = ap_int<PW>(g[i]);
@@ -41,10 +32,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    if (!tb_write_ints(argv[5], out)) {
-        std::fprintf(stderr, "error: cannot write %s\n", argv[5]);
-        return 2;
-    }
-    std::printf("layernorm_tb: %ld rows of %d\n", rows, D);
-    return 0;
+    return tb_finish("layernorm_tb", a, out, [&](size_t i) {
+        return "row " + std::to_string(i / D) + " feature " + std::to_string(i % D);
+    });
 }

@@ -1,9 +1,9 @@
-// C-simulation testbench of the unified compute unit (used by vendor csim and by tests/test_linear.py).
-// Usage: linear_tb <jobs.txt> <output.txt> [expected.txt]
-// With expected.txt (same format as output.txt) the testbench compares and exits 1 on any mismatch
-// (the self-checking mode vendor csim relies on).
+// C-simulation testbench of the unified compute unit (hls/tb/tb_io.h calling convention:
+// linear_tb <vector_dir>). Vector folder: meta.txt (jobs), jobs.txt, expected.txt. The outputs are
+// every job's output values, job after job (store: rows x out_dim; accumulate: the whole
+// destination; patch: NUM_TOKENS x FEATURE_DIM), raw act_t.
 //
-// jobs.txt (whitespace separated; written by tests/test_linear.py: write_jobs) runs a sequence of
+// jobs.txt (whitespace separated; written by cosim/linear_jobs.py: write_jobs) runs a sequence of
 // layers through linear_pingpong_step, i.e. with the ping-pong schedule: job n computes from one
 // buffer pair while job n+1's weights load into the other.
 //   linear_jobs <count>
@@ -19,8 +19,6 @@
 //   dst <n> <n raw act_t>          the destination before the job (accumulate modes; n = dst_rows * out_dim)
 //   wwords <n> <n hex words>       weight memory image (AXI_WIDTH-bit words, hex, no prefix)
 //   bwords <n> <n hex words>       bias memory image
-// output.txt: per job "job <index> <values>" then the job's output raw act_t values, one per line
-// (store: rows x out_dim; accumulate: the whole destination; patch: NUM_TOKENS x FEATURE_DIM).
 // Any malformed or out-of-range input stops with exit code 2 and a message naming the problem.
 #include <cctype>
 #include <cstdio>
@@ -30,11 +28,9 @@
 #include <vector>
 
 #include "linear.h"
+#include "tb_io.h"
 
-static void fail(const std::string& msg) {
-    std::fprintf(stderr, "error: %s\n", msg.c_str());
-    std::exit(2);
-}
+static void fail(const std::string& msg) { tb_fail(msg); }
 
 struct Reader {
     std::ifstream f;
@@ -106,14 +102,11 @@ struct Job {
 };
 
 int main(int argc, char** argv) {
-    if (argc != 3 && argc != 4) {
-        std::fprintf(stderr, "usage: %s <jobs.txt> <output.txt> [expected.txt]\n", argv[0]);
-        return 2;
-    }
+    const TbArgs a = tb_args(argc, argv);
     Reader rd;
-    rd.path = argv[1];
-    rd.f.open(argv[1]);
-    if (!rd.f) fail(std::string("cannot open ") + argv[1]);
+    rd.path = a.path("jobs.txt");
+    rd.f.open(rd.path);
+    if (!rd.f) fail("cannot open " + rd.path);
     rd.keyword("linear_jobs");
     const long long njobs = rd.integer("job count");
     if (njobs < 1) fail("need at least one job");
@@ -191,9 +184,13 @@ int main(int argc, char** argv) {
             if (mode == LINEAR_STORE) {
                 if ((long long)J.dst_rows != rows) fail(tag + ": store mode needs dst of rows x out_dim");
             } else {
+                std::vector<bool> hit(J.dst_rows, false);
                 for (size_t k = 0; k < (size_t)rows; k++) {
                     size_t t = J.job.use_scatter ? J.scatter[k] : k;
                     if (t >= J.dst_rows) fail(tag + ": scatter target " + std::to_string(t) + " outside dst");
+                    // the engine's contract (python_ref/kernels/linear.py): distinct targets per call
+                    if (hit[t]) fail(tag + ": scatter target " + std::to_string(t) + " repeats within one call");
+                    hit[t] = true;
                 }
             }
         }
@@ -230,32 +227,14 @@ int main(int argc, char** argv) {
                              J.scatter.data(), J.scores.data(), next, nw, nb);
     }
 
-    std::ofstream out(argv[2]);
-    for (long long n = 0; n < njobs; n++) {
-        out << "job " << n << " " << jobs[n].dst.size() << "\n";
-        for (const act_t& v : jobs[n].dst) out << to_raw(v) << "\n";
-    }
-    if (!out) fail(std::string("cannot write ") + argv[2]);
-    if (argc == 4) {
-        Reader ex;
-        ex.path = argv[3];
-        ex.f.open(argv[3]);
-        if (!ex.f) fail(std::string("cannot open ") + argv[3]);
-        size_t bad = 0, total = 0;
-        for (long long n = 0; n < njobs; n++) {
-            ex.keyword("job");
-            if (ex.integer("job index") != n) fail(ex.path + ": jobs out of order");
-            if (ex.integer("value count") != (long long)jobs[n].dst.size())
-                fail(ex.path + ": job " + std::to_string(n) + " has the wrong number of values");
-            for (size_t i = 0; i < jobs[n].dst.size(); i++, total++) {
-                const long long want = ex.integer("expected value"), got = to_raw(jobs[n].dst[i]);
-                if (want != got && bad++ < 10)
-                    std::fprintf(stderr, "mismatch job %lld value %zu: got %lld expected %lld\n", n, i, got, want);
-            }
+    std::vector<long long> out;
+    std::vector<std::pair<long long, size_t>> where;  // (job, value) of every output
+    for (long long n = 0; n < njobs; n++)
+        for (size_t i = 0; i < jobs[n].dst.size(); i++) {
+            out.push_back(to_raw(jobs[n].dst[i]));
+            where.emplace_back(n, i);
         }
-        std::printf("linear_tb: %lld jobs, %zu values, %zu mismatches\n", njobs, total, bad);
-        return bad ? 1 : 0;
-    }
-    std::printf("linear_tb: %lld jobs\n", njobs);
-    return 0;
+    return tb_finish("linear_tb", a, out, [&](size_t k) {
+        return "job " + std::to_string(where[k].first) + " value " + std::to_string(where[k].second);
+    });
 }

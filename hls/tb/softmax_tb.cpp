@@ -1,30 +1,17 @@
-// C-simulation testbench of softmax_stats_top + softmax_prob_top (vitis_hls csim, tests/test_softmax.py).
-// Usage: softmax_tb <rows> <n> <scores.txt> <order.txt> <output.txt>
-// scores.txt: rows*n raw act_t values, row-major in ORIGINAL positions; order.txt: rows*n indices,
-// row k lists the positions of row k's scores in arrival order (a permutation of 0..n-1).
-// output.txt, per row: m, s, r (raw), then the n probabilities (raw) in original positions.
-#include <cstdlib>
-
-#include "nonlinear_tb_io.h"
+// C-simulation testbench of softmax_stats_top + softmax_prob_top (hls/tb/tb_io.h calling convention:
+// softmax_tb <vector_dir>). Vector folder: meta.txt (rows, n), x.txt (rows*n raw act_t values,
+// row-major in ORIGINAL positions), order.txt (rows*n indices: row k lists the positions of row k's
+// scores in arrival order, a permutation of 0..n-1), expected.txt. Outputs, per row: m, s, r (raw),
+// then the n probabilities (raw) in original positions.
 #include "softmax.h"
+#include "tb_io.h"
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: %s <rows> <n> <scores.txt> <order.txt> <output.txt>\n", argv[0]);
-        return 2;
-    }
-    const long rows = std::atol(argv[1]), n = std::atol(argv[2]);
-    if (rows < 1 || n < 1 || n > (long)softmax_config::max_row) {
-        std::fprintf(stderr, "error: need rows >= 1 and 1 <= n <= %u, got rows=%ld n=%ld\n",
-                     softmax_config::max_row, rows, n);
-        return 2;
-    }
-    std::vector<long long> x = tb_read_or_die(argv[3]), order = tb_read_or_die(argv[4]);
-    if ((long)x.size() != rows * n || (long)order.size() != rows * n) {
-        std::fprintf(stderr, "error: scores and order must hold rows*n = %ld integers (got %zu, %zu)\n",
-                     rows * n, x.size(), order.size());
-        return 2;
-    }
+    const TbArgs a = tb_args(argc, argv);
+    const long rows = tb_meta(a, "rows", 1, 1L << 30), n = tb_meta(a, "n", 1, softmax_config::max_row);
+    std::vector<long long> x = tb_read(a, "x.txt"), order = tb_read(a, "order.txt");
+    if ((long)x.size() != rows * n || (long)order.size() != rows * n)
+        tb_fail("x.txt and order.txt must hold rows*n = " + std::to_string(rows * n) + " integers");
     constexpr int W = act_t::width;
     std::vector<long long> out;
     for (long row = 0; row < rows; row++) {
@@ -58,10 +45,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    if (!tb_write_ints(argv[5], out)) {
-        std::fprintf(stderr, "error: cannot write %s\n", argv[5]);
-        return 2;
-    }
-    std::printf("softmax_tb: %ld rows of %ld scores\n", rows, n);
-    return 0;
+    return tb_finish("softmax_tb", a, out, [&](size_t i) {
+        return "row " + std::to_string(i / (n + 3)) + " field " + std::to_string(i % (n + 3)) + " (m, s, r, p...)";
+    });
 }

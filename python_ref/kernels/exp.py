@@ -37,7 +37,9 @@ import math
 
 import numpy as np
 
+from ..config import Config, ConfigError
 from ..fixed import FixedFormat, FixedPointError
+from ..hwconfig import KernelHwConfig, Table, constant_list
 
 OUT_FRAC = 24
 OUT_FORMAT = FixedFormat(OUT_FRAC + 1, 1, signed=False)  # ap_ufixed<25,1>: [0, 1]
@@ -100,3 +102,42 @@ def exp_neg_raw(x_raw, frac_in: int) -> np.ndarray:
 def exp_neg_float(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     """Convenience: quantize floats to ``fmt``, apply the unit, return floats."""
     return OUT_FORMAT.to_float(exp_neg_raw(fmt.from_float(x), fmt.frac))
+
+
+def input_format(cfg: Config) -> FixedFormat:
+    """The softmax's argument: the exact difference of two activations (one more integer bit)."""
+    act = cfg.fmt("act")
+    return FixedFormat(act.width + 1, act.int_bits + 1)
+
+
+def check_config(cfg: Config) -> None:
+    """What the C++ and RTL exp units can be built for (raises ConfigError naming the field)."""
+    act = cfg.fmt("act")
+    if not 0 <= act.frac <= MAX_FRAC_IN:
+        raise ConfigError(f"formats.act: the exp unit takes differences of activations with at most {MAX_FRAC_IN} "
+                          f"fraction bits (u * log2(e) must fit 62 bits), {act.c_type} has {act.frac}")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    return KernelHwConfig(
+        "exp", "EXP", "exp unit for x <= 0 (python_ref/kernels/exp.py)",
+        constant_list(
+            out_frac=(OUT_FRAC, "fraction bits of the result ap_ufixed<25,1>"),
+            log2e_frac=(LOG2E_FRAC, "fraction bits of LOG2E_RAW"),
+            log2e_raw=(LOG2E_RAW, "round(log2(e) * 2^31)"),
+            t_frac=(T_FRAC, "fraction bits of t = u * log2(e)"),
+            table_bits=(TABLE_BITS, "2^(-j/128): j has 7 bits"),
+            table_frac=(TABLE_FRAC, "fraction bits of the table entries"),
+            r_bits=(R_BITS, "bits of the remainder r below the table index"),
+            poly_frac=(POLY_FRAC, "fraction bits of the Horner polynomial"),
+            c1_raw=(C1_RAW, "round(ln2 * 2^28)"),
+            c2_raw=(C2_RAW, "round(ln2^2 / 2 * 2^28)"),
+            input_limit_log2=(INPUT_LIMIT_LOG2, "x <= -2^5 gives 0"),
+            n_zero=(N_ZERO, "2^-t with t >= 26 rounds to 0"),
+            max_frac_in=(MAX_FRAC_IN, "most input fraction bits (u * log2(e) fits 62 bits)"),
+        ),
+        types=(("out_t", OUT_FORMAT, "exp(x) in [0, 1], 24 fraction bits"),
+               ("in_t", input_format(cfg), "the exact difference of two activations")),
+        tables=(Table("EXP_TABLE", TABLE_FRAC + 1, tuple(int(v) for v in exp_table()),
+                      "T[j] = round(2^(-j/128) * 2^28)"),),
+    )

@@ -34,8 +34,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..config import Config, GeluConfig
+from ..config import Config, ConfigError, GeluConfig
 from ..fixed import FixedFormat, Fx
+from ..hwconfig import KernelHwConfig, Table, constant_list
+
+METHOD_CODES = {"edge_moe": 0, "minimax": 1}  # gelu_config::method, GELU_METHOD
 
 
 def delta_exact(u: float) -> float:
@@ -115,3 +118,34 @@ def gelu_float(x: np.ndarray, cfg: Config) -> np.ndarray:
     """Convenience: quantize float inputs to the activation format, apply the unit, return floats."""
     act = cfg.fmt("act")
     return act.to_float(gelu_raw(act.from_float(x), cfg))
+
+
+def check_config(cfg: Config) -> None:
+    """What the C++ and RTL GELU units are built for, beyond parse_config's table checks."""
+    act, g = cfg.fmt("act"), cfg.hardware.gelu
+    if g.table_format.quant != "TRN":
+        raise ConfigError(f"hardware.gelu.table_format.quant: the GELU datapath truncates the interpolated delta "
+                          f"(TRN), got {g.table_format.quant}")
+    if g.table_format.frac > act.frac:
+        raise ConfigError(f"hardware.gelu.table_format: {g.table_format.frac} fraction bits exceed formats.act's "
+                          f"{act.frac}: relu - delta would need rounding")
+    if not act.signed or act.width % 8:
+        raise ConfigError(f"formats.act: GELU lanes need a signed activation format a whole number of bytes wide, "
+                          f"got {act.c_type}")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    g = cfg.hardware.gelu
+    return KernelHwConfig(
+        "gelu", "GELU", "GELU(x) = ReLU(x) - delta(|x|), delta tabulated and interpolated (python_ref/kernels/gelu.py)",
+        constant_list(
+            method=(METHOD_CODES[g.method], "0 edge_moe, 1 minimax"),
+            lanes=(g.lanes, "values per stream beat"),
+            step_log2=(g.table_step_log2, "table step 2^-step_log2"),
+            entries=(g.table_entries, "table entries"),
+            range_steps=(g.table_entries - 1, "table_range / step: |x| beyond gives ReLU"),
+        ),
+        types=(("data_t", cfg.fmt("act"), "activations"), ("table_t", g.table_format, "delta table entries")),
+        tables=(Table("GELU_DELTA_TABLE", g.table_format.width, tuple(int(v) for v in gelu_table(g)),
+                      f"delta(k / 2^{g.table_step_log2}), method {g.method}: raw table_t bits"),),
+    )

@@ -47,8 +47,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedPointError
+from ..hwconfig import KernelHwConfig, constant_list
 from .exp import round_shift
 from .reciprocal import reciprocal_raw
 
@@ -137,3 +138,42 @@ def layernorm_float(x, gamma, beta, cfg: Config) -> np.ndarray:
     act, pf = cfg.fmt("act"), cfg.fmt("norm_param")
     return act.to_float(layernorm_raw(act.from_float(np.atleast_2d(x)), pf.from_float(gamma),
                                       pf.from_float(beta), cfg))
+
+
+def check_config(cfg: Config) -> None:
+    """What the C++ and RTL LayerNorm units are built for (raises ConfigError naming the field)."""
+    d = cfg.model.dim
+    act, p = cfg.fmt("act"), cfg.fmt("norm_param")
+    if not 2 <= d <= MAX_DIM:
+        raise ConfigError(f"model.dim = {d}: LayerNorm needs 2 <= dim <= {MAX_DIM} (|z| <= sqrt(dim) <= 16 sizes "
+                          f"its datapath)")
+    if Z_FRAC + p.frac - act.frac < 1:
+        raise ConfigError(f"formats.norm_param: {p.c_type} has too few fraction bits for LayerNorm's output "
+                          f"rounding (needs > {act.frac - Z_FRAC})")
+    if act.width != 32 or not act.signed:
+        raise ConfigError(f"formats.act: the LayerNorm RTL datapath is sized for signed 32-bit activations, got "
+                          f"{act.c_type}")
+    if p.width != 16 or not p.signed:
+        raise ConfigError(f"formats.norm_param: the LayerNorm RTL packs gamma and beta as signed 16-bit halves of a "
+                          f"32-bit beat, got {p.c_type}")
+    if eps_v(cfg) < 1:
+        raise ConfigError(f"model.layernorm_eps = {cfg.model.layernorm_eps} rounds to 0 in the integer variance")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    return KernelHwConfig(
+        "layernorm", "LAYERNORM", "LayerNorm with exact integer statistics (python_ref/kernels/layernorm.py)",
+        constant_list(
+            dim=(cfg.model.dim, "features per row"),
+            eps_v=(eps_v(cfg), f"round(eps * D^2 * 2^(2F)), eps = {cfg.model.layernorm_eps!r}"),
+            v_bits=(V_BITS, "normalised v_n in [2^58, 2^60)"),
+            sigma_bits=(SIGMA_BITS, "isqrt(v_n) in [2^29, 2^30)"),
+            recip_frac=(RECIP_FRAC, "r = round(2^59 / sigma)"),
+            recip_width=(RECIP_WIDTH, "bits of r"),
+            recip_k=(RECIP_FRAC + 1, "the reciprocal unit's K (divides 2^60)"),
+            a_extra=(A_EXTRA, "log2 sqrt(max dim): a = c / 2^(k + 4)"),
+            z_frac=(Z_FRAC, "fraction bits of z = (x - mean) / sigma"),
+            max_dim=(MAX_DIM, "largest dim"),
+        ),
+        types=(("data_t", cfg.fmt("act"), "x and y"), ("param_t", cfg.fmt("norm_param"), "gamma and beta")),
+    )

@@ -1,5 +1,5 @@
 """Unified compute unit (the linear engine): the numerical specification that hls/src/linear.cpp
-(and later rtl/src/linear.sv) implement. One engine serves QKV, the attention projection, MLP
+and rtl/src/linear.sv implement. One engine serves QKV, the attention projection, MLP
 fc1/fc2, every MoE expert and the patch embedding.
 
 Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layout), b in
@@ -46,7 +46,11 @@ Definition (x rows in ``x_fmt``, W[out][in] in ``w_fmt`` (PyTorch nn.Linear layo
    The score (a gate probability, in [0, 1]) is in the activation format ``act`` (signed,
    22 fraction bits): the gate's softmax produces act values, Edge-MoE keeps its scores in fm_t,
    so no new format or conversion is needed, and 1.0 is representable (top-1 / unscaled cases).
-   Repeated indices accumulate in processing order.
+   **Contract: the targets of one call are distinct** (a token appears at most once per MoE expert;
+   the patch embedding and the residual adds are one-to-one). The hardware relies on it: the RTL
+   streams every destination row once per output block before any result comes back, and the HLS
+   read-modify-write declares no dependence between targets. A call that repeats a target raises
+   LinearError here and is rejected by the C testbench; the host splits such work into calls.
 
 Patch embedding (:func:`patch_embed`) is the same engine: the 3 x P x P patches are the rows
 (``im2col``: patch p = py * (W/P) + px, column c*P*P + ky*P + kx, matching the PyTorch conv
@@ -61,8 +65,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedFormat, FixedPointError, Fx
+from ..hwconfig import KernelHwConfig, constant_list
 from .gelu import gelu_raw
 
 _OUT_CHUNK_ELEMS = 1 << 21  # products materialized at once (memory bound of the vectorized path)
@@ -179,7 +184,11 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
         if scores.shape != (len(rows),):
             raise LinearError(f"scores: expected shape ({len(rows)},), got {scores.shape}")
         y = (act.fx(scores[:, None]) * act.fx(y)).cast(act).raw
-    for k, t in enumerate(targets):  # processing order: repeated targets accumulate in sequence
+    if out is not None and np.unique(targets).size != targets.size:
+        dup = sorted({int(t) for t in targets if (targets == t).sum() > 1})
+        raise LinearError(f"scatter: targets repeat within one call ({dup[:8]}); the engine needs distinct "
+                          f"targets per call (split the call)")
+    for k, t in enumerate(targets):
         dst[t] = act.quantize(dst[t] + y[k], act.frac)
     return dst
 
@@ -274,3 +283,76 @@ def ideal_cycles(rows: int, n_out: int, n_in: int, cfg: Config) -> int:
     """Compute-loop iterations of the engine at II=1: rows * ceil(out/LO) * ceil(in/LI)."""
     lo, li = cfg.hardware.linear_out, cfg.hardware.linear_in
     return rows * (-(-n_out // lo)) * (-(-n_in // li))
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine's geometry (model knowledge shared by the C++, the RTL and the host code)
+
+def layer_shapes(cfg: Config) -> list[tuple[str, int, int, str, str]]:
+    """(name, out, in, weight role, bias role) of every linear layer the engine runs for ``cfg``,
+    besides the patch embedding (:func:`patch_embed`) and the MoE gate."""
+    m = cfg.model
+    return [("qkv", 3 * m.dim, m.dim, "weight", "attn_bias"), ("proj", m.dim, m.dim, "weight", "attn_bias"),
+            ("fc1", m.mlp_hidden, m.dim, "weight", "bias"), ("fc2", m.dim, m.mlp_hidden, "weight", "bias"),
+            ("expert_fc1", m.expert_hidden, m.dim, "weight", "bias"),
+            ("expert_fc2", m.dim, m.expert_hidden, "weight", "bias")]
+
+
+def weight_port_format(cfg: Config) -> FixedFormat:
+    """The MAC array's weight operand: one signed format holding ``weight`` and ``patch_weight``
+    exactly (edge_moe: ap_fixed<18,2>), so one array serves the linear layers and the patch
+    embedding."""
+    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
+    frac = max(w.frac, p.frac)
+    ib = max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
+    return FixedFormat(ib + frac, ib)
+
+
+def max_in(cfg: Config) -> int:
+    m = cfg.model
+    return max(m.dim, m.mlp_hidden, m.expert_hidden, m.patch_in)
+
+
+def max_out(cfg: Config) -> int:
+    m = cfg.model
+    return max(3 * m.dim, m.mlp_hidden, m.expert_hidden, m.experts)
+
+
+def check_config(cfg: Config) -> None:
+    """What the C++ and RTL engines are built for (raises ConfigError naming the field)."""
+    hw = cfg.hardware
+    w, pw, b, ab, act, pix = (cfg.fmt(r) for r in ("weight", "patch_weight", "bias", "attn_bias", "act", "pixel"))
+    if w.width != pw.width or hw.axi_width % w.width:
+        raise ConfigError(f"formats.weight / formats.patch_weight: both must be equally wide and pack evenly into "
+                          f"hardware.axi_width = {hw.axi_width} bits (one weight memory layout), got {w.width} and "
+                          f"{pw.width} bits")
+    if b.width != ab.width or hw.axi_width % b.width:
+        raise ConfigError(f"formats.bias / formats.attn_bias: both must be equally wide and pack evenly into "
+                          f"hardware.axi_width = {hw.axi_width} bits, got {b.width} and {ab.width} bits")
+    e = hw.axi_width // w.width
+    if e % hw.linear_in and hw.linear_in % e:
+        raise ConfigError(f"hardware.linear_tile.in = {hw.linear_in}: a tile row must be a whole number of AXI words "
+                          f"or a word ({e} weights) a whole number of tile rows")
+    if act.frac < pix.frac or act.int_bits < pix.int_bits + (not pix.signed):
+        raise ConfigError(f"formats.pixel: {pix.c_type} must convert to formats.act ({act.c_type}) exactly")
+    for role, f in (("bias", b), ("attn_bias", ab)):
+        if act.frac < f.frac or act.int_bits < f.int_bits:
+            raise ConfigError(f"formats.{role}: {f.c_type} must convert to formats.act ({act.c_type}) exactly")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    hw = cfg.hardware
+    wp = weight_port_format(cfg)
+    return KernelHwConfig(
+        "linear", "LINEAR", "the unified compute unit (python_ref/kernels/linear.py)",
+        constant_list(
+            w_w=(wp.width, "weight operand bits (weight and patch_weight exactly)"),
+            w_i=(wp.int_bits, "weight operand integer bits"),
+            max_in=(max_in(cfg), "largest in_dim of any layer the engine runs"),
+            max_out=(max_out(cfg), "largest out_dim"),
+            max_rows=(cfg.model.tokens, "largest row count (tokens)"),
+            w_per_word=(hw.axi_width // cfg.fmt("weight").width, "weights per AXI word"),
+            b_per_word=(hw.axi_width // cfg.fmt("bias").width, "biases per AXI word"),
+        ),
+        types=(("w_t", wp, "weight operand of the MAC array"),),
+    )

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import Config
 from ..fixed import FixedFormat, FixedPointError
+from ..hwconfig import KernelHwConfig, constant_list
 
 SOFTMAX_SUM_FORMAT = FixedFormat(32, 8, signed=False)  # the softmax running sum s
 SOFTMAX_RECIP_FORMAT = FixedFormat(32, 1, signed=False)  # 1/s
@@ -52,3 +54,22 @@ def reciprocal_raw(x_raw, frac_in: int, width_out: int, frac_out: int) -> np.nda
 def softmax_reciprocal_raw(s_raw) -> np.ndarray:
     """The softmax instance: ap_ufixed<32,8> -> ap_ufixed<32,1>."""
     return reciprocal_raw(s_raw, SOFTMAX_SUM_FORMAT.frac, SOFTMAX_RECIP_FORMAT.width, SOFTMAX_RECIP_FORMAT.frac)
+
+
+def steps(frac_in: int, frac_out: int) -> int:
+    """K = frac_in + frac_out + 1: the power of two divided (K + 1 quotient bits, one per step)."""
+    return frac_in + frac_out + 1
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    return KernelHwConfig(
+        "reciprocal", "RECIP", "reciprocal unit, softmax instance 1/s (python_ref/kernels/reciprocal.py)",
+        constant_list(
+            softmax_wi=(SOFTMAX_SUM_FORMAT.width, "input bits (ap_ufixed<32,8> sum)"),
+            softmax_k=(steps(SOFTMAX_SUM_FORMAT.frac, SOFTMAX_RECIP_FORMAT.frac), "divide 2^K"),
+            softmax_wo=(SOFTMAX_RECIP_FORMAT.width, "output bits (ap_ufixed<32,1>)"),
+            max_k=(MAX_K, "largest K (2^K fits int64)"),
+        ),
+        types=(("sum_t", SOFTMAX_SUM_FORMAT, "softmax sum s in [1, 255]"),
+               ("recip_t", SOFTMAX_RECIP_FORMAT, "1/s in (1/256, 1]")),
+    )

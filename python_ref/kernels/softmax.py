@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedFormat, FixedPointError
+from ..hwconfig import KernelHwConfig, constant_list
 from .exp import OUT_FORMAT as EXP_FORMAT
 from .exp import exp_neg_raw, round_shift
 from .reciprocal import SOFTMAX_RECIP_FORMAT as RECIP_FORMAT
@@ -105,26 +106,35 @@ def softmax_stats_raw(x_raw, order, cfg: Config):
 def softmax_prob_raw(x_raw, m, r, cfg: Config) -> np.ndarray:
     """Probability stage: p = round(exp(x - m) * r), raw PROB_FORMAT, same shape as x_raw."""
     act = cfg.fmt("act")
-    x = np.asarray(x_raw, dtype=np.int64)
-    e = exp_neg_raw(x - np.asarray(m)[:, None], act.frac)
-    return round_shift(e * np.asarray(r)[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
+    x = act.check_raw(np.asarray(x_raw), "softmax scores").astype(np.int64)
+    m = act.check_raw(np.asarray(m), "softmax row maximum m").astype(np.int64)
+    r = RECIP_FORMAT.check_raw(np.asarray(r), "softmax reciprocal r").astype(np.int64)
+    if x.ndim != 2 or m.shape != (x.shape[0],) or r.shape != (x.shape[0],):
+        raise FixedPointError(f"softmax_prob: scores (rows, n) with one m and one r per row, got shapes {x.shape}, "
+                              f"{m.shape}, {r.shape}")
+    e = exp_neg_raw(x - m[:, None], act.frac)
+    return round_shift(e * r[:, None], EXP_FORMAT.frac + RECIP_FORMAT.frac - PROB_FORMAT.frac)
 
 
-def softmax_two_pass_stats_raw(x_raw, cfg: Config):
+def softmax_two_pass_stats_raw(x_raw, cfg: Config, fmt: FixedFormat | None = None):
     """Two-pass statistics (what the accelerator's attention and MoE gate use): per row
     ``m = max_i x_i`` (exact, any order), ``e_i = exp(x_i - m)`` (the exp unit, EXP_FORMAT),
     ``s = sum_i e_i`` summed exactly in SUM_FORMAT (integers: any order and grouping give the same
     bits; s <= n <= MAX_ROW never overflows), ``r = reciprocal(s)``. Returns raw (m, s, r, e), e of
-    the same shape as x. Unlike the online recurrence, nothing here depends on the arrival order."""
-    act = cfg.fmt("act")
-    x = act.check_raw(np.asarray(x_raw), "softmax scores")
+    the same shape as x. Unlike the online recurrence, nothing here depends on the arrival order.
+
+    ``fmt``: the format of the scores x (and of m), default the activation format; the attention
+    passes its score format. The exp unit reads the exact difference x - m with ``fmt.frac``
+    fraction bits."""
+    xf = cfg.fmt("act") if fmt is None else fmt
+    x = xf.check_raw(np.asarray(x_raw), "softmax scores")
     if x.ndim != 2 or x.shape[1] < 1:
         raise FixedPointError(f"softmax scores: expected a (rows, n >= 1) array, got shape {x.shape}")
     if x.shape[1] > MAX_ROW:
         raise FixedPointError(f"softmax: rows of {x.shape[1]} scores exceed the sum format's limit of {MAX_ROW}")
     x = x.astype(np.int64)
     m = x.max(axis=1)
-    e = exp_neg_raw(x - m[:, None], act.frac)
+    e = exp_neg_raw(x - m[:, None], xf.frac)
     s = e.sum(axis=1)
     return m, s, softmax_reciprocal_raw(s), e
 
@@ -148,3 +158,25 @@ def softmax_float(x: np.ndarray, cfg: Config, order=None) -> np.ndarray:
     """Convenience: quantize float scores to the activation format, return float probabilities."""
     act = cfg.fmt("act")
     return PROB_FORMAT.to_float(softmax_raw(act.from_float(np.atleast_2d(x)), cfg, order).p)
+
+
+def check_config(cfg: Config) -> None:
+    """Rows the softmax sum format can hold: attention rows (tokens) and gate rows (experts)."""
+    m = cfg.model
+    if m.tokens > MAX_ROW:
+        raise ConfigError(f"model.image / model.patch_size: {m.tokens} tokens exceed the softmax's {MAX_ROW}-score "
+                          f"rows (its sum format {SUM_FORMAT.c_type} holds at most {MAX_ROW})")
+    if m.experts > MAX_ROW:
+        raise ConfigError(f"model.moe.experts = {m.experts} exceeds the softmax's {MAX_ROW}-logit rows")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    return KernelHwConfig(
+        "softmax", "SOFTMAX", "softmax statistics and probabilities (python_ref/kernels/softmax.py)",
+        constant_list(max_row=(MAX_ROW, "longest row: the sum format holds s <= 255")),
+        types=(("score_t", cfg.fmt("act"), "scores / logits"),
+               ("sum_t", SUM_FORMAT, "row sum s (exact sum of exp values)"),
+               ("recip_t", RECIP_FORMAT, "1/s"),
+               ("exp_t", EXP_FORMAT, "exp(x - m)"),
+               ("prob_t", PROB_FORMAT, "probabilities p = round(e * r)")),
+    )

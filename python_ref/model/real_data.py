@@ -67,6 +67,19 @@ class RealRun:
     weights_source: str
 
 
+@lru_cache(maxsize=2)
+def published_weights(stand_in_seed: int = 0):
+    """The published WeightSet (edge_moe.yaml shape) with seeded stand-in expert matrices. Raises
+    FileNotFoundError with :func:`missing_reason` when the weights are absent."""
+    from .weights import load_edge_moe_weights
+
+    cfg = load_config(PUBLISHED_CONFIG)
+    reason = missing_reason(cfg)
+    if reason:
+        raise FileNotFoundError(reason)
+    return load_edge_moe_weights(cfg, stand_in_experts=True, seed=stand_in_seed)
+
+
 @lru_cache(maxsize=8)
 def published_run(image: str = "edge_moe", task: int = 0, stand_in_seed: int = 0) -> RealRun:
     """The float model (float64) on the published weights (seeded stand-in experts) and ``image``
@@ -76,13 +89,9 @@ def published_run(image: str = "edge_moe", task: int = 0, stand_in_seed: int = 0
 
     from .float_model import M3ViT
     from .images import load_image
-    from .weights import load_edge_moe_weights
 
     cfg = load_config(PUBLISHED_CONFIG)
-    reason = missing_reason(cfg)
-    if reason:
-        raise FileNotFoundError(reason)
-    weights = load_edge_moe_weights(cfg, stand_in_experts=True, seed=stand_in_seed)
+    weights = published_weights(stand_in_seed)
     model = M3ViT.from_weights(cfg, weights, dtype=torch.float64)
     im = load_image(cfg, image)
     _, caps = model(torch.as_tensor(im.pixels), task, capture=True)

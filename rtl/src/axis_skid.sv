@@ -1,38 +1,40 @@
-// Two-entry AXI-Stream register slice (skid buffer): every output and s_ready come straight from
-// flip-flops, so neither m_ready nor s_valid reaches the other side combinationally, and a beat
-// per cycle flows through while m_ready stays high.
+// Two-entry AXI-Stream register slice (skid buffer): every output and s_axis_tready come straight from
+// flip-flops, so neither m_axis_tready nor s_axis_tvalid reaches the other side combinationally, and a beat
+// per cycle flows through while m_axis_tready stays high.
 //
-// Invariant: s_ready == !skid_valid. A beat accepted while the output slot is stalled parks in the
-// skid slot; s_ready then drops for as long as the skid slot is full, so no beat is ever lost or
-// overwritten. Latency: one cycle (s handshake edge -> m_valid high after that edge).
+// Invariant: s_axis_tready == !skid_valid. A beat accepted while the output slot is stalled parks in the
+// skid slot; s_axis_tready then drops for as long as the skid slot is full, so no beat is ever lost or
+// overwritten. Latency: one cycle (s handshake edge -> m_axis_tvalid high after that edge).
+`default_nettype none
+
 module axis_skid #(
     parameter int WIDTH = 32
 ) (
     input  logic             clk,
     input  logic             rst_n,    // synchronous, active low
-    input  logic [WIDTH-1:0] s_data,
-    input  logic             s_valid,
-    output logic             s_ready,
-    output logic [WIDTH-1:0] m_data,
-    output logic             m_valid,
-    input  logic             m_ready
+    input  logic [WIDTH-1:0] s_axis_tdata,
+    input  logic             s_axis_tvalid,
+    output logic             s_axis_tready,
+    output logic [WIDTH-1:0] m_axis_tdata,
+    output logic             m_axis_tvalid,
+    input  logic             m_axis_tready
 );
   logic [WIDTH-1:0] skid_data;
   logic             skid_valid;
 
-  wire s_fire    = s_valid && s_ready;
-  wire out_free  = !m_valid || m_ready;  // the output slot is empty or drains this cycle
+  wire s_fire    = s_axis_tvalid && s_axis_tready;
+  wire out_free  = !m_axis_tvalid || m_axis_tready;  // the output slot is empty or drains this cycle
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      m_valid    <= 1'b0;
+      m_axis_tvalid    <= 1'b0;
       skid_valid <= 1'b0;
     end else if (out_free) begin
-      if (skid_valid) begin             // s_ready was low: drain the skid slot first
-        m_valid    <= 1'b1;
+      if (skid_valid) begin             // s_axis_tready was low: drain the skid slot first
+        m_axis_tvalid    <= 1'b1;
         skid_valid <= 1'b0;
       end else begin
-        m_valid <= s_fire;
+        m_axis_tvalid <= s_fire;
       end
     end else if (s_fire) begin          // output stalled: park the new beat
       skid_valid <= 1'b1;
@@ -42,12 +44,14 @@ module axis_skid #(
   // Data registers need no reset (qualified by the valid bits).
   always_ff @(posedge clk) begin
     if (out_free) begin
-      if (skid_valid) m_data <= skid_data;
-      else if (s_fire) m_data <= s_data;
+      if (skid_valid) m_axis_tdata <= skid_data;
+      else if (s_fire) m_axis_tdata <= s_axis_tdata;
     end else if (s_fire) begin
-      skid_data <= s_data;
+      skid_data <= s_axis_tdata;
     end
   end
 
-  assign s_ready = !skid_valid;
+  assign s_axis_tready = !skid_valid;
 endmodule
+
+`default_nettype wire

@@ -8,6 +8,8 @@
 // (9 datapath stages + the output register slice). Throughput: 1 value/cycle.
 // Flow control as rtl/src/gelu.sv: the datapath advances unless its last stage holds a value the
 // output slice cannot take; x_TREADY depends on flip-flops only.
+`default_nettype none
+
 module exp
   import model_pkg::*;
 #(
@@ -38,8 +40,8 @@ module exp
 
   logic ce, v_out, l_out, out_s_ready;
   axis_pipe_ctrl #(.STAGES(STAGES)) u_ctrl (
-      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
-      .ce(ce), .out_valid(v_out), .out_last(l_out), .out_ready(out_s_ready));
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
+      .ce(ce), .m_axis_tvalid(v_out), .m_axis_tlast(l_out), .m_axis_tready(out_s_ready));
 
   logic [24:0] y9;
   exp_core #(.IW(IW), .F(F)) u_exp (
@@ -48,12 +50,12 @@ module exp
   axis_skid #(.WIDTH(LANE_W + 1)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({l_out, LANE_W'(y9)}),
-      .s_valid(v_out),
-      .s_ready(out_s_ready),
-      .m_data ({y_TLAST, y_TDATA}),
-      .m_valid(y_TVALID),
-      .m_ready(y_TREADY)
+      .s_axis_tdata ({l_out, LANE_W'(y9)}),
+      .s_axis_tvalid(v_out),
+      .s_axis_tready(out_s_ready),
+      .m_axis_tdata ({y_TLAST, y_TDATA}),
+      .m_axis_tvalid(y_TVALID),
+      .m_axis_tready(y_TREADY)
   );
 
   assign y_TKEEP = {(LANE_W/8){1'b1}};
@@ -61,3 +63,5 @@ module exp
 
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA[LANE_W-1:IW]};
 endmodule
+
+`default_nettype wire

@@ -27,6 +27,8 @@
 // a beat the output slice cannot take. The slice's s_ready is a flip-flop, so x_TREADY is a
 // function of flip-flops only (no combinational path from y_TREADY or x_TVALID to x_TREADY), and a
 // stalled beat is held in place: nothing is lost or duplicated under any stall pattern.
+`default_nettype none
+
 module gelu
   import model_pkg::*;
 #(
@@ -91,8 +93,8 @@ module gelu
   // ---- flow control
   logic ce, v6, l6, out_s_ready;
   axis_pipe_ctrl #(.STAGES(6)) u_ctrl (
-      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
-      .ce(ce), .out_valid(v6), .out_last(l6), .out_ready(out_s_ready));
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
+      .ce(ce), .m_axis_tvalid(v6), .m_axis_tlast(l6), .m_axis_tready(out_s_ready));
 
   // ---- datapath, one instance per lane
   logic [LANES*W-1:0] y6;
@@ -161,12 +163,12 @@ module gelu
   axis_skid #(.WIDTH(LANES * W + 1)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({l6, y6}),
-      .s_valid(v6),
-      .s_ready(out_s_ready),
-      .m_data ({y_TLAST, y_TDATA}),
-      .m_valid(y_TVALID),
-      .m_ready(y_TREADY)
+      .s_axis_tdata ({l6, y6}),
+      .s_axis_tvalid(v6),
+      .s_axis_tready(out_s_ready),
+      .m_axis_tdata ({y_TLAST, y_TDATA}),
+      .m_axis_tvalid(y_TVALID),
+      .m_axis_tready(y_TREADY)
   );
 
   assign y_TKEEP = {KEEP_W{1'b1}};
@@ -174,3 +176,5 @@ module gelu
 
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB};
 endmodule
+
+`default_nettype wire

@@ -15,6 +15,8 @@
 // sums), VCALC (1 cycle), NORM (1 cycle), SQRT (30 cycles), RECIP (reciprocal handshake, 61 steps),
 // OUT (D beats out, one per cycle while y_TREADY). x_TREADY is high only in ACC. Unstalled, a row
 // takes 2 D + 96 cycles (D = 192: 480 cycles; D = 32: 160), measured by cosim/test_layernorm.py.
+`default_nettype none
+
 module layernorm
   import model_pkg::*;
 #(
@@ -41,7 +43,7 @@ module layernorm
   localparam int F   = ACT_W - ACT_I;
   localparam int PW  = NORM_PARAM_W;
   localparam int PF  = NORM_PARAM_W - NORM_PARAM_I;
-  localparam int ZF  = 24;
+  localparam int ZF  = LAYERNORM_Z_FRAC;
   localparam int YS  = ZF + PF - F;        // 13
   localparam int IW  = $clog2(D + 1);    // idx counts to D
   localparam int AW  = $clog2(D);        // row buffer address
@@ -49,7 +51,7 @@ module layernorm
   localparam int S2W = 2 * W + 8;          // S2 <= 256 * 2^(2W-2)
   localparam int VW  = 2 * W + 18;         // D S2, S1^2, + EPS_V
 
-  if (W != 32 || PW != 16 || D < 2 || D > 256 || YS < 1) begin : g_chk
+  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || LAYERNORM_SIGMA_BITS != 30) begin : g_chk
     $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256");
   end
 
@@ -98,7 +100,7 @@ module layernorm
   logic [31:0] rec_out;
   logic        rec_last, rec_user;
   logic [3:0]  rec_keep, rec_strb;
-  reciprocal #(.WI(30), .K(60), .WO(31), .LANE_W(32), .UW(1)) u_rec (
+  reciprocal #(.WI(LAYERNORM_SIGMA_BITS), .K(LAYERNORM_RECIP_K), .WO(LAYERNORM_RECIP_WIDTH), .LANE_W(32), .UW(1)) u_rec (
       .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
       .x_TDATA({2'b00, root}), .x_TVALID(state == RECIP), .x_TREADY(rec_in_ready), .x_TLAST(1'b0),
       .x_TUSER(1'b0), .x_TKEEP('1), .x_TSTRB('1),
@@ -194,3 +196,5 @@ module layernorm
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TLAST, rec_out[31], rec_last, rec_user, rec_keep, rec_strb,
                      a_full[63:32], ar, acc, y_full[63:32], v_wide[VW+63:60], rem[31:30]};
 endmodule
+
+`default_nettype wire

@@ -41,19 +41,16 @@
 // long as every later block loads no slower than the previous one computes (rows * ceil(in/LI)
 // cycles); otherwise each later block waits for its weights. cosim/test_linear.py checks the
 // exact model (predicted_cycles) on every unstalled call.
+`default_nettype none
+
 module linear
   import model_pkg::*;
 #(
     parameter int LI = LINEAR_IN,
     parameter int LO = LINEAR_OUT,
     // capacity of the activation buffer: the widest input of any layer of the config, the tokens
-    parameter int MAX_IN = ((FEATURE_DIM > MLP_HIDDEN_DIM ? FEATURE_DIM : MLP_HIDDEN_DIM) >
-                            (EXPERT_HIDDEN_DIM > IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE
-                             ? EXPERT_HIDDEN_DIM : IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE))
-                           ? (FEATURE_DIM > MLP_HIDDEN_DIM ? FEATURE_DIM : MLP_HIDDEN_DIM)
-                           : (EXPERT_HIDDEN_DIM > IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE
-                              ? EXPERT_HIDDEN_DIM : IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE),
-    parameter int MAX_ROWS = NUM_TOKENS,
+    parameter int MAX_IN = LINEAR_MAX_IN,
+    parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int FIFO_DEPTH = 8
 ) (
     input  logic                      ap_clk,
@@ -97,12 +94,10 @@ module linear
   // ---- formats (linear_w_t of hls/src/linear.h: holds weight_t and patch_weight_t exactly)
   localparam int AW  = ACT_W;
   localparam int AF  = ACT_W - ACT_I;
-  localparam int WFW = WEIGHT_W - WEIGHT_I;
+  localparam int WW  = LINEAR_W_W;                 // weight operand (linear_config::w_t)
+  localparam int WF  = LINEAR_W_W - LINEAR_W_I;
+  localparam int WFW = WEIGHT_W - WEIGHT_I;        // fraction bits of a weight / patch weight in memory
   localparam int WFP = PATCH_WEIGHT_W - PATCH_WEIGHT_I;
-  localparam int WF  = WFW > WFP ? WFW : WFP;
-  localparam int WIW = WEIGHT_I + 1 - WEIGHT_SIGNED;
-  localparam int WIP = PATCH_WEIGHT_I + 1 - PATCH_WEIGHT_SIGNED;
-  localparam int WW  = WF + (WIW > WIP ? WIW : WIP);
   localparam int SW  = WEIGHT_W;                   // weight lane in the stream
   localparam int E   = AXI_WIDTH / SW;             // weights per word
   localparam int SEG = E < LI ? E : LI;            // weights written per loader step
@@ -417,11 +412,11 @@ module linear
   linear_fifo #(.WIDTH(LO * AW), .DEPTH(FIFO_DEPTH)) u_fifo (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data (m_y),
-      .s_valid(m_valid),
-      .m_data (f_data),
-      .m_valid(f_valid),
-      .m_ready(f_ready)
+      .s_axis_tdata (m_y),
+      .s_axis_tvalid(m_valid),
+      .m_axis_tdata (f_data),
+      .m_axis_tvalid(f_valid),
+      .m_axis_tready(f_ready)
   );
   assign f_pop = f_valid && f_ready;
 
@@ -543,14 +538,16 @@ module linear
   axis_skid #(.WIDTH(LO * AW + 2)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({eol3, eob3, y3}),
-      .s_valid(v_o3),
-      .s_ready(sk_ready),
-      .m_data ({y_eol, y_TLAST, y_TDATA}),
-      .m_valid(y_TVALID),
-      .m_ready(y_TREADY)
+      .s_axis_tdata ({eol3, eob3, y3}),
+      .s_axis_tvalid(v_o3),
+      .s_axis_tready(sk_ready),
+      .m_axis_tdata ({y_eol, y_TLAST, y_TDATA}),
+      .m_axis_tvalid(y_TVALID),
+      .m_axis_tready(y_TREADY)
   );
   assign done_fire = y_TVALID && y_TREADY && y_eol;
 
   wire unused_ok = &{1'b0, x_TLAST, w_TLAST, b_TLAST, acc_TLAST, s_TLAST, g_last_v, g_keep, g_strb, g_out};
 endmodule
+
+`default_nettype wire

@@ -13,17 +13,15 @@
 //   in_last  last in-block: out_y carries the finished outputs LATENCY cycles later
 // Latency: LATENCY = 3 cycles from in_valid to out_valid (products, tree, accumulate); one tile per
 // cycle throughput.
+`default_nettype none
+
 module linear_mac #(
     parameter int LI = model_pkg::LINEAR_IN,
     parameter int LO = model_pkg::LINEAR_OUT,
     parameter int AW = model_pkg::ACT_W,                       // accumulator / activation width
-    // linear_w_t (hls/src/linear.h): holds weight_t and patch_weight_t exactly (edge_moe: 18 bits, 16 fraction)
-    parameter int WF = (model_pkg::WEIGHT_W - model_pkg::WEIGHT_I) > (model_pkg::PATCH_WEIGHT_W - model_pkg::PATCH_WEIGHT_I)
-                       ? (model_pkg::WEIGHT_W - model_pkg::WEIGHT_I) : (model_pkg::PATCH_WEIGHT_W - model_pkg::PATCH_WEIGHT_I),
-    parameter int WW = WF + ((model_pkg::WEIGHT_I + 1 - model_pkg::WEIGHT_SIGNED) >
-                             (model_pkg::PATCH_WEIGHT_I + 1 - model_pkg::PATCH_WEIGHT_SIGNED)
-                             ? (model_pkg::WEIGHT_I + 1 - model_pkg::WEIGHT_SIGNED)
-                             : (model_pkg::PATCH_WEIGHT_I + 1 - model_pkg::PATCH_WEIGHT_SIGNED))
+    // the weight operand linear_config::w_t: holds weight_t and patch_weight_t exactly (edge_moe: 18 bits, 16 fraction)
+    parameter int WF = model_pkg::LINEAR_W_W - model_pkg::LINEAR_W_I,
+    parameter int WW = model_pkg::LINEAR_W_W
 ) (
     input  logic                 ap_clk,
     input  logic                 ap_rst_n,   // synchronous, active low
@@ -104,3 +102,5 @@ module linear_mac #(
     end
   end
 endmodule
+
+`default_nettype wire

@@ -8,6 +8,8 @@
 // through); x_TLAST to y_TLAST. One division at a time:
 //   accept (x_TVALID && x_TREADY at edge N) -> K+1 step cycles -> y_TVALID high after edge N+K+2,
 //   held until y_TREADY. x_TREADY is high only while idle (a flip-flop): one value per K+3 cycles.
+`default_nettype none
+
 module reciprocal #(
     parameter int WI     = 32,   // input bits (unsigned)
     parameter int K      = 56,   // 2^K / x
@@ -105,3 +107,5 @@ module reciprocal #(
 
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA, q_rnd[0], rem[WI], q[K]};
 endmodule
+
+`default_nettype wire

@@ -6,6 +6,8 @@
 // Pipeline: S1 register the beat, S2..S10 exp_core(x - m), S11 the 25x32 product and its
 // rounding, then the axis_skid output slice. Latency: input handshake at edge N -> output
 // handshake at edge N+12 (unstalled). Throughput: 1 score per cycle.
+`default_nettype none
+
 module softmax_prob
   import model_pkg::*;
 (
@@ -35,8 +37,8 @@ module softmax_prob
 
   logic ce, v_out, l_out, out_s_ready;
   axis_pipe_ctrl #(.STAGES(STAGES)) u_ctrl (
-      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(x_TVALID), .in_last(x_TLAST), .in_ready(x_TREADY),
-      .ce(ce), .out_valid(v_out), .out_last(l_out), .out_ready(out_s_ready));
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
+      .ce(ce), .m_axis_tvalid(v_out), .m_axis_tlast(l_out), .m_axis_tready(out_s_ready));
 
   logic signed [W-1:0] x1, m1;
   logic [31:0] r_hist [1:EXP_LAT+1];
@@ -62,12 +64,12 @@ module softmax_prob
   axis_skid #(.WIDTH(33)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_data ({l_out, 32'(p)}),
-      .s_valid(v_out),
-      .s_ready(out_s_ready),
-      .m_data ({y_TLAST, y_TDATA}),
-      .m_valid(y_TVALID),
-      .m_ready(y_TREADY)
+      .s_axis_tdata ({l_out, 32'(p)}),
+      .s_axis_tvalid(v_out),
+      .s_axis_tready(out_s_ready),
+      .m_axis_tdata ({y_TLAST, y_TDATA}),
+      .m_axis_tvalid(y_TVALID),
+      .m_axis_tready(y_TREADY)
   );
 
   assign y_TKEEP = '1;
@@ -75,3 +77,5 @@ module softmax_prob
 
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, prod_r[30:0], prod_r[57:56]};
 endmodule
+
+`default_nettype wire

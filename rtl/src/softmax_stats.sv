@@ -16,6 +16,8 @@
 // cycles, 129-score attention rows none.
 // Latency: last score's input handshake at edge N -> output handshake at edge N+69 (unstalled).
 // Rows longer than 255 scores overflow s (python_ref rejects them).
+`default_nettype none
+
 module softmax_stats
   import model_pkg::*;
 (
@@ -115,7 +117,7 @@ module softmax_stats
   logic [2*32-1:0] user_out;
   logic unused_last;
   logic [3:0] rec_keep, rec_strb;
-  reciprocal #(.WI(SW), .K(EF + 31 + 1), .WO(32), .LANE_W(32), .UW(64)) u_rec (
+  reciprocal #(.WI(RECIP_SOFTMAX_WI), .K(RECIP_SOFTMAX_K), .WO(RECIP_SOFTMAX_WO), .LANE_W(32), .UW(64)) u_rec (
       .ap_clk  (ap_clk),
       .ap_rst_n(ap_rst_n),
       .x_TDATA (res_s),
@@ -142,3 +144,5 @@ module softmax_stats
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, unused_last, rec_keep, rec_strb, prod_r[EF-1:0], prod_r[SW+25:SW+EF], newmax[1],
                      first[ST-1:2] != '0};
 endmodule
+
+`default_nettype wire

@@ -24,16 +24,11 @@ constexpr int NUM_EXPERTS = 4;
 constexpr int TOP_K = 2;
 constexpr int EXPERT_HIDDEN_DIM = 64;
 constexpr int NUM_TASKS = 2;
+constexpr int PATCH_IN_DIM = 48;
 constexpr int AXI_WIDTH = 128;
 constexpr int LINEAR_IN = 4;
 constexpr int LINEAR_OUT = 4;
 constexpr int ATTN_PARALLEL = 2;
-constexpr int GELU_METHOD = 1;
-constexpr int GELU_LANES = 4;
-constexpr int GELU_STEP_LOG2 = 5;
-constexpr int GELU_ENTRIES = 177;
-constexpr int GELU_RANGE_STEPS = 176;
-constexpr long long LAYERNORM_EPS_V = 18014398509LL;
 constexpr int ACT_W = 32;
 constexpr int ACT_I = 10;
 constexpr int ACT_SIGNED = 1;
@@ -89,6 +84,46 @@ constexpr int GELU_TABLE_I = 0;
 constexpr int GELU_TABLE_SIGNED = 0;
 constexpr int GELU_TABLE_QUANT = 0;
 constexpr int GELU_TABLE_OVERFLOW = 0;
+constexpr int GELU_METHOD = 1;
+constexpr int GELU_LANES = 4;
+constexpr int GELU_STEP_LOG2 = 5;
+constexpr int GELU_ENTRIES = 177;
+constexpr int GELU_RANGE_STEPS = 176;
+constexpr int EXP_OUT_FRAC = 24;
+constexpr int EXP_LOG2E_FRAC = 31;
+constexpr long long EXP_LOG2E_RAW = 3098164009LL;
+constexpr int EXP_T_FRAC = 24;
+constexpr int EXP_TABLE_BITS = 7;
+constexpr int EXP_TABLE_FRAC = 28;
+constexpr int EXP_R_BITS = 17;
+constexpr int EXP_POLY_FRAC = 28;
+constexpr int EXP_C1_RAW = 186065279;
+constexpr int EXP_C2_RAW = 64485312;
+constexpr int EXP_INPUT_LIMIT_LOG2 = 5;
+constexpr int EXP_N_ZERO = 26;
+constexpr int EXP_MAX_FRAC_IN = 25;
+constexpr int RECIP_SOFTMAX_WI = 32;
+constexpr int RECIP_SOFTMAX_K = 56;
+constexpr int RECIP_SOFTMAX_WO = 32;
+constexpr int RECIP_MAX_K = 62;
+constexpr int SOFTMAX_MAX_ROW = 255;
+constexpr int LAYERNORM_DIM = 32;
+constexpr long long LAYERNORM_EPS_V = 18014398509LL;
+constexpr int LAYERNORM_V_BITS = 60;
+constexpr int LAYERNORM_SIGMA_BITS = 30;
+constexpr int LAYERNORM_RECIP_FRAC = 59;
+constexpr int LAYERNORM_RECIP_WIDTH = 31;
+constexpr int LAYERNORM_RECIP_K = 60;
+constexpr int LAYERNORM_A_EXTRA = 4;
+constexpr int LAYERNORM_Z_FRAC = 24;
+constexpr int LAYERNORM_MAX_DIM = 256;
+constexpr int LINEAR_W_W = 18;
+constexpr int LINEAR_W_I = 2;
+constexpr int LINEAR_MAX_IN = 128;
+constexpr int LINEAR_MAX_OUT = 128;
+constexpr int LINEAR_MAX_ROWS = 17;
+constexpr int LINEAR_W_PER_WORD = 8;
+constexpr int LINEAR_B_PER_WORD = 8;
 
 // ---- fixed-point formats
 typedef ap_fixed<32,10,AP_TRN,AP_WRAP> act_t;  // activations between kernels (and the accumulators of every linear layer)
@@ -102,21 +137,80 @@ typedef ap_ufixed<8,0,AP_TRN,AP_WRAP> pixel_t;  // input pixels
 typedef ap_fixed<27,9,AP_RND,AP_SAT_SYM> operand_t;  // activation operand of the MAC array (the 27-bit A port of a DSP48E2), converted from act once
 typedef ap_fixed<32,10,AP_RND,AP_SAT> score_t;  // attention scores q.k / sqrt(head_dim), rounded once from the exact dot product
 
-// ---- GELU unit (hls/src/gelu.h): GELU(x) = ReLU(x) - delta(|x|), delta tabulated and interpolated
+// ---- GELU(x) = ReLU(x) - delta(|x|), delta tabulated and interpolated (python_ref/kernels/gelu.py)
 struct gelu_config {
-    typedef act_t data_t;
-    typedef ap_ufixed<22,0,AP_TRN,AP_WRAP> table_t;
-    static const unsigned lanes = 4;
-    static const unsigned step_log2 = 5;
-    static const unsigned entries = 177;
-    static const unsigned range_steps = 176;  // table_range / step
-    static const int method = 1;  // 0 edge_moe, 1 minimax
+    typedef ap_fixed<32,10,AP_TRN,AP_WRAP> data_t;  // activations
+    typedef ap_ufixed<22,0,AP_TRN,AP_WRAP> table_t;  // delta table entries
+    static const int method = GELU_METHOD;  // 0 edge_moe, 1 minimax
+    static const int lanes = GELU_LANES;  // values per stream beat
+    static const int step_log2 = GELU_STEP_LOG2;  // table step 2^-step_log2
+    static const int entries = GELU_ENTRIES;  // table entries
+    static const int range_steps = GELU_RANGE_STEPS;  // table_range / step: |x| beyond gives ReLU
 };
 
-// ---- LayerNorm unit (hls/src/layernorm.h): eps scaled to the unit's integer variance
+// ---- exp unit for x <= 0 (python_ref/kernels/exp.py)
+struct exp_config {
+    typedef ap_ufixed<25,1,AP_TRN,AP_WRAP> out_t;  // exp(x) in [0, 1], 24 fraction bits
+    typedef ap_fixed<33,11,AP_TRN,AP_WRAP> in_t;  // the exact difference of two activations
+    static const int out_frac = EXP_OUT_FRAC;  // fraction bits of the result ap_ufixed<25,1>
+    static const int log2e_frac = EXP_LOG2E_FRAC;  // fraction bits of LOG2E_RAW
+    static const long long log2e_raw = EXP_LOG2E_RAW;  // round(log2(e) * 2^31)
+    static const int t_frac = EXP_T_FRAC;  // fraction bits of t = u * log2(e)
+    static const int table_bits = EXP_TABLE_BITS;  // 2^(-j/128): j has 7 bits
+    static const int table_frac = EXP_TABLE_FRAC;  // fraction bits of the table entries
+    static const int r_bits = EXP_R_BITS;  // bits of the remainder r below the table index
+    static const int poly_frac = EXP_POLY_FRAC;  // fraction bits of the Horner polynomial
+    static const int c1_raw = EXP_C1_RAW;  // round(ln2 * 2^28)
+    static const int c2_raw = EXP_C2_RAW;  // round(ln2^2 / 2 * 2^28)
+    static const int input_limit_log2 = EXP_INPUT_LIMIT_LOG2;  // x <= -2^5 gives 0
+    static const int n_zero = EXP_N_ZERO;  // 2^-t with t >= 26 rounds to 0
+    static const int max_frac_in = EXP_MAX_FRAC_IN;  // most input fraction bits (u * log2(e) fits 62 bits)
+};
+
+// ---- reciprocal unit, softmax instance 1/s (python_ref/kernels/reciprocal.py)
+struct reciprocal_config {
+    typedef ap_ufixed<32,8,AP_TRN,AP_WRAP> sum_t;  // softmax sum s in [1, 255]
+    typedef ap_ufixed<32,1,AP_TRN,AP_WRAP> recip_t;  // 1/s in (1/256, 1]
+    static const int softmax_wi = RECIP_SOFTMAX_WI;  // input bits (ap_ufixed<32,8> sum)
+    static const int softmax_k = RECIP_SOFTMAX_K;  // divide 2^K
+    static const int softmax_wo = RECIP_SOFTMAX_WO;  // output bits (ap_ufixed<32,1>)
+    static const int max_k = RECIP_MAX_K;  // largest K (2^K fits int64)
+};
+
+// ---- softmax statistics and probabilities (python_ref/kernels/softmax.py)
+struct softmax_config {
+    typedef ap_fixed<32,10,AP_TRN,AP_WRAP> score_t;  // scores / logits
+    typedef ap_ufixed<32,8,AP_TRN,AP_WRAP> sum_t;  // row sum s (exact sum of exp values)
+    typedef ap_ufixed<32,1,AP_TRN,AP_WRAP> recip_t;  // 1/s
+    typedef ap_ufixed<25,1,AP_TRN,AP_WRAP> exp_t;  // exp(x - m)
+    typedef ap_ufixed<25,1,AP_TRN,AP_WRAP> prob_t;  // probabilities p = round(e * r)
+    static const int max_row = SOFTMAX_MAX_ROW;  // longest row: the sum format holds s <= 255
+};
+
+// ---- LayerNorm with exact integer statistics (python_ref/kernels/layernorm.py)
 struct layernorm_config {
-    typedef act_t data_t;
-    typedef norm_param_t param_t;
-    static const unsigned dim = FEATURE_DIM;
-    static const unsigned long long eps_v = LAYERNORM_EPS_V;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
+    typedef ap_fixed<32,10,AP_TRN,AP_WRAP> data_t;  // x and y
+    typedef ap_fixed<16,5,AP_TRN,AP_WRAP> param_t;  // gamma and beta
+    static const int dim = LAYERNORM_DIM;  // features per row
+    static const long long eps_v = LAYERNORM_EPS_V;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
+    static const int v_bits = LAYERNORM_V_BITS;  // normalised v_n in [2^58, 2^60)
+    static const int sigma_bits = LAYERNORM_SIGMA_BITS;  // isqrt(v_n) in [2^29, 2^30)
+    static const int recip_frac = LAYERNORM_RECIP_FRAC;  // r = round(2^59 / sigma)
+    static const int recip_width = LAYERNORM_RECIP_WIDTH;  // bits of r
+    static const int recip_k = LAYERNORM_RECIP_K;  // the reciprocal unit's K (divides 2^60)
+    static const int a_extra = LAYERNORM_A_EXTRA;  // log2 sqrt(max dim): a = c / 2^(k + 4)
+    static const int z_frac = LAYERNORM_Z_FRAC;  // fraction bits of z = (x - mean) / sigma
+    static const int max_dim = LAYERNORM_MAX_DIM;  // largest dim
+};
+
+// ---- the unified compute unit (python_ref/kernels/linear.py)
+struct linear_config {
+    typedef ap_fixed<18,2,AP_TRN,AP_WRAP> w_t;  // weight operand of the MAC array
+    static const int w_w = LINEAR_W_W;  // weight operand bits (weight and patch_weight exactly)
+    static const int w_i = LINEAR_W_I;  // weight operand integer bits
+    static const int max_in = LINEAR_MAX_IN;  // largest in_dim of any layer the engine runs
+    static const int max_out = LINEAR_MAX_OUT;  // largest out_dim
+    static const int max_rows = LINEAR_MAX_ROWS;  // largest row count (tokens)
+    static const int w_per_word = LINEAR_W_PER_WORD;  // weights per AXI word
+    static const int b_per_word = LINEAR_B_PER_WORD;  // biases per AXI word
 };

@@ -20,16 +20,11 @@ package model_pkg;
   localparam int TOP_K = 2;
   localparam int EXPERT_HIDDEN_DIM = 384;
   localparam int NUM_TASKS = 2;
+  localparam int PATCH_IN_DIM = 768;
   localparam int AXI_WIDTH = 256;
   localparam int LINEAR_IN = 16;
   localparam int LINEAR_OUT = 16;
   localparam int ATTN_PARALLEL = 4;
-  localparam int GELU_METHOD = 0;
-  localparam int GELU_LANES = 8;
-  localparam int GELU_STEP_LOG2 = 5;
-  localparam int GELU_ENTRIES = 177;
-  localparam int GELU_RANGE_STEPS = 176;
-  localparam longint LAYERNORM_EPS_V = 64'sd648518346341;
   localparam int ACT_W = 32;
   localparam int ACT_I = 10;
   localparam int ACT_SIGNED = 1;
@@ -85,7 +80,47 @@ package model_pkg;
   localparam int GELU_TABLE_SIGNED = 0;
   localparam int GELU_TABLE_QUANT = 0;
   localparam int GELU_TABLE_OVERFLOW = 0;
-  // GELU delta table, method edge_moe (raw bits of ap_ufixed<22,0,AP_TRN,AP_WRAP>)
+  localparam int GELU_METHOD = 0;
+  localparam int GELU_LANES = 8;
+  localparam int GELU_STEP_LOG2 = 5;
+  localparam int GELU_ENTRIES = 177;
+  localparam int GELU_RANGE_STEPS = 176;
+  localparam int EXP_OUT_FRAC = 24;
+  localparam int EXP_LOG2E_FRAC = 31;
+  localparam longint EXP_LOG2E_RAW = 64'sd3098164009;
+  localparam int EXP_T_FRAC = 24;
+  localparam int EXP_TABLE_BITS = 7;
+  localparam int EXP_TABLE_FRAC = 28;
+  localparam int EXP_R_BITS = 17;
+  localparam int EXP_POLY_FRAC = 28;
+  localparam int EXP_C1_RAW = 186065279;
+  localparam int EXP_C2_RAW = 64485312;
+  localparam int EXP_INPUT_LIMIT_LOG2 = 5;
+  localparam int EXP_N_ZERO = 26;
+  localparam int EXP_MAX_FRAC_IN = 25;
+  localparam int RECIP_SOFTMAX_WI = 32;
+  localparam int RECIP_SOFTMAX_K = 56;
+  localparam int RECIP_SOFTMAX_WO = 32;
+  localparam int RECIP_MAX_K = 62;
+  localparam int SOFTMAX_MAX_ROW = 255;
+  localparam int LAYERNORM_DIM = 192;
+  localparam longint LAYERNORM_EPS_V = 64'sd648518346341;
+  localparam int LAYERNORM_V_BITS = 60;
+  localparam int LAYERNORM_SIGMA_BITS = 30;
+  localparam int LAYERNORM_RECIP_FRAC = 59;
+  localparam int LAYERNORM_RECIP_WIDTH = 31;
+  localparam int LAYERNORM_RECIP_K = 60;
+  localparam int LAYERNORM_A_EXTRA = 4;
+  localparam int LAYERNORM_Z_FRAC = 24;
+  localparam int LAYERNORM_MAX_DIM = 256;
+  localparam int LINEAR_W_W = 18;
+  localparam int LINEAR_W_I = 2;
+  localparam int LINEAR_MAX_IN = 768;
+  localparam int LINEAR_MAX_OUT = 768;
+  localparam int LINEAR_MAX_ROWS = 129;
+  localparam int LINEAR_W_PER_WORD = 16;
+  localparam int LINEAR_B_PER_WORD = 16;
+  // delta(k / 2^5), method edge_moe: raw table_t bits
   localparam logic [21:0] GELU_DELTA_TABLE [177] = '{
     22'd0, 22'd63902, 22'd124540, 22'd181923, 22'd236067, 22'd286994, 22'd334732, 22'd379317,
     22'd420787, 22'd459189, 22'd494574, 22'd527000, 22'd556527, 22'd583222, 22'd607157, 22'd628407,
@@ -110,5 +145,24 @@ package model_pkg;
     22'd6, 22'd5, 22'd4, 22'd4, 22'd3, 22'd3, 22'd2, 22'd2,
     22'd2, 22'd1, 22'd1, 22'd1, 22'd1, 22'd1, 22'd1, 22'd1,
     22'd0
+  };
+  // T[j] = round(2^(-j/128) * 2^28)
+  localparam logic [28:0] EXP_TABLE [128] = '{
+    29'd268435456, 29'd266985750, 29'd265543873, 29'd264109783, 29'd262683438, 29'd261264796, 29'd259853815, 29'd258450455,
+    29'd257054673, 29'd255666430, 29'd254285684, 29'd252912394, 29'd251546522, 29'd250188026, 29'd248836866, 29'd247493003,
+    29'd246156398, 29'd244827012, 29'd243504805, 29'd242189739, 29'd240881774, 29'd239580874, 29'd238286999, 29'd237000112,
+    29'd235720175, 29'd234447150, 29'd233181000, 29'd231921688, 29'd230669177, 29'd229423431, 29'd228184412, 29'd226952085,
+    29'd225726413, 29'd224507360, 29'd223294891, 29'd222088970, 29'd220889561, 29'd219696630, 29'd218510142, 29'd217330061,
+    29'd216156353, 29'd214988984, 29'd213827920, 29'd212673126, 29'd211524568, 29'd210382214, 29'd209246029, 29'd208115979,
+    29'd206992033, 29'd205874157, 29'd204762318, 29'd203656483, 29'd202556621, 29'd201462698, 29'd200374683, 29'd199292545,
+    29'd198216250, 29'd197145768, 29'd196081067, 29'd195022116, 29'd193968884, 29'd192921341, 29'd191879454, 29'd190843195,
+    29'd189812531, 29'd188787434, 29'd187767873, 29'd186753818, 29'd185745240, 29'd184742109, 29'd183744395, 29'd182752069,
+    29'd181765103, 29'd180783466, 29'd179807131, 29'd178836069, 29'd177870251, 29'd176909649, 29'd175954235, 29'd175003981,
+    29'd174058859, 29'd173118840, 29'd172183899, 29'd171254007, 29'd170329136, 29'd169409261, 29'd168494353, 29'd167584386,
+    29'd166679334, 29'd165779170, 29'd164883866, 29'd163993399, 29'd163107740, 29'd162226864, 29'd161350745, 29'd160479358,
+    29'd159612677, 29'd158750677, 29'd157893331, 29'd157040616, 29'd156192507, 29'd155348977, 29'd154510003, 29'd153675560,
+    29'd152845623, 29'd152020169, 29'd151199172, 29'd150382609, 29'd149570457, 29'd148762690, 29'd147959286, 29'd147160220,
+    29'd146365470, 29'd145575012, 29'd144788823, 29'd144006880, 29'd143229160, 29'd142455640, 29'd141686297, 29'd140921110,
+    29'd140160054, 29'd139403109, 29'd138650252, 29'd137901461, 29'd137156714, 29'd136415988, 29'd135679263, 29'd134946517
   };
 endpackage

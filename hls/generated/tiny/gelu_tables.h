@@ -4,8 +4,8 @@
 
 #include <ap_int.h>
 
-// delta(k / 2^5) table, method minimax: raw bits of ap_ufixed<22,0,AP_TRN,AP_WRAP>, see python_ref/kernels/gelu.py
-static const ap_uint<22> GELU_DELTA_TABLE_RAW[177] = {
+// delta(k / 2^5), method minimax: raw table_t bits
+static const ap_uint<22> GELU_DELTA_TABLE[177] = {
     204, 64106, 124743, 182125, 236268, 287193, 334930, 379511,
     420979, 459378, 494759, 527181, 556704, 583395, 607325, 628570,
     647208, 663323, 677000, 688329, 697400, 704309, 709150, 712020,

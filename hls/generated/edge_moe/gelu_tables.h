@@ -4,8 +4,8 @@
 
 #include <ap_int.h>
 
-// delta(k / 2^5) table, method edge_moe: raw bits of ap_ufixed<22,0,AP_TRN,AP_WRAP>, see python_ref/kernels/gelu.py
-static const ap_uint<22> GELU_DELTA_TABLE_RAW[177] = {
+// delta(k / 2^5), method edge_moe: raw table_t bits
+static const ap_uint<22> GELU_DELTA_TABLE[177] = {
     0, 63902, 124540, 181923, 236067, 286994, 334732, 379317,
     420787, 459189, 494574, 527000, 556527, 583222, 607157, 628407,
     647050, 663170, 676853, 688187, 697265, 704180, 709027, 711903,

@@ -1,0 +1,184 @@
+"""Named test-vector sets of the attention kernel (python_ref/kernels/attention.py) for the python_ref
+tests, scripts/attention_errors.py and the later C-sim and RTL testbenches.
+
+Every set is one layer's qkv input: raw activation-format integers of shape (T, 3 * dim) (Q | K | V,
+head i in columns i*d .. (i+1)*d - 1 of each block). The expected output of a set is
+``python_ref.kernels.attention.attention(qkv, cfg)``; nothing here holds expected values.
+
+* :func:`adversarial_sets`: corner cases (all scores equal, one dominant key, scores at and across
+  the score format's saturation, a query equal to a key, T = 1, q/k/v at the operand format's
+  saturation points and rounding ties, v at its extremes, all zero);
+* :func:`random_sets`: realistic rows (per-head scales like the real qkv) and full-range rows;
+* :func:`real_sets`: the layer-0 and layer-1 qkv of the published weights on the published frame
+  (``python_ref.model.real_data``, float64, quantized to act), when the weights are present.
+  :func:`real_missing_reason` says why not otherwise; :func:`vector_sets` never drops real sets
+  silently (it raises unless asked to skip them, and then the reason is returned with the sets).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from python_ref.config import Config
+
+REAL_LAYERS = (0, 1)
+
+
+def _shape(cfg: Config, T: int | None):
+    m = cfg.model
+    return (m.tokens if T is None else T), m.dim, m.heads, m.head_dim
+
+
+def _assemble(cfg: Config, q, k, v) -> np.ndarray:
+    """float or raw blocks (T, D) each -> raw act (T, 3D); floats are quantized with ap_fixed(double)."""
+    act = cfg.fmt("act")
+    blocks = []
+    for b in (q, k, v):
+        b = np.asarray(b)
+        blocks.append(b.astype(np.int64) if b.dtype.kind in "iu" else act.from_float(np.clip(b, act.min, act.max)))
+    return np.concatenate(blocks, axis=1).astype(np.int64)
+
+
+def _realistic_blocks(cfg: Config, T: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Q, K, V like a real layer's: per-head scales (std 0.5 .. 4 for Q and K, 0.3 .. 2 for V), a few
+    outlier dims (x4), a shared per-head offset direction (keys and queries are correlated, as in
+    trained models, so softmax rows range from flat to peaked)."""
+    _, D, H, d = _shape(cfg, T)
+    out = []
+    for lo, hi in ((0.5, 4.0), (0.5, 4.0), (0.3, 2.0)):
+        scale = np.repeat(rng.uniform(lo, hi, H), d)
+        dims = np.where(rng.random(D) < 0.05, 4.0, 1.0)
+        x = rng.normal(0, 1, (T, D)) * scale * dims
+        out.append(x)
+    shared = rng.normal(0, 1.5, (1, D))
+    out[0] += shared
+    out[1] += shared
+    return out[0], out[1], out[2]
+
+
+def adversarial_sets(cfg: Config, T: int | None = None, seed: int = 7) -> dict[str, np.ndarray]:
+    """Named corner cases, each (T, 3D) raw act (T defaults to the config's token count)."""
+    T, D, H, d = _shape(cfg, T)
+    act, op, score = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score")
+    rng = np.random.default_rng(seed)
+    g = (d.bit_length() - 1) // 2
+    q, k, v = _realistic_blocks(cfg, T, rng)
+    op_max = op.max  # 256 - 2^-18 for ap_fixed<27,9>
+    sets = {}
+    sets["all zero"] = _assemble(cfg, np.zeros((T, D)), np.zeros((T, D)), np.zeros((T, D)))
+    # all scores equal: q = 0 (every S = 0), and identical keys (every q.k of a row equal)
+    sets["all scores equal (q = 0)"] = _assemble(cfg, np.zeros((T, D)), k, v)
+    sets["all scores equal (identical keys)"] = _assemble(cfg, q, np.broadcast_to(k[:1], (T, D)), v)
+    # one dominant key per row: q = 1, key j0 = +4, others -4: a gap of 8 d / sqrt(d) >= 32 (d >= 16) -> e = 0
+    j0 = T // 3
+    kd = np.where((np.arange(T) == j0)[:, None], 4.0, -4.0) * np.ones((T, D))
+    sets["one dominant key"] = _assemble(cfg, np.ones((T, D)), kd, v)
+    # two keys tied for the maximum, the rest far below
+    kt = np.where(np.isin(np.arange(T), [0, T - 1])[:, None], 4.0, -4.0) * np.ones((T, D))
+    sets["two tied dominant keys"] = _assemble(cfg, np.ones((T, D)), kt, v)
+    # scores at the score format's extremes: q = k = +-operand max -> |q.k| / sqrt(d) = 2^16 sqrt(d) saturates
+    sign = np.where(np.arange(T) % 2 == 0, 1.0, -1.0)[:, None]
+    sets["scores saturated (+-)"] = _assemble(cfg, np.full((T, D), op_max), sign * np.full((T, D), op_max), v)
+    sets["scores saturated (all +max)"] = _assemble(cfg, np.full((T, D), op_max), np.full((T, D), op_max), v)
+    # scores at and across the saturation boundaries, exactly: every query is (2^a, 2^-18, 0, ...) so
+    # that S = 2^(18+a) k0 + k1 in raw operand units; key j realises S 2^-g = +-(512 - off_j / 4 LSB)
+    # for quarter-LSB offsets around the boundary (ties included) and far from it.
+    shift = act.frac - op.frac
+    F = 2 * op.frac + g  # fraction bits of S 2^-g
+    unit4 = 1 << (F - score.frac - 2)  # a quarter of a score LSB in raw S units
+    top = (score.raw_max + 1) << (F - score.frac)  # +512: the first positive value that saturates
+    offs = np.array([-8, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 8, 12, 1 << 10, 1 << 20, 1 << 30], dtype=np.int64)
+    a_exp = g + 2
+    qs = np.zeros((T, D), dtype=np.int64)
+    qs[:, ::d] = 1 << (op.frac + a_exp)
+    if d > 1:
+        qs[:, 1::d] = 1
+    target = np.array([top - int(offs[i % len(offs)]) * unit4 for i in range(T)], dtype=object)
+    k0 = np.array([t_ >> (op.frac + a_exp) for t_ in target], dtype=object)
+    k1 = target - k0 * (1 << (op.frac + a_exp))
+    sgn = np.where(np.arange(T) % 2 == 0, 1, -1)  # alternating: every offset on both sides for T >= 34
+    ks = np.zeros((T, D), dtype=np.int64)
+    ks[:, ::d] = (sgn * k0.astype(np.int64))[:, None]
+    if d > 1:
+        ks[:, 1::d] = (sgn * k1.astype(np.int64))[:, None]
+    assert np.abs(ks).max() <= op.raw_max and np.abs(qs).max() <= op.raw_max
+    vs = act.from_float(np.clip(v, act.min, act.max)).astype(np.int64)
+    sets["scores across saturation"] = np.concatenate([qs << shift, ks << shift, vs], axis=1)
+    # a query equal to a key (q = k, realistic): the diagonal is the self-dot
+    sets["query equals key"] = _assemble(cfg, q, q, v)
+    # operand saturation points: act values just inside, at and beyond +-operand max, and the act extremes
+    omax, half = int(op.raw_max) << shift, 1 << (shift - 1)
+    pts = np.array([act.raw_min, act.raw_max, omax, -omax,
+                    omax + half,  # a tie above the largest operand: rounds up, then saturates
+                    omax + half - 1,  # rounds down to the largest operand
+                    -(omax + (1 << shift)),  # -256: SAT_SYM gives -(256 - 2^-18)
+                    -omax - half], dtype=np.int64)  # a tie below -max: rounds up to -max
+    sat = rng.choice(pts, size=(T, 3 * D))
+    sets["operands at saturation points"] = sat
+    # rounding ties at the act -> operand conversion: raw act = odd multiples of half an operand LSB
+    ties = (rng.integers(-(1 << 12), 1 << 12, (T, 3 * D)) * 2 + 1) * half
+    sets["operand rounding ties"] = ties.astype(np.int64)
+    # v at its extremes (realistic q, k)
+    vext = np.where(rng.random((T, D)) < 0.5, op_max, -op_max)
+    sets["v at extremes"] = _assemble(cfg, q, k, vext)
+    sets["v at extremes, one dominant key"] = _assemble(cfg, np.ones((T, D)), kd, vext)
+    # full-range operands (half of the act range saturates at the operand conversion)
+    sets["full range"] = rng.integers(act.raw_min, act.raw_max, (T, 3 * D), endpoint=True).astype(np.int64)
+    # one token
+    sets["T = 1"] = _assemble(cfg, q[:1], k[:1], v[:1])
+    return sets
+
+
+def random_sets(cfg: Config, T: int | None = None, count: int = 4, seed: int = 11) -> dict[str, np.ndarray]:
+    """``count`` realistic sets (per-head scales like real qkv) and ``count`` full-range sets."""
+    T, D, _, _ = _shape(cfg, T)
+    act = cfg.fmt("act")
+    rng = np.random.default_rng(seed)
+    sets = {}
+    for i in range(count):
+        sets[f"realistic {i}"] = _assemble(cfg, *_realistic_blocks(cfg, T, rng))
+    for i in range(count):
+        sets[f"full range {i}"] = rng.integers(act.raw_min, act.raw_max, (T, 3 * D), endpoint=True).astype(np.int64)
+    return sets
+
+
+def real_missing_reason(cfg: Config) -> str | None:
+    """None when the real qkv of layers 0 and 1 can be computed for ``cfg``, else why not (one line)."""
+    from python_ref.model.real_data import missing_reason
+
+    return missing_reason(cfg)
+
+
+def real_float(cfg: Config) -> dict[int, dict[str, np.ndarray]]:
+    """{layer: {"qkv", "attn_scores", "attn_probs", "attn_out"}} float64 captures of the float model
+    on the published weights and frame. Raises FileNotFoundError with the reason when unavailable."""
+    from python_ref.model.real_data import published_run
+
+    reason = real_missing_reason(cfg)
+    if reason:
+        raise FileNotFoundError(reason)
+    t = published_run().tensors
+    return {L: {n: t[f"layer{L}.{n}"] for n in ("qkv", "attn_scores", "attn_probs", "attn_out")} for L in REAL_LAYERS}
+
+
+def real_sets(cfg: Config) -> dict[str, np.ndarray]:
+    """{"real layer 0": qkv raw, "real layer 1": qkv raw}: the float captures quantized to act
+    (ap_fixed(double), the activation format's modes). Raises FileNotFoundError when unavailable."""
+    act = cfg.fmt("act")
+    return {f"real layer {L}": act.from_float(d["qkv"]).astype(np.int64) for L, d in real_float(cfg).items()}
+
+
+def vector_sets(cfg: Config, T: int | None = None, skip_missing_real: bool = False):
+    """Every named set: adversarial, random and real. Returns (sets, skipped) where ``skipped`` maps
+    a left-out group to its reason. Without ``skip_missing_real`` a missing real group raises."""
+    sets = {}
+    sets.update(adversarial_sets(cfg, T))
+    sets.update(random_sets(cfg, T))
+    skipped = {}
+    reason = real_missing_reason(cfg)
+    if reason is None:
+        sets.update(real_sets(cfg))
+    elif skip_missing_real:
+        skipped["real layer 0, real layer 1"] = reason
+    else:
+        raise FileNotFoundError(reason)
+    return sets, skipped

@@ -1,0 +1,112 @@
+"""The kernel registry: for every kernel, where it lives in each layer of the project.
+
+One entry per kernel names its python_ref definition, its HLS sources and top functions, its C
+testbench, its RTL units (top module, sources, cocotb testbench) and the host functions that make
+its C-sim vector set and its `make sim` row. Everything that iterates over kernels reads this table:
+``scripts/sim.py`` (the `make sim` summary), ``scripts/export_vectors.py`` and the vendor Tcl
+(``scripts/vitis.py`` writes the kernel list ``hls/scripts/vitis_hls.tcl`` sources), ``make synth``
+and the lint (``rtl_units``), and the pytest parametrisations (tests/test_registry.py,
+tests/test_csim.py). Adding a kernel is one entry here plus its files, named after it:
+python_ref/kernels/<name>.py, hls/src/<name>.cpp, hls/tb/<name>_tb.cpp, rtl/src/<unit>.sv,
+cosim/test_<unit>.py.
+
+Host functions are named as ``"module:function"`` strings and imported on use, so that reading the
+registry needs neither torch nor cocotb.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .toolchain import HLS_DIR, RTL_DIR
+
+
+@dataclass(frozen=True)
+class RtlUnit:
+    """One RTL top module of a kernel and its cocotb testbench."""
+
+    top: str
+    sources: tuple[str, ...]  # rtl/src file names, dependencies first (the top's file last)
+    testbench: str  # cocotb module, cosim/test_<top>.py
+
+    def paths(self) -> list[Path]:
+        return [RTL_DIR / "src" / s for s in self.sources]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    spec: str  # "python_ref.kernels.<name>:<function>": the numerical definition
+    hls_sources: tuple[str, ...]  # hls/src/*.cpp compiled together (C-sim and the vendor project)
+    hls_tops: tuple[str, ...]  # synthesizable top functions (one vendor project each)
+    rtl: tuple[RtlUnit, ...]
+    vectors: str  # "module:function": (cfg) -> cosim.csim.VectorSet, the C testbench's inputs + expected
+    sim: str  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+
+    @property
+    def hls_tb(self) -> Path:
+        return HLS_DIR / "tb" / f"{self.name}_tb.cpp"
+
+    def hls_source_paths(self) -> list[Path]:
+        return [HLS_DIR / "src" / s for s in self.hls_sources]
+
+    def unit(self, top: str) -> RtlUnit:
+        for u in self.rtl:
+            if u.top == top:
+                return u
+        raise KeyError(f"kernel {self.name!r} has no RTL unit {top!r}; units: {', '.join(u.top for u in self.rtl)}")
+
+
+def resolve(ref: str) -> Callable:
+    """Import ``"package.module:attribute"``."""
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+_SKID_CTRL = ("axis_skid.sv", "axis_pipe_ctrl.sv")
+
+KERNELS: dict[str, Kernel] = {k.name: k for k in (
+    Kernel("gelu", "python_ref.kernels.gelu:gelu_raw", ("gelu.cpp",), ("gelu_top",),
+           (RtlUnit("gelu", _SKID_CTRL + ("gelu.sv",), "cosim.test_gelu"),),
+           "cosim.vectors:gelu_csim", "cosim.sim_rows:gelu"),
+    Kernel("exp", "python_ref.kernels.exp:exp_neg_raw", ("exp.cpp",), ("exp_top",),
+           (RtlUnit("exp", _SKID_CTRL + ("exp_core.sv", "exp.sv"), "cosim.test_exp"),),
+           "cosim.vectors:exp_csim", "cosim.sim_rows:exp"),
+    Kernel("reciprocal", "python_ref.kernels.reciprocal:reciprocal_raw", ("reciprocal.cpp",), ("reciprocal_top",),
+           (RtlUnit("reciprocal", ("reciprocal.sv",), "cosim.test_reciprocal"),),
+           "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
+    Kernel("softmax", "python_ref.kernels.softmax:softmax_raw", ("softmax.cpp",),
+           ("softmax_stats_top", "softmax_prob_top"),
+           (RtlUnit("softmax_stats", ("exp_core.sv", "reciprocal.sv", "softmax_stats.sv"), "cosim.test_softmax_stats"),
+            RtlUnit("softmax_prob", _SKID_CTRL + ("exp_core.sv", "softmax_prob.sv"), "cosim.test_softmax_prob")),
+           "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
+    Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
+           (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
+           "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
+    Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), (),
+           (RtlUnit("linear", _SKID_CTRL + ("gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"),
+                    "cosim.test_linear"),
+            RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
+           "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
+)}
+
+
+def kernel(name: str) -> Kernel:
+    try:
+        return KERNELS[name]
+    except KeyError:
+        raise KeyError(f"no kernel named {name!r}; kernels: {', '.join(KERNELS)}") from None
+
+
+def rtl_units() -> dict[str, tuple[Kernel, RtlUnit]]:
+    """Every RTL unit with its own testbench, by top module name."""
+    return {u.top: (k, u) for k in KERNELS.values() for u in k.rtl}
+
+
+def rtl_unit(top: str) -> tuple[Kernel, RtlUnit]:
+    units = rtl_units()
+    if top not in units:
+        raise KeyError(f"no RTL unit named {top!r}; units: {', '.join(units)}")
+    return units[top]

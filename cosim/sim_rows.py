@@ -1,0 +1,152 @@
+"""`make sim` rows: for each kernel of the registry, the same vectors through python_ref (the spec),
+the C simulation of hls/ (the kernel's registered vector set through its C testbench) and the RTL
+(its cocotb testbench under random stalls and backpressure, python_ref as the scoreboard); the error
+against float64 and the RTL's latency and throughput. Each row is the registry's ``sim`` entry:
+``(cfg, waves) -> KernelResult``."""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+
+from python_ref.config import Config
+from python_ref.model.real_data import missing_reason
+
+from .csim import run_kernel
+from .runner import run_unit
+from .toolchain import BUILD_DIR
+
+
+@dataclass
+class KernelResult:
+    kernel: str
+    vectors_csim: int
+    csim_exact: bool
+    vectors_rtl: int
+    rtl_exact: bool
+    max_error: float
+    error_note: str
+    latency: int | None
+    cycles_per_beat: float | None
+    real_rows: int | None = None  # rows of published-weight data the RTL checked (None: not applicable)
+    real_note: str = ""
+
+
+def _real(cfg: Config, top: str, waves: bool, ok: bool) -> tuple[int | None, str]:
+    """Run the unit's test_real case when the published weights fit the config: (rows checked, note)."""
+    reason = missing_reason(cfg)
+    if reason or not ok:
+        return 0, reason or f"config {cfg.name} does not have the published shapes"
+    r = run_unit(top, cfg.name, stall="none", n_random=1, run_name="sim_real", testcase="test_real", waves=waves)
+    return int(r["real_rows"]) if r["mismatches"] == 0 else -1, ""
+
+
+def gelu(cfg: Config, waves: bool) -> KernelResult:
+    import torch
+    vec, c = run_kernel("gelu", cfg)
+    act = cfg.fmt("act")
+    x = vec.inputs["in.txt"]
+    ref = torch.nn.functional.gelu(torch.from_numpy(act.to_float(x))).numpy()
+    err = np.abs(act.to_float(vec.expected) - ref)
+    rtl = run_unit("gelu", cfg.name, stall="both", n_random=100_000, run_name="sim_both", waves=waves)
+    return KernelResult("gelu", vec.expected.size, c.exact, int(rtl["vectors"]), rtl["mismatches"] == 0,
+                        float(err.max()), f"{cfg.hardware.gelu.method}, these vectors", int(rtl["latency_cycles"]),
+                        float(rtl["cycles_per_beat"]))
+
+
+def exp(cfg: Config, waves: bool) -> KernelResult:
+    from python_ref.kernels.exp import OUT_FORMAT
+    vec, c = run_kernel("exp", cfg)
+    f = cfg.fmt("act").frac
+    x = vec.inputs["in.txt"]
+    err = np.abs(OUT_FORMAT.to_float(vec.expected) - np.exp(np.ldexp(x.astype(np.float64), -f))).max()
+    rtl = run_unit("exp", cfg.name, stall="both", n_random=20_000, run_name="sim_both_20000", waves=waves)
+    return KernelResult("exp", vec.expected.size, c.exact, int(rtl["beats"]), rtl["mismatches"] == 0, float(err),
+                        "x in (-40, 0]", int(rtl["latency_cycles"]), float(rtl["cycles_per_beat"]))
+
+
+def reciprocal(cfg: Config, waves: bool) -> KernelResult:
+    from python_ref.kernels.reciprocal import SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT
+    vec, c = run_kernel("reciprocal", cfg)
+    x, want = vec.inputs["in.txt"], vec.expected
+    ok = x >= (1 << SOFTMAX_SUM_FORMAT.frac)
+    err = np.abs(want[ok] / 2.0 ** SOFTMAX_RECIP_FORMAT.frac - 2.0 ** SOFTMAX_SUM_FORMAT.frac / x[ok]).max()
+    rtl = run_unit("reciprocal", cfg.name, stall="both", n_random=2000, run_name="sim_both_2000", waves=waves)
+    return KernelResult("reciprocal (1/s)", vec.expected.size, c.exact, int(rtl["beats"]), rtl["mismatches"] == 0,
+                        float(err), "s in [1, 256)", int(rtl["latency_cycles"]), float(rtl["cycles_per_beat"]))
+
+
+def softmax(cfg: Config, waves: bool) -> KernelResult:
+    import torch
+
+    from python_ref.kernels.softmax import PROB_FORMAT
+    vec, c = run_kernel("softmax", cfg)
+    act = cfg.fmt("act")
+    n = vec.meta["n"]
+    x = vec.inputs["x.txt"].reshape(-1, n)
+    p = vec.expected.reshape(-1, n + 3)[:, 3:]
+    ref = torch.softmax(torch.tensor(act.to_float(x), dtype=torch.float64), dim=-1).numpy()
+    err = np.abs(PROB_FORMAT.to_float(p) - ref).max()
+    runs = {top: run_unit(top, cfg.name, stall="both", n_random=40, run_name="sim_both_40", waves=waves,
+                          testcase=["test_adversarial", "test_random", "test_latency_throughput"])
+            for top in ("softmax_stats", "softmax_prob")}
+    st, pr = runs["softmax_stats"], runs["softmax_prob"]
+    real, note = _real(cfg, "softmax_stats", waves, cfg.model.tokens == 129)
+    return KernelResult("softmax (stats + prob)", vec.expected.size, c.exact, min(st["beats"], pr["beats"]),
+                        st["mismatches"] + pr["mismatches"] == 0 and real >= 0, float(err),
+                        f"p, rows of {n}, random orders", st["latency_cycles"] + pr["latency_cycles"],
+                        max(st["cycles_per_beat"], pr["cycles_per_beat"]), real, note)
+
+
+def layernorm(cfg: Config, waves: bool) -> KernelResult:
+    import torch
+    vec, c = run_kernel("layernorm", cfg)
+    act, pf = cfg.fmt("act"), cfg.fmt("norm_param")
+    d = cfg.model.dim
+    x = vec.inputs["x.txt"].reshape(-1, d)
+    g, b = vec.inputs["gamma.txt"], vec.inputs["beta.txt"]
+    ref = torch.nn.functional.layer_norm(torch.tensor(act.to_float(x)), (d,), torch.tensor(pf.to_float(g)),
+                                         torch.tensor(pf.to_float(b)), eps=cfg.model.layernorm_eps).numpy()
+    err = np.abs(act.to_float(vec.expected.reshape(-1, d)) - ref).max()
+    rtl = run_unit("layernorm", cfg.name, stall="both", n_random=20, run_name="sim_both_20", waves=waves,
+                   testcase=["test_adversarial", "test_random", "test_latency_throughput"])
+    real, note = _real(cfg, "layernorm", waves, cfg.model.dim == 192)
+    return KernelResult("layernorm", vec.expected.size, c.exact, int(rtl["beats"]),
+                        rtl["mismatches"] == 0 and real >= 0, float(err), "y, random + adversarial rows",
+                        int(rtl["latency_cycles"]), float(rtl["cycles_per_beat"]), real, note)
+
+
+def linear(cfg: Config, waves: bool) -> KernelResult:
+    """The unified compute unit on every layer shape of the config, chained as the model runs them
+    (patch embedding onto pos, qkv, proj, fc1 + GELU -> fc2, gathered expert fc1 + GELU -> scaled
+    scatter-accumulate expert fc2), all tokens: the same job sequence through python_ref, the C-sim
+    and the RTL engine. Error: qkv and proj against float64 on the same quantized operands."""
+    from .linear_jobs import model_sequence, rtl_calls, run_csim
+    from .linear_schedule import PIPELINE_CYCLES
+    work = BUILD_DIR / "sim" / cfg.name / "linear"
+    work.mkdir(parents=True, exist_ok=True)
+    jobs, names = model_sequence(cfg, np.random.default_rng(301))
+    expected, csim_out = run_csim(jobs, cfg, work)
+    csim_exact = all(np.array_equal(e, c) for e, c in zip(expected, csim_out))
+    vin, vout = work / "calls.pkl", work / "rtl.pkl"
+    vin.write_bytes(pickle.dumps(rtl_calls(jobs, expected, cfg)))
+    r = run_unit("linear", cfg.name, stall="none", run_name="sim_three_way", testcase="test_vectors_file",
+                 waves=waves, vectors=str(vin), vectors_out=str(vout))
+    rtl_out = pickle.loads(vout.read_bytes())
+    rtl_exact = r["mismatches"] == 0
+    for e, g, j in zip(expected, rtl_out, jobs):
+        if j.patch is not None:  # the engine produces the patch rows; row 0 (CLS) is pos[0]
+            g = np.vstack([j.patch[1][:1], g])
+        rtl_exact &= bool(np.array_equal(e, g))
+    act = cfg.fmt("act")
+    err = 0.0
+    for name, e, j in zip(names, expected, jobs):
+        if name in ("qkv", "proj"):
+            x = act.to_float(j.src)
+            w, b = cfg.fmt(j.w_role).to_float(j.w), cfg.fmt(j.b_role).to_float(j.b)
+            err = max(err, float(np.abs(act.to_float(e) - (x @ w.T + b)).max()))
+    values = sum(int(e.size) for e in expected)
+    big = max(r["runs"], key=lambda run: run["ideal"])
+    return KernelResult("linear (all layer shapes)", values, csim_exact, values, rtl_exact, err,
+                        "qkv/proj, same quantized operands", PIPELINE_CYCLES, round(big["cycles"] / big["ideal"], 4))

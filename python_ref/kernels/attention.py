@@ -1,0 +1,368 @@
+"""Multi-head self-attention on the unified MAC array: the numerical specification that the later
+hls/ and rtl/ attention must equal bit for bit.
+
+Input: the raw activation-format integers of one layer's qkv output, shape (T, 3D) (Q | K | V; head
+i uses columns i*d .. (i+1)*d - 1 of each block, d = head_dim = D / heads). Output: attn_out, raw
+activation-format integers (T, D), the heads concatenated in order. The projection is not part of
+this kernel (it is an ordinary linear layer).
+
+Architecture (decided, docs/attention.md and ../shared/design/performance.md section 4.3): QK^T and
+AV run on the unified LI x LO array of DSP48E2 (27 x 18 bits): the activation operand (q, or the
+exp values e) on the 27-bit A port, the stationary operand (K, or V) on the 18-bit B port, split
+into a signed hi part and an unsigned lo part. Every dot product is EXACT and each result is
+rounded once. The softmax is TWO-PASS with DEFERRED normalisation: the row maximum is taken as the
+scores leave the array, then one exp per score, an exact sum, one reciprocal per row, and the
+multiply by 1/sum happens once per OUTPUT (after AV), not once per score.
+
+Formats (shipped configs; ``F_x`` = fraction bits; all come from the config and the softmax units):
+
+==========  ==========================================  ====  ======================================
+quantity    format                                      F     how it is produced
+==========  ==========================================  ====  ======================================
+qkv         act   ap_fixed<32,10,AP_TRN,AP_WRAP>        22    input (raw integers)
+q, k, v     operand ap_fixed<27,9,AP_RND,AP_SAT_SYM>    18    assignment act -> operand (RND, SAT_SYM)
+S = q.k     exact integer                               36    sum of d exact products (no rounding)
+s           score ap_fixed<32,10,AP_RND,AP_SAT>         22    assignment of S * 2^-g (one rounding)
+m           score format                                22    exact row maximum of s
+s - m       exact ap_fixed<33,11>, <= 0                 22    exact difference
+e           EXP_FORMAT ap_ufixed<25,1>                  24    exp unit (python_ref.kernels.exp)
+sigma       SUM_FORMAT ap_ufixed<32,8>                  24    exact sum of the row's e
+r           RECIP_FORMAT ap_ufixed<32,1>                31    reciprocal unit, round(2^55 / sigma)
+U = e.v     exact integer                               42    sum of T exact products (no rounding)
+r * U       exact integer                               73    one exact product per output
+o           act   ap_fixed<32,10,AP_TRN,AP_WRAP>        22    assignment of r * U (act's Q and O modes)
+==========  ==========================================  ====  ======================================
+
+Definition, per head h (d = head_dim = 4^g, so d^-1/2 = 2^-g is an exact shift; other head dims
+are rejected naming model.dim and model.heads):
+
+1. ``q, k, v = operand(Q_h), operand(K_h), operand(V_h)``: assignment from the activation format
+   (22 fraction bits) to the operand format (18): round half up (AP_RND) at 2^-18, then symmetric
+   saturation (AP_SAT_SYM) to [-(2^26 - 1), 2^26 - 1] raw, i.e. |x| <= 256 - 2^-18.
+2. ``S_ij = sum_c q_ic k_jc``, exact (36 fraction bits).
+3. ``s_ij = score(S_ij * 2^-g)``: the exact value (36 + g fraction bits) assigned once to the score
+   format: round half up at 2^-22, then saturation to [-512, 512 - 2^-22] (AP_SAT).
+4. Per row i (two-pass, :func:`python_ref.kernels.softmax.softmax_two_pass_stats_raw` with the
+   score format): ``m_i = max_j s_ij`` (exact), ``e_ij = exp(s_ij - m_i)`` by the exp unit
+   (``exp_neg_raw``, frac_in = 22; e = 2^24 = 1.0 exactly at the maximum), ``sigma_i = sum_j
+   e_ij`` (exact: same fraction bits, no overflow since 1 <= sigma <= T <= 255), ``r_i =
+   round(2^55 / sigma_i)`` (reciprocal unit, exact rounding, ties up).
+5. ``U_id = sum_j e_ij v_jd``, exact (24 + 18 = 42 fraction bits).
+6. ``o_id = act(r_i U_id)``: the exact product (31 + 42 = 73 fraction bits) assigned to the
+   activation format with act's quantization and overflow modes (shipped: TRN = floor at 2^-22,
+   WRAP, which never acts, see below).
+
+The effective probability is ``p_ij = e_ij r_i`` (55 fraction bits, never rounded: it exists only
+inside the deferred product); :class:`AttentionResult` exposes it as float64 for error reports.
+
+Order freedom: m is a maximum, sigma, S and U are exact integer sums, and every rounding acts on
+an exact value. So the result does not depend on the order keys (or dims) arrive in, on the array
+size LI x LO, or on the schedule: there is no order parameter. (Edge-MoE's online softmax rounds
+inside its recurrence and depends on the arrival order; see python_ref.kernels.softmax.)
+
+Range proofs (shipped formats; Q = 2^26 - 1 is the largest operand magnitude after SAT_SYM):
+
+* Operands. |q|, |k|, |v| <= Q raw. The hardware splits each stationary value x (k or v) as
+  ``x = hi * 2^10 + lo`` with ``hi = x >> 10`` (arithmetic shift, so hi in [-2^16, 2^16 - 1]: 17-bit
+  signed) and ``lo = x & 1023`` (10-bit unsigned, in [0, 1023]); both fit the 18-bit signed B port.
+  The A port (27-bit signed) takes q (27-bit signed) or e in [0, 2^24] (25-bit unsigned = 26-bit
+  signed).
+* DSP cascade, LI <= 32 products per P register (48-bit signed, range [-2^47, 2^47 - 1]):
+  QK^T hi: |q hi| <= Q 2^16 < 2^42, so |sum| <= 32 Q 2^16 = 2^47 - 2^21 < 2^47 (strict);
+  QK^T lo: 0 <= lo <= 1023, |sum| <= 32 Q 1023 < 2^41;
+  AV hi:   0 <= e <= 2^24, |sum| <= 32 2^24 2^16 = 2^45;   AV lo: |sum| <= 32 2^24 1023 < 2^39.
+  So one tile's partial sums never wrap the P register.
+* Wider than 48 bits (fabric adders, not the DSP cascade): the accumulation over in-blocks and the
+  combination hi * 2^10 + lo. A whole hi-sum over d = 64 dims reaches 64 Q 2^16 ~ 2^48 (does NOT
+  fit a signed 48-bit P), and over T keys sum_j e_ij hi_jd reaches sigma 2^16 <= 255 2^40 ~ 2^48;
+  neither can be accumulated modulo 2^48 because S is saturated (step 3) and U is multiplied
+  (step 6). The combined values need:
+  |S| <= d Q^2 < 2^(52 + log2 d): d = 64: < 2^58, i.e. 59-bit signed (d = 16: 57 bits);
+  |U| <= sigma Q <= 255 2^24 Q < 2^58, i.e. 59-bit signed (in general < 2^(24 + 26 + log2 T)).
+  Both fit int64 here (and for every d <= 1024 and T <= 255), so the spec computes them in int64.
+* Scores. 2^-g S is saturated to the score format (full-range operands do saturate: |q.k| / 8 can
+  reach 2^19). s - m in [-(2^32 - 1), 0] raw (33 bits), the exp unit's input (any x <= -32 gives 0).
+* Softmax. 2^24 <= sigma <= T 2^24 < 2^32 (the maximum contributes exactly 1.0); r in
+  [2^31 / T, 2^31] (never saturates: sigma >= 1 gives 1/sigma <= 1).
+* Deferred product. r <= 2^31 (32 bits unsigned) times |U| < 2^58 (59 bits signed) is a ~90-bit
+  product in general; with the rounding bound |r sigma - 2^55| <= sigma / 2 <= 2^31 it is at most
+  (2^55 + 2^31) Q < 2^81 (82-bit signed). It does not fit int64: the spec forms it exactly from a
+  split of U (:func:`assign_exact_product`, tested against Python integers), the hardware needs a
+  32 x 59 multiplier (e.g. 6 DSP48E2 as 3 x 2 tiles) per deferred-normalisation lane.
+* Output. |o| <= (1 + 2^-24) Q 2^-18 < 257 < 512: act cannot overflow, so its WRAP never acts
+  (and any overflow mode gives the same bits).
+
+Performance: QK^T and AV are integer matrix products computed EXACTLY with float64 BLAS
+(:func:`exact_matmul`: operands split into pieces so that every partial result stays below 2^53,
+recombined in int64). One edge_moe layer (3 heads, T = 129, d = 64) takes a few milliseconds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Config
+from ..fixed import FixedFormat
+from .exp import MAX_FRAC_IN as EXP_MAX_FRAC_IN
+from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_stats_raw
+
+MAX_TOKENS = MAX_ROW  # 255: a softmax row (one key per token) must fit SUM_FORMAT's integer bits
+SPLIT_LO_BITS = 10  # the hardware's stationary split x = hi * 2^10 + lo (hi 17-bit signed, lo 10-bit unsigned)
+F64_EXACT_BITS = 53  # every integer of magnitude <= 2^53 is a float64
+# OpenBLAS runs a GEMM on one thread when M*N*K <= 65536 * GEMM_MULTITHREAD_THRESHOLD (default 4).
+# Attention's GEMMs are just above that, and a small multithreaded GEMM on a busy machine spends its
+# time waiting for threads (measured on a loaded 2-core host: 84 ms for one (3,129,64)@(3,64,129)
+# product against 0.4 ms in row blocks under the threshold). Speed only: the bits do not change.
+BLAS_SINGLE_THREAD_MNK = 65536 * 4
+
+
+class AttentionError(ValueError):
+    """Bad input or configuration for the attention kernel (the message names the problem)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact integer helpers
+
+def _bits(x: np.ndarray) -> int:
+    """Smallest K with |x| <= 2^K - 1 for every element (0 for an empty or all-zero array)."""
+    if x.size == 0:
+        return 0
+    if x.dtype == object:
+        return max(abs(int(v)).bit_length() for v in x.flat)
+    lo, hi = int(x.min()), int(x.max())
+    return max(abs(lo).bit_length(), abs(hi).bit_length())
+
+
+def _digits(x: np.ndarray, p: int, n: int) -> list:
+    """x = sum_i digit_i 2^(i p): n - 1 unsigned low digits in [0, 2^p), a signed top digit x >> (n-1)p.
+    For |x| <= 2^K - 1 and K <= n p every digit has magnitude <= 2^p."""
+    mask = (1 << p) - 1
+    return [(x >> (i * p)) & mask for i in range(n - 1)] + [x >> ((n - 1) * p)]
+
+
+def split_plan(a_bits: int, b_bits: int, inner: int) -> tuple[int, int]:
+    """Piece widths (pa, pb) for :func:`exact_matmul`: pa + pb + ceil(log2 inner) <= 53, fewest
+    float64 products ceil(a_bits / pa) * ceil(b_bits / pb) (ties: the larger pa)."""
+    budget = F64_EXACT_BITS - max(inner - 1, 0).bit_length()
+    if a_bits + b_bits <= budget:
+        return max(a_bits, 1), max(b_bits, 1)
+    if budget < 2:
+        raise AttentionError(f"exact_matmul: inner dimension {inner} is too long for exact float64 sums")
+    best = None
+    for pa in range(1, min(a_bits, budget - 1) + 1):
+        pb = min(budget - pa, b_bits)
+        cost = (-(-a_bits // pa)) * (-(-b_bits // pb))
+        if best is None or cost <= best[0]:
+            best = (cost, pa, pb)
+    return best[1], best[2]
+
+
+def _blas_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """float64 ``x @ y`` in row blocks of at most BLAS_SINGLE_THREAD_MNK multiply-adds per GEMM."""
+    m, k = x.shape[-2:]
+    n = y.shape[-1]
+    rows = max(1, BLAS_SINGLE_THREAD_MNK // max(1, k * n))
+    if m <= rows:
+        return np.matmul(x, y)
+    return np.concatenate([np.matmul(x[..., i:i + rows, :], y) for i in range(0, m, rows)], axis=-2)
+
+
+def exact_matmul(a, b) -> np.ndarray:
+    """The exact integer matrix product ``a @ b`` (numpy matmul broadcasting), computed with float64
+    BLAS.
+
+    Proof of exactness. Let |a| <= 2^Ka - 1, |b| <= 2^Kb - 1 and n the inner dimension. Each operand
+    is split into base-2^p digits (:func:`_digits`): a = sum_i a_i 2^(i pa), b = sum_j b_j 2^(j pb),
+    every digit an integer with |a_i| <= 2^pa, |b_j| <= 2^pb (the low digits are unsigned and below
+    2^p; the top digit x >> s of |x| < 2^K lies in [-2^(K-s), 2^(K-s) - 1] and K - s <= p). Every
+    digit is therefore exactly a float64, and so is every product a_i[., c] b_j[c, .] (|.| <=
+    2^(pa+pb)). The widths satisfy pa + pb + ceil(log2 n) <= 53 (:func:`split_plan`), so every
+    partial sum of n such products, in any order and grouping BLAS may use, with or without FMA,
+    is an integer of magnitude <= n 2^(pa+pb) <= 2^53: representable, hence computed without
+    rounding. Each digit product matrix P_ij is thus exact and converts to int64 exactly.
+
+    Recombination: a @ b = sum_ij P_ij 2^(i pa + j pb), in int64 (|P_ij| <= 2^53 converts exactly;
+    shifts i pa + j pb <= Ka + Kb <= 62). The true result has |.| <= n (2^Ka - 1)(2^Kb - 1) <
+    2^(Ka + Kb + ceil(log2 n)); when Ka + Kb + ceil(log2 n) <= 62 it fits int64. numpy's int64 array
+    shifts and sums are two's-complement arithmetic modulo 2^64 (they wrap silently), so even if a
+    single shifted term or partial sum left the int64 range, the final sum modulo 2^64 is the true
+    result. Larger results are computed with Python integers (object arrays), exactly but slowly.
+    tests/test_attention.py checks the helper against a pure-integer product, worst cases included.
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    for name, x in (("a", a), ("b", b)):
+        if x.size and x.dtype.kind not in "iuO":
+            raise AttentionError(f"exact_matmul: {name} must hold integers, got dtype {x.dtype}")
+        if x.ndim < 2:
+            raise AttentionError(f"exact_matmul: {name} must be at least 2-D, got shape {x.shape}")
+    if a.shape[-1] != b.shape[-2]:
+        raise AttentionError(f"exact_matmul: inner dimensions differ: a {a.shape}, b {b.shape}")
+    n = a.shape[-1]
+    ka, kb = _bits(a), _bits(b)
+    log_n = max(n - 1, 0).bit_length()
+    if a.dtype == object or b.dtype == object or ka + kb + log_n > 62 or ka > 62 or kb > 62:
+        return np.matmul(a.astype(object), b.astype(object))
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    if ka == 0 or kb == 0 or n == 0:
+        return np.matmul(a, b)  # all products are 0: integer matmul (exact) gives the zeros and the shape
+    pa, pb = split_plan(ka, kb, n)
+    na, nb = -(-ka // pa), -(-kb // pb)
+    da = [x.astype(np.float64) for x in _digits(a, pa, na)]
+    db = [x.astype(np.float64) for x in _digits(b, pb, nb)]
+    out = None
+    for i, ai in enumerate(da):
+        for j, bj in enumerate(db):
+            term = _blas_matmul(ai, bj).astype(np.int64) << (i * pa + j * pb)
+            out = term if out is None else out + term
+    return out
+
+
+def assign_exact_product(a, b, frac_in: int, fmt: FixedFormat) -> np.ndarray:
+    """``fmt``'s assignment of the exact products ``a * b`` (broadcast; raw integers with ``frac_in``
+    fraction bits in total) for int64 operands whose products may exceed int64: raw ``fmt`` integers.
+
+    With |a| <= 2^Ka - 1, |b| <= 2^Kb - 1 and s = frac_in - fmt.frac the rounding shift: if
+    Ka + Kb <= 60 the product is formed in int64. Otherwise b = bh 2^c + bl with bh = b >> c and
+    0 <= bl < 2^c, so a b = X 2^c + B with X = a bh + ((a bl) >> c) and 0 <= B = (a bl) mod 2^c <
+    2^c. c = min(max(1, Ka + Kb - 58), 63 - Ka) keeps |a bl| < 2^63; |X| < 2^(Ka+Kb-c) + 2^Ka, so
+    when c >= Ka + Kb - 61 and Ka <= 60, v' = 2X + [B != 0] has |v'| < 2^62 + 2^61 + 1: all fit int64.
+    If also 1 <= c <= s - 1, v' with frac_in - c + 1 fraction bits assigns to the same raw value as
+    the exact product in every quantization and overflow mode: measured in units of 2^-(frac_in-c)
+    ("X-units"), the output LSB is 2^(s-c) >= 2 X-units and half of it an integer number of X-units;
+    v = X + B/2^c and v'/2 = X + [B != 0]/2 have the same floor at any such LSB, the same sign
+    (v < 0 iff X < 0, as 0 <= B < 2^c), a zero remainder together, and remainders that compare
+    alike with half an LSB, since their parts below one X-unit are both 0 or both strictly inside
+    (0, 1). Outside these conditions, or for object arrays, the product is formed with Python
+    integers (exact, slow). tests/test_attention.py checks both paths against Python integers."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    ka, kb = _bits(a), _bits(b)
+    s = frac_in - fmt.frac
+    if a.dtype != object and b.dtype != object:
+        a = a.astype(np.int64)
+        b = b.astype(np.int64)
+        if ka + kb <= 60:
+            return fmt.quantize(a * b, frac_in)
+        c = min(max(1, ka + kb - 58), 63 - ka)
+        if 1 <= c <= s - 1 and c >= ka + kb - 61 and ka <= 60:
+            low = a * (b & ((1 << c) - 1))
+            x = a * (b >> c) + (low >> c)
+            sticky = (low & ((1 << c) - 1)) != 0
+            return fmt.quantize(2 * x + sticky.astype(np.int64), frac_in - c + 1)
+    prod = np.asarray(a, dtype=object) * np.asarray(b, dtype=object)
+    return fmt.quantize(prod, frac_in)
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel
+
+def head_shift(cfg: Config) -> int:
+    """g with head_dim = 4^g (so d^-1/2 = 2^-g, an exact shift); other head dims are rejected."""
+    m = cfg.model
+    d = m.head_dim
+    g = (d.bit_length() - 1) // 2
+    if d < 1 or (1 << (2 * g)) != d:
+        raise AttentionError(
+            f"attention: head_dim = model.dim / model.heads = {m.dim} / {m.heads} = {d} is not a power of 4; "
+            f"the scale head_dim**-0.5 must be an exact shift (head dims 1, 4, 16, 64, 256, ...)")
+    return g
+
+
+@dataclass(frozen=True)
+class AttentionResult:
+    """Every intermediate of :func:`attention`, raw integers, per head (leading axis h):
+    q, k, v (h, T, d) operand format; S (h, T, T) exact q.k (2 F_op fraction bits); s (h, T, T) score
+    format; m (h, T) score format; e (h, T, T) EXP_FORMAT; sigma (h, T) SUM_FORMAT; r (h, T)
+    RECIP_FORMAT; U (h, T, d) exact e.v (F_exp + F_op fraction bits); out (T, D) act."""
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    S: np.ndarray
+    s: np.ndarray
+    m: np.ndarray
+    e: np.ndarray
+    sigma: np.ndarray
+    r: np.ndarray
+    U: np.ndarray
+    out: np.ndarray
+
+    @property
+    def p(self) -> np.ndarray:
+        """Effective probabilities e * r as float64 (h, T, T): what multiplies v, never rounded.
+        (e < 2^25 and r < 2^32, so e * r < 2^57 is exact in int64; one float rounding at 2^-53.)"""
+        prod = self.e * self.r[..., None]
+        return np.ldexp(prod.astype(np.float64), -(EXP_FORMAT.frac + RECIP_FORMAT.frac))
+
+
+def _check_formats(cfg: Config) -> None:
+    score = cfg.fmt("score")
+    if not score.signed or not 0 <= score.frac <= EXP_MAX_FRAC_IN:
+        raise AttentionError(f"formats.score: the exp unit reads s - m with at most {EXP_MAX_FRAC_IN} fraction "
+                             f"bits from a signed score; got {score.c_type}")
+
+
+def check_qkv(qkv_raw, cfg: Config) -> np.ndarray:
+    """Validate one layer's qkv (raw act integers, shape (T, 3 * dim), 1 <= T <= 255); int64 copy."""
+    act = cfg.fmt("act")
+    D = cfg.model.dim
+    x = np.asarray(qkv_raw)
+    if x.ndim != 2:
+        raise AttentionError(f"attention: qkv must be a 2-D array (tokens, 3 * model.dim = {3 * D}), "
+                             f"got shape {x.shape}")
+    if x.shape[1] != 3 * D:
+        raise AttentionError(f"attention: qkv has {x.shape[1]} columns, expected 3 * model.dim = {3 * D} (Q | K | V)")
+    T = x.shape[0]
+    if not 1 <= T <= MAX_TOKENS:
+        raise AttentionError(f"attention: T = {T} tokens; a softmax row holds 1 .. {MAX_TOKENS} scores "
+                             f"(the sum format {SUM_FORMAT.c_type} limits it to {MAX_TOKENS})")
+    if x.dtype.kind not in "iu" and not (x.dtype == object and all(isinstance(v, (int, np.integer)) for v in x.flat)):
+        raise AttentionError(f"attention: qkv must hold raw integers of {act.c_type}, got dtype {x.dtype}")
+    lo, hi = int(x.min()), int(x.max())
+    if lo < act.raw_min or hi > act.raw_max:
+        raise AttentionError(f"attention: qkv raw values outside {act.c_type} range [{act.raw_min}, {act.raw_max}] "
+                             f"(got [{lo}, {hi}])")
+    return x.astype(np.int64)
+
+
+def attention(qkv_raw, cfg: Config) -> AttentionResult:
+    """The attention of one layer (see the module docstring): every intermediate, raw."""
+    g = head_shift(cfg)
+    _check_formats(cfg)
+    x = check_qkv(qkv_raw, cfg)
+    act, op, score = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score")
+    T = x.shape[0]
+    D, H, d = cfg.model.dim, cfg.model.heads, cfg.model.head_dim
+
+    # 1. operands: (3, H, T, d) -> q, k, v each (H, T, d)
+    qkv = op.quantize(x, act.frac).reshape(T, 3, H, d).transpose(1, 2, 0, 3)
+    q, k, v = (np.ascontiguousarray(t) for t in qkv)
+    # 2. exact scores, 3. one rounding to the score format
+    S = exact_matmul(q, k.transpose(0, 2, 1))
+    s = score.quantize(S, 2 * op.frac + g)
+    # 4. two-pass statistics, every row of every head at once
+    m, sigma, r, e = softmax_two_pass_stats_raw(s.reshape(H * T, T), cfg, score)
+    m, sigma, r, e = m.reshape(H, T), sigma.reshape(H, T), r.reshape(H, T), e.reshape(H, T, T)
+    # 5. exact e.v, 6. deferred normalisation: one exact product and one assignment per output
+    U = exact_matmul(e, v)
+    o = assign_exact_product(r[:, :, None], U, RECIP_FORMAT.frac + EXP_FORMAT.frac + op.frac, act)
+    out = np.ascontiguousarray(np.asarray(o).astype(np.int64).transpose(1, 0, 2).reshape(T, D))
+    return AttentionResult(q=q, k=k, v=v, S=S, s=s, m=m, e=e, sigma=sigma, r=r, U=U, out=out)
+
+
+def attention_raw(qkv_raw, cfg: Config) -> np.ndarray:
+    """attn_out (T, D) raw act integers of one layer's qkv (T, 3D) raw act integers."""
+    return attention(qkv_raw, cfg).out
+
+
+def attention_float(qkv: np.ndarray, cfg: Config) -> np.ndarray:
+    """Convenience: quantize float qkv to the activation format, return float attn_out."""
+    act = cfg.fmt("act")
+    return act.to_float(attention_raw(act.from_float(np.asarray(qkv, dtype=np.float64)), cfg))
+
+
+__all__ = ["AttentionError", "AttentionResult", "MAX_TOKENS", "SPLIT_LO_BITS", "assign_exact_product", "attention",
+           "attention_float", "attention_raw", "check_qkv", "exact_matmul", "head_shift", "split_plan"]

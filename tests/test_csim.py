@@ -1,0 +1,51 @@
+"""The C simulation of every kernel of the registry (cosim/registry.py): its registered vector set
+(the one `make sim` and `make vitis-csim` use) through its C testbench is bit-exact to python_ref on
+every shipped config, and every testbench checks its outputs itself (vendor csim relies on it):
+it fails on one wrong expected value and names it, and rejects unusable input with exit status 2."""
+import subprocess
+
+import numpy as np
+import pytest
+
+from cosim.csim import build_tb, run_kernel, run_tb
+from cosim.registry import KERNELS, resolve
+from python_ref.config import load_config
+
+pytestmark = pytest.mark.csim
+CONFIGS = ["edge_moe", "tiny"]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_registered_vectors_bit_exact(kernel, config, tmp_path):
+    cfg = load_config(config)
+    vectors, res = run_kernel(kernel, cfg, tmp_path)
+    assert res.exact, f"{kernel}/{config}: {res.mismatches} of {vectors.expected.size} values differ\n{res.stderr[-2000:]}"
+    assert "0 mismatches" in res.stdout
+    assert vectors.expected.size >= (100_000 if kernel != "linear" or config == "edge_moe" else 5_000)
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_testbench_detects_a_wrong_expectation(kernel, tmp_path):
+    """One expected value off by one: exit status 1, one mismatch, reported."""
+    cfg = load_config("tiny")
+    vectors = resolve(KERNELS[kernel].vectors)(cfg)
+    vectors.expected = vectors.expected.copy()
+    k = vectors.expected.size // 2
+    vectors.expected[k] += 1
+    res = run_tb(build_tb(kernel, "tiny"), vectors, tmp_path)
+    assert res.mismatches == 1 and "1 mismatches" in res.stdout and "mismatch" in res.stderr
+    assert np.flatnonzero(res.out != vectors.expected).tolist() == [k]
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_testbench_rejects_unusable_input(kernel, tmp_path):
+    exe = build_tb(kernel, "tiny")
+    vectors = resolve(KERNELS[kernel].vectors)(load_config("tiny"))
+    folder = vectors.write(tmp_path / "v")
+    first = next(iter(vectors.inputs))
+    (folder / first).write_text("12\nnot-a-number\n")
+    res = subprocess.run([str(exe), str(folder)], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 2 and "error:" in res.stderr and first in res.stderr, res.stderr
+    res = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 2 and "usage:" in res.stderr
