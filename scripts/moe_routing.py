@@ -33,13 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from python_ref.config import Config  # noqa: E402
-from python_ref.kernels.moe import MoEWeights, Routing, gate_logits, moe_raw, route  # noqa: E402
-from python_ref.kernels.softmax import PROB_FORMAT  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
+from python_ref.config import Config
+from python_ref.kernels.moe import MoEWeights, Routing, gate_logits, moe_raw, route
+from python_ref.kernels.softmax import PROB_FORMAT
+from scripts.cli import config_or_exit
 
 SECTION = "moe_routing"
 LAYER = 1

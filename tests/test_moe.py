@@ -2,7 +2,7 @@
 compute_linear call per token and expert, selection by repeated argmax, integer score and combine),
 the order-freedom of the gate softmax and of the expert accumulation, the three Edge-MoE defects
 (docs/moe.md) as cases that would catch them, top_k variants, the schedule's properties, the error
-messages, and the routing on the published weights (skipped when absent)."""
+messages, and the routing on the published weights (``published``: skipped with the reason when absent)."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +20,6 @@ from python_ref.kernels.linear import compute_linear
 from python_ref.kernels.moe import (MoEError, MoEWeights, expert_schedule, gate_logits, moe_raw, route,
                                     run_schedule, score_from_prob, top_k_by_logit)
 from python_ref.kernels.softmax import PROB_FORMAT, softmax_two_pass_raw
-from python_ref.model.real_data import missing_reason
 
 TINY = load_config("tiny")
 K_VARIANTS = {k: (TINY if k == TINY.model.top_k else config_with_top_k(TINY, k)) for k in (1, 2, 3, 4)}
@@ -373,10 +372,7 @@ def test_config_rejects_k_above_e():
 # ---------------------------------------------------------------------------------------------
 # Published weights
 
-_REASON = missing_reason()
-
-
-@pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
+@pytest.mark.published
 @pytest.mark.parametrize("image, task", [("edge_moe", 0), ("edge_moe", 1), ("chelsea", 0)])
 def test_routing_on_published_weights_matches_the_float_model(image, task):
     """Layer 1 (published gates): the fixed-point routing equals the float model's on every token that
