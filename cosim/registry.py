@@ -85,7 +85,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
            (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
-    Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), (),
+    Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
            (RtlUnit("linear", _SKID_CTRL + ("gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"),
                     "cosim.test_linear"),
             RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
