@@ -43,7 +43,8 @@ class Kernel:
     hls_tops: tuple[str, ...]  # synthesizable top functions (one vendor project each)
     rtl: tuple[RtlUnit, ...]
     vectors: str  # "module:function": (cfg) -> cosim.csim.VectorSet, the C testbench's inputs + expected
-    sim: str  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+    sim: str | None  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+    #                  (None while the kernel has no RTL: python_ref vs C-sim only, in tests/test_csim.py)
 
     @property
     def hls_tb(self) -> Path:
@@ -90,6 +91,9 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_linear"),
             RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
+    # No RTL yet (issue 9): no unit, no `make sim` row.
+    Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",), (),
+           "cosim.attention_vectors:attention_csim", None),
 )}
 
 
