@@ -25,7 +25,8 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -113,15 +114,20 @@ _SRC_RE = re.compile(r"([^|:\s]+\.s?v):(\d+)(?:\.\d+)?(?:-(\d+)(?:\.\d+)?)?")
 
 
 def src_lines(src: str) -> dict[str, set[int]]:
-    """'rtl/src/x.sv:12.3-14.9|...' -> {'x.sv': {12, 13, 14}}."""
+    """'rtl/src/x.sv:12.3-14.9|...' -> {'x.sv': {12, 13, 14}} (a fresh dict the caller may change)."""
+    return {f: set(ls) for f, ls in _src_lines(src or "").items()}
+
+
+@lru_cache(maxsize=None)
+def _src_lines(src: str) -> dict[str, frozenset[int]]:
     out: dict[str, set[int]] = defaultdict(set)
-    for m in _SRC_RE.finditer(src or ""):
+    for m in _SRC_RE.finditer(src):
         if m.group(1).startswith("/share/"):
             continue  # Yosys' own techmap library, not the design
         first = int(m.group(2))
         last = int(m.group(3)) if m.group(3) else first
-        out[Path(m.group(1)).name].update(range(first, max(first, last) + 1))
-    return out
+        out[m.group(1).rsplit("/", 1)[-1]].update(range(first, max(first, last) + 1))
+    return {f: frozenset(ls) for f, ls in out.items()}
 
 
 def first_src(src: str) -> str:
@@ -759,9 +765,12 @@ class TimingPath:
 
 @dataclass
 class EndpointGroup:
+    """The endpoints of one register; ``path`` (nominal corner) is filled for the worst groups only."""
     name: str
-    nominal: TimingPath
+    nominal: float
     optimistic: float
+    endpoint: int
+    path: TimingPath | None = None
 
 
 @dataclass
@@ -779,7 +788,7 @@ class UnitTiming:
 
     @property
     def worst_nominal(self) -> float:
-        return self.groups[0].nominal.delay if self.groups else 0.0
+        return self.groups[0].nominal if self.groups else 0.0
 
     @property
     def worst_optimistic(self) -> float:
@@ -996,6 +1005,8 @@ class Analysis:
     def _cell_rtl(self, cell: int) -> dict[str, set[int]]:
         c = self.design.cells[cell]
         lines = src_lines(c.src)
+        if c.type not in FF_TYPES:
+            return lines
         if c.type in FF_TYPES:
             # A flip-flop's src can be a whole always block; the wire it drives names the register.
             for b in c.bits("Q"):
@@ -1006,7 +1017,8 @@ class Analysis:
                     break
         return lines
 
-    def groups(self) -> list[EndpointGroup]:
+    def groups(self, detailed: int) -> list[EndpointGroup]:
+        """Endpoint groups, worst nominal first; the worst ``detailed`` ones get their path."""
         nominal = self.corners["nominal"].endpoint_delay
         optimistic = self.corners["optimistic"].endpoint_delay
         worst_nom: dict[str, int] = {}
@@ -1020,7 +1032,10 @@ class Analysis:
                 worst_nom[name] = i
             worst_opt[name] = max(worst_opt.get(name, -math.inf), optimistic[i])
         ordered = sorted(worst_nom.items(), key=lambda kv: (-nominal[kv[1]], kv[0]))
-        return [EndpointGroup(name, self.path("nominal", i), worst_opt[name]) for name, i in ordered]
+        groups = [EndpointGroup(name, nominal[i], worst_opt[name], i) for name, i in ordered]
+        for g in groups[:detailed]:
+            g.path = self.path("nominal", g.endpoint)
+        return groups
 
     def dsp_summary(self) -> list[tuple[int, str]]:
         counts: Counter = Counter()
@@ -1029,12 +1044,14 @@ class Analysis:
         return sorted(((n, s) for s, n in counts.items()), key=lambda x: (-x[0], x[1]))
 
 
-def analyze(netlist: Path | str | Design, period: float, unit: str | None = None, top: str | None = None) -> UnitTiming:
-    """Worst paths per endpoint group of a netlist against a clock period (ns), both corners."""
+def analyze(netlist: Path | str | Design, period: float, unit: str | None = None, top: str | None = None,
+            detailed: int = 10) -> UnitTiming:
+    """Worst path per endpoint group of a netlist against a clock period (ns), both corners; the
+    worst ``detailed`` groups come with their cell-by-cell path."""
     t0 = time.time()
     design = netlist if isinstance(netlist, Design) else load_design(netlist, top)
     ana = Analysis(design)
-    groups = ana.groups()
+    groups = ana.groups(detailed)
     nominal = ana.corners["nominal"].endpoint_delay
     reachable = [x for x in nominal if x > -math.inf]
     return UnitTiming(unit=unit or design.top, netlist=design.path, period=period, cells=len(design.cells),

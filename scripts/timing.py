@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from cosim.sta import StaError, TimingPath, UnitTiming, analyze  # noqa: E402
+from cosim.sta import StaError, TimingPath, UnitTiming, analyze, verdict  # noqa: E402
 from cosim.sta_model import markdown_table  # noqa: E402
 from cosim.sta_synth import SynthError, rtl_units, synthesize_unit  # noqa: E402
 from scripts.cli import config_or_exit  # noqa: E402
@@ -53,12 +53,12 @@ def console_report(t: UnitTiming, synth_note: str, n_groups: int, n_paths: int) 
              f"{t.period:.3f} ns nominal); worst {fmt_ns(t.worst_nominal)} / {fmt_ns(t.worst_optimistic)} ns "
              f"(nominal / optimistic): {t.verdict}  [{synth_note}, analysis {t.seconds:.1f} s]"]
     for i, g in enumerate(t.groups[:n_groups], 1):
-        p = g.nominal
-        lines.append(f"  {i}. {fmt_ns(p.delay)} / {fmt_ns(g.optimistic)}  {g.name} <- {p.start}: "
+        p = g.path
+        lines.append(f"  {i}. {fmt_ns(g.nominal)} / {fmt_ns(g.optimistic)}  {g.name} <- {p.start}: "
                      f"{p.composition()}  rtl {p.rtl or '-'}")
     for i, g in enumerate(t.groups[:n_paths], 1):
         lines.append(f"  path {i} ({g.name}, nominal):")
-        lines += ["    " + x for x in path_lines(g.nominal)]
+        lines += ["    " + x for x in path_lines(g.path)]
     if t.dsp_summary:
         lines.append("  DSP48E2: " + "; ".join(f"{n} x {s}" for n, s in t.dsp_summary))
     return "\n".join(lines)
@@ -79,7 +79,7 @@ def markdown(cfg_name: str, clock_mhz: float, results: list[tuple[UnitTiming, st
              "|---|---|---|---|---|---|---|---|---|"]
     for t, synth_s in results:
         if t.groups:
-            p = t.groups[0].nominal
+            p = t.groups[0].path
             where = f"`{md_escape(p.start)}` -> `{md_escape(t.groups[0].name)}`"
             comp, rtl = md_escape(p.composition()), md_escape(p.rtl or "-")
         else:
@@ -98,13 +98,13 @@ def markdown(cfg_name: str, clock_mhz: float, results: list[tuple[UnitTiming, st
                   "| # | end register | start | nominal | optimistic | verdict | composition | RTL |",
                   "|---|---|---|---|---|---|---|---|"]
         for i, g in enumerate(t.groups[:n_groups], 1):
-            p = g.nominal
-            v = "meets" if p.delay <= t.period else ("at risk" if g.optimistic <= t.period else "fails")
-            lines.append(f"| {i} | `{md_escape(g.name)}` | `{md_escape(p.start)}` | {fmt_ns(p.delay)} | "
+            p = g.path
+            v = verdict(g.nominal, g.optimistic, t.period)
+            lines.append(f"| {i} | `{md_escape(g.name)}` | `{md_escape(p.start)}` | {fmt_ns(g.nominal)} | "
                          f"{fmt_ns(g.optimistic)} | {v} | {md_escape(p.composition())} | {md_escape(p.rtl or '-')} |")
         if t.groups:
-            lines += ["", f"Worst path, nominal corner (arrival in ns after each step):", "", "```text"]
-            lines += path_lines(t.groups[0].nominal)
+            lines += ["", "Worst path, nominal corner (arrival in ns after each step):", "", "```text"]
+            lines += path_lines(t.groups[0].path)
             lines.append("```")
     return "\n".join(lines)
 
@@ -134,7 +134,7 @@ def main() -> int:
             if args.units or args.update:
                 print("error: --netlist analyses one file; it does not combine with --units or --update", file=sys.stderr)
                 return 2
-            t = analyze(args.netlist, period)
+            t = analyze(args.netlist, period, detailed=max(args.groups, args.paths))
             results.append((t, "-"))
             print(console_report(t, "netlist given", args.groups, args.paths), flush=True)
         else:
@@ -150,7 +150,7 @@ def main() -> int:
                 print(f"synthesizing {unit} ({cfg.name}) ...", flush=True)
                 net = synthesize_unit(unit, cfg.name, reuse=not args.resynth)
                 note = f"Yosys {net.seconds:.0f} s" + (" (cached netlist)" if net.cached else "")
-                t = analyze(net.json_path, period, unit=unit)
+                t = analyze(net.json_path, period, unit=unit, detailed=max(args.groups, args.paths))
                 results.append((t, f"{net.seconds:.0f}"))
                 print(console_report(t, note, args.groups, args.paths), flush=True)
     except (StaError, SynthError) as exc:
