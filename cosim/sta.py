@@ -80,7 +80,7 @@ DSP_REG_PARAMS = ("AREG", "BREG", "CREG", "DREG", "ADREG", "MREG", "PREG")
 class Cell:
     name: str
     type: str
-    params: dict[str, int | str]
+    params: dict[str, object]       # raw Yosys JSON values; read them through param()
     conns: dict[str, list]          # port -> bits (int net ids, or "0"/"1"/"x"/"z" constants)
     dirs: dict[str, str]            # port -> "input" / "output"
     src: str
@@ -89,7 +89,8 @@ class Cell:
         return [b for b in self.conns.get(port, ()) if isinstance(b, int)]
 
     def param(self, key: str, default: int | str = 0) -> int | str:
-        return self.params.get(key, default)
+        # parsed on use: most parameters (LUT INIT strings) are never needed
+        return _param_value(self.params[key]) if key in self.params else default
 
     def label(self) -> str:
         """A readable cell name: its own when Yosys kept one, else type@first source line."""
@@ -198,8 +199,7 @@ def load_design(path: Path | str, top: str | None = None) -> Design:
         missing = [p for p in conns if p not in dirs]
         if missing:
             raise StaError(f"netlist {path}: cell {name} ({ctype}) has no port_directions for {', '.join(missing)}")
-        params = {k: _param_value(v) for k, v in c.get("parameters", {}).items()}
-        cells.append(Cell(name, ctype, params, conns, dirs, str(c.get("attributes", {}).get("src", ""))))
+        cells.append(Cell(name, ctype, c.get("parameters", {}), conns, dirs, str(c.get("attributes", {}).get("src", ""))))
     ports = {n: (p["direction"], p["bits"]) for n, p in mod.get("ports", {}).items()}
     bit_name: dict[int, tuple[tuple, str]] = {}
     bit_src: dict[int, str] = {}
@@ -474,7 +474,7 @@ class TimingGraph:
 
     def _dsp(self, idx: int, c: Cell) -> None:
         def par(key: str):
-            return c.params.get(key, DSP_DEFAULTS.get(key, 0))
+            return c.param(key, DSP_DEFAULTS.get(key, 0))
 
         def used(port: str) -> bool:
             return any(isinstance(b, int) for b in c.conns.get(port, ()))
@@ -682,12 +682,16 @@ class CornerResult:
 
 def propagate(graph: TimingGraph, order: list[int], in_edges: list[list[int]], model: DelayModel) -> CornerResult:
     arc_cache: dict[str, float] = {}
+    net_cache: dict[tuple[int, int], float] = {}
     edge_delay = []
     for net, fo, arc in zip(graph.e_net, graph.e_fanout, graph.e_arc):
         a = arc_cache.get(arc)
         if a is None:
             a = arc_cache[arc] = _arc_delay(model, arc)
-        edge_delay.append(net_delay(model, net, fo) + a)
+        n = net_cache.get((net, fo))
+        if n is None:
+            n = net_cache[(net, fo)] = net_delay(model, net, fo)
+        edge_delay.append(n + a)
     n = len(graph.node_keys)
     neg = -math.inf
     arrival = [neg] * n
@@ -846,6 +850,12 @@ class Analysis:
         if c.type == DSP_TYPE:
             pin = ep.pin if ep.pin in ("ADREG", "MREG", "PREG") else _INDEX_RE.sub("", ep.pin)
             return f"{c.label()} {pin}"
+        if c.type in SRL_TYPES:
+            # an SRL replaces a chain of registers: name it after the register its output is
+            q = c.bits("Q")
+            entry = self.design.bit_name.get(q[0]) if q else None
+            if entry and not entry[1].startswith("$"):
+                return f"{_INDEX_RE.sub('', entry[1])} (SRL)"
         return f"{c.label()} {_INDEX_RE.sub('', ep.pin)}"
 
     def start_name(self, node: int) -> tuple[str, str]:
@@ -858,7 +868,10 @@ class Analysis:
                 return self.node_name(node), kind
             if c.type == DSP_TYPE:
                 return self.node_name(node), kind
-            return f"{c.label()} -> {self.node_name(node)}", kind
+            name = self.node_name(node)
+            if name.startswith("$"):
+                return f"{self._cell_display(c) or c.type} ({c.type} output)", kind
+            return f"{name} ({c.type})", kind
         return self.node_name(node), kind
 
     def dsp_settings(self, cell: int) -> str:
@@ -876,6 +889,8 @@ class Analysis:
     # -- paths -----------------------------------------------------------------------------------
     def _shown(self, node: int) -> str:
         """Node name for a path listing; Yosys-internal ($abc$...) names carry no information."""
+        if isinstance(self.graph.node_keys[node], tuple):
+            return ""  # a DSP48E2 internal node: the step already says which
         name = self.node_name(node)
         return "" if name.startswith("$") else name
 
