@@ -816,8 +816,10 @@ _INDEX_RE = re.compile(r"\[\d+\]")
 class Analysis:
     """The graph of one netlist and its propagation in both corners."""
 
-    def __init__(self, design: Design):
+    def __init__(self, design: Design, src_root: Path | None = None):
         self.design = design
+        self.src_root = src_root        # where the src attributes' relative paths start (the Yosys folder)
+        self._source_text: dict[str, list[str]] | None = None
         self.graph = TimingGraph(design)
         self.order, self.in_edges = topological_order(self.graph)
         self.corners = {c: propagate(self.graph, self.order, self.in_edges, delay_model(c)) for c in CORNERS}
@@ -1009,9 +1011,45 @@ class Analysis:
                      self._cell_rtl(ep.cell))
         else:
             add_step(total, f"end output {ep.pin} (register outside)", "", "", {})
+        by_name = False
+        for i, (register, cell) in ((0, (start, start_cell)), (-1, (self.group_name(ep), ep.cell))):
+            if cell >= 0 and d.cells[cell].type in FF_TYPES and not self._cell_rtl(cell):
+                found = self.assignment_lines(register)
+                by_name |= bool(found)
+                for f, ls in found.items():
+                    step_rtl[i][f] |= ls
+                    rtl[f] |= ls
         steps = [PathStep(s.arrival, s.what, s.cell, s.node, format_lines(r)) for s, r in zip(steps, step_rtl)]
         return TimingPath(corner, total, start, start_kind, self.group_name(ep), ep.pin, ep.setup, steps,
-                          luts, muxf, carry, longest, dsps, brams, srl, lutram, format_lines(rtl))
+                          luts, muxf, carry, longest, dsps, brams, srl, lutram,
+                          format_lines(rtl) + (" (register lines by name)" if by_name else ""))
+
+    def assignment_lines(self, register: str) -> dict[str, set[int]]:
+        """Lines ``NAME <= ...`` / ``NAME[..] <= ...`` of a register in the design's source files.
+
+        Yosys drops every src attribute of logic it rebuilds (a $macc adder tree and its output
+        register, for one), so such a path would have no RTL reference at all; the register's name
+        still identifies where it is assigned.
+        """
+        leaf = _INDEX_RE.sub("", register).split(" ")[0].split(".")[-1]
+        if self.src_root is None or not re.fullmatch(r"[A-Za-z_]\w*", leaf):
+            return {}
+        if self._source_text is None:
+            self._source_text = {}
+            for src in {c.src for c in self.design.cells}:
+                for m in _SRC_RE.finditer(src):
+                    rel = m.group(1)
+                    path = self.src_root / rel
+                    if rel not in self._source_text and not rel.startswith("/share/") and path.is_file():
+                        self._source_text[rel] = path.read_text(errors="replace").splitlines()
+        # a statement start before the name, so that `if (name <= 3)` is not taken for an assignment
+        pattern = re.compile(rf"(?:^|[;)]|\bbegin|\belse|:)\s*{leaf}(\s*\[[^\]]*\])*\s*<=")
+        out: dict[str, set[int]] = {}
+        for rel, lines in self._source_text.items():
+            for number, line in enumerate(lines, 1):
+                if pattern.search(line.split("//")[0]):
+                    out.setdefault(rel.rsplit("/", 1)[-1], set()).add(number)
+        return out
 
     def _cell_display(self, c: Cell) -> str:
         label = c.label()
@@ -1060,12 +1098,13 @@ class Analysis:
 
 
 def analyze(netlist: Path | str | Design, period: float, unit: str | None = None, top: str | None = None,
-            detailed: int = 10) -> UnitTiming:
+            detailed: int = 10, src_root: Path | None = None) -> UnitTiming:
     """Worst path per endpoint group of a netlist against a clock period (ns), both corners; the
-    worst ``detailed`` groups come with their cell-by-cell path."""
+    worst ``detailed`` groups come with their cell-by-cell path. ``src_root``: the folder Yosys
+    ran in, to look up registers whose src attributes Yosys dropped."""
     t0 = time.time()
     design = netlist if isinstance(netlist, Design) else load_design(netlist, top)
-    ana = Analysis(design)
+    ana = Analysis(design, src_root)
     groups = ana.groups(detailed)
     nominal = ana.corners["nominal"].endpoint_delay
     reachable = [x for x in nominal if x > -math.inf]

@@ -134,7 +134,7 @@ def main() -> int:
             if args.units or args.update:
                 print("error: --netlist analyses one file; it does not combine with --units or --update", file=sys.stderr)
                 return 2
-            t = analyze(args.netlist, period, detailed=max(args.groups, args.paths))
+            t = analyze(args.netlist, period, detailed=max(args.groups, args.paths), src_root=Path.cwd())
             results.append((t, "-"))
             print(console_report(t, "netlist given", args.groups, args.paths), flush=True)
         else:
@@ -150,7 +150,7 @@ def main() -> int:
                 print(f"synthesizing {unit} ({cfg.name}) ...", flush=True)
                 net = synthesize_unit(unit, cfg.name, reuse=not args.resynth)
                 note = f"Yosys {net.seconds:.0f} s" + (" (cached netlist)" if net.cached else "")
-                t = analyze(net.json_path, period, unit=unit, detailed=max(args.groups, args.paths))
+                t = analyze(net.json_path, period, unit=unit, detailed=max(args.groups, args.paths), src_root=ROOT)
                 results.append((t, f"{net.seconds:.0f}"))
                 print(console_report(t, note, args.groups, args.paths), flush=True)
     except (StaError, SynthError) as exc:

@@ -394,3 +394,21 @@ def test_yosys_tiny_adder_worst_path_is_the_carry_chain(tiny_adder):
     # the input registers are one net away from the ports
     assert group(t, "a").nominal == pytest.approx(
         NOM.ff_clk_q + routed(NOM) + NOM.ff_setup_d + NOM.clock_uncertainty)
+
+
+def test_registers_without_src_are_found_by_name(tmp_path):
+    """Yosys drops src on logic it rebuilds (a $macc tree): the register name still finds the line."""
+    (tmp_path / "rtl").mkdir()
+    (tmp_path / "rtl" / "m.sv").write_text("module m;\n  always_ff @(posedge c) begin\n    sum_r[o] <= s;  // x\n"
+                                           "    if (sum_r <= 3) y <= 1;\n  end\nendmodule\n")
+    b = Builder()
+    q = b.ff("src", "0")
+    b.cells["ff_src"]["attributes"]["src"] = "rtl/m.sv:2.3-5.5"
+    b.ff("sum", b.lut("l0", [q]), q_name="sum_r")
+    b.cells["ff_sum"]["attributes"]["src"] = "/share/xilinx/ff_map.v:68.41-68.95"
+    b.netnames["sum_r"]["attributes"] = {}
+    net = b.write(tmp_path / "byname.json")
+    p = analyze_netlist(net, 10.0, src_root=tmp_path).groups[0].path
+    assert p.end == "sum_r" and p.rtl == "demo.sv:1 m.sv:2-5 (register lines by name)"
+    assert p.steps[-1].rtl == "m.sv:3"
+    assert analyze_netlist(net, 10.0).groups[0].path.rtl == "demo.sv:1 m.sv:2-5"  # no source folder: no lookup
