@@ -97,7 +97,10 @@ class Cell:
         if not self.name.startswith("$"):
             return self.name
         where = first_src(self.src)
-        return f"{self.type}@{where}" if where else f"{self.type} {self.name}"
+        if where:
+            return f"{self.type}@{where}"
+        # no name, no source line: a cell Yosys made (a moved memory read register, ...)
+        return f"{self.type} (Yosys-made #{self.name.rsplit('$', 1)[-1]})"
 
 
 def _param_value(value) -> int | str:
@@ -438,14 +441,14 @@ class TimingGraph:
         dpins = [p for p in c.conns if p == "DPRA" or re.fullmatch(r"DPRA\d", p)]
         if "M" in t[5:]:  # RAM32M, RAM64M, RAM32M16, RAM64M8: DOx reads through ADDRx
             letters = sorted(p[2:] for p in c.conns if p.startswith("DO") and c.dirs.get(p) == "output")
-            write_addr = "ADDR" + letters[-1] if letters else None
+            # the last port (D of the 4-port, H of the 8-port primitives) also holds the write address
+            write_addr = "ADDRH" if t in ("RAM32M16", "RAM64M8") else "ADDRD"
             for letter in letters:
                 for b in c.bits(f"DO{letter}"):
                     self._start(b, "lutram", idx)
                     self._arcs(idx, [f"ADDR{letter}"], self.node(b), arc)
             wr = [p for p in c.conns if c.dirs.get(p) == "input" and (p.startswith("DI") or p == "WE")]
-            if write_addr:
-                wr.append(write_addr)
+            wr.append(write_addr)
         else:  # RAMnX1S: O reads through A; RAMnX1D: SPO through A, DPO through DPRA
             for out, pins in (("O", apins), ("SPO", apins), ("DPO", dpins)):
                 for b in c.bits(out):
@@ -867,7 +870,8 @@ class Analysis:
         if cell >= 0:
             c = self.design.cells[cell]
             if c.type in FF_TYPES:
-                return self.node_name(node), kind
+                name = self.node_name(node)
+                return (c.label() if name.startswith("$") else name), kind
             if c.type == DSP_TYPE:
                 return self.node_name(node), kind
             name = self.node_name(node)
@@ -1053,7 +1057,7 @@ class Analysis:
 
     def _cell_display(self, c: Cell) -> str:
         label = c.label()
-        return "" if label.startswith(f"{c.type} $") else label
+        return "" if label.startswith(f"{c.type} (Yosys-made") and c.type not in FF_TYPES else label
 
     def _cell_rtl(self, cell: int) -> dict[str, set[int]]:
         c = self.design.cells[cell]

@@ -412,3 +412,20 @@ def test_registers_without_src_are_found_by_name(tmp_path):
     assert p.end == "sum_r" and p.rtl == "demo.sv:1 m.sv:2-5 (register lines by name)"
     assert p.steps[-1].rtl == "m.sv:3"
     assert analyze_netlist(net, 10.0).groups[0].path.rtl == "demo.sv:1 m.sv:2-5"  # no source folder: no lookup
+
+
+def test_lutram_reads_through_its_address_and_writes_are_endpoints(tmp_path):
+    b = Builder()
+    ra, wa = b.ff("ra", "0"), b.ff("wa", "0")
+    do_a, do_h = b.bits(2), b.bits(2)
+    ins = {"WCLK": ["1"], "WE": [b.ff("we", "0")], "ADDRA": [ra] + ["0"] * 4, "ADDRH": [wa] + ["0"] * 4,
+           "DIA": ["0", "0"], "DIH": ["0", "0"]}
+    b.cell("ram", "RAM32M16", ins, {"DOA": do_a, "DOH": do_h}, line=40)
+    b.ff("rdata", do_a[0])
+    t = analyze(b.write(tmp_path / "lutram.json"), period=10.0)
+    read = NOM.ff_clk_q + routed(NOM) + NOM.lutram_read + routed(NOM) + NOM.ff_setup_d + NOM.clock_uncertainty
+    clk_out = NOM.lutram_clk_q + routed(NOM) + NOM.ff_setup_d + NOM.clock_uncertainty
+    assert group(t, "rdata").nominal == pytest.approx(max(read, clk_out))
+    assert group(t, "ram ADDRH").nominal == pytest.approx(NOM.ff_clk_q + routed(NOM) + NOM.lutram_setup
+                                                           + NOM.clock_uncertainty)
+    assert "ram ADDRA" not in [g.name for g in t.groups]  # a read address is not a write pin
