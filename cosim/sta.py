@@ -1015,11 +1015,12 @@ class Analysis:
                      self._cell_rtl(ep.cell))
         else:
             add_step(total, f"end output {ep.pin} (register outside)", "", "", {})
-        by_name = False
+        by_name = False  # a register had no src at all: its lines come from its name alone
         for i, (register, cell) in ((0, (start, start_cell)), (-1, (self.group_name(ep), ep.cell))):
-            if cell >= 0 and d.cells[cell].type in FF_TYPES and not self._cell_rtl(cell):
+            if cell >= 0 and d.cells[cell].type in FF_TYPES:
+                # a flip-flop's src is its always block; the assignment is the informative line
                 found = self.assignment_lines(register)
-                by_name |= bool(found)
+                by_name |= bool(found) and not self._cell_rtl(cell)
                 for f, ls in found.items():
                     step_rtl[i][f] |= ls
                     rtl[f] |= ls
