@@ -814,6 +814,7 @@ def verdict(nominal: float, optimistic: float, period: float) -> str:
 
 
 _INDEX_RE = re.compile(r"\[\d+\]")
+_MEMORY_PART_RE = re.compile(r"(\.\d+)+$")
 
 
 class Analysis:
@@ -861,6 +862,10 @@ class Analysis:
             entry = self.design.bit_name.get(q[0]) if q else None
             if entry and not entry[1].startswith("$"):
                 return f"{_INDEX_RE.sub('', entry[1])} (SRL)"
+        if c.type in BRAM_TYPES or c.type in LUTRAM_TYPES:
+            # the primitives of one memory ("mem.0.0", "mem.0.1", ...) and of every generate copy
+            # of it are one group
+            return f"{_MEMORY_PART_RE.sub('', _INDEX_RE.sub('', c.label()))} {_INDEX_RE.sub('', ep.pin)}"
         return f"{c.label()} {_INDEX_RE.sub('', ep.pin)}"
 
     def start_name(self, node: int) -> tuple[str, str]:
