@@ -751,7 +751,9 @@ class TimingPath:
     lutram: int
     rtl: str                 # file:line ranges of every cell and named wire on the path
 
-    def composition(self) -> str:
+    def composition(self, short: bool = False) -> str:
+        """'3 LUT, 14 CARRY (longest chain 7), 1 DSP48E2 [...]'; ``short`` summarizes the DSP
+        settings and leaves out the block RAM names."""
         parts = []
         if self.luts:
             parts.append(f"{self.luts} LUT")
@@ -759,9 +761,14 @@ class TimingPath:
             parts.append(f"{self.muxf} MUXF")
         if self.carry_cells:
             parts.append(f"{self.carry_cells} CARRY (longest chain {self.longest_carry_chain})")
-        if self.dsps:
+        if self.dsps and short:
+            bare = all("AREG=0 BREG=0 CREG=0 MREG=0 PREG=0" in d for d in self.dsps)
+            parts.append(f"{len(self.dsps)} DSP48E2" + (" (no internal registers)" if bare else " (registered)"))
+        elif self.dsps:
             parts.append(f"{len(self.dsps)} DSP48E2 [" + "; ".join(self.dsps) + "]")
-        if self.brams:
+        if self.brams and short:
+            parts.append("BRAM" + (" (no output register)" if any("no output register" in b for b in self.brams) else ""))
+        elif self.brams:
             parts.append("BRAM " + ", ".join(self.brams))
         if self.srl:
             parts.append(f"{self.srl} SRL")
@@ -804,6 +811,11 @@ class UnitTiming:
     @property
     def verdict(self) -> str:
         return verdict(self.worst_nominal, self.worst_optimistic, self.period)
+
+    @property
+    def failing_groups(self) -> int:
+        """Endpoint groups (registers) whose nominal worst path exceeds the period."""
+        return sum(1 for g in self.groups if g.nominal > self.period)
 
 
 def verdict(nominal: float, optimistic: float, period: float) -> str:

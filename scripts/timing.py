@@ -75,17 +75,17 @@ def markdown(cfg_name: str, clock_mhz: float, results: list[tuple[UnitTiming, st
              f"(`scripts/timing.py --config configs/{cfg_name}.yaml --update docs/timing.md --no-fail`). "
              "Delays in ns, nominal / optimistic corner; verdict: meets (nominal fits), at risk (only the "
              "optimistic corner fits), fails (neither fits).", "",
-             "| unit | cells | worst nominal / optimistic | verdict | endpoint bits over the period | worst path (start -> end register) | composition | RTL | Yosys s |",
+             "| unit | cells | worst nominal / optimistic | verdict | registers (endpoint bits) over the period | worst path (start -> end register) | composition | RTL | Yosys s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for t, synth_s in results:
         if t.groups:
             p = t.groups[0].path
             where = f"`{md_escape(p.start)}` -> `{md_escape(t.groups[0].name)}`"
-            comp, rtl = md_escape(p.composition()), md_escape(p.rtl or "-")
+            comp, rtl = md_escape(p.composition(short=True)), md_escape(p.rtl or "-")
         else:
             where, comp, rtl = "-", "-", "-"
         lines.append(f"| {t.unit} | {t.cells} | {fmt_ns(t.worst_nominal)} / {fmt_ns(t.worst_optimistic)} | "
-                     f"**{t.verdict}** | {t.failing_endpoints} of {t.endpoints} | {where} | {comp} | {rtl} | {synth_s} |")
+                     f"**{t.verdict}** | {t.failing_groups} of {len(t.groups)} ({t.failing_endpoints} of {t.endpoints}) | {where} | {comp} | {rtl} | {synth_s} |")
     lines += ["", "DSP48E2 register use per unit (Yosys output; later RTL work must show these packed):", "",
               "| unit | DSP48E2 | settings (count x AREG BREG CREG MREG PREG, cascades) |", "|---|---|---|"]
     for t, _ in results:
