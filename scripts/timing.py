@@ -128,6 +128,13 @@ def main() -> int:
         print(f"error: clock frequency must be positive, got {clock_mhz}", file=sys.stderr)
         return 2
     period = 1000.0 / clock_mhz
+    if args.update:  # check before minutes of synthesis, not after
+        text = args.update.read_text() if args.update.is_file() else ""
+        for name in (f"timing-{cfg.name}", "timing-model"):
+            if f"<!-- BEGIN {name} -->" not in text or f"<!-- END {name} -->" not in text:
+                print(f"error: {args.update} has no <!-- BEGIN {name} --> ... <!-- END {name} --> markers",
+                      file=sys.stderr)
+                return 2
     results: list[tuple[UnitTiming, str]] = []
     try:
         if args.netlist:

@@ -345,6 +345,7 @@ def test_cli_exit_status_follows_the_nominal_verdict(tmp_path):
     (("--units", "nothing"), "no RTL unit named nothing"),
     (("--netlist", "build/none.json"), "build/none.json does not exist"),
     (("--config", "configs/nope.yaml"), "config file 'configs/nope.yaml' not found"),
+    (("--update", "README.md"), "README.md has no <!-- BEGIN timing-edge_moe -->"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, message):
     res = run_cli(*args)
