@@ -115,7 +115,7 @@ def main() -> int:
     ap.add_argument("--units", nargs="*", help="default: every rtl/src/*.sv")
     ap.add_argument("--netlist", type=Path, help="analyse this JSON netlist instead of synthesizing units")
     ap.add_argument("--clock-mhz", type=float, help="override the config's hardware.clock_mhz")
-    ap.add_argument("--groups", type=int, default=5, help="endpoint groups listed per unit (default 5)")
+    ap.add_argument("--groups", type=int, default=8, help="endpoint groups listed per unit (default 8)")
     ap.add_argument("--paths", type=int, default=1, help="worst paths printed cell by cell per unit (default 1)")
     ap.add_argument("--resynth", action="store_true", help="synthesize even when a netlist is up to date")
     ap.add_argument("--update", type=Path, help="write the tables into this document (every unit, between "

@@ -430,3 +430,21 @@ def test_lutram_reads_through_its_address_and_writes_are_endpoints(tmp_path):
     assert group(t, "ram ADDRH").nominal == pytest.approx(NOM.ff_clk_q + routed(NOM) + NOM.lutram_setup
                                                            + NOM.clock_uncertainty)
     assert "ram ADDRA" not in [g.name for g in t.groups]  # a read address is not a write pin
+
+
+def test_dsp_pre_adder_register_splits_before_the_multiplier(tmp_path):
+    b = Builder()
+    a = [b.ff("a0", "0", q_name="a")]
+    d = [b.ff("d0", "0", q_name="d")]
+    p, _ = dsp(b, "mad", a + ["0"] * 29, ["0"] * 18, {"ADREG": 1, "PREG": 1, "AMULTSEL": "AD"})
+    b.cells["mad"]["connections"]["D"] = d + ["0"] * 26
+    b.cells["mad"]["port_directions"]["D"] = "input"
+    b.ff("y", p[0])
+    t = analyze(b.write(tmp_path / "preadd.json"), period=10.0)
+    into_ad = group(t, "mad ADREG")
+    assert into_ad.nominal == pytest.approx(NOM.ff_clk_q + routed(NOM) + NOM.dsp_port_in + NOM.dsp_preadd
+                                            + NOM.dsp_reg_setup + NOM.clock_uncertainty)
+    assert into_ad.path.start in ("a", "d")
+    assert group(t, "mad PREG").nominal == pytest.approx(NOM.dsp_reg_clk_q + NOM.dsp_mult + NOM.dsp_alu
+                                                         + NOM.dsp_reg_setup + NOM.clock_uncertainty)
+    assert "pre-adder ADREG=1" in group(t, "mad PREG").path.dsps[0]
