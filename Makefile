@@ -55,6 +55,10 @@ errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs
 synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; resources into docs/RESULTS.md
 	$(RUN) scripts/synth.py --config $(CONFIG) --update docs/RESULTS.md
 
+.PHONY: timing
+timing: $(STAMP) ## Longest-path timing estimate of each RTL unit's Yosys netlist vs the clock; fails if one misses (UNITS="a b", DOC=1 writes docs/timing.md)
+	$(RUN) scripts/timing.py --config $(CONFIG) $(if $(UNITS),--units $(UNITS)) $(if $(DOC),--update docs/timing.md --no-fail)
+
 sim-doc: $(STAMP) ## Run `sim` for both shipped configs and write the summaries into docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/edge_moe.yaml --update docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/tiny.yaml --update docs/RESULTS.md
