@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 415233a6ef0a426a) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest f4fff03e2633ad92) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -26,8 +26,8 @@ constexpr int EXPERT_HIDDEN_DIM = 384;
 constexpr int NUM_TASKS = 2;
 constexpr int PATCH_IN_DIM = 768;
 constexpr int AXI_WIDTH = 256;
-constexpr int LINEAR_IN = 16;
-constexpr int LINEAR_OUT = 16;
+constexpr int LINEAR_IN = 32;
+constexpr int LINEAR_OUT = 32;
 constexpr int ATTN_PARALLEL = 4;
 constexpr int ACT_W = 32;
 constexpr int ACT_I = 10;

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 415233a6ef0a426a) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest f4fff03e2633ad92) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -22,8 +22,8 @@ package model_pkg;
   localparam int NUM_TASKS = 2;
   localparam int PATCH_IN_DIM = 768;
   localparam int AXI_WIDTH = 256;
-  localparam int LINEAR_IN = 16;
-  localparam int LINEAR_OUT = 16;
+  localparam int LINEAR_IN = 32;
+  localparam int LINEAR_OUT = 32;
   localparam int ATTN_PARALLEL = 4;
   localparam int ACT_W = 32;
   localparam int ACT_I = 10;
