@@ -524,3 +524,39 @@ async def test_expert_tokens_ddr(dut):
         total += (await run_layer(tb, f"expert_fc2_t{t}", h, w2, b2, wr, br, rng, out0=rand_raw(act, (m.tokens, o2), rng, 1.0),
                                   scatter=sel, scores=scores))["mismatches"]
     check(e, total, "expert tokens under the throttled weight stream")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 50, timeout_unit="ms")
+async def test_random_calls(dut):
+    """Random calls until the run parameter n_random output values were produced and checked:
+    random shapes (up to 8 tiles or the engine's limits; rarely multiples of the tile or the word),
+    rows, modes, GELU, weight and bias kinds, realistic or full-range values, gathered rows (with
+    and without repeats), distinct scatter targets, under the run's stall pattern. Few large calls:
+    the simulation's cost is per cycle, the calls' fixed costs are small."""
+    e, tb = await start(dut, RunParams.from_env().stall)
+    rng = np.random.default_rng(e.params.seed + 7)
+    cfg, act = e.cfg, e.act
+    max_rows = min(tb.max_rows, cfg.model.tokens, 33)
+    total, produced, n = 0, 0, 0
+    while produced < e.params.n_random:
+        o = int(rng.integers(1, 8 * tb.lo + 1))
+        i = int(rng.integers(1, min(tb.max_in, 8 * tb.li) + 1))
+        r = int(rng.integers(max(1, max_rows // 2), max_rows + 1))
+        full = bool(rng.integers(0, 2))
+        wr, br = ("weight", "patch_weight")[int(rng.integers(0, 2))], ("bias", "attn_bias")[int(rng.integers(0, 2))]
+        x = rand_raw(act, (max_rows, i), rng, None if full else 1.0)
+        w = rand_raw(cfg.fmt(wr), (o, i), rng, None if full else 1.0 / np.sqrt(i))
+        b = rand_raw(cfg.fmt(br), o, rng, None if full else 0.1)
+        kw = dict(gelu=bool(rng.integers(0, 2)), gather=rng.choice(max_rows, size=r, replace=bool(rng.integers(0, 2))))
+        mode = int(rng.integers(0, 3))
+        if mode:
+            kw["scatter"] = rng.permutation(max_rows)[:r]
+            kw["out0"] = rand_raw(act, (max_rows, o), rng, None if full else 1.0)
+            if mode == 2:
+                kw["scores"] = (rand_raw(act, r, rng) if full else
+                                act.from_float(rng.uniform(0, 1, r)).astype(np.int64))
+        total += (await run_layer(tb, f"rand{n}_{o}x{i}_r{r}_m{mode}", x, w, b, wr, br, rng, **kw))["mismatches"]
+        produced += r * o
+        n += 1
+    e.results.update(random_calls=n, random_values=produced)
+    check(e, total, "random calls")

@@ -89,6 +89,7 @@ def main() -> int:
     ap.add_argument("--tiles", nargs="+", default=["4x4", "8x8", "32x32"], help="LIxLO tile sizes")
     ap.add_argument("--units", nargs="+", default=["linear"], choices=["linear", "mac_array"])
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--from-json", type=Path, nargs="+", help="render the table from earlier --json files (no Yosys)")
     ap.add_argument("--update", type=Path, help="write the table into this document (section linear-synth)")
     args = ap.parse_args()
     cfg = config_or_exit(args.config)
@@ -104,6 +105,15 @@ def main() -> int:
             return 2
         tiles.append((li, lo))
     results = []
+    if args.from_json:
+        for f in args.from_json:
+            results += json.loads(f.read_text())["results"]
+        units = sorted({r["unit"] for r in results})
+        text = table(cfg, results, units)
+        print(text)
+        if args.update:
+            update_section(args.update, "linear-synth", text)
+        return 0
     for unit in args.units:
         for li, lo in tiles:
             print(f"synthesizing {unit} LI={li} LO={lo} ({cfg.name}) ...", flush=True)

@@ -49,8 +49,9 @@ def test_linear_cosim_tiny():
     stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
     model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
     cfg = load_config("tiny")
-    r = run_linear("tiny", "default", stall="both")
-    assert r["tests_run"] == 6 and r["mismatches"] == 0 and r["stall"] == "both"
+    r = run_linear("tiny", "default", stall="both", n_random=70000)
+    assert r["tests_run"] == 7 and r["mismatches"] == 0 and r["stall"] == "both"
+    assert r["random_values"] >= 70000 and r["out_values"] >= 100000
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
     assert len(odd) == 9 and {x["mode"] for x in odd} == {"store", "accumulate", "scaled"}
@@ -58,7 +59,7 @@ def test_linear_cosim_tiny():
     assert len(b2b) == 3 and all(x["cycles"] == x["predicted"] for x in b2b)
     ddr = [x for x in r["runs"] if x["layer"].startswith("expert_fc") and "_t" in x["layer"]]
     assert len(ddr) == 6 and all(x["cycles"] == x["predicted"] for x in ddr)
-    assert r["layers"] == 7 + 9 + 3 + 1 + 6
+    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + r["random_calls"]
     assert "after_reset" in [x["layer"] for x in r["runs"]]
 
 
@@ -83,9 +84,10 @@ def test_linear_other_tiles(li, lo):
     """LI / LO as parameters on tiny.yaml's 128-bit words: a tile row spanning two words
     (LI 16 > 8 weights per word, the loader's multi-segment path), a non-power-of-two LO, and a
     tile row of exactly one word; odd shapes under stalls, back to back."""
-    r = run_linear("tiny", f"tile{li}x{lo}", testcase=["test_odd_shapes_modes_stalls", "test_back_to_back_same_shape"],
-                   parameters={"LI": li, "LO": lo}, stall="both")
-    assert (r["li"], r["lo"]) == (li, lo) and r["mismatches"] == 0 and r["layers"] == 9 + 3
+    r = run_linear("tiny", f"tile{li}x{lo}", testcase=["test_odd_shapes_modes_stalls", "test_back_to_back_same_shape",
+                                                      "test_random_calls"],
+                   parameters={"LI": li, "LO": lo}, stall="both", n_random=3000)
+    assert (r["li"], r["lo"]) == (li, lo) and r["mismatches"] == 0 and r["layers"] == 9 + 3 + r["random_calls"]
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith("b2b"))
     assert all(x["cycles"] >= x["predicted"] for x in r["runs"])
 
@@ -117,8 +119,9 @@ def test_linear_cosim_edge_moe_reduced():
     at 1 and 3 tokens; bit-exact, cycles = model on every unstalled call."""
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4}, stall="both", rows=5, expert_rows=3,
-                   tokens=[1, 3])
-    assert r["tests_run"] == 6 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
+                   tokens=[1, 3], n_random=40000)
+    assert r["tests_run"] == 7 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
+    assert r["out_values"] >= 100000
     check_model_runs(cfg, r, 5)
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith(("b2b", "expert_fc")))
 
@@ -130,8 +133,8 @@ def test_linear_cosim_edge_moe_full_shapes():
     (128 patches), 32 x 32 tile: bit-exact, exact cycle counts, utilization >= 95% on the
     full-token shapes; then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
     cfg = load_config("edge_moe")
-    r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens)
-    assert r["tests_run"] == 6 and r["mismatches"] == 0 and r["layers"] == 7 + 9 + 3 + 1 + 6
+    r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens, n_random=20000)
+    assert r["tests_run"] == 7 and r["mismatches"] == 0 and r["layers"] == 7 + 9 + 3 + 1 + 6 + r["random_calls"]
     for run in check_model_runs(cfg, r, cfg.model.tokens):
         if run["rows"] >= cfg.model.tokens - 1:
             assert run["utilization"] >= 0.95, run
