@@ -25,7 +25,6 @@ gets its own build folder.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -62,8 +61,7 @@ RTL_SRC = RTL_DIR / "src"
 # (--x-assign/--x-initial unique, seeded by the driver) as in cosim/runner.py, so a design that
 # depends on an unreset register fails here too. The C++ of the model (OPT_FAST) is the hot loop:
 # -O3; the rest (OPT_SLOW: constructors, OPT_GLOBAL: the runtime library) only costs build time.
-VERILATOR_ARGS = ["-O3", "--x-assign", "unique", "--x-initial", "unique", "--no-timing", "--threads", "1",
-                  "-Wno-fatal"]
+VERILATOR_ARGS = ["-O3", "--x-assign", "unique", "--x-initial", "unique", "--no-timing", "--threads", "1"]
 MAKE_VARS = ["OPT_FAST=-O3", "OPT_SLOW=-O1", "OPT_GLOBAL=-O1"]
 BUILD_TIMEOUT_S = 1200
 RUNTIME_OBJS = ("verilated", "verilated_threads")  # the runtime library objects shared across models
@@ -504,24 +502,36 @@ class _OutputReader(threading.Thread):
 
 
 class _InputWriter(threading.Thread):
-    """Feeds a Values segment to the driver's stdin and hands each chunk to the comparison."""
+    """Feeds a Values segment to the driver's stdin and hands each chunk to the comparison.
+    ``stop`` ends it early (the comparison failed): it never blocks forever on a full queue."""
 
     def __init__(self, chunks: Iterator[np.ndarray], stdin, check: Callable[[np.ndarray], None]):
         super().__init__(daemon=True)
         self.chunks, self.stdin, self.check = chunks, stdin, check
         self.q: queue.Queue = queue.Queue(maxsize=4)
+        self.stop = threading.Event()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def run(self) -> None:
         try:
             for c in self.chunks:
                 self.check(c)
-                self.q.put(c)
+                if not self._put(c):
+                    return
                 self.stdin.write(c.astype("<i8").tobytes())
-            self.q.put(None)
+            self._put(None)
         except BrokenPipeError:
-            self.q.put(None)  # the driver died; the comparison reports it with the driver's stderr
+            self._put(None)  # the driver died; the comparison reports it with the driver's stderr
         except BaseException as exc:
-            self.q.put(exc)
+            self._put(exc)
         finally:
             with contextlib.suppress(OSError):
                 self.stdin.close()
@@ -551,6 +561,7 @@ def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, 
     run_dir.mkdir(parents=True, exist_ok=True)
     err_path = run_dir / f"stderr.{os.getpid()}.{threading.get_ident()}.txt"
     cmd = [str(exe), *args, "--seed", str(seed)]
+    writer: _InputWriter | None = None
     with open(err_path, "w+") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if isinstance(seg, Values) else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=err)
@@ -565,7 +576,7 @@ def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, 
                 writer = _InputWriter(seg.chunks(chunk), proc.stdin,
                                       lambda c: _check_domain(u, c, seg.label))
                 writer.start()
-                inputs = _drain_queue(writer.q, deadline, lambda: proc.poll() is None, u.name)
+                inputs = _drain_queue(writer.q, deadline, u.name)
             for x in inputs:
                 expected = u.reference(x)
                 try:
@@ -575,9 +586,9 @@ def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, 
                                           f"driver stderr: {_tail(err_path)}") from None
                 if data is None:
                     proc.wait(timeout=30)
+                    why = f"reading its output failed ({reader.error!r})" if reader.error else _tail(err_path)
                     raise ExhaustiveError(f"{u.name} ({u.config.name}): the driver stopped after {res.values} of "
-                                          f"the values of {seg.describe()} (exit {proc.returncode}): "
-                                          f"{_tail(err_path)}")
+                                          f"the values of {seg.describe()} (exit {proc.returncode}): {why}")
                 got = u.decode(np.frombuffer(data, dtype="<u8"))
                 bad = np.flatnonzero(got != expected)
                 if bad.size:
@@ -588,16 +599,23 @@ def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, 
             if reader.take(1, deadline, lambda: reader.is_alive()) is not None:
                 raise ExhaustiveError(f"{u.name} ({u.config.name}): the driver wrote more outputs than the "
                                       f"{res.values} inputs of {seg.describe()}")
-            proc.wait(timeout=max(5.0, deadline - time.monotonic()))
+            try:
+                proc.wait(timeout=max(5.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise ExhaustiveError(f"{u.name} ({u.config.name}): the driver did not exit after its last "
+                                      f"output ({seg.describe()})") from None
         except BaseException:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
             raise
-    stats = _stats(err_path, u, seg)
+        finally:
+            if writer is not None:
+                writer.stop.set()
     if proc.returncode != 0:
         raise ExhaustiveError(f"{u.name} ({u.config.name}): driver exit {proc.returncode} on {seg.describe()}: "
                               f"{_tail(err_path)}")
+    stats = _stats(err_path, u, seg)
     err_path.unlink(missing_ok=True)
     _check_stats(u, seg, stats, res.values)
     res.harness_cpu_seconds = stats["cpu_seconds"]
@@ -605,7 +623,7 @@ def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, 
     return res
 
 
-def _drain_queue(q: queue.Queue, deadline: float, alive: Callable[[], bool], name: str) -> Iterator[np.ndarray]:
+def _drain_queue(q: queue.Queue, deadline: float, name: str) -> Iterator[np.ndarray]:
     while True:
         try:
             item = q.get(timeout=max(0.05, min(1.0, deadline - time.monotonic())))
@@ -718,9 +736,17 @@ def mutated_copy(src: Path, old: str, new: str, out: Path) -> Path:
 EXP_MARGIN_LOG2 = 2  # the exp range sweep goes 2^-2 beyond x = -32, into the saturation region
 
 
-def _corners(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, label: str) -> Values:
-    """Values outside a range sweep: 0 +- radius, every +-2^k +- radius for k >= bits_lo, the
-    extremes +- radius, and ``rng_count`` uniform random values over the unit's whole input range."""
+def _sorted_unique(arr: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based np.unique takes seconds on these int64 sets)."""
+    a = np.sort(np.asarray(arr, dtype=np.int64).ravel())
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
+
+
+def _corners(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, label: str,
+             skip: tuple[int, int]) -> Values:
+    """Values outside the range sweep ``skip`` = (first, last): 0 +- radius, +-2^k +- radius for
+    every k >= bits_lo, the extremes of the unit's input + radius inwards, and ``rng_count``
+    uniform random values over the unit's whole input range."""
     lo, hi = u.in_min, u.in_max
     d = np.arange(-radius, radius + 1, dtype=np.int64)
     pts = [d, lo + d, hi + d]
@@ -728,34 +754,37 @@ def _corners(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, labe
         pts += [(1 << k) + d, -(1 << k) + d]
     rng = np.random.default_rng(seed)
     pts.append(rng.integers(lo, hi, size=rng_count, endpoint=True, dtype=np.int64))
-    arr = np.concatenate(pts)
-    arr = np.unique(arr[(arr >= lo) & (arr <= hi)])
+    arr = _sorted_unique(np.concatenate(pts))
+    arr = arr[(arr >= lo) & (arr <= hi) & ((arr < skip[0]) | (arr > skip[1]))]
     return Values(label, arr)
 
 
 def exp_domain(u: Unit, corners: bool = True, seed: int = DEFAULT_SEED) -> list[Segment]:
     """exp: every raw x from -(32 + 1/4) to 0 (2^(F+5) + 2^(F-2) + 1 values: the unit's whole
     x <= 0 domain, the x <= -32 cut-off and a quarter beyond it, where the output is 0), then
-    corners: 0 +- 64, +-2^k +- 64 for 2^k above 2^(F+5), the extremes of the ACT_W+1-bit input,
-    and 2^20 random inputs over the whole input range (x > 0 saturates to 1.0)."""
+    corners outside it: 1 .. 64 and 2^k +- 64 for every k (x > 0 saturates to 1.0), -2^k +- 64
+    below -32.25, the extremes of the ACT_W+1-bit input, and 2^20 random inputs over the whole
+    input range."""
     f = u.config.fmt("act").frac
     start = -((32 << f) + (1 << (f - EXP_MARGIN_LOG2)))
     segs: list[Segment] = [Range(start, -start + 1, 1, "exp: every x in [-32.25, 0]")]
     if corners:
-        segs.append(_corners(u, f + 5, 64, 1 << 20, seed, "exp: corners and random x outside [-32.25, 0]"))
+        segs.append(_corners(u, 0, 64, 1 << 20, seed, "exp: corners and random x outside [-32.25, 0]",
+                             (start, 0)))
     return segs
 
 
 def gelu_domain(u: Unit, full: bool = False, corners: bool = True, seed: int = DEFAULT_SEED) -> list[Segment]:
     """GELU: every raw x in [-8, 8) (2^(F+4) values: the table region |x| < table_range and the
-    ReLU region beyond it), then corners: +-2^k +- 64 above 8, the extremes of the activation
-    format, and 2^20 random activations. ``full``: every one of the 2^ACT_W activations instead."""
+    ReLU region beyond it), then corners outside it: +-2^k +- 64 for |x| >= 8, the extremes of the
+    activation format, and 2^20 random activations. ``full``: all 2^ACT_W activations instead."""
     f = u.config.fmt("act").frac
     if full:
         return [Range(u.in_min, 1 << u.in_bits, 1, "gelu: every activation")]
     segs: list[Segment] = [Range(-(8 << f), 16 << f, 1, "gelu: every x in [-8, 8)")]
     if corners:
-        segs.append(_corners(u, f + 3, 64, 1 << 20, seed, "gelu: corners and random x outside [-8, 8)"))
+        segs.append(_corners(u, f + 3, 64, 1 << 20, seed, "gelu: corners and random x outside [-8, 8)",
+                             (-(8 << f), (8 << f) - 1)))
     return segs
 
 
@@ -801,11 +830,13 @@ def reciprocal_families(u: Unit, radius: int = 1 << 10, n_random: int = 1 << 19,
     fams["ties"] = np.concatenate([x0 - 1, x0, x0 + 1, x0 + 2])
     fams["random"] = rng.integers(lo_dom, hi_dom, size=n_random, endpoint=True, dtype=np.int64)
     segs: list[Segment] = []
-    seen = np.empty(0, dtype=np.int64)
+    seen = np.empty(0, dtype=np.int64)  # sorted
     for name, arr in fams.items():
-        arr = np.unique(arr[(arr >= 0) & (arr <= top)])
-        arr = np.setdiff1d(arr, seen, assume_unique=True)
-        seen = np.union1d(seen, arr)
+        arr = _sorted_unique(arr[(arr >= 0) & (arr <= top)])
+        if seen.size:  # drop what an earlier family already sweeps
+            pos = np.minimum(np.searchsorted(seen, arr), seen.size - 1)
+            arr = arr[seen[pos] != arr]
+        seen = np.sort(np.concatenate([seen, arr]))
         segs.append(Values(f"{u.name}: {name}", arr))
     return segs
 

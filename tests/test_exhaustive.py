@@ -9,6 +9,8 @@ Figures and coverage: docs/exhaustive.md.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -140,7 +142,7 @@ def test_comparison_is_real():
         y = ex.exp_neg_raw(x, 22)
         return np.where(x == bad_x, y + 1, y)
 
-    u2 = ex.dataclasses.replace(u, reference=wrong)
+    u2 = dataclasses.replace(u, reference=wrong)
     r = ex.run_sweep(u2, segments=[ex.Range(-20000, 20001)], timeout=300)
     assert r.mismatches == 1 and r.values == 20001
     m = r.first[0]
