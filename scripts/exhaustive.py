@@ -6,12 +6,14 @@ Levels:
         [-8, 8) + corners, the reciprocal families of both instances;
   full  (default) exp as above, GELU on all 2^32 activations, the LayerNorm reciprocal on its
         whole domain (2^29 sigmas), the softmax reciprocal on bigger families, s in [1, 1 + 1/16)
-        and [255, 256) entirely and 2^24 random s.
+        and [255, 256) entirely and 2^24 random s;
+  all   full, but the softmax reciprocal on every s in [1, 256) (4.28G divisions: about 40
+        minutes on two idle cores).
 
 Prints one summary per sweep (values, mismatches with the first few, wall time, model and
 python_ref throughput) and a Markdown table of the figures; exits 1 if any value mismatches.
 
-Usage: scripts/exhaustive.py [--config NAME_OR_YAML] [--level test|full] [--units exp gelu ...]
+Usage: scripts/exhaustive.py [--config NAME_OR_YAML] [--level test|full|all] [--units exp gelu ...]
                              [--jobs N] [--mutants]
 """
 import argparse
@@ -31,10 +33,10 @@ def plan(cfg, name: str, level: str) -> list:
     if name == "exp":
         return ex.exp_domain(u)
     if name == "gelu":
-        return ex.gelu_domain(u, full=level == "full")
+        return ex.gelu_domain(u, full=level != "test")
     if level == "test":
         return ex.reciprocal_families(u)
-    if name == "reciprocal_ln":
+    if name == "reciprocal_ln" or level == "all":
         return [ex.reciprocal_domain_range(u)]
     return ex.reciprocal_families(u, radius=1 << 14, n_random=1 << 24, n_ties=1 << 20) + [
         ex.Range(1 << 24, 1 << 20, 1, "s in [1, 1 + 1/16)"), ex.Range(255 << 24, 1 << 24, 1, "s in [255, 256)")]
@@ -49,7 +51,7 @@ def row(r: ex.SweepResult, level: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="configs/edge_moe.yaml")
-    ap.add_argument("--level", choices=["test", "full"], default="full")
+    ap.add_argument("--level", choices=["test", "full", "all"], default="full")
     ap.add_argument("--units", nargs="+", default=list(ex.UNITS), metavar="UNIT")
     ap.add_argument("--jobs", type=int, default=2, help="driver processes per sweep (default 2)")
     ap.add_argument("--timeout", type=float, default=6 * 3600, help="seconds per sweep")
