@@ -44,6 +44,7 @@ import numpy as np
 
 from python_ref.config import Config, load_config
 from python_ref.kernels import layernorm as _layernorm
+from python_ref.kernels.exp import OUT_FORMAT as EXP_OUT_FORMAT
 from python_ref.kernels.exp import exp_neg_raw
 from python_ref.kernels.gelu import gelu_raw, gelu_table
 from python_ref.kernels.reciprocal import (SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT, reciprocal_raw,
@@ -88,7 +89,8 @@ class Unit:
     ``in_bits``/``in_signed`` give the raw input range a harness lane carries to the unit (inputs
     outside it are rejected, they would be truncated); outputs are ``out_bits`` wide, sign-extended
     when ``out_signed``. ``reference`` is python_ref's function of int64 raw inputs.
-    ``cycles_per_beat`` is the unit's rate at full speed, checked against the driver's cycle count.
+    ``cycles_per_beat`` (the unit's rate at full speed) and ``latency`` (input handshake to output
+    handshake, in cycles: the headers of the RTL files) are checked against the driver's counts.
     """
 
     name: str
@@ -156,12 +158,13 @@ def unit(name: str, config: str | Config, copies: int | None = None) -> Unit:
         raise ExhaustiveError(f"{name}: copies must be >= 1, got {copies}")
     act = cfg.fmt("act")
     harness = HARNESS_DIR
+    # latencies as documented in the headers of rtl/src/exp.sv, gelu.sv and reciprocal.sv
     if name == "exp":
         frac = act.frac
         lane_w = -(-(act.width + 1) // 8) * 8  # a whole number of bytes holding ACT_W + 1 bits
         return Unit(name, cfg, harness / "sweep_exp.sv", "sweep_exp",
                     tuple(RTL_SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "exp.sv")),
-                    (("COPIES", copies), ("LANE_W", lane_w)), act.width + 1, True, 25, False,
+                    (("COPIES", copies), ("LANE_W", lane_w)), act.width + 1, True, EXP_OUT_FORMAT.width, False,
                     functools.partial(exp_neg_raw, frac_in=frac), latency=10)
     if name == "gelu":
         return Unit(name, cfg, harness / "sweep_gelu.sv", "sweep_gelu",
@@ -669,6 +672,8 @@ def _check_stats(u: Unit, seg: Segment, st: dict, values: int) -> None:
         problems.append(f"the unit copies left lockstep in {st['desync_cycles']} cycles")
     if st["lanes"] != u.lanes:
         problems.append(f"driver has {st['lanes']} lanes, expected {u.lanes}")
+    if st["in_beats"] and st["first_out_cycle"] - st["first_in_cycle"] != u.latency:
+        problems.append(f"latency {st['first_out_cycle'] - st['first_in_cycle']} cycles, expected {u.latency}")
     # full rate: one beat per cycles_per_beat cycles (+1: the cycle after reset in which the
     # pipelines keep x_TREADY low). Piped inputs are exempt: the driver drains before each read.
     if isinstance(seg, Range) and st["in_beats"] and \

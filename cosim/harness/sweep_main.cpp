@@ -14,7 +14,8 @@
 //
 // Output: the low 64 bits of every value's output lane, little-endian uint64, on stdout, in input
 // order (nothing else is written to stdout). At the end one line "SWEEP_STATS {json}" on stderr:
-// cycles, beats and values in and out, input stall cycles, TLAST and lane-lockstep errors.
+// cycles, beats and values in and out, input stall cycles, TLAST and lane-lockstep errors, the
+// cycles of the first input and output handshakes (the latency) and of the last input handshake.
 // Exit codes: 0 done (numerical comparison is the caller's job), 2 usage, 3 hang (no handshake
 // for --idle-limit cycles), 4 output pipe closed / I/O error.
 //
@@ -144,7 +145,7 @@ class Output {
 struct Stats {
     uint64_t cycles = 0, in_beats = 0, out_beats = 0, values = 0, out_values = 0;
     uint64_t in_stall_cycles = 0, tlast_errors = 0, desync_cycles = 0;
-    uint64_t first_out_cycle = 0, last_in_cycle = 0;
+    uint64_t first_in_cycle = 0, first_out_cycle = 0, last_in_cycle = 0;
 };
 
 void usage() {
@@ -239,6 +240,7 @@ int main(int argc, char** argv) {
         top->eval();
         if (in_fire) {
             pending.push_back(static_cast<uint32_t>(beat_values));
+            if (!st.in_beats) st.first_in_cycle = st.cycles;
             st.in_beats++;
             st.values += beat_values;
             st.last_in_cycle = st.cycles;
@@ -295,13 +297,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "SWEEP_STATS {\"lanes\": %zu, \"cycles\": %llu, \"in_beats\": %llu, \"out_beats\": %llu, "
                  "\"values\": %llu, \"out_values\": %llu, \"in_stall_cycles\": %llu, \"tlast_errors\": %llu, "
-                 "\"desync_cycles\": %llu, \"first_out_cycle\": %llu, \"last_in_cycle\": %llu, \"seconds\": %.6f, "
+                 "\"desync_cycles\": %llu, \"first_in_cycle\": %llu, \"first_out_cycle\": %llu, \"last_in_cycle\": %llu, "
+                 "\"seconds\": %.6f, "
                  "\"cpu_seconds\": %.6f}\n",
                  LANES, (unsigned long long)st.cycles, (unsigned long long)st.in_beats,
                  (unsigned long long)st.out_beats, (unsigned long long)st.values,
                  (unsigned long long)st.out_values, (unsigned long long)st.in_stall_cycles,
                  (unsigned long long)st.tlast_errors, (unsigned long long)st.desync_cycles,
-                 (unsigned long long)st.first_out_cycle, (unsigned long long)st.last_in_cycle, secs,
+                 (unsigned long long)st.first_in_cycle, (unsigned long long)st.first_out_cycle,
+                 (unsigned long long)st.last_in_cycle, secs,
                  static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec));
     return 0;
 }
