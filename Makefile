@@ -45,6 +45,12 @@ test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, co
 test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
 	$(RUN) -m pytest -n $(JOBS) -q -m "slow or not slow"
 
+# Exhaustive RTL sweeps of exp, GELU (all 2^32 inputs) and the reciprocals against python_ref
+# (scripts/exhaustive.py --level full, docs/exhaustive.md); MUTANTS=1 adds the mutant sweeps.
+.PHONY: exhaustive
+exhaustive: $(STAMP)
+	$(RUN) scripts/exhaustive.py --config $(CONFIG) --level full $(if $(MUTANTS),--mutants)
+
 .PHONY: linear-full
 linear-full: $(STAMP) ## Linear engine on every edge_moe.yaml shape: slow RTL cosim (cycle counts) + slow C-sim tests
 	$(RUN) -m pytest -n $(JOBS) -q -m slow tests/test_cosim_linear.py tests/test_linear.py
