@@ -65,6 +65,10 @@ synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; 
 timing: $(STAMP) ## Longest-path timing estimate of each RTL unit's Yosys netlist vs the clock; fails if one misses (UNITS="a b", DOC=1 writes docs/timing.md)
 	$(RUN) scripts/timing.py --config $(CONFIG) $(if $(UNITS),--units $(UNITS)) $(if $(DOC),--update docs/timing.md --no-fail)
 
+.PHONY: perf
+perf: $(STAMP) ## Frame latency at the configured clock from the RTL cycle models (DDR GB/s: DDR_GBS=14.4), rooflines, Edge-MoE, resources, plot -> docs/performance.md
+	$(RUN) scripts/perf.py --config $(CONFIG) $(if $(DDR_GBS),--ddr-gbs $(DDR_GBS)) --update docs/performance.md
+
 sim-doc: $(STAMP) ## Run `sim` for both shipped configs and write the summaries into docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/edge_moe.yaml --update docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/tiny.yaml --update docs/RESULTS.md
