@@ -187,7 +187,10 @@ def report(cfg, args) -> tuple[str, list]:
                      f"{f.cycles / f.roofline:.2f} |")
     lines += ["", f"{fs.DDR_PEAK_GBS:g} GB/s is the PS DDR4-2400 x 64 peak; the default {fs.DEFAULT_DDR_GBS:g} GB/s "
               "(75 %) is the rate the linear engine's DDR runs were measured at (24 weights/cycle, integer: the "
-              "measured regime). Non-integer weights/cycle use the same token bucket in 1/q-weight units (modelled).", ""]
+              "measured regime). Non-integer weights/cycle use the same token bucket in 1/q-weight units (modelled). "
+              f"The {args.w_bits}-bit w_ word carries at most {args.w_bits // cfg.fmt('weight').width} weights per "
+              f"cycle ({args.w_bits // cfg.fmt('weight').width * 2 * hz / 1000:g} GB/s at {hz:g} MHz): a faster DDR "
+              "does not help the engine beyond it.", ""]
 
     # resources
     res_md = (ROOT / "docs" / "RESULTS.md").read_text()
