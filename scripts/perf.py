@@ -201,13 +201,13 @@ def report(cfg, args) -> tuple[str, list]:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
     z = fs.ZCU102
-    lines.append(f"| **sum of Yosys rows** | **{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.0f}% of {z['LUT']:,}) | "
+    lines.append(f"| **sum of the rows above** (stale linear row included, attention missing) | **{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.0f}% of {z['LUT']:,}) | "
                  f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
                  f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of {z['BRAM36']}) | |")
     missing = [u for u, *_r, s in rows_r if not s.startswith("Yosys")]
     dsp_c = tot["DSP"] - next((d for u, _l, _f, d, _b, _s in rows_r if u == "linear" and d is not None), 0) \
         + fs.expected_linear_dsp(cfg)
-    lines += ["", f"Not in the sum or not current: {', '.join(missing) or 'none'}. With the linear engine's DSP48E2 "
+    lines += ["", f"Not current or missing: {', '.join(missing) or 'none'}. With the linear engine's DSP48E2 "
               f"by construction ({fs.expected_linear_dsp(cfg)}) in place of its stale row: {fmt(dsp_c)} DSP48E2 "
               f"({100 * dsp_c / z['DSP']:.0f}% of {z['DSP']:,}), attention unit still missing. Also not counted: the "
               "on-chip activation buffers between calls, the DMA / AXI side, the gate's top-k and queues, control.", ""]
