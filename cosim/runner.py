@@ -283,15 +283,30 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
 
 def run_unit(top: str, config: str, stall: str = "both", n_random: int = 1000, run_name: str | None = None,
              testcase=None, parameters: dict | None = None, waves: bool = False, seed: int | None = None,
-             corrupt: bool = False, **extra) -> dict:
+             corrupt: bool = False, replace: dict | None = None, variant: str | None = None, **extra) -> dict:
     """Run a registered RTL unit's cocotb testbench (cosim.registry: sources, test module):
     ``stall`` is the pattern of its stalled tests, ``n_random`` its random vector count, ``corrupt``
     flips one expected bit per check (the scoreboard must fail), ``extra`` are kernel-specific
-    run parameters (cosim.tb.RunParams.extra)."""
+    run parameters (cosim.tb.RunParams.extra).
+
+    ``replace`` maps source file names of the unit (e.g. ``"axis_skid.sv"``) to other files: a
+    deliberately broken copy or a mutant, built under its own ``variant`` name
+    (build/cosim/<config>/<top>_<variant>) so that it never shares a model with the real unit."""
     from .registry import rtl_unit
     _, unit = rtl_unit(top)
+    sources = list(unit.paths())
+    kernel = top
+    if replace:
+        if not variant:
+            raise ValueError("run_unit: a build with replaced sources needs a variant name")
+        names = {p.name for p in sources}
+        unknown = sorted(set(replace) - names)
+        if unknown:
+            raise ValueError(f"run_unit({top!r}): cannot replace {unknown}: the unit's sources are {sorted(names)}")
+        sources = [Path(replace.get(p.name, p)) for p in sources]
+        kernel = f"{top}_{variant}"
     if run_name is None:
         run_name = f"{stall}_{n_random}" + _param_suffix(parameters) + ("_corrupt" if corrupt else "")
     rp = {"stall": stall, "n_random": int(n_random), "corrupt": bool(corrupt), **extra}
-    return run_cosim(top, config, top, unit.paths(), unit.testbench, parameters=parameters, waves=waves,
+    return run_cosim(kernel, config, top, sources, unit.testbench, parameters=parameters, waves=waves,
                      run_params=rp, testcase=testcase, run_name=run_name, seed=seed)

@@ -166,6 +166,47 @@ def split_frames(values: np.ndarray, rng: np.random.Generator, max_len: int, uni
     return out
 
 
+class PipeFlowModel:
+    """Cycle model of a stall-as-a-whole pipeline (rtl/src/axis_pipe_ctrl.sv, STAGES registered
+    stages) followed by an output register slice (axis_skid): the flow control of gelu, exp and
+    softmax_prob. step() takes the cycle's x_TVALID and y_TREADY and returns the x_TREADY and
+    y_TVALID the RTL must show in that cycle, then advances by one clock edge. The pipeline advances
+    unless its last stage holds a beat the slice cannot take: it closes every bubble at its end."""
+
+    def __init__(self, stages: int):
+        if stages < 1:
+            raise ValueError(f"PipeFlowModel: stages must be >= 1, got {stages}")
+        self.stages = stages
+        self.reset()
+
+    def __repr__(self) -> str:
+        return f"PipeFlowModel(stages={self.stages})"
+
+    def reset(self):
+        self.running = False
+        self.v = [False] * self.stages  # v[-1]: the last stage holds a beat
+        self.m_valid = False            # the slice's output register (y_TVALID)
+        self.skid = False               # the slice's parking register
+
+    def step(self, x_tvalid: bool, y_tready: bool) -> tuple[bool, bool]:
+        s_ready = not self.skid
+        ce = not self.v[-1] or s_ready
+        x_tready = self.running and ce
+        y_tvalid = self.m_valid
+        s_fire = self.v[-1] and s_ready
+        if not self.m_valid or y_tready:          # the output slot is empty or drains
+            if self.skid:
+                self.m_valid, self.skid = True, False
+            else:
+                self.m_valid = s_fire
+        elif s_fire:
+            self.skid = True
+        if ce:
+            self.v = [x_tvalid and self.running] + self.v[:-1]
+        self.running = True
+        return x_tready, y_tvalid
+
+
 class StreamTB:
     """Clock, reset, source/sink bus models, stall generators, a handshake monitor and the stream
     scoreboard for one AXI-Stream kernel with ports <in>_T* and <out>_T* (Vitis names)."""
@@ -221,10 +262,19 @@ class StreamTB:
         # stall cycles <= output stall cycles + stall_slack. A pipeline that keeps closing bubbles
         # stalls its input only while its output is stalled (plus its depth); see check_accounting.
         self.stall_slack: int | None = None
+        # Flow-control model of the unit (None: not checked), e.g. PipeFlowModel: fed the sampled
+        # x_TVALID / y_TREADY, it predicts x_TREADY and y_TVALID every cycle; any difference (a
+        # pipeline that stops closing a bubble, a TVALID that waits for TREADY) is an error.
+        self.flow_model: PipeFlowModel | None = None
+        self.flow_errors = 0
+        self.first_flow_error = ""
         self._reactive = None
         self._scramble_rng = random.Random(params.seed + 77)
         cocotb.start_soon(self._monitor())
-        cocotb.start_soon(self._scramble_idle_inputs())
+        # hold_idle_inputs (evidence runs only): leave TDATA/TLAST as cocotbext-axi holds them, to
+        # show that a unit consuming data without a handshake passes that way and fails by default
+        if not params.extra.get("hold_idle_inputs", False):
+            cocotb.start_soon(self._scramble_idle_inputs())
 
     @classmethod
     async def create(cls, dut, stall: str | None = None, **kw) -> "StreamTB":
@@ -276,7 +326,16 @@ class StreamTB:
             self.cycle += 1
             if not self.rst_n.value:
                 held = None
+                if self.flow_model is not None:
+                    self.flow_model.reset()
                 continue
+            if self.flow_model is not None and ib.tvalid.value.is_resolvable and ob.tready.value.is_resolvable:
+                want = self.flow_model.step(bool(ib.tvalid.value), bool(ob.tready.value))
+                got = (bool(ib.tready.value), bool(ob.tvalid.value))
+                if got != want:
+                    self.flow_errors += 1
+                    self.first_flow_error = self.first_flow_error or (
+                        f"cycle {self.cycle}: (x_TREADY, y_TVALID) = {got}, the flow model says {want}")
             for name, sig in (("in TVALID", ib.tvalid), ("in TREADY", ib.tready), ("out TVALID", ob.tvalid),
                               ("out TREADY", ob.tready)):
                 if not sig.value.is_resolvable:
@@ -375,6 +434,10 @@ class StreamTB:
         if self.stall_slack is not None and d_in > d_out + self.stall_slack:
             raise AssertionError(f"{label}: the input stalled {d_in} cycles against {d_out} output stall cycles "
                                  f"(+ {self.stall_slack} allowed): the unit stops closing bubbles under backpressure")
+        if self.flow_errors:
+            raise AssertionError(f"{label}: {self.flow_errors} cycles where the handshakes differ from the flow "
+                                 f"model {self.flow_model} (first at {self.first_flow_error}): a bubble not "
+                                 f"closed, or a TVALID that waits for TREADY")
         if not self.sink.empty():
             raise AssertionError(f"{label}: the sink holds extra frames after the last one")
         self.results.add("input_stall_cycles", self.in_stalls - stalls0[0])

@@ -16,12 +16,13 @@ import numpy as np
 import cocotb
 from cocotb.triggers import FallingEdge, Timer
 
-from cosim.tb import StreamTB
+from cosim.tb import StreamTB, PipeFlowModel
 from cosim.vectors import gelu_directed, gelu_realistic, random_full
 from python_ref.kernels.gelu import gelu_raw
 
 # Input stall cycles allowed beyond the output's, per check: the pipeline depth and its output slice.
 PIPELINE_SLACK = 16
+PIPE_STAGES = 6  # rtl/src/gelu.sv: S1..S6
 TEST_TIMEOUT_MS = 2000  # simulated time; each check also has a budget proportional to its beats
 SPEC = "python_ref.kernels.gelu.gelu_raw"
 
@@ -36,6 +37,8 @@ class GeluTB(StreamTB):
         self.results.update(lanes=self.lanes)
         # a stall-as-a-whole pipeline: the input waits only while the output does (plus its depth)
         self.stall_slack = PIPELINE_SLACK
+        if not self.params.extra.get("no_flow_model", False):  # evidence runs only
+            self.flow_model = PipeFlowModel(PIPE_STAGES)
 
     def pad(self, v: np.ndarray) -> np.ndarray:
         extra = (-len(v)) % self.lanes

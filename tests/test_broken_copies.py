@@ -1,0 +1,81 @@
+"""Deliberately broken copies of the RTL, one per class of bug the shared testbench code must catch
+(cosim/tb.py StreamTB, used by every stream unit's testbench). Each broken copy is a plausible
+one-line bug that produces the right values in a lenient setting; the test shows it passing there
+(so the class is real) and failing in the default runs of `make test` (so the class is closed):
+
+1. data consumed without a valid handshake: softmax_stats sets its row-start flag from TLAST
+   whenever x_TREADY is high (the TVALID term dropped from the set condition). cocotbext-axi drives
+   TLAST low and holds TDATA while TVALID is low, so the flag is right by luck; StreamTB drives
+   random TDATA/TLAST on idle cycles and rows start in the middle.
+2. TVALID waiting for TREADY: GELU's output valid gated by y_TREADY. Every sink that raises TREADY
+   on its own accepts the data (an always-ready sink sees nothing wrong at all); the "reactive" sink (TREADY only after TVALID, legal AXI-Stream)
+   deadlocks it, and the cocotb timeout fails the run.
+3. a pipeline that stops closing bubbles: the shared pipeline control (axis_pipe_ctrl) advances
+   only when the output slice is ready, even while its last stage is empty. The values stay
+   right and the input stalls no longer than the output (the coarse throughput property holds);
+   the cycle-exact flow model of the pipeline (cosim.tb.PipeFlowModel) fails.
+Runs of test 2 turn the flow model off (run parameter no_flow_model), to show what the reactive
+sink alone catches.
+(The fourth class, an out-of-bounds table read in the C++, is tests/test_csim_sanitized.py.)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
+
+pytestmark = pytest.mark.cosim
+
+N = 2000  # values per run: enough to hit every bug many times
+
+
+def broken_copy(tmp_path: Path, name: str, edits: list[tuple[str, str]]) -> dict[str, Path]:
+    """A copy of rtl/src/<name> with each (needle, replacement) applied once; a needle that moved
+    fails here, so the test is updated with the RTL rather than silently testing nothing."""
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"{name}: the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    out = tmp_path / name
+    out.write_text(text)
+    return {name: out}
+
+
+def run_broken(top: str, variant: str, replace: dict, stall: str, testcase=None, **extra) -> dict:
+    name = f"{stall}_{N}" + "".join(f"_{k}" for k in extra) + (f"_{testcase}" if testcase else "")
+    return run_unit(top, "tiny", stall=stall, n_random=N, run_name=name, replace=replace, variant=variant,
+                    testcase=testcase, **extra)
+
+
+def test_data_without_valid_is_caught(tmp_path):
+    rep = broken_copy(tmp_path, "softmax_stats.sv",
+                      [("if (x_TVALID && x_TREADY) row_start <= x_TLAST;",
+                        "if (x_TREADY && x_TLAST) row_start <= 1'b1; else if (x_TVALID && x_TREADY) row_start <= 1'b0;")])
+    held = run_broken("softmax_stats", "brk_novalid", rep, "gaps", hold_idle_inputs=True)
+    assert held["mismatches"] == 0, "with cocotbext-axi's idle TLAST = 0 the bug is invisible"
+    with pytest.raises(CosimError, match="mismatch"):
+        run_broken("softmax_stats", "brk_novalid", rep, "gaps")
+
+
+def test_valid_waiting_for_ready_is_caught(tmp_path):
+    rep = broken_copy(tmp_path, "gelu.sv", [
+        (".m_axis_tvalid(y_TVALID),", ".m_axis_tvalid(y_valid_q),"),
+        ("  assign y_TKEEP = {KEEP_W{1'b1}};",
+         "  logic y_valid_q;\n  assign y_TVALID = y_valid_q && y_TREADY;\n  assign y_TKEEP = {KEEP_W{1'b1}};")])
+    # test_random only: the reset test and the flow model would catch it too, in any run
+    free = run_broken("gelu", "brk_validready", rep, "gaps", testcase="test_random", no_flow_model=True)
+    assert free["mismatches"] == 0, "a sink that always raises TREADY accepts every beat"
+    with pytest.raises(CosimError, match="(?i)timeout|timed out"):
+        run_broken("gelu", "brk_validready", rep, "reactive", testcase="test_random", no_flow_model=True)
+
+
+def test_pipeline_not_closing_bubbles_is_caught(tmp_path):
+    rep = broken_copy(tmp_path, "axis_pipe_ctrl.sv",
+                      [("assign ce        = !v[STAGES] || m_axis_tready;", "assign ce        = m_axis_tready;")])
+    plain = run_broken("gelu", "brk_bubbles", rep, "none")
+    assert plain["mismatches"] == 0 and plain["cycles_per_beat"] == 1.0, "unstalled, the bug is invisible"
+    with pytest.raises(CosimError, match="bubble not closed"):
+        run_broken("gelu", "brk_bubbles", rep, "both")
