@@ -128,6 +128,18 @@ class ResultWriter:
             os.replace(tmp, p)
 
 
+def real_rows_skip(has_shape, shape: str) -> str | None:
+    """Why a test case on the published weights' rows cannot run in this simulation (None: it can):
+    the weights are absent (python_ref.model.real_data.missing_reason), or the run's config does not
+    have the published shapes (``has_shape(cfg)`` false; ``shape`` says what is needed)."""
+    from python_ref.model.real_data import missing_reason
+    reason = missing_reason()
+    if reason:
+        return reason
+    cfg = RunParams.from_env().cfg()
+    return None if has_shape(cfg) else f"the real rows need {shape}; config {cfg.name} does not have it"
+
+
 def random_pauses(probability: float, max_burst: int, seed: int):
     """Endless bool generator: True pauses the bus model for that cycle. Pauses come in bursts of
     1..max_burst cycles so long stalls (the pipeline filling behind a stopped sink) happen too."""

@@ -9,10 +9,9 @@ import numpy as np
 
 import cocotb
 
-from cosim.tb import RunParams, StreamTB
+from cosim.tb import StreamTB, real_rows_skip
 from cosim.vectors import layernorm_adversarial, layernorm_params, layernorm_random, real_layernorm_rows
 from python_ref.kernels.layernorm import layernorm_raw
-from python_ref.model.real_data import missing_reason
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.layernorm.layernorm_raw"
@@ -27,14 +26,6 @@ class LayerNormTB(StreamTB):
         gb = ((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF)
         frames = [np.stack([row, gb], axis=1).reshape(-1) for row in x]
         return await self.check_frames(frames, list(y), label, cycles_per_beat=4)
-
-
-def _real_skip() -> str | None:
-    reason = missing_reason()
-    if reason:
-        return reason
-    cfg = RunParams.from_env().cfg()
-    return None if cfg.model.dim == 192 else f"the real rows have 192 features; config {cfg.name} has {cfg.model.dim}"
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
@@ -55,7 +46,8 @@ async def test_random(dut):
     tb.expect_exact(await tb.rows(x, g, b, f"random/{tb.params.stall}"), "random", SPEC)
 
 
-@cocotb.skipif(_real_skip() is not None, reason="published weights absent or config without dim 192")
+@cocotb.skipif(real_rows_skip(lambda c: c.model.dim == 192, "dim 192") is not None,
+                reason="published weights absent or config without dim 192")
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_real(dut):
     """The LayerNorm inputs of layers 0 and 1 (float model on the published weights and frame)."""

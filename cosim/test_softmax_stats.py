@@ -10,10 +10,9 @@ import numpy as np
 
 import cocotb
 
-from cosim.tb import RunParams, StreamTB
+from cosim.tb import StreamTB, real_rows_skip
 from cosim.vectors import random_orders, real_gate_rows, real_score_rows, softmax_adversarial, softmax_attention_like
 from python_ref.kernels.softmax import softmax_stats_raw
-from python_ref.model.real_data import missing_reason
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.softmax.softmax_stats_raw"
@@ -29,15 +28,6 @@ class SoftmaxStatsTB(StreamTB):
         frames = list(np.take_along_axis(x, order, axis=1))
         want = [np.array([int(mi) & MASK, si, ri], dtype=np.int64) for mi, si, ri in zip(m, s, r)]
         return await self.check_frames(frames, want, label, out_bits=32, cycles_per_beat=4)
-
-
-def _real_skip() -> str | None:
-    """Why test_real cannot run in this simulation (None: it can)."""
-    reason = missing_reason()
-    if reason:
-        return reason
-    cfg = RunParams.from_env().cfg()
-    return None if cfg.model.tokens == 129 else f"the real rows have 129 scores; config {cfg.name} has {cfg.model.tokens} tokens"
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
@@ -66,7 +56,8 @@ async def test_random(dut):
     tb.expect_exact(total, "random", SPEC)
 
 
-@cocotb.skipif(_real_skip() is not None, reason="published weights absent or config without 129 tokens")
+@cocotb.skipif(real_rows_skip(lambda c: c.model.tokens == 129, "129 tokens") is not None,
+                reason="published weights absent or config without 129 tokens")
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_real(dut):
     """The published layer-0/1 attention score rows and layer-1 gate logits (both tasks), random

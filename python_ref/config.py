@@ -221,8 +221,10 @@ def _divides(a: int, a_name: str, b: int, b_name: str) -> None:
         raise ConfigError(f"{b_name} = {b} is not divisible by {a_name} = {a}")
 
 
-def parse_config(data, source: str = "<memory>") -> Config:
-    """Validate a parsed YAML document and build a :class:`Config`."""
+def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Config:
+    """Validate a parsed YAML document and build a :class:`Config`. With ``buildable`` (the default)
+    the configuration must also be one the C++ and the RTL can be built for (each kernel's
+    ``check_config``); ``buildable=False`` admits python_ref-only variants (the format study)."""
     top = _require_mapping(data, source)
     _check_keys(top, source, ("name", "model", "formats", "hardware", "numerics"))
     name = _str(top, "name", "name")
@@ -310,8 +312,9 @@ def parse_config(data, source: str = "<memory>") -> Config:
     cfg = Config(name=name, source=source, model=shape, formats=MappingProxyType(formats), hardware=hw,
                  numerics=numerics, raw=_frozen_copy(top))
     # What the C++ and the RTL can be built for: each kernel's spec module knows its own limits.
-    from .kernels import buildable  # noqa: PLC0415 (the kernels import this module)
-    buildable.check(cfg)
+    if buildable:
+        from .kernels import buildable as hardware  # noqa: PLC0415 (the kernels import this module)
+        hardware.check(cfg)
     return cfg
 
 
@@ -334,8 +337,9 @@ def _plain(value):
     return value
 
 
-def load_config(path) -> Config:
-    """Read and validate a configuration file. A bare name (``tiny``) means ``configs/tiny.yaml``."""
+def load_config(path, buildable: bool = True) -> Config:
+    """Read and validate a configuration file. A bare name (``tiny``) means ``configs/tiny.yaml``.
+    ``buildable``: see :func:`parse_config`."""
     p = Path(path)
     if not p.suffix and not p.exists():
         p = CONFIG_DIR / f"{path}.yaml"
@@ -346,7 +350,7 @@ def load_config(path) -> Config:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_config(data, str(p))
+    return parse_config(data, str(p), buildable)
 
 
 def all_configs() -> list[Path]:

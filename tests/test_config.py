@@ -266,3 +266,14 @@ def test_agreement_check_can_fail(tmp_path):
                       [p for p in hls_includes(cfg.name) if p.name != cfg.name] + [gen], opt="-O0")
     got = _parse_dump(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines())
     assert got["table"]["EXP_TABLE"][0] == (1 << 28) + 1 != want["table"]["EXP_TABLE"][0]
+
+
+def test_python_ref_only_variants_load_without_the_hardware_checks():
+    """The format study evaluates configurations the hardware is not built for: parse_config with
+    buildable=False skips the kernels' check_config (and only those)."""
+    data = _mutated(_set("model.heads", 4))  # head dim 8: no exact shift for d^-1/2
+    with pytest.raises(ConfigError, match="not a power of 4"):
+        parse_config(data, "tiny.yaml")
+    assert parse_config(data, "tiny.yaml", buildable=False).model.head_dim == 8
+    with pytest.raises(ConfigError, match="model.dim = 32 is not divisible by model.heads = 3"):
+        parse_config(_mutated(_set("model.heads", 3)), "tiny.yaml", buildable=False)
