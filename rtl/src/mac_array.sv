@@ -55,7 +55,8 @@ module mac_array #(
     parameter int ACC_W = 64,      // fabric accumulator (>= 56: attention's exact sums need 59)
     parameter int SHIFT = 10,      // the hi step's shift (python_ref.kernels.attention.SPLIT_LO_BITS)
     parameter int DEPTH = 8,       // stationary entries per cell
-    parameter int UW = 1           // user sideband bits carried from a step to its result
+    parameter int UW = 1,          // user sideband bits carried from a step to its result
+    localparam int DAW = DEPTH > 1 ? $clog2(DEPTH) : 1
 ) (
     input  logic                   clk,
     input  logic                   rst_n,      // synchronous, active low (control only)
@@ -76,7 +77,6 @@ module mac_array #(
     output logic [LO*ACC_W-1:0]    out_acc,
     output logic [UW-1:0]          out_user
 );
-  localparam int DAW = DEPTH > 1 ? $clog2(DEPTH) : 1;
 
   if (LI < 1 || LO < 1 || AW > 27 || BW > 18 || PW != 48 || ACC_W < PW + SHIFT || DEPTH < 1) begin : g_chk
     $error("mac_array: bad geometry LI %0d LO %0d AW %0d BW %0d PW %0d ACC_W %0d DEPTH %0d", LI, LO, AW, BW, PW,
