@@ -90,6 +90,14 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_linear"),
             RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
+    # hls_sources / hls_tops / vectors: the HLS side (hls/src/attention.cpp, hls/tb/attention_tb.cpp,
+    # cosim.attention_vectors:attention_csim) lands from its own branch.
+    Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",),
+           (RtlUnit("attention", ("attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv", "attn_issue.sv",
+                                  "mac_array.sv", "attn_score.sv", "exp_core.sv", "reciprocal.sv", "attn_exp.sv",
+                                  "attn_norm_lane.sv", "attn_norm.sv", "attn_out.sv", "attention.sv"),
+                    "cosim.test_attention"),),
+           "cosim.attention_vectors:attention_csim", "cosim.sim_rows:attention"),
 )}
 
 
