@@ -114,16 +114,20 @@ module attention
       .x_TREADY(x_TREADY), .loaded(loaded), .q_raddr(q_raddr), .q_rdata(q_rdata), .kv_raddr(kv_raddr),
       .k_rdata(k_rdata), .v_rdata(v_rdata));
 
-  // ---- bank state: full (loaded, not consumed), busy (consumed, rows still reading)
-  logic [1:0] full, bbusy;
-  logic       fill, fill_bank, consume, consume_bank;
+  // ---- bank state: held (claimed by a loader job, not consumed), full (loaded, not consumed),
+  //      busy (consumed, the array's skewed rows still reading)
+  logic [1:0] full, held, bbusy;
+  logic       fill, fill_bank, consume, consume_bank, claim, claim_bank;
   logic [$clog2(BUSY_CYCLES+1)-1:0] bcnt [2];
   always_ff @(posedge ap_clk) begin
     for (int b = 0; b < 2; b++) begin
       if (!ap_rst_n || start) begin
         full[b] <= 1'b0;
+        held[b] <= 1'b0;
         bcnt[b] <= '0;
       end else begin
+        if (claim && claim_bank == 1'(b)) held[b] <= 1'b1;
+        else if (consume && consume_bank == 1'(b)) held[b] <= 1'b0;
         if (fill && fill_bank == 1'(b)) full[b] <= 1'b1;
         else if (consume && consume_bank == 1'(b)) full[b] <= 1'b0;
         if (consume && consume_bank == 1'(b)) bcnt[b] <= ($bits(bcnt[b]))'(BUSY_CYCLES);
@@ -140,8 +144,8 @@ module attention
   logic [L*L*BW-1:0]   ld_data;
   attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .OPW(OPW), .BW(BW), .SPLIT(10), .HALF(HALF),
                 .DAW(DAW), .AWD(AWD), .HW(HW)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .kb_n(kb_n), .loaded(loaded), .full(full),
-      .busy(bbusy), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .kb_n(kb_n), .loaded(loaded), .held(held),
+      .busy(bbusy), .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data));
 
   // ---- step issuer

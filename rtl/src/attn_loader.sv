@@ -19,8 +19,9 @@
 // Pipeline per word: read address (cycle k) -> K/V word (k + 2) -> permutation (2 stages) ->
 // ld_* registers (hi write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
 // tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when the input is loaded and its bank
-// is neither full (loaded, not yet consumed) nor busy (still read by the array's skewed rows);
-// fill pulses (bank) with the job's last write.
+// is neither held (claimed by the job two before, whose block has not been consumed yet: a short
+// job's writes may still be in this pipeline) nor busy (still read by the array's skewed rows);
+// claim pulses (bank) when a job starts, fill (bank) with the job's last write.
 `default_nettype none
 
 module attn_loader
@@ -45,8 +46,10 @@ module attn_loader
     input  logic [7:0]          tokens,        // T
     input  logic [3:0]          kb_n,          // KB = ceil(T / L)
     input  logic                loaded,        // the Q/K/V store holds the layer
-    input  logic [1:0]          full,          // bank loaded and not yet consumed
+    input  logic [1:0]          held,          // bank claimed by a job and not yet consumed
     input  logic [1:0]          busy,          // bank still read by the array
+    output logic                claim,         // one cycle: a job starts on claim_bank
+    output logic                claim_bank,
     output logic [AWD-1:0]      kv_raddr,
     input  logic [L*OPW-1:0]    k_rdata,
     input  logic [L*OPW-1:0]    v_rdata,
@@ -82,7 +85,9 @@ module attn_loader
   logic [3:0]     w;            // QK: dim block db; AV: the output block
   logic           ph;           // a word every other cycle
   wire  last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_n - 4'd1;
-  wire  can_start = !run && !ph_done && loaded && !full[bank] && !busy[bank];
+  wire  can_start = !run && !ph_done && loaded && !held[bank] && !busy[bank];
+  assign claim      = can_start;
+  assign claim_bank = bank;
   wire  issue     = run && !ph;
   wire  last_word = t == t_end && (is_av || w == 4'(DB - 1));
   assign ph_adv   = issue && last_word && last_blk;
