@@ -79,7 +79,8 @@ module attention
   // ---- control
   logic       busy, st1, start;
   logic [7:0] t_r;
-  logic [3:0] kb_n;
+  logic [3:0] kb_m1;         // KB - 1 (KB = ceil(T / L))
+  logic [7:0] t_m1;          // T - 1
   logic [L-1:0] mask_last;
   logic       out_done;
   always_ff @(posedge ap_clk) begin
@@ -97,7 +98,8 @@ module attention
     end
     if (ap_start && !busy) t_r <= tokens;
     if (st1) begin
-      kb_n <= 4'((t_r + 8'(L - 1)) >> LG);
+      kb_m1 <= 4'((t_r - 8'd1) >> LG);
+      t_m1 <= t_r - 8'd1;
       for (int o = 0; o < L; o++) mask_last[o] <= 8'(o) <= ((t_r - 8'd1) & 8'(L - 1));
     end
   end
@@ -110,7 +112,7 @@ module attention
   logic [AWD-1:0]     q_raddr, kv_raddr;
   logic [L*OPW-1:0]   q_rdata, k_rdata, v_rdata;
   attn_qkv_store #(.L(L), .TMAX(TMAX), .WPR(WPR), .OPW(OPW), .AWD(AWD)) u_store (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .x_TDATA(x_TDATA), .x_TVALID(x_TVALID),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .x_TDATA(x_TDATA), .x_TVALID(x_TVALID),
       .x_TREADY(x_TREADY), .loaded(loaded), .q_raddr(q_raddr), .q_rdata(q_rdata), .kv_raddr(kv_raddr),
       .k_rdata(k_rdata), .v_rdata(v_rdata));
 
@@ -144,7 +146,7 @@ module attention
   logic [L*L*BW-1:0]   ld_data;
   attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .OPW(OPW), .BW(BW), .SPLIT(10), .HALF(HALF),
                 .DAW(DAW), .AWD(AWD), .HW(HW)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .kb_n(kb_n), .loaded(loaded), .held(held),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .loaded(loaded), .held(held),
       .busy(bbusy), .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data));
 
@@ -161,7 +163,7 @@ module attention
   logic [UW-1:0]    in_user;
   attn_issue #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KBMAX(KBMAX), .NCPB(NCPB), .OPW(OPW), .EW(25),
                .AW(AW), .HALF(HALF), .DAW(DAW), .AWD(AWD), .EAW(SAW), .HW(HW), .GW(GW), .UW(UW)) u_issue (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .kb_n(kb_n), .mask_last(mask_last),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .t_m1(t_m1), .kb_m1(kb_m1), .mask_last(mask_last),
       .full(full), .consume(consume), .consume_bank(consume_bank), .rows_ready(rows_ready), .done(issue_done),
       .q_raddr(q_raddr), .q_rdata(q_rdata), .e_raddr(e_raddr), .e_rdata(e_rdata), .r_raddr(r_raddr),
       .r_rdata(r_rdata), .in_valid(in_valid), .in_first(in_first), .in_last(in_last), .in_shift(in_shift),
@@ -189,7 +191,7 @@ module attention
       .acc_user(out_user), .max_rows(max_rows), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr),
       .m_rdata(m_rdata));
   attn_exp #(.L(L), .TMAX(TMAX), .H(H), .KBMAX(KBMAX), .EL(EL), .RU(RU), .EXP_LAT(EXP_LAT), .SAW(SAW), .GW(GW)) u_exp (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .kb_n(kb_n), .mask_last(mask_last),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .t_m1(t_m1), .kb_m1(kb_m1), .mask_last(mask_last),
       .max_rows(max_rows), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr), .m_rdata(m_rdata),
       .rows_ready(rows_ready), .e_raddr(e_raddr), .e_rdata(e_rdata), .r_raddr(r_raddr), .r_rdata(r_rdata));
 
@@ -201,7 +203,7 @@ module attention
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .acc_valid(out_valid), .acc(out_acc), .acc_user(out_user),
       .out_rows(out_rows), .o_raddr(o_raddr), .o_rdata(o_rdata));
   attn_out #(.L(L), .TMAX(TMAX), .WPR(WPR), .AWD(AWD)) u_out (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .out_rows(out_rows), .o_raddr(o_raddr),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .out_rows(out_rows), .o_raddr(o_raddr),
       .o_rdata(o_rdata), .y_TDATA(y_TDATA), .y_TVALID(y_TVALID), .y_TREADY(y_TREADY), .y_TLAST(y_TLAST),
       .done(out_done));
 endmodule

@@ -38,7 +38,8 @@ module attn_exp
     input  logic                 rst_n,        // synchronous, active low
     input  logic                 start,
     input  logic [7:0]           tokens,       // T
-    input  logic [3:0]           kb_n,         // KB
+    input  logic [7:0]           t_m1,         // T - 1
+    input  logic [3:0]           kb_m1,        // KB - 1
     input  logic [L-1:0]         mask_last,    // lanes of the last key block that are keys
     input  logic [GW-1:0]        max_rows,
     output logic [SAW-1:0]       s_raddr,
@@ -76,12 +77,12 @@ module attn_exp
   logic [SAW-1:0] srow;             // r * KBMAX
   logic [RUW:0]   credits;
   logic           rows_all;         // every row of every head issued
-  logic [GW-1:0]  g_end;            // H T
+  logic [GW-1:0]  g_end, g_last;    // H T, H T - 1
 
-  wire [GRW-1:0] grp_last = kb == kb_n - 4'd1 ? GRW'(((tokens - 8'd1) & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
+  wire [GRW-1:0] grp_last = kb == kb_m1 ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
   wire           row_go   = !active && !rows_all && max_rows > g && credits != '0;
   wire           go       = active || row_go;
-  wire           c_last   = kb == kb_n - 4'd1 && grp == grp_last;
+  wire           c_last   = kb == kb_m1 && grp == grp_last;
   wire           collect;
 
   always_ff @(posedge clk) begin
@@ -101,8 +102,8 @@ module attn_exp
         kb  <= '0;
         grp <= '0;
         g   <= g + 1'b1;
-        if (g + 1'b1 == g_end) rows_all <= 1'b1;
-        if (r == tokens - 8'd1) begin
+        if (g == g_last) rows_all <= 1'b1;
+        if (r == t_m1) begin
           r    <= '0;
           par  <= !par;
           srow <= '0;
@@ -117,6 +118,7 @@ module attn_exp
         grp <= grp + 1'b1;
       end
     end
+    g_last <= g_end - 1'b1;          // used from the first row on, many cycles after start
     if (!rst_n || start) credits <= (RUW+1)'(RU);
     else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
   end
@@ -129,7 +131,7 @@ module attn_exp
     s_raddr <= addr_now;
     m_raddr <= {par, r};
     if (!rst_n || start) tg[0] <= '0;
-    else tg[0] <= {go, row_go, c_last, kb == kb_n - 4'd1, grp, par, r, addr_now};
+    else tg[0] <= {go, row_go, c_last, kb == kb_m1, grp, par, r, addr_now};
     for (int s = 1; s < TD; s++) begin
       if (!rst_n || start) tg[s] <= '0;
       else tg[s] <= tg[s-1];
@@ -242,7 +244,7 @@ module attn_exp
       rw_v <= collect;
       if (collect) begin
         cptr <= cptr == RUW'(RU - 1) ? '0 : cptr + 1'b1;
-        if (cr == tokens - 8'd1) begin
+        if (cr == t_m1) begin
           cr   <= '0;
           cpar <= !cpar;
         end else begin
@@ -257,6 +259,7 @@ module attn_exp
   attn_ram #(.W(32), .DEPTH(512), .AW(9)) u_rbuf (
       .clk(clk), .we(rw_v), .waddr(rw_a), .wdata(rw_d), .raddr(r_raddr), .rdata(r_rdata));
 
+  wire unused_tok = &{1'b0, tokens};
   wire unused_ok = &{1'b0, tg[TD-1], te, ts, tg[2]};
 endmodule
 

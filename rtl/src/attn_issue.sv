@@ -44,7 +44,8 @@ module attn_issue
     input  logic              rst_n,        // synchronous, active low
     input  logic              start,
     input  logic [7:0]        tokens,       // T
-    input  logic [3:0]        kb_n,         // KB
+    input  logic [7:0]        t_m1,         // T - 1
+    input  logic [3:0]        kb_m1,        // KB - 1
     input  logic [L-1:0]      mask_last,    // lanes of the last key block that are keys (< T)
     input  logic [1:0]        full,
     output logic              consume,      // one cycle: the block on consume_bank has issued its last step
@@ -70,6 +71,13 @@ module attn_issue
     $error("attn_issue: geometry outside what the counters hold");
   end
 
+  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
+    logic [AWD-1:0] sum;
+    sum = '0;
+    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
+    return sum;
+  endfunction
+
   logic          is_av, ph_done, ph_adv;
   logic [HW-1:0] head;
   attn_phase #(.H(H), .HW(HW)) u_phase (
@@ -80,16 +88,16 @@ module attn_issue
   logic           bank;
   logic [7:0]     r;
   logic [AWD-1:0] qrow;           // r * WPR
-  wire  [AWD-1:0] hoff = AWD'(head) * AWD'(DB);   // the head's first word (combinational: valid in a phase's first cycle)
+  wire  [AWD-1:0] hoff = mul_db(AWD'(head));   // the head's first word (combinational: valid in a phase's first cycle)
   logic [EAW-1:0] erow;           // r * KBMAX
   logic [GW-1:0]  av_base, avg;   // h T (the AV phase's first global row); avg = av_base + r
   logic [7:0]     hold;           // AV: cycles until the next row may start
   logic           idle_row;       // no step of the current row issued yet (sub == 0)
 
-  wire [3:0] nsub_m1   = is_av ? (kb_n << 1) - 4'd1 : 4'(2 * DB - 1);
+  wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
   wire       last_sub  = sub == nsub_m1;
-  wire       last_row  = r == tokens - 8'd1;
-  wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_n - 4'd1;
+  wire       last_row  = r == t_m1;
+  wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
   wire       tile_ok   = !(r == 8'd0 && idle_row) || full[bank];
   wire       row_ok    = !idle_row || !is_av || (rows_ready > avg && hold == 8'd0);
   wire       go        = !ph_done && tile_ok && row_ok;
@@ -149,7 +157,7 @@ module attn_issue
     d0_last  <= last_sub;
     d0_shift <= !sub[0];
     d0_av    <= is_av;
-    d0_mask  <= is_av && kb_idx == kb_n - 4'd1;
+    d0_mask  <= is_av && kb_idx == kb_m1;
     d0_addr  <= (bank ? DAW'(HALF) : '0) + DAW'(sub);
     d0_tag   <= {head, blk, r, last_blk, is_av};
     q_raddr  <= qrow + hoff + AWD'(kb_idx);
@@ -192,6 +200,7 @@ module attn_issue
     else consume <= blk_end;
     if (blk_end) consume_bank <= bank;
   end
+  wire unused_tok = &{1'b0, tokens};
 endmodule
 
 `default_nettype wire

@@ -43,8 +43,8 @@ module attn_loader
     input  logic                clk,
     input  logic                rst_n,         // synchronous, active low
     input  logic                start,
-    input  logic [7:0]          tokens,        // T
-    input  logic [3:0]          kb_n,          // KB = ceil(T / L)
+    input  logic [7:0]          t_m1,          // T - 1
+    input  logic [3:0]          kb_m1,         // KB - 1 (KB = ceil(T / L))
     input  logic                loaded,        // the Q/K/V store holds the layer
     input  logic [1:0]          held,          // bank claimed by a job and not yet consumed
     input  logic [1:0]          busy,          // bank still read by the array
@@ -70,6 +70,13 @@ module attn_loader
     $error("attn_loader: L must be a power of two dividing the head dim, operands must split into B-port parts");
   end
 
+  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
+    logic [AWD-1:0] sum;
+    sum = '0;
+    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
+    return sum;
+  endfunction
+
   // ---- job walk: phase (attn_phase), block, bank
   logic          is_av, ph_done, ph_adv, run;
   logic [HW-1:0] head;
@@ -84,7 +91,7 @@ module attn_loader
   logic [AWD-1:0] trow;         // t * WPR
   logic [3:0]     w;            // QK: dim block db; AV: the output block
   logic           ph;           // a word every other cycle
-  wire  last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_n - 4'd1;
+  wire  last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
   wire  can_start = !run && !ph_done && loaded && !held[bank] && !busy[bank];
   assign claim      = can_start;
   assign claim_bank = bank;
@@ -119,13 +126,13 @@ module attn_loader
         blk_row <= blk_row + AWD'(L * WPR);
       end
     end
-    hoff <= AWD'(head) * AWD'(DB);
+    hoff <= mul_db(AWD'(head));
     if (can_start) begin
       ph    <= 1'b0;
       w     <= is_av ? blk : 4'd0;
       t     <= is_av ? 8'd0 : 8'(blk) << LG;
       trow  <= is_av ? '0 : blk_row;
-      t_end <= (is_av || last_blk) ? tokens - 8'd1 : (8'(blk) << LG) + 8'(L - 1);
+      t_end <= (is_av || last_blk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);
     end else if (run) begin
       ph <= !ph;
       if (issue) begin

@@ -19,7 +19,7 @@ module attn_out
     input  logic               clk,
     input  logic               rst_n,         // synchronous, active low
     input  logic               start,
-    input  logic [7:0]         tokens,        // T
+    input  logic [7:0]         t_m1,          // T - 1
     input  logic [7:0]         out_rows,
     output logic [AWD-1:0]     o_raddr,
     input  logic [L*ACT_W-1:0] o_rdata,
@@ -47,7 +47,7 @@ module attn_out
   logic [FW-1:0]  cnt;           // FIFO entries
   wire  pop  = y_TVALID && y_TREADY;
   wire  rd   = !rd_all && out_rows > q && used != FW'(FD);
-  wire  last = q == tokens - 8'd1 && j == ($bits(j))'(WPR - 1);
+  wire  last = q == t_m1 && j == ($bits(j))'(WPR - 1);
 
   always_ff @(posedge clk) begin
     if (!rst_n || start) begin

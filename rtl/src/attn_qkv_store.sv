@@ -24,7 +24,7 @@ module attn_qkv_store
     input  logic               clk,
     input  logic               rst_n,        // synchronous, active low
     input  logic               start,        // one cycle: a layer of `tokens` rows begins
-    input  logic [7:0]         tokens,       // T, 1 .. TMAX (held while the layer runs)
+    input  logic [7:0]         t_m1,         // T - 1 (T in 1 .. TMAX; held while the layer runs)
     input  logic [L*ACT_W-1:0] x_TDATA,
     input  logic               x_TVALID,
     output logic               x_TREADY,
@@ -53,7 +53,7 @@ module attn_qkv_store
   logic [7:0]     t;
   wire fire = x_TVALID && x_TREADY;
   wire row_end = (j == ($bits(j))'(WPR - 1)) && sel == 2'd2;
-  wire last_beat = row_end && (t == tokens - 8'd1);
+  wire last_beat = row_end && (t == t_m1);
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

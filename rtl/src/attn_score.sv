@@ -64,11 +64,19 @@ module attn_score
   wire [3:0]     u_kb   = acc_user[13:10];
   wire [HW-1:0]  u_head = acc_user[14 +: HW];
 
+  function automatic logic [SAW-1:0] mul_kb(input logic [SAW-1:0] x);   // x * KBMAX: shifts and adds, no DSP
+    logic [SAW-1:0] sum;
+    sum = '0;
+    for (int b = 0; b < 16; b++) if (((KBMAX >> b) & 1) != 0) sum = sum + (x << b);
+    return sum;
+  endfunction
+
   // ---- v+1: sum + rounding constant; tags
   logic signed [ACC_W-1:0] sa [L];
   logic          v1, l1, p1;
   logic [7:0]    r1;
   logic [3:0]    kb1;
+  logic [SAW-1:0] rk1;             // r * KBMAX
   always_ff @(posedge clk) begin
     for (int o = 0; o < L; o++) sa[o] <= $signed(acc[o*ACC_W +: ACC_W]) + (ACC_W'(1) <<< (SSH - 1));
     if (!rst_n || start) v1 <= 1'b0;
@@ -76,6 +84,7 @@ module attn_score
     l1  <= u_lkb;
     p1  <= u_head[0];
     r1  <= u_r;
+    rk1 <= mul_kb(SAW'(u_r));
     kb1 <= u_kb;
   end
 
@@ -100,7 +109,7 @@ module attn_score
     p2 <= p1;
     f2 <= kb1 == 4'd0;
     r2 <= r1;
-    a2 <= (p1 ? SAW'(TMAX * KBMAX) : '0) + SAW'(r1) * SAW'(KBMAX) + SAW'(kb1);
+    a2 <= (p1 ? SAW'(TMAX * KBMAX) : '0) + rk1 + SAW'(kb1);
   end
 
   logic [L*SW-1:0] s2_flat;
