@@ -123,7 +123,6 @@ def linear(cfg: Config, waves: bool) -> KernelResult:
     scatter-accumulate expert fc2), all tokens: the same job sequence through python_ref, the C-sim
     and the RTL engine. Error: qkv and proj against float64 on the same quantized operands."""
     from .linear_jobs import model_sequence, rtl_calls, run_csim
-    from .linear_schedule import PIPELINE_CYCLES
     work = BUILD_DIR / "sim" / cfg.name / "linear"
     work.mkdir(parents=True, exist_ok=True)
     jobs, names = model_sequence(cfg, np.random.default_rng(301))
@@ -149,7 +148,7 @@ def linear(cfg: Config, waves: bool) -> KernelResult:
     values = sum(int(e.size) for e in expected)
     big = max(r["runs"], key=lambda run: run["ideal"])
     return KernelResult("linear (all layer shapes)", values, csim_exact, values, rtl_exact, err,
-                        "qkv/proj, same quantized operands", PIPELINE_CYCLES, round(big["cycles"] / big["ideal"], 4))
+                        "qkv/proj, same quantized operands", big["pipeline"], round(big["cycles"] / big["ideal"], 4))
 
 
 def attention_float64(qkv_raw: np.ndarray, cfg: Config) -> np.ndarray:
@@ -167,7 +166,7 @@ def attention_float64(qkv_raw: np.ndarray, cfg: Config) -> np.ndarray:
 
 def attention(cfg: Config, waves: bool) -> KernelResult:
     """One layer's attention unit: the registered C-sim vector set (hls/src/attention.cpp through
-    attention_tb, when the HLS side is on this branch), the RTL under random stalls (adversarial sets,
+    attention_tb), the RTL under random stalls (adversarial sets,
     random layers, other token counts) and unstalled (the layer's cycles), the published layers 0/1
     when present. Error: python_ref (= C-sim = RTL) against float64 on the same act-quantized qkv,
     realistic layers."""
@@ -175,12 +174,8 @@ def attention(cfg: Config, waves: bool) -> KernelResult:
 
     from .attention_schedule import Geometry, predict
     from .attention_vectors import random_sets
-    from .registry import kernel as registry_kernel
-    if all(p.is_file() for p in registry_kernel("attention").hls_source_paths()):
-        vec, c = run_kernel("attention", cfg)
-        n_csim, csim_exact = int(vec.expected.size), c.exact
-    else:  # the HLS side lands from its own branch
-        n_csim, csim_exact = 0, False
+    vec, c = run_kernel("attention", cfg)
+    n_csim, csim_exact = int(vec.expected.size), c.exact
     sets = {k: v for k, v in random_sets(cfg, count=4, seed=5).items() if k.startswith("realistic")}
     act = cfg.fmt("act")
     err = max(float(np.abs(act.to_float(attention_raw(x, cfg)) - attention_float64(x, cfg)).max())
@@ -198,4 +193,4 @@ def attention(cfg: Config, waves: bool) -> KernelResult:
     return KernelResult("attention (one layer, all heads)", n_csim, csim_exact,
                         int(rtl["out_values"] + timed["out_values"]), exact and real >= 0, err,
                         "attn_out, realistic layers", int(layer["cycles"]), round(layer["cycles"] / beats, 2),
-                        real, note or ("" if n_csim else "C-sim: hls/src/attention.cpp not on this branch"))
+                        real, note)

@@ -36,7 +36,7 @@ import numpy as np
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from python_ref.config import Config, load_config
@@ -47,11 +47,14 @@ MAX_REPORTED = 10  # mismatches logged per check
 # Stall patterns: name -> ((probability, longest burst) of source idle cycles, same for sink pauses).
 # Source gaps are short; sink pauses come in bursts up to 12 cycles so the output slice and the
 # whole pipeline fill and x_TREADY drops. About 40% of the cycles are idle / paused.
+# "reactive": a sink that raises TREADY only after it has seen TVALID (legal AXI-Stream; a unit
+# whose TVALID waits for TREADY deadlocks against it), with source gaps.
 STALL_PATTERNS = {
     "none": (None, None),
     "gaps": ((0.2, 4), None),
     "backpressure": (None, (0.1, 12)),
     "both": ((0.2, 4), (0.1, 12)),
+    "reactive": ((0.2, 4), "reactive"),
 }
 
 
@@ -212,7 +215,16 @@ class StreamTB:
         self.out_beats: list[tuple[int, int]] = []  # (cycle, tlast) of every output handshake
         self.in_stalls = 0   # cycles with x_TVALID high and x_TREADY low (backpressure reached the input)
         self.out_stalls = 0  # cycles with y_TVALID high and y_TREADY low
+        self.x_errors = 0    # cycles after reset with an X/Z on a TVALID or TREADY
+        self.first_x_error = ""
+        # Throughput property of the unit under backpressure (None: not checked): per check, input
+        # stall cycles <= output stall cycles + stall_slack. A pipeline that keeps closing bubbles
+        # stalls its input only while its output is stalled (plus its depth); see check_accounting.
+        self.stall_slack: int | None = None
+        self._reactive = None
+        self._scramble_rng = random.Random(params.seed + 77)
         cocotb.start_soon(self._monitor())
+        cocotb.start_soon(self._scramble_idle_inputs())
 
     @classmethod
     async def create(cls, dut, stall: str | None = None, **kw) -> "StreamTB":
@@ -222,10 +234,40 @@ class StreamTB:
         await tb.reset()
         return tb
 
+    async def _scramble_idle_inputs(self):
+        """Hostile source: whenever the input's TVALID is low, TDATA, TLAST and TKEEP/TSTRB carry
+        random values (cocotbext-axi would hold the last beat), so a unit that samples data without
+        a valid handshake sees garbage and fails the scoreboard. Driven at the falling edge, when the
+        source model (which drives at the rising edge) is not writing."""
+        ib, rng = self.in_bus, self._scramble_rng
+        keep = [getattr(self.dut, f"{self.in_bus._name}_{n}", None) for n in ("TKEEP", "TSTRB")]
+        edge = FallingEdge(self.clk)
+        while True:
+            await edge
+            if ib.tvalid.value.is_resolvable and not int(ib.tvalid.value):
+                ib.tdata.value = rng.getrandbits(len(ib.tdata))
+                ib.tlast.value = rng.getrandbits(1)
+                for sig in keep:
+                    if sig is not None:
+                        sig.value = rng.getrandbits(len(sig))
+            else:
+                for sig in keep:  # a valid beat carries TKEEP/TSTRB all ones
+                    if sig is not None:
+                        sig.value = (1 << len(sig)) - 1
+
+    async def _react(self):
+        """The "reactive" sink: TREADY follows TVALID, never leads it (pause until TVALID is seen)."""
+        edge = FallingEdge(self.clk)
+        while True:
+            await edge
+            v = self.out_bus.tvalid.value
+            self.sink.pause = not (v.is_resolvable and int(v))
+
     async def _monitor(self):
         """Sample both handshakes at every rising edge (as cocotbext-axi does). A beat offered while
         TREADY is low must be offered again, unchanged, at the next edge (AXI-Stream: once TVALID is
-        high it stays high with TDATA/TLAST stable until the handshake)."""
+        high it stays high with TDATA/TLAST stable until the handshake), and after reset no TVALID
+        or TREADY may be X or Z."""
         ib, ob = self.in_bus, self.out_bus
         edge = RisingEdge(self.clk)
         held = None  # (tdata, tlast) of the output beat stalled at the previous edge
@@ -235,6 +277,11 @@ class StreamTB:
             if not self.rst_n.value:
                 held = None
                 continue
+            for name, sig in (("in TVALID", ib.tvalid), ("in TREADY", ib.tready), ("out TVALID", ob.tvalid),
+                              ("out TREADY", ob.tready)):
+                if not sig.value.is_resolvable:
+                    self.x_errors += 1
+                    self.first_x_error = self.first_x_error or f"cycle {self.cycle}: {name} = {sig.value}"
             if ib.tvalid.value:
                 if ib.tready.value:
                     self.in_beats.append((self.cycle, int(ib.tlast.value)))
@@ -262,8 +309,15 @@ class StreamTB:
         if name not in STALL_PATTERNS:
             raise ValueError(f"stall pattern {name!r} unknown; allowed: {', '.join(STALL_PATTERNS)}")
         idle, pause = STALL_PATTERNS[name]
+        if self._reactive is not None:
+            self._reactive.cancel()
+            self._reactive = None
         self.source.set_pause_generator(random_pauses(*idle, seed=seed) if idle else None)
-        self.sink.set_pause_generator(random_pauses(*pause, seed=seed + 1) if pause else None)
+        if pause == "reactive":
+            self.sink.set_pause_generator(None)
+            self._reactive = cocotb.start_soon(self._react())
+        else:
+            self.sink.set_pause_generator(random_pauses(*pause, seed=seed + 1) if pause else None)
         if not idle:
             self.source.pause = False
         if not pause:
@@ -314,6 +368,13 @@ class StreamTB:
         if self.hold_errors:
             raise AssertionError(f"{label}: {self.hold_errors} stalled output beats were not held until taken; "
                                  f"first at {self.first_hold_error}")
+        if self.x_errors:
+            raise AssertionError(f"{label}: {self.x_errors} cycles with X/Z on a handshake after reset; first at "
+                                 f"{self.first_x_error}")
+        d_in, d_out = self.in_stalls - stalls0[0], self.out_stalls - stalls0[1]
+        if self.stall_slack is not None and d_in > d_out + self.stall_slack:
+            raise AssertionError(f"{label}: the input stalled {d_in} cycles against {d_out} output stall cycles "
+                                 f"(+ {self.stall_slack} allowed): the unit stops closing bubbles under backpressure")
         if not self.sink.empty():
             raise AssertionError(f"{label}: the sink holds extra frames after the last one")
         self.results.add("input_stall_cycles", self.in_stalls - stalls0[0])

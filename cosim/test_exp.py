@@ -15,6 +15,8 @@ from cosim.tb import StreamTB
 from cosim.vectors import exp_directed, exp_random
 from python_ref.kernels.exp import exp_neg_raw, input_format
 
+# Input stall cycles allowed beyond the output's, per check: the pipeline depth and its output slice.
+PIPELINE_SLACK = 16
 TEST_TIMEOUT_MS = 2000
 SPEC = "python_ref.kernels.exp.exp_neg_raw"
 LANE_W = 40  # the exp.sv default: ap_fixed<33,11> in the low bits of a 40-bit lane
@@ -26,6 +28,7 @@ class ExpTB(StreamTB):
         if self.lanes != 1 or self.out_lanes != 1:
             raise AssertionError(f"exp: expected one {LANE_W}-bit lane on x and y")
         self.in_fmt = input_format(self.cfg)  # the difference of two activations
+        self.stall_slack = PIPELINE_SLACK  # stall-as-a-whole pipeline: input waits only with the output
 
     async def check(self, x, label, rng, max_frame_beats=64) -> int:
         x = np.asarray(x, dtype=np.int64)

@@ -10,7 +10,7 @@ import pytest
 
 from cosim.runner import CosimError, run_unit
 
-STALLS = ["none", "gaps", "backpressure", "both"]
+STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 LATENCY_CYCLES = 10  # documented in the header of rtl/src/exp.sv
 BIG, SMALL = 100_000, 5_000
 
@@ -22,8 +22,8 @@ def run_exp(config: str, stall: str, n_random: int, run_name: str, testcase=None
 
 
 # default: unstalled 20k and fully stalled 5k; `make test-full`: every pattern and the 100k sweep
-RUNS = [("none", 20_000, False), ("both", SMALL, False), ("gaps", SMALL, True), ("backpressure", SMALL, True),
-        ("none", BIG, True)]
+RUNS = [("none", 20_000, False), ("both", SMALL, False), ("reactive", 2_000, False), ("gaps", SMALL, True),
+        ("backpressure", SMALL, True), ("none", BIG, True)]
 
 
 @pytest.mark.parametrize("stall,n", [pytest.param(s, n, marks=[pytest.mark.slow] if slow else [], id=f"{s}-{n}")
@@ -37,6 +37,8 @@ def test_exp_cosim(stall, n):
     assert r["latency_cycles"] == LATENCY_CYCLES and r["cycles_per_beat"] == 1.0
     if stall in ("backpressure", "both"):
         assert r["input_stall_cycles"] > 100 and r["output_stall_cycles"] > 100
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
     if stall == "none":
         assert r["input_stall_cycles"] == 0 and r["output_stall_cycles"] == 0
 

@@ -15,7 +15,7 @@ from cosim.runner import CosimError, fst_supported, run_unit
 from python_ref.config import load_config
 
 CONFIGS = ["tiny", "edge_moe"]
-STALLS = ["none", "gaps", "backpressure", "both"]
+STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 LATENCY_CYCLES = 7  # documented in the header of rtl/src/gelu.sv
 # Random values per distribution: the unstalled run carries the big sweep (>= 100k over the full
 # range and 100k each over realistic ranges); stalled runs check flow control with fewer values.
@@ -39,6 +39,8 @@ def check_summary(r: dict, config: str, stall: str, n_random: int, lanes: int | 
     assert r["cycles_per_beat"] == 1.0
     if stall in ("backpressure", "both"):  # the sink's pauses really stalled the input
         assert r["input_stall_cycles"] > 100 and r["output_stall_cycles"] > 100
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
     if stall == "none":
         assert r["input_stall_cycles"] == 0 and r["output_stall_cycles"] == 0
 

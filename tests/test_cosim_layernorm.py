@@ -8,15 +8,15 @@ import pytest
 from cosim.runner import CosimError, run_unit
 from python_ref.config import load_config
 
-STALLS = ["none", "gaps", "backpressure", "both"]
+STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 CONFIGS = ["edge_moe", "tiny"]
 ROW_OVERHEAD = 96  # cycles per row beyond 2 D: documented in the header of rtl/src/layernorm.sv
 
 pytestmark = pytest.mark.cosim
 
 # (one Verilator build per config: the default set builds edge_moe only)
-RUNS = [("edge_moe", "none", 20, False), ("edge_moe", "both", 6, False)]
-RUNS += [(c, s, 10, True) for c in CONFIGS for s in STALLS if (c, s) not in (("edge_moe", "none"), ("edge_moe", "both"))]
+RUNS = [("edge_moe", "none", 20, False), ("edge_moe", "both", 6, False), ("edge_moe", "reactive", 3, False)]
+RUNS += [(c, s, 10, True) for c in CONFIGS for s in STALLS if (c, s) not in {(r[0], r[1]) for r in RUNS}]
 RUNS += [("edge_moe", "none", 530, True), ("tiny", "none", 3200, True)]  # >= 100k values each
 
 
@@ -38,6 +38,8 @@ def test_layernorm_cosim(config, stall, rows):
         assert r["out_values"] >= 100_000
     if stall in ("backpressure", "both"):
         assert r["output_stall_cycles"] > 100
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
 
 
 def test_layernorm_scoreboard_can_fail():

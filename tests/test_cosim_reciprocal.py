@@ -7,7 +7,7 @@ import pytest
 
 from cosim.runner import CosimError, run_unit
 
-STALLS = ["none", "gaps", "backpressure", "both"]
+STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 K = 56  # softmax instance: 24 + 31 + 1
 LATENCY_CYCLES = K + 2  # documented in the header of rtl/src/reciprocal.sv
 
@@ -18,7 +18,7 @@ def run(stall: str, n: int, run_name: str, testcase=None, **kw) -> dict:
     return run_unit("reciprocal", "edge_moe", stall=stall, n_random=n, run_name=run_name, testcase=testcase, **kw)
 
 
-@pytest.mark.parametrize("stall", [pytest.param(s, marks=[] if s in ("none", "both") else [pytest.mark.slow])
+@pytest.mark.parametrize("stall", [pytest.param(s, marks=[] if s in ("none", "both", "reactive") else [pytest.mark.slow])
                                    for s in STALLS])
 def test_reciprocal_cosim(stall):
     n = 3000 if stall == "none" else 500
@@ -28,6 +28,8 @@ def test_reciprocal_cosim(stall):
     assert r["latency_cycles"] == LATENCY_CYCLES and r["cycles_per_beat"] == K + 3
     if stall in ("backpressure", "both"):
         assert r["output_stall_cycles"] > 100
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
 
 
 def test_reciprocal_scoreboard_can_fail():

@@ -7,7 +7,7 @@ import pytest
 
 from cosim.runner import CosimError, run_unit
 
-STALLS = ["none", "gaps", "backpressure", "both"]
+STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 CONFIGS = ["edge_moe", "tiny"]
 
 pytestmark = pytest.mark.cosim
@@ -20,8 +20,8 @@ def run(top: str, config: str, stall: str, rows: int, run_name: str, testcase=No
 # (config, stall, attention-like rows, slow): the default set is one unstalled and one fully stalled
 # run per unit; `make test-full` adds every stall pattern per config and the >= 100k-score sweeps.
 # (one Verilator build per unit and config: the default set builds edge_moe only)
-RUNS = [("edge_moe", "none", 40, False), ("edge_moe", "both", 12, False)]
-RUNS += [(c, s, 12, True) for c in CONFIGS for s in STALLS if (c, s) not in (("edge_moe", "none"), ("edge_moe", "both"))]
+RUNS = [("edge_moe", "none", 40, False), ("edge_moe", "both", 12, False), ("edge_moe", "reactive", 4, False)]
+RUNS += [(c, s, 12, True) for c in CONFIGS for s in STALLS if (c, s) not in {(r[0], r[1]) for r in RUNS}]
 RUNS += [("edge_moe", "none", 800, True), ("tiny", "none", 6000, True)]  # >= 100k scores each
 STATS_LATENCY = 69  # documented in the header of rtl/src/softmax_stats.sv
 PROB_LATENCY = 12  # documented in the header of rtl/src/softmax_prob.sv
@@ -49,6 +49,8 @@ def test_softmax_stats_cosim(config, stall, rows):
         assert r["vectors"] >= 100_000
     if stall in ("backpressure", "both"):
         assert r["output_stall_cycles"] > 20
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
 
 
 @pytest.mark.parametrize("config,stall,rows", _params(RUNS))
@@ -60,6 +62,8 @@ def test_softmax_prob_cosim(config, stall, rows):
         assert r["beats"] >= 100_000
     if stall in ("backpressure", "both"):
         assert r["input_stall_cycles"] > 100 and r["output_stall_cycles"] > 100
+    if stall == "reactive":  # TREADY only after TVALID: the sink made the unit wait
+        assert r["output_stall_cycles"] > 0
 
 
 def test_softmax_scoreboard_can_fail():
