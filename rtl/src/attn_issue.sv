@@ -93,13 +93,15 @@ module attn_issue
   logic [GW-1:0]  av_base, avg;   // h T (the AV phase's first global row); avg = av_base + r
   logic [7:0]     hold;           // AV: cycles until the next row may start
   logic           idle_row;       // no step of the current row issued yet (sub == 0)
+  logic           hold_z;         // hold == 0 (registered with hold: no compare on the issue path)
+  logic           row0;           // r == 0
+  logic           last_row;       // r == T - 1
 
   wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
   wire       last_sub  = sub == nsub_m1;
-  wire       last_row  = r == t_m1;
   wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
-  wire       tile_ok   = !(r == 8'd0 && idle_row) || full[bank];
-  wire       row_ok    = !idle_row || !is_av || (rows_ready > avg && hold == 8'd0);
+  wire       tile_ok   = !(row0 && idle_row) || full[bank];
+  wire       row_ok    = !idle_row || !is_av || (rows_ready > avg && hold_z);
   wire       go        = !ph_done && tile_ok && row_ok;
   wire       blk_end   = go && last_sub && last_row;
   assign ph_adv = blk_end && last_blk;
@@ -115,16 +117,25 @@ module attn_issue
       av_base  <= '0;
       avg      <= '0;
       hold     <= '0;
+      hold_z   <= 1'b1;
+      row0     <= 1'b1;
+      last_row <= t_m1 == 8'd0;
       idle_row <= 1'b1;
     end else begin
-      if (hold != 8'd0) hold <= hold - 8'd1;
+      if (!hold_z) hold <= hold - 8'd1;
+      hold_z <= hold <= 8'd1;
       if (go) begin
-        if (idle_row && is_av) hold <= 8'(NCPB - 1);
+        if (idle_row && is_av) begin
+          hold   <= 8'(NCPB - 1);
+          hold_z <= NCPB == 1;
+        end
         idle_row <= last_sub;
         sub      <= last_sub ? 4'd0 : sub + 4'd1;
         if (last_sub) begin
           if (last_row) begin
             r    <= '0;
+            row0 <= 1'b1;
+            last_row <= t_m1 == 8'd0;
             qrow <= '0;
             erow <= '0;
             avg  <= av_base;
@@ -136,6 +147,8 @@ module attn_issue
             end
           end else begin
             r    <= r + 8'd1;
+            row0 <= 1'b0;
+            last_row <= r + 8'd1 == t_m1;
             qrow <= qrow + AWD'(WPR);
             erow <= erow + EAW'(KBMAX);
             avg  <= avg + 1'b1;
