@@ -149,3 +149,48 @@ def linear(cfg: Config, waves: bool) -> KernelResult:
     big = max(r["runs"], key=lambda run: run["ideal"])
     return KernelResult("linear (all layer shapes)", values, csim_exact, values, rtl_exact, err,
                         "qkv/proj, same quantized operands", big["pipeline"], round(big["cycles"] / big["ideal"], 4))
+
+
+def attention_float64(qkv_raw: np.ndarray, cfg: Config) -> np.ndarray:
+    """Float64 attention of the act-quantized qkv (softmax(q k^T / sqrt(d)) v per head): the reference
+    of the `make sim` error column."""
+    act, m = cfg.fmt("act"), cfg.model
+    x = act.to_float(qkv_raw)
+    T, D, H, d = x.shape[0], m.dim, m.heads, m.head_dim
+    q, k, v = (x[:, i * D:(i + 1) * D].reshape(T, H, d).transpose(1, 0, 2) for i in range(3))
+    s = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    return (p @ v).transpose(1, 0, 2).reshape(T, D)
+
+
+def attention(cfg: Config, waves: bool) -> KernelResult:
+    """One layer's attention unit: the registered C-sim vector set (hls/src/attention.cpp through
+    attention_tb), the RTL under random stalls (adversarial sets,
+    random layers, other token counts) and unstalled (the layer's cycles), the published layers 0/1
+    when present. Error: python_ref (= C-sim = RTL) against float64 on the same act-quantized qkv,
+    realistic layers."""
+    from python_ref.kernels.attention import attention_raw
+
+    from .attention_schedule import Geometry, predict
+    from .attention_vectors import random_sets
+    vec, c = run_kernel("attention", cfg)
+    n_csim, csim_exact = int(vec.expected.size), c.exact
+    sets = {k: v for k, v in random_sets(cfg, count=4, seed=5).items() if k.startswith("realistic")}
+    act = cfg.fmt("act")
+    err = max(float(np.abs(act.to_float(attention_raw(x, cfg)) - attention_float64(x, cfg)).max())
+              for x in sets.values())
+    rtl = run_unit("attention", cfg.name, stall="both", n_random=2, run_name="sim_both", waves=waves,
+                   testcase=["test_adversarial", "test_random", "test_tokens"])
+    timed = run_unit("attention", cfg.name, stall="none", n_random=1, run_name="sim_none", waves=waves,
+                     testcase="test_random")
+    layer = timed["layers"][-1]
+    T = layer["T"]
+    exact = rtl["mismatches"] == 0 and timed["mismatches"] == 0 and \
+        layer["cycles"] == predict(Geometry.from_config(cfg), T).cycles
+    real, note = _real(cfg, "attention", waves, cfg.model.tokens == 129 and cfg.model.dim == 192)
+    beats = T * cfg.model.dim // cfg.hardware.linear_out
+    return KernelResult("attention (one layer, all heads)", n_csim, csim_exact,
+                        int(rtl["out_values"] + timed["out_values"]), exact and real >= 0, err,
+                        "attn_out, realistic layers", int(layer["cycles"]), round(layer["cycles"] / beats, 2),
+                        real, note)

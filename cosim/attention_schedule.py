@@ -1,0 +1,236 @@
+"""Cycle model of the attention unit (rtl/src/attention.sv): the cycles of one layer from the edge
+that samples ap_start to the edge that samples ap_done, without stalls (the source offers a beat in
+every cycle, the sink always takes one), from T, the heads, the head dim, the tile L = LI = LO and
+the units' latencies. It is the RTL's schedule written as a recurrence over edges (every constant
+below names the RTL pipeline it counts); tests/test_cosim_attention.py checks that it equals the
+measurement on every unstalled run, and tests/test_attention_schedule.py checks its structure on
+every configured shape.
+
+Edges are numbered from the ap_start edge (0). "X at edge e" means: the register holding X is
+loaded at edge e (so X is visible in the cycle that ends at edge e + 1).
+
+* Input (attn_qkv_store): x_TREADY rises at edge 2 (ap_start -> st1 -> start -> TREADY); beat i is
+  taken at edge 3 + i; the last of NB = 3 T D / L beats at E_in = 2 + NB; loaded at E_in + 2.
+* Tile loader (attn_loader), job b (the tile of array block b, bank b mod 2): run set at edge
+  cs_b = max(last_issue_(b-1) + 1, E_in + 3, D_last(b-2) + BUSY + 2) (input loaded, the previous
+  job issued, the bank consumed and no longer read: full clears at D_last + 1, busy L cycles
+  later); words issued every 2 cycles from cs_b + 1; the bank is full at F_b = last word + 7.
+* Step issuer (attn_issue): block b's first step at edge max(D_last(b-1) + 1, F_b + 1); QK rows
+  follow back to back (2 DB steps each); an AV row r of head h starts at edge >= rows_ready edge of
+  (h, r) + 1 and >= previous row start + max(2 KB, NCPB) (the normaliser's NCPB = L / NL cycles
+  per beat). A step decided at edge D has its array result (out_valid) in the cycle ending at
+  edge D + ISSUE_TO_RESULT (4 issuer stages + mac_array's LI + 3 + 1).
+* Score stage (attn_score): a row's maximum is final (last key block) at edge V + 3 + LG.
+* Exp pass (attn_exp): row g = h T + r starts at X_g = max(X_(g-1) + chunks, V_g + 4 + LG,
+  collect_(g-RU) + 1); chunks = (KB - 1) L / EL + ceil(rem / EL); the row sum leaves at
+  last chunk + 6 + EXP_LAT + log2 EL, the reciprocal accepts it one edge later, its result is
+  collected RECIP_LAT + 1 edges after that, rows_ready counts one edge later.
+* Normaliser (attn_norm) + streamer (attn_out): a final-pass row (head H-1, last output block) is
+  in the output buffer at V + 6 + NCPB; its WPR words are read from the next edge on (one per
+  edge), each handshaken 3 edges after its read; ap_done 2 edges after the last handshake.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_ref.config import Config
+
+ISSUER_STAGES = 4      # attn_issue: decision -> d0 -> d1 -> d2 -> in_* (sampled by the array at D + 4)
+
+
+def phase_order(heads: int) -> list[tuple[str, int]]:
+    """The array phases of one layer (rtl/src/attn_phase.sv): QK0 QK1 AV0 QK2 AV1 ... AV(H-1)."""
+    out = [("QK", 0)]
+    for h in range(1, heads):
+        out += [("QK", h), ("AV", h - 1)]
+    out.append(("AV", heads - 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The unit as built: config shape and the top's parameters."""
+
+    L: int           # array LI = LO
+    heads: int
+    head_dim: int
+    tmax: int
+    EL: int = 2      # exp lanes
+    RU: int = 2      # reciprocal units
+    NL: int = 2      # normalisation lanes
+    exp_lat: int = 9           # exp_core (rtl/src/exp_core.sv)
+    recip_k: int = 56          # reciprocal K (RECIP_SOFTMAX_K)
+
+    @classmethod
+    def from_config(cls, cfg: Config, **kw) -> "Geometry":
+        """The attention top's default parameters for the config (rtl/src/attention.sv)."""
+        L = cfg.hardware.linear_in
+        d = dict(L=L, heads=cfg.model.heads, head_dim=cfg.model.head_dim, tmax=cfg.model.tokens,
+                 EL=L // 4 if L >= 16 else 2, RU=4 if L >= 16 else 2, NL=L // 8 if L >= 16 else 2)
+        d.update(kw)
+        return cls(**d)
+
+    @classmethod
+    def from_dut(cls, dut, cfg: Config) -> "Geometry":
+        return cls.from_config(cfg, L=int(dut.L.value), EL=int(dut.EL.value), RU=int(dut.RU.value),
+                               NL=int(dut.NL.value), exp_lat=int(dut.EXP_LAT.value))
+
+    @property
+    def DB(self) -> int:
+        return self.head_dim // self.L
+
+    @property
+    def WPR(self) -> int:
+        return self.heads * self.head_dim // self.L
+
+    @property
+    def LG(self) -> int:
+        return self.L.bit_length() - 1
+
+    @property
+    def NCPB(self) -> int:
+        return self.L // self.NL
+
+    @property
+    def recip_lat(self) -> int:
+        """reciprocal.sv: accepted at edge N, y_TVALID visible after edge N + K + 1."""
+        return self.recip_k + 1
+
+    @property
+    def issue_to_result(self) -> int:
+        """Decision edge D -> out_valid in the cycle ending at D + ISSUE_TO_RESULT (mac_array: the
+        step sampled at D + 4, out_valid high in the cycle after its edge LI + 4)."""
+        return ISSUER_STAGES + self.L + 4
+
+    def kb(self, T: int) -> int:
+        return -(-T // self.L)
+
+    def in_beats(self, T: int) -> int:
+        return 3 * T * self.WPR
+
+    def chunks(self, T: int) -> int:
+        rem = T - (self.kb(T) - 1) * self.L
+        return (self.kb(T) - 1) * (self.L // self.EL) + -(-rem // self.EL)
+
+
+@dataclass
+class Prediction:
+    cycles: int                                   # ap_start edge -> ap_done edge
+    phases: list[dict] = field(default_factory=list)  # per array phase: first / last step edge (array side)
+    steps: int = 0                                # array steps of the layer
+    exp_rows: list[tuple[int, int]] = field(default_factory=list)  # (first chunk edge, rows_ready edge)
+    input_done: int = 0                           # edge of the last input beat
+    q_words: int = 0                              # Q store words read (L values each)
+    kv_words: int = 0                             # K / V store words read by the tile loader
+
+    @property
+    def array_cycles(self) -> int:
+        """From the first array step to the last (both included)."""
+        return self.phases[-1]["last"] - self.phases[0]["first"] + 1
+
+    @property
+    def utilization(self) -> float:
+        return self.steps / self.array_cycles
+
+
+def predict(g: Geometry, T: int) -> Prediction:
+    """The unstalled cycle count of one layer of T tokens (see the module docstring)."""
+    if not 1 <= T <= g.tmax:
+        raise ValueError(f"T = {T} outside 1 .. {g.tmax}")
+    L, DB, KB, WPR = g.L, g.DB, g.kb(T), g.WPR
+    BUSY = L
+    nb = g.in_beats(T)
+    e_in = 2 + nb
+    loaded_cs = e_in + 3                      # earliest edge at which the loader's run can be set
+    i2r = g.issue_to_result
+    lg_e = g.EL.bit_length() - 1
+    chunks = g.chunks(T)
+
+    # the block sequence: (phase, head, block index, rows, steps per row, loader words)
+    blocks = []
+    for ph, h in phase_order(g.heads):
+        if ph == "QK":
+            for kb in range(KB):
+                nk = min(L, T - kb * L)
+                blocks.append((ph, h, kb, 2 * DB, nk * DB))
+        else:
+            for ob in range(DB):
+                blocks.append((ph, h, ob, 2 * KB, T))
+
+    d_last: list[int] = []       # last step decision edge of every block
+    last_issue_prev = None       # the loader's last word issue edge of the previous job
+    exp_x_prev = None            # first chunk edge of the previous exp row
+    collects: list[int] = []     # collect edge of every exp row (global order)
+    rows_ready: dict[int, int] = {}  # global row -> edge at which rows_ready counts it
+    qk_final_v: dict[int, list[int]] = {}  # head -> V (out_valid edge) of each row of its last key block
+    phases: dict[tuple[str, int], dict] = {}
+    final_v: list[int] = []
+    steps = q_words = kv_words = 0
+    prev_end = None
+    for b, (ph, h, blk, nsub, words) in enumerate(blocks):
+        # ---- loader
+        cs = loaded_cs
+        if last_issue_prev is not None:
+            cs = max(cs, last_issue_prev + 1)
+        if b >= 2:
+            cs = max(cs, d_last[b - 2] + BUSY + 2)
+        last_issue = cs + 1 + 2 * (words - 1)
+        last_issue_prev = last_issue
+        full = last_issue + 7
+        kv_words += words
+        # ---- issuer
+        t = full + 1 if prev_end is None else max(prev_end + 1, full + 1)
+        row_start = None
+        for r in range(T):
+            if ph == "AV":
+                gr = h * T + r
+                t = max(t, rows_ready[gr] + 1)
+                if row_start is not None:
+                    t = max(t, row_start + max(nsub, g.NCPB))
+            row_start = t
+            first = t
+            t = t + nsub - 1           # the row's last step
+            v = t + i2r
+            if ph == "QK":
+                q_words += nsub
+                if blk == KB - 1:
+                    qk_final_v.setdefault(h, []).append(v)
+            elif h == g.heads - 1 and blk == DB - 1:
+                final_v.append(v)
+            p = phases.setdefault((ph, h), {"phase": f"{ph}{h}", "first": first + ISSUER_STAGES, "steps": 0})
+            p["last"] = t + ISSUER_STAGES
+            p["steps"] += nsub
+            steps += nsub
+            t += 1
+        prev_end = t - 1
+        d_last.append(prev_end)
+        # ---- exp pass of head h once its QK phase is simulated
+        if ph == "QK" and blk == KB - 1:
+            for r, v in enumerate(qk_final_v[h]):
+                gr = h * T + r
+                x = v + 4 + g.LG
+                if exp_x_prev is not None:
+                    x = max(x, exp_x_prev + chunks)
+                if gr >= g.RU:
+                    x = max(x, collects[gr - g.RU] + 1)
+                exp_x_prev = x
+                c_last = x + chunks - 1
+                q = c_last + 6 + g.exp_lat + lg_e       # sig_v in the cycle ending q
+                accept = q + 1
+                collect = accept + g.recip_lat + 1
+                collects.append(collect)
+                rows_ready[gr] = collect + 1
+
+    # ---- normaliser + streamer
+    xs = None
+    for v in final_v:
+        avail = v + 7 + g.NCPB
+        xs = avail if xs is None else max(avail, xs + WPR)
+    last_hs = xs + WPR - 1 + 3
+    done = last_hs + 2
+    return Prediction(cycles=done, phases=sorted(phases.values(), key=lambda p: p["first"]), steps=steps,
+                      exp_rows=[(0, e) for e in rows_ready.values()], input_done=e_in, q_words=q_words,
+                      kv_words=kv_words)
+
+
+__all__ = ["Geometry", "Prediction", "phase_order", "predict"]

@@ -1,0 +1,266 @@
+// The exp pass of the attention unit (rtl/src/attention.sv): python_ref.kernels.attention step 4b-4d
+// (softmax_two_pass_stats_raw on the score format), one row after the other, head-major:
+//   e[r][j] = exp(s[r][j] - m[r])  (EL exp_core lanes, the exact 33-bit difference, F = F_score),
+//   sigma[r] = sum_j e[r][j]       (exact: an adder tree over the lanes and a row accumulator),
+//   r[r] = reciprocal(sigma[r])    (RU bit-serial reciprocal units, round robin).
+// Keys >= T are excluded (their e is written as 0 and not summed).
+//
+// A row of head h starts once the score stage's max_rows > h T + r (its maximum is final) and a
+// reciprocal unit is reserved for it (RU credits, returned when a result is collected; results are
+// collected in row order, so rows_ready counts rows whose e and r are both written). Per row: one
+// chunk of EL scores per cycle: key block kb = 0 .. KB-1, lane group grp = 0 .. L/EL - 1, only
+// ceil(rem / EL) groups of the last block (rem = T - (KB - 1) L keys).
+//
+// Buffers (two heads in flight, par = h mod 2): the e buffer, word par * TMAX * KBMAX + r KBMAX + kb
+// of L EXP_FORMAT values in L / EL banks (one lane group each; read as a whole word by the step
+// issuer), and the reciprocal buffer {par, r}.
+//
+// Pipeline from a chunk's issue cycle c: score / max read addresses (c+1), data (c+3), s - m
+// registered (c+4) = exp_core input, e (c+4+EXP_LAT), masked e (c+5+EXP_LAT: e buffer write and sum
+// tree input), tree root (c+5+EXP_LAT+LGE), row sum (c+6+EXP_LAT+LGE) -> reciprocal unit.
+// EXP_LAT must equal exp_core's latency (9 stages; rtl/src/exp_core.sv).
+`default_nettype none
+
+module attn_exp
+  import model_pkg::*;
+#(
+    parameter int L       = LINEAR_IN,
+    parameter int TMAX    = NUM_TOKENS,
+    parameter int H       = NUM_HEADS,
+    parameter int KBMAX   = (TMAX + L - 1) / L,
+    parameter int EL      = L >= 16 ? L / 4 : 2,     // exp lanes
+    parameter int RU      = L >= 16 ? 4 : 2,         // reciprocal units
+    parameter int EXP_LAT = 9,                       // exp_core: y is x of EXP_LAT edges earlier
+    parameter int SAW     = $clog2(2 * TMAX * KBMAX),
+    parameter int GW      = $clog2(H * TMAX + 1)
+) (
+    input  logic                 clk,
+    input  logic                 rst_n,        // synchronous, active low
+    input  logic                 start,
+    input  logic [7:0]           tokens,       // T
+    input  logic [7:0]           t_m1,         // T - 1
+    input  logic [3:0]           kb_m1,        // KB - 1
+    input  logic [L-1:0]         mask_last,    // lanes of the last key block that are keys
+    input  logic [GW-1:0]        max_rows,
+    output logic [SAW-1:0]       s_raddr,
+    input  logic [L*SCORE_W-1:0] s_rdata,
+    output logic [8:0]           m_raddr,
+    input  logic [SCORE_W-1:0]   m_rdata,
+    output logic [GW-1:0]        rows_ready,
+    input  logic [SAW-1:0]       e_raddr,
+    output logic [L*25-1:0]      e_rdata,
+    input  logic [8:0]           r_raddr,
+    output logic [31:0]          r_rdata
+);
+  localparam int SW  = SCORE_W;
+  localparam int SF  = SCORE_W - SCORE_I;
+  localparam int EW  = 25;                           // EXP_FORMAT ap_ufixed<25,1>
+  localparam int NG  = L / EL;                       // lane groups per word
+  localparam int LGE = $clog2(EL);
+  localparam int GRW = NG > 1 ? $clog2(NG) : 1;
+  localparam int SUMW = 32;                          // SUM_FORMAT ap_ufixed<32,8>
+  localparam int TD  = EXP_LAT + 6 + LGE;            // tag stages
+  localparam int RUW = RU > 1 ? $clog2(RU) : 1;
+
+  if (EL < 1 || (1 << LGE) != EL || L % EL != 0 || RU < 1 || EXP_OUT_FRAC != 24 || RECIP_SOFTMAX_WI != SUMW ||
+      RECIP_SOFTMAX_WO != 32 || SF > EXP_MAX_FRAC_IN || TMAX > 255) begin : g_chk
+    $error("attn_exp: EL must be a power of two dividing L; formats as python_ref.kernels.softmax");
+  end
+
+  // ---- row / chunk walk
+  logic           active;           // the current row has started
+  logic [GW-1:0]  g;                // global row (head-major)
+  logic [7:0]     r;
+  logic           par;
+  logic [3:0]     kb;
+  logic [GRW-1:0] grp;
+  logic [SAW-1:0] srow;             // r * KBMAX
+  logic [RUW:0]   credits;
+  logic           rows_all;         // every row of every head issued
+  logic [GW-1:0]  g_end, g_last;    // H T, H T - 1
+
+  wire [GRW-1:0] grp_last = kb == kb_m1 ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
+  wire           row_go   = !active && !rows_all && max_rows > g && credits != '0;
+  wire           go       = active || row_go;
+  wire           c_last   = kb == kb_m1 && grp == grp_last;
+  wire           collect;
+
+  always_ff @(posedge clk) begin
+    if (start) begin
+      active   <= 1'b0;
+      g        <= '0;
+      r        <= '0;
+      par      <= 1'b0;
+      kb       <= '0;
+      grp      <= '0;
+      srow     <= '0;
+      rows_all <= 1'b0;
+      g_end    <= GW'(tokens) * GW'(H);
+    end else if (go) begin
+      active <= !c_last;
+      if (c_last) begin
+        kb  <= '0;
+        grp <= '0;
+        g   <= g + 1'b1;
+        if (g == g_last) rows_all <= 1'b1;
+        if (r == t_m1) begin
+          r    <= '0;
+          par  <= !par;
+          srow <= '0;
+        end else begin
+          r    <= r + 8'd1;
+          srow <= srow + SAW'(KBMAX);
+        end
+      end else if (grp == grp_last) begin
+        grp <= '0;
+        kb  <= kb + 4'd1;
+      end else begin
+        grp <= grp + 1'b1;
+      end
+    end
+    g_last <= g_end - 1'b1;          // used from the first row on, many cycles after start
+    if (!rst_n || start) credits <= (RUW+1)'(RU);
+    else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
+  end
+
+  // ---- issue: read addresses; tags {valid, first, last, last kb, grp, par, r, buffer address}
+  localparam int TW = 1 + 1 + 1 + 1 + GRW + 1 + 8 + SAW;
+  logic [TW-1:0] tg [TD];
+  wire  [SAW-1:0] addr_now = (par ? SAW'(TMAX * KBMAX) : '0) + srow + SAW'(kb);
+  always_ff @(posedge clk) begin
+    s_raddr <= addr_now;
+    m_raddr <= {par, r};
+    if (!rst_n || start) tg[0] <= '0;
+    else tg[0] <= {go, row_go, c_last, kb == kb_m1, grp, par, r, addr_now};
+    for (int s = 1; s < TD; s++) begin
+      if (!rst_n || start) tg[s] <= '0;
+      else tg[s] <= tg[s-1];
+    end
+  end
+  // tag fields: bit offsets
+  localparam int T_V = TW - 1, T_F = TW - 2, T_L = TW - 3, T_LKB = TW - 4, T_GRP = SAW + 9;
+
+  // ---- c+4: x = s - m for the lane group (tg[2] is the tag of cycle c+3)
+  logic signed [SW:0] x [EL];
+  logic [EL-1:0]      xm;
+  always_ff @(posedge clk) begin
+    for (int k = 0; k < EL; k++) begin
+      int lane;
+      lane = int'(tg[2][T_GRP +: GRW]) * EL + k;
+      x[k]  <= (SW+1)'($signed(s_rdata[lane*SW +: SW])) - (SW+1)'($signed(m_rdata));
+      xm[k] <= !tg[2][T_LKB] || mask_last[lane];
+    end
+  end
+
+  // ---- exp lanes: y valid in cycle c+4+EXP_LAT, with tg[2+EXP_LAT]
+  logic [EW-1:0] y [EL];
+  for (genvar k = 0; k < EL; k++) begin : g_lane
+    exp_core #(.IW(SW + 1), .F(SF)) u_exp (.clk(clk), .ce(1'b1), .x(x[k]), .y(y[k]));
+  end
+  logic [EL-1:0] ym [EXP_LAT+1];      // the lane mask rides along: ym[EXP_LAT] pairs with y
+  always_comb ym[0] = xm;
+  for (genvar s = 1; s <= EXP_LAT; s++) begin : g_ym
+    always_ff @(posedge clk) ym[s] <= ym[s-1];
+  end
+
+  // ---- c+5+EXP_LAT: masked e; e buffer write; sum tree
+  localparam int TE = 4 + EXP_LAT;    // tag index of cycle c+5+EXP_LAT (tg[j] is valid in cycle c+1+j)
+  logic [EW-1:0] em [EL];
+  always_ff @(posedge clk) begin
+    for (int k = 0; k < EL; k++) em[k] <= ym[EXP_LAT][k] ? y[k] : '0;
+  end
+  wire [TW-1:0] te = tg[TE];
+  logic [EL*EW-1:0] em_flat;
+  for (genvar k = 0; k < EL; k++) begin : g_em
+    assign em_flat[k*EW +: EW] = em[k];
+  end
+  for (genvar b = 0; b < NG; b++) begin : g_ebuf
+    attn_ram #(.W(EL * EW), .DEPTH(2 * TMAX * KBMAX), .AW(SAW)) u_e (
+        .clk(clk), .we(te[T_V] && te[T_GRP +: GRW] == GRW'(b)), .waddr(te[SAW-1:0]), .wdata(em_flat), .raddr(e_raddr),
+        .rdata(e_rdata[b*EL*EW +: EL*EW]));
+  end
+
+  logic [SUMW-1:0] tr [LGE+1][EL];
+  always_comb begin
+    for (int k = 0; k < EL; k++) tr[0][k] = SUMW'(em[k]);
+  end
+  for (genvar lv = 1; lv <= LGE; lv++) begin : g_tree
+    always_ff @(posedge clk) begin
+      for (int k = 0; k < EL; k++) tr[lv][k] <= k < (EL >> lv) ? tr[lv-1][2*k] + tr[lv-1][2*k+1] : '0;
+    end
+  end
+
+  // ---- row accumulator (tree root in cycle c+5+EXP_LAT+LGE, tag tg[TE+LGE])
+  wire [TW-1:0]    ts = tg[TE + LGE];
+  logic [SUMW-1:0] acc, sig;
+  logic            sig_v;
+  always_ff @(posedge clk) begin
+    if (ts[T_V]) acc <= (ts[T_F] ? '0 : acc) + tr[LGE][0];
+    sig <= (ts[T_F] ? '0 : acc) + tr[LGE][0];
+    if (!rst_n || start) sig_v <= 1'b0;
+    else sig_v <= ts[T_V] && ts[T_L];
+  end
+
+  // ---- reciprocal units: dispatch round robin, collect in the same order
+  logic [RUW-1:0]  dptr, cptr;
+  logic [RU-1:0]   xv, xr, yv, yr;
+  logic [31:0]     xd [RU];
+  logic [31:0]     yd [RU];
+  for (genvar u = 0; u < RU; u++) begin : g_recip
+    logic [31:0] ydata;
+    logic [3:0]  ykeep, ystrb;
+    logic        ylast, yuser;
+    reciprocal #(.WI(SUMW), .K(RECIP_SOFTMAX_K), .WO(32), .LANE_W(32), .UW(1)) u_recip (
+        .ap_clk(clk), .ap_rst_n(rst_n && !start), .x_TDATA(xd[u]), .x_TVALID(xv[u]), .x_TREADY(xr[u]),
+        .x_TLAST(1'b0), .x_TUSER(1'b0), .x_TKEEP(4'hf), .x_TSTRB(4'hf), .y_TDATA(ydata), .y_TVALID(yv[u]),
+        .y_TREADY(yr[u]), .y_TLAST(ylast), .y_TUSER(yuser), .y_TKEEP(ykeep), .y_TSTRB(ystrb));
+    assign yd[u] = ydata;
+    wire unused_y = &{1'b0, ykeep, ystrb, ylast, yuser};
+    always_ff @(posedge clk) begin
+      if (!rst_n || start) xv[u] <= 1'b0;
+      else if (sig_v && dptr == RUW'(u)) xv[u] <= 1'b1;
+      else if (xr[u]) xv[u] <= 1'b0;
+      if (sig_v && dptr == RUW'(u)) xd[u] <= sig;
+    end
+    assign yr[u] = cptr == RUW'(u);
+  end
+  assign collect = yv[cptr];
+
+  logic          rw_v;
+  logic [8:0]    rw_a;
+  logic [31:0]   rw_d;
+  logic [7:0]    cr;
+  logic          cpar;
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) begin
+      dptr       <= '0;
+      cptr       <= '0;
+      cr         <= '0;
+      cpar       <= 1'b0;
+      rw_v       <= 1'b0;
+      rows_ready <= '0;
+    end else begin
+      if (sig_v) dptr <= dptr == RUW'(RU - 1) ? '0 : dptr + 1'b1;
+      rw_v <= collect;
+      if (collect) begin
+        cptr <= cptr == RUW'(RU - 1) ? '0 : cptr + 1'b1;
+        if (cr == t_m1) begin
+          cr   <= '0;
+          cpar <= !cpar;
+        end else begin
+          cr <= cr + 8'd1;
+        end
+      end
+      if (rw_v) rows_ready <= rows_ready + 1'b1;
+    end
+    rw_a <= {cpar, cr};
+    rw_d <= yd[cptr];
+  end
+  attn_ram #(.W(32), .DEPTH(512), .AW(9)) u_rbuf (
+      .clk(clk), .we(rw_v), .waddr(rw_a), .wdata(rw_d), .raddr(r_raddr), .rdata(r_rdata));
+
+  wire unused_tok = &{1'b0, tokens};
+  wire unused_ok = &{1'b0, tg[TD-1], te, ts, tg[2]};
+endmodule
+
+`default_nettype wire

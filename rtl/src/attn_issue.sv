@@ -1,0 +1,219 @@
+// The step issuer of the attention unit (rtl/src/attention.sv): the schedule control that drives the
+// MAC array's step port, one step per cycle at most, in attn_phase order.
+//
+//   QK(h), key block kb (bank = job parity), row r = 0 .. T-1, sub = db * 2 + part, db < DB:
+//     A = q[r][h d + db L .. + L] (operands, from the Q/K/V store), entry bank * HALF + sub,
+//     shift on the hi part (part 0), first on sub 0, last on sub 2 DB - 1.
+//     Result: S[r][kb L + o] for the L columns o (the score stage's beat).
+//   AV(h), output block ob, row r, sub = kb * 2 + part, kb < KB:
+//     A = e[r][kb L .. + L] (EXP_FORMAT, zero-extended; lanes of keys >= T forced to 0),
+//     entry bank * HALF + sub. Result: U[r][ob L + o] (the normaliser's beat), with r_r riding along
+//     in the step's user bits.
+//
+// Gating (checked before a row's first step; a row's steps then issue back to back):
+//   * a block's first step waits for its tile (full[bank]); its last step consumes the bank;
+//   * an AV row waits until the exp pass has finished that row of that head (e and r written:
+//     rows_ready counts rows over heads in order, the AV row's index is h T + r);
+//   * AV rows start at least NCPB cycles apart (the normaliser takes L / NL cycles per beat).
+// Pipeline: decision (cycle c) -> store / buffer read addresses (c + 1) -> read data (c + 3) ->
+// in_* registers (c + 4). The user bits: {r_value, head, block, row, last block of the phase, is_av}.
+`default_nettype none
+
+module attn_issue
+  import model_pkg::*;
+#(
+    parameter int L    = LINEAR_IN,
+    parameter int TMAX = NUM_TOKENS,
+    parameter int H    = NUM_HEADS,
+    parameter int DB   = HEAD_DIM / L,
+    parameter int WPR  = FEATURE_DIM / L,
+    parameter int KBMAX = (TMAX + L - 1) / L,
+    parameter int NCPB = 4,                          // normaliser cycles per AV beat
+    parameter int OPW  = OPERAND_W,
+    parameter int EW   = 25,                         // EXP_FORMAT bits
+    parameter int AW   = 27,                         // the array's A port
+    parameter int HALF = 2 * (DB > KBMAX ? DB : KBMAX),
+    parameter int DAW  = $clog2(2 * HALF),
+    parameter int AWD  = $clog2(TMAX * WPR),
+    parameter int EAW  = $clog2(2 * TMAX * KBMAX),
+    parameter int HW   = H > 1 ? $clog2(H) : 1,
+    parameter int GW   = $clog2(H * TMAX + 1),       // global row counters (head-major)
+    parameter int UW   = 32 + HW + 4 + 8 + 2
+) (
+    input  logic              clk,
+    input  logic              rst_n,        // synchronous, active low
+    input  logic              start,
+    input  logic [7:0]        tokens,       // T
+    input  logic [7:0]        t_m1,         // T - 1
+    input  logic [3:0]        kb_m1,        // KB - 1
+    input  logic [L-1:0]      mask_last,    // lanes of the last key block that are keys (< T)
+    input  logic [1:0]        full,
+    output logic              consume,      // one cycle: the block on consume_bank has issued its last step
+    output logic              consume_bank,
+    input  logic [GW-1:0]     rows_ready,   // exp pass: rows (head-major) with e and r written
+    output logic              done,         // every step issued
+    output logic [AWD-1:0]    q_raddr,
+    input  logic [L*OPW-1:0]  q_rdata,
+    output logic [EAW-1:0]    e_raddr,
+    input  logic [L*EW-1:0]   e_rdata,
+    output logic [8:0]        r_raddr,      // {head parity, row}
+    input  logic [31:0]       r_rdata,
+    output logic              in_valid,
+    output logic              in_first,
+    output logic              in_last,
+    output logic              in_shift,
+    output logic [DAW-1:0]    in_addr,
+    output logic [L*AW-1:0]   in_a,
+    output logic [UW-1:0]     in_user
+);
+  if (DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || KBMAX > 15 || DB > 7 || TMAX > 255 || OPW > AW ||
+      EW >= AW || NCPB < 1 || DAW > 8) begin : g_chk
+    $error("attn_issue: geometry outside what the counters hold");
+  end
+
+  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
+    logic [AWD-1:0] sum;
+    sum = '0;
+    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
+    return sum;
+  endfunction
+
+  logic          is_av, ph_done, ph_adv;
+  logic [HW-1:0] head;
+  attn_phase #(.H(H), .HW(HW)) u_phase (
+      .clk(clk), .rst_n(rst_n), .start(start), .adv(ph_adv), .is_av(is_av), .head(head), .done(ph_done));
+  assign done = ph_done;
+
+  logic [3:0]     blk, sub;
+  logic           bank;
+  logic [7:0]     r;
+  logic [AWD-1:0] qrow;           // r * WPR
+  wire  [AWD-1:0] hoff = mul_db(AWD'(head));   // the head's first word (combinational: valid in a phase's first cycle)
+  logic [EAW-1:0] erow;           // r * KBMAX
+  logic [GW-1:0]  av_base, avg;   // h T (the AV phase's first global row); avg = av_base + r
+  logic [7:0]     hold;           // AV: cycles until the next row may start
+  logic           idle_row;       // no step of the current row issued yet (sub == 0)
+  logic           hold_z;         // hold == 0 (registered with hold: no compare on the issue path)
+  logic           row0;           // r == 0
+  logic           last_row;       // r == T - 1
+
+  wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
+  wire       last_sub  = sub == nsub_m1;
+  wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
+  wire       tile_ok   = !(row0 && idle_row) || full[bank];
+  wire       row_ok    = !idle_row || !is_av || (rows_ready > avg && hold_z);
+  wire       go        = !ph_done && tile_ok && row_ok;
+  wire       blk_end   = go && last_sub && last_row;
+  assign ph_adv = blk_end && last_blk;
+
+  always_ff @(posedge clk) begin
+    if (start) begin
+      blk      <= '0;
+      sub      <= '0;
+      bank     <= 1'b0;
+      r        <= '0;
+      qrow     <= '0;
+      erow     <= '0;
+      av_base  <= '0;
+      avg      <= '0;
+      hold     <= '0;
+      hold_z   <= 1'b1;
+      row0     <= 1'b1;
+      last_row <= t_m1 == 8'd0;
+      idle_row <= 1'b1;
+    end else begin
+      if (!hold_z) hold <= hold - 8'd1;
+      hold_z <= hold <= 8'd1;
+      if (go) begin
+        if (idle_row && is_av) begin
+          hold   <= 8'(NCPB - 1);
+          hold_z <= NCPB == 1;
+        end
+        idle_row <= last_sub;
+        sub      <= last_sub ? 4'd0 : sub + 4'd1;
+        if (last_sub) begin
+          if (last_row) begin
+            r    <= '0;
+            row0 <= 1'b1;
+            last_row <= t_m1 == 8'd0;
+            qrow <= '0;
+            erow <= '0;
+            avg  <= av_base;
+            bank <= !bank;
+            blk  <= last_blk ? 4'd0 : blk + 4'd1;
+            if (is_av && last_blk) begin
+              av_base <= av_base + GW'(tokens);
+              avg     <= av_base + GW'(tokens);
+            end
+          end else begin
+            r    <= r + 8'd1;
+            row0 <= 1'b0;
+            last_row <= r + 8'd1 == t_m1;
+            qrow <= qrow + AWD'(WPR);
+            erow <= erow + EAW'(KBMAX);
+            avg  <= avg + 1'b1;
+          end
+        end
+      end
+    end
+  end
+
+  // ---- D0: the step and its read addresses
+  logic          d0_v, d0_first, d0_last, d0_shift, d0_av, d0_mask;
+  logic [DAW-1:0] d0_addr;
+  logic [UW-33:0] d0_tag;
+  wire  [3:0]    kb_idx = sub >> 1;
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) d0_v <= 1'b0;
+    else d0_v <= go;
+    d0_first <= sub == 4'd0;
+    d0_last  <= last_sub;
+    d0_shift <= !sub[0];
+    d0_av    <= is_av;
+    d0_mask  <= is_av && kb_idx == kb_m1;
+    d0_addr  <= (bank ? DAW'(HALF) : '0) + DAW'(sub);
+    d0_tag   <= {head, blk, r, last_blk, is_av};
+    q_raddr  <= qrow + hoff + AWD'(kb_idx);
+    e_raddr  <= (head[0] ? EAW'(TMAX * KBMAX) : '0) + erow + EAW'(kb_idx);
+    r_raddr  <= {head[0], r};
+  end
+
+  // ---- D1, D2: wait for the read data; then the step registers
+  logic          d1_v, d2_v, d1_first, d2_first, d1_last, d2_last, d1_shift, d2_shift, d1_av, d2_av, d1_mask,
+                 d2_mask;
+  logic [DAW-1:0] d1_addr, d2_addr;
+  logic [UW-33:0] d1_tag, d2_tag;
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) begin
+      d1_v <= 1'b0;
+      d2_v <= 1'b0;
+      in_valid <= 1'b0;
+    end else begin
+      d1_v <= d0_v;
+      d2_v <= d1_v;
+      in_valid <= d2_v;
+    end
+    {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_addr, d1_tag} <=
+        {d0_first, d0_last, d0_shift, d0_av, d0_mask, d0_addr, d0_tag};
+    {d2_first, d2_last, d2_shift, d2_av, d2_mask, d2_addr, d2_tag} <=
+        {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_addr, d1_tag};
+    in_first <= d2_first;
+    in_last  <= d2_last;
+    in_shift <= d2_shift;
+    in_addr  <= d2_addr;
+    in_user  <= {r_rdata, d2_tag};
+    for (int i = 0; i < L; i++) begin
+      if (d2_av) in_a[i*AW +: AW] <= (d2_mask && !mask_last[i]) ? '0 : AW'(e_rdata[i*EW +: EW]);
+      else in_a[i*AW +: AW] <= AW'($signed(q_rdata[i*OPW +: OPW]));
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) consume <= 1'b0;
+    else consume <= blk_end;
+    if (blk_end) consume_bank <= bank;
+  end
+  wire unused_tok = &{1'b0, tokens};
+endmodule
+
+`default_nettype wire

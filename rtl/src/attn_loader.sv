@@ -1,0 +1,231 @@
+// The K/V tile loader of the attention unit (rtl/src/attention.sv): fills the MAC array's stationary
+// store, one tile ("job") per array block, in the order the step issuer consumes them (attn_phase
+// order; per QK phase the key blocks kb = 0 .. KB-1, per AV phase the output blocks ob = 0 .. OB-1).
+// Job n uses bank n mod 2 (store entries bank * HALF + e): the next block's tile loads while the
+// current block computes.
+//
+//   QK(h), key block kb: K stationary, cell (i, o) = k[kb L + o][h d + db L + i]; entry db * 2 + 0
+//     holds hi = k >> 10 (17-bit signed), entry db * 2 + 1 holds lo = k & 1023 (10-bit unsigned).
+//     Per key o (only the T - kb L keys that exist) and dim block db: one K word, two writes to
+//     column o (ld_col one-hot, every row).
+//   AV(h), output block ob: V stationary, cell (i, o) = v[kb L + i][h d + ob L + o]; entries kb * 2
+//     + 0 / 1 (hi / lo). Per key t < T: one V word, two writes to row t mod L (every column).
+//
+// A K word is one key's L dims (a tile column), a V word one key's L dims (a tile row). Both go
+// through one bus: the word x (L lanes) is permuted to y[m] = x[m ^ p], p = t mod L (the key's place
+// in the block; L is a power of two), and cell (i, o) of ld_data is wired to y[i ^ o]. So column p
+// receives x[i] in row i (K) and row p receives x[o] in column o (V), without a mux per cell.
+//
+// Pipeline per word: read address (cycle k) -> K/V word (k + 2) -> permutation (2 stages) ->
+// ld_* registers (hi write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
+// tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when the input is loaded and its bank
+// is neither held (claimed by the job two before, whose block has not been consumed yet: a short
+// job's writes may still be in this pipeline) nor busy (still read by the array's skewed rows);
+// claim pulses (bank) when a job starts, fill (bank) with the job's last write.
+`default_nettype none
+
+module attn_loader
+  import model_pkg::*;
+#(
+    parameter int L    = LINEAR_IN,
+    parameter int TMAX = NUM_TOKENS,
+    parameter int H    = NUM_HEADS,
+    parameter int DB   = HEAD_DIM / L,             // dim blocks per head (= output blocks)
+    parameter int WPR  = FEATURE_DIM / L,
+    parameter int OPW  = OPERAND_W,
+    parameter int BW   = 18,                       // the array's B port
+    parameter int SPLIT = 10,                      // x = hi * 2^SPLIT + lo
+    parameter int HALF = 2 * ((DB > (TMAX + L - 1) / L) ? DB : (TMAX + L - 1) / L),
+    parameter int DAW  = $clog2(2 * HALF),
+    parameter int AWD  = $clog2(TMAX * WPR),
+    parameter int HW   = H > 1 ? $clog2(H) : 1
+) (
+    input  logic                clk,
+    input  logic                rst_n,         // synchronous, active low
+    input  logic                start,
+    input  logic [7:0]          t_m1,          // T - 1
+    input  logic [3:0]          kb_m1,         // KB - 1 (KB = ceil(T / L))
+    input  logic                loaded,        // the Q/K/V store holds the layer
+    input  logic [1:0]          held,          // bank claimed by a job and not yet consumed
+    input  logic [1:0]          busy,          // bank still read by the array
+    output logic                claim,         // one cycle: a job starts on claim_bank
+    output logic                claim_bank,
+    output logic [AWD-1:0]      kv_raddr,
+    input  logic [L*OPW-1:0]    k_rdata,
+    input  logic [L*OPW-1:0]    v_rdata,
+    output logic                fill,          // one cycle: a job's last write is presented
+    output logic                fill_bank,
+    output logic                ld_valid,
+    output logic [DAW-1:0]      ld_addr,
+    output logic [L-1:0]        ld_row,
+    output logic [L-1:0]        ld_col,
+    output logic [L*L*BW-1:0]   ld_data
+);
+  localparam int LG  = $clog2(L);
+  localparam int LG1 = (LG + 1) / 2;               // butterfly stages before the middle register
+  localparam int EW  = $clog2(HALF);
+
+  if ((1 << LG) != L || DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || OPW - SPLIT > BW - 1 || SPLIT >= BW ||
+      DAW > 8 || (TMAX + L - 1) / L > 15) begin : g_chk
+    $error("attn_loader: L must be a power of two dividing the head dim, operands must split into B-port parts");
+  end
+
+  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
+    logic [AWD-1:0] sum;
+    sum = '0;
+    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
+    return sum;
+  endfunction
+
+  // ---- job walk: phase (attn_phase), block, bank
+  logic          is_av, ph_done, ph_adv, run;
+  logic [HW-1:0] head;
+  attn_phase #(.H(H), .HW(HW)) u_phase (
+      .clk(clk), .rst_n(rst_n), .start(start), .adv(ph_adv), .is_av(is_av), .head(head), .done(ph_done));
+
+  logic [3:0]     blk;          // kb (QK) or ob (AV)
+  logic           bank;
+  logic [AWD-1:0] blk_row;      // kb * L * WPR (QK: the block's first key row in the store)
+  logic [AWD-1:0] hoff;         // h * DB: the head's first word in a row
+  logic [7:0]     t, t_end;     // current key, last key of the job
+  logic [AWD-1:0] trow;         // t * WPR
+  logic [3:0]     w;            // QK: dim block db; AV: the output block
+  logic           ph;           // a word every other cycle
+  wire  last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
+  wire  can_start = !run && !ph_done && loaded && !held[bank] && !busy[bank];
+  assign claim      = can_start;
+  assign claim_bank = bank;
+  wire  issue     = run && !ph;
+  wire  last_word = t == t_end && (is_av || w == 4'(DB - 1));
+  assign ph_adv   = issue && last_word && last_blk;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      run <= 1'b0;
+    end else if (start) begin
+      run <= 1'b0;
+    end else if (can_start) begin
+      run <= 1'b1;
+    end else if (issue && last_word) begin
+      run <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (start) begin
+      blk     <= '0;
+      bank    <= 1'b0;
+      blk_row <= '0;
+    end else if (issue && last_word) begin
+      bank <= !bank;
+      if (last_blk) begin
+        blk     <= '0;
+        blk_row <= '0;
+      end else begin
+        blk     <= blk + 4'd1;
+        blk_row <= blk_row + AWD'(L * WPR);
+      end
+    end
+    hoff <= mul_db(AWD'(head));
+    if (can_start) begin
+      ph    <= 1'b0;
+      w     <= is_av ? blk : 4'd0;
+      t     <= is_av ? 8'd0 : 8'(blk) << LG;
+      trow  <= is_av ? '0 : blk_row;
+      t_end <= (is_av || last_blk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);
+    end else if (run) begin
+      ph <= !ph;
+      if (issue) begin
+        if (!is_av && w != 4'(DB - 1)) begin
+          w <= w + 4'd1;
+        end else begin
+          w    <= is_av ? w : 4'd0;
+          t    <= t + 8'd1;
+          trow <= trow + AWD'(WPR);
+        end
+      end
+    end
+  end
+
+  // ---- read (cycle k), tag pipeline to the permuted word (k + 4)
+  // tag: {last word of the job, bank, av, entry (pre part), key place p}
+  localparam int TW = 1 + 1 + 1 + EW + LG;
+  logic [TW-1:0] tag [5];
+  logic [4:0]    tv;
+  wire  [EW-1:0] entry = is_av ? EW'({t[7:LG], 1'b0}) : EW'({w, 1'b0});
+  always_ff @(posedge clk) begin
+    if (issue) kv_raddr <= trow + hoff + AWD'(w);   // held: the word stays on the bus for both writes
+    if (issue) tag[0] <= {last_word, bank, is_av, entry, t[LG-1:0]};  // held too: both cycles see the word's p
+    for (int s = 1; s < 5; s++) tag[s] <= tag[s-1];
+    if (!rst_n || start) tv <= '0;
+    else tv <= {tv[3:0], issue};
+  end
+  // tv[0]: address presented (cycle k + 1 after the issue edge); data valid with tv[1] + 1
+  wire [TW-1:0] tag2 = tag[2];
+  wire [TW-1:0] tag4 = tag[4];
+  wire [LG-1:0] p2 = tag2[LG-1:0];
+
+  // ---- permutation y[m] = x[m ^ p]: stages 0 .. LG1-1, register, stages LG1 .. LG-1, register
+  logic [OPW-1:0] x0 [L];
+  logic [OPW-1:0] z1 [L];
+  logic [OPW-1:0] y2 [L];
+  logic [LG-1:0]  p3;
+  always_comb begin
+    for (int m = 0; m < L; m++) x0[m] = tag2[LG+EW] ? v_rdata[m*OPW +: OPW] : k_rdata[m*OPW +: OPW];
+  end
+  always_ff @(posedge clk) begin
+    logic [OPW-1:0] s [L];
+    logic [OPW-1:0] n [L];
+    s = x0;
+    for (int b = 0; b < LG1; b++) begin
+      for (int m = 0; m < L; m++) n[m] = p2[b] ? s[m ^ (1 << b)] : s[m];
+      s = n;
+    end
+    z1 <= s;
+    p3 <= p2;
+    s = z1;
+    for (int b = LG1; b < LG; b++) begin
+      for (int m = 0; m < L; m++) n[m] = p3[b] ? s[m ^ (1 << b)] : s[m];
+      s = n;
+    end
+    y2 <= s;
+  end
+
+  // ---- writes: hi in the cycle after the word is permuted, lo in the next
+  logic [BW-1:0] yd [L];
+  logic          lo_next, lo_last, lo_bank;
+  logic [EW-1:0] lo_entry;
+  wire  [LG-1:0] p4 = tag4[LG-1:0];
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) begin
+      ld_valid <= 1'b0;
+      lo_next  <= 1'b0;
+      fill     <= 1'b0;
+    end else begin
+      ld_valid <= tv[4] || lo_next;
+      lo_next  <= tv[4];
+      fill     <= lo_next && lo_last;
+    end
+    if (tv[4]) begin
+      for (int m = 0; m < L; m++) yd[m] <= BW'($signed(y2[m][OPW-1:SPLIT]));
+      ld_addr  <= (tag4[TW-2] ? DAW'(HALF) : '0) + DAW'(tag4[LG +: EW]);
+      ld_row   <= tag4[LG+EW] ? L'(1) << p4 : '1;
+      ld_col   <= tag4[LG+EW] ? '1 : L'(1) << p4;
+      lo_last  <= tag4[TW-1];
+      lo_bank  <= tag4[TW-2];
+      lo_entry <= tag4[LG +: EW];
+    end else if (lo_next) begin
+      for (int m = 0; m < L; m++) yd[m] <= BW'(y2[m][SPLIT-1:0]);
+      ld_addr  <= DAW'(lo_entry) + DAW'(1) + (lo_bank ? DAW'(HALF) : '0);
+      fill_bank <= lo_bank;
+    end
+  end
+
+  for (genvar i = 0; i < L; i++) begin : g_ld_row
+    for (genvar o = 0; o < L; o++) begin : g_ld_col
+      assign ld_data[(i*L + o)*BW +: BW] = yd[i ^ o];
+    end
+  end
+endmodule
+
+`default_nettype wire
