@@ -46,6 +46,17 @@ one of two rules (python_ref.config.LINEAR_SUMS):
    once. With a saturating ``act`` format the order matters, and the sequential loop above
    (ascending i) is evaluated literally.
 
+1c. Per-channel scaled weights (``numerics.expert_weights``, a python_ref-only option of the format
+   study; the ``exact`` rule only): W is held in the narrow ``numerics.expert_weights.format`` (e.g.
+   8-bit integers) with one unsigned scale per output channel in ``.scale``::
+
+       y = act(b[o] + scale[o] * sum_i operand(x[k][i]) * W[o][i])  # exact sum, exact product, ONE rounding
+
+   The hardware sums the narrow products exactly (one DSP48E2 per MAC, as for 16-bit weights) and
+   multiplies each output's exact sum once by its scale in the output stage. The host converts a
+   float matrix with :func:`quantize_per_channel`. :func:`compute_linear` takes the scales as
+   ``w_scale`` (raw ``s_fmt`` integers, one per output).
+
 2. ``gelu=True``: y = GELU(acc) by the GELU unit (:func:`python_ref.kernels.gelu.gelu_raw`);
    otherwise y = acc.
 
@@ -143,21 +154,56 @@ def accumulate(bias_act: np.ndarray, q: np.ndarray, act: FixedFormat, sequential
 
 
 def exact_sum(x_raw: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray, x_fmt: FixedFormat, w_fmt: FixedFormat,
-              b_fmt: FixedFormat, cfg: Config) -> np.ndarray:
-    """The ``exact`` rule's y = act(b + sum_i operand(x_i) W_i): raw act integers (rows, out)."""
+              b_fmt: FixedFormat, cfg: Config, w_scale: np.ndarray | None = None,
+              s_fmt: FixedFormat | None = None) -> np.ndarray:
+    """The ``exact`` rule's y = act(b + sum_i operand(x_i) W_i): raw act integers (rows, out).
+    With ``w_scale`` (raw ``s_fmt``, one per output): y = act(b + scale_o * sum_i operand(x_i) W_i)."""
     act, op = cfg.fmt("act"), cfg.fmt("operand")
     xo = op.quantize(np.asarray(x_raw, dtype=np.int64), x_fmt.frac)
     frac = op.frac + w_fmt.frac
+    total = exact_matmul(xo, np.asarray(w_raw, dtype=np.int64).T)
+    if w_scale is not None:
+        sc = np.asarray(w_scale, dtype=np.int64)
+        if total.dtype != object and _bits(total) + _bits(sc) > 62:
+            total = total.astype(object)
+        total = total * (sc.astype(object) if total.dtype == object else sc)[None, :]
+        frac += s_fmt.frac
     if b_fmt.frac > frac:
         raise LinearError(f"bias {b_fmt.c_type} has more fraction bits than the operand x weight product ({frac})")
-    total = exact_matmul(xo, np.asarray(w_raw, dtype=np.int64).T)
-    total = total + (np.asarray(b_raw).astype(total.dtype) << (frac - b_fmt.frac))[None, :]
+    b = np.asarray(b_raw).astype(np.int64)
+    shift = frac - b_fmt.frac
+    bias = b.astype(object) << shift if total.dtype == object or _bits(b) + shift > 61 else b << shift
+    if bias.dtype == object or (total.dtype != object and max(_bits(total), _bits(bias)) + 1 > 62):
+        total, bias = total.astype(object), bias.astype(object)
+    total = total + bias[None, :]
     return np.asarray(act.quantize(total, frac)).astype(np.int64)
+
+
+def quantize_per_channel(w, w_fmt: FixedFormat, s_fmt: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel scaled weights (the host's conversion, float64): for each row o of the float
+    matrix W (out, in), ``scale_o = s_fmt(max_i |W_oi| / w_fmt.max)`` (``ap_fixed(double)`` with the
+    scale format's modes), then ``w_oi = w_fmt(W_oi / scale_o)`` (the weight format's modes; a row
+    whose scale is 0 stores zeros). Returns (w raw (out, in), scale raw (out,))."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 2:
+        raise LinearError(f"per-channel weights: expected a 2-D (out, in) matrix, got shape {w.shape}")
+    scale = s_fmt.from_float(np.abs(w).max(axis=1) / w_fmt.max)
+    sf = s_fmt.to_float(scale)
+    safe = np.where(sf > 0, sf, 1.0)
+    q = w_fmt.from_float(np.where(sf[:, None] > 0, w / safe[:, None], 0.0))
+    return np.asarray(q).astype(np.int64), np.asarray(scale).astype(np.int64)
+
+
+def _bits(x: np.ndarray) -> int:
+    """Bits of the largest magnitude (0 for an empty array)."""
+    if x.size == 0:
+        return 0
+    return max(abs(int(x.min())).bit_length(), abs(int(x.max())).bit_length())
 
 
 def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fmt: FixedFormat,
                    x_fmt: FixedFormat | None = None, gelu: bool = False, gather=None, out=None,
-                   scatter=None, scores=None) -> np.ndarray:
+                   scatter=None, scores=None, w_scale=None, s_fmt: FixedFormat | None = None) -> np.ndarray:
     """The linear engine (see the module docstring for the exact definition).
 
     x_raw: (rows_src, in) raw integers in ``x_fmt`` (default: the activation format);
@@ -165,7 +211,9 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
     gather: rows of x to process, in this order (default all rows in order);
     out: (rows_dst, out) raw act: if given, y is accumulated into a copy of it and that is returned;
     scatter: destination row of each processed row (default k); only with ``out``;
-    scores: one act raw value per processed row (the gate probability); only with ``out``.
+    scores: one act raw value per processed row (the gate probability); only with ``out``;
+    w_scale: per-output-channel scales (raw ``s_fmt``, shape (out,)) of per-channel scaled weights
+    (rule 1c, the ``exact`` rule only; the format study's ``numerics.expert_weights``).
     Returns raw act integers.
     """
     act = cfg.fmt("act")
@@ -187,10 +235,19 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
     rows = np.arange(x_raw.shape[0]) if gather is None else _index_list(gather, "gather", x_raw.shape[0])
     if out is None and (scatter is not None or scores is not None):
         raise LinearError("scatter and scores need out (the destination to accumulate into)")
+    if w_scale is not None:
+        if cfg.numerics.linear_sum != "exact" or s_fmt is None:
+            raise LinearError("w_scale (per-channel scaled weights) needs numerics.linear_sum: exact and s_fmt")
+        try:
+            w_scale = s_fmt.check_raw(np.asarray(w_scale), "w_scale")
+        except FixedPointError as exc:
+            raise LinearError(str(exc)) from None
+        if w_scale.shape != (n_out,):
+            raise LinearError(f"w_scale: expected shape ({n_out},), got {w_scale.shape}")
 
     x_sel = x_raw[rows]
     if cfg.numerics.linear_sum == "exact":
-        y = exact_sum(x_sel, w_raw, b_raw, x_fmt, w_fmt, b_fmt, cfg)
+        y = exact_sum(x_sel, w_raw, b_raw, x_fmt, w_fmt, b_fmt, cfg, w_scale, s_fmt)
     else:
         bias_act = b_fmt.fx(b_raw).cast(act).raw
         y = accumulate(bias_act, quantized_products(x_sel, w_raw, x_fmt, w_fmt, act), act)
