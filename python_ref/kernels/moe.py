@@ -177,10 +177,11 @@ def check_weights(weights: MoEWeights, cfg: Config) -> MoEWeights:
         if name not in shapes and getattr(weights, name) is not None:
             raise MoEError(f"MoE weights {name}: per-channel scales given, but config {cfg.name!r} has no "
                            f"numerics.expert_weights (weights of another config?)")
-    for name, (shape, spelled, role) in shapes.items():
+    for name in shapes:
         if getattr(weights, name) is None:
             raise MoEError(f"MoE weights {name}: missing; config {cfg.name!r} sets numerics.expert_weights "
                            f"(per-channel scaled expert weights: use MoEWeights.from_float)")
+    for name, (shape, spelled, role) in shapes.items():
         a = np.asarray(getattr(weights, name))
         if a.shape != shape:
             raise MoEError(f"MoE weights {name}: expected shape {spelled} = {shape} for config {cfg.name!r}, "
