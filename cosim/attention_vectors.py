@@ -182,3 +182,32 @@ def vector_sets(cfg: Config, T: int | None = None, skip_missing_real: bool = Fal
     else:
         raise FileNotFoundError(reason)
     return sets, skipped
+
+
+# ---- C-sim vector set (the kernel registry's ``vectors`` entry) --------------------------------
+
+MIN_CSIM_VALUES = 100_000  # outputs per config: random realistic / full-range sets are added up to this
+
+
+def attention_csim(cfg: Config, T: int | None = None):
+    """attention_tb's vector folder: every named set (adversarial, random, and the real layers when
+    the published weights are present; ``notes["skipped"]`` says why not otherwise), then more
+    random sets until at least MIN_CSIM_VALUES outputs; expected = python_ref's attn_out."""
+    from python_ref.kernels.attention import attention_raw
+
+    from .csim import VectorSet
+
+    sets, skipped = vector_sets(cfg, T, skip_missing_real=True)
+    values = sum(x.shape[0] * cfg.model.dim for x in sets.values())
+    per_set = (cfg.model.tokens if T is None else T) * cfg.model.dim
+    extra = max(0, -(-(MIN_CSIM_VALUES - values) // per_set))
+    if extra:
+        more = random_sets(cfg, T, count=-(-extra // 2), seed=12)
+        sets.update({f"extra {k}": v for k, v in more.items()})
+    names = list(sets)
+    qkv = [sets[n] for n in names]
+    expected = [attention_raw(x, cfg) for x in qkv]
+    return VectorSet("attention", {"sets": len(names)},
+                     {"tokens.txt": np.array([x.shape[0] for x in qkv]), "qkv.txt": np.concatenate([x.reshape(-1) for x in qkv])},
+                     np.concatenate([e.reshape(-1) for e in expected]),
+                     notes={"names": names, "skipped": skipped, "shapes": [e.shape for e in expected]})

@@ -43,7 +43,8 @@ class Kernel:
     hls_tops: tuple[str, ...]  # synthesizable top functions (one vendor project each)
     rtl: tuple[RtlUnit, ...]
     vectors: str  # "module:function": (cfg) -> cosim.csim.VectorSet, the C testbench's inputs + expected
-    sim: str  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+    sim: str | None  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+    #                  (None while the kernel has no RTL: python_ref vs C-sim only, in tests/test_csim.py)
 
     @property
     def hls_tb(self) -> Path:
@@ -85,11 +86,15 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
            (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
-    Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), (),
-           (RtlUnit("linear", _SKID_CTRL + ("gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"),
+    Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
+           (RtlUnit("linear", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+                                          "linear_issue.sv", "linear_out.sv", "linear.sv"),
                     "cosim.test_linear"),
-            RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
+            RtlUnit("mac_array", ("mac_array.sv",), "cosim.test_mac_array")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
+    # No RTL yet (issue 9): no unit, no `make sim` row.
+    Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",), (),
+           "cosim.attention_vectors:attention_csim", None),
 )}
 
 

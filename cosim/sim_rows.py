@@ -123,7 +123,6 @@ def linear(cfg: Config, waves: bool) -> KernelResult:
     scatter-accumulate expert fc2), all tokens: the same job sequence through python_ref, the C-sim
     and the RTL engine. Error: qkv and proj against float64 on the same quantized operands."""
     from .linear_jobs import model_sequence, rtl_calls, run_csim
-    from .linear_schedule import PIPELINE_CYCLES
     work = BUILD_DIR / "sim" / cfg.name / "linear"
     work.mkdir(parents=True, exist_ok=True)
     jobs, names = model_sequence(cfg, np.random.default_rng(301))
@@ -149,4 +148,4 @@ def linear(cfg: Config, waves: bool) -> KernelResult:
     values = sum(int(e.size) for e in expected)
     big = max(r["runs"], key=lambda run: run["ideal"])
     return KernelResult("linear (all layer shapes)", values, csim_exact, values, rtl_exact, err,
-                        "qkv/proj, same quantized operands", PIPELINE_CYCLES, round(big["cycles"] / big["ideal"], 4))
+                        "qkv/proj, same quantized operands", big["pipeline"], round(big["cycles"] / big["ideal"], 4))

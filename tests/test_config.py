@@ -36,7 +36,8 @@ def test_edge_moe_design_point():
         "operand": "ap_fixed<27,9,AP_RND,AP_SAT_SYM>", "score": "ap_fixed<32,10,AP_RND,AP_SAT>"}
     hw = c.hardware
     assert (hw.part, hw.clock_mhz, hw.axi_width, hw.linear_in, hw.linear_out, hw.attention_parallel) == \
-        ("xczu9eg-ffvb1156-2-e", 300, 256, 16, 16, 4)
+        ("xczu9eg-ffvb1156-2-e", 300, 256, 32, 32, 4)
+    assert c.numerics.linear_sum == "exact"
     assert hw.gelu.table_entries == 177 and hw.gelu.table_format.c_type == "ap_ufixed<22,0,AP_TRN,AP_WRAP>"
 
 

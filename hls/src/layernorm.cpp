@@ -7,6 +7,9 @@ void layernorm_top(hls::stream<act_t>& x, hls::stream<act_t>& y, const norm_para
                    const norm_param_t beta[FEATURE_DIM]) {
 #pragma HLS interface mode=axis port=x
 #pragma HLS interface mode=axis port=y
+#pragma HLS interface mode=m_axi port=gamma bundle=gmem_param offset=slave depth=FEATURE_DIM
+#pragma HLS interface mode=m_axi port=beta bundle=gmem_param offset=slave depth=FEATURE_DIM
+#pragma HLS interface mode=s_axilite port=return bundle=control
     constexpr int W = act_t::width;
     act_t row[FEATURE_DIM];
     ap_int<W + 9> s1 = 0;          // |S1| < 2^(W-1) * 256

@@ -2,13 +2,10 @@
 
 #include "patch_embed.h"
 
-// Ping-pong weight and bias buffers (on-chip): layer n reads one pair while layer n+1 loads the other.
-linear_w_tile_t linear_weights_ping[LINEAR_MAX_TILES];
-linear_w_tile_t linear_weights_pong[LINEAR_MAX_TILES];
-linear_bias_block_t linear_bias_ping[LINEAR_MAX_OUT_BLOCKS];
-linear_bias_block_t linear_bias_pong[LINEAR_MAX_OUT_BLOCKS];
+// ---------------------------------------------------------------------------------------------
+// Process 1 of linear_top: the weight and bias loader (fills the ping-pong channel of the engine).
 
-static linear_w_t weight_lane(const axi_word_t& word, int lane, linear_weight_kind kind) {
+static linear_w_t weight_lane(const axi_word_t& word, int lane, unsigned kind) {
 #pragma HLS inline
     ap_uint<WEIGHT_W> bits = word(lane * WEIGHT_W + WEIGHT_W - 1, lane * WEIGHT_W);
     if (kind == LINEAR_W_PATCH) {
@@ -21,167 +18,195 @@ static linear_w_t weight_lane(const axi_word_t& word, int lane, linear_weight_ki
     return linear_w_t(w);  // exact: linear_w_t covers weight_t
 }
 
-void load_linear_weights(linear_w_tile_t dst[LINEAR_MAX_TILES], const axi_word_t src[], unsigned out_dim,
-                         unsigned in_dim, linear_weight_kind kind) {
+// Tile-major on-chip weights: tile (ob, ib) at index ob * ceil(in/LI) + ib holds
+// W[ob*LO + r][ib*LI + c] at wbuf[tile][r][c], zero outside the matrix. Every tile of the layer is
+// written completely (rows past out_dim and columns past in_dim as zeros), one tile row (LI weights)
+// per LINEAR_SEGS_PER_TILE cycles: one word per LINEAR_SEGS_PER_WORD cycles (II=1).
+static void linear_load(const axi_word_t w[LINEAR_W_WORDS], const axi_word_t b[LINEAR_B_WORDS],
+                        linear_w_t wbuf[LINEAR_MAX_TILES][LINEAR_OUT][LINEAR_IN],
+                        act_t bbuf[LINEAR_MAX_OUT_BLOCKS][LINEAR_OUT], unsigned out_dim, unsigned in_dim,
+                        unsigned w_kind, unsigned b_kind) {
 #pragma HLS inline off
-    // Rows arrive in order; the segments of the current LINEAR_OUT rows are cached until the last
-    // row of the block completes a tile, which is then written in one cycle (tile-major order).
-    static linear_w_t cache[LINEAR_OUT][LINEAR_MAX_IN_BLOCKS * LINEAR_SEGS_PER_TILE][LINEAR_SEG];
-#pragma HLS array_partition variable=cache complete dim=1
-#pragma HLS array_partition variable=cache cyclic factor=LINEAR_SEGS_PER_TILE dim=2
-#pragma HLS array_partition variable=cache complete dim=3
-
     const unsigned words_per_row = linear_ceildiv(in_dim, LINEAR_W_PER_WORD);
-    const unsigned segs_per_row = words_per_row * LINEAR_SEGS_PER_WORD;
-    const unsigned valid_segs = linear_ceildiv(in_dim, LINEAR_SEG);  // segments holding a column < in_dim
     const unsigned in_blocks = linear_ceildiv(in_dim, LINEAR_IN);
-    const unsigned iters = out_dim * segs_per_row;
-
-    unsigned row = 0, seg = 0, word_idx = 0;
+    const unsigned out_blocks = linear_ceildiv(out_dim, LINEAR_OUT);
+    const unsigned segs_per_row = in_blocks * LINEAR_SEGS_PER_TILE;
+    linear_w_t trow[LINEAR_IN];
+#pragma HLS array_partition variable=trow complete
     axi_word_t word = 0;
-load_weights_segments:
-    for (unsigned it = 0; it < iters; it++) {
+    unsigned o = 0, s = 0;
+load_weight_segments:
+    for (unsigned it = 0; it < out_blocks * LINEAR_OUT * segs_per_row; it++) {
 #pragma HLS pipeline II=1
-        const unsigned seg_in_word = seg % LINEAR_SEGS_PER_WORD;
-        if (seg_in_word == 0) word = src[word_idx++];
-        const unsigned r = row % LINEAR_OUT;
-        if (seg < valid_segs) {
-        load_weights_lanes:
-            for (int j = 0; j < LINEAR_SEG; j++) {
+#pragma HLS loop_tripcount max=LINEAR_MAX_TILES * LINEAR_OUT * LINEAR_SEGS_PER_TILE
+        const unsigned c0 = s * LINEAR_SEG;  // first column of this segment
+        const unsigned seg_in_word = s % LINEAR_SEGS_PER_WORD;
+        const bool inside = o < out_dim && c0 < in_dim;
+        if (inside && seg_in_word == 0) word = w[o * words_per_row + c0 / LINEAR_W_PER_WORD];
+    load_weight_lanes:
+        for (int j = 0; j < LINEAR_SEG; j++) {
 #pragma HLS unroll
-                const unsigned col = seg * LINEAR_SEG + j;
-                cache[r][seg][j] =
-                    (col < in_dim) ? weight_lane(word, seg_in_word * LINEAR_SEG + j, kind) : linear_w_t(0);
-            }
-            const bool last_row_of_block = (r == LINEAR_OUT - 1) || (row == out_dim - 1);
-            const bool last_seg_of_tile =
-                (seg % LINEAR_SEGS_PER_TILE == LINEAR_SEGS_PER_TILE - 1) || (seg == valid_segs - 1);
-            if (last_row_of_block && last_seg_of_tile) {
-                const unsigned ob = row / LINEAR_OUT;
-                const unsigned ib = seg / LINEAR_SEGS_PER_TILE;
-                linear_w_tile_t tile;
-            load_weights_tile_rows:
-                for (int tr = 0; tr < LINEAR_OUT; tr++) {
+            const bool valid = inside && c0 + j < in_dim;
+            trow[(s % LINEAR_SEGS_PER_TILE) * LINEAR_SEG + j] =
+                valid ? weight_lane(word, seg_in_word * LINEAR_SEG + j, w_kind) : linear_w_t(0);
+        }
+        if (s % LINEAR_SEGS_PER_TILE == LINEAR_SEGS_PER_TILE - 1) {
+            const unsigned tile = (o / LINEAR_OUT) * in_blocks + s / LINEAR_SEGS_PER_TILE;
+        load_weight_row:
+            for (int c = 0; c < LINEAR_IN; c++) {
 #pragma HLS unroll
-                load_weights_tile_cols:
-                    for (int tc = 0; tc < LINEAR_IN; tc++) {
-#pragma HLS unroll
-                        const unsigned s = ib * LINEAR_SEGS_PER_TILE + tc / LINEAR_SEG;
-                        const bool inside = (ob * LINEAR_OUT + tr < out_dim) && (ib * LINEAR_IN + tc < in_dim);
-                        tile.w[tr][tc] = inside ? cache[tr][s][tc % LINEAR_SEG] : linear_w_t(0);
-                    }
-                }
-                dst[ob * in_blocks + ib] = tile;
+                wbuf[tile][o % LINEAR_OUT][c] = trow[c];
             }
         }
-        if (seg == segs_per_row - 1) {
-            seg = 0;
-            row++;
+        if (s == segs_per_row - 1) {
+            s = 0;
+            o++;
         } else {
-            seg++;
+            s++;
         }
     }
-}
-
-void load_linear_bias(linear_bias_block_t dst[LINEAR_MAX_OUT_BLOCKS], const axi_word_t src[], unsigned out_dim,
-                      linear_bias_kind kind) {
-#pragma HLS inline off
-    const unsigned out_blocks = linear_ceildiv(out_dim, LINEAR_OUT);
-    linear_bias_block_t block;
-    axi_word_t word = 0;
-load_bias_elements:
+    axi_word_t bword = 0;
+load_bias:
     for (unsigned i = 0; i < out_blocks * LINEAR_OUT; i++) {
 #pragma HLS pipeline II=1
+#pragma HLS loop_tripcount max=LINEAR_MAX_OUT_BLOCKS * LINEAR_OUT
         const unsigned lane = i % LINEAR_B_PER_WORD;
-        if (lane == 0 && i < out_dim) word = src[i / LINEAR_B_PER_WORD];
-        ap_uint<BIAS_W> bits = word(lane * BIAS_W + BIAS_W - 1, lane * BIAS_W);
-        act_t b = 0;
+        if (lane == 0 && i < out_dim) bword = b[i / LINEAR_B_PER_WORD];
+        ap_uint<BIAS_W> bits = bword(lane * BIAS_W + BIAS_W - 1, lane * BIAS_W);
+        act_t v = 0;
         if (i < out_dim) {
-            if (kind == LINEAR_B_ATTN) {
-                attn_bias_t v;
-                v.range(ATTN_BIAS_W - 1, 0) = bits;
-                b = v;  // assignment to act_t: the spec's act(b)
+            if (b_kind == LINEAR_B_ATTN) {
+                attn_bias_t a;
+                a.range(ATTN_BIAS_W - 1, 0) = bits;
+                v = a;  // exact (static_assert in linear.h)
             } else {
-                bias_t v;
-                v.range(BIAS_W - 1, 0) = bits;
-                b = v;
+                bias_t a;
+                a.range(BIAS_W - 1, 0) = bits;
+                v = a;
             }
         }
-        block.b[i % LINEAR_OUT] = b;
-        if (i % LINEAR_OUT == LINEAR_OUT - 1) dst[i / LINEAR_OUT] = block;
+        bbuf[i / LINEAR_OUT][i % LINEAR_OUT] = v;
     }
 }
 
-// Stage 1: stream the processed rows as LINEAR_IN-wide input blocks (zero past in_dim).
-static void linear_read(hls::stream<linear_in_block_t>& in, const act_t src[], unsigned in_dim, unsigned rows,
-                        const unsigned gather[LINEAR_MAX_ROWS], bool use_gather) {
+// ---------------------------------------------------------------------------------------------
+// Process 2 of linear_top: the engine, itself a dataflow of read -> MAC array -> write.
+
+// Activation rows (or the patch rows, patch_embed.cpp) as LI-wide blocks of operand_t: the
+// assignment act_t -> operand_t is the exact rule's operand(.) (RND, SAT_SYM); zeros past in_dim.
+static void linear_read(const axi_word_t x[LINEAR_X_WORDS], const axi_word_t image[LINEAR_IMAGE_WORDS],
+                        const unsigned gather[LINEAR_MAX_ROWS], hls::stream<linear_in_block_t>& xs,
+                        unsigned in_dim, unsigned rows, bool use_gather, bool is_patch) {
 #pragma HLS inline off
-    const unsigned in_blocks = linear_ceildiv(in_dim, LINEAR_IN);
-    unsigned k = 0, ib = 0;
-linear_read_blocks:
-    for (unsigned it = 0; it < rows * in_blocks; it++) {
+    if (is_patch) {
+        patch_read_rows(image, xs);
+        return;
+    }
+    unsigned src_row[LINEAR_MAX_ROWS];
+read_gather:
+    for (unsigned k = 0; k < rows; k++) {
 #pragma HLS pipeline II=1
-        const unsigned r = use_gather ? gather[k] : k;
-        linear_in_block_t blk;
-    linear_read_lanes:
-        for (int j = 0; j < LINEAR_IN; j++) {
+#pragma HLS loop_tripcount max=LINEAR_MAX_ROWS
+        src_row[k] = use_gather ? gather[k] : k;
+    }
+    const unsigned words_per_row = linear_ceildiv(in_dim, LINEAR_A_PER_WORD);
+    const unsigned words_per_block_row = linear_ceildiv(in_dim, LINEAR_IN) * LINEAR_IN_WORDS;
+    linear_in_block_t blk;
+#pragma HLS array_partition variable=blk.v complete
+    unsigned k = 0, wi = 0;
+read_words:
+    for (unsigned it = 0; it < rows * words_per_block_row; it++) {
+#pragma HLS pipeline II=1
+#pragma HLS loop_tripcount max=LINEAR_MAX_ROWS * LINEAR_MAX_IN_BLOCKS * LINEAR_IN_WORDS
+        const axi_word_t word = wi < words_per_row ? x[src_row[k] * words_per_row + wi] : axi_word_t(0);
+    read_lanes:
+        for (int j = 0; j < LINEAR_A_PER_WORD; j++) {
 #pragma HLS unroll
-            const unsigned col = ib * LINEAR_IN + j;
-            blk.v[j] = (col < in_dim) ? src[r * in_dim + col] : act_t(0);
+            act_t a;
+            a.range(ACT_W - 1, 0) = word(j * ACT_W + ACT_W - 1, j * ACT_W);
+            blk.v[(wi % LINEAR_IN_WORDS) * LINEAR_A_PER_WORD + j] =
+                wi * LINEAR_A_PER_WORD + j < in_dim ? operand_t(a) : operand_t(0);
         }
-        in.write(blk);
-        if (ib == in_blocks - 1) {
-            ib = 0;
+        if (wi % LINEAR_IN_WORDS == LINEAR_IN_WORDS - 1) xs.write(blk);
+        if (wi == words_per_block_row - 1) {
+            wi = 0;
             k++;
         } else {
-            ib++;
+            wi++;
         }
     }
 }
 
-// Stage 2: the MAC array. One iteration = one LINEAR_OUT x LINEAR_IN tile of one row (II=1);
-// iteration order: row k, output block ob, input block ib (the tile schedule of the spec).
-static void linear_mac(hls::stream<linear_out_block_t>& out, hls::stream<linear_in_block_t>& in,
-                       const linear_w_tile_t weights[LINEAR_MAX_TILES],
-                       const linear_bias_block_t bias[LINEAR_MAX_OUT_BLOCKS], unsigned out_dim, unsigned in_dim,
-                       unsigned rows, bool use_gelu) {
+// The MAC array: LO exact sums of LI exact products (27 x 18 bits each: one DSP48E2), one tile
+// per call. It has ONE call site (linear_mac), so HLS builds exactly one array; the sum of a tile
+// is formed before it meets the accumulator, so the loop-carried path is one acc_t adder.
+struct linear_tile_sum_t { linear_acc_t v[LINEAR_OUT]; };
+static linear_tile_sum_t linear_mac_tile(const operand_t x[LINEAR_IN], const linear_w_t w[LINEAR_OUT][LINEAR_IN]) {
+#pragma HLS inline
+    linear_tile_sum_t t;
+mac_outputs:
+    for (int o = 0; o < LINEAR_OUT; o++) {
+#pragma HLS unroll
+        linear_acc_t s = 0;
+    mac_inputs:
+        for (int i = 0; i < LINEAR_IN; i++) {
+#pragma HLS unroll
+            s += x[i] * w[o][i];  // exact product, exact sum (acc_t: static_assert in linear.h)
+        }
+        t.v[o] = s;
+    }
+    return t;
+}
+
+// One iteration = one LO x LI tile of one row (II=1), order (row k, out-block ob, in-block ib); the
+// row's input blocks are kept on chip on ob = 0 and reused for every output block.
+static void linear_mac(hls::stream<linear_in_block_t>& xs,
+                       const linear_w_t wbuf[LINEAR_MAX_TILES][LINEAR_OUT][LINEAR_IN],
+                       const act_t bbuf[LINEAR_MAX_OUT_BLOCKS][LINEAR_OUT], hls::stream<linear_out_block_t>& ys,
+                       unsigned out_dim, unsigned in_dim, unsigned rows) {
 #pragma HLS inline off
-    linear_in_block_t x_row[LINEAR_MAX_IN_BLOCKS];  // the current row, reused for every output block
-    act_t acc[LINEAR_OUT];
+    operand_t x_row[LINEAR_MAX_IN_BLOCKS][LINEAR_IN];
+#pragma HLS array_partition variable=x_row complete dim=2
+    linear_acc_t acc[LINEAR_OUT];
 #pragma HLS array_partition variable=acc complete
     const unsigned in_blocks = linear_ceildiv(in_dim, LINEAR_IN);
     const unsigned out_blocks = linear_ceildiv(out_dim, LINEAR_OUT);
     unsigned ob = 0, ib = 0, tile = 0;
-linear_mac_tiles:
+mac_tiles:
     for (unsigned it = 0; it < rows * out_blocks * in_blocks; it++) {
 #pragma HLS pipeline II=1
-        if (ob == 0) x_row[ib] = in.read();
-        const linear_in_block_t x = x_row[ib];
-        const linear_w_tile_t w = weights[tile];
-        if (ib == 0) {
-        linear_mac_bias:
-            for (int o = 0; o < LINEAR_OUT; o++) {
+#pragma HLS loop_tripcount max=LINEAR_MAX_ROWS * LINEAR_MAX_TILES
+        operand_t xv[LINEAR_IN];
+#pragma HLS array_partition variable=xv complete
+        if (ob == 0) {
+            const linear_in_block_t blk = xs.read();
+        mac_keep_row:
+            for (int i = 0; i < LINEAR_IN; i++) {
 #pragma HLS unroll
-                acc[o] = bias[ob].b[o];
+                xv[i] = blk.v[i];
+                x_row[ib][i] = blk.v[i];
+            }
+        } else {
+        mac_reuse_row:
+            for (int i = 0; i < LINEAR_IN; i++) {
+#pragma HLS unroll
+                xv[i] = x_row[ib][i];
             }
         }
-    linear_mac_inputs:
-        for (int i = 0; i < LINEAR_IN; i++) {
+        const linear_tile_sum_t t = linear_mac_tile(xv, wbuf[tile]);
+    mac_accumulate:
+        for (int o = 0; o < LINEAR_OUT; o++) {
 #pragma HLS unroll
-        linear_mac_outputs:
-            for (int o = 0; o < LINEAR_OUT; o++) {
-#pragma HLS unroll
-                acc[o] += act_t(x.v[i] * w.w[o][i]);  // product quantized to act_t, then added (spec)
-            }
+            acc[o] = (ib == 0 ? linear_acc_t(bbuf[ob][o]) : acc[o]) + t.v[o];  // exact (bias on the acc grid)
         }
         if (ib == in_blocks - 1) {
             linear_out_block_t y;
-        linear_mac_gelu:
+        mac_round:
             for (int o = 0; o < LINEAR_OUT; o++) {
 #pragma HLS unroll
-                y.v[o] = use_gelu ? gelu<gelu_config>(acc[o]) : acc[o];
+                y.v[o] = act_t(acc[o]);  // the one rounding: act's quantization and overflow modes
             }
-            out.write(y);
+            ys.write(y);
         }
         tile++;
         if (ib == in_blocks - 1) {
@@ -198,113 +223,136 @@ linear_mac_tiles:
     }
 }
 
-// Stage 3: store, accumulate or scaled scatter-accumulate each output block.
-static void linear_write(act_t dst[], hls::stream<linear_out_block_t>& out, unsigned out_dim, unsigned rows,
-                         const unsigned scatter[LINEAR_MAX_ROWS], bool use_scatter,
-                         const act_t scores[LINEAR_MAX_ROWS], linear_out_mode mode) {
+// Output stage, one activation word (LINEAR_A_PER_WORD values) per cycle: GELU (as many lanes as a
+// word holds), then store / accumulate / scaled accumulate into row t of dst; the patch
+// embedding accumulates onto pos (dst[0] = pos[0]).
+static void linear_write(hls::stream<linear_out_block_t>& ys, const axi_word_t pos[LINEAR_POS_WORDS],
+                         axi_word_t dst[LINEAR_Y_WORDS], const unsigned scatter[LINEAR_MAX_ROWS],
+                         const act_t scores[LINEAR_MAX_ROWS], unsigned out_dim, unsigned rows, unsigned mode,
+                         bool use_gelu, bool use_scatter, bool is_patch) {
 #pragma HLS inline off
-    const unsigned out_blocks = linear_ceildiv(out_dim, LINEAR_OUT);
-    unsigned k = 0, ob = 0;
-linear_write_blocks:
-    for (unsigned it = 0; it < rows * out_blocks; it++) {
+    unsigned dst_row[LINEAR_MAX_ROWS];
+    act_t score[LINEAR_MAX_ROWS];
+write_targets:
+    for (unsigned k = 0; k < rows; k++) {
 #pragma HLS pipeline II=1
-        // The engine's contract (python_ref/kernels/linear.py, enforced by the spec and the
-        // testbenches): the targets of one call are distinct, so the read-modify-write of one row
-        // never depends on another row's write.
-#pragma HLS dependence variable=dst inter false
-        const linear_out_block_t y = out.read();
-        const unsigned t = (mode != LINEAR_STORE && use_scatter) ? scatter[k] : k;
-        const act_t score = scores[k];
-    linear_write_lanes:
-        for (int j = 0; j < LINEAR_OUT; j++) {
-#pragma HLS unroll
-            const unsigned o = ob * LINEAR_OUT + j;
-            if (o < out_dim) {
-                const unsigned a = t * out_dim + o;
-                if (mode == LINEAR_STORE) {
-                    dst[a] = y.v[j];
-                } else {
-                    const act_t addend = (mode == LINEAR_ACCUMULATE_SCALED) ? act_t(score * y.v[j]) : y.v[j];
-                    dst[a] = dst[a] + addend;
-                }
-            }
+#pragma HLS loop_tripcount max=LINEAR_MAX_ROWS
+        dst_row[k] = is_patch ? k + 1 : (mode != LINEAR_STORE && use_scatter) ? scatter[k] : k;
+        score[k] = (!is_patch && mode == LINEAR_ACCUMULATE_SCALED) ? scores[k] : act_t(0);
+    }
+    const unsigned words_per_row = linear_ceildiv(out_dim, LINEAR_A_PER_WORD);
+    if (is_patch) {
+    write_cls_row:
+        for (unsigned wi = 0; wi < words_per_row; wi++) {
+#pragma HLS pipeline II=1
+#pragma HLS loop_tripcount max=LINEAR_MAX_OUT / LINEAR_A_PER_WORD
+            dst[wi] = pos[wi];
         }
-        if (ob == out_blocks - 1) {
-            ob = 0;
+    }
+    const bool accumulate = is_patch || mode != LINEAR_STORE;
+    const unsigned words_per_block_row = linear_ceildiv(out_dim, LINEAR_OUT) * LINEAR_OUT_WORDS;
+    linear_out_block_t y;
+#pragma HLS array_partition variable=y.v complete
+    unsigned k = 0, wi = 0;
+write_words:
+    for (unsigned it = 0; it < rows * words_per_block_row; it++) {
+#pragma HLS pipeline II=1
+#pragma HLS loop_tripcount max=LINEAR_MAX_ROWS * LINEAR_MAX_OUT_BLOCKS * LINEAR_OUT_WORDS
+        // The engine's contract (python_ref/kernels/linear.py): the destination rows of one call are
+        // distinct, and each word of a row is read and written once, so no iteration reads a word
+        // another iteration writes: the read-modify-write carries no dependence across iterations.
+#pragma HLS dependence variable=dst inter false
+        if (wi % LINEAR_OUT_WORDS == 0) y = ys.read();
+        if (wi < words_per_row) {
+            const unsigned a = dst_row[k] * words_per_row + wi;
+            axi_word_t prev = 0;
+            if (accumulate) prev = is_patch ? pos[a] : dst[a];
+            axi_word_t out = 0;
+        write_lanes:
+            for (int j = 0; j < LINEAR_A_PER_WORD; j++) {
+#pragma HLS unroll
+                act_t v = y.v[(wi % LINEAR_OUT_WORDS) * LINEAR_A_PER_WORD + j];
+                if (use_gelu) v = gelu<gelu_config>(v);
+                if (mode == LINEAR_ACCUMULATE_SCALED && !is_patch) v = act_t(score[k] * v);
+                if (accumulate) {
+                    act_t p;
+                    p.range(ACT_W - 1, 0) = prev(j * ACT_W + ACT_W - 1, j * ACT_W);
+                    v = p + v;  // act(dst + addend): act's modes
+                }
+                // lanes past out_dim stay 0 (the row padding of the layout)
+                if (wi * LINEAR_A_PER_WORD + j < out_dim) out(j * ACT_W + ACT_W - 1, j * ACT_W) = v.range(ACT_W - 1, 0);
+            }
+            dst[a] = out;
+        }
+        if (wi == words_per_block_row - 1) {
+            wi = 0;
             k++;
         } else {
-            ob++;
+            wi++;
         }
     }
 }
 
-void compute_linear(act_t dst[], const act_t src[], const linear_w_tile_t weights[LINEAR_MAX_TILES],
-                    const linear_bias_block_t bias[LINEAR_MAX_OUT_BLOCKS], unsigned out_dim, unsigned in_dim,
-                    unsigned rows, const unsigned gather[LINEAR_MAX_ROWS], bool use_gather,
-                    const unsigned scatter[LINEAR_MAX_ROWS], bool use_scatter,
-                    const act_t scores[LINEAR_MAX_ROWS], linear_out_mode mode, bool use_gelu) {
-#pragma HLS inline off
-#pragma HLS dataflow
-    hls::stream<linear_in_block_t> in_stream;
-#pragma HLS stream variable=in_stream depth=LINEAR_MAX_IN_BLOCKS
-    hls::stream<linear_out_block_t> out_stream;
-#pragma HLS stream variable=out_stream depth=LINEAR_MAX_OUT_BLOCKS
-    linear_read(in_stream, src, in_dim, rows, gather, use_gather);
-    linear_mac(out_stream, in_stream, weights, bias, out_dim, in_dim, rows, use_gelu);
-    linear_write(dst, out_stream, out_dim, rows, scatter, use_scatter, scores, mode);
-}
-
-static void linear_run_job(const linear_job_t& job, const linear_w_tile_t weights[LINEAR_MAX_TILES],
-                           const linear_bias_block_t bias[LINEAR_MAX_OUT_BLOCKS], act_t dst[], const act_t src[],
-                           const pixel_t image[], const act_t pos[], const unsigned gather[LINEAR_MAX_ROWS],
-                           const unsigned scatter[LINEAR_MAX_ROWS], const act_t scores[LINEAR_MAX_ROWS]) {
-#pragma HLS inline off
-    if (job.is_patch) {
-        patch_embed(dst, image, pos, weights, bias);
-    } else {
-        compute_linear(dst, src, weights, bias, job.out_dim, job.in_dim, job.rows, gather, job.use_gather, scatter,
-                       job.use_scatter, scores, job.mode, job.use_gelu);
-    }
-}
-
-static void linear_load_next(const linear_next_t& next, linear_w_tile_t weights[LINEAR_MAX_TILES],
-                             linear_bias_block_t bias[LINEAR_MAX_OUT_BLOCKS], const axi_word_t w[],
-                             const axi_word_t b[]) {
-#pragma HLS inline off
-    if (next.load) {
-        load_linear_weights(weights, w, next.out_dim, next.in_dim, next.w_kind);
-        load_linear_bias(bias, b, next.out_dim, next.b_kind);
-    }
-}
-
-// One dataflow region per direction: the compute process only reads `cur_*`, the load process
-// only writes `nxt_*`, so they run concurrently.
-static void linear_step(const linear_job_t& job, const linear_w_tile_t cur_w[LINEAR_MAX_TILES],
-                        const linear_bias_block_t cur_b[LINEAR_MAX_OUT_BLOCKS], linear_w_tile_t nxt_w[LINEAR_MAX_TILES],
-                        linear_bias_block_t nxt_b[LINEAR_MAX_OUT_BLOCKS], act_t dst[], const act_t src[],
-                        const pixel_t image[], const act_t pos[], const unsigned gather[LINEAR_MAX_ROWS],
-                        const unsigned scatter[LINEAR_MAX_ROWS], const act_t scores[LINEAR_MAX_ROWS],
-                        const linear_next_t& next, const axi_word_t next_w[], const axi_word_t next_b[]) {
-#pragma HLS dataflow
-    linear_load_next(next, nxt_w, nxt_b, next_w, next_b);
-    linear_run_job(job, cur_w, cur_b, dst, src, image, pos, gather, scatter, scores);
-}
-
-void linear_pingpong_step(bool ping, const linear_job_t& job, act_t dst[], const act_t src[],
-                          const pixel_t image[], const act_t pos[], const unsigned gather[LINEAR_MAX_ROWS],
+static void linear_engine(const linear_w_t wbuf[LINEAR_MAX_TILES][LINEAR_OUT][LINEAR_IN],
+                          const act_t bbuf[LINEAR_MAX_OUT_BLOCKS][LINEAR_OUT], const axi_word_t x[LINEAR_X_WORDS],
+                          const axi_word_t image[LINEAR_IMAGE_WORDS], const axi_word_t pos[LINEAR_POS_WORDS],
+                          axi_word_t dst[LINEAR_Y_WORDS], const unsigned gather[LINEAR_MAX_ROWS],
                           const unsigned scatter[LINEAR_MAX_ROWS], const act_t scores[LINEAR_MAX_ROWS],
-                          const linear_next_t& next, const axi_word_t next_w[], const axi_word_t next_b[]) {
-    if (ping) {
-        linear_step(job, linear_weights_ping, linear_bias_ping, linear_weights_pong, linear_bias_pong, dst, src,
-                    image, pos, gather, scatter, scores, next, next_w, next_b);
-    } else {
-        linear_step(job, linear_weights_pong, linear_bias_pong, linear_weights_ping, linear_bias_ping, dst, src,
-                    image, pos, gather, scatter, scores, next, next_w, next_b);
-    }
+                          unsigned out_dim, unsigned in_dim, unsigned rows, unsigned mode, bool use_gelu,
+                          bool use_gather, bool use_scatter, bool is_patch) {
+#pragma HLS inline off
+#pragma HLS dataflow
+    hls::stream<linear_in_block_t> xs("linear_xs");
+#pragma HLS stream variable=xs depth=LINEAR_MAX_IN_BLOCKS
+    hls::stream<linear_out_block_t> ys("linear_ys");
+#pragma HLS stream variable=ys depth=2
+    linear_read(x, image, gather, xs, in_dim, rows, use_gather, is_patch);
+    linear_mac(xs, wbuf, bbuf, ys, out_dim, in_dim, rows);
+    linear_write(ys, pos, dst, scatter, scores, out_dim, rows, mode, use_gelu, use_scatter, is_patch);
 }
 
-void linear_load_first(unsigned out_dim, unsigned in_dim, linear_weight_kind w_kind, linear_bias_kind b_kind,
-                       const axi_word_t w[], const axi_word_t b[]) {
-    load_linear_weights(linear_weights_ping, w, out_dim, in_dim, w_kind);
-    load_linear_bias(linear_bias_ping, b, out_dim, b_kind);
+// ---------------------------------------------------------------------------------------------
+// The top: a dataflow of the loader and the engine. The weight and bias buffers are local arrays
+// written by the loader and read by the engine: ping-pong (PIPO) channels, so with ap_ctrl_chain the
+// loader fills one half with call n+1's layer while the engine computes call n from the other.
+
+void linear_top(const axi_word_t w[LINEAR_W_WORDS], const axi_word_t b[LINEAR_B_WORDS],
+                const axi_word_t x[LINEAR_X_WORDS], const axi_word_t image[LINEAR_IMAGE_WORDS],
+                const axi_word_t pos[LINEAR_POS_WORDS], axi_word_t dst[LINEAR_Y_WORDS],
+                const unsigned gather[LINEAR_MAX_ROWS], const unsigned scatter[LINEAR_MAX_ROWS],
+                const act_t scores[LINEAR_MAX_ROWS], unsigned out_dim, unsigned in_dim, unsigned rows,
+                unsigned w_kind, unsigned b_kind, unsigned mode, bool use_gelu, bool use_gather,
+                bool use_scatter, bool is_patch) {
+#pragma HLS interface mode=m_axi port=w bundle=gmem_w offset=slave depth=LINEAR_W_WORDS max_read_burst_length=64
+#pragma HLS interface mode=m_axi port=b bundle=gmem_w offset=slave depth=LINEAR_B_WORDS
+#pragma HLS interface mode=m_axi port=x bundle=gmem_x offset=slave depth=LINEAR_X_WORDS
+#pragma HLS interface mode=m_axi port=image bundle=gmem_x offset=slave depth=LINEAR_IMAGE_WORDS
+#pragma HLS interface mode=m_axi port=gather bundle=gmem_x offset=slave depth=LINEAR_MAX_ROWS
+#pragma HLS interface mode=m_axi port=pos bundle=gmem_y offset=slave depth=LINEAR_POS_WORDS
+#pragma HLS interface mode=m_axi port=dst bundle=gmem_y offset=slave depth=LINEAR_Y_WORDS
+#pragma HLS interface mode=m_axi port=scatter bundle=gmem_y offset=slave depth=LINEAR_MAX_ROWS
+#pragma HLS interface mode=m_axi port=scores bundle=gmem_y offset=slave depth=LINEAR_MAX_ROWS
+#pragma HLS interface mode=s_axilite port=out_dim bundle=control
+#pragma HLS interface mode=s_axilite port=in_dim bundle=control
+#pragma HLS interface mode=s_axilite port=rows bundle=control
+#pragma HLS interface mode=s_axilite port=w_kind bundle=control
+#pragma HLS interface mode=s_axilite port=b_kind bundle=control
+#pragma HLS interface mode=s_axilite port=mode bundle=control
+#pragma HLS interface mode=s_axilite port=use_gelu bundle=control
+#pragma HLS interface mode=s_axilite port=use_gather bundle=control
+#pragma HLS interface mode=s_axilite port=use_scatter bundle=control
+#pragma HLS interface mode=s_axilite port=is_patch bundle=control
+#pragma HLS interface mode=s_axilite port=return bundle=control
+#pragma HLS interface mode=ap_ctrl_chain port=return bundle=control
+#pragma HLS bind_storage variable=GELU_DELTA_TABLE type=rom_np impl=lutram
+#pragma HLS dataflow
+    // LO memories (one per tile row) of LI weights each: a whole tile is read per cycle.
+    linear_w_t wbuf[LINEAR_MAX_TILES][LINEAR_OUT][LINEAR_IN];
+#pragma HLS array_partition variable=wbuf complete dim=2
+#pragma HLS array_reshape variable=wbuf complete dim=3
+    act_t bbuf[LINEAR_MAX_OUT_BLOCKS][LINEAR_OUT];
+#pragma HLS array_partition variable=bbuf complete dim=2
+    linear_load(w, b, wbuf, bbuf, out_dim, in_dim, w_kind, b_kind);
+    linear_engine(wbuf, bbuf, x, image, pos, dst, gather, scatter, scores, out_dim, in_dim, rows, mode, use_gelu,
+                  use_gather, use_scatter, is_patch);
 }

@@ -1,27 +1,24 @@
-// Unified compute unit: one tiled MAC engine (LINEAR_OUT x LINEAR_IN multiply-accumulates per
-// cycle) for QKV, the attention projection, MLP fc1/fc2, every MoE expert and the patch
-// embedding. The numerical definition is python_ref/kernels/linear.py; this file equals it bit
+// Unified compute unit: one LINEAR_OUT x LINEAR_IN array of multiply-accumulates per cycle for QKV,
+// the attention projection, MLP fc1/fc2, every MoE expert and the patch embedding. The numerical
+// definition is python_ref/kernels/linear.py (numerics.linear_sum: exact); this file equals it bit
 // for bit:
-//   acc = act_t(b[o]);  for i ascending: acc += act_t(x[i] * W[o][i]);  y = gelu ? GELU(acc) : acc
-// i.e. every product is quantized to the accumulator format act_t before it is added (as in
-// Edge-MoE). Under AP_WRAP the additions are exact modulo 2^ACT_W, so the adder tree HLS builds
-// over one tile gives the same bits as the sequential C order.
+//   xo[i] = operand_t(x[i])                      assignment to formats.operand (RND, SAT_SYM)
+//   y[o]  = act_t(b[o] + sum_i xo[i] * W[o][i])  the exact sum in acc_t, ONE assignment to act_t
+//   y     = gelu ? GELU(y) : y;  then store / accumulate / scaled accumulate (output modes)
+// Every product (27 x 18 bits: one DSP48E2) and the sum are exact, so the tile size, the schedule and
+// the adder tree HLS builds cannot change a bit.
 //
-// External memory layout (AXI_WIDTH-bit words, little-endian lanes; docs/linear.md):
-//   weights  W[out][in] row-major (PyTorch nn.Linear), E = AXI_WIDTH / WEIGHT_W weights per word,
-//            row o in words o*R .. o*R+R-1 with R = ceil(in / E); weight i of row o is lane i % E
-//            of word o*R + i/E, bits [lane*WEIGHT_W, lane*WEIGHT_W + WEIGHT_W), two's complement.
-//            Rows are zero-padded to whole words (no padding for any shipped layer shape: every
-//            in_dim is a multiple of E). Patch-embedding weights: the conv weight (dim, C, P, P)
-//            seen as (dim, C*P*P), same layout.
-//   biases   dense vector, E_b = AXI_WIDTH / BIAS_W per word, bias j in lane j % E_b of word j/E_b.
-//   activations act_t x[row][dim] row-major (stride = the layer's in_dim / out_dim).
-//
-// On-chip tile buffers: linear_w_tile_t tiles in tile-major order, tile (ob, ib) at index
-// ob * ceil(in/LINEAR_IN) + ib, holding W[ob*LO + r][ib*LI + c] at w[r][c] (zero outside the
-// matrix); one tile is read per cycle by the MAC loop. Two such buffers (ping and pong) let the
-// loader fill the next layer's weights while the engine computes with the current ones
-// (linear_pingpong_step).
+// The synthesizable top is linear_top (one engine call = one layer); docs/linear.md, section "HLS
+// top", has the interface, the schedule and the expected cycle counts. External memory (m_axi,
+// AXI_WIDTH-bit words, little-endian lanes):
+//   weights     pack_matrix_axi: W[out][in] row-major, rows padded to whole words (E = AXI_WIDTH /
+//               WEIGHT_W per word); patch weights: the conv weight seen as (dim, C*P*P).
+//   biases      pack_vector_axi: dense, AXI_WIDTH / BIAS_W per word.
+//   activations pack_matrix_axi of act_t: row r of a matrix with n columns in words r*R .. r*R+R-1,
+//               R = ceil(n / LINEAR_A_PER_WORD) (rows padded to whole words; no padding for any
+//               shipped layer shape). Inputs x, destination dst and the position embedding pos.
+//   image       pack_vector_axi of pixel_t[C][H][W] (LINEAR_P_PER_WORD pixels per word).
+//   gather, scatter (unsigned) and scores (act_t): one entry per processed row.
 #pragma once
 
 #include <ap_fixed.h>
@@ -37,9 +34,7 @@ constexpr int linear_tiles(int out_dim, int in_dim) {
     return linear_ceildiv(out_dim, LINEAR_OUT) * linear_ceildiv(in_dim, LINEAR_IN);
 }
 
-// Layer shapes served by the engine (out x in): QKV, projection, fc1, fc2, expert fc1/fc2, patch;
-// LINEAR_MAX_IN / _OUT / _ROWS, LINEAR_W_PER_WORD / LINEAR_B_PER_WORD and linear_config::w_t are
-// generated from python_ref/kernels/linear.py.
+// Layer shapes served by the engine (out x in): QKV, projection, fc1, fc2, expert fc1/fc2, patch.
 constexpr int LINEAR_MAX_TILES = linear_max(
     linear_max(linear_max(linear_tiles(3 * FEATURE_DIM, FEATURE_DIM), linear_tiles(FEATURE_DIM, FEATURE_DIM)),
                linear_max(linear_tiles(MLP_HIDDEN_DIM, FEATURE_DIM), linear_tiles(FEATURE_DIM, MLP_HIDDEN_DIM))),
@@ -48,74 +43,72 @@ constexpr int LINEAR_MAX_TILES = linear_max(
 constexpr int LINEAR_MAX_IN_BLOCKS = linear_ceildiv(LINEAR_MAX_IN, LINEAR_IN);
 constexpr int LINEAR_MAX_OUT_BLOCKS = linear_ceildiv(LINEAR_MAX_OUT, LINEAR_OUT);
 
-// Weights of the engine: one multiplier format that holds weight_t and patch_weight_t exactly
-// (edge_moe: ap_fixed<18,2>), so a single MAC array serves the linear layers and the patch
-// embedding. The product x * w is exact either way, so the result is the spec's act(x * w).
-typedef linear_config::w_t linear_w_t;
+typedef linear_config::w_t linear_w_t;      // weight operand: holds weight_t and patch_weight_t exactly
+typedef linear_config::acc_t linear_acc_t;  // the exact sum (sized in python_ref: linear.acc_format)
 typedef ap_uint<AXI_WIDTH> axi_word_t;
-// The loader moves segments of LINEAR_SEG weights: one word holds LINEAR_SEGS_PER_WORD of them,
-// one tile row LINEAR_SEGS_PER_TILE.
+
+// The loader moves segments of LINEAR_SEG weights: a word holds LINEAR_SEGS_PER_WORD, a tile row
+// LINEAR_SEGS_PER_TILE of them.
 constexpr int LINEAR_SEG = LINEAR_W_PER_WORD < LINEAR_IN ? LINEAR_W_PER_WORD : LINEAR_IN;
 constexpr int LINEAR_SEGS_PER_WORD = LINEAR_W_PER_WORD / LINEAR_SEG;
 constexpr int LINEAR_SEGS_PER_TILE = LINEAR_IN / LINEAR_SEG;
+// Activation words per input block / output block.
+constexpr int LINEAR_IN_WORDS = LINEAR_IN / LINEAR_A_PER_WORD;
+constexpr int LINEAR_OUT_WORDS = LINEAR_OUT / LINEAR_A_PER_WORD;
 
 static_assert(LINEAR_IN >= 1 && LINEAR_OUT >= 1, "the MAC tile needs at least one input and one output");
-static_assert(AXI_WIDTH % WEIGHT_W == 0, "weights must pack evenly into AXI words");
-static_assert(WEIGHT_W == PATCH_WEIGHT_W, "linear and patch weights share one memory layout (lanes per word)");
-static_assert(AXI_WIDTH % BIAS_W == 0, "biases must pack evenly into AXI words");
-static_assert(BIAS_W == ATTN_BIAS_W, "attention and other biases share one memory layout (lanes per word)");
+static_assert(AXI_WIDTH % WEIGHT_W == 0 && WEIGHT_W == PATCH_WEIGHT_W, "one weight memory layout");
+static_assert(AXI_WIDTH % BIAS_W == 0 && BIAS_W == ATTN_BIAS_W, "one bias memory layout");
 static_assert(LINEAR_W_PER_WORD % LINEAR_IN == 0 || LINEAR_IN % LINEAR_W_PER_WORD == 0,
               "a tile row must be a whole number of words or a word a whole number of tile rows");
-static_assert(ACT_W - ACT_I >= PIXEL_W - PIXEL_I && ACT_I >= PIXEL_I + (PIXEL_SIGNED ? 0 : 1),
-              "pixels must convert to act_t exactly (the patch embedding feeds them to the engine as act_t)");
-static_assert(LINEAR_MAX_TILES >= 1 && LINEAR_MAX_IN_BLOCKS >= 1, "empty engine");
+static_assert(LINEAR_A_PER_WORD * ACT_W == AXI_WIDTH && LINEAR_IN % LINEAR_A_PER_WORD == 0 &&
+                  LINEAR_OUT % LINEAR_A_PER_WORD == 0,
+              "input and output blocks are whole words of activations (python_ref linear.check_config)");
+static_assert(LINEAR_P_PER_WORD * PIXEL_W == AXI_WIDTH && LINEAR_P_PER_WORD % PATCH_SIZE == 0 &&
+                  LINEAR_IN % PATCH_SIZE == 0 && IMAGE_WIDTH % PATCH_SIZE == 0 && IMAGE_HEIGHT % PATCH_SIZE == 0,
+              "a patch row (PATCH_SIZE pixels) lies inside one word and inside one input block");
+static_assert(NUM_PATCHES == (IMAGE_HEIGHT / PATCH_SIZE) * (IMAGE_WIDTH / PATCH_SIZE) && NUM_TOKENS == NUM_PATCHES + 1,
+              "one CLS token in front of the patches");
+// Exactness of the conversions (each is an assignment that cannot round or overflow):
+static_assert(OPERAND_W - OPERAND_I >= PIXEL_W - PIXEL_I && OPERAND_I >= PIXEL_I + (PIXEL_SIGNED ? 0 : 1),
+              "pixels convert to operand_t exactly");
+static_assert(ACT_W - ACT_I >= BIAS_W - BIAS_I && ACT_I >= BIAS_I && ACT_W - ACT_I >= ATTN_BIAS_W - ATTN_BIAS_I &&
+                  ACT_I >= ATTN_BIAS_I,
+              "biases convert to act_t exactly");
+// acc_t: F_op + F_w fraction bits (every product and the bias are on its grid), and wide enough
+// for (max_in + 1) terms of magnitude < 2^max(P, B) (python_ref/kernels/linear.py: acc_format).
+constexpr int LINEAR_ACC_F = linear_acc_t::width - linear_acc_t::iwidth;
+constexpr int LINEAR_PROD_BITS = OPERAND_W + LINEAR_W_W - 2;
+constexpr int LINEAR_BIAS_BITS = ACT_W - 1 + LINEAR_ACC_F - (ACT_W - ACT_I);
+constexpr int linear_bit_length(int n) { return n == 0 ? 0 : 1 + linear_bit_length(n >> 1); }
+static_assert(LINEAR_ACC_F == (OPERAND_W - OPERAND_I) + (LINEAR_W_W - LINEAR_W_I), "acc_t holds every product exactly");
+static_assert(LINEAR_ACC_F >= ACT_W - ACT_I, "acc_t holds the bias (act_t) exactly");
+static_assert(linear_acc_t::width >= linear_max(LINEAR_PROD_BITS, LINEAR_BIAS_BITS) + linear_bit_length(LINEAR_MAX_IN) + 1,
+              "acc_t is wide enough for the exact sum of LINEAR_MAX_IN products and the bias");
+static_assert(linear_acc_t::width <= 64, "the exact sum fits 64 bits");
 
-struct linear_in_block_t { act_t v[LINEAR_IN]; };
+struct linear_in_block_t { operand_t v[LINEAR_IN]; };
 struct linear_out_block_t { act_t v[LINEAR_OUT]; };
-struct linear_w_tile_t { linear_w_t w[LINEAR_OUT][LINEAR_IN]; };
-struct linear_bias_block_t { act_t b[LINEAR_OUT]; };
 
-// Which format the words of a weight / bias memory hold (one loader for all, selected at run time).
+// Which format the words of the weight / bias memory hold (selected per call).
 enum linear_weight_kind { LINEAR_W_WEIGHT = 0, LINEAR_W_PATCH = 1 };
 enum linear_bias_kind { LINEAR_B_BIAS = 0, LINEAR_B_ATTN = 1 };
 // Output stage: store y[k] in row k; dst[t] += y[k]; dst[t] += act_t(score[k] * y[k]) with
 // t = scatter[k] (or k without scatter). The score is act_t (a gate probability).
 enum linear_out_mode { LINEAR_STORE = 0, LINEAR_ACCUMULATE = 1, LINEAR_ACCUMULATE_SCALED = 2 };
 
-// Weight-tile loader: W from the row-major word layout above into tile-major buffer tiles.
-void load_linear_weights(linear_w_tile_t dst[LINEAR_MAX_TILES], const axi_word_t src[], unsigned out_dim,
-                         unsigned in_dim, linear_weight_kind kind);
-// Bias loader: converted to act_t (exact for bias_t and attn_bias_t) in LINEAR_OUT blocks.
-void load_linear_bias(linear_bias_block_t dst[LINEAR_MAX_OUT_BLOCKS], const axi_word_t src[], unsigned out_dim,
-                      linear_bias_kind kind);
-
-// The engine. Processes `rows` rows: row gather[k] of src (row k without gather), in order.
-void compute_linear(act_t dst[], const act_t src[], const linear_w_tile_t weights[LINEAR_MAX_TILES],
-                    const linear_bias_block_t bias[LINEAR_MAX_OUT_BLOCKS], unsigned out_dim, unsigned in_dim,
-                    unsigned rows, const unsigned gather[LINEAR_MAX_ROWS], bool use_gather,
-                    const unsigned scatter[LINEAR_MAX_ROWS], bool use_scatter,
-                    const act_t scores[LINEAR_MAX_ROWS], linear_out_mode mode, bool use_gelu);
-
-// One step of a layer sequence, the ping-pong schedule: compute layer n from one buffer pair
-// while the loader fills the other pair with layer n+1's weights (no data dependence between
-// the two, so they overlap in a dataflow region). `ping` selects which pair layer n reads.
-struct linear_job_t {
-    bool is_patch;  // patch embedding (src ignored, image + pos used) or a linear layer
-    unsigned out_dim, in_dim, rows;
-    bool use_gather, use_scatter, use_gelu;
-    linear_out_mode mode;
-};
-struct linear_next_t {
-    bool load;  // false on the last layer
-    unsigned out_dim, in_dim;
-    linear_weight_kind w_kind;
-    linear_bias_kind b_kind;
-};
-void linear_pingpong_step(bool ping, const linear_job_t& job, act_t dst[], const act_t src[],
-                          const pixel_t image[], const act_t pos[], const unsigned gather[LINEAR_MAX_ROWS],
-                          const unsigned scatter[LINEAR_MAX_ROWS], const act_t scores[LINEAR_MAX_ROWS],
-                          const linear_next_t& next, const axi_word_t next_w[], const axi_word_t next_b[]);
-
-// Load the first layer's weights into the ping buffers (before the first step).
-void linear_load_first(unsigned out_dim, unsigned in_dim, linear_weight_kind w_kind, linear_bias_kind b_kind,
-                       const axi_word_t w[], const axi_word_t b[]);
+// One engine call (one layer). Scalars (s_axilite): out_dim, in_dim (1 .. LINEAR_MAX_OUT / _IN,
+// at most LINEAR_MAX_TILES tiles), rows (1 .. LINEAR_MAX_ROWS processed rows), w_kind, b_kind,
+// mode, use_gelu, use_gather, use_scatter, is_patch. is_patch: the rows are the NUM_PATCHES im2col
+// rows of `image` (x is not read), the output accumulates onto `pos` (dst[0] = pos[0],
+// dst[1+p] = pos[1+p] + y[p]; mode, gather and scatter are ignored). Otherwise row k of the call is
+// row gather[k] of x (row k without gather); the destination row t = scatter[k] (or k) must be
+// distinct within one call in the accumulate modes (the spec's contract). With ap_ctrl_chain, the
+// weight loader of call n+1 overlaps the engine of call n (the weight buffer is a ping-pong channel).
+void linear_top(const axi_word_t w[LINEAR_W_WORDS], const axi_word_t b[LINEAR_B_WORDS],
+                const axi_word_t x[LINEAR_X_WORDS], const axi_word_t image[LINEAR_IMAGE_WORDS],
+                const axi_word_t pos[LINEAR_POS_WORDS], axi_word_t dst[LINEAR_Y_WORDS],
+                const unsigned gather[LINEAR_MAX_ROWS], const unsigned scatter[LINEAR_MAX_ROWS],
+                const act_t scores[LINEAR_MAX_ROWS], unsigned out_dim, unsigned in_dim, unsigned rows,
+                unsigned w_kind, unsigned b_kind, unsigned mode, bool use_gelu, bool use_gather,
+                bool use_scatter, bool is_patch);

@@ -3,7 +3,8 @@
 void softmax_stats_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& stats, unsigned n) {
 #pragma HLS interface mode=axis port=scores
 #pragma HLS interface mode=axis port=stats
-#pragma HLS interface mode=s_axilite port=n
+#pragma HLS interface mode=s_axilite port=n bundle=control
+#pragma HLS interface mode=s_axilite port=return bundle=control
 #pragma HLS bind_storage variable=EXP_TABLE type=rom_np impl=lutram
     act_t m = 0;
     softmax_sum_t s = 0;
@@ -27,7 +28,8 @@ void softmax_prob_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& 
 #pragma HLS interface mode=axis port=scores
 #pragma HLS interface mode=axis port=stats
 #pragma HLS interface mode=axis port=probs
-#pragma HLS interface mode=s_axilite port=n
+#pragma HLS interface mode=s_axilite port=n bundle=control
+#pragma HLS interface mode=s_axilite port=return bundle=control
 #pragma HLS bind_storage variable=EXP_TABLE type=rom_np impl=lutram
     const softmax_stats_t st = stats.read();
 SOFTMAX_PROBS:

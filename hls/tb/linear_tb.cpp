@@ -3,9 +3,16 @@
 // every job's output values, job after job (store: rows x out_dim; accumulate: the whole
 // destination; patch: NUM_TOKENS x FEATURE_DIM), raw act_t.
 //
-// jobs.txt (whitespace separated; written by cosim/linear_jobs.py: write_jobs) runs a sequence of
-// layers through linear_pingpong_step, i.e. with the ping-pong schedule: job n computes from one
-// buffer pair while job n+1's weights load into the other.
+// The testbench is the host: for each job it lays the operands out in memory as the accelerator's
+// host does (weights and biases: the pack_matrix_axi / pack_vector_axi images of jobs.txt; activations,
+// destination and position embedding: rows of act_t packed into AXI words, rows padded to whole
+// words; the image: pixels packed into AXI words), calls linear_top once per job, in order, and reads
+// the destination memory back. A chained job (src_prev = 1) passes the previous job's destination
+// memory as its input, untouched. (On the device the calls are enqueued back to back: with
+// ap_ctrl_chain the loader of job n+1 runs while job n computes; in C simulation the calls run one
+// after the other, which gives the same memory contents.)
+//
+// jobs.txt (whitespace separated; written by cosim/linear_jobs.py: write_jobs):
 //   linear_jobs <count>
 //   then per job:
 //   job <is_patch> <w_kind> <b_kind> <out_dim> <in_dim> <rows> <gelu> <mode> <use_gather> <use_scatter> <src_prev>
@@ -20,6 +27,7 @@
 //   wwords <n> <n hex words>       weight memory image (AXI_WIDTH-bit words, hex, no prefix)
 //   bwords <n> <n hex words>       bias memory image
 // Any malformed or out-of-range input stops with exit code 2 and a message naming the problem.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -89,8 +97,16 @@ static long long to_raw(const act_t& v) {
     return r.to_int64();
 }
 
+// One engine call as the host issues it.
+struct CallArgs {
+    bool is_patch;
+    unsigned out_dim, in_dim, rows;
+    bool use_gather, use_scatter, use_gelu;
+    linear_out_mode mode;
+};
+
 struct Job {
-    linear_job_t job;
+    CallArgs job;
     linear_weight_kind w_kind;
     linear_bias_kind b_kind;
     bool src_prev;
@@ -99,7 +115,33 @@ struct Job {
     std::vector<unsigned> gather, scatter;
     std::vector<axi_word_t> w, b;
     size_t src_rows = 0, dst_rows = 0;
+    std::vector<axi_word_t> dst_mem;  // the destination memory (the host's buffer), after the call
 };
+
+// The activation memory layout (linear.h): row r of an n-column matrix in words r*R .. r*R+R-1,
+// R = ceil(n / LINEAR_A_PER_WORD), value c in lane c % LINEAR_A_PER_WORD of word r*R + c / LINEAR_A_PER_WORD.
+constexpr size_t ACT_MEM_WORDS = LINEAR_X_WORDS > LINEAR_Y_WORDS ? LINEAR_X_WORDS : LINEAR_Y_WORDS;
+static size_t row_words(size_t n) { return (n + LINEAR_A_PER_WORD - 1) / LINEAR_A_PER_WORD; }
+
+static std::vector<axi_word_t> pack_act(const std::vector<act_t>& v, size_t cols, size_t words) {
+    std::vector<axi_word_t> mem(words, axi_word_t(0));
+    const size_t R = row_words(cols);
+    for (size_t i = 0; i < v.size(); i++) {
+        const size_t r = i / cols, c = i % cols, lane = c % LINEAR_A_PER_WORD;
+        mem[r * R + c / LINEAR_A_PER_WORD](lane * ACT_W + ACT_W - 1, lane * ACT_W) = v[i].range(ACT_W - 1, 0);
+    }
+    return mem;
+}
+
+static std::vector<act_t> unpack_act(const std::vector<axi_word_t>& mem, size_t rows, size_t cols) {
+    std::vector<act_t> v(rows * cols);
+    const size_t R = row_words(cols);
+    for (size_t i = 0; i < v.size(); i++) {
+        const size_t r = i / cols, c = i % cols, lane = c % LINEAR_A_PER_WORD;
+        v[i].range(ACT_W - 1, 0) = mem[r * R + c / LINEAR_A_PER_WORD](lane * ACT_W + ACT_W - 1, lane * ACT_W);
+    }
+    return v;
+}
 
 int main(int argc, char** argv) {
     const TbArgs a = tb_args(argc, argv);
@@ -199,32 +241,41 @@ int main(int argc, char** argv) {
         const size_t epw = AXI_WIDTH / WEIGHT_W, epb = AXI_WIDTH / BIAS_W;
         if (J.w.size() != (size_t)out_dim * ((in_dim + epw - 1) / epw)) fail(tag + ": wrong number of weight words");
         if (J.b.size() != (out_dim + epb - 1) / epb) fail(tag + ": wrong number of bias words");
+        if (J.w.size() > (size_t)LINEAR_W_WORDS) fail(tag + ": weight image exceeds the weight memory (LINEAR_W_WORDS)");
+        if (J.src_rows > (size_t)LINEAR_MAX_ROWS || J.dst_rows > (size_t)LINEAR_MAX_ROWS)
+            fail(tag + ": source or destination has more than LINEAR_MAX_ROWS rows");
         J.gather.resize(LINEAR_MAX_ROWS, 0);
         J.scatter.resize(LINEAR_MAX_ROWS, 0);
         J.scores.resize(LINEAR_MAX_ROWS, act_t(0));
-        J.image.resize(IMAGE_CHANNELS * IMAGE_HEIGHT * IMAGE_WIDTH);
-        J.pos.resize(NUM_TOKENS * FEATURE_DIM);
     }
     std::string extra;
     if (rd.f >> extra) fail(rd.path + ": unexpected trailing text '" + extra + "'");
 
-    // The ping-pong schedule: layer 0 into ping, then each step computes layer n and loads n+1.
-    linear_load_first(jobs[0].job.out_dim, jobs[0].job.in_dim, jobs[0].w_kind, jobs[0].b_kind, jobs[0].w.data(),
-                      jobs[0].b.data());
+    // The host: one linear_top call per job, in order, on memory laid out as on the device.
     for (long long n = 0; n < njobs; n++) {
         Job& J = jobs[n];
-        linear_next_t next = {false, 1, 1, LINEAR_W_WEIGHT, LINEAR_B_BIAS};
-        const axi_word_t* nw = J.w.data();
-        const axi_word_t* nb = J.b.data();
-        if (n + 1 < njobs) {
-            const Job& N = jobs[n + 1];
-            next = {true, N.job.out_dim, N.job.in_dim, N.w_kind, N.b_kind};
-            nw = N.w.data();
-            nb = N.b.data();
+        std::vector<axi_word_t> w(LINEAR_W_WORDS, axi_word_t(0)), b(LINEAR_B_WORDS, axi_word_t(0));
+        std::copy(J.w.begin(), J.w.end(), w.begin());
+        std::copy(J.b.begin(), J.b.end(), b.begin());
+        std::vector<axi_word_t> x(ACT_MEM_WORDS, axi_word_t(0)), image(LINEAR_IMAGE_WORDS, axi_word_t(0));
+        std::vector<axi_word_t> pos(LINEAR_POS_WORDS, axi_word_t(0));
+        const size_t out_cols = J.job.is_patch ? FEATURE_DIM : J.job.out_dim;
+        if (J.job.is_patch) {
+            for (size_t i = 0; i < J.image.size(); i++) {
+                const size_t lane = i % LINEAR_P_PER_WORD;
+                image[i / LINEAR_P_PER_WORD](lane * PIXEL_W + PIXEL_W - 1, lane * PIXEL_W) =
+                    J.image[i].range(PIXEL_W - 1, 0);
+            }
+            pos = pack_act(J.pos, FEATURE_DIM, LINEAR_POS_WORDS);
+            J.dst_mem.assign(ACT_MEM_WORDS, axi_word_t(0));
+        } else {
+            x = J.src_prev ? jobs[n - 1].dst_mem : pack_act(J.src, J.job.in_dim, ACT_MEM_WORDS);
+            J.dst_mem = pack_act(J.dst, out_cols, ACT_MEM_WORDS);
         }
-        const act_t* src = J.src_prev ? jobs[n - 1].dst.data() : J.src.data();
-        linear_pingpong_step(n % 2 == 0, J.job, J.dst.data(), src, J.image.data(), J.pos.data(), J.gather.data(),
-                             J.scatter.data(), J.scores.data(), next, nw, nb);
+        linear_top(w.data(), b.data(), x.data(), image.data(), pos.data(), J.dst_mem.data(), J.gather.data(),
+                   J.scatter.data(), J.scores.data(), J.job.out_dim, J.job.in_dim, J.job.rows, J.w_kind, J.b_kind,
+                   J.job.mode, J.job.use_gelu, J.job.use_gather, J.job.use_scatter, J.job.is_patch);
+        J.dst = unpack_act(J.dst_mem, J.dst_rows, out_cols);
     }
 
     std::vector<long long> out;

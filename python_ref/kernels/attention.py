@@ -110,6 +110,8 @@ import numpy as np
 
 from ..config import Config, ConfigError
 from ..exact import assign_exact_product, exact_matmul
+from ..fixed import FixedFormat
+from ..hwconfig import KernelHwConfig, constant_list
 from .exp import MAX_FRAC_IN as EXP_MAX_FRAC_IN
 from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_stats_raw
 
@@ -227,6 +229,23 @@ def attention(qkv_raw, cfg: Config) -> AttentionResult:
     return AttentionResult(q=q, k=k, v=v, S=S, s=s, m=m, e=e, sigma=sigma, r=r, U=U, out=out)
 
 
+def s_acc_format(cfg: Config) -> FixedFormat:
+    """The exact QK^T sum S (2 F_op fraction bits) as the HLS holds it (hls/src/attention.h:
+    attention_config::s_acc_t): d products, each below 2^(2 (op.width - 1)) in magnitude, so
+    |S| < 2^(2 (op.width - 1) + bit_length(d)) plus a sign bit."""
+    op = cfg.fmt("operand")
+    width = 2 * (op.width - 1) + cfg.model.head_dim.bit_length() + 1
+    return FixedFormat(width, width - 2 * op.frac)
+
+
+def u_acc_format(cfg: Config) -> FixedFormat:
+    """The exact AV sum U (F_exp + F_op fraction bits; attention_config::u_acc_t): T <= tokens
+    products e v with 0 <= e < 2^EXP.width and |v| <= 2^(op.width - 1)."""
+    op = cfg.fmt("operand")
+    width = EXP_FORMAT.width + op.width - 1 + cfg.model.tokens.bit_length() + 1
+    return FixedFormat(width, width - EXP_FORMAT.frac - op.frac)
+
+
 def check_config(cfg: Config) -> None:
     """What the attention unit can be built for (raises ConfigError naming the field)."""
     try:
@@ -234,6 +253,31 @@ def check_config(cfg: Config) -> None:
         _check_formats(cfg)
     except AttentionError as exc:
         raise ConfigError(str(exc).replace("attention: ", "")) from None
+    hw, d = cfg.hardware, cfg.model.head_dim
+    li, lo = hw.linear_in, hw.linear_out
+    a_pw = hw.axi_width // cfg.fmt("act").width
+    if d % li or d % lo or d % a_pw or (li % lo and lo % li):
+        raise ConfigError(f"hardware.linear_tile = {{in: {li}, out: {lo}}}: the attention array needs head_dim = {d} "
+                          f"to be a multiple of both (and of the {a_pw} activations per AXI word), and one of "
+                          f"them to divide the other")
+    for name, f in (("QK^T", s_acc_format(cfg)), ("AV", u_acc_format(cfg))):
+        if f.width > 64:
+            raise ConfigError(f"formats.operand: the exact {name} sum needs {f.width} bits (at most 64)")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    g = head_shift(cfg)
+    return KernelHwConfig(
+        "attention", "ATTENTION", "multi-head attention on the MAC array (python_ref/kernels/attention.py)",
+        constant_list(
+            head_shift=(g, "g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)"),
+            max_tokens=(cfg.model.tokens, "tokens per layer: the on-chip buffers' row count"),
+        ),
+        types=(("s_acc_t", s_acc_format(cfg), "exact q.k (2 F_op fraction bits)"),
+               ("s_scaled_t", FixedFormat(s_acc_format(cfg).width, s_acc_format(cfg).int_bits - g),
+                "the same raw bits read as S * 2^-g (2 F_op + g fraction bits)"),
+               ("u_acc_t", u_acc_format(cfg), "exact e.v (F_exp + F_op fraction bits)")),
+    )
 
 
 def attention_raw(qkv_raw, cfg: Config) -> np.ndarray:

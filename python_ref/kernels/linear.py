@@ -442,6 +442,22 @@ def max_out(cfg: Config) -> int:
     return max(3 * m.dim, m.mlp_hidden, m.expert_hidden, m.experts)
 
 
+def acc_format(cfg: Config) -> FixedFormat:
+    """The ``exact`` rule's accumulator: the exact sum of ``max_in`` products operand x weight operand
+    plus the bias, with F_op + F_w fraction bits (hls/src/linear.h: linear_config::acc_t).
+
+    Bound: |operand| <= 2^(op.width - 1), |w| <= 2^(wp.width - 1), so every product is below
+    2^P, P = op.width + wp.width - 2; the bias (act raw, exact) shifted to F_op + F_w fraction bits is
+    below 2^B, B = act.width - 1 + F_op + F_w - F_act. The sum of max_in products and the bias is below
+    (max_in + 1) 2^max(P, B) <= 2^(max(P, B) + bit_length(max_in)), plus one sign bit."""
+    op, wp, act = cfg.fmt("operand"), weight_port_format(cfg), cfg.fmt("act")
+    frac = op.frac + wp.frac
+    p_bits = op.width + wp.width - 2
+    b_bits = act.width - 1 + frac - act.frac
+    width = max(p_bits, b_bits) + max_in(cfg).bit_length() + 1
+    return FixedFormat(width, width - frac)
+
+
 def check_config(cfg: Config) -> None:
     """What the C++ and RTL engines are built for (raises ConfigError naming the field)."""
     hw = cfg.hardware
@@ -462,11 +478,32 @@ def check_config(cfg: Config) -> None:
     for role, f in (("bias", b), ("attn_bias", ab)):
         if act.frac < f.frac or act.int_bits < f.int_bits:
             raise ConfigError(f"formats.{role}: {f.c_type} must convert to formats.act ({act.c_type}) exactly")
+    # The HLS top (hls/src/linear.h): activations move as whole AXI words of act values; an input
+    # block (LI values) and an output block (LO values) are whole words; the patch embedding reads
+    # one run of patch_size pixels from one word.
+    if hw.axi_width % act.width:
+        raise ConfigError(f"formats.act: {act.width} bits do not pack evenly into hardware.axi_width = {hw.axi_width}")
+    a = hw.axi_width // act.width
+    if hw.linear_in % a or hw.linear_out % a:
+        raise ConfigError(f"hardware.linear_tile = {{in: {hw.linear_in}, out: {hw.linear_out}}}: both must be "
+                          f"multiples of the {a} activations per {hw.axi_width}-bit word")
+    p, ps = hw.axi_width // pix.width, cfg.model.patch_size
+    if hw.axi_width % pix.width or p % ps or hw.linear_in % ps:
+        raise ConfigError(f"model.patch_size = {ps}: a patch row must lie inside one AXI word of pixels "
+                          f"({hw.axi_width} / {pix.width} bits) and divide hardware.linear_tile.in = {hw.linear_in}")
+    if acc_format(cfg).width > 64:
+        raise ConfigError(f"formats.operand / formats.weight: the exact accumulator needs {acc_format(cfg).width} "
+                          f"bits (at most 64)")
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
     hw = cfg.hardware
+    m = cfg.model
     wp = weight_port_format(cfg)
+    a_pw, p_pw = hw.axi_width // cfg.fmt("act").width, hw.axi_width // cfg.fmt("pixel").width
+    e = hw.axi_width // cfg.fmt("weight").width
+    shapes = [(o, i) for _, o, i, _, _ in layer_shapes(cfg)] + [(m.dim, m.patch_in)]
+    w_words = max(o * -(-i // e) for o, i in shapes)
     return KernelHwConfig(
         "linear", "LINEAR", "the unified compute unit (python_ref/kernels/linear.py)",
         constant_list(
@@ -477,6 +514,15 @@ def hw_config(cfg: Config) -> KernelHwConfig:
             max_rows=(cfg.model.tokens, "largest row count (tokens)"),
             w_per_word=(hw.axi_width // cfg.fmt("weight").width, "weights per AXI word"),
             b_per_word=(hw.axi_width // cfg.fmt("bias").width, "biases per AXI word"),
+            a_per_word=(a_pw, "activations per AXI word"),
+            p_per_word=(p_pw, "pixels per AXI word"),
+            w_words=(w_words, "weight memory depth: the largest layer image (pack_matrix_axi), AXI words"),
+            b_words=(-(-max_out(cfg) // (hw.axi_width // cfg.fmt("bias").width)), "bias memory depth, AXI words"),
+            x_words=(m.tokens * -(-max_in(cfg) // a_pw), "activation input depth: tokens x widest row, AXI words"),
+            y_words=(m.tokens * -(-max_out(cfg) // a_pw), "destination depth: tokens x widest row, AXI words"),
+            image_words=(-(-m.channels * m.height * m.width // p_pw), "image depth, AXI words"),
+            pos_words=(m.tokens * -(-m.dim // a_pw), "position embedding depth, AXI words"),
         ),
-        types=(("w_t", wp, "weight operand of the MAC array"),),
+        types=(("w_t", wp, "weight operand of the MAC array"),
+               ("acc_t", acc_format(cfg), "exact sum of one output (numerics.linear_sum: exact)")),
     )

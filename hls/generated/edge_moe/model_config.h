@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 415233a6ef0a426a) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest f4fff03e2633ad92) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -26,8 +26,8 @@ constexpr int EXPERT_HIDDEN_DIM = 384;
 constexpr int NUM_TASKS = 2;
 constexpr int PATCH_IN_DIM = 768;
 constexpr int AXI_WIDTH = 256;
-constexpr int LINEAR_IN = 16;
-constexpr int LINEAR_OUT = 16;
+constexpr int LINEAR_IN = 32;
+constexpr int LINEAR_OUT = 32;
 constexpr int ATTN_PARALLEL = 4;
 constexpr int ACT_W = 32;
 constexpr int ACT_I = 10;
@@ -124,6 +124,16 @@ constexpr int LINEAR_MAX_OUT = 768;
 constexpr int LINEAR_MAX_ROWS = 129;
 constexpr int LINEAR_W_PER_WORD = 16;
 constexpr int LINEAR_B_PER_WORD = 16;
+constexpr int LINEAR_A_PER_WORD = 8;
+constexpr int LINEAR_P_PER_WORD = 32;
+constexpr int LINEAR_W_WORDS = 9216;
+constexpr int LINEAR_B_WORDS = 48;
+constexpr int LINEAR_X_WORDS = 12384;
+constexpr int LINEAR_Y_WORDS = 12384;
+constexpr int LINEAR_IMAGE_WORDS = 3072;
+constexpr int LINEAR_POS_WORDS = 3096;
+constexpr int ATTENTION_HEAD_SHIFT = 3;
+constexpr int ATTENTION_MAX_TOKENS = 129;
 
 // ---- fixed-point formats
 typedef ap_fixed<32,10,AP_TRN,AP_WRAP> act_t;  // activations between kernels (and the accumulators of every linear layer)
@@ -206,6 +216,7 @@ struct layernorm_config {
 // ---- the unified compute unit (python_ref/kernels/linear.py)
 struct linear_config {
     typedef ap_fixed<18,2,AP_TRN,AP_WRAP> w_t;  // weight operand of the MAC array
+    typedef ap_fixed<54,20,AP_TRN,AP_WRAP> acc_t;  // exact sum of one output (numerics.linear_sum: exact)
     static const int w_w = LINEAR_W_W;  // weight operand bits (weight and patch_weight exactly)
     static const int w_i = LINEAR_W_I;  // weight operand integer bits
     static const int max_in = LINEAR_MAX_IN;  // largest in_dim of any layer the engine runs
@@ -213,4 +224,21 @@ struct linear_config {
     static const int max_rows = LINEAR_MAX_ROWS;  // largest row count (tokens)
     static const int w_per_word = LINEAR_W_PER_WORD;  // weights per AXI word
     static const int b_per_word = LINEAR_B_PER_WORD;  // biases per AXI word
+    static const int a_per_word = LINEAR_A_PER_WORD;  // activations per AXI word
+    static const int p_per_word = LINEAR_P_PER_WORD;  // pixels per AXI word
+    static const int w_words = LINEAR_W_WORDS;  // weight memory depth: the largest layer image (pack_matrix_axi), AXI words
+    static const int b_words = LINEAR_B_WORDS;  // bias memory depth, AXI words
+    static const int x_words = LINEAR_X_WORDS;  // activation input depth: tokens x widest row, AXI words
+    static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
+    static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
+    static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+};
+
+// ---- multi-head attention on the MAC array (python_ref/kernels/attention.py)
+struct attention_config {
+    typedef ap_fixed<60,24,AP_TRN,AP_WRAP> s_acc_t;  // exact q.k (2 F_op fraction bits)
+    typedef ap_fixed<60,21,AP_TRN,AP_WRAP> s_scaled_t;  // the same raw bits read as S * 2^-g (2 F_op + g fraction bits)
+    typedef ap_fixed<60,18,AP_TRN,AP_WRAP> u_acc_t;  // exact e.v (F_exp + F_op fraction bits)
+    static const int head_shift = ATTENTION_HEAD_SHIFT;  // g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)
+    static const int max_tokens = ATTENTION_MAX_TOKENS;  // tokens per layer: the on-chip buffers' row count
 };

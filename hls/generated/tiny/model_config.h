@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 9e5f314a4938bbad) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 475cc3fb06aedfda) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -124,6 +124,16 @@ constexpr int LINEAR_MAX_OUT = 128;
 constexpr int LINEAR_MAX_ROWS = 17;
 constexpr int LINEAR_W_PER_WORD = 8;
 constexpr int LINEAR_B_PER_WORD = 8;
+constexpr int LINEAR_A_PER_WORD = 4;
+constexpr int LINEAR_P_PER_WORD = 16;
+constexpr int LINEAR_W_WORDS = 512;
+constexpr int LINEAR_B_WORDS = 16;
+constexpr int LINEAR_X_WORDS = 544;
+constexpr int LINEAR_Y_WORDS = 544;
+constexpr int LINEAR_IMAGE_WORDS = 48;
+constexpr int LINEAR_POS_WORDS = 136;
+constexpr int ATTENTION_HEAD_SHIFT = 2;
+constexpr int ATTENTION_MAX_TOKENS = 17;
 
 // ---- fixed-point formats
 typedef ap_fixed<32,10,AP_TRN,AP_WRAP> act_t;  // activations between kernels (and the accumulators of every linear layer)
@@ -206,6 +216,7 @@ struct layernorm_config {
 // ---- the unified compute unit (python_ref/kernels/linear.py)
 struct linear_config {
     typedef ap_fixed<18,2,AP_TRN,AP_WRAP> w_t;  // weight operand of the MAC array
+    typedef ap_fixed<52,18,AP_TRN,AP_WRAP> acc_t;  // exact sum of one output (numerics.linear_sum: exact)
     static const int w_w = LINEAR_W_W;  // weight operand bits (weight and patch_weight exactly)
     static const int w_i = LINEAR_W_I;  // weight operand integer bits
     static const int max_in = LINEAR_MAX_IN;  // largest in_dim of any layer the engine runs
@@ -213,4 +224,21 @@ struct linear_config {
     static const int max_rows = LINEAR_MAX_ROWS;  // largest row count (tokens)
     static const int w_per_word = LINEAR_W_PER_WORD;  // weights per AXI word
     static const int b_per_word = LINEAR_B_PER_WORD;  // biases per AXI word
+    static const int a_per_word = LINEAR_A_PER_WORD;  // activations per AXI word
+    static const int p_per_word = LINEAR_P_PER_WORD;  // pixels per AXI word
+    static const int w_words = LINEAR_W_WORDS;  // weight memory depth: the largest layer image (pack_matrix_axi), AXI words
+    static const int b_words = LINEAR_B_WORDS;  // bias memory depth, AXI words
+    static const int x_words = LINEAR_X_WORDS;  // activation input depth: tokens x widest row, AXI words
+    static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
+    static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
+    static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+};
+
+// ---- multi-head attention on the MAC array (python_ref/kernels/attention.py)
+struct attention_config {
+    typedef ap_fixed<58,22,AP_TRN,AP_WRAP> s_acc_t;  // exact q.k (2 F_op fraction bits)
+    typedef ap_fixed<58,20,AP_TRN,AP_WRAP> s_scaled_t;  // the same raw bits read as S * 2^-g (2 F_op + g fraction bits)
+    typedef ap_fixed<57,15,AP_TRN,AP_WRAP> u_acc_t;  // exact e.v (F_exp + F_op fraction bits)
+    static const int head_shift = ATTENTION_HEAD_SHIFT;  // g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)
+    static const int max_tokens = ATTENTION_MAX_TOKENS;  // tokens per layer: the on-chip buffers' row count
 };

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 415233a6ef0a426a) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest f4fff03e2633ad92) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -22,8 +22,8 @@ package model_pkg;
   localparam int NUM_TASKS = 2;
   localparam int PATCH_IN_DIM = 768;
   localparam int AXI_WIDTH = 256;
-  localparam int LINEAR_IN = 16;
-  localparam int LINEAR_OUT = 16;
+  localparam int LINEAR_IN = 32;
+  localparam int LINEAR_OUT = 32;
   localparam int ATTN_PARALLEL = 4;
   localparam int ACT_W = 32;
   localparam int ACT_I = 10;
@@ -120,6 +120,16 @@ package model_pkg;
   localparam int LINEAR_MAX_ROWS = 129;
   localparam int LINEAR_W_PER_WORD = 16;
   localparam int LINEAR_B_PER_WORD = 16;
+  localparam int LINEAR_A_PER_WORD = 8;
+  localparam int LINEAR_P_PER_WORD = 32;
+  localparam int LINEAR_W_WORDS = 9216;
+  localparam int LINEAR_B_WORDS = 48;
+  localparam int LINEAR_X_WORDS = 12384;
+  localparam int LINEAR_Y_WORDS = 12384;
+  localparam int LINEAR_IMAGE_WORDS = 3072;
+  localparam int LINEAR_POS_WORDS = 3096;
+  localparam int ATTENTION_HEAD_SHIFT = 3;
+  localparam int ATTENTION_MAX_TOKENS = 129;
   // delta(k / 2^5), method edge_moe: raw table_t bits
   localparam logic [21:0] GELU_DELTA_TABLE [177] = '{
     22'd0, 22'd63902, 22'd124540, 22'd181923, 22'd236067, 22'd286994, 22'd334732, 22'd379317,

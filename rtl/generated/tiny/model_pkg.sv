@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 9e5f314a4938bbad) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 475cc3fb06aedfda) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: tiny
@@ -120,6 +120,16 @@ package model_pkg;
   localparam int LINEAR_MAX_ROWS = 17;
   localparam int LINEAR_W_PER_WORD = 8;
   localparam int LINEAR_B_PER_WORD = 8;
+  localparam int LINEAR_A_PER_WORD = 4;
+  localparam int LINEAR_P_PER_WORD = 16;
+  localparam int LINEAR_W_WORDS = 512;
+  localparam int LINEAR_B_WORDS = 16;
+  localparam int LINEAR_X_WORDS = 544;
+  localparam int LINEAR_Y_WORDS = 544;
+  localparam int LINEAR_IMAGE_WORDS = 48;
+  localparam int LINEAR_POS_WORDS = 136;
+  localparam int ATTENTION_HEAD_SHIFT = 2;
+  localparam int ATTENTION_MAX_TOKENS = 17;
   // delta(k / 2^5), method minimax: raw table_t bits
   localparam logic [21:0] GELU_DELTA_TABLE [177] = '{
     22'd204, 22'd64106, 22'd124743, 22'd182125, 22'd236268, 22'd287193, 22'd334930, 22'd379511,

@@ -1,0 +1,56 @@
+"""The static HLS-rule check (scripts/hls_rules.py) passes on hls/src for every top of the kernel
+registry, and fails, naming the rule, on deliberately broken copies of the sources: an unsized
+array argument, a missing interface pragma, an m_axi port without depth, s_axilite arguments
+without ``s_axilite port=return``, a ``dependence ... false`` the specification does not justify,
+a global buffer, static state outside a top, and a second call site of the MAC array."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from cosim.registry import KERNELS
+from cosim.toolchain import HLS_DIR
+from scripts.hls_rules import check
+
+
+def test_sources_keep_the_rules():
+    findings = check(HLS_DIR / "src")
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_every_registered_kernel_has_a_top_checked():
+    assert all(k.hls_tops for k in KERNELS.values()), [k.name for k in KERNELS.values() if not k.hls_tops]
+
+
+MUTATIONS = {
+    # (file, old text, new text): the rule the broken copy must violate
+    "sized": ("linear.cpp", "void linear_top(const axi_word_t w[LINEAR_W_WORDS],", "void linear_top(const axi_word_t* w,"),
+    "interface": ("attention.cpp", "#pragma HLS interface mode=s_axilite port=tokens bundle=control\n", ""),
+    "m_axi": ("attention.cpp", "bundle=gmem_out offset=slave depth=ATTENTION_OUT_WORDS", "bundle=gmem_out offset=slave"),
+    "s_axilite": ("linear.cpp", "#pragma HLS interface mode=s_axilite port=return bundle=control\n", ""),
+    "dependence": ("attention.cpp", "#pragma HLS pipeline II=1\n#pragma HLS loop_tripcount max=AT_T * (AT_JPAD / AT_LI)",
+                   "#pragma HLS pipeline II=1\n#pragma HLS dependence variable=e_buf inter false\n"
+                   "#pragma HLS loop_tripcount max=AT_T * (AT_JPAD / AT_LI)"),
+    "global": ("linear.cpp", "// Process 1 of linear_top", "act_t linear_scratch[LINEAR_OUT];\n// Process 1 of linear_top"),
+    "static": ("patch_embed.cpp", "    linear_in_block_t blk;", "    static act_t rows[16];\n    linear_in_block_t blk;"),
+    "one-array": ("linear.cpp", "        const linear_tile_sum_t t = linear_mac_tile(xv, wbuf[tile]);",
+                  "        const linear_tile_sum_t t = linear_mac_tile(xv, wbuf[tile]);\n"
+                  "        const linear_tile_sum_t t2 = linear_mac_tile(xv, wbuf[0]);"),
+}
+EXPECTED_RULE = {"static": "global"}
+
+
+@pytest.mark.parametrize("what", list(MUTATIONS))
+def test_check_fails_on_a_broken_copy(what, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(HLS_DIR / "src", src)
+    file, old, new = MUTATIONS[what]
+    text = (src / file).read_text()
+    assert text.count(old) == 1, f"mutation anchor for {what!r} not found once in {file}"
+    (src / file).write_text(text.replace(old, new))
+    findings = check(src)
+    rule = EXPECTED_RULE.get(what, what)
+    assert [f for f in findings if f.rule == rule and f.file in (file, "hls/src")], \
+        f"{what}: no [{rule}] finding; got {list(map(str, findings))}"
+    assert all(f.rule == rule for f in findings), list(map(str, findings))
