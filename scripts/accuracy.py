@@ -296,25 +296,54 @@ def _measure_star(args):
     return measure(*args)
 
 
-def run_all(specs: list, base_path: str, jobs: int, label: str) -> list:
+def _cache_file(cache: Path | None, spec: Spec, base_path: str) -> Path | None:
+    if cache is None:
+        return None
+    import hashlib
+
+    from python_ref.config import load_config
+    from python_ref.model.real_data import missing_reason
+
+    key = repr((spec, load_config(base_path).digest, missing_reason() is None)).encode()
+    return cache / f"{hashlib.sha256(key).hexdigest()[:20]}.pkl"
+
+
+def run_all(specs: list, base_path: str, jobs: int, label: str, cache: Path | None = None) -> list:
+    """Measure every spec (in jobs worker processes). With cache, each result is also pickled there as it
+    arrives (keyed by the spec and the config's digest), and a rerun reuses it: an interrupted report resumes."""
+    import pickle
+
     t0 = time.time()
-    out = []
-    if jobs <= 1:
-        for i, s in enumerate(specs):
-            out.append(measure(s, base_path))
-            print(f"  [{label}] {i + 1}/{len(specs)} {s.variant} {s.weights} {s.image} task {s.task}: "
-                  f"{out[-1].seconds:.1f} s CPU", file=sys.stderr, flush=True)
+    done = {}
+    for s in specs:
+        f = _cache_file(cache, s, base_path)
+        if f is not None and f.is_file():
+            done[s] = pickle.loads(f.read_bytes())
+    todo = [s for s in specs if s not in done]
+    if done:
+        print(f"  [{label}] {len(done)} runs reused from {cache}", file=sys.stderr)
+
+    def got(i, r):
+        done[r.spec] = r
+        f = _cache_file(cache, r.spec, base_path)
+        if f is not None:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(pickle.dumps(r))
+        s = r.spec
+        print(f"  [{label}] {i + 1}/{len(todo)} {s.variant} {s.weights} {s.image} task {s.task}: "
+              f"{r.seconds:.1f} s CPU", file=sys.stderr, flush=True)
+
+    if jobs <= 1 or len(todo) <= 1:
+        for i, s in enumerate(todo):
+            got(i, measure(s, base_path))
     else:
         import multiprocessing as mp
 
         with mp.get_context("fork").Pool(jobs) as pool:
-            for i, r in enumerate(pool.imap(_measure_star, [(s, base_path) for s in specs])):
-                out.append(r)
-                s = r.spec
-                print(f"  [{label}] {i + 1}/{len(specs)} {s.variant} {s.weights} {s.image} task {s.task}: "
-                      f"{r.seconds:.1f} s CPU", file=sys.stderr, flush=True)
+            for i, r in enumerate(pool.imap(_measure_star, [(s, base_path) for s in todo])):
+                got(i, r)
     print(f"  [{label}] {len(specs)} runs in {time.time() - t0:.0f} s", file=sys.stderr)
-    return out
+    return [done[s] for s in specs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,6 +744,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-study", action="store_true", help="skip the format study")
     ap.add_argument("--update", default=None, help="markdown file with <!-- BEGIN accuracy_* --> sections")
     ap.add_argument("--img", default="docs/img", help="folder of the PNG plots")
+    ap.add_argument("--cache", default="build/accuracy", help="folder of the per-run results (a rerun resumes); "
+                    "'' for none")
     args = ap.parse_args(argv)
     cfg = config_or_exit(args.config)
     from python_ref.model.images import image_names
@@ -735,7 +766,8 @@ def main(argv=None) -> int:
     print(f"accuracy: config {cfg.name} ({cfg.numerics.linear_sum}, GELU {cfg.hardware.gelu.method}); "
           f"{len(pub_specs)} published runs{' (' + reason + ')' if reason else ''}, {len(seed_specs)} seeded runs",
           file=sys.stderr)
-    main_runs = run_all(pub_specs + seed_specs, args.config, args.jobs, "main")
+    cache = Path(args.cache) if args.cache else None
+    main_runs = run_all(pub_specs + seed_specs, args.config, args.jobs, "main", cache)
     pub = [r for r in main_runs if r.spec.weights == "published"]
     seeded = [r for r in main_runs if r.spec.weights == "seeded"]
 
@@ -745,7 +777,7 @@ def main(argv=None) -> int:
         base_specs = pub_specs or seed_specs
         specs = [Spec(k, s.weights, s.seed, s.image, s.task, False) for k in VARIANTS for s in base_specs
                  if k != shipped_key]
-        runs = run_all(specs, args.config, args.jobs, "study")
+        runs = run_all(specs, args.config, args.jobs, "study", cache)
         for k in VARIANTS:
             study[k] = (pub or seeded) if k == shipped_key else [r for r in runs if r.spec.variant == k]
 

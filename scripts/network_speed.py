@@ -9,7 +9,7 @@ under OpenBLAS's single-thread threshold, python_ref.exact). Weights: the publis
 experts) when present, else seeded. The machine's load average is printed with the table (the wall
 times of a shared machine are upper bounds; the CPU time is the cost).
 
-Usage: python scripts/network_speed.py [--runs 5] [--update docs/accuracy.md]
+Usage: python scripts/network_speed.py [--runs 5] [--configs edge_moe,tiny] [--update docs/accuracy.md]
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--update", default=None, help=f"markdown file with <!-- BEGIN {SECTION} --> markers")
+    ap.add_argument("--configs", default="edge_moe,tiny", help="shipped configs to time (comma-separated)")
     args = ap.parse_args(argv)
     import torch
 
@@ -60,7 +61,12 @@ def main(argv=None) -> int:
 
     rows = []
     load0 = os.getloadavg()
-    for name in ("edge_moe", "tiny"):
+    names = [n for n in args.configs.split(",") if n]
+    unknown = [n for n in names if n not in GOAL_S]
+    if unknown:
+        print(f"error: unknown config(s) {', '.join(unknown)}; configs: {', '.join(GOAL_S)}", file=sys.stderr)
+        return 2
+    for name in names:
         cfg = load_config(name)
         if name == "edge_moe" and missing_reason(cfg) is None:
             ws, wdesc = published_weights(0), "published (stand-in experts)"
