@@ -38,6 +38,7 @@ def variant(base, **numerics):
 
 
 EXACT = variant(TINY, linear_sum="exact")
+PER_PRODUCT = variant(TINY, linear_sum="per_product")  # Edge-MoE's rule (the shipped configs use exact)
 KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}
 W8 = {"format": {"width": 8, "int": 8, "quant": "RND", "overflow": "SAT_SYM"},
       "scale": {"width": 18, "int": -5, "signed": False, "quant": "RND", "overflow": "SAT"}}
@@ -101,7 +102,7 @@ def reference_frame(cfg, ws, px, task):
     return x, steps
 
 
-@pytest.mark.parametrize("cfg", [TINY, EXACT], ids=["per_product", "exact"])
+@pytest.mark.parametrize("cfg", [PER_PRODUCT, EXACT], ids=["per_product", "exact"])
 @pytest.mark.parametrize("task", [0, 1])
 def test_frame_equals_the_composition_of_kernel_calls(cfg, task, tiny_weights, pixels):
     model = FixedM3ViT(cfg, tiny_weights)
@@ -116,7 +117,7 @@ def test_frame_equals_the_composition_of_kernel_calls(cfg, task, tiny_weights, p
 
 def test_the_two_linear_rules_and_the_tasks_give_different_frames(tiny_weights, pixels):
     px = pixels["chelsea"]
-    outs = {(c.numerics.linear_sum, t): FixedM3ViT(c, tiny_weights)(px, t).out for c in (TINY, EXACT) for t in (0, 1)}
+    outs = {(c.numerics.linear_sum, t): FixedM3ViT(c, tiny_weights)(px, t).out for c in (PER_PRODUCT, EXACT) for t in (0, 1)}
     assert not np.array_equal(outs["per_product", 0], outs["exact", 0])
     assert not np.array_equal(outs["exact", 0], outs["exact", 1])
     # the task acts only at the gates: layer 0 (dense) is the same for both tasks
@@ -317,8 +318,9 @@ def test_study_options_parse_and_are_not_buildable():
         parse_config(raw)
     bad = [({"attention_kv": {"width": 28, "int": 9}}, r"numerics.attention_kv: K and V are a signed MAC operand no "
                                                        r"wider than formats.operand \(27 bits\)"),
-           ({"expert_weights": W8}, r"numerics.expert_weights: per-channel scaled weights are defined for "
-                                    r"numerics.linear_sum: exact only, got 'per_product'"),
+           ({"linear_sum": "per_product", "expert_weights": W8},
+            r"numerics.expert_weights: per-channel scaled weights are defined for numerics.linear_sum: exact only, "
+            r"got 'per_product'"),
            ({"linear_sum": "exact", "expert_weights": {**W8, "scale": {"width": 18, "int": -5}}},
             r"numerics.expert_weights.scale: a scale is unsigned"),
            ({"linear_sum": "exact", "expert_weights": {**W8, "dense_mlp": 1}}, r"numerics.expert_weights.dense_mlp: "
@@ -369,7 +371,7 @@ def test_per_channel_scaled_weights():
             v = int(sc[o]) * sum(int(a) * int(c) for a, c in zip(xo[k], wq[o])) + (int(b[o]) << (frac - 11))
             assert got[k, o] == ((v >> (frac - 22)) + (1 << 31)) % (1 << 32) - (1 << 31)
     with pytest.raises(LinearError, match=r"w_scale \(per-channel scaled weights\) needs numerics.linear_sum: exact"):
-        compute_linear(x, wq, b, TINY, w_fmt=xw.format, b_fmt=cfg.fmt("bias"), w_scale=sc, s_fmt=xw.scale)
+        compute_linear(x, wq, b, PER_PRODUCT, w_fmt=xw.format, b_fmt=cfg.fmt("bias"), w_scale=sc, s_fmt=xw.scale)
     with pytest.raises(LinearError, match=r"w_scale: expected shape \(6,\)"):
         compute_linear(x, wq, b, cfg, w_fmt=xw.format, b_fmt=cfg.fmt("bias"), w_scale=sc[:5], s_fmt=xw.scale)
 
