@@ -55,6 +55,11 @@ exhaustive: $(STAMP)
 linear-full: $(STAMP) ## Linear engine on every edge_moe.yaml shape: slow RTL cosim (cycle counts) + slow C-sim tests
 	$(RUN) -m pytest -n $(JOBS) -q -m slow tests/test_cosim_linear.py tests/test_linear.py
 
+# Fixed-point network vs float64 (docs/accuracy.md, plots in docs/img/); exits 1 when a goal is missed.
+.PHONY: accuracy
+accuracy: $(STAMP) ## Fixed-point network vs float64 per layer/tensor, routing, ranges, format study: docs/accuracy.md + PNGs
+	$(RUN) scripts/accuracy.py --config $(CONFIG) --jobs $(JOBS) --update docs/accuracy.md --img docs/img
+
 errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs/RESULTS.md
 	$(RUN) scripts/error_tables.py --update docs/RESULTS.md
 

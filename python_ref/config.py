@@ -121,8 +121,27 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class ExpertWeights:
+    """``numerics.expert_weights`` (python_ref-only, the format study): the expert matrices (and with
+    ``dense_mlp`` the dense MLP's fc1/fc2 too) stored as ``format`` values with one ``scale`` per
+    output channel; the engine computes ``y = act(b + scale_o * sum_i operand(x_i) w_oi)`` (exact sum,
+    one exact product by the scale, one rounding). See python_ref/kernels/linear.py."""
+
+    format: FixedFormat  # the stored weight values (e.g. ap_fixed<8,8,AP_RND,AP_SAT_SYM>: integers -127..127)
+    scale: FixedFormat  # the per-output-channel scale (unsigned)
+    dense_mlp: bool = False  # also the dense MLP's fc1/fc2 (a proxy on trained weights)
+
+
+@dataclass(frozen=True)
 class Numerics:
     linear_sum: str  # LINEAR_SUMS
+    # Format-study options (python_ref only: a buildable config must leave them out).
+    attention_kv: FixedFormat | None = None  # K and V operand of the attention array (None: formats.operand)
+    expert_weights: ExpertWeights | None = None  # 8-bit expert weights with per-channel scales (None: weight)
+
+    def study_options(self) -> list[str]:
+        """The python_ref-only options that are set (empty for a configuration the hardware implements)."""
+        return [name for name in ("attention_kv", "expert_weights") if getattr(self, name) is not None]
 
 
 @dataclass(frozen=True)
@@ -307,15 +326,50 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")
     n = _require_mapping(top["numerics"], "numerics")
-    _check_keys(n, "numerics", ("linear_sum",))
-    numerics = Numerics(linear_sum=_str(n, "linear_sum", "numerics", LINEAR_SUMS))
+    _check_keys(n, "numerics", ("linear_sum",), ("attention_kv", "expert_weights"))
+    numerics = Numerics(linear_sum=_str(n, "linear_sum", "numerics", LINEAR_SUMS),
+                        attention_kv=_attention_kv(n, formats), expert_weights=_expert_weights(n))
+    if numerics.expert_weights is not None and numerics.linear_sum != "exact":
+        raise ConfigError("numerics.expert_weights: per-channel scaled weights are defined for numerics.linear_sum: "
+                          f"exact only, got {numerics.linear_sum!r}")
     cfg = Config(name=name, source=source, model=shape, formats=MappingProxyType(formats), hardware=hw,
                  numerics=numerics, raw=_frozen_copy(top))
     # What the C++ and the RTL can be built for: each kernel's spec module knows its own limits.
+    if buildable and numerics.study_options():
+        raise ConfigError(f"numerics.{numerics.study_options()[0]}: a python_ref-only option of the format study (the C++ "
+                          f"and the RTL do not implement it); load such a config with buildable=False")
     if buildable:
         from .kernels import buildable as hardware  # noqa: PLC0415 (the kernels import this module)
         hardware.check(cfg)
     return cfg
+
+
+def _attention_kv(n: dict, formats: dict) -> FixedFormat | None:
+    if "attention_kv" not in n:
+        return None
+    f = _format(n["attention_kv"], "numerics.attention_kv")
+    if not f.signed or f.width > formats["operand"].width:
+        raise ConfigError(f"numerics.attention_kv: K and V are a signed MAC operand no wider than formats.operand "
+                          f"({formats['operand'].width} bits), got {f.c_type}")
+    return f
+
+
+def _expert_weights(n: dict) -> ExpertWeights | None:
+    if "expert_weights" not in n:
+        return None
+    path = "numerics.expert_weights"
+    m = _require_mapping(n["expert_weights"], path)
+    _check_keys(m, path, ("format", "scale"), ("dense_mlp",))
+    fmt = _format(m["format"], path + ".format")
+    scale = _format(m["scale"], path + ".scale")
+    if not fmt.signed or fmt.max <= 0:
+        raise ConfigError(f"{path}.format: the stored weights are signed values, got {fmt.c_type}")
+    if scale.signed:
+        raise ConfigError(f"{path}.scale: a scale is unsigned (signed: false), got {scale.c_type}")
+    dense = m.get("dense_mlp", False)
+    if not isinstance(dense, bool):
+        raise ConfigError(f"{path}.dense_mlp: expected true or false, got {dense!r}")
+    return ExpertWeights(fmt, scale, dense)
 
 
 def _frozen_copy(value):

@@ -52,6 +52,12 @@ are rejected naming model.dim and model.heads):
    activation format with act's quantization and overflow modes (shipped: TRN = floor at 2^-22,
    WRAP, which never acts, see below).
 
+Format-study option (python_ref only, ``numerics.attention_kv`` in a config loaded with
+``buildable=False``): k and v are converted to that format instead of the operand format (e.g.
+ap_fixed<18,7,AP_RND,AP_SAT_SYM>, the whole value on the 18-bit B port, no hi/lo split); S then
+has F_op + F_kv fraction bits, U has 24 + F_kv, and every rounding above stays the one assignment
+it is. The range proofs below are for the shipped formats (k, v in the operand format).
+
 The effective probability is ``p_ij = e_ij r_i`` (55 fraction bits, never rounded: it exists only
 inside the deferred product); :class:`AttentionResult` exposes it as float64 for error reports.
 
@@ -136,9 +142,10 @@ def head_shift(cfg: Config) -> int:
 @dataclass(frozen=True)
 class AttentionResult:
     """Every intermediate of :func:`attention`, raw integers, per head (leading axis h):
-    q, k, v (h, T, d) operand format; S (h, T, T) exact q.k (2 F_op fraction bits); s (h, T, T) score
+    q (h, T, d) operand format, k, v (h, T, d) :func:`kv_format` (the operand format unless the format
+    study sets numerics.attention_kv); S (h, T, T) exact q.k (F_op + F_kv fraction bits); s (h, T, T) score
     format; m (h, T) score format; e (h, T, T) EXP_FORMAT; sigma (h, T) SUM_FORMAT; r (h, T)
-    RECIP_FORMAT; U (h, T, d) exact e.v (F_exp + F_op fraction bits); out (T, D) act."""
+    RECIP_FORMAT; U (h, T, d) exact e.v (F_exp + F_kv fraction bits); out (T, D) act."""
 
     q: np.ndarray
     k: np.ndarray
@@ -158,6 +165,12 @@ class AttentionResult:
         (e < 2^25 and r < 2^32, so e * r < 2^57 is exact in int64; one float rounding at 2^-53.)"""
         prod = self.e * self.r[..., None]
         return np.ldexp(prod.astype(np.float64), -(EXP_FORMAT.frac + RECIP_FORMAT.frac))
+
+
+def kv_format(cfg: Config):
+    """The format of K and V on the array: ``numerics.attention_kv`` (format study), else formats.operand."""
+    kv = getattr(cfg.numerics, "attention_kv", None)
+    return cfg.fmt("operand") if kv is None else kv
 
 
 def _check_formats(cfg: Config) -> None:
@@ -195,22 +208,23 @@ def attention(qkv_raw, cfg: Config) -> AttentionResult:
     g = head_shift(cfg)
     _check_formats(cfg)
     x = check_qkv(qkv_raw, cfg)
-    act, op, score = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score")
+    act, op, score, kv = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score"), kv_format(cfg)
     T = x.shape[0]
     D, H, d = cfg.model.dim, cfg.model.heads, cfg.model.head_dim
 
     # 1. operands: (3, H, T, d) -> q, k, v each (H, T, d)
-    qkv = op.quantize(x, act.frac).reshape(T, 3, H, d).transpose(1, 2, 0, 3)
-    q, k, v = (np.ascontiguousarray(t) for t in qkv)
+    blocks = x.reshape(T, 3, H, d).transpose(1, 2, 0, 3)
+    q = np.ascontiguousarray(op.quantize(blocks[0], act.frac))
+    k, v = (np.ascontiguousarray(kv.quantize(t, act.frac)) for t in blocks[1:])
     # 2. exact scores, 3. one rounding to the score format
     S = exact_matmul(q, k.transpose(0, 2, 1))
-    s = score.quantize(S, 2 * op.frac + g)
+    s = score.quantize(S, op.frac + kv.frac + g)
     # 4. two-pass statistics, every row of every head at once
     m, sigma, r, e = softmax_two_pass_stats_raw(s.reshape(H * T, T), cfg, score)
     m, sigma, r, e = m.reshape(H, T), sigma.reshape(H, T), r.reshape(H, T), e.reshape(H, T, T)
     # 5. exact e.v, 6. deferred normalisation: one exact product and one assignment per output
     U = exact_matmul(e, v)
-    o = assign_exact_product(r[:, :, None], U, RECIP_FORMAT.frac + EXP_FORMAT.frac + op.frac, act)
+    o = assign_exact_product(r[:, :, None], U, RECIP_FORMAT.frac + EXP_FORMAT.frac + kv.frac, act)
     out = np.ascontiguousarray(np.asarray(o).astype(np.int64).transpose(1, 0, 2).reshape(T, D))
     return AttentionResult(q=q, k=k, v=v, S=S, s=s, m=m, e=e, sigma=sigma, r=r, U=U, out=out)
 
@@ -278,4 +292,4 @@ def attention_float(qkv: np.ndarray, cfg: Config) -> np.ndarray:
 
 
 __all__ = ["AttentionError", "AttentionResult", "MAX_TOKENS", "SPLIT_LO_BITS", "attention", "attention_float",
-           "attention_raw", "check_qkv", "head_shift"]
+           "attention_raw", "check_qkv", "head_shift", "kv_format"]

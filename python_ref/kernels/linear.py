@@ -46,6 +46,17 @@ one of two rules (python_ref.config.LINEAR_SUMS):
    once. With a saturating ``act`` format the order matters, and the sequential loop above
    (ascending i) is evaluated literally.
 
+1c. Per-channel scaled weights (``numerics.expert_weights``, a python_ref-only option of the format
+   study; the ``exact`` rule only): W is held in the narrow ``numerics.expert_weights.format`` (e.g.
+   8-bit integers) with one unsigned scale per output channel in ``.scale``::
+
+       y = act(b[o] + scale[o] * sum_i operand(x[k][i]) * W[o][i])  # exact sum, exact product, ONE rounding
+
+   The hardware sums the narrow products exactly (one DSP48E2 per MAC, as for 16-bit weights) and
+   multiplies each output's exact sum once by its scale in the output stage. The host converts a
+   float matrix with :func:`quantize_per_channel`. :func:`compute_linear` takes the scales as
+   ``w_scale`` (raw ``s_fmt`` integers, one per output).
+
 2. ``gelu=True``: y = GELU(acc) by the GELU unit (:func:`python_ref.kernels.gelu.gelu_raw`);
    otherwise y = acc.
 
@@ -142,22 +153,94 @@ def accumulate(bias_act: np.ndarray, q: np.ndarray, act: FixedFormat, sequential
     return acc
 
 
+def per_product_sum(x_raw: np.ndarray, w_raw: np.ndarray, bias_act: np.ndarray, x_fmt: FixedFormat,
+                    w_fmt: FixedFormat, act: FixedFormat) -> np.ndarray:
+    """The ``per_product`` rule's result: ``accumulate(bias_act, quantized_products(x, W), act)``, raw act
+    (rows, out). Speed only, the same bits: for the shipped act (TRN, WRAP) and a product shift
+    s = F_x + F_w - F_act in 1..30 it is computed without materialising the quantized products.
+
+    Proof. Under TRN and WRAP, act(p) = wrap(floor(p / 2^s)) and the WRAP accumulation is
+    wrap(b + sum_i act(p_i)) = wrap(b + sum_i floor(p_i / 2^s)) (wrap is reduction modulo 2^width; a
+    sum of residues is the residue of the sum). floor(p / 2^s) = (p - (p mod 2^s)) / 2^s, so
+    sum_i floor(p_i / 2^s) = (sum_i p_i - sum_i (p_i mod 2^s)) / 2^s exactly. sum_i p_i is the exact
+    integer product x W^T (:func:`exact_matmul`), and p mod 2^s = ((x mod 2^s)(W mod 2^s)) mod 2^s,
+    a product of two s-bit residues (int32 for s <= 15: < 2^30; int64 otherwise). Every other case
+    evaluates the definition literally."""
+    rows, n_in = x_raw.shape
+    n_out = w_raw.shape[0]
+    sh = x_fmt.frac + w_fmt.frac - act.frac
+    if act.quant != "TRN" or act.overflow != "WRAP" or not 1 <= sh <= 30 or n_in >= 1 << 16 or act.width > 62:
+        return accumulate(bias_act, quantized_products(x_raw, w_raw, x_fmt, w_fmt, act), act)
+    x = np.asarray(x_raw).astype(np.int64)
+    w = np.asarray(w_raw).astype(np.int64)
+    mask = (1 << sh) - 1
+    small = np.int32 if sh <= 15 else np.int64
+    xl, wl = (x & mask).astype(small), (w & mask).astype(small)
+    res = np.empty((rows, n_out), dtype=np.int64)
+    step = max(1, _OUT_CHUNK_ELEMS // max(1, rows * n_in))
+    for o0 in range(0, n_out, step):
+        prod = xl[:, None, :] * wl[None, o0:o0 + step, :]
+        np.bitwise_and(prod, mask, out=prod)
+        res[:, o0:o0 + step] = prod.sum(axis=-1, dtype=np.int64)
+    total = exact_matmul(x, w.T)
+    floors = (total - res.astype(total.dtype)) >> sh
+    bias = np.asarray(bias_act)
+    if floors.dtype == object:
+        bias = bias.astype(object)
+    return np.asarray(act.quantize(bias[None, :] + floors, act.frac)).astype(np.int64)
+
+
 def exact_sum(x_raw: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray, x_fmt: FixedFormat, w_fmt: FixedFormat,
-              b_fmt: FixedFormat, cfg: Config) -> np.ndarray:
-    """The ``exact`` rule's y = act(b + sum_i operand(x_i) W_i): raw act integers (rows, out)."""
+              b_fmt: FixedFormat, cfg: Config, w_scale: np.ndarray | None = None,
+              s_fmt: FixedFormat | None = None) -> np.ndarray:
+    """The ``exact`` rule's y = act(b + sum_i operand(x_i) W_i): raw act integers (rows, out).
+    With ``w_scale`` (raw ``s_fmt``, one per output): y = act(b + scale_o * sum_i operand(x_i) W_i)."""
     act, op = cfg.fmt("act"), cfg.fmt("operand")
     xo = op.quantize(np.asarray(x_raw, dtype=np.int64), x_fmt.frac)
     frac = op.frac + w_fmt.frac
+    total = exact_matmul(xo, np.asarray(w_raw, dtype=np.int64).T)
+    if w_scale is not None:
+        sc = np.asarray(w_scale, dtype=np.int64)
+        if total.dtype != object and _bits(total) + _bits(sc) > 62:
+            total = total.astype(object)
+        total = total * (sc.astype(object) if total.dtype == object else sc)[None, :]
+        frac += s_fmt.frac
     if b_fmt.frac > frac:
         raise LinearError(f"bias {b_fmt.c_type} has more fraction bits than the operand x weight product ({frac})")
-    total = exact_matmul(xo, np.asarray(w_raw, dtype=np.int64).T)
-    total = total + (np.asarray(b_raw).astype(total.dtype) << (frac - b_fmt.frac))[None, :]
+    b = np.asarray(b_raw).astype(np.int64)
+    shift = frac - b_fmt.frac
+    bias = b.astype(object) << shift if total.dtype == object or _bits(b) + shift > 61 else b << shift
+    if bias.dtype == object or (total.dtype != object and max(_bits(total), _bits(bias)) + 1 > 62):
+        total, bias = total.astype(object), bias.astype(object)
+    total = total + bias[None, :]
     return np.asarray(act.quantize(total, frac)).astype(np.int64)
+
+
+def quantize_per_channel(w, w_fmt: FixedFormat, s_fmt: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel scaled weights (the host's conversion, float64): for each row o of the float
+    matrix W (out, in), ``scale_o = s_fmt(max_i |W_oi| / w_fmt.max)`` (``ap_fixed(double)`` with the
+    scale format's modes), then ``w_oi = w_fmt(W_oi / scale_o)`` (the weight format's modes; a row
+    whose scale is 0 stores zeros). Returns (w raw (out, in), scale raw (out,))."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 2:
+        raise LinearError(f"per-channel weights: expected a 2-D (out, in) matrix, got shape {w.shape}")
+    scale = s_fmt.from_float(np.abs(w).max(axis=1) / w_fmt.max)
+    sf = s_fmt.to_float(scale)
+    safe = np.where(sf > 0, sf, 1.0)
+    q = w_fmt.from_float(np.where(sf[:, None] > 0, w / safe[:, None], 0.0))
+    return np.asarray(q).astype(np.int64), np.asarray(scale).astype(np.int64)
+
+
+def _bits(x: np.ndarray) -> int:
+    """Bits of the largest magnitude (0 for an empty array)."""
+    if x.size == 0:
+        return 0
+    return max(abs(int(x.min())).bit_length(), abs(int(x.max())).bit_length())
 
 
 def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fmt: FixedFormat,
                    x_fmt: FixedFormat | None = None, gelu: bool = False, gather=None, out=None,
-                   scatter=None, scores=None) -> np.ndarray:
+                   scatter=None, scores=None, w_scale=None, s_fmt: FixedFormat | None = None) -> np.ndarray:
     """The linear engine (see the module docstring for the exact definition).
 
     x_raw: (rows_src, in) raw integers in ``x_fmt`` (default: the activation format);
@@ -165,7 +248,9 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
     gather: rows of x to process, in this order (default all rows in order);
     out: (rows_dst, out) raw act: if given, y is accumulated into a copy of it and that is returned;
     scatter: destination row of each processed row (default k); only with ``out``;
-    scores: one act raw value per processed row (the gate probability); only with ``out``.
+    scores: one act raw value per processed row (the gate probability); only with ``out``;
+    w_scale: per-output-channel scales (raw ``s_fmt``, shape (out,)) of per-channel scaled weights
+    (rule 1c, the ``exact`` rule only; the format study's ``numerics.expert_weights``).
     Returns raw act integers.
     """
     act = cfg.fmt("act")
@@ -187,13 +272,22 @@ def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fm
     rows = np.arange(x_raw.shape[0]) if gather is None else _index_list(gather, "gather", x_raw.shape[0])
     if out is None and (scatter is not None or scores is not None):
         raise LinearError("scatter and scores need out (the destination to accumulate into)")
+    if w_scale is not None:
+        if cfg.numerics.linear_sum != "exact" or s_fmt is None:
+            raise LinearError("w_scale (per-channel scaled weights) needs numerics.linear_sum: exact and s_fmt")
+        try:
+            w_scale = s_fmt.check_raw(np.asarray(w_scale), "w_scale")
+        except FixedPointError as exc:
+            raise LinearError(str(exc)) from None
+        if w_scale.shape != (n_out,):
+            raise LinearError(f"w_scale: expected shape ({n_out},), got {w_scale.shape}")
 
     x_sel = x_raw[rows]
     if cfg.numerics.linear_sum == "exact":
-        y = exact_sum(x_sel, w_raw, b_raw, x_fmt, w_fmt, b_fmt, cfg)
+        y = exact_sum(x_sel, w_raw, b_raw, x_fmt, w_fmt, b_fmt, cfg, w_scale, s_fmt)
     else:
         bias_act = b_fmt.fx(b_raw).cast(act).raw
-        y = accumulate(bias_act, quantized_products(x_sel, w_raw, x_fmt, w_fmt, act), act)
+        y = per_product_sum(x_sel, w_raw, bias_act, x_fmt, w_fmt, act)
     if gelu:
         y = gelu_raw(y, cfg)
     y = np.asarray(y).astype(np.int64)

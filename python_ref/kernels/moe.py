@@ -71,6 +71,12 @@ expert's fc1 weights load while the current expert's fc2 computes, and the first
 before the first call. Every call carries an explicit row list, also when an expert has all T
 tokens (no "direct" mode without an index stream).
 
+Format-study option (python_ref only): with ``numerics.expert_weights`` the expert matrices W1_e
+and W2_e are held in that narrow format with one scale per output channel (``MoEWeights.w1_scale``,
+``w2_scale``), and every expert call passes the scales to the engine (rule 1c of
+python_ref/kernels/linear.py). Without it (the shipped configs) the scales are None and nothing
+changes.
+
 All functions take and return raw integers; bad input raises :class:`MoEError` naming the problem.
 """
 from __future__ import annotations
@@ -82,7 +88,7 @@ import numpy as np
 
 from ..config import Config
 from ..fixed import FixedPointError
-from .linear import LinearError, compute_linear
+from .linear import LinearError, compute_linear, quantize_per_channel
 from .softmax import PROB_FORMAT, softmax_two_pass_raw
 
 
@@ -100,6 +106,8 @@ class MoEWeights:
     * ``w_gate`` (tasks, E, D) gate_weight  [``l{L}_w_gate_T_task{t}``]
     * ``w1`` (E, Hx, D) weight, ``b1`` (E, Hx) bias  [``htoh4_weight``, ``htoh4_bias``]
     * ``w2`` (E, D, Hx) weight, ``b2`` (E, D) bias  [``h4toh_weight``, ``h4toh_bias``]
+    * ``w1_scale`` (E, Hx), ``w2_scale`` (E, D): per-output-channel scales, only with the format
+      study's ``numerics.expert_weights`` (w1 and w2 are then in its format); None otherwise
     """
 
     w_gate: np.ndarray
@@ -107,6 +115,8 @@ class MoEWeights:
     b1: np.ndarray
     w2: np.ndarray
     b2: np.ndarray
+    w1_scale: np.ndarray | None = None
+    w2_scale: np.ndarray | None = None
 
     @classmethod
     def from_float(cls, tensors: Mapping, layer: int, cfg: Config) -> "MoEWeights":
@@ -125,16 +135,35 @@ class MoEWeights:
             return cfg.fmt(role).from_float(np.asarray(a, dtype=np.float64)).astype(np.int64)
 
         gate = np.stack([q(f"w_gate_T_task{t}", "gate_weight") for t in range(m.tasks)])
-        return cls(gate, q("htoh4_weight", "weight"), q("htoh4_bias", "bias"),
-                   q("h4toh_weight", "weight"), q("h4toh_bias", "bias"))
+        xw = cfg.numerics.expert_weights
+        if xw is None:
+            return cls(gate, q("htoh4_weight", "weight"), q("htoh4_bias", "bias"),
+                       q("h4toh_weight", "weight"), q("h4toh_bias", "bias"))
+
+        def q8(name):  # per expert: per-output-channel scaled weights (linear.quantize_per_channel)
+            try:
+                a = np.asarray(tensors[p + name], dtype=np.float64)
+            except KeyError:
+                raise MoEError(f"MoE weights: tensor {p + name} missing") from None
+            pairs = [quantize_per_channel(a[e], xw.format, xw.scale) for e in range(a.shape[0])]
+            return np.stack([w for w, _ in pairs]), np.stack([sc for _, sc in pairs])
+
+        (w1, s1), (w2, s2) = q8("htoh4_weight"), q8("h4toh_weight")
+        return cls(gate, w1, q("htoh4_bias", "bias"), w2, q("h4toh_bias", "bias"), s1, s2)
 
 
 def weight_shapes(cfg: Config) -> dict:
+    """name -> (shape, spelled shape, format role or FixedFormat) of every tensor of MoEWeights."""
     m = cfg.model
     E, D, H = m.experts, m.dim, m.expert_hidden
-    return {"w_gate": ((m.tasks, E, D), "(tasks, E, D)", "gate_weight"),
-            "w1": ((E, H, D), "(E, Hx, D)", "weight"), "b1": ((E, H), "(E, Hx)", "bias"),
-            "w2": ((E, D, H), "(E, D, Hx)", "weight"), "b2": ((E, D), "(E, D)", "bias")}
+    xw = cfg.numerics.expert_weights
+    wrole = "weight" if xw is None else xw.format
+    shapes = {"w_gate": ((m.tasks, E, D), "(tasks, E, D)", "gate_weight"),
+              "w1": ((E, H, D), "(E, Hx, D)", wrole), "b1": ((E, H), "(E, Hx)", "bias"),
+              "w2": ((E, D, H), "(E, D, Hx)", wrole), "b2": ((E, D), "(E, D)", "bias")}
+    if xw is not None:
+        shapes.update(w1_scale=((E, H), "(E, Hx)", xw.scale), w2_scale=((E, D), "(E, D)", xw.scale))
+    return shapes
 
 
 def check_weights(weights: MoEWeights, cfg: Config) -> MoEWeights:
@@ -143,15 +172,25 @@ def check_weights(weights: MoEWeights, cfg: Config) -> MoEWeights:
     if not isinstance(weights, MoEWeights):
         raise MoEError(f"MoE weights: expected a MoEWeights, got {type(weights).__name__}")
     out = {}
-    for name, (shape, spelled, role) in weight_shapes(cfg).items():
+    shapes = weight_shapes(cfg)
+    for name in ("w1_scale", "w2_scale"):
+        if name not in shapes and getattr(weights, name) is not None:
+            raise MoEError(f"MoE weights {name}: per-channel scales given, but config {cfg.name!r} has no "
+                           f"numerics.expert_weights (weights of another config?)")
+    for name in shapes:
+        if getattr(weights, name) is None:
+            raise MoEError(f"MoE weights {name}: missing; config {cfg.name!r} sets numerics.expert_weights "
+                           f"(per-channel scaled expert weights: use MoEWeights.from_float)")
+    for name, (shape, spelled, role) in shapes.items():
         a = np.asarray(getattr(weights, name))
         if a.shape != shape:
             raise MoEError(f"MoE weights {name}: expected shape {spelled} = {shape} for config {cfg.name!r}, "
                            f"got {a.shape} (weights of another config?)")
+        fmt = cfg.fmt(role) if isinstance(role, str) else role
         try:
-            out[name] = cfg.fmt(role).check_raw(a, f"MoE weights {name}").astype(np.int64)
+            out[name] = fmt.check_raw(a, f"MoE weights {name}").astype(np.int64)
         except FixedPointError as exc:
-            raise MoEError(f"{exc} (the {role} format)") from None
+            raise MoEError(f"{exc} (the {role if isinstance(role, str) else 'numerics.expert_weights'} format)") from None
     return MoEWeights(**out)
 
 
@@ -351,20 +390,24 @@ def run_schedule(x_raw, weights: MoEWeights, schedule: ExpertSchedule, cfg: Conf
     """Execute the engine calls in order; returns moe_acc (T, D) raw act (starts at zero)."""
     x = _check_x(x_raw, cfg)
     w = check_weights(weights, cfg)
-    wf, bf = cfg.fmt("weight"), cfg.fmt("bias")
+    xw = cfg.numerics.expert_weights
+    wf, bf = (cfg.fmt("weight") if xw is None else xw.format), cfg.fmt("bias")
+    sf = None if xw is None else xw.scale
     acc = np.zeros((cfg.model.tokens, cfg.model.dim), dtype=np.int64)
     h, h_expert = None, None
     for c in schedule.calls:
         e = c.expert
         if c.layer == "fc1":
-            h = compute_linear(x, w.w1[e], w.b1[e], cfg, w_fmt=wf, b_fmt=bf, gelu=True, gather=c.gather)
+            h = compute_linear(x, w.w1[e], w.b1[e], cfg, w_fmt=wf, b_fmt=bf, gelu=True, gather=c.gather,
+                               w_scale=None if xw is None else w.w1_scale[e], s_fmt=sf)
             h_expert = e
         else:
             if h_expert != e:
                 raise MoEError(f"schedule: fc2 of expert {e} at step {c.step} does not follow its fc1")
             _check_unique_targets(c.scatter, e)
             acc = compute_linear(h, w.w2[e], w.b2[e], cfg, w_fmt=wf, b_fmt=bf, gather=c.gather, out=acc,
-                                 scatter=c.scatter, scores=c.scores)
+                                 scatter=c.scatter, scores=c.scores,
+                                 w_scale=None if xw is None else w.w2_scale[e], s_fmt=sf)
     return acc
 
 
