@@ -66,6 +66,10 @@ errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs
 synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; resources into docs/RESULTS.md
 	$(RUN) scripts/synth.py --config $(CONFIG) --update docs/RESULTS.md
 
+.PHONY: mutate
+mutate: $(STAMP) ## Mutation campaign over rtl/src, hls/src, python_ref/kernels (PER_FILE mutants per file, default 4); report into docs/mutation.md
+	$(RUN) scripts/mutate.py --per-file $(or $(PER_FILE),4) --update docs/mutation.md
+
 .PHONY: timing
 timing: $(STAMP) ## Longest-path timing estimate of each RTL unit's Yosys netlist vs the clock; fails if one misses (UNITS="a b", DOC=1 writes docs/timing.md)
 	$(RUN) scripts/timing.py --config $(CONFIG) $(if $(UNITS),--units $(UNITS)) $(if $(DOC),--update docs/timing.md --no-fail)

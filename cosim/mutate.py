@@ -1,0 +1,257 @@
+"""A small mutation runner of the project's own (issue 15): it plants one deliberate bug at a time
+in a copy of the repository and runs the fast tests that should see it.
+
+A mutant is one textual edit of one source line: a comparison operator swapped (``>=`` -> ``>``,
+``==`` -> ``!=``, ...), an integer constant moved by one, an arithmetic ``+`` turned into ``-``, or
+one term dropped from a handshake-style ``&&`` condition. Each runs in its own copy of the tracked
+files (so nothing in the working tree is touched and build caches never mix), with the test
+command that ``test_command`` maps its file to; a failing (or timed-out) test run kills the
+mutant, a passing one lets it survive. Mutants proven equivalent (no input can tell them apart)
+are listed with the reason in EQUIVALENT and reported as such, never silently dropped.
+
+The operators are line-based on purpose: no parser per language, the same runner for SystemVerilog,
+C++ and Python, and every mutant is readable as a one-line diff in the report.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+# (name, pattern, replacement). Patterns avoid SystemVerilog's non-blocking assignment `<=` (only
+# mutated where it is surely a comparison: inside parentheses after `if`/`?`), C++/SV shifts and
+# stream operators (`<<`, `>>`), and comments (stripped before matching).
+OPERATORS: list[tuple[str, str, str]] = [
+    ("ge->gt", r"(?<![<>=!])>=(?!=)", ">"),
+    ("gt->ge", r"(?<![<>=\-])>(?![>=])", ">="),
+    ("lt->le", r"(?<![<])<(?![<=])", "<="),
+    ("eq->ne", r"(?<![=!<>])==(?!=)", "!="),
+    ("ne->eq", r"!=(?!=)", "=="),
+    ("and-drop-rhs", r"\s*&&\s*[A-Za-z_][A-Za-z_0-9.\[\]]*(?![A-Za-z_0-9.\[(])", ""),
+    ("plus->minus", r"(?<=\w|\))\s\+\s(?=\w|\()", " - "),
+    ("const+1", r"(?<![\w'.])([1-9][0-9]{0,3})(?![\w'.])", None),  # None: n -> n + 1
+]
+
+COMMENT = {".sv": "//", ".h": "//", ".cpp": "//", ".py": "#"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: str          # relative to the repository root
+    line: int          # 1-based
+    operator: str
+    original: str      # the line before
+    mutated: str       # the line after
+
+    @property
+    def key(self) -> str:
+        """Stable id: file, operator and a hash of the edit (survives unrelated line shifts)."""
+        h = hashlib.sha1(f"{self.original.strip()}\n{self.mutated.strip()}".encode()).hexdigest()[:8]
+        return f"{self.path}:{self.operator}:{h}"
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    status: str        # killed | survived | equivalent | timeout (killed) | error
+    seconds: float
+    command: str
+    detail: str = ""
+
+
+# Mutants no test can kill because no input can tell them apart from the original, with the reason.
+# Keys are Mutant.key values; the report lists them as "equivalent".
+EQUIVALENT: dict[str, str] = {}
+
+
+def _code_part(line: str, suffix: str) -> tuple[str, str]:
+    """Split a line into code and trailing comment (a naive split: good enough to keep mutants
+    out of comments; a string literal containing the marker only loses mutants, never adds)."""
+    mark = COMMENT.get(suffix, "#")
+    i = line.find(mark)
+    return (line, "") if i < 0 else (line[:i], line[i:])
+
+
+def _skip_line(code: str, suffix: str) -> bool:
+    s = code.strip()
+    if not s:
+        return True
+    if suffix == ".py" and (s.startswith(("import ", "from ", "def ", "class ", "@", "raise ", "assert "))
+                            or "Error(" in s or s.startswith(('"', "'", 'f"'))):
+        return True  # declarations and error messages: mutants there test the messages, not numerics
+    if suffix in (".sv",) and (s.startswith(("$error", "$fatal", "`", "import ", "module ", "parameter "))
+                               or "$error" in s):
+        return True
+    if suffix in (".h", ".cpp") and (s.startswith(("#", "static_assert", "std::cerr", "fprintf")) or "throw " in s):
+        return True
+    return False
+
+
+def mutants_of_file(root: Path, rel: str) -> list[Mutant]:
+    """Every mutant the operators produce on one file (each edit of one occurrence on one line)."""
+    path = root / rel
+    suffix = path.suffix
+    out: list[Mutant] = []
+    in_docstring = False
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if suffix == ".py" and line.strip().startswith(('"""', "'''")):
+            quotes = line.count('"""') + line.count("'''")
+            if quotes == 1:
+                in_docstring = not in_docstring
+            continue
+        if in_docstring:
+            continue
+        code, comment = _code_part(line, suffix)
+        if _skip_line(code, suffix):
+            continue
+        for name, pattern, repl in OPERATORS:
+            if name in ("lt->le", "gt->ge") and suffix != ".py" and not re.search(r"\b(if|while|for|assign)\b|\?", code):
+                continue  # outside conditions `<`/`>` are template brackets (C++) or rare (SV)
+            for m in re.finditer(pattern, code):
+                new = str(int(m.group(1)) + 1) if repl is None else repl
+                mutated = code[:m.start()] + new + code[m.end():] + comment
+                if mutated != line:
+                    out.append(Mutant(rel, n, name, line, mutated))
+    return out
+
+
+def apply(root: Path, m: Mutant) -> None:
+    path = root / m.path
+    lines = path.read_text().splitlines(keepends=True)
+    cur = lines[m.line - 1]
+    if cur.rstrip("\n") != m.original:
+        raise RuntimeError(f"{m.path}:{m.line} changed since the mutant was made")
+    lines[m.line - 1] = m.mutated + ("\n" if cur.endswith("\n") else "")
+    path.write_text("".join(lines))
+
+
+def tracked_files(root: Path) -> list[str]:
+    res = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"{root} is not a git checkout: {res.stderr.strip()}")
+    return [f for f in res.stdout.splitlines() if f]
+
+
+def copy_tree(root: Path, files: Iterable[str], dest: Path) -> None:
+    for f in files:
+        src = root / f
+        if src.is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / f)
+
+
+def run_mutant(root: Path, files: list[str], m: Mutant, command: list[str], timeout: float,
+               env: dict | None = None) -> Outcome:
+    if m.key in EQUIVALENT:
+        return Outcome(m, "equivalent", 0.0, " ".join(command), EQUIVALENT[m.key])
+    with tempfile.TemporaryDirectory(prefix="mutant_") as tmp:
+        work = Path(tmp)
+        copy_tree(root, files, work)
+        apply(work, m)
+        run_env = dict(os.environ if env is None else env)
+        run_env["PYTHONPATH"] = str(work) + os.pathsep + run_env.get("PYTHONPATH", "")
+        t0 = time.monotonic()
+        try:
+            res = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=run_env)
+        except subprocess.TimeoutExpired:
+            return Outcome(m, "timeout (killed)", time.monotonic() - t0, " ".join(command))
+        dt = time.monotonic() - t0
+        tail = (res.stdout + res.stderr).strip().splitlines()[-1:] or [""]
+        if res.returncode == 0:
+            return Outcome(m, "survived", dt, " ".join(command), tail[0])
+        if res.returncode in (1,):  # pytest: tests failed
+            return Outcome(m, "killed", dt, " ".join(command), tail[0])
+        # 2..5: interrupted, internal error, usage error, no tests collected: the mutant broke the
+        # build or the collection, which a test run reports as an error: count as killed, say so
+        return Outcome(m, "killed", dt, " ".join(command), f"exit {res.returncode}: {tail[0]}")
+
+
+def sample(mutants: list[Mutant], per_file: int | None, seed: int) -> list[Mutant]:
+    """At most ``per_file`` mutants per file, drawn with a fixed seed (reproducible campaigns)."""
+    if per_file is None:
+        return mutants
+    by_file: dict[str, list[Mutant]] = {}
+    for m in mutants:
+        by_file.setdefault(m.path, []).append(m)
+    rng = random.Random(seed)
+    out = []
+    for f in sorted(by_file):
+        ms = by_file[f]
+        out += sorted(rng.sample(ms, min(per_file, len(ms))), key=lambda m: (m.line, m.operator))
+    return out
+
+
+def campaign(root: Path, targets: list[str], command_for: Callable[[str], list[str]], per_file: int | None = None,
+             seed: int = 1, timeout: float = 1200.0, progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    files = tracked_files(root)
+    missing = [t for t in targets if t not in files]
+    if missing:
+        raise ValueError(f"not tracked files of {root}: {missing}")
+    mutants = sample([m for t in targets for m in mutants_of_file(root, t)], per_file, seed)
+    outcomes = []
+    for m in mutants:
+        o = run_mutant(root, files, m, command_for(m.path), timeout)
+        outcomes.append(o)
+        if progress:
+            progress(o)
+    return outcomes
+
+
+def score(outcomes: list[Outcome]) -> dict:
+    killed = sum(o.status.startswith("killed") or o.status.startswith("timeout") for o in outcomes)
+    survived = sum(o.status == "survived" for o in outcomes)
+    equivalent = sum(o.status == "equivalent" for o in outcomes)
+    nonequiv = killed + survived
+    return {"mutants": len(outcomes), "killed": killed, "survived": survived, "equivalent": equivalent,
+            "score": killed / nonequiv if nonequiv else 1.0}
+
+
+def report(outcomes: list[Outcome]) -> str:
+    s = score(outcomes)
+    lines = [f"{s['mutants']} mutants: {s['killed']} killed, {s['survived']} survived, {s['equivalent']} "
+             f"equivalent; mutation score {100 * s['score']:.1f} % of the non-equivalent mutants", "",
+             "| status | file:line | operator | mutated line | test | s |", "|---|---|---|---|---|---:|"]
+    order = {"survived": 0, "equivalent": 1}
+    for o in sorted(outcomes, key=lambda o: (order.get(o.status, 2), o.mutant.path, o.mutant.line)):
+        m = o.mutant
+        code = m.mutated.strip().replace("|", "\\|")
+        if len(code) > 90:
+            code = code[:87] + "..."
+        status = o.status + (f" ({o.detail})" if o.status == "equivalent" else "")
+        lines.append(f"| {status} | `{m.path}:{m.line}` | {m.operator} | `{code}` | `{o.command}` | {o.seconds:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---- the project's mapping from a source file to the fast tests that must see its bugs
+
+def project_command(rel: str) -> list[str]:
+    """The pytest run a mutant of ``rel`` must fail: the unit's cocotb tests on tiny for RTL, the
+    kernel's C-sim for HLS, the spec's own tests and the C-sim comparison for python_ref (the C++
+    is an independent implementation: a wrong spec disagrees with it)."""
+    from .registry import KERNELS
+    from .toolchain import REPO_ROOT
+    py = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow"]
+    p = Path(rel)
+    stem = p.stem
+    if rel.startswith("rtl/src/"):
+        for k in KERNELS.values():
+            for u in k.rtl:
+                if p.name in u.sources and (REPO_ROOT / f"tests/test_cosim_{k.name}.py").is_file():
+                    return py + [f"tests/test_cosim_{k.name}.py", "-k", "tiny"]
+        raise ValueError(f"{rel}: no registered RTL unit with a tests/test_cosim_<kernel>.py uses it")
+    if rel.startswith("hls/src/"):
+        kernel = {"patch_embed": "linear", "exp_core": "exp"}.get(stem, stem)
+        return py + ["tests/test_csim.py", "-k", kernel]
+    if rel.startswith("python_ref/kernels/"):
+        tests = [f"tests/test_{stem}.py"] if (REPO_ROOT / f"tests/test_{stem}.py").is_file() else []
+        return py + tests + ["tests/test_csim.py", "-k", stem]
+    raise ValueError(f"{rel}: no test mapping (rtl/src, hls/src or python_ref/kernels)")

@@ -1,0 +1,95 @@
+"""The mutation runner (cosim/mutate.py) on a planted project: it must report the survivor a weak
+test lets through, kill what the test sees, honour the equivalent list, and never mutate comments,
+SystemVerilog non-blocking assignments or C++ template brackets."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cosim import mutate
+from cosim.toolchain import REPO_ROOT
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A git project: ge3 is tested only at 2 and 5 (x >= 3 -> x > 3 survives: the planted
+    survivor), add is tested exactly (+ -> - is killed)."""
+    (tmp_path / "m.py").write_text(textwrap.dedent("""\
+        def ge3(x):
+            return x >= 3  # threshold: >= 3 here is a comment
+
+        def add(a, b):
+            return a + b
+        """))
+    (tmp_path / "test_m.py").write_text(textwrap.dedent("""\
+        from m import add, ge3
+
+        def test_m():
+            assert ge3(5) and not ge3(2)
+            assert add(2, 3) == 5
+        """))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+def command(_rel):
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_m.py"]
+
+
+def test_planted_survivor_is_reported(planted):
+    outcomes = mutate.campaign(planted, ["m.py"], command, timeout=120)
+    by_op = {o.mutant.operator: o.status for o in outcomes}
+    assert by_op["ge->gt"] == "survived"       # the planted survivor
+    assert by_op["plus->minus"] == "killed"
+    assert by_op["const+1"] == "survived"      # x >= 4: also not seen by the weak test
+    assert all(o.mutant.mutated.split("#", 1)[-1] == o.mutant.original.split("#", 1)[-1]
+               for o in outcomes if "#" in o.mutant.original), "comments are never mutated"
+    s = mutate.score(outcomes)
+    assert s["survived"] == 2 and s["killed"] >= 1 and s["score"] < 1
+    text = mutate.report(outcomes)
+    assert text.splitlines()[0].startswith(f"{len(outcomes)} mutants:") and "| survived |" in text
+    assert (planted / "m.py").read_text().count(">= 3") == 2, "the working tree is never touched"
+
+
+def test_equivalent_mutants_are_reported_not_run(planted, monkeypatch):
+    ms = [m for m in mutate.mutants_of_file(planted, "m.py") if m.operator == "ge->gt"]
+    monkeypatch.setitem(mutate.EQUIVALENT, ms[0].key, "planted: declared equivalent")
+    o = mutate.run_mutant(planted, ["m.py", "test_m.py"], ms[0], command("m.py"), timeout=60)
+    assert o.status == "equivalent" and o.detail == "planted: declared equivalent"
+    assert mutate.score([o])["score"] == 1.0
+
+
+def test_a_hang_is_a_kill(planted):
+    (planted / "test_m.py").write_text("import time\nfrom m import add\n\ndef test_m():\n"
+                                       "    if add(2, 3) != 5:\n        time.sleep(60)\n")
+    ms = [m for m in mutate.mutants_of_file(planted, "m.py") if m.operator == "plus->minus"]
+    o = mutate.run_mutant(planted, ["m.py", "test_m.py"], ms[0], command("m.py"), timeout=10)
+    assert o.status == "timeout (killed)"
+    assert mutate.score([o])["killed"] == 1
+
+
+def test_real_sources_give_well_formed_mutants():
+    for rel in ("rtl/src/gelu.sv", "rtl/src/axis_skid.sv", "hls/src/gelu.h", "python_ref/kernels/exp.py"):
+        ms = mutate.mutants_of_file(REPO_ROOT, rel)
+        assert len(ms) >= 3, rel
+        for m in ms:
+            assert m.mutated != m.original
+            if rel.endswith(".sv"):
+                # a non-blocking assignment `x <= y` is never turned into anything else
+                assert m.original.count("<=") == m.mutated.count("<=") or m.operator == "lt->le", m
+            if rel.endswith(".h"):
+                assert m.operator not in ("gt->ge", "lt->le") or "if" in m.original or "?" in m.original, m
+
+
+def test_project_mapping():
+    assert "tests/test_cosim_gelu.py" in mutate.project_command("rtl/src/gelu.sv")
+    assert "tests/test_cosim_exp.py" in mutate.project_command("rtl/src/exp_core.sv")
+    assert "tests/test_csim.py" in mutate.project_command("hls/src/exp.h")
+    cmd = mutate.project_command("python_ref/kernels/exp.py")
+    assert "tests/test_exp.py" in cmd and "tests/test_csim.py" in cmd
+    with pytest.raises(ValueError, match="no test mapping"):
+        mutate.project_command("README.md")
