@@ -93,6 +93,8 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     # No RTL yet (issue 9): no unit, no `make sim` row.
     Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",), (),
            "cosim.attention_vectors:attention_csim", None),
+    Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",), (),
+           "cosim.moe_vectors:moe_csim", None),
 )}
 
 
