@@ -45,6 +45,12 @@ test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, co
 test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
 	$(RUN) -m pytest -n $(JOBS) -q -m "slow or not slow"
 
+# Exhaustive RTL sweeps of exp, GELU (all 2^32 inputs) and the reciprocals against python_ref
+# (scripts/exhaustive.py --level full, docs/exhaustive.md); MUTANTS=1 adds the mutant sweeps.
+.PHONY: exhaustive
+exhaustive: $(STAMP)
+	$(RUN) scripts/exhaustive.py --config $(CONFIG) --level full $(if $(MUTANTS),--mutants)
+
 .PHONY: linear-full
 linear-full: $(STAMP) ## Linear engine on every edge_moe.yaml shape: slow RTL cosim (cycle counts) + slow C-sim tests
 	$(RUN) -m pytest -n $(JOBS) -q -m slow tests/test_cosim_linear.py tests/test_linear.py
@@ -54,6 +60,14 @@ errors: $(STAMP) ## Regenerate the error tables (fixed-point vs float64) in docs
 
 synth: $(STAMP) ## Yosys synth_xilinx (xcup, out of context) on every RTL unit; resources into docs/RESULTS.md
 	$(RUN) scripts/synth.py --config $(CONFIG) --update docs/RESULTS.md
+
+.PHONY: timing
+timing: $(STAMP) ## Longest-path timing estimate of each RTL unit's Yosys netlist vs the clock; fails if one misses (UNITS="a b", DOC=1 writes docs/timing.md)
+	$(RUN) scripts/timing.py --config $(CONFIG) $(if $(UNITS),--units $(UNITS)) $(if $(DOC),--update docs/timing.md --no-fail)
+
+.PHONY: perf
+perf: $(STAMP) ## Frame latency at the configured clock from the RTL cycle models (DDR GB/s: DDR_GBS=14.4), rooflines, Edge-MoE, resources, plot -> docs/performance.md
+	$(RUN) scripts/perf.py --config $(CONFIG) $(if $(DDR_GBS),--ddr-gbs $(DDR_GBS)) --update docs/performance.md
 
 sim-doc: $(STAMP) ## Run `sim` for both shipped configs and write the summaries into docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/edge_moe.yaml --update docs/RESULTS.md

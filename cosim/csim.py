@@ -81,9 +81,10 @@ def generated_headers(cfg) -> Path:
     return gen
 
 
-def build_tb(kernel: str, config_name: str, generated: Path | None = None) -> Path:
+def build_tb(kernel: str, config_name: str, generated: Path | None = None, sanitize: bool = False) -> Path:
     """Compile hls/tb/<kernel>_tb.cpp with the kernel's hls/src sources for a config (``generated``:
-    another folder of generated headers, for configs that are not in configs/)."""
+    another folder of generated headers, for configs that are not in configs/; ``sanitize``: with
+    AddressSanitizer, UBSan and libstdc++ assertions, cosim.toolchain.SANITIZE_FLAGS)."""
     k = registry_kernel(kernel)
     srcs = [k.hls_tb] + k.hls_source_paths()
     for s in srcs:
@@ -94,7 +95,9 @@ def build_tb(kernel: str, config_name: str, generated: Path | None = None) -> Pa
     else:
         includes = [HLS_DIR / "include" / "shim", HLS_DIR / "src", Path(generated)]
     includes.append(HLS_DIR / "tb")
-    return compile_cpp(srcs, BUILD_DIR / "csim" / config_name / f"{kernel}_tb", includes)
+    name = f"{kernel}_tb_sanitized" if sanitize else f"{kernel}_tb"
+    return compile_cpp(srcs, BUILD_DIR / "csim" / config_name / name, includes, opt="-O1" if sanitize else "-O2",
+                       sanitize=sanitize)
 
 
 def run_tb(exe: Path, vectors: VectorSet, workdir: Path, timeout: float = 1200) -> CsimResult:

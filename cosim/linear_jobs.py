@@ -209,5 +209,7 @@ def linear_csim(cfg) -> VectorSet:
     tokens, realistic values, then odd shapes with full-range values and every output mode."""
     rng = np.random.default_rng(301)
     jobs, _ = model_sequence(cfg, rng)
-    odd, _ = odd_shape_jobs(cfg, rng, [(1, 1, 1), (5, 3, 2), (13, 37, 7), (37, 13, 17), (3, 19, 1)])
+    t = cfg.model.tokens  # a call processes at most one frame's tokens
+    shapes = [(1, 1, 1), (5, 3, 2), (13, 37, 7), (37, 13, 17), (3, 19, 1)]
+    odd, _ = odd_shape_jobs(cfg, rng, [(o, i, min(r, t)) for o, i, r in shapes])
     return job_vectors(jobs + odd, cfg)

@@ -86,9 +86,10 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
     Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
-           (RtlUnit("linear", _SKID_CTRL + ("gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"),
+           (RtlUnit("linear", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+                                          "linear_issue.sv", "linear_out.sv", "linear.sv"),
                     "cosim.test_linear"),
-            RtlUnit("linear_mac", ("linear_mac.sv",), "cosim.test_linear_mac")),
+            RtlUnit("mac_array", ("mac_array.sv",), "cosim.test_mac_array")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
     # No RTL yet (issue 9): no unit, no `make sim` row.
     Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",), (),

@@ -13,7 +13,15 @@ Run parameters (cosim.tb.RunParams): stall (the pattern of the odd-shape test), 
 model-shape layers, default the config's tokens), expert_rows, layers (list: run only these model
 layers), corrupt (one flipped expected bit: the scoreboard must fail), vectors / vectors_out (pickle
 files: a list of run_layer keyword arguments in, the engine's destinations out; test_vectors_file,
-skipped without them; the three-way python_ref / C-sim / RTL comparison uses it).
+skipped without them; the three-way python_ref / C-sim / RTL comparison uses it), w_rate / w_burst
+(the weight stream throttled like DDR: w_rate weights per cycle on average, at most w_burst words
+back to back at full rate; the model shapes and test_expert_tokens_ddr run under it), tokens (list:
+the token counts of test_expert_tokens_ddr).
+
+Weight stream throttle (:class:`ThrottledWords`): a token bucket in weights, empty at the call's
+start; every cycle it gains w_rate weights (at most w_burst words' worth), a word is offered while
+the bucket holds a word's worth, and a taken word removes it. cosim.linear_schedule models the same
+bucket, so the cycle counts under it are predicted exactly too.
 """
 from __future__ import annotations
 
@@ -24,11 +32,11 @@ import numpy as np
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_jobs import B_KIND, W_KIND
-from cosim.linear_schedule import block_load_steps, predicted_cycles
+from cosim.linear_schedule import Throttle, predicted_cycles
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
 from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
@@ -56,9 +64,12 @@ class LinearTB:
                                     runs=[], seed=p.seed, stall=p.stall)
         self.li, self.lo = int(dut.LI.value), int(dut.LO.value)
         self.max_in, self.max_rows = int(dut.MAX_IN.value), int(dut.MAX_ROWS.value)
+        self.w_bits = int(dut.W_BITS.value)
         wp = weight_port_format(self.cfg)
         self.ww, self.wf = wp.width, wp.frac
-        self.e_w = self.cfg.hardware.axi_width // self.cfg.fmt("weight").width
+        self.e_w = self.w_bits // self.cfg.fmt("weight").width
+        rate = p.extra.get("w_rate")
+        self.throttle = None if rate is None else Throttle(int(rate), self.e_w, p.int("w_burst", 8))
         Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
         aw = self.act.width
         wb = self.cfg.fmt("weight").width
@@ -70,6 +81,7 @@ class LinearTB:
             s.log.setLevel(logging.WARNING)
             return s
         self.x, self.w, self.b = src("x", aw), src("w", wb), src("b", bb)
+        self.w_throttled = ThrottledWords(dut, self.throttle) if self.throttle else None
         self.acc, self.s = src("acc", aw), src("s", aw)
         self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
                                reset_active_level=False, byte_size=aw)
@@ -108,6 +120,8 @@ class LinearTB:
 
     def set_stall_pattern(self, name: str, seed: int):
         idle, pause = STALL_PATTERNS[name]
+        if self.throttle and idle:
+            raise ValueError("the throttled weight stream runs without the random stall patterns")
         for k, m in enumerate((self.x, self.w, self.b, self.acc, self.s)):
             m.set_pause_generator(random_pauses(*idle, seed=seed + k) if idle else None)
             if not idle:
@@ -123,6 +137,53 @@ class LinearTB:
     def signed(self, frame, width):
         u = np.array(list(frame.tdata), dtype=np.int64)
         return np.where(u >= (1 << (width - 1)), u - (1 << width), u)
+
+
+class ThrottledWords:
+    """Drives w_ from a token bucket (cosim.linear_schedule.Throttle) instead of the bus model: one
+    word per cycle at most, offered while the bucket holds a word's worth of weights; TVALID and
+    TDATA stay put until the word is taken (AXI-Stream)."""
+
+    def __init__(self, dut, throttle):
+        self.dut, self.throttle = dut, throttle
+        self.words: list[int] = []
+        self.task = None
+        dut.w_TVALID.value = 0
+        dut.w_TLAST.value = 0
+
+    def send(self, words):
+        """Start a call's image: the bucket starts empty in the cycle after the ap_start edge."""
+        self.words = list(words)
+        self.task = cocotb.start_soon(self._run())
+
+    def empty(self):
+        return not self.words
+
+    def clear(self):
+        if self.task:
+            self.task.cancel()
+        self.words = []
+        self.dut.w_TVALID.value = 0
+
+    async def _run(self):
+        d, th = self.dut, self.throttle
+        credit, n = 0, len(self.words)
+        while self.words:
+            await FallingEdge(d.ap_clk)
+            credit = th.refill(credit)
+            offer = credit >= th.word
+            d.w_TVALID.value = int(offer)
+            if offer:
+                d.w_TDATA.value = self.words[0]
+                d.w_TLAST.value = int(len(self.words) == 1)
+            await RisingEdge(d.ap_clk)
+            await ReadOnly()
+            if offer and int(d.w_TREADY.value):
+                self.words.pop(0)
+                credit -= th.word
+        await FallingEdge(d.ap_clk)
+        d.w_TVALID.value = 0
+        assert n
 
 
 def words_to_lanes(words, lanes, width):
@@ -158,8 +219,8 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     xa = x_src[sel].astype(np.int64) << (act.frac - x_fmt.frac)
     xp = rand_raw(act, (rows, n_ib * li), rng)
     xp[:, :n_in] = xa
-    w_lanes = words_to_lanes(pack_matrix_axi(w, cfg.fmt(w_role), cfg.hardware.axi_width), tb.e_w,
-                             cfg.fmt(w_role).width)
+    w_words = pack_matrix_axi(w, cfg.fmt(w_role), tb.w_bits)
+    w_lanes = words_to_lanes(w_words, tb.e_w, cfg.fmt(w_role).width)
     bfmt = cfg.fmt(b_role)
     b_lanes = words_to_lanes(pack_vector_axi(b, bfmt, cfg.hardware.axi_width), cfg.hardware.axi_width // bfmt.width,
                              bfmt.width)
@@ -192,7 +253,10 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
             await tb.s.send(tb.lanes(scores, act.width))
 
     cocotb.start_soon(send_x())
-    cocotb.start_soon(tb.w.send(AxiStreamFrame(w_lanes)))
+    if tb.w_throttled:
+        tb.w_throttled.send(w_words)
+    else:
+        cocotb.start_soon(tb.w.send(AxiStreamFrame(w_lanes)))
     cocotb.start_soon(tb.b.send(AxiStreamFrame(b_lanes)))
     cocotb.start_soon(send_acc())
     cocotb.start_soon(send_s())
@@ -206,6 +270,8 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
             await RisingEdge(dut.ap_clk)
 
     budget = timeout_cycles or (2000 + 20 * (rows * n_ob * n_ib + n_out * (-(-n_in // tb.e_w)) * 2 + rows * n_ob))
+    if tb.throttle:
+        budget += 2 * n_out * (-(-n_in // tb.e_w)) * tb.e_w // tb.throttle.rate
     try:
         tb.rx_task = cocotb.start_soon(receive())  # a test that abandons the call cancels it
         await with_timeout(tb.rx_task, budget * CLOCK_PERIOD_NS, "ns")
@@ -217,7 +283,7 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     await ClockCycles(dut.ap_clk, 20)  # nothing may follow the last beat
     if tb.y_beats - y0 != rows * n_ob:
         raise AssertionError(f"{label}: {tb.y_beats - y0} output beats, expected {rows * n_ob}")
-    for m, name in ((tb.x, "x"), (tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
+    for m, name in ((tb.x, "x"), (tb.w_throttled or tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
         if not m.empty() or int(getattr(dut, f"{name}_TVALID").value):
             raise AssertionError(f"{label}: the engine did not consume the whole {name}_ stream")
 
@@ -243,10 +309,11 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
         e.first_mismatch = e.first_mismatch or msg
     cycles = tb.done_cycle - tb.start_cycle
     ideal = rows * n_ob * n_ib
+    model = predicted_cycles(cfg, n_out, n_in, rows, gelu, lo, li, w_bits=tb.w_bits, throttle=tb.throttle)
     rec = {"layer": label, "out": n_out, "in": n_in, "rows": rows, "mode": mode, "gelu": bool(gelu),
-           "cycles": cycles, "ideal": ideal, "block0_load": block_load_steps(cfg, n_out, n_in, 0, lo, li),
-           "utilization": round(ideal / cycles, 5),
-           "predicted": predicted_cycles(cfg, n_out, n_in, rows, gelu, lo, li), "mismatches": len(bad), "pad_nonzero": pad_nonzero,
+           "cycles": cycles, "ideal": ideal, "block0_load": model.block0_load, "pipeline": model.pipeline,
+           "utilization": round(ideal / cycles, 5), "predicted": model.cycles, "load_bound": model.load_bound,
+           "w_rate": tb.throttle.rate if tb.throttle else None, "mismatches": len(bad), "pad_nonzero": pad_nonzero,
            "held_cycles": tb.stalls - held0, "y_held_cycles": tb.y_held - yheld0}
     e.results.add("layers", 1)
     e.results.add("out_values", got.size)
@@ -418,7 +485,7 @@ async def test_reset_midcall(dut):
     tb.rx_task.cancel()
     dut.ap_rst_n.value = 0
     await ClockCycles(dut.ap_clk, 3)
-    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y):
+    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y) + ((tb.w_throttled,) if tb.w_throttled else ()):
         m.clear()
     dut.ap_rst_n.value = 1
     tb.y.pause = False
@@ -427,3 +494,69 @@ async def test_reset_midcall(dut):
     assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
     assert tb.y_beats == y0 and tb.y.empty(), f"{tb.y_beats - y0} stale output beats after reset"
     check(e, (await run_layer(tb, "after_reset", *args, gelu=True))["mismatches"], "after reset")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 50, timeout_unit="ms")
+async def test_expert_tokens_ddr(dut):
+    """The expert pair (fc1 gathered + GELU, fc2 scaled scatter-accumulate) at the token counts of
+    the run parameter ``tokens``, the weight stream throttled like DDR (w_rate, w_burst): the
+    load-bound regime measured, bit-exact, cycles into the summary (the model must predict them)."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.params.seed + 6)
+    cfg, act, m = e.cfg, e.act, e.cfg.model
+    total = 0
+    shapes = {s[0]: s for s in layer_shapes(cfg)}
+    for t in e.params.extra.get("tokens", [1, 2, 16]):
+        if not 1 <= t <= min(m.tokens, tb.max_rows):
+            raise ValueError(f"run parameter tokens: {t} outside 1..{min(m.tokens, tb.max_rows)}")
+        sel = rng.choice(m.tokens, size=t, replace=False)
+        _, o1, i1, wr, br = shapes["expert_fc1"]
+        x = rand_raw(act, (m.tokens, i1), rng, 1.0)
+        w1 = rand_raw(cfg.fmt(wr), (o1, i1), rng, 1.0 / np.sqrt(i1))
+        b1 = rand_raw(cfg.fmt(br), o1, rng, 0.1)
+        h = compute_linear(x, w1, b1, cfg, w_fmt=cfg.fmt(wr), b_fmt=cfg.fmt(br), gelu=True, gather=sel)
+        total += (await run_layer(tb, f"expert_fc1_t{t}", x, w1, b1, wr, br, rng, gelu=True,
+                                  gather=sel))["mismatches"]
+        _, o2, i2, wr, br = shapes["expert_fc2"]
+        w2 = rand_raw(cfg.fmt(wr), (o2, i2), rng, 1.0 / np.sqrt(i2))
+        b2 = rand_raw(cfg.fmt(br), o2, rng, 0.1)
+        scores = act.from_float(rng.uniform(0, 1, t)).astype(np.int64)
+        total += (await run_layer(tb, f"expert_fc2_t{t}", h, w2, b2, wr, br, rng, out0=rand_raw(act, (m.tokens, o2), rng, 1.0),
+                                  scatter=sel, scores=scores))["mismatches"]
+    check(e, total, "expert tokens under the throttled weight stream")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 50, timeout_unit="ms")
+async def test_random_calls(dut):
+    """Random calls until the run parameter n_random output values were produced and checked:
+    random shapes (up to 8 tiles or the engine's limits; rarely multiples of the tile or the word),
+    rows, modes, GELU, weight and bias kinds, realistic or full-range values, gathered rows (with
+    and without repeats), distinct scatter targets, under the run's stall pattern. Few large calls:
+    the simulation's cost is per cycle, the calls' fixed costs are small."""
+    e, tb = await start(dut, RunParams.from_env().stall)
+    rng = np.random.default_rng(e.params.seed + 7)
+    cfg, act = e.cfg, e.act
+    max_rows = min(tb.max_rows, cfg.model.tokens, 33)
+    total, produced, n = 0, 0, 0
+    while produced < e.params.n_random:
+        o = int(rng.integers(1, 8 * tb.lo + 1))
+        i = int(rng.integers(1, min(tb.max_in, 8 * tb.li) + 1))
+        r = int(rng.integers(max(1, max_rows // 2), max_rows + 1))
+        full = bool(rng.integers(0, 2))
+        wr, br = ("weight", "patch_weight")[int(rng.integers(0, 2))], ("bias", "attn_bias")[int(rng.integers(0, 2))]
+        x = rand_raw(act, (max_rows, i), rng, None if full else 1.0)
+        w = rand_raw(cfg.fmt(wr), (o, i), rng, None if full else 1.0 / np.sqrt(i))
+        b = rand_raw(cfg.fmt(br), o, rng, None if full else 0.1)
+        kw = dict(gelu=bool(rng.integers(0, 2)), gather=rng.choice(max_rows, size=r, replace=bool(rng.integers(0, 2))))
+        mode = int(rng.integers(0, 3))
+        if mode:
+            kw["scatter"] = rng.permutation(max_rows)[:r]
+            kw["out0"] = rand_raw(act, (max_rows, o), rng, None if full else 1.0)
+            if mode == 2:
+                kw["scores"] = (rand_raw(act, r, rng) if full else
+                                act.from_float(rng.uniform(0, 1, r)).astype(np.int64))
+        total += (await run_layer(tb, f"rand{n}_{o}x{i}_r{r}_m{mode}", x, w, b, wr, br, rng, **kw))["mismatches"]
+        produced += r * o
+        n += 1
+    e.results.update(random_calls=n, random_values=produced)
+    check(e, total, "random calls")

@@ -49,9 +49,19 @@ def cxx() -> str:
     return exe
 
 
+# Undefined behaviour in the C-sim must fail, not return the right value by luck: AddressSanitizer
+# (out-of-bounds table and buffer reads, including globals), UBSan (array bounds, null, alignment,
+# float-to-int overflow, ...; every finding fatal) and libstdc++'s assertions (std::vector bounds).
+# UBSan's shift and signed-overflow checks are off: the ap_fixed headers (ap_private.h) shift
+# negative values and rely on two's-complement wrap by design, and GCC has no per-file exclusion.
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize=shift,signed-integer-overflow",
+                  "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-D_GLIBCXX_ASSERTIONS", "-g"]
+
+
 def compile_cpp(sources: list[Path], output: Path, includes: list[Path] = (), shared: bool = False,
-                defines: dict | None = None, opt: str = "-O2") -> Path:
-    """Compile C++ sources with the ap_types headers on the system include path (-isystem).
+                defines: dict | None = None, opt: str = "-O2", sanitize: bool = False) -> Path:
+    """Compile C++ sources with the ap_types headers on the system include path (-isystem);
+    ``sanitize`` adds AddressSanitizer, UBSan (fatal) and libstdc++ assertions (SANITIZE_FLAGS).
 
     The build is skipped when the output exists and a hash of the command and every source/header
     in the include folders is unchanged, so repeated test runs do not recompile.
@@ -66,6 +76,8 @@ def compile_cpp(sources: list[Path], output: Path, includes: list[Path] = (), sh
         cmd.append(f"-D{k}={v}")
     if shared:
         cmd += ["-shared", "-fPIC"]
+    if sanitize:
+        cmd += SANITIZE_FLAGS
     cmd += [str(s) for s in sources] + ["-o", str(output)]
     h = hashlib.sha256(" ".join(cmd).encode())
     # Headers only (.h/.hpp): stamps and temporary outputs must not feed the hash.

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Exact cycle counts of the RTL linear engine (rtl/src/linear.sv) per layer shape, measured in
-Verilator by cosim/test_linear.py::test_model_shapes (no stalls, bit-exact against python_ref), against
-the ideal (tiles = MACs / (LI * LO)) and the engine's schedule model
-(cosim.linear_schedule.predicted_cycles), which must match every measurement exactly.
+Verilator by cosim/test_linear.py (no stalls, bit-exact against python_ref), against the ideal (one
+array step per LI x LO tile) and the engine's schedule model (cosim.linear_schedule.predicted_cycles),
+which must match every measurement exactly.
 
-Two token counts per shape: the full token count (129 for edge_moe.yaml; the expert layers with
-every token routed to the expert) and a small one (default 16, about the tokens an expert gets with
-top-2 of 16 experts), where a block's weight load outlasts its compute.
+Three sets: every model shape at the full token count (129 for edge_moe.yaml; the expert layers with
+every token routed to the expert) and at a small one (default 16), with the weight stream at one
+word per cycle; and the expert pair (fc1 gathered + GELU, fc2 scaled scatter-accumulate) at 1 .. 129
+tokens under a DDR-rate weight stream (default 24 weights per cycle = 14.4 GB/s at 300 MHz, 2 bytes
+per weight, on a 512-bit w_ word = two 256-bit HP ports, bursts of 8 words), where the engine is
+load-bound.
 
   .venv/bin/python scripts/linear_cycles.py --config edge_moe --json build/linear_cycles_edge_moe.json \\
       --update docs/linear.md
@@ -18,7 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-from cosim.linear_schedule import GELU_CYCLES, PIPELINE_CYCLES
 from cosim.runner import CosimError, run_unit
 from scripts.cli import config_or_exit
 from scripts.results_doc import update_section
@@ -38,21 +40,41 @@ def measure(cfg, rows: int) -> list[dict]:
     return r["runs"]
 
 
-def table(cfg, runs: list[dict]) -> str:
-    lines = [f"Configuration `{cfg.name}`, tile {cfg.hardware.linear_in} x {cfg.hardware.linear_out} "
-             f"({cfg.hardware.linear_in * cfg.hardware.linear_out} MACs/cycle), AXI {cfg.hardware.axi_width} bits; "
-             "Verilator, no stalls, cycles from the `ap_start` edge to the `ap_done` edge, every run bit-exact.", "",
-             "| layer | out x in | rows | ideal (tiles) | measured | block-0 load | pipeline | model | utilization |",
+def measure_ddr(cfg, tokens: list[int], rate: int, burst: int, w_bits: int) -> list[dict]:
+    params = {} if w_bits == cfg.hardware.axi_width else {"W_BITS": w_bits}
+    r = run_unit("linear", cfg.name, stall="none", run_name=f"cycles_ddr{rate}", testcase="test_expert_tokens_ddr",
+                 parameters=params, w_rate=rate, w_burst=burst, tokens=tokens)
+    if r["mismatches"]:
+        raise SystemExit(f"error: {r['mismatches']} mismatches in the cycle run (log {r['log']})")
+    return r["runs"]
+
+
+def table(cfg, runs: list[dict], ddr: list[dict], rate: int, burst: int, w_bits: int) -> str:
+    li, lo = cfg.hardware.linear_in, cfg.hardware.linear_out
+    lines = [f"Configuration `{cfg.name}`, tile {li} x {lo} ({li * lo} MACs/cycle); Verilator, no stalls, cycles from "
+             "the `ap_start` edge to the `ap_done` edge, every run bit-exact.", "",
+             f"Weight stream at one word per cycle ({cfg.hardware.axi_width}-bit words):", "",
+             "| layer | out x in | rows | ideal (steps) | measured | block-0 load | pipeline | model | utilization |",
              "|---|---|---|---|---|---|---|---|---|"]
     for x in runs:
-        pipe = PIPELINE_CYCLES + (GELU_CYCLES if x["gelu"] else 0)
         lines.append(f"| {NAMES.get(x['layer'], x['layer'])} | {x['out']} x {x['in']} | {x['rows']} | {x['ideal']} | "
-                     f"{x['cycles']} | {x['block0_load']} | {pipe} | "
+                     f"{x['cycles']} | {x['block0_load']} | {x['pipeline']} | "
                      f"{'=' if x['cycles'] == x['predicted'] else x['predicted']} | {100 * x['utilization']:.2f}% |")
-    lines += ["", "model `=`: the measurement equals `cosim.linear_schedule.predicted_cycles` exactly. When a block's "
-              "compute (rows x ceil(in/LI) cycles) covers the next block's load (max(LO, LO x ceil(in/E) x E/SEG) cycles: biases beside weights), "
-              "cycles = block-0 load + tiles + pipeline (11, + 7 with GELU); otherwise every later block waits "
-              "for its weights (weight-stream bound).",
+    lines += ["", f"Expert layers under a DDR-rate weight stream: {rate} weights per cycle on average "
+              f"({rate * 2 * cfg.hardware.clock_mhz / 1000:.1f} GB/s at {cfg.hardware.clock_mhz} MHz, 2 bytes per weight), "
+              f"{w_bits}-bit w_ words, at most {burst} words back to back:", "",
+              "| layer | out x in | tokens | ideal (steps) | measured | weight-stream bound (weights / rate) | load-bound "
+              "| model | utilization |", "|---|---|---|---|---|---|---|---|---|"]
+    for x in ddr:
+        name = "expert fc1 (gathered) + GELU" if x["layer"].startswith("expert_fc1") else "expert fc2 (scaled scatter-acc)"
+        lines.append(f"| {name} | {x['out']} x {x['in']} | {x['rows']} | {x['ideal']} | {x['cycles']} | "
+                     f"{-(-x['out'] * x['in'] // rate)} | {'yes' if x['load_bound'] else 'no'} | "
+                     f"{'=' if x['cycles'] == x['predicted'] else x['predicted']} | {100 * x['utilization']:.2f}% |")
+    lines += ["", "model `=`: the measurement equals `cosim.linear_schedule.predicted_cycles` exactly (a cycle-by-cycle "
+              "replay of the loader, the w_ register slice, the weight-stream bucket and the issue). Where no block "
+              "waits for its weights, cycles = block-0 load + steps - 1 + pipeline (LI + 17, + 7 with GELU); block 0 "
+              "loads before its first step (no prefetch across calls). Load-bound: a later block waited for its "
+              "weights.",
               f"Reproduce: `.venv/bin/python scripts/linear_cycles.py --config {cfg.name} --update docs/linear.md`"]
     return "\n".join(lines)
 
@@ -61,6 +83,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="edge_moe")
     ap.add_argument("--rows", type=int, nargs="+", help="token counts (default: the config's tokens and 16)")
+    ap.add_argument("--ddr-tokens", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 43, 64, 129],
+                    help="token counts of the expert pair under the throttled weight stream")
+    ap.add_argument("--ddr-rate", type=int, default=24, help="weights per cycle of the throttled stream")
+    ap.add_argument("--ddr-burst", type=int, default=8, help="words back to back at most")
+    ap.add_argument("--ddr-word", type=int, default=512, help="w_ word bits of the throttled runs")
     ap.add_argument("--json", type=Path, help="write the summary here (default build/linear_cycles_<config>.json)")
     ap.add_argument("--update", type=Path, help="write the table into this document (section linear-cycles)")
     args = ap.parse_args()
@@ -69,20 +96,22 @@ def main() -> int:
     if any(r < 1 or r > cfg.model.tokens for r in rows_list):
         print(f"error: --rows must be in 1..{cfg.model.tokens} (the engine's activation buffer)", file=sys.stderr)
         return 2
-    runs = []
+    ddr_tokens = [t for t in args.ddr_tokens if t <= cfg.model.tokens]
+    runs, ddr = [], []
     try:
         for rows in rows_list:
             print(f"simulating {cfg.name} with {rows} tokens ...", flush=True)
             runs += measure(cfg, rows)
+        print(f"simulating the expert pair at {ddr_tokens} tokens, weights at {args.ddr_rate}/cycle ...", flush=True)
+        ddr = measure_ddr(cfg, ddr_tokens, args.ddr_rate, args.ddr_burst, args.ddr_word)
     except CosimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    bad = [x for x in runs if x["cycles"] != x["predicted"]]
+    bad = [x for x in runs + ddr if x["cycles"] != x["predicted"]]
     out = args.json or ROOT / "build" / f"linear_cycles_{cfg.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"config": cfg.name, "pipeline_cycles": PIPELINE_CYCLES, "gelu_cycles": GELU_CYCLES,
-                               "runs": runs}, indent=2))
-    text = table(cfg, runs)
+    out.write_text(json.dumps({"config": cfg.name, "runs": runs, "ddr": ddr}, indent=2))
+    text = table(cfg, runs, ddr, args.ddr_rate, args.ddr_burst, args.ddr_word)
     print(text)
     print(f"summary: {out}")
     if args.update:

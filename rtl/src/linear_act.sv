@@ -1,0 +1,119 @@
+// Activation path of the linear engine: the x_ beats (LI act values, the processed rows in order,
+// ceil(in_dim / LI) beats per row) are assigned to the MAC array's operand format and written to
+// the on-chip activation buffer, which the issue side reads for every output block.
+//
+//   operand(x) = SAT_SYM(RND(x)): round half up at the operand's LSB (x + 2^(AF-OF-1), then an
+//   arithmetic shift by AF - OF), then symmetric saturation to +-(2^(OPERAND_W-1) - 1)
+//   (python_ref: formats.operand, ap_fixed<27,9,AP_RND,AP_SAT_SYM>). Lanes past in_dim (the last
+//   beat of a row) become 0, so whatever the stationary store holds there multiplies zero.
+//
+// Two register stages (round, saturate), then the buffer write; wr_pulse is high in the cycle whose
+// closing edge writes an entry (the issue side counts them so that block 0 reads no entry early). Buffer: one block RAM
+// array per lane, MAX_ROWS * MAX_IB entries of OPERAND_W bits, entry k * n_ib + ib; the read port
+// (address rd_addr) has a read register and an output register: rd_data holds entry rd_addr two
+// edges after rd_addr was presented.
+`default_nettype none
+
+module linear_act
+  import model_pkg::*;
+#(
+    parameter int LI = LINEAR_IN,
+    parameter int ADEPTH = 64,
+    parameter int AAW = 6
+) (
+    input  logic                      clk,
+    input  logic                      rst_n,
+    input  logic                      go,
+    input  logic [15:0]               rows_m1,      // processed rows - 1
+    input  logic [15:0]               n_ib_m1,      // ceil(in_dim / LI) - 1
+    input  logic [LI-1:0]             last_mask,    // lanes of a row's last beat that are < in_dim
+    input  logic [LI*ACT_W-1:0]       s_axis_x_tdata,
+    input  logic                      s_axis_x_tvalid,
+    output logic                      s_axis_x_tready,
+    output logic                      wr_pulse,
+    input  logic [AAW-1:0]            rd_addr,
+    output logic [LI*OPERAND_W-1:0]   rd_data
+);
+  localparam int AW = ACT_W;
+  localparam int AF = ACT_W - ACT_I;
+  localparam int OW = OPERAND_W;
+  localparam int OF = OPERAND_W - OPERAND_I;
+  localparam int SH = AF - OF;
+  localparam logic signed [AW:0] QMAX = (AW + 1)'((1 << (OW - 1)) - 1);
+
+  if (SH < 1 || OPERAND_QUANT != 2 || OPERAND_OVERFLOW != 3 || OW > 27) begin : g_chk
+    $error("linear_act: implements operand = ap_fixed<W<=27,.,AP_RND,AP_SAT_SYM> with fewer fraction bits than act");
+  end
+
+  // ---- call: beat counters with registered "last" flags
+  logic        active;           // beats of the call remain
+  logic [15:0] k_left, ib_left;  // rows / in-blocks after the current beat
+  logic        k_last, ib_last;  // the current beat is in the last row / the last of its row
+  wire         take = active && s_axis_x_tvalid;
+  assign s_axis_x_tready = active;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      active <= 1'b0;
+    end else if (go) begin
+      active <= 1'b1;
+    end else if (take && ib_last && k_last) begin
+      active <= 1'b0;
+    end
+    if (go) begin
+      k_left  <= rows_m1;
+      k_last  <= rows_m1 == '0;
+      ib_left <= n_ib_m1;
+      ib_last <= n_ib_m1 == '0;
+    end else if (take) begin
+      ib_left <= ib_last ? n_ib_m1 : ib_left - 1'b1;
+      ib_last <= ib_last ? n_ib_m1 == '0 : ib_left == 16'd1;
+      if (ib_last) begin
+        k_left <= k_left - 1'b1;
+        k_last <= k_left == 16'd1;
+      end
+    end
+  end
+
+  // ---- R: mask, add the rounding half; S: shift, saturate symmetrically
+  logic            v_r, v_s;
+  logic [AW:0]     r_sum [LI];
+  logic [OW-1:0]   s_op  [LI];
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      v_r <= 1'b0;
+      v_s <= 1'b0;
+    end else begin
+      v_r <= take;
+      v_s <= v_r;
+    end
+    for (int i = 0; i < LI; i++) begin
+      r_sum[i] <= (ib_last && !last_mask[i]) ? '0
+                : (AW + 1)'($signed(s_axis_x_tdata[i*AW +: AW])) + (AW + 1)'(1 << (SH - 1));
+      begin
+        logic signed [AW:0] t;
+        t = $signed(r_sum[i]) >>> SH;
+        s_op[i] <= t > QMAX ? OW'(QMAX) : t < -QMAX ? OW'(-QMAX) : OW'(t);
+      end
+    end
+  end
+
+  // ---- the buffer
+  logic [AAW-1:0] wa;
+  always_ff @(posedge clk) begin
+    if (go) wa <= '0;
+    else if (v_s) wa <= wa + 1'b1;
+  end
+  assign wr_pulse = v_s;  // the entry is in the memory after this edge: readable from the next cycle
+  for (genvar i = 0; i < LI; i++) begin : g_lane
+    (* ram_style = "block" *) logic [OW-1:0] mem [ADEPTH];
+    logic [OW-1:0] rd1;
+    always_ff @(posedge clk) begin
+      if (v_s) mem[wa] <= s_op[i];
+      rd1 <= mem[rd_addr];
+      rd_data[i*OW +: OW] <= rd1;
+    end
+  end
+endmodule
+
+`default_nettype wire

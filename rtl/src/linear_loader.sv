@@ -1,0 +1,236 @@
+// Weight and bias loader of the linear engine: reads the weight image (python_ref pack_matrix_axi:
+// W[out][in] row-major, E weights per word, rows padded to whole words) and the bias image
+// (pack_vector_axi) front to back, one output block (LO rows) at a time, and writes the block into
+// one bank of the MAC array's stationary store (mac_array load port) and of the bias bank.
+//
+// Per block: one setup cycle (the block's row count, column mask and "last block" flag from the
+// remaining outputs), then one step per cycle: a SEG-weight segment of the current row from the
+// word (SEG = min(E, LI): a segment is part of one tile row), side by side with one bias per step
+// (LO bias steps; biases past out_dim are zero), then one cycle to hand the bank over (full[bank]).
+// So a block takes 3 + max(LO, rows_in_block * ceil(in/E) * E/SEG) cycles when its words arrive
+// in time. A bank is refilled only after the issue side consumed (consume_bank) and released it
+// (release_bank, LI cycles later: the array's last rows still read it in between).
+//
+// Store layout: entry {bank, ib} of cell (i, o) holds W[block*LO + o][ib*LI + i] in linear_w_t
+// (the weight operand: weight_t << (WF - 14) or patch_weight_t << (WF - 16), exact); segments past
+// in_dim are not written (the activations there are zero, so stale entries multiply zero).
+// Bias bank: bias_c[bank][o] = b[block*LO + o] aligned to the product grid (PF fraction bits) for
+// the array's C port; 0 past out_dim.
+`default_nettype none
+
+module linear_loader
+  import model_pkg::*;
+#(
+    parameter int LI = LINEAR_IN,
+    parameter int LO = LINEAR_OUT,
+    parameter int IBW = 5,             // in-block address bits (bank bit above them)
+    parameter int PW = 48,             // C port
+    parameter int PF = 34,             // fraction bits of a product (operand x weight operand)
+    parameter int W_BITS = AXI_WIDTH   // weight stream word (pack_matrix_axi with this width)
+) (
+    input  logic                     clk,
+    input  logic                     rst_n,
+    input  logic                     go,          // a call starts (arguments below are valid and stay)
+    input  logic [15:0]              in_dim,
+    input  logic [15:0]              out_dim,
+    input  logic                     w_kind,      // 0 weight_t, 1 patch_weight_t
+    input  logic                     b_kind,      // 0 bias_t, 1 attn_bias_t
+    input  logic [W_BITS-1:0]        s_axis_w_tdata,
+    input  logic                     s_axis_w_tvalid,
+    output logic                     s_axis_w_tready,
+    input  logic [AXI_WIDTH-1:0]     s_axis_b_tdata,
+    input  logic                     s_axis_b_tvalid,
+    output logic                     s_axis_b_tready,
+    // mac_array load port (registered)
+    output logic                     ld_valid,
+    output logic [IBW:0]             ld_addr,
+    output logic [LI-1:0]            ld_row,
+    output logic [LO-1:0]            ld_col,
+    output logic [LI*LO*LINEAR_W_W-1:0] ld_data,
+    // banks
+    output logic [2*LO*PW-1:0]       bias_c,
+    output logic [1:0]               full,        // bank holds a loaded block not yet issued
+    output logic [1:0]               last_blk,    // that block is the call's last
+    input  logic [1:0]               consume_bank, // the issue side finished the bank's block
+    input  logic [1:0]               release_bank, // ... and the array no longer reads the bank
+    output logic [LO-1:0]            final_mask   // columns of the call's last block (lanes < out_dim)
+);
+  localparam int WW  = LINEAR_W_W;
+  localparam int WF  = LINEAR_W_W - LINEAR_W_I;
+  localparam int SW  = WEIGHT_W;                  // weight lane in the stream
+  localparam int E   = W_BITS / SW;               // weights per word
+  localparam int SEG = E < LI ? E : LI;           // weights per step
+  localparam int QW  = E / SEG;                   // steps per word
+  localparam int EB  = AXI_WIDTH / BIAS_W;        // biases per word
+  localparam int FW  = WEIGHT_W - WEIGHT_I;
+  localparam int FP  = PATCH_WEIGHT_W - PATCH_WEIGHT_I;
+  localparam int FB  = BIAS_W - BIAS_I;
+  localparam int FAB = ATTN_BIAS_W - ATTN_BIAS_I;
+  localparam int QWW = QW > 1 ? $clog2(QW) : 1;
+  localparam int BLW = EB > 1 ? $clog2(EB) : 1;
+  localparam int RW  = 17;                        // remaining-output counters (out_dim + LO fits)
+
+  if (WF < FW || WF < FP || PF < FB || PF < FAB || SW != PATCH_WEIGHT_W || W_BITS % SW != 0
+      || AXI_WIDTH % BIAS_W != 0 || BIAS_W != ATTN_BIAS_W || (E % LI != 0 && LI % E != 0)) begin : g_chk
+    $error("linear_loader: weight / bias formats or the word layout do not fit the array");
+  end
+
+  typedef enum logic [1:0] {IDLE, BSETUP, LOAD, HANDOVER} state_t;
+  state_t state;
+  logic   lbank;
+  logic [1:0] held;              // consumed but not yet released
+
+  // ---- per-call counters
+  logic [RW-1:0] rem;            // outputs not yet in a loaded block (out_dim - block * LO)
+  logic [RW-1:0] b_rem;          // biases not yet read from the stream
+  logic          b_in;           // b_rem != 0
+  logic          b_one;          // b_rem == 1
+  logic [BLW-1:0] bl;            // lane of the current bias word
+  // ---- per-block
+  logic          more;           // another block follows this one
+  logic [LO-1:0] blk_mask;       // columns of this block (o < rem)
+  logic [RW-1:0] lr_left;        // rows of the block still to load after the current one
+  logic          lr_last;
+  logic [LO-1:0] col_oh;         // current row as a one-hot column
+  logic [LO-1:0] b_oh;           // current bias step as a one-hot column
+  logic          bdone, wdone;
+  // ---- per row
+  logic [15:0]   w_left;         // words of the row after the current one
+  logic          w_last;
+  logic [QWW-1:0] lq;            // step within the word
+  logic [IBW-1:0] ib;            // in-block of the step
+  logic [LI-1:0] seg_rows;       // tile rows of the step (SEG ones)
+  logic [16:0]   c_left;         // columns of the row from this step on (in_dim - step * SEG)
+  logic          seg_in;         // c_left > 0: the step holds weights of the matrix
+  logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
+
+  wire q_last   = 32'(lq) == QW - 1;
+  wire w_step   = state == LOAD && !wdone && s_axis_w_tvalid;
+  wire row_end  = w_step && q_last && w_last;
+  wire b_step   = state == LOAD && !bdone && (!b_in || s_axis_b_tvalid);
+  wire b_lane_l = 32'(bl) == EB - 1;
+
+  assign s_axis_w_tready = state == LOAD && !wdone && q_last;
+  assign s_axis_b_tready = state == LOAD && !bdone && b_in && (b_lane_l || b_one);
+
+  // ---- the segment of the current step, converted to linear_w_t; the bias of the step, aligned
+  logic [SEG*SW-1:0] seg_raw;
+  logic [SEG*WW-1:0] seg_w;
+  assign seg_raw = s_axis_w_tdata[32'(lq) * (SEG * SW) +: SEG * SW];
+  for (genvar s = 0; s < SEG; s++) begin : g_wconv
+    wire [SW-1:0] raw = seg_raw[s*SW +: SW];
+    assign seg_w[s*WW +: WW] = w_kind ? (WW'($signed(raw)) << (WF - FP)) : (WW'($signed(raw)) << (WF - FW));
+  end
+  wire [BIAS_W-1:0] b_raw = s_axis_b_tdata[32'(bl) * BIAS_W +: BIAS_W];
+  wire [PW-1:0]     b_al  = !b_in ? '0 : b_kind ? (PW'($signed(b_raw)) << (PF - FAB)) : (PW'($signed(b_raw)) << (PF - FB));
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      state    <= IDLE;
+      full     <= '0;
+      held     <= '0;
+      lbank    <= 1'b0;
+      ld_valid <= 1'b0;
+    end else begin
+      full     <= full & ~consume_bank;
+      held     <= (held | consume_bank) & ~release_bank;
+      ld_valid <= w_step && seg_in;
+      case (state)
+        IDLE: if (go) begin
+          state <= BSETUP;
+          lbank <= 1'b0;
+        end
+        BSETUP: if (!full[lbank] && !held[lbank]) state <= LOAD;
+        LOAD: if (bdone && wdone) state <= HANDOVER;
+        HANDOVER: begin
+          full[lbank] <= 1'b1;
+          lbank       <= !lbank;
+          state       <= more ? BSETUP : IDLE;
+        end
+        default: state <= IDLE;
+      endcase
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (go) begin
+      rem      <= RW'(out_dim);
+      b_rem    <= RW'(out_dim);
+      b_in     <= out_dim != 16'd0;
+      b_one    <= out_dim == 16'd1;
+      bl       <= '0;
+      words_m1 <= 16'((32'(in_dim) + E - 1) / E - 1);
+    end
+    if (state == BSETUP) begin
+      // the block's rows: min(LO, rem); the next state has them
+      more    <= rem > RW'(LO);
+      lr_left <= rem > RW'(LO) ? RW'(LO - 1) : rem - 1'b1;
+      lr_last <= LO == 1 || rem <= RW'(1);
+      for (int o = 0; o < LO; o++) blk_mask[o] <= rem > RW'(o);
+      col_oh  <= LO'(1);
+      b_oh    <= LO'(1);
+      bdone   <= 1'b0;
+      wdone   <= 1'b0;
+      w_left  <= words_m1;
+      w_last  <= words_m1 == '0;
+      lq      <= '0;
+      ib      <= '0;
+      seg_rows <= LI'((1 << SEG) - 1);
+      c_left  <= 17'(in_dim);
+      seg_in  <= 1'b1;
+    end
+    if (state == HANDOVER) begin
+      rem <= rem - RW'(LO);
+      last_blk[lbank] <= !more;
+      if (!more) final_mask <= blk_mask;
+    end
+    if (b_step) begin
+      for (int o = 0; o < LO; o++) begin
+        if (b_oh[o]) bias_c[(32'(lbank) * LO + o) * PW +: PW] <= b_al;
+      end
+      b_oh <= b_oh << 1;
+      if (b_oh[LO-1]) bdone <= 1'b1;
+      if (b_in) begin
+        b_rem <= b_rem - 1'b1;
+        b_in  <= !b_one;
+        b_one <= b_rem == RW'(2);
+        bl    <= (b_lane_l || b_one) ? '0 : bl + 1'b1;
+      end
+    end
+    if (w_step) begin
+      // the register stage of the load port
+      ld_addr <= {lbank, ib};
+      ld_row  <= seg_rows;
+      ld_col  <= col_oh;
+      for (int i = 0; i < LI; i++) begin
+        for (int o = 0; o < LO; o++) ld_data[(i*LO + o)*WW +: WW] <= seg_w[(i % SEG)*WW +: WW];
+      end
+      // next step: segment, word, row
+      c_left <= c_left - 17'(SEG);
+      seg_in <= c_left > 17'(SEG);
+      if (seg_rows[LI-1]) begin
+        seg_rows <= LI'((1 << SEG) - 1);
+        ib       <= ib + 1'b1;
+      end else begin
+        seg_rows <= LI'({seg_rows, {SEG{1'b0}}});  // seg_rows << SEG (unreachable when SEG = LI)
+      end
+      lq <= q_last ? '0 : lq + 1'b1;
+      if (q_last) begin
+        w_left <= w_last ? words_m1 : w_left - 1'b1;
+        w_last <= w_last ? words_m1 == '0 : w_left == 16'd1;
+      end
+      if (row_end) begin  // next row
+        ib       <= '0;
+        seg_rows <= LI'((1 << SEG) - 1);
+        c_left   <= 17'(in_dim);
+        seg_in   <= 1'b1;
+        col_oh   <= col_oh << 1;
+        lr_left  <= lr_left - 1'b1;
+        lr_last  <= lr_left == RW'(1);
+        if (lr_last) wdone <= 1'b1;
+      end
+    end
+  end
+endmodule
+
+`default_nettype wire

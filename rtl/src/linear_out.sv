@@ -1,0 +1,258 @@
+// Output stage of the linear engine. Per output beat (one output block of one processed row, LO
+// lanes) from the MAC array:
+//
+//   y    = act(acc)                     the exact sum (PF fraction bits) assigned to act: AP_TRN =
+//                                       floor at 2^-AF, AP_WRAP = keep ACT_W bits: bits [PF-AF +: ACT_W]
+//   z    = use_gelu ? GELU(y) : y       gelu.sv lanes, selected per call
+//   mode 0 (store):       out = z
+//   mode 1 (accumulate):  out = act(prev + z)             prev from acc_
+//   mode 2 (scaled):      out = act(prev + act(score * z)) score from s_ (block 0) / the score buffer
+//   lanes past out_dim (the call's last block) are 0
+//
+// act(score * z) floors the exact 2 * ACT_W-bit product: score = sh 2^17 + sl and z = zh 2^17 + zl
+// (sh, zh signed, sl, zl unsigned 17 bits) give four partial products that each fit one DSP48E2
+// (27 x 18) with its M and P registers; two fabric stages add them (zh*sh 2^34 + zl*sl is a bit
+// concatenation: zl*sl < 2^34). act(prev + .) wraps at ACT_W bits.
+//
+// The array has no backpressure: every beat it produces was granted a FIFO entry at issue (the
+// issue side's credits, returned by credit_ret). The beat flags (the array's user bits) travel with
+// the data; through GELU in a small in-order side FIFO. Stages after the join (O1 .. O6) advance
+// together on o_ce (stall as a whole), then an axis_skid register slice drives y_. acc_ and s_
+// come through register slices, so their TREADYs are flip-flops.
+`default_nettype none
+
+module linear_out
+  import model_pkg::*;
+#(
+    parameter int LO = LINEAR_OUT,
+    parameter int ACC_W = 64,
+    parameter int PF = 34,            // fraction bits of the exact sum
+    parameter int DEPTH = 16,         // output FIFO entries (the issue side's credits)
+    parameter int MAX_ROWS = LINEAR_MAX_ROWS
+) (
+    input  logic                   clk,
+    input  logic                   rst_n,
+    input  logic                   go,
+    input  logic [1:0]             mode,
+    input  logic                   use_gelu,
+    input  logic [LO-1:0]          final_mask,
+    input  logic                   a_valid,          // mac_array result
+    /* verilator lint_off UNUSEDSIGNAL */  // act keeps bits [PF-AF +: ACT_W] of the exact sum
+    input  logic [LO*ACC_W-1:0]    a_acc,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  logic [3:0]             a_user,           // {call_last, block_first, block_last, row_last}
+    output logic                   credit_ret,
+    input  logic [LO*ACT_W-1:0]    s_axis_acc_tdata,
+    input  logic                   s_axis_acc_tvalid,
+    output logic                   s_axis_acc_tready,
+    input  logic [ACT_W-1:0]       s_axis_s_tdata,
+    input  logic                   s_axis_s_tvalid,
+    output logic                   s_axis_s_tready,
+    output logic [LO*ACT_W-1:0]    m_axis_y_tdata,
+    output logic                   m_axis_y_tvalid,
+    input  logic                   m_axis_y_tready,
+    output logic                   m_axis_y_tlast,
+    output logic                   done               // the call's last beat left on y_
+);
+  localparam int AW  = ACT_W;
+  localparam int AF  = ACT_W - ACT_I;
+  localparam int RSH = PF - AF;
+  localparam int HS  = 17;                // partial-product split of the score multiply
+  localparam int SAW = MAX_ROWS > 1 ? $clog2(MAX_ROWS) : 1;
+  localparam int UW  = 4;
+
+  if (ACT_QUANT != 0 || ACT_OVERFLOW != 0 || RSH < 0 || ACC_W < RSH + AW || AW <= HS || AW > HS + 18) begin : g_chk
+    $error("linear_out: implements act = ap_fixed<17<W<=35,.,AP_TRN,AP_WRAP> with at most PF fraction bits");
+  end
+
+  // ---- act(acc): a bit slice (floor + wrap), into the FIFO with the beat flags
+  logic [LO*AW-1:0] y_act;
+  for (genvar o = 0; o < LO; o++) begin : g_round
+    assign y_act[o*AW +: AW] = a_acc[o*ACC_W + RSH +: AW];
+  end
+  logic [LO*AW-1:0] f_data;
+  logic [UW-1:0]    f_user;
+  logic             f_valid, f_ready;
+  axis_fifo #(.WIDTH(LO * AW + UW), .DEPTH(DEPTH)) u_fifo (
+      .clk          (clk),
+      .rst_n        (rst_n),
+      .s_axis_tdata ({a_user, y_act}),
+      .s_axis_tvalid(a_valid),
+      .m_axis_tdata ({f_user, f_data}),
+      .m_axis_tvalid(f_valid),
+      .m_axis_tready(f_ready),
+      .freed        (credit_ret)
+  );
+
+  // ---- optional GELU: GN instances of GL <= 8 lanes in lockstep (Yosys' memory_libmap throws on
+  // one GELU table ROM with 16 read ports); the beat flags wait in an in-order side FIFO
+  localparam int GN = (LO + 7) / 8;
+  localparam int GL = (LO + GN - 1) / GN;
+  logic [GN*GL*AW-1:0]   g_in, g_out;
+  logic [GN-1:0]         g_in_ready_v, g_valid_v, g_last_v;
+  logic [GN*GL*AW/8-1:0] g_keep, g_strb;
+  logic                  g_in_ready, g_valid, g_ready;
+  assign g_in = (GN * GL * AW)'(f_data);
+  for (genvar g = 0; g < GN; g++) begin : g_gelu
+    gelu #(.LANES(GL)) u_gelu (
+        .ap_clk  (clk),
+        .ap_rst_n(rst_n),
+        .x_TDATA (g_in[g*GL*AW +: GL*AW]),
+        .x_TVALID(f_valid && use_gelu),
+        .x_TREADY(g_in_ready_v[g]),
+        .x_TLAST (1'b0),
+        .x_TKEEP ({(GL * AW / 8) {1'b1}}),
+        .x_TSTRB ({(GL * AW / 8) {1'b1}}),
+        .y_TDATA (g_out[g*GL*AW +: GL*AW]),
+        .y_TVALID(g_valid_v[g]),
+        .y_TREADY(g_ready),
+        .y_TLAST (g_last_v[g]),
+        .y_TKEEP (g_keep[g*GL*AW/8 +: GL*AW/8]),
+        .y_TSTRB (g_strb[g*GL*AW/8 +: GL*AW/8])
+    );
+  end
+  assign g_in_ready = &g_in_ready_v;
+  assign g_valid    = &g_valid_v;
+
+  localparam int SDEPTH = 16;  // > beats inside the GELU unit (pipeline + output slice)
+  logic [UW-1:0] side [SDEPTH];
+  logic [3:0]    side_wp, side_rp;
+  wire           g_push = f_valid && use_gelu && g_in_ready;
+  wire           g_pop  = g_valid && g_ready;
+  always_ff @(posedge clk) begin
+    if (g_push) side[side_wp] <= f_user;
+    if (!rst_n || go) begin
+      side_wp <= '0;
+      side_rp <= '0;
+    end else begin
+      if (g_push) side_wp <= side_wp + 1'b1;
+      if (g_pop) side_rp <= side_rp + 1'b1;
+    end
+  end
+
+  logic             z_valid, z_ready;
+  logic [LO*AW-1:0] z_data;
+  logic [UW-1:0]    z_user;
+  assign f_ready = use_gelu ? g_in_ready : z_ready;
+  assign z_valid = use_gelu ? g_valid : f_valid;
+  assign z_data  = use_gelu ? g_out[LO*AW-1:0] : f_data;
+  assign z_user  = use_gelu ? side[side_rp] : f_user;
+  assign g_ready = use_gelu && z_ready;
+
+  // ---- acc_ and s_ register slices
+  logic [LO*AW-1:0] prev_data;
+  logic             prev_valid, prev_ready;
+  logic [AW-1:0]    s_data;
+  logic             s_valid, s_ready;
+  axis_skid #(.WIDTH(LO * AW)) u_acc_slice (
+      .clk(clk), .rst_n(rst_n),
+      .s_axis_tdata(s_axis_acc_tdata), .s_axis_tvalid(s_axis_acc_tvalid), .s_axis_tready(s_axis_acc_tready),
+      .m_axis_tdata(prev_data), .m_axis_tvalid(prev_valid), .m_axis_tready(prev_ready)
+  );
+  axis_skid #(.WIDTH(AW)) u_s_slice (
+      .clk(clk), .rst_n(rst_n),
+      .s_axis_tdata(s_axis_s_tdata), .s_axis_tvalid(s_axis_s_tvalid), .s_axis_tready(s_axis_s_tready),
+      .m_axis_tdata(s_data), .m_axis_tvalid(s_valid), .m_axis_tready(s_ready)
+  );
+
+  // ---- join
+  localparam int NS = 6;         // stages O1 .. O6
+  logic [NS:1] v;
+  logic        sk_ready;
+  wire         o_ce     = !v[NS] || sk_ready;
+  wire         need_acc = mode != 2'd0;
+  wire         need_s   = mode == 2'd2 && z_user[2];
+  wire         take     = o_ce && z_valid && (!need_acc || prev_valid) && (!need_s || s_valid);
+  assign z_ready    = take;
+  assign prev_ready = take && need_acc;
+  assign s_ready    = take && need_s;
+
+  logic [SAW-1:0] k;             // processed row of the next beat (score buffer index)
+  logic [AW-1:0]  sbuf [MAX_ROWS];
+  always_ff @(posedge clk) begin
+    if (take && need_s) sbuf[k] <= s_data;
+    if (!rst_n || go) k <= '0;
+    else if (take) k <= z_user[0] ? '0 : k + 1'b1;
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) v <= '0;
+    else if (o_ce) v <= NS'({v, take});
+  end
+
+  // ---- datapath stages; every lane the same
+  logic [AW-1:0]    score1;
+  logic [LO*AW-1:0] z1, z2, z3, z4, z5, prev1, prev2, prev3, prev4, prev5, y6;
+  logic [LO-1:0]    m1, m2, m3, m4, m5;
+  logic [1:0]       u1, u2, u3, u4, u5, u6;      // {call_last, row_last}
+  logic [LO*AW-1:0] t5;
+  always_ff @(posedge clk) begin
+    if (o_ce) begin
+      // O1: operands
+      z1     <= z_data;
+      prev1  <= prev_data;
+      score1 <= need_s ? s_data : sbuf[k];
+      m1     <= z_user[1] ? final_mask : '1;
+      u1     <= {z_user[3], z_user[0]};
+      // O2 .. O5 carry the operands along the multiply
+      {z2, prev2, m2, u2} <= {z1, prev1, m1, u1};
+      {z3, prev3, m3, u3} <= {z2, prev2, m2, u2};
+      {z4, prev4, m4, u4} <= {z3, prev3, m3, u3};
+      {z5, prev5, m5, u5} <= {z4, prev4, m4, u4};
+      u6 <= u5;
+    end
+  end
+
+  for (genvar o = 0; o < LO; o++) begin : g_lane
+    logic signed [AW-HS-1:0]      sh, zh;
+    logic signed [HS:0]           sl, zl;           // unsigned 17 bits as signed 18
+    logic signed [2*(AW-HS)-1:0]  hh2, hh3;
+    logic signed [AW+1:0]         hl2, hl3, lh2, lh3;
+    /* verilator lint_off UNUSEDSIGNAL */  // ll < 2^34 (top bits 0); act keeps bits [AF +: AW] of the product
+    logic signed [2*HS+1:0]       ll2, ll3;
+    logic [2*AW-1:0]              prod5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic signed [AW+2:0]         mid4;
+    logic [2*AW-1:0]              cat4;
+    wire  [AW-1:0]                zv = z1[o*AW +: AW];
+    assign sh = $signed(score1[AW-1:HS]);
+    assign sl = $signed({1'b0, score1[HS-1:0]});
+    assign zh = $signed(zv[AW-1:HS]);
+    assign zl = $signed({1'b0, zv[HS-1:0]});
+    always_ff @(posedge clk) begin
+      if (o_ce) begin
+        // O2: the four partial products (DSP M registers), O3: P registers
+        hh2 <= sh * zh;
+        hl2 <= sh * zl;
+        lh2 <= sl * zh;
+        ll2 <= sl * zl;
+        {hh3, hl3, lh3, ll3} <= {hh2, hl2, lh2, ll2};
+        // O4: middle terms; high and low terms side by side (ll < 2^34)
+        mid4 <= (AW + 3)'(hl3) + (AW + 3)'(lh3);
+        cat4 <= {(2*AW - 2*HS)'(hh3), ll3[2*HS-1:0]};
+        // O5: act(score * z) = floor at 2^-AF, wrap (bits [AF +: AW] of the product), or z
+        prod5 <= cat4 + ((2*AW)'(mid4) << HS);
+        // O6: act(prev + addend); lanes past out_dim 0
+        y6[o*AW +: AW] <= !m5[o] ? '0 : mode == 2'd0 ? t5[o*AW +: AW] : prev5[o*AW +: AW] + t5[o*AW +: AW];
+      end
+    end
+    assign t5[o*AW +: AW] = mode == 2'd2 ? prod5[AF +: AW] : z5[o*AW +: AW];
+  end
+
+  logic y_eol;
+  axis_skid #(.WIDTH(LO * AW + 2)) u_y_slice (
+      .clk          (clk),
+      .rst_n        (rst_n),
+      .s_axis_tdata ({u6, y6}),
+      .s_axis_tvalid(v[NS]),
+      .s_axis_tready(sk_ready),
+      .m_axis_tdata ({y_eol, m_axis_y_tlast, m_axis_y_tdata}),
+      .m_axis_tvalid(m_axis_y_tvalid),
+      .m_axis_tready(m_axis_y_tready)
+  );
+  assign done = m_axis_y_tvalid && m_axis_y_tready && y_eol;
+
+  wire unused = &{1'b0, g_last_v, g_keep, g_strb, g_out};
+endmodule
+
+`default_nettype wire

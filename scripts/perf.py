@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Frame latency of the accelerator at the configured clock (issue 13, `make perf`).
+
+One frame of the config, composed call by call along the accelerator's schedule
+(cosim/frame_schedule.py: the linear engine's and the attention unit's RTL cycle models, the
+measured LayerNorm / softmax rates), with the weights streamed from DDR at --ddr-gbs; next to the
+MAC roofline, the DDR (weight-traffic) roofline and Edge-MoE's figure by loop trip counts; the Yosys
+resources of the units summed against the ZCU102; a stacked-bar plot of where the cycles go.
+
+Routing (tokens per expert of each MoE layer): python_ref.kernels.moe on the float model's LN2
+outputs, with Edge-MoE's published weights on the Edge-MoE frame when EDGE_MOE_WEIGHTS is set
+(both tasks; the headline is the slower task), else seeded weights on a packaged photograph; plus
+the uniform routing and every token to the same k experts.
+
+  EDGE_MOE_WEIGHTS=/path/to/edge_moe_weights .venv/bin/python scripts/perf.py --config configs/edge_moe.yaml \\
+      --update docs/performance.md
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from cosim import frame_schedule as fs
+from scripts.cli import config_or_exit
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "perf"
+
+
+def realistic_routings(cfg, seed: int) -> tuple[list, str]:
+    if os.environ.get("EDGE_MOE_WEIGHTS"):
+        from python_ref.model.real_data import missing_reason
+
+        reason = missing_reason(cfg)
+        if reason is None:
+            return [fs.routing_from_model(cfg, t, published=True) for t in range(cfg.model.tasks)], "published"
+        print(f"note: published routing unavailable ({reason}); using seeded weights", file=sys.stderr)
+    return [fs.routing_from_model(cfg, t, published=False, seed=seed) for t in range(cfg.model.tasks)], "seeded"
+
+
+def fmt(x) -> str:
+    return f"{x:,.0f}"
+
+
+def ms(cfg, cycles) -> str:
+    return f"{cycles / (cfg.hardware.clock_mhz * 1e3):.3f}"
+
+
+def class_table(f: fs.Frame) -> list[str]:
+    cfg = f.cfg
+    meas, plan = f.by_class(), f.by_class(planned=True)
+    tot, ptot = f.cycles, f.planned_cycles
+    src = {}
+    for c in f.calls:
+        src.setdefault(c.cls, set()).add(c.unit)
+    unit_src = {"linear": "linear RTL cycle model (= Verilator)", "attention": None,
+                "layernorm": "layernorm.sv measured rate", "softmax": "softmax units' measured rates; top-k assumed 0"}
+    att_src = next(c.source for c in f.calls if c.unit == "attention")
+    unit_src["attention"] = ("attention RTL cycle model (= Verilator)" if att_src.startswith("cosim.attention_schedule")
+                             else "analytic step count (lower bound)")
+    lines = ["| unit class | calls | cycles | ms | share | planned: LayerNorm fused (cycles) | planned ms | source |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for k in fs.CLASSES:
+        n = sum(1 for c in f.calls if c.cls == k)
+        srcs = "; ".join(unit_src[u] for u in sorted(src.get(k, ())))
+        lines.append(f"| {k} | {n} | {fmt(meas[k])} | {ms(cfg, meas[k])} | {100 * meas[k] / tot:.1f}% | "
+                     f"{fmt(plan[k])} | {ms(cfg, plan[k])} | {srcs} |")
+    lines.append(f"| **frame** | {len(f.calls)} | **{fmt(tot)}** | **{ms(cfg, tot)}** | 100% | **{fmt(ptot)}** | "
+                 f"**{ms(cfg, ptot)}** | |")
+    return lines
+
+
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def plot(frames: list, labels: list, path: Path, title: str) -> None:
+    """Stacked bars (ms per unit class) drawn with Pillow (in the venv through scikit-image; matplotlib
+    is not), one bar per (frame, planned) pair, the max(MAC, DDR) roofline as a black tick."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:
+        font = ImageFont.load_default(size=13)
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        font = ImageFont.load_default()
+    W, H, left, right, top, bottom = 1100, 620, 70, 300, 40, 90
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    totals = [fr.ms(fr.planned_cycles if planned else fr.cycles) for fr, planned in frames]
+    ymax = max(totals) * 1.12
+    ph = H - top - bottom
+
+    def y(v):
+        return top + ph - v / ymax * ph
+
+    d.text((left, 10), title, fill="black", font=font)
+    step = 1.0 if ymax <= 12 else 2.0
+    v = 0.0
+    while v <= ymax:
+        d.line([(left - 4, y(v)), (W - right, y(v))], fill=(225, 225, 225))
+        d.text((left - 40, y(v) - 7), f"{v:g}", fill="black", font=font)
+        v += step
+    d.text((8, top - 25), "ms/frame", fill="black", font=font)
+    n = len(frames)
+    slot = (W - right - left) / n
+    bw = slot * 0.6
+    for i, (fr, planned) in enumerate(frames):
+        x0 = left + i * slot + (slot - bw) / 2
+        base = 0.0
+        for k, cls in enumerate(fs.CLASSES):
+            val = fr.ms(fr.by_class(planned)[cls])
+            if val > 0:
+                d.rectangle([x0, y(base + val), x0 + bw, y(base)], fill=PALETTE[k % len(PALETTE)], outline="white")
+            base += val
+        d.text((x0, y(base) - 18), f"{base:.2f} ms", fill="black", font=font)
+        r = fr.ms(fr.roofline)
+        d.line([(x0 - 6, y(r)), (x0 + bw + 6, y(r))], fill="black", width=3)
+        for j, part in enumerate(labels[i].split("\n")):
+            d.text((x0 - 10, H - bottom + 8 + 16 * j), part, fill="black", font=font)
+    d.line([(left, top), (left, top + ph), (W - right, top + ph)], fill="black")
+    lx = W - right + 20
+    for k, cls in enumerate(reversed(fs.CLASSES)):
+        idx = len(fs.CLASSES) - 1 - k
+        d.rectangle([lx, top + 10 + 22 * k, lx + 14, top + 24 + 22 * k], fill=PALETTE[idx % len(PALETTE)])
+        d.text((lx + 22, top + 10 + 22 * k), cls, fill="black", font=font)
+    k = len(fs.CLASSES)
+    d.line([(lx, top + 17 + 22 * k), (lx + 14, top + 17 + 22 * k)], fill="black", width=3)
+    d.text((lx + 22, top + 10 + 22 * k), "max(MAC, DDR roofline)", fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+def report(cfg, args) -> tuple[str, list]:
+    gbs = args.ddr_gbs
+    kw = dict(w_bits=args.w_bits, attention=args.attention, call_gap=args.call_gap)
+    routings, kind = realistic_routings(cfg, args.seed)
+    real = [fs.compose(cfg, r, gbs, **kw) for r in routings]
+    head = max(real, key=lambda f: f.cycles)
+    uni = fs.compose(cfg, fs.uniform_routing(cfg), gbs, **kw)
+    conc = fs.compose(cfg, fs.concentrated_routing(cfg), gbs, **kw)
+    hz = cfg.hardware.clock_mhz
+    rate = fs.weight_rate(cfg, gbs)
+    att_src = next(c.source for c in head.calls if c.unit == "attention")
+    lines = [f"Configuration `{cfg.name}`, {hz:g} MHz, MAC array {cfg.hardware.linear_in} x {cfg.hardware.linear_out}; "
+             f"weights from DDR at **{gbs:g} GB/s** ({float(rate):.4g} weights/cycle, {args.w_bits}-bit w_ words, "
+             f"bursts of {fs.DEFAULT_BURST} words); routing: {head.routing.note} (the slower of the "
+             f"{len(real)} tasks); calls back to back, {args.call_gap} cycles between calls.", "",
+             f"**Frame: {fmt(head.cycles)} cycles = {head.ms():.3f} ms** (RTL units as built). "
+             f"Planned, LayerNorm fused (not RTL): {fmt(head.planned_cycles)} cycles = {head.ms(head.planned_cycles):.3f} ms.",
+             "", *class_table(head), ""]
+    b0 = sum(fs.linear_cycles(cfg, *c.shape, gbs, args.w_bits).block0_load for c in head.linear_calls)
+    lines += [f"Block-0 weight loads exposed (the engine has no prefetch across calls): {fmt(b0)} cycles "
+              f"({ms(cfg, b0)} ms) of the linear calls. Attention figure: {att_src}.", ""]
+
+    # rooflines
+    lines += ["### Rooflines", "",
+              "| routing | frame ms | planned ms | MACs | MAC roofline ms | weight MB | DDR roofline ms | "
+              "frame / max(rooflines) | planned / max(rooflines) | Edge-MoE trip counts (same routing) ms |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [(f"{kind}: {f.routing.name}", f) for f in real] + [("uniform", uni), ("all tokens to k experts", conc)]
+    for name, f in rows:
+        em = fs.edge_moe_trip_cycles(cfg, f.routing)
+        lines.append(f"| {name} | {f.ms():.3f} | {f.ms(f.planned_cycles):.3f} | {f.macs / 1e6:.1f} M | "
+                     f"{f.ms(f.mac_roofline):.3f} | {f.weight_bytes / 1e6:.2f} | {f.ms(f.ddr_roofline):.3f} | "
+                     f"{f.cycles / f.roofline:.2f} | {f.planned_cycles / f.roofline:.2f} | {f.ms(em):.2f} |")
+    lines += ["", "MAC roofline: the frame's multiply-accumulates (attention's QK^T and AV counted once per product) "
+              f"at {cfg.hardware.linear_in * cfg.hardware.linear_out} per cycle. DDR roofline: the frame's weight and "
+              f"bias bytes (16-bit, every linear call's stream) at {gbs:g} GB/s. Edge-MoE: its HLS loop trip counts "
+              f"(16 x 16 linear tile, 8 activations per beat, 4-query attention, II = 1) under the same routing; the "
+              f"worked study's figure on its measured routing is {fs.EM_PUBLISHED_MS:g} ms "
+              "(/work/shared/design/performance.md table 2b, reproduced exactly by `cosim.frame_schedule."
+              "edge_moe_trip_cycles`).", ""]
+    active = {L: sum(1 for x in c if x) for L, c in head.routing.counts.items()}
+    lines += [f"Tokens per expert ({head.routing.note}): " + "; ".join(
+        f"layer {L}: {c} ({active[L]} active)" for L, c in head.routing.counts.items()), ""]
+
+    # bandwidth sweep
+    lines += ["### DDR bandwidth", "",
+              "| DDR GB/s | weights/cycle | frame ms | planned ms | experts ms | DDR roofline ms | frame / max(rooflines) |",
+              "|---:|---:|---:|---:|---:|---:|---:|"]
+    for g in args.sweep:
+        f = fs.compose(cfg, head.routing, g, **kw)
+        lines.append(f"| {g:g} | {float(fs.weight_rate(cfg, g)):.4g} | {f.ms():.3f} | {f.ms(f.planned_cycles):.3f} | "
+                     f"{f.ms(f.by_class()['experts (fc1 + fc2)']):.3f} | {f.ms(f.ddr_roofline):.3f} | "
+                     f"{f.cycles / f.roofline:.2f} |")
+    lines += ["", f"{fs.DDR_PEAK_GBS:g} GB/s is the PS DDR4-2400 x 64 peak; the default {fs.DEFAULT_DDR_GBS:g} GB/s "
+              "(75 %) is the rate the linear engine's DDR runs were measured at (24 weights/cycle, integer: the "
+              "measured regime). Non-integer weights/cycle use the same token bucket in 1/q-weight units (modelled). "
+              f"The {args.w_bits}-bit w_ word carries at most {args.w_bits // cfg.fmt('weight').width} weights per "
+              f"cycle ({args.w_bits // cfg.fmt('weight').width * 2 * hz / 1000:g} GB/s at {hz:g} MHz): a faster DDR "
+              "does not help the engine beyond it.", ""]
+
+    # resources
+    res_md = (ROOT / "docs" / "RESULTS.md").read_text()
+    rows_r, tot = fs.resources(cfg, res_md)
+    lines += ["### Resources (Yosys, docs/RESULTS.md)", "",
+              "| unit | LUT | FF | DSP48E2 | BRAM36 (+ BRAM18 / 2) | status |", "|---|---:|---:|---:|---:|---|"]
+    for u, lut, ff, dsp, bram, status in rows_r:
+        cell = (lambda v: "-" if v is None else fmt(v))
+        lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
+    z = fs.ZCU102
+    lines.append(f"| **sum of the rows above** (stale linear row included, attention missing) | **{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.0f}% of {z['LUT']:,}) | "
+                 f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
+                 f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of {z['BRAM36']}) | |")
+    missing = [u for u, *_r, s in rows_r if not s.startswith("Yosys")]
+    dsp_c = tot["DSP"] - next((d for u, _l, _f, d, _b, _s in rows_r if u == "linear" and d is not None), 0) \
+        + fs.expected_linear_dsp(cfg)
+    lines += ["", f"Not current or missing: {', '.join(missing) or 'none'}. With the linear engine's DSP48E2 "
+              f"by construction ({fs.expected_linear_dsp(cfg)}) in place of its stale row: {fmt(dsp_c)} DSP48E2 "
+              f"({100 * dsp_c / z['DSP']:.0f}% of {z['DSP']:,}), attention unit still missing. Also not counted: the "
+              "on-chip activation buffers between calls, the DMA / AXI side, the gate's top-k and queues, control.", ""]
+    plot_rel = args.plot.relative_to(ROOT / "docs") if args.plot.is_relative_to(ROOT / "docs") else args.plot
+    lines += [f"![where the cycles go]({plot_rel})", "",
+              f"Reproduce: `EDGE_MOE_WEIGHTS=/path/to/edge_moe_weights make perf CONFIG=configs/{cfg.name}.yaml` "
+              f"(= `.venv/bin/python scripts/perf.py --config configs/{cfg.name}.yaml --update docs/performance.md`; "
+              "without EDGE_MOE_WEIGHTS the realistic routing comes from seeded weights on a photograph)."]
+    frames = [(head, False), (head, True), (uni, False), (uni, True), (conc, False), (conc, True)]
+    labels = [f"{kind} {head.routing.name}\nRTL units", f"{kind} {head.routing.name}\nplanned: LN fused",
+              "uniform\nRTL units", "uniform\nplanned", "all to k\nRTL units", "all to k\nplanned"]
+    return "\n".join(lines), (frames, labels)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/edge_moe.yaml")
+    ap.add_argument("--ddr-gbs", type=float, default=fs.DEFAULT_DDR_GBS, help="DDR weight bandwidth, GB/s")
+    ap.add_argument("--w-bits", type=int, default=fs.DEFAULT_W_BITS, help="weight-stream word (bits)")
+    ap.add_argument("--sweep", type=float, nargs="*", default=[4.8, 9.6, 14.4, 19.2, 28.8],
+                    help="bandwidths (GB/s) of the sensitivity table")
+    ap.add_argument("--attention", choices=["auto", "analytic"], default="auto",
+                    help="auto: cosim.attention_schedule when importable; analytic: the step count")
+    ap.add_argument("--call-gap", type=int, default=0, help="cycles between one call's ap_done and the next ap_start")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the seeded weights (no EDGE_MOE_WEIGHTS)")
+    ap.add_argument("--plot", type=Path, default=None, help="PNG (default docs/performance_<config>.png)")
+    ap.add_argument("--update", type=Path, help="markdown file with <!-- BEGIN perf-<config> --> markers")
+    args = ap.parse_args(argv)
+    cfg = config_or_exit(args.config)
+    try:
+        for g in [args.ddr_gbs, *args.sweep]:
+            fs.check_bandwidth(g)
+        if args.call_gap < 0 or args.w_bits < cfg.fmt("weight").width:
+            raise fs.PerfError(f"--call-gap {args.call_gap} must be >= 0 and --w-bits {args.w_bits} must hold a weight")
+    except fs.PerfError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args.plot = (args.plot or ROOT / "docs" / f"performance_{cfg.name}.png").resolve()
+    text, (frames, labels) = report(cfg, args)
+    print(text)
+    plot(frames, labels, args.plot,
+         f"{cfg.name}: where the cycles go (DDR {args.ddr_gbs:g} GB/s, {cfg.hardware.clock_mhz:g} MHz)")
+    print(f"plot: {args.plot}")
+    if args.update:
+        from scripts.results_doc import update_section
+
+        update_section(args.update, f"{SECTION}-{cfg.name}", text)
+        print(f"updated {args.update}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

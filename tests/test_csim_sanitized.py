@@ -1,0 +1,80 @@
+"""The C simulation of every registered kernel, built with AddressSanitizer, UBSan (fatal) and
+libstdc++ assertions (cosim.toolchain.SANITIZE_FLAGS), on the shipped tiny config and on a config
+that is neither shipped nor like them (other GELU table size and lanes, other tile, token and expert
+counts), so that table and buffer bounds are exercised where the shipped sizes would hide them.
+An out-of-bounds read that happens to return the right value must fail: a mutated copy of the GELU
+kernel that reads one table entry past the end at |x| = range proves the builds catch it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from cosim.csim import VectorSet, build_tb, generated_headers, run_kernel, run_tb
+from cosim.registry import KERNELS, resolve
+from cosim.toolchain import BUILD_DIR, HLS_DIR, compile_cpp, hls_includes
+from python_ref.config import load_config, parse_config
+
+pytestmark = pytest.mark.csim
+
+
+def unusual_config():
+    """A configuration the project does not ship: GELU step 1/16 over [0, 6) (97 entries) in 3 lanes,
+    an 8 x 4 tile (tiny: 4 x 4), 16 tokens (a 12 x 20 image of 4 x 4 patches), 5 experts with top-3, hidden sizes
+    that are not multiples of the tile."""
+    raw = load_config("tiny").as_dict()
+    raw["name"] = "unusual"
+    raw["model"]["image"] = {"channels": 3, "height": 12, "width": 20}
+    raw["model"]["mlp_hidden"] = 72
+    raw["model"]["moe"] = {"experts": 5, "top_k": 3, "expert_hidden": 40, "tasks": 3}
+    raw["hardware"]["linear_tile"] = {"in": 8, "out": 4}
+    raw["hardware"]["gelu"] = dict(raw["hardware"]["gelu"], method="edge_moe", table_step_log2=4, table_range=6.0,
+                                   lanes=3)
+    return parse_config(raw, "unusual.yaml")
+
+
+def run_sanitized(kernel: str, cfg, tmp_path, generated=None):
+    vectors = resolve(KERNELS[kernel].vectors)(cfg)
+    exe = build_tb(kernel, cfg.name, generated, sanitize=True)
+    return vectors, run_tb(exe, vectors, tmp_path)
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_sanitized_csim_tiny(kernel, tmp_path):
+    vectors, res = run_sanitized(kernel, load_config("tiny"), tmp_path)
+    assert res.exact, f"{kernel}: {res.mismatches} mismatches\n{res.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_sanitized_csim_unusual_config(kernel, tmp_path):
+    cfg = unusual_config()
+    vectors, res = run_sanitized(kernel, cfg, tmp_path, generated_headers(cfg))
+    assert res.exact, f"{kernel}: {res.mismatches} mismatches\n{res.stderr[-2000:]}"
+    assert vectors.expected.size > 0
+
+
+def test_an_out_of_bounds_read_that_returns_the_right_value_fails(tmp_path):
+    """GELU with the range test off by one (`>` for `>=`) reads GELU_DELTA_TABLE[entries] at
+    |x| = range: with t = 0 there the garbage is multiplied by zero and the result is right, so the
+    plain C-sim passes; the sanitized build stops (UBSan: index out of bounds, or ASan: global-buffer-overflow)."""
+    src = (HLS_DIR / "src" / "gelu.h").read_text()
+    needle = "if (a_bits >= (ap_uint<W + 1>(Config::range_steps) << T_BITS)) return relu;"
+    assert needle in src, "the GELU range test moved: update this mutation"
+    mutant = tmp_path / "mutant"
+    mutant.mkdir()
+    (mutant / "gelu.h").write_text(src.replace(needle, needle.replace(">=", ">")))
+    # gelu.cpp includes "gelu.h" from its own folder first: the copy must sit beside the mutant
+    shutil.copy(HLS_DIR / "src" / "gelu.cpp", mutant / "gelu.cpp")
+    cfg = load_config("tiny")
+    vectors = resolve(KERNELS["gelu"].vectors)(cfg)
+    includes = [mutant] + hls_includes("tiny") + [HLS_DIR / "tb"]
+    srcs = [HLS_DIR / "tb" / "gelu_tb.cpp", mutant / "gelu.cpp"]
+    plain = compile_cpp(srcs, tmp_path / "plain", includes)
+    assert run_tb(plain, vectors, tmp_path / "p").exact, "the mutant must pass the plain C-sim (right by luck)"
+    sanitized = compile_cpp(srcs, tmp_path / "sanitized", includes, opt="-O1", sanitize=True)
+    folder = vectors.write(tmp_path / "s" / "vectors")
+    res = subprocess.run([str(sanitized), str(folder), str(tmp_path / "s" / "out.txt")], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode != 0 and ("global-buffer-overflow" in res.stderr or "out of bounds" in res.stderr), \
+        res.stderr[-2000:]

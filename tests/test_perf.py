@@ -1,0 +1,220 @@
+"""The frame-latency composition (cosim/frame_schedule.py, scripts/perf.py, `make perf`): the linear
+calls use the linear engine's cycle model exactly, the DDR bandwidth acts monotonically, the
+rooflines bound every frame from below, the attention source is the RTL cycle model when it is
+importable, Edge-MoE's trip-count figure is the worked study's, and bad arguments fail clearly.
+No model run (routings are synthetic), so the file runs in a few seconds."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from cosim import frame_schedule as fs
+from cosim.linear_schedule import Throttle, predicted_cycles
+from cosim.toolchain import REPO_ROOT
+from python_ref.config import load_config
+
+
+@pytest.fixture(scope="module")
+def edge():
+    return load_config("edge_moe")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_config("tiny")
+
+
+def skewed_routing(cfg):
+    """A realistic-looking imbalance: each token picks k distinct experts, drawn (seeded) with
+    probability ~ 1 / (e + 1)^1.5, so a few experts are long and some are idle."""
+    m = cfg.model
+    rng = np.random.default_rng(1)
+    p = 1.0 / np.arange(1, m.experts + 1) ** 1.5
+    counts = {}
+    for L in range(m.layers):
+        if m.is_moe_layer(L):
+            c = np.zeros(m.experts, dtype=int)
+            for _ in range(m.tokens):
+                c[rng.choice(m.experts, m.top_k, replace=False, p=p / p.sum())] += 1
+            counts[L] = [int(x) for x in rng.permutation(c)]
+    return fs.Routing("skewed", counts).check(cfg)
+
+
+def test_default_bandwidth_is_the_measured_throttle(edge):
+    """14.4 GB/s at 300 MHz is 24 weights per cycle on 512-bit words, bursts of 8: exactly the bucket
+    the engine's DDR-rate cosim runs use (docs/linear.md)."""
+    assert fs.weight_rate(edge, 14.4) == 24
+    assert fs.ddr_throttle(edge, 14.4) == Throttle(rate=24, word=32, burst=8)
+    assert fs.weight_rate(edge, 9.0) == 15  # 9 GB/s / (2 B x 300 MHz)
+    t = fs.ddr_throttle(edge, 10.0)          # 16.67 weights/cycle: the bucket in 1/3-weight units
+    assert t.rate / (t.word / 32) == pytest.approx(10e9 / 2 / 300e6)
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_frame_linear_cycles_equal_the_cycle_model(config):
+    """Every linear call of the frame costs exactly predicted_cycles with the DDR bucket (recomputed
+    here, shape by shape, without the module's cache) and the frame is the sum of its calls."""
+    cfg = load_config(config)
+    r = skewed_routing(cfg) if config == "tiny" else fs.uniform_routing(cfg)
+    f = fs.compose(cfg, r)
+    thr = fs.ddr_throttle(cfg, fs.DEFAULT_DDR_GBS)
+    if config == "edge_moe":
+        assert thr == Throttle(24, 32, 8)
+    lin = f.linear_calls
+    m = cfg.model
+    active = sum(1 for L in r.counts for x in r.counts[L] if x)
+    n_moe = sum(1 for L in range(m.layers) if m.is_moe_layer(L))
+    assert len(lin) == 1 + 2 * m.layers + 2 * (m.layers - n_moe) + n_moe + 2 * active
+    model = {}
+    for shape in sorted({c.shape for c in lin}):
+        out, inn, rows, gelu = shape
+        model[shape] = predicted_cycles(cfg, out, inn, rows, gelu, w_bits=512, throttle=thr).cycles
+    assert all(c.cycles == model[c.shape] for c in lin)
+    assert f.cycles == sum(c.cycles for c in f.calls)
+    by = f.by_class()
+    assert sum(by.values()) == f.cycles
+    assert sum(c.cycles for c in lin) == sum(model[c.shape] for c in lin)
+    expert_sum = sum(model[(m.expert_hidden, m.dim, n, True)] + model[(m.dim, m.expert_hidden, n, False)]
+                     for L in r.counts for n in r.counts[L] if n)
+    assert by["experts (fc1 + fc2)"] == expert_sum
+    assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
+    if config == "edge_moe":
+        assert by["LayerNorm"] == 24 * (129 * 480 + 1)
+
+
+def test_call_gap_and_planned_column(tiny):
+    r = fs.uniform_routing(tiny)
+    f0, f3 = fs.compose(tiny, r), fs.compose(tiny, r, call_gap=3)
+    assert f3.cycles == f0.cycles + 3 * (len(f0.calls) - 1)
+    # planned: only the LayerNorm calls change, to the measured per-LN latency
+    diff = f0.cycles - f0.planned_cycles
+    assert diff == sum(c.cycles - fs.LN_LATENCY for c in f0.calls if c.unit == "layernorm") > 0
+    assert f0.by_class(planned=True)["LayerNorm"] == 2 * tiny.model.layers * fs.LN_LATENCY
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_lower_bandwidth_never_reduces_the_frame_time(config):
+    cfg = load_config(config)
+    gbs = [0.5, 1.3, 2.4, 4.8, 7.0, 9.6, 12.0, 14.4, 19.2, 40.0] if config == "tiny" else [4.8, 14.4, 19.2]
+    routings = [fs.uniform_routing(cfg), fs.concentrated_routing(cfg)]
+    for r in routings + ([skewed_routing(cfg)] if config == "tiny" else []):
+        cyc = [fs.compose(cfg, r, g).cycles for g in gbs]
+        assert all(a >= b for a, b in zip(cyc, cyc[1:])), (r.name, cyc)
+        # and call by call
+        frames = [fs.compose(cfg, r, g) for g in (gbs[0], gbs[-1])]
+        assert all(a.cycles >= b.cycles for a, b in zip(*(fr.calls for fr in frames)))
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_rooflines_bound_the_frame_from_below(config):
+    cfg = load_config(config)
+    m = cfg.model
+    for g in (4.8, 14.4, 40.0) if config == "tiny" else (4.8, 14.4):
+        for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg)):
+            if config == "edge_moe" and r.name == "skewed":
+                continue
+            f = fs.compose(cfg, r, g)
+            assert f.cycles >= f.planned_cycles >= f.roofline == max(f.mac_roofline, f.ddr_roofline) > 0
+            # the MACs of the frame do not depend on the routing (tokens x k slots)
+            T, D = m.tokens, m.dim
+            macs = (m.num_patches * m.patch_in * D + m.layers * (4 * T * D * D + 2 * m.heads * T * T * m.head_dim)
+                    + (m.layers // 2) * 2 * T * D * m.mlp_hidden
+                    + (m.layers // 2) * (T * D * m.experts + T * m.top_k * 2 * D * m.expert_hidden))
+            assert f.macs == macs
+    if config == "edge_moe":
+        f = fs.compose(cfg, fs.uniform_routing(cfg))
+        assert f.macs == 782_719_488  # performance.md table 1
+        assert f.ms(f.mac_roofline) == pytest.approx(2.548, abs=1e-3)
+
+
+def test_attention_uses_the_cycle_model_when_importable(edge):
+    calls = []
+
+    class Geometry:
+        @classmethod
+        def from_config(cls, cfg):
+            return cls()
+
+    def predict(g, T):
+        calls.append(T)
+        return types.SimpleNamespace(cycles=12_345)
+
+    fake = types.SimpleNamespace(Geometry=Geometry, predict=predict)
+    cyc, src = fs.attention_cycles(edge, 129, fake)
+    assert (cyc, calls) == (12_345, [129]) and src.startswith("cosim.attention_schedule")
+    f = fs.compose(edge, fs.concentrated_routing(edge), attention=fake)
+    att = [c for c in f.calls if c.unit == "attention"]
+    assert len(att) == edge.model.layers and all(c.cycles == 12_345 for c in att)
+    # the analytic fallback: input beats + array steps (hi/lo split), docs/attention.md
+    cyc, src = fs.attention_cycles(edge, 129, "analytic")
+    assert cyc == 3 * 129 * 192 // 32 + 6 * 2580 and src.startswith("analytic")
+    mod = fs.attention_model()
+    cyc, src = fs.attention_cycles(edge, 129)
+    if mod is None:
+        assert src.startswith("analytic")
+    else:  # branch attn_rtl merged: the frame uses the RTL cycle model
+        assert cyc == mod.predict(mod.Geometry.from_config(edge), 129).cycles
+        assert src.startswith("cosim.attention_schedule")
+
+
+def test_edge_moe_trip_counts_reproduce_the_study(edge):
+    """performance.md table 2b: 5,541,048 cycles with balanced experts (16.125 tokens each: every
+    expert below 16 tokens is load-bound, so the uniform integer split gives the same figure)."""
+    assert fs.edge_moe_trip_cycles(edge, fs.uniform_routing(edge)) == 5_541_048
+
+
+def test_uniform_and_concentrated_routings(edge, tiny):
+    for cfg in (edge, tiny):
+        m = cfg.model
+        for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg)):
+            r.check(cfg)
+            for c in r.counts.values():
+                assert sum(c) == m.tokens * m.top_k
+        assert all(sum(1 for x in c if x) == m.experts for c in fs.uniform_routing(cfg).counts.values())
+        assert all(sum(1 for x in c if x) == m.top_k for c in fs.concentrated_routing(cfg).counts.values())
+
+
+@pytest.mark.parametrize("bad", [0, -3, 0.1, float("nan"), float("inf"), "fast", None])
+def test_bad_bandwidth_is_a_clear_error(edge, bad):
+    with pytest.raises(fs.PerfError, match="DDR bandwidth"):
+        fs.compose(edge, fs.uniform_routing(edge), bad)
+
+
+def test_bad_routing_and_config_are_clear_errors(edge, tiny):
+    r = fs.uniform_routing(edge)
+    bad = fs.Routing("bad", {L: [1] * edge.model.experts for L in r.counts})
+    with pytest.raises(fs.PerfError, match="summing to tokens x k = 258"):
+        fs.compose(edge, bad)
+    with pytest.raises(fs.PerfError, match="MoE layers"):
+        fs.compose(tiny, r)  # edge_moe's routing on tiny's layers / experts
+    with pytest.raises(fs.PerfError, match="Config"):
+        fs.compose("configs/edge_moe.yaml", r)
+    with pytest.raises(fs.PerfError, match="call_gap"):
+        fs.compose(edge, r, call_gap=-1)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' not found"),
+    (["--config", "tiny", "--ddr-gbs", "0"], "DDR bandwidth 0.0 GB/s: must be a finite number >= 0.5"),
+    (["--config", "tiny", "--sweep", "-1"], "DDR bandwidth -1.0 GB/s"),
+])
+def test_perf_script_rejects_bad_arguments_in_one_line(args, message):
+    res = subprocess.run([sys.executable, "scripts/perf.py", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_resources_parse_results_md(edge):
+    text = (REPO_ROOT / "docs" / "RESULTS.md").read_text()
+    rows, tot = fs.resources(edge, text)
+    by = {r[0]: r for r in rows}
+    assert set(by) == set(fs.ACCEL_UNITS)
+    assert by["layernorm"][3] == fs.synth_rows(text, "edge_moe")["layernorm"]["DSP"] > 0
+    assert tot["DSP"] == sum(r[3] for r in rows if r[3] is not None)
+    assert fs.expected_linear_dsp(edge) == 32 * 32 + 32 + 128  # docs/linear.md: 1 per MAC, 32 GELU, 128 score
+    assert all(not math.isnan(v) for v in tot.values())
