@@ -373,3 +373,54 @@ def logit_rows(cfg: Config, rows: int = 8, seed: int = 31) -> dict[str, np.ndarr
     }
     return blocks
 
+
+
+# ---- the router's C-sim vectors (hls/tb/moe_tb.cpp) -----------------------------------------------
+
+def router_expected(x_raw: np.ndarray, w_gate: np.ndarray, task: int, cfg: Config) -> np.ndarray:
+    """moe_tb's outputs for one case according to python_ref (gate_logits and route): status 0,
+    logits, p, topk_idx, topk_score, queue lengths, the queues' tokens and scores concatenated in
+    expert order, the number of active experts and the active list."""
+    from python_ref.kernels.moe import gate_logits, route
+    r = route(gate_logits(x_raw, w_gate, task, cfg), cfg)
+    parts = [[0], r.logits, r.p, r.topk_idx, r.topk_score, r.queue_lengths, *r.queues, *r.queue_scores,
+             [len(r.active)], list(r.active)]
+    return np.concatenate([np.asarray(p, dtype=np.int64).reshape(-1) for p in parts])
+
+
+def router_cases(cfg: Config, min_values: int = 100_000, seed: int = 41) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+    """(name, x, w_gate, task) for the router: every routing case for every task's gate (all T tokens
+    to one expert, all logits equal, E - k experts unused, one token per expert, ...), then random
+    LN2-like rows with random gates (random task) until the expected outputs hold ``min_values``
+    values."""
+    m = cfg.model
+    out = []
+    for task in range(m.tasks):
+        for name, c in routing_cases(cfg, task).items():
+            out.append((f"{name} (task {task})", c.x_raw, c.weights.w_gate, c.task))
+    per_case = 1 + 2 * m.tokens * m.experts + 4 * m.tokens * m.top_k + 2 * m.experts + 1
+    rng = np.random.default_rng(seed)
+    gfmt = cfg.fmt("gate_weight")
+    n_random = max(4, -(-(min_values - per_case * len(out)) // per_case))
+    for i in range(n_random):
+        x = rng.normal(0.0, 1.0, (m.tokens, m.dim)) * rng.uniform(0.5, 4.0, (m.tokens, 1)) \
+            + rng.normal(0, 0.5, (m.tokens, 1))
+        w = np.clip(rng.normal(0.0, rng.uniform(0.05, 0.5), (m.tasks, m.experts, m.dim)), -1.9, 1.9)
+        if i % 8 == 7:  # coarse gates: many exactly equal logits (ties broken by index)
+            w = np.round(w * 4) / 4
+            x = np.round(x)
+        out.append((f"random {i}", _grid(cfg, x), gfmt.from_float(w).astype(np.int64), int(rng.integers(m.tasks))))
+    return out
+
+
+def moe_csim(cfg: Config, min_values: int = 100_000, cases=None):
+    """moe_tb's vector folder (registry entry "moe"): ``cases`` (default :func:`router_cases` with
+    ``min_values``), python_ref expected (:func:`router_expected`)."""
+    from cosim.csim import VectorSet
+    cases = router_cases(cfg, min_values) if cases is None else cases
+    expected = np.concatenate([router_expected(x, w, t, cfg) for _, x, w, t in cases])
+    return VectorSet("moe", {"cases": len(cases)},
+                     {"task.txt": np.array([t for *_, t in cases], dtype=np.int64),
+                      "x.txt": np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1) for _, x, _, _ in cases]),
+                      "w_gate.txt": np.concatenate([np.asarray(w, dtype=np.int64).reshape(-1) for _, _, w, _ in cases])},
+                     expected, notes={"cases": [n for n, *_ in cases]})

@@ -78,10 +78,9 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("reciprocal", "python_ref.kernels.reciprocal:reciprocal_raw", ("reciprocal.cpp",), ("reciprocal_top",),
            (RtlUnit("reciprocal", ("reciprocal.sv",), "cosim.test_reciprocal"),),
            "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
-    Kernel("softmax", "python_ref.kernels.softmax:softmax_raw", ("softmax.cpp",),
-           ("softmax_stats_top", "softmax_prob_top"),
-           (RtlUnit("softmax_stats", ("exp_core.sv", "reciprocal.sv", "softmax_stats.sv"), "cosim.test_softmax_stats"),
-            RtlUnit("softmax_prob", _SKID_CTRL + ("exp_core.sv", "softmax_prob.sv"), "cosim.test_softmax_prob")),
+    Kernel("softmax", "python_ref.kernels.softmax:softmax_two_pass_raw", ("softmax.cpp",), ("softmax_top",),
+           (RtlUnit("softmax", ("axis_skid.sv", "credit_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+                                "softmax_prob.sv", "softmax.sv"), "cosim.test_softmax"),),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
            (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
@@ -98,6 +97,8 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                   "attn_norm_lane.sv", "attn_norm.sv", "attn_out.sv", "attention.sv"),
                     "cosim.test_attention"),),
            "cosim.attention_vectors:attention_csim", "cosim.sim_rows:attention"),
+    Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",), (),
+           "cosim.moe_vectors:moe_csim", None),
 )}
 
 

@@ -230,16 +230,36 @@ def reciprocal_csim(cfg: Config) -> VectorSet:
     return VectorSet("reciprocal", {"values": x.size}, {"in.txt": x}, softmax_reciprocal_raw(x))
 
 
+def softmax_rows(cfg: Config, seed: int = 203, score_budget: int = 100_000) -> list[np.ndarray]:
+    """Rows for the two-pass softmax (any lengths 1..255): the adversarial rows at NUM_TOKENS scores
+    and cut to 1, 2, 3, NUM_EXPERTS and 255 scores, attention-like rows of NUM_TOKENS scores (about
+    ``score_budget`` scores) and gate-like rows of NUM_EXPERTS logits."""
+    from python_ref.kernels.softmax import MAX_ROW
+    T, E = cfg.model.tokens, cfg.model.experts
+    rows = list(softmax_adversarial(cfg, T).values())
+    full = softmax_adversarial(cfg, MAX_ROW)
+    for n in sorted({1, 2, 3, E, MAX_ROW}):
+        rows += [v[:, :n] for v in full.values()]
+    rows.append(softmax_attention_like(cfg, score_budget // T + 1, T, seed))
+    rows.append(softmax_attention_like(cfg, 2000 // E + 1, E, seed + 1))
+    return [r for block in rows for r in np.asarray(block, dtype=np.int64)]
+
+
 def softmax_csim(cfg: Config) -> VectorSet:
-    """Adversarial and attention-like rows of NUM_TOKENS scores, random arrival orders; expected per
-    row: m, s, r, then the probabilities."""
-    from python_ref.kernels.softmax import softmax_raw
-    n = cfg.model.tokens
-    x = np.concatenate(list(softmax_adversarial(cfg, n).values()) + [softmax_attention_like(cfg, 100_000 // n + 1, n, 203)])
-    order = random_orders(len(x), n, 204)
-    r = softmax_raw(x, cfg, order)
-    expected = np.concatenate([r.m[:, None], r.s[:, None], r.r[:, None], r.p], axis=1)
-    return VectorSet("softmax", {"rows": len(x), "n": n}, {"x.txt": x, "order.txt": order}, expected)
+    """softmax_tb's vector folder for ``rows`` (default :func:`softmax_rows`): lengths and scores;
+    expected per row m, s, r, then the row's probabilities (python_ref softmax_two_pass_raw)."""
+    return softmax_vectors(cfg, softmax_rows(cfg))
+
+
+def softmax_vectors(cfg: Config, rows: list[np.ndarray]) -> VectorSet:
+    from python_ref.kernels.softmax import softmax_two_pass_raw
+    expected = []
+    for x in rows:
+        r = softmax_two_pass_raw(x[None, :], cfg)
+        expected.append(np.concatenate([r.m, r.s, r.r, r.p[0]]))
+    lengths = np.array([len(x) for x in rows], dtype=np.int64)
+    return VectorSet("softmax", {"rows": len(rows), "scores": int(lengths.sum())},
+                     {"lengths.txt": lengths, "x.txt": np.concatenate(rows)}, np.concatenate(expected))
 
 
 def layernorm_csim(cfg: Config) -> VectorSet:

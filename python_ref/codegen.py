@@ -19,11 +19,11 @@ from pathlib import Path
 from .config import FORMAT_ROLES, REPO_ROOT, Config
 from .fixed import OVERFLOW_MODES, QUANT_MODES
 from .hwconfig import KernelHwConfig
-from .kernels import attention, exp, gelu, layernorm, linear, reciprocal, softmax
+from .kernels import attention, exp, gelu, layernorm, linear, moe, reciprocal, softmax
 
 # One config struct per kernel (hls4ml's CONFIG_T): the kernels' own hw_config, in this order.
 KERNEL_CONFIGS = (gelu.hw_config, exp.hw_config, reciprocal.hw_config, softmax.hw_config, layernorm.hw_config,
-                  linear.hw_config, attention.hw_config)
+                  linear.hw_config, attention.hw_config, moe.hw_config)
 
 
 def kernel_configs(cfg: Config) -> list[KernelHwConfig]:

@@ -10,7 +10,7 @@ nominal and an optimistic corner, its composition and RTL lines, and the DSP48E2
 Exit status: 0 when every unit's nominal worst path fits in 1000/clock_mhz ns, 1 when one does
 not (unless --no-fail), 2 on bad input (unknown unit, missing netlist or config).
 
-  .venv/bin/python scripts/timing.py --config configs/edge_moe.yaml --units softmax_stats gelu
+  .venv/bin/python scripts/timing.py --config configs/edge_moe.yaml --units softmax gelu
   .venv/bin/python scripts/timing.py --update docs/timing.md --no-fail      # the documentation run
   .venv/bin/python scripts/timing.py --netlist build/timing/edge_moe/gelu.json --paths 3
 """

@@ -391,3 +391,47 @@ def test_routing_on_published_weights_matches_the_float_model(image, task):
     assert np.all(a.slot_agree[clear])
     assert a.logit_err < 4e-3 and a.p_err_chosen < 1e-3
     assert not np.isin(np.nonzero(a.queue_lengths == 0)[0], r.active).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# The call-descriptor stream (python_ref/kernels/moe.py: descriptor_words / decode_descriptors)
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_descriptor_stream_round_trip(k):
+    """descriptor_words then decode_descriptors gives back the task, the gate rows and the schedule,
+    call by call; the stream never exceeds max_descriptor_words."""
+    from python_ref.kernels.moe import decode_descriptors, descriptor_words, max_descriptor_words
+    cfg = K_VARIANTS[k]
+    for task in range(cfg.model.tasks):
+        for case in routing_cases(cfg, task).values():
+            r = route(gate_logits(case.x_raw, case.weights.w_gate, task, cfg), cfg)
+            s = expert_schedule(r, cfg)
+            words = descriptor_words(r, s, task, cfg)
+            assert len(words) <= max_descriptor_words(cfg)
+            t, rows, back = decode_descriptors(words, cfg)
+            assert (t, rows, back.first_load) == (task, cfg.model.tokens, s.first_load)
+            assert len(back.calls) == len(s.calls)
+            for a, b in zip(back.calls, s.calls):
+                assert (a.step, a.expert, a.layer, a.buffer, a.gelu, a.prefetch) == \
+                    (b.step, b.expert, b.layer, b.buffer, b.gelu, b.prefetch)
+                for f in ("gather", "scatter", "scores"):
+                    x, y = getattr(a, f), getattr(b, f)
+                    assert (x is None and y is None) or np.array_equal(x, y), (case.name, a.step, f)
+
+
+def test_descriptor_stream_rejects_a_broken_stream():
+    """One bad field (a wrong kind, a dropped row word, a call after the last) is an error naming
+    the word."""
+    from python_ref.kernels.moe import DescriptorError, decode_descriptors, descriptor_words
+    cfg = TINY
+    case = next(iter(routing_cases(cfg, 0).values()))
+    r = route(gate_logits(case.x_raw, case.weights.w_gate, 0, cfg), cfg)
+    words = descriptor_words(r, expert_schedule(r, cfg), 0, cfg)
+    bad_kind = words.copy()
+    bad_kind[0] = int(bad_kind[0]) ^ (1 << 62)
+    with pytest.raises(DescriptorError, match="descriptor word 0"):
+        decode_descriptors(bad_kind, cfg)
+    with pytest.raises(DescriptorError):
+        decode_descriptors(np.delete(words, 3), cfg)
+    with pytest.raises(DescriptorError, match="after the last"):
+        decode_descriptors(np.concatenate([words, words[2:3]]), cfg)

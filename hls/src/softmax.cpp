@@ -1,41 +1,47 @@
 #include "softmax.h"
 
-void softmax_stats_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& stats, unsigned n) {
+// Three passes over an on-chip row buffer, each pipelined at one score per cycle: read (and the
+// running maximum: a compare, no arithmetic in the loop), exp and the exact sum (one integer add
+// carried), probabilities; one reciprocal per row between the second and the third.
+void softmax_top(hls::stream<act_t>& scores, hls::stream<softmax_prob_t>& probs,
+                 hls::stream<softmax_stats_t>& stats, softmax_len_t n) {
 #pragma HLS interface mode=axis port=scores
+#pragma HLS interface mode=axis port=probs
 #pragma HLS interface mode=axis port=stats
 #pragma HLS interface mode=s_axilite port=n bundle=control
 #pragma HLS interface mode=s_axilite port=return bundle=control
 #pragma HLS bind_storage variable=EXP_TABLE type=rom_np impl=lutram
+    constexpr int N = softmax_config::max_row;
+    const unsigned len = n;
+    if (len == 0) return;  // no row: nothing read, nothing written
+    act_t x[N];
+    exp_out_t e[N];
     act_t m = 0;
-    softmax_sum_t s = 0;
-    // The (m, s) recurrence is carried from one score to the next: II=1 needs the exp and the
-    // multiply in the same cycle or rows interleaved (see docs/nonlinear.md).
-SOFTMAX_SCORES:
-    for (unsigned i = 0; i < n; i++) {
+SOFTMAX_READ:
+    for (unsigned i = 0; i < len; i++) {
 #pragma HLS pipeline II=1
-#pragma HLS loop_tripcount min=1 max=255
-        softmax_update<softmax_config>(scores.read(), i == 0, m, s);
+#pragma HLS loop_tripcount min=1 max=N
+        const act_t v = scores.read();
+        x[i] = v;
+        if (i == 0 || v > m) m = v;
+    }
+    softmax_sum_t s = 0;
+SOFTMAX_EXP:
+    for (unsigned i = 0; i < len; i++) {
+#pragma HLS pipeline II=1
+#pragma HLS loop_tripcount min=1 max=N
+        e[i] = softmax_exp(x[i], m);
+        s += e[i];  // exact: s <= n <= 255
     }
     softmax_stats_t st;
     st.m = m;
     st.s = s;
     st.r = reciprocal<reciprocal_config>(s);
-    stats.write(st);
-}
-
-void softmax_prob_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& stats,
-                      hls::stream<softmax_prob_t>& probs, unsigned n) {
-#pragma HLS interface mode=axis port=scores
-#pragma HLS interface mode=axis port=stats
-#pragma HLS interface mode=axis port=probs
-#pragma HLS interface mode=s_axilite port=n bundle=control
-#pragma HLS interface mode=s_axilite port=return bundle=control
-#pragma HLS bind_storage variable=EXP_TABLE type=rom_np impl=lutram
-    const softmax_stats_t st = stats.read();
-SOFTMAX_PROBS:
-    for (unsigned i = 0; i < n; i++) {
+SOFTMAX_PROB:
+    for (unsigned i = 0; i < len; i++) {
 #pragma HLS pipeline II=1
-#pragma HLS loop_tripcount min=1 max=255
-        probs.write(softmax_prob<softmax_config>(scores.read(), st));
+#pragma HLS loop_tripcount min=1 max=N
+        probs.write(softmax_prob_of<softmax_config>(e[i], st.r));
     }
+    stats.write(st);
 }

@@ -1,8 +1,11 @@
-// Single-pass (online) softmax, Edge-MoE's formulation: per row a running maximum m and sum s,
-// updated once per score in ARRIVAL order (the result depends on that order because every product
-// is rounded); then r = 1/s; the probability stage computes p_i = exp(x_i - m) * r.
-// The numerical definition is python_ref/kernels/softmax.py; this file must equal it bit for bit.
-// The same unit serves attention rows (NUM_TOKENS scores) and the MoE gate (NUM_EXPERTS logits).
+// Two-pass softmax, the accelerator's softmax (the MoE gate's; the attention unit computes the same
+// definition inside attention.cpp): per row
+//   m = max_i x_i (exact)   e_i = exp(x_i - m)   s = sum_i e_i (exact)   r = 1/s   p_i = round(e_i * r)
+// Nothing depends on the order in which a row's scores arrive. The numerical definition is
+// python_ref/kernels/softmax.py (softmax_two_pass_raw); this file must equal it bit for bit.
+// Rows have 1..255 scores (softmax_config::max_row: the sum format holds s <= 255); the row-length
+// argument of softmax_top is ap_uint<softmax_config::row_bits> (8 bits), so no longer row can be
+// asked for, and a length of 0 reads and writes nothing.
 #pragma once
 
 #include <ap_fixed.h>
@@ -13,66 +16,77 @@
 #include "model_config.h"
 #include "reciprocal.h"
 
-// softmax_config (formats, max_row) is generated from python_ref/kernels/softmax.py.
+// softmax_config (formats, max_row, row_bits) is generated from python_ref/kernels/softmax.py.
 typedef softmax_config::prob_t softmax_prob_t;  // p in [0, 1], 24 fraction bits
+typedef ap_uint<softmax_config::row_bits> softmax_len_t;
 static_assert(NUM_TOKENS <= softmax_config::max_row, "attention rows exceed the softmax sum format");
 static_assert(NUM_EXPERTS <= softmax_config::max_row, "gate rows exceed the softmax sum format");
+static_assert(softmax_config::max_row == (1 << softmax_config::row_bits) - 1,
+              "the row-length argument cannot exceed the longest row");
 static_assert(exp_out_t::width - exp_out_t::iwidth == softmax_sum_t::width - softmax_sum_t::iwidth,
-              "s + e must be exact: the sum and exp formats share their fraction bits");
+              "s + e is exact: the sum and exp formats share their fraction bits");
 
-// Per-row statistics leaving the statistics stage.
+// Per-row statistics.
 struct softmax_stats_t {
     act_t m;
     softmax_sum_t s;
     softmax_recip_t r;
 };
 
-// One online update of (m, s) with score x (the first score of a row initialises them).
-template <class Config>
-void softmax_update(typename Config::score_t x, bool first, typename Config::score_t& m, typename Config::sum_t& s) {
+// e = exp(x - m) for x <= m: the exact difference (ap_fixed<33,11>) into the exp unit.
+inline exp_out_t softmax_exp(act_t x, act_t m) {
 #pragma HLS inline
-    typedef typename Config::sum_t sum_t;
-    constexpr int SW = sum_t::width;
-    constexpr int EF = exp_out_t::width - exp_out_t::iwidth;  // 24
-    const ap_uint<SW> one = ap_uint<SW>(1) << (sum_t::width - sum_t::iwidth);
-    ap_uint<SW> s_raw = s.range(SW - 1, 0);
-    if (first) {
-        m = x;
-        s_raw = one;
-    } else {
-        bool new_max = x > m;
-        exp_in_t d = new_max ? exp_in_t(m - x) : exp_in_t(x - m);  // exact, <= 0
-        ap_uint<exp_out_t::width> e = exp_neg<exp_config>(d).range(exp_out_t::width - 1, 0);
-        if (new_max) {
-            ap_uint<SW + exp_out_t::width> prod = s_raw * e;  // 48 fraction bits
-            s_raw = ((prod + (ap_uint<SW + exp_out_t::width>(1) << (EF - 1))) >> EF) + one;
-            m = x;
-        } else {
-            s_raw = s_raw + e;
-        }
-    }
-    s.range(SW - 1, 0) = s_raw;
+    return exp_neg<exp_config>(exp_in_t(x - m));
 }
 
-// p = round(exp(x - m) * r): 24 + 31 fraction bits rounded to 24.
+// p = round(e * r): 24 + 31 fraction bits rounded half up to 24. p <= 1 since e <= 1 and r <= 1.
 template <class Config>
-typename Config::prob_t softmax_prob(typename Config::score_t x, const softmax_stats_t& st) {
+typename Config::prob_t softmax_prob_of(exp_out_t e_in, typename Config::recip_t r_in) {
 #pragma HLS inline
     typedef typename Config::recip_t recip_t;
     typedef typename Config::prob_t prob_t;
     constexpr int EW = exp_out_t::width, RW = recip_t::width, PW = prob_t::width;
     constexpr int SH = (EW - exp_out_t::iwidth) + (RW - recip_t::iwidth) - (PW - prob_t::iwidth);  // 31
-    ap_uint<EW> e = exp_neg<exp_config>(exp_in_t(x - st.m)).range(EW - 1, 0);
-    ap_uint<RW> r = st.r.range(RW - 1, 0);
+    ap_uint<EW> e = e_in.range(EW - 1, 0);
+    ap_uint<RW> r = r_in.range(RW - 1, 0);
     ap_uint<EW + RW> prod = e * r;
     ap_uint<EW + RW + 1> pr = (ap_uint<EW + RW + 1>(prod) + (ap_uint<EW + RW + 1>(1) << (SH - 1))) >> SH;
     prob_t p;
-    p.range(PW - 1, 0) = pr(PW - 1, 0);  // p <= 1: e <= 1 and r <= 1
+    p.range(PW - 1, 0) = pr(PW - 1, 0);
     return p;
 }
 
-// Statistics stage: n scores of one row in arrival order in, (m, s, 1/s) out.
-void softmax_stats_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& stats, unsigned n);
-// Probability stage: the row's statistics, then n scores in any order, n probabilities out.
-void softmax_prob_top(hls::stream<act_t>& scores, hls::stream<softmax_stats_t>& stats,
-                      hls::stream<softmax_prob_t>& probs, unsigned n);
+// The whole two-pass softmax of a row held in x[0..n-1] (1 <= n <= N): statistics and p[0..n-1].
+template <class Config, int N>
+softmax_stats_t softmax_row(const act_t x[N], unsigned n, typename Config::prob_t p[N]) {
+#pragma HLS inline
+    act_t m = x[0];
+softmax_row_max:
+    for (unsigned i = 1; i < n; i++) {
+#pragma HLS loop_tripcount min=0 max=N - 1
+        if (x[i] > m) m = x[i];
+    }
+    exp_out_t e[N];
+    softmax_sum_t s = 0;
+softmax_row_exp:
+    for (unsigned i = 0; i < n; i++) {
+#pragma HLS loop_tripcount min=1 max=N
+        e[i] = softmax_exp(x[i], m);
+        s += e[i];  // exact: s <= n <= 255
+    }
+    softmax_stats_t st;
+    st.m = m;
+    st.s = s;
+    st.r = reciprocal<reciprocal_config>(s);
+softmax_row_prob:
+    for (unsigned i = 0; i < n; i++) {
+#pragma HLS loop_tripcount min=1 max=N
+        p[i] = softmax_prob_of<Config>(e[i], st.r);
+    }
+    return st;
+}
+
+// Stream top: a row of n scores in (any order of arrival gives the same result), its n
+// probabilities out in the same positions, then its statistics. n = 0: nothing is read or written.
+void softmax_top(hls::stream<act_t>& scores, hls::stream<softmax_prob_t>& probs,
+                 hls::stream<softmax_stats_t>& stats, softmax_len_t n);

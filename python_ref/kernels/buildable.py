@@ -4,10 +4,10 @@ with a message naming the field, instead of a C++ static_assert or an RTL elabor
 from __future__ import annotations
 
 from ..config import Config
-from . import attention, exp, gelu, layernorm, linear, softmax
+from . import attention, exp, gelu, layernorm, linear, moe, softmax
 
 CHECKS = (exp.check_config, gelu.check_config, softmax.check_config, layernorm.check_config, linear.check_config,
-          attention.check_config)
+          attention.check_config, moe.check_config)
 
 
 def check(cfg: Config) -> None:

@@ -86,8 +86,9 @@ from typing import Mapping
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..fixed import FixedPointError
+from ..hwconfig import KernelHwConfig, constant_list
 from .linear import LinearError, compute_linear, quantize_per_channel
 from .softmax import PROB_FORMAT, softmax_two_pass_raw
 
@@ -460,3 +461,213 @@ def moe_raw(x_raw, weights: MoEWeights, task: int, cfg: Config) -> MoEResult:
     routing = route(gate_logits(x, w.w_gate, task, cfg), cfg)
     schedule = expert_schedule(routing, cfg)
     return MoEResult(routing, schedule, run_schedule(x, w, schedule, cfg))
+
+
+# ---------------------------------------------------------------------------------------------
+# The call-descriptor stream (what rtl/src/moe.sv emits and hls/src/moe.cpp writes; docs/moe.md)
+
+class DescriptorError(ValueError):
+    """A call-descriptor stream that does not follow the format (names the word and the problem)."""
+
+
+KIND_GATE, KIND_LOAD, KIND_CALL, KIND_ROW = 1, 2, 3, 4
+LAYER_CODE = {"gate": 0, "fc1": 1, "fc2": 2}
+MODE_STORE, MODE_SCALED = 0, 2  # the linear engine's output modes (hls/src/linear.h: linear_out_mode)
+# 64-bit words; field -> (lsb, width). Header words (GATE, LOAD, CALL) and ROW words share kind.
+DESC_BITS = 64
+HEADER_FIELDS = {
+    "kind": (60, 4), "step": (52, 8), "expert": (44, 8), "layer": (42, 2), "buffer": (41, 1), "gelu": (40, 1),
+    "mode": (38, 2), "rows": (30, 8), "pf_valid": (29, 1), "pf_expert": (21, 8), "pf_layer": (19, 2),
+    "last": (18, 1), "task": (0, 8),
+}
+ROW_FIELDS = {"kind": (60, 4), "k": (44, 8), "token": (36, 8), "score": (0, 32)}
+
+
+def _pack(fields: dict, values: dict) -> int:
+    word = 0
+    for name, v in values.items():
+        lsb, width = fields[name]
+        v = int(v)
+        if name == "score":
+            v &= (1 << width) - 1  # two's complement act raw
+        if not 0 <= v < (1 << width):
+            raise DescriptorError(f"descriptor field {name} = {v} does not fit {width} bits")
+        word |= v << lsb
+    return word
+
+
+def _field(word: int, fields: dict, name: str) -> int:
+    lsb, width = fields[name]
+    return (int(word) >> lsb) & ((1 << width) - 1)
+
+
+def descriptor_words(routing: Routing, schedule: ExpertSchedule, task: int, cfg: Config) -> np.ndarray:
+    """The MoE layer as the engine-call stream (int64 array of 64-bit words, docs/moe.md):
+
+    * GATE: the gate call (task, rows = T, layer gate, store; dense: no row list);
+    * LOAD: ``schedule.first_load`` (expert, fc1) into buffer 0;
+    * per call of ``schedule.calls``: a CALL header (step, expert, layer, buffer, gelu, mode, rows,
+      prefetch, last) followed by its ``rows`` ROW words (k, token, score): fc1 k = i, token = the
+      gathered row of x, score 0; fc2 k = the gathered row of h, token = the moe_acc row it
+      scatter-accumulates into, score = the act score."""
+    task = _check_task(task, cfg)
+    T = len(routing.logits)
+    words = [_pack(HEADER_FIELDS, {"kind": KIND_GATE, "layer": LAYER_CODE["gate"], "mode": MODE_STORE, "rows": T,
+                                   "task": task})]
+    e0, l0 = schedule.first_load
+    words.append(_pack(HEADER_FIELDS, {"kind": KIND_LOAD, "expert": e0, "layer": LAYER_CODE[l0]}))
+    for n, c in enumerate(schedule.calls):
+        pf = c.prefetch
+        words.append(_pack(HEADER_FIELDS, {
+            "kind": KIND_CALL, "step": c.step, "expert": c.expert, "layer": LAYER_CODE[c.layer], "buffer": c.buffer,
+            "gelu": int(c.gelu), "mode": MODE_STORE if c.layer == "fc1" else MODE_SCALED, "rows": c.rows,
+            "pf_valid": int(pf is not None), "pf_expert": pf[0] if pf else 0, "pf_layer": LAYER_CODE[pf[1]] if pf else 0,
+            "last": int(n == len(schedule.calls) - 1)}))
+        for i in range(c.rows):
+            if c.layer == "fc1":
+                words.append(_pack(ROW_FIELDS, {"kind": KIND_ROW, "k": i, "token": int(c.gather[i])}))
+            else:
+                words.append(_pack(ROW_FIELDS, {"kind": KIND_ROW, "k": int(c.gather[i]), "token": int(c.scatter[i]),
+                                                "score": int(c.scores[i])}))
+    return np.array(words, dtype=np.int64)
+
+
+def decode_descriptors(words, cfg: Config) -> tuple[int, int, ExpertSchedule]:
+    """Parse and validate a call-descriptor stream: (task, gate rows, schedule). Every field is checked
+    against the format (kinds in order, steps consecutive, buffers step % 2, fc1 then fc2 per expert,
+    gelu and mode per layer, prefetch = the next call's weights, last on the final call only, row words
+    = rows, reserved bits zero), so the schedule returned is what the stream says, for
+    :func:`run_schedule`."""
+    act = cfg.fmt("act")
+    w = [int(v) & ((1 << DESC_BITS) - 1) for v in np.asarray(words).reshape(-1).tolist()]
+    layer_name = {v: k for k, v in LAYER_CODE.items()}
+    hdr_mask = sum(((1 << wd) - 1) << lsb for lsb, wd in HEADER_FIELDS.values())
+    row_mask = sum(((1 << wd) - 1) << lsb for lsb, wd in ROW_FIELDS.values())
+
+    def bad(i, msg):
+        raise DescriptorError(f"descriptor word {i} ({w[i] if i < len(w) else None:#x}): {msg}" if i < len(w)
+                              else f"descriptor stream ends after {len(w)} words: {msg}")
+
+    def hdr(i, kind):
+        if i >= len(w):
+            bad(i, f"expected a kind-{kind} header")
+        if _field(w[i], HEADER_FIELDS, "kind") != kind:
+            bad(i, f"kind {_field(w[i], HEADER_FIELDS, 'kind')}, expected {kind}")
+        if w[i] & ~hdr_mask:
+            bad(i, "reserved header bits set")
+        return {k: _field(w[i], HEADER_FIELDS, k) for k in HEADER_FIELDS}
+
+    g = hdr(0, KIND_GATE)
+    if g["layer"] != LAYER_CODE["gate"] or g["mode"] != MODE_STORE or any(
+            g[k] for k in ("step", "expert", "buffer", "gelu", "pf_valid", "pf_expert", "pf_layer", "last")):
+        bad(0, "a GATE header has layer gate, mode store and no other field")
+    task = _check_task(g["task"], cfg)
+    ld = hdr(1, KIND_LOAD)
+    if ld["layer"] != LAYER_CODE["fc1"] or any(ld[k] for k in ("step", "buffer", "gelu", "mode", "rows", "pf_valid",
+                                                                "pf_expert", "pf_layer", "last", "task")):
+        bad(1, "a LOAD header names an expert's fc1 into buffer 0 and nothing else")
+    first = (ld["expert"], "fc1")
+    calls, i, last_seen = [], 2, False
+    while i < len(w):
+        h = hdr(i, KIND_CALL)
+        n = len(calls)
+        if last_seen:
+            bad(i, "a call after the last one")
+        if h["step"] != n or h["buffer"] != n % 2 or h["task"]:
+            bad(i, f"step {h['step']} buffer {h['buffer']}: expected step {n}, buffer {n % 2}, task 0")
+        layer = layer_name.get(h["layer"])
+        if layer not in ("fc1", "fc2"):
+            bad(i, f"layer code {h['layer']} is not fc1 or fc2")
+        want_layer = "fc1" if n % 2 == 0 else "fc2"
+        if layer != want_layer or (layer == "fc2" and h["expert"] != calls[-1].expert):
+            bad(i, f"call {n} is {layer} of expert {h['expert']}: calls alternate fc1, fc2 of the same expert")
+        if h["gelu"] != (layer == "fc1") or h["mode"] != (MODE_STORE if layer == "fc1" else MODE_SCALED):
+            bad(i, "fc1 has GELU and stores, fc2 has no GELU and scale-accumulates")
+        rows = h["rows"]
+        if rows < 1:
+            bad(i, "a call has at least one row")
+        pf = (h["pf_expert"], layer_name.get(h["pf_layer"])) if h["pf_valid"] else None
+        if not h["pf_valid"] and (h["pf_expert"] or h["pf_layer"]):
+            bad(i, "prefetch fields without prefetch valid")
+        if layer == "fc1" and pf != (h["expert"], "fc2"):
+            bad(i, f"fc1 of expert {h['expert']} must prefetch its fc2, prefetches {pf}")
+        if layer == "fc2" and pf is not None and pf[1] != "fc1":
+            bad(i, "fc2 prefetches the next expert's fc1")
+        if h["last"] != (layer == "fc2" and pf is None):
+            bad(i, "last marks the final fc2, the one without a prefetch")
+        last_seen = bool(h["last"])
+        if len(w) < i + 1 + rows:
+            bad(len(w), f"call {n} announces {rows} rows")
+        ks, toks, scs = [], [], []
+        for r in range(rows):
+            j = i + 1 + r
+            if _field(w[j], ROW_FIELDS, "kind") != KIND_ROW or w[j] & ~row_mask:
+                bad(j, "expected a ROW word (reserved bits zero)")
+            k, tok, sc = (_field(w[j], ROW_FIELDS, f) for f in ("k", "token", "score"))
+            sc = sc - (1 << 32) if sc >> 31 else sc
+            if layer == "fc1" and (k != r or sc != 0):
+                bad(j, f"fc1 row {r}: k must be {r} and the score 0")
+            if tok >= g["rows"]:
+                bad(j, f"token {tok} outside the gate's {g['rows']} rows")
+            ks.append(k)
+            toks.append(tok)
+            scs.append(sc)
+        if layer == "fc1":
+            calls.append(EngineCall(n, h["expert"], "fc1", n % 2, np.array(toks, dtype=np.int64), None, None, True, pf))
+        else:
+            prev = calls[-1]
+            if rows != prev.rows or toks != prev.gather.tolist():
+                bad(i, f"fc2 of expert {h['expert']} must scatter to the rows its fc1 gathered")
+            if any(not act.raw_min <= s <= act.raw_max for s in scs):
+                bad(i, "a score outside the act format")
+            calls.append(EngineCall(n, h["expert"], "fc2", n % 2, np.array(ks, dtype=np.int64),
+                                    np.array(toks, dtype=np.int64), np.array(scs, dtype=np.int64), False, pf))
+        i += 1 + rows
+    if not calls or not last_seen:
+        bad(len(w), "the stream ends without its last call")
+    for a, b in zip(calls, calls[1:] + [None]):
+        if b is not None and a.prefetch != (b.expert, b.layer):
+            bad(len(w), f"call {a.step} prefetches {a.prefetch}, the next call is {(b.expert, b.layer)}")
+    if first != (calls[0].expert, "fc1"):
+        bad(1, f"LOAD {first} is not the first call's weights")
+    return task, g["rows"], ExpertSchedule(first, tuple(calls))
+
+
+def max_descriptor_words(cfg: Config) -> int:
+    """The longest stream: GATE, LOAD, 2 headers per expert and every (token, slot) twice."""
+    m = cfg.model
+    return 2 + 2 * m.experts + 2 * m.top_k * m.tokens
+
+
+def check_config(cfg: Config) -> None:
+    """What the MoE hardware can be built for: 8-bit descriptor fields, 32-bit score field, act holds
+    1.0, k in 1..E."""
+    m = cfg.model
+    act = cfg.fmt("act")
+    if m.tokens > 255 or m.experts > 255:
+        raise ConfigError(f"model: {m.tokens} tokens / {m.experts} experts: the MoE call descriptors have 8-bit "
+                          f"token and expert fields (at most 255)")
+    if act.width > 32:
+        raise ConfigError(f"formats.act: {act.c_type} does not fit the descriptors' 32-bit score field")
+    if act.max < 1.0:
+        raise ConfigError(f"formats.act = {act.c_type} cannot hold a gate probability of 1.0")
+    if not 1 <= m.top_k <= m.experts:
+        raise ConfigError(f"model.moe.top_k = {m.top_k}: must be in 1..model.moe.experts = {m.experts}")
+
+
+def hw_config(cfg: Config) -> KernelHwConfig:
+    from .softmax import row_period
+    consts = {"token_cycles": (row_period(cfg), "RTL router: cycles per token (the gate call's row period)"),
+              "desc_words": (max_descriptor_words(cfg), "longest call-descriptor stream (64-bit words)"),
+              "kind_gate": (KIND_GATE, "descriptor kind: the gate call"),
+              "kind_load": (KIND_LOAD, "descriptor kind: the first weight load"),
+              "kind_call": (KIND_CALL, "descriptor kind: an expert call header"),
+              "kind_row": (KIND_ROW, "descriptor kind: one row of a call"),
+              "mode_store": (MODE_STORE, "engine output mode: store"),
+              "mode_scaled": (MODE_SCALED, "engine output mode: scaled scatter-accumulate")}
+    for prefix, fields in (("h", HEADER_FIELDS), ("r", ROW_FIELDS)):
+        for name, (lsb, width) in fields.items():
+            consts[f"{prefix}_{name}_lsb"] = (lsb, f"descriptor {'header' if prefix == 'h' else 'row'} field {name}: lsb")
+            consts[f"{prefix}_{name}_w"] = (width, f"descriptor {'header' if prefix == 'h' else 'row'} field {name}: bits")
+    return KernelHwConfig("moe", "MOE", "MoE router and call descriptors (python_ref/kernels/moe.py)",
+                          constant_list(**consts))

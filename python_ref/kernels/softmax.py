@@ -1,10 +1,17 @@
-"""Single-pass (online) softmax: the numerical specification of hls/src/softmax.h (and the RTL).
+"""Softmax: the numerical specification of hls/src/softmax.h and rtl/src/softmax.sv.
 
-Edge-MoE's formulation: per row a running maximum m and sum s, updated once per score in ARRIVAL
-order. Because every product is rounded, the result depends on that order, so the order is an
-input of this model (``order[row, k]`` = index of the k-th score to arrive; the reordered
-attention feeds each row in a rotated order). The same unit serves the MoE gate (softmax over the
-experts' logits).
+Two definitions live here:
+
+* **Two-pass** (:func:`softmax_two_pass_raw`): the accelerator's softmax, implemented bit for bit by
+  hls/src/softmax.h (``softmax_top``) and rtl/src/softmax.sv (the MoE gate's softmax; the attention
+  unit has the same definition inside). ``m = max_i x_i`` (exact), ``e_i = exp(x_i - m)`` (one exp
+  per score), ``s = sum_i e_i`` summed exactly, ``r = reciprocal(s)``, ``p_i = round(e_i * r)``.
+  Nothing depends on the order in which the scores arrive.
+* **Online** (:func:`softmax_raw`): Edge-MoE's single-pass formulation, kept in python_ref only as
+  the reference its error tables compare against (no C++ or RTL implements it any more). Per row a
+  running maximum m and sum s, updated once per score in ARRIVAL order. Because every product is
+  rounded, the result depends on that order, so the order is an input of this model
+  (``order[row, k]`` = index of the k-th score to arrive).
 
 Formats (algorithm choices, documented in docs/nonlinear.md):
 
@@ -16,17 +23,22 @@ Formats (algorithm choices, documented in docs/nonlinear.md):
 * r = 1/s: python_ref.kernels.reciprocal, ap_ufixed<32,1> (31 fraction bits, round to nearest);
 * p: PROB_FORMAT = ap_ufixed<25,1> (24 fraction bits; p = 1.0 exactly for a single dominant score).
 
-Statistics stage, per row, for the scores x_0, x_1, ... in arrival order (roundings half up):
+Rows longer than MAX_ROW = 255 scores are outside the domain: every function here raises. The
+hardware cannot be asked for one: its row-length argument is ROW_BITS = 8 bits wide (C++
+``ap_uint<8> n``, RTL port ``n[7:0]``), and a length of 0 starts no row (nothing is read, nothing
+written).
+
+Online statistics, per row, for the scores x_0, x_1, ... in arrival order (roundings half up):
 
 1. first score: ``m = x_0``, ``s = 1``;
 2. each later score x:
    * if ``x > m`` (strictly): ``e = exp(m - x)``, ``s = round(s * e / 2^24) + 1`` (s*e has 48
      fraction bits, rounded to 24; the + 1 is exact), ``m = x``;
    * else: ``e = exp(x - m)``, ``s = s + e`` (exact: same fraction bits);
-3. end of row: ``r = reciprocal(s)``. The statistics (m, s, r) leave the unit.
+3. end of row: ``r = reciprocal(s)``.
 
-Probability stage (pipelined, any order): ``p_i = round(exp(x_i - m) * r / 2^31)`` (e*r has
-55 fraction bits, rounded to 24). Since e <= 1 and r <= 1, p <= 1 and never overflows.
+Probability stage (both forms): ``p_i = round(exp(x_i - m) * r / 2^31)`` (e*r has 55 fraction
+bits, rounded to 24). Since e <= 1 and r <= 1, p <= 1 and never overflows.
 """
 from __future__ import annotations
 
@@ -41,10 +53,14 @@ from .exp import OUT_FORMAT as EXP_FORMAT
 from .exp import exp_neg_raw, round_shift
 from .reciprocal import SOFTMAX_RECIP_FORMAT as RECIP_FORMAT
 from .reciprocal import SOFTMAX_SUM_FORMAT as SUM_FORMAT
-from .reciprocal import softmax_reciprocal_raw
+from .reciprocal import softmax_reciprocal_raw, steps
 
 PROB_FORMAT = FixedFormat(25, 1, signed=False)
 MAX_ROW = (1 << SUM_FORMAT.int_bits) - 1  # s <= row length must fit the sum's integer bits
+ROW_BITS = MAX_ROW.bit_length()  # the hardware's row-length argument: it cannot ask for more than MAX_ROW
+# rtl/src/reciprocal.sv is bit-serial: one division per K + 3 cycles (K + 1 steps, load, hand over)
+RECIP_INTERVAL = steps(SUM_FORMAT.frac, RECIP_FORMAT.frac) + 3
+ROWS_IN_FLIGHT = 32  # rtl/src/softmax.sv: rows admitted and not yet finished (depth of its row FIFOs)
 _ONE_SUM = 1 << SUM_FORMAT.frac
 
 
@@ -117,7 +133,7 @@ def softmax_prob_raw(x_raw, m, r, cfg: Config) -> np.ndarray:
 
 
 def softmax_two_pass_stats_raw(x_raw, cfg: Config, fmt: FixedFormat | None = None):
-    """Two-pass statistics (what the accelerator's attention and MoE gate use): per row
+    """Two-pass statistics (the accelerator's softmax: the MoE gate and the attention unit): per row
     ``m = max_i x_i`` (exact, any order), ``e_i = exp(x_i - m)`` (the exp unit, EXP_FORMAT),
     ``s = sum_i e_i`` summed exactly in SUM_FORMAT (integers: any order and grouping give the same
     bits; s <= n <= MAX_ROW never overflows), ``r = reciprocal(s)``. Returns raw (m, s, r, e), e of
@@ -160,6 +176,34 @@ def softmax_float(x: np.ndarray, cfg: Config, order=None) -> np.ndarray:
     return PROB_FORMAT.to_float(softmax_raw(act.from_float(np.atleast_2d(x)), cfg, order).p)
 
 
+def gate_row_cycles(cfg: Config) -> int:
+    """Cycles per gate row of the linear engine (one row every ceil(D / LI) * ceil(E / LO) steps): the
+    rate at which the MoE gate's logits arrive."""
+    m, hw = cfg.model, cfg.hardware
+    return -(-m.dim // hw.linear_in) * -(-m.experts // hw.linear_out)
+
+
+def lanes(cfg: Config) -> int:
+    """rtl/src/softmax.sv's lanes (scores per beat, exp units): the smallest power of two whose
+    ceil(E / lanes) beats per gate row keep pace with the gate call's rows."""
+    E, g = cfg.model.experts, gate_row_cycles(cfg)
+    n = 1
+    while -(-E // n) > g:
+        n *= 2
+    return n
+
+
+def row_period(cfg: Config) -> int:
+    """Cycles per token of the MoE router (rtl/src/moe.sv): the gate call's row period, at least the
+    ceil(E / lanes) softmax beats and the k queue writes of a token."""
+    return max(gate_row_cycles(cfg), -(-cfg.model.experts // lanes(cfg)), cfg.model.top_k)
+
+
+def reciprocals(cfg: Config) -> int:
+    """Bit-serial reciprocal units of rtl/src/softmax.sv: enough for one gate row per row_period."""
+    return -(-RECIP_INTERVAL // row_period(cfg))
+
+
 def check_config(cfg: Config) -> None:
     """Rows the softmax sum format can hold: attention rows (tokens) and gate rows (experts)."""
     m = cfg.model
@@ -172,8 +216,13 @@ def check_config(cfg: Config) -> None:
 
 def hw_config(cfg: Config) -> KernelHwConfig:
     return KernelHwConfig(
-        "softmax", "SOFTMAX", "softmax statistics and probabilities (python_ref/kernels/softmax.py)",
-        constant_list(max_row=(MAX_ROW, "longest row: the sum format holds s <= 255")),
+        "softmax", "SOFTMAX", "two-pass softmax (python_ref/kernels/softmax.py)",
+        constant_list(max_row=(MAX_ROW, "longest row: the sum format holds s <= 255"),
+                      row_bits=(ROW_BITS, "row-length argument bits: cannot exceed max_row"),
+                      lanes=(lanes(cfg), "RTL lanes (scores per beat, exp units): keep pace with the gate call"),
+                      reciprocals=(reciprocals(cfg), "RTL bit-serial reciprocal units"),
+                      recip_interval=(RECIP_INTERVAL, "cycles per division of one bit-serial reciprocal"),
+                      rows_in_flight=(ROWS_IN_FLIGHT, "RTL rows in flight (row FIFO depth)")),
         types=(("score_t", cfg.fmt("act"), "scores / logits"),
                ("sum_t", SUM_FORMAT, "row sum s (exact sum of exp values)"),
                ("recip_t", RECIP_FORMAT, "1/s"),

@@ -1,81 +1,105 @@
-// Online-softmax probability stage, bit-exact to python_ref.kernels.softmax.softmax_prob_raw:
-//   p = round(exp(x - m) * r / 2^31)   (e: 24 fraction bits, r: 31, p: ap_ufixed<25,1>)
-// Input beat: lanes {r, m, x} (lane 0 = score x, lane 1 = the row's maximum m, both activations;
-// lane 2 = r = 1/s, ap_ufixed<32,1>), i.e. the row's statistics from softmax_stats travel with
-// each score. Output: p zero-extended in a 32-bit lane; TLAST travels with its beat.
-// Pipeline: S1 register the beat, S2..S10 exp_core(x - m), S11 the 25x32 product and its
-// rounding, then the axis_skid output slice. Latency: input handshake at edge N -> output
-// handshake at edge N+12 (unstalled). Throughput: 1 score per cycle.
+// Two-pass softmax probability stage, bit-exact to python_ref.kernels.softmax.softmax_two_pass_raw:
+//   p_i = round(e_i * r / 2^31)   (e: ap_ufixed<25,1>, 24 fraction bits; r: ap_ufixed<32,1>, 31;
+//                                  p: ap_ufixed<25,1>; round half up; p <= 1 since e <= 1, r <= 1)
+// Input: the e beats of each row (L lanes, the row's last beat flagged) and the row's statistics
+// {r, s, m} from softmax_stats. A beat issues when both are there and the output FIFO has room
+// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, registered),
+// Q2 the rounding (registered), then the output FIFO. The statistics are consumed with the row's
+// last beat; row_done pulses then (the softmax top's row credit).
+// Output beat: lanes 0..L-1 = p (zero-extended to 32 bits), lane L = m, L+1 = s, L+2 = r; y_last
+// on the row's last beat.
 `default_nettype none
 
 module softmax_prob
   import model_pkg::*;
-(
-    input  logic                 ap_clk,
-    input  logic                 ap_rst_n,   // synchronous, active low
-    input  logic [3*32-1:0]      x_TDATA,
-    input  logic                 x_TVALID,
-    output logic                 x_TREADY,
-    input  logic                 x_TLAST,
-    input  logic [3*32/8-1:0]    x_TKEEP,    // ignored
-    input  logic [3*32/8-1:0]    x_TSTRB,    // ignored
-    output logic [31:0]          y_TDATA,
-    output logic                 y_TVALID,
-    input  logic                 y_TREADY,
-    output logic                 y_TLAST,
-    output logic [3:0]           y_TKEEP,
-    output logic [3:0]           y_TSTRB
+#(
+    parameter int L  = 1,
+    parameter int DO = 8     // output FIFO depth (>= the 2-stage pipeline + the slice for full rate)
+) (
+    input  logic                  clk,
+    input  logic                  rst_n,      // synchronous, active low
+    input  logic                  e_valid,
+    output logic                  e_ready,
+    input  logic [L*25-1:0]       e_data,
+    input  logic                  e_last,
+    input  logic                  st_valid,
+    output logic                  st_ready,
+    input  logic [ACT_W-1:0]      st_m,
+    input  logic [31:0]           st_s,
+    input  logic [31:0]           st_r,
+    output logic                  row_done,
+    output logic                  y_valid,
+    input  logic                  y_ready,
+    output logic [(L+3)*32-1:0]   y_data,
+    output logic                  y_last
 );
   localparam int W  = ACT_W;
-  localparam int F  = ACT_W - ACT_I;
-  localparam int EXP_LAT = 9;
-  localparam int STAGES = EXP_LAT + 2;  // S1, exp_core, S11
+  localparam int EW = 25;
+  localparam int PW = EW + 32;              // e * r
+  localparam int SH = 24 + 31 - 24;         // fraction bits e * r -> p
+  localparam int OW = $clog2(DO + 1);
 
-  if (W != 32 || F < 1 || F > 25) begin : g_chk
-    $error("softmax_prob: needs 32-bit activations with 1..25 fraction bits (lanes are 32 bits)");
+  if (W != 32 || DO < 4) begin : g_chk
+    $error("softmax_prob: 32-bit lanes and an output FIFO of >= 4 entries");
   end
 
-  logic ce, v_out, l_out, out_s_ready;
-  axis_pipe_ctrl #(.STAGES(STAGES)) u_ctrl (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
-      .ce(ce), .m_axis_tvalid(v_out), .m_axis_tlast(l_out), .m_axis_tready(out_s_ready));
+  logic [OW-1:0] o_res;      // output FIFO entries reserved
+  logic          o_freed;
+  wire           issue = e_valid && st_valid && (o_res < OW'(DO));
+  assign e_ready  = issue;
+  assign st_ready = issue && e_last;
 
-  logic signed [W-1:0] x1, m1;
-  logic [31:0] r_hist [1:EXP_LAT+1];
-  logic [24:0] e;
-  logic [56:0] prod;
-  logic [57:0] prod_r;
-  logic [24:0] p;
-  assign prod   = 57'(e) * 57'(r_hist[EXP_LAT+1]);
-  assign prod_r = {1'b0, prod} + (58'd1 << 30);
-
-  always_ff @(posedge ap_clk) begin
-    if (ce) begin
-      x1        <= $signed(x_TDATA[31:0]);
-      m1        <= $signed(x_TDATA[63:32]);
-      r_hist[1] <= x_TDATA[95:64];
-      for (int k = 2; k <= EXP_LAT + 1; k++) r_hist[k] <= r_hist[k-1];
-      p         <= prod_r[31 +: 25];  // p <= 1: e <= 1 and r <= 1
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      o_res    <= '0;
+      row_done <= 1'b0;
+    end else begin
+      o_res    <= o_res + OW'(issue) - OW'(o_freed);
+      row_done <= st_ready;
     end
   end
 
-  exp_core #(.IW(W + 1), .F(F)) u_exp (.clk(ap_clk), .ce(ce), .x((W+1)'(x1) - (W+1)'(m1)), .y(e));
+  // Q1: products
+  logic [PW-1:0] prod [L];
+  logic          q1v, q1l;
+  logic [W-1:0]  q1m;
+  logic [31:0]   q1s, q1r;
+  always_ff @(posedge clk) begin
+    if (!rst_n) q1v <= 1'b0;
+    else q1v <= issue;
+    q1l <= e_last;
+    q1m <= st_m;
+    q1s <= st_s;
+    q1r <= st_r;
+    for (int i = 0; i < L; i++) prod[i] <= PW'(e_data[i*EW +: EW]) * PW'(st_r);
+  end
 
-  axis_skid #(.WIDTH(33)) u_out (
-      .clk    (ap_clk),
-      .rst_n  (ap_rst_n),
-      .s_axis_tdata ({l_out, 32'(p)}),
-      .s_axis_tvalid(v_out),
-      .s_axis_tready(out_s_ready),
-      .m_axis_tdata ({y_TLAST, y_TDATA}),
-      .m_axis_tvalid(y_TVALID),
-      .m_axis_tready(y_TREADY)
-  );
+  // Q2: rounding
+  logic [EW-1:0] p [L];
+  logic          q2v, q2l;
+  logic [W-1:0]  q2m;
+  logic [31:0]   q2s, q2r;
+  always_ff @(posedge clk) begin
+    if (!rst_n) q2v <= 1'b0;
+    else q2v <= q1v;
+    q2l <= q1l;
+    q2m <= q1m;
+    q2s <= q1s;
+    q2r <= q1r;
+    for (int i = 0; i < L; i++) p[i] <= EW'((prod[i] + (PW'(1) << (SH - 1))) >> SH);
+  end
 
-  assign y_TKEEP = '1;
-  assign y_TSTRB = '1;
+  logic [(L+3)*32-1:0] q2_beat;
+  always_comb begin
+    for (int i = 0; i < L; i++) q2_beat[i*32 +: 32] = 32'(p[i]);
+    q2_beat[L*32 +: 32]     = q2m;
+    q2_beat[(L+1)*32 +: 32] = q2s;
+    q2_beat[(L+2)*32 +: 32] = q2r;
+  end
 
-  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, prod_r[30:0], prod_r[57:56]};
+  credit_fifo #(.WIDTH((L + 3) * 32 + 1), .DEPTH(DO)) u_out (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({q2l, q2_beat}), .s_axis_tvalid(q2v),
+      .m_axis_tdata({y_last, y_data}), .m_axis_tvalid(y_valid), .m_axis_tready(y_ready), .freed(o_freed));
 endmodule
 
 `default_nettype wire

@@ -1,148 +1,291 @@
-// Online-softmax statistics unit, bit-exact to python_ref.kernels.softmax.softmax_stats_raw.
+// Two-pass softmax statistics, bit-exact to python_ref.kernels.softmax.softmax_two_pass_stats_raw:
+//   m = max_i x_i (exact)    e_i = exp(x_i - m) (exp_core, ap_ufixed<25,1>)
+//   s = sum_i e_i            exact, ap_ufixed<32,8> (integers: order-free; s <= n <= 255 cannot wrap)
+//   r = reciprocal(s)        rtl/src/reciprocal.sv (bit-serial), ap_ufixed<32,1>
+// The per-row e values (e stream) and statistics {r, s, m} (stats stream) go to softmax_prob.
 //
-// Input: a row's scores (activations, one per beat) in ARRIVAL order, TLAST on the row's last
-// score. Output: one beat per row, lanes {r, s, m} (lane 0 = m: ap_fixed<ACT_W,ACT_I>, lane 1 =
-// s: ap_ufixed<32,8>, lane 2 = r = 1/s: ap_ufixed<32,1>), TLAST high. Per score x:
-//   first score of a row: m = x, s = 1
-//   x > m: s = round(s * exp(m - x) / 2^24) + 1, m = x      else: s = s + exp(x - m)
-// and at the row's end r = reciprocal(s) (rtl/src/reciprocal.sv, bit-serial).
+// Input: beats admitted by the softmax top (it holds an x FIFO credit for each and a row credit for
+// each row, so nothing here can overflow): L scores, a lane mask (lanes past the row's length are
+// 0 and contribute neither to m nor to s) and the row's first / last flags.
 //
-// Schedule: the running maximum is updated in stage 1, so every score's exp argument is known one
-// cycle after it arrives and the exp datapath (rtl/src/exp_core.sv, 9 stages) runs at one score
-// per cycle. The sum recurrence s <- round(s * e) + 1 / s + e is closed in one cycle (a 32x25
-// multiply-add in the feedback loop: the unit's critical path). A finished row's (m, s) waits in
-// a result register for the reciprocal; the score pipeline stalls while that register is full
-// and the reciprocal busy (59 cycles per division), so rows shorter than ~59 scores cost stall
-// cycles, 129-score attention rows none.
-// Latency: last score's input handshake at edge N -> output handshake at edge N+69 (unstalled).
-// Rows longer than 255 scores overflow s (python_ref rejects them).
+// Pass 1 (as the beats arrive): masked lanes -> the act minimum, a max tree of log2(L) registered
+// levels, the running row maximum (one compare + select per cycle); at the row's last beat m goes
+// to the m FIFO. The beats themselves wait in the x FIFO (CX beats: two rows of 255 scores).
+// Pass 2 (a row once its m is known, one beat per cycle while the e FIFO has room): d = x - m
+// (exact, registered), L exp_core lanes (EXP_LAT stages, never stalled: the e FIFO space is
+// reserved at issue), mask, e to the e FIFO and to a sum tree of log2(L) registered levels, the
+// row sum accumulated (one exact 32-bit add per cycle).
+// Reciprocals: N_REC bit-serial units, rows dispatched round robin and collected in the same
+// order; {m, s} ride in TUSER; the r FIFO (RMAX rows) holds {r, s, m} for softmax_prob.
+// No multiply sits in a one-cycle loop; the two loops (running max, row sum) are one compare or
+// one adder each; control comes from registers.
 `default_nettype none
 
 module softmax_stats
   import model_pkg::*;
-(
-    input  logic                 ap_clk,
-    input  logic                 ap_rst_n,   // synchronous, active low
-    input  logic [ACT_W-1:0]     x_TDATA,
-    input  logic                 x_TVALID,
-    output logic                 x_TREADY,
-    input  logic                 x_TLAST,
-    input  logic [ACT_W/8-1:0]   x_TKEEP,    // ignored
-    input  logic [ACT_W/8-1:0]   x_TSTRB,    // ignored
-    output logic [3*32-1:0]      y_TDATA,
-    output logic                 y_TVALID,
-    input  logic                 y_TREADY,
-    output logic                 y_TLAST,
-    output logic [3*32/8-1:0]    y_TKEEP,
-    output logic [3*32/8-1:0]    y_TSTRB
+#(
+    parameter int L     = 1,    // lanes (a power of two): scores per beat, exp units
+    parameter int N_REC = 1,    // reciprocal units
+    parameter int RMAX  = 32,   // rows in flight (the top's row credits): depth of the row FIFOs
+    parameter int CX    = 512   // beats of the x and e FIFOs (>= one row of 255 scores)
+) (
+    input  logic                 clk,
+    input  logic                 rst_n,      // synchronous, active low
+    input  logic                 in_valid,
+    input  logic [L*ACT_W-1:0]   in_x,
+    input  logic [L-1:0]         in_mask,
+    input  logic                 in_first,
+    input  logic                 in_last,
+    output logic                 x_freed,    // an x FIFO entry was freed (the top's credit)
+    output logic                 e_valid,
+    input  logic                 e_ready,
+    output logic [L*25-1:0]      e_data,
+    output logic                 e_last,
+    output logic                 st_valid,
+    input  logic                 st_ready,
+    output logic [ACT_W-1:0]     st_m,
+    output logic [31:0]          st_s,
+    output logic [31:0]          st_r
 );
   localparam int W  = ACT_W;
   localparam int F  = ACT_W - ACT_I;
-  localparam int SW = 32;                    // ap_ufixed<32,8>
-  localparam int EF = 24;                    // exp and sum fraction bits
+  localparam int EW = 25;                 // exp_core output: ap_ufixed<25,1>
+  localparam int SW = 32;                 // ap_ufixed<32,8>
+  localparam int LV = L > 1 ? $clog2(L) : 0;
+  localparam int BW = EW + LV;            // sum of one beat's e values
+  // exp_core's latency (rtl/src/exp_core.sv header: LATENCY = 9 enabled edges)
   localparam int EXP_LAT = 9;
-  localparam int ST = EXP_LAT + 1;           // stage holding e: 10
-  localparam logic [SW-1:0] ONE = SW'(1) << EF;
+  localparam logic signed [W-1:0] MIN = {1'b1, {(W-1){1'b0}}};
 
-  if (W != 32 || F < 1 || F > 25) begin : g_chk
-    $error("softmax_stats: needs 32-bit activations with 1..25 fraction bits (lanes are 32 bits)");
+  if ((1 << LV) != L || N_REC < 1 || RMAX < 2 || CX < 2 || W != 32 || F < 1 || F > 25) begin : g_chk
+    $error("softmax_stats: L must be a power of two, N_REC >= 1, 32-bit activations with 1..25 fraction bits");
   end
 
-  // ---- flow control
-  logic running;
-  logic [ST:1] v, l, first, newmax;
-  logic res_v, rec_ready;
-  wire  ce = !res_v || rec_ready;
-  assign x_TREADY = running && ce;
-  logic row_start;  // the next accepted score starts a row
+  // ------------------------------------------------------------------------------------------
+  // Pass 1: the x FIFO and the running maximum
+  logic              xq_valid, xq_ready, xq_last;
+  logic [L*W-1:0]    xq_x;
+  logic [L-1:0]      xq_mask;
+  credit_fifo #(.WIDTH(L * W + L + 1), .DEPTH(CX)) u_xq (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({in_last, in_mask, in_x}), .s_axis_tvalid(in_valid),
+      .m_axis_tdata({xq_last, xq_mask, xq_x}), .m_axis_tvalid(xq_valid), .m_axis_tready(xq_ready), .freed(x_freed));
 
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      running   <= 1'b0;
-      v         <= '0;
-      res_v     <= 1'b0;
-      row_start <= 1'b1;
+  logic signed [W-1:0] tr [LV+1][L];
+  logic [LV:0] tv, tf, tl;
+  always_ff @(posedge clk) begin
+    if (!rst_n) tv <= '0;
+    else for (int j = 0; j <= LV; j++) tv[j] <= j == 0 ? in_valid : tv[j-1];
+  end
+  always_ff @(posedge clk) begin
+    tf[0] <= in_first;
+    tl[0] <= in_last;
+    for (int i = 0; i < L; i++) tr[0][i] <= in_mask[i] ? $signed(in_x[i*W +: W]) : MIN;
+    for (int j = 1; j <= LV; j++) begin
+      tf[j] <= tf[j-1];
+      tl[j] <= tl[j-1];
+      for (int i = 0; i < (L >> j); i++)
+        tr[j][i] <= (tr[j-1][2*i+1] > tr[j-1][2*i]) ? tr[j-1][2*i+1] : tr[j-1][2*i];
+    end
+  end
+
+  logic signed [W-1:0] m_run;
+  wire  signed [W-1:0] bm     = tr[LV][0];
+  wire  signed [W-1:0] m_next = (tf[LV] || bm > m_run) ? bm : m_run;
+  always_ff @(posedge clk) begin
+    if (tv[LV]) m_run <= m_next;
+  end
+
+  logic           mq_valid, mq_ready, mq_freed;
+  logic [W-1:0]   mq_m;
+  credit_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_mq (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata(m_next), .s_axis_tvalid(tv[LV] && tl[LV]),
+      .m_axis_tdata(mq_m), .m_axis_tvalid(mq_valid), .m_axis_tready(mq_ready), .freed(mq_freed));
+
+  // ------------------------------------------------------------------------------------------
+  // Pass 2: issue (a beat per cycle while the e FIFO has room), d = x - m, exp lanes
+  localparam int CW = $clog2(CX + 1);
+  logic [CW-1:0] e_res;     // e FIFO entries reserved: issued, not yet freed
+  logic          e_freed, p2_first;
+  wire           issue = xq_valid && mq_valid && (e_res < CW'(CX));
+  assign xq_ready = issue;
+  assign mq_ready = issue && xq_last;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      e_res    <= '0;
+      p2_first <= 1'b1;
     end else begin
-      running <= 1'b1;
-      if (x_TVALID && x_TREADY) row_start <= x_TLAST;
-      if (ce) begin
-        v     <= {v[ST-1:1], x_TVALID && running};
-        res_v <= v[ST] && l[ST];
-      end
+      e_res <= e_res + CW'(issue) - CW'(e_freed);
+      if (issue) p2_first <= xq_last;
     end
   end
 
-  // ---- stage 1: running maximum and the exp argument (both <= 0)
-  logic signed [W-1:0] x1, m_run;
-  logic                gt;
-  logic signed [W:0]   d;
-  assign gt = x1 > m_run;
-  assign d  = first[1] ? '0 : (gt ? (W+1)'(m_run) - (W+1)'(x1) : (W+1)'(x1) - (W+1)'(m_run));
+  // the row's m for the statistics, from the row's last issue to its sum
+  logic         m2_valid, m2_freed;
+  logic [W-1:0] m2_m;
+  logic         s_done;      // the sum of a row is complete (pops m2)
+  credit_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_m2 (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata(mq_m), .s_axis_tvalid(issue && xq_last),
+      .m_axis_tdata(m2_m), .m_axis_tvalid(m2_valid), .m_axis_tready(s_done), .freed(m2_freed));
 
-  logic signed [W-1:0] m_hist [2:ST];  // m after each score, carried to the accumulator
-  always_ff @(posedge ap_clk) begin
-    if (ce) begin
-      x1       <= $signed(x_TDATA);
-      l        <= {l[ST-1:1], x_TLAST};
-      first    <= {first[ST-1:1], row_start};
-      newmax   <= {newmax[ST-1:2], !first[1] && gt, 1'b0};
-      if (v[1] && (first[1] || gt)) m_run <= x1;
-      m_hist[2] <= (first[1] || gt) ? x1 : m_run;
-      for (int k = 3; k <= ST; k++) m_hist[k] <= m_hist[k-1];
+  logic signed [W:0] d [L];
+  logic              dv;
+  logic [L-1:0]      dmask;
+  logic              dfirst, dlast;
+  always_ff @(posedge clk) begin
+    if (!rst_n) dv <= 1'b0;
+    else dv <= issue;
+    dmask  <= xq_mask;
+    dfirst <= p2_first;
+    dlast  <= xq_last;
+    for (int i = 0; i < L; i++) d[i] <= (W+1)'($signed(xq_x[i*W +: W])) - (W+1)'($signed(mq_m));
+  end
+
+  logic [EW-1:0] e [L];
+  for (genvar i = 0; i < L; i++) begin : g_exp
+    exp_core #(.IW(W + 1), .F(F)) u_exp (.clk(clk), .ce(1'b1), .x(d[i]), .y(e[i]));
+  end
+
+  // valid / mask / first / last alongside the exp pipeline
+  logic [EXP_LAT:1] pv, pf, pl;
+  logic [L-1:0]     pm [EXP_LAT:1];
+  always_ff @(posedge clk) begin
+    if (!rst_n) pv <= '0;
+    else pv <= {pv[EXP_LAT-1:1], dv};
+    pf    <= {pf[EXP_LAT-1:1], dfirst};
+    pl    <= {pl[EXP_LAT-1:1], dlast};
+    pm[1] <= dmask;
+    for (int k = 2; k <= EXP_LAT; k++) pm[k] <= pm[k-1];
+  end
+
+  // masked e: to the e FIFO and the sum tree
+  logic [EW-1:0] em [L];
+  logic          ev, ef, el;
+  always_ff @(posedge clk) begin
+    if (!rst_n) ev <= 1'b0;
+    else ev <= pv[EXP_LAT];
+    ef <= pf[EXP_LAT];
+    el <= pl[EXP_LAT];
+    for (int i = 0; i < L; i++) em[i] <= pm[EXP_LAT][i] ? e[i] : '0;
+  end
+
+  logic [L*EW-1:0] em_flat;
+  always_comb for (int i = 0; i < L; i++) em_flat[i*EW +: EW] = em[i];
+  credit_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX)) u_eq (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({el, em_flat}), .s_axis_tvalid(ev),
+      .m_axis_tdata({e_last, e_data}), .m_axis_tvalid(e_valid), .m_axis_tready(e_ready), .freed(e_freed));
+
+  // sum tree
+  logic [BW-1:0] sr [LV+1][L];
+  logic [LV:0]   sv, sf, sl;
+  always_ff @(posedge clk) begin
+    if (!rst_n) sv <= '0;
+    else for (int j = 0; j <= LV; j++) sv[j] <= j == 0 ? ev : sv[j-1];
+  end
+  always_ff @(posedge clk) begin
+    sf[0] <= ef;
+    sl[0] <= el;
+    for (int i = 0; i < L; i++) sr[0][i] <= BW'(em[i]);
+    for (int j = 1; j <= LV; j++) begin
+      sf[j] <= sf[j-1];
+      sl[j] <= sl[j-1];
+      for (int i = 0; i < (L >> j); i++) sr[j][i] <= sr[j-1][2*i] + sr[j-1][2*i+1];
     end
   end
 
-  logic [24:0] e;
-  exp_core #(.IW(W + 1), .F(F)) u_exp (.clk(ap_clk), .ce(ce), .x(d), .y(e));
+  // the row sum: exact, s <= 255 * 2^24 < 2^32
+  logic [SW-1:0] s_acc;
+  wire  [SW-1:0] s_new = (sf[LV] ? '0 : s_acc) + SW'(sr[LV][0]);
+  always_ff @(posedge clk) begin
+    if (sv[LV]) s_acc <= s_new;
+  end
+  assign s_done = sv[LV] && sl[LV];
 
-  // ---- stage ST: the sum recurrence, and the row's result register
-  logic [SW-1:0]    s_run, s_new, res_s;
-  logic [W-1:0]     res_m;
-  logic [SW+24:0]   prod;
-  logic [SW+25:0]   prod_r;
-  assign prod   = s_run * (SW+25)'(e);
-  assign prod_r = {1'b0, prod} + (SW+26)'(1 << (EF - 1));
-  assign s_new  = first[ST] ? ONE : newmax[ST] ? SW'(prod_r >> EF) + ONE : s_run + SW'(e);
-
-  always_ff @(posedge ap_clk) begin
-    if (ce && v[ST]) s_run <= s_new;
-    if (ce) begin
-      res_s <= s_new;
-      res_m <= m_hist[ST];
-    end
+  // {m, s} of the finished row, registered, to the s FIFO
+  logic          sreq_v;
+  logic [SW-1:0] sreq_s;
+  logic [W-1:0]  sreq_m;
+  always_ff @(posedge clk) begin
+    if (!rst_n) sreq_v <= 1'b0;
+    else sreq_v <= s_done;
+    sreq_s <= s_new;
+    sreq_m <= m2_m;
   end
 
-  // ---- reciprocal 1/s; (m, s) ride along in TUSER
-  logic [SW-1:0] r;
-  logic [2*32-1:0] user_out;
-  logic unused_last;
-  logic [3:0] rec_keep, rec_strb;
-  reciprocal #(.WI(RECIP_SOFTMAX_WI), .K(RECIP_SOFTMAX_K), .WO(RECIP_SOFTMAX_WO), .LANE_W(32), .UW(64)) u_rec (
-      .ap_clk  (ap_clk),
-      .ap_rst_n(ap_rst_n),
-      .x_TDATA (res_s),
-      .x_TVALID(res_v),
-      .x_TREADY(rec_ready),
-      .x_TLAST (1'b1),
-      .x_TUSER ({res_s, res_m}),
-      .x_TKEEP ('1),
-      .x_TSTRB ('1),
-      .y_TDATA (r),
-      .y_TVALID(y_TVALID),
-      .y_TREADY(y_TREADY),
-      .y_TLAST (unused_last),
-      .y_TUSER (user_out),
-      .y_TKEEP (rec_keep),
-      .y_TSTRB (rec_strb)
-  );
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && s_done && !m2_valid) $error("softmax_stats: a row sum finished without its maximum");
+  end
+`endif
 
-  assign y_TDATA = {r, user_out};
-  assign y_TLAST = 1'b1;
-  assign y_TKEEP = '1;
-  assign y_TSTRB = '1;
+  logic          sq_valid, sq_ready, sq_freed;
+  logic [SW-1:0] sq_s;
+  logic [W-1:0]  sq_m;
+  credit_fifo #(.WIDTH(SW + W), .DEPTH(RMAX)) u_sq (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({sreq_m, sreq_s}), .s_axis_tvalid(sreq_v),
+      .m_axis_tdata({sq_m, sq_s}), .m_axis_tvalid(sq_valid), .m_axis_tready(sq_ready), .freed(sq_freed));
 
-  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, unused_last, rec_keep, rec_strb, prod_r[EF-1:0], prod_r[SW+25:SW+EF], newmax[1],
-                     first[ST-1:2] != '0};
+  // ------------------------------------------------------------------------------------------
+  // Reciprocal pool: round-robin dispatch, in-order collection
+  localparam int NW = N_REC > 1 ? $clog2(N_REC) : 1;
+  logic [NW-1:0]       wp, rp;
+  logic [N_REC-1:0]    rx_valid, rx_ready, ry_valid, ry_ready;
+  logic [31:0]         ry_r    [N_REC];
+  logic [2*32-1:0]     ry_user [N_REC];
+  logic [N_REC-1:0]    ry_last;
+  logic [N_REC-1:0][3:0] ry_keep, ry_strb;
+
+  assign sq_ready = rx_ready[wp];
+  always_comb for (int j = 0; j < N_REC; j++) begin
+    rx_valid[j] = sq_valid && wp == NW'(j);
+    ry_ready[j] = rp == NW'(j);    // the r FIFO holds RMAX rows: never full
+  end
+
+  for (genvar j = 0; j < N_REC; j++) begin : g_rec
+    reciprocal #(.WI(RECIP_SOFTMAX_WI), .K(RECIP_SOFTMAX_K), .WO(RECIP_SOFTMAX_WO), .LANE_W(32), .UW(64)) u_rec (
+        .ap_clk  (clk),
+        .ap_rst_n(rst_n),
+        .x_TDATA (sq_s),
+        .x_TVALID(rx_valid[j]),
+        .x_TREADY(rx_ready[j]),
+        .x_TLAST (1'b1),
+        .x_TUSER ({sq_m, sq_s}),
+        .x_TKEEP ('1),
+        .x_TSTRB ('1),
+        .y_TDATA (ry_r[j]),
+        .y_TVALID(ry_valid[j]),
+        .y_TREADY(ry_ready[j]),
+        .y_TLAST (ry_last[j]),
+        .y_TUSER (ry_user[j]),
+        .y_TKEEP (ry_keep[j]),
+        .y_TSTRB (ry_strb[j])
+    );
+  end
+
+  logic          cv;
+  logic [31:0]   c_r;
+  logic [63:0]   c_user;
+  wire           take = ry_valid[rp];
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wp <= '0;
+      rp <= '0;
+      cv <= 1'b0;
+    end else begin
+      if (sq_valid && sq_ready) wp <= (wp == NW'(N_REC - 1)) ? '0 : wp + 1'b1;
+      if (take) rp <= (rp == NW'(N_REC - 1)) ? '0 : rp + 1'b1;
+      cv <= take;
+    end
+    c_r    <= ry_r[rp];
+    c_user <= ry_user[rp];
+  end
+
+  logic rq_freed;
+  credit_fifo #(.WIDTH(32 + SW + W), .DEPTH(RMAX)) u_rq (
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({c_r, c_user}), .s_axis_tvalid(cv),
+      .m_axis_tdata({st_r, st_m, st_s}), .m_axis_tvalid(st_valid), .m_axis_tready(st_ready), .freed(rq_freed));
+
+  wire unused_ok = &{1'b0, mq_freed, m2_freed, sq_freed, rq_freed, ry_last, ry_keep, ry_strb};
 endmodule
 
 `default_nettype wire

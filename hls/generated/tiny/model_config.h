@@ -107,6 +107,11 @@ constexpr int RECIP_SOFTMAX_K = 56;
 constexpr int RECIP_SOFTMAX_WO = 32;
 constexpr int RECIP_MAX_K = 62;
 constexpr int SOFTMAX_MAX_ROW = 255;
+constexpr int SOFTMAX_ROW_BITS = 8;
+constexpr int SOFTMAX_LANES = 1;
+constexpr int SOFTMAX_RECIPROCALS = 8;
+constexpr int SOFTMAX_RECIP_INTERVAL = 59;
+constexpr int SOFTMAX_ROWS_IN_FLIGHT = 32;
 constexpr int LAYERNORM_DIM = 32;
 constexpr long long LAYERNORM_EPS_V = 18014398509LL;
 constexpr int LAYERNORM_V_BITS = 60;
@@ -134,6 +139,48 @@ constexpr int LINEAR_IMAGE_WORDS = 48;
 constexpr int LINEAR_POS_WORDS = 136;
 constexpr int ATTENTION_HEAD_SHIFT = 2;
 constexpr int ATTENTION_MAX_TOKENS = 17;
+constexpr int MOE_TOKEN_CYCLES = 8;
+constexpr int MOE_DESC_WORDS = 78;
+constexpr int MOE_KIND_GATE = 1;
+constexpr int MOE_KIND_LOAD = 2;
+constexpr int MOE_KIND_CALL = 3;
+constexpr int MOE_KIND_ROW = 4;
+constexpr int MOE_MODE_STORE = 0;
+constexpr int MOE_MODE_SCALED = 2;
+constexpr int MOE_H_KIND_LSB = 60;
+constexpr int MOE_H_KIND_W = 4;
+constexpr int MOE_H_STEP_LSB = 52;
+constexpr int MOE_H_STEP_W = 8;
+constexpr int MOE_H_EXPERT_LSB = 44;
+constexpr int MOE_H_EXPERT_W = 8;
+constexpr int MOE_H_LAYER_LSB = 42;
+constexpr int MOE_H_LAYER_W = 2;
+constexpr int MOE_H_BUFFER_LSB = 41;
+constexpr int MOE_H_BUFFER_W = 1;
+constexpr int MOE_H_GELU_LSB = 40;
+constexpr int MOE_H_GELU_W = 1;
+constexpr int MOE_H_MODE_LSB = 38;
+constexpr int MOE_H_MODE_W = 2;
+constexpr int MOE_H_ROWS_LSB = 30;
+constexpr int MOE_H_ROWS_W = 8;
+constexpr int MOE_H_PF_VALID_LSB = 29;
+constexpr int MOE_H_PF_VALID_W = 1;
+constexpr int MOE_H_PF_EXPERT_LSB = 21;
+constexpr int MOE_H_PF_EXPERT_W = 8;
+constexpr int MOE_H_PF_LAYER_LSB = 19;
+constexpr int MOE_H_PF_LAYER_W = 2;
+constexpr int MOE_H_LAST_LSB = 18;
+constexpr int MOE_H_LAST_W = 1;
+constexpr int MOE_H_TASK_LSB = 0;
+constexpr int MOE_H_TASK_W = 8;
+constexpr int MOE_R_KIND_LSB = 60;
+constexpr int MOE_R_KIND_W = 4;
+constexpr int MOE_R_K_LSB = 44;
+constexpr int MOE_R_K_W = 8;
+constexpr int MOE_R_TOKEN_LSB = 36;
+constexpr int MOE_R_TOKEN_W = 8;
+constexpr int MOE_R_SCORE_LSB = 0;
+constexpr int MOE_R_SCORE_W = 32;
 
 // ---- fixed-point formats
 typedef ap_fixed<32,10,AP_TRN,AP_WRAP> act_t;  // activations between kernels (and the accumulators of every linear layer)
@@ -187,7 +234,7 @@ struct reciprocal_config {
     static const int max_k = RECIP_MAX_K;  // largest K (2^K fits int64)
 };
 
-// ---- softmax statistics and probabilities (python_ref/kernels/softmax.py)
+// ---- two-pass softmax (python_ref/kernels/softmax.py)
 struct softmax_config {
     typedef ap_fixed<32,10,AP_TRN,AP_WRAP> score_t;  // scores / logits
     typedef ap_ufixed<32,8,AP_TRN,AP_WRAP> sum_t;  // row sum s (exact sum of exp values)
@@ -195,6 +242,11 @@ struct softmax_config {
     typedef ap_ufixed<25,1,AP_TRN,AP_WRAP> exp_t;  // exp(x - m)
     typedef ap_ufixed<25,1,AP_TRN,AP_WRAP> prob_t;  // probabilities p = round(e * r)
     static const int max_row = SOFTMAX_MAX_ROW;  // longest row: the sum format holds s <= 255
+    static const int row_bits = SOFTMAX_ROW_BITS;  // row-length argument bits: cannot exceed max_row
+    static const int lanes = SOFTMAX_LANES;  // RTL lanes (scores per beat, exp units): keep pace with the gate call
+    static const int reciprocals = SOFTMAX_RECIPROCALS;  // RTL bit-serial reciprocal units
+    static const int recip_interval = SOFTMAX_RECIP_INTERVAL;  // cycles per division of one bit-serial reciprocal
+    static const int rows_in_flight = SOFTMAX_ROWS_IN_FLIGHT;  // RTL rows in flight (row FIFO depth)
 };
 
 // ---- LayerNorm with exact integer statistics (python_ref/kernels/layernorm.py)
@@ -241,4 +293,50 @@ struct attention_config {
     typedef ap_fixed<57,15,AP_TRN,AP_WRAP> u_acc_t;  // exact e.v (F_exp + F_op fraction bits)
     static const int head_shift = ATTENTION_HEAD_SHIFT;  // g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)
     static const int max_tokens = ATTENTION_MAX_TOKENS;  // tokens per layer: the on-chip buffers' row count
+};
+
+// ---- MoE router and call descriptors (python_ref/kernels/moe.py)
+struct moe_config {
+    static const int token_cycles = MOE_TOKEN_CYCLES;  // RTL router: cycles per token (the gate call's row period)
+    static const int desc_words = MOE_DESC_WORDS;  // longest call-descriptor stream (64-bit words)
+    static const int kind_gate = MOE_KIND_GATE;  // descriptor kind: the gate call
+    static const int kind_load = MOE_KIND_LOAD;  // descriptor kind: the first weight load
+    static const int kind_call = MOE_KIND_CALL;  // descriptor kind: an expert call header
+    static const int kind_row = MOE_KIND_ROW;  // descriptor kind: one row of a call
+    static const int mode_store = MOE_MODE_STORE;  // engine output mode: store
+    static const int mode_scaled = MOE_MODE_SCALED;  // engine output mode: scaled scatter-accumulate
+    static const int h_kind_lsb = MOE_H_KIND_LSB;  // descriptor header field kind: lsb
+    static const int h_kind_w = MOE_H_KIND_W;  // descriptor header field kind: bits
+    static const int h_step_lsb = MOE_H_STEP_LSB;  // descriptor header field step: lsb
+    static const int h_step_w = MOE_H_STEP_W;  // descriptor header field step: bits
+    static const int h_expert_lsb = MOE_H_EXPERT_LSB;  // descriptor header field expert: lsb
+    static const int h_expert_w = MOE_H_EXPERT_W;  // descriptor header field expert: bits
+    static const int h_layer_lsb = MOE_H_LAYER_LSB;  // descriptor header field layer: lsb
+    static const int h_layer_w = MOE_H_LAYER_W;  // descriptor header field layer: bits
+    static const int h_buffer_lsb = MOE_H_BUFFER_LSB;  // descriptor header field buffer: lsb
+    static const int h_buffer_w = MOE_H_BUFFER_W;  // descriptor header field buffer: bits
+    static const int h_gelu_lsb = MOE_H_GELU_LSB;  // descriptor header field gelu: lsb
+    static const int h_gelu_w = MOE_H_GELU_W;  // descriptor header field gelu: bits
+    static const int h_mode_lsb = MOE_H_MODE_LSB;  // descriptor header field mode: lsb
+    static const int h_mode_w = MOE_H_MODE_W;  // descriptor header field mode: bits
+    static const int h_rows_lsb = MOE_H_ROWS_LSB;  // descriptor header field rows: lsb
+    static const int h_rows_w = MOE_H_ROWS_W;  // descriptor header field rows: bits
+    static const int h_pf_valid_lsb = MOE_H_PF_VALID_LSB;  // descriptor header field pf_valid: lsb
+    static const int h_pf_valid_w = MOE_H_PF_VALID_W;  // descriptor header field pf_valid: bits
+    static const int h_pf_expert_lsb = MOE_H_PF_EXPERT_LSB;  // descriptor header field pf_expert: lsb
+    static const int h_pf_expert_w = MOE_H_PF_EXPERT_W;  // descriptor header field pf_expert: bits
+    static const int h_pf_layer_lsb = MOE_H_PF_LAYER_LSB;  // descriptor header field pf_layer: lsb
+    static const int h_pf_layer_w = MOE_H_PF_LAYER_W;  // descriptor header field pf_layer: bits
+    static const int h_last_lsb = MOE_H_LAST_LSB;  // descriptor header field last: lsb
+    static const int h_last_w = MOE_H_LAST_W;  // descriptor header field last: bits
+    static const int h_task_lsb = MOE_H_TASK_LSB;  // descriptor header field task: lsb
+    static const int h_task_w = MOE_H_TASK_W;  // descriptor header field task: bits
+    static const int r_kind_lsb = MOE_R_KIND_LSB;  // descriptor row field kind: lsb
+    static const int r_kind_w = MOE_R_KIND_W;  // descriptor row field kind: bits
+    static const int r_k_lsb = MOE_R_K_LSB;  // descriptor row field k: lsb
+    static const int r_k_w = MOE_R_K_W;  // descriptor row field k: bits
+    static const int r_token_lsb = MOE_R_TOKEN_LSB;  // descriptor row field token: lsb
+    static const int r_token_w = MOE_R_TOKEN_W;  // descriptor row field token: bits
+    static const int r_score_lsb = MOE_R_SCORE_LSB;  // descriptor row field score: lsb
+    static const int r_score_w = MOE_R_SCORE_W;  // descriptor row field score: bits
 };

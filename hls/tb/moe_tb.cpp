@@ -1,0 +1,128 @@
+// C-simulation testbench of moe_top, the MoE router (hls/tb/tb_io.h calling convention:
+// moe_tb <vector_dir>). Vector folder: meta.txt (cases), task.txt (one task per case), x.txt
+// (per case NUM_TOKENS x FEATURE_DIM raw act_t), w_gate.txt (per case NUM_TASKS x NUM_EXPERTS x
+// FEATURE_DIM raw gate_weight_t), expected.txt (cosim/moe_vectors.py: moe_csim). Outputs per case:
+// status, logits (T x E), p (T x E), topk_idx (T x K), topk_score (T x K), queue_len (E), the
+// queues' tokens concatenated in expert order, their scores likewise, num_active, active[0..n-1].
+// Before the cases the testbench calls moe_top with task = NUM_TASKS and checks that it reports
+// status 1 and writes nothing (exit 1 otherwise).
+#include "moe.h"
+#include "tb_io.h"
+
+#include <type_traits>
+
+namespace {
+constexpr int T = NUM_TOKENS, D = FEATURE_DIM, E = NUM_EXPERTS, K = TOP_K;
+
+template <class F>
+F from_raw(long long v) {
+    F f;
+    f.range(F::width - 1, 0) = ap_int<F::width>(v);
+    return f;
+}
+
+template <class F>
+struct is_signed_fx : std::true_type {};
+template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
+struct is_signed_fx<ap_ufixed<W, I, Q, O, N>> : std::false_type {};
+
+template <class F>
+long long raw_of(const F& f) {
+    if (is_signed_fx<F>::value) return ap_int<F::width>(f.range(F::width - 1, 0)).to_int64();
+    return (long long)ap_uint<F::width>(f.range(F::width - 1, 0)).to_uint64();
+}
+
+template <class F>
+void check_range(const std::vector<long long>& v, const char* file) {
+    const long long lo = is_signed_fx<F>::value ? -(1LL << (F::width - 1)) : 0;
+    const long long hi = is_signed_fx<F>::value ? (1LL << (F::width - 1)) - 1 : (1LL << F::width) - 1;
+    for (long long x : v)
+        if (x < lo || x > hi) tb_fail(std::string(file) + ": value " + std::to_string(x) + " outside the raw range");
+}
+
+struct Outputs {
+    std::vector<act_t> logits = std::vector<act_t>(T * E), topk_score = std::vector<act_t>(T * K),
+                       queue_score = std::vector<act_t>(E * T);
+    std::vector<softmax_prob_t> p = std::vector<softmax_prob_t>(T * E);
+    std::vector<moe_expert_t> topk_idx = std::vector<moe_expert_t>(T * K), active = std::vector<moe_expert_t>(E);
+    std::vector<moe_count_t> queue_len = std::vector<moe_count_t>(E);
+    std::vector<moe_token_t> queue_token = std::vector<moe_token_t>(E * T);
+    moe_count_t num_active = 0;
+    unsigned status = 0;
+
+    void fill(int v) {  // a recognisable pattern: nothing written must leave it
+        for (auto& a : logits) a = from_raw<act_t>(v);
+        for (auto& a : topk_score) a = from_raw<act_t>(v);
+        for (auto& a : queue_score) a = from_raw<act_t>(v);
+        for (auto& a : p) a = from_raw<softmax_prob_t>(v);
+        for (auto& a : topk_idx) a = v;
+        for (auto& a : active) a = v;
+        for (auto& a : queue_len) a = v;
+        for (auto& a : queue_token) a = v;
+    }
+    bool all(int v) const {
+        for (auto& a : logits) if (raw_of(a) != v) return false;
+        for (auto& a : topk_score) if (raw_of(a) != v) return false;
+        for (auto& a : queue_score) if (raw_of(a) != v) return false;
+        for (auto& a : p) if (raw_of(a) != v) return false;
+        for (auto& a : topk_idx) if (a != v) return false;
+        for (auto& a : active) if (a != v) return false;
+        for (auto& a : queue_len) if (a != v) return false;
+        for (auto& a : queue_token) if (a != v) return false;
+        return true;
+    }
+    void run(const act_t* x, const gate_weight_t* w, unsigned task) {
+        moe_top(x, w, task, logits.data(), p.data(), topk_idx.data(), topk_score.data(), queue_len.data(),
+                queue_token.data(), queue_score.data(), active.data(), num_active, status);
+    }
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+    const TbArgs a = tb_args(argc, argv);
+    std::vector<long long> task = tb_read(a, "task.txt"), xs = tb_read(a, "x.txt"), ws = tb_read(a, "w_gate.txt");
+    const long cases = tb_meta(a, "cases", 1, 1L << 20);
+    if ((long)task.size() != cases) tb_fail("task.txt must hold cases = " + std::to_string(cases) + " integers");
+    for (long long t : task)
+        if (t < 0 || t >= NUM_TASKS) tb_fail("task.txt: a task outside 0.." + std::to_string(NUM_TASKS - 1));
+    if ((long)xs.size() != cases * T * D) tb_fail("x.txt must hold cases x NUM_TOKENS x FEATURE_DIM integers");
+    if ((long)ws.size() != cases * NUM_TASKS * E * D)
+        tb_fail("w_gate.txt must hold cases x NUM_TASKS x NUM_EXPERTS x FEATURE_DIM integers");
+    check_range<act_t>(xs, "x.txt");
+    check_range<gate_weight_t>(ws, "w_gate.txt");
+
+    std::vector<act_t> x(T * D);
+    std::vector<gate_weight_t> w(NUM_TASKS * E * D);
+    Outputs o;
+    std::vector<long long> out;
+    for (long c = 0; c < cases; c++) {
+        for (int i = 0; i < T * D; i++) x[i] = from_raw<act_t>(xs[c * T * D + i]);
+        for (int i = 0; i < NUM_TASKS * E * D; i++) w[i] = from_raw<gate_weight_t>(ws[c * NUM_TASKS * E * D + i]);
+        if (c == 0) {  // a task without a gate: status 1, nothing written
+            o.fill(77);
+            o.status = 5;
+            o.num_active = 9;
+            o.run(x.data(), w.data(), NUM_TASKS);
+            if (o.status != 1 || o.num_active != 0 || !o.all(77)) {
+                std::fprintf(stderr, "error: moe_top with task = NUM_TASKS: status %u num_active %d, outputs %s\n",
+                             o.status, (int)o.num_active, o.all(77) ? "untouched" : "written");
+                return 1;
+            }
+        }
+        o.fill(0);
+        o.run(x.data(), w.data(), (unsigned)task[c]);
+        out.push_back(o.status);
+        for (auto& v : o.logits) out.push_back(raw_of(v));
+        for (auto& v : o.p) out.push_back(raw_of(v));
+        for (auto& v : o.topk_idx) out.push_back(v.to_int64());
+        for (auto& v : o.topk_score) out.push_back(raw_of(v));
+        for (auto& v : o.queue_len) out.push_back(v.to_int64());
+        for (int e = 0; e < E; e++)
+            for (int i = 0; i < (int)o.queue_len[e] && i < T; i++) out.push_back(o.queue_token[e * T + i].to_int64());
+        for (int e = 0; e < E; e++)
+            for (int i = 0; i < (int)o.queue_len[e] && i < T; i++) out.push_back(raw_of(o.queue_score[e * T + i]));
+        out.push_back(o.num_active.to_int64());
+        for (int i = 0; i < (int)o.num_active && i < E; i++) out.push_back(o.active[i].to_int64());
+    }
+    return tb_finish("moe_tb", a, out);
+}

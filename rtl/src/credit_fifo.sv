@@ -1,0 +1,74 @@
+// Synchronous FIFO for credit-controlled producers (the softmax and MoE router pipelines): memory
+// (DEPTH a power of two, asynchronous read: distributed RAM) drained into an axis_skid register
+// slice, so m_axis_tdata / m_axis_tvalid come from flip-flops. The writer has no ready: the producer
+// holds a credit per free entry before it issues work that ends in a push (it counts its pushes
+// in flight and the `freed` pulses), so a push into a full FIFO is a producer bug, flagged by an
+// assertion in simulation. `freed` pulses once per entry that leaves the memory (the credit
+// return). The same interface as the engine's axis_fifo (branch engine), so one can replace the
+// other. Latency: push edge -> m_axis_tvalid high 2 cycles later (memory -> slice).
+`default_nettype none
+
+module credit_fifo #(
+    parameter int WIDTH = 32,
+    parameter int DEPTH = 8
+) (
+    input  logic             clk,
+    input  logic             rst_n,    // synchronous, active low
+    input  logic [WIDTH-1:0] s_axis_tdata,
+    input  logic             s_axis_tvalid,
+    output logic [WIDTH-1:0] m_axis_tdata,
+    output logic             m_axis_tvalid,
+    input  logic             m_axis_tready,
+    output logic             freed
+);
+  localparam int AW = DEPTH > 1 ? $clog2(DEPTH) : 1;
+  if (DEPTH < 2 || (1 << AW) != DEPTH) begin : g_chk
+    $error("credit_fifo: DEPTH must be a power of two >= 2, got %0d", DEPTH);
+  end
+
+  logic [WIDTH-1:0] mem [DEPTH];
+  logic [AW-1:0]    wp, rp;
+  logic [AW:0]      count;
+  logic             nonempty;   // count != 0, registered
+  logic             sk_ready;
+  wire              pop = nonempty && sk_ready;
+
+  always_ff @(posedge clk) begin
+    if (s_axis_tvalid) mem[wp] <= s_axis_tdata;
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wp       <= '0;
+      rp       <= '0;
+      count    <= '0;
+      nonempty <= 1'b0;
+      freed    <= 1'b0;
+    end else begin
+      if (s_axis_tvalid) wp <= wp + 1'b1;
+      if (pop) rp <= rp + 1'b1;
+      count    <= count + (AW+1)'(s_axis_tvalid) - (AW+1)'(pop);
+      nonempty <= count + (AW+1)'(s_axis_tvalid) - (AW+1)'(pop) != '0;
+      freed    <= pop;
+    end
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && s_axis_tvalid && !pop && count == (AW+1)'(DEPTH)) $error("credit_fifo: push into a full FIFO");
+  end
+`endif
+
+  axis_skid #(.WIDTH(WIDTH)) u_slice (
+      .clk          (clk),
+      .rst_n        (rst_n),
+      .s_axis_tdata (mem[rp]),
+      .s_axis_tvalid(nonempty),
+      .s_axis_tready(sk_ready),
+      .m_axis_tdata (m_axis_tdata),
+      .m_axis_tvalid(m_axis_tvalid),
+      .m_axis_tready(m_axis_tready)
+  );
+endmodule
+
+`default_nettype wire
