@@ -3,9 +3,9 @@
 // Input beat: lanes {r, m, x} (lane 0 = score x, lane 1 = the row's maximum m, both activations;
 // lane 2 = r = 1/s, ap_ufixed<32,1>), i.e. the row's statistics from softmax_stats travel with
 // each score. Output: p zero-extended in a 32-bit lane; TLAST travels with its beat.
-// Pipeline: S1 register the beat, S2..S10 exp_core(x - m), S11 the 25x32 product and its
+// Pipeline: S1 register the beat, S2..S13 exp_core(x - m) (exp_core_pkg::EXP_CORE_LATENCY = 12), S14 the 25x32 product and its
 // rounding, then the axis_skid output slice. Latency: input handshake at edge N -> output
-// handshake at edge N+12 (unstalled). Throughput: 1 score per cycle.
+// handshake at edge N+15 (unstalled). Throughput: 1 score per cycle.
 `default_nettype none
 
 module softmax_prob
@@ -28,8 +28,8 @@ module softmax_prob
 );
   localparam int W  = ACT_W;
   localparam int F  = ACT_W - ACT_I;
-  localparam int EXP_LAT = 9;
-  localparam int STAGES = EXP_LAT + 2;  // S1, exp_core, S11
+  localparam int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY;  // 12
+  localparam int STAGES = EXP_LAT + 2;  // S1, exp_core, S14
 
   if (W != 32 || F < 1 || F > 25) begin : g_chk
     $error("softmax_prob: needs 32-bit activations with 1..25 fraction bits (lanes are 32 bits)");

@@ -8,13 +8,13 @@
 // and at the row's end r = reciprocal(s) (rtl/src/reciprocal.sv, bit-serial).
 //
 // Schedule: the running maximum is updated in stage 1, so every score's exp argument is known one
-// cycle after it arrives and the exp datapath (rtl/src/exp_core.sv, 9 stages) runs at one score
+// cycle after it arrives and the exp datapath (rtl/src/exp_core.sv, exp_core_pkg::EXP_CORE_LATENCY = 12 stages) runs at one score
 // per cycle. The sum recurrence s <- round(s * e) + 1 / s + e is closed in one cycle (a 32x25
 // multiply-add in the feedback loop: the unit's critical path). A finished row's (m, s) waits in
 // a result register for the reciprocal; the score pipeline stalls while that register is full
 // and the reciprocal busy (59 cycles per division), so rows shorter than ~59 scores cost stall
 // cycles, 129-score attention rows none.
-// Latency: last score's input handshake at edge N -> output handshake at edge N+69 (unstalled).
+// Latency: last score's input handshake at edge N -> output handshake at edge N+72 (unstalled).
 // Rows longer than 255 scores overflow s (python_ref rejects them).
 `default_nettype none
 
@@ -40,8 +40,8 @@ module softmax_stats
   localparam int F  = ACT_W - ACT_I;
   localparam int SW = 32;                    // ap_ufixed<32,8>
   localparam int EF = 24;                    // exp and sum fraction bits
-  localparam int EXP_LAT = 9;
-  localparam int ST = EXP_LAT + 1;           // stage holding e: 10
+  localparam int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY;  // 12
+  localparam int ST = EXP_LAT + 1;           // stage holding e: 13
   localparam logic [SW-1:0] ONE = SW'(1) << EF;
 
   if (W != 32 || F < 1 || F > 25) begin : g_chk
