@@ -57,6 +57,7 @@ module reciprocal #(
   logic [K:0]    q;          // quotient bits so far
   logic [CW-1:0] i;          // steps left after this one
   logic          last_step;  // this BUSY cycle is the last step (i == 0)
+  logic          q_hi;       // a 1 has reached q[K:WO+1] (the saturation test, built bit by bit)
   logic          last_r;
   logic [UW-1:0] user_r;
   logic [WO-1:0] y_r;
@@ -76,7 +77,7 @@ module reciprocal #(
   // ROUND: (q + 1) >> 1 saturated to WO bits
   logic [WO+1:0] q_inc;
   assign q_inc = {1'b0, q[WO:0]} + (WO+2)'(1);
-  wire sat = (q[K:WO+1] != '0) || (&q[WO:0]);  // q + 1 >= 2^(WO+1)
+  wire sat = q_hi || (&q[WO:0]);  // q + 1 >= 2^(WO+1)
 
   assign x_TREADY = (state == IDLE);
   assign y_TVALID = (state == DONE);
@@ -103,12 +104,14 @@ module reciprocal #(
         q         <= (K+1)'(x_le1);
         i         <= CW'(K - 1);
         last_step <= 1'b0;                                            // K >= 2: more steps follow
+        q_hi      <= 1'b0;
         last_r    <= x_TLAST;
         user_r    <= x_TUSER;
       end
       BUSY: begin
         rem       <= fits ? diff[WI:0] : rem_sh;
         q         <= {q[K-1:0], fits};
+        q_hi      <= q_hi || q[WO];                                   // the bit moving to WO + 1
         i         <= i - 1'b1;
         last_step <= (i == CW'(1));
       end
@@ -123,7 +126,7 @@ module reciprocal #(
   assign y_TKEEP = {(LANE_W/8){1'b1}};
   assign y_TSTRB = {(LANE_W/8){1'b1}};
 
-  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA, rem[WI], q_inc[0], q_inc[WO+1]};
+  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA, rem[WI], q_inc[0], q_inc[WO+1], q[K]};
 endmodule
 
 `default_nettype wire
