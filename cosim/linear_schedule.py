@@ -9,7 +9,7 @@ from python_ref.config import Config
 # 1 (start) + 1 (issue -> tile register) + 3 (linear_mac) + 1 (FIFO) + 3 (output stage) + 1 (slice)
 # + 1 (ap_done register); the GELU unit adds its latency (rtl/src/gelu.sv).
 PIPELINE_CYCLES = 11
-GELU_CYCLES = 7
+GELU_CYCLES = 8
 
 
 def block_load_steps(cfg: Config, n_out: int, n_in: int, ob: int, lo: int, li: int) -> int:

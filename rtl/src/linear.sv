@@ -37,7 +37,7 @@
 //
 // Timing (no stalls, cycles from the ap_start edge to the ap_done edge): the load of block 0
 // (max(LO bias steps, rows_in_block * ceil(in/E) * E/SEG weight steps), side by side) + rows *
-// ceil(out/LO) * ceil(in/LI) tiles + 11 pipeline cycles (+ the GELU unit's 7 with use_gelu), as
+// ceil(out/LO) * ceil(in/LI) tiles + 11 pipeline cycles (+ the GELU unit's 8 with use_gelu), as
 // long as every later block loads no slower than the previous one computes (rows * ceil(in/LI)
 // cycles); otherwise each later block waits for its weights. cosim/test_linear.py checks the
 // exact model (predicted_cycles) on every unstalled call.
