@@ -84,7 +84,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             RtlUnit("softmax_prob", _SKID_CTRL + ("exp_core.sv", "softmax_prob.sv"), "cosim.test_softmax_prob")),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
-           (RtlUnit("layernorm", ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
+           (RtlUnit("layernorm", _SKID_CTRL + ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
     Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
            (RtlUnit("linear", _SKID_CTRL + ("gelu.sv", "linear_mac.sv", "linear_fifo.sv", "linear.sv"),
