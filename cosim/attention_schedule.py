@@ -58,7 +58,7 @@ class Geometry:
     EL: int = 2      # exp lanes
     RU: int = 2      # reciprocal units
     NL: int = 2      # normalisation lanes
-    exp_lat: int = 9           # exp_core (rtl/src/exp_core.sv)
+    exp_lat: int = 12          # exp_core_pkg::EXP_CORE_LATENCY (rtl/src/exp_core.sv)
     recip_k: int = 56          # reciprocal K (RECIP_SOFTMAX_K)
 
     @classmethod

@@ -34,7 +34,7 @@ from python_ref.config import Config
 X_WRITE = 2        # cycle of the first activation buffer write (entry e: X_WRITE + e): x_ slice, take, 2 stages
 W_FIRST = 0        # first cycle the unthrottled weight source offers a word
 OUT_CYCLES = 17    # last step fired -> ap_done, beyond LI (issue 2, array LI + 3, FIFO 2, stages 6, slice, done)
-GELU_CYCLES = 7    # the GELU unit's latency (rtl/src/gelu.sv)
+GELU_CYCLES = 8    # the GELU unit's latency (rtl/src/gelu.sv)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from python_ref.kernels.exp import exp_neg_raw, input_format
 
 # Input stall cycles allowed beyond the output's, per check: the pipeline depth and its output slice.
 PIPELINE_SLACK = 16
-PIPE_STAGES = 9  # rtl/src/exp.sv: STAGES = exp_core latency
+PIPE_STAGES = 12  # rtl/src/exp.sv: STAGES = exp_core_pkg::EXP_CORE_LATENCY
 TEST_TIMEOUT_MS = 2000
 SPEC = "python_ref.kernels.exp.exp_neg_raw"
 LANE_W = 40  # the exp.sv default: ap_fixed<33,11> in the low bits of a 40-bit lane

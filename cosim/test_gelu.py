@@ -22,7 +22,7 @@ from python_ref.kernels.gelu import gelu_raw
 
 # Input stall cycles allowed beyond the output's, per check: the pipeline depth and its output slice.
 PIPELINE_SLACK = 16
-PIPE_STAGES = 6  # rtl/src/gelu.sv: S1..S6
+PIPE_STAGES = 7  # rtl/src/gelu.sv: axis_pipe_ctrl STAGES (S1..S7)
 TEST_TIMEOUT_MS = 2000  # simulated time; each check also has a budget proportional to its beats
 SPEC = "python_ref.kernels.gelu.gelu_raw"
 

@@ -11,7 +11,7 @@ import pytest
 from cosim.runner import CosimError, run_unit
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
-LATENCY_CYCLES = 10  # documented in the header of rtl/src/exp.sv
+LATENCY_CYCLES = 13  # documented in the header of rtl/src/exp.sv (exp_core 12 + the output slice)
 BIG, SMALL = 100_000, 5_000
 
 pytestmark = pytest.mark.cosim

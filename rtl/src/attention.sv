@@ -33,7 +33,7 @@ module attention
     parameter int EL   = L >= 16 ? L / 4 : 2,              // exp lanes
     parameter int RU   = L >= 16 ? 4 : 2,                  // reciprocal units
     parameter int NL   = L >= 16 ? L / 8 : 2,              // normalisation lanes (6 DSP48E2 each)
-    parameter int EXP_LAT = 9                              // exp_core's latency (rtl/src/exp_core.sv)
+    parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY // exp_core's latency (rtl/src/exp_core.sv)
 ) (
     input  logic               ap_clk,
     input  logic               ap_rst_n,     // synchronous, active low

@@ -18,7 +18,7 @@
 // Pipeline from a chunk's issue cycle c: score / max read addresses (c+1), data (c+3), s - m
 // registered (c+4) = exp_core input, e (c+4+EXP_LAT), masked e (c+5+EXP_LAT: e buffer write and sum
 // tree input), tree root (c+5+EXP_LAT+LGE), row sum (c+6+EXP_LAT+LGE) -> reciprocal unit.
-// EXP_LAT must equal exp_core's latency (9 stages; rtl/src/exp_core.sv).
+// EXP_LAT must equal exp_core's latency (exp_core_pkg::EXP_CORE_LATENCY, rtl/src/exp_core.sv).
 `default_nettype none
 
 module attn_exp
@@ -30,7 +30,7 @@ module attn_exp
     parameter int KBMAX   = (TMAX + L - 1) / L,
     parameter int EL      = L >= 16 ? L / 4 : 2,     // exp lanes
     parameter int RU      = L >= 16 ? 4 : 2,         // reciprocal units
-    parameter int EXP_LAT = 9,                       // exp_core: y is x of EXP_LAT edges earlier
+    parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY,  // exp_core: y is x of EXP_LAT edges earlier
     parameter int SAW     = $clog2(2 * TMAX * KBMAX),
     parameter int GW      = $clog2(H * TMAX + 1)
 ) (

@@ -4,8 +4,9 @@
 // x is the exact difference of two activations, ap_fixed<ACT_W+1, ACT_I+1>, in the low bits of a
 // LANE_W-bit lane (bits above ignored); y is ap_ufixed<25,1> zero-extended to LANE_W.
 // Ports follow Vitis' naming of hls::stream<ap_axiu<...>> ports with ap_ctrl_none.
-// Latency: input handshake at edge N -> output handshake at edge N+10 with y_TREADY high
-// (9 datapath stages + the output register slice). Throughput: 1 value/cycle.
+// Latency: input handshake at edge N -> output handshake at edge N+13 with y_TREADY high
+// (exp_core_pkg::EXP_CORE_LATENCY = 12 datapath stages + the output register slice).
+// Throughput: 1 value/cycle.
 // Flow control as rtl/src/gelu.sv: the datapath advances unless its last stage holds a value the
 // output slice cannot take; x_TREADY depends on flip-flops only.
 `default_nettype none
@@ -32,7 +33,7 @@ module exp
 );
   localparam int IW = ACT_W + 1;        // input: difference of two activations
   localparam int F  = ACT_W - ACT_I;    // its fraction bits
-  localparam int STAGES = 9;            // exp_core latency
+  localparam int STAGES = exp_core_pkg::EXP_CORE_LATENCY;
 
   if (LANE_W < IW || LANE_W % 8 != 0) begin : g_chk
     $error("exp: LANE_W must be a multiple of 8 and >= %0d, got %0d", IW, LANE_W);

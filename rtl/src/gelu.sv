@@ -12,15 +12,19 @@
 //
 // Pipeline (one beat per cycle, every stage registered, one clock enable for the whole datapath):
 //   S1  register the input beat
-//   S2  a = |x| (ACT_W-bit unsigned: -(-2^(W-1)) does not wrap), relu, in_table = (a >> TB) < RANGE,
-//       ROM address k (0 outside the table), t = a[TB-1:0]
-//   S3  registered ROM read per lane of {T[k+1]-T[k], T[k]} (both nodes in one word)
-//   S4  p = t * (T[k+1]-T[k])   (TB-bit unsigned x (TW+1)-bit signed: one DSP48 multiply)
-//   S5  delta = ((T[k] << TB) + p) >>> TB, i.e. floor = AP_TRN into the table format (DSP post-add)
-//   S6  y = relu - (in_table ? delta << (F - TF) : 0), exact in the activation format
+//   S2  a = |x| (ACT_W-bit unsigned: -(-2^(W-1)) does not wrap), relu, ROM address k = the bits of
+//       a above t (not masked: outside the table the word read is ignored), t = a[TB-1:0];
+//       in_table = |x| < RANGE * 2^TB compared on x itself (two constant compares, no carry
+//       chain behind the absolute value)
+//   S3  registered read of every 64-word bank of the ROM of {T[k+1]-T[k], T[k]} at k[5:0]
+//       (one LUT6 per bit)
+//   S4  the bank k[7:6] (a registered 4:1 choice: the ROM read split over two stages for 300 MHz)
+//   S5  p = t * (T[k+1]-T[k])   (TB-bit unsigned x (TW+1)-bit signed: one DSP48 multiply)
+//   S6  delta = ((T[k] << TB) + p) >>> TB, i.e. floor = AP_TRN into the table format (DSP post-add)
+//   S7  y = relu - (in_table ? delta << (F - TF) : 0), exact in the activation format
 //   out axis_skid register slice: y_* are flip-flop outputs
 // Latency: an input beat accepted at clock edge N (x_TVALID && x_TREADY) drives y_TVALID high
-// right after edge N+6; with y_TREADY high it is taken at edge N+7 (7 cycles handshake to
+// right after edge N+7; with y_TREADY high it is taken at edge N+8 (8 cycles handshake to
 // handshake, measured by cosim/test_gelu.py). Throughput: 1 beat/cycle.
 //
 // Flow control (rtl/src/axis_pipe_ctrl.sv): the datapath advances (ce) unless its last stage holds
@@ -60,6 +64,10 @@ module gelu
   localparam int ROM_W  = 2 * TW + 1;                  // {signed diff (TW+1), lo (TW)}
   localparam int P_W    = TB + TW + 2;                 // signed product t * diff, one spare bit
   localparam int KEEP_W = LANES * ACT_W / 8;
+  localparam int BANK_AW = IDX_W < 6 ? IDX_W : 6;      // address bits inside a bank (a LUT6)
+  localparam int NB     = 1 << (IDX_W - BANK_AW);      // banks of 2^BANK_AW words
+  localparam int KH_W   = IDX_W > BANK_AW ? IDX_W - BANK_AW : 1;
+  localparam logic [W-1:0] LIM = W'(RANGE) << TB;      // |x| < LIM: in the table
 
   // ---- elaboration checks: the arithmetic below relies on these properties of the config
   if (GELU_TABLE_QUANT != 0) begin : g_chk_quant
@@ -82,52 +90,60 @@ module gelu
     $error("gelu: LANES must be >= 1, got %0d", LANES);
   end
 
-  // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes
-  logic [ROM_W-1:0] rom [RANGE];
+  // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes; split in
+  // NB banks of 2^BANK_AW words (words at k >= RANGE are 0 and never used)
+  logic [ROM_W-1:0] rom [NB][1 << BANK_AW];
   initial begin
-    for (int e = 0; e < RANGE; e++) begin
-      rom[e] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]), GELU_DELTA_TABLE[e]};
+    for (int e = 0; e < (NB << BANK_AW); e++) begin
+      rom[e >> BANK_AW][e % (1 << BANK_AW)] = '0;
+      if (e < RANGE)
+        rom[e >> BANK_AW][e % (1 << BANK_AW)] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]),
+                                                 GELU_DELTA_TABLE[e]};
     end
   end
 
   // ---- flow control
-  logic ce, v6, l6, out_s_ready;
-  axis_pipe_ctrl #(.STAGES(6)) u_ctrl (
+  logic ce, v7, l7, out_s_ready;
+  axis_pipe_ctrl #(.STAGES(7)) u_ctrl (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
-      .ce(ce), .m_axis_tvalid(v6), .m_axis_tlast(l6), .m_axis_tready(out_s_ready));
+      .ce(ce), .m_axis_tvalid(v7), .m_axis_tlast(l7), .m_axis_tready(out_s_ready));
 
   // ---- datapath, one instance per lane
-  logic [LANES*W-1:0] y6;
+  logic [LANES*W-1:0] y7;
 
   for (genvar i = 0; i < LANES; i++) begin : g_lane
     logic signed [W-1:0]    x1;
-    logic        [W-1:0]    relu2, relu3, relu4, relu5;
-    logic        [TB-1:0]   t2, t3;
+    logic        [W-1:0]    relu2, relu3, relu4, relu5, relu6;
+    logic        [TB-1:0]   t2, t3, t4;
     logic        [IDX_W-1:0] k2;
-    logic                   in2, in3, in4, in5;
-    logic        [ROM_W-1:0] rom3;
-    logic signed [P_W-1:0]  p4;
-    logic        [TW-1:0]   lo4, delta5;
+    logic        [KH_W-1:0] kh3;
+    logic                   in2, in3, in4, in5, in6;
+    logic        [ROM_W-1:0] bank3 [NB];
+    logic        [ROM_W-1:0] rom4;
+    logic signed [P_W-1:0]  p5;
+    logic        [TW-1:0]   lo5, delta6;
     logic        [W-1:0]    y;
 
     // S2 combinational: |x| and the table index
     logic [W-1:0] a;
     logic         in_table;
     assign a        = x1[W-1] ? -x1 : x1;  // -(-2^(W-1)) = 2^(W-1) as unsigned: no wrap
-    assign in_table = (a >> TB) < W'(RANGE);
+    // |x| < LIM without |x|: x < LIM for x >= 0, x > -LIM for x < 0 (LIM < 2^(W-1))
+    assign in_table = x1[W-1] ? ($signed(x1) > -$signed(LIM)) : (x1 < LIM);
+    wire unused_a = &{1'b0, a[W-1:TB+IDX_W]};   // above the table index: only in_table needs them
 
     // S4/S5 combinational: the product and the exact sum before truncation
     // Both factors widened to P_W first: a Verilog product is only as wide as its operands.
-    logic signed [TW:0]    diff3;
-    logic signed [P_W-1:0] t3_w, diff3_w;
+    logic signed [TW:0]    diff4;
+    logic signed [P_W-1:0] t4_w, diff4_w;
     // delta = sum[TB +: TW]: the low TB bits are what AP_TRN drops, the top bits are 0
     /* verilator lint_off UNUSEDSIGNAL */
     logic signed [P_W-1:0] sum;
     /* verilator lint_on UNUSEDSIGNAL */
-    assign diff3   = $signed(rom3[ROM_W-1 -: TW+1]);
-    assign t3_w    = $signed(P_W'(t3));
-    assign diff3_w = P_W'(diff3);
-    assign sum     = (P_W'(lo4) << TB) + p4;
+    assign diff4   = $signed(rom4[ROM_W-1 -: TW+1]);
+    assign t4_w    = $signed(P_W'(t4));
+    assign diff4_w = P_W'(diff4);
+    assign sum     = (P_W'(lo5) << TB) + p5;
 
     always_ff @(posedge ap_clk) begin
       if (ce) begin
@@ -136,35 +152,41 @@ module gelu
         // S2
         relu2  <= x1[W-1] ? '0 : x1;
         t2     <= a[TB-1:0];
-        k2     <= in_table ? a[TB +: IDX_W] : '0;
+        k2     <= a[TB +: IDX_W];
         in2    <= in_table;
-        // S3
-        rom3   <= rom[k2];
+        // S3: every bank at the low address bits
+        for (int b = 0; b < NB; b++) bank3[b] <= rom[b][k2[BANK_AW-1:0]];
+        kh3    <= KH_W'(k2 >> BANK_AW);
         t3     <= t2;
         relu3  <= relu2;
         in3    <= in2;
-        // S4
-        p4     <= t3_w * diff3_w;
-        lo4    <= rom3[TW-1:0];
+        // S4: the bank
+        rom4   <= bank3[NB > 1 ? int'(kh3) : 0];
+        t4     <= in3 ? t3 : '0;   // masked (delta is unused outside the table): a flip-flop, not an SRL, before the DSP
         relu4  <= relu3;
         in4    <= in3;
-        // S5: sum >= 0 (it lies between T[k] and T[k+1] scaled), so the slice is the floor
-        delta5 <= sum[TB +: TW];
+        // S5
+        p5     <= t4_w * diff4_w;
+        lo5    <= rom4[TW-1:0];
         relu5  <= relu4;
         in5    <= in4;
-        // S6
-        y      <= relu5 - (in5 ? (W'(delta5) << (F - TF)) : '0);
+        // S6: sum >= 0 (it lies between T[k] and T[k+1] scaled), so the slice is the floor
+        delta6 <= sum[TB +: TW];
+        relu6  <= relu5;
+        in6    <= in5;
+        // S7
+        y      <= relu6 - (in6 ? (W'(delta6) << (F - TF)) : '0);
       end
     end
-    assign y6[i*W +: W] = y;
+    assign y7[i*W +: W] = y;
   end
 
   // ---- output register slice
   axis_skid #(.WIDTH(LANES * W + 1)) u_out (
       .clk    (ap_clk),
       .rst_n  (ap_rst_n),
-      .s_axis_tdata ({l6, y6}),
-      .s_axis_tvalid(v6),
+      .s_axis_tdata ({l7, y7}),
+      .s_axis_tvalid(v7),
       .s_axis_tready(out_s_ready),
       .m_axis_tdata ({y_TLAST, y_TDATA}),
       .m_axis_tvalid(y_TVALID),

@@ -11,10 +11,25 @@
 // row's last feature. EPS_V defaults to model_pkg::LAYERNORM_EPS_V, generated from the YAML with
 // python_ref.kernels.layernorm.eps_v (the same constant as layernorm_config::eps_v in model_config.h).
 //
-// Schedule, one row at a time: ACC (D beats in, one per cycle, into the row buffer and the exact
-// sums), VCALC (1 cycle), NORM (1 cycle), SQRT (30 cycles), RECIP (reciprocal handshake, 61 steps),
-// OUT (D beats out, one per cycle while y_TREADY). x_TREADY is high only in ACC. Unstalled, a row
-// takes 2 D + 96 cycles (D = 192: 480 cycles; D = 32: 160), measured by cosim/test_layernorm.py.
+// Schedule, one row at a time, pipelined for 300 MHz (docs/timing.md: every multiply one DSP48E2
+// between fabric registers, every wide sum or rounding in a stage of its own):
+//   ACC    D beats in, one per cycle, into the row buffer; the sums through P1 (register the beat),
+//          P2 (S1 += x; x^2 as three 16-bit partial products), P3 (x^2), P4 (S2 += x^2)
+//   DRAIN  until the sum pipeline is empty (2 cycles)
+//   VPREP  |S1|, 3 |S1|, 3 S2 (2 cycles)
+//   VMUL   D S2 and S1^2 by radix-4 shift-and-add, MSB first (21 cycles, D and |S1| < 4^21)
+//   VSUM   v = (D S2 + EPS_V) - S1^2 (2 cycles)
+//   NORM   v_n = v 4^-k by steps of 4^+-8 or 4^+-1 (9 steps of 2 cycles, at most 9 needed); floor as before
+//   SQRT   30 restoring steps (the per-row constants of OUT are formed meanwhile)
+//   RECIP  reciprocal handshake (K + 2 = 62 cycles)
+//   OUT    D beats out through a 14-stage pipeline (rtl/src/axis_pipe_ctrl.sv) and the axis_skid
+//          output slice: O1 row-buffer read, O2 register, O3 D x (two DSPs), O4 their sum,
+//          O5 + (rnd - S1), O6/O7 the shift by k + 4 (radix 8, then 1), O8 a r (four DSPs),
+//          O9/O10 their sum and the rounding to z, gamma/beta read, O11 z gamma (two DSPs),
+//          O12/O13 + beta 2^24 + rounding, O14 the shift by 13 and the saturation
+// x_TREADY is high only in ACC; the next row starts after the last output handshake. Unstalled,
+// a row takes 2 D + 154 cycles (D = 192: 538; D = 32: 218), measured by cosim/test_layernorm.py; the
+// first output follows the last input by 155 cycles.
 `default_nettype none
 
 module layernorm
@@ -38,6 +53,7 @@ module layernorm
     output logic [3:0]           y_TKEEP,
     output logic [3:0]           y_TSTRB
 );
+
   localparam int D   = FEATURE_DIM;
   localparam int W   = ACT_W;
   localparam int F   = ACT_W - ACT_I;
@@ -50,12 +66,16 @@ module layernorm
   localparam int S1W = W + 9;              // |S1| < 2^(W-1) * 256
   localparam int S2W = 2 * W + 8;          // S2 <= 256 * 2^(2W-2)
   localparam int VW  = 2 * W + 18;         // D S2, S1^2, + EPS_V
+  localparam int ND  = 21;                 // radix-4 digits of D and |S1| (< 2^42)
+  localparam int NN  = 9;                  // normalisation steps (at most 9 change v_n), 2 cycles each
+  localparam int OST = 14;                 // OUT pipeline stages
 
-  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || LAYERNORM_SIGMA_BITS != 30) begin : g_chk
+  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || LAYERNORM_SIGMA_BITS != 30 ||
+      VW != 82 || S1W > 42) begin : g_chk
     $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256");
   end
 
-  typedef enum logic [2:0] {ACC, VCALC, NORM, SQRT, RECIP, RWAIT, OUT} state_t;
+  typedef enum logic [3:0] {ACC, DRAIN, VPREP1, VPREP2, VMUL, VSUM1, VSUM2, NORM, SQRT, RECIP, RWAIT, OUT} state_t;
   state_t state;
   logic running;
 
@@ -64,36 +84,98 @@ module layernorm
   logic [IW-1:0]        idx;
   logic signed [S1W-1:0] s1;
   logic [S2W-1:0]       s2;
-  logic [VW-1:0]        v;
-  logic signed [7:0]    k;
-  logic [59:0]          vn;
-  logic [31:0]          rem;   // < 2 root + 2 < 2^31
-  logic [29:0]          root;
-  logic [4:0]           step;
-  logic [30:0]          r;
 
-  // ---- input side
+  // ---- input side and the sum pipeline
   assign x_TREADY = running && (state == ACC);
   wire  in_fire = x_TVALID && x_TREADY;
-  logic signed [W-1:0] x_in;
-  assign x_in = $signed(x_TDATA[W-1:0]);
+  logic                 v1, v2, v3;
+  logic signed [W-1:0]  x1;
+  logic signed [PW-1:0] g1, b1;
+  logic [AW-1:0]        wa1;
+  logic signed [31:0]   phh2;        // xh^2
+  logic signed [32:0]   phl2;        // xh xl
+  logic        [31:0]   pll2;        // xl^2
+  logic        [63:0]   sq3;         // x^2 = xh^2 2^32 + xh xl 2^17 + xl^2
+  logic signed [15:0]   xh1;
+  logic        [15:0]   xl1;
+  assign xh1 = x1[31:16];
+  assign xl1 = x1[15:0];
 
-  // ---- NORM: bit length of v and the even normalisation shift
-  int L, t, kk;
-  always_comb begin
-    L = 0;
-    for (int b = 0; b < VW; b++) if (v[b]) L = b + 1;
-    t  = L - 59;
-    kk = (t >= 0) ? t / 2 : -((1 - t) / 2);  // floor(t / 2) = ceil((L - 60) / 2)
+  always_ff @(posedge ap_clk) begin
+    if (in_fire) begin
+      x1  <= $signed(x_TDATA[W-1:0]);
+      g1  <= $signed(x_TDATA[32 +: PW]);
+      b1  <= $signed(x_TDATA[48 +: PW]);
+      wa1 <= idx[AW-1:0];
+    end
+    if (v1) begin
+      xbuf[wa1] <= x1;
+      gbuf[wa1] <= g1;
+      bbuf[wa1] <= b1;
+    end
+    phh2 <= 32'(xh1) * 32'(xh1);
+    phl2 <= 33'(xh1) * $signed(33'({1'b0, xl1}));
+    pll2 <= 32'(xl1) * 32'(xl1);
+    sq3  <= {phh2, pll2} + (64'(phl2) <<< 17);
   end
-  logic [VW+63:0] v_wide;
-  assign v_wide = (VW+64)'(v);
 
-  // ---- SQRT: one restoring step
+  // ---- VMUL / VSUM / NORM / SQRT registers
+  logic [41:0]   as1, sreg, dreg;
+  logic [43:0]   as3;
+  logic [S2W+1:0] s2x3;
+  logic [VW-1:0] accs, accd, vt, vnw;
+  logic [4:0]    dcnt;
+  logic signed [7:0] k;
+  logic [59:0]   vn;
+  logic [31:0]   rem;   // < 2 root + 2 < 2^31
+  logic [29:0]   root;
+  logic [4:0]    step;
+  logic [30:0]   r;
+
+  logic [VW-1:0] s_add, d_add;
+  always_comb begin
+    case (sreg[41:40])
+      2'd0: s_add = '0;
+      2'd1: s_add = VW'(as1);
+      2'd2: s_add = VW'({as1, 1'b0});
+      default: s_add = VW'(as3);
+    endcase
+    case (dreg[41:40])
+      2'd0: d_add = '0;
+      2'd1: d_add = VW'(s2);
+      2'd2: d_add = VW'({s2, 1'b0});
+      default: d_add = VW'(s2x3);
+    endcase
+  end
+
+  // NORM: one step towards v_n in [2^58, 2^60) (right shifts floor, as v >> 2k does) in two
+  // cycles: phase 0 registers the one-hot choice, phase 1 applies it
+  wire n_lt44 = (vnw[VW-1:44] == '0);
+  wire n_lt58 = (vnw[VW-1:58] == '0);
+  wire n_ge76 = (vnw[VW-1:76] != '0);
+  wire n_ge60 = (vnw[VW-1:60] != '0);
+  logic nph, f_l16, f_l2, f_r16, f_r2;
+  logic [VW-1:0] vnw_next;
+  always_comb begin
+    vnw_next = vnw;
+    if (f_l16) vnw_next = {vnw[VW-17:0], 16'd0};
+    if (f_l2)  vnw_next = {vnw[VW-3:0], 2'd0};
+    if (f_r16) vnw_next = {16'd0, vnw[VW-1:16]};
+    if (f_r2)  vnw_next = {2'd0, vnw[VW-1:2]};
+  end
+
+  // SQRT: one restoring step, the bit from the subtraction's borrow
   logic [31:0] rem_sh, trial;
+  logic [32:0] sdiff;
   assign rem_sh = {rem[29:0], vn[59:58]};
   assign trial  = {root, 2'b01};
-  wire   fits   = rem_sh >= trial;
+  assign sdiff  = {1'b0, rem_sh} - {1'b0, trial};
+  wire   fits   = !sdiff[32];
+
+  // per-row constants of OUT, formed during SQRT: sa = 32 + k + 4, cst = rnd - S1
+  logic [5:0]          sa;
+  logic signed [63:0]  rnd, cst;
+  logic signed [7:0]   sh;
 
   // ---- reciprocal 1/sigma (bit-serial, shared design with the softmax)
   logic        rec_in_ready, rec_out_valid;
@@ -107,94 +189,209 @@ module layernorm
       .y_TDATA(rec_out), .y_TVALID(rec_out_valid), .y_TREADY(state == RWAIT), .y_TLAST(rec_last),
       .y_TUSER(rec_user), .y_TKEEP(rec_keep), .y_TSTRB(rec_strb));
 
-  // ---- OUT: one feature (combinational from the row buffer, registered into y)
-  logic signed [63:0] c, a_full, ar, acc, y_full;
-  logic signed [31:0] a;
-  logic signed [31:0] z;
-  int sh;
-  always_comb begin
-    c  = 64'(D) * 64'(xbuf[idx[AW-1:0]]) - 64'(s1);
-    sh = int'(k) + 4;
-    if (sh > 0) a_full = (c + (64'sd1 <<< (sh - 1))) >>> sh;
-    else        a_full = c <<< (-sh);
-    a  = 32'(a_full);
-    ar = 64'(a) * $signed({33'd0, r});
-    z  = 32'((ar + (64'sd1 <<< 30)) >>> 31);
-    acc = 64'(z) * 64'(gbuf[idx[AW-1:0]]) + (64'(bbuf[idx[AW-1:0]]) <<< ZF);
-    y_full = (acc + (64'sd1 <<< (YS - 1))) >>> YS;
-    if (y_full > 64'sd2147483647) y_full = 64'sd2147483647;     // saturation (unreachable with the
-    if (y_full < -64'sd2147483648) y_full = -64'sd2147483648;   // shipped formats: |y| < 272)
-  end
+  // ---- OUT: source, flow control, output slice
+  logic [IW-1:0] ridx;
+  wire  src_valid = (state == OUT) && (ridx != IW'(D));
+  logic src_ready, ce, vo, lo, out_s_ready;
+  wire  src_fire = src_valid && src_ready;
+  axis_pipe_ctrl #(.STAGES(OST)) u_ctrl (
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(src_valid), .s_axis_tlast(ridx == IW'(D - 1)),
+      .s_axis_tready(src_ready), .ce(ce), .m_axis_tvalid(vo), .m_axis_tlast(lo), .m_axis_tready(out_s_ready));
+
+  logic [W-1:0] y14;
+  axis_skid #(.WIDTH(33)) u_out (
+      .clk(ap_clk), .rst_n(ap_rst_n),
+      .s_axis_tdata({lo, y14}), .s_axis_tvalid(vo), .s_axis_tready(out_s_ready),
+      .m_axis_tdata({y_TLAST, y_TDATA}), .m_axis_tvalid(y_TVALID), .m_axis_tready(y_TREADY));
+  wire out_last = y_TVALID && y_TREADY && y_TLAST;
+
+  // ---- OUT datapath
+  logic signed [W-1:0]  xr1, xr2;
+  logic [AW-1:0]        oa [1:9];
+  logic signed [26:0]   ph3;          // D xh
+  logic        [25:0]   pl3;          // D xl
+  logic signed [63:0]   c4, c5;
+  logic        [38:0]   q6;
+  logic signed [31:0]   a7;
+  logic signed [29:0]   phh8;         // ah rh
+  logic signed [33:0]   phl8;         // ah rl
+  logic        [30:0]   plh8;         // al rh
+  logic        [32:0]   pll8;         // al rl
+  logic signed [63:0]   sa9, sb9;
+  logic signed [31:0]   z10;
+  logic signed [PW-1:0] g10, b10;
+  logic signed [31:0]   pzh11;        // zh gamma
+  logic signed [32:0]   pzl11;        // zl gamma
+  logic signed [63:0]   bt11, bt12, acc12, s13;
+
+  localparam logic signed [10:0] DS = 11'(D);
+  logic signed [15:0] xh2;
+  logic        [15:0] xl2;
+  assign xh2 = xr2[31:16];
+  assign xl2 = xr2[15:0];
+  logic [95:0] c96;
+  assign c96 = {c5, 32'd0};
+  logic signed [15:0] ah7, zh10;
+  logic        [15:0] al7, zl10;
+  assign ah7 = a7[31:16];
+  assign al7 = a7[15:0];
+  assign zh10 = z10[31:16];
+  assign zl10 = z10[15:0];
+  logic signed [63:0] ysum, y_full;
+  assign ysum   = sa9 + sb9;
+  assign y_full = s13 >>> YS;
+  wire   y_hi   = !y_full[63] && (y_full[62:31] != '0);
+  wire   y_lo   = y_full[63] && (y_full[62:31] != '1);
 
   always_ff @(posedge ap_clk) begin
+    if (ce) begin
+      // O1, O2
+      xr1   <= xbuf[ridx[AW-1:0]];
+      oa[1] <= ridx[AW-1:0];
+      for (int j = 2; j <= 9; j++) oa[j] <= oa[j-1];
+      xr2   <= xr1;
+      // O3, O4, O5: c = D x - S1 (+ the rounding constant)
+      ph3   <= 27'(xh2) * 27'(DS);
+      pl3   <= 26'(xl2) * 26'(D);
+      c4    <= (64'(ph3) <<< 16) + 64'(pl3);
+      c5    <= c4 + cst;
+      // O6, O7: a = low 32 bits of c96 >> (32 + k + 4)
+      q6    <= 39'(c96 >> {sa[5:3], 3'b000});
+      a7    <= 32'(q6 >> sa[2:0]);
+      // O8, O9, O10: z = round(a r / 2^31)
+      phh8  <= 30'(ah7) * $signed(30'({1'b0, r[30:17]}));
+      phl8  <= 34'(ah7) * $signed(34'({1'b0, r[16:0]}));
+      plh8  <= 31'(al7) * 31'(r[30:17]);
+      pll8  <= 33'(al7) * 33'(r[16:0]);
+      sa9   <= ((64'(phh8) <<< 33) | (64'sd1 <<< 30)) + (64'(phl8) <<< 16);
+      sb9   <= (64'(plh8) << 17) + 64'(pll8);
+      z10   <= 32'(ysum >>> 31);
+      g10   <= gbuf[oa[9]];
+      b10   <= bbuf[oa[9]];
+      // O11, O12, O13, O14: y = sat(round((z gamma + beta 2^ZF) / 2^YS))
+      pzh11 <= 32'(zh10) * 32'(g10);
+      pzl11 <= $signed(33'({1'b0, zl10})) * 33'(g10);
+      bt11  <= (64'(b10) <<< ZF) + (64'sd1 <<< (YS - 1));
+      acc12 <= (64'(pzh11) <<< 16) + 64'(pzl11);
+      bt12  <= bt11;
+      s13   <= acc12 + bt12;
+      y14   <= y_hi ? 32'h7fffffff : y_lo ? 32'h80000000 : y_full[31:0];
+    end
+  end
+
+  // ---- control
+  always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      running  <= 1'b0;
-      state    <= ACC;
-      idx      <= '0;
-      s1       <= '0;
-      s2       <= '0;
-      y_TVALID <= 1'b0;
+      running <= 1'b0;
+      state   <= ACC;
+      idx     <= '0;
+      s1      <= '0;
+      s2      <= '0;
+      v1      <= 1'b0;
+      v2      <= 1'b0;
+      v3      <= 1'b0;
+      ridx    <= '0;
     end else begin
       running <= 1'b1;
+      v1 <= in_fire;
+      v2 <= v1;
+      v3 <= v2;
+      if (v1) s1 <= s1 + S1W'(x1);
+      if (v3) s2 <= s2 + S2W'(sq3);
+      if (src_fire) ridx <= ridx + 1'b1;
       case (state)
         ACC: if (in_fire) begin
-          xbuf[idx[AW-1:0]] <= x_in;
-          gbuf[idx[AW-1:0]] <= $signed(x_TDATA[32 +: PW]);
-          bbuf[idx[AW-1:0]] <= $signed(x_TDATA[48 +: PW]);
-          s1  <= s1 + S1W'(x_in);
-          s2  <= s2 + S2W'($unsigned(64'(x_in) * 64'(x_in)));
           idx <= idx + 1'b1;
-          if (idx == IW'(D - 1)) state <= VCALC;
+          if (idx == IW'(D - 1)) state <= DRAIN;
         end
-        VCALC: begin
-          v     <= VW'(D) * VW'(s2) - VW'($unsigned((VW)'(s1) * (VW)'(s1))) + VW'(EPS_V);
-          state <= NORM;
-        end
-        NORM: begin
-          k     <= 8'(kk);
-          vn    <= (kk >= 0) ? 60'(v >> (2 * kk)) : 60'(v_wide << (-2 * kk));
-          rem   <= '0;
-          root  <= '0;
-          step  <= 5'd29;
-          state <= SQRT;
-        end
-        SQRT: begin
-          rem   <= fits ? rem_sh - trial : rem_sh;
-          root  <= {root[28:0], fits};
-          vn    <= vn << 2;
-          step  <= step - 1'b1;
-          if (step == '0) state <= RECIP;
-        end
+        DRAIN: if (!v1 && !v2) state <= VPREP1;   // S2's last addition is at this edge
+        VPREP1: state <= VPREP2;
+        VPREP2: state <= VMUL;
+        VMUL: if (dcnt == '0) state <= VSUM1;
+        VSUM1: state <= VSUM2;
+        VSUM2: state <= NORM;
+        NORM: if (nph && dcnt == '0) state <= SQRT;
+        SQRT: if (step == '0) state <= RECIP;
         RECIP: if (rec_in_ready) state <= RWAIT;
-        RWAIT: if (rec_out_valid) begin
-          r     <= rec_out[30:0];
+        RWAIT: if (rec_out_valid) state <= OUT;
+        OUT: if (out_last) begin
           idx   <= '0;
-          state <= OUT;
-        end
-        OUT: if (!y_TVALID || y_TREADY) begin
-          if (idx != IW'(D)) begin
-            y_TDATA  <= 32'(y_full);
-            y_TLAST  <= (idx == IW'(D - 1));
-            y_TVALID <= 1'b1;
-            idx      <= idx + 1'b1;
-          end else begin
-            y_TVALID <= 1'b0;
-            idx      <= '0;
-            s1       <= '0;
-            s2       <= '0;
-            state    <= ACC;
-          end
+          ridx  <= '0;
+          s1    <= '0;
+          s2    <= '0;
+          state <= ACC;
         end
         default: state <= ACC;
       endcase
     end
   end
 
+  always_ff @(posedge ap_clk) begin
+    case (state)
+      VPREP1: begin
+        as1  <= 42'(s1[S1W-1] ? -s1 : s1);
+        s2x3 <= (S2W+2)'(s2) + (S2W+2)'({s2, 1'b0});
+      end
+      VPREP2: begin
+        as3  <= 44'(as1) + 44'({as1, 1'b0});
+        sreg <= as1;
+        dreg <= 42'(D);
+        accs <= '0;
+        accd <= '0;
+        dcnt <= 5'(ND - 1);
+      end
+      VMUL: begin
+        accs <= {accs[VW-3:0], 2'b00} + s_add;
+        accd <= {accd[VW-3:0], 2'b00} + d_add;
+        sreg <= {sreg[39:0], 2'b00};
+        dreg <= {dreg[39:0], 2'b00};
+        dcnt <= dcnt - 1'b1;
+      end
+      VSUM1: vt <= accd + VW'(EPS_V);
+      VSUM2: begin
+        vnw  <= vt - accs;
+        k    <= '0;
+        dcnt <= 5'(NN - 1);
+        nph  <= 1'b0;
+      end
+      NORM: begin
+        nph <= !nph;
+        if (!nph) begin
+          f_l16 <= n_lt44;
+          f_l2  <= !n_lt44 && n_lt58;
+          f_r16 <= n_ge76;
+          f_r2  <= !n_ge76 && n_ge60;
+        end else begin
+          vnw  <= vnw_next;
+          vn   <= vnw_next[59:0];   // after the last step: converged (<= 9 steps needed)
+          k    <= k + (f_l16 ? -8'sd8 : f_l2 ? -8'sd1 : f_r16 ? 8'sd8 : f_r2 ? 8'sd1 : 8'sd0);
+          dcnt <= dcnt - 1'b1;
+        end
+        rem  <= '0;
+        root <= '0;
+        step <= 5'd29;
+      end
+      SQRT: begin
+        rem  <= fits ? sdiff[31:0] : rem_sh;
+        root <= {root[28:0], fits};
+        vn   <= vn << 2;
+        step <= step - 1'b1;
+        // per-row constants of OUT (k and S1 are settled: 30 cycles to form them)
+        sh   <= k + 8'sd4;
+        sa   <= 6'(32 + int'(sh));
+        rnd  <= (sh > 0) ? (64'sd1 <<< (sh - 8'sd1)) : 64'sd0;
+        cst  <= rnd - 64'(s1);
+      end
+      RWAIT: if (rec_out_valid) r <= rec_out[30:0];
+      default: ;
+    endcase
+  end
+
   assign y_TKEEP = '1;
   assign y_TSTRB = '1;
 
   wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TLAST, rec_out[31], rec_last, rec_user, rec_keep, rec_strb,
-                     a_full[63:32], ar, acc, y_full[63:32], v_wide[VW+63:60], rem[31:30]};
+                     rem[31:30], ysum[63], ysum[30:0], y_full[31:0]};
 endmodule
 
 `default_nettype wire

@@ -6,8 +6,17 @@
 // Stream ports (Vitis naming, ap_ctrl_none): x in the low WI bits of x_TDATA, y in the low WO bits
 // of y_TDATA. x_TUSER travels with its value to y_TUSER (the softmax passes its row statistics
 // through); x_TLAST to y_TLAST. One division at a time:
-//   accept (x_TVALID && x_TREADY at edge N) -> K+1 step cycles -> y_TVALID high after edge N+K+2,
-//   held until y_TREADY. x_TREADY is high only while idle (a flip-flop): one value per K+3 cycles.
+//   accept (x_TVALID && x_TREADY at edge N) -> y_TVALID high after edge N+K+1, held until y_TREADY:
+//   LATENCY = K + 2 cycles handshake to handshake; x_TREADY is high only while idle (a flip-flop):
+//   one value per K + 3 cycles.
+//
+// Schedule (K + 1 quotient bits, then the rounding in a cycle of its own, for 300 MHz):
+//   accept   the first step, whose dividend bit is the 1 of 2^K: rem = 1 - x if x <= 1, else 1
+//   BUSY     K steps shifting in 0: rem_sh = 2 rem; one subtraction rem_sh - x whose borrow is the
+//            quotient bit (no separate compare); the last step is flagged one cycle ahead
+//   ROUND    y = (q + 1) >> 1 over the low WO + 1 bits, or all ones when it would not fit
+//            (q >= 2^(WO+1) - 1); x = 0 gives q = all ones, so it saturates through the same test
+//   DONE     y_TVALID until y_TREADY
 `default_nettype none
 
 module reciprocal #(
@@ -36,32 +45,39 @@ module reciprocal #(
 );
   localparam int CW = $clog2(K + 1) + 1;
 
-  if (WI < 1 || WO < 1 || K < 1 || K > 62 || LANE_W < WI || LANE_W < WO || LANE_W % 8 != 0) begin : g_chk
-    $error("reciprocal: bad geometry WI %0d K %0d WO %0d LANE_W %0d", WI, K, WO, LANE_W);
+  if (WI < 2 || WO < 1 || K < 2 || K > 62 || K <= WO || LANE_W < WI || LANE_W < WO || LANE_W % 8 != 0)
+  begin : g_chk
+    $error("reciprocal: bad geometry WI %0d K %0d WO %0d LANE_W %0d (needs K > WO)", WI, K, WO, LANE_W);
   end
 
-  typedef enum logic [1:0] {IDLE, BUSY, DONE} state_t;
+  typedef enum logic [1:0] {IDLE, BUSY, ROUND, DONE} state_t;
   state_t state;
   logic [WI-1:0] d;          // divisor
-  logic [WI:0]   rem;        // partial remainder, < 2 d before the compare
+  logic [WI:0]   rem;        // partial remainder, < d after every step
   logic [K:0]    q;          // quotient bits so far
-  logic [CW-1:0] i;          // step counter: dividend bit i of 2^K
+  logic [CW-1:0] i;          // steps left after this one
+  logic          last_step;  // this BUSY cycle is the last step (i == 0)
+  logic          q_hi;       // a 1 has reached q[K:WO+1] (the saturation test, built bit by bit)
   logic          last_r;
   logic [UW-1:0] user_r;
   logic [WO-1:0] y_r;
 
-  // one restoring step: shift in dividend bit i (only bit K is 1), subtract when it fits
-  logic [WI:0] rem_sh;
-  logic        fits;
-  assign rem_sh = {rem[WI-1:0], (i == CW'(K))};
-  assign fits   = rem_sh >= {1'b0, d};
+  // accept: the first step (dividend bit K, the 1 of 2^K, shifted into rem = 0)
+  logic [WI-1:0] x_in;
+  assign x_in = x_TDATA[WI-1:0];
+  wire  x_le1 = (x_in[WI-1:1] == '0);   // 1 >= x: the first quotient bit
 
-  // rounding and saturation of the final quotient
-  logic [K:0]   q_fin;
-  logic [K+1:0] q_rnd;
-  assign q_fin = {q[K-1:0], fits};
-  assign q_rnd = {1'b0, q_fin} + (K+2)'(1);
-  wire sat = (d == '0) || (q_rnd[K+1:1] > (K+1)'({WO{1'b1}}));
+  // BUSY: one restoring step, the quotient bit is the subtraction's borrow
+  logic [WI:0]   rem_sh;
+  logic [WI+1:0] diff;
+  assign rem_sh = {rem[WI-1:0], 1'b0};
+  assign diff   = {1'b0, rem_sh} - {2'b00, d};
+  wire   fits   = !diff[WI+1];
+
+  // ROUND: (q + 1) >> 1 saturated to WO bits
+  logic [WO+1:0] q_inc;
+  assign q_inc = {1'b0, q[WO:0]} + (WO+2)'(1);
+  wire sat = q_hi || (&q[WO:0]);  // q + 1 >= 2^(WO+1)
 
   assign x_TREADY = (state == IDLE);
   assign y_TVALID = (state == DONE);
@@ -71,9 +87,10 @@ module reciprocal #(
       state <= IDLE;
     end else begin
       case (state)
-        IDLE: if (x_TVALID) state <= BUSY;
-        BUSY: if (i == '0) state <= DONE;
-        DONE: if (y_TREADY) state <= IDLE;
+        IDLE:  if (x_TVALID) state <= BUSY;
+        BUSY:  if (last_step) state <= ROUND;
+        ROUND: state <= DONE;
+        DONE:  if (y_TREADY) state <= IDLE;
         default: state <= IDLE;
       endcase
     end
@@ -82,19 +99,23 @@ module reciprocal #(
   always_ff @(posedge ap_clk) begin
     case (state)
       IDLE: begin
-        d      <= x_TDATA[WI-1:0];
-        rem    <= '0;
-        q      <= '0;
-        i      <= CW'(K);
-        last_r <= x_TLAST;
-        user_r <= x_TUSER;
+        d         <= x_in;
+        rem       <= x_le1 ? (WI+1)'({1'b0, ~x_in[0]}) : (WI+1)'(1);   // 1 - x, or 1
+        q         <= (K+1)'(x_le1);
+        i         <= CW'(K - 1);
+        last_step <= 1'b0;                                            // K >= 2: more steps follow
+        q_hi      <= 1'b0;
+        last_r    <= x_TLAST;
+        user_r    <= x_TUSER;
       end
       BUSY: begin
-        rem <= fits ? rem_sh - {1'b0, d} : rem_sh;
-        q   <= q_fin;
-        i   <= i - 1'b1;
-        if (i == '0) y_r <= sat ? {WO{1'b1}} : WO'(q_rnd[K+1:1]);
+        rem       <= fits ? diff[WI:0] : rem_sh;
+        q         <= {q[K-1:0], fits};
+        q_hi      <= q_hi || q[WO];                                   // the bit moving to WO + 1
+        i         <= i - 1'b1;
+        last_step <= (i == CW'(1));
       end
+      ROUND: y_r <= sat ? {WO{1'b1}} : q_inc[WO:1];
       default: ;
     endcase
   end
@@ -105,7 +126,7 @@ module reciprocal #(
   assign y_TKEEP = {(LANE_W/8){1'b1}};
   assign y_TSTRB = {(LANE_W/8){1'b1}};
 
-  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA, q_rnd[0], rem[WI], q[K]};
+  wire unused_ok = &{1'b0, x_TKEEP, x_TSTRB, x_TDATA, rem[WI], q_inc[0], q_inc[WO+1], q[K]};
 endmodule
 
 `default_nettype wire

@@ -53,8 +53,8 @@ module softmax_stats
   localparam int SW = 32;                 // ap_ufixed<32,8>
   localparam int LV = L > 1 ? $clog2(L) : 0;
   localparam int BW = EW + LV;            // sum of one beat's e values
-  // exp_core's latency (rtl/src/exp_core.sv header: LATENCY = 9 enabled edges)
-  localparam int EXP_LAT = 9;
+  // exp_core's latency (rtl/src/exp_core.sv: exp_core_pkg)
+  localparam int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY;
   localparam logic signed [W-1:0] MIN = {1'b1, {(W-1){1'b0}}};
 
   if ((1 << LV) != L || N_REC < 1 || RMAX < 2 || CX < 2 || W != 32 || F < 1 || F > 25) begin : g_chk
