@@ -127,6 +127,7 @@ module attention
         full[b] <= 1'b0;
         held[b] <= 1'b0;
         bcnt[b] <= '0;
+        bbusy[b] <= 1'b0;
       end else begin
         if (claim && claim_bank == 1'(b)) held[b] <= 1'b1;
         else if (consume && consume_bank == 1'(b)) held[b] <= 1'b0;
@@ -134,10 +135,12 @@ module attention
         else if (consume && consume_bank == 1'(b)) full[b] <= 1'b0;
         if (consume && consume_bank == 1'(b)) bcnt[b] <= ($bits(bcnt[b]))'(BUSY_CYCLES);
         else if (bcnt[b] != '0) bcnt[b] <= bcnt[b] - 1'b1;
+        // bbusy[b] == (bcnt[b] != 0), registered with bcnt (no compare on the loader's can_start path)
+        if (consume && consume_bank == 1'(b)) bbusy[b] <= BUSY_CYCLES != 0;
+        else if (bcnt[b] != '0) bbusy[b] <= bcnt[b] != ($bits(bcnt[b]))'(1);
       end
     end
   end
-  assign bbusy = {bcnt[1] != '0, bcnt[0] != '0};
 
   // ---- tile loader
   logic                ld_valid;
@@ -151,7 +154,7 @@ module attention
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data));
 
   // ---- step issuer
-  logic [GW-1:0]    rows_ready;
+  logic [GW-1:0]    rows_ready, rows_ready_n;
   logic             issue_done;
   logic [SAW-1:0]   e_raddr;
   logic [L*25-1:0]  e_rdata;
@@ -164,7 +167,7 @@ module attention
   attn_issue #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KBMAX(KBMAX), .NCPB(NCPB), .OPW(OPW), .EW(25),
                .AW(AW), .HALF(HALF), .DAW(DAW), .AWD(AWD), .EAW(SAW), .HW(HW), .GW(GW), .UW(UW)) u_issue (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .t_m1(t_m1), .kb_m1(kb_m1), .mask_last(mask_last),
-      .full(full), .consume(consume), .consume_bank(consume_bank), .rows_ready(rows_ready), .done(issue_done),
+      .full(full), .consume(consume), .consume_bank(consume_bank), .rows_ready_n(rows_ready_n), .done(issue_done),
       .q_raddr(q_raddr), .q_rdata(q_rdata), .e_raddr(e_raddr), .e_rdata(e_rdata), .r_raddr(r_raddr),
       .r_rdata(r_rdata), .in_valid(in_valid), .in_first(in_first), .in_last(in_last), .in_shift(in_shift),
       .in_addr(in_addr), .in_a(in_a), .in_user(in_user));
@@ -181,19 +184,20 @@ module attention
       .out_user(out_user));
 
   // ---- score stage, exp pass
-  logic [GW-1:0]        max_rows;
+  logic [GW-1:0]        max_rows, max_rows_n;
+  wire unused_cnt = &{1'b0, max_rows, rows_ready};   // the consumers use the registered next values
   logic [SAW-1:0]       s_raddr;
   logic [L*SCORE_W-1:0] s_rdata;
   logic [8:0]           m_raddr;
   logic [SCORE_W-1:0]   m_rdata;
   attn_score #(.L(L), .TMAX(TMAX), .H(H), .KBMAX(KBMAX), .ACC_W(ACC_W), .SAW(SAW), .HW(HW), .GW(GW), .UW(UW)) u_score (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .mask_last(mask_last), .acc_valid(out_valid), .acc(out_acc),
-      .acc_user(out_user), .max_rows(max_rows), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr),
+      .acc_user(out_user), .max_rows(max_rows), .max_rows_n(max_rows_n), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr),
       .m_rdata(m_rdata));
   attn_exp #(.L(L), .TMAX(TMAX), .H(H), .KBMAX(KBMAX), .EL(EL), .RU(RU), .EXP_LAT(EXP_LAT), .SAW(SAW), .GW(GW)) u_exp (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .t_m1(t_m1), .kb_m1(kb_m1), .mask_last(mask_last),
-      .max_rows(max_rows), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr), .m_rdata(m_rdata),
-      .rows_ready(rows_ready), .e_raddr(e_raddr), .e_rdata(e_rdata), .r_raddr(r_raddr), .r_rdata(r_rdata));
+      .max_rows_n(max_rows_n), .s_raddr(s_raddr), .s_rdata(s_rdata), .m_raddr(m_raddr), .m_rdata(m_rdata),
+      .rows_ready(rows_ready), .rows_ready_n(rows_ready_n), .e_raddr(e_raddr), .e_rdata(e_rdata), .r_raddr(r_raddr), .r_rdata(r_rdata));
 
   // ---- AV output stage, streamer
   logic [7:0]         out_rows;

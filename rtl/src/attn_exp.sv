@@ -41,12 +41,13 @@ module attn_exp
     input  logic [7:0]           t_m1,         // T - 1
     input  logic [3:0]           kb_m1,        // KB - 1
     input  logic [L-1:0]         mask_last,    // lanes of the last key block that are keys
-    input  logic [GW-1:0]        max_rows,
+    input  logic [GW-1:0]        max_rows_n,   // the score stage's max_rows, next cycle's value
     output logic [SAW-1:0]       s_raddr,
     input  logic [L*SCORE_W-1:0] s_rdata,
     output logic [8:0]           m_raddr,
     input  logic [SCORE_W-1:0]   m_rdata,
     output logic [GW-1:0]        rows_ready,
+    output logic [GW-1:0]        rows_ready_n, // rows_ready's next value (rows_ready + rw_v), registered
     input  logic [SAW-1:0]       e_raddr,
     output logic [L*25-1:0]      e_rdata,
     input  logic [8:0]           r_raddr,
@@ -78,9 +79,11 @@ module attn_exp
   logic [RUW:0]   credits;
   logic           rows_all;         // every row of every head issued
   logic [GW-1:0]  g_end, g_last;    // H T, H T - 1
+  logic [GW-1:0]  g1;               // g + 1
+  logic           mr_ok;            // max_rows > g, registered from the next values: no compare on the walk
 
   wire [GRW-1:0] grp_last = kb == kb_m1 ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
-  wire           row_go   = !active && !rows_all && max_rows > g && credits != '0;
+  wire           row_go   = !active && !rows_all && mr_ok && credits != '0;
   wire           go       = active || row_go;
   wire           c_last   = kb == kb_m1 && grp == grp_last;
   wire           collect;
@@ -89,6 +92,7 @@ module attn_exp
     if (start) begin
       active   <= 1'b0;
       g        <= '0;
+      g1       <= GW'(1);
       r        <= '0;
       par      <= 1'b0;
       kb       <= '0;
@@ -101,7 +105,8 @@ module attn_exp
       if (c_last) begin
         kb  <= '0;
         grp <= '0;
-        g   <= g + 1'b1;
+        g   <= g1;
+        g1  <= g1 + 1'b1;
         if (g == g_last) rows_all <= 1'b1;
         if (r == t_m1) begin
           r    <= '0;
@@ -118,6 +123,8 @@ module attn_exp
         grp <= grp + 1'b1;
       end
     end
+    if (!rst_n || start) mr_ok <= 1'b0;
+    else mr_ok <= go && c_last ? max_rows_n > g1 : max_rows_n > g;   // compares before the select
     g_last <= g_end - 1'b1;          // used from the first row on, many cycles after start
     if (!rst_n || start) credits <= (RUW+1)'(RU);
     else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
@@ -239,7 +246,9 @@ module attn_exp
       cpar       <= 1'b0;
       rw_v       <= 1'b0;
       rows_ready <= '0;
+      rows_ready_n <= '0;
     end else begin
+      if (collect) rows_ready_n <= rows_ready_n + 1'b1;
       if (sig_v) dptr <= dptr == RUW'(RU - 1) ? '0 : dptr + 1'b1;
       rw_v <= collect;
       if (collect) begin

@@ -50,7 +50,7 @@ module attn_issue
     input  logic [1:0]        full,
     output logic              consume,      // one cycle: the block on consume_bank has issued its last step
     output logic              consume_bank,
-    input  logic [GW-1:0]     rows_ready,   // exp pass: rows (head-major) with e and r written
+    input  logic [GW-1:0]     rows_ready_n, // exp pass: rows (head-major) with e and r written, next cycle's value
     output logic              done,         // every step issued
     output logic [AWD-1:0]    q_raddr,
     input  logic [L*OPW-1:0]  q_rdata,
@@ -91,17 +91,21 @@ module attn_issue
   wire  [AWD-1:0] hoff = mul_db(AWD'(head));   // the head's first word (combinational: valid in a phase's first cycle)
   logic [EAW-1:0] erow;           // r * KBMAX
   logic [GW-1:0]  av_base, avg;   // h T (the AV phase's first global row); avg = av_base + r
+  logic [GW-1:0]  avg1, av_base1; // avg + 1, av_base + 1
+  logic [GW-1:0]  av_next;        // av_base + T
+  logic           rr_ok;          // rows_ready > avg, registered from the next values (rows_ready_n, avg's
+                                  // candidates): no compare on the issue path
   logic [7:0]     hold;           // AV: cycles until the next row may start
   logic           idle_row;       // no step of the current row issued yet (sub == 0)
   logic           hold_z;         // hold == 0 (registered with hold: no compare on the issue path)
   logic           row0;           // r == 0
   logic           last_row;       // r == T - 1
+  logic           last_sub;       // sub == nsub_m1 (registered with sub: no compare on the phase-advance path)
 
   wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
-  wire       last_sub  = sub == nsub_m1;
   wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
   wire       tile_ok   = !(row0 && idle_row) || full[bank];
-  wire       row_ok    = !idle_row || !is_av || (rows_ready > avg && hold_z);
+  wire       row_ok    = !idle_row || !is_av || (rr_ok && hold_z);
   wire       go        = !ph_done && tile_ok && row_ok;
   wire       blk_end   = go && last_sub && last_row;
   assign ph_adv = blk_end && last_blk;
@@ -116,11 +120,15 @@ module attn_issue
       erow     <= '0;
       av_base  <= '0;
       avg      <= '0;
+      avg1     <= GW'(1);
+      av_base1 <= GW'(1);
+      av_next  <= GW'(tokens);
       hold     <= '0;
       hold_z   <= 1'b1;
       row0     <= 1'b1;
       last_row <= t_m1 == 8'd0;
       idle_row <= 1'b1;
+      last_sub <= 1'b0;               // 2 DB - 1 >= 1
     end else begin
       if (!hold_z) hold <= hold - 8'd1;
       hold_z <= hold <= 8'd1;
@@ -131,6 +139,9 @@ module attn_issue
         end
         idle_row <= last_sub;
         sub      <= last_sub ? 4'd0 : sub + 4'd1;
+        // the next sub's flag: 0 after a row (nsub_m1 >= 1), else sub + 1 == nsub_m1 (is_av only changes
+        // with the phase advance, which needs last_sub)
+        last_sub <= last_sub ? 1'b0 : sub + 4'd1 == nsub_m1;
         if (last_sub) begin
           if (last_row) begin
             r    <= '0;
@@ -139,11 +150,15 @@ module attn_issue
             qrow <= '0;
             erow <= '0;
             avg  <= av_base;
+            avg1 <= av_base1;
             bank <= !bank;
             blk  <= last_blk ? 4'd0 : blk + 4'd1;
             if (is_av && last_blk) begin
-              av_base <= av_base + GW'(tokens);
-              avg     <= av_base + GW'(tokens);
+              av_base  <= av_next;
+              av_base1 <= av_next + 1'b1;
+              av_next  <= av_next + GW'(tokens);
+              avg      <= av_next;
+              avg1     <= av_next + 1'b1;
             end
           end else begin
             r    <= r + 8'd1;
@@ -151,11 +166,23 @@ module attn_issue
             last_row <= r + 8'd1 == t_m1;
             qrow <= qrow + AWD'(WPR);
             erow <= erow + EAW'(KBMAX);
-            avg  <= avg + 1'b1;
+            avg  <= avg1;
+            avg1 <= avg1 + 1'b1;
           end
         end
       end
     end
+  end
+
+  // rr_ok == (rows_ready > avg) in every cycle: rows_ready_n is rows_ready's next value, and avg's next
+  // value is one of avg, avg + 1, av_base, av_base + T (the same choice as the row walk above)
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) rr_ok <= 1'b0;
+    else if (go && last_sub) begin
+      if (!last_row) rr_ok <= rows_ready_n > avg1;
+      else if (is_av && last_blk) rr_ok <= rows_ready_n > av_next;
+      else rr_ok <= rows_ready_n > av_base;
+    end else rr_ok <= rows_ready_n > avg;
   end
 
   // ---- D0: the step and its read addresses

@@ -96,7 +96,7 @@ module attn_loader
   assign claim      = can_start;
   assign claim_bank = bank;
   wire  issue     = run && !ph;
-  wire  last_word = t == t_end && (is_av || w == 4'(DB - 1));
+  logic last_word;                              // t == t_end && (is_av || w == DB - 1), registered with t, w
   assign ph_adv   = issue && last_word && last_blk;
 
   always_ff @(posedge clk) begin
@@ -133,12 +133,16 @@ module attn_loader
       t     <= is_av ? 8'd0 : 8'(blk) << LG;
       trow  <= is_av ? '0 : blk_row;
       t_end <= (is_av || last_blk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);
+      // first word: AV t = 0, t_end = T - 1; QK t = blk L, w = 0, t_end = T - 1 (last block) or blk L + L - 1
+      last_word <= is_av ? t_m1 == 8'd0 : DB == 1 && last_blk && t_m1 == 8'(blk) << LG;
     end else if (run) begin
       ph <= !ph;
       if (issue) begin
         if (!is_av && w != 4'(DB - 1)) begin
           w <= w + 4'd1;
+          last_word <= t == t_end && w + 4'd1 == 4'(DB - 1);
         end else begin
+          last_word <= t + 8'd1 == t_end && (is_av || DB == 1);
           w    <= is_av ? w : 4'd0;
           t    <= t + 8'd1;
           trow <= trow + AWD'(WPR);

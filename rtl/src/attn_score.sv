@@ -37,6 +37,7 @@ module attn_score
     input  logic [L*ACC_W-1:0]   acc,
     input  logic [UW-1:0]        acc_user,
     output logic [GW-1:0]        max_rows,
+    output logic [GW-1:0]        max_rows_n,  // max_rows' next value (max_rows + (mw_v && mw_last)), registered
     input  logic [SAW-1:0]       s_raddr,     // exp pass: score buffer
     output logic [L*SCORE_W-1:0] s_rdata,
     input  logic [8:0]           m_raddr,     // exp pass: row maxima {par, r}
@@ -151,7 +152,9 @@ module attn_score
     if (!rst_n || start) begin
       mw_v     <= 1'b0;
       max_rows <= '0;
+      max_rows_n <= '0;
     end else begin
+      if (tr[11] && tr[10]) max_rows_n <= max_rows_n + 1'b1;
       mw_v <= tr[11];
       if (mw_v && mw_last) max_rows <= max_rows + 1'b1;
     end

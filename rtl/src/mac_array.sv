@@ -83,17 +83,42 @@ module mac_array #(
            ACC_W, DEPTH);
   end
 
+  // ---- controls ride along to the accumulator (LI + 3 stages)
+  // v_d[k] holds a step's controls after edge k + 1; the accumulator reads them after edge LI + 3
+  localparam int CD = LI + 3;
+  logic [CD-1:0] v_d, first_d, last_d, shift_d;
+  logic [UW-1:0] user_d [CD];
+  // first_d / last_d / shift_d reset like v_d: a synchronous reset keeps them flip-flops (an SRL16E's
+  // clock-to-out would start the accumulator's path)
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      v_d     <= '0;
+      first_d <= '0;
+      last_d  <= '0;
+      shift_d <= '0;
+    end else begin
+      v_d     <= CD'({v_d, in_valid});
+      first_d <= CD'({first_d, in_first});
+      last_d  <= CD'({last_d, in_last});
+      shift_d <= CD'({shift_d, in_shift});
+    end
+    user_d[0] <= in_user;
+    for (int s = 1; s < CD; s++) user_d[s] <= user_d[s-1];
+  end
+
   // ---- skew: row i sees the step's activations and store address i cycles late
-  logic [AW-1:0]  a_skew [LI];      // activation of row i, one cycle before its AREG
+  // Packed vectors, not unpacked arrays: Yosys's slang front end turns an unpacked array of
+  // registers into a memory, and the DSP48E2 packing (xilinx_dsp) only absorbs plain flip-flops.
+  logic [LI*AW-1:0] a_skew;         // activation of row i ([i*AW +: AW]), one cycle before its AREG
   logic [DAW-1:0] addr_d [LI];      // store address of row i (addr_d[0] = in_addr)
   assign addr_d[0] = in_addr;
   for (genvar i = 0; i < LI; i++) begin : g_skew
-    logic [AW-1:0] a_pipe [i+1];    // i+1 fabric stages
+    logic [(i+1)*AW-1:0] a_pipe;    // i+1 fabric stages (stage s at [s*AW +: AW])
     always_ff @(posedge clk) begin
-      a_pipe[0] <= in_a[i*AW +: AW];
-      for (int s = 1; s <= i; s++) a_pipe[s] <= a_pipe[s-1];
+      a_pipe[0 +: AW] <= in_a[i*AW +: AW];
+      for (int s = 1; s <= i; s++) a_pipe[s*AW +: AW] <= a_pipe[(s-1)*AW +: AW];
     end
-    assign a_skew[i] = a_pipe[i];
+    assign a_skew[i*AW +: AW] = a_pipe[i*AW +: AW];
     if (i > 0) begin : g_addr
       always_ff @(posedge clk) addr_d[i] <= addr_d[i-1];
     end
@@ -106,8 +131,8 @@ module mac_array #(
     c_d2 <= c_d1;
   end
 
-  // ---- the cells
-  logic signed [PW-1:0] p [LI][LO];
+  // ---- the cells (P of cell (i, o) at p_bus[(i*LO + o)*PW +: PW]; per-cell registers, see the skew)
+  logic [LI*LO*PW-1:0] p_bus;
   for (genvar i = 0; i < LI; i++) begin : g_row
     for (genvar o = 0; o < LO; o++) begin : g_col
       // stationary store: distributed RAM, asynchronous read, registered output
@@ -122,36 +147,26 @@ module mac_array #(
       logic signed [BW-1:0]    b_r;
       logic signed [AW+BW-1:0] m_r;
       logic signed [PW-1:0]    add_in;
+      logic signed [PW-1:0]    p_r;
       if (i == 0) begin : g_c
         logic signed [PW-1:0] c_r;
         always_ff @(posedge clk) c_r <= c_d2[o*PW +: PW];
         assign add_in = c_r;
       end else begin : g_pcin
-        assign add_in = p[i-1][o];
+        assign add_in = $signed(p_bus[((i-1)*LO + o)*PW +: PW]);
       end
       always_ff @(posedge clk) begin
-        a_r <= a_skew[i];
+        // loaded only for a valid step (v_d[i] pairs with a_skew[i]): the enable keeps a_r a flip-flop
+        // (not the tail of an SRL16E with the skew stages; Yosys does not pack DSP48E2 registers)
+        if (v_d[i]) a_r <= $signed(a_skew[i*AW +: AW]);
         b_r <= rd;
         m_r <= a_r * b_r;
-        p[i][o] <= add_in + PW'(m_r);
+        p_r <= add_in + PW'(m_r);
       end
+      assign p_bus[(i*LO + o)*PW +: PW] = p_r;
     end
   end
 
-  // ---- controls ride along to the accumulator (LI + 3 stages)
-  // v_d[k] holds a step's controls after edge k + 1; the accumulator reads them after edge LI + 3
-  localparam int CD = LI + 3;
-  logic [CD-1:0] v_d, first_d, last_d, shift_d;
-  logic [UW-1:0] user_d [CD];
-  always_ff @(posedge clk) begin
-    if (!rst_n) v_d <= '0;
-    else v_d <= CD'({v_d, in_valid});
-    first_d <= CD'({first_d, in_first});
-    last_d  <= CD'({last_d, in_last});
-    shift_d <= CD'({shift_d, in_shift});
-    user_d[0] <= in_user;
-    for (int s = 1; s < CD; s++) user_d[s] <= user_d[s-1];
-  end
   wire step_v = v_d[CD-1];
   wire step_f = first_d[CD-1];
   wire step_l = last_d[CD-1];
@@ -160,7 +175,7 @@ module mac_array #(
   // ---- fabric accumulators (edge LI + 4)
   for (genvar o = 0; o < LO; o++) begin : g_acc
     logic signed [ACC_W-1:0] acc;
-    wire signed [ACC_W-1:0] chain  = ACC_W'(p[LI-1][o]);
+    wire signed [ACC_W-1:0] chain  = ACC_W'($signed(p_bus[((LI-1)*LO + o)*PW +: PW]));
     wire signed [ACC_W-1:0] addend = step_s ? chain <<< SHIFT : chain;
     always_ff @(posedge clk) begin
       if (step_v) acc <= (step_f ? '0 : acc) + addend;
