@@ -165,12 +165,12 @@ def unit(name: str, config: str | Config, copies: int | None = None) -> Unit:
         return Unit(name, cfg, harness / "sweep_exp.sv", "sweep_exp",
                     tuple(RTL_SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "exp_core.sv", "exp.sv")),
                     (("COPIES", copies), ("LANE_W", lane_w)), act.width + 1, True, EXP_OUT_FORMAT.width, False,
-                    functools.partial(exp_neg_raw, frac_in=frac), latency=10)
+                    functools.partial(exp_neg_raw, frac_in=frac), latency=13)
     if name == "gelu":
         return Unit(name, cfg, harness / "sweep_gelu.sv", "sweep_gelu",
                     tuple(RTL_SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")),
                     (("COPIES", copies),), act.width, True, act.width, True,
-                    functools.partial(gelu_raw, cfg=cfg), latency=7)
+                    functools.partial(gelu_raw, cfg=cfg), latency=8)
     if name in ("reciprocal", "reciprocal_ln"):
         if name == "reciprocal":
             wi, k, wo = (SOFTMAX_SUM_FORMAT.width, SOFTMAX_SUM_FORMAT.frac + SOFTMAX_RECIP_FORMAT.frac + 1,

@@ -21,12 +21,12 @@ def latency(L: int, n: int) -> int:
     """Last input beat -> last output beat of a lone row of n scores (unstalled, idle unit), from the
     structure of rtl/src/softmax*.sv: input register 1, x FIFO / max tree log2(L) + running max + m
     FIFO 2 (3 + log2 L), pass 2 issue of the row's R = ceil(n/L) beats, d 0 (registered at the
-    issue edge), exp_core 9, mask 1, e sum tree log2 L + 1, s register and s FIFO 3, dispatch 1,
+    issue edge), exp_core 12 (exp_core_pkg::EXP_CORE_LATENCY), mask 1, e sum tree log2 L + 1, s register and s FIFO 3, dispatch 1,
     the bit-serial reciprocal K + 1 = 57 to its result, collector and r FIFO 4, pass 3 issue of R
     beats, products and rounding 2, output FIFO 2, the sink's handshake 1."""
     lv = L.bit_length() - 1
     r = -(-n // L)
-    return 82 + 2 * lv + 2 * r
+    return 85 + 2 * lv + 2 * r
 
 
 def run(config: str, stall: str, rows: int, run_name: str, testcase=None, parameters=None, **kw) -> dict:
