@@ -19,15 +19,16 @@ Each call's cycles come from the best source the project has, and every :class:`
   measurement on every T) when that module is importable; otherwise the analytic step count of the
   same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
   docs/attention.md), a lower bound that leaves out the loader and output fills.
-* ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): one row per 2 D + 96 cycles,
-  rows not overlapped, the last row's last output one cycle after the row period: ``rows (2 D + 96)
-  + 1``. The unit is not fused into anything, so it is counted in full; :func:`compose` also gives a
+* ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): one row per 2 D + 154 cycles
+  (pipelined for 300 MHz), rows not overlapped, the last row's last output one cycle after the row
+  period: ``rows (2 D + 154) + 1``. The unit is not fused into anything, so it is counted in full; :func:`compose` also gives a
   *planned* figure where LayerNorm is fused into the producer/consumer (performance study 4.4), which
-  leaves only the per-LN latency (97 cycles, measured) exposed. The planned figure is not RTL.
-* ``softmax`` (the gate's 16-logit rows): softmax_stats.sv + softmax_prob.sv as measured: rows
-  shorter than 59 scores are limited to one row per 59 cycles by the bit-serial reciprocal,
-  statistics 69 cycles after a row's last score, probabilities 12 cycles after their input; the
-  top-k selection has no RTL and is assumed to stream behind the probabilities (0 cycles).
+  leaves only the per-LN latency (155 cycles, measured) exposed. The planned figure is not RTL.
+* ``softmax`` (the gate's E-logit rows): the two-pass unit rtl/src/softmax.sv: a row is
+  R = ceil(E / L) beats and the pool of N_REC bit-serial reciprocals (one 1/s per 59 cycles each)
+  bounds short rows to one per 59 / N_REC cycles; the bound tests/test_cosim_softmax.py asserts on
+  the measured gate rate, plus the measured latency of the last row (85 + 2 log2 L + 2 R). The top-k
+  selection has no RTL and is assumed to stream behind the probabilities (0 cycles).
 * residual adds are free: proj and dense fc2 accumulate onto x in the engine's accumulate mode, the
   experts' fc2 scatter-accumulate onto x (the experts read LN2(x), a separate buffer; under WRAP the
   sum is order-independent, docs/linear.md "Order"), which costs no cycle in an unstalled call.
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from python_ref.config import Config
+from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
 from .linear_schedule import Throttle, predicted_cycles
 
@@ -55,12 +57,11 @@ MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
 
 # rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
-LN_ROW_EXTRA = 96               # row period 2 D + 96
-LN_LATENCY = 97                 # last input of a row -> its first output (edge_moe)
-# rtl/src/softmax_stats.sv, softmax_prob.sv, reciprocal.sv (docs/nonlinear.md)
-RECIP_PERIOD = 59               # one 1/s per 59 cycles (bit-serial)
-STATS_LATENCY = 69              # a row's last score -> its statistics
-PROB_LATENCY = 12
+LN_ROW_EXTRA = 154              # row period 2 D + 154
+LN_LATENCY = 155                # last input of a row -> its first output (edge_moe)
+# rtl/src/softmax.sv, reciprocal.sv (docs/nonlinear.md, tests/test_cosim_softmax.py)
+RECIP_PERIOD = RECIP_INTERVAL   # one 1/s per 59 cycles per reciprocal unit (bit-serial)
+SOFTMAX_LATENCY_BASE = 85       # a lone row's last input beat -> last output beat: 85 + 2 log2 L + 2 R
 
 # Edge-MoE (github sharc-lab/Edge-MoE @ 984b23b, the worked study /work/shared/design/performance.md)
 EM_LINEAR = 16                  # LINEAR_IN = LINEAR_OUT
@@ -130,14 +131,18 @@ def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs
 # The other units
 
 def layernorm_cycles(cfg: Config, rows: int) -> int:
-    """rtl/src/layernorm.sv, rows back to back, not overlapped: rows x (2 D + 96) + 1."""
+    """rtl/src/layernorm.sv, rows back to back, not overlapped: rows x (2 D + 154) + 1."""
     return rows * (2 * cfg.model.dim + LN_ROW_EXTRA) + 1
 
 
 def gate_softmax_cycles(cfg: Config, rows: int) -> int:
-    """softmax_stats + softmax_prob on ``rows`` rows of E logits (top-k streamed behind, 0 cycles)."""
-    E = cfg.model.experts
-    return (rows - 1) * max(E, RECIP_PERIOD) + E + STATS_LATENCY + E + PROB_LATENCY
+    """The two-pass softmax unit on ``rows`` rows of E logits (top-k streamed behind, 0 cycles): rows
+    at the reciprocal pool's rate (at most one per 59 / N_REC cycles, at least R beats each), then
+    the last row's latency."""
+    E, L, n_rec = cfg.model.experts, softmax_lanes(cfg), softmax_reciprocals(cfg)
+    R = -(-E // L)
+    per_row = max(R, -(-RECIP_PERIOD // n_rec))
+    return (rows - 1) * per_row + R + SOFTMAX_LATENCY_BASE + 2 * (L.bit_length() - 1) + 2 * R
 
 
 def attention_model():
@@ -358,7 +363,7 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
             lin("gate (linear + softmax)", f"layer {L} gate", m.experts, D, T)
             frame.calls.append(Call("gate (linear + softmax)", f"layer {L} gate softmax + top-k", "softmax",
                                     gate_softmax_cycles(cfg, T),
-                                    "softmax_stats/softmax_prob measured rates; top-k assumed streamed"))
+                                    "softmax.sv: the reciprocal pool's rate bound and the measured latency; top-k assumed streamed"))
             for e, n in enumerate(routing.counts[L]):
                 if n == 0:
                     continue
@@ -407,7 +412,7 @@ def edge_moe_trip_cycles(cfg: Config, routing: Routing) -> int:
 # ----------------------------------------------------------------------------------------------
 # Resources (Yosys figures from docs/RESULTS.md)
 
-ACCEL_UNITS = ("linear", "attention", "layernorm", "softmax_stats", "softmax_prob")
+ACCEL_UNITS = ("linear", "attention", "layernorm", "softmax")
 
 
 def expected_linear_dsp(cfg: Config) -> int:
