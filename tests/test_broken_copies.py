@@ -1,7 +1,8 @@
 """Deliberately broken copies of the RTL, one per class of bug the shared testbench code must catch
 (cosim/tb.py StreamTB, used by every stream unit's testbench). Each broken copy is a plausible
-one-line bug that produces the right values in a lenient setting; the test shows it passing there
-(so the class is real) and failing in the default runs of `make test` (so the class is closed):
+one-line bug that produces the right values in a lenient setting; the slow tests show it passing
+there (so the class is real, `make test-full`) and the default ones failing it in the checks every
+run has (so the class is closed, `make test`):
 
 1. data consumed without a valid handshake: the shared pipeline control (axis_pipe_ctrl, under
    GELU) admits a beat on TLAST alone (`TVALID || TLAST`, a "flush on last" shortcut). cocotbext-axi
@@ -51,32 +52,60 @@ def run_broken(top: str, variant: str, replace: dict, stall: str, testcase=None,
                     testcase=testcase, **extra)
 
 
-def test_data_without_valid_is_caught(tmp_path):
-    rep = broken_copy(tmp_path, "axis_pipe_ctrl.sv",
-                      [("if (ce) v <= STAGES'({v, s_axis_tvalid && running});",
-                        "if (ce) v <= STAGES'({v, (s_axis_tvalid || s_axis_tlast) && running});")])
-    held = run_broken("gelu", "brk_novalid", rep, "gaps", testcase="test_random", hold_idle_inputs=True)
-    assert held["mismatches"] == 0, "with cocotbext-axi's idle TLAST = 0 the bug is invisible"
-    with pytest.raises(CosimError, match="flow model|output beats|mismatch"):
-        run_broken("gelu", "brk_novalid", rep, "gaps", testcase="test_random")
+def novalid_copy(tmp_path):
+    return broken_copy(tmp_path, "axis_pipe_ctrl.sv",
+                       [("if (ce) v <= STAGES'({v, s_axis_tvalid && running});",
+                         "if (ce) v <= STAGES'({v, (s_axis_tvalid || s_axis_tlast) && running});")])
 
 
-def test_valid_waiting_for_ready_is_caught(tmp_path):
-    rep = broken_copy(tmp_path, "gelu.sv", [
+def validready_copy(tmp_path):
+    return broken_copy(tmp_path, "gelu.sv", [
         (".m_axis_tvalid(y_TVALID),", ".m_axis_tvalid(y_valid_q),"),
         ("  assign y_TKEEP = {KEEP_W{1'b1}};",
          "  logic y_valid_q;\n  assign y_TVALID = y_valid_q && y_TREADY;\n  assign y_TKEEP = {KEEP_W{1'b1}};")])
+
+
+def bubbles_copy(tmp_path):
+    return broken_copy(tmp_path, "axis_pipe_ctrl.sv",
+                       [("assign ce        = !v[STAGES] || m_axis_tready;", "assign ce        = m_axis_tready;")])
+
+
+# ---- each bug passes in its lenient setting (so the class is real): make test-full
+
+@pytest.mark.slow
+def test_data_without_valid_passes_with_held_idle_inputs(tmp_path):
+    held = run_broken("gelu", "brk_novalid", novalid_copy(tmp_path), "gaps", testcase="test_random",
+                      hold_idle_inputs=True)
+    assert held["mismatches"] == 0, "with cocotbext-axi's idle TLAST = 0 the bug is invisible"
+
+
+@pytest.mark.slow
+def test_valid_waiting_for_ready_passes_an_always_ready_sink(tmp_path):
     # test_random only: the reset test and the flow model would catch it too, in any run
-    free = run_broken("gelu", "brk_validready", rep, "gaps", testcase="test_random", no_flow_model=True)
+    free = run_broken("gelu", "brk_validready", validready_copy(tmp_path), "gaps", testcase="test_random",
+                      no_flow_model=True)
     assert free["mismatches"] == 0, "a sink that always raises TREADY accepts every beat"
+
+
+@pytest.mark.slow
+def test_pipeline_not_closing_bubbles_passes_unstalled(tmp_path):
+    plain = run_broken("gelu", "brk_bubbles", bubbles_copy(tmp_path), "none")
+    assert plain["mismatches"] == 0 and plain["cycles_per_beat"] == 1.0, "unstalled, the bug is invisible"
+
+
+# ---- and fails the default checks (so the class is closed): make test
+
+def test_data_without_valid_is_caught(tmp_path):
+    with pytest.raises(CosimError, match="flow model|beats lost or duplicated|mismatch"):
+        run_broken("gelu", "brk_novalid", novalid_copy(tmp_path), "gaps", testcase="test_random")
+
+
+def test_valid_waiting_for_ready_is_caught(tmp_path):
     with pytest.raises(CosimError, match="(?i)timeout|timed out"):
-        run_broken("gelu", "brk_validready", rep, "reactive", testcase="test_random", no_flow_model=True)
+        run_broken("gelu", "brk_validready", validready_copy(tmp_path), "reactive", testcase="test_random",
+                   no_flow_model=True)
 
 
 def test_pipeline_not_closing_bubbles_is_caught(tmp_path):
-    rep = broken_copy(tmp_path, "axis_pipe_ctrl.sv",
-                      [("assign ce        = !v[STAGES] || m_axis_tready;", "assign ce        = m_axis_tready;")])
-    plain = run_broken("gelu", "brk_bubbles", rep, "none")
-    assert plain["mismatches"] == 0 and plain["cycles_per_beat"] == 1.0, "unstalled, the bug is invisible"
     with pytest.raises(CosimError, match="bubble not closed"):
-        run_broken("gelu", "brk_bubbles", rep, "both")
+        run_broken("gelu", "brk_bubbles", bubbles_copy(tmp_path), "both")
