@@ -40,6 +40,7 @@ def test_token_counts_with_partial_blocks(tmp_path):
     assert res.exact, res.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_edge_moe_partial_key_blocks(tmp_path):
     """edge_moe (LI = LO = 32, d = 64): T = 31, 33 and 64 (one key short of a block, one key into the
     next, exactly two blocks), full range and realistic."""

@@ -73,7 +73,7 @@ def check_invariants(name, r, cfg):
     assert sum(r["queue_len"].tolist()) == T * K
 
 
-@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+@pytest.mark.parametrize("config", ["tiny", pytest.param("edge_moe", marks=pytest.mark.slow)])
 def test_edge_moe_defects(config, tmp_path):
     cfg = load_config(config)
     m = cfg.model
