@@ -79,7 +79,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("reciprocal", ("reciprocal.sv",), "cosim.test_reciprocal"),),
            "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
     Kernel("softmax", "python_ref.kernels.softmax:softmax_two_pass_raw", ("softmax.cpp",), ("softmax_top",),
-           (RtlUnit("softmax", ("axis_skid.sv", "credit_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+           (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                 "softmax_prob.sv", "softmax.sv"), "cosim.test_softmax"),),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),

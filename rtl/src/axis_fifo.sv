@@ -1,8 +1,9 @@
 // Synchronous FIFO with a registered output: distributed-RAM storage (DEPTH a power of two) drained
 // into an axis_skid register slice, so m_axis_tdata / m_axis_tvalid come from flip-flops and the
 // memory's asynchronous read ends in a register. The writer never pushes into a full FIFO (the
-// linear engine holds a credit per free entry before it issues a step that produces an entry), so
-// the write side has no ready: an overflow is a driver bug, caught by an assertion in simulation.
+// producer holds a credit per free entry before it issues work that ends in a push: the linear
+// engine's steps, the softmax passes), so the write side has no ready: an overflow is a producer
+// bug, caught by an assertion in simulation.
 // freed pulses once per entry that leaves the memory (the credit return).
 // Latency: push edge -> m_axis_tvalid high 2 cycles later (memory -> slice).
 `default_nettype none

@@ -97,7 +97,7 @@ module softmax_prob
     q2_beat[(L+2)*32 +: 32] = q2r;
   end
 
-  credit_fifo #(.WIDTH((L + 3) * 32 + 1), .DEPTH(DO)) u_out (
+  axis_fifo #(.WIDTH((L + 3) * 32 + 1), .DEPTH(DO)) u_out (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({q2l, q2_beat}), .s_axis_tvalid(q2v),
       .m_axis_tdata({y_last, y_data}), .m_axis_tvalid(y_valid), .m_axis_tready(y_ready), .freed(o_freed));
 endmodule

@@ -66,7 +66,7 @@ module softmax_stats
   logic              xq_valid, xq_ready, xq_last;
   logic [L*W-1:0]    xq_x;
   logic [L-1:0]      xq_mask;
-  credit_fifo #(.WIDTH(L * W + L + 1), .DEPTH(CX)) u_xq (
+  axis_fifo #(.WIDTH(L * W + L + 1), .DEPTH(CX)) u_xq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({in_last, in_mask, in_x}), .s_axis_tvalid(in_valid),
       .m_axis_tdata({xq_last, xq_mask, xq_x}), .m_axis_tvalid(xq_valid), .m_axis_tready(xq_ready), .freed(x_freed));
 
@@ -97,7 +97,7 @@ module softmax_stats
 
   logic           mq_valid, mq_ready, mq_freed;
   logic [W-1:0]   mq_m;
-  credit_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_mq (
+  axis_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_mq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata(m_next), .s_axis_tvalid(tv[LV] && tl[LV]),
       .m_axis_tdata(mq_m), .m_axis_tvalid(mq_valid), .m_axis_tready(mq_ready), .freed(mq_freed));
 
@@ -124,7 +124,7 @@ module softmax_stats
   logic         m2_valid, m2_freed;
   logic [W-1:0] m2_m;
   logic         s_done;      // the sum of a row is complete (pops m2)
-  credit_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_m2 (
+  axis_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_m2 (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata(mq_m), .s_axis_tvalid(issue && xq_last),
       .m_axis_tdata(m2_m), .m_axis_tvalid(m2_valid), .m_axis_tready(s_done), .freed(m2_freed));
 
@@ -171,7 +171,7 @@ module softmax_stats
 
   logic [L*EW-1:0] em_flat;
   always_comb for (int i = 0; i < L; i++) em_flat[i*EW +: EW] = em[i];
-  credit_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX)) u_eq (
+  axis_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX)) u_eq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({el, em_flat}), .s_axis_tvalid(ev),
       .m_axis_tdata({e_last, e_data}), .m_axis_tvalid(e_valid), .m_axis_tready(e_ready), .freed(e_freed));
 
@@ -221,7 +221,7 @@ module softmax_stats
   logic          sq_valid, sq_ready, sq_freed;
   logic [SW-1:0] sq_s;
   logic [W-1:0]  sq_m;
-  credit_fifo #(.WIDTH(SW + W), .DEPTH(RMAX)) u_sq (
+  axis_fifo #(.WIDTH(SW + W), .DEPTH(RMAX)) u_sq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({sreq_m, sreq_s}), .s_axis_tvalid(sreq_v),
       .m_axis_tdata({sq_m, sq_s}), .m_axis_tvalid(sq_valid), .m_axis_tready(sq_ready), .freed(sq_freed));
 
@@ -281,7 +281,7 @@ module softmax_stats
   end
 
   logic rq_freed;
-  credit_fifo #(.WIDTH(32 + SW + W), .DEPTH(RMAX)) u_rq (
+  axis_fifo #(.WIDTH(32 + SW + W), .DEPTH(RMAX)) u_rq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({c_r, c_user}), .s_axis_tvalid(cv),
       .m_axis_tdata({st_r, st_m, st_s}), .m_axis_tvalid(st_valid), .m_axis_tready(st_ready), .freed(rq_freed));
 
