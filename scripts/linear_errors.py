@@ -29,11 +29,11 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 
-from python_ref.config import load_config
 from python_ref.kernels.linear import compute_linear, im2col, patch_embed
 from python_ref.model import M3ViT, load_edge_moe_weights, load_image, seeded_weights, weights_available
 from python_ref.model.images import EDGE_MOE_FRAME
 from python_ref.model.weights import matches_edge_moe_files
+from scripts.cli import config_or_exit, publish
 
 SECTION = "linear_errors"
 
@@ -146,14 +146,10 @@ def main(argv=None) -> int:
                     "../shared/edge_moe_weights)")
     ap.add_argument("--update", default=None, help="markdown file with <!-- BEGIN linear_errors --> markers")
     args = ap.parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = config_or_exit(args.config)
     source, rows = measure(cfg, args.weights)
     text = table(cfg, source, rows)
-    print(text)
-    if args.update:
-        from scripts.results_doc import update_section
-        update_section(Path(args.update), SECTION, text)
-        print(f"updated {args.update}")
+    publish(text, args.update, SECTION)
     return 0
 
 

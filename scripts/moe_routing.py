@@ -29,14 +29,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from python_ref.config import Config
 from python_ref.kernels.moe import MoEWeights, Routing, gate_logits, moe_raw, route
 from python_ref.kernels.softmax import PROB_FORMAT
-from scripts.cli import config_or_exit
+from scripts.cli import config_or_exit, images_or_exit, publish
 
 SECTION = "moe_routing"
 LAYER = 1
@@ -231,13 +230,7 @@ def main(argv=None) -> int:
     ap.add_argument("--update", default=None, help=f"markdown file with <!-- BEGIN {SECTION} --> markers")
     args = ap.parse_args(argv)
     cfg = config_or_exit(args.config)
-    images = [i for i in args.images.split(",") if i]
-    from python_ref.model.images import image_names
-
-    unknown = [i for i in images if i not in image_names()]
-    if unknown:
-        print(f"error: unknown image(s) {', '.join(unknown)}; images: {', '.join(image_names())}", file=sys.stderr)
-        return 2
+    images = images_or_exit(args.images)
 
     parts = []
     if not args.no_published:
@@ -254,11 +247,7 @@ def main(argv=None) -> int:
     cmd = "`.venv/bin/python scripts/moe_routing.py" + (f" --config {args.config}" if args.config != "configs/tiny.yaml"
                                                         else "") + " --update docs/moe.md`"
     text = "\n\n".join(parts) + f"\n\nReproduce: {cmd} (published runs need `EDGE_MOE_WEIGHTS` or ../shared/edge_moe_weights)."
-    print(text)
-    if args.update:
-        from scripts.results_doc import update_section
-        update_section(Path(args.update), SECTION, text)
-        print(f"updated {args.update}")
+    publish(text, args.update, SECTION)
     return 0
 
 

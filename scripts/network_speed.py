@@ -19,11 +19,9 @@ import statistics
 import sys
 import time
 from datetime import date
-from pathlib import Path
-
-import numpy as np
 
 from python_ref.config import load_config, parse_config
+from scripts.cli import publish
 
 SECTION = "network_speed"
 GOAL_S = {"edge_moe": 10.0, "tiny": 1.0}
@@ -95,11 +93,7 @@ def main(argv=None) -> int:
             goal = f"<= {GOAL_S[name]:g} s: {'met' if med <= GOAL_S[name] else 'missed'}"
         lines.append(f"| {name} | {wdesc} | {what} | {rule} | {med:.3f} s ({mn:.3f}) | {cpu:.3f} s | {goal} |")
     text = "\n".join(lines)
-    print(text)
-    if args.update:
-        from scripts.results_doc import update_section
-        update_section(Path(args.update), SECTION, text)
-        print(f"updated {args.update}", file=sys.stderr)
+    publish(text, args.update, SECTION)
     return 0
 
 

@@ -41,7 +41,9 @@ def test_accuracy_report_on_tiny(tmp_path, capsys):
 
 
 def test_accuracy_rejects_an_unknown_image(tmp_path, capsys):
-    assert accuracy.main(["--config", "configs/tiny.yaml", "--images", "nope", "--img", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as exc:
+        accuracy.main(["--config", "configs/tiny.yaml", "--images", "nope", "--img", str(tmp_path)])
+    assert exc.value.code == 2
     assert "unknown image(s) nope" in capsys.readouterr().err
 
 

@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
-from cosim.csim import VectorSet, build_tb, generated_headers, run_kernel, run_tb
+from cosim.csim import build_tb, generated_headers, run_tb
 from cosim.registry import KERNELS, resolve
-from cosim.toolchain import BUILD_DIR, HLS_DIR, compile_cpp, hls_includes
+from cosim.toolchain import HLS_DIR, compile_cpp, hls_includes
 from python_ref.config import load_config, parse_config
 
 pytestmark = pytest.mark.csim

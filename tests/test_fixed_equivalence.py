@@ -21,7 +21,6 @@ Run ``python tests/test_fixed_equivalence.py`` to print how many vectors each mo
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import functools
 import os
 import zlib
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosim.toolchain import BUILD_DIR, compile_cpp
+from cosim.toolchain import BUILD_DIR, compile_cpp, file_lock
 from python_ref.config import all_configs, load_config
 from python_ref.fixed import OVERFLOW_MODES, QUANT_MODES, FixedFormat, FixedPointError, Fx
 
@@ -196,8 +195,7 @@ def _build_shard(shard: str) -> Path:
     d = LIB_DIR / shard
     inc = d / "include"  # holds only apfx_cases.h: compile_cpp hashes every *.h* file in it
     inc.mkdir(parents=True, exist_ok=True)
-    with open(d / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the other xdist worker may be building the same shard
+    with file_lock(d / "build.lock"):  # the other xdist worker may be building the same shard
         header = inc / "apfx_cases.h"
         text = shard_source(shard)
         if not header.exists() or header.read_text() != text:
