@@ -39,11 +39,13 @@ check-generated: $(STAMP) ## Fail if the committed generated headers are out of 
 sim: $(STAMP) ## Main job: python_ref vs C-sim vs RTL for every kernel, summary table at the end
 	$(RUN) scripts/sim.py --config $(CONFIG) $(if $(WAVES),--waves)
 
+# worksteal: an idle worker takes queued tests from the busy one, so the long Verilator runs do not
+# leave one core waiting at the end
 test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, cocotb/Verilator) with xdist
-	$(RUN) -m pytest -n $(JOBS) -q
+	$(RUN) -m pytest -n $(JOBS) --dist worksteal -q
 
 test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
-	$(RUN) -m pytest -n $(JOBS) -q -m "slow or not slow"
+	$(RUN) -m pytest -n $(JOBS) --dist worksteal -q -m "slow or not slow"
 
 # Exhaustive RTL sweeps of exp, GELU (all 2^32 inputs) and the reciprocals against python_ref
 # (scripts/exhaustive.py --level full, docs/exhaustive.md); MUTANTS=1 adds the mutant sweeps.

@@ -49,9 +49,10 @@ def test_linear_cosim_tiny():
     stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
     model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
     cfg = load_config("tiny")
-    r = run_linear("tiny", "default", stall="both", n_random=75000)
+    # 20k random values here; the >= 10^5 value run is test_linear_cosim_edge_moe_reduced
+    r = run_linear("tiny", "default", stall="both", n_random=20000)
     assert r["tests_run"] == 7 and r["mismatches"] == 0 and r["stall"] == "both"
-    assert r["random_values"] >= 75000 and r["out_values"] >= 100000
+    assert r["random_values"] >= 20000 and r["out_values"] >= 25000
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
     assert len(odd) == 9 and {x["mode"] for x in odd} == {"store", "accumulate", "scaled"}
