@@ -68,11 +68,12 @@ async def test_latency_throughput(dut):
     """No stalls, BURST_ROWS rows back to back into the idle unit: the first row's last input -> first
     output; the row period (first output beat of each row to the next's, and first input beat once
     the NB row buffers are in use); every row's output beats one per cycle; the input/output overlap
-    (input beats of later rows, and of the next row, accepted while a row is being emitted)."""
+    (input beats of later rows, and of the next row, accepted while a row is being emitted) and the
+    cycles x_TREADY held a valid input beat back."""
     tb = await LayerNormTB.create(dut, stall="none")
     g, b = layernorm_params(tb.cfg, tb.params.seed + 3)
     d = tb.cfg.model.dim
-    i0, o0 = len(tb.in_beats), len(tb.out_beats)
+    i0, o0, stalls0 = len(tb.in_beats), len(tb.out_beats), tb.in_stalls
     x = layernorm_random(tb.cfg, BURST_ROWS, tb.params.seed + 4)
     tb.expect_exact(await tb.rows(x, g, b, "burst"), "burst", SPEC)
     ins, outs = [c for c, _ in tb.in_beats[i0:]], [c for c, _ in tb.out_beats[o0:]]
@@ -87,7 +88,8 @@ async def test_latency_throughput(dut):
     latency = outs[0] - ins[d - 1]
     tb.results.update(latency_cycles=latency, cycles_per_row=out_period, input_cycles_per_row=in_period,
                       cycles_per_beat=max(out_period) / d, burst_rows=n, burst_cycles=outs[-1] - ins[0],
-                      overlap_next=overlap_next, overlap_later=overlap_later)
+                      overlap_next=overlap_next, overlap_later=overlap_later,
+                      burst_input_stall_cycles=tb.in_stalls - stalls0)
     tb.log.info(f"latency {latency} cycles (last input -> first output), output row every {out_period} cycles, "
                 f"input row every {in_period} cycles once {NB} rows are buffered, burst of {n} rows "
                 f"{outs[-1] - ins[0]} cycles; next row's input beats accepted while a row is emitted {overlap_next}")
