@@ -230,7 +230,7 @@ module layernorm
   wire  ofin      = ofire && rlast;      // the row being issued has its last beat accepted
 
   // ---- reciprocal 1/sigma (bit-serial, shared design with the softmax); its result register holds
-  // a finished row until OUT takes it
+  // a finished row until a constant bank is free
   logic        rec_in_ready, rec_out_valid;
   logic [31:0] rec_out;
   logic        rec_last, rec_user;
