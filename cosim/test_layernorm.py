@@ -15,6 +15,8 @@ from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.layernorm.layernorm_raw"
+NB = 3           # row buffers of rtl/src/layernorm.sv: the input period is steady from row NB on
+BURST_ROWS = 8
 
 
 class LayerNormTB(StreamTB):
@@ -63,16 +65,34 @@ async def test_real(dut):
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_latency_throughput(dut):
-    """No stalls: cycles from a row's first input beat to the next row's, and last input -> first output."""
+    """No stalls, BURST_ROWS rows back to back into the idle unit: the first row's last input -> first
+    output; the row period (first output beat of each row to the next's, and first input beat once
+    the NB row buffers are in use); every row's output beats one per cycle; the input/output overlap
+    (input beats of later rows, and of the next row, accepted while a row is being emitted) and the
+    cycles x_TREADY held a valid input beat back."""
     tb = await LayerNormTB.create(dut, stall="none")
     g, b = layernorm_params(tb.cfg, tb.params.seed + 3)
     d = tb.cfg.model.dim
-    i0, o0 = len(tb.in_beats), len(tb.out_beats)
-    x = layernorm_random(tb.cfg, 4, tb.params.seed + 4)
+    i0, o0, stalls0 = len(tb.in_beats), len(tb.out_beats), tb.in_stalls
+    x = layernorm_random(tb.cfg, BURST_ROWS, tb.params.seed + 4)
     tb.expect_exact(await tb.rows(x, g, b, "burst"), "burst", SPEC)
-    ins, outs = tb.in_beats[i0:], tb.out_beats[o0:]
-    row_cycles = {ins[(k + 1) * d][0] - ins[k * d][0] for k in range(3)}
-    latency = outs[0][0] - ins[d - 1][0]
-    tb.results.update(latency_cycles=latency, cycles_per_row=sorted(row_cycles), cycles_per_beat=max(row_cycles) / d)
-    tb.log.info(f"latency {latency} cycles (last input -> first output), row every {row_cycles} cycles")
-    assert len(row_cycles) == 1, f"row period varies: {row_cycles}"
+    ins, outs = [c for c, _ in tb.in_beats[i0:]], [c for c, _ in tb.out_beats[o0:]]
+    n = BURST_ROWS
+    in_start = [ins[r * d] for r in range(n)]
+    out_start, out_end = [outs[r * d] for r in range(n)], [outs[r * d + d - 1] for r in range(n)]
+    out_period = sorted({out_start[r + 1] - out_start[r] for r in range(n - 1)})
+    in_period = sorted({in_start[r + 1] - in_start[r] for r in range(NB, n - 1)})
+    gaps = sorted({out_end[r] - out_start[r] for r in range(n)})
+    overlap_next = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * d:(r + 2) * d]) for r in range(n - 1)]
+    overlap_later = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * d:]) for r in range(n - 1)]
+    latency = outs[0] - ins[d - 1]
+    tb.results.update(latency_cycles=latency, cycles_per_row=out_period, input_cycles_per_row=in_period,
+                      cycles_per_beat=max(out_period) / d, burst_rows=n, burst_cycles=outs[-1] - ins[0],
+                      overlap_next=overlap_next, overlap_later=overlap_later,
+                      burst_input_stall_cycles=tb.in_stalls - stalls0)
+    tb.log.info(f"latency {latency} cycles (last input -> first output), output row every {out_period} cycles, "
+                f"input row every {in_period} cycles once {NB} rows are buffered, burst of {n} rows "
+                f"{outs[-1] - ins[0]} cycles; next row's input beats accepted while a row is emitted {overlap_next}")
+    assert len(out_period) == 1, f"output row period varies: {out_period}"
+    assert in_period == out_period, f"input row period {in_period} differs from the output's {out_period}"
+    assert gaps == [d - 1], f"a row's output beats are not back to back: first to last {gaps}"

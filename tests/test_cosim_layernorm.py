@@ -1,6 +1,7 @@
 """RTL LayerNorm (rtl/src/layernorm.sv) against python_ref under cocotb + Verilator: adversarial rows
 (zero / tiny variance, identical values), random rows of every scale, (edge_moe, no stalls) the real
-layer-0/1 LayerNorm inputs; every stall pattern; latency and cycles per row."""
+layer-0/1 LayerNorm inputs; every stall pattern; latency, the sustained row period of rows streamed
+back to back, and the overlap of one row's output with later rows' input."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,16 @@ from python_ref.config import load_config
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 CONFIGS = ["edge_moe", "tiny"]
-ROW_OVERHEAD = 154  # cycles per row beyond 2 D: documented in the header of rtl/src/layernorm.sv
+# documented in the header of rtl/src/layernorm.sv: the statistics stage takes STATS_CYCLES per row,
+# unstalled rows follow each other every max(D, STATS_CYCLES) cycles (D >= STATS_CYCLES + 11 or
+# D <= STATS_CYCLES), a row's last input -> its first output into an idle unit is LATENCY cycles
+STATS_CYCLES = 136
+LATENCY = 155
+BURST_ROWS = 8  # cosim/test_layernorm.py::test_latency_throughput
+
+
+def row_period(d: int) -> int:
+    return max(d, STATS_CYCLES)
 
 pytestmark = pytest.mark.cosim
 
@@ -33,7 +43,17 @@ def test_layernorm_cosim(config, stall, rows):
     d = load_config(config).model.dim
     r = run(config, stall, rows, f"{stall}_{rows}", testcase=NOT_REAL)
     assert r["mismatches"] == 0 and r["out_values"] == r["beats"] >= rows * d
-    assert r["cycles_per_row"] == [2 * d + ROW_OVERHEAD]
+    p = row_period(d)
+    assert r["cycles_per_row"] == [p] and r["input_cycles_per_row"] == [p]
+    assert r["latency_cycles"] == LATENCY
+    # first input -> last output of the burst: the first row's D inputs, latency, D outputs, and the
+    # other rows one period each
+    assert r["burst_rows"] == BURST_ROWS and r["burst_cycles"] == (BURST_ROWS - 1) * p + 2 * d + LATENCY - 2
+    # rows overlap: while a row is emitted the unit accepts later rows' input (the next row's when
+    # D >= STATS_CYCLES + 11)
+    assert all(n > 0 for n in r["overlap_later"][:BURST_ROWS - 3])
+    if d >= STATS_CYCLES + 11:  # a buffer is always free in time: the input never waits
+        assert min(r["overlap_next"]) > 0 and r["burst_input_stall_cycles"] == 0
     if rows >= 500:
         assert r["out_values"] >= 100_000
     if stall in ("backpressure", "both"):

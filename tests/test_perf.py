@@ -84,7 +84,9 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     assert by["experts (fc1 + fc2)"] == expert_sum
     assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
-        assert by["LayerNorm"] == 24 * (129 * 538 + 1)  # 2 D + 154 = 538 cycles per row
+        # 129 rows pipelined at one per D = 192 cycles, + the first row's input and the last row's
+        # output (2 D) and the 155-cycle latency
+        assert by["LayerNorm"] == 24 * (128 * 192 + 2 * 192 + 155)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -95,6 +97,22 @@ def test_call_gap_and_planned_column(tiny):
     diff = f0.cycles - f0.planned_cycles
     assert diff == sum(c.cycles - fs.LN_LATENCY for c in f0.calls if c.unit == "layernorm") > 0
     assert f0.by_class(planned=True)["LayerNorm"] == 2 * tiny.model.layers * fs.LN_LATENCY
+
+
+def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
+    """The row period and the burst of tests/test_cosim_layernorm.py (STATS_CYCLES 136, LATENCY 155;
+    the burst's first input to last output is layernorm_cycles - 2)."""
+    assert fs.layernorm_period(edge) == 192 and fs.layernorm_period(tiny) == 136
+    assert fs.layernorm_cycles(tiny, 8) - 2 == 7 * 136 + 2 * 32 + 155 - 2 == 1169   # measured on tiny
+    assert fs.layernorm_cycles(edge, 8) - 2 == 7 * 192 + 2 * 192 + 155 - 2
+    assert fs.layernorm_cycles(edge, 1) == 2 * 192 + 155
+    for d, period in ((136, 136), (147, 147), (256, 256), (2, 136)):
+        assert fs.layernorm_period(types.SimpleNamespace(model=types.SimpleNamespace(dim=d))) == period
+    for d in (137, 146):  # the three row buffers bound the period there: not measured
+        with pytest.raises(fs.PerfError, match="no row period"):
+            fs.layernorm_period(types.SimpleNamespace(model=types.SimpleNamespace(dim=d)))
+    with pytest.raises(fs.PerfError, match="rows 0"):
+        fs.layernorm_cycles(tiny, 0)
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
