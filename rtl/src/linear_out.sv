@@ -169,7 +169,7 @@ module linear_out
   // so block 0 ends with the first row_last beat taken. A flip-flop instead of the side FIFO's read
   // (LUTRAM) in front of the readies.
   logic        in_blk0;
-  wire         need_s   = scaled && in_blk0;
+  logic        need_s;         // scaled && in_blk0, registered from their next values
   wire         acc_ok   = !need_acc || prev_valid;
   wire         s_ok     = !need_s || s_valid;
   wire         take     = o_ce && z_valid && acc_ok && s_ok;
@@ -195,12 +195,20 @@ module linear_out
 `endif
 
   always_ff @(posedge clk) begin
-    if (!rst_n || go) in_blk0 <= 1'b1;
-    else if (take && z_user[0]) in_blk0 <= 1'b0;
+    if (!rst_n || go) begin
+      in_blk0 <= 1'b1;
+      need_s  <= mode == 2'd2;      // mode is set with ap_start, before go
+    end else if (take && z_user[0]) begin
+      in_blk0 <= 1'b0;
+      need_s  <= 1'b0;
+    end else begin
+      need_s  <= mode == 2'd2 && in_blk0;
+    end
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && z_valid && in_blk0 != z_user[2]) $error("linear_out: in_blk0 differs from the beat's block_first");
+    if (rst_n && !go && need_s != (scaled && in_blk0)) $error("linear_out: need_s differs from its definition");
   end
 `endif
 
