@@ -3,9 +3,10 @@
 //                                  p: ap_ufixed<25,1>; round half up; p <= 1 since e <= 1, r <= 1)
 // Input: the e beats of each row (L lanes, the row's last beat flagged) and the row's statistics
 // {r, s, m} from softmax_stats. A beat issues when both are there and the output FIFO has room
-// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, as two registered
-// partial products), Q2 their sum and the rounding (registered), then the output FIFO. The statistics are consumed with the row's
-// last beat; row_done pulses then (the softmax top's row credit).
+// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, as two
+// registered partial products), Q2 their sum and the rounding (registered), then the output FIFO.
+// The statistics are consumed with the row's last beat; row_done pulses then (the softmax top's
+// row credit).
 // Output beat: lanes 0..L-1 = p (zero-extended to 32 bits), lane L = m, L+1 = s, L+2 = r; y_last
 // on the row's last beat.
 `default_nettype none
