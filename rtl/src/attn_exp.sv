@@ -77,15 +77,18 @@ module attn_exp
   logic [GRW-1:0] grp;
   logic [SAW-1:0] srow;             // r * KBMAX
   logic [RUW:0]   credits;
-  logic           rows_all;         // every row of every head issued
-  logic [GW-1:0]  g_end, g_last;    // H T, H T - 1
+  logic           rows_all;         // every row of every head issued: set the cycle after g reaches H T (in
+                                    // that cycle row_go is already low: mr_ok = max_rows > g, max_rows <= H T)
+  logic [GW-1:0]  g_end;            // H T
   logic [GW-1:0]  g1;               // g + 1
   logic           mr_ok;            // max_rows > g, registered from the next values: no compare on the walk
+  logic           lkb;              // kb == kb_m1, registered with kb (kb_m1 is set before start)
 
-  wire [GRW-1:0] grp_last = kb == kb_m1 ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
-  wire           row_go   = !active && !rows_all && mr_ok && credits != '0;
+  wire [GRW-1:0] grp_last = lkb ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
+  logic          cred_ok;           // credits != 0, registered from credits' next value
+  wire           row_go   = !active && !rows_all && mr_ok && cred_ok;
   wire           go       = active || row_go;
-  wire           c_last   = kb == kb_m1 && grp == grp_last;
+  wire           c_last   = lkb && grp == grp_last;
   wire           collect;
 
   always_ff @(posedge clk) begin
@@ -96,18 +99,18 @@ module attn_exp
       r        <= '0;
       par      <= 1'b0;
       kb       <= '0;
+      lkb      <= kb_m1 == 4'd0;
       grp      <= '0;
       srow     <= '0;
-      rows_all <= 1'b0;
       g_end    <= GW'(tokens) * GW'(H);
     end else if (go) begin
       active <= !c_last;
       if (c_last) begin
         kb  <= '0;
+        lkb <= kb_m1 == 4'd0;
         grp <= '0;
         g   <= g1;
         g1  <= g1 + 1'b1;
-        if (g == g_last) rows_all <= 1'b1;
         if (r == t_m1) begin
           r    <= '0;
           par  <= !par;
@@ -119,16 +122,30 @@ module attn_exp
       end else if (grp == grp_last) begin
         grp <= '0;
         kb  <= kb + 4'd1;
+        lkb <= kb + 4'd1 == kb_m1;
       end else begin
         grp <= grp + 1'b1;
       end
     end
     if (!rst_n || start) mr_ok <= 1'b0;
     else mr_ok <= go && c_last ? max_rows_n > g1 : max_rows_n > g;   // compares before the select
-    g_last <= g_end - 1'b1;          // used from the first row on, many cycles after start
-    if (!rst_n || start) credits <= (RUW+1)'(RU);
-    else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
+    // a compare of registers only (not behind go): g_end is valid from the cycle after start, when g = 0
+    if (!rst_n || start) rows_all <= 1'b0;
+    else if (g == g_end) rows_all <= 1'b1;
+    if (!rst_n || start) begin
+      credits <= (RUW+1)'(RU);
+      cred_ok <= 1'b1;                 // RU >= 1
+    end else begin
+      credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
+      cred_ok <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect) != '0;
+    end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && !start && row_go && g == g_end) $error("attn_exp: a row past the layer's last started");
+  end
+`endif
 
   // ---- issue: read addresses; tags {valid, first, last, last kb, grp, par, r, buffer address}
   localparam int TW = 1 + 1 + 1 + 1 + GRW + 1 + 8 + SAW;

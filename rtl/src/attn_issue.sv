@@ -103,16 +103,22 @@ module attn_issue
   logic           last_sub;       // sub == nsub_m1 (registered with sub: no compare on the phase-advance path)
 
   wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
-  wire       last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
+  logic      lblk_qk, lblk_av;   // blk == kb_m1, blk == DB - 1: registered with blk (no compare before rr_ok / ph_adv)
+  wire       last_blk  = is_av ? lblk_av : lblk_qk;
   wire       tile_ok   = !(row0 && idle_row) || full[bank];
   wire       row_ok    = !idle_row || !is_av || (rr_ok && hold_z);
   wire       go        = !ph_done && tile_ok && row_ok;
-  wire       blk_end   = go && last_sub && last_row;
+  // A row's last step is never its first (2 <= nsub), so idle_row is low with last_sub and the gates
+  // tile_ok / row_ok are 1: the block end and the phase advance need no full[bank] / rr_ok / hold
+  // (equal to go && last_sub && last_row in every cycle, without their LUT depth).
+  wire       blk_end   = !ph_done && last_sub && last_row;
   assign ph_adv = blk_end && last_blk;
 
   always_ff @(posedge clk) begin
     if (start) begin
       blk      <= '0;
+      lblk_qk  <= kb_m1 == 4'd0;      // kb_m1 is set before start
+      lblk_av  <= DB == 1;
       sub      <= '0;
       bank     <= 1'b0;
       r        <= '0;
@@ -153,6 +159,8 @@ module attn_issue
             avg1 <= av_base1;
             bank <= !bank;
             blk  <= last_blk ? 4'd0 : blk + 4'd1;
+            lblk_qk <= last_blk ? kb_m1 == 4'd0 : blk + 4'd1 == kb_m1;
+            lblk_av <= last_blk ? DB == 1 : blk + 4'd1 == 4'(DB - 1);
             if (is_av && last_blk) begin
               av_base  <= av_next;
               av_base1 <= av_next + 1'b1;
@@ -234,6 +242,12 @@ module attn_issue
       else in_a[i*AW +: AW] <= AW'($signed(q_rdata[i*OPW +: OPW]));
     end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && !start && last_sub && !ph_done && !go) $error("attn_issue: a row's last step was gated");
+  end
+`endif
 
   always_ff @(posedge clk) begin
     if (!rst_n || start) consume <= 1'b0;

@@ -88,6 +88,7 @@ module attn_loader
   logic [AWD-1:0] blk_row;      // kb * L * WPR (QK: the block's first key row in the store)
   logic [AWD-1:0] hoff;         // h * DB: the head's first word in a row
   logic [7:0]     t, t_end;     // current key, last key of the job
+  logic [7:0]     t_end_m1;     // t_end - 1 (mod 256): t + 1 == t_end as t == t_end_m1, no incrementer
   logic [AWD-1:0] trow;         // t * WPR
   logic [3:0]     w;            // QK: dim block db; AV: the output block
   logic           ph;           // a word every other cycle
@@ -133,6 +134,7 @@ module attn_loader
       t     <= is_av ? 8'd0 : 8'(blk) << LG;
       trow  <= is_av ? '0 : blk_row;
       t_end <= (is_av || last_blk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);
+      t_end_m1 <= (is_av || last_blk) ? t_m1 - 8'd1 : (8'(blk) << LG) + 8'(L - 2);
       // first word: AV t = 0, t_end = T - 1; QK t = blk L, w = 0, t_end = T - 1 (last block) or blk L + L - 1
       last_word <= is_av ? t_m1 == 8'd0 : DB == 1 && last_blk && t_m1 == 8'(blk) << LG;
     end else if (run) begin
@@ -142,7 +144,7 @@ module attn_loader
           w <= w + 4'd1;
           last_word <= t == t_end && w + 4'd1 == 4'(DB - 1);
         end else begin
-          last_word <= t + 8'd1 == t_end && (is_av || DB == 1);
+          last_word <= t == t_end_m1 && (is_av || DB == 1);
           w    <= is_av ? w : 4'd0;
           t    <= t + 8'd1;
           trow <= trow + AWD'(WPR);

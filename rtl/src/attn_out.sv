@@ -39,6 +39,8 @@ module attn_out
   logic [7:0]     q;             // row of the next read
   logic [$clog2(WPR+1)-1:0] j;   // word in the row
   logic           rd_all;        // every word read
+  logic           q_last;        // q == t_m1, registered with q (no compare on the rd_all path)
+  logic [7:0]     t_m2;          // T - 2: q_last's next value is q == t_m2 (no incrementer before the compare)
   logic [FW-1:0]  used;          // FIFO entries + reads in flight
   logic [1:0]     rv, rl;        // read pipeline: valid, last
   logic [L*ACT_W-1:0] mem [FD];
@@ -47,11 +49,12 @@ module attn_out
   logic [FW-1:0]  cnt;           // FIFO entries
   wire  pop  = y_TVALID && y_TREADY;
   wire  rd   = !rd_all && out_rows > q && used != FW'(FD);
-  wire  last = q == t_m1 && j == ($bits(j))'(WPR - 1);
+  wire  last = q_last && j == ($bits(j))'(WPR - 1);
 
   always_ff @(posedge clk) begin
     if (!rst_n || start) begin
       q      <= '0;
+      q_last <= t_m1 == 8'd0;        // t_m1 is set before start
       j      <= '0;
       rd_all <= 1'b0;
       used   <= '0;
@@ -74,12 +77,14 @@ module attn_out
         if (j == ($bits(j))'(WPR - 1)) begin
           j <= '0;
           q <= q + 8'd1;
+          q_last <= q == t_m2;
         end else begin
           j <= j + 1'b1;
         end
       end
     end
     rl <= {rl[0], last};
+    t_m2 <= t_m1 - 8'd1;             // t_m1 is constant from start on; used at the first row end, later
     if (rv[1]) begin
       mem[wp] <= o_rdata;
       lst[wp] <= rl[1];

@@ -51,9 +51,12 @@ module attn_qkv_store
   logic [$clog2(WPR+1)-1:0] j;
   logic [AWD-1:0] a, base;
   logic [7:0]     t;
+  logic           t_last;        // t == t_m1, registered with t (no compare on the x_TREADY path)
+  logic [7:0]     t_m2;          // T - 2: t_last's next value is t == t_m2 (no incrementer before the compare)
   wire fire = x_TVALID && x_TREADY;
-  wire row_end = (j == ($bits(j))'(WPR - 1)) && sel == 2'd2;
-  wire last_beat = row_end && (t == t_m1);
+  logic j_last;                  // j == WPR - 1, registered with j (no compare on the x_TREADY path)
+  wire row_end = j_last && sel == 2'd2;
+  wire last_beat = row_end && t_last;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -66,27 +69,34 @@ module attn_qkv_store
     if (start) begin
       sel  <= '0;
       j    <= '0;
+      j_last <= WPR == 1;
       a    <= '0;
       base <= '0;
       t    <= '0;
+      t_last <= t_m1 == 8'd0;        // t_m1 is set before start
     end else if (fire) begin
-      if (j == ($bits(j))'(WPR - 1)) begin
+      if (j_last) begin
         j <= '0;
+        j_last <= WPR == 1;
         if (sel == 2'd2) begin
           sel  <= '0;
           base <= base + AWD'(WPR);
           a    <= base + AWD'(WPR);
           t    <= t + 8'd1;
+          t_last <= t == t_m2;
         end else begin
           sel <= sel + 2'd1;
           a   <= base;
         end
       end else begin
         j <= j + 1'b1;
+        j_last <= j == ($bits(j))'(WPR - 2);   // WPR >= 2 here
         a <= a + 1'b1;
       end
     end
   end
+
+  always_ff @(posedge clk) t_m2 <= t_m1 - 8'd1;   // t_m1 is held from start on; used at the first row end
 
   // ---- conversion: stage 1 round, stage 2 saturate (+ write)
   logic [L*RW-1:0]  r1;

@@ -28,6 +28,7 @@ module axis_fifo #(
 
   logic [WIDTH-1:0] mem [DEPTH];
   logic [AW-1:0]    wp, rp;
+  logic [AW-1:0]    rp1;          // rp + 1, so that a pop only selects (no incrementer behind the slice's ready)
   logic [AW:0]      count;
   logic             nonempty;     // count != 0, registered
   logic             sk_ready;
@@ -40,14 +41,19 @@ module axis_fifo #(
     if (!rst_n) begin
       wp       <= '0;
       rp       <= '0;
+      rp1      <= AW'(1);
       count    <= '0;
       nonempty <= 1'b0;
       freed    <= 1'b0;
     end else begin
       if (s_axis_tvalid) wp <= wp + 1'b1;
-      if (pop) rp <= rp + 1'b1;
+      if (pop) begin
+        rp  <= rp1;
+        rp1 <= rp1 + 1'b1;
+      end
       count    <= count + (AW+1)'(s_axis_tvalid) - (AW+1)'(pop);
-      nonempty <= count + (AW+1)'(s_axis_tvalid) - (AW+1)'(pop) != '0;
+      // == (count + push - pop != 0) without the adder: a push, two or more entries, or one entry not popped
+      nonempty <= s_axis_tvalid || count > (AW+1)'(1) || (nonempty && !pop);
       freed    <= pop;
     end
   end

@@ -41,14 +41,15 @@ module axis_skid #(
     end
   end
 
-  // Data registers need no reset (qualified by the valid bits).
+  // Data registers need no reset (qualified by the valid bits). The skid slot follows the input while
+  // it is empty (its content only counts once skid_valid is set, by the parking beat of that same
+  // cycle), so its enable is a flip-flop output instead of a function of m_axis_tready.
   always_ff @(posedge clk) begin
     if (out_free) begin
       if (skid_valid) m_axis_tdata <= skid_data;
       else if (s_fire) m_axis_tdata <= s_axis_tdata;
-    end else if (s_fire) begin
-      skid_data <= s_axis_tdata;
     end
+    if (!skid_valid) skid_data <= s_axis_tdata;
   end
 
   assign s_axis_tready = !skid_valid;

@@ -55,6 +55,8 @@ module linear_issue #(
   logic          credits_nz;
   logic [XW-1:0] x_diff;          // block 0: entries written minus entries issued
   logic          x_nz;
+  logic [LI-1:0] rel_d;           // blk_end delayed 1 .. LI cycles
+  logic [LI-1:0] rel_bank_d;      // its bank
 
   wire fire      = active && full[cbank] && (!cfirst || x_nz) && (!ib_last || credits_nz);
   wire blk_end   = fire && ib_last && k_last;
@@ -77,7 +79,9 @@ module linear_issue #(
         x_diff <= '0;
         x_nz   <= 1'b0;
       end else begin
-        if (blk_end && last_blk[cbank]) active <= 1'b0;
+        // one cycle after the call's last step (from the release taps: flip-flops only); in that cycle
+        // fire is already low, as the other bank holds no block (the loader stopped after the last)
+        if (rel_d[0] && last_blk[rel_bank_d[0]]) active <= 1'b0;
         x_diff <= x_diff + XW'(x_wr) - XW'(take_x);
         x_nz   <= x_wr || !(x_diff == '0 || (x_diff == XW'(1) && take_x));
       end
@@ -111,8 +115,6 @@ module linear_issue #(
   end
 
   // ---- bank release, LI cycles after the block's last step fired
-  logic [LI-1:0] rel_d;
-  logic [LI-1:0] rel_bank_d;
   always_ff @(posedge clk) begin
     if (!rst_n) rel_d <= '0;
     else rel_d <= LI'({rel_d, blk_end});

@@ -104,13 +104,16 @@ module linear_loader
   logic          seg_in;         // c_left > 0: the step holds weights of the matrix
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
 
-  wire q_last   = 32'(lq) == QW - 1;
-  wire w_step   = state == LOAD && !wdone && s_axis_w_tvalid;
-  wire row_end  = w_step && q_last && w_last;
+  // Registered with their sources (no state decode or compare in front of the step's fan-out):
+  logic w_en;                    // state == LOAD && !wdone
+  logic q_last;                  // lq == QW - 1
+  logic qw_last;                 // q_last && w_last (the row's last step)
+  wire w_step   = w_en && s_axis_w_tvalid;
+  wire row_end  = w_step && qw_last;
   wire b_step   = state == LOAD && !bdone && (!b_in || s_axis_b_tvalid);
   wire b_lane_l = 32'(bl) == EB - 1;
 
-  assign s_axis_w_tready = state == LOAD && !wdone && q_last;
+  assign s_axis_w_tready = w_en && q_last;
   assign s_axis_b_tready = state == LOAD && !bdone && b_in && (b_lane_l || b_one);
 
   // ---- the segment of the current step, converted to linear_w_t; the bias of the step, aligned
@@ -131,7 +134,11 @@ module linear_loader
       held     <= '0;
       lbank    <= 1'b0;
       ld_valid <= 1'b0;
+      w_en     <= 1'b0;
     end else begin
+      // w_en's next value: BSETUP -> LOAD with wdone = 0; in LOAD it stays until the last row's last step
+      // (wdone); any other state goes to BSETUP or IDLE
+      w_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && w_en && !(row_end && lr_last);
       full     <= full & ~consume_bank;
       held     <= (held | consume_bank) & ~release_bank;
       ld_valid <= w_step && seg_in;
@@ -174,6 +181,8 @@ module linear_loader
       w_left  <= words_m1;
       w_last  <= words_m1 == '0;
       lq      <= '0;
+      q_last  <= QW == 1;
+      qw_last <= QW == 1 && words_m1 == '0;
       ib      <= '0;
       seg_rows <= LI'((1 << SEG) - 1);
       c_left  <= 17'(in_dim);
@@ -215,6 +224,9 @@ module linear_loader
         seg_rows <= LI'({seg_rows, {SEG{1'b0}}});  // seg_rows << SEG (unreachable when SEG = LI)
       end
       lq <= q_last ? '0 : lq + 1'b1;
+      q_last <= QW == 1 || (!q_last && 32'(lq) == QW - 2);
+      qw_last <= (QW == 1 || (!q_last && 32'(lq) == QW - 2)) &&
+                 (q_last ? (w_last ? words_m1 == '0 : w_left == 16'd1) : w_last);
       if (q_last) begin
         w_left <= w_last ? words_m1 : w_left - 1'b1;
         w_last <= w_last ? words_m1 == '0 : w_left == 16'd1;
@@ -231,6 +243,13 @@ module linear_loader
       end
     end
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && (w_en != (state == LOAD && !wdone) ||
+                  (state == LOAD && (q_last != (32'(lq) == QW - 1) || qw_last != (q_last && w_last)))))
+      $error("linear_loader: a registered flag differs from its definition");
+  end
+`endif
 endmodule
 
 `default_nettype wire

@@ -159,13 +159,58 @@ module linear_out
   localparam int NS = 6;         // stages O1 .. O6
   logic [NS:1] v;
   logic        sk_ready;
-  wire         o_ce     = !v[NS] || sk_ready;
-  wire         need_acc = mode != 2'd0;
-  wire         need_s   = mode == 2'd2 && z_user[2];
-  wire         take     = o_ce && z_valid && (!need_acc || prev_valid) && (!need_s || s_valid);
-  assign z_ready    = take;
-  assign prev_ready = take && need_acc;
-  assign s_ready    = take && need_s;
+  logic        o_ce;           // !v[NS] || sk_ready, registered from their next values (below)
+  logic        need_acc, scaled;   // mode != 0, mode == 2: registered (mode is constant from go on)
+  always_ff @(posedge clk) begin
+    need_acc <= mode != 2'd0;
+    scaled   <= mode == 2'd2;
+  end
+  // in_blk0 == z_user[2] (block_first) of the head beat whenever z_valid: the beats come block-major,
+  // so block 0 ends with the first row_last beat taken. A flip-flop instead of the side FIFO's read
+  // (LUTRAM) in front of the readies.
+  logic        in_blk0;
+  logic        need_s;         // scaled && in_blk0, registered from their next values
+  wire         acc_ok   = !need_acc || prev_valid;
+  wire         s_ok     = !need_s || s_valid;
+  wire         take     = o_ce && z_valid && acc_ok && s_ok;
+  // Each ready leaves out its own source's valid (a source looks at ready only with its valid high):
+  // the same handshakes as take, one gate less in front of the sources' register enables.
+  assign z_ready    = o_ce && acc_ok && s_ok;
+  assign prev_ready = o_ce && z_valid && need_acc && s_ok;
+  assign s_ready    = o_ce && z_valid && need_s && acc_ok;
+
+  // o_ce's next value: v[NS] after this edge, and the y slice's s_ready after this edge (its skid slot
+  // stays or becomes empty when its output slot drains, or when it was empty and takes no beat)
+  wire v_ns_next  = o_ce ? v[NS-1] : v[NS];
+  wire y_free     = !m_axis_y_tvalid || m_axis_y_tready;
+  wire sk_ready_n = y_free || (sk_ready && !v[NS]);
+  always_ff @(posedge clk) begin
+    if (!rst_n) o_ce <= 1'b1;
+    else o_ce <= !v_ns_next || sk_ready_n;
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && o_ce != (!v[NS] || sk_ready)) $error("linear_out: o_ce differs from its definition");
+  end
+`endif
+
+  always_ff @(posedge clk) begin
+    if (!rst_n || go) begin
+      in_blk0 <= 1'b1;
+      need_s  <= mode == 2'd2;      // mode is set with ap_start, before go
+    end else if (take && z_user[0]) begin
+      in_blk0 <= 1'b0;
+      need_s  <= 1'b0;
+    end else begin
+      need_s  <= mode == 2'd2 && in_blk0;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && z_valid && in_blk0 != z_user[2]) $error("linear_out: in_blk0 differs from the beat's block_first");
+    if (rst_n && !go && need_s != (scaled && in_blk0)) $error("linear_out: need_s differs from its definition");
+  end
+`endif
 
   logic [SAW-1:0] k;             // processed row of the next beat (score buffer index)
   logic [AW-1:0]  sbuf [MAX_ROWS];

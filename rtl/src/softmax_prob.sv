@@ -3,9 +3,10 @@
 //                                  p: ap_ufixed<25,1>; round half up; p <= 1 since e <= 1, r <= 1)
 // Input: the e beats of each row (L lanes, the row's last beat flagged) and the row's statistics
 // {r, s, m} from softmax_stats. A beat issues when both are there and the output FIFO has room
-// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, registered),
-// Q2 the rounding (registered), then the output FIFO. The statistics are consumed with the row's
-// last beat; row_done pulses then (the softmax top's row credit).
+// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, as two
+// registered partial products), Q2 their sum and the rounding (registered), then the output FIFO.
+// The statistics are consumed with the row's last beat; row_done pulses then (the softmax top's
+// row credit).
 // Output beat: lanes 0..L-1 = p (zero-extended to 32 bits), lane L = m, L+1 = s, L+2 = r; y_last
 // on the row's last beat.
 `default_nettype none
@@ -45,9 +46,12 @@ module softmax_prob
 
   logic [OW-1:0] o_res;      // output FIFO entries reserved
   logic          o_freed;
-  wire           issue = e_valid && st_valid && (o_res < OW'(DO));
-  assign e_ready  = issue;
-  assign st_ready = issue && e_last;
+  wire           o_room = o_res < OW'(DO);
+  wire           issue = e_valid && st_valid && o_room;
+  // The readies leave out the source's own valid (its output slice looks at ready only with valid
+  // high): the same handshakes, one gate less between issue and the slices' enables.
+  assign e_ready  = st_valid && o_room;
+  assign st_ready = e_valid && o_room && e_last;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -55,12 +59,15 @@ module softmax_prob
       row_done <= 1'b0;
     end else begin
       o_res    <= o_res + OW'(issue) - OW'(o_freed);
-      row_done <= st_ready;
+      row_done <= issue && e_last;
     end
   end
 
-  // Q1: products
-  logic [PW-1:0] prod [L];
+  // Q1: products, as two partial products e * r[16:0] and e * r[31:17] (each one DSP48E2 multiply
+  // between registers: the sum of the full 25 x 32 product sat behind the DSP in one cycle)
+  localparam int RL = 17;                   // r bits in the low partial product
+  logic [EW+RL-1:0]    pl [L];
+  logic [EW+32-RL-1:0] ph [L];
   logic          q1v, q1l;
   logic [W-1:0]  q1m;
   logic [31:0]   q1s, q1r;
@@ -71,7 +78,10 @@ module softmax_prob
     q1m <= st_m;
     q1s <= st_s;
     q1r <= st_r;
-    for (int i = 0; i < L; i++) prod[i] <= PW'(e_data[i*EW +: EW]) * PW'(st_r);
+    for (int i = 0; i < L; i++) begin
+      pl[i] <= (EW+RL)'(e_data[i*EW +: EW]) * (EW+RL)'(st_r[RL-1:0]);
+      ph[i] <= (EW+32-RL)'(e_data[i*EW +: EW]) * (EW+32-RL)'(st_r[31:RL]);
+    end
   end
 
   // Q2: rounding
@@ -86,7 +96,9 @@ module softmax_prob
     q2m <= q1m;
     q2s <= q1s;
     q2r <= q1r;
-    for (int i = 0; i < L; i++) p[i] <= EW'((prod[i] + (PW'(1) << (SH - 1))) >> SH);
+    // (e r + 2^(SH-1)) >> SH with e r = pl + 2^RL ph: pl's low RL bits cannot carry past bit SH (SH > RL)
+    for (int i = 0; i < L; i++)
+      p[i] <= EW'(((PW-RL)'(pl[i] >> RL) + (PW-RL)'(ph[i]) + ((PW-RL)'(1) << (SH - 1 - RL))) >> (SH - RL));
   end
 
   logic [(L+3)*32-1:0] q2_beat;

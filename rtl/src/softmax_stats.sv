@@ -106,9 +106,12 @@ module softmax_stats
   localparam int CW = $clog2(CX + 1);
   logic [CW-1:0] e_res;     // e FIFO entries reserved: issued, not yet freed
   logic          e_freed, p2_first;
-  wire           issue = xq_valid && mq_valid && (e_res < CW'(CX));
-  assign xq_ready = issue;
-  assign mq_ready = issue && xq_last;
+  wire           e_room = e_res < CW'(CX);
+  wire           issue = xq_valid && mq_valid && e_room;
+  // The readies leave out the FIFO's own valid (its output slice looks at ready only with valid high):
+  // the same handshakes, one gate less between issue and the slices' enables.
+  assign xq_ready = mq_valid && e_room;
+  assign mq_ready = xq_valid && e_room && xq_last;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
