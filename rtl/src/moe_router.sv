@@ -76,46 +76,56 @@ module moe_router
   end
 
   // =============================================================================================
-  // input stage
+  // input stage. x_TREADY = rdy (a register, computed from the next state) && the softmax's
+  // registered x_TREADY; n_tokens / task_id are registered (n_r, tid_r) and a run takes n_r, tid_r
+  // at its first beat: they must be stable from the cycle before that beat.
   logic            busy;          // a run is open (from its first beat to its last word's issue)
   logic [7:0]      t_total;       // T of the open run
-  logic [MOE_H_TASK_W-1:0] task_r;
-  logic [7:0]      t_in;          // tokens whose first beat was taken
+  logic [7:0]      t_left;        // tokens of the open run whose first beat is still to come
+  logic [MOE_H_TASK_W-1:0] task_r, tid_r;
+  logic [7:0]      n_r;
   logic [BB-1:0]   beat;          // beat of the token being received
   logic [TKW-1:0]  tk_used;       // tokens started and not yet joined (top-k FIFO credits)
-  logic            sm_x_ready;
+  logic            sm_x_ready, rdy;
   logic            join_done_tok; // the join finished a token (credit return)
-  logic            run_start;
+  logic            run_start, run_start_r;
+  logic            emit_done;     // the last word issued: the run closes
 
-  wire start_ok = !busy && n_tokens != 8'd0 && n_tokens <= 8'(TM);
-  wire more_ok  = busy && t_in != t_total;
-  wire credit   = tk_used != TKW'(TKD);
-  wire my_ready = beat != '0 || ((start_ok || more_ok) && credit);
-  assign x_TREADY = my_ready && sm_x_ready;
-  wire hs       = x_TVALID && x_TREADY;
+  assign x_TREADY = rdy && sm_x_ready;
+  wire hs        = x_TVALID && x_TREADY;
   wire tok_first = hs && beat == '0;
   wire tok_last  = hs && beat == BB'(NB - 1);
   assign run_start = tok_first && !busy;
 
-  logic            emit_done;     // the last word issued: the run closes
+  wire             busy_n    = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
+  wire [7:0]       t_left_n  = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
+  wire [BB-1:0]    beat_n    = hs ? (tok_last ? '0 : beat + BB'(1)) : beat;
+  wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
+  wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
+  wire             rdy_n     = beat_n != '0 ||
+                               ((busy_n ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      busy    <= 1'b0;
-      t_in    <= '0;
-      beat    <= '0;
-      tk_used <= '0;
+      busy        <= 1'b0;
+      t_left      <= '0;
+      beat        <= '0;
+      tk_used     <= '0;
+      rdy         <= 1'b0;
+      run_start_r <= 1'b0;
     end else begin
-      if (run_start) busy <= 1'b1;
-      else if (emit_done) busy <= 1'b0;
-      if (run_start) t_in <= 8'd1;
-      else if (tok_first) t_in <= t_in + 8'd1;
-      if (hs) beat <= tok_last ? '0 : beat + BB'(1);
-      tk_used <= tk_used + TKW'(tok_first) - TKW'(join_done_tok);
+      busy        <= busy_n;
+      t_left      <= t_left_n;
+      beat        <= beat_n;
+      tk_used     <= tk_used_n;
+      rdy         <= rdy_n;
+      run_start_r <= run_start;
     end
+    n_r   <= n_tokens;
+    tid_r <= task_id;
     if (run_start) begin
-      t_total <= n_tokens;
-      task_r  <= task_id;
+      t_total <= n_r;
+      task_r  <= tid_r;
     end
   end
 
@@ -138,7 +148,7 @@ module moe_router
   logic [(L+3)*4-1:0]  sm_keep, sm_strb;
   softmax #(.L(L)) u_softmax (
       .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .n(SOFTMAX_ROW_BITS'(E)),
-      .x_TDATA(x_TDATA), .x_TVALID(x_TVALID && my_ready), .x_TREADY(sm_x_ready), .x_TLAST(1'b0),
+      .x_TDATA(x_TDATA), .x_TVALID(x_TVALID && rdy), .x_TREADY(sm_x_ready), .x_TLAST(1'b0),
       .x_TKEEP('1), .x_TSTRB('1),
       .y_TDATA(sm_y), .y_TVALID(sm_y_valid), .y_TREADY(sm_y_ready), .y_TLAST(sm_y_last),
       .y_TKEEP(sm_keep), .y_TSTRB(sm_strb));
@@ -212,7 +222,7 @@ module moe_router
     end else begin
       j1_valid <= join_go;
       if (join_go) slot <= slot == KB'(K - 1) ? '0 : slot + KB'(1);
-      if (run_start) j_tok <= '0;
+      if (run_start_r) j_tok <= '0;
       else if (join_release) j_tok <= j_tok + 8'd1;
     end
   end
@@ -226,7 +236,7 @@ module moe_router
     if (j1_valid) qmem[{j1_e, TB'(cnt[j1_e])}] <= {j1_tok, j1_score};
   end
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n || run_start) begin
+    if (!ap_rst_n || run_start_r) begin
       for (int e = 0; e < E; e++) cnt[e] <= '0;
       act_mask <= '0;
     end else if (j1_valid) begin
@@ -239,7 +249,11 @@ module moe_router
 
   // =============================================================================================
   // emitter
-  typedef enum logic [2:0] {S_IDLE, S_GATE, S_LOAD, S_H1, S_R1, S_H2, S_R2} state_t;
+  // one-hot states: the word below is an AND-OR of state bits (no decode chain before m_word)
+  localparam int I_IDLE = 0, I_GATE = 1, I_LOAD = 2, I_H1 = 3, I_R1 = 4, I_H2 = 5, I_R2 = 6;
+  typedef enum logic [6:0] {S_IDLE = 7'b1 << I_IDLE, S_GATE = 7'b1 << I_GATE, S_LOAD = 7'b1 << I_LOAD,
+                            S_H1 = 7'b1 << I_H1, S_R1 = 7'b1 << I_R1, S_H2 = 7'b1 << I_H2,
+                            S_R2 = 7'b1 << I_R2} state_t;
   state_t        st;
   logic [EB-1:0] cur, first_e, nxt_e;
   logic          nxt_valid;
@@ -259,7 +273,7 @@ module moe_router
     for (int e = E - 1; e >= 0; e--) if (above[e]) nxt_e <= EB'(e);
   end
 
-  wire issue = st != S_IDLE && ocred != '0;
+  wire issue = !st[I_IDLE] && ocred != '0;
 
   // a header word; every argument is as wide as its field
   function automatic logic [63:0] hdr(logic [MOE_H_KIND_W-1:0] kind, logic [MOE_H_STEP_W-1:0] stp,
@@ -297,26 +311,21 @@ module moe_router
   logic [63:0] word;
   logic        w_row, w_score, w_last;
   wire         row_end = ri == len - CW'(1);
+  logic [63:0] row_word;
   always_comb begin
-    word = '0;
-    w_row = 1'b0;
-    w_score = 1'b0;
-    w_last = 1'b0;
-    unique case (st)
-      S_GATE: word = hdr(K_GATE, 8'd0, 8'd0, L_GATE, 1'b0, 1'b0, M_STORE, t_total, 1'b0, 8'd0, 2'd0, 1'b0, task_r);
-      S_LOAD: word = hdr(K_LOAD, 8'd0, first8, L_FC1, 1'b0, 1'b0, 2'd0, 8'd0, 1'b0, 8'd0, 2'd0, 1'b0, '0);
-      S_H1:   word = hdr(K_CALL, step, cur8, L_FC1, 1'b0, 1'b1, M_STORE, len8, 1'b1, cur8, L_FC2, 1'b0, '0);
-      S_H2:   word = hdr(K_CALL, step, cur8, L_FC2, 1'b1, 1'b0, M_SCALED, len8, nxt_valid, nxt8,
-                         nxt_valid ? L_FC1 : 2'd0, !nxt_valid, '0);
-      S_R1, S_R2: begin
-        word[MOE_R_KIND_LSB +: MOE_R_KIND_W] = MOE_R_KIND_W'(MOE_KIND_ROW);
-        word[MOE_R_K_LSB +: MOE_R_K_W]       = MOE_R_K_W'(ri);
-        w_row   = 1'b1;
-        w_score = st == S_R2;
-        w_last  = st == S_R2 && row_end && !nxt_valid;
-      end
-      default: ;
-    endcase
+    row_word = '0;
+    row_word[MOE_R_KIND_LSB +: MOE_R_KIND_W] = MOE_R_KIND_W'(MOE_KIND_ROW);
+    row_word[MOE_R_K_LSB +: MOE_R_K_W]       = MOE_R_K_W'(ri);
+    word = ({64{st[I_GATE]}} & hdr(K_GATE, 8'd0, 8'd0, L_GATE, 1'b0, 1'b0, M_STORE, t_total, 1'b0, 8'd0, 2'd0, 1'b0,
+                                   task_r))
+         | ({64{st[I_LOAD]}} & hdr(K_LOAD, 8'd0, first8, L_FC1, 1'b0, 1'b0, 2'd0, 8'd0, 1'b0, 8'd0, 2'd0, 1'b0, '0))
+         | ({64{st[I_H1]}} & hdr(K_CALL, step, cur8, L_FC1, 1'b0, 1'b1, M_STORE, len8, 1'b1, cur8, L_FC2, 1'b0, '0))
+         | ({64{st[I_H2]}} & hdr(K_CALL, step, cur8, L_FC2, 1'b1, 1'b0, M_SCALED, len8, nxt_valid, nxt8,
+                                 nxt_valid ? L_FC1 : 2'd0, !nxt_valid, '0))
+         | ({64{st[I_R1] || st[I_R2]}} & row_word);
+    w_row   = st[I_R1] || st[I_R2];
+    w_score = st[I_R2];
+    w_last  = st[I_R2] && row_end && !nxt_valid;
   end
 
   always_ff @(posedge ap_clk) begin
