@@ -257,23 +257,26 @@ module moe_router
   state_t        st;
   logic [EB-1:0] cur, first_e, nxt_e;
   logic          nxt_valid;
-  logic [CW-1:0] len, ri;
+  logic [CW-1:0] len, ri, rem;   // rows: index, rows left after this one
+  logic          row_end;        // registered: the row issued now is the call's last
   logic [7:0]    step;
   logic [OCW-1:0] ocred;
   logic           o_freed;
 
-  // first active expert, and the next active one above cur (registered: used >= 2 cycles later)
+  // first active expert, and the next active one above cur in two stages (mask, then priority
+  // encoder): nxt_e follows a change of cur by 2 cycles and is first used 2 cycles after it (H2)
+  logic [E-1:0] above;
   always_ff @(posedge ap_clk) begin
-    logic [E-1:0] above;
     first_e <= '0;
     for (int e = E - 1; e >= 0; e--) if (act_mask[e]) first_e <= EB'(e);
-    for (int e = 0; e < E; e++) above[e] = act_mask[e] && EB'(e) > cur;
+    for (int e = 0; e < E; e++) above[e] <= act_mask[e] && EB'(e) > cur;
     nxt_valid <= |above;
     nxt_e <= '0;
     for (int e = E - 1; e >= 0; e--) if (above[e]) nxt_e <= EB'(e);
   end
 
-  wire issue = !st[I_IDLE] && ocred != '0;
+  logic ocred_ok;                 // ocred != 0, registered
+  wire issue = !st[I_IDLE] && ocred_ok;
 
   // a header word; every argument is as wide as its field
   function automatic logic [63:0] hdr(logic [MOE_H_KIND_W-1:0] kind, logic [MOE_H_STEP_W-1:0] stp,
@@ -310,7 +313,6 @@ module moe_router
   // the word issued this cycle (rows: token and score are added from the queue RAM one cycle later)
   logic [63:0] word;
   logic        w_row, w_score, w_last;
-  wire         row_end = ri == len - CW'(1);
   logic [63:0] row_word;
   always_comb begin
     row_word = '0;
@@ -348,17 +350,28 @@ module moe_router
       unique case (st)
         S_GATE: step <= '0;
         S_LOAD: begin cur <= first_e; len <= cnt[first_e]; end
-        S_H1, S_H2: begin step <= step + 8'd1; ri <= '0; end
-        S_R1:   ri <= ri + CW'(1);
+        S_H1, S_H2: begin
+          step <= step + 8'd1;
+          ri <= '0;
+          rem <= len - CW'(1);
+          row_end <= len == CW'(1);
+        end
+        S_R1: begin
+          ri <= ri + CW'(1);
+          rem <= rem - CW'(1);
+          row_end <= rem == CW'(1);
+        end
         S_R2: begin
           ri <= ri + CW'(1);
+          rem <= rem - CW'(1);
+          row_end <= rem == CW'(1);
           if (row_end) begin cur <= nxt_e; len <= cnt[nxt_e]; end
         end
         default: ;
       endcase
     end
   end
-  assign emit_done = issue && st == S_R2 && row_end && !nxt_valid;
+  assign emit_done = issue && st[I_R2] && row_end && !nxt_valid;
 
   // read stage: the queue RAM (registered read) and the word template
   logic [8+W-1:0] q_rd;
@@ -384,8 +397,13 @@ module moe_router
 
   // output FIFO: a credit per memory entry, taken at issue, returned when the entry leaves
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) ocred <= OCW'(OD);
-    else ocred <= ocred - OCW'(issue) + OCW'(o_freed);
+    if (!ap_rst_n) begin
+      ocred    <= OCW'(OD);
+      ocred_ok <= 1'b0;
+    end else begin
+      ocred    <= ocred - OCW'(issue) + OCW'(o_freed);
+      ocred_ok <= ocred - OCW'(issue) + OCW'(o_freed) != '0;
+    end
   end
   logic [64:0] o_data;
   axis_fifo #(.WIDTH(65), .DEPTH(OD)) u_out_fifo (
