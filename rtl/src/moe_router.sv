@@ -330,45 +330,43 @@ module moe_router
     w_last  = st[I_R2] && row_end && !nxt_valid;
   end
 
+  // next state, bit by bit from the one-hot state (no decode of the state vector)
+  wire adv = issue;
+  wire done_rows = adv && row_end;
+  logic [6:0] st_n;
+  always_comb begin
+    st_n = '0;
+    st_n[I_IDLE] = (st[I_IDLE] && !emit_go) || (st[I_R2] && done_rows && !nxt_valid);
+    st_n[I_GATE] = emit_go || (st[I_GATE] && !adv);
+    st_n[I_LOAD] = (st[I_GATE] && adv) || (st[I_LOAD] && !adv);
+    st_n[I_H1]   = (st[I_LOAD] && adv) || (st[I_H1] && !adv) || (st[I_R2] && done_rows && nxt_valid);
+    st_n[I_R1]   = (st[I_H1] && adv) || (st[I_R1] && !done_rows);
+    st_n[I_H2]   = (st[I_R1] && done_rows) || (st[I_H2] && !adv);
+    st_n[I_R2]   = (st[I_H2] && adv) || (st[I_R2] && !done_rows);
+  end
+
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      st <= S_IDLE;
-    end else if (emit_go) begin
-      st <= S_GATE;
-    end else if (issue) begin
-      unique case (st)
-        S_GATE: st <= S_LOAD;
-        S_LOAD: st <= S_H1;
-        S_H1:   st <= S_R1;
-        S_R1:   if (row_end) st <= S_H2;
-        S_H2:   st <= S_R2;
-        S_R2:   if (row_end) st <= nxt_valid ? S_H1 : S_IDLE;
-        default: ;
-      endcase
+    if (!ap_rst_n) st <= S_IDLE;
+    else st <= state_t'(st_n);
+    if (adv && st[I_GATE]) step <= '0;
+    if (adv && (st[I_H1] || st[I_H2])) begin
+      step    <= step + 8'd1;
+      ri      <= '0;
+      rem     <= len - CW'(1);
+      row_end <= len == CW'(1);
     end
-    if (issue) begin
-      unique case (st)
-        S_GATE: step <= '0;
-        S_LOAD: begin cur <= first_e; len <= cnt[first_e]; end
-        S_H1, S_H2: begin
-          step <= step + 8'd1;
-          ri <= '0;
-          rem <= len - CW'(1);
-          row_end <= len == CW'(1);
-        end
-        S_R1: begin
-          ri <= ri + CW'(1);
-          rem <= rem - CW'(1);
-          row_end <= rem == CW'(1);
-        end
-        S_R2: begin
-          ri <= ri + CW'(1);
-          rem <= rem - CW'(1);
-          row_end <= rem == CW'(1);
-          if (row_end) begin cur <= nxt_e; len <= cnt[nxt_e]; end
-        end
-        default: ;
-      endcase
+    if (adv && (st[I_R1] || st[I_R2])) begin
+      ri      <= ri + CW'(1);
+      rem     <= rem - CW'(1);
+      row_end <= rem == CW'(1);
+    end
+    if (adv && st[I_LOAD]) begin
+      cur <= first_e;
+      len <= cnt[first_e];
+    end
+    if (adv && st[I_R2] && row_end) begin
+      cur <= nxt_e;
+      len <= cnt[nxt_e];
     end
   end
   assign emit_done = issue && st[I_R2] && row_end && !nxt_valid;
