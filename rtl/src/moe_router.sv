@@ -266,6 +266,7 @@ module moe_router
   // first active expert, and the next active one above cur in two stages (mask, then priority
   // encoder): nxt_e follows a change of cur by 2 cycles and is first used 2 cycles after it (H2)
   logic [E-1:0] above;
+  logic [CW-1:0] len_first, len_nxt;
   always_ff @(posedge ap_clk) begin
     first_e <= '0;
     for (int e = E - 1; e >= 0; e--) if (act_mask[e]) first_e <= EB'(e);
@@ -273,6 +274,8 @@ module moe_router
     nxt_valid <= |above;
     nxt_e <= '0;
     for (int e = E - 1; e >= 0; e--) if (above[e]) nxt_e <= EB'(e);
+    len_first <= cnt[first_e];   // one cycle after first_e: ready at LOAD (>= 2 cycles after the last append)
+    len_nxt   <= cnt[nxt_e];     // 3 cycles after a change of cur: first used at the end of R2 (>= 3)
   end
 
   logic ocred_ok;                 // ocred != 0, registered
@@ -362,11 +365,11 @@ module moe_router
     end
     if (adv && st[I_LOAD]) begin
       cur <= first_e;
-      len <= cnt[first_e];
+      len <= len_first;
     end
     if (adv && st[I_R2] && row_end) begin
       cur <= nxt_e;
-      len <= cnt[nxt_e];
+      len <= len_nxt;
     end
   end
   assign emit_done = issue && st[I_R2] && row_end && !nxt_valid;
