@@ -97,13 +97,15 @@ module moe_router
   wire tok_last  = hs && beat == BB'(NB - 1);
   assign run_start = tok_first && !busy;
 
+  // rdy uses busy before emit_done (a new run's first beat waits one more cycle; keeps the
+  // emitter out of rdy's path)
   wire             busy_n    = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
   wire [7:0]       t_left_n  = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
   wire [BB-1:0]    beat_n    = hs ? (tok_last ? '0 : beat + BB'(1)) : beat;
   wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
   wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
   wire             rdy_n     = beat_n != '0 ||
-                               ((busy_n ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
+                               (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
