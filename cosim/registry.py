@@ -97,7 +97,10 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                   "attn_norm_lane.sv", "attn_norm.sv", "attn_out.sv", "attention.sv"),
                     "cosim.test_attention"),),
            "cosim.attention_vectors:attention_csim", "cosim.sim_rows:attention"),
-    Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",), (),
+    Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",),
+           (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+                                   "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
+                    "cosim.test_moe_router"),),
            "cosim.moe_vectors:moe_csim", None),
 )}
 

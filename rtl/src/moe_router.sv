@@ -1,0 +1,423 @@
+// MoE router: gate logits in, the layer's engine-call descriptor stream out, word for word
+// python_ref.kernels.moe.descriptor_words(route(logits), expert_schedule(...), task) (docs/moe.md).
+//
+// Ports (Vitis stream naming, ap_ctrl_none):
+//   task_id   the gate's task (MOE_H_TASK_W bits), taken at a run's first input beat.
+//   n_tokens  T, tokens of the run (8 bits), taken at a run's first input beat; a run starts only
+//             when 1 <= n_tokens <= NUM_TOKENS (otherwise x_TREADY stays low).
+//   x_        the gate logits, token by token in ascending order: NB = ceil(E/L) beats per token of
+//             L act lanes (the softmax's input format: lane i of beat b = expert b*L + i; lanes past
+//             E ignored). x_TLAST is ignored (the unit counts E and T).
+//   y_        64-bit descriptor words: GATE, LOAD, then per active expert (ascending) the fc1 CALL
+//             header and its rows, the fc2 CALL header and its rows; y_TLAST on the last word. The
+//             stream starts after the run's last token has been routed; the next run's first beat is
+//             taken once the last word has been issued to the output FIFO.
+// Structure:
+//   input stage: beats to the softmax (rtl/src/softmax.sv, p over all E experts) and to a row
+//     register; a token starts only with a credit in the top-k FIFO (TKD tokens);
+//   moe_topk: rank-based top-k by logit (3 cycles), results into the top-k FIFO;
+//   p collector: the softmax's p lanes of a token, double-buffered (collect / hold);
+//   join: per token K cycles, slot j: expert idx[j], score = act(p[idx[j]]), appended to the expert's
+//     queue {token, score} at queue RAM address {expert, count[expert]}: one ascending pass;
+//   emitter: after the last token's last write, one word per cycle (headers from the counts, rows
+//     read from the queue RAM) through a 1-cycle read stage into the output FIFO (credits).
+// Cycles (unstalled): a token every max(NB + 1, K, softmax row rate) cycles in steady state
+// (MOE_TOKEN_CYCLES bounds it); the stream of 2 + 2*A + 2*K*T words (A active experts) leaves one
+// word per cycle. cosim/test_moe_router.py measures both and the latency.
+`default_nettype none
+
+module moe_router
+  import model_pkg::*;
+#(
+    parameter int L   = SOFTMAX_LANES,
+    parameter int E   = NUM_EXPERTS,
+    parameter int K   = TOP_K,
+    parameter int TM  = NUM_TOKENS,
+    parameter int TKD = 32                  // top-k FIFO depth (tokens between input and join)
+) (
+    input  logic                    ap_clk,
+    input  logic                    ap_rst_n,   // synchronous, active low
+    input  logic [MOE_H_TASK_W-1:0] task_id,
+    input  logic [7:0]              n_tokens,
+    input  logic [L*ACT_W-1:0]      x_TDATA,
+    input  logic                    x_TVALID,
+    output logic                    x_TREADY,
+    input  logic                    x_TLAST,    // ignored
+    input  logic [L*ACT_W/8-1:0]    x_TKEEP,    // ignored
+    input  logic [L*ACT_W/8-1:0]    x_TSTRB,    // ignored
+    output logic [63:0]             y_TDATA,
+    output logic                    y_TVALID,
+    input  logic                    y_TREADY,
+    output logic                    y_TLAST,
+    output logic [7:0]              y_TKEEP,
+    output logic [7:0]              y_TSTRB
+);
+  localparam int W    = ACT_W;
+  localparam int NB   = (E + L - 1) / L;                 // beats per token
+  localparam int BB   = NB > 1 ? $clog2(NB) : 1;
+  localparam int EB   = E > 1 ? $clog2(E) : 1;           // expert index bits
+  localparam int TB   = TM > 1 ? $clog2(TM) : 1;         // token index bits (queue slot)
+  localparam int CW   = $clog2(TM + 1);                  // queue length bits
+  localparam int KB   = K > 1 ? $clog2(K) : 1;
+  localparam int TKW  = $clog2(TKD + 1);
+  localparam int ACT_F = ACT_W - ACT_I;
+  localparam int PF   = 24;                              // PROB_FORMAT fraction bits
+  localparam int OD   = 8;                               // output FIFO depth
+  localparam int OCW  = $clog2(OD + 1);
+
+  if (E > 255 || TM > 255 || 2 * E > 256 || K < 1 || K > E || ACT_W > 32) begin : g_chk
+    $error("moe_router: the descriptors need E, T <= 255, 2E steps <= 256, 1 <= K <= E, act <= 32 bits");
+  end
+  if (ACT_QUANT != 0 || ACT_F > PF || ACT_I < 2) begin : g_chk_act
+    $error("moe_router: score = act(p) is built for a TRN act with <= 24 fraction bits that holds 1.0");
+  end
+  if (MOE_R_SCORE_W != 32 || MOE_H_EXPERT_W != 8 || MOE_R_TOKEN_W != 8) begin : g_chk_fmt
+    $error("moe_router: descriptor field widths changed");
+  end
+
+  // =============================================================================================
+  // input stage. x_TREADY = rdy (a register, computed from the next state) && the softmax's
+  // registered x_TREADY; n_tokens / task_id are registered (n_r, tid_r) and a run takes n_r, tid_r
+  // at its first beat: they must be stable from the cycle before that beat.
+  logic            busy;          // a run is open (from its first beat to its last word's issue)
+  logic [7:0]      t_total;       // T of the open run
+  logic [7:0]      t_left;        // tokens of the open run whose first beat is still to come
+  logic [MOE_H_TASK_W-1:0] task_r, tid_r;
+  logic [7:0]      n_r;
+  logic [BB-1:0]   beat;          // beat of the token being received
+  logic [TKW-1:0]  tk_used;       // tokens started and not yet joined (top-k FIFO credits)
+  logic            sm_x_ready, rdy;
+  logic            join_done_tok; // the join finished a token (credit return)
+  logic            run_start, run_start_r;
+  logic            emit_done;     // the last word issued: the run closes
+
+  assign x_TREADY = rdy && sm_x_ready;
+  wire hs        = x_TVALID && x_TREADY;
+  wire tok_first = hs && beat == '0;
+  wire tok_last  = hs && beat == BB'(NB - 1);
+  assign run_start = tok_first && !busy;
+
+  // rdy uses busy before emit_done (a new run's first beat waits one more cycle; keeps the
+  // emitter out of rdy's path)
+  wire             busy_n    = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
+  wire [7:0]       t_left_n  = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
+  wire [BB-1:0]    beat_n    = hs ? (tok_last ? '0 : beat + BB'(1)) : beat;
+  wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
+  wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
+  wire             rdy_n     = beat_n != '0 ||
+                               (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      busy        <= 1'b0;
+      t_left      <= '0;
+      beat        <= '0;
+      tk_used     <= '0;
+      rdy         <= 1'b0;
+      run_start_r <= 1'b0;
+    end else begin
+      busy        <= busy_n;
+      t_left      <= t_left_n;
+      beat        <= beat_n;
+      tk_used     <= tk_used_n;
+      rdy         <= rdy_n;
+      run_start_r <= run_start;
+    end
+    n_r   <= n_tokens;
+    tid_r <= task_id;
+    if (run_start) begin
+      t_total <= n_r;
+      task_r  <= tid_r;
+    end
+  end
+
+  // row register for the top-k (lanes past E dropped)
+  logic [E*W-1:0] xrow;
+  logic           xrow_valid;
+  always_ff @(posedge ap_clk) begin
+    if (hs)
+      for (int i = 0; i < L; i++)
+        for (int b = 0; b < NB; b++)
+          if (b * L + i < E && beat == BB'(b)) xrow[(b*L+i)*W +: W] <= x_TDATA[i*W +: W];
+    if (!ap_rst_n) xrow_valid <= 1'b0;
+    else xrow_valid <= tok_last;
+  end
+
+  // =============================================================================================
+  // softmax: p of every expert
+  logic [(L+3)*32-1:0] sm_y;
+  logic                sm_y_valid, sm_y_ready, sm_y_last;
+  logic [(L+3)*4-1:0]  sm_keep, sm_strb;
+  softmax #(.L(L)) u_softmax (
+      .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .n(SOFTMAX_ROW_BITS'(E)),
+      .x_TDATA(x_TDATA), .x_TVALID(x_TVALID && rdy), .x_TREADY(sm_x_ready), .x_TLAST(1'b0),
+      .x_TKEEP('1), .x_TSTRB('1),
+      .y_TDATA(sm_y), .y_TVALID(sm_y_valid), .y_TREADY(sm_y_ready), .y_TLAST(sm_y_last),
+      .y_TKEEP(sm_keep), .y_TSTRB(sm_strb));
+
+  // =============================================================================================
+  // top-k and its FIFO
+  logic              tk_out_valid, tk_valid, tk_pop;
+  logic [K*EB-1:0]   tk_out_idx, tk_idx;
+  logic              tk_freed;
+  moe_topk #(.E(E), .K(K), .W(W), .EB(EB)) u_topk (
+      .clk(ap_clk), .rst_n(ap_rst_n), .in_valid(xrow_valid), .in_x(xrow), .out_valid(tk_out_valid),
+      .out_idx(tk_out_idx));
+  axis_fifo #(.WIDTH(K*EB), .DEPTH(TKD)) u_tk_fifo (
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(tk_out_idx), .s_axis_tvalid(tk_out_valid),
+      .m_axis_tdata(tk_idx), .m_axis_tvalid(tk_valid), .m_axis_tready(tk_pop), .freed(tk_freed));
+
+  // =============================================================================================
+  // p collector (collect + hold)
+  logic [24:0]   pcol [E];
+  logic [24:0]   phold [E];
+  logic          pcol_full, phold_valid;
+  logic [BB-1:0] pbeat;
+  logic          join_release;
+  assign sm_y_ready = !pcol_full;
+  wire   p_hs = sm_y_valid && sm_y_ready;
+  wire   p_move = pcol_full && (!phold_valid || join_release);
+
+  always_ff @(posedge ap_clk) begin
+    if (p_hs)
+      for (int i = 0; i < L; i++)
+        for (int b = 0; b < NB; b++)
+          if (b * L + i < E && pbeat == BB'(b)) pcol[b*L+i] <= sm_y[i*32 +: 25];
+    if (p_move) phold <= pcol;
+    if (!ap_rst_n) begin
+      pcol_full   <= 1'b0;
+      phold_valid <= 1'b0;
+      pbeat       <= '0;
+    end else begin
+      if (p_hs) pbeat <= pbeat == BB'(NB - 1) ? '0 : pbeat + BB'(1);
+      if (p_hs && pbeat == BB'(NB - 1)) pcol_full <= 1'b1;
+      else if (p_move) pcol_full <= 1'b0;
+      if (p_move) phold_valid <= 1'b1;
+      else if (join_release) phold_valid <= 1'b0;
+    end
+  end
+
+  // =============================================================================================
+  // join: K queue appends per token
+  logic [KB-1:0] slot;
+  logic [7:0]    j_tok;
+  wire  join_go = phold_valid && tk_valid;
+  assign join_release = join_go && slot == KB'(K - 1);
+  assign tk_pop = join_release;
+  assign join_done_tok = join_release;
+
+  // J1: the slot's expert and score
+  logic          j1_valid, j1_last;
+  logic [EB-1:0] j1_e;
+  logic [7:0]    j1_tok;
+  logic [W-1:0]  j1_score;
+  wire  [EB-1:0] sel_e = tk_idx[slot*EB +: EB];
+  always_ff @(posedge ap_clk) begin
+    j1_e     <= sel_e;
+    j1_tok   <= j_tok;
+    j1_score <= W'(phold[sel_e] >> (PF - ACT_F));
+    j1_last  <= j_tok == t_total - 8'd1 && slot == KB'(K - 1);
+    if (!ap_rst_n) begin
+      j1_valid <= 1'b0;
+      slot     <= '0;
+      j_tok    <= '0;
+    end else begin
+      j1_valid <= join_go;
+      if (join_go) slot <= slot == KB'(K - 1) ? '0 : slot + KB'(1);
+      if (run_start_r) j_tok <= '0;
+      else if (join_release) j_tok <= j_tok + 8'd1;
+    end
+  end
+
+  // J2: append to the queue
+  logic [8+W-1:0]  qmem [E * (1 << TB)];
+  logic [CW-1:0]   cnt [E];
+  logic [E-1:0]    act_mask;
+  logic            emit_go;
+  always_ff @(posedge ap_clk) begin
+    if (j1_valid) qmem[{j1_e, TB'(cnt[j1_e])}] <= {j1_tok, j1_score};
+  end
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n || run_start_r) begin
+      for (int e = 0; e < E; e++) cnt[e] <= '0;
+      act_mask <= '0;
+    end else if (j1_valid) begin
+      cnt[j1_e] <= cnt[j1_e] + CW'(1);
+      act_mask[j1_e] <= 1'b1;
+    end
+    if (!ap_rst_n) emit_go <= 1'b0;
+    else emit_go <= j1_valid && j1_last;
+  end
+
+  // =============================================================================================
+  // emitter
+  // one-hot states: the word below is an AND-OR of state bits (no decode chain before m_word)
+  localparam int I_IDLE = 0, I_GATE = 1, I_LOAD = 2, I_H1 = 3, I_R1 = 4, I_H2 = 5, I_R2 = 6;
+  typedef enum logic [6:0] {S_IDLE = 7'b1 << I_IDLE, S_GATE = 7'b1 << I_GATE, S_LOAD = 7'b1 << I_LOAD,
+                            S_H1 = 7'b1 << I_H1, S_R1 = 7'b1 << I_R1, S_H2 = 7'b1 << I_H2,
+                            S_R2 = 7'b1 << I_R2} state_t;
+  state_t        st;
+  logic [EB-1:0] cur, first_e, nxt_e;
+  logic          nxt_valid;
+  logic [CW-1:0] len, ri, rem;   // rows: index, rows left after this one
+  logic          row_end;        // registered: the row issued now is the call's last
+  logic [7:0]    step;
+  logic [OCW-1:0] ocred;
+  logic           o_freed;
+
+  // first active expert, and the next active one above cur in two stages (mask, then priority
+  // encoder): nxt_e follows a change of cur by 2 cycles and is first used 2 cycles after it (H2)
+  logic [E-1:0] above;
+  logic [CW-1:0] len_first, len_nxt;
+  always_ff @(posedge ap_clk) begin
+    first_e <= '0;
+    for (int e = E - 1; e >= 0; e--) if (act_mask[e]) first_e <= EB'(e);
+    for (int e = 0; e < E; e++) above[e] <= act_mask[e] && EB'(e) > cur;
+    nxt_valid <= |above;
+    nxt_e <= '0;
+    for (int e = E - 1; e >= 0; e--) if (above[e]) nxt_e <= EB'(e);
+    len_first <= cnt[first_e];   // one cycle after first_e: ready at LOAD (>= 2 cycles after the last append)
+    len_nxt   <= cnt[nxt_e];     // 3 cycles after a change of cur: first used at the end of R2 (>= 3)
+  end
+
+  logic ocred_ok;                 // ocred != 0, registered
+  wire issue = !st[I_IDLE] && ocred_ok;
+
+  // a header word; every argument is as wide as its field
+  function automatic logic [63:0] hdr(logic [MOE_H_KIND_W-1:0] kind, logic [MOE_H_STEP_W-1:0] stp,
+                                      logic [MOE_H_EXPERT_W-1:0] ex, logic [MOE_H_LAYER_W-1:0] layer,
+                                      logic [MOE_H_BUFFER_W-1:0] buffer, logic [MOE_H_GELU_W-1:0] gelu,
+                                      logic [MOE_H_MODE_W-1:0] mode, logic [MOE_H_ROWS_W-1:0] rows,
+                                      logic [MOE_H_PF_VALID_W-1:0] pfv, logic [MOE_H_PF_EXPERT_W-1:0] pfe,
+                                      logic [MOE_H_PF_LAYER_W-1:0] pfl, logic [MOE_H_LAST_W-1:0] last,
+                                      logic [MOE_H_TASK_W-1:0] tsk);
+    logic [63:0] w;
+    w = '0;
+    w[MOE_H_KIND_LSB +: MOE_H_KIND_W]           = kind;
+    w[MOE_H_STEP_LSB +: MOE_H_STEP_W]           = stp;
+    w[MOE_H_EXPERT_LSB +: MOE_H_EXPERT_W]       = ex;
+    w[MOE_H_LAYER_LSB +: MOE_H_LAYER_W]         = layer;
+    w[MOE_H_BUFFER_LSB +: MOE_H_BUFFER_W]       = buffer;
+    w[MOE_H_GELU_LSB +: MOE_H_GELU_W]           = gelu;
+    w[MOE_H_MODE_LSB +: MOE_H_MODE_W]           = mode;
+    w[MOE_H_ROWS_LSB +: MOE_H_ROWS_W]           = rows;
+    w[MOE_H_PF_VALID_LSB +: MOE_H_PF_VALID_W]   = pfv;
+    w[MOE_H_PF_EXPERT_LSB +: MOE_H_PF_EXPERT_W] = pfe;
+    w[MOE_H_PF_LAYER_LSB +: MOE_H_PF_LAYER_W]   = pfl;
+    w[MOE_H_LAST_LSB +: MOE_H_LAST_W]           = last;
+    w[MOE_H_TASK_LSB +: MOE_H_TASK_W]           = tsk;
+    return w;
+  endfunction
+
+  localparam logic [MOE_H_KIND_W-1:0] K_GATE = MOE_H_KIND_W'(MOE_KIND_GATE), K_LOAD = MOE_H_KIND_W'(MOE_KIND_LOAD),
+                                      K_CALL = MOE_H_KIND_W'(MOE_KIND_CALL);
+  localparam logic [MOE_H_MODE_W-1:0] M_STORE = MOE_H_MODE_W'(MOE_MODE_STORE), M_SCALED = MOE_H_MODE_W'(MOE_MODE_SCALED);
+  localparam logic [1:0] L_GATE = 2'd0, L_FC1 = 2'd1, L_FC2 = 2'd2;
+  wire [7:0] cur8 = 8'(cur), first8 = 8'(first_e), nxt8 = nxt_valid ? 8'(nxt_e) : 8'd0, len8 = 8'(len);
+
+  // the word issued this cycle (rows: token and score are added from the queue RAM one cycle later)
+  logic [63:0] word;
+  logic        w_row, w_score, w_last;
+  logic [63:0] row_word;
+  always_comb begin
+    row_word = '0;
+    row_word[MOE_R_KIND_LSB +: MOE_R_KIND_W] = MOE_R_KIND_W'(MOE_KIND_ROW);
+    row_word[MOE_R_K_LSB +: MOE_R_K_W]       = MOE_R_K_W'(ri);
+    word = ({64{st[I_GATE]}} & hdr(K_GATE, 8'd0, 8'd0, L_GATE, 1'b0, 1'b0, M_STORE, t_total, 1'b0, 8'd0, 2'd0, 1'b0,
+                                   task_r))
+         | ({64{st[I_LOAD]}} & hdr(K_LOAD, 8'd0, first8, L_FC1, 1'b0, 1'b0, 2'd0, 8'd0, 1'b0, 8'd0, 2'd0, 1'b0, '0))
+         | ({64{st[I_H1]}} & hdr(K_CALL, step, cur8, L_FC1, 1'b0, 1'b1, M_STORE, len8, 1'b1, cur8, L_FC2, 1'b0, '0))
+         | ({64{st[I_H2]}} & hdr(K_CALL, step, cur8, L_FC2, 1'b1, 1'b0, M_SCALED, len8, nxt_valid, nxt8,
+                                 nxt_valid ? L_FC1 : 2'd0, !nxt_valid, '0))
+         | ({64{st[I_R1] || st[I_R2]}} & row_word);
+    w_row   = st[I_R1] || st[I_R2];
+    w_score = st[I_R2];
+    w_last  = st[I_R2] && row_end && !nxt_valid;
+  end
+
+  // next state, bit by bit from the one-hot state (no decode of the state vector)
+  wire adv = issue;
+  wire done_rows = adv && row_end;
+  logic [6:0] st_n;
+  always_comb begin
+    st_n = '0;
+    st_n[I_IDLE] = (st[I_IDLE] && !emit_go) || (st[I_R2] && done_rows && !nxt_valid);
+    st_n[I_GATE] = emit_go || (st[I_GATE] && !adv);
+    st_n[I_LOAD] = (st[I_GATE] && adv) || (st[I_LOAD] && !adv);
+    st_n[I_H1]   = (st[I_LOAD] && adv) || (st[I_H1] && !adv) || (st[I_R2] && done_rows && nxt_valid);
+    st_n[I_R1]   = (st[I_H1] && adv) || (st[I_R1] && !done_rows);
+    st_n[I_H2]   = (st[I_R1] && done_rows) || (st[I_H2] && !adv);
+    st_n[I_R2]   = (st[I_H2] && adv) || (st[I_R2] && !done_rows);
+  end
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) st <= S_IDLE;
+    else st <= state_t'(st_n);
+    if (adv && st[I_GATE]) step <= '0;
+    if (adv && (st[I_H1] || st[I_H2])) begin
+      step    <= step + 8'd1;
+      ri      <= '0;
+      rem     <= len - CW'(1);
+      row_end <= len == CW'(1);
+    end
+    if (adv && (st[I_R1] || st[I_R2])) begin
+      ri      <= ri + CW'(1);
+      rem     <= rem - CW'(1);
+      row_end <= rem == CW'(1);
+    end
+    if (adv && st[I_LOAD]) begin
+      cur <= first_e;
+      len <= len_first;
+    end
+    if (adv && st[I_R2] && row_end) begin
+      cur <= nxt_e;
+      len <= len_nxt;
+    end
+  end
+  assign emit_done = issue && st[I_R2] && row_end && !nxt_valid;
+
+  // read stage: the queue RAM (registered read) and the word template
+  logic [8+W-1:0] q_rd;
+  logic [63:0]    m_word;
+  logic           m_valid, m_row, m_score, m_last;
+  always_ff @(posedge ap_clk) begin
+    q_rd    <= qmem[{cur, TB'(ri)}];
+    m_word  <= word;
+    m_row   <= w_row;
+    m_score <= w_score;
+    m_last  <= w_last;
+    if (!ap_rst_n) m_valid <= 1'b0;
+    else m_valid <= issue;
+  end
+  logic [63:0] o_word;
+  always_comb begin
+    o_word = m_word;
+    if (m_row) begin
+      o_word[MOE_R_TOKEN_LSB +: MOE_R_TOKEN_W] = q_rd[W +: 8];
+      if (m_score) o_word[MOE_R_SCORE_LSB +: MOE_R_SCORE_W] = q_rd[W-1:0];
+    end
+  end
+
+  // output FIFO: a credit per memory entry, taken at issue, returned when the entry leaves
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      ocred    <= OCW'(OD);
+      ocred_ok <= 1'b0;
+    end else begin
+      ocred    <= ocred - OCW'(issue) + OCW'(o_freed);
+      ocred_ok <= ocred - OCW'(issue) + OCW'(o_freed) != '0;
+    end
+  end
+  logic [64:0] o_data;
+  axis_fifo #(.WIDTH(65), .DEPTH(OD)) u_out_fifo (
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata({m_last, o_word}), .s_axis_tvalid(m_valid),
+      .m_axis_tdata(o_data), .m_axis_tvalid(y_TVALID), .m_axis_tready(y_TREADY), .freed(o_freed));
+  assign y_TDATA = o_data[63:0];
+  assign y_TLAST = o_data[64];
+  assign y_TKEEP = '1;
+  assign y_TSTRB = '1;
+
+  wire unused_ok = &{1'b0, x_TLAST, x_TKEEP, x_TSTRB, sm_y[(L+3)*32-1:0], sm_y_last, sm_keep, sm_strb, tk_freed};
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,83 @@
+"""RTL MoE router (rtl/src/moe_router.sv: softmax + moe_topk + queues + descriptor emitter) against
+python_ref (descriptor_words of route and expert_schedule) under cocotb + Verilator: the adversarial
+logit blocks and routing cases, random runs of T = 1, 2, T_max and random T, both tasks, stall
+patterns none / both / reactive, k = 1 and k = E (HDL parameter K), a run that must not start
+(n_tokens 0 or too large), cycles per token and latency, and a corrupted expectation that must fail."""
+from __future__ import annotations
+
+import pytest
+
+from cosim.runner import CosimError, run_unit
+from python_ref.config import load_config
+from python_ref.kernels.softmax import lanes, row_period
+
+pytestmark = pytest.mark.cosim
+
+NOT_CYCLES = ["test_adversarial", "test_random", "test_no_run_without_tokens"]
+
+
+def softmax_latency(L: int, n: int) -> int:
+    """rtl/src/softmax.sv, last input beat -> last output beat of a lone row (tests/test_cosim_softmax.py)."""
+    return 85 + 2 * (L.bit_length() - 1) + 2 * -(-n // L)
+
+
+def first_word_latency(L: int, E: int, K: int) -> int:
+    """Lone token (T = 1), unstalled: last input beat -> first descriptor word. The softmax's row,
+    then: p collected (flag) 1, p held 1, the join's K slots (one per cycle), the queue write 1,
+    emitter start 1, GATE issued 1, read stage 1, output FIFO (memory -> slice) 2 = 7 + K."""
+    return softmax_latency(L, E) + 7 + K
+
+
+def words(active: int, K: int, T: int) -> int:
+    return 2 + 2 * active + 2 * K * T
+
+
+def run(config: str, stall: str, runs: int, run_name: str, testcase=None, parameters=None, **kw) -> dict:
+    return run_unit("moe_router", config, stall=stall, n_random=runs, run_name=run_name, testcase=testcase,
+                    parameters=parameters, **kw)
+
+
+RUNS = [("tiny", "none", 12), ("tiny", "both", 6), ("tiny", "reactive", 4), ("edge_moe", "both", 4)]
+
+
+@pytest.mark.parametrize("config,stall,runs", RUNS, ids=[f"{c}-{s}" for c, s, _ in RUNS])
+def test_moe_router_cosim(config, stall, runs):
+    r = run(config, stall, runs, f"{stall}_{runs}", testcase=NOT_CYCLES)
+    assert r["mismatches"] == 0 and r["zero_tokens_checked"] == 1
+    assert r["runs"] >= runs + 10
+    if stall == "both":
+        assert r["output_stall_cycles"] > 100
+    if stall == "reactive":
+        assert r["output_stall_cycles"] > 0
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_moe_router_cycles(config):
+    """Unstalled: the input takes a token at most every MOE_TOKEN_CYCLES (row_period) cycles over a
+    run of T_max tokens, and the descriptor stream leaves one word per cycle (asserted in the TB)."""
+    cfg = load_config(config)
+    r = run(config, "none", 1, "cycles", testcase="test_cycles")
+    assert r["mismatches"] == 0
+    assert r["full_cycles_per_token"] <= row_period(cfg)
+    L, E, K = lanes(cfg), cfg.model.experts, cfg.model.top_k
+    # a lone token has min(K, E) = K active experts; its words leave one per cycle (TB)
+    assert r["one_words"] == words(K, K, 1)
+    assert r["one_latency_first_word"] == first_word_latency(L, E, K)
+    assert r["one_latency_last_word"] == first_word_latency(L, E, K) + words(K, K, 1) - 1
+    print(f"moe_router {config}: {r}")
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_moe_router_top_k_extremes(k):
+    """tiny with K = 1 and K = E = 4 (HDL parameter): every adversarial case and random runs with
+    stalls, and the latency model unstalled."""
+    r = run("tiny", "both", 4, f"k{k}", testcase=["test_adversarial", "test_random", "test_cycles"],
+            parameters={"K": k}, top_k=k)
+    assert r["mismatches"] == 0 and r["runs"] >= 14
+    assert r["one_latency_first_word"] == first_word_latency(1, 4, k)
+
+
+def test_moe_router_scoreboard_can_fail():
+    with pytest.raises(CosimError) as err:
+        run("tiny", "none", 1, "corrupt", testcase="test_random", corrupt=True)
+    assert err.value.summary is not None and err.value.summary["mismatches"] == 1
