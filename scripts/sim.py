@@ -56,8 +56,9 @@ def main() -> int:
         return 2
     results = []
     for k in chosen:
-        if KERNELS[k].sim is None:  # no RTL yet: its C-sim runs in tests/test_csim.py and `make vitis-csim`
-            print(f"[{k}] no RTL yet: no python_ref vs C-sim vs RTL row (C-sim: tests/test_csim.py)", flush=True)
+        if KERNELS[k].sim is None:  # no row yet: its C-sim and RTL run in the tests named below
+            rtl = ", ".join(f"tests/test_cosim_{u.top}.py" for u in KERNELS[k].rtl) or "no RTL yet"
+            print(f"[{k}] no python_ref vs C-sim vs RTL row yet (C-sim: tests/test_csim.py; RTL: {rtl})", flush=True)
             continue
         t0 = time.time()
         print(f"[{k}] python_ref vs C-sim vs RTL, config {cfg.name} ...", flush=True)
