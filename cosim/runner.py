@@ -152,6 +152,13 @@ def _log_tail(log: Path, lines: int = 40) -> str:
 VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 
 
+def verilator_make_env(make_vars=()) -> dict:
+    """The environment of a Verilator model build: MAKEFLAGS with the precompiled-header fix, the
+    caller's make variables and ccache's (cosim.toolchain.verilator_objcache), plus ccache's own."""
+    cache_vars, cache_env = verilator_objcache()
+    return {**cache_env, "MAKEFLAGS": " ".join([VERILATOR_MAKEFLAGS, *make_vars, *cache_vars])}
+
+
 def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test_module: str,
               parameters: dict | None = None, waves: bool = False, run_params: dict | None = None,
               testcase: str | list[str] | None = None, run_name: str | None = None,
@@ -204,9 +211,7 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
 
     venv = verilator_env()
     params = {"config": str(config), "seed": seed, **(run_params or {})}
-    cache_vars, cache_env = verilator_objcache()
-    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, **cache_env,
-                   "MAKEFLAGS": " ".join([VERILATOR_MAKEFLAGS] + cache_vars),
+    env_updates = {"PATH": venv["PATH"], "VERILATOR_ROOT": None, **verilator_make_env(),
                    "COSIM_PARAMS": json.dumps(params, default=str), "COSIM_RESULT_JSON": str(summary_json),
                    "WAVES": "1" if waves else "0"}
 
