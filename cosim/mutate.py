@@ -9,11 +9,18 @@ command that ``test_command`` maps its file to; a failing (or timed-out) test ru
 mutant, a passing one lets it survive. Mutants proven equivalent (no input can tell them apart)
 are listed with the reason in EQUIVALENT and reported as such, never silently dropped.
 
+A kill only counts if the command can see anything: each distinct command first runs on the
+unmutated copy (the baseline) and must pass with at least one test run. A command that selects no
+test (pytest exit 5), is misused (exit 4) or fails unmutated marks its mutants ``error``: reported,
+excluded from the score, and the campaign fails. (The first RTL campaign counted 10 "kills" that were
+``-k tiny`` selecting no test of a unit whose tests have no tiny case.)
+
 The operators are line-based on purpose: no parser per language, the same runner for SystemVerilog,
 C++ and Python, and every mutant is readable as a one-line diff in the report.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
@@ -66,7 +73,7 @@ class Mutant:
 @dataclass
 class Outcome:
     mutant: Mutant
-    status: str        # killed | survived | equivalent | timeout (killed) | error
+    status: str        # killed | survived | equivalent | timeout (killed) | error (not counted)
     seconds: float
     command: str
     detail: str = ""
@@ -160,6 +167,39 @@ def copy_tree(root: Path, files: Iterable[str], dest: Path) -> None:
             shutil.copy2(src, dest / f)
 
 
+def _run(work: Path, command: list[str], timeout: float, env: dict | None) -> tuple[int | None, str, float]:
+    """(pytest exit code or None on timeout, last output line, seconds) of ``command`` in ``work``."""
+    run_env = dict(os.environ if env is None else env)
+    run_env["PYTHONPATH"] = str(work) + os.pathsep + run_env.get("PYTHONPATH", "")
+    t0 = time.monotonic()
+    try:
+        res = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=run_env)
+    except subprocess.TimeoutExpired:
+        return None, "", time.monotonic() - t0
+    tail = (res.stdout + res.stderr).strip().splitlines()[-1:] or [""]
+    return res.returncode, tail[0], time.monotonic() - t0
+
+
+# pytest exit codes that say the command, not the code under test, is wrong: no test collected (5),
+# usage error (4). A mutant's run ending so proves nothing about the mutant.
+COMMAND_ERRORS = {4: "usage error", 5: "no test collected"}
+
+
+def baseline(root: Path, files: list[str], command: list[str], timeout: float, env: dict | None = None) -> str | None:
+    """Run ``command`` on an unmutated copy: None when it passes with at least one test, else why not."""
+    with tempfile.TemporaryDirectory(prefix="mutant_base_") as tmp:
+        work = Path(tmp)
+        copy_tree(root, files, work)
+        code, tail, dt = _run(work, command, timeout, env)
+    if code is None:
+        return f"the unmutated run timed out after {dt:.0f} s"
+    if code != 0:
+        return f"the unmutated run fails (exit {code}{', ' + COMMAND_ERRORS[code] if code in COMMAND_ERRORS else ''}: {tail})"
+    if not re.search(r"\b[1-9]\d* passed", tail):
+        return f"the unmutated run passes no test ({tail})"
+    return None
+
+
 def run_mutant(root: Path, files: list[str], m: Mutant, command: list[str], timeout: float,
                env: dict | None = None) -> Outcome:
     if m.key in EQUIVALENT:
@@ -168,22 +208,18 @@ def run_mutant(root: Path, files: list[str], m: Mutant, command: list[str], time
         work = Path(tmp)
         copy_tree(root, files, work)
         apply(work, m)
-        run_env = dict(os.environ if env is None else env)
-        run_env["PYTHONPATH"] = str(work) + os.pathsep + run_env.get("PYTHONPATH", "")
-        t0 = time.monotonic()
-        try:
-            res = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=run_env)
-        except subprocess.TimeoutExpired:
-            return Outcome(m, "timeout (killed)", time.monotonic() - t0, " ".join(command))
-        dt = time.monotonic() - t0
-        tail = (res.stdout + res.stderr).strip().splitlines()[-1:] or [""]
-        if res.returncode == 0:
-            return Outcome(m, "survived", dt, " ".join(command), tail[0])
-        if res.returncode in (1,):  # pytest: tests failed
-            return Outcome(m, "killed", dt, " ".join(command), tail[0])
-        # 2..5: interrupted, internal error, usage error, no tests collected: the mutant broke the
-        # build or the collection, which a test run reports as an error: count as killed, say so
-        return Outcome(m, "killed", dt, " ".join(command), f"exit {res.returncode}: {tail[0]}")
+        code, tail, dt = _run(work, command, timeout, env)
+    if code is None:
+        return Outcome(m, "timeout (killed)", dt, " ".join(command))
+    if code == 0:
+        return Outcome(m, "survived", dt, " ".join(command), tail)
+    if code in COMMAND_ERRORS:
+        return Outcome(m, "error", dt, " ".join(command), f"exit {code}, {COMMAND_ERRORS[code]}: {tail}")
+    if code == 1:  # pytest: tests failed
+        return Outcome(m, "killed", dt, " ".join(command), tail)
+    # 2 (interrupted: a collection error) or 3 (internal error): with a passing baseline, the mutant
+    # broke the build or the import, which a test run reports as an error: count as killed, say so
+    return Outcome(m, "killed", dt, " ".join(command), f"exit {code}: {tail}")
 
 
 def sample(mutants: list[Mutant], per_file: int | None, seed: int) -> list[Mutant]:
@@ -209,8 +245,16 @@ def campaign(root: Path, targets: list[str], command_for: Callable[[str], list[s
         raise ValueError(f"not tracked files of {root}: {missing}")
     mutants = sample([m for t in targets for m in mutants_of_file(root, t)], per_file, seed)
     outcomes = []
+    base: dict[tuple[str, ...], str | None] = {}   # command -> why its baseline fails (None: passes)
     for m in mutants:
-        o = run_mutant(root, files, m, command_for(m.path), timeout)
+        command = command_for(m.path)
+        if m.key not in EQUIVALENT and tuple(command) not in base:
+            base[tuple(command)] = baseline(root, files, command, timeout)
+        why = base.get(tuple(command))
+        if m.key not in EQUIVALENT and why is not None:
+            o = Outcome(m, "error", 0.0, " ".join(command), why)
+        else:
+            o = run_mutant(root, files, m, command, timeout)
         outcomes.append(o)
         if progress:
             progress(o)
@@ -221,31 +265,43 @@ def score(outcomes: list[Outcome]) -> dict:
     killed = sum(o.status.startswith("killed") or o.status.startswith("timeout") for o in outcomes)
     survived = sum(o.status == "survived" for o in outcomes)
     equivalent = sum(o.status == "equivalent" for o in outcomes)
+    errors = sum(o.status == "error" for o in outcomes)
     nonequiv = killed + survived
     return {"mutants": len(outcomes), "killed": killed, "survived": survived, "equivalent": equivalent,
-            "score": killed / nonequiv if nonequiv else 1.0}
+            "errors": errors, "score": killed / nonequiv if nonequiv else 1.0}
 
 
 def report(outcomes: list[Outcome]) -> str:
     s = score(outcomes)
+    errs = f", {s['errors']} not run (error: the test command sees nothing, see detail)" if s["errors"] else ""
     lines = [f"{s['mutants']} mutants: {s['killed']} killed, {s['survived']} survived, {s['equivalent']} "
-             f"equivalent; mutation score {100 * s['score']:.1f} % of the non-equivalent mutants", "",
+             f"equivalent{errs}; mutation score {100 * s['score']:.1f} % of the non-equivalent mutants run", "",
              "| status | file:line | operator | mutated line | test | s |", "|---|---|---|---|---|---:|"]
-    order = {"survived": 0, "equivalent": 1}
+    order = {"error": 0, "survived": 1, "equivalent": 2}
     for o in sorted(outcomes, key=lambda o: (order.get(o.status, 2), o.mutant.path, o.mutant.line)):
         m = o.mutant
         code = m.mutated.strip().replace("|", "\\|")
         if len(code) > 90:
             code = code[:87] + "..."
-        status = o.status + (f" ({o.detail})" if o.status == "equivalent" else "")
+        status = o.status + (f" ({o.detail})" if o.status in ("equivalent", "error") else "")
+        status = status.replace("|", "\\|")
         lines.append(f"| {status} | `{m.path}:{m.line}` | {m.operator} | `{code}` | `{o.command}` | {o.seconds:.0f} |")
     return "\n".join(lines) + "\n"
 
 
 # ---- the project's mapping from a source file to the fast tests that must see its bugs
 
+@functools.lru_cache(maxsize=None)
+def _has_tiny_cases(test: str) -> bool:
+    """Whether pytest collects a fast case of ``test`` whose id names the tiny config."""
+    from .toolchain import REPO_ROOT
+    res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "-m", "not slow", test], cwd=REPO_ROOT, capture_output=True, text=True)
+    return any("::" in line and "tiny" in line.split("::", 1)[1] for line in res.stdout.splitlines())
+
+
 def project_command(rel: str) -> list[str]:
-    """The pytest run a mutant of ``rel`` must fail: the unit's cocotb tests on tiny for RTL, the
+    """The pytest run a mutant of ``rel`` must fail: the module's lint and the unit's cocotb tests for RTL, the
     kernel's C-sim for HLS, the spec's own tests and the C-sim comparison for python_ref (the C++
     is an independent implementation: a wrong spec disagrees with it)."""
     from .registry import KERNELS
@@ -256,8 +312,13 @@ def project_command(rel: str) -> list[str]:
     if rel.startswith("rtl/src/"):
         for k in KERNELS.values():
             for u in k.rtl:
-                if p.name in u.sources and (REPO_ROOT / f"tests/test_cosim_{k.name}.py").is_file():
-                    return py + [f"tests/test_cosim_{k.name}.py", "-k", "tiny"]
+                test = f"tests/test_cosim_{k.name}.py"
+                if p.name in u.sources and (REPO_ROOT / test).is_file():
+                    # the lint of the file's own module at its default parameters (an elaboration
+                    # check no unit's parameters reach), then the unit's cosim: the tiny config's
+                    # cases where the file has them (fast builds), else every fast case
+                    lint = f"tests/test_rtl_lint.py::test_rtl_lint_clean[tiny-{stem}]"
+                    return py + [lint, test] + (["-k", "tiny"] if _has_tiny_cases(test) else [])
         raise ValueError(f"{rel}: no registered RTL unit with a tests/test_cosim_<kernel>.py uses it")
     if rel.startswith("hls/src/"):
         # the plain C-sim and the sanitized one (an out-of-bounds read that returns the right value)

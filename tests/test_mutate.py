@@ -72,6 +72,27 @@ def test_a_hang_is_a_kill(planted):
     assert mutate.score([o])["killed"] == 1
 
 
+def test_a_command_that_sees_nothing_is_an_error_not_a_kill(planted):
+    """pytest exits 5 when -k selects no test: that once counted as ten RTL 'kills'. Now the
+    baseline run of the unmutated copy catches it, the mutants are errors and the score ignores them."""
+    def selects_nothing(_rel):
+        return command(_rel) + ["-k", "no_such_test"]
+    outcomes = mutate.campaign(planted, ["m.py"], selects_nothing, timeout=120)
+    assert outcomes and all(o.status == "error" and "no test collected" in o.detail for o in outcomes)
+    s = mutate.score(outcomes)
+    assert s["killed"] == 0 and s["errors"] == len(outcomes)
+    assert "not run (error" in mutate.report(outcomes).splitlines()[0]
+    # without the baseline (run_mutant alone), exit 5 is still not a kill
+    m = next(o.mutant for o in outcomes if o.mutant.operator == "plus->minus")
+    assert mutate.run_mutant(planted, ["m.py", "test_m.py"], m, selects_nothing("m.py"), timeout=60).status == "error"
+
+
+def test_a_failing_baseline_is_an_error(planted):
+    (planted / "test_m.py").write_text("from m import add\n\ndef test_m():\n    assert add(2, 3) == 6\n")
+    outcomes = mutate.campaign(planted, ["m.py"], command, timeout=120)
+    assert all(o.status == "error" and "unmutated run fails" in o.detail for o in outcomes)
+
+
 def test_real_sources_give_well_formed_mutants():
     for rel in ("rtl/src/gelu.sv", "rtl/src/axis_skid.sv", "hls/src/gelu.h", "python_ref/kernels/exp.py"):
         ms = mutate.mutants_of_file(REPO_ROOT, rel)
@@ -87,7 +108,14 @@ def test_real_sources_give_well_formed_mutants():
 
 def test_project_mapping():
     assert "tests/test_cosim_gelu.py" in mutate.project_command("rtl/src/gelu.sv")
-    assert "tests/test_cosim_exp.py" in mutate.project_command("rtl/src/exp_core.sv")
+    cmd = mutate.project_command("rtl/src/exp_core.sv")
+    assert "tests/test_cosim_exp.py" in cmd and "tiny" not in cmd, "exp's cosim cases have no tiny id"
+    # every RTL file of the default campaign maps to a command that collects at least one test
+    from scripts.mutate import DEFAULT_FILES
+    for rel in (f for f in DEFAULT_FILES if f.startswith("rtl/src/")):
+        res = subprocess.run(mutate.project_command(rel) + ["--collect-only"], cwd=REPO_ROOT,
+                             capture_output=True, text=True)
+        assert res.returncode == 0 and " collected" in res.stdout, (rel, res.stdout[-300:])
     assert "tests/test_csim.py" in mutate.project_command("hls/src/exp.h")
     cmd = mutate.project_command("python_ref/kernels/exp.py")
     assert "tests/test_exp.py" in cmd and "tests/test_csim.py" in cmd
