@@ -310,15 +310,17 @@ def project_command(rel: str) -> list[str]:
     p = Path(rel)
     stem = p.stem
     if rel.startswith("rtl/src/"):
-        for k in KERNELS.values():
-            for u in k.rtl:
-                test = f"tests/test_cosim_{k.name}.py"
-                if p.name in u.sources and (REPO_ROOT / test).is_file():
-                    # the lint of the file's own module at its default parameters (an elaboration
-                    # check no unit's parameters reach), then the unit's cosim: the tiny config's
-                    # cases where the file has them (fast builds), else every fast case
-                    lint = f"tests/test_rtl_lint.py::test_rtl_lint_clean[tiny-{stem}]"
-                    return py + [lint, test] + (["-k", "tiny"] if _has_tiny_cases(test) else [])
+        # the file's own unit-level bench (e.g. attn_phase, mac_array) first, else the first kernel's
+        units = [(u.top, u) for k in KERNELS.values() for u in k.rtl if u.top == stem]
+        units += [(k.name, u) for k in KERNELS.values() for u in k.rtl]
+        for name, u in units:
+            test = f"tests/test_cosim_{name}.py"
+            if p.name in u.sources and (REPO_ROOT / test).is_file():
+                # the lint of the file's own module at its default parameters (an elaboration check
+                # no unit's parameters reach), then the bench: the tiny config's cases where it has
+                # them (fast builds), else every fast case
+                lint = f"tests/test_rtl_lint.py::test_rtl_lint_clean[tiny-{stem}]"
+                return py + [lint, test] + (["-k", "tiny"] if _has_tiny_cases(test) else [])
         raise ValueError(f"{rel}: no registered RTL unit with a tests/test_cosim_<kernel>.py uses it")
     if rel.startswith("hls/src/"):
         # the plain C-sim and the sanitized one (an out-of-bounds read that returns the right value)

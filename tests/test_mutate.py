@@ -110,6 +110,8 @@ def test_project_mapping():
     assert "tests/test_cosim_gelu.py" in mutate.project_command("rtl/src/gelu.sv")
     cmd = mutate.project_command("rtl/src/exp_core.sv")
     assert "tests/test_cosim_exp.py" in cmd and "tiny" not in cmd, "exp's cosim cases have no tiny id"
+    assert "tests/test_cosim_attn_phase.py" in mutate.project_command("rtl/src/attn_phase.sv"), "the unit's own bench"
+    assert "tests/test_cosim_attention.py" in mutate.project_command("rtl/src/attn_issue.sv")
     # every RTL file of the default campaign maps to a command that collects at least one test
     from scripts.mutate import DEFAULT_FILES
     for rel in (f for f in DEFAULT_FILES if f.startswith("rtl/src/")):
