@@ -85,6 +85,11 @@ EQUIVALENT: dict[str, str] = {
     # a = C1 - q1 with q1 = round(C2 * r / 2^24) <= C2 < C1 < 2^28 (r < 2^24): in [0, 2^28), so a 29-bit
     # register holds the same value (a width increase that never changes a bit)
     "hls/src/exp.h:const+1:72988c34": "ap_uint<28> -> ap_uint<29> for a = C1 - q1 in [0, 2^28): same value",
+    # axis_fifo's AW = DEPTH > 1 ? $clog2(DEPTH) : 1 differs from these only for DEPTH <= 2, where it
+    # gives the same AW (DEPTH = 2: $clog2(2) = 1) or where g_chk rejects the FIFO anyway (DEPTH < 2)
+    "rtl/src/axis_fifo.sv:const+1:66bc1166": "AW for DEPTH = 2 is $clog2(2) = 1 on both branches",
+    "rtl/src/axis_fifo.sv:const+1:c0d1b3ee": "the ': 1' branch is reached only by DEPTH < 2, which g_chk rejects",
+    "rtl/src/axis_fifo.sv:gt->ge:52dd9349": "differs only for DEPTH = 1, which g_chk rejects",
 }
 
 
