@@ -100,16 +100,15 @@ constexpr int BACKBONE_WEIGHT_WORDS = bb_layer_offset(NUM_LAYERS);
 constexpr int BACKBONE_IMAGE_WORDS = LINEAR_IMAGE_WORDS;                                    // one frame
 constexpr int BACKBONE_OUT_WORDS = NUM_TOKENS * bb_row_words(FEATURE_DIM);                  // one frame
 
-// On-chip activation memories (AXI words, the engine's row layout).
+// On-chip activation memories (AXI words, the engine's row layout). Each holds every row an engine
+// call reads or writes in it (T rows of at most BB_WIDE_COLS columns); an engine call touches only
+// rows x ceil(dim / LINEAR_A_PER_WORD) words of its arguments, whatever their declared sizes.
 constexpr int BB_WIDE_COLS = linear_max(linear_max(3 * FEATURE_DIM, MLP_HIDDEN_DIM), EXPERT_HIDDEN_DIM);
 constexpr int BB_X_WORDS = NUM_TOKENS * bb_row_words(FEATURE_DIM);     // a T x D matrix
 constexpr int BB_WIDE_WORDS = NUM_TOKENS * bb_row_words(BB_WIDE_COLS);  // qkv, or the MLP / expert hidden rows
 
 static_assert(FEATURE_DIM % BB_A_PER_WORD == 0, "an activation row is whole words (attention_top's layout)");
 static_assert(NUM_TOKENS <= LINEAR_MAX_ROWS && NUM_TOKENS <= ATTENTION_MAX_TOKENS, "a frame fits the units");
-static_assert(BB_X_WORDS <= LINEAR_X_WORDS && BB_X_WORDS <= LINEAR_Y_WORDS && BB_WIDE_WORDS <= LINEAR_X_WORDS &&
-                  BB_WIDE_WORDS <= LINEAR_Y_WORDS,
-              "the on-chip buffers hold every engine call's rows");
 static_assert(BB_WIDE_WORDS >= ATTENTION_QKV_WORDS && BB_X_WORDS <= ATTENTION_OUT_WORDS, "attention's buffers");
 static_assert(NUM_LAYERS >= 1, "at least one block");
 
