@@ -13,6 +13,7 @@ import pytest
 from cosim.backbone_vectors import (BackboneError, backbone_csim, pack_image, pack_weights, unpack_output,
                                     weight_layout)
 from cosim.csim import build_tb, run_tb
+from python_ref.kernels.backbone import backbone_raw
 from python_ref.config import load_config, parse_config
 from python_ref.model import load_image, seeded_weights
 from python_ref.model.fixed_model import FixedM3ViT, quantize_weights
@@ -114,6 +115,8 @@ def test_packer_layout_and_errors():
         pack_weights(pp, quantize_weights(pp, seeded_weights(pp, 0)))
     with pytest.raises(BackboneError, match="another config"):
         pack_weights(load_config("edge_moe"), fw)
+    with pytest.raises(BackboneError, match="blocks 0..2"):
+        backbone_raw(load_image(TINY, "chelsea").raw, fw, 0, TINY, layers=3)
 
 
 # ---------------------------------------------------------------------------------------------
