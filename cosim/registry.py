@@ -103,6 +103,10 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                    "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
                     "cosim.test_moe_router"),),
            "cosim.moe_vectors:moe_csim", None),
+    # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md).
+    Kernel("backbone", "python_ref.kernels.backbone:backbone_raw",
+           ("backbone.cpp", "linear.cpp", "patch_embed.cpp", "attention.cpp", "layernorm.cpp", "moe.cpp"),
+           ("backbone_top",), (), "cosim.backbone_vectors:backbone_csim", None),
 )}
 
 
