@@ -88,7 +88,6 @@ module linear_loader
   logic [LO-1:0] fmask [2];
   logic          fwp, frp;
   assign final_mask = fmask[frp];
-  assign fin = state == HANDOVER && !hold && !more;
 
   // ---- per-call counters
   logic [RW-1:0] rem;            // outputs not yet in a loaded block (out_dim - block * LO)
@@ -113,6 +112,8 @@ module linear_loader
   logic [16:0]   c_left;         // columns of the row from this step on (in_dim - step * SEG)
   logic          seg_in;         // c_left > 0: the step holds weights of the matrix
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
+
+  assign fin = state == HANDOVER && !hold && !more;
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
   logic w_en;                    // state == LOAD && !wdone
