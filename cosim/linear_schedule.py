@@ -206,7 +206,8 @@ class SeqCall:
     """One call of a sequence: its shape, and when the host offers it. ``start``: the earliest cycle
     the host raises ap_start with this call's arguments (None: as soon as the previous call's ap_ready
     was seen, plus ``delay`` cycles); ``x_from``: the earliest cycle the host offers the call's x_
-    beats (None: from its ap_start on, as cosim/test_linear.py does)."""
+    beats, ``x_delay``: at the earliest that many cycles after the call's ap_ready (both unset: from
+    its ap_ready on, as cosim/test_linear.py does)."""
 
     n_out: int
     n_in: int
@@ -215,6 +216,7 @@ class SeqCall:
     delay: int = 0
     start: int | None = None
     x_from: int | None = None
+    x_delay: int = 0
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,8 @@ class Sequence:
       issue still runs the previous call (its active flag, one cycle past the last step), holds its
       handover;
     * the issue runs as in :func:`predicted_cycles` from the launch: active from launch + 1, block 0's
-      entry e written in cycle launch + X_WRITE + e (or x_from + X_WRITE + e when the x_ beats come
-      later), done = last step + the output pipeline.
+      entry e written in cycle launch + X_WRITE + e (or x_at + 1 + X_WRITE + e when the host queues
+      the x_ beats at x_at, after the launch), done = last step + the output pipeline.
     """
 
     def __init__(self, cfg: Config, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
@@ -285,8 +287,36 @@ class Sequence:
         ready = a + 1
         launch = ready if prev is None else max(ready, prev.done)
         pend = launch > ready
-        hold_until = prev.last_step + 2 if (prev is not None and pend) else -(10 ** 9)  # first cycle without hold
-        x0 = launch + X_WRITE + (max(0, call.x_from - launch) if call.x_from is not None else 0)
+        hold_until = prev.last_step + 2 if (prev is not None and pend) else ready  # first cycle without hold
+        # the host queues x_ at the start of cycle x_at; its first beat is offered the cycle after
+        # (cocotbext-axi's source), so with the slice still empty at launch the first take is one later
+        x_at = max(ready + call.x_delay, call.x_from if call.x_from is not None else ready)
+        x0 = max(launch, x_at + 1) + X_WRITE
+        # The call's schedule depends only on these inputs relative to its ready cycle (a time before
+        # ready acts as ready): memoized, exact.
+        lb = self.lbank
+        key = (n_out, n_in, rows, call.gelu, lo, li, e, th, launch - ready, max(hold_until, ready) - ready, x0 - ready,
+               max(self.free_from[lb], ready) - ready, max(self.free_from[1 - lb], ready) - ready)
+        hit = _SEQ_MEMO.get(key)
+        if hit is None:
+            hit = self._simulate(call, ready, launch, hold_until, x0)
+            hit = tuple(v - ready for v in hit)
+            _SEQ_MEMO[key] = hit
+        t_last, fin, block0_full, ff_b, ff_a = (v + ready for v in hit)
+        n_ob = -(-n_out // lo)
+        self.free_from = [0, 0]
+        self.free_from[lb], self.free_from[1 - lb] = ff_b, ff_a
+        self.lbank = lb ^ (n_ob & 1)
+        pipeline = OUT_CYCLES + li + (GELU_CYCLES if call.gelu else 0)
+        res = SeqResult(a, ready, launch, t_last, t_last + pipeline - 1, fin, block0_full)
+        self.results.append(res)
+        return res
+
+    def _simulate(self, call: SeqCall, ready: int, launch: int, hold_until: int, x0: int) -> tuple:
+        """The call's cycle-by-cycle replay: (last step, loader fin, block 0 full, first free cycle of
+        the call's block-0 bank, of the other bank)."""
+        n_out, n_in, rows = call.n_out, call.n_in, call.rows
+        lo, li, e, th = self.lo, self.li, self.e, self.throttle
 
         seg = min(e, li)
         qw = e // seg
@@ -319,7 +349,7 @@ class Sequence:
             if c == launch + 1:
                 active = True
             # ---- skip cycles in which nothing but the bucket moves (loader waiting, issue not yet active)
-            if not active and c < launch + 1 and (skid_valid and m_valid or offered_left == 0):
+            if not active and c < launch + 1 and (skid_valid and m_valid or offered_left == 0):  # noqa: SIM114
                 blocked = ((l_state == "BSETUP" and (full[l_bank] or held[l_bank] or c < free_from[l_bank]))
                            or (l_state == "HANDOVER" and c < hold_until) or (l_state == "IDLE" and c > ready))
                 if blocked and not release_at:
@@ -334,6 +364,29 @@ class Sequence:
                             credit = min(th.cap, credit + k * th.rate)
                         c = nxt
                         continue
+            # ---- skip steady steps: the issue fires every cycle inside a block while the loader waits and
+            # the weight source can only refill its bucket (stop before the block's last step and any
+            # release, bank-free or hold time: those change the state)
+            elif active and full[c_bank] and (skid_valid and m_valid or offered_left == 0) and \
+                    (c_block > 0 or max(0, min(n_x, c - x0)) > x_issued):
+                stop = c + steps_in_block - c_step - 1
+                if release_at:
+                    stop = min(stop, min(release_at))
+                if l_state == "BSETUP" and not (full[l_bank] or held[l_bank]):
+                    stop = min(stop, max(c, free_from[l_bank]))
+                if l_state == "HANDOVER":
+                    stop = min(stop, max(c, hold_until))
+                if l_state == "LOAD" or (l_state == "IDLE" and c == ready):
+                    stop = c
+                k = stop - c
+                if k > 1:
+                    c_step += k
+                    if c_block == 0:
+                        x_issued += k
+                    if th:
+                        credit = min(th.cap, credit + k * th.rate)
+                    c = stop
+                    continue
             w_v = m_valid
             if th:
                 credit = th.refill(credit)
@@ -424,12 +477,10 @@ class Sequence:
             c += 1
         for cyc, bank in release_at.items():   # releases after the last step (the last LI cycles)
             free_from[bank] = cyc + 1
-        self.free_from = free_from
-        self.lbank = c_bank
-        pipeline = OUT_CYCLES + li + (GELU_CYCLES if call.gelu else 0)
-        res = SeqResult(a, ready, launch, t_last, t_last + pipeline - 1, fin, block0_full)
-        self.results.append(res)
-        return res
+        return t_last, fin, block0_full, free_from[self.lbank], free_from[1 - self.lbank]
+
+
+_SEQ_MEMO: dict = {}
 
 
 def predicted_sequence(cfg: Config, calls, lo: int | None = None, li: int | None = None, w_bits: int | None = None,

@@ -252,11 +252,14 @@ def set_args(tb: LinearTB, c: dict):
         getattr(tb.dut, k).value = v
 
 
-def start_streams(tb: LinearTB, c: dict):
-    """Queue the call's input streams (from its ap_start on): the engine takes them when it gets there."""
+def start_streams(tb: LinearTB, c: dict, x_delay: int = 0):
+    """Queue the call's input streams (from its ap_start on; x_ ``x_delay`` cycles later): the engine
+    takes them when it gets there."""
     act, lo = tb.act, tb.lo
 
     async def send_x():
+        if x_delay:
+            await ClockCycles(tb.dut.ap_clk, x_delay)
         for k in range(c["rows"]):
             await tb.x.send(tb.lanes(c["xp"][k], act.width))
 
@@ -377,13 +380,15 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     return rec
 
 
-async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str) -> list:
+async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_delays: list | None = None) -> list:
     """Calls issued back to back as a Vitis ap_ctrl_hs host does: ap_start with call i's arguments
     is held until ap_ready is seen (the engine took them), then call i+1's arguments follow after
-    ``delays[i+1]`` cycles (0: at once); each call's streams are queued from its acceptance. Outputs
+    ``delays[i+1]`` cycles (0: at once); each call's streams are queued from its acceptance (x_
+    ``x_delays[i]`` cycles later: activations that another unit is still producing). Outputs
     are collected in call order. Returns one record per call with its ap_ready and ap_done cycles
     (relative to the first call's ap_ready) next to cosim.linear_schedule.Sequence's prediction."""
     dut = tb.dut
+    x_delays = x_delays or [0] * len(calls)
     while not int(dut.ap_idle.value):
         await RisingEdge(dut.ap_clk)
     await FallingEdge(dut.ap_clk)
@@ -403,7 +408,7 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str) -> l
                 await ReadOnly()
                 if int(dut.ap_ready.value):
                     break
-            start_streams(tb, c)
+            start_streams(tb, c, x_delays[n])
             await FallingEdge(dut.ap_clk)
         dut.ap_start.value = 0
 
@@ -414,7 +419,7 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str) -> l
         while len(tb.done_cycles) < len(calls):
             await RisingEdge(dut.ap_clk)
 
-    budget = sum(call_budget(tb, c) + d for c, d in zip(calls, delays))
+    budget = sum(call_budget(tb, c) + d + xd for c, d, xd in zip(calls, delays, x_delays))
     cocotb.start_soon(host())
     try:
         tb.rx_task = cocotb.start_soon(receive())
@@ -437,7 +442,8 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str) -> l
     recs = []
     for n, c in enumerate(calls):
         nbad = check_call(tb, c, frames[n])
-        m = seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"], delay=delays[n] if n else 0))
+        m = seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"], delay=delays[n] if n else 0,
+                            x_delay=x_delays[n]))
         iso = predicted_cycles(tb.cfg, c["n_out"], c["n_in"], c["rows"], c["gelu"], tb.lo, tb.li, w_bits=tb.w_bits,
                                throttle=tb.throttle).cycles
         rec = {"layer": f"{label}_{n}_{c['label']}", "out": c["n_out"], "in": c["n_in"], "rows": c["rows"],
@@ -758,3 +764,49 @@ async def test_overlapped_calls_gaps_stalls(dut):
     assert all(a["done"] < b["done"] and a["ready"] < b["ready"] for a, b in zip(recs, recs[1:]))
     if e_stall == "none":
         assert all((r["ready"], r["done"]) == (r["predicted_ready"], r["predicted_done"]) for r in recs), recs
+
+
+@cocotb.skipif("frame" not in RunParams.from_env().extra, reason="no frame routing given")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 20, timeout_unit="ms")
+async def test_frame_sequence(dut):
+    """The linear calls of one frame of the config (cosim.frame_schedule.compose with the run
+    parameter ``frame``: uniform or concentrated routing) as the frame model runs them: presented as
+    soon as the engine takes them, the first expert call of a layer only after the gate's softmax,
+    activations offered when the unit before the call ends (the other units' cycles as gaps).
+    Bit-exact (store mode, realistic values); every call's ap_ready / ap_done and the cycles the frame
+    model counts for it equal the model. Needs the frame's weight stream: W_BITS and w_rate / w_burst
+    of cosim.frame_schedule.ddr_throttle."""
+    from cosim import frame_schedule as fs
+
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.params.seed + 10)
+    cfg, act = e.cfg, e.act
+    routing = {"uniform": fs.uniform_routing, "concentrated": fs.concentrated_routing}.get(e.params.extra["frame"])
+    if routing is None:
+        raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not uniform or concentrated")
+    frame = fs.compose(cfg, routing(cfg), w_bits=tb.w_bits)
+    if tb.throttle != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
+        raise ValueError(f"run parameters w_rate / w_burst: the frame streams weights as "
+                         f"{fs.ddr_throttle(cfg, frame.gbs, tb.w_bits)}, the run as {tb.throttle}")
+    seq_calls, res, starts = fs.linear_sequence(frame, tb.w_bits)
+    delays = [0] + [max(0, c.start - res[n - 1].ready) if c.start is not None else 0
+                    for n, c in enumerate(seq_calls) if n]
+    x_delays = [max(0, c.x_from - r.ready) for c, r in zip(seq_calls, res)]
+    calls = []
+    for n, c in enumerate(seq_calls):
+        x = rand_raw(act, (c.rows, c.n_in), rng, 1.0)
+        w = rand_raw(cfg.fmt("weight"), (c.n_out, c.n_in), rng, 1.0 / np.sqrt(c.n_in))
+        calls.append(prepare_call(tb, f"f{n}", x, w, rand_raw(cfg.fmt("bias"), c.n_out, rng, 0.1), "weight", "bias",
+                                  rng, gelu=c.gelu))
+    recs = await run_sequence(tb, calls, delays, "frame", x_delays)
+    check(e, sum(r["mismatches"] for r in recs), "frame sequence")
+    counted = [c.cycles for c in frame.linear_calls]
+    for rec, t, want in zip(recs, starts, counted):
+        rec["frame_cycles"], rec["frame_model_cycles"] = rec["done"] + 1 - t, want
+    off = [(r["layer"], r["ready"], r["predicted_ready"], r["done"], r["predicted_done"], r["frame_cycles"],
+            r["frame_model_cycles"]) for r in recs
+           if (r["ready"], r["done"], r["frame_cycles"]) != (r["predicted_ready"], r["predicted_done"],
+                                                             r["frame_model_cycles"])]
+    assert not off, f"frame sequence: measured cycles differ from the model: {off}"
+    e.results.update(frame_linear_cycles=sum(counted), frame_linear_isolated=sum(c.isolated_cycles
+                                                                                 for c in frame.linear_calls))

@@ -69,7 +69,7 @@ def test_linear_cosim_tiny():
     cfg = load_config("tiny")
     # 20k random values here; the >= 10^5 value run is test_linear_cosim_edge_moe_reduced
     r = run_linear("tiny", "default", stall="both", n_random=20000)
-    assert r["tests_run"] == 9 and r["mismatches"] == 0 and r["stall"] == "both"
+    assert r["tests_run"] == 10 and r["mismatches"] == 0 and r["stall"] == "both"
     assert r["random_values"] >= 20000 and r["out_values"] >= 25000
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
@@ -149,6 +149,21 @@ def test_linear_overlapped_calls(stall, w_rate):
         assert gaps[0]["seq_y_held_cycles"] > 20   # the sink's pauses acted
 
 
+def test_linear_frame_sequence_tiny():
+    """The frame model's rule for the linear calls against Verilator: the tiny frame's linear calls
+    (uniform routing, weights at 14.4 GB/s on 512-bit words as cosim.frame_schedule streams them)
+    through the engine as the frame model presents them, with the other units' cycles as gaps:
+    bit-exact, every ap_ready / ap_done and every call's counted cycles = the model, and the frame's
+    linear calls take fewer cycles than on their own."""
+    r = run_linear("tiny", "frame", testcase="test_frame_sequence", parameters={"W_BITS": 512}, stall="none",
+                   w_rate=24, w_burst=8, frame="uniform")
+    assert r["tests_run"] == 1 and r["mismatches"] == 0
+    runs = r["runs"]
+    assert len(runs) == 16 and all((x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]) for x in runs)
+    assert all(x["frame_cycles"] == x["frame_model_cycles"] for x in runs)
+    assert r["frame_linear_cycles"] < r["frame_linear_isolated"]
+
+
 def test_linear_cosim_edge_moe_reduced():
     """edge_moe.yaml's formats, AXI width and buffer sizes with an 8 x 4 tile and 5 tokens (3 routed
     to the expert): every model shape, odd shapes under stalls, back to back, reset, the expert pair
@@ -156,7 +171,7 @@ def test_linear_cosim_edge_moe_reduced():
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4}, stall="both", rows=5, expert_rows=3,
                    tokens=[1, 3], n_random=40000)
-    assert r["tests_run"] == 9 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
+    assert r["tests_run"] == 10 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
     assert r["out_values"] >= 100000
     check_model_runs(cfg, r, 5)
     check_sequences(r)
@@ -171,7 +186,7 @@ def test_linear_cosim_edge_moe_full_shapes():
     full-token shapes; then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens, n_random=20000)
-    assert r["tests_run"] == 9 and r["mismatches"] == 0
+    assert r["tests_run"] == 10 and r["mismatches"] == 0
     assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + r["random_calls"]
     check_sequences(r)
     for run in check_model_runs(cfg, r, cfg.model.tokens):
