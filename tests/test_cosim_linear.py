@@ -64,12 +64,13 @@ def check_sequences(r, n_calls=11):
 
 def test_linear_cosim_tiny():
     """The cocotb tests on tiny.yaml (odd shapes under random gaps and backpressure on every
-    stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
-    model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
+    stream, back to back, reset in the middle of a call and of an overlapped sequence, overlapped
+    calls): bit-exact, exact cycle counts for the model shapes and the overlapped sequence.
+    (test_vectors_file and test_frame_sequence are skipped without their run parameters but listed.)"""
     cfg = load_config("tiny")
     # 20k random values here; the >= 10^5 value run is test_linear_cosim_edge_moe_reduced
     r = run_linear("tiny", "default", stall="both", n_random=20000)
-    assert r["tests_run"] == 10 and r["mismatches"] == 0 and r["stall"] == "both"
+    assert r["tests_run"] == 11 and r["mismatches"] == 0 and r["stall"] == "both"
     assert r["random_values"] >= 20000 and r["out_values"] >= 25000
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
@@ -78,9 +79,10 @@ def test_linear_cosim_tiny():
     assert len(b2b) == 3 and all(x["cycles"] == x["predicted"] for x in b2b)
     ddr = [x for x in r["runs"] if x["layer"].startswith("expert_fc") and "_t" in x["layer"]]
     assert len(ddr) == 6 and all(x["cycles"] == x["predicted"] for x in ddr)
-    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + r["random_calls"]
+    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + 4 + r["random_calls"]
     assert "after_reset" in [x["layer"] for x in r["runs"]]
     check_sequences(r)
+    assert len([x for x in r["runs"] if x.get("sequence") == "after_reset_seq"]) == 4  # reset mid-sequence
 
 
 def test_linear_stalls_change_timing_not_results():
@@ -171,7 +173,7 @@ def test_linear_cosim_edge_moe_reduced():
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4}, stall="both", rows=5, expert_rows=3,
                    tokens=[1, 3], n_random=40000)
-    assert r["tests_run"] == 10 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
+    assert r["tests_run"] == 11 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
     assert r["out_values"] >= 100000
     check_model_runs(cfg, r, 5)
     check_sequences(r)
@@ -186,8 +188,8 @@ def test_linear_cosim_edge_moe_full_shapes():
     full-token shapes; then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens, n_random=20000)
-    assert r["tests_run"] == 10 and r["mismatches"] == 0
-    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + r["random_calls"]
+    assert r["tests_run"] == 11 and r["mismatches"] == 0
+    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + 4 + r["random_calls"]
     check_sequences(r)
     for run in check_model_runs(cfg, r, cfg.model.tokens):
         if run["rows"] >= cfg.model.tokens - 1:
