@@ -14,7 +14,15 @@ Each call's cycles come from the best source the project has, and every :class:`
   DDR-rate runs of docs/linear.md), bursts of 8 words. Integer rates are the measured regime; a
   fractional rate is the same token bucket counted in 1/q weights (``rate = p``, ``word = e q``).
   The load/compute overlap is the engine's own: block b + 1 loads into the other bank while block b
-  computes, block 0 of every call loads before its first step (no prefetch across calls).
+  computes, and the next call's block 0 loads while the current call computes (the engine's
+  two-entry call queue). The frame counts each linear call from the end of the unit before it to
+  its ap_done, as ``cosim.linear_schedule.Sequence`` runs the frame's linear calls in order
+  (:func:`overlap_linear_calls`): the controller presents a call as soon as the engine takes it
+  (its loader has finished the previous linear call), so its weights stream in while the previous
+  call computes and while the units between (LayerNorm, attention) run; its activations arrive when
+  the unit before it ends. The first expert call of a layer is presented only when the gate's
+  softmax / top-k has ended (its arguments are the routing). ``Call.isolated_cycles`` keeps the
+  call's cycles on its own (``predicted_cycles``).
 * ``attention``: ``cosim.attention_schedule.predict`` (the attention RTL's cycle model, equal to the
   measurement on every T) when that module is importable; otherwise the analytic step count of the
   same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
@@ -45,13 +53,13 @@ from __future__ import annotations
 
 import importlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from python_ref.config import Config
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
-from .linear_schedule import Throttle, predicted_cycles
+from .linear_schedule import X_WRITE, SeqCall, Sequence, Throttle, predicted_cycles
 
 DEFAULT_DDR_GBS = 14.4          # 75 % of the ZCU102 PS DDR4-2400 x 64 peak (19.2 GB/s); 24 weights/cycle at 300 MHz
 DDR_PEAK_GBS = 19.2
@@ -278,6 +286,8 @@ class Call:
     weight_bytes: int = 0    # DDR weight traffic of the call
     macs: int = 0            # multiply-accumulates of the call (rooflines)
     planned_cycles: int | None = None   # the 'planned' figure where it differs (LayerNorm fused)
+    isolated_cycles: int | None = None  # linear: the call on its own (predicted_cycles), before the overlap
+    block0_wait: int = 0     # linear: cycles its first step waited for block 0 beyond its activations
 
 
 @dataclass
@@ -357,7 +367,7 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     def lin(cls, name, n_out, n_in, rows, gelu=False):
         p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
         frame.calls.append(Call(cls, name, "linear", p.cycles, lin_src, (n_out, n_in, rows, bool(gelu)),
-                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows))
+                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows, isolated_cycles=p.cycles))
 
     def ln(name):
         frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),
@@ -386,6 +396,57 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
                     continue
                 lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc1 + GELU ({n} tokens)", m.expert_hidden, D, n, True)
                 lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc2 (scaled scatter-acc)", D, m.expert_hidden, n)
+    overlap_linear_calls(frame, w_bits)
+    return frame
+
+
+def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = False) -> tuple[list, list, list]:
+    """The frame's linear calls as ``cosim.linear_schedule.Sequence`` runs them, with the other calls
+    as gaps (their measured or, with ``planned``, planned cycles; ``call_gap`` after every call): a
+    call's activations arrive when the call before it in the frame ends (``x_from``); a call right
+    after a softmax call (the first expert of a layer) is presented only then (``start``). Frame cycle
+    t is Sequence cycle t - 1: a call taken at the end of Sequence cycle t - 1 on its own spans frame
+    cycles [t, done + 1), its predicted_cycles. Returns (SeqCall list, SeqResult list, the frame time
+    each call may start at)."""
+    cfg = frame.cfg
+    seq = Sequence(cfg, w_bits=w_bits, throttle=ddr_throttle(cfg, frame.gbs, w_bits))
+    t, calls, starts, prev_unit = 0, [], [], None
+    for c in frame.calls:
+        if c.unit != "linear":
+            t += (c.cycles if not planned or c.planned_cycles is None else c.planned_cycles) + frame.call_gap
+            prev_unit = c.unit
+            continue
+        n_out, n_in, rows, gelu = c.shape
+        late = prev_unit == "softmax"
+        sc = SeqCall(n_out, n_in, rows, gelu, start=t - 1 if late else None, x_from=t)
+        r = seq.add(sc)
+        calls.append(sc)
+        starts.append(t)
+        t = r.done + 1 + frame.call_gap
+        prev_unit = c.unit
+    return calls, seq.results, starts
+
+
+def _linear_sequence(frame: Frame, w_bits: int, planned: bool) -> list:
+    """(counted cycles, block-0 wait) of each linear call: from the frame time it may start to its
+    ap_done, and the cycles its first step waited for block 0 beyond its activations."""
+    _, res, starts = linear_sequence(frame, w_bits, planned)
+    return [(r.done + 1 - t, max(0, r.block0_full - (max(r.launch, t) + X_WRITE + 1))) for r, t in zip(res, starts)]
+
+
+def overlap_linear_calls(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> Frame:
+    """Rewrite the frame's linear calls to the overlapped schedule (module docstring): ``cycles``
+    from the end of the call before to the call's ap_done, ``planned_cycles`` the same with the
+    planned durations of the other calls (LayerNorm fused: less time to prefetch behind),
+    ``block0_wait``. Frame.cycles stays the sum of the calls' cycles."""
+    meas = _linear_sequence(frame, w_bits, planned=False)
+    plan = _linear_sequence(frame, w_bits, planned=True)
+    k = 0
+    for n, c in enumerate(frame.calls):
+        if c.unit == "linear":
+            (cyc, wait), (pcyc, _) = meas[k], plan[k]
+            frame.calls[n] = replace(c, cycles=cyc, block0_wait=wait, planned_cycles=None if pcyc == cyc else pcyc)
+            k += 1
     return frame
 
 
@@ -491,5 +552,5 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 __all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles",
            "compose", "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "gate_softmax_cycles",
-           "layernorm_cycles", "layernorm_period", "linear_cycles", "resources", "routing_from_model", "uniform_routing",
+           "layernorm_cycles", "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
            "weight_rate"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from python_ref.config import Config
 
-X_WRITE = 2        # cycle of the first activation buffer write (entry e: X_WRITE + e): x_ slice, take, 2 stages
+X_WRITE = 3        # entry e of block 0 is readable from cycle X_WRITE + 1 + e after go (x_ slice full: take, 2 stages, write)
 W_FIRST = 0        # first cycle the unthrottled weight source offers a word
 OUT_CYCLES = 17    # last step fired -> ap_done, beyond LI (issue 2, array LI + 3, FIFO 2, stages 6, slice, done)
 GELU_CYCLES = 8    # the GELU unit's latency (rtl/src/gelu.sv)
@@ -196,3 +196,297 @@ def predicted_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, 
         c += 1
     pipeline = OUT_CYCLES + li + (GELU_CYCLES if gelu else 0)
     return Prediction(t_last + pipeline, block0_full, pipeline, load_bound)
+
+
+# ------------------------------------------------------------------------------------------------
+# Overlapped calls (rtl/src/linear.sv's call descriptor queue)
+
+@dataclass(frozen=True)
+class SeqCall:
+    """One call of a sequence: its shape, and when the host offers it. ``start``: the earliest cycle
+    the host raises ap_start with this call's arguments (None: as soon as the previous call's ap_ready
+    was seen, plus ``delay`` cycles); ``x_from``: the earliest cycle the host offers the call's x_
+    beats, ``x_delay``: at the earliest that many cycles after the call's ap_ready (both unset: from
+    its ap_ready on, as cosim/test_linear.py does)."""
+
+    n_out: int
+    n_in: int
+    rows: int
+    gelu: bool = False
+    delay: int = 0
+    start: int | None = None
+    x_from: int | None = None
+    x_delay: int = 0
+
+
+@dataclass(frozen=True)
+class SeqResult:
+    accept: int           # cycle whose closing edge takes the arguments (ap_start high)
+    ready: int            # accept + 1: ap_ready high; the loader's go
+    launch: int           # cycle act / issue / out take the call (their go)
+    last_step: int        # cycle of the call's last step
+    done: int             # cycle with ap_done high (an isolated call: done - accept = predicted_cycles().cycles)
+    loader_fin: int       # cycle of the loader's last handover (the next call can be taken after it)
+    block0_full: int      # first cycle the call's block 0 is visible as loaded
+
+    @property
+    def cycles(self) -> int:
+        """ap_start cycle to ap_done cycle, as cosim/test_linear.py counts an isolated call."""
+        return self.done - self.accept
+
+
+class Sequence:
+    """Cycle model of a sequence of calls through rtl/src/linear.sv with its two-entry call queue,
+    without stalls on x_ (once offered), b_, acc_, s_, y_; the weight stream unthrottled or a
+    :class:`Throttle` bucket that starts empty at each call's ap_ready cycle.
+
+    Cycle numbers are absolute: cycle 0 is the first call's ap_ready (= its go) cycle, so an isolated
+    first call has ``done + 1 == predicted_cycles(...).cycles``. The control (linear.sv) in cycle terms:
+
+    * call i is taken at the end of cycle A = max(host's ap_start cycle, previous loader_fin + 1,
+      previous launch) (lbusy and pend are registers); ready = A + 1 is the loader's go cycle;
+    * launch (go of act / issue / out) = max(A + 1, previous done): at once when the compute side is
+      idle, else in the cycle ap_done of the previous call is high (its done edge launches); ap_done
+      is high LI + 16 (+ 8 with GELU) cycles after the last step (OUT_CYCLES counts to the cycle after);
+    * the loader loads block 0 into the bank the previous call does not use last, waits for each bank
+      to be released (LI cycles after the block's last step) and, while the call waits (pend) and the
+      issue still runs the previous call (its active flag, one cycle past the last step), holds its
+      handover;
+    * the issue runs as in :func:`predicted_cycles` from the launch: active from launch + 1, block 0's
+      entry e written in cycle launch + X_WRITE + e (or x_at + 1 + X_WRITE + e when the host queues
+      the x_ beats at x_at, after the launch), done = last step + the output pipeline.
+    """
+
+    def __init__(self, cfg: Config, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
+                 throttle: Throttle | None = None):
+        self.cfg, self.throttle = cfg, throttle
+        self.lo = lo or cfg.hardware.linear_out
+        self.li = li or cfg.hardware.linear_in
+        self.e = (w_bits or cfg.hardware.axi_width) // cfg.fmt("weight").width
+        if min(self.lo, self.li, self.e) < 1:
+            raise ValueError(f"Sequence: LO {self.lo}, LI {self.li}, weights per word {self.e} must be >= 1")
+        self.results: list[SeqResult] = []
+        self.free_from = [-(10 ** 9), -(10 ** 9)]   # first cycle each bank is neither full nor held
+        self.lbank = 0                            # bank of the next block (loader and issue agree)
+        self._last_pipeline = 0
+
+    def add(self, call: SeqCall) -> SeqResult:
+        n_out, n_in, rows = call.n_out, call.n_in, call.rows
+        lo, li, e, th = self.lo, self.li, self.e, self.throttle
+        if min(n_out, n_in, rows) < 1:
+            raise ValueError(f"Sequence.add: out {n_out}, in {n_in}, rows {rows} must be >= 1")
+        prev = self.results[-1] if self.results else None
+        if prev is None:
+            a = -1 if call.start is None else call.start + call.delay - 1
+            a = max(a, -1)
+        else:
+            host = prev.ready + call.delay
+            if call.start is not None:
+                host = max(host, call.start)
+            a = max(host, prev.loader_fin + 1, prev.launch)
+        ready = a + 1
+        launch = ready if prev is None else max(ready, prev.done)
+        pend = launch > ready
+        hold_until = prev.last_step + 2 if (prev is not None and pend) else ready  # first cycle without hold
+        # the host queues x_ at the start of cycle x_at; its first beat is offered the cycle after
+        # (cocotbext-axi's source), so with the slice still empty at launch the first take is one later
+        x_at = max(ready + call.x_delay, call.x_from if call.x_from is not None else ready)
+        x0 = max(launch, x_at + 1) + X_WRITE
+        # The call's schedule depends only on these inputs relative to its ready cycle (a time before
+        # ready acts as ready): memoized, exact.
+        lb = self.lbank
+        key = (n_out, n_in, rows, call.gelu, lo, li, e, th, launch - ready, max(hold_until, ready) - ready, x0 - ready,
+               max(self.free_from[lb], ready) - ready, max(self.free_from[1 - lb], ready) - ready)
+        hit = _SEQ_MEMO.get(key)
+        if hit is None:
+            hit = self._simulate(call, ready, launch, hold_until, x0)
+            hit = tuple(v - ready for v in hit)
+            _SEQ_MEMO[key] = hit
+        t_last, fin, block0_full, ff_b, ff_a = (v + ready for v in hit)
+        n_ob = -(-n_out // lo)
+        self.free_from = [0, 0]
+        self.free_from[lb], self.free_from[1 - lb] = ff_b, ff_a
+        self.lbank = lb ^ (n_ob & 1)
+        pipeline = OUT_CYCLES + li + (GELU_CYCLES if call.gelu else 0)
+        res = SeqResult(a, ready, launch, t_last, t_last + pipeline - 1, fin, block0_full)
+        self.results.append(res)
+        return res
+
+    def _simulate(self, call: SeqCall, ready: int, launch: int, hold_until: int, x0: int) -> tuple:
+        """The call's cycle-by-cycle replay: (last step, loader fin, block 0 full, first free cycle of
+        the call's block-0 bank, of the other bank)."""
+        n_out, n_in, rows = call.n_out, call.n_in, call.rows
+        lo, li, e, th = self.lo, self.li, self.e, self.throttle
+
+        seg = min(e, li)
+        qw = e // seg
+        words = -(-n_in // e)
+        n_ib, n_ob = -(-n_in // li), -(-n_out // lo)
+        steps_per_block = [min(lo, n_out - b * lo) * words * qw for b in range(n_ob)]
+        n_x = rows * n_ib
+        steps_in_block = n_x
+
+        credit, offered_left = 0, n_out * words
+        m_valid = skid_valid = False
+        l_state, l_block = "IDLE", 0
+        l_bank = self.lbank
+        w_left = b_left = 0
+        lq = 0
+        wdone = bdone = False
+        free_from = list(self.free_from)
+        full = [False, False]
+        held = [False, False]
+        c_bank, c_block, c_step, x_issued = self.lbank, 0, 0, 0
+        active = False
+        release_at: dict[int, int] = {}
+        block0_full = t_last = fin = None
+        c = ready
+        limit = ready + 50 * (n_x * n_ob + n_out * words * (e // (th.rate if th else e) + 2) + 1000) \
+            + max(0, launch - ready) + max(0, x0 - launch)
+        while t_last is None:
+            if c > limit:
+                raise RuntimeError("Sequence: the modelled schedule does not finish (model bug)")
+            if c == launch + 1:
+                active = True
+            # ---- skip cycles in which nothing but the bucket moves (loader waiting, issue not yet active)
+            if not active and c < launch + 1 and (skid_valid and m_valid or offered_left == 0):  # noqa: SIM114
+                blocked = ((l_state == "BSETUP" and (full[l_bank] or held[l_bank] or c < free_from[l_bank]))
+                           or (l_state == "HANDOVER" and c < hold_until) or (l_state == "IDLE" and c > ready))
+                if blocked and not release_at:
+                    nxt = launch + 1
+                    if l_state == "BSETUP" and not (full[l_bank] or held[l_bank]):
+                        nxt = min(nxt, free_from[l_bank])
+                    if l_state == "HANDOVER":
+                        nxt = min(nxt, hold_until)
+                    k = nxt - c
+                    if k > 1:
+                        if th:
+                            credit = min(th.cap, credit + k * th.rate)
+                        c = nxt
+                        continue
+            # ---- skip steady steps: the issue fires every cycle inside a block while the loader waits and
+            # the weight source can only refill its bucket (stop before the block's last step and any
+            # release, bank-free or hold time: those change the state)
+            elif active and full[c_bank] and (skid_valid and m_valid or offered_left == 0) and \
+                    (c_block > 0 or max(0, min(n_x, c - x0)) > x_issued):
+                stop = c + steps_in_block - c_step - 1
+                if release_at:
+                    stop = min(stop, min(release_at))
+                if l_state == "BSETUP" and not (full[l_bank] or held[l_bank]):
+                    stop = min(stop, max(c, free_from[l_bank]))
+                if l_state == "HANDOVER":
+                    stop = min(stop, max(c, hold_until))
+                if l_state == "LOAD" or (l_state == "IDLE" and c == ready):
+                    stop = c
+                k = stop - c
+                if k > 1:
+                    c_step += k
+                    if c_block == 0:
+                        x_issued += k
+                    if th:
+                        credit = min(th.cap, credit + k * th.rate)
+                    c = stop
+                    continue
+            w_v = m_valid
+            if th:
+                credit = th.refill(credit)
+                offer = offered_left > 0 and credit >= th.word
+            else:
+                offer = offered_left > 0 and c >= ready + W_FIRST
+            s_ready = not skid_valid
+            # ---- loader
+            w_step = l_state == "LOAD" and not wdone and w_v
+            q_last = lq == qw - 1
+            m_ready = l_state == "LOAD" and not wdone and q_last
+            nxt_state = l_state
+            nxt_wdone, nxt_bdone, nxt_lq = wdone, bdone, lq
+            set_full = None
+            if l_state == "IDLE":
+                if c == ready:
+                    nxt_state = "BSETUP"
+            elif l_state == "BSETUP":
+                if not full[l_bank] and not held[l_bank] and c >= free_from[l_bank]:
+                    nxt_state = "LOAD"
+                    w_left, b_left = steps_per_block[l_block], lo
+                    nxt_wdone = nxt_bdone = False
+                    nxt_lq = 0
+            elif l_state == "LOAD":
+                if bdone and wdone:
+                    nxt_state = "HANDOVER"
+                if w_step:
+                    w_left -= 1
+                    nxt_lq = 0 if q_last else lq + 1
+                    if w_left == 0:
+                        nxt_wdone = True
+                if not bdone:
+                    b_left -= 1
+                    if b_left == 0:
+                        nxt_bdone = True
+            elif l_state == "HANDOVER":
+                if c >= hold_until:
+                    set_full = l_bank
+                    l_block += 1
+                    if l_block < n_ob:
+                        nxt_state = "BSETUP"
+                    else:
+                        nxt_state = "IDLE"
+                        fin = c
+            # ---- issue
+            x_written = max(0, min(n_x, c - x0))
+            x_ok = c_block > 0 or x_written > x_issued
+            fire = active and full[c_bank] and x_ok
+            consumed = None
+            if fire:
+                if c_block == 0:
+                    x_issued += 1
+                c_step += 1
+                if c_step == steps_in_block:
+                    release_at[c + li] = c_bank
+                    consumed = c_bank
+                    c_step = 0
+                    c_bank ^= 1
+                    c_block += 1
+                    if c_block == n_ob:
+                        t_last = c
+            # ---- edge at the end of cycle c
+            in_hs = offer and s_ready
+            out_free = (not m_valid) or m_ready
+            if out_free:
+                if skid_valid:
+                    m_valid, skid_valid = True, False
+                else:
+                    m_valid = in_hs
+            elif in_hs:
+                skid_valid = True
+            if in_hs:
+                offered_left -= 1
+                if th:
+                    credit -= th.word
+            rel = release_at.pop(c, None)
+            if rel is not None:
+                held[rel] = False
+                free_from[rel] = c + 1
+            if consumed is not None:
+                full[consumed], held[consumed] = False, True
+            if set_full is not None:
+                full[set_full] = True
+                l_bank ^= 1
+                if block0_full is None:
+                    block0_full = c + 1
+            l_state, wdone, bdone, lq = nxt_state, nxt_wdone, nxt_bdone, nxt_lq
+            c += 1
+        for cyc, bank in release_at.items():   # releases after the last step (the last LI cycles)
+            free_from[bank] = cyc + 1
+        return t_last, fin, block0_full, free_from[self.lbank], free_from[1 - self.lbank]
+
+
+_SEQ_MEMO: dict = {}
+
+
+def predicted_sequence(cfg: Config, calls, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
+                       throttle: Throttle | None = None) -> list[SeqResult]:
+    """:class:`Sequence` over ``calls`` (SeqCall or (out, in, rows, gelu) tuples)."""
+    s = Sequence(cfg, lo, li, w_bits, throttle)
+    for call in calls:
+        s.add(call if isinstance(call, SeqCall) else SeqCall(*call))
+    return s.results

@@ -36,7 +36,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_jobs import B_KIND, W_KIND
-from cosim.linear_schedule import Throttle, predicted_cycles
+from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
 from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
@@ -88,6 +88,8 @@ class LinearTB:
         self.y.log.setLevel(logging.WARNING)
         self.cycle = 0
         self.start_cycle = self.done_cycle = None
+        self.ready_cycles: list[int] = []   # every ap_ready / ap_done pulse (run_sequence resets them)
+        self.done_cycles: list[int] = []
         self.y_beats = 0
         self.y_held = 0  # cycles with y_TVALID high and y_TREADY low (the sink's pauses)
         self.stalls = 0  # cycles in which some TVALID was high with its TREADY low (engine waits or sink pauses)
@@ -104,6 +106,9 @@ class LinearTB:
                 self.start_cycle = self.cycle
             if int(d.ap_done.value):
                 self.done_cycle = self.cycle
+                self.done_cycles.append(self.cycle)
+            if int(d.ap_ready.value):
+                self.ready_cycles.append(self.cycle)
             if int(d.y_TVALID.value):
                 if int(d.y_TREADY.value):
                     self.y_beats += 1
@@ -152,7 +157,10 @@ class ThrottledWords:
         dut.w_TLAST.value = 0
 
     def send(self, words):
-        """Start a call's image: the bucket starts empty in the cycle after the ap_start edge."""
+        """Start a call's image: the bucket starts empty in the cycle after the ap_start edge (the
+        previous call's words are all taken by then: the engine takes a call after its loader finished)."""
+        if self.words:
+            raise AssertionError("throttled w_: a call's image was started before the previous one was taken")
         self.words = list(words)
         self.task = cocotb.start_soon(self._run())
 
@@ -176,13 +184,16 @@ class ThrottledWords:
             if offer:
                 d.w_TDATA.value = self.words[0]
                 d.w_TLAST.value = int(len(self.words) == 1)
+            # TREADY is a flip-flop (the slice): its value in this cycle decides the handshake at the next
+            # edge (read after the edge it may already have changed: a word taken as the skid slot fills)
+            ready = int(d.w_TREADY.value)
             await RisingEdge(d.ap_clk)
-            await ReadOnly()
-            if offer and int(d.w_TREADY.value):
+            if offer and ready:
                 self.words.pop(0)
                 credit -= th.word
         await FallingEdge(d.ap_clk)
-        d.w_TVALID.value = 0
+        if not self.words:  # unless the next call's image started at this edge
+            d.w_TVALID.value = 0
         assert n
 
 
@@ -190,10 +201,11 @@ def words_to_lanes(words, lanes, width):
     return [(w >> (j * width)) & ((1 << width) - 1) for w in words for j in range(lanes)]
 
 
-async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt=None, gelu=False,
-                    gather=None, out0=None, scatter=None, scores=None, timeout_cycles=None) -> dict:
-    """One engine call as the host runs it; returns the run record (mismatches, cycles)."""
-    e, cfg, act, dut = tb, tb.cfg, tb.act, tb.dut
+def prepare_call(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt=None, gelu=False,
+                 gather=None, out0=None, scatter=None, scores=None) -> dict:
+    """One engine call as the host prepares it: the expected destination, the scalar arguments and
+    every stream's beats (checked against the engine's limits: bad input is a clear error)."""
+    e, cfg, act = tb, tb.cfg, tb.act
     li, lo = tb.li, tb.lo
     x_fmt = x_fmt or act
     n_out, n_in = w.shape
@@ -224,10 +236,105 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     bfmt = cfg.fmt(b_role)
     b_lanes = words_to_lanes(pack_vector_axi(b, bfmt, cfg.hardware.axi_width), cfg.hardware.axi_width // bfmt.width,
                              bfmt.width)
+    prev = None
+    if mode != "store":  # the previous destination blocks in the output order; padding lanes garbage
+        prev = rand_raw(act, (rows, n_ob * lo), rng)
+        prev[:, :n_out] = out0[targets]
+    args = dict(in_dim=n_in, out_dim=n_out, rows=rows, w_kind=W_KIND[w_role], b_kind=B_KIND[b_role],
+                use_gelu=int(gelu), mode=MODES[mode])
+    return dict(label=label, want=want, mode=mode, rows=rows, targets=targets, n_in=n_in, n_out=n_out, n_ib=n_ib,
+                n_ob=n_ob, gelu=bool(gelu), xp=xp, w_words=w_words, w_lanes=w_lanes, b_lanes=b_lanes, prev=prev,
+                scores=scores, out0=out0, args=args)
 
-    dut.in_dim.value, dut.out_dim.value, dut.rows.value = n_in, n_out, rows
-    dut.w_kind.value, dut.b_kind.value = W_KIND[w_role], B_KIND[b_role]
-    dut.use_gelu.value, dut.mode.value = int(gelu), MODES[mode]
+
+def set_args(tb: LinearTB, c: dict):
+    for k, v in c["args"].items():
+        getattr(tb.dut, k).value = v
+
+
+def start_streams(tb: LinearTB, c: dict, x_delay: int = 0):
+    """Queue the call's input streams (from its ap_start on; x_ ``x_delay`` cycles later): the engine
+    takes them when it gets there."""
+    act, lo = tb.act, tb.lo
+
+    async def send_x():
+        if x_delay:
+            await ClockCycles(tb.dut.ap_clk, x_delay)
+        for k in range(c["rows"]):
+            await tb.x.send(tb.lanes(c["xp"][k], act.width))
+
+    async def send_acc():
+        for ob in range(c["n_ob"]):
+            await tb.acc.send(tb.lanes(c["prev"][:, ob * lo:(ob + 1) * lo], act.width))
+
+    cocotb.start_soon(send_x())
+    if tb.w_throttled:
+        tb.w_throttled.send(c["w_words"])
+    else:
+        cocotb.start_soon(tb.w.send(AxiStreamFrame(c["w_lanes"])))
+    cocotb.start_soon(tb.b.send(AxiStreamFrame(c["b_lanes"])))
+    if c["mode"] != "store":
+        cocotb.start_soon(send_acc())
+    if c["mode"] == "scaled":
+        cocotb.start_soon(tb.s.send(tb.lanes(c["scores"], act.width)))
+
+
+def call_budget(tb: LinearTB, c: dict) -> int:
+    words = c["n_out"] * (-(-c["n_in"] // tb.e_w))
+    budget = 2000 + 20 * (c["rows"] * c["n_ob"] * c["n_ib"] + words * 2 + c["rows"] * c["n_ob"])
+    if tb.throttle:
+        budget += 2 * words * tb.e_w // tb.throttle.rate
+    return budget
+
+
+def check_streams_consumed(tb: LinearTB, label):
+    for m, name in ((tb.x, "x"), (tb.w_throttled or tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
+        if not m.empty() or int(getattr(tb.dut, f"{name}_TVALID").value):
+            raise AssertionError(f"{label}: the engine did not consume the whole {name}_ stream")
+
+
+def check_call(tb: LinearTB, c: dict, frames) -> int:
+    """The host's write-back of the call's output frames and the comparison with python_ref; returns
+    the mismatches (logged) and raises on a misplaced TLAST or nonzero padding lanes."""
+    label, lo, rows, n_out = c["label"], tb.lo, c["rows"], c["n_out"]
+    y = np.zeros((rows, c["n_ob"] * lo), dtype=np.int64)
+    for ob, fr in enumerate(frames):
+        v = tb.signed(fr, tb.act.width)
+        if len(v) != rows * lo:
+            raise AssertionError(f"{label}: output frame {ob} holds {len(v) // lo} beats, expected {rows} "
+                                 f"(TLAST misplaced)")
+        y[:, ob * lo:(ob + 1) * lo] = v.reshape(rows, lo)
+    pad_nonzero = int(np.count_nonzero(y[:, n_out:]))
+    if pad_nonzero:
+        raise AssertionError(f"{label}: {pad_nonzero} output lanes past out_dim are not zero")
+    # host: beat (ob, k) -> out[target k][ob*LO:(ob+1)*LO]
+    if c["mode"] == "store":
+        got = y[:, :n_out]
+    else:
+        got = c["out0"].copy()
+        got[c["targets"]] = y[:, :n_out]
+    tb.last_got = got
+    want = c["want"]
+    bad = np.argwhere(got != want)
+    for r, col in bad[:10]:
+        msg = f"{label}: MISMATCH row {r} output {col}: expected {int(want[r, col])} got {int(got[r, col])}"
+        tb.dut._log.error(msg)
+        tb.first_mismatch = tb.first_mismatch or msg
+    tb.results.add("layers", 1)
+    tb.results.add("out_values", got.size)
+    tb.results.add("mismatches", len(bad))
+    return len(bad)
+
+
+async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt=None, gelu=False,
+                    gather=None, out0=None, scatter=None, scores=None, timeout_cycles=None) -> dict:
+    """One engine call as the host runs it; returns the run record (mismatches, cycles)."""
+    cfg, dut = tb.cfg, tb.dut
+    li, lo = tb.li, tb.lo
+    c = prepare_call(tb, label, x_src, w, b, w_role, b_role, rng, x_fmt=x_fmt, gelu=gelu, gather=gather, out0=out0,
+                     scatter=scatter, scores=scores)
+    rows, n_out, n_in, n_ob, n_ib, mode = c["rows"], c["n_out"], c["n_in"], c["n_ob"], c["n_ib"], c["mode"]
+    set_args(tb, c)
     while not int(dut.ap_idle.value):
         await RisingEdge(dut.ap_clk)
     tb.start_cycle = tb.done_cycle = None
@@ -235,31 +342,7 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     dut.ap_start.value = 1
     await RisingEdge(dut.ap_clk)
     dut.ap_start.value = 0
-
-    async def send_x():
-        for k in range(rows):
-            await tb.x.send(tb.lanes(xp[k], act.width))
-
-    async def send_acc():
-        if mode == "store":
-            return
-        prev = rand_raw(act, (rows, n_ob * lo), rng)
-        prev[:, :n_out] = out0[targets]
-        for ob in range(n_ob):
-            await tb.acc.send(tb.lanes(prev[:, ob * lo:(ob + 1) * lo], act.width))
-
-    async def send_s():
-        if mode == "scaled":
-            await tb.s.send(tb.lanes(scores, act.width))
-
-    cocotb.start_soon(send_x())
-    if tb.w_throttled:
-        tb.w_throttled.send(w_words)
-    else:
-        cocotb.start_soon(tb.w.send(AxiStreamFrame(w_lanes)))
-    cocotb.start_soon(tb.b.send(AxiStreamFrame(b_lanes)))
-    cocotb.start_soon(send_acc())
-    cocotb.start_soon(send_s())
+    start_streams(tb, c)
 
     frames = []
 
@@ -269,9 +352,7 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
         while tb.done_cycle is None:
             await RisingEdge(dut.ap_clk)
 
-    budget = timeout_cycles or (2000 + 20 * (rows * n_ob * n_ib + n_out * (-(-n_in // tb.e_w)) * 2 + rows * n_ob))
-    if tb.throttle:
-        budget += 2 * n_out * (-(-n_in // tb.e_w)) * tb.e_w // tb.throttle.rate
+    budget = timeout_cycles or call_budget(tb, c)
     try:
         tb.rx_task = cocotb.start_soon(receive())  # a test that abandons the call cancels it
         await with_timeout(tb.rx_task, budget * CLOCK_PERIOD_NS, "ns")
@@ -283,47 +364,99 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     await ClockCycles(dut.ap_clk, 20)  # nothing may follow the last beat
     if tb.y_beats - y0 != rows * n_ob:
         raise AssertionError(f"{label}: {tb.y_beats - y0} output beats, expected {rows * n_ob}")
-    for m, name in ((tb.x, "x"), (tb.w_throttled or tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
-        if not m.empty() or int(getattr(dut, f"{name}_TVALID").value):
-            raise AssertionError(f"{label}: the engine did not consume the whole {name}_ stream")
-
-    # host: beat (ob, k) -> out[target k][ob*LO:(ob+1)*LO]
-    y = np.zeros((rows, n_ob * lo), dtype=np.int64)
-    for ob, fr in enumerate(frames):
-        v = tb.signed(fr, act.width)
-        if len(v) != rows * lo:
-            raise AssertionError(f"{label}: output frame {ob} holds {len(v) // lo} beats, expected {rows} "
-                                 f"(TLAST misplaced)")
-        y[:, ob * lo:(ob + 1) * lo] = v.reshape(rows, lo)
-    pad_nonzero = int(np.count_nonzero(y[:, n_out:]))
-    if mode == "store":
-        got = y[:, :n_out]
-    else:
-        got = out0.copy()
-        got[targets] = y[:, :n_out]
-    tb.last_got = got
-    bad = np.argwhere(got != want)
-    for r, c in bad[:10]:
-        msg = f"{label}: MISMATCH row {r} output {c}: expected {int(want[r, c])} got {int(got[r, c])}"
-        dut._log.error(msg)
-        e.first_mismatch = e.first_mismatch or msg
+    check_streams_consumed(tb, label)
+    nbad = check_call(tb, c, frames)
     cycles = tb.done_cycle - tb.start_cycle
     ideal = rows * n_ob * n_ib
-    model = predicted_cycles(cfg, n_out, n_in, rows, gelu, lo, li, w_bits=tb.w_bits, throttle=tb.throttle)
-    rec = {"layer": label, "out": n_out, "in": n_in, "rows": rows, "mode": mode, "gelu": bool(gelu),
+    model = predicted_cycles(cfg, n_out, n_in, rows, c["gelu"], lo, li, w_bits=tb.w_bits, throttle=tb.throttle)
+    rec = {"layer": label, "out": n_out, "in": n_in, "rows": rows, "mode": mode, "gelu": c["gelu"],
            "cycles": cycles, "ideal": ideal, "block0_load": model.block0_load, "pipeline": model.pipeline,
            "utilization": round(ideal / cycles, 5), "predicted": model.cycles, "load_bound": model.load_bound,
-           "w_rate": tb.throttle.rate if tb.throttle else None, "mismatches": len(bad), "pad_nonzero": pad_nonzero,
+           "w_rate": tb.throttle.rate if tb.throttle else None, "mismatches": nbad, "pad_nonzero": 0,
            "held_cycles": tb.stalls - held0, "y_held_cycles": tb.y_held - yheld0}
-    e.results.add("layers", 1)
-    e.results.add("out_values", got.size)
-    e.results.add("mismatches", len(bad))
-    e.results.append("runs", rec)
-    dut._log.info(f"{label}: {n_out}x{n_in}, {rows} rows, {mode}{' +gelu' if gelu else ''}: {cycles} cycles "
-                  f"(ideal {ideal}, {100 * ideal / cycles:.2f}%), {len(bad)} mismatches")
-    if pad_nonzero:
-        raise AssertionError(f"{label}: {pad_nonzero} output lanes past out_dim are not zero")
+    tb.results.append("runs", rec)
+    dut._log.info(f"{label}: {n_out}x{n_in}, {rows} rows, {mode}{' +gelu' if c['gelu'] else ''}: {cycles} cycles "
+                  f"(ideal {ideal}, {100 * ideal / cycles:.2f}%), {nbad} mismatches")
     return rec
+
+
+async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_delays: list | None = None) -> list:
+    """Calls issued back to back as a Vitis ap_ctrl_hs host does: ap_start with call i's arguments
+    is held until ap_ready is seen (the engine took them), then call i+1's arguments follow after
+    ``delays[i+1]`` cycles (0: at once); each call's streams are queued from its acceptance (x_
+    ``x_delays[i]`` cycles later: activations that another unit is still producing). Outputs
+    are collected in call order. Returns one record per call with its ap_ready and ap_done cycles
+    (relative to the first call's ap_ready) next to cosim.linear_schedule.Sequence's prediction."""
+    dut = tb.dut
+    x_delays = x_delays or [0] * len(calls)
+    while not int(dut.ap_idle.value):
+        await RisingEdge(dut.ap_clk)
+    await FallingEdge(dut.ap_clk)
+    tb.ready_cycles, tb.done_cycles = [], []
+    y0, yheld0 = tb.y_beats, tb.y_held
+    frames: list = [[] for _ in calls]
+
+    async def host():
+        for n, c in enumerate(calls):
+            if delays[n]:
+                dut.ap_start.value = 0
+                await ClockCycles(dut.ap_clk, delays[n], rising=False)
+            set_args(tb, c)
+            dut.ap_start.value = 1
+            while True:
+                await RisingEdge(dut.ap_clk)
+                await ReadOnly()
+                if int(dut.ap_ready.value):
+                    break
+            start_streams(tb, c, x_delays[n])
+            await FallingEdge(dut.ap_clk)
+        dut.ap_start.value = 0
+
+    async def receive():
+        for n, c in enumerate(calls):
+            for _ in range(c["n_ob"]):
+                frames[n].append(await tb.y.recv())
+        while len(tb.done_cycles) < len(calls):
+            await RisingEdge(dut.ap_clk)
+
+    budget = sum(call_budget(tb, c) + d + xd for c, d, xd in zip(calls, delays, x_delays))
+    tb.host_task = cocotb.start_soon(host())  # a test that abandons the sequence cancels it
+    try:
+        tb.rx_task = cocotb.start_soon(receive())
+        await with_timeout(tb.rx_task, budget * CLOCK_PERIOD_NS, "ns")
+    except Exception as exc:
+        if type(exc).__name__ != "SimTimeoutError":
+            raise
+        raise AssertionError(f"{label}: timed out after {budget} cycles with {[len(f) for f in frames]} output "
+                             f"frames of {[c['n_ob'] for c in calls]}: the engine hung or lost beats") from None
+    await ClockCycles(dut.ap_clk, 20)  # nothing may follow the last beat
+    want_beats = sum(c["rows"] * c["n_ob"] for c in calls)
+    if tb.y_beats - y0 != want_beats:
+        raise AssertionError(f"{label}: {tb.y_beats - y0} output beats, expected {want_beats}")
+    if len(tb.ready_cycles) != len(calls) or len(tb.done_cycles) != len(calls):
+        raise AssertionError(f"{label}: {len(tb.ready_cycles)} ap_ready and {len(tb.done_cycles)} ap_done pulses "
+                             f"for {len(calls)} calls")
+    check_streams_consumed(tb, label)
+    seq = Sequence(tb.cfg, tb.lo, tb.li, tb.w_bits, tb.throttle)
+    r0 = tb.ready_cycles[0]
+    recs = []
+    for n, c in enumerate(calls):
+        nbad = check_call(tb, c, frames[n])
+        m = seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"], delay=delays[n] if n else 0,
+                            x_delay=x_delays[n]))
+        iso = predicted_cycles(tb.cfg, c["n_out"], c["n_in"], c["rows"], c["gelu"], tb.lo, tb.li, w_bits=tb.w_bits,
+                               throttle=tb.throttle).cycles
+        rec = {"layer": f"{label}_{n}_{c['label']}", "out": c["n_out"], "in": c["n_in"], "rows": c["rows"],
+               "mode": c["mode"], "gelu": c["gelu"], "delay": delays[n] if n else 0,
+               "ready": tb.ready_cycles[n] - r0, "done": tb.done_cycles[n] - r0,
+               "predicted_ready": m.ready, "predicted_done": m.done, "isolated": iso, "mismatches": nbad,
+               "w_rate": tb.throttle.rate if tb.throttle else None, "sequence": label,
+               "seq_y_held_cycles": tb.y_held - yheld0}
+        tb.results.append("runs", rec)
+        dut._log.info(f"{rec['layer']}: ready {rec['ready']} (model {m.ready}), done {rec['done']} (model {m.done}), "
+                      f"isolated {iso}, {nbad} mismatches")
+        recs.append(rec)
+    return recs
 
 
 async def start(dut, stall="none"):
@@ -560,3 +693,155 @@ async def test_random_calls(dut):
         n += 1
     e.results.update(random_calls=n, random_values=produced)
     check(e, total, "random calls")
+
+
+def sequence_calls(tb: LinearTB, rng) -> list:
+    """Calls of different shapes and modes for the overlapped-call tests: multi-block and single-block
+    calls, one row, in_dim <= LI (a beat per step), every output mode, GELU on and off between
+    neighbours, both weight and bias kinds, the same shape twice with other weights, the expert pair;
+    full-range values (the accumulator wraps) except the expert pair."""
+    cfg, act, li, lo, e_w = tb.cfg, tb.act, tb.li, tb.lo, tb.e_w
+    shapes = [(3 * lo, 2 * li + 1, 5, 0, False), (lo, li, 3, 1, True), (2 * lo + 1, 3 * li - 1, 4, 2, False),
+              (5, 3, 1, 0, True), (lo + 1, 2 * e_w + 1, 6, 1, False), (13, 37, 5, 2, True), (13, 37, 5, 2, True),
+              (1, 1, 2, 0, False), (3 * lo, 2 * li + 1, 5, 0, False)]
+    calls = []
+    for n, (o, i, r, mode, gelu) in enumerate(shapes):
+        wr, br = ("weight", "patch_weight")[n % 2], ("bias", "attn_bias")[(n // 2) % 2]
+        x = rand_raw(act, (r, i), rng)
+        kw = dict(gelu=gelu)
+        if mode:
+            kw["gather"] = rng.integers(0, r, size=r)
+            kw["scatter"] = rng.permutation(r + 2)[:r]
+            kw["out0"] = rand_raw(act, (r + 2, o), rng)
+            if mode == 2:
+                kw["scores"] = rand_raw(act, r, rng)
+        calls.append(prepare_call(tb, f"s{o}x{i}_r{r}_m{mode}", x, rand_raw(cfg.fmt(wr), (o, i), rng),
+                                  rand_raw(cfg.fmt(br), o, rng), wr, br, rng, **kw))
+    shapes_cfg = {s[0]: s for s in layer_shapes(cfg)}
+    m = cfg.model
+    t = min(tb.expert_rows, m.tokens, tb.max_rows)
+    sel = rng.choice(m.tokens, size=t, replace=False)
+    _, o1, i1, wr, br = shapes_cfg["expert_fc1"]
+    x = rand_raw(act, (m.tokens, i1), rng, 1.0)
+    w1, b1 = rand_raw(cfg.fmt(wr), (o1, i1), rng, 1.0 / np.sqrt(i1)), rand_raw(cfg.fmt(br), o1, rng, 0.1)
+    h = compute_linear(x, w1, b1, cfg, w_fmt=cfg.fmt(wr), b_fmt=cfg.fmt(br), gelu=True, gather=sel)
+    calls.append(prepare_call(tb, "expert_fc1", x, w1, b1, wr, br, rng, gelu=True, gather=sel))
+    _, o2, i2, wr, br = shapes_cfg["expert_fc2"]
+    calls.append(prepare_call(tb, "expert_fc2", h, rand_raw(cfg.fmt(wr), (o2, i2), rng, 1.0 / np.sqrt(i2)),
+                              rand_raw(cfg.fmt(br), o2, rng, 0.1), wr, br, rng,
+                              out0=rand_raw(act, (m.tokens, o2), rng, 1.0), scatter=sel,
+                              scores=act.from_float(rng.uniform(0, 1, t)).astype(np.int64)))
+    return calls
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms")
+async def test_overlapped_calls(dut):
+    """Back-to-back calls of different shapes and modes, ap_start held for the next call as soon as
+    ap_ready shows the previous arguments taken: the loader loads the next call's block 0 while the
+    current call computes. Every output bit-exact; every call's ap_ready and ap_done cycle equal to
+    cosim.linear_schedule.Sequence (also under the throttled weight stream)."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.params.seed + 8)
+    calls = sequence_calls(tb, rng)
+    recs = await run_sequence(tb, calls, [0] * len(calls), "seq")
+    check(e, sum(r["mismatches"] for r in recs), "overlapped calls")
+    off = [(r["layer"], r["ready"], r["predicted_ready"], r["done"], r["predicted_done"]) for r in recs
+           if (r["ready"], r["done"]) != (r["predicted_ready"], r["predicted_done"])]
+    assert not off, f"overlapped calls: measured cycles differ from the model: {off}"
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms")
+async def test_reset_mid_sequence(dut):
+    """Reset while one call computes and the next is taken (its block 0 loading or loaded, the call
+    waiting for act / issue / out), the sink paused: idle afterwards, no stale beat, and a new
+    sequence is exact (bit-exact, every ap_ready / ap_done = the model: banks, bank pointers, final
+    masks and the queue's registers all start over)."""
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.params.seed + 11)
+    calls = sequence_calls(tb, rng)[:4]
+    tb.y.pause = True
+    seq = cocotb.start_soon(run_sequence(tb, calls, [0] * len(calls), "interrupted"))
+    for _ in range(5000):
+        await RisingEdge(dut.ap_clk)
+        if len(tb.ready_cycles) >= 2:
+            break
+    await ClockCycles(dut.ap_clk, 5)
+    assert len(tb.ready_cycles) >= 2 and not tb.done_cycles, "no second call taken before the first ended"
+    for t in (seq, tb.rx_task, tb.host_task):
+        t.cancel()
+    dut.ap_start.value = 0
+    dut.ap_rst_n.value = 0
+    await ClockCycles(dut.ap_clk, 3)
+    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y) + ((tb.w_throttled,) if tb.w_throttled else ()):
+        m.clear()
+    dut.ap_rst_n.value = 1
+    tb.y.pause = False
+    y0 = tb.y_beats
+    await ClockCycles(dut.ap_clk, 40)
+    assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
+    assert tb.y_beats == y0 and tb.y.empty(), f"{tb.y_beats - y0} stale output beats after reset"
+    recs = await run_sequence(tb, sequence_calls(tb, rng)[:4], [0] * 4, "after_reset_seq")
+    check(e, sum(r["mismatches"] for r in recs), "sequence after reset")
+    assert all((r["ready"], r["done"]) == (r["predicted_ready"], r["predicted_done"]) for r in recs), recs
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 10, timeout_unit="ms")
+async def test_overlapped_calls_gaps_stalls(dut):
+    """The overlapped sequence with idle gaps between calls (the next ap_start late: some before the
+    current call ends, some after it, the engine idle in between) under the run's stall pattern
+    (sink backpressure, input gaps): bit-exact, every ap_done in call order."""
+    e, tb = await start(dut, e_stall := RunParams.from_env().stall)
+    rng = np.random.default_rng(e.params.seed + 9)
+    calls = sequence_calls(tb, rng)
+    delays = [0, 0, 7, 0, 300, 1, 0, 40, 0, 2, 0][:len(calls)]
+    recs = await run_sequence(tb, calls, delays, f"gaps_{e_stall}")
+    check(e, sum(r["mismatches"] for r in recs), f"overlapped calls with gaps / {e_stall}")
+    assert all(a["done"] < b["done"] and a["ready"] < b["ready"] for a, b in zip(recs, recs[1:]))
+    if e_stall == "none":
+        assert all((r["ready"], r["done"]) == (r["predicted_ready"], r["predicted_done"]) for r in recs), recs
+
+
+@cocotb.skipif("frame" not in RunParams.from_env().extra, reason="no frame routing given")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS * 20, timeout_unit="ms")
+async def test_frame_sequence(dut):
+    """The linear calls of one frame of the config (cosim.frame_schedule.compose with the run
+    parameter ``frame``: uniform or concentrated routing) as the frame model runs them: presented as
+    soon as the engine takes them, the first expert call of a layer only after the gate's softmax,
+    activations offered when the unit before the call ends (the other units' cycles as gaps).
+    Bit-exact (store mode, realistic values); every call's ap_ready / ap_done and the cycles the frame
+    model counts for it equal the model. Needs the frame's weight stream: W_BITS and w_rate / w_burst
+    of cosim.frame_schedule.ddr_throttle."""
+    from cosim import frame_schedule as fs
+
+    e, tb = await start(dut, "none")
+    rng = np.random.default_rng(e.params.seed + 10)
+    cfg, act = e.cfg, e.act
+    routing = {"uniform": fs.uniform_routing, "concentrated": fs.concentrated_routing}.get(e.params.extra["frame"])
+    if routing is None:
+        raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not uniform or concentrated")
+    frame = fs.compose(cfg, routing(cfg), w_bits=tb.w_bits)
+    if tb.throttle != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
+        raise ValueError(f"run parameters w_rate / w_burst: the frame streams weights as "
+                         f"{fs.ddr_throttle(cfg, frame.gbs, tb.w_bits)}, the run as {tb.throttle}")
+    seq_calls, res, starts = fs.linear_sequence(frame, tb.w_bits)
+    delays = [0] + [max(0, c.start - res[n - 1].ready) if c.start is not None else 0
+                    for n, c in enumerate(seq_calls) if n]
+    x_delays = [max(0, c.x_from - r.ready) for c, r in zip(seq_calls, res)]
+    calls = []
+    for n, c in enumerate(seq_calls):
+        x = rand_raw(act, (c.rows, c.n_in), rng, 1.0)
+        w = rand_raw(cfg.fmt("weight"), (c.n_out, c.n_in), rng, 1.0 / np.sqrt(c.n_in))
+        calls.append(prepare_call(tb, f"f{n}", x, w, rand_raw(cfg.fmt("bias"), c.n_out, rng, 0.1), "weight", "bias",
+                                  rng, gelu=c.gelu))
+    recs = await run_sequence(tb, calls, delays, "frame", x_delays)
+    check(e, sum(r["mismatches"] for r in recs), "frame sequence")
+    counted = [c.cycles for c in frame.linear_calls]
+    for rec, t, want in zip(recs, starts, counted):
+        rec["frame_cycles"], rec["frame_model_cycles"] = rec["done"] + 1 - t, want
+    off = [(r["layer"], r["ready"], r["predicted_ready"], r["done"], r["predicted_done"], r["frame_cycles"],
+            r["frame_model_cycles"]) for r in recs
+           if (r["ready"], r["done"], r["frame_cycles"]) != (r["predicted_ready"], r["predicted_done"],
+                                                             r["frame_model_cycles"])]
+    assert not off, f"frame sequence: measured cycles differ from the model: {off}"
+    e.results.update(frame_linear_cycles=sum(counted), frame_linear_isolated=sum(c.isolated_cycles
+                                                                                 for c in frame.linear_calls))

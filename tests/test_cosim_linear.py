@@ -44,14 +44,33 @@ def check_model_runs(cfg, r, rows):
     return runs
 
 
+def check_sequences(r, n_calls=11):
+    """The overlapped-call tests: every call bit-exact, ap_ready / ap_done in call order, and on the
+    unstalled back-to-back sequence every call's ap_ready and ap_done cycle equal to
+    cosim.linear_schedule.Sequence; the sequence ends earlier than the same calls one at a time."""
+    seq = [x for x in r["runs"] if x.get("sequence") == "seq"]
+    gaps = [x for x in r["runs"] if str(x.get("sequence", "")).startswith("gaps_")]
+    assert len(seq) == len(gaps) == n_calls
+    assert all(x["mismatches"] == 0 for x in seq + gaps)
+    for x in seq:
+        assert (x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]), x
+    assert all(a["done"] < b["done"] for a, b in zip(seq, seq[1:]))
+    assert seq[-1]["done"] + 1 < sum(x["isolated"] for x in seq)
+    assert gaps[4]["ready"] > gaps[3]["done"]     # the 300-cycle gap: the engine went idle in between
+    if gaps[0]["sequence"] == "gaps_none":
+        assert all((x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]) for x in gaps)
+    return seq, gaps
+
+
 def test_linear_cosim_tiny():
     """The cocotb tests on tiny.yaml (odd shapes under random gaps and backpressure on every
-    stream, back to back, reset in the middle of a call): bit-exact, exact cycle counts for the
-    model shapes. (test_vectors_file is skipped without a vectors file but listed.)"""
+    stream, back to back, reset in the middle of a call and of an overlapped sequence, overlapped
+    calls): bit-exact, exact cycle counts for the model shapes and the overlapped sequence.
+    (test_vectors_file and test_frame_sequence are skipped without their run parameters but listed.)"""
     cfg = load_config("tiny")
     # 20k random values here; the >= 10^5 value run is test_linear_cosim_edge_moe_reduced
     r = run_linear("tiny", "default", stall="both", n_random=20000)
-    assert r["tests_run"] == 7 and r["mismatches"] == 0 and r["stall"] == "both"
+    assert r["tests_run"] == 11 and r["mismatches"] == 0 and r["stall"] == "both"
     assert r["random_values"] >= 20000 and r["out_values"] >= 25000
     check_model_runs(cfg, r, cfg.model.tokens)
     odd = [x for x in r["runs"] if x["layer"].startswith("odd")]
@@ -60,8 +79,10 @@ def test_linear_cosim_tiny():
     assert len(b2b) == 3 and all(x["cycles"] == x["predicted"] for x in b2b)
     ddr = [x for x in r["runs"] if x["layer"].startswith("expert_fc") and "_t" in x["layer"]]
     assert len(ddr) == 6 and all(x["cycles"] == x["predicted"] for x in ddr)
-    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + r["random_calls"]
+    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + 4 + r["random_calls"]
     assert "after_reset" in [x["layer"] for x in r["runs"]]
+    check_sequences(r)
+    assert len([x for x in r["runs"] if x.get("sequence") == "after_reset_seq"]) == 4  # reset mid-sequence
 
 
 def test_linear_stalls_change_timing_not_results():
@@ -114,6 +135,37 @@ def test_linear_throttled_weights_tiny():
     assert any(x["load_bound"] for x in r["runs"]) and not all(x["load_bound"] for x in r["runs"])
 
 
+@pytest.mark.parametrize("stall,w_rate", [("none", 3), ("backpressure", None)])
+def test_linear_overlapped_calls(stall, w_rate):
+    """Calls back to back through the two-entry call queue (the next call's block 0 loads while the
+    current call computes) on tiny.yaml: with the weight stream throttled below the loader's rate
+    (3 weights per cycle on 8-weight words: every block load-bound), and with sink backpressure
+    under idle gaps between the calls. Bit-exact; unstalled: every ap_ready / ap_done = the model."""
+    extra = {"w_rate": w_rate, "w_burst": 4} if w_rate else {}
+    r = run_linear("tiny", f"overlap_{stall}_{w_rate}", testcase=["test_overlapped_calls",
+                                                                 "test_overlapped_calls_gaps_stalls"],
+                   stall=stall, **extra)
+    assert r["tests_run"] == 2 and r["mismatches"] == 0
+    seq, gaps = check_sequences(r)
+    if stall == "backpressure":
+        assert gaps[0]["seq_y_held_cycles"] > 20   # the sink's pauses acted
+
+
+def test_linear_frame_sequence_tiny():
+    """The frame model's rule for the linear calls against Verilator: the tiny frame's linear calls
+    (uniform routing, weights at 14.4 GB/s on 512-bit words as cosim.frame_schedule streams them)
+    through the engine as the frame model presents them, with the other units' cycles as gaps:
+    bit-exact, every ap_ready / ap_done and every call's counted cycles = the model, and the frame's
+    linear calls take fewer cycles than on their own."""
+    r = run_linear("tiny", "frame", testcase="test_frame_sequence", parameters={"W_BITS": 512}, stall="none",
+                   w_rate=24, w_burst=8, frame="uniform")
+    assert r["tests_run"] == 1 and r["mismatches"] == 0
+    runs = r["runs"]
+    assert len(runs) == 16 and all((x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]) for x in runs)
+    assert all(x["frame_cycles"] == x["frame_model_cycles"] for x in runs)
+    assert r["frame_linear_cycles"] < r["frame_linear_isolated"]
+
+
 def test_linear_cosim_edge_moe_reduced():
     """edge_moe.yaml's formats, AXI width and buffer sizes with an 8 x 4 tile and 5 tokens (3 routed
     to the expert): every model shape, odd shapes under stalls, back to back, reset, the expert pair
@@ -121,9 +173,10 @@ def test_linear_cosim_edge_moe_reduced():
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4}, stall="both", rows=5, expert_rows=3,
                    tokens=[1, 3], n_random=40000)
-    assert r["tests_run"] == 7 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
+    assert r["tests_run"] == 11 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
     assert r["out_values"] >= 100000
     check_model_runs(cfg, r, 5)
+    check_sequences(r)
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith(("b2b", "expert_fc")))
 
 
@@ -135,7 +188,9 @@ def test_linear_cosim_edge_moe_full_shapes():
     full-token shapes; then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens, n_random=20000)
-    assert r["tests_run"] == 7 and r["mismatches"] == 0 and r["layers"] == 7 + 9 + 3 + 1 + 6 + r["random_calls"]
+    assert r["tests_run"] == 11 and r["mismatches"] == 0
+    assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + 4 + r["random_calls"]
+    check_sequences(r)
     for run in check_model_runs(cfg, r, cfg.model.tokens):
         if run["rows"] >= cfg.model.tokens - 1:
             assert run["utilization"] >= 0.95, run

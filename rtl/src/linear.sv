@@ -18,12 +18,16 @@
 // stay in the activation buffer for the later blocks; block ob+1 loads into the other bank while
 // block ob computes. Output beats come out block-major, (ob, k) ascending, one beat of LO values.
 //
-// Control (Vitis ap_ctrl_hs style): with ap_idle high, ap_start latches the scalar arguments
-// in_dim (1 .. MAX_IN), out_dim (>= 1), rows (1 .. MAX_ROWS), w_kind (0 weight_t, 1
-// patch_weight_t), b_kind (0 bias_t, 1 attn_bias_t), use_gelu, mode (0 store, 1 accumulate, 2
-// scaled accumulate). ap_done pulses for one cycle after the call's last output beat; the engine is
-// idle again in that cycle. The host checks the arguments (cosim/test_linear.py raises a clear
-// error); the engine has no in-band error.
+// Control (Vitis ap_ctrl_hs style): ap_start latches the scalar arguments in_dim (1 .. MAX_IN),
+// out_dim (>= 1), rows (1 .. MAX_ROWS), w_kind (0 weight_t, 1 patch_weight_t), b_kind (0 bias_t,
+// 1 attn_bias_t), use_gelu, mode (0 store, 1 accumulate, 2 scaled accumulate) at an edge where the
+// loader is free (it finished the previous call's last block) and no taken call waits; ap_ready pulses
+// in the cycle after that edge (the host may then present the next call and hold ap_start). The
+// loader loads the next call's blocks into free banks while the current call computes; act / issue /
+// out take it when the current call is done, so its x_ beats are taken only once the activation buffer
+// is free. ap_done pulses once per call, in call order, in the cycle after its last output beat;
+// ap_idle is high when no call is in flight. The host checks the arguments (cosim/test_linear.py
+// raises a clear error); the engine has no in-band error.
 //
 // Streams (AXI-Stream; inputs' TLAST ignored, the engine counts; every TREADY is a flip-flop: each
 // input passes a register slice):
@@ -40,8 +44,9 @@
 //   y_   LO values per beat, (ob, k) ascending, lanes past out_dim 0; TLAST on the last row of
 //        every output block.
 //
-// Cycles without stalls: cosim/linear_schedule.py (predicted_cycles) models the schedule exactly;
-// cosim/test_linear.py checks it on every unstalled call, also with a throttled weight stream.
+// Cycles without stalls: cosim/linear_schedule.py models the schedule exactly (predicted_cycles: one
+// call; Sequence: calls back to back or with gaps); cosim/test_linear.py checks both on every
+// unstalled call, also with a throttled weight stream.
 `default_nettype none
 
 module linear
@@ -109,42 +114,68 @@ module linear
   end
 
   // ------------------------------------------------------------------------------------------
-  // Call control: arguments latched at ap_start, the derived counts one edge later (go)
-  logic          busy, go, done;
-  logic [15:0]   in_r, out_r, n_ib_m1, rows_m1;
-  logic [LI-1:0] x_last_mask;
-  logic          wk_r, bk_r, gelu_r;
-  logic [1:0]    mode_r;
-  wire           start = ap_start && !busy;
+  // Call control: a two-entry call descriptor queue. The loader takes a call at ap_start (go_l) and
+  // runs ahead; act / issue / out take it (go_c) when they are free: at once if idle, else when the
+  // previous call's last beat left (done). The next ap_start is taken once the loader finished the
+  // current call's last block and no call waits for act / issue / out (pend), so the loader loads the
+  // next call's block 0 (weights + bias) into the free bank while the current call computes.
+  // Every control signal is a register: ap_ready / ap_done are registered pulses.
+  logic          lbusy, cbusy, pend, go_l, go_c, done, l_fin, i_active;
+  logic [15:0]   in_r, out_r, n_ib_m1, rows_m1, p_n_ib_m1, p_rows_m1;
+  logic [LI-1:0] x_last_mask, p_mask;
+  logic          wk_r, bk_r, gelu_r, p_gelu;
+  logic [1:0]    mode_r, p_mode;
+  wire           accept = ap_start && !lbusy && !pend;
+  wire           launch = (accept && (!cbusy || done)) || (pend && done);
+  // the arguments of a call taken now, as the compute stages keep them
+  wire [15:0]    a_n_ib_m1 = (in_dim - 1'b1) >> LOG_LI;
+  wire [15:0]    a_rows_m1 = rows - 1'b1;
+  logic [LI-1:0] a_mask;     // lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1
+  always_comb for (int j = 0; j < LI; j++) a_mask[j] = 16'(j) <= ((in_dim - 1'b1) & 16'(LI - 1));
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      busy    <= 1'b0;
-      go      <= 1'b0;
-      ap_done <= 1'b0;
+      lbusy    <= 1'b0;
+      cbusy    <= 1'b0;
+      pend     <= 1'b0;
+      go_l     <= 1'b0;
+      go_c     <= 1'b0;
+      ap_done  <= 1'b0;
+      ap_ready <= 1'b0;
     end else begin
-      go      <= start;
-      ap_done <= done;
-      if (start) busy <= 1'b1;
-      else if (done) busy <= 1'b0;
+      go_l     <= accept;
+      go_c     <= launch;
+      ap_done  <= done;
+      ap_ready <= accept;
+      if (accept) lbusy <= 1'b1;
+      else if (l_fin) lbusy <= 1'b0;
+      if (launch) cbusy <= 1'b1;
+      else if (done) cbusy <= 1'b0;
+      if (accept && !launch) pend <= 1'b1;
+      else if (launch) pend <= 1'b0;
     end
   end
   always_ff @(posedge ap_clk) begin
-    if (start) begin
-      in_r    <= in_dim;
-      out_r   <= out_dim;
-      wk_r    <= w_kind;
-      bk_r    <= b_kind;
-      gelu_r  <= use_gelu;
-      mode_r  <= mode;
-      n_ib_m1 <= (in_dim - 1'b1) >> LOG_LI;
-      rows_m1 <= rows - 1'b1;
-      // lanes of a row's last x_ beat inside in_dim: lane j < ((in_dim - 1) mod LI) + 1
-      for (int j = 0; j < LI; j++) x_last_mask[j] <= 16'(j) <= ((in_dim - 1'b1) & 16'(LI - 1));
+    if (accept) begin
+      in_r      <= in_dim;
+      out_r     <= out_dim;
+      wk_r      <= w_kind;
+      bk_r      <= b_kind;
+      p_gelu    <= use_gelu;
+      p_mode    <= mode;
+      p_n_ib_m1 <= a_n_ib_m1;
+      p_rows_m1 <= a_rows_m1;
+      p_mask    <= a_mask;
+    end
+    if (launch) begin
+      gelu_r      <= pend ? p_gelu : use_gelu;
+      mode_r      <= pend ? p_mode : mode;
+      n_ib_m1     <= pend ? p_n_ib_m1 : a_n_ib_m1;
+      rows_m1     <= pend ? p_rows_m1 : a_rows_m1;
+      x_last_mask <= pend ? p_mask : a_mask;
     end
   end
-  assign ap_idle  = !busy;
-  assign ap_ready = ap_done;
+  assign ap_idle = !lbusy && !cbusy && !pend;
 
   // ------------------------------------------------------------------------------------------
   // Input register slices
@@ -173,18 +204,18 @@ module linear
   logic [1:0]                  full, last_blk, consume_bank, release_bank;
   logic [LO-1:0]               final_mask;
   linear_loader #(.LI(LI), .LO(LO), .IBW(IBW), .PW(PW), .PF(PF), .W_BITS(W_BITS)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go), .in_dim(in_r), .out_dim(out_r), .w_kind(wk_r), .b_kind(bk_r),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_l), .hold(pend && i_active), .in_dim(in_r), .out_dim(out_r), .w_kind(wk_r), .b_kind(bk_r),
       .s_axis_w_tdata(w_d), .s_axis_w_tvalid(w_v), .s_axis_w_tready(w_r),
       .s_axis_b_tdata(b_d), .s_axis_b_tvalid(b_v), .s_axis_b_tready(b_r),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data),
       .bias_c(bias_c), .full(full), .last_blk(last_blk), .consume_bank(consume_bank), .release_bank(release_bank),
-      .final_mask(final_mask));
+      .mask_next(done), .final_mask(final_mask), .fin(l_fin));
 
   logic                      x_wr;
   logic [AAW-1:0]            rd_addr;
   logic [LI*OPERAND_W-1:0]   rd_data;
   linear_act #(.LI(LI), .ADEPTH(ADEPTH), .AAW(AAW)) u_act (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go), .rows_m1(rows_m1), .n_ib_m1(n_ib_m1), .last_mask(x_last_mask),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .rows_m1(rows_m1), .n_ib_m1(n_ib_m1), .last_mask(x_last_mask),
       .s_axis_x_tdata(x_d), .s_axis_x_tvalid(x_v), .s_axis_x_tready(x_r),
       .wr_pulse(x_wr), .rd_addr(rd_addr), .rd_data(rd_data));
 
@@ -193,9 +224,9 @@ module linear
   logic [LO*PW-1:0]   st_c;
   logic [3:0]         st_user;
   linear_issue #(.LI(LI), .LO(LO), .IBW(IBW), .AAW(AAW), .PW(PW), .CREDITS(FIFO_DEPTH), .XW(AAW + 1)) u_issue (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go), .n_ib_m1(n_ib_m1), .rows_m1(rows_m1), .full(full),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .n_ib_m1(n_ib_m1), .rows_m1(rows_m1), .full(full),
       .last_blk(last_blk), .consume_bank(consume_bank), .release_bank(release_bank), .x_wr(x_wr), .credit_ret(credit_ret), .bias_c(bias_c),
-      .rd_addr(rd_addr), .st_valid(st_valid), .st_first(st_first), .st_last(st_last), .st_addr(st_addr),
+      .active(i_active), .rd_addr(rd_addr), .st_valid(st_valid), .st_first(st_first), .st_last(st_last), .st_addr(st_addr),
       .st_c(st_c), .st_user(st_user));
 
   logic               a_valid;
@@ -210,7 +241,7 @@ module linear
       .out_valid(a_valid), .out_acc(a_acc), .out_user(a_user));
 
   linear_out #(.LO(LO), .ACC_W(ACC_W), .PF(PF), .DEPTH(FIFO_DEPTH), .MAX_ROWS(MAX_ROWS)) u_out (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go), .mode(mode_r), .use_gelu(gelu_r), .final_mask(final_mask),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .mode(mode_r), .use_gelu(gelu_r), .final_mask(final_mask),
       .a_valid(a_valid), .a_acc(a_acc), .a_user(a_user), .credit_ret(credit_ret),
       .s_axis_acc_tdata(acc_TDATA), .s_axis_acc_tvalid(acc_TVALID), .s_axis_acc_tready(acc_TREADY),
       .s_axis_s_tdata(s_TDATA), .s_axis_s_tvalid(s_TVALID), .s_axis_s_tready(s_TREADY),

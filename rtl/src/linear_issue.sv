@@ -36,6 +36,7 @@ module linear_issue #(
     input  logic               x_wr,           // an activation entry is written at the end of this cycle
     input  logic               credit_ret,     // an output FIFO entry was freed
     input  logic [2*LO*PW-1:0] bias_c,
+    output logic               active,         // a call's steps remain (a register)
     output logic [AAW-1:0]     rd_addr,
     output logic               st_valid,
     output logic               st_first,
@@ -46,7 +47,7 @@ module linear_issue #(
 );
   localparam int CW = $clog2(CREDITS + 1);
 
-  logic          active, cbank, cfirst;
+  logic          cbank, cfirst;
   logic [IBW-1:0] ib;
   logic [15:0]   ib_left, k_left;
   logic          ib_last, k_last;
@@ -80,7 +81,8 @@ module linear_issue #(
         x_nz   <= 1'b0;
       end else begin
         // one cycle after the call's last step (from the release taps: flip-flops only); in that cycle
-        // fire is already low, as the other bank holds no block (the loader stopped after the last)
+        // fire is already low: the other bank may hold the next call's block 0, but the loader hands
+        // a bank of the next call over only while this flag is low (linear.sv: hold)
         if (rel_d[0] && last_blk[rel_bank_d[0]]) active <= 1'b0;
         x_diff <= x_diff + XW'(x_wr) - XW'(take_x);
         x_nz   <= x_wr || !(x_diff == '0 || (x_diff == XW'(1) && take_x));
@@ -90,7 +92,6 @@ module linear_issue #(
 
   always_ff @(posedge clk) begin
     if (go) begin
-      cbank   <= 1'b0;
       cfirst  <= 1'b1;
       ib      <= '0;
       ib_left <= n_ib_m1;
@@ -112,6 +113,7 @@ module linear_issue #(
         cfirst <= 1'b0;
       end
     end
+    if (!rst_n) cbank <= 1'b0;  // runs on across calls, as the loader's bank does (no reset at go)
   end
 
   // ---- bank release, LI cycles after the block's last step fired

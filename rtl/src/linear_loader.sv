@@ -31,6 +31,8 @@ module linear_loader
     input  logic                     clk,
     input  logic                     rst_n,
     input  logic                     go,          // a call starts (arguments below are valid and stay)
+    input  logic                     hold,        // do not hand a bank over yet (the issue still runs the
+                                                  // previous call: it would take the bank as its own)
     input  logic [15:0]              in_dim,
     input  logic [15:0]              out_dim,
     input  logic                     w_kind,      // 0 weight_t, 1 patch_weight_t
@@ -53,7 +55,9 @@ module linear_loader
     output logic [1:0]               last_blk,    // that block is the call's last
     input  logic [1:0]               consume_bank, // the issue side finished the bank's block
     input  logic [1:0]               release_bank, // ... and the array no longer reads the bank
-    output logic [LO-1:0]            final_mask   // columns of the call's last block (lanes < out_dim)
+    input  logic                     mask_next,   // the output stage finished a call: its final_mask is next
+    output logic [LO-1:0]            final_mask,  // columns of the output stage's call's last block (< out_dim)
+    output logic                     fin          // the call's last block is handed over (pulse)
 );
   localparam int WW  = LINEAR_W_W;
   localparam int WF  = LINEAR_W_W - LINEAR_W_I;
@@ -79,6 +83,11 @@ module linear_loader
   state_t state;
   logic   lbank;
   logic [1:0] held;              // consumed but not yet released
+  // final lane masks in call order: the loader may finish the next call while the output stage still
+  // masks the current call's last block (two entries: one call ahead at most)
+  logic [LO-1:0] fmask [2];
+  logic          fwp, frp;
+  assign final_mask = fmask[frp];
 
   // ---- per-call counters
   logic [RW-1:0] rem;            // outputs not yet in a loaded block (out_dim - block * LO)
@@ -103,6 +112,8 @@ module linear_loader
   logic [16:0]   c_left;         // columns of the row from this step on (in_dim - step * SEG)
   logic          seg_in;         // c_left > 0: the step holds weights of the matrix
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
+
+  assign fin = state == HANDOVER && !hold && !more;
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
   logic w_en;                    // state == LOAD && !wdone
@@ -135,7 +146,10 @@ module linear_loader
       lbank    <= 1'b0;
       ld_valid <= 1'b0;
       w_en     <= 1'b0;
+      fwp      <= 1'b0;
+      frp      <= 1'b0;
     end else begin
+      if (mask_next) frp <= !frp;
       // w_en's next value: BSETUP -> LOAD with wdone = 0; in LOAD it stays until the last row's last step
       // (wdone); any other state goes to BSETUP or IDLE
       w_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && w_en && !(row_end && lr_last);
@@ -143,16 +157,14 @@ module linear_loader
       held     <= (held | consume_bank) & ~release_bank;
       ld_valid <= w_step && seg_in;
       case (state)
-        IDLE: if (go) begin
-          state <= BSETUP;
-          lbank <= 1'b0;
-        end
+        IDLE: if (go) state <= BSETUP;  // lbank runs on across calls, as the issue's bank does
         BSETUP: if (!full[lbank] && !held[lbank]) state <= LOAD;
         LOAD: if (bdone && wdone) state <= HANDOVER;
-        HANDOVER: begin
+        HANDOVER: if (!hold) begin
           full[lbank] <= 1'b1;
           lbank       <= !lbank;
           state       <= more ? BSETUP : IDLE;
+          if (!more) fwp <= !fwp;
         end
         default: state <= IDLE;
       endcase
@@ -188,10 +200,10 @@ module linear_loader
       c_left  <= 17'(in_dim);
       seg_in  <= 1'b1;
     end
-    if (state == HANDOVER) begin
+    if (state == HANDOVER && !hold) begin
       rem <= rem - RW'(LO);
       last_blk[lbank] <= !more;
-      if (!more) final_mask <= blk_mask;
+      if (!more) fmask[fwp] <= blk_mask;
     end
     if (b_step) begin
       for (int o = 0; o < LO; o++) begin
