@@ -23,6 +23,9 @@ Sets:
 * :func:`real_cases`: the float model's layer-1 LN2 on the published weights (edge_moe only; the
   expert matrices are seeded stand-ins, listed in ``stand_ins``), skipped with
   :func:`python_ref.model.real_data.missing_reason`;
+* :func:`published_gate_logits`: the first MoE layer's gate logits of the fixed-point network
+  (python_ref.model.fixed_model) on the published weights and frame, every task (the router RTL's
+  real-frame run);
 * :func:`logit_rows`: adversarial gate-logit rows for the softmax / top-k / queue stage alone.
 """
 from __future__ import annotations
@@ -321,6 +324,33 @@ def real_cases(images=("edge_moe", "chelsea"), tasks=(0, 1)) -> dict[str, MoECas
         return {}
     cases = (real_case(i, t) for i in images for t in tasks)
     return {c.name: c for c in cases}
+
+
+_FIXED_GATE: dict = {}
+
+
+def published_gate_logits(cfg: Config | None = None, image: str = "edge_moe") -> dict[str, tuple[np.ndarray, int]]:
+    """The first MoE layer's gate logits of the fixed-point network (python_ref.model.fixed_model:
+    the frame exactly as the accelerator computes it, every layer before the gate on the published
+    weights) on ``image``, for every task: name -> ((T, E) raw act, task). ``cfg`` defaults to
+    edge_moe.yaml; it must have the published shapes. The expert matrices are seeded stand-ins, which
+    the layer-1 gate logits do not depend on. Raises FileNotFoundError (with the missing reason)
+    without the published folder."""
+    from python_ref.model.fixed_model import FixedM3ViT
+    from python_ref.model.images import load_image
+    from python_ref.model.real_data import PUBLISHED_CONFIG, missing_reason, published_weights
+
+    cfg = load_config(PUBLISHED_CONFIG) if cfg is None else cfg
+    reason = missing_reason(cfg)
+    if reason:
+        raise FileNotFoundError(reason)
+    key = (cfg.digest, image)
+    if key not in _FIXED_GATE:
+        model = FixedM3ViT(cfg, published_weights())
+        pixels = load_image(cfg, image).raw
+        _FIXED_GATE[key] = {f"{image} layer {MOE_LAYER} task {t}": (model(pixels, t).moe[MOE_LAYER].routing.logits, t)
+                            for t in range(cfg.model.tasks)}
+    return _FIXED_GATE[key]
 
 
 def all_cases(cfg: Config, real: bool = True) -> dict[str, MoECase]:

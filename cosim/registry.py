@@ -102,7 +102,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                    "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
                     "cosim.test_moe_router"),),
-           "cosim.moe_vectors:moe_csim", None),
+           "cosim.moe_vectors:moe_csim", "cosim.sim_rows:moe"),
     # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md).
     Kernel("backbone", "python_ref.kernels.backbone:backbone_raw",
            ("backbone.cpp", "linear.cpp", "patch_embed.cpp", "attention.cpp", "layernorm.cpp", "moe.cpp"),

@@ -195,3 +195,43 @@ def attention(cfg: Config, waves: bool) -> KernelResult:
                         int(rtl["out_values"] + timed["out_values"]), exact and real >= 0, err,
                         "attn_out, realistic layers", int(layer["cycles"]), round(layer["cycles"] / beats, 2),
                         real, note)
+
+
+def moe(cfg: Config, waves: bool) -> KernelResult:
+    """The MoE router on the C-sim's vector set (cosim.moe_vectors.router_cases: every adversarial
+    routing case through each task's gate, then random LN2-like rows and gates, some coarse so that
+    many logits tie). C-sim: hls/src/moe.cpp (gate linear, softmax, top-k, queues, active list)
+    against python_ref on every routing value. RTL: the same cases' gate logits (python_ref's
+    gate_logits, equal to the C-sim's by the first column) through rtl/src/moe_router.sv under random
+    stalls, its 64-bit descriptor stream compared word for word with python_ref's
+    descriptor_words(route(logits), expert_schedule(...), task) (which carries T, the task, the
+    active experts, every queue's tokens and scores); then unstalled for the cycles (a lone token's
+    last logit beat -> first word, and input cycles per beat over a run of T_max tokens). Real rows:
+    the published frame's layer-1 gate logits of the fixed-point network, every task (edge_moe,
+    weights present). Error: the gate's p against a float64 softmax of the same logits."""
+    import torch
+
+    from python_ref.kernels.moe import gate_logits, route
+    from python_ref.kernels.softmax import PROB_FORMAT
+
+    from .moe_vectors import router_cases
+    cases = router_cases(cfg)
+    vec, c = run_kernel("moe", cfg)
+    act = cfg.fmt("act")
+    runs, err = [], 0.0
+    for name, x, w, task in cases:
+        logits = gate_logits(x, w, task, cfg)
+        runs.append((name, logits, task))
+        ref = torch.softmax(torch.tensor(act.to_float(logits), dtype=torch.float64), dim=-1).numpy()
+        err = max(err, float(np.abs(PROB_FORMAT.to_float(route(logits, cfg).p) - ref).max()))
+    work = BUILD_DIR / "sim" / cfg.name / "moe"
+    work.mkdir(parents=True, exist_ok=True)
+    vin = work / "runs.pkl"
+    vin.write_bytes(pickle.dumps(runs))
+    rtl = run_unit("moe_router", cfg.name, stall="both", run_name="sim_three_way", waves=waves,
+                   testcase=["test_vectors_file", "test_cycles"], vectors=str(vin))
+    exact = rtl["mismatches"] == 0 and rtl["runs"] == len(runs) + 2  # + test_cycles' two runs
+    real, note = _real(cfg, "moe_router", waves, cfg.model.tokens == 129 and cfg.model.experts == 16)
+    return KernelResult("moe (router: softmax, top-k, queues, descriptors)", vec.expected.size, c.exact,
+                        int(rtl["words"]), exact and real >= 0, err, "gate p, these logits",
+                        int(rtl["latency_cycles"]), round(float(rtl["cycles_per_beat"]), 3), real, note)

@@ -8,16 +8,19 @@ One input frame and one output frame per run. ``n_tokens`` and ``task_id`` are s
 scrambled to random values as soon as its first beat is taken (the unit must hold what it sampled).
 The output's 64-bit words are seen by the bus model as two 32-bit lanes (low half first).
 Run parameters: stall, n_random (random runs), corrupt, top_k (the HDL parameter K; the python
-side uses the same config with that top_k)."""
+side uses the same config with that top_k), vectors (test_vectors_file: a pickle file of
+(name, logits, task) runs, the `make sim` row's cases)."""
 from __future__ import annotations
+
+import pickle
 
 import numpy as np
 
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from cosim.moe_vectors import config_with_top_k, logit_rows, routing_cases
-from cosim.tb import StreamTB
+from cosim.moe_vectors import config_with_top_k, logit_rows, published_gate_logits, routing_cases
+from cosim.tb import StreamTB, real_rows_skip
 from python_ref.kernels.moe import descriptor_words, expert_schedule, gate_logits, route
 from python_ref.kernels.softmax import lanes
 
@@ -116,6 +119,41 @@ async def test_random(dut):
         logits = tb.act.from_float(x).astype(np.int64)
         total += await tb.run(logits, int(rng.integers(tb.cfg.model.tasks)), f"random {i} T={t}/{tb.params.stall}")
     tb.expect_exact(total, "random", SPEC)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_vectors_file(dut):
+    """The runs of the ``vectors`` pickle file, (name, (T, E) raw logits, task) each, in order (the
+    `make sim` row: the C-sim's cases through python_ref's gate, cosim/sim_rows.py:moe)."""
+    tb = await RouterTB.create(dut)
+    if "vectors" not in tb.params.extra:
+        tb.log.info("no vectors file given: nothing to run")
+        return
+    with open(tb.params.extra["vectors"], "rb") as fh:
+        runs = pickle.load(fh)
+    total = 0
+    for name, logits, task in runs:
+        total += await tb.run(logits, task, f"{name}/{tb.params.stall}")
+    tb.expect_exact(total, "vectors file", SPEC)
+
+
+def _published_skip() -> str | None:
+    from python_ref.model.real_data import missing_reason
+    return real_rows_skip(lambda c: missing_reason(c) is None, "the published weights' shapes (edge_moe.yaml)")
+
+
+@cocotb.skipif(_published_skip() is not None, reason="published weights absent or config without their shapes")
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_real(dut):
+    """The published frame's first MoE layer: its gate logits as the fixed-point network computes
+    them (moe_vectors.published_gate_logits), every task, one run of all T tokens each."""
+    tb = await RouterTB.create(dut)
+    total = rows = 0
+    for name, (logits, task) in published_gate_logits(tb.cfg).items():
+        total += await tb.run(logits, task, f"real {name}/{tb.params.stall}")
+        rows += len(logits)
+    tb.results.add("real_rows", rows)
+    tb.expect_exact(total, "real", SPEC)
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")

@@ -2,7 +2,8 @@
 python_ref (descriptor_words of route and expert_schedule) under cocotb + Verilator: the adversarial
 logit blocks and routing cases, random runs of T = 1, 2, T_max and random T, both tasks, stall
 patterns none / both / reactive, k = 1 and k = E (HDL parameter K), a run that must not start
-(n_tokens 0 or too large), cycles per token and latency, and a corrupted expectation that must fail."""
+(n_tokens 0 or too large), cycles per token and latency, the published frame's layer-1 gate logits
+(weights present), and a corrupted expectation that must fail."""
 from __future__ import annotations
 
 import pytest
@@ -77,6 +78,18 @@ def test_moe_router_top_k_extremes(k):
             parameters={"K": k}, top_k=k)
     assert r["mismatches"] == 0 and r["runs"] >= 14
     assert r["one_latency_first_word"] == first_word_latency(1, 4, k)
+
+
+@pytest.mark.published
+def test_moe_router_real_frame():
+    """The published frame's first MoE layer: the gate logits the fixed-point network computes
+    (cosim.moe_vectors.published_gate_logits), both tasks, all 129 tokens per run, through the router
+    on edge_moe under random stalls: every descriptor word bit-exact."""
+    cfg = load_config("edge_moe")
+    r = run("edge_moe", "both", 1, "real", testcase="test_real")
+    assert r["mismatches"] == 0 and r["runs"] == cfg.model.tasks
+    assert r["real_rows"] == cfg.model.tasks * cfg.model.tokens
+    assert r["output_stall_cycles"] > 0
 
 
 def test_moe_router_scoreboard_can_fail():

@@ -6,11 +6,19 @@
 // bug, caught by an assertion in simulation.
 // freed pulses once per entry that leaves the memory (the credit return).
 // Latency: push edge -> m_axis_tvalid high 2 cycles later (memory -> slice).
+// SYNC_READ = 1 (for FIFOs that become block RAM): the memory is read through a register at the
+// next read pointer (a block RAM read port that returns the old data on a same-cycle write), and
+// the one case where that differs from the asynchronous read, a push into a FIFO that is empty
+// after this cycle's pop, is forwarded from a register here. Otherwise Yosys merges rp into the
+// block RAM's read port and emulates the write-to-read forwarding with its own compare of wp with
+// rp's next value (behind the slice's ready: 5-6 LUT levels); here the forwarding decision is a
+// count flag and one LUT after the ready. Same outputs in every cycle as SYNC_READ = 0.
 `default_nettype none
 
 module axis_fifo #(
     parameter int WIDTH = 32,
-    parameter int DEPTH = 8
+    parameter int DEPTH = 8,
+    parameter bit SYNC_READ = 1'b0
 ) (
     input  logic             clk,
     input  logic             rst_n,    // synchronous, active low
@@ -64,10 +72,39 @@ module axis_fifo #(
   end
 `endif
 
+  logic [WIDTH-1:0] head;         // the entry at rp
+  if (SYNC_READ) begin : g_sync
+    logic [WIDTH-1:0] rd_q, wd_q;
+    logic             fwd, one;     // fwd: head is the entry pushed last cycle; one: count == 1
+    wire  [AW-1:0]    ra = pop ? rp1 : rp;   // rp after this edge
+    always_ff @(posedge clk) begin
+      rd_q <= mem[ra];              // old data if written this cycle: then fwd is set
+      wd_q <= s_axis_tdata;
+      if (!rst_n) begin
+        fwd <= 1'b0;
+        one <= 1'b0;
+      end else begin
+        // a push lands at rp's next value exactly when no other entry remains after the pop
+        fwd <= s_axis_tvalid && (!nonempty || (one && pop));
+        // == (count + push - pop == 1) without the adder behind pop
+        one <= (!nonempty && s_axis_tvalid) || (one && s_axis_tvalid == pop) ||
+               (count == (AW+1)'(2) && pop && !s_axis_tvalid);
+      end
+    end
+    assign head = fwd ? wd_q : rd_q;
+`ifndef SYNTHESIS
+    always_ff @(posedge clk) begin
+      if (rst_n && one != (count == (AW+1)'(1))) $error("axis_fifo: the count == 1 flag is wrong");
+    end
+`endif
+  end else begin : g_async
+    assign head = mem[rp];
+  end
+
   axis_skid #(.WIDTH(WIDTH)) u_slice (
       .clk          (clk),
       .rst_n        (rst_n),
-      .s_axis_tdata (mem[rp]),
+      .s_axis_tdata (head),
       .s_axis_tvalid(nonempty),
       .s_axis_tready(sk_ready),
       .m_axis_tdata (m_axis_tdata),

@@ -66,7 +66,7 @@ module softmax_stats
   logic              xq_valid, xq_ready, xq_last;
   logic [L*W-1:0]    xq_x;
   logic [L-1:0]      xq_mask;
-  axis_fifo #(.WIDTH(L * W + L + 1), .DEPTH(CX)) u_xq (
+  axis_fifo #(.WIDTH(L * W + L + 1), .DEPTH(CX), .SYNC_READ(1)) u_xq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({in_last, in_mask, in_x}), .s_axis_tvalid(in_valid),
       .m_axis_tdata({xq_last, xq_mask, xq_x}), .m_axis_tvalid(xq_valid), .m_axis_tready(xq_ready), .freed(x_freed));
 
@@ -174,7 +174,7 @@ module softmax_stats
 
   logic [L*EW-1:0] em_flat;
   always_comb for (int i = 0; i < L; i++) em_flat[i*EW +: EW] = em[i];
-  axis_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX)) u_eq (
+  axis_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX), .SYNC_READ(1)) u_eq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({el, em_flat}), .s_axis_tvalid(ev),
       .m_axis_tdata({e_last, e_data}), .m_axis_tvalid(e_valid), .m_axis_tready(e_ready), .freed(e_freed));
 
