@@ -90,6 +90,12 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/axis_fifo.sv:const+1:66bc1166": "AW for DEPTH = 2 is $clog2(2) = 1 on both branches",
     "rtl/src/axis_fifo.sv:const+1:c0d1b3ee": "the ': 1' branch is reached only by DEPTH < 2, which g_chk rejects",
     "rtl/src/axis_fifo.sv:gt->ge:52dd9349": "differs only for DEPTH = 1, which g_chk rejects",
+    # s_axis_tready = !skid_valid, and every use of s_fire is under !skid_valid (or sets skid_valid,
+    # already 1): s_fire = s_axis_tvalid gives the same next state in every state
+    "rtl/src/axis_skid.sv:and-drop-rhs:ff7e6c88": "s_fire is only read where s_axis_tready (= !skid_valid) is 1",
+    # diff = rem_sh - d in WI + 3 instead of WI + 2 bits: rem_sh - d > -2^(WI+1), so bit WI+1 (the
+    # borrow, the only bit read above WI) and the low bits are the same
+    "rtl/src/reciprocal.sv:const+1:e6519e95": "one more bit of rem_sh - d: the borrow bit WI+1 and bits below unchanged",
 }
 
 
