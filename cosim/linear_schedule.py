@@ -69,133 +69,17 @@ class Prediction:
 
 def predicted_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, lo: int | None = None,
                      li: int | None = None, w_bits: int | None = None, throttle: Throttle | None = None) -> Prediction:
+    """One call into the idle engine, ap_start cycle to ap_done cycle: the first call of a
+    :class:`Sequence` (one schedule model for isolated and overlapped calls)."""
     lo = lo or cfg.hardware.linear_out
     li = li or cfg.hardware.linear_in
     if min(n_out, n_in, rows, lo, li) < 1:
         raise ValueError(f"predicted_cycles: out {n_out}, in {n_in}, rows {rows}, LO {lo}, LI {li} must be >= 1")
-    e = (w_bits or cfg.hardware.axi_width) // cfg.fmt("weight").width
-    seg = min(e, li)
-    qw = e // seg
-    words = -(-n_in // e)
-    n_ib, n_ob = -(-n_in // li), -(-n_out // lo)
-    words_total = n_out * words
-    steps_per_block = [min(lo, n_out - b * lo) * words * qw for b in range(n_ob)]
-
-    # weight source + w_ register slice
-    credit, offered_left = 0, words_total
-    m_valid = skid_valid = False
-    # loader
-    l_state, l_bank, l_block = "IDLE", 0, 0
-    w_left = b_left = 0
-    lq = 0
-    wdone = bdone = False
-    full = [False, False]    # loaded, not yet issued (the issue side waits for it)
-    held = [False, False]    # issued, not yet released (the loader waits for it)
-    # issue
-    active, c_bank, c_block = True, 0, 0
-    steps_in_block = rows * n_ib
-    c_step = 0
-    x_issued = 0
-    release_at: dict[int, int] = {}   # cycle -> bank released at the end of it
-    block0_full = None
-    load_bound = False
-    c = 0
-    t_last = None
-    limit = 50 * (rows * n_ib * n_ob + words_total * (e // (throttle.rate if throttle else e) + 2) + 1000)
-    while t_last is None:
-        if c > limit:
-            raise RuntimeError("predicted_cycles: the modelled schedule does not finish (model bug)")
-        # ---- values visible in cycle c
-        if block0_full is None and full[0]:
-            block0_full = c
-        w_v = m_valid
-        # source offer (the bucket refills at the start of the cycle)
-        if throttle:
-            credit = throttle.refill(credit)
-            offer = offered_left > 0 and credit >= throttle.word
-        else:
-            offer = offered_left > 0 and c >= W_FIRST
-        s_ready = not skid_valid
-        # ---- loader
-        w_step = l_state == "LOAD" and not wdone and w_v
-        q_last = lq == qw - 1
-        m_ready = l_state == "LOAD" and not wdone and q_last
-        nxt_state = l_state
-        nxt_wdone, nxt_bdone, nxt_lq = wdone, bdone, lq
-        set_full = None
-        if l_state == "IDLE":
-            if c == 0:
-                nxt_state = "BSETUP"
-        elif l_state == "BSETUP":
-            if not full[l_bank] and not held[l_bank]:
-                nxt_state = "LOAD"
-                w_left, b_left = steps_per_block[l_block], lo
-                nxt_wdone = nxt_bdone = False
-                nxt_lq = 0
-        elif l_state == "LOAD":
-            if bdone and wdone:
-                nxt_state = "HANDOVER"
-            if w_step:
-                w_left -= 1
-                nxt_lq = 0 if q_last else lq + 1
-                if w_left == 0:
-                    nxt_wdone = True
-            if not bdone:
-                b_left -= 1
-                if b_left == 0:
-                    nxt_bdone = True
-        elif l_state == "HANDOVER":
-            set_full = l_bank
-            l_block += 1
-            nxt_state = "BSETUP" if l_block < n_ob else "IDLE"
-        # ---- issue
-        x_written = max(0, min(rows * n_ib, c - X_WRITE))      # entries written before cycle c
-        x_ok = c_block > 0 or x_written > x_issued
-        fire = active and full[c_bank] and x_ok
-        if active and c_block > 0 and c_step == 0 and not full[c_bank]:
-            load_bound = True
-        consumed = None
-        if fire:
-            if c_block == 0:
-                x_issued += 1
-            c_step += 1
-            if c_step == steps_in_block:
-                release_at[c + li] = c_bank
-                consumed = c_bank
-                c_step = 0
-                c_bank ^= 1
-                c_block += 1
-                if c_block == n_ob:
-                    active = False
-                    t_last = c
-        # ---- edge at the end of cycle c
-        # w_ slice
-        in_hs = offer and s_ready
-        out_free = (not m_valid) or m_ready
-        if out_free:
-            if skid_valid:
-                m_valid, skid_valid = True, False
-            else:
-                m_valid = in_hs
-        elif in_hs:
-            skid_valid = True
-        if in_hs:
-            offered_left -= 1
-            if throttle:
-                credit -= throttle.word
-        # banks
-        rel = release_at.pop(c, None)
-        if rel is not None:
-            held[rel] = False
-        if consumed is not None:
-            full[consumed], held[consumed] = False, True
-        if set_full is not None:
-            full[set_full] = True
-            l_bank ^= 1
-        l_state, wdone, bdone, lq = nxt_state, nxt_wdone, nxt_bdone, nxt_lq
-        c += 1
+    seq = Sequence(cfg, lo, li, w_bits, throttle)
+    r = seq.add(SeqCall(n_out, n_in, rows, gelu))
     pipeline = OUT_CYCLES + li + (GELU_CYCLES if gelu else 0)
-    return Prediction(t_last + pipeline, block0_full, pipeline, load_bound)
+    # Sequence counts from the first call's ap_ready cycle (0), this from its ap_start cycle (-1)
+    return Prediction(r.done + 1, r.block0_full, pipeline, seq.load_bound[-1])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -266,6 +150,7 @@ class Sequence:
         if min(self.lo, self.li, self.e) < 1:
             raise ValueError(f"Sequence: LO {self.lo}, LI {self.li}, weights per word {self.e} must be >= 1")
         self.results: list[SeqResult] = []
+        self.load_bound: list[bool] = []          # per call: a later block waited for its weights
         self.free_from = [-(10 ** 9), -(10 ** 9)]   # first cycle each bank is neither full nor held
         self.lbank = 0                            # bank of the next block (loader and issue agree)
         self._last_pipeline = 0
@@ -299,10 +184,11 @@ class Sequence:
                max(self.free_from[lb], ready) - ready, max(self.free_from[1 - lb], ready) - ready)
         hit = _SEQ_MEMO.get(key)
         if hit is None:
-            hit = self._simulate(call, ready, launch, hold_until, x0)
-            hit = tuple(v - ready for v in hit)
+            *times, load_bound = self._simulate(call, ready, launch, hold_until, x0)
+            hit = (tuple(v - ready for v in times), load_bound)
             _SEQ_MEMO[key] = hit
-        t_last, fin, block0_full, ff_b, ff_a = (v + ready for v in hit)
+        t_last, fin, block0_full, ff_b, ff_a = (v + ready for v in hit[0])
+        self.load_bound.append(hit[1])
         n_ob = -(-n_out // lo)
         self.free_from = [0, 0]
         self.free_from[lb], self.free_from[1 - lb] = ff_b, ff_a
@@ -314,7 +200,7 @@ class Sequence:
 
     def _simulate(self, call: SeqCall, ready: int, launch: int, hold_until: int, x0: int) -> tuple:
         """The call's cycle-by-cycle replay: (last step, loader fin, block 0 full, first free cycle of
-        the call's block-0 bank, of the other bank)."""
+        the call's block-0 bank, of the other bank, whether a later block waited for its weights)."""
         n_out, n_in, rows = call.n_out, call.n_in, call.rows
         lo, li, e, th = self.lo, self.li, self.e, self.throttle
 
@@ -340,6 +226,7 @@ class Sequence:
         active = False
         release_at: dict[int, int] = {}
         block0_full = t_last = fin = None
+        load_bound = False
         c = ready
         limit = ready + 50 * (n_x * n_ob + n_out * words * (e // (th.rate if th else e) + 2) + 1000) \
             + max(0, launch - ready) + max(0, x0 - launch)
@@ -435,6 +322,8 @@ class Sequence:
             x_written = max(0, min(n_x, c - x0))
             x_ok = c_block > 0 or x_written > x_issued
             fire = active and full[c_bank] and x_ok
+            if active and c_block > 0 and c_step == 0 and not full[c_bank]:
+                load_bound = True
             consumed = None
             if fire:
                 if c_block == 0:
@@ -477,7 +366,7 @@ class Sequence:
             c += 1
         for cyc, bank in release_at.items():   # releases after the last step (the last LI cycles)
             free_from[bank] = cyc + 1
-        return t_last, fin, block0_full, free_from[self.lbank], free_from[1 - self.lbank]
+        return t_last, fin, block0_full, free_from[self.lbank], free_from[1 - self.lbank], load_bound
 
 
 _SEQ_MEMO: dict = {}
