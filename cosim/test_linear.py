@@ -123,6 +123,21 @@ class LinearTB:
         self.dut.ap_rst_n.value = 1
         await ClockCycles(self.dut.ap_clk, 2)
 
+    async def reset_mid_call(self):
+        """Reset with calls in flight (the host's tasks already cancelled): the bus models are
+        cleared, the output unpaused; 40 cycles later the engine must be idle with no stale beat."""
+        dut = self.dut
+        dut.ap_rst_n.value = 0
+        await ClockCycles(dut.ap_clk, 3)
+        for m in (self.x, self.w, self.b, self.acc, self.s, self.y) + ((self.w_throttled,) if self.w_throttled else ()):
+            m.clear()
+        dut.ap_rst_n.value = 1
+        self.y.pause = False
+        y0 = self.y_beats
+        await ClockCycles(dut.ap_clk, 40)
+        assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
+        assert self.y_beats == y0 and self.y.empty(), f"{self.y_beats - y0} stale output beats after reset"
+
     def set_stall_pattern(self, name: str, seed: int):
         idle, pause = STALL_PATTERNS[name]
         if self.throttle and idle:
@@ -616,16 +631,7 @@ async def test_reset_midcall(dut):
     assert not int(dut.ap_idle.value), "the interrupted call already finished: make it longer"
     call.cancel()
     tb.rx_task.cancel()
-    dut.ap_rst_n.value = 0
-    await ClockCycles(dut.ap_clk, 3)
-    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y) + ((tb.w_throttled,) if tb.w_throttled else ()):
-        m.clear()
-    dut.ap_rst_n.value = 1
-    tb.y.pause = False
-    y0 = tb.y_beats
-    await ClockCycles(dut.ap_clk, 40)
-    assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
-    assert tb.y_beats == y0 and tb.y.empty(), f"{tb.y_beats - y0} stale output beats after reset"
+    await tb.reset_mid_call()
     check(e, (await run_layer(tb, "after_reset", *args, gelu=True))["mismatches"], "after reset")
 
 
@@ -770,16 +776,7 @@ async def test_reset_mid_sequence(dut):
     for t in (seq, tb.rx_task, tb.host_task):
         t.cancel()
     dut.ap_start.value = 0
-    dut.ap_rst_n.value = 0
-    await ClockCycles(dut.ap_clk, 3)
-    for m in (tb.x, tb.w, tb.b, tb.acc, tb.s, tb.y) + ((tb.w_throttled,) if tb.w_throttled else ()):
-        m.clear()
-    dut.ap_rst_n.value = 1
-    tb.y.pause = False
-    y0 = tb.y_beats
-    await ClockCycles(dut.ap_clk, 40)
-    assert int(dut.ap_idle.value) and not int(dut.ap_done.value), "not idle after reset"
-    assert tb.y_beats == y0 and tb.y.empty(), f"{tb.y_beats - y0} stale output beats after reset"
+    await tb.reset_mid_call()
     recs = await run_sequence(tb, sequence_calls(tb, rng)[:4], [0] * 4, "after_reset_seq")
     check(e, sum(r["mismatches"] for r in recs), "sequence after reset")
     assert all((r["ready"], r["done"]) == (r["predicted_ready"], r["predicted_done"]) for r in recs), recs
