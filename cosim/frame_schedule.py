@@ -20,12 +20,12 @@ Each call's cycles come from the best source the project has, and every :class:`
   same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
   docs/attention.md), a lower bound that leaves out the loader and output fills.
 * ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
-  (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(136 / P) statistics engines
+  (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(137 / P) statistics engines
   round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 24); a call of
-  ``rows`` rows into the idle unit is the first row's P input beats, the latency (157 + log2 LANES
+  ``rows`` rows into the idle unit is the first row's P input beats, the latency (158 + log2 LANES
   cycles, last input beat -> first output beat), the other rows one period each and the last row's
   P output beats, counted like the measured burst (first input to last output, + 2 for ap_start /
-  ap_done): ``(rows - 1) P + 2 P + 157 + log2 LANES``. The unit is not fused into anything, so it is
+  ap_done): ``(rows - 1) P + 2 P + 158 + log2 LANES``. The unit is not fused into anything, so it is
   counted in full; :func:`compose` also gives a *planned* figure where LayerNorm is fused into the
   producer/consumer (performance study 4.4), which leaves only the per-LN latency exposed. The
   planned figure is not RTL.
@@ -62,9 +62,9 @@ MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
 
 # rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
-LN_STATS = 136                  # one statistics engine's row (start to start); ceil(136 / P) engines
-LN_LATENCY_BASE = 157           # last input beat of a row -> its first output beat: 157 + log2 LANES
-                                # (the sums' adder tree; edge_moe 160, tiny 159)
+LN_STATS = 137                  # one statistics engine's row (start to start); ceil(137 / P) engines
+LN_LATENCY_BASE = 158           # last input beat of a row -> its first output beat: 158 + log2 LANES
+                                # (the sums' adder tree; edge_moe 161, tiny 159)
 # rtl/src/softmax.sv, reciprocal.sv (docs/nonlinear.md, tests/test_cosim_softmax.py)
 RECIP_PERIOD = RECIP_INTERVAL   # one 1/s per 59 cycles per reciprocal unit (bit-serial)
 SOFTMAX_LATENCY_BASE = 85       # a lone row's last input beat -> last output beat: 85 + 2 log2 L + 2 R
@@ -139,7 +139,7 @@ def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs
 def layernorm_period(cfg: Config) -> int:
     """rtl/src/layernorm.sv's unstalled row period P = D / LANES beats, in and out (ceil(136 / P)
     statistics engines and enough row-buffer slots that nothing else binds; measured on edge_moe
-    (D 192, LANES 8: 24) and tiny (D 32, LANES 4: 8))."""
+    (D 192, LANES 8: 24) and tiny (D 32, LANES 2: 16))."""
     return cfg.model.dim // layernorm_lanes(cfg)
 
 
@@ -148,7 +148,7 @@ def layernorm_lanes(cfg: Config) -> int:
 
 
 def layernorm_latency(cfg: Config) -> int:
-    """A row's last input beat -> its first output beat, 157 + log2 LANES (one sum-tree level per
+    """A row's last input beat -> its first output beat, 158 + log2 LANES (one sum-tree level per
     doubling of the lanes)."""
     return LN_LATENCY_BASE + layernorm_lanes(cfg).bit_length() - 1
 

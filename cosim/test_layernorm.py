@@ -16,8 +16,8 @@ from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.layernorm.layernorm_raw"
-# more rows than the unit's row-buffer slots and statistics engines (edge_moe 10 and 6, tiny 23 and
-# 17): the measured period covers their wrap-around
+# more rows than the unit's row-buffer slots and statistics engines (edge_moe 10 and 6, tiny 13 and
+# 9): the measured period covers their wrap-around
 BURST_ROWS = 32
 
 

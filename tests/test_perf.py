@@ -85,8 +85,8 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
         # 129 rows pipelined at one per P = 192 / 8 = 24 cycles, + the first row's input and the last
-        # row's output beats (2 P) and the 160-cycle latency
-        assert by["LayerNorm"] == 24 * (128 * 24 + 2 * 24 + 160)
+        # row's output beats (2 P) and the 161-cycle latency
+        assert by["LayerNorm"] == 24 * (128 * 24 + 2 * 24 + 161)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -101,15 +101,15 @@ def test_call_gap_and_planned_column(tiny):
 
 def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
     """The row period, latency and burst measured by tests/test_cosim_layernorm.py (which asserts the
-    Verilator run equal to these functions): edge_moe 8 lanes, P = 24, latency 160; tiny 4 lanes,
-    P = 8, latency 159; the burst's first input to last output is layernorm_cycles - 2."""
-    assert fs.layernorm_lanes(edge) == 8 and fs.layernorm_lanes(tiny) == 4
-    assert fs.layernorm_period(edge) == 24 and fs.layernorm_period(tiny) == 8
-    assert fs.layernorm_latency(edge) == 160 and fs.layernorm_latency(tiny) == 159
-    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 24 + 2 * 24 + 160 - 2 == 950   # measured burst
-    assert fs.layernorm_cycles(tiny, 32) - 2 == 31 * 8 + 2 * 8 + 159 - 2 == 421     # measured burst
-    assert fs.layernorm_cycles(edge, 1) == 2 * 24 + 160
-    assert fs.layernorm_cycles(edge, 129) == 3280   # per LayerNorm of the frame (was 25,115 at 1 lane)
+    Verilator run equal to these functions): edge_moe 8 lanes, P = 24, latency 161; tiny 2 lanes,
+    P = 16, latency 159; the burst's first input to last output is layernorm_cycles - 2."""
+    assert fs.layernorm_lanes(edge) == 8 and fs.layernorm_lanes(tiny) == 2
+    assert fs.layernorm_period(edge) == 24 and fs.layernorm_period(tiny) == 16
+    assert fs.layernorm_latency(edge) == 161 and fs.layernorm_latency(tiny) == 159
+    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 24 + 2 * 24 + 161 - 2 == 951   # measured burst
+    assert fs.layernorm_cycles(tiny, 32) - 2 == 31 * 16 + 2 * 16 + 159 - 2 == 685   # measured burst
+    assert fs.layernorm_cycles(edge, 1) == 2 * 24 + 161
+    assert fs.layernorm_cycles(edge, 129) == 3281   # per LayerNorm of the frame (was 25,115 at 1 lane)
     with pytest.raises(fs.PerfError, match="rows 0"):
         fs.layernorm_cycles(tiny, 0)
 

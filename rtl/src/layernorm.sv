@@ -21,11 +21,11 @@
 //          P2 (x^2 of each lane as three 16-bit partial products), P3 (x, x^2 per lane), log2 L
 //          adder-tree levels (a stage each), then S1 += tree, S2 += tree; the row's last beat
 //          restarts the running sums and leaves S1, S2 in its slot's (s1f, s2f)
-//   STATS  NST = ceil(136 / P) statistics engines (rtl/src/layernorm_stats.sv: the one-lane unit's
-//          statistics stage, bit-serial, 136 cycles a row), rows dealt round-robin in order (a row
-//          starts the cycle after its sums are complete, when its engine is free) and taken back in
-//          order the cycle the engine has the row's constants (32 + k + 4, rnd - S1, r), which go
-//          into the row's slot. Replicated rather than pipelined: the engine is small (no DSP; two
+//   STATS  NST = ceil(137 / P) statistics engines (rtl/src/layernorm_stats.sv: the one-lane unit's
+//          statistics stage, bit-serial, 137 cycles a row start to start), rows dealt round-robin
+//          in order (a row starts the cycle after its sums are complete, when its engine is free)
+//          and taken back in order the cycle the engine has the row's constants (32 + k + 4,
+//          rnd - S1, r): registered (H1), then written into the row's slot (H2). Replicated rather than pipelined: the engine is small (no DSP; two
 //          82-bit shift-and-add accumulators, a 30-step square root and the reciprocal) and kept
 //          as verified; a pipelined one would carry each row's full state through ~136 stages.
 //   OUT    P beats out through a 14-stage pipeline (rtl/src/axis_pipe_ctrl.sv) and the axis_skid
@@ -38,12 +38,12 @@
 //          is idle, or at the edge the current row's last beat enters: rows leave back to back. A
 //          row retires (frees its slot) at the edge its last beat's gamma/beta are read.
 // x_TREADY (flip-flops only) is high inside a row and, at a row's first beat, whenever fewer than
-// NB rows hold a slot; NB covers a row's life (2 P + 136 + sums, hand-over, retirement) plus one,
+// NB rows hold a slot; NB covers a row's life (2 P + 137 + sums, hand-over, retirement) plus one,
 // so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
 // and the slot count. Measured by cosim/test_layernorm.py::test_latency_throughput: rows every P
-// cycles in and out (edge_moe 24, tiny 8); a row's last input beat -> its first output beat
-// 157 + log2 L cycles (edge_moe 160, tiny 159), in the stream as into an idle unit. DSP48E2s:
-// 11 L (3 for x^2, 8 in OUT per lane).
+// cycles in and out (edge_moe 24, tiny 16); a row's last input beat -> its first output beat
+// 158 + log2 L cycles (edge_moe 161, tiny 159), in the stream as into an idle unit. DSP48E2s:
+// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe 10 and 6, tiny 13 and 9.
 `default_nettype none
 
 module layernorm
@@ -88,7 +88,7 @@ module layernorm
   // a row holds its buffer slot from its first beat to its last gamma/beta read: its P beats, the
   // sums, the statistics, the hand-over, its P output beats and ORT stages; the slot more keeps
   // the next row's first beat from waiting (tests/test_cosim_layernorm.py: no input stall unstalled)
-  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 4;
+  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 5;
   localparam int NB  = (LIFE + P - 1) / P + 1;
   localparam int BD  = NB * P;             // circular row buffer entries (a beat each)
   localparam int BW  = $clog2(BD);
@@ -169,14 +169,17 @@ module layernorm
   end
 
   // ---- statistics: NST engines, rows dealt round-robin in order, results taken in order. Turns are
-  // one-hot rings and the engines' ready a flip-flop: the start and take decisions are a few LUTs.
+  // one-hot rings whose bits move on their own engine's handshake, the engines' ready is a flip-flop
+  // and the hand-over is registered (H1: the engine's constants selected, H2: written to the slot):
+  // every decision is a few LUTs for any NST.
   logic [SW-1:0]  tslot;             // slot of the next row to start statistics
   logic [NW-1:0]  npend;             // rows whose sums are complete, statistics not started
   logic           pend;              // npend != 0
-  logic [NB-1:0]  hs;                // one-hot: slot of the next constants taken
-  logic [NB-1:0]  cv;                // the slot's constants are loaded and its output not started
+  logic [NB-1:0]  hs;                // one-hot: slot of the next constants written
+  logic [NW-1:0]  ncv;               // rows whose constants are in their slot, output not started
+  logic           cvp;               // ncv != 0
   logic [NST-1:0] te, tk;            // one-hot: engine to start next; to take from next
-  logic [NST-1:0] e_ready, e_done, e_start;
+  logic [NST-1:0] e_ready, e_done, e_start, e_hand;
   logic [5:0]          e_sa  [NST];
   logic signed [63:0]  e_cst [NST];
   logic [30:0]         e_r   [NST];
@@ -187,10 +190,15 @@ module layernorm
   wire  sstart = pend && |(e_ready & te);
   wire [NW-1:0] np_inc = npend + NW'(sum_done);
   wire [NW-1:0] np_dec = np_inc - 1'b1;
-  wire  hand   = |(e_done & tk);     // the next row's constants are ready: take them
-  logic [5:0]          h_sa;
-  logic signed [63:0]  h_cst;
-  logic [30:0]         h_r;
+  assign e_hand = e_done & tk;       // the next row's constants are ready: taken at this edge (H1)
+  wire  hand   = |e_hand;
+  logic hand_q;                      // H2: the constants taken are written into the next slot
+  logic ostart_q;                    // a row started at the last edge (counted one cycle late:
+                                     // P >= 2, so no row can start in that cycle)
+  wire [NW-1:0] ncv_next = ncv + NW'(hand_q) - NW'(ostart_q);
+  logic [5:0]          h_sa, h_sa_q;
+  logic signed [63:0]  h_cst, h_cst_q;
+  logic [30:0]         h_r, h_r_q;
   always_comb begin
     h_sa = '0;
     h_cst = '0;
@@ -215,14 +223,13 @@ module layernorm
   logic [BW-1:0] rptr;               // its buffer entry
   logic          rlast;              // ridx == P - 1
   logic          oissue;             // a row is being issued (ridx valid)
-  logic [SW-1:0] oslot, nslot;       // slot of the row being issued; of the next row to issue
-  logic [NB-1:0] ns;                 // one-hot nslot
+  logic [SW-1:0] oslot, nslot;       // slot of the row being issued (from its second beat); of the next row
   logic          src_ready, ce, vo, lo, out_s_ready;
   wire  src_valid = oissue;
   wire  ofire     = oissue && ce;        // = src_valid && src_ready (oissue implies running)
   wire  ofin      = ofire && rlast;      // the row being issued has its last beat accepted
   // the next row starts when its constants are in and OUT is idle or at the current row's last beat
-  wire  ostart    = (!oissue || ofin) && |(cv & ns);
+  wire  ostart    = (!oissue || ofin) && cvp;
 
   axis_pipe_ctrl #(.STAGES(OST)) u_ctrl (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(src_valid), .s_axis_tlast(rlast),
@@ -276,18 +283,21 @@ module layernorm
     end
 
   always_ff @(posedge ap_clk) begin
+    h_sa_q  <= h_sa;
+    h_cst_q <= h_cst;
+    h_r_q   <= h_r;
     for (int b = 0; b < NB; b++)
-      if (hand && hs[b]) begin
-        sa_b[b]  <= h_sa;
-        cst_b[b] <= h_cst;
-        r_b[b]   <= h_r;
+      if (hand_q && hs[b]) begin
+        sa_b[b]  <= h_sa_q;
+        cst_b[b] <= h_cst_q;
+        r_b[b]   <= h_r_q;
       end
     if (ce) begin
       // O1, O2
       xr1   <= xbuf[rptr];
       oa[1] <= rptr;
       for (int j = 2; j <= 8; j++) oa[j] <= oa[j-1];
-      os[1] <= oslot;
+      os[1] <= (ridx == '0) ? nslot : oslot;   // a row's first beat: the slot of the row started
       for (int j = 2; j <= 6; j++) os[j] <= os[j-1];
       xr2   <= xr1;
       gb9   <= gbuf[oa[8]];   // read at O9, registered again: no DSP input straight from a BRAM
@@ -345,8 +355,10 @@ module layernorm
       hs      <= NB'(1);
       te      <= NST'(1);
       tk      <= NST'(1);
-      cv      <= '0;
-      ns      <= NB'(1);
+      hand_q  <= 1'b0;
+      ostart_q <= 1'b0;
+      ncv     <= '0;
+      cvp     <= 1'b0;
       ridx    <= '0;
       rlast   <= 1'b0;
       rptr    <= '0;
@@ -374,25 +386,26 @@ module layernorm
       // statistics: rows whose sums are complete wait (npend) until their engine is ready
       npend <= sstart ? np_dec : np_inc;   // both sums formed without sstart: one LUT after it
       pend  <= sum_done || npend[NW-1:1] != '0 || (pend && !sstart);
-      if (sstart) begin
-        tslot <= (tslot == SW'(NB - 1)) ? '0 : tslot + 1'b1;
-        te <= (te << 1) | (te >> (NST - 1));   // rotate the one-hot ring
-      end
-      if (hand) begin
-        hs <= (hs << 1) | (hs >> (NB - 1));
-        tk <= (tk << 1) | (tk >> (NST - 1));
-      end
-      cv <= (cv | (hs & {NB{hand}})) & ~(ns & {NB{ostart}});
+      if (sstart) tslot <= (tslot == SW'(NB - 1)) ? '0 : tslot + 1'b1;
+      // the rings: a turn passes on at its engine's own start / hand-over
+      te <= (te & ~e_start) | ((e_start << 1) | (e_start >> (NST - 1)));
+      tk <= (tk & ~e_hand) | ((e_hand << 1) | (e_hand >> (NST - 1)));
+      hand_q <= hand;
+      if (hand_q) hs <= (hs << 1) | (hs >> (NB - 1));
+      // rows whose constants are in: counted from flip-flops only (the output's clock enable has
+      // a large fan-out with L lanes: nothing wide waits behind it)
+      ostart_q <= ostart;
+      ncv <= ncv_next;
+      cvp <= ncv_next != '0;
       // OUT
       if (ofire) begin
         ridx  <= rlast ? '0 : ridx + 1'b1;
         rlast <= (ridx == IW'(P - 2));
         rptr <= (rptr == BW'(BD - 1)) ? '0 : rptr + 1'b1;
       end
-      if (ostart) begin
+      if (ofire && ridx == '0) begin   // a row's first beat issued: its slot is nslot
         oslot <= nslot;
         nslot <= (nslot == SW'(NB - 1)) ? '0 : nslot + 1'b1;
-        ns <= (ns << 1) | (ns >> (NB - 1));
       end
       oissue <= ostart || (oissue && !ofin);
       if (ce) begin

@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 4d514c0467eca4bf) by scripts/generate.py.
+// Generated from tiny.yaml (config digest d43ca906f0dbbdca) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -113,7 +113,7 @@ constexpr int SOFTMAX_RECIPROCALS = 8;
 constexpr int SOFTMAX_RECIP_INTERVAL = 59;
 constexpr int SOFTMAX_ROWS_IN_FLIGHT = 32;
 constexpr int LAYERNORM_DIM = 32;
-constexpr int LAYERNORM_LANES = 4;
+constexpr int LAYERNORM_LANES = 2;
 constexpr long long LAYERNORM_EPS_V = 18014398509LL;
 constexpr int LAYERNORM_V_BITS = 60;
 constexpr int LAYERNORM_SIGMA_BITS = 30;
