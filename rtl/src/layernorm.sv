@@ -25,18 +25,20 @@
 //          statistics stage, bit-serial, 137 cycles a row start to start), rows dealt round-robin
 //          in order (a row starts the cycle after its sums are complete, when its engine is free)
 //          and taken back in order the cycle the engine has the row's constants (32 + k + 4,
-//          rnd - S1, r): registered (H1), then written into the row's slot (H2). Replicated rather than pipelined: the engine is small (no DSP; two
-//          82-bit shift-and-add accumulators, a 30-step square root and the reciprocal) and kept
-//          as verified; a pipelined one would carry each row's full state through ~136 stages.
+//          rnd - S1, r): registered (H1), then written into the row's slot (H2). Replicated
+//          rather than pipelined: the engine is small (no DSP; two 82-bit shift-and-add
+//          accumulators, a 30-step square root and the reciprocal) and kept as verified; a
+//          pipelined one would carry each row's full state through ~137 stages.
 //   OUT    P beats out through a 14-stage pipeline (rtl/src/axis_pipe_ctrl.sv) and the axis_skid
 //          output slice, every stage L lanes wide: O1 row-buffer read, O2 register, O3 D x (two
 //          DSPs), O4 their sum, O5 + (rnd - S1), O6/O7 the shift by k + 4 (radix 8, then 1), O8 a r
 //          (four DSPs), O9/O10 their sum and the rounding to z, gamma/beta read (O9) and registered
 //          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding, O14 the shift by 13 and
 //          the saturation. Each beat carries its row's slot; the slot's constants are registered one
-//          stage before their use (a copy per lane). A row starts when its constants are in and OUT
-//          is idle, or at the edge the current row's last beat enters: rows leave back to back. A
-//          row retires (frees its slot) at the edge its last beat's gamma/beta are read.
+//          stage before their use (a copy per lane). A row starts when its constants are in (a
+//          count of such rows, updated from flip-flops) and OUT is idle, or at the edge the
+//          current row's last beat enters: rows leave back to back. A row retires (frees its
+//          slot) at the edge its last beat's gamma/beta are read.
 // x_TREADY (flip-flops only) is high inside a row and, at a row's first beat, whenever fewer than
 // NB rows hold a slot; NB covers a row's life (2 P + 137 + sums, hand-over, retirement) plus one,
 // so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
