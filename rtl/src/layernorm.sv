@@ -225,7 +225,7 @@ module layernorm
   logic [BW-1:0] rptr;               // its buffer entry
   logic          rlast;              // ridx == P - 1
   logic          oissue;             // a row is being issued (ridx valid)
-  logic [SW-1:0] oslot, nslot;       // slot of the row being issued (from its second beat); of the next row
+  logic [SW-1:0] oslot, nslot;       // slot of the row being issued (from the edge after its start); of the next row
   logic          src_ready, ce, vo, lo, out_s_ready;
   wire  src_valid = oissue;
   wire  ofire     = oissue && ce;        // = src_valid && src_ready (oissue implies running)
@@ -299,7 +299,7 @@ module layernorm
       xr1   <= xbuf[rptr];
       oa[1] <= rptr;
       for (int j = 2; j <= 8; j++) oa[j] <= oa[j-1];
-      os[1] <= (ridx == '0) ? nslot : oslot;   // a row's first beat: the slot of the row started
+      os[1] <= ostart_q ? nslot : oslot;   // a beat at the edge after its row's start: nslot
       for (int j = 2; j <= 6; j++) os[j] <= os[j-1];
       xr2   <= xr1;
       gb9   <= gbuf[oa[8]];   // read at O9, registered again: no DSP input straight from a BRAM
@@ -405,7 +405,7 @@ module layernorm
         rlast <= (ridx == IW'(P - 2));
         rptr <= (rptr == BW'(BD - 1)) ? '0 : rptr + 1'b1;
       end
-      if (ofire && ridx == '0) begin   // a row's first beat issued: its slot is nslot
+      if (ostart_q) begin   // the edge after a start (no fan-in from the output clock enable)
         oslot <= nslot;
         nslot <= (nslot == SW'(NB - 1)) ? '0 : nslot + 1'b1;
       end
