@@ -27,15 +27,16 @@ Each call's cycles come from the best source the project has, and every :class:`
   measurement on every T) when that module is importable; otherwise the analytic step count of the
   same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
   docs/attention.md), a lower bound that leaves out the loader and output fills.
-* ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): a three-stage row pipeline
-  (input, statistics, output of three rows at once, pipelined for 300 MHz) that takes rows back to
-  back at one per P = max(D, 136) cycles (136: its statistics stage; D = 192: a beat per cycle); a
-  call of ``rows`` rows into the idle unit is the first row's D inputs, the 155-cycle latency, the
-  other rows one period each and the last row's D outputs, counted like the measured burst (first
-  input to last output, + 2 for ap_start / ap_done): ``(rows - 1) P + 2 D + 155``. The unit is not
-  fused into anything, so it is counted in full; :func:`compose` also gives a *planned* figure where
-  LayerNorm is fused into the producer/consumer (performance study 4.4), which leaves only the
-  per-LN latency (155 cycles, measured) exposed. The planned figure is not RTL.
+* ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
+  (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(137 / P) statistics engines
+  round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 24); a call of
+  ``rows`` rows into the idle unit is the first row's P input beats, the latency (158 + log2 LANES
+  cycles, last input beat -> first output beat), the other rows one period each and the last row's
+  P output beats, counted like the measured burst (first input to last output, + 2 for ap_start /
+  ap_done): ``(rows - 1) P + 2 P + 158 + log2 LANES``. The unit is not fused into anything, so it is
+  counted in full; :func:`compose` also gives a *planned* figure where LayerNorm is fused into the
+  producer/consumer (performance study 4.4), which leaves only the per-LN latency exposed. The
+  planned figure is not RTL.
 * ``softmax`` (the gate's E-logit rows): the two-pass unit rtl/src/softmax.sv: a row is
   R = ceil(E / L) beats and the pool of N_REC bit-serial reciprocals (one 1/s per 59 cycles each)
   bounds short rows to one per 59 / N_REC cycles; the bound tests/test_cosim_softmax.py asserts on
@@ -69,8 +70,9 @@ MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
 
 # rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
-LN_STATS = 136                  # statistics stage: row period max(D, 136) (D >= 147 or D <= 136)
-LN_LATENCY = 155                # last input of a row -> its first output (idle unit; edge_moe, tiny)
+LN_STATS = 137                  # one statistics engine's row (start to start); ceil(137 / P) engines
+LN_LATENCY_BASE = 158           # last input beat of a row -> its first output beat: 158 + log2 LANES
+                                # (the sums' adder tree; edge_moe 161, tiny 159)
 # rtl/src/softmax.sv, reciprocal.sv (docs/nonlinear.md, tests/test_cosim_softmax.py)
 RECIP_PERIOD = RECIP_INTERVAL   # one 1/s per 59 cycles per reciprocal unit (bit-serial)
 SOFTMAX_LATENCY_BASE = 85       # a lone row's last input beat -> last output beat: 85 + 2 log2 L + 2 R
@@ -143,21 +145,29 @@ def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs
 # The other units
 
 def layernorm_period(cfg: Config) -> int:
-    """rtl/src/layernorm.sv's unstalled row period, max(D, 136): measured for D >= 136 + 11 (a row's
-    buffer frees in time for the row three behind it) and D <= 136; in between the three row
-    buffers bound it and the unit has no measurement, so such a config is refused."""
-    d = cfg.model.dim
-    if LN_STATS < d < LN_STATS + 11:
-        raise PerfError(f"layernorm: no row period for D = {d} (measured for D <= {LN_STATS} or D >= {LN_STATS + 11})")
-    return max(d, LN_STATS)
+    """rtl/src/layernorm.sv's unstalled row period P = D / LANES beats, in and out (ceil(136 / P)
+    statistics engines and enough row-buffer slots that nothing else binds; measured on edge_moe
+    (D 192, LANES 8: 24) and tiny (D 32, LANES 2: 16))."""
+    return cfg.model.dim // layernorm_lanes(cfg)
+
+
+def layernorm_lanes(cfg: Config) -> int:
+    return getattr(cfg.hardware, "layernorm_lanes", 1)
+
+
+def layernorm_latency(cfg: Config) -> int:
+    """A row's last input beat -> its first output beat, 158 + log2 LANES (one sum-tree level per
+    doubling of the lanes)."""
+    return LN_LATENCY_BASE + layernorm_lanes(cfg).bit_length() - 1
 
 
 def layernorm_cycles(cfg: Config, rows: int) -> int:
     """rtl/src/layernorm.sv, ``rows`` rows streamed back to back into the idle unit: (rows - 1) P +
-    2 D + 155 (P = :func:`layernorm_period`; the measured burst's first input to last output + 2)."""
+    2 P + latency (P = :func:`layernorm_period`; the measured burst's first input to last output + 2)."""
     if rows < 1:
         raise PerfError(f"layernorm: rows {rows} must be >= 1")
-    return (rows - 1) * layernorm_period(cfg) + 2 * cfg.model.dim + LN_LATENCY
+    p = layernorm_period(cfg)
+    return (rows - 1) * p + 2 * p + layernorm_latency(cfg)
 
 
 def gate_softmax_cycles(cfg: Config, rows: int) -> int:
@@ -371,8 +381,8 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
 
     def ln(name):
         frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),
-                                "layernorm.sv measured (rows pipelined, one per max(D, 136) cycles)",
-                                planned_cycles=LN_LATENCY))
+                                f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes, a row per D / lanes cycles)",
+                                planned_cycles=layernorm_latency(cfg)))
 
     att, att_src = attention_cycles(cfg, T, attention)
     lin("patch embedding", "patch embedding (onto pos)", D, m.patch_in, m.num_patches)
@@ -552,5 +562,6 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 __all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles",
            "compose", "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "gate_softmax_cycles",
-           "layernorm_cycles", "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
+           "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_period", "linear_cycles",
+           "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
            "weight_rate"]

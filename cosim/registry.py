@@ -83,7 +83,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                 "softmax_prob.sv", "softmax.sv"), "cosim.test_softmax"),),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
-           (RtlUnit("layernorm", _SKID_CTRL + ("reciprocal.sv", "layernorm.sv"), "cosim.test_layernorm"),),
+           (RtlUnit("layernorm", _SKID_CTRL + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
     Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
            (RtlUnit("linear", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",

@@ -113,7 +113,8 @@ def layernorm(cfg: Config, waves: bool) -> KernelResult:
     rtl = run_unit("layernorm", cfg.name, stall="both", n_random=20, run_name="sim_both_20", waves=waves,
                    testcase=["test_adversarial", "test_random", "test_latency_throughput"])
     real, note = _real(cfg, "layernorm", waves, cfg.model.dim == 192)
-    return KernelResult("layernorm", vec.expected.size, c.exact, int(rtl["beats"]),
+    # values checked: LANES per output beat (rtl["beats"] counts input beats)
+    return KernelResult("layernorm", vec.expected.size, c.exact, int(rtl["out_values"]),
                         rtl["mismatches"] == 0 and real >= 0, float(err), "y, random + adversarial rows",
                         int(rtl["latency_cycles"]), float(rtl["cycles_per_beat"]), real, note)
 

@@ -1,4 +1,5 @@
-"""cocotb testbench of rtl/src/layernorm.sv: rows of {x, beta:gamma} beats in, normalised rows out,
+"""cocotb testbench of rtl/src/layernorm.sv: rows of LANES x {x, beta:gamma} beats in (lane pairs: x in
+the low 32 bits of each 64, {beta, gamma} in the high 32), LANES features per output beat,
 python_ref.kernels.layernorm.layernorm_raw as the scoreboard. Run through cosim.runner.run_unit
 (tests/test_cosim_layernorm.py, `make sim`). Run parameters: stall, n_random (rows), corrupt.
 test_real (the LayerNorm inputs of layers 0 and 1 on the published weights) is its own test case,
@@ -15,8 +16,9 @@ from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.layernorm.layernorm_raw"
-NB = 3           # row buffers of rtl/src/layernorm.sv: the input period is steady from row NB on
-BURST_ROWS = 8
+# more rows than the unit's row-buffer slots and statistics engines (edge_moe 10 and 6, tiny 13 and
+# 9): the measured period covers their wrap-around
+BURST_ROWS = 32
 
 
 class LayerNormTB(StreamTB):
@@ -65,34 +67,39 @@ async def test_real(dut):
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_latency_throughput(dut):
-    """No stalls, BURST_ROWS rows back to back into the idle unit: the first row's last input -> first
-    output; the row period (first output beat of each row to the next's, and first input beat once
-    the NB row buffers are in use); every row's output beats one per cycle; the input/output overlap
+    """No stalls, BURST_ROWS rows back to back into the idle unit: the first row's last input beat ->
+    first output beat; the row period (first output beat of each row to the next's, and first input
+    beat of each row to the next's); every row's output beats one per cycle; the input/output overlap
     (input beats of later rows, and of the next row, accepted while a row is being emitted) and the
     cycles x_TREADY held a valid input beat back."""
     tb = await LayerNormTB.create(dut, stall="none")
     g, b = layernorm_params(tb.cfg, tb.params.seed + 3)
     d = tb.cfg.model.dim
+    if tb.lanes != 2 * tb.out_lanes or d % tb.out_lanes:
+        raise AssertionError(f"x_TDATA has {tb.lanes} 32-bit lanes, y_TDATA {tb.out_lanes}: expected 2 LANES and "
+                             f"LANES dividing {d}")
+    p = d // tb.out_lanes  # beats per row
     i0, o0, stalls0 = len(tb.in_beats), len(tb.out_beats), tb.in_stalls
     x = layernorm_random(tb.cfg, BURST_ROWS, tb.params.seed + 4)
     tb.expect_exact(await tb.rows(x, g, b, "burst"), "burst", SPEC)
     ins, outs = [c for c, _ in tb.in_beats[i0:]], [c for c, _ in tb.out_beats[o0:]]
     n = BURST_ROWS
-    in_start = [ins[r * d] for r in range(n)]
-    out_start, out_end = [outs[r * d] for r in range(n)], [outs[r * d + d - 1] for r in range(n)]
+    in_start = [ins[r * p] for r in range(n)]
+    out_start, out_end = [outs[r * p] for r in range(n)], [outs[r * p + p - 1] for r in range(n)]
     out_period = sorted({out_start[r + 1] - out_start[r] for r in range(n - 1)})
-    in_period = sorted({in_start[r + 1] - in_start[r] for r in range(NB, n - 1)})
+    in_period = sorted({in_start[r + 1] - in_start[r] for r in range(n - 1)})
     gaps = sorted({out_end[r] - out_start[r] for r in range(n)})
-    overlap_next = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * d:(r + 2) * d]) for r in range(n - 1)]
-    overlap_later = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * d:]) for r in range(n - 1)]
-    latency = outs[0] - ins[d - 1]
+    overlap_next = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * p:(r + 2) * p]) for r in range(n - 1)]
+    overlap_later = [sum(out_start[r] <= c <= out_end[r] for c in ins[(r + 1) * p:]) for r in range(n - 1)]
+    latency = outs[0] - ins[p - 1]
     tb.results.update(latency_cycles=latency, cycles_per_row=out_period, input_cycles_per_row=in_period,
-                      cycles_per_beat=max(out_period) / d, burst_rows=n, burst_cycles=outs[-1] - ins[0],
+                      cycles_per_beat=max(out_period) / p, beats_per_row=p, lanes=tb.out_lanes, burst_rows=n,
+                      burst_cycles=outs[-1] - ins[0],
                       overlap_next=overlap_next, overlap_later=overlap_later,
                       burst_input_stall_cycles=tb.in_stalls - stalls0)
     tb.log.info(f"latency {latency} cycles (last input -> first output), output row every {out_period} cycles, "
-                f"input row every {in_period} cycles once {NB} rows are buffered, burst of {n} rows "
+                f"input row every {in_period} cycles, burst of {n} rows "
                 f"{outs[-1] - ins[0]} cycles; next row's input beats accepted while a row is emitted {overlap_next}")
     assert len(out_period) == 1, f"output row period varies: {out_period}"
     assert in_period == out_period, f"input row period {in_period} differs from the output's {out_period}"
-    assert gaps == [d - 1], f"a row's output beats are not back to back: first to last {gaps}"
+    assert gaps == [p - 1], f"a row's output beats are not back to back: first to last {gaps}"

@@ -118,6 +118,7 @@ class Hardware:
     linear_out: int
     attention_parallel: int
     gelu: GeluConfig
+    layernorm_lanes: int = 1  # hardware.layernorm.lanes: features per beat of the LayerNorm unit
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,20 @@ def _check_keys(mapping: dict, path: str, required: tuple, optional: tuple = ())
     missing = [k for k in required if k not in mapping]
     if missing:
         raise ConfigError(f"{path}: missing field(s) {', '.join(missing)}")
+
+
+def _layernorm_lanes(h: dict, dim: int) -> int:
+    """hardware.layernorm.lanes (default 1): features per beat; a power of two dividing model.dim
+    into at least two beats (a row is a whole number of beats; the RTL counts beats within a row)."""
+    if "layernorm" not in h:
+        return 1
+    ln = _require_mapping(h["layernorm"], "hardware.layernorm")
+    _check_keys(ln, "hardware.layernorm", ("lanes",))
+    lanes = _int(ln, "lanes", "hardware.layernorm")
+    if lanes & (lanes - 1) or dim % lanes or dim // lanes < 2:
+        raise ConfigError(f"hardware.layernorm.lanes = {lanes}: must be a power of two dividing model.dim = {dim} "
+                          f"into at least 2 beats")
+    return lanes
 
 
 def _int(mapping: dict, key: str, path: str, minimum: int | None = 1) -> int:
@@ -288,7 +303,8 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
                           f"a DSP48E2: use a signed format of at most 27 bits, got {op.c_type}")
 
     h = _require_mapping(top["hardware"], "hardware")
-    _check_keys(h, "hardware", ("part", "clock_mhz", "axi_width", "linear_tile", "attention_parallel", "gelu"))
+    _check_keys(h, "hardware", ("part", "clock_mhz", "axi_width", "linear_tile", "attention_parallel", "gelu"),
+                ("layernorm",))
     tile = _require_mapping(h["linear_tile"], "hardware.linear_tile")
     _check_keys(tile, "hardware.linear_tile", ("in", "out"))
     g = _require_mapping(h["gelu"], "hardware.gelu")
@@ -322,6 +338,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
         linear_out=_int(tile, "out", "hardware.linear_tile"),
         attention_parallel=_int(h, "attention_parallel", "hardware"),
         gelu=gelu,
+        layernorm_lanes=_layernorm_lanes(h, shape.dim),
     )
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")

@@ -58,7 +58,7 @@ def class_table(f: fs.Frame) -> list[str]:
     unit_src = {"linear": "linear RTL cycle model (= Verilator)", "attention": None,
                 "layernorm": "layernorm.sv measured rate", "softmax": "softmax units' measured rates; top-k assumed 0"}
     att_src = next(c.source for c in f.calls if c.unit == "attention")
-    unit_src["attention"] = ("attention RTL cycle model (= Verilator on tiny)" if att_src.startswith("cosim.attention_schedule")
+    unit_src["attention"] = ("attention RTL cycle model (= Verilator: tiny every T, edge_moe T = 1, 31 to 33, 129)" if att_src.startswith("cosim.attention_schedule")
                              else "analytic step count (lower bound)")
     lines = ["| unit class | calls | cycles | ms | share | planned: LayerNorm fused (cycles) | planned ms | source |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]

@@ -41,6 +41,11 @@ def test_edge_moe_design_point():
     assert hw.gelu.table_entries == 177 and hw.gelu.table_format.c_type == "ap_ufixed<22,0,AP_TRN,AP_WRAP>"
 
 
+def test_layernorm_lanes_default_to_one():
+    assert load_config("edge_moe").hardware.layernorm_lanes == 8 and load_config("tiny").hardware.layernorm_lanes == 2
+    assert parse_config(_mutated(_delete("hardware.layernorm")), "tiny.yaml").hardware.layernorm_lanes == 1
+
+
 def test_tiny_is_small():
     m = load_config("tiny").model
     assert (m.tokens, m.dim, m.heads, m.layers, m.experts) == (17, 32, 2, 2, 4)
@@ -91,6 +96,13 @@ BAD = [
     (_set("hardware.gelu.method", "tanh"), r"hardware.gelu.method: 'tanh' is not allowed; allowed: edge_moe, minimax"),
     (_set("hardware.gelu.table_range", 5.51), r"hardware.gelu.table_range = 5.51 is not a multiple of the table step"),
     (_set("hardware.gelu.lanes", 0), r"hardware.gelu.lanes: must be >= 1, got 0"),
+    (_set("hardware.layernorm.lanes", 0), r"hardware.layernorm.lanes: must be >= 1, got 0"),
+    (_set("hardware.layernorm.lanes", 3), r"hardware.layernorm.lanes = 3: must be a power of two dividing model.dim "
+                                          r"= 32 into at least 2 beats"),
+    (_set("hardware.layernorm.lanes", 64), r"hardware.layernorm.lanes = 64: must be a power of two dividing"),
+    (_set("hardware.layernorm.lanes", 32), r"hardware.layernorm.lanes = 32: .* into at least 2 beats"),
+    (_set("hardware.layernorm.speed", 1), r"hardware.layernorm: unknown field\(s\) speed; allowed: lanes"),
+    (_set("hardware.layernorm", 4), r"hardware.layernorm: expected a mapping of fields, got int"),
     (_set("hardware.axi_width", 100), r"hardware.axi_width: must be a power of two, got 100"),
     (_set("formats.pixel.signed", True), r"formats.pixel.signed: pixels are unsigned"),
     (_set("formats.act.width", 80), r"formats.act.width: at most 64 bits"),

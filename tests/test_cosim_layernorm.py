@@ -1,26 +1,19 @@
-"""RTL LayerNorm (rtl/src/layernorm.sv) against python_ref under cocotb + Verilator: adversarial rows
-(zero / tiny variance, identical values), random rows of every scale, (edge_moe, no stalls) the real
-layer-0/1 LayerNorm inputs; every stall pattern; latency, the sustained row period of rows streamed
-back to back, and the overlap of one row's output with later rows' input."""
+"""RTL LayerNorm (rtl/src/layernorm.sv, LANES features per beat) against python_ref under cocotb +
+Verilator: adversarial rows (zero / tiny variance, identical values), random rows of every scale,
+(edge_moe, no stalls) the real layer-0/1 LayerNorm inputs; every stall pattern; latency, the
+sustained row period of rows streamed back to back, and the overlap of one row's output with later
+rows' input. The measured schedule equals cosim.frame_schedule's LayerNorm model exactly."""
 from __future__ import annotations
 
 import pytest
 
+from cosim import frame_schedule as fs
 from cosim.runner import CosimError, run_unit
 from python_ref.config import load_config
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 CONFIGS = ["edge_moe", "tiny"]
-# documented in the header of rtl/src/layernorm.sv: the statistics stage takes STATS_CYCLES per row,
-# unstalled rows follow each other every max(D, STATS_CYCLES) cycles (D >= STATS_CYCLES + 11 or
-# D <= STATS_CYCLES), a row's last input -> its first output into an idle unit is LATENCY cycles
-STATS_CYCLES = 136
-LATENCY = 155
-BURST_ROWS = 8  # cosim/test_layernorm.py::test_latency_throughput
-
-
-def row_period(d: int) -> int:
-    return max(d, STATS_CYCLES)
+BURST_ROWS = 32  # cosim/test_layernorm.py::test_latency_throughput
 
 pytestmark = pytest.mark.cosim
 
@@ -40,20 +33,20 @@ NOT_REAL = ["test_adversarial", "test_random", "test_latency_throughput"]  # tes
 @pytest.mark.parametrize("config,stall,rows", [
     pytest.param(c, s, n, marks=[pytest.mark.slow] if slow else [], id=f"{c}-{s}-{n}") for c, s, n, slow in RUNS])
 def test_layernorm_cosim(config, stall, rows):
-    d = load_config(config).model.dim
+    cfg = load_config(config)
+    d, lanes = cfg.model.dim, cfg.hardware.layernorm_lanes
     r = run(config, stall, rows, f"{stall}_{rows}", testcase=NOT_REAL)
-    assert r["mismatches"] == 0 and r["out_values"] == r["beats"] >= rows * d
-    p = row_period(d)
-    assert r["cycles_per_row"] == [p] and r["input_cycles_per_row"] == [p]
-    assert r["latency_cycles"] == LATENCY
-    # first input -> last output of the burst: the first row's D inputs, latency, D outputs, and the
-    # other rows one period each
-    assert r["burst_rows"] == BURST_ROWS and r["burst_cycles"] == (BURST_ROWS - 1) * p + 2 * d + LATENCY - 2
-    # rows overlap: while a row is emitted the unit accepts later rows' input (the next row's when
-    # D >= STATS_CYCLES + 11)
-    assert all(n > 0 for n in r["overlap_later"][:BURST_ROWS - 3])
-    if d >= STATS_CYCLES + 11:  # a buffer is always free in time: the input never waits
-        assert min(r["overlap_next"]) > 0 and r["burst_input_stall_cycles"] == 0
+    assert r["mismatches"] == 0 and r["out_values"] == r["beats"] * lanes >= rows * d
+    assert r["lanes"] == lanes
+    p = fs.layernorm_period(cfg)  # D / LANES beats: a row per P cycles in and out
+    assert r["beats_per_row"] == p and r["cycles_per_row"] == [p] and r["input_cycles_per_row"] == [p]
+    assert r["latency_cycles"] == fs.layernorm_latency(cfg)
+    # first input -> last output of the burst: the first row's P input beats, latency, P output beats,
+    # and the other rows one period each (= the frame model's layernorm_cycles - 2)
+    assert r["burst_rows"] == BURST_ROWS and r["burst_cycles"] == fs.layernorm_cycles(cfg, BURST_ROWS) - 2
+    # rows overlap: while a row is emitted the unit accepts later rows' input; a slot is always free
+    # in time, so the unstalled input never waits
+    assert all(n > 0 for n in r["overlap_later"][:4]) and r["burst_input_stall_cycles"] == 0
     if rows >= 500:
         assert r["out_values"] >= 100_000
     if stall in ("backpressure", "both"):

@@ -86,9 +86,9 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     assert by["experts (fc1 + fc2)"] <= expert_sum
     assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
-        # 129 rows pipelined at one per D = 192 cycles, + the first row's input and the last row's
-        # output (2 D) and the 155-cycle latency
-        assert by["LayerNorm"] == 24 * (128 * 192 + 2 * 192 + 155)
+        # 129 rows pipelined at one per P = 192 / 8 = 24 cycles, + the first row's input and the last
+        # row's output beats (2 P) and the 161-cycle latency
+        assert by["LayerNorm"] == 24 * (128 * 24 + 2 * 24 + 161)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -100,10 +100,10 @@ def test_call_gap_and_planned_column(tiny):
     # planned: the LayerNorm calls change to the measured per-LN latency; the linear calls after them
     # then have less time to prefetch behind (their planned_cycles)
     diff = f0.cycles - f0.planned_cycles
-    ln = sum(c.cycles - fs.LN_LATENCY for c in f0.calls if c.unit == "layernorm")
+    ln = sum(c.cycles - fs.layernorm_latency(tiny) for c in f0.calls if c.unit == "layernorm")
     lin = sum(c.cycles - c.planned_cycles for c in f0.linear_calls if c.planned_cycles is not None)
     assert diff == ln + lin and ln > 0 and lin <= 0
-    assert f0.by_class(planned=True)["LayerNorm"] == 2 * tiny.model.layers * fs.LN_LATENCY
+    assert f0.by_class(planned=True)["LayerNorm"] == 2 * tiny.model.layers * fs.layernorm_latency(tiny)
     assert all(c.planned_cycles is None or c.planned_cycles <= c.isolated_cycles for c in f0.linear_calls)
 
 
@@ -146,17 +146,16 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
 
 
 def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
-    """The row period and the burst of tests/test_cosim_layernorm.py (STATS_CYCLES 136, LATENCY 155;
-    the burst's first input to last output is layernorm_cycles - 2)."""
-    assert fs.layernorm_period(edge) == 192 and fs.layernorm_period(tiny) == 136
-    assert fs.layernorm_cycles(tiny, 8) - 2 == 7 * 136 + 2 * 32 + 155 - 2 == 1169   # measured on tiny
-    assert fs.layernorm_cycles(edge, 8) - 2 == 7 * 192 + 2 * 192 + 155 - 2
-    assert fs.layernorm_cycles(edge, 1) == 2 * 192 + 155
-    for d, period in ((136, 136), (147, 147), (256, 256), (2, 136)):
-        assert fs.layernorm_period(types.SimpleNamespace(model=types.SimpleNamespace(dim=d))) == period
-    for d in (137, 146):  # the three row buffers bound the period there: not measured
-        with pytest.raises(fs.PerfError, match="no row period"):
-            fs.layernorm_period(types.SimpleNamespace(model=types.SimpleNamespace(dim=d)))
+    """The row period, latency and burst measured by tests/test_cosim_layernorm.py (which asserts the
+    Verilator run equal to these functions): edge_moe 8 lanes, P = 24, latency 161; tiny 2 lanes,
+    P = 16, latency 159; the burst's first input to last output is layernorm_cycles - 2."""
+    assert fs.layernorm_lanes(edge) == 8 and fs.layernorm_lanes(tiny) == 2
+    assert fs.layernorm_period(edge) == 24 and fs.layernorm_period(tiny) == 16
+    assert fs.layernorm_latency(edge) == 161 and fs.layernorm_latency(tiny) == 159
+    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 24 + 2 * 24 + 161 - 2 == 951   # measured burst
+    assert fs.layernorm_cycles(tiny, 32) - 2 == 31 * 16 + 2 * 16 + 159 - 2 == 685   # measured burst
+    assert fs.layernorm_cycles(edge, 1) == 2 * 24 + 161
+    assert fs.layernorm_cycles(edge, 129) == 3281   # per LayerNorm of the frame (was 25,115 at 1 lane)
     with pytest.raises(fs.PerfError, match="rows 0"):
         fs.layernorm_cycles(tiny, 0)
 

@@ -165,6 +165,7 @@ def hw_config(cfg: Config) -> KernelHwConfig:
         "layernorm", "LAYERNORM", "LayerNorm with exact integer statistics (python_ref/kernels/layernorm.py)",
         constant_list(
             dim=(cfg.model.dim, "features per row"),
+            lanes=(cfg.hardware.layernorm_lanes, "features per stream beat (hardware.layernorm.lanes)"),
             eps_v=(eps_v(cfg), f"round(eps * D^2 * 2^(2F)), eps = {cfg.model.layernorm_eps!r}"),
             v_bits=(V_BITS, "normalised v_n in [2^58, 2^60)"),
             sigma_bits=(SIGMA_BITS, "isqrt(v_n) in [2^29, 2^30)"),

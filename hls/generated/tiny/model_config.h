@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 475cc3fb06aedfda) by scripts/generate.py.
+// Generated from tiny.yaml (config digest d43ca906f0dbbdca) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -113,6 +113,7 @@ constexpr int SOFTMAX_RECIPROCALS = 8;
 constexpr int SOFTMAX_RECIP_INTERVAL = 59;
 constexpr int SOFTMAX_ROWS_IN_FLIGHT = 32;
 constexpr int LAYERNORM_DIM = 32;
+constexpr int LAYERNORM_LANES = 2;
 constexpr long long LAYERNORM_EPS_V = 18014398509LL;
 constexpr int LAYERNORM_V_BITS = 60;
 constexpr int LAYERNORM_SIGMA_BITS = 30;
@@ -254,6 +255,7 @@ struct layernorm_config {
     typedef ap_fixed<32,10,AP_TRN,AP_WRAP> data_t;  // x and y
     typedef ap_fixed<16,5,AP_TRN,AP_WRAP> param_t;  // gamma and beta
     static const int dim = LAYERNORM_DIM;  // features per row
+    static const int lanes = LAYERNORM_LANES;  // features per stream beat (hardware.layernorm.lanes)
     static const long long eps_v = LAYERNORM_EPS_V;  // round(eps * D^2 * 2^(2F)), eps = 1e-06
     static const int v_bits = LAYERNORM_V_BITS;  // normalised v_n in [2^58, 2^60)
     static const int sigma_bits = LAYERNORM_SIGMA_BITS;  // isqrt(v_n) in [2^29, 2^30)

@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 475cc3fb06aedfda) by scripts/generate.py.
+// Generated from tiny.yaml (config digest d43ca906f0dbbdca) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: tiny
@@ -109,6 +109,7 @@ package model_pkg;
   localparam int SOFTMAX_RECIP_INTERVAL = 59;
   localparam int SOFTMAX_ROWS_IN_FLIGHT = 32;
   localparam int LAYERNORM_DIM = 32;
+  localparam int LAYERNORM_LANES = 2;
   localparam longint LAYERNORM_EPS_V = 64'sd18014398509;
   localparam int LAYERNORM_V_BITS = 60;
   localparam int LAYERNORM_SIGMA_BITS = 30;
