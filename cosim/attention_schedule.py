@@ -17,8 +17,9 @@ loaded at edge e (so X is visible in the cycle that ends at edge e + 1).
   later); words issued every 2 cycles from cs_b + 1; the bank is full at F_b = last word + 7.
 * Step issuer (attn_issue): block b's first step at edge max(D_last(b-1) + 1, F_b + 1); QK rows
   follow back to back (2 DB steps each); an AV row r of head h starts at edge >= rows_ready edge of
-  (h, r) + 1 and >= previous row start + max(2 KB, NCPB) (the normaliser's NCPB = L / NL cycles
-  per beat). A step decided at edge D has its array result (out_valid) in the cycle ending at
+  (h, r) + 1 and >= the previous AV row's start + NCPB (the normaliser's NCPB = L / NL cycles per
+  beat; attn_issue's hold counts across output blocks and AV phases, which matters when a row has
+  fewer than NCPB steps: 2 KB < NCPB, e.g. edge_moe with T <= 64). A step decided at edge D has its array result (out_valid) in the cycle ending at
   edge D + ISSUE_TO_RESULT (4 issuer stages + mac_array's LI + 3 + 1).
 * Score stage (attn_score): a row's maximum is final (last key block) at edge V + 3 + LG.
 * Exp pass (attn_exp): row g = h T + r starts at X_g = max(X_(g-1) + chunks, V_g + 4 + LG,
@@ -167,6 +168,7 @@ def predict(g: Geometry, T: int) -> Prediction:
     final_v: list[int] = []
     steps = q_words = kv_words = 0
     prev_end = None
+    av_row_start = None          # decision edge of the last AV row's first step (any block, any head)
     for b, (ph, h, blk, nsub, words) in enumerate(blocks):
         # ---- loader
         cs = loaded_cs
@@ -180,14 +182,13 @@ def predict(g: Geometry, T: int) -> Prediction:
         kv_words += words
         # ---- issuer
         t = full + 1 if prev_end is None else max(prev_end + 1, full + 1)
-        row_start = None
         for r in range(T):
             if ph == "AV":
                 gr = h * T + r
                 t = max(t, rows_ready[gr] + 1)
-                if row_start is not None:
-                    t = max(t, row_start + max(nsub, g.NCPB))
-            row_start = t
+                if av_row_start is not None:   # attn_issue's hold: NCPB cycles between AV row starts,
+                    t = max(t, av_row_start + g.NCPB)  # across output blocks and AV phases too
+                av_row_start = t
             first = t
             t = t + nsub - 1           # the row's last step
             v = t + i2r
