@@ -64,6 +64,19 @@ class AxiStreamDataBus(AxiStreamBus):
     _optional_signals = ["tvalid", "tready", "tlast"]
 
 
+async def clock_and_reset(dut, inputs: dict, cycles: int = 3, clock: str = "clk", reset_n: str = "rst_n"):
+    """Start the clock, drive ``inputs`` (name -> value), hold reset for ``cycles`` edges and release it
+    at the next falling edge: the start of a unit-level bench that has no bus models."""
+    Clock(getattr(dut, clock), CLOCK_PERIOD_NS, unit="ns").start()
+    for name, value in inputs.items():
+        getattr(dut, name).value = value
+    rst = getattr(dut, reset_n)
+    rst.value = 0
+    await ClockCycles(getattr(dut, clock), cycles)
+    await FallingEdge(getattr(dut, clock))
+    rst.value = 1
+
+
 @dataclass(frozen=True)
 class RunParams:
     """The run's parameters, from ``$COSIM_PARAMS`` (written by cosim.runner.run_cosim)."""

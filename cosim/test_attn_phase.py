@@ -17,11 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from cosim.attention_schedule import phase_order
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.tb import ResultWriter, RunParams, clock_and_reset
 
 TEST_TIMEOUT_MS = 50
 
@@ -44,14 +43,7 @@ class PhaseTB:
     @classmethod
     async def create(cls, dut) -> "PhaseTB":
         tb = cls(dut)
-        Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start()
-        dut.start.value = 0
-        dut.adv.value = 0
-        dut.rst_n.value = 0
-        for _ in range(3):
-            await RisingEdge(dut.clk)
-        await FallingEdge(dut.clk)
-        dut.rst_n.value = 1
+        await clock_and_reset(dut, {"start": 0, "adv": 0})
         return tb
 
     def phase(self) -> tuple[str, int, int]:

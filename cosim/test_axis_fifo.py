@@ -16,10 +16,9 @@ import random
 from collections import deque
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.tb import ResultWriter, RunParams, clock_and_reset
 
 TEST_TIMEOUT_MS = 100
 
@@ -62,15 +61,7 @@ async def test_cycle_model(dut):
     rng = random.Random(params.seed)
     res = ResultWriter(kernel="axis_fifo", config=params.cfg().name, depth=depth, width=width, sync_read=sync,
                        cycles=0, pushes=0, pops=0, mismatches=0, first_mismatch=None, max_fill=0)
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start()
-    dut.s_axis_tvalid.value = 0
-    dut.s_axis_tdata.value = 0
-    dut.m_axis_tready.value = 0
-    dut.rst_n.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.rst_n.value = 1
+    await clock_and_reset(dut, {"s_axis_tvalid": 0, "s_axis_tdata": 0, "m_axis_tready": 0})
     model = FifoModel()
     credits = depth
     corrupt_at = 37 if params.corrupt else None
