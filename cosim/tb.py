@@ -425,11 +425,13 @@ class StreamTB:
         took = bool(ib.tready.value)  # as this edge samples it (read before the edge's updates, like the monitor)
         await FallingEdge(self.clk)
         ib.tvalid.value = 0
+        ib.tlast.value = 0  # the bus model's idle level (the idle-input scrambler, when on, overrides it)
         await ClockCycles(self.clk, 2 + self.flow_model.stages + 2)  # a phantom beat would reach the output
         if took or self.in_beats or self.out_beats or int(self.out_bus.tvalid.value):
-            raise AssertionError(f"a beat offered while TREADY was low across reset entered the unit (x_TREADY "
-                                 f"at the first edge {int(took)}, {len(self.in_beats)} input and "
-                                 f"{len(self.out_beats)} output handshakes, y_TVALID {self.out_bus.tvalid.value})")
+            raise AssertionError(f"a beat entered the unit without a handshake around reset (a beat offered through "
+                                 f"the first edge after reset, TREADY low, then idle inputs): x_TREADY at that edge "
+                                 f"{int(took)}, {len(self.in_beats)} input and {len(self.out_beats)} output handshakes, "
+                                 f"y_TVALID {self.out_bus.tvalid.value}")
 
     async def idle(self, cycles: int):
         await ClockCycles(self.clk, cycles)

@@ -96,7 +96,8 @@ def test_pipeline_not_closing_bubbles_passes_unstalled(tmp_path):
 # ---- and fails the default checks (so the class is closed): make test
 
 def test_data_without_valid_is_caught(tmp_path):
-    with pytest.raises(CosimError, match="flow model|beats lost or duplicated|mismatch"):
+    # caught right after reset (scrambled idle TLAST makes a phantom beat) or by the scoreboard later
+    with pytest.raises(CosimError, match="flow model|beats lost or duplicated|mismatch|without a handshake"):
         run_broken("gelu", "brk_novalid", novalid_copy(tmp_path), "gaps", testcase="test_random")
 
 
