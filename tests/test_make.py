@@ -40,6 +40,13 @@ def test_vendor_targets_fail_clearly_without_vitis(target):
     assert "error: neither vitis-run nor vitis_hls is on PATH" in res.stdout + res.stderr
 
 
+def test_vivado_target_fails_clearly_without_vivado():
+    env = dict(os.environ, PATH=os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                                  if not os.path.exists(os.path.join(p, "vivado"))))
+    res = _run(["make", "--no-print-directory", "vivado-zcu102"], env=env)
+    assert res.returncode != 0 and "error: vivado not found on PATH" in res.stdout + res.stderr
+
+
 @pytest.mark.parametrize("script", ["sim.py", "synth.py", "error_tables.py", "export_vectors.py"])
 def test_scripts_reject_a_missing_config_in_one_line(script, tmp_path):
     args = [sys.executable, f"scripts/{script}", "--config", "configs/nope.yaml"]
