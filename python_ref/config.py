@@ -119,6 +119,7 @@ class Hardware:
     attention_parallel: int
     gelu: GeluConfig
     layernorm_lanes: int = 1  # hardware.layernorm.lanes: features per beat of the LayerNorm unit
+    weight_fifo_depth: int = 0  # hardware.weight_fifo.depth: w_ words of the weight prefetch FIFO (0: none)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,19 @@ def _layernorm_lanes(h: dict, dim: int) -> int:
         raise ConfigError(f"hardware.layernorm.lanes = {lanes}: must be a power of two dividing model.dim = {dim} "
                           f"into at least 2 beats")
     return lanes
+
+
+def _weight_fifo_depth(h: dict) -> int:
+    """hardware.weight_fifo.depth (default: no FIFO): words of the weight prefetch FIFO in front of the
+    linear engine's w_ port (rtl/src/weight_fifo.sv), a power of two >= 2."""
+    if "weight_fifo" not in h:
+        return 0
+    wf = _require_mapping(h["weight_fifo"], "hardware.weight_fifo")
+    _check_keys(wf, "hardware.weight_fifo", ("depth",))
+    depth = _int(wf, "depth", "hardware.weight_fifo")
+    if depth < 2 or depth & (depth - 1):
+        raise ConfigError(f"hardware.weight_fifo.depth = {depth}: must be a power of two >= 2 (words of the w_ stream)")
+    return depth
 
 
 def _int(mapping: dict, key: str, path: str, minimum: int | None = 1) -> int:
@@ -304,7 +318,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
 
     h = _require_mapping(top["hardware"], "hardware")
     _check_keys(h, "hardware", ("part", "clock_mhz", "axi_width", "linear_tile", "attention_parallel", "gelu"),
-                ("layernorm",))
+                ("layernorm", "weight_fifo"))
     tile = _require_mapping(h["linear_tile"], "hardware.linear_tile")
     _check_keys(tile, "hardware.linear_tile", ("in", "out"))
     g = _require_mapping(h["gelu"], "hardware.gelu")
@@ -339,6 +353,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
         attention_parallel=_int(h, "attention_parallel", "hardware"),
         gelu=gelu,
         layernorm_lanes=_layernorm_lanes(h, shape.dim),
+        weight_fifo_depth=_weight_fifo_depth(h),
     )
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")

@@ -522,6 +522,8 @@ def hw_config(cfg: Config) -> KernelHwConfig:
             y_words=(m.tokens * -(-max_out(cfg) // a_pw), "destination depth: tokens x widest row, AXI words"),
             image_words=(-(-m.channels * m.height * m.width // p_pw), "image depth, AXI words"),
             pos_words=(m.tokens * -(-m.dim // a_pw), "position embedding depth, AXI words"),
+            weight_fifo_depth=(hw.weight_fifo_depth, "weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; "
+                               "0: none)"),
         ),
         types=(("w_t", wp, "weight operand of the MAC array"),
                ("acc_t", acc_format(cfg), "exact sum of one output (numerics.linear_sum: exact)")),

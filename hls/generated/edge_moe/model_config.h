@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 00d290d1c51c5346) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 2a5e33fa64e11b26) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -138,6 +138,7 @@ constexpr int LINEAR_X_WORDS = 12384;
 constexpr int LINEAR_Y_WORDS = 12384;
 constexpr int LINEAR_IMAGE_WORDS = 3072;
 constexpr int LINEAR_POS_WORDS = 3096;
+constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
 constexpr int ATTENTION_HEAD_SHIFT = 3;
 constexpr int ATTENTION_MAX_TOKENS = 129;
 constexpr int MOE_TOKEN_CYCLES = 6;
@@ -286,6 +287,7 @@ struct linear_config {
     static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
     static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
     static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+    static const int weight_fifo_depth = LINEAR_WEIGHT_FIFO_DEPTH;  // weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; 0: none)
 };
 
 // ---- multi-head attention on the MAC array (python_ref/kernels/attention.py)

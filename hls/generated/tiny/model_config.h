@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest d43ca906f0dbbdca) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 00ecd32ead1d8f45) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -138,6 +138,7 @@ constexpr int LINEAR_X_WORDS = 544;
 constexpr int LINEAR_Y_WORDS = 544;
 constexpr int LINEAR_IMAGE_WORDS = 48;
 constexpr int LINEAR_POS_WORDS = 136;
+constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 128;
 constexpr int ATTENTION_HEAD_SHIFT = 2;
 constexpr int ATTENTION_MAX_TOKENS = 17;
 constexpr int MOE_TOKEN_CYCLES = 8;
@@ -286,6 +287,7 @@ struct linear_config {
     static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
     static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
     static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+    static const int weight_fifo_depth = LINEAR_WEIGHT_FIFO_DEPTH;  // weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; 0: none)
 };
 
 // ---- multi-head attention on the MAC array (python_ref/kernels/attention.py)

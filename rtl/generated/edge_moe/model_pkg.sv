@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 00d290d1c51c5346) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 2a5e33fa64e11b26) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -134,6 +134,7 @@ package model_pkg;
   localparam int LINEAR_Y_WORDS = 12384;
   localparam int LINEAR_IMAGE_WORDS = 3072;
   localparam int LINEAR_POS_WORDS = 3096;
+  localparam int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
   localparam int ATTENTION_HEAD_SHIFT = 3;
   localparam int ATTENTION_MAX_TOKENS = 129;
   localparam int MOE_TOKEN_CYCLES = 6;

@@ -1,0 +1,193 @@
+"""Cycle model of the weight prefetch path: DDR (a token bucket) -> rtl/src/weight_fifo.sv -> the
+linear engine's w_ port. The FIFO is filled from DDR whenever it has room, in the frame's weight
+order, independently of the engine, so the DDR streams weights while the engine computes and while
+LayerNorm, attention and the gate run; the engine then finds the next calls' weights on chip.
+
+The DDR side fetches the frame's weight stream as a list of :class:`Segment` (one per linear call,
+in call order). The experts of a MoE layer are fetched speculatively in index order while the
+layer's routing is unknown; a segment whose first word would be fetched once the routing is known
+is skipped if its expert is inactive, and an inactive expert's words already fetched are dropped at
+the FIFO's head (one word per cycle, never offered to the engine) once the routing is known.
+
+Everything is counted in the linear engine's cycles (cosim.linear_schedule.Sequence: cycle 0 is the
+first call's ap_ready). Word k of the fetched stream (dropped words included):
+
+* F_k, its push cycle (handshake on the FIFO's s_ side), is the first cycle t with
+  t >= F_{k-1} + 1, the bucket holding a word's worth (refilled by ``rate`` at the start of every
+  cycle, at most ``burst`` words' worth, emptied by a word at each push) and room in the FIFO:
+  s_tready = level < DEPTH, level = words pushed minus words popped before t, so t >= P_{k-DEPTH} + 1;
+* H_k, the first cycle it is at the head (m_axis_tvalid high, or dropped), is
+  max(F_k + 2, P_{k-1} + 1) (the memory's registered read, then the output slice: axis_fifo's
+  latency, one word per cycle), and for an expert word also >= the first cycle the routing mask
+  is visible (``route`` time);
+* P_k, its pop cycle: the engine's w_ handshake for a kept word (the engine model decides), H_k for a
+  dropped word.
+
+:meth:`WeightFifo.valid` / :meth:`WeightFifo.pop` are what the engine model (and the cocotb driver
+that stands in for this path in cosim/test_linear.py) call for the engine's words in order.
+The bench cosim/test_weight_fifo.py checks the RTL against these times cycle for cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PUSH_TO_HEAD = 2     # push edge -> m_axis_tvalid: memory read register, output slice (axis_fifo)
+
+
+class WeightFifoError(ValueError):
+    """A bad argument or an impossible use of the prefetch model (names the problem)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of consecutive words of the frame's weight stream: one linear call's w_ image.
+    ``expert``: (MoE layer, expert index) for an expert's call (fetched speculatively, dropped when
+    the expert turns out inactive), None for a call that always runs."""
+
+    words: int
+    expert: tuple[int, int] | None = None
+    name: str = ""
+
+
+class WeightFifo:
+    """DDR token bucket + weight FIFO of ``depth`` words, persistent across the engine's calls.
+
+    ``rate`` weights per cycle, ``word`` weights per word (both in the same unit as
+    cosim.linear_schedule.Throttle: a fractional rate is rate = p, word = e q), at most ``burst``
+    words' worth in the bucket; the DDR starts with an empty bucket and an empty FIFO at cycle
+    ``start`` (its first push is at ``start`` at the earliest).
+    """
+
+    def __init__(self, segments, depth: int, rate: int, word: int, burst: int = 8, start: int = 0):
+        if depth < 2 or depth & (depth - 1):
+            raise WeightFifoError(f"weight FIFO depth {depth}: must be a power of two >= 2")
+        if min(rate, word, burst) < 1:
+            raise WeightFifoError(f"weight FIFO: DDR rate {rate}, word {word}, burst {burst} must be >= 1")
+        self.segments = [s if isinstance(s, Segment) else Segment(*s) for s in segments]
+        for n, s in enumerate(self.segments):
+            if s.words < 1:
+                raise WeightFifoError(f"weight stream segment {n} ({s.name or 'unnamed'}): {s.words} words, must be >= 1")
+        self.depth, self.rate, self.word, self.cap = depth, rate, word, burst * word
+        self.start = start
+        # routing: layer -> (first cycle the mask is visible, active experts)
+        self.routes: dict[int, tuple[int, frozenset]] = {}
+        self._spec_fetch: dict[int, int] = {}     # layer -> last push cycle decided without its routing
+        # the fetched stream, one entry per word (parallel lists)
+        self.F: list[int] = []        # push cycle
+        self.P: list[int] = []        # pop cycle (engine handshake or drop), known words only
+        self.seg_of: list[int] = []   # segment index of each fetched word
+        self._credit = 0              # bucket after the last push
+        self._last_push = start - 1
+        self._fetch_seg, self._fetch_off = 0, 0   # DDR's position in the segment list
+        self._skipped: set[int] = set()           # segments never fetched (inactive, routing known)
+        self._head = 0                # next fetched word to pop
+        self._head_time: int | None = None   # H of word _head, once known
+        self.dropped = 0
+        self.engine_words = 0         # words handed to the engine
+
+    # ---- routing
+    def route(self, layer: int, active, visible_from: int) -> None:
+        """The MoE layer's routing mask (the experts with tokens) is visible from cycle
+        ``visible_from`` on: fetches from then skip inactive experts, the head drops their words."""
+        if layer in self.routes:
+            raise WeightFifoError(f"weight FIFO: the routing of layer {layer} was given twice")
+        last = self._spec_fetch.get(layer)
+        if last is not None and last >= visible_from:
+            raise WeightFifoError(f"weight FIFO: layer {layer}'s routing given for cycle {visible_from}, after the "
+                                  f"model had already fetched its experts speculatively up to cycle {last} "
+                                  "(give the routing before asking for later words)")
+        self.routes[layer] = (visible_from, frozenset(active))
+
+    # ---- DDR side
+    def _fetch_next(self) -> bool:
+        """Push the next word of the stream (F of one more word). False when the stream is done."""
+        while self._fetch_seg < len(self.segments):
+            seg = self.segments[self._fetch_seg]
+            k = len(self.F)
+            lo = self._last_push + 1
+            if k >= self.depth:
+                if k - self.depth >= len(self.P):
+                    raise WeightFifoError("weight FIFO model: a push needs a pop the engine has not made "
+                                          "(words asked out of order)")
+                lo = max(lo, self.P[k - self.depth] + 1)
+            # the bucket is monotone between pushes: credit(t) = min(cap, credit + (t - last) rate)
+            need = self.word - self._credit
+            t = max(lo, self._last_push + (-(-need // self.rate) if need > 0 else 1))
+            if self._fetch_off == 0 and seg.expert is not None:
+                layer, e = seg.expert
+                r = self.routes.get(layer)
+                if r is not None and t >= r[0] and e not in r[1]:
+                    self._skipped.add(self._fetch_seg)    # never fetched
+                    self._fetch_seg += 1
+                    continue
+                if r is None or t < r[0]:
+                    self._spec_fetch[layer] = max(self._spec_fetch.get(layer, t), t)
+            elif seg.expert is not None and seg.expert[0] not in self.routes:
+                self._spec_fetch[seg.expert[0]] = max(self._spec_fetch.get(seg.expert[0], t), t)
+            credit = min(self.cap, self._credit + (t - self._last_push) * self.rate)
+            self._credit = credit - self.word
+            self._last_push = t
+            self.F.append(t)
+            self.seg_of.append(self._fetch_seg)
+            self._fetch_off += 1
+            if self._fetch_off == seg.words:
+                self._fetch_seg, self._fetch_off = self._fetch_seg + 1, 0
+            return True
+        return False
+
+    # ---- head
+    def _keep(self, k: int) -> tuple[bool, int]:
+        """(kept, earliest head cycle from the routing) of fetched word k."""
+        seg = self.segments[self.seg_of[k]]
+        if seg.expert is None:
+            return True, -(10 ** 12)
+        layer, e = seg.expert
+        r = self.routes.get(layer)
+        if r is None:
+            raise WeightFifoError(f"weight FIFO: expert {e} of layer {layer} reached the head before the layer's "
+                                  "routing was given")
+        return e in r[1], r[0]
+
+    def _advance_head(self) -> int:
+        """H of the next word for the engine, dropping inactive experts' words before it."""
+        while True:
+            k = self._head
+            while k >= len(self.F):
+                if not self._fetch_next():
+                    raise WeightFifoError(f"weight FIFO: the engine asked for word {self.engine_words} beyond the "
+                                          f"stream ({len(self.F)} words fetched, {self.dropped} dropped)")
+            if self._head_time is None:
+                h = self.F[k] + PUSH_TO_HEAD
+                if k:
+                    h = max(h, self.P[k - 1] + 1)
+                kept, visible = self._keep(k)
+                self._head_time = max(h, visible)
+                if not kept:
+                    self.P.append(self._head_time)
+                    self.dropped += 1
+                    self._head, self._head_time = k + 1, None
+                    continue
+            return self._head_time
+
+    def valid(self, cycle: int) -> bool:
+        """The engine's next word is offered (m_axis_tvalid) in ``cycle``."""
+        return cycle >= self._advance_head()
+
+    def head_time(self) -> int:
+        """First cycle the engine's next word is offered."""
+        return self._advance_head()
+
+    def pop(self, cycle: int) -> None:
+        """The engine took its next word at the edge closing ``cycle``."""
+        h = self._advance_head()
+        if cycle < h:
+            raise WeightFifoError(f"weight FIFO: word taken in cycle {cycle}, offered only from {h}")
+        self.P.append(cycle)
+        self._head, self._head_time = self._head + 1, None
+        self.engine_words += 1
+
+    def skipped_segments(self) -> list[int]:
+        return sorted(self._skipped)
+
+    def fetched_words(self) -> int:
+        return len(self.F)
