@@ -72,6 +72,7 @@ class WeightFifo:
         # routing: layer -> (first cycle the mask is visible, active experts)
         self.routes: dict[int, tuple[int, frozenset]] = {}
         self._spec_fetch: dict[int, int] = {}     # layer -> last push cycle decided without its routing
+        self._route_wait: dict[int, int] = {}     # layer -> last cycle a word waited for its routing
         # the fetched stream, one entry per word (parallel lists)
         self.F: list[int] = []        # push cycle
         self.P: list[int] = []        # pop cycle (engine handshake or drop), known words only
@@ -91,6 +92,11 @@ class WeightFifo:
         ``visible_from`` on: fetches from then skip inactive experts, the head drops their words."""
         if layer in self.routes:
             raise WeightFifoError(f"weight FIFO: the routing of layer {layer} was given twice")
+        waited = self._route_wait.get(layer)
+        if waited is not None and waited >= visible_from:
+            raise WeightFifoError(f"weight FIFO: layer {layer}'s routing given for cycle {visible_from}, but the model "
+                                  f"had already kept its first expert word from the engine in cycle {waited} for want "
+                                  "of it (give the routing before simulating that far)")
         last = self._spec_fetch.get(layer)
         if last is not None and last >= visible_from:
             raise WeightFifoError(f"weight FIFO: layer {layer}'s routing given for cycle {visible_from}, after the "
@@ -136,31 +142,41 @@ class WeightFifo:
         return False
 
     # ---- head
-    def _keep(self, k: int) -> tuple[bool, int]:
-        """(kept, earliest head cycle from the routing) of fetched word k."""
+    def _keep(self, k: int):
+        """(kept, earliest head cycle from the routing) of fetched word k; None while its layer's
+        routing is not given."""
         seg = self.segments[self.seg_of[k]]
         if seg.expert is None:
             return True, -(10 ** 12)
         layer, e = seg.expert
         r = self.routes.get(layer)
         if r is None:
-            raise WeightFifoError(f"weight FIFO: expert {e} of layer {layer} reached the head before the layer's "
-                                  "routing was given")
+            return None
         return e in r[1], r[0]
 
-    def _advance_head(self) -> int:
-        """H of the next word for the engine, dropping inactive experts' words before it."""
+    def _advance_head(self, cycle: int | None = None):
+        """H of the next word for the engine, dropping inactive experts' words before it; None when
+        the stream is exhausted, or (with ``cycle``) when the head waits for a routing not given yet:
+        the word is then not offered in ``cycle``, and the routing must become visible after it."""
         while True:
             k = self._head
             while k >= len(self.F):
                 if not self._fetch_next():
-                    raise WeightFifoError(f"weight FIFO: the engine asked for word {self.engine_words} beyond the "
-                                          f"stream ({len(self.F)} words fetched, {self.dropped} dropped)")
+                    return None
             if self._head_time is None:
                 h = self.F[k] + PUSH_TO_HEAD
                 if k:
                     h = max(h, self.P[k - 1] + 1)
-                kept, visible = self._keep(k)
+                keep = self._keep(k)
+                if keep is None:
+                    layer = self.segments[self.seg_of[k]].expert[0]
+                    if cycle is None:
+                        raise WeightFifoError(f"weight FIFO: an expert word of layer {layer} reached the head before "
+                                              "the layer's routing was given")
+                    if cycle >= h:   # not offered because the routing is unknown: it must come later
+                        self._route_wait[layer] = max(self._route_wait.get(layer, cycle), cycle)
+                    return None
+                kept, visible = keep
                 self._head_time = max(h, visible)
                 if not kept:
                     self.P.append(self._head_time)
@@ -170,16 +186,22 @@ class WeightFifo:
             return self._head_time
 
     def valid(self, cycle: int) -> bool:
-        """The engine's next word is offered (m_axis_tvalid) in ``cycle``."""
-        return cycle >= self._advance_head()
+        """The engine's next word is offered (m_axis_tvalid) in ``cycle`` (False once the stream is
+        exhausted)."""
+        h = self._advance_head(cycle)
+        return h is not None and cycle >= h
 
     def head_time(self) -> int:
         """First cycle the engine's next word is offered."""
-        return self._advance_head()
+        h = self._advance_head()
+        if h is None:
+            raise WeightFifoError(f"weight FIFO: the engine asked for word {self.engine_words} beyond the stream "
+                                  f"({len(self.F)} words fetched, {self.dropped} dropped)")
+        return h
 
     def pop(self, cycle: int) -> None:
         """The engine took its next word at the edge closing ``cycle``."""
-        h = self._advance_head()
+        h = self.head_time()
         if cycle < h:
             raise WeightFifoError(f"weight FIFO: word taken in cycle {cycle}, offered only from {h}")
         self.P.append(cycle)
