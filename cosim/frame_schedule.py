@@ -61,6 +61,7 @@ from python_ref.config import Config
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
 from .linear_schedule import X_WRITE, SeqCall, Sequence, Throttle, predicted_cycles
+from .weight_fifo_schedule import Segment, WeightFifo
 
 DEFAULT_DDR_GBS = 14.4          # 75 % of the ZCU102 PS DDR4-2400 x 64 peak (19.2 GB/s); 24 weights/cycle at 300 MHz
 DDR_PEAK_GBS = 19.2
@@ -298,6 +299,7 @@ class Call:
     planned_cycles: int | None = None   # the 'planned' figure where it differs (LayerNorm fused)
     isolated_cycles: int | None = None  # linear: the call on its own (predicted_cycles), before the overlap
     block0_wait: int = 0     # linear: cycles its first step waited for block 0 beyond its activations
+    expert: tuple | None = None   # an expert's linear call or the gate softmax: (MoE layer, expert or None)
 
 
 @dataclass
@@ -307,6 +309,8 @@ class Frame:
     gbs: float
     calls: list = field(default_factory=list)
     call_gap: int = 0
+    fifo_depth: int = 0      # words of the weight prefetch FIFO (0: none; the w_ stream starts at each call)
+    fifo_stats: dict = field(default_factory=dict)   # the measured-schedule run's FIFO counts
 
     @property
     def cycles(self) -> int:
@@ -360,9 +364,14 @@ class Frame:
 
 
 def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits: int = DEFAULT_W_BITS,
-            attention="auto", call_gap: int = 0) -> Frame:
-    """The call list of one frame and the cycles of each call (see the module docstring)."""
+            attention="auto", call_gap: int = 0, fifo_depth: int | None = None) -> Frame:
+    """The call list of one frame and the cycles of each call (see the module docstring).
+    ``fifo_depth``: words of the weight prefetch FIFO (default hardware.weight_fifo.depth; 0: none)."""
     gbs = check_bandwidth(gbs)
+    if fifo_depth is None:
+        fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
+    if fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1)):
+        raise PerfError(f"weight FIFO depth {fifo_depth}: must be 0 (none) or a power of two >= 2")
     if not isinstance(cfg, Config):
         raise PerfError(f"compose: expected a python_ref Config, got {type(cfg).__name__}")
     if call_gap < 0:
@@ -370,14 +379,15 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     routing.check(cfg)
     m = cfg.model
     T, D = m.tokens, m.dim
-    frame = Frame(cfg, routing, gbs, call_gap=call_gap)
+    frame = Frame(cfg, routing, gbs, call_gap=call_gap, fifo_depth=fifo_depth)
     lin_src = (f"cosim.linear_schedule (linear RTL cycle model, weights at {gbs:g} GB/s = "
                f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words)")
 
-    def lin(cls, name, n_out, n_in, rows, gelu=False):
+    def lin(cls, name, n_out, n_in, rows, gelu=False, expert=None):
         p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
         frame.calls.append(Call(cls, name, "linear", p.cycles, lin_src, (n_out, n_in, rows, bool(gelu)),
-                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows, isolated_cycles=p.cycles))
+                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows, isolated_cycles=p.cycles,
+                                expert=expert))
 
     def ln(name):
         frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),
@@ -400,17 +410,50 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
             lin("gate (linear + softmax)", f"layer {L} gate", m.experts, D, T)
             frame.calls.append(Call("gate (linear + softmax)", f"layer {L} gate softmax + top-k", "softmax",
                                     gate_softmax_cycles(cfg, T),
-                                    "softmax.sv: the reciprocal pool's rate bound and the measured latency; top-k assumed streamed"))
+                                    "softmax.sv: the reciprocal pool's rate bound and the measured latency; top-k assumed streamed",
+                                    expert=(L, None)))
             for e, n in enumerate(routing.counts[L]):
                 if n == 0:
                     continue
-                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc1 + GELU ({n} tokens)", m.expert_hidden, D, n, True)
-                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc2 (scaled scatter-acc)", D, m.expert_hidden, n)
+                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc1 + GELU ({n} tokens)", m.expert_hidden, D, n, True,
+                    expert=(L, e))
+                lin("experts (fc1 + fc2)", f"layer {L} expert {e} fc2 (scaled scatter-acc)", D, m.expert_hidden, n,
+                    expert=(L, e))
     overlap_linear_calls(frame, w_bits)
     return frame
 
 
-def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = False) -> tuple[list, list, list]:
+def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
+    """The frame's weight stream as the prefetch DMA fetches it: one segment per linear call in call
+    order, where each MoE layer's expert calls are replaced by every expert's fc1 and fc2 in index
+    order (fetched speculatively; the inactive ones skipped or dropped once the routing is known)."""
+    cfg = frame.cfg
+    m, e = cfg.model, w_bits // cfg.fmt("weight").width
+
+    def words(n_out, n_in):
+        return n_out * -(-n_in // e)
+
+    segs = []
+    for c in frame.calls:
+        if c.unit == "softmax" and c.expert is not None:
+            L = c.expert[0]
+            for x in range(m.experts):
+                segs.append(Segment(words(m.expert_hidden, m.dim), (L, x), f"layer {L} expert {x} fc1"))
+                segs.append(Segment(words(m.dim, m.expert_hidden), (L, x), f"layer {L} expert {x} fc2"))
+        elif c.unit == "linear" and c.expert is None:
+            segs.append(Segment(words(c.shape[0], c.shape[1]), None, c.name))
+    return segs
+
+
+def weight_fifo(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> WeightFifo:
+    """A fresh model of the frame's DDR -> weight FIFO path (the DDR starts with the frame: Sequence
+    cycle -1, frame cycle 0), without the routing (:func:`linear_sequence` gives it as the gate ends)."""
+    th = ddr_throttle(frame.cfg, frame.gbs, w_bits)
+    return WeightFifo(weight_segments(frame, w_bits), frame.fifo_depth, th.rate, th.word, th.burst, start=-1)
+
+
+def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = False,
+                    fifo: WeightFifo | None = None) -> tuple[list, list, list]:
     """The frame's linear calls as ``cosim.linear_schedule.Sequence`` runs them, with the other calls
     as gaps (their measured or, with ``planned``, planned cycles; ``call_gap`` after every call): a
     call's activations arrive when the call before it in the frame ends (``x_from``); a call right
@@ -419,12 +462,20 @@ def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = 
     cycles [t, done + 1), its predicted_cycles. Returns (SeqCall list, SeqResult list, the frame time
     each call may start at)."""
     cfg = frame.cfg
-    seq = Sequence(cfg, w_bits=w_bits, throttle=ddr_throttle(cfg, frame.gbs, w_bits))
+    if frame.fifo_depth:
+        fifo = fifo if fifo is not None else weight_fifo(frame, w_bits)
+        seq = Sequence(cfg, w_bits=w_bits, fifo=fifo)
+    else:
+        seq = Sequence(cfg, w_bits=w_bits, throttle=ddr_throttle(cfg, frame.gbs, w_bits))
     t, calls, starts, prev_unit = 0, [], [], None
     for c in frame.calls:
         if c.unit != "linear":
             t += (c.cycles if not planned or c.planned_cycles is None else c.planned_cycles) + frame.call_gap
             prev_unit = c.unit
+            if c.unit == "softmax" and c.expert is not None and frame.fifo_depth:
+                # the routing mask is visible when the first expert call may be presented (Sequence t - 1)
+                L = c.expert[0]
+                seq.fifo.route(L, {x for x, n in enumerate(frame.routing.counts[L]) if n}, t - 1)
             continue
         n_out, n_in, rows, gelu = c.shape
         late = prev_unit == "softmax"
@@ -440,7 +491,12 @@ def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = 
 def _linear_sequence(frame: Frame, w_bits: int, planned: bool) -> list:
     """(counted cycles, block-0 wait) of each linear call: from the frame time it may start to its
     ap_done, and the cycles its first step waited for block 0 beyond its activations."""
-    _, res, starts = linear_sequence(frame, w_bits, planned)
+    fifo = weight_fifo(frame, w_bits) if frame.fifo_depth else None
+    _, res, starts = linear_sequence(frame, w_bits, planned, fifo)
+    if fifo is not None and not planned:
+        frame.fifo_stats = {"fetched_words": fifo.fetched_words(), "dropped_words": fifo.dropped,
+                            "engine_words": fifo.engine_words, "skipped_segments": len(fifo.skipped_segments()),
+                            "last_push": fifo.F[-1] if fifo.F else None}
     return [(r.done + 1 - t, max(0, r.block0_full - (max(r.launch, t) + X_WRITE + 1))) for r, t in zip(res, starts)]
 
 

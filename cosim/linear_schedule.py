@@ -142,8 +142,10 @@ class Sequence:
     """
 
     def __init__(self, cfg: Config, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
-                 throttle: Throttle | None = None):
-        self.cfg, self.throttle = cfg, throttle
+                 throttle: Throttle | None = None, fifo=None):
+        if fifo is not None and throttle is not None:
+            raise ValueError("Sequence: the weight stream is either a per-call Throttle or a prefetch WeightFifo, not both")
+        self.cfg, self.throttle, self.fifo = cfg, throttle, fifo
         self.lo = lo or cfg.hardware.linear_out
         self.li = li or cfg.hardware.linear_in
         self.e = (w_bits or cfg.hardware.axi_width) // cfg.fmt("weight").width
@@ -154,6 +156,10 @@ class Sequence:
         self.free_from = [-(10 ** 9), -(10 ** 9)]   # first cycle each bank is neither full nor held
         self.lbank = 0                            # bank of the next block (loader and issue agree)
         self._last_pipeline = 0
+        # with a prefetch FIFO the w_ slice keeps taking words across calls: its state after the last
+        # call's loader finished (m slot, skid slot), and the first cycle not yet simulated for it
+        self._slice = (False, False)
+        self._slice_from: int | None = None
 
     def add(self, call: SeqCall) -> SeqResult:
         n_out, n_in, rows = call.n_out, call.n_in, call.rows
@@ -182,11 +188,12 @@ class Sequence:
         lb = self.lbank
         key = (n_out, n_in, rows, call.gelu, lo, li, e, th, launch - ready, max(hold_until, ready) - ready, x0 - ready,
                max(self.free_from[lb], ready) - ready, max(self.free_from[1 - lb], ready) - ready)
-        hit = _SEQ_MEMO.get(key)
+        hit = None if self.fifo is not None else _SEQ_MEMO.get(key)
         if hit is None:
             *times, load_bound = self._simulate(call, ready, launch, hold_until, x0)
             hit = (tuple(v - ready for v in times), load_bound)
-            _SEQ_MEMO[key] = hit
+            if self.fifo is None:     # with a FIFO the schedule depends on the whole stream's history
+                _SEQ_MEMO[key] = hit
         t_last, fin, block0_full, ff_b, ff_a = (v + ready for v in hit[0])
         self.load_bound.append(hit[1])
         n_ob = -(-n_out // lo)
@@ -212,8 +219,15 @@ class Sequence:
         n_x = rows * n_ib
         steps_in_block = n_x
 
+        fifo = self.fifo
         credit, offered_left = 0, n_out * words
         m_valid = skid_valid = False
+        c = ready
+        if fifo is not None:   # the slice as the previous call's loader left it, simulated from then on
+            m_valid, skid_valid = self._slice
+            if self._slice_from is None:
+                self._slice_from = fifo.start
+            c = min(ready, self._slice_from)
         l_state, l_block = "IDLE", 0
         l_bank = self.lbank
         w_left = b_left = 0
@@ -227,20 +241,26 @@ class Sequence:
         release_at: dict[int, int] = {}
         block0_full = t_last = fin = None
         load_bound = False
-        c = ready
-        limit = ready + 50 * (n_x * n_ob + n_out * words * (e // (th.rate if th else e) + 2) + 1000) \
-            + max(0, launch - ready) + max(0, x0 - launch)
+        rate = fifo.rate if fifo is not None else th.rate if th else e
+        word = fifo.word if fifo is not None else e
+        limit = ready + 50 * (n_x * n_ob + n_out * words * (word // rate + 2) + 1000) \
+            + max(0, launch - ready) + max(0, x0 - launch) + (10 ** 8 if fifo is not None else 0)
         while t_last is None:
+            # no word can enter the w_ slice any more: this call's words all taken (per-call stream) or,
+            # with the FIFO, this call's loader done (the slice then belongs to the next call's model)
+            src_done = offered_left == 0 if fifo is None else fin is not None
             if c > limit:
                 raise RuntimeError("Sequence: the modelled schedule does not finish (model bug)")
             if c == launch + 1:
                 active = True
             # ---- skip cycles in which nothing but the bucket moves (loader waiting, issue not yet active)
-            if not active and c < launch + 1 and (skid_valid and m_valid or offered_left == 0):  # noqa: SIM114
+            if not active and c < launch + 1 and (skid_valid and m_valid or src_done):  # noqa: SIM114
                 blocked = ((l_state == "BSETUP" and (full[l_bank] or held[l_bank] or c < free_from[l_bank]))
-                           or (l_state == "HANDOVER" and c < hold_until) or (l_state == "IDLE" and c > ready))
+                           or (l_state == "HANDOVER" and c < hold_until) or (l_state == "IDLE" and c != ready))
                 if blocked and not release_at:
                     nxt = launch + 1
+                    if l_state == "IDLE" and c < ready:
+                        nxt = min(nxt, ready)
                     if l_state == "BSETUP" and not (full[l_bank] or held[l_bank]):
                         nxt = min(nxt, free_from[l_bank])
                     if l_state == "HANDOVER":
@@ -254,7 +274,7 @@ class Sequence:
             # ---- skip steady steps: the issue fires every cycle inside a block while the loader waits and
             # the weight source can only refill its bucket (stop before the block's last step and any
             # release, bank-free or hold time: those change the state)
-            elif active and full[c_bank] and (skid_valid and m_valid or offered_left == 0) and \
+            elif active and full[c_bank] and (skid_valid and m_valid or src_done) and \
                     (c_block > 0 or max(0, min(n_x, c - x0)) > x_issued):
                 stop = c + steps_in_block - c_step - 1
                 if release_at:
@@ -275,7 +295,9 @@ class Sequence:
                     c = stop
                     continue
             w_v = m_valid
-            if th:
+            if fifo is not None:
+                offer = not src_done and fifo.valid(c)
+            elif th:
                 credit = th.refill(credit)
                 offer = offered_left > 0 and credit >= th.word
             else:
@@ -349,7 +371,9 @@ class Sequence:
                 skid_valid = True
             if in_hs:
                 offered_left -= 1
-                if th:
+                if fifo is not None:
+                    fifo.pop(c)
+                elif th:
                     credit -= th.word
             rel = release_at.pop(c, None)
             if rel is not None:
@@ -363,6 +387,8 @@ class Sequence:
                 if block0_full is None:
                     block0_full = c + 1
             l_state, wdone, bdone, lq = nxt_state, nxt_wdone, nxt_bdone, nxt_lq
+            if fifo is not None and fin == c:
+                self._slice, self._slice_from = (m_valid, skid_valid), c + 1
             c += 1
         for cyc, bank in release_at.items():   # releases after the last step (the last LI cycles)
             free_from[bank] = cyc + 1

@@ -16,7 +16,9 @@ files: a list of run_layer keyword arguments in, the engine's destinations out; 
 skipped without them; the three-way python_ref / C-sim / RTL comparison uses it), w_rate / w_burst
 (the weight stream throttled like DDR: w_rate weights per cycle on average, at most w_burst words
 back to back at full rate; the model shapes and test_expert_tokens_ddr run under it), tokens (list:
-the token counts of test_expert_tokens_ddr).
+the token counts of test_expert_tokens_ddr), w_fifo (test_frame_sequence: the weights come through the
+prefetch FIFO of that many words, filled from DDR at w_rate / w_burst across the whole frame:
+:class:`FifoWords`).
 
 Weight stream throttle (:class:`ThrottledWords`): a token bucket in weights, empty at the call's
 start; every cycle it gains w_rate weights (at most w_burst words' worth), a word is offered while
@@ -70,6 +72,12 @@ class LinearTB:
         self.e_w = self.w_bits // self.cfg.fmt("weight").width
         rate = p.extra.get("w_rate")
         self.throttle = None if rate is None else Throttle(int(rate), self.e_w, p.int("w_burst", 8))
+        self.fifo_depth = p.int("w_fifo", 0)
+        self.ddr = self.throttle           # the DDR's bucket (with w_fifo it fills the FIFO, not w_)
+        if self.fifo_depth:
+            if self.throttle is None:
+                raise ValueError("run parameter w_fifo needs w_rate (and w_burst): the DDR rate that fills the FIFO")
+            self.throttle = None
         Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
         aw = self.act.width
         wb = self.cfg.fmt("weight").width
@@ -82,6 +90,7 @@ class LinearTB:
             return s
         self.x, self.w, self.b = src("x", aw), src("w", wb), src("b", bb)
         self.w_throttled = ThrottledWords(dut, self.throttle) if self.throttle else None
+        self.w_fifo = FifoWords(dut) if self.fifo_depth else None
         self.acc, self.s = src("acc", aw), src("s", aw)
         self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
                                reset_active_level=False, byte_size=aw)
@@ -129,7 +138,7 @@ class LinearTB:
         dut = self.dut
         dut.ap_rst_n.value = 0
         await ClockCycles(dut.ap_clk, 3)
-        for m in (self.x, self.w, self.b, self.acc, self.s, self.y) + ((self.w_throttled,) if self.w_throttled else ()):
+        for m in (self.x, self.w, self.b, self.acc, self.s, self.y) + tuple(d for d in (self.w_throttled, self.w_fifo) if d):
             m.clear()
         dut.ap_rst_n.value = 1
         self.y.pause = False
@@ -140,7 +149,7 @@ class LinearTB:
 
     def set_stall_pattern(self, name: str, seed: int):
         idle, pause = STALL_PATTERNS[name]
-        if self.throttle and idle:
+        if (self.throttle or self.fifo_depth) and idle:
             raise ValueError("the throttled weight stream runs without the random stall patterns")
         for k, m in enumerate((self.x, self.w, self.b, self.acc, self.s)):
             m.set_pause_generator(random_pauses(*idle, seed=seed + k) if idle else None)
@@ -210,6 +219,54 @@ class ThrottledWords:
         if not self.words:  # unless the next call's image started at this edge
             d.w_TVALID.value = 0
         assert n
+
+
+class FifoWords:
+    """Drives w_ as the weight prefetch FIFO's output does (cosim.weight_fifo_schedule.WeightFifo:
+    DDR -> rtl/src/weight_fifo.sv, whose RTL equals that model cycle for cycle, cosim/test_weight_fifo.py):
+    one stream for the whole sequence, the next word offered from the cycle the model puts it at the
+    FIFO's head, every handshake reported back to the model (its room and head times follow the pops).
+    Cycle 0 is the first call's ap_ready cycle, as in cosim.linear_schedule.Sequence."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.fifo = None
+        self.words: list[tuple[int, int]] = []   # (TDATA, TLAST) of every call's image, in call order
+        self.task = None
+        self.cycle = 0
+
+    def load(self, fifo, words):
+        self.fifo, self.words = fifo, list(words)
+
+    def start(self):
+        if self.task is None:
+            self.task = cocotb.start_soon(self._run())
+
+    def empty(self):
+        return not self.words
+
+    def clear(self):
+        if self.task:
+            self.task.cancel()
+        self.words, self.task = [], None
+        self.dut.w_TVALID.value = 0
+
+    async def _run(self):
+        d, fifo = self.dut, self.fifo
+        while self.words:
+            await FallingEdge(d.ap_clk)
+            offer = fifo.valid(self.cycle)
+            d.w_TVALID.value = int(offer)
+            if offer:
+                d.w_TDATA.value, d.w_TLAST.value = self.words[0]
+            ready = int(d.w_TREADY.value)   # a flip-flop (the engine's slice): decides this cycle's handshake
+            await RisingEdge(d.ap_clk)
+            if offer and ready:
+                fifo.pop(self.cycle)
+                self.words.pop(0)
+            self.cycle += 1
+        await FallingEdge(d.ap_clk)
+        d.w_TVALID.value = 0
 
 
 def words_to_lanes(words, lanes, width):
@@ -283,7 +340,9 @@ def start_streams(tb: LinearTB, c: dict, x_delay: int = 0):
             await tb.acc.send(tb.lanes(c["prev"][:, ob * lo:(ob + 1) * lo], act.width))
 
     cocotb.start_soon(send_x())
-    if tb.w_throttled:
+    if tb.w_fifo:
+        tb.w_fifo.start()   # the whole sequence's words, loaded by the test (idempotent)
+    elif tb.w_throttled:
         tb.w_throttled.send(c["w_words"])
     else:
         cocotb.start_soon(tb.w.send(AxiStreamFrame(c["w_lanes"])))
@@ -297,13 +356,13 @@ def start_streams(tb: LinearTB, c: dict, x_delay: int = 0):
 def call_budget(tb: LinearTB, c: dict) -> int:
     words = c["n_out"] * (-(-c["n_in"] // tb.e_w))
     budget = 2000 + 20 * (c["rows"] * c["n_ob"] * c["n_ib"] + words * 2 + c["rows"] * c["n_ob"])
-    if tb.throttle:
-        budget += 2 * words * tb.e_w // tb.throttle.rate
+    if tb.ddr:
+        budget += 2 * words * tb.e_w // tb.ddr.rate
     return budget
 
 
 def check_streams_consumed(tb: LinearTB, label):
-    for m, name in ((tb.x, "x"), (tb.w_throttled or tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
+    for m, name in ((tb.x, "x"), (tb.w_fifo or tb.w_throttled or tb.w, "w"), (tb.b, "b"), (tb.acc, "acc"), (tb.s, "s")):
         if not m.empty() or int(getattr(tb.dut, f"{name}_TVALID").value):
             raise AssertionError(f"{label}: the engine did not consume the whole {name}_ stream")
 
@@ -395,13 +454,15 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     return rec
 
 
-async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_delays: list | None = None) -> list:
+async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_delays: list | None = None,
+                       model: list | None = None) -> list:
     """Calls issued back to back as a Vitis ap_ctrl_hs host does: ap_start with call i's arguments
     is held until ap_ready is seen (the engine took them), then call i+1's arguments follow after
     ``delays[i+1]`` cycles (0: at once); each call's streams are queued from its acceptance (x_
     ``x_delays[i]`` cycles later: activations that another unit is still producing). Outputs
     are collected in call order. Returns one record per call with its ap_ready and ap_done cycles
-    (relative to the first call's ap_ready) next to cosim.linear_schedule.Sequence's prediction."""
+    (relative to the first call's ap_ready) next to cosim.linear_schedule.Sequence's prediction
+    (``model``: the SeqResult list to compare with, when the caller ran the model itself)."""
     dut = tb.dut
     x_delays = x_delays or [0] * len(calls)
     while not int(dut.ap_idle.value):
@@ -452,20 +513,20 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_de
         raise AssertionError(f"{label}: {len(tb.ready_cycles)} ap_ready and {len(tb.done_cycles)} ap_done pulses "
                              f"for {len(calls)} calls")
     check_streams_consumed(tb, label)
-    seq = Sequence(tb.cfg, tb.lo, tb.li, tb.w_bits, tb.throttle)
+    seq = Sequence(tb.cfg, tb.lo, tb.li, tb.w_bits, tb.throttle) if model is None else None
     r0 = tb.ready_cycles[0]
     recs = []
     for n, c in enumerate(calls):
         nbad = check_call(tb, c, frames[n])
-        m = seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"], delay=delays[n] if n else 0,
-                            x_delay=x_delays[n]))
+        m = model[n] if model is not None else seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"],
+                                                               delay=delays[n] if n else 0, x_delay=x_delays[n]))
         iso = predicted_cycles(tb.cfg, c["n_out"], c["n_in"], c["rows"], c["gelu"], tb.lo, tb.li, w_bits=tb.w_bits,
                                throttle=tb.throttle).cycles
         rec = {"layer": f"{label}_{n}_{c['label']}", "out": c["n_out"], "in": c["n_in"], "rows": c["rows"],
                "mode": c["mode"], "gelu": c["gelu"], "delay": delays[n] if n else 0,
                "ready": tb.ready_cycles[n] - r0, "done": tb.done_cycles[n] - r0,
                "predicted_ready": m.ready, "predicted_done": m.done, "isolated": iso, "mismatches": nbad,
-               "w_rate": tb.throttle.rate if tb.throttle else None, "sequence": label,
+               "w_rate": tb.ddr.rate if tb.ddr else None, "w_fifo": tb.fifo_depth, "sequence": label,
                "seq_y_held_cycles": tb.y_held - yheld0}
         tb.results.append("runs", rec)
         dut._log.info(f"{rec['layer']}: ready {rec['ready']} (model {m.ready}), done {rec['done']} (model {m.done}), "
@@ -813,14 +874,23 @@ async def test_frame_sequence(dut):
     e, tb = await start(dut, "none")
     rng = np.random.default_rng(e.params.seed + 10)
     cfg, act = e.cfg, e.act
-    routing = {"uniform": fs.uniform_routing, "concentrated": fs.concentrated_routing}.get(e.params.extra["frame"])
+    def last_k(cfg):   # every token to the last k experts: the speculatively fetched first experts are dropped
+        m = cfg.model
+        c = [m.tokens if x >= m.experts - m.top_k else 0 for x in range(m.experts)]
+        return fs.Routing("all tokens to the last k experts", {L: c for L in range(m.layers) if m.is_moe_layer(L)})
+
+    routings = {"uniform": fs.uniform_routing, "concentrated": fs.concentrated_routing, "last_k": last_k}
+    routing = routings.get(e.params.extra["frame"])
     if routing is None:
-        raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not uniform or concentrated")
-    frame = fs.compose(cfg, routing(cfg), w_bits=tb.w_bits)
-    if tb.throttle != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
+        raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not one of {', '.join(routings)}")
+    # the frame's DDR bandwidth is the run's w_rate (weights per cycle at the configured clock)
+    gbs = tb.ddr.rate * fs.WEIGHT_BYTES * cfg.hardware.clock_mhz * 1e6 / 1e9 if tb.ddr else fs.DEFAULT_DDR_GBS
+    frame = fs.compose(cfg, routing(cfg), gbs=gbs, w_bits=tb.w_bits, fifo_depth=tb.fifo_depth)
+    if tb.ddr != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
         raise ValueError(f"run parameters w_rate / w_burst: the frame streams weights as "
-                         f"{fs.ddr_throttle(cfg, frame.gbs, tb.w_bits)}, the run as {tb.throttle}")
-    seq_calls, res, starts = fs.linear_sequence(frame, tb.w_bits)
+                         f"{fs.ddr_throttle(cfg, frame.gbs, tb.w_bits)}, the run as {tb.ddr}")
+    model_fifo = fs.weight_fifo(frame, tb.w_bits) if tb.fifo_depth else None
+    seq_calls, res, starts = fs.linear_sequence(frame, tb.w_bits, fifo=model_fifo)
     delays = [0] + [max(0, c.start - res[n - 1].ready) if c.start is not None else 0
                     for n, c in enumerate(seq_calls) if n]
     x_delays = [max(0, c.x_from - r.ready) for c, r in zip(seq_calls, res)]
@@ -830,7 +900,12 @@ async def test_frame_sequence(dut):
         w = rand_raw(cfg.fmt("weight"), (c.n_out, c.n_in), rng, 1.0 / np.sqrt(c.n_in))
         calls.append(prepare_call(tb, f"f{n}", x, w, rand_raw(cfg.fmt("bias"), c.n_out, rng, 0.1), "weight", "bias",
                                   rng, gelu=c.gelu))
-    recs = await run_sequence(tb, calls, delays, "frame", x_delays)
+    if tb.fifo_depth:   # a fresh model of the same path drives w_, with the routing the frame model gave
+        drive = fs.weight_fifo(frame, tb.w_bits)
+        for layer, (visible, active) in model_fifo.routes.items():
+            drive.route(layer, active, visible)
+        tb.w_fifo.load(drive, [(w, int(k == len(c["w_words"]) - 1)) for c in calls for k, w in enumerate(c["w_words"])])
+    recs = await run_sequence(tb, calls, delays, "frame", x_delays, model=res)
     check(e, sum(r["mismatches"] for r in recs), "frame sequence")
     counted = [c.cycles for c in frame.linear_calls]
     for rec, t, want in zip(recs, starts, counted):
@@ -841,4 +916,6 @@ async def test_frame_sequence(dut):
                                                              r["frame_model_cycles"])]
     assert not off, f"frame sequence: measured cycles differ from the model: {off}"
     e.results.update(frame_linear_cycles=sum(counted), frame_linear_isolated=sum(c.isolated_cycles
-                                                                                 for c in frame.linear_calls))
+                                                                                 for c in frame.linear_calls),
+                     fifo_stats=dict(frame.fifo_stats) if tb.fifo_depth else None,
+                     fifo_dropped=model_fifo.dropped if model_fifo else 0)

@@ -166,6 +166,28 @@ def test_linear_frame_sequence_tiny():
     assert r["frame_linear_cycles"] < r["frame_linear_isolated"]
 
 
+@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 24, 128)])
+def test_linear_frame_sequence_fifo_tiny(routing, w_rate, depth):
+    """The same frame with the weights coming through the prefetch FIFO (cosim.weight_fifo_schedule:
+    DDR at w_rate fills a FIFO of ``depth`` words across the whole frame, the experts fetched
+    speculatively and the inactive ones dropped at its head; the w_ slice takes the next call's words
+    before that call starts): bit-exact, every ap_ready / ap_done and every call's counted cycles equal
+    the frame model with the FIFO. last_k: every token to the last k experts at 4 weights/cycle into 8
+    words, so the FIFO runs full, experts are dropped and skipped; uniform: the config's depth."""
+    r = run_linear("tiny", f"frame_fifo_{routing}", testcase="test_frame_sequence", parameters={"W_BITS": 512},
+                   stall="none", w_rate=w_rate, w_burst=8, frame=routing, w_fifo=depth)
+    assert r["tests_run"] == 1 and r["mismatches"] == 0
+    runs = r["runs"]
+    assert all(x["w_fifo"] == depth for x in runs)
+    assert all((x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]) for x in runs), \
+        [x for x in runs if (x["ready"], x["done"]) != (x["predicted_ready"], x["predicted_done"])]
+    assert all(x["frame_cycles"] == x["frame_model_cycles"] for x in runs)
+    stats = r["fifo_stats"]
+    assert stats["engine_words"] + stats["dropped_words"] == stats["fetched_words"]
+    if routing == "last_k":
+        assert stats["dropped_words"] > 0 and stats["skipped_segments"] > 0
+
+
 def test_linear_cosim_edge_moe_reduced():
     """edge_moe.yaml's formats, AXI width and buffer sizes with an 8 x 4 tile and 5 tokens (3 routed
     to the expert): every model shape, odd shapes under stalls, back to back, reset, the expert pair
