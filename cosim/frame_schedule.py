@@ -294,7 +294,8 @@ class Call:
     cycles: int
     source: str
     shape: tuple = ()        # linear: (out, in, rows, gelu)
-    weight_bytes: int = 0    # DDR weight traffic of the call
+    weight_bytes: int = 0    # weight and bias bytes of the call
+    w_bytes: int = 0         # bytes of its w_ image (the weights in w_-word packing: what the modelled DDR streams)
     macs: int = 0            # multiply-accumulates of the call (rooflines)
     planned_cycles: int | None = None   # the 'planned' figure where it differs (LayerNorm fused)
     isolated_cycles: int | None = None  # linear: the call on its own (predicted_cycles), before the overlap
@@ -349,8 +350,9 @@ class Frame:
 
     @property
     def ddr_roofline(self) -> float:
-        """Cycles to stream the frame's weights once at the DDR bandwidth."""
-        return self.weight_bytes / (self.gbs * 1e9) * self.cfg.hardware.clock_mhz * 1e6
+        """Cycles to stream the frame's w_ images once at the DDR bandwidth (the weights in w_ words:
+        what the modelled DDR carries; the biases, 0.5 % of the bytes, come on b_ outside that budget)."""
+        return sum(c.w_bytes for c in self.calls) / (self.gbs * 1e9) * self.cfg.hardware.clock_mhz * 1e6
 
     @property
     def roofline(self) -> float:
@@ -368,12 +370,12 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     """The call list of one frame and the cycles of each call (see the module docstring).
     ``fifo_depth``: words of the weight prefetch FIFO (default hardware.weight_fifo.depth; 0: none)."""
     gbs = check_bandwidth(gbs)
-    if fifo_depth is None:
-        fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
-    if fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1)):
-        raise PerfError(f"weight FIFO depth {fifo_depth}: must be 0 (none) or a power of two >= 2")
     if not isinstance(cfg, Config):
         raise PerfError(f"compose: expected a python_ref Config, got {type(cfg).__name__}")
+    if fifo_depth is None:
+        fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
+    if not isinstance(fifo_depth, int) or fifo_depth < 0 or (fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1))):
+        raise PerfError(f"weight FIFO depth {fifo_depth!r}: must be 0 (none) or a power of two >= 2")
     if call_gap < 0:
         raise PerfError(f"call_gap {call_gap}: must be >= 0")
     routing.check(cfg)
@@ -383,11 +385,13 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     lin_src = (f"cosim.linear_schedule (linear RTL cycle model, weights at {gbs:g} GB/s = "
                f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words)")
 
+    e_w = w_bits // cfg.fmt("weight").width
+
     def lin(cls, name, n_out, n_in, rows, gelu=False, expert=None):
         p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
         frame.calls.append(Call(cls, name, "linear", p.cycles, lin_src, (n_out, n_in, rows, bool(gelu)),
-                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * n_in * rows, isolated_cycles=p.cycles,
-                                expert=expert))
+                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * -(-n_in // e_w) * w_bits // 8,
+                                n_out * n_in * rows, isolated_cycles=p.cycles, expert=expert))
 
     def ln(name):
         frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),

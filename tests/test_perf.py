@@ -62,7 +62,7 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     in the frame (its block 0 loads behind the calls before it), and the frame is the sum of its calls."""
     cfg = load_config(config)
     r = skewed_routing(cfg) if config == "tiny" else fs.uniform_routing(cfg)
-    f = fs.compose(cfg, r)
+    f = fs.compose(cfg, r, fifo_depth=0)     # the w_ stream per call (the prefetch FIFO: test_weight_fifo_*)
     thr = fs.ddr_throttle(cfg, fs.DEFAULT_DDR_GBS)
     if config == "edge_moe":
         assert thr == Throttle(24, 32, 8)
@@ -118,7 +118,7 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
     expert of a layer) runs as on its own, the calls after LayerNorm / attention hide their whole
     block 0, and prefetching never makes a call longer."""
     cfg = load_config(config)
-    f = fs.compose(cfg, fs.uniform_routing(cfg))
+    f = fs.compose(cfg, fs.uniform_routing(cfg), fifo_depth=0)
     calls, res, starts = fs.linear_sequence(f)
     lin = f.linear_calls
     assert len(calls) == len(res) == len(lin)
@@ -162,15 +162,17 @@ def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
 def test_lower_bandwidth_never_reduces_the_frame_time(config):
+    """Without the prefetch FIFO. With it, a slower DDR fetches fewer experts speculatively before the
+    routing is known and can drop fewer words: test_weight_fifo_speculation_is_not_monotone."""
     cfg = load_config(config)
     gbs = [0.5, 1.3, 2.4, 4.8, 7.0, 9.6, 12.0, 14.4, 19.2, 40.0] if config == "tiny" else [4.8, 14.4, 19.2]
     routings = [fs.uniform_routing(cfg), fs.concentrated_routing(cfg)]
     for r in routings + ([skewed_routing(cfg)] if config == "tiny" else []):
-        cyc = [fs.compose(cfg, r, g).cycles for g in gbs]
+        cyc = [fs.compose(cfg, r, g, fifo_depth=0).cycles for g in gbs]
         assert all(a >= b for a, b in zip(cyc, cyc[1:])), (r.name, cyc)
         # and call by call on its own (in the frame a longer call before can hide more of the next
         # call's block 0, so the counted cycles of one call need not grow)
-        frames = [fs.compose(cfg, r, g) for g in (gbs[0], gbs[-1])]
+        frames = [fs.compose(cfg, r, g, fifo_depth=0) for g in (gbs[0], gbs[-1])]
         assert all((a.isolated_cycles or a.cycles) >= (b.isolated_cycles or b.cycles)
                    for a, b in zip(*(fr.calls for fr in frames)))
 
@@ -183,8 +185,9 @@ def test_rooflines_bound_the_frame_from_below(config):
         for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg)):
             if config == "edge_moe" and r.name == "skewed":
                 continue
-            f = fs.compose(cfg, r, g)
-            assert f.cycles >= f.planned_cycles >= f.roofline == max(f.mac_roofline, f.ddr_roofline) > 0
+            for depth in (0, cfg.hardware.weight_fifo_depth):
+                f = fs.compose(cfg, r, g, fifo_depth=depth)
+                assert f.cycles >= f.planned_cycles >= f.roofline == max(f.mac_roofline, f.ddr_roofline) > 0
             # the MACs of the frame do not depend on the routing (tokens x k slots)
             T, D = m.tokens, m.dim
             macs = (m.num_patches * m.patch_in * D + m.layers * (4 * T * D * D + 2 * m.heads * T * T * m.head_dim)
@@ -283,3 +286,51 @@ def test_resources_parse_results_md(edge):
     assert tot["DSP"] == sum(r[3] for r in rows if r[3] is not None)
     assert fs.expected_linear_dsp(edge) == 32 * 32 + 32 + 128  # docs/linear.md: 1 per MAC, 32 GELU, 128 score
     assert all(not math.isnan(v) for v in tot.values())
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_weight_fifo_frame(config):
+    """With the prefetch FIFO (hardware.weight_fifo.depth, the default): the counted cycles still
+    telescope to the Sequence's ap_done cycles; the DDR fetches every active call's w_ image once
+    (engine words = the images of the calls that run) plus the speculative experts it drops; the
+    routing's inactive experts are skipped or dropped. On edge_moe the FIFO shortens the frame (the
+    DDR streams the experts' weights while attention, LayerNorm and the gate run)."""
+    cfg = load_config(config)
+    depth = cfg.hardware.weight_fifo_depth
+    assert depth >= 2
+    e = fs.DEFAULT_W_BITS // cfg.fmt("weight").width
+    for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg)):
+        f = fs.compose(cfg, r)
+        assert f.fifo_depth == depth
+        calls, res, starts = fs.linear_sequence(f)
+        assert [x.done + 1 - t for x, t in zip(res, starts)] == [c.cycles for c in f.linear_calls]
+        st = f.fifo_stats
+        words = sum(c.shape[0] * -(-c.shape[1] // e) for c in f.linear_calls)
+        assert st["engine_words"] == words and st["fetched_words"] == words + st["dropped_words"]
+        fifo = fs.weight_fifo(f)
+        fs.linear_sequence(f, fifo=fifo)
+        assert (fifo.engine_words, fifo.dropped) == (st["engine_words"], st["dropped_words"])
+        inactive = {i for i, g in enumerate(fifo.segments) if g.expert and r.counts[g.expert[0]][g.expert[1]] == 0}
+        skipped = set(fifo.skipped_segments())
+        assert skipped <= inactive and len(fifo.segments) == len(f.linear_calls) + len(inactive)
+        assert fifo.dropped == sum(fifo.segments[i].words for i in inactive - skipped)
+    if config == "edge_moe":
+        r = fs.uniform_routing(cfg)
+        with_fifo, without = fs.compose(cfg, r), fs.compose(cfg, r, fifo_depth=0)
+        assert with_fifo.cycles < 0.92 * without.cycles
+        assert with_fifo.fifo_stats["dropped_words"] == 0     # every expert active
+
+
+def test_weight_fifo_speculation_is_not_monotone(edge):
+    """Every token to experts 0 and 1 on edge_moe: the 14 inactive experts after them are fetched
+    speculatively only while the routing is unknown; a slower DDR fetches fewer of them, so it can
+    finish the frame sooner. The model keeps that effect (it is real) and the doc says so."""
+    r = fs.concentrated_routing(edge)
+    slow, fast = fs.compose(edge, r, 4.8), fs.compose(edge, r, 14.4)
+    assert fast.fifo_stats["dropped_words"] > slow.fifo_stats["dropped_words"]
+
+
+def test_bad_fifo_depth_is_a_clear_error(tiny):
+    for bad in (3, -2, 1, 2.0, "8"):
+        with pytest.raises(fs.PerfError, match="weight FIFO depth"):
+            fs.compose(tiny, fs.uniform_routing(tiny), fifo_depth=bad)
