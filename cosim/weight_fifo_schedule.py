@@ -186,6 +186,18 @@ class WeightFifo:
         self._head, self._head_time = self._head + 1, None
         self.engine_words += 1
 
+    def push_time(self, k: int) -> int | None:
+        """F_k, fetching up to word k if the pops given so far decide it; None while word k needs a
+        pop not given yet (with the pops of the cycles before c given, F_k > c then: the FIFO is full
+        in c) and when the stream has no word k."""
+        while len(self.F) <= k:
+            n = len(self.F)
+            if n >= self.depth and n - self.depth >= len(self.P):
+                return None
+            if not self._fetch_next():
+                return None
+        return self.F[k]
+
     def skipped_segments(self) -> list[int]:
         return sorted(self._skipped)
 
