@@ -6,8 +6,8 @@ model's cycle too), and every push happen in the model's push cycle F_k.
 
 Cycle c counts from the first cycle after reset (reset released at the falling edge that opens
 cycle 0); ``start`` is the first cycle the DDR may push. Every cycle the bench drives the inputs at
-the falling edge and reads the outputs there: they come from registers (m_axis_tvalid through the
-head filter's LUTs), so they already show the values the next rising edge samples.
+the falling edge and reads the outputs there: they come from registers (m_axis_tvalid a gate on the
+head's flops), so they already show the values the next rising edge samples.
 
 The DDR side runs in one of two modes (a cocotb test each):
 
@@ -232,7 +232,7 @@ class WeightFifoTB:
             raise ValueError(f"{sc.name}: the stream must end with an always-kept segment")
 
         cnt = dict(cycles=0, pushes=0, pops=0, drops=0, rtl_drops=0, skipped_segments=0, skipped_words=0,
-                   max_level=0, full_cycles=0, empty_cycles=0, out_stall_cycles=0, in_wait_cycles=0,
+                   max_level=0, full_cycles=0, empty_cycles=0, starved_cycles=0, out_stall_cycles=0, in_wait_cycles=0,
                    route_waits=0, waited_layers=[], drops_at_visible=0, mismatches=0)
         first = []
         bad_words: set[int] = set()
@@ -288,6 +288,7 @@ class WeightFifoTB:
             if abort:
                 break
             r = ready(c)
+            cnt["starved_cycles"] += r and not mv and not done     # the engine would take a word, none offered
             if mv:
                 si, so = kept[popped]
                 want_d, want_l = data[si][so], int(so == segs[si].words - 1)

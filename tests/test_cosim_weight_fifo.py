@@ -42,7 +42,7 @@ def test_weight_fifo_cycle_model(depth):
         assert two["drops"] > 0 and 9 in two["waited_layers"] and len(two["route_we"]) == 2, two
         full, empty = runs["full_slow_sink"], runs["empty_slow_ddr"]
         assert full["max_level"] == depth and full["full_cycles"] > depth, full
-        assert empty["max_level"] <= 2 and empty["empty_cycles"] > empty["cycles"] // 2, empty
+        assert empty["max_level"] <= 2 and empty["starved_cycles"] > empty["cycles"] // 2, empty
         assert runs["fractional_bursty"]["out_stall_cycles"] > 0, runs["fractional_bursty"]
     # the bench's DMA offers words before the FIFO has room (TVALID waiting for TREADY)
     assert sum(s["in_wait_cycles"] for s in r["runs"]["dma"].values()) > 0
@@ -63,23 +63,28 @@ def test_weight_fifo_comparison_can_fail():
 # Plausible one-line bugs of the RTL, each of which the bench must catch: the write side's ready one word
 # early (the FIFO never fills), the head filter ignoring the layer (a later layer's word taken under the
 # previous layer's mask), a drop waiting for the engine's TREADY, the level counting words out of the memory
-# instead of out of the output slice (the FIFO would hold DEPTH + 2 words).
+# instead of out of the head (the FIFO would hold DEPTH + 3 words), the filter flags computed against the
+# registered mask only (a routing visible one cycle late).
 BROKEN = {
-    "tready_early_full": ("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);"),
-    "no_layer_compare": ("wire routed = mask_valid && mask_layer == h_layer;", "wire routed = mask_valid;"),
-    "drop_needs_tready": ("assign h_ready       = (m_axis_tready && kept) || drop;",
-                          "assign h_ready       = m_axis_tready && (kept || drop);"),
-    "level_to_memory": ("else        level <= level + (AW+1)'(push) - (AW+1)'(pop);",
-                        "else        level <= level + (AW+1)'(push) - (AW+1)'(h_freed);"),
+    "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
+    "no_layer_compare": [("n_routed = nm_valid && nm_layer == n_layer;", "n_routed = nm_valid;")],
+    "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
+                           "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);")],
+    "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
+                         "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
+    "mask_late": [("nm_valid = route_we || mask_valid;", "nm_valid = mask_valid;"),
+                  ("nm_layer = route_we ? route_layer : mask_layer;", "nm_layer = mask_layer;"),
+                  ("nm_act   = route_we ? NE'(route_active) : mask_active;", "nm_act   = mask_active;")],
 }
 
 
 @pytest.mark.parametrize("bug", sorted(BROKEN))
 def test_weight_fifo_broken_copies_fail(bug, tmp_path):
-    needle, repl = BROKEN[bug]
     text = (RTL_DIR / "src" / "weight_fifo.sv").read_text()
-    assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-    (tmp_path / "weight_fifo.sv").write_text(text.replace(needle, repl))
+    for needle, repl in BROKEN[bug]:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / "weight_fifo.sv").write_text(text)
     with pytest.raises(CosimError, match="mismatch|failed") as exc:
         run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
                  replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})

@@ -55,17 +55,17 @@ def test_bucket_burst_after_waiting_for_room():
 def test_room_rule_and_head_times():
     m = WeightFifo([Segment(4)], depth=2, rate=1, word=1)
     assert [m.push_time(k) for k in range(2)] == [0, 1]
-    assert m.head_time() == 0 + PUSH_TO_HEAD
-    assert not m.valid(1) and m.valid(2)
+    assert PUSH_TO_HEAD == 3 and m.head_time() == 3   # memory read register, output slice, head register
+    assert not m.valid(2) and m.valid(3)
     m.pop(5)                                   # word 0 taken late: word 2 may be pushed from 6
     assert m.push_time(2) == 6
     assert m.head_time() == 6                  # word 1 at the head from P_0 + 1 (it was pushed long before)
     m.pop(6)
     assert m.push_time(3) == 7
-    assert m.head_time() == 8                  # word 2: F + 2 = 8 > P_1 + 1 = 7
-    with pytest.raises(WeightFifoError, match="taken in cycle 7, offered only from 8"):
-        m.pop(7)
-    m.pop(8)
+    assert m.head_time() == 9                  # word 2: F + 3 = 9 > P_1 + 1 = 7
+    with pytest.raises(WeightFifoError, match="taken in cycle 8, offered only from 9"):
+        m.pop(8)
+    m.pop(9)
     for k in range(2, 4):
         assert m.F[k] >= m.P[k - 2] + 1
 
@@ -106,25 +106,25 @@ SEGS = [Segment(2, name="a"), Segment(2, (0, 1), "e1"), Segment(2, (0, 2), "e2")
 
 def test_drop_when_the_word_reaches_the_head():
     # F = 0..6 (nothing skipped: e2's first word is pushed in 4, the routing is visible from 4: active).
-    # The engine takes a's words in 2 and 3; e1's words are dropped in 4 (= its head time, the routing is
-    # visible) and 5; e2's first word is at the head from max(F + 2, 5 + 1) = 6.
+    # The engine takes a's words in 3 and 4; e1's words are dropped in 5 (= its head time, the routing is
+    # visible) and 6; e2's first word is at the head from max(F + 3, 6 + 1) = 7.
     m = WeightFifo(SEGS, depth=8, rate=1, word=1)
     m.route(0, {2}, visible_from=4)
-    assert drain(m, 2) == [2, 3]
-    assert not m.valid(5) and m.valid(6)
-    assert m.P == [2, 3, 4, 5] and m.dropped == 2
-    assert drain(m, 3, start=6) == [6, 7, 8]
+    assert drain(m, 2) == [3, 4]
+    assert not m.valid(6) and m.valid(7)
+    assert m.P == [3, 4, 5, 6] and m.dropped == 2
+    assert drain(m, 3, start=7) == [7, 8, 9]
     assert m.F == list(range(7)) and m.skipped_segments() == []
 
 
 def test_drop_when_the_routing_becomes_visible():
-    # the same stream with the routing visible only from 10: e1's first word waits at the head from 4,
+    # the same stream with the routing visible only from 10: e1's first word waits at the head from 5,
     # is dropped in 10, its second in 11; e2's first word is offered from 12.
     m = WeightFifo(SEGS, depth=8, rate=1, word=1)
     m.route(0, {2}, visible_from=10)
-    assert drain(m, 2) == [2, 3]
+    assert drain(m, 2) == [3, 4]
     assert not m.valid(11) and m.valid(12)
-    assert m.P == [2, 3, 10, 11]
+    assert m.P == [3, 4, 10, 11]
 
 
 def test_skip_at_fetch_time():
@@ -132,15 +132,15 @@ def test_skip_at_fetch_time():
     # visible from 3: e0's first word would be pushed in 3 -> skipped; e1 follows in the same cycle
     m = WeightFifo(segs, depth=8, rate=1, word=1)
     m.route(0, {1}, visible_from=3)
-    assert drain(m, 6) == [2, 3, 4, 5, 6, 7]
+    assert drain(m, 6) == [3, 4, 5, 6, 7, 8]
     assert m.F == [0, 1, 2, 3, 4, 5] and m.skipped_segments() == [1] and m.dropped == 0
     assert [m.seg_of[k] for k in range(6)] == [0, 0, 0, 2, 2, 3]
     # visible from 4: e0's first word went in 3 (speculatively), so e0 is fetched and dropped at the head
     m = WeightFifo(segs, depth=8, rate=1, word=1)
     m.route(0, {1}, visible_from=4)
-    assert drain(m, 3) == [2, 3, 4]
-    assert m.head_time() == 7                     # e1's first word: F = 5, + 2; e0's words dropped in 5, 6
-    assert m.P[3:] == [5, 6] and m.skipped_segments() == [] and m.dropped == 2
+    assert drain(m, 3) == [3, 4, 5]
+    assert m.head_time() == 8                     # e1's first word: F = 5, + 3; e0's words dropped in 6, 7
+    assert m.P[3:] == [6, 7] and m.skipped_segments() == [] and m.dropped == 2
 
 
 def test_inactive_first_word_of_the_stream_waits_and_is_dropped():

@@ -5,14 +5,19 @@
 // its expert is active and drops it (pops it without offering, one word per cycle) if not.
 //
 // Schedule (word k pushed at the end of cycle F_k, popped - taken or dropped - at the end of P_k):
-// * level = words pushed minus words popped, counted until a word leaves the output slice, so
+// * level = words pushed minus words popped, counted until a word leaves the head register, so
 //   s_axis_tready = level < DEPTH keeps axis_fifo's memory (which never holds more than level words) from
 //   overflowing: F_k >= P_{k-DEPTH} + 1. level <= DEPTH always, so level < DEPTH is !level[AW], one flop:
 //   no compare of the level behind the ready (level's adder hangs off the pop, s_axis_tready does not);
-// * storage: axis_fifo (SYNC_READ = 1), word k at its registered output from max(F_k + 2, P_{k-1} + 1);
-// * head filter (a few LUTs between the output slice's tag flops and the mask flops): offered
-//   (m_axis_tvalid) unless speculative; a speculative word whose layer has the visible mask is offered if
-//   its expert is active, dropped if not, and waits otherwise (mask not written, or another layer's);
+// * storage: axis_fifo (SYNC_READ = 1: memory read register, output slice), then the head register:
+//   word k at the head from max(F_k + 3, P_{k-1} + 1), one word per cycle;
+// * head filter: offered (m_axis_tvalid) unless speculative; a speculative word whose layer has the
+//   visible mask is offered if its expert is active, dropped if not, and waits otherwise (mask not
+//   written, or another layer's). The filter's flags (kept, drop) are registered with the word: computed
+//   one cycle ahead for the word the head holds next (the FIFO's output on a load, else its own) against
+//   the mask of the next cycle, so m_axis_tvalid and the pop are a gate on flops. Evaluating the filter
+//   on axis_fifo's output slice instead (its tags -> mask mux -> its ready -> the slice's enables) was
+//   6 LUT levels, 3.97 ns; the head register costs the extra cycle of latency (F_k + 3, not + 2);
 // * route_we writes the mask at the edge closing its cycle: visible from the next cycle. One mask: the
 //   next layer's routing must be written after the previous layer's words have all left (the frame's order
 //   guarantees it: a layer's routing needs the previous layer's expert outputs).
@@ -58,20 +63,24 @@ module weight_fifo #(
 
   wire push = s_axis_tvalid && s_axis_tready;
 
-  // ---- storage
-  logic [WIDTH-1:0]      h_data;
-  logic                  h_last, h_spec, h_valid, h_ready;
-  logic [LAYER_BITS-1:0] h_layer;
-  logic [EB-1:0]         h_expert;
+  // ---- storage: axis_fifo, then the head register (h_*) holding the word and its filter flags
+  logic [WIDTH-1:0]      f_data, h_data;
+  logic                  f_last, f_spec, f_valid, h_last, h_spec;
+  logic [LAYER_BITS-1:0] f_layer, h_layer;
+  logic [EB-1:0]         f_expert, h_expert;
+  logic                  h_valid, h_kept, h_drop;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic                  h_freed;    // the level counts to the output instead (see above)
+  logic                  f_freed;    // the level counts to the head's exit instead (see above)
   /* verilator lint_on UNUSEDSIGNAL */
+  wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);   // the pop: taken or dropped
+  wire f_take = !h_valid || leave;
+  wire load   = f_valid && f_take;
   axis_fifo #(.WIDTH(TW), .DEPTH(DEPTH), .SYNC_READ(1'b1)) u_fifo (
       .clk(clk), .rst_n(rst_n),
       .s_axis_tdata({s_axis_tlast, s_axis_tuser_spec, s_axis_tuser_layer, s_axis_tuser_expert, s_axis_tdata}),
       .s_axis_tvalid(push),
-      .m_axis_tdata({h_last, h_spec, h_layer, h_expert, h_data}), .m_axis_tvalid(h_valid), .m_axis_tready(h_ready),
-      .freed(h_freed));
+      .m_axis_tdata({f_last, f_spec, f_layer, f_expert, f_data}), .m_axis_tvalid(f_valid), .m_axis_tready(f_take),
+      .freed(f_freed));
 
   // ---- routing mask
   logic                  mask_valid;
@@ -89,15 +98,28 @@ module weight_fifo #(
     end
   end
 
-  // ---- head filter
-  wire routed = mask_valid && mask_layer == h_layer;
-  wire kept   = !h_spec || (routed && mask_active[h_expert]);
-  wire drop   = h_spec && routed && !mask_active[h_expert];
+  // ---- head filter, one cycle ahead: the flags of the head's word in the next cycle (a new word from the
+  // FIFO, or the same one) against the mask of the next cycle (a route_we now is visible then), so that
+  // m_axis_tvalid and the pop are a gate or two on flops.
+  wire                  n_spec   = load ? f_spec : h_spec;
+  wire [LAYER_BITS-1:0] n_layer  = load ? f_layer : h_layer;
+  wire [EB-1:0]         n_expert = load ? f_expert : h_expert;
+  wire                  nm_valid = route_we || mask_valid;
+  wire [LAYER_BITS-1:0] nm_layer = route_we ? route_layer : mask_layer;
+  wire [NE-1:0]         nm_act   = route_we ? NE'(route_active) : mask_active;
+  wire                  n_routed = nm_valid && nm_layer == n_layer;
+  wire                  n_active = nm_act[n_expert];
+  always_ff @(posedge clk) begin
+    if (!rst_n) h_valid <= 1'b0;
+    else        h_valid <= load || (h_valid && !leave);
+    h_kept <= !n_spec || (n_routed && n_active);
+    h_drop <= n_spec && n_routed && !n_active;
+    if (load) {h_last, h_spec, h_layer, h_expert, h_data} <= {f_last, f_spec, f_layer, f_expert, f_data};
+  end
   assign m_axis_tdata  = h_data;
   assign m_axis_tlast  = h_last;
-  assign m_axis_tvalid = h_valid && kept;
-  assign h_ready       = (m_axis_tready && kept) || drop;
-  wire pop = h_valid && h_ready;
+  assign m_axis_tvalid = h_valid && h_kept;
+  wire pop = leave;
 
   // ---- level and the write side's ready
   always_ff @(posedge clk) begin
