@@ -17,9 +17,10 @@ first call's ap_ready). Word k of the fetched stream (dropped words included):
   cycle, at most ``burst`` words' worth, emptied by a word at each push) and room in the FIFO:
   s_tready = level < DEPTH, level = words pushed minus words popped before t, so t >= P_{k-DEPTH} + 1;
 * H_k, the first cycle it is at the head (m_axis_tvalid high, or dropped), is
-  max(F_k + 2, P_{k-1} + 1) (the memory's registered read, then the output slice: axis_fifo's
-  latency, one word per cycle), and for an expert word also >= the first cycle the routing mask
-  is visible (``route`` time);
+  max(F_k + 3, P_{k-1} + 1) (the memory's registered read and the output slice: axis_fifo's
+  latency, then the head register that holds the word with its registered filter flags; one word
+  per cycle), and for an expert word also >= the first cycle the routing mask is visible (``route``
+  time);
 * P_k, its pop cycle: the engine's w_ handshake for a kept word (the engine model decides), H_k for a
   dropped word.
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PUSH_TO_HEAD = 2     # push edge -> m_axis_tvalid: memory read register, output slice (axis_fifo)
+PUSH_TO_HEAD = 3     # push edge -> m_axis_tvalid: memory read register, output slice (axis_fifo), head register
 
 
 class WeightFifoError(ValueError):
@@ -207,6 +208,18 @@ class WeightFifo:
         self.P.append(cycle)
         self._head, self._head_time = self._head + 1, None
         self.engine_words += 1
+
+    def push_time(self, k: int) -> int | None:
+        """F_k, fetching up to word k if the pops given so far decide it; None while word k needs a
+        pop not given yet (with the pops of the cycles before c given, F_k > c then: the FIFO is full
+        in c) and when the stream has no word k."""
+        while len(self.F) <= k:
+            n = len(self.F)
+            if n >= self.depth and n - self.depth >= len(self.P):
+                return None
+            if not self._fetch_next():
+                return None
+        return self.F[k]
 
     def skipped_segments(self) -> list[int]:
         return sorted(self._skipped)

@@ -1,0 +1,147 @@
+// Weight prefetch FIFO in front of the linear engine's w_ port (cycle model: cosim/weight_fifo_schedule.py).
+// DDR (a DMA) pushes the frame's weight words in order whenever s_axis_tready is high; the engine takes
+// them on m_axis. Words of a MoE layer's experts (tuser_spec) are fetched before the layer's routing is
+// known; the head then waits on such a word until a routing mask for its layer is visible, offers it if
+// its expert is active and drops it (pops it without offering, one word per cycle) if not.
+//
+// Schedule (word k pushed at the end of cycle F_k, popped - taken or dropped - at the end of P_k):
+// * level = words pushed minus words popped, counted until a word leaves the head register, so
+//   s_axis_tready = level < DEPTH keeps axis_fifo's memory (which never holds more than level words) from
+//   overflowing: F_k >= P_{k-DEPTH} + 1. level <= DEPTH always, so level < DEPTH is !level[AW], one flop:
+//   no compare of the level behind the ready (level's adder hangs off the pop, s_axis_tready does not);
+// * storage: axis_fifo (SYNC_READ = 1: memory read register, output slice), then the head register:
+//   word k at the head from max(F_k + 3, P_{k-1} + 1), one word per cycle;
+// * head filter: offered (m_axis_tvalid) unless speculative; a speculative word whose layer has the
+//   visible mask is offered if its expert is active, dropped if not, and waits otherwise (mask not
+//   written, or another layer's). The filter's flags (kept, drop) are registered with the word: computed
+//   one cycle ahead for the word the head holds next (the FIFO's output on a load, else its own) against
+//   the mask of the next cycle, so m_axis_tvalid and the pop are a gate on flops. Evaluating the filter
+//   on axis_fifo's output slice instead (its tags -> mask mux -> its ready -> the slice's enables) was
+//   6 LUT levels, 3.97 ns; the head register costs the extra cycle of latency (F_k + 3, not + 2);
+// * route_we writes the mask at the edge closing its cycle: visible from the next cycle. One mask: the
+//   next layer's routing must be written after the previous layer's words have all left (the frame's order
+//   guarantees it: a layer's routing needs the previous layer's expert outputs).
+`default_nettype none
+
+module weight_fifo #(
+    parameter int WIDTH = 512,
+    parameter int DEPTH = 16,
+    parameter int EXPERTS = 16,
+    parameter int LAYER_BITS = 4
+) (
+    input  logic                       clk,
+    input  logic                       rst_n,    // synchronous, active low
+    // write side (DDR/DMA)
+    input  logic [WIDTH-1:0]           s_axis_tdata,
+    input  logic                       s_axis_tlast,
+    input  logic                       s_axis_tvalid,
+    output logic                       s_axis_tready,
+    input  logic                       s_axis_tuser_spec,     // 1: the word belongs to an expert (speculative)
+    input  logic [LAYER_BITS-1:0]      s_axis_tuser_layer,
+    input  logic [$clog2(EXPERTS)-1:0] s_axis_tuser_expert,
+    // routing mask: {route_layer, route_active} written by a route_we pulse, visible from the next cycle
+    input  logic                       route_we,
+    input  logic [LAYER_BITS-1:0]      route_layer,
+    input  logic [EXPERTS-1:0]         route_active,
+    // read side (the engine's w_)
+    output logic [WIDTH-1:0]           m_axis_tdata,
+    output logic                       m_axis_tlast,
+    output logic                       m_axis_tvalid,
+    input  logic                       m_axis_tready,
+    output logic [$clog2(DEPTH):0]     level     // words pushed and not yet popped (taken or dropped)
+);
+  localparam int AW = $clog2(DEPTH);
+  localparam int EB = $clog2(EXPERTS);
+  localparam int NE = 1 << EB;                       // expert tag values
+  localparam int TW = WIDTH + 2 + LAYER_BITS + EB;   // {last, spec, layer, expert, data}
+  if (DEPTH < 2 || (1 << AW) != DEPTH) begin : g_chk_depth
+    $error("weight_fifo: DEPTH must be a power of two >= 2, got %0d", DEPTH);
+  end
+  if (EXPERTS < 2 || LAYER_BITS < 1) begin : g_chk_tags
+    $error("weight_fifo: EXPERTS must be >= 2 and LAYER_BITS >= 1, got %0d and %0d", EXPERTS, LAYER_BITS);
+  end
+
+  wire push = s_axis_tvalid && s_axis_tready;
+
+  // ---- storage: axis_fifo, then the head register (h_*) holding the word and its filter flags
+  logic [WIDTH-1:0]      f_data, h_data;
+  logic                  f_last, f_spec, f_valid, h_last, h_spec;
+  logic [LAYER_BITS-1:0] f_layer, h_layer;
+  logic [EB-1:0]         f_expert, h_expert;
+  logic                  h_valid, h_kept, h_drop;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic                  f_freed;    // the level counts to the head's exit instead (see above)
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);   // the pop: taken or dropped
+  wire f_take = !h_valid || leave;
+  wire load   = f_valid && f_take;
+  axis_fifo #(.WIDTH(TW), .DEPTH(DEPTH), .SYNC_READ(1'b1)) u_fifo (
+      .clk(clk), .rst_n(rst_n),
+      .s_axis_tdata({s_axis_tlast, s_axis_tuser_spec, s_axis_tuser_layer, s_axis_tuser_expert, s_axis_tdata}),
+      .s_axis_tvalid(push),
+      .m_axis_tdata({f_last, f_spec, f_layer, f_expert, f_data}), .m_axis_tvalid(f_valid), .m_axis_tready(f_take),
+      .freed(f_freed));
+
+  // ---- routing mask
+  logic                  mask_valid;
+  logic [LAYER_BITS-1:0] mask_layer;
+  logic [NE-1:0]         mask_active;   // padded with inactive experts up to the tag's range
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      mask_valid <= 1'b0;
+    end else if (route_we) begin
+      mask_valid <= 1'b1;
+    end
+    if (route_we) begin
+      mask_layer  <= route_layer;
+      mask_active <= NE'(route_active);
+    end
+  end
+
+  // ---- head filter, one cycle ahead: the flags of the head's word in the next cycle (a new word from the
+  // FIFO, or the same one) against the mask of the next cycle (a route_we now is visible then), so that
+  // m_axis_tvalid and the pop are a gate or two on flops.
+  wire                  n_spec   = load ? f_spec : h_spec;
+  wire [LAYER_BITS-1:0] n_layer  = load ? f_layer : h_layer;
+  wire [EB-1:0]         n_expert = load ? f_expert : h_expert;
+  wire                  nm_valid = route_we || mask_valid;
+  wire [LAYER_BITS-1:0] nm_layer = route_we ? route_layer : mask_layer;
+  wire [NE-1:0]         nm_act   = route_we ? NE'(route_active) : mask_active;
+  wire                  n_routed = nm_valid && nm_layer == n_layer;
+  wire                  n_active = nm_act[n_expert];
+  always_ff @(posedge clk) begin
+    if (!rst_n) h_valid <= 1'b0;
+    else        h_valid <= load || (h_valid && !leave);
+    h_kept <= !n_spec || (n_routed && n_active);
+    h_drop <= n_spec && n_routed && !n_active;
+    if (load) {h_last, h_spec, h_layer, h_expert, h_data} <= {f_last, f_spec, f_layer, f_expert, f_data};
+  end
+  assign m_axis_tdata  = h_data;
+  assign m_axis_tlast  = h_last;
+  assign m_axis_tvalid = h_valid && h_kept;
+  wire pop = leave;
+
+  // ---- level and the write side's ready
+  always_ff @(posedge clk) begin
+    if (!rst_n) level <= '0;
+    else        level <= level + (AW+1)'(push) - (AW+1)'(pop);
+  end
+  assign s_axis_tready = !level[AW];
+
+`ifndef SYNTHESIS
+  logic held_q;   // last cycle offered a word that was not taken
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      held_q <= 1'b0;
+    end else begin
+      held_q <= m_axis_tvalid && !m_axis_tready;
+      if (pop && level == '0) $error("weight_fifo: a pop without a word pushed");
+      if (level > (AW+1)'(DEPTH)) $error("weight_fifo: level %0d above DEPTH %0d", level, DEPTH);
+      if (held_q && !m_axis_tvalid)
+        $error("weight_fifo: an offered word was withdrawn (a route_we replaced its layer's mask before it was taken)");
+    end
+  end
+`endif
+endmodule
+
+`default_nettype wire

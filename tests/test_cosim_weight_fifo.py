@@ -1,0 +1,91 @@
+"""rtl/src/weight_fifo.sv against its cycle model cosim/weight_fifo_schedule.py (cosim/test_weight_fifo.py):
+DEPTH 4, 16 (at the real 512-bit width) and 1024 (32-bit words, to keep the simulation light), the DDR
+driven from the model's push cycles and by the bench's own token bucket + DMA skip rule, and the
+scenarios doing what they are named for (skips, drops in the FIFO, the head waiting on the routing,
+a full and an empty FIFO)."""
+from __future__ import annotations
+
+import pytest
+
+from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
+
+pytestmark = pytest.mark.cosim
+
+RUNS = {4: {"DEPTH": 4, "WIDTH": 64}, 16: {"DEPTH": 16}, 1024: {"DEPTH": 1024, "WIDTH": 32}}
+
+
+@pytest.mark.parametrize("depth", sorted(RUNS))
+def test_weight_fifo_cycle_model(depth):
+    r = run_unit("weight_fifo", "tiny", run_name=f"d{depth}", parameters=RUNS[depth])
+    assert r["mismatches"] == 0, r["first_mismatch"]
+    assert (r["depth"], r["tests_run"]) == (depth, 2)
+    assert set(r["runs"]) == {"model", "dma"}
+    for mode, runs in r["runs"].items():
+        assert len(runs) == 9, sorted(runs)
+        for name, s in runs.items():
+            where = f"{mode}/{name}: {s}"
+            assert s["mismatches"] == 0, where
+            # every fetched word left the FIFO once: taken (kept) or dropped; skipped ones never came
+            assert s["pushes"] == s["words"] - s["skipped_words"] == s["pops"] + s["drops"], where
+            assert s["pops"] == s["kept_words"] > 0 and s["rtl_drops"] == s["drops"], where
+            assert 0 < s["max_level"] <= depth, where
+        k, d, h = runs["known_before_fetch"], runs["drop_in_fifo"], runs["head_waits"]
+        assert k["skipped_segments"] == 2 and k["drops"] == 0, k
+        assert d["drops"] > 0 and d["route_waits"] == 0 and d["drops_at_visible"] == 0, d
+        assert h["route_waits"] == 1 and h["drops_at_visible"] == 1 and h["drops"] > 0, h
+        assert h["max_level"] == depth and h["full_cycles"] > 0, h
+        ai, aa = runs["all_inactive"], runs["all_active"]
+        assert ai["pops"] == 2 * depth and ai["drops"] > 0, ai
+        assert aa["drops"] == aa["skipped_segments"] == 0 and aa["pops"] == aa["words"], aa
+        two = runs["two_layers"]   # layer 9's first word waits at the head while the mask holds layer 3's routing
+        assert two["drops"] > 0 and 9 in two["waited_layers"] and len(two["route_we"]) == 2, two
+        full, empty = runs["full_slow_sink"], runs["empty_slow_ddr"]
+        assert full["max_level"] == depth and full["full_cycles"] > depth, full
+        assert empty["max_level"] <= 2 and empty["starved_cycles"] > empty["cycles"] // 2, empty
+        assert runs["fractional_bursty"]["out_stall_cycles"] > 0, runs["fractional_bursty"]
+    # the bench's DMA offers words before the FIFO has room (TVALID waiting for TREADY)
+    assert sum(s["in_wait_cycles"] for s in r["runs"]["dma"].values()) > 0
+    # both DDR modes saw the same schedule (the model's)
+    for name, s in r["runs"]["model"].items():
+        t = r["runs"]["dma"][name]
+        assert (s["pushes"], s["drops"], s["cycles"], s["max_level"]) == \
+            (t["pushes"], t["drops"], t["cycles"], t["max_level"]), name
+
+
+def test_weight_fifo_comparison_can_fail():
+    with pytest.raises(CosimError, match="mismatch") as exc:
+        run_unit("weight_fifo", "tiny", run_name="d4_corrupt", parameters=RUNS[4], corrupt=True,
+                 testcase="test_model_driven")
+    assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+# Plausible one-line bugs of the RTL, each of which the bench must catch: the write side's ready one word
+# early (the FIFO never fills), the head filter ignoring the layer (a later layer's word taken under the
+# previous layer's mask), a drop waiting for the engine's TREADY, the level counting words out of the memory
+# instead of out of the head (the FIFO would hold DEPTH + 3 words), the filter flags computed against the
+# registered mask only (a routing visible one cycle late).
+BROKEN = {
+    "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
+    "no_layer_compare": [("n_routed = nm_valid && nm_layer == n_layer;", "n_routed = nm_valid;")],
+    "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
+                           "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);")],
+    "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
+                         "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
+    "mask_late": [("nm_valid = route_we || mask_valid;", "nm_valid = mask_valid;"),
+                  ("nm_layer = route_we ? route_layer : mask_layer;", "nm_layer = mask_layer;"),
+                  ("nm_act   = route_we ? NE'(route_active) : mask_active;", "nm_act   = mask_active;")],
+}
+
+
+@pytest.mark.parametrize("bug", sorted(BROKEN))
+def test_weight_fifo_broken_copies_fail(bug, tmp_path):
+    text = (RTL_DIR / "src" / "weight_fifo.sv").read_text()
+    for needle, repl in BROKEN[bug]:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / "weight_fifo.sv").write_text(text)
+    with pytest.raises(CosimError, match="mismatch|failed") as exc:
+        run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
+                 replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
+    assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
