@@ -427,6 +427,15 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     return frame
 
 
+FIFO_TAG_BITS = 1 + 1 + 4 + 4  # TLAST, speculative, layer, expert (rtl/src/weight_fifo.sv's tuser)
+
+
+def fifo_bram36(depth: int, w_bits: int = DEFAULT_W_BITS) -> int:
+    """BRAM36 of a weight FIFO of ``depth`` words: 512 x 72 blocks side by side (the widest BRAM36
+    aspect), ceil((w_bits + tag) / 72) wide, depth / 512 deep."""
+    return 0 if depth == 0 else -(-(w_bits + FIFO_TAG_BITS) // 72) * -(-depth // 512)
+
+
 def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
     """The frame's weight stream as the prefetch DMA fetches it: one segment per linear call in call
     order, where each MoE layer's expert calls are replaced by every expert's fc1 and fc2 in index
@@ -620,8 +629,8 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
     return out, tot
 
 
-__all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles",
-           "compose", "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "gate_softmax_cycles",
+__all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles", "compose",
+           "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "fifo_bram36", "gate_softmax_cycles",
            "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_period", "linear_cycles",
            "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
-           "weight_rate"]
+           "weight_fifo", "weight_rate", "weight_segments"]

@@ -134,7 +134,7 @@ def plot(frames: list, labels: list, path: Path, title: str) -> None:
 
 def report(cfg, args) -> tuple[str, list]:
     gbs = args.ddr_gbs
-    kw = dict(w_bits=args.w_bits, attention=args.attention, call_gap=args.call_gap)
+    kw = dict(w_bits=args.w_bits, attention=args.attention, call_gap=args.call_gap, fifo_depth=args.fifo_depth)
     routings, kind = realistic_routings(cfg, args.seed)
     real = [fs.compose(cfg, r, gbs, **kw) for r in routings]
     head = max(real, key=lambda f: f.cycles)
@@ -143,6 +143,8 @@ def report(cfg, args) -> tuple[str, list]:
     hz = cfg.hardware.clock_mhz
     rate = fs.weight_rate(cfg, gbs)
     att_src = next(c.source for c in head.calls if c.unit == "attention")
+    depth = head.fifo_depth
+    no_fifo = fs.compose(cfg, head.routing, gbs, **{**kw, "fifo_depth": 0}) if depth else head
     lines = [f"Configuration `{cfg.name}`, {hz:g} MHz, MAC array {cfg.hardware.linear_in} x {cfg.hardware.linear_out}; "
              f"weights from DDR at **{gbs:g} GB/s** ({float(rate):.4g} weights/cycle, {args.w_bits}-bit w_ words, "
              f"bursts of {fs.DEFAULT_BURST} words); routing: {head.routing.note} (the slower of the "
@@ -150,6 +152,19 @@ def report(cfg, args) -> tuple[str, list]:
              f"**Frame: {fmt(head.cycles)} cycles = {head.ms():.3f} ms** (RTL units as built). "
              f"Planned, LayerNorm fused (not RTL): {fmt(head.planned_cycles)} cycles = {head.ms(head.planned_cycles):.3f} ms.",
              "", *class_table(head), ""]
+    if depth:
+        st = head.fifo_stats
+        busy = st["fetched_words"] * fs.ddr_throttle(cfg, gbs, args.w_bits).word / fs.ddr_throttle(cfg, gbs, args.w_bits).rate
+        lines += [f"Weight prefetch FIFO: {fmt(depth)} words of {args.w_bits} bits ({depth * args.w_bits / 8 / 2 ** 20:g} MiB, "
+                  f"{fs.fifo_bram36(depth, args.w_bits)} BRAM36; `hardware.weight_fifo.depth`, rtl/src/weight_fifo.sv). "
+                  f"The DDR fills it from the frame's start whenever it has room, in the frame's weight order, each MoE "
+                  f"layer's experts speculatively in index order until the gate's routing is known. The frame fetched "
+                  f"{fmt(st['fetched_words'])} words ({fmt(st['engine_words'])} to the engine, {fmt(st['dropped_words'])} "
+                  f"dropped at the head: inactive experts fetched before their routing was known; "
+                  f"{st['skipped_segments']} inactive expert images skipped); the DDR was busy {fmt(busy)} of "
+                  f"{fmt(head.cycles)} cycles ({100 * busy / head.cycles:.0f} %). Without the FIFO (each call's weights "
+                  f"streamed from its ap_start, the engine's block-0 prefetch only) the same frame takes "
+                  f"{fmt(no_fifo.cycles)} cycles = {no_fifo.ms():.3f} ms.", ""]
     lin = head.linear_calls
     b0 = sum(fs.linear_cycles(cfg, *c.shape, gbs, args.w_bits).block0_load for c in lin)
     iso, cnt = sum(c.isolated_cycles for c in lin), sum(c.cycles for c in lin)
@@ -175,8 +190,10 @@ def report(cfg, args) -> tuple[str, list]:
                      f"{f.ms(f.mac_roofline):.3f} | {f.weight_bytes / 1e6:.2f} | {f.ms(f.ddr_roofline):.3f} | "
                      f"{f.cycles / f.roofline:.2f} | {f.planned_cycles / f.roofline:.2f} | {f.ms(em):.2f} |")
     lines += ["", "MAC roofline: the frame's multiply-accumulates (attention's QK^T and AV counted once per product) "
-              f"at {cfg.hardware.linear_in * cfg.hardware.linear_out} per cycle. DDR roofline: the frame's weight and "
-              f"bias bytes (16-bit, every linear call's stream) at {gbs:g} GB/s. Edge-MoE: its HLS loop trip counts "
+              f"at {cfg.hardware.linear_in * cfg.hardware.linear_out} per cycle. DDR roofline: the w_ images of the "
+              f"frame's linear calls (16-bit weights in {args.w_bits}-bit words, what the modelled DDR streams; the "
+              f"biases, about 0.5 % of the bytes, come on b_ outside that budget) at {gbs:g} GB/s; weight MB counts "
+              f"weights and biases. Edge-MoE: its HLS loop trip counts "
               f"(16 x 16 linear tile, 8 activations per beat, 4-query attention, II = 1) under the same routing; the "
               f"worked study's figure on its measured routing is {fs.EM_PUBLISHED_MS:g} ms "
               "(/work/shared/design/performance.md table 2b, reproduced exactly by `cosim.frame_schedule."
@@ -200,6 +217,23 @@ def report(cfg, args) -> tuple[str, list]:
               f"The {args.w_bits}-bit w_ word carries at most {args.w_bits // cfg.fmt('weight').width} weights per "
               f"cycle ({args.w_bits // cfg.fmt('weight').width * 2 * hz / 1000:g} GB/s at {hz:g} MHz): a faster DDR "
               "does not help the engine beyond it.", ""]
+
+    # FIFO depth sweep
+    if args.fifo_sweep:
+        lines += ["### Weight FIFO depth", "",
+                  "| FIFO words | MiB | BRAM36 | " + " | ".join(f"{n} ms (dropped words)" for n, _f in rows) + " |",
+                  "|---:|---:|---:|" + "---:|" * len(rows)]
+        for d in args.fifo_sweep:
+            cells = []
+            for _n, f0 in rows:
+                f = fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": d})
+                cells.append(f"{f.ms():.3f} ({fmt(f.fifo_stats.get('dropped_words', 0))})" if d else f"{f.ms():.3f}")
+            lines.append(f"| {fmt(d)} | {d * args.w_bits / 8 / 2 ** 20:g} | {fs.fifo_bram36(d, args.w_bits)} | "
+                         + " | ".join(cells) + " |")
+        lines += ["", "0: no FIFO (each call's weights streamed from its ap_start). A deeper FIFO prefetches more "
+                  "weights while the DDR would idle, and fetches more experts speculatively before the routing is "
+                  "known: those it must drop (one word per cycle at the head) cost DDR time and head time, so the "
+                  "frame is not monotone in the depth (nor, with the FIFO, in the DDR bandwidth).", ""]
 
     # resources
     res_md = (ROOT / "docs" / "RESULTS.md").read_text()
@@ -241,6 +275,10 @@ def main(argv=None) -> int:
     ap.add_argument("--attention", choices=["auto", "analytic"], default="auto",
                     help="auto: cosim.attention_schedule when importable; analytic: the step count")
     ap.add_argument("--call-gap", type=int, default=0, help="cycles between one call's ap_done and the next ap_start")
+    ap.add_argument("--fifo-depth", type=int, default=None,
+                    help="words of the weight prefetch FIFO (default hardware.weight_fifo.depth; 0: none)")
+    ap.add_argument("--fifo-sweep", type=int, nargs="*", default=[0, 4096, 8192, 16384, 32768],
+                    help="FIFO depths of the depth table (empty: no table)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the seeded weights (no EDGE_MOE_WEIGHTS)")
     ap.add_argument("--plot", type=Path, default=None, help="PNG (default docs/performance_<config>.png)")
     ap.add_argument("--update", type=Path, help="markdown file with <!-- BEGIN perf-<config> --> markers")
@@ -251,6 +289,9 @@ def main(argv=None) -> int:
             fs.check_bandwidth(g)
         if args.call_gap < 0 or args.w_bits < cfg.fmt("weight").width:
             raise fs.PerfError(f"--call-gap {args.call_gap} must be >= 0 and --w-bits {args.w_bits} must hold a weight")
+        for d in ([args.fifo_depth] if args.fifo_depth is not None else []) + args.fifo_sweep:
+            if d < 0 or (d and (d < 2 or d & (d - 1))):
+                raise fs.PerfError(f"weight FIFO depth {d}: must be 0 (none) or a power of two >= 2")
     except fs.PerfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
