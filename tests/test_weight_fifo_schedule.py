@@ -162,16 +162,26 @@ def test_routing_after_the_model_fetched_speculatively():
 
 
 def test_expert_word_at_the_head_without_routing():
+    """valid(): not offered while the routing is unknown, and the routing must then come later than
+    that cycle; head_time() / pop() cannot answer without it."""
     m = WeightFifo([Segment(1, (2, 5))], depth=4, rate=1, word=1)
-    with pytest.raises(WeightFifoError, match="expert 5 of layer 2 reached the head before the layer's routing"):
-        m.valid(10)
+    assert not m.valid(10)
+    with pytest.raises(WeightFifoError, match="an expert word of layer 2 reached the head before the layer's routing"):
+        m.head_time()
+    with pytest.raises(WeightFifoError, match="layer 2's routing given for cycle 10, but the model had already kept"):
+        m.route(2, {5}, 10)
+    m.route(2, {5}, 11)
+    assert m.head_time() == 11 and m.valid(11) and not m.valid(10)
 
 
 def test_engine_asks_beyond_the_stream():
     m = WeightFifo([Segment(1)], depth=4, rate=1, word=1)
     drain(m, 1)
+    assert not m.valid(100)          # nothing more to offer
     with pytest.raises(WeightFifoError, match="asked for word 1 beyond the stream"):
-        m.valid(100)
+        m.head_time()
+    with pytest.raises(WeightFifoError, match="asked for word 1 beyond the stream"):
+        m.pop(100)
 
 
 @pytest.mark.parametrize("kwargs, match", [
