@@ -91,7 +91,12 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                           "linear_issue.sv", "linear_out.sv", "linear.sv"),
                     "cosim.test_linear"),
             RtlUnit("mac_array", ("mac_array.sv",), "cosim.test_mac_array"),
-            RtlUnit("weight_fifo", ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv"), "cosim.test_weight_fifo")),
+            RtlUnit("weight_fifo", ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv"), "cosim.test_weight_fifo"),
+            # the engine behind its weight FIFO (the accelerator's weight path), cosim/test_linear.py's frame test
+            RtlUnit("linear_prefetch", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+                                                   "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear.sv",
+                                                   "weight_fifo.sv", "linear_prefetch.sv"),
+                    "cosim.test_linear_prefetch")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
     Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",),
            (RtlUnit("attention", ("attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv", "attn_issue.sv",

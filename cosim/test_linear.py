@@ -73,6 +73,13 @@ class LinearTB:
         rate = p.extra.get("w_rate")
         self.throttle = None if rate is None else Throttle(int(rate), self.e_w, p.int("w_burst", 8))
         self.fifo_depth = p.int("w_fifo", 0)
+        # linear_prefetch: the engine behind the RTL weight FIFO, its DMA side driven by DdrWords
+        self.prefetch = hasattr(dut, "ddr_TDATA")
+        if self.prefetch:
+            depth = int(dut.WF_DEPTH.value)
+            if self.fifo_depth not in (0, depth):
+                raise ValueError(f"run parameter w_fifo {self.fifo_depth}: the linear_prefetch build has WF_DEPTH {depth}")
+            self.fifo_depth = depth
         self.ddr = self.throttle           # the DDR's bucket (with w_fifo it fills the FIFO, not w_)
         if self.fifo_depth:
             if self.throttle is None:
@@ -88,9 +95,10 @@ class LinearTB:
                                 reset_active_level=False, byte_size=lane)
             s.log.setLevel(logging.WARNING)
             return s
-        self.x, self.w, self.b = src("x", aw), src("w", wb), src("b", bb)
+        self.x, self.b = src("x", aw), src("b", bb)
+        self.w = None if self.prefetch else src("w", wb)
         self.w_throttled = ThrottledWords(dut, self.throttle) if self.throttle else None
-        self.w_fifo = FifoWords(dut) if self.fifo_depth else None
+        self.w_fifo = DdrWords(dut) if self.prefetch else FifoWords(dut) if self.fifo_depth else None
         self.acc, self.s = src("acc", aw), src("s", aw)
         self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
                                reset_active_level=False, byte_size=aw)
@@ -138,7 +146,7 @@ class LinearTB:
         dut = self.dut
         dut.ap_rst_n.value = 0
         await ClockCycles(dut.ap_clk, 3)
-        for m in (self.x, self.w, self.b, self.acc, self.s, self.y) + tuple(d for d in (self.w_throttled, self.w_fifo) if d):
+        for m in (self.x, self.b, self.acc, self.s, self.y) + tuple(d for d in (self.w, self.w_throttled, self.w_fifo) if d):
             m.clear()
         dut.ap_rst_n.value = 1
         self.y.pause = False
@@ -151,7 +159,7 @@ class LinearTB:
         idle, pause = STALL_PATTERNS[name]
         if (self.throttle or self.fifo_depth) and idle:
             raise ValueError("the throttled weight stream runs without the random stall patterns")
-        for k, m in enumerate((self.x, self.w, self.b, self.acc, self.s)):
+        for k, m in enumerate(m for m in (self.x, self.w, self.b, self.acc, self.s) if m is not None):
             m.set_pause_generator(random_pauses(*idle, seed=seed + k) if idle else None)
             if not idle:
                 m.pause = False
@@ -267,6 +275,110 @@ class FifoWords:
             self.cycle += 1
         await FallingEdge(d.ap_clk)
         d.w_TVALID.value = 0
+
+
+class DdrWords:
+    """The DMA in front of linear_prefetch's weight FIFO (rtl/src/weight_fifo.sv on the RTL's side):
+    a token bucket (the run's w_rate / w_burst) pushes the frame's weight stream (every segment of
+    cosim.frame_schedule.weight_segments: the calls' images, each MoE layer's experts speculatively
+    in index order) whenever ddr_TREADY is high, skips an inactive expert's image whose routing is
+    visible when its first word would be pushed (and offers such a first word only while ddr_TREADY
+    is high, so it never commits to it before that decision), and pulses route_we in the cycle before
+    each layer's routing becomes visible. Random TDATA / tags while TVALID is low. Cycle 0 is the first
+    call's ap_ready cycle; the DDR starts in cycle -1 (the frame's start), whose one refill is
+    applied at the start."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.task = None
+        self.words: list = []
+        self.rng = np.random.default_rng(7)
+        self.pushed = 0
+        self.kept_left = 0
+
+    def load(self, segments, data, throttle, routes, layer_bits, experts, w_bits):
+        """segments: cosim.weight_fifo_schedule.Segment list; data: each segment's words; routes:
+        {layer: (visible cycle, active experts)}."""
+        if len(segments) != len(data) or any(g.words != len(d) for g, d in zip(segments, data)):
+            raise ValueError("DdrWords.load: one word list per segment, of the segment's length")
+        self.segments, self.data, self.th = segments, data, throttle
+        self.routes, self.layer_bits, self.experts, self.w_bytes = routes, layer_bits, experts, w_bits // 8
+        self.we = {vis - 1: (layer, act) for layer, (vis, act) in routes.items()}
+        self.kept_left = sum(g.words for g in segments
+                             if g.expert is None or g.expert[1] in routes.get(g.expert[0], (0, ()))[1])
+
+    def start(self):
+        if self.task is None:
+            self.task = cocotb.start_soon(self._run())
+
+    def empty(self):
+        return self.task is None or self.task.done()
+
+    def clear(self):
+        if self.task:
+            self.task.cancel()
+        self.task = None
+        self.dut.ddr_TVALID.value = 0
+        self.dut.route_we.value = 0
+
+    def _scramble(self):
+        d, r = self.dut, self.rng
+        d.ddr_TDATA.value = int.from_bytes(r.bytes(self.w_bytes), "little")
+        d.ddr_TLAST.value = int(r.integers(2))
+        d.ddr_TUSER_spec.value = int(r.integers(2))
+        d.ddr_TUSER_layer.value = int(r.integers(1 << self.layer_bits))
+        d.ddr_TUSER_expert.value = int(r.integers(1 << max(1, (self.experts - 1).bit_length())))
+
+    async def _run(self):
+        d, th, segs = self.dut, self.th, self.segments
+        credit = min(th.cap, th.rate)          # cycle -1's refill
+        if credit >= th.word:
+            raise ValueError("DdrWords: a word would be pushed in cycle -1, before the driver runs (w_rate >= word)")
+        seg, off, c = 0, 0, 0
+        while True:
+            await FallingEdge(d.ap_clk)
+            layer_act = self.we.get(c)
+            d.route_we.value = int(layer_act is not None)
+            if layer_act is not None:
+                d.route_layer.value = layer_act[0]
+                d.route_active.value = sum(1 << e for e in layer_act[1])
+            credit = min(th.cap, credit + th.rate)
+            tready = int(d.ddr_TREADY.value)     # a flip-flop of weight_fifo (!level[AW])
+            offer = False
+            if credit >= th.word:
+                while seg < len(segs) and off == 0 and segs[seg].expert is not None:
+                    layer, e = segs[seg].expert
+                    rt = self.routes.get(layer)
+                    if rt is not None and rt[0] <= c and e not in rt[1]:
+                        seg += 1                   # routing visible: never fetched
+                        continue
+                    break
+                if seg < len(segs):
+                    g = segs[seg]
+                    offer = not (off == 0 and g.expert is not None and not tready)
+            d.ddr_TVALID.value = int(offer)
+            if offer:
+                g = segs[seg]
+                d.ddr_TDATA.value = self.data[seg][off]
+                d.ddr_TLAST.value = int(off == g.words - 1)
+                d.ddr_TUSER_spec.value = int(g.expert is not None)
+                d.ddr_TUSER_layer.value = g.expert[0] if g.expert else 0
+                d.ddr_TUSER_expert.value = g.expert[1] if g.expert else 0
+            else:
+                self._scramble()
+            await RisingEdge(d.ap_clk)
+            if offer and tready:
+                credit -= th.word
+                self.pushed += 1
+                off += 1
+                if off == segs[seg].words:
+                    seg, off = seg + 1, 0
+            c += 1
+            if seg == len(segs) and c > max(self.we, default=0):
+                break
+        await FallingEdge(d.ap_clk)
+        d.ddr_TVALID.value = 0
+        d.route_we.value = 0
 
 
 def words_to_lanes(words, lanes, width):
@@ -900,7 +1012,19 @@ async def test_frame_sequence(dut):
         w = rand_raw(cfg.fmt("weight"), (c.n_out, c.n_in), rng, 1.0 / np.sqrt(c.n_in))
         calls.append(prepare_call(tb, f"f{n}", x, w, rand_raw(cfg.fmt("bias"), c.n_out, rng, 0.1), "weight", "bias",
                                   rng, gelu=c.gelu))
-    if tb.fifo_depth:   # a fresh model of the same path drives w_, with the routing the frame model gave
+    if tb.prefetch:     # the RTL FIFO in front of the engine: the DMA pushes every segment's words
+        segs = fs.weight_segments(frame, tb.w_bits)
+        kept = iter(calls)
+        data = []
+        for g in segs:
+            active = g.expert is None or g.expert[1] in model_fifo.routes[g.expert[0]][1]
+            data.append(list(next(kept)["w_words"]) if active else
+                        [int.from_bytes(rng.bytes(tb.w_bits // 8), "little") for _ in range(g.words)])
+        if next(kept, None) is not None or any(len(d) != g.words for d, g in zip(data, segs)):
+            raise AssertionError("frame sequence: the weight segments do not match the linear calls")
+        tb.w_fifo.load(segs, data, tb.ddr, dict(model_fifo.routes), int(dut.LAYER_BITS.value), int(dut.EXPERTS.value),
+                        tb.w_bits)
+    elif tb.fifo_depth:   # a fresh model of the same path drives w_, with the routing the frame model gave
         drive = fs.weight_fifo(frame, tb.w_bits)
         for layer, (visible, active) in model_fifo.routes.items():
             drive.route(layer, active, visible)

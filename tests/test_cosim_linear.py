@@ -188,6 +188,26 @@ def test_linear_frame_sequence_fifo_tiny(routing, w_rate, depth):
         assert stats["dropped_words"] > 0 and stats["skipped_segments"] > 0
 
 
+@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 24, 128)])
+def test_linear_prefetch_frame_sequence_tiny(routing, w_rate, depth):
+    """The engine behind the RTL weight FIFO (rtl/src/linear_prefetch.sv: weight_fifo.sv in front of
+    linear.sv's w_), the DMA side driven by the testbench's own token bucket and skip rule
+    (cosim/test_linear.py DdrWords), route_we pulsed before each MoE layer's routing is visible: the
+    tiny frame's linear calls bit-exact, every ap_ready / ap_done and counted cycles equal to
+    cosim.linear_schedule.Sequence with cosim.weight_fifo_schedule.WeightFifo (both models composed)."""
+    r = run_unit("linear_prefetch", "tiny", stall="none", run_name=f"frame_{routing}_{w_rate}",
+                 testcase="test_frame_sequence", parameters={"W_BITS": 512, "WF_DEPTH": depth},
+                 w_rate=w_rate, w_burst=8, frame=routing)
+    assert r["tests_run"] == 1 and r["mismatches"] == 0
+    runs = r["runs"]
+    assert len(runs) > 10 and all(x["w_fifo"] == depth for x in runs)
+    assert all((x["ready"], x["done"]) == (x["predicted_ready"], x["predicted_done"]) for x in runs), \
+        [x for x in runs if (x["ready"], x["done"]) != (x["predicted_ready"], x["predicted_done"])]
+    assert all(x["frame_cycles"] == x["frame_model_cycles"] for x in runs)
+    if routing == "last_k":
+        assert r["fifo_stats"]["dropped_words"] > 0 and r["fifo_stats"]["skipped_segments"] > 0
+
+
 def test_linear_cosim_edge_moe_reduced():
     """edge_moe.yaml's formats, AXI width and buffer sizes with an 8 x 4 tile and 5 tokens (3 routed
     to the expert): every model shape, odd shapes under stalls, back to back, reset, the expert pair
