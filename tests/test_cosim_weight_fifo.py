@@ -12,7 +12,8 @@ from cosim.toolchain import RTL_DIR
 
 pytestmark = pytest.mark.cosim
 
-RUNS = {4: {"DEPTH": 4, "WIDTH": 64}, 16: {"DEPTH": 16}, 1024: {"DEPTH": 1024, "WIDTH": 32}}
+RUNS = {4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 512, "EXPERTS": 16},
+        1024: {"DEPTH": 1024, "WIDTH": 32, "EXPERTS": 16}}  # the scenarios use experts up to 15
 
 
 @pytest.mark.parametrize("depth", sorted(RUNS))

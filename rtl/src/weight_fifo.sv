@@ -23,10 +23,14 @@
 //   guarantees it: a layer's routing needs the previous layer's expert outputs).
 `default_nettype none
 
-module weight_fifo #(
-    parameter int WIDTH = 512,
-    parameter int DEPTH = 16,
-    parameter int EXPERTS = 16,
+module weight_fifo
+  import model_pkg::*;
+#(
+    // defaults: the config's FIFO (hardware.weight_fifo.depth) on a two-HP-port word, so that a
+    // synthesis of the module alone (`make synth`, `make timing`) is the accelerator's
+    parameter int WIDTH = 2 * AXI_WIDTH,
+    parameter int DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
+    parameter int EXPERTS = NUM_EXPERTS > 1 ? NUM_EXPERTS : 2,
     parameter int LAYER_BITS = 4
 ) (
     input  logic                       clk,
