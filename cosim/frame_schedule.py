@@ -431,9 +431,14 @@ FIFO_TAG_BITS = 1 + 1 + 4 + 4  # TLAST, speculative, layer, expert (rtl/src/weig
 
 
 def fifo_bram36(depth: int, w_bits: int = DEFAULT_W_BITS) -> int:
-    """BRAM36 of a weight FIFO of ``depth`` words: 512 x 72 blocks side by side (the widest BRAM36
-    aspect), ceil((w_bits + tag) / 72) wide, depth / 512 deep."""
-    return 0 if depth == 0 else -(-(w_bits + FIFO_TAG_BITS) // 72) * -(-depth // 512)
+    """BRAM36 of a weight FIFO of ``depth`` words of w_bits + the tags: the best BRAM36 aspect
+    (32K x 1 ... 512 x 72) tiled ceil(width / w) wide and ceil(depth / d) deep. Yosys maps the
+    edge_moe FIFO (16,384 x 522) to 232 BRAM36, this figure (2048 x 18 blocks)."""
+    if depth == 0:
+        return 0
+    width = w_bits + FIFO_TAG_BITS
+    return min(-(-width // w) * -(-depth // d) for d, w in ((512, 72), (1024, 36), (2048, 18), (4096, 9),
+                                                          (8192, 4), (16384, 2), (32768, 1)))
 
 
 def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
@@ -569,7 +574,7 @@ def edge_moe_trip_cycles(cfg: Config, routing: Routing) -> int:
 # ----------------------------------------------------------------------------------------------
 # Resources (Yosys figures from docs/RESULTS.md)
 
-ACCEL_UNITS = ("linear", "attention", "layernorm", "softmax")
+ACCEL_UNITS = ("linear", "weight_fifo", "attention", "layernorm", "softmax")
 
 
 def expected_linear_dsp(cfg: Config) -> int:
