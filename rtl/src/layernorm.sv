@@ -35,8 +35,8 @@
 //          output slice, every stage L lanes wide: O1 row-buffer read, O2 register, O3 D x (two
 //          DSPs), O4 their sum, O5 + (rnd - S1), O6/O7 the shift by k + 4 (radix 8, then 1), O8 a r
 //          (four DSPs), O9/O10 their sum and the rounding to z, gamma/beta read (O9) and registered
-//          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding, O14 the shift by 13 and
-//          the saturation. Each beat carries its row's slot; the slot's constants are registered one
+//          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding (the sum in 48 bits: exact),
+//          O14 the shift by 13 and the saturation (from its bits 47 .. 44). Each beat carries its row's slot; the slot's constants are registered one
 //          stage before their use (a copy per lane). A row starts when its constants are in (a
 //          count of such rows, updated from flip-flops) and OUT is idle, or at the edge the
 //          current row's last beat enters: rows leave back to back. A row retires (frees its
@@ -105,9 +105,9 @@ module layernorm
   localparam int SW  = $clog2(NB);
   localparam int NW  = $clog2(NB + 1);
 
-  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || LAYERNORM_SIGMA_BITS != 30 ||
+  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || YS > 15 || ZF > 30 || LAYERNORM_SIGMA_BITS != 30 ||
       S1W > 42 || L < 1 || (L & (L - 1)) != 0 || D % L != 0 || P < 2) begin : g_chk
-    $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256, LANES a power of two dividing it into >= 2 beats");
+    $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256, LANES a power of two dividing it into >= 2 beats, Z_FRAC <= 30 and an output shift <= 15");
   end
 
   logic running;
@@ -297,17 +297,21 @@ module layernorm
   logic [L*32-1:0]      gb9, gb10;
   logic signed [31:0]   pzh11 [L];    // zh gamma
   logic signed [32:0]   pzl11 [L];    // zl gamma
-  logic signed [63:0]   bt11 [L], bt12 [L], acc12 [L], s13 [L];
+  logic signed [63:0]   bt11 [L], bt12 [L], acc12 [L];
+  // z gamma + beta 2^ZF + 2^(YS-1) is below 2^46 + 2^(15+ZF) + 2^(YS-1) < 2^47 in magnitude (z 32-bit,
+  // gamma, beta 16-bit signed, ZF <= 30): exact in 48 bits, whose bits 47 .. YS + 31 decide the
+  // saturation (a 4-bit test for YS = 13 instead of 20 sign bits of the 64-bit sum)
+  localparam int TW = 48;
+  logic signed [TW-1:0] s13 [L];
 
   localparam logic signed [10:0] DS = 11'(D);
-  logic signed [63:0] ysum [L], y_full [L];
+  logic signed [63:0] ysum [L];
   logic [L-1:0] y_hi, y_lo;
   always_comb
     for (int j = 0; j < L; j++) begin
       ysum[j]   = sa9[j] + sb9[j];
-      y_full[j] = s13[j] >>> YS;
-      y_hi[j]   = !y_full[j][63] && (y_full[j][62:31] != '0);
-      y_lo[j]   = y_full[j][63] && (y_full[j][62:31] != '1);
+      y_hi[j]   = !s13[j][TW-1] && (s13[j][TW-2:YS+31] != '0);
+      y_lo[j]   = s13[j][TW-1] && (s13[j][TW-2:YS+31] != '1);
     end
 
   always_ff @(posedge ap_clk) begin
@@ -357,8 +361,8 @@ module layernorm
         bt11[j]  <= (64'($signed(gb10[j*32+16 +: PW])) <<< ZF) + (64'sd1 <<< (YS - 1));
         acc12[j] <= (64'(pzh11[j]) <<< 16) + 64'(pzl11[j]);
         bt12[j]  <= bt11[j];
-        s13[j]   <= acc12[j] + bt12[j];
-        y14[j*W +: W] <= y_hi[j] ? 32'h7fffffff : y_lo[j] ? 32'h80000000 : y_full[j][31:0];
+        s13[j]   <= TW'(acc12[j] + bt12[j]);
+        y14[j*W +: W] <= y_hi[j] ? 32'h7fffffff : y_lo[j] ? 32'h80000000 : s13[j][YS+31:YS];
       end
     end
   end
