@@ -28,8 +28,8 @@ Each call's cycles come from the best source the project has, and every :class:`
   same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
   docs/attention.md), a lower bound that leaves out the loader and output fills.
 * ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
-  (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(137 / P) statistics engines
-  round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 24); a call of
+  (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(138 / P) statistics engines
+  round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 12); a call of
   ``rows`` rows into the idle unit is the first row's P input beats, the latency (158 + log2 LANES
   cycles, last input beat -> first output beat), the other rows one period each and the last row's
   P output beats, counted like the measured burst (first input to last output, + 2 for ap_start /
@@ -71,9 +71,10 @@ MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
 
 # rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
-LN_STATS = 137                  # one statistics engine's row (start to start); ceil(137 / P) engines
+LN_STATS = 137                  # one statistics engine's row (start to start); ceil((137 + 1) / P) engines
+                                # (the dispatch sees an engine ready a cycle after its hand-over)
 LN_LATENCY_BASE = 158           # last input beat of a row -> its first output beat: 158 + log2 LANES
-                                # (the sums' adder tree; edge_moe 161, tiny 159)
+                                # (the sums' adder tree; edge_moe 162, tiny 159)
 # rtl/src/softmax.sv, reciprocal.sv (docs/nonlinear.md, tests/test_cosim_softmax.py)
 RECIP_PERIOD = RECIP_INTERVAL   # one 1/s per 59 cycles per reciprocal unit (bit-serial)
 SOFTMAX_LATENCY_BASE = 85       # a lone row's last input beat -> last output beat: 85 + 2 log2 L + 2 R

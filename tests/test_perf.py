@@ -86,9 +86,9 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     assert by["experts (fc1 + fc2)"] <= expert_sum
     assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
-        # 129 rows pipelined at one per P = 192 / 8 = 24 cycles, + the first row's input and the last
-        # row's output beats (2 P) and the 161-cycle latency
-        assert by["LayerNorm"] == 24 * (128 * 24 + 2 * 24 + 161)
+        # 129 rows pipelined at one per P = 192 / 16 = 12 cycles, + the first row's input and the last
+        # row's output beats (2 P) and the 162-cycle latency
+        assert by["LayerNorm"] == 24 * (128 * 12 + 2 * 12 + 162)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -147,15 +147,15 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
 
 def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
     """The row period, latency and burst measured by tests/test_cosim_layernorm.py (which asserts the
-    Verilator run equal to these functions): edge_moe 8 lanes, P = 24, latency 161; tiny 2 lanes,
+    Verilator run equal to these functions): edge_moe 16 lanes, P = 12, latency 162; tiny 2 lanes,
     P = 16, latency 159; the burst's first input to last output is layernorm_cycles - 2."""
-    assert fs.layernorm_lanes(edge) == 8 and fs.layernorm_lanes(tiny) == 2
-    assert fs.layernorm_period(edge) == 24 and fs.layernorm_period(tiny) == 16
-    assert fs.layernorm_latency(edge) == 161 and fs.layernorm_latency(tiny) == 159
-    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 24 + 2 * 24 + 161 - 2 == 951   # measured burst
+    assert fs.layernorm_lanes(edge) == 16 and fs.layernorm_lanes(tiny) == 2
+    assert fs.layernorm_period(edge) == 12 and fs.layernorm_period(tiny) == 16
+    assert fs.layernorm_latency(edge) == 162 and fs.layernorm_latency(tiny) == 159
+    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 12 + 2 * 12 + 162 - 2 == 556   # measured burst
     assert fs.layernorm_cycles(tiny, 32) - 2 == 31 * 16 + 2 * 16 + 159 - 2 == 685   # measured burst
-    assert fs.layernorm_cycles(edge, 1) == 2 * 24 + 161
-    assert fs.layernorm_cycles(edge, 129) == 3281   # per LayerNorm of the frame (was 25,115 at 1 lane)
+    assert fs.layernorm_cycles(edge, 1) == 2 * 12 + 162
+    assert fs.layernorm_cycles(edge, 129) == 1722   # per LayerNorm of the frame (3281 at 8 lanes, 25,115 at 1)
     with pytest.raises(fs.PerfError, match="rows 0"):
         fs.layernorm_cycles(tiny, 0)
 

@@ -13,7 +13,7 @@
 // EPS_V defaults to model_pkg::LAYERNORM_EPS_V, generated from the YAML with
 // python_ref.kernels.layernorm.eps_v (the same constant as layernorm_config::eps_v in model_config.h).
 //
-// Schedule: rows overlapped, one row per P cycles in and out (edge_moe: L = 8, P = 24), pipelined
+// Schedule: rows overlapped, one row per P cycles in and out (edge_moe: L = 16, P = 12), pipelined
 // for 300 MHz (docs/timing.md: every multiply one DSP48E2 between fabric registers, every wide sum
 // or rounding in a stage of its own). NB row-buffer slots (x and {beta, gamma}; one circular buffer
 // of NB P beats) hold a row from its first input beat until its last gamma/beta read:
@@ -21,9 +21,11 @@
 //          P2 (x^2 of each lane as three 16-bit partial products), P3 (x, x^2 per lane), log2 L
 //          adder-tree levels (a stage each), then S1 += tree, S2 += tree; the row's last beat
 //          restarts the running sums and leaves S1, S2 in its slot's (s1f, s2f)
-//   STATS  NST = ceil(137 / P) statistics engines (rtl/src/layernorm_stats.sv: the one-lane unit's
+//   STATS  NST = ceil(138 / P) statistics engines (rtl/src/layernorm_stats.sv: the one-lane unit's
 //          statistics stage, bit-serial, 137 cycles a row start to start), rows dealt round-robin
-//          in order (a row starts the cycle after its sums are complete, when its engine is free)
+//          in order (a row starts the cycle after its sums are complete, when its engine is free:
+//          a flip-flop te_ready formed a cycle ahead from the engines' ready flip-flops, so an
+//          engine freed by its hand-over is seen a cycle later: a turn of 138 cycles)
 //          and taken back in order the cycle the engine has the row's constants (32 + k + 4,
 //          rnd - S1, r): registered (H1), then written into the row's slot (H2). Replicated
 //          rather than pipelined: the engine is small (no DSP; two 82-bit shift-and-add
@@ -33,19 +35,22 @@
 //          output slice, every stage L lanes wide: O1 row-buffer read, O2 register, O3 D x (two
 //          DSPs), O4 their sum, O5 + (rnd - S1), O6/O7 the shift by k + 4 (radix 8, then 1), O8 a r
 //          (four DSPs), O9/O10 their sum and the rounding to z, gamma/beta read (O9) and registered
-//          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding, O14 the shift by 13 and
-//          the saturation. Each beat carries its row's slot; the slot's constants are registered one
+//          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding (the sum in 48 bits: exact),
+//          O14 the shift by 13 and the saturation (from its bits 47 .. 44). Each beat carries its row's slot; the slot's constants are registered one
 //          stage before their use (a copy per lane). A row starts when its constants are in (a
 //          count of such rows, updated from flip-flops) and OUT is idle, or at the edge the
 //          current row's last beat enters: rows leave back to back. A row retires (frees its
 //          slot) at the edge its last beat's gamma/beta are read.
-// x_TREADY (flip-flops only) is high inside a row and, at a row's first beat, whenever fewer than
-// NB rows hold a slot; NB covers a row's life (2 P + 137 + sums, hand-over, retirement) plus one,
-// so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
+// x_TREADY (one LUT of flip-flops: running, ifirst, full) is high inside a row and, at a row's first
+// beat, whenever fewer than NB rows hold a slot; `full` and the slot count are formed for the next
+// edge from flip-flops and the input handshake (both moves precomputed, selected by it), and a
+// retirement is counted a cycle late (retire_q). P1 loads the input every cycle (no clock enable
+// from the handshake on the 64 L data bits). NB covers a row's life (2 P + 137 + sums, hand-over,
+// retirement) plus one, so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
 // and the slot count. Measured by cosim/test_layernorm.py::test_latency_throughput: rows every P
-// cycles in and out (edge_moe 24, tiny 16); a row's last input beat -> its first output beat
-// 158 + log2 L cycles (edge_moe 161, tiny 159), in the stream as into an idle unit. DSP48E2s:
-// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe 10 and 6, tiny 13 and 9.
+// cycles in and out (edge_moe 12, tiny 16); a row's last input beat -> its first output beat
+// 158 + log2 L cycles (edge_moe 162, tiny 159), in the stream as into an idle unit. DSP48E2s:
+// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe 17 and 12, tiny 13 and 9.
 `default_nettype none
 
 module layernorm
@@ -86,11 +91,13 @@ module layernorm
   localparam int ORT = 8;                  // a row retires when its last beat leaves this stage (gamma/beta read)
   localparam int SR  = 3 + LG;             // sum pipeline: P1 beat, P2 partial products, P3 x, x^2 per lane, one stage per tree level
   localparam int S_CYC = 137;              // a statistics engine's row, start to start (rtl/src/layernorm_stats.sv)
-  localparam int NST = (S_CYC + P - 1) / P;   // engines, round-robin: together one row per P cycles
+  // an engine's turn, start to start as the dispatch sees it: S_CYC + 1 (te_ready sees an engine
+  // handing over at an edge ready one cycle later)
+  localparam int NST = (S_CYC + 1 + P - 1) / P;   // engines, round-robin: together one row per P cycles
   // a row holds its buffer slot from its first beat to its last gamma/beta read: its P beats, the
   // sums, the statistics, the hand-over, its P output beats and ORT stages; the slot more keeps
   // the next row's first beat from waiting (tests/test_cosim_layernorm.py: no input stall unstalled)
-  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 5;
+  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 6;   // + 1: the retirement is counted a cycle late
   localparam int NB  = (LIFE + P - 1) / P + 1;
   localparam int BD  = NB * P;             // circular row buffer entries (a beat each)
   localparam int BW  = $clog2(BD);
@@ -98,9 +105,9 @@ module layernorm
   localparam int SW  = $clog2(NB);
   localparam int NW  = $clog2(NB + 1);
 
-  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || LAYERNORM_SIGMA_BITS != 30 ||
+  if (W != 32 || PW != 16 || D < 2 || D > LAYERNORM_MAX_DIM || YS < 1 || YS > 15 || ZF > 30 || LAYERNORM_SIGMA_BITS != 30 ||
       S1W > 42 || L < 1 || (L & (L - 1)) != 0 || D % L != 0 || P < 2) begin : g_chk
-    $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256, LANES a power of two dividing it into >= 2 beats");
+    $error("layernorm: needs 32-bit activations, 16-bit norm params, 2 <= FEATURE_DIM <= 256, LANES a power of two dividing it into >= 2 beats, Z_FRAC <= 30 and an output shift <= 15");
   end
 
   logic running;
@@ -112,15 +119,25 @@ module layernorm
   logic [IW-1:0]        idx;         // beat of the row being received
   logic                 ifirst, ilast;   // idx == 0, idx == P - 1
   logic [BW-1:0]        wptr;        // its buffer entry
-  logic [NW-1:0]        nrows;       // rows holding a buffer slot (first beat accepted, not retired)
+  logic [NW-1:0]        nrows;       // rows holding a buffer slot (first beat accepted, retirement counted)
+  logic                 full;        // nrows == NB (a flip-flop: x_TREADY is one LUT of flip-flops)
+  logic                 retire_q;    // a row retired at the last edge (counted in nrows one cycle late)
   logic signed [S1W-1:0] s1;         // running sums
   logic [S2W-1:0]       s2;
   logic signed [S1W-1:0] s1f [NB];   // per buffer slot: the row's sums, complete
   logic [S2W-1:0]       s2f [NB];
   logic [SW-1:0]        fslot;       // slot of the next row whose sums complete
 
-  assign x_TREADY = running && (!ifirst || nrows != NW'(NB));
+  assign x_TREADY = running && (!ifirst || !full);
   wire  in_fire = x_TVALID && x_TREADY;
+  wire  row_in  = in_fire && ifirst;   // a row's first beat takes a slot at this edge
+  // full at the next edge: nrows moves by at most one, so from nrows == NB - 1 (flip-flops) and full
+  wire  full_next = (row_in && !retire_q) ? (nrows == NW'(NB - 1)) : (!row_in && retire_q) ? 1'b0 : full;
+  // nrows at the next edge: both moves formed from flip-flops, then selected by row_in (no carry
+  // chain behind the input handshake)
+  wire [NW-1:0] nrows_up = retire_q ? nrows : nrows + 1'b1;
+  wire [NW-1:0] nrows_st = retire_q ? nrows - 1'b1 : nrows;
+  wire [NW-1:0] nrows_next = row_in ? nrows_up : nrows_st;
   logic [SR:1]          vp, lst;     // per sum pipeline stage: a beat, its row's last
   logic [L*W-1:0]       x1;
   logic [L*32-1:0]      gb1;
@@ -140,13 +157,13 @@ module layernorm
   wire [S2W-1:0]        s2n = s2 + t2[LG][0];
 
   always_ff @(posedge ap_clk) begin
-    if (in_fire) begin
-      for (int j = 0; j < L; j++) begin
-        x1[j*W +: W]   <= x_TDATA[64*j +: W];
-        gb1[j*32 +: 32] <= x_TDATA[64*j + 32 +: 32];
-      end
-      wa1 <= wptr;
+    // P1 loads every cycle (vp[1] says whether it holds a beat): the input handshake drives no
+    // clock enable of the 64 L data bits
+    for (int j = 0; j < L; j++) begin
+      x1[j*W +: W]   <= x_TDATA[64*j +: W];
+      gb1[j*32 +: 32] <= x_TDATA[64*j + 32 +: 32];
     end
+    wa1 <= wptr;
     if (vp[1]) begin
       xbuf[wa1] <= x1;
       gbuf[wa1] <= gb1;
@@ -181,6 +198,10 @@ module layernorm
   logic [NW-1:0]  ncv;               // rows whose constants are in their slot, output not started
   logic           cvp;               // ncv != 0
   logic [NST-1:0] te, tk;            // one-hot: engine to start next; to take from next
+  logic           te_ready;          // the engine te is ready (a flip-flop, formed a cycle ahead from
+                                     // the engines' ready flip-flops; an engine made ready by its
+                                     // hand-over shows a cycle later: its next turn is NST P >= S_CYC + 1
+                                     // cycles after its start, so this never delays a row)
   logic [NST-1:0] e_ready, e_done, e_start, e_hand;
   logic [5:0]          e_sa  [NST];
   logic signed [63:0]  e_cst [NST];
@@ -189,7 +210,12 @@ module layernorm
   logic [S2W-1:0]        ts2;
   assign ts1 = s1f[tslot];
   assign ts2 = s2f[tslot];
-  wire  sstart = pend && |(e_ready & te);
+  wire  sstart = pend && te_ready;   // one LUT of flip-flops
+  // te_ready at the next edge, from flip-flops only (no hand-over term): an engine ready now stays
+  // ready unless started, and a start is only at te
+  wire [NST-1:0] te_rot = (te << 1) | (te >> (NST - 1));
+  wire te_ready_stay = |(e_ready & te);                   // no start: te stays
+  wire te_ready_move = |(e_ready & ~te & te_rot);         // start at te: the turn moves on
   wire [NW-1:0] np_inc = npend + NW'(sum_done);
   wire [NW-1:0] np_dec = np_inc - 1'b1;
   assign e_hand = e_done & tk;       // the next row's constants are ready: taken at this edge (H1)
@@ -213,7 +239,7 @@ module layernorm
   end
 
   for (genvar e = 0; e < NST; e++) begin : g_st
-    assign e_start[e] = pend && te[e] && e_ready[e];
+    assign e_start[e] = sstart && te[e];
     layernorm_stats #(.EPS_V(EPS_V), .S1W(S1W), .S2W(S2W)) u_st (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .start(e_start[e]), .s1(ts1), .s2(ts2),
         .ready(e_ready[e]), .done(e_done[e]), .take(tk[e]),
@@ -271,17 +297,21 @@ module layernorm
   logic [L*32-1:0]      gb9, gb10;
   logic signed [31:0]   pzh11 [L];    // zh gamma
   logic signed [32:0]   pzl11 [L];    // zl gamma
-  logic signed [63:0]   bt11 [L], bt12 [L], acc12 [L], s13 [L];
+  logic signed [63:0]   bt11 [L], bt12 [L], acc12 [L];
+  // z gamma + beta 2^ZF + 2^(YS-1) is below 2^46 + 2^(15+ZF) + 2^(YS-1) < 2^47 in magnitude (z 32-bit,
+  // gamma, beta 16-bit signed, ZF <= 30): exact in 48 bits, whose bits 47 .. YS + 31 decide the
+  // saturation (a 4-bit test for YS = 13 instead of 20 sign bits of the 64-bit sum)
+  localparam int TW = 48;
+  logic signed [TW-1:0] s13 [L];
 
   localparam logic signed [10:0] DS = 11'(D);
-  logic signed [63:0] ysum [L], y_full [L];
+  logic signed [63:0] ysum [L];
   logic [L-1:0] y_hi, y_lo;
   always_comb
     for (int j = 0; j < L; j++) begin
       ysum[j]   = sa9[j] + sb9[j];
-      y_full[j] = s13[j] >>> YS;
-      y_hi[j]   = !y_full[j][63] && (y_full[j][62:31] != '0);
-      y_lo[j]   = y_full[j][63] && (y_full[j][62:31] != '1);
+      y_hi[j]   = !s13[j][TW-1] && (s13[j][TW-2:YS+31] != '0);
+      y_lo[j]   = s13[j][TW-1] && (s13[j][TW-2:YS+31] != '1);
     end
 
   always_ff @(posedge ap_clk) begin
@@ -331,8 +361,8 @@ module layernorm
         bt11[j]  <= (64'($signed(gb10[j*32+16 +: PW])) <<< ZF) + (64'sd1 <<< (YS - 1));
         acc12[j] <= (64'(pzh11[j]) <<< 16) + 64'(pzl11[j]);
         bt12[j]  <= bt11[j];
-        s13[j]   <= acc12[j] + bt12[j];
-        y14[j*W +: W] <= y_hi[j] ? 32'h7fffffff : y_lo[j] ? 32'h80000000 : y_full[j][31:0];
+        s13[j]   <= TW'(acc12[j] + bt12[j]);
+        y14[j*W +: W] <= y_hi[j] ? 32'h7fffffff : y_lo[j] ? 32'h80000000 : s13[j][YS+31:YS];
       end
     end
   end
@@ -346,6 +376,8 @@ module layernorm
       ilast   <= 1'b0;
       wptr    <= '0;
       nrows   <= '0;
+      full    <= 1'b0;
+      retire_q <= 1'b0;
       s1      <= '0;
       s2      <= '0;
       vp      <= '0;
@@ -356,6 +388,7 @@ module layernorm
       pend    <= 1'b0;
       hs      <= NB'(1);
       te      <= NST'(1);
+      te_ready <= 1'b1;
       tk      <= NST'(1);
       hand_q  <= 1'b0;
       ostart_q <= 1'b0;
@@ -379,7 +412,9 @@ module layernorm
         ilast  <= (idx == IW'(P - 2));
         wptr <= (wptr == BW'(BD - 1)) ? '0 : wptr + 1'b1;
       end
-      nrows <= nrows + NW'(in_fire && ifirst) - NW'(retire);
+      retire_q <= retire;
+      nrows <= nrows_next;
+      full  <= full_next;
       if (vp[SR]) begin
         s1 <= lst[SR] ? '0 : s1n;
         s2 <= lst[SR] ? '0 : s2n;
@@ -390,7 +425,8 @@ module layernorm
       pend  <= sum_done || npend[NW-1:1] != '0 || (pend && !sstart);
       if (sstart) tslot <= (tslot == SW'(NB - 1)) ? '0 : tslot + 1'b1;
       // the rings: a turn passes on at its engine's own start / hand-over
-      te <= (te & ~e_start) | ((e_start << 1) | (e_start >> (NST - 1)));
+      if (sstart) te <= te_rot;
+      te_ready <= sstart ? te_ready_move : te_ready_stay;
       tk <= (tk & ~e_hand) | ((e_hand << 1) | (e_hand >> (NST - 1)));
       hand_q <= hand;
       if (hand_q) hs <= (hs << 1) | (hs >> (NB - 1));

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 2a5e33fa64e11b26) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest ce91652275ff5c98) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 #pragma once
 
