@@ -176,79 +176,18 @@ class LinearTB:
         return np.where(u >= (1 << (width - 1)), u - (1 << width), u)
 
 
-class ThrottledWords:
-    """Drives w_ from a token bucket (cosim.linear_schedule.Throttle) instead of the bus model: one
-    word per cycle at most, offered while the bucket holds a word's worth of weights; TVALID and
-    TDATA stay put until the word is taken (AXI-Stream)."""
-
-    def __init__(self, dut, throttle):
-        self.dut, self.throttle = dut, throttle
-        self.words: list[int] = []
-        self.task = None
-        dut.w_TVALID.value = 0
-        dut.w_TLAST.value = 0
-
-    def send(self, words):
-        """Start a call's image: the bucket starts empty in the cycle after the ap_start edge (the
-        previous call's words are all taken by then: the engine takes a call after its loader finished)."""
-        if self.words:
-            raise AssertionError("throttled w_: a call's image was started before the previous one was taken")
-        self.words = list(words)
-        self.task = cocotb.start_soon(self._run())
-
-    def empty(self):
-        return not self.words
-
-    def clear(self):
-        if self.task:
-            self.task.cancel()
-        self.words = []
-        self.dut.w_TVALID.value = 0
-
-    async def _run(self):
-        d, th = self.dut, self.throttle
-        credit, n = 0, len(self.words)
-        while self.words:
-            await FallingEdge(d.ap_clk)
-            credit = th.refill(credit)
-            offer = credit >= th.word
-            d.w_TVALID.value = int(offer)
-            if offer:
-                d.w_TDATA.value = self.words[0]
-                d.w_TLAST.value = int(len(self.words) == 1)
-            # TREADY is a flip-flop (the slice): its value in this cycle decides the handshake at the next
-            # edge (read after the edge it may already have changed: a word taken as the skid slot fills)
-            ready = int(d.w_TREADY.value)
-            await RisingEdge(d.ap_clk)
-            if offer and ready:
-                self.words.pop(0)
-                credit -= th.word
-        await FallingEdge(d.ap_clk)
-        if not self.words:  # unless the next call's image started at this edge
-            d.w_TVALID.value = 0
-        assert n
-
-
-class FifoWords:
-    """Drives w_ as the weight prefetch FIFO's output does (cosim.weight_fifo_schedule.WeightFifo:
-    DDR -> rtl/src/weight_fifo.sv, whose RTL equals that model cycle for cycle, cosim/test_weight_fifo.py):
-    one stream for the whole sequence, the next word offered from the cycle the model puts it at the
-    FIFO's head, every handshake reported back to the model (its room and head times follow the pops).
-    Cycle 0 is the first call's ap_ready cycle, as in cosim.linear_schedule.Sequence."""
+class WordDriver:
+    """Drives w_ instead of the bus model: one word per cycle at most from a list of (TDATA, TLAST),
+    the next word offered in the cycles ``offer(cycle)`` allows (asked once per cycle, in order),
+    each handshake reported to ``taken(cycle)``; TVALID and TDATA stay put until the word is taken
+    (AXI-Stream). Cycle 0 is the first falling edge after the drive starts."""
 
     def __init__(self, dut):
         self.dut = dut
-        self.fifo = None
-        self.words: list[tuple[int, int]] = []   # (TDATA, TLAST) of every call's image, in call order
+        self.words: list[tuple[int, int]] = []
         self.task = None
-        self.cycle = 0
-
-    def load(self, fifo, words):
-        self.fifo, self.words = fifo, list(words)
-
-    def start(self):
-        if self.task is None:
-            self.task = cocotb.start_soon(self._run())
+        dut.w_TVALID.value = 0
+        dut.w_TLAST.value = 0
 
     def empty(self):
         return not self.words
@@ -259,22 +198,70 @@ class FifoWords:
         self.words, self.task = [], None
         self.dut.w_TVALID.value = 0
 
-    async def _run(self):
-        d, fifo = self.dut, self.fifo
+    def _start(self, offer, taken):
+        self.task = cocotb.start_soon(self._drive(offer, taken))
+
+    async def _drive(self, offer, taken):
+        d, c = self.dut, 0
         while self.words:
             await FallingEdge(d.ap_clk)
-            offer = fifo.valid(self.cycle)
-            d.w_TVALID.value = int(offer)
-            if offer:
+            ok = offer(c)
+            d.w_TVALID.value = int(ok)
+            if ok:
                 d.w_TDATA.value, d.w_TLAST.value = self.words[0]
-            ready = int(d.w_TREADY.value)   # a flip-flop (the engine's slice): decides this cycle's handshake
+            # TREADY is a flip-flop (the engine's slice): its value in this cycle decides the handshake
+            # at the next edge (read after the edge it may already have changed)
+            ready = int(d.w_TREADY.value)
             await RisingEdge(d.ap_clk)
-            if offer and ready:
-                fifo.pop(self.cycle)
+            if ok and ready:
+                taken(c)
                 self.words.pop(0)
-            self.cycle += 1
+            c += 1
         await FallingEdge(d.ap_clk)
-        d.w_TVALID.value = 0
+        if not self.words:  # unless the next call's image started at this edge
+            d.w_TVALID.value = 0
+
+
+class ThrottledWords(WordDriver):
+    """w_ from a token bucket (cosim.linear_schedule.Throttle) that starts empty at each call: a word
+    offered while the bucket holds a word's worth of weights."""
+
+    def __init__(self, dut, throttle):
+        super().__init__(dut)
+        self.throttle = throttle
+
+    def send(self, words):
+        """Start a call's image: the bucket starts empty in the cycle after the ap_start edge (the
+        previous call's words are all taken by then: the engine takes a call after its loader finished)."""
+        if self.words:
+            raise AssertionError("throttled w_: a call's image was started before the previous one was taken")
+        words = list(words)
+        self.words = [(w, int(k == len(words) - 1)) for k, w in enumerate(words)]
+        th, bucket = self.throttle, [0]
+
+        def offer(_c):
+            bucket[0] = th.refill(bucket[0])
+            return bucket[0] >= th.word
+
+        def taken(_c):
+            bucket[0] -= th.word
+
+        self._start(offer, taken)
+
+
+class FifoWords(WordDriver):
+    """w_ as the weight prefetch FIFO's output drives it (cosim.weight_fifo_schedule.WeightFifo:
+    DDR -> rtl/src/weight_fifo.sv, whose RTL equals that model cycle for cycle, cosim/test_weight_fifo.py):
+    one stream for the whole sequence, the next word offered from the cycle the model puts it at the
+    FIFO's head, every handshake reported back to the model (its room and head times follow the pops).
+    Cycle 0 is the first call's ap_ready cycle, as in cosim.linear_schedule.Sequence."""
+
+    def load(self, fifo, words):
+        self.fifo, self.words = fifo, list(words)
+
+    def start(self):
+        if self.task is None:
+            self._start(self.fifo.valid, self.fifo.pop)
 
 
 class DdrWords:
