@@ -121,8 +121,12 @@ class SeqResult:
 
 class Sequence:
     """Cycle model of a sequence of calls through rtl/src/linear.sv with its two-entry call queue,
-    without stalls on x_ (once offered), b_, acc_, s_, y_; the weight stream unthrottled or a
-    :class:`Throttle` bucket that starts empty at each call's ap_ready cycle.
+    without stalls on x_ (once offered), b_, acc_, s_, y_; the weight stream unthrottled, a
+    :class:`Throttle` bucket that starts empty at each call's ap_ready cycle, or (``fifo``) the output
+    of the weight prefetch FIFO (cosim.weight_fifo_schedule.WeightFifo, rtl/src/weight_fifo.sv): one
+    stream for the whole sequence, so the w_ register slice takes up to two words of the next call
+    before that call starts; the model carries the slice's state from one call's last loader
+    hand-over to the next call and asks the FIFO model, cycle by cycle, whether the next word is offered.
 
     Cycle numbers are absolute: cycle 0 is the first call's ap_ready (= its go) cycle, so an isolated
     first call has ``done + 1 == predicted_cycles(...).cycles``. The control (linear.sv) in cycle terms:
