@@ -68,14 +68,13 @@ def test_weight_fifo_comparison_can_fail():
 # registered mask only (a routing visible one cycle late).
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
-    "no_layer_compare": [("n_routed = nm_valid && nm_layer == n_layer;", "n_routed = nm_valid;")],
+    "no_layer_compare": [("routed = m_valid && m_layer == layer;", "routed = m_valid;")],
     "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
                            "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "mask_late": [("nm_valid = route_we || mask_valid;", "nm_valid = mask_valid;"),
-                  ("nm_layer = route_we ? route_layer : mask_layer;", "nm_layer = mask_layer;"),
-                  ("nm_act   = route_we ? NE'(route_active) : mask_active;", "nm_act   = mask_active;")],
+    "mask_late": [("n_flags = load ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);",
+                   "n_flags = load ? f_mask : h_mask;")],
 }
 
 

@@ -105,19 +105,26 @@ module weight_fifo
   // ---- head filter, one cycle ahead: the flags of the head's word in the next cycle (a new word from the
   // FIFO, or the same one) against the mask of the next cycle (a route_we now is visible then), so that
   // m_axis_tvalid and the pop are a gate or two on flops.
-  wire                  n_spec   = load ? f_spec : h_spec;
-  wire [LAYER_BITS-1:0] n_layer  = load ? f_layer : h_layer;
-  wire [EB-1:0]         n_expert = load ? f_expert : h_expert;
-  wire                  nm_valid = route_we || mask_valid;
-  wire [LAYER_BITS-1:0] nm_layer = route_we ? route_layer : mask_layer;
-  wire [NE-1:0]         nm_act   = route_we ? NE'(route_active) : mask_active;
-  wire                  n_routed = nm_valid && nm_layer == n_layer;
-  wire                  n_active = nm_act[n_expert];
+  // The four candidates (the FIFO's output word or the head's own word, against the mask registers
+  // or against a route written this cycle) are formed in parallel from flip-flops and inputs; `load`
+  // and route_we only select among them in the last LUT, so neither the head's handshake
+  // (h_valid -> leave -> load) nor route_we runs through a tag compare and mask lookup.
+  function automatic logic [1:0] filter(input logic spec, input logic [LAYER_BITS-1:0] layer,
+                                        input logic [EB-1:0] expert, input logic m_valid,
+                                        input logic [LAYER_BITS-1:0] m_layer, input logic [NE-1:0] m_act);
+    logic routed;   // {kept, drop}
+    routed = m_valid && m_layer == layer;
+    return {!spec || (routed && m_act[expert]), spec && routed && !m_act[expert]};
+  endfunction
+  wire [1:0] f_mask  = filter(f_spec, f_layer, f_expert, mask_valid, mask_layer, mask_active);
+  wire [1:0] f_route = filter(f_spec, f_layer, f_expert, 1'b1, route_layer, NE'(route_active));
+  wire [1:0] h_mask  = filter(h_spec, h_layer, h_expert, mask_valid, mask_layer, mask_active);
+  wire [1:0] h_route = filter(h_spec, h_layer, h_expert, 1'b1, route_layer, NE'(route_active));
+  wire [1:0] n_flags = load ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);
   always_ff @(posedge clk) begin
     if (!rst_n) h_valid <= 1'b0;
     else        h_valid <= load || (h_valid && !leave);
-    h_kept <= !n_spec || (n_routed && n_active);
-    h_drop <= n_spec && n_routed && !n_active;
+    {h_kept, h_drop} <= n_flags;
     if (load) {h_last, h_spec, h_layer, h_expert, h_data} <= {f_last, f_spec, f_layer, f_expert, f_data};
   end
   assign m_axis_tdata  = h_data;
