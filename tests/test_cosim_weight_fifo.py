@@ -5,10 +5,13 @@ scenarios doing what they are named for (skips, drops in the FIFO, the head wait
 a full and an empty FIFO)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.toolchain import REPO_ROOT, RTL_DIR
 
 pytestmark = pytest.mark.cosim
 
@@ -89,3 +92,31 @@ def test_weight_fifo_broken_copies_fail(bug, tmp_path):
         run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
                  replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
     assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
+
+
+# The smallest tags the module accepts, elaborated and linted in a wrapper (no shipped config reaches
+# them: the frame's FIFOs have 4 layer bits and 4 or 16 experts); one below must hit the guard.
+_EDGE_WRAPPER = """module wfifo_edge (
+    input  logic clk, input logic rst_n,
+    input  logic [7:0] s_axis_tdata, input logic s_axis_tlast, input logic s_axis_tvalid, output logic s_axis_tready,
+    input  logic s_axis_tuser_spec, input logic [{lb}:0] s_axis_tuser_layer, input logic [0:0] s_axis_tuser_expert,
+    input  logic route_we, input logic [{lb}:0] route_layer, input logic [1:0] route_active,
+    output logic [7:0] m_axis_tdata, output logic m_axis_tlast, output logic m_axis_tvalid, input logic m_axis_tready,
+    output logic [1:0] level);
+  weight_fifo #(.WIDTH(8), .DEPTH(2), .EXPERTS(2), .LAYER_BITS({bits})) u (.*);
+endmodule
+"""
+
+
+@pytest.mark.parametrize("bits,ok", [(1, True), (0, False)])
+def test_weight_fifo_smallest_tags_elaborate(bits, ok, tmp_path):
+    wrapper = tmp_path / "wfifo_edge.sv"
+    wrapper.write_text(_EDGE_WRAPPER.format(lb=max(bits, 1) - 1, bits=bits))
+    srcs = [RTL_DIR / "src" / f for f in ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv")] + [wrapper]
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
+                          *map(str, srcs), "--top", "wfifo_edge"], capture_output=True, text=True, cwd=REPO_ROOT)
+    if ok:
+        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, res.stdout + res.stderr
+    else:
+        assert res.returncode == 1 and "EXPERTS must be >= 2 and LAYER_BITS >= 1" in res.stdout + res.stderr, \
+            res.stdout + res.stderr
