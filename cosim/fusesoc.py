@@ -38,9 +38,10 @@ def modules() -> dict[str, Path]:
 
 
 def instantiated(path: Path, known: set[str]) -> list[str]:
-    """The modules of ``known`` that the file instantiates (comments stripped)."""
+    """The modules of ``known`` that the file instantiates or whose package it uses (comments stripped)."""
     text = re.sub(r"//[^\n]*|/\*.*?\*/", "", path.read_text(), flags=re.S)
     found = re.findall(r"^\s*(\w+)\s*(?:#\s*\(|\w+\s*\()", text, re.M)
+    found += re.findall(r"\b(\w+)::", text)  # packages of rtl/src (each in a file named after it)
     return sorted({m for m in found if m in known and m != path.stem})
 
 

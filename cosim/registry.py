@@ -99,7 +99,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_linear_prefetch")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
     Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",),
-           (RtlUnit("attention", ("attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv", "attn_issue.sv",
+           (RtlUnit("attention", ("attn_pkg.sv", "attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv", "attn_issue.sv",
                                   "mac_array.sv", "attn_score.sv", "exp_core.sv", "reciprocal.sv", "attn_exp.sv",
                                   "attn_norm_lane.sv", "attn_norm.sv", "attn_out.sv", "attention.sv"),
                     "cosim.test_attention"),

@@ -71,12 +71,6 @@ module attn_issue
     $error("attn_issue: geometry outside what the counters hold");
   end
 
-  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
-    logic [AWD-1:0] sum;
-    sum = '0;
-    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
-    return sum;
-  endfunction
 
   logic          is_av, ph_done, ph_adv;
   logic [HW-1:0] head;
@@ -88,7 +82,7 @@ module attn_issue
   logic           bank;
   logic [7:0]     r;
   logic [AWD-1:0] qrow;           // r * WPR
-  wire  [AWD-1:0] hoff = mul_db(AWD'(head));   // the head's first word (combinational: valid in a phase's first cycle)
+  wire  [AWD-1:0] hoff = AWD'(attn_pkg::mul_const(32'(head), DB));   // the head's first word (combinational: valid in a phase's first cycle)
   logic [EAW-1:0] erow;           // r * KBMAX
   logic [GW-1:0]  av_base, avg;   // h T (the AV phase's first global row); avg = av_base + r
   logic [GW-1:0]  avg1, av_base1; // avg + 1, av_base + 1

@@ -70,12 +70,6 @@ module attn_loader
     $error("attn_loader: L must be a power of two dividing the head dim, operands must split into B-port parts");
   end
 
-  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
-    logic [AWD-1:0] sum;
-    sum = '0;
-    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
-    return sum;
-  endfunction
 
   // ---- job walk: phase (attn_phase), block, bank
   logic          is_av, ph_done, ph_adv, run;
@@ -127,7 +121,7 @@ module attn_loader
         blk_row <= blk_row + AWD'(L * WPR);
       end
     end
-    hoff <= mul_db(AWD'(head));
+    hoff <= AWD'(attn_pkg::mul_const(32'(head), DB));
     if (can_start) begin
       ph    <= 1'b0;
       w     <= is_av ? blk : 4'd0;

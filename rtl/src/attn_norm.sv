@@ -54,18 +54,6 @@ module attn_norm
   wire [HW-1:0] u_head = acc_user[14 +: HW];
   wire [31:0]   u_rv   = acc_user[UW-1 -: 32];
 
-  function automatic logic [AWD-1:0] mul_wpr(input logic [AWD-1:0] x);   // x * WPR: shifts and adds, no DSP
-    logic [AWD-1:0] sum;
-    sum = '0;
-    for (int b = 0; b < 16; b++) if (((WPR >> b) & 1) != 0) sum = sum + (x << b);
-    return sum;
-  endfunction
-  function automatic logic [AWD-1:0] mul_db(input logic [AWD-1:0] x);   // x * DB: shifts and adds, no DSP
-    logic [AWD-1:0] sum;
-    sum = '0;
-    for (int b = 0; b < 16; b++) if (((DB >> b) & 1) != 0) sum = sum + (x << b);
-    return sum;
-  endfunction
 
   // ---- capture; group sequencer
   logic [ACC_W-1:0] ucap [L];
@@ -80,7 +68,7 @@ module attn_norm
       for (int o = 0; o < L; o++) ucap[o] <= acc[o*ACC_W +: ACC_W];
       rcap  <= u_rv;
       cfin  <= u_lob && u_head == HW'(H - 1);
-      caddr <= mul_wpr(AWD'(u_r)) + mul_db(AWD'(u_head)) + AWD'(u_ob);
+      caddr <= AWD'(attn_pkg::mul_const(32'(u_r), WPR)) + AWD'(attn_pkg::mul_const(32'(u_head), DB)) + AWD'(u_ob);
     end
     if (!rst_n || start) begin
       grun <= 1'b0;

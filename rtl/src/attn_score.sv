@@ -65,12 +65,6 @@ module attn_score
   wire [3:0]     u_kb   = acc_user[13:10];
   wire [HW-1:0]  u_head = acc_user[14 +: HW];
 
-  function automatic logic [SAW-1:0] mul_kb(input logic [SAW-1:0] x);   // x * KBMAX: shifts and adds, no DSP
-    logic [SAW-1:0] sum;
-    sum = '0;
-    for (int b = 0; b < 16; b++) if (((KBMAX >> b) & 1) != 0) sum = sum + (x << b);
-    return sum;
-  endfunction
 
   // ---- v+1: sum + rounding constant; tags
   logic signed [ACC_W-1:0] sa [L];
@@ -85,7 +79,7 @@ module attn_score
     l1  <= u_lkb;
     p1  <= u_head[0];
     r1  <= u_r;
-    rk1 <= mul_kb(SAW'(u_r));
+    rk1 <= SAW'(attn_pkg::mul_const(32'(u_r), KBMAX));
     kb1 <= u_kb;
   end
 
