@@ -137,6 +137,12 @@ def _linear(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, w_bits: i
     return _LINEAR_CACHE[key]
 
 
+def w_image_words(cfg: Config, n_out: int, n_in: int, w_bits: int = DEFAULT_W_BITS) -> int:
+    """Words of one linear call's w_ image: each of the n_out weight rows padded to whole w_bits
+    words (python_ref.kernels.linear.pack_matrix_axi's layout); what the DDR streams for the call."""
+    return n_out * -(-n_in // (w_bits // cfg.fmt("weight").width))
+
+
 def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs: float = DEFAULT_DDR_GBS,
                   w_bits: int = DEFAULT_W_BITS):
     """``predicted_cycles`` of one engine call with the weights streamed at ``gbs`` GB/s."""
@@ -386,12 +392,10 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     lin_src = (f"cosim.linear_schedule (linear RTL cycle model, weights at {gbs:g} GB/s = "
                f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words)")
 
-    e_w = w_bits // cfg.fmt("weight").width
-
     def lin(cls, name, n_out, n_in, rows, gelu=False, expert=None):
         p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
         frame.calls.append(Call(cls, name, "linear", p.cycles, lin_src, (n_out, n_in, rows, bool(gelu)),
-                                WEIGHT_BYTES * n_out * (n_in + 1), n_out * -(-n_in // e_w) * w_bits // 8,
+                                WEIGHT_BYTES * n_out * (n_in + 1), w_image_words(cfg, n_out, n_in, w_bits) * w_bits // 8,
                                 n_out * n_in * rows, isolated_cycles=p.cycles, expert=expert))
 
     def ln(name):
@@ -447,10 +451,10 @@ def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
     order, where each MoE layer's expert calls are replaced by every expert's fc1 and fc2 in index
     order (fetched speculatively; the inactive ones skipped or dropped once the routing is known)."""
     cfg = frame.cfg
-    m, e = cfg.model, w_bits // cfg.fmt("weight").width
+    m = cfg.model
 
     def words(n_out, n_in):
-        return n_out * -(-n_in // e)
+        return w_image_words(cfg, n_out, n_in, w_bits)
 
     segs = []
     for c in frame.calls:
@@ -639,4 +643,4 @@ __all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing"
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "fifo_bram36", "gate_softmax_cycles",
            "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_period", "linear_cycles",
            "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
-           "weight_fifo", "weight_rate", "weight_segments"]
+           "w_image_words", "weight_fifo", "weight_rate", "weight_segments"]

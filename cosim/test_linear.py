@@ -41,6 +41,7 @@ from cosim.linear_jobs import B_KIND, W_KIND
 from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
+from cosim.weight_fifo_schedule import DdrDma
 from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
                                        weight_port_format)
 
@@ -318,10 +319,11 @@ class DdrWords:
 
     async def _run(self):
         d, th, segs = self.dut, self.th, self.segments
-        credit = min(th.cap, th.rate)          # cycle -1's refill
-        if credit >= th.word:
+        dma = DdrDma(segs, self.routes, rate=th.rate, word=th.word, cap=th.cap,
+                     credit=min(th.cap, th.rate))          # cycle -1's refill
+        if dma.credit >= th.word:
             raise ValueError("DdrWords: a word would be pushed in cycle -1, before the driver runs (w_rate >= word)")
-        seg, off, c = 0, 0, 0
+        c = 0
         while True:
             await FallingEdge(d.ap_clk)
             layer_act = self.we.get(c)
@@ -329,22 +331,12 @@ class DdrWords:
             if layer_act is not None:
                 d.route_layer.value = layer_act[0]
                 d.route_active.value = sum(1 << e for e in layer_act[1])
-            credit = min(th.cap, credit + th.rate)
+            dma.refill()
             tready = int(d.ddr_TREADY.value)     # a flip-flop of weight_fifo (!level[AW])
-            offer = False
-            if credit >= th.word:
-                while seg < len(segs) and off == 0 and segs[seg].expert is not None:
-                    layer, e = segs[seg].expert
-                    rt = self.routes.get(layer)
-                    if rt is not None and rt[0] <= c and e not in rt[1]:
-                        seg += 1                   # routing visible: never fetched
-                        continue
-                    break
-                if seg < len(segs):
-                    g = segs[seg]
-                    offer = not (off == 0 and g.expert is not None and not tready)
-            d.ddr_TVALID.value = int(offer)
-            if offer:
+            offer = dma.offer(c, bool(tready))
+            d.ddr_TVALID.value = int(offer is not None)
+            if offer is not None:
+                seg, off = offer
                 g = segs[seg]
                 d.ddr_TDATA.value = self.data[seg][off]
                 d.ddr_TLAST.value = int(off == g.words - 1)
@@ -354,14 +346,11 @@ class DdrWords:
             else:
                 self._scramble()
             await RisingEdge(d.ap_clk)
-            if offer and tready:
-                credit -= th.word
+            if offer is not None and tready:
+                dma.push()
                 self.pushed += 1
-                off += 1
-                if off == segs[seg].words:
-                    seg, off = seg + 1, 0
             c += 1
-            if seg == len(segs) and c > max(self.we, default=0):
+            if dma.done and c > max(self.we, default=0):
                 break
         await FallingEdge(d.ap_clk)
         d.ddr_TVALID.value = 0

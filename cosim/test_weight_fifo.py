@@ -13,14 +13,12 @@ The DDR side runs in one of two modes (a cocotb test each):
 
 * ``model``: word k of the model's fetched stream is offered exactly from cycle F_k (WeightFifo.push_time,
   asked once the pops before the cycle are known); s_axis_tready must be high in that cycle.
-* ``dma``: the bench's own DMA: a token bucket (``rate`` weights per cycle refilled at the start of
-  every cycle from ``start``, at most ``burst`` words' worth, a word offered while the credit holds a
-  word's worth, ``word`` taken at each handshake) walking the segments with its own skip rule: the
-  first word of an expert segment is skipped if its layer's routing is visible (route_we in an
-  earlier cycle) and the expert inactive. A speculative first word (routing not visible yet) is
-  offered only while s_axis_tready is high, so it is never withdrawn when the routing turns it into
-  a skip (legal: TVALID may wait for TREADY); every other word is offered as soon as the bucket holds
-  it and waits for TREADY. Each handshake must be the model's F_k for the model's segment.
+* ``dma``: the DMA rule of cosim.weight_fifo_schedule.DdrDma (the one cosim/test_linear.py's DdrWords
+  steps too): a token bucket (``rate`` weights per cycle refilled at the start of every cycle from
+  ``start``, at most ``burst`` words' worth, a word offered while the credit holds a word's worth)
+  that skips an inactive expert's segment at its first word once the routing is visible (route_we
+  in an earlier cycle) and offers a speculative first word only while s_axis_tready is high. Each
+  handshake must be the model's F_k for the model's segment.
 
 Random TDATA and tags while TVALID is low, random route_layer/route_active while route_we is low. The
 sink's TREADY follows a seeded pattern per scenario (random, bursty, slow, stop-and-go, always). The
@@ -42,7 +40,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from cosim.tb import ResultWriter, RunParams, clock_and_reset
-from cosim.weight_fifo_schedule import PUSH_TO_HEAD, Segment, WeightFifo, WeightFifoError
+from cosim.weight_fifo_schedule import PUSH_TO_HEAD, DdrDma, Segment, WeightFifo, WeightFifoError
 
 TEST_TIMEOUT_MS = 100     # simulated time per cocotb test (10 ns cycles: 10^7 cycles)
 NEVER = 10 ** 9
@@ -247,9 +245,9 @@ class WeightFifoTB:
             dut._log.error(msg)
             return hard
 
-        # the DMA (mode "dma")
-        credit, seg, off = 0, 0, 0
-        skipped: set[int] = set()
+        # the DMA (mode "dma"): routing visible in the cycle after route_we
+        dma = DdrDma(segs, {layer: (we + 1, act) for layer, (we, act) in routes.items()},
+                     rate=sc.rate, word=sc.word, cap=sc.burst * sc.word)
         # the stream as pushed: (segment, offset) per word
         pushed: list[tuple[int, int]] = []
         popped = 0            # kept words taken
@@ -319,30 +317,14 @@ class WeightFifoTB:
                         abort = mismatch(c, f"word {k} offered in its model push cycle {f}: s_axis_tready low")
             else:
                 if c >= sc.start:
-                    credit = min(sc.burst * sc.word, credit + sc.rate)
-                if credit >= sc.word:
-                    while seg < len(segs):
-                        s = segs[seg]
-                        if off == 0 and s.expert is not None:
-                            rt = routes.get(s.expert[0])
-                            visible = rt is not None and rt[0] < c
-                            if visible and s.expert[1] not in rt[1]:
-                                skipped.add(seg)
-                                seg += 1
-                                continue
-                            if not visible and not tready:
-                                break
-                        offer = (seg, off)
-                        break
+                    dma.refill()
+                offer = dma.offer(c, bool(tready))
             push = int(offer is not None and tready)
             if offer is not None and not tready:
                 cnt["in_wait_cycles"] += 1
             if push:
                 if mode == "dma":
-                    credit -= sc.word
-                    off += 1
-                    if off == segs[seg].words:
-                        seg, off = seg + 1, 0
+                    dma.push()
                     f = model.push_time(k)
                     if f != c or model.seg_of[k] != offer[0]:
                         msf = model.segments[model.seg_of[k]].name if f is not None else "-"
@@ -391,8 +373,8 @@ class WeightFifoTB:
                 mismatch(c, f"after the last word: level {lvl}, m_axis_tvalid {mv}")
             if model.push_time(len(pushed)) is not None or len(pushed) != model.fetched_words():
                 mismatch(c, f"{len(pushed)} words pushed, the model fetched {model.fetched_words()} and more")
-            if mode == "dma" and (seg != len(segs) or sorted(skipped) != model.skipped_segments()):
-                mismatch(c, f"DMA skipped segments {sorted(skipped)} (at segment {seg}), model "
+            if mode == "dma" and (not dma.done or sorted(dma.skipped) != model.skipped_segments()):
+                mismatch(c, f"DMA skipped segments {sorted(dma.skipped)} (at segment {dma.seg}), model "
                             f"{model.skipped_segments()}")
             if cnt["rtl_drops"] != model.dropped:
                 mismatch(c, f"{cnt['rtl_drops']} drops by the level, model {model.dropped}")

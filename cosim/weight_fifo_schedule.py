@@ -72,7 +72,7 @@ class WeightFifo:
         self.start = start
         # routing: layer -> (first cycle the mask is visible, active experts)
         self.routes: dict[int, tuple[int, frozenset]] = {}
-        self._spec_fetch: dict[int, int] = {}     # layer -> last push cycle decided without its routing
+        self._spec_fetch: dict[int, int] = {}     # layer -> last first-word push decided without its routing
         self._route_wait: dict[int, int] = {}     # layer -> last cycle a word waited for its routing
         # the fetched stream, one entry per word (parallel lists)
         self.F: list[int] = []        # push cycle
@@ -128,9 +128,9 @@ class WeightFifo:
                     self._fetch_seg += 1
                     continue
                 if r is None or t < r[0]:
+                    # decided without the routing; later words of the segment follow this decision,
+                    # whatever the routing, so only first words constrain when it may be given
                     self._spec_fetch[layer] = max(self._spec_fetch.get(layer, t), t)
-            elif seg.expert is not None and seg.expert[0] not in self.routes:
-                self._spec_fetch[seg.expert[0]] = max(self._spec_fetch.get(seg.expert[0], t), t)
             credit = min(self.cap, self._credit + (t - self._last_push) * self.rate)
             self._credit = credit - self.word
             self._last_push = t
@@ -226,3 +226,60 @@ class WeightFifo:
 
     def fetched_words(self) -> int:
         return len(self.F)
+
+
+class DdrDma:
+    """The DMA in front of rtl/src/weight_fifo.sv as a cycle-by-cycle driver rule (the benches' DDR:
+    cosim/test_weight_fifo.py's ``dma`` mode and cosim/test_linear.py's DdrWords both step this one
+    class; :class:`WeightFifo` is its closed form, and the benches check the RTL's pushes against it).
+
+    Per cycle: :meth:`refill` (the bucket gains ``rate``, at most ``cap``), then :meth:`offer` with
+    the cycle and the FIFO's s_axis_tready, then :meth:`push` if the offered word was taken. A word is
+    offered while the bucket holds ``word``. The first word of an expert's segment is skipped (never
+    fetched) if its layer's routing is visible in that cycle and the expert inactive; while the
+    routing is not visible it is offered only with s_axis_tready high, so the DMA never commits to
+    a word the routing may turn into a skip (TVALID may wait for TREADY, so this is legal AXI-Stream).
+    Every other word is offered as soon as the bucket holds it and waits for TREADY.
+
+    ``routes``: {layer: (first cycle the routing is visible, active experts)}; ``credit``: the bucket
+    at the start (before the first refill)."""
+
+    def __init__(self, segments, routes, *, rate: int, word: int, cap: int, credit: int = 0):
+        if min(rate, word) < 1 or cap < word:
+            raise WeightFifoError(f"DMA: rate {rate}, word {word}, cap {cap}: need rate, word >= 1 and cap >= word")
+        self.segments, self.routes = list(segments), routes
+        self.rate, self.word, self.cap, self.credit = rate, word, cap, credit
+        self.seg = self.off = 0
+        self.skipped: list[int] = []
+
+    def refill(self) -> None:
+        self.credit = min(self.cap, self.credit + self.rate)
+
+    def offer(self, cycle: int, tready: bool) -> tuple[int, int] | None:
+        """(segment, offset) of the word offered in ``cycle``, or None (TVALID low)."""
+        if self.credit < self.word:
+            return None
+        while self.seg < len(self.segments):
+            s = self.segments[self.seg]
+            if self.off == 0 and s.expert is not None:
+                rt = self.routes.get(s.expert[0])
+                visible = rt is not None and rt[0] <= cycle
+                if visible and s.expert[1] not in rt[1]:
+                    self.skipped.append(self.seg)
+                    self.seg += 1
+                    continue
+                if not visible and not tready:
+                    return None
+            return self.seg, self.off
+        return None
+
+    def push(self) -> None:
+        """The offered word was taken at the edge closing the cycle."""
+        self.credit -= self.word
+        self.off += 1
+        if self.off == self.segments[self.seg].words:
+            self.seg, self.off = self.seg + 1, 0
+
+    @property
+    def done(self) -> bool:
+        return self.seg == len(self.segments)

@@ -154,7 +154,8 @@ def report(cfg, args) -> tuple[str, list]:
              "", *class_table(head), ""]
     if depth:
         st = head.fifo_stats
-        busy = st["fetched_words"] * fs.ddr_throttle(cfg, gbs, args.w_bits).word / fs.ddr_throttle(cfg, gbs, args.w_bits).rate
+        th = fs.ddr_throttle(cfg, gbs, args.w_bits)
+        busy = st["fetched_words"] * th.word / th.rate
         lines += [f"Weight prefetch FIFO: {fmt(depth)} words of {args.w_bits} bits ({depth * args.w_bits / 8 / 2 ** 20:g} MiB, "
                   f"{fs.fifo_bram36(depth, args.w_bits)} BRAM36; `hardware.weight_fifo.depth`, rtl/src/weight_fifo.sv). "
                   f"The DDR fills it from the frame's start whenever it has room, in the frame's weight order, each MoE "

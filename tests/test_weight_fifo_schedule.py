@@ -151,12 +151,31 @@ def test_inactive_first_word_of_the_stream_waits_and_is_dropped():
 
 # ---- errors
 def test_routing_after_the_model_fetched_speculatively():
-    m = WeightFifo([Segment(1), Segment(2, (0, 0)), Segment(1)], depth=8, rate=1, word=1)
+    m = WeightFifo([Segment(1), Segment(2, (0, 0)), Segment(1, (0, 1)), Segment(1)], depth=8, rate=1, word=1)
     assert m.push_time(2) == 2                   # e0's words pushed in 1 and 2 without the routing
-    with pytest.raises(WeightFifoError, match="layer 0's routing given for cycle 2, after the model had already "
-                                              "fetched its experts speculatively up to cycle 2"):
-        m.route(0, {0}, visible_from=2)
-    m.route(0, {0}, visible_from=3)
+    with pytest.raises(WeightFifoError, match="layer 0's routing given for cycle 1, after the model had already "
+                                              "fetched its experts speculatively up to cycle 1"):
+        m.route(0, {1}, visible_from=1)
+    # e0's first word (cycle 1) decided the segment; its second word (cycle 2) follows whatever the
+    # routing, so a routing visible from 2 is consistent with the fetches made (e0 dropped at the head)
+    m.route(0, {1}, visible_from=2)
+    assert m.push_time(3) == 3 and m.push_time(4) == 4 and m.skipped_segments() == []
+    with pytest.raises(WeightFifoError, match="routing of layer 0 was given twice"):
+        m.route(0, {0}, visible_from=5)
+
+
+def test_routing_skips_after_a_speculative_segment():
+    """A routing given after a speculative first word but before the next expert's first word: the
+    next inactive expert is skipped, the fetched one dropped."""
+    m = WeightFifo([Segment(1), Segment(2, (0, 0)), Segment(2, (0, 1)), Segment(1)], depth=8, rate=1, word=1)
+    assert m.push_time(2) == 2
+    m.route(0, {1}, visible_from=2)
+    assert m.push_time(3) == 3 and m.push_time(4) == 4 and m.push_time(5) == 5
+    assert [m.seg_of[k] for k in range(6)] == [0, 1, 1, 2, 2, 3]
+    m = WeightFifo([Segment(1), Segment(2, (0, 0)), Segment(2, (0, 1)), Segment(1)], depth=8, rate=1, word=1)
+    assert m.push_time(2) == 2
+    m.route(0, {0}, visible_from=3)              # e1's first word would be pushed in 3: skipped
+    assert m.push_time(3) == 3 and m.seg_of[3] == 3 and m.skipped_segments() == [2]
     with pytest.raises(WeightFifoError, match="routing of layer 0 was given twice"):
         m.route(0, {0}, visible_from=5)
 
