@@ -496,7 +496,9 @@ def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = 
             t += (c.cycles if not planned or c.planned_cycles is None else c.planned_cycles) + frame.call_gap
             prev_unit = c.unit
             if c.unit == "softmax" and c.expert is not None and frame.fifo_depth:
-                # the routing mask is visible when the first expert call may be presented (Sequence t - 1)
+                # the routing mask is visible when the first expert call may be presented (Sequence t - 1);
+                # moe_router.sv's route_we makes it visible no later on a run that starts with the gate
+                # call (tests/test_cosim_moe_router.py::test_moe_router_cycles checks it on T_max runs)
                 L = c.expert[0]
                 seq.fifo.route(L, {x for x, n in enumerate(frame.routing.counts[L]) if n}, t - 1)
             continue

@@ -7,8 +7,10 @@ Run through cosim.runner.run_unit (tests/test_cosim_moe_router.py).
 One input frame and one output frame per run. ``n_tokens`` and ``task_id`` are set before a run and
 scrambled to random values as soon as its first beat is taken (the unit must hold what it sampled).
 The output's 64-bit words are seen by the bus model as two 32-bit lanes (low half first).
+The routing outputs for the weight FIFO are checked on every run: exactly one route_we pulse, before
+the run's first descriptor word, with route_active = the experts python_ref's route gives a token.
 Run parameters: stall, n_random (random runs), corrupt, top_k (the HDL parameter K; the python
-side uses the same config with that top_k), vectors (test_vectors_file: a pickle file of
+side uses the same config with that top_k), corrupt_route (one wrong expected route_active), vectors (test_vectors_file: a pickle file of
 (name, logits, task) runs, the `make sim` row's cases)."""
 from __future__ import annotations
 
@@ -52,6 +54,51 @@ class RouterTB(StreamTB):
         self._hostile = np.random.default_rng(params.seed + 98)
         dut.n_tokens.value = 0
         dut.task_id.value = 0
+        self.route_pulses: list[tuple[int, str, int]] = []   # (cycle, route_active, y_ words before it)
+        self.word_cycles: list[int] = []                     # cycle of every y_ handshake (same count)
+        self.beat_cycles: list[int] = []                     # cycle of every x_ handshake (same count)
+        self.route_corrupted = False
+        cocotb.start_soon(self._route_monitor())
+
+    async def _route_monitor(self):
+        """route_we / route_active and the y_ handshakes, sampled at every rising edge on one count."""
+        d, n = self.dut, 0
+        while True:
+            await RisingEdge(self.clk)
+            n += 1
+            if not d.ap_rst_n.value:
+                continue
+            if not d.route_we.value.is_resolvable:
+                raise AssertionError(f"route_we = {d.route_we.value} after reset")
+            if d.route_we.value:
+                self.route_pulses.append((n, str(d.route_active.value), len(self.word_cycles)))
+            if d.y_TVALID.value and d.y_TREADY.value:
+                self.word_cycles.append(n)
+            if d.x_TVALID.value and d.x_TREADY.value:
+                self.beat_cycles.append(n)
+
+    def check_route(self, logits: np.ndarray, p0: int, w0: int, label: str) -> int:
+        """The run's routing pulses since pulse p0 (y_ words before the run: w0); returns errors."""
+        pulses = self.route_pulses[p0:]
+        want = "".join("1" if n else "0" for n in reversed(route(logits, self.cfg).queue_lengths))
+        if self.params.extra.get("corrupt_route") and not self.route_corrupted:
+            self.route_corrupted = True      # run parameter corrupt_route: one wrong expected mask
+            want = ("0" if want[0] == "1" else "1") + want[1:]
+        err = None
+        if len(pulses) != 1:
+            err = f"{len(pulses)} route_we pulses, expected 1"
+        elif pulses[0][1] != want:
+            err = f"route_active {pulses[0][1]}, python_ref's experts with tokens {want}"
+        elif pulses[0][2] != w0:
+            err = f"route_we after {pulses[0][2] - w0} of the run's descriptor words, expected before the first"
+        if err:
+            self.log.error(f"{label}: {err}")
+            self.results.add("mismatches", 1)
+            self.results.add("route_errors", 1)
+            return 1
+        self.results.update(route_to_first_word=self.word_cycles[w0] - pulses[0][0])
+        self.last_route_cycle = pulses[0][0]
+        return 0
 
     async def _scramble_controls(self, in0: int):
         """Once the run's first beat is taken, n_tokens and task_id carry random values."""
@@ -73,9 +120,11 @@ class RouterTB(StreamTB):
         self.dut.task_id.value = task
         await ClockCycles(self.clk, 1)
         scr = cocotb.start_soon(self._scramble_controls(len(self.in_beats)))
+        p0, w0 = len(self.route_pulses), len(self.word_cycles)
         bad = await self.check_frames([frame], [want], label, out_bits=32, cycles_per_beat=8,
                                       describe=lambda i, j: f"word {j // 2} ({'hi' if j % 2 else 'lo'} half)")
         scr.cancel()
+        bad += self.check_route(x, p0, w0, label)
         self.results.add("runs", 1)
         self.results.add("tokens", t)
         self.results.add("words", len(words))
@@ -159,15 +208,17 @@ async def test_real(dut):
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_cycles(dut):
     """No stalls: a run of T_max gate-like tokens. Cycles per token at the input (first to last
-    beat), latency from the last input beat to the first and to the last descriptor word, and the
-    stream leaves one word per cycle (checked); then a lone token (T = 1)."""
+    beat), latency from the last input beat to the first and to the last descriptor word, the
+    route_we cycle after the first input beat, and the stream leaves one word per cycle (checked);
+    then a lone token (T = 1)."""
     tb = await RouterTB.create(dut, stall="none")
     rng = tb.rng(7)
     res = {}
     for t, tag in ((tb.T, "full"), (1, "one")):
         logits = tb.act.from_float(rng.normal(0, 3, (t, tb.E))).astype(np.int64)
-        i0, o0 = len(tb.in_beats), len(tb.out_beats)
+        i0, o0, b0 = len(tb.in_beats), len(tb.out_beats), len(tb.beat_cycles)
         tb.expect_exact(await tb.run(logits, 0, f"cycles T={t}"), "cycles", SPEC)
+        res[f"{tag}_route_after_first_beat"] = tb.last_route_cycle - tb.beat_cycles[b0]
         ins, outs = tb.in_beats[i0:], tb.out_beats[o0:]
         span = outs[-1][0] - outs[0][0] + 1
         if span != len(outs):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from cosim.frame_schedule import gate_softmax_cycles
 from cosim.runner import CosimError, run_unit
 from python_ref.config import load_config
 from python_ref.kernels.softmax import lanes, row_period
@@ -27,6 +28,9 @@ def first_word_latency(L: int, E: int, K: int) -> int:
     then: p collected (flag) 1, p held 1, the join's K slots (one per cycle), the queue write 1,
     emitter start 1, GATE issued 1, read stage 1, output FIFO (memory -> slice) 2 = 7 + K."""
     return softmax_latency(L, E) + 7 + K
+
+
+ROUTE_TO_FIRST_WORD = 4   # route_we's cycle -> the first descriptor word's handshake, unstalled
 
 
 def words(active: int, K: int, T: int) -> int:
@@ -66,6 +70,13 @@ def test_moe_router_cycles(config):
     assert r["one_words"] == words(K, K, 1)
     assert r["one_latency_first_word"] == first_word_latency(L, E, K)
     assert r["one_latency_last_word"] == first_word_latency(L, E, K) + words(K, K, 1) - 1
+    # route_we (the weight FIFO's routing) leads the run's first descriptor word by a fixed count:
+    # the emitter's GATE state, the read stage, the output FIFO (memory, slice)
+    assert r["route_to_first_word"] == ROUTE_TO_FIRST_WORD
+    # make perf's frame model (cosim.frame_schedule) gives the weight FIFO the routing one cycle
+    # before the gate call's modelled end; the RTL's routing must be visible by then (the cycle after
+    # route_we) on a T_max run that starts with the call: the model never assumes an earlier routing
+    assert r["full_route_after_first_beat"] + 1 <= gate_softmax_cycles(cfg, cfg.model.tokens) - 1
     print(f"moe_router {config}: {r}")
 
 
@@ -90,6 +101,13 @@ def test_moe_router_real_frame():
     assert r["mismatches"] == 0 and r["runs"] == cfg.model.tasks
     assert r["real_rows"] == cfg.model.tasks * cfg.model.tokens
     assert r["output_stall_cycles"] > 0
+
+
+def test_moe_router_route_check_can_fail():
+    """One wrong expected route_active: the bench must count exactly that one error."""
+    with pytest.raises(CosimError) as err:
+        run("tiny", "none", 1, "corrupt_route", testcase="test_random", corrupt_route=True)
+    assert err.value.summary is not None and err.value.summary["mismatches"] == 1
 
 
 def test_moe_router_scoreboard_can_fail():

@@ -12,6 +12,14 @@
 //             header and its rows, the fc2 CALL header and its rows; y_TLAST on the last word. The
 //             stream starts after the run's last token has been routed; the next run's first beat is
 //             taken once the last word has been issued to the output FIFO.
+//   route_we, route_active
+//             the run's routing for the weight prefetch FIFO (rtl/src/weight_fifo.sv's route_we /
+//             route_active; the top adds the layer): route_we is high for one cycle once the last
+//             token's last slot is in its queue, with route_active[e] = expert e has a token. Both
+//             are flip-flops; route_active holds until the next run starts. The pulse comes
+//             before the run's first descriptor word (cosim/test_moe_router.py checks it for
+//             every run), so the FIFO drops and skips inactive experts before the engine's first
+//             expert call can ask for a word.
 // Structure:
 //   input stage: beats to the softmax (rtl/src/softmax.sv, p over all E experts) and to a row
 //     register; a token starts only with a credit in the top-k FIFO (TKD tokens);
@@ -50,7 +58,9 @@ module moe_router
     input  logic                    y_TREADY,
     output logic                    y_TLAST,
     output logic [7:0]              y_TKEEP,
-    output logic [7:0]              y_TSTRB
+    output logic [7:0]              y_TSTRB,
+    output logic                    route_we,
+    output logic [E-1:0]            route_active
 );
   localparam int W    = ACT_W;
   localparam int NB   = (E + L - 1) / L;                 // beats per token
@@ -248,6 +258,8 @@ module moe_router
     if (!ap_rst_n) emit_go <= 1'b0;
     else emit_go <= j1_valid && j1_last;
   end
+  assign route_we     = emit_go;      // act_mask is complete in emit_go's cycle (same edge)
+  assign route_active = act_mask;
 
   // =============================================================================================
   // emitter
