@@ -8,7 +8,9 @@ otherwise see:
    and C/RTL cosimulation know its extent;
 2. every top argument has an ``#pragma HLS interface ... port=<name>`` in the top's body; an m_axi
    argument names its ``bundle=`` and its ``depth=``; a top with an s_axilite argument also has
-   ``s_axilite port=return`` (the control registers in the same AXI4-Lite slave);
+   ``s_axilite port=return`` (the control registers in the same AXI4-Lite slave); an interface's
+   ``depth=`` is a number or one constexpr name, the forms UG1399 documents for pragma values, never an
+   expression such as ``A*B`` (rule ``depth-name``);
 3. no ``#pragma HLS dependence ... false`` except on the variables the specification's contract
    covers (ALLOWED_FALSE_DEPENDENCES: the linear engine's destination, whose rows are distinct within
    one call, python_ref/kernels/linear.py), and then with the contract named in the lines above;
@@ -131,6 +133,10 @@ def check_top(file: str, text: str, top: str) -> list[Finding]:
         for line in lines:
             if re.search(r"\bm_axi\b", line) and not (re.search(r"\bdepth\s*=", line) and re.search(r"\bbundle\s*=", line)):
                 out.append(Finding(file, "m_axi", f"{top}: m_axi argument '{name}' needs bundle= and depth= ({line.strip()})"))
+            depth = re.search(r"\bdepth\s*=\s*(\S+)", line)
+            if depth and not re.fullmatch(r"\d+|[A-Za-z_]\w*", depth.group(1)):
+                out.append(Finding(file, "depth-name", f"{top}: argument '{name}' has depth={depth.group(1)}: give the "
+                                   "depth as a number or a constexpr name (UG1399 \"Using Constants with Pragmas\")"))
             if re.search(r"\bs_axilite\b", line):
                 has_axilite = True
     if has_axilite and not any(re.search(r"\bs_axilite\b", line) for line in prag.get("return", [])):

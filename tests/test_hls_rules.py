@@ -28,6 +28,8 @@ MUTATIONS = {
     "sized": ("linear.cpp", "void linear_top(const axi_word_t w[LINEAR_W_WORDS],", "void linear_top(const axi_word_t* w,"),
     "interface": ("attention.cpp", "#pragma HLS interface mode=s_axilite port=tokens bundle=control\n", ""),
     "m_axi": ("attention.cpp", "bundle=gmem_out offset=slave depth=ATTENTION_OUT_WORDS", "bundle=gmem_out offset=slave"),
+    "depth-name": ("backbone.cpp", "offset=slave depth=BACKBONE_OUT_DEPTH",
+                   "offset=slave depth=BACKBONE_MAX_IMAGES*BACKBONE_OUT_WORDS"),
     "s_axilite": ("linear.cpp", "#pragma HLS interface mode=s_axilite port=return bundle=control\n", ""),
     "dependence": ("attention.cpp", "#pragma HLS pipeline II=1\n#pragma HLS loop_tripcount max=AT_T * (AT_JPAD / AT_LI)",
                    "#pragma HLS pipeline II=1\n#pragma HLS dependence variable=e_buf inter false\n"

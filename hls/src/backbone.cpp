@@ -182,13 +182,13 @@ bb_store:
 // ---------------------------------------------------------------------------------------------
 // The top: `images` frames with the same task, each from its image to its output.
 
-void backbone_top(const axi_word_t image[BACKBONE_MAX_IMAGES * BACKBONE_IMAGE_WORDS],
+void backbone_top(const axi_word_t image[BACKBONE_IMAGE_DEPTH],
                   const axi_word_t weights[BACKBONE_WEIGHT_WORDS],
-                  axi_word_t out[BACKBONE_MAX_IMAGES * BACKBONE_OUT_WORDS], unsigned task, unsigned images,
+                  axi_word_t out[BACKBONE_OUT_DEPTH], unsigned task, unsigned images,
                   unsigned layers, unsigned& status) {
-#pragma HLS interface mode=m_axi port=image bundle=gmem_in offset=slave depth=BACKBONE_MAX_IMAGES*BACKBONE_IMAGE_WORDS
+#pragma HLS interface mode=m_axi port=image bundle=gmem_in offset=slave depth=BACKBONE_IMAGE_DEPTH
 #pragma HLS interface mode=m_axi port=weights bundle=gmem_w offset=slave depth=BACKBONE_WEIGHT_WORDS max_read_burst_length=64
-#pragma HLS interface mode=m_axi port=out bundle=gmem_out offset=slave depth=BACKBONE_MAX_IMAGES*BACKBONE_OUT_WORDS
+#pragma HLS interface mode=m_axi port=out bundle=gmem_out offset=slave depth=BACKBONE_OUT_DEPTH
 #pragma HLS interface mode=s_axilite port=task bundle=control
 #pragma HLS interface mode=s_axilite port=images bundle=control
 #pragma HLS interface mode=s_axilite port=layers bundle=control

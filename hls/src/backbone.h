@@ -99,6 +99,10 @@ constexpr int bb_layer_offset(int layer) {
 constexpr int BACKBONE_WEIGHT_WORDS = bb_layer_offset(NUM_LAYERS);
 constexpr int BACKBONE_IMAGE_WORDS = LINEAR_IMAGE_WORDS;                                    // one frame
 constexpr int BACKBONE_OUT_WORDS = NUM_TOKENS * bb_row_words(FEATURE_DIM);                  // one frame
+// The m_axi depths (whole arguments) as names: UG1399 documents a const / constexpr name or a
+// number as a pragma's value, so the pragmas use these, never an expression.
+constexpr int BACKBONE_IMAGE_DEPTH = BACKBONE_MAX_IMAGES * BACKBONE_IMAGE_WORDS;
+constexpr int BACKBONE_OUT_DEPTH = BACKBONE_MAX_IMAGES * BACKBONE_OUT_WORDS;
 
 // On-chip activation memories (AXI words, the engine's row layout). Each holds every row an engine
 // call reads or writes in it (T rows of at most BB_WIDE_COLS columns); an engine call touches only
@@ -112,7 +116,7 @@ static_assert(NUM_TOKENS <= LINEAR_MAX_ROWS && NUM_TOKENS <= ATTENTION_MAX_TOKEN
 static_assert(BB_WIDE_WORDS >= ATTENTION_QKV_WORDS && BB_X_WORDS <= ATTENTION_OUT_WORDS, "attention's buffers");
 static_assert(NUM_LAYERS >= 1, "at least one block");
 
-void backbone_top(const axi_word_t image[BACKBONE_MAX_IMAGES * BACKBONE_IMAGE_WORDS],
+void backbone_top(const axi_word_t image[BACKBONE_IMAGE_DEPTH],
                   const axi_word_t weights[BACKBONE_WEIGHT_WORDS],
-                  axi_word_t out[BACKBONE_MAX_IMAGES * BACKBONE_OUT_WORDS], unsigned task, unsigned images,
+                  axi_word_t out[BACKBONE_OUT_DEPTH], unsigned task, unsigned images,
                   unsigned layers, unsigned& status);

@@ -10,15 +10,15 @@ void moe_top(const act_t x[NUM_TOKENS * FEATURE_DIM], const gate_weight_t w_gate
              moe_count_t queue_len[NUM_EXPERTS], moe_token_t queue_token[NUM_EXPERTS * NUM_TOKENS],
              act_t queue_score[NUM_EXPERTS * NUM_TOKENS], moe_expert_t active[NUM_EXPERTS], moe_count_t& num_active,
              unsigned& status) {
-#pragma HLS interface mode=m_axi port=x bundle=gmem0 depth=NUM_TOKENS*FEATURE_DIM
-#pragma HLS interface mode=m_axi port=w_gate bundle=gmem1 depth=NUM_TASKS*NUM_EXPERTS*FEATURE_DIM
-#pragma HLS interface mode=m_axi port=logits bundle=gmem2 depth=NUM_TOKENS*NUM_EXPERTS
-#pragma HLS interface mode=m_axi port=p bundle=gmem2 depth=NUM_TOKENS*NUM_EXPERTS
-#pragma HLS interface mode=m_axi port=topk_idx bundle=gmem3 depth=NUM_TOKENS*TOP_K
-#pragma HLS interface mode=m_axi port=topk_score bundle=gmem3 depth=NUM_TOKENS*TOP_K
+#pragma HLS interface mode=m_axi port=x bundle=gmem0 depth=MOE_X_DEPTH
+#pragma HLS interface mode=m_axi port=w_gate bundle=gmem1 depth=MOE_GATE_DEPTH
+#pragma HLS interface mode=m_axi port=logits bundle=gmem2 depth=MOE_ROW_DEPTH
+#pragma HLS interface mode=m_axi port=p bundle=gmem2 depth=MOE_ROW_DEPTH
+#pragma HLS interface mode=m_axi port=topk_idx bundle=gmem3 depth=MOE_TOPK_DEPTH
+#pragma HLS interface mode=m_axi port=topk_score bundle=gmem3 depth=MOE_TOPK_DEPTH
 #pragma HLS interface mode=m_axi port=queue_len bundle=gmem4 depth=NUM_EXPERTS
-#pragma HLS interface mode=m_axi port=queue_token bundle=gmem4 depth=NUM_EXPERTS*NUM_TOKENS
-#pragma HLS interface mode=m_axi port=queue_score bundle=gmem4 depth=NUM_EXPERTS*NUM_TOKENS
+#pragma HLS interface mode=m_axi port=queue_token bundle=gmem4 depth=MOE_QUEUE_DEPTH
+#pragma HLS interface mode=m_axi port=queue_score bundle=gmem4 depth=MOE_QUEUE_DEPTH
 #pragma HLS interface mode=m_axi port=active bundle=gmem4 depth=NUM_EXPERTS
 #pragma HLS interface mode=s_axilite port=task bundle=control
 #pragma HLS interface mode=s_axilite port=num_active bundle=control

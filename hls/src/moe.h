@@ -87,6 +87,14 @@ MOE_TOPK_EXPERT:
     }
 }
 
+// moe_top's m_axi depths (whole arguments) as names: UG1399 documents a const / constexpr name or a
+// number as a pragma's value, so the pragmas use these, never an expression.
+constexpr int MOE_X_DEPTH = NUM_TOKENS * FEATURE_DIM;
+constexpr int MOE_GATE_DEPTH = NUM_TASKS * NUM_EXPERTS * FEATURE_DIM;
+constexpr int MOE_ROW_DEPTH = NUM_TOKENS * NUM_EXPERTS;    // logits, p
+constexpr int MOE_TOPK_DEPTH = NUM_TOKENS * TOP_K;         // topk_idx, topk_score
+constexpr int MOE_QUEUE_DEPTH = NUM_EXPERTS * NUM_TOKENS;  // queue_token, queue_score
+
 // One MoE layer's routing. x: NUM_TOKENS rows of FEATURE_DIM act_t (row-major); w_gate: NUM_TASKS
 // gates of NUM_EXPERTS x FEATURE_DIM gate_weight_t (row-major, gate of task t first at
 // t * NUM_EXPERTS * FEATURE_DIM); task: 0..NUM_TASKS-1. Outputs, row-major: logits and p
