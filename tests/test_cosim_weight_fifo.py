@@ -68,7 +68,8 @@ def test_weight_fifo_comparison_can_fail():
 # early (the FIFO never fills), the head filter ignoring the layer (a later layer's word taken under the
 # previous layer's mask), a drop waiting for the engine's TREADY, the level counting words out of the memory
 # instead of out of the head (the FIFO would hold DEPTH + 3 words), the filter flags computed against the
-# registered mask only (a routing visible one cycle late).
+# registered mask only (a routing visible one cycle late), the flags' own copy of "the head takes a word"
+# (h_open) missing a drop.
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
     "no_layer_compare": [("routed = m_valid && m_layer == layer;", "routed = m_valid;")],
@@ -76,8 +77,11 @@ BROKEN = {
                            "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "mask_late": [("n_flags = load ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);",
-                   "n_flags = load ? f_mask : h_mask;")],
+    "mask_late": [("n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);",
+                   "n_flags = flags_take ? f_mask : h_mask;")],
+    # the bench itself must see it: the RTL's own h_open invariant check is removed from this copy
+    "open_misses_drop": [("h_open  <= !valid_n || n_flags[0];", "h_open  <= !valid_n;"),
+                         ("      if (h_open != (!h_valid || h_drop))\n", "      if (1'b0)\n")],
 }
 
 
@@ -92,6 +96,17 @@ def test_weight_fifo_broken_copies_fail(bug, tmp_path):
         run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
                  replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
     assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
+
+
+def test_weight_fifo_open_invariant_stops_a_broken_copy(tmp_path):
+    """The RTL's own check of h_open == !h_valid || h_drop stops a simulation whose copy breaks it."""
+    text = (RTL_DIR / "src" / "weight_fifo.sv").read_text()
+    needle = "h_open  <= !valid_n || n_flags[0];"
+    assert text.count(needle) == 1
+    (tmp_path / "weight_fifo.sv").write_text(text.replace(needle, "h_open  <= !valid_n;"))
+    with pytest.raises(CosimError, match="h_open . is not !h_valid"):
+        run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant="broken_open_assert",
+                 replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
 
 
 # The smallest tags the module accepts, elaborated and linted in a wrapper (no shipped config reaches

@@ -120,10 +120,22 @@ module weight_fifo
   wire [1:0] f_route = filter(f_spec, f_layer, f_expert, 1'b1, route_layer, NE'(route_active));
   wire [1:0] h_mask  = filter(h_spec, h_layer, h_expert, mask_valid, mask_layer, mask_active);
   wire [1:0] h_route = filter(h_spec, h_layer, h_expert, 1'b1, route_layer, NE'(route_active));
-  wire [1:0] n_flags = load ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);
+  // The flags follow the FIFO's word whenever the head takes one (f_take; when the FIFO has none the
+  // head is empty next and its flags are unused). The select is formed from h_open, a copy of
+  // !h_valid || h_drop in its own flip-flop, rather than from f_take itself: f_take's net fans out to
+  // the FIFO's output slice (the enables of every data bit), and the flags must not wait for it.
+  logic h_open;
+  wire  flags_take = h_open || (h_kept && m_axis_tready);   // == f_take
+  wire  valid_n    = (f_valid && flags_take) || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
+  wire [1:0] n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);
   always_ff @(posedge clk) begin
-    if (!rst_n) h_valid <= 1'b0;
-    else        h_valid <= load || (h_valid && !leave);
+    if (!rst_n) begin
+      h_valid <= 1'b0;
+      h_open  <= 1'b1;
+    end else begin
+      h_valid <= valid_n;
+      h_open  <= !valid_n || n_flags[0];
+    end
     {h_kept, h_drop} <= n_flags;
     if (load) {h_last, h_spec, h_layer, h_expert, h_data} <= {f_last, f_spec, f_layer, f_expert, f_data};
   end
@@ -148,6 +160,8 @@ module weight_fifo
       held_q <= m_axis_tvalid && !m_axis_tready;
       if (pop && level == '0) $error("weight_fifo: a pop without a word pushed");
       if (level > (AW+1)'(DEPTH)) $error("weight_fifo: level %0d above DEPTH %0d", level, DEPTH);
+      if (h_open != (!h_valid || h_drop))
+        $error("weight_fifo: h_open %0b is not !h_valid || h_drop (%0b, %0b)", h_open, h_valid, h_drop);
       if (held_q && !m_axis_tvalid)
         $error("weight_fifo: an offered word was withdrawn (a route_we replaced its layer's mask before it was taken)");
     end
