@@ -149,10 +149,11 @@ module linear
       ap_ready <= accept;
       if (accept) lbusy <= 1'b1;
       else if (l_fin) lbusy <= 1'b0;
-      if (launch) cbusy <= 1'b1;
-      else if (done) cbusy <= 1'b0;
-      if (accept && !launch) pend <= 1'b1;
-      else if (launch) pend <= 1'b0;
+      // cbusy and pend as plain next values (not enables behind accept and launch, whose nets
+      // drive the call registers' enables): a call waits from an accept that cannot launch (the
+      // compute stages busy, no done) until done
+      cbusy    <= launch || (cbusy && !done);
+      pend     <= !done && (pend || (ap_start && !lbusy && cbusy));
     end
   end
   always_ff @(posedge ap_clk) begin
