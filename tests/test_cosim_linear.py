@@ -17,6 +17,7 @@ import pytest
 
 from cosim.linear_jobs import model_sequence, rtl_calls, run_csim
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 
 MODEL_LAYERS = ["qkv", "proj", "fc1", "fc2", "expert_fc1", "expert_fc2", "patch"]
@@ -120,6 +121,32 @@ def test_linear_scoreboard_can_fail():
         run_linear("tiny", "corrupt", testcase="test_back_to_back_same_shape", corrupt=True)
     assert "test_back_to_back_same_shape" in str(exc.value)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+# Broken copies of linear_out.sv's flow-control bookkeeping (each flag is registered ahead of time and
+# checked against its definition by a simulation assertion): a GELU pipeline one stage shorter than
+# gelu.sv's in the ready prediction, the side FIFO's head flag not loaded on a push into an empty FIFO,
+# acc_ok missing the acc_ slice's handshake. Each must fail the odd-shapes run (GELU on every other call,
+# every output mode, stalls on every stream).
+LINEAR_OUT_BROKEN = {
+    "gelu_stages": [("localparam int GST = 7;", "localparam int GST = 6;")],
+    "side_last_push": [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
+                        "if (s_push && s_pop && side_e1) side_last <= f_user[0];")],
+    "acc_ok_handshake": [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",
+                          "wire prev_valid_n = rst_n && ((prev_valid) ||")],
+}
+
+
+@pytest.mark.parametrize("bug", sorted(LINEAR_OUT_BROKEN))
+def test_linear_out_broken_copies_fail(bug, tmp_path):
+    text = (RTL_DIR / "src" / "linear_out.sv").read_text()
+    for needle, repl in LINEAR_OUT_BROKEN[bug]:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / "linear_out.sv").write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run_linear("tiny", f"broken_{bug}", testcase="test_odd_shapes_modes_stalls", stall="both",
+                   variant=f"broken_{bug}", replace={"linear_out.sv": tmp_path / "linear_out.sv"})
 
 
 def test_linear_throttled_weights_tiny():
