@@ -52,6 +52,7 @@ module linear_loader
     // banks
     output logic [2*LO*PW-1:0]       bias_c,
     output logic [1:0]               full,        // bank holds a loaded block not yet issued
+    output logic [1:0]               handover,    // full[bank] is set at the end of this cycle
     output logic [1:0]               last_blk,    // that block is the call's last
     input  logic [1:0]               consume_bank, // the issue side finished the bank's block
     input  logic [1:0]               release_bank, // ... and the array no longer reads the bank
@@ -116,6 +117,7 @@ module linear_loader
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
 
   assign fin = state == HANDOVER && !hold && !more;
+  assign handover = {2{state == HANDOVER && !hold}} & {lbank, !lbank};
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
   logic w_en;                    // state == LOAD && !wdone

@@ -192,8 +192,6 @@ module linear_out
     if (rst_n && (side_e0 != (side_wp == side_rp) || side_e1 != (side_wp == side_rp + 1'b1)))
       $error("linear_out: side_e0 / side_e1 differ from the pointers");
     if (rst_n && !side_e0 && side_last != side[side_rp][0]) $error("linear_out: side_last differs from the head entry");
-    if (rst_n && z_valid && z_last != z_user[0]) $error("linear_out: z_last differs from the head beat's row_last");
-    if (rst_n && (f_valid || g_valid) && gsel != use_gelu) $error("linear_out: use_gelu changed with a beat inside");
   end
 `endif
 
@@ -210,6 +208,12 @@ module linear_out
   assign z_user  = gsel ? side[side_rp] : f_user;
   wire   z_last  = use_gelu ? side_last : f_user[0];   // == z_user[0], from flip-flops
   assign g_ready = use_gelu && z_ready;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && z_valid && z_last != z_user[0]) $error("linear_out: z_last differs from the head beat's row_last");
+    if (rst_n && (f_valid || g_valid) && gsel != use_gelu) $error("linear_out: use_gelu changed with a beat inside");
+  end
+`endif
 
   // ---- acc_ and s_ register slices
   logic [LO*AW-1:0] prev_data;
