@@ -123,30 +123,35 @@ def test_linear_scoreboard_can_fail():
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
 
 
-# Broken copies of linear_out.sv's flow-control bookkeeping (each flag is registered ahead of time and
-# checked against its definition by a simulation assertion): a GELU pipeline one stage shorter than
-# gelu.sv's in the ready prediction, the side FIFO's head flag not loaded on a push into an empty FIFO,
-# acc_ok missing the acc_ slice's handshake. Each must fail the odd-shapes run (GELU on every other call,
-# every output mode, stalls on every stream).
-LINEAR_OUT_BROKEN = {
-    "gelu_stages": [("localparam int GST = 7;", "localparam int GST = 6;")],
-    "side_last_push": [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
-                        "if (s_push && s_pop && side_e1) side_last <= f_user[0];")],
-    "acc_ok_handshake": [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",
-                          "wire prev_valid_n = rst_n && ((prev_valid) ||")],
+# Broken copies of the flags registered ahead of time (each checked against its definition by a
+# simulation assertion): in linear_out.sv a GELU pipeline one stage shorter than gelu.sv's in the ready
+# prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, acc_ok missing the acc_
+# slice's handshake; in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv
+# lr_one one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
+# stalls on every stream).
+LINEAR_BROKEN = {
+    "gelu_stages": ("linear_out.sv", [("localparam int GST = 7;", "localparam int GST = 6;")]),
+    "side_last_push": ("linear_out.sv", [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
+                                          "if (s_push && s_pop && side_e1) side_last <= f_user[0];")]),
+    "acc_ok_handshake": ("linear_out.sv", [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",
+                                            "wire prev_valid_n = rst_n && ((prev_valid) ||")]),
+    "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
+                                            "full[!cbank] : full[cbank];")]),
+    "lr_one_late": ("linear_loader.sv", [("lr_one   <= lr_left == RW'(2);", "lr_one   <= lr_left == RW'(1);")]),
 }
 
 
-@pytest.mark.parametrize("bug", sorted(LINEAR_OUT_BROKEN))
-def test_linear_out_broken_copies_fail(bug, tmp_path):
-    text = (RTL_DIR / "src" / "linear_out.sv").read_text()
-    for needle, repl in LINEAR_OUT_BROKEN[bug]:
+@pytest.mark.parametrize("bug", sorted(LINEAR_BROKEN))
+def test_linear_broken_copies_fail(bug, tmp_path):
+    name, edits = LINEAR_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
         assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
         text = text.replace(needle, repl)
-    (tmp_path / "linear_out.sv").write_text(text)
+    (tmp_path / name).write_text(text)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run_linear("tiny", f"broken_{bug}", testcase="test_odd_shapes_modes_stalls", stall="both",
-                   variant=f"broken_{bug}", replace={"linear_out.sv": tmp_path / "linear_out.sv"})
+                   variant=f"broken_{bug}", replace={name: tmp_path / name})
 
 
 def test_linear_throttled_weights_tiny():
