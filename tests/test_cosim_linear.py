@@ -17,6 +17,7 @@ import pytest
 
 from cosim.linear_jobs import model_sequence, rtl_calls, run_csim
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 
 MODEL_LAYERS = ["qkv", "proj", "fc1", "fc2", "expert_fc1", "expert_fc2", "patch"]
@@ -120,6 +121,37 @@ def test_linear_scoreboard_can_fail():
         run_linear("tiny", "corrupt", testcase="test_back_to_back_same_shape", corrupt=True)
     assert "test_back_to_back_same_shape" in str(exc.value)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+# Broken copies of the flags registered ahead of time (each checked against its definition by a
+# simulation assertion): in linear_out.sv a GELU pipeline one stage shorter than gelu.sv's in the ready
+# prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, acc_ok missing the acc_
+# slice's handshake; in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv
+# lr_one one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
+# stalls on every stream).
+LINEAR_BROKEN = {
+    "gelu_stages": ("linear_out.sv", [("localparam int GST = 7;", "localparam int GST = 6;")]),
+    "side_last_push": ("linear_out.sv", [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
+                                          "if (s_push && s_pop && side_e1) side_last <= f_user[0];")]),
+    "acc_ok_handshake": ("linear_out.sv", [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",
+                                            "wire prev_valid_n = rst_n && ((prev_valid) ||")]),
+    "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
+                                            "full[!cbank] : full[cbank];")]),
+    "lr_one_late": ("linear_loader.sv", [("lr_one   <= lr_left == RW'(2);", "lr_one   <= lr_left == RW'(1);")]),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(LINEAR_BROKEN))
+def test_linear_broken_copies_fail(bug, tmp_path):
+    name, edits = LINEAR_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run_linear("tiny", f"broken_{bug}", testcase="test_odd_shapes_modes_stalls", stall="both",
+                   variant=f"broken_{bug}", replace={name: tmp_path / name})
 
 
 def test_linear_throttled_weights_tiny():

@@ -149,10 +149,11 @@ module linear
       ap_ready <= accept;
       if (accept) lbusy <= 1'b1;
       else if (l_fin) lbusy <= 1'b0;
-      if (launch) cbusy <= 1'b1;
-      else if (done) cbusy <= 1'b0;
-      if (accept && !launch) pend <= 1'b1;
-      else if (launch) pend <= 1'b0;
+      // cbusy and pend as plain next values (not enables behind accept and launch, whose nets
+      // drive the call registers' enables): a call waits from an accept that cannot launch (the
+      // compute stages busy, no done) until done
+      cbusy    <= launch || (cbusy && !done);
+      pend     <= !done && (pend || (ap_start && !lbusy && cbusy));
     end
   end
   always_ff @(posedge ap_clk) begin
@@ -201,14 +202,14 @@ module linear
   logic [LO-1:0]               ld_col;
   logic [LI*LO*LINEAR_W_W-1:0] ld_data;
   logic [2*LO*PW-1:0]          bias_c;
-  logic [1:0]                  full, last_blk, consume_bank, release_bank;
+  logic [1:0]                  full, handover, last_blk, consume_bank, release_bank;
   logic [LO-1:0]               final_mask;
   linear_loader #(.LI(LI), .LO(LO), .IBW(IBW), .PW(PW), .PF(PF), .W_BITS(W_BITS)) u_loader (
       .clk(ap_clk), .rst_n(ap_rst_n), .go(go_l), .hold(pend && i_active), .in_dim(in_r), .out_dim(out_r), .w_kind(wk_r), .b_kind(bk_r),
       .s_axis_w_tdata(w_d), .s_axis_w_tvalid(w_v), .s_axis_w_tready(w_r),
       .s_axis_b_tdata(b_d), .s_axis_b_tvalid(b_v), .s_axis_b_tready(b_r),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data),
-      .bias_c(bias_c), .full(full), .last_blk(last_blk), .consume_bank(consume_bank), .release_bank(release_bank),
+      .bias_c(bias_c), .full(full), .handover(handover), .last_blk(last_blk), .consume_bank(consume_bank), .release_bank(release_bank),
       .mask_next(done), .final_mask(final_mask), .fin(l_fin));
 
   logic                      x_wr;
@@ -224,7 +225,7 @@ module linear
   logic [LO*PW-1:0]   st_c;
   logic [3:0]         st_user;
   linear_issue #(.LI(LI), .LO(LO), .IBW(IBW), .AAW(AAW), .PW(PW), .CREDITS(FIFO_DEPTH), .XW(AAW + 1)) u_issue (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .n_ib_m1(n_ib_m1), .rows_m1(rows_m1), .full(full),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .n_ib_m1(n_ib_m1), .rows_m1(rows_m1), .full(full), .handover(handover),
       .last_blk(last_blk), .consume_bank(consume_bank), .release_bank(release_bank), .x_wr(x_wr), .credit_ret(credit_ret), .bias_c(bias_c),
       .active(i_active), .rd_addr(rd_addr), .st_valid(st_valid), .st_first(st_first), .st_last(st_last), .st_addr(st_addr),
       .st_c(st_c), .st_user(st_user));

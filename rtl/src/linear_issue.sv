@@ -30,6 +30,7 @@ module linear_issue #(
     input  logic [15:0]        n_ib_m1,
     input  logic [15:0]        rows_m1,
     input  logic [1:0]         full,
+    input  logic [1:0]         handover,       // the loader sets full[bank] at the end of this cycle
     input  logic [1:0]         last_blk,
     output logic [1:0]         consume_bank,   // the block's last step fired: the bank is no longer full
     output logic [1:0]         release_bank,   // LI cycles later: the array no longer reads it
@@ -59,10 +60,23 @@ module linear_issue #(
   logic [LI-1:0] rel_d;           // blk_end delayed 1 .. LI cycles
   logic [LI-1:0] rel_bank_d;      // its bank
 
-  wire fire      = active && full[cbank] && (!cfirst || x_nz) && (!ib_last || credits_nz);
+  // cfull == full[cbank], registered from the next values of full (the loader's handover sets a bank,
+  // blk_end consumes cbank and moves to the other bank): no bank multiplexer in front of fire, whose
+  // net drives the step counters
+  logic cfull;
+  wire fire      = active && cfull && (!cfirst || x_nz) && (!ib_last || credits_nz);
   wire blk_end   = fire && ib_last && k_last;
   wire take_cred = fire && ib_last;
   wire take_x    = fire && cfirst;
+  always_ff @(posedge clk) begin
+    if (!rst_n) cfull <= 1'b0;
+    else cfull <= blk_end ? full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && cfull != full[cbank]) $error("linear_issue: cfull differs from full[cbank]");
+  end
+`endif
   assign rd_addr = ca;
 
   always_ff @(posedge clk) begin

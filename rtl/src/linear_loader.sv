@@ -52,6 +52,7 @@ module linear_loader
     // banks
     output logic [2*LO*PW-1:0]       bias_c,
     output logic [1:0]               full,        // bank holds a loaded block not yet issued
+    output logic [1:0]               handover,    // full[bank] is set at the end of this cycle
     output logic [1:0]               last_blk,    // that block is the call's last
     input  logic [1:0]               consume_bank, // the issue side finished the bank's block
     input  logic [1:0]               release_bank, // ... and the array no longer reads the bank
@@ -95,11 +96,13 @@ module linear_loader
   logic          b_in;           // b_rem != 0
   logic          b_one;          // b_rem == 1
   logic [BLW-1:0] bl;            // lane of the current bias word
+  logic          bl_l;           // bl == EB - 1, registered with bl (no compare or carry before b_tready)
   // ---- per-block
   logic          more;           // another block follows this one
   logic [LO-1:0] blk_mask;       // columns of this block (o < rem)
   logic [RW-1:0] lr_left;        // rows of the block still to load after the current one
   logic          lr_last;
+  logic          lr_one;         // lr_left == 1, registered with it (lr_last's next value at a row end)
   logic [LO-1:0] col_oh;         // current row as a one-hot column
   logic [LO-1:0] b_oh;           // current bias step as a one-hot column
   logic          bdone, wdone;
@@ -114,6 +117,7 @@ module linear_loader
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
 
   assign fin = state == HANDOVER && !hold && !more;
+  assign handover = {2{state == HANDOVER && !hold}} & {lbank, !lbank};
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
   logic w_en;                    // state == LOAD && !wdone
@@ -122,7 +126,7 @@ module linear_loader
   wire w_step   = w_en && s_axis_w_tvalid;
   wire row_end  = w_step && qw_last;
   wire b_step   = state == LOAD && !bdone && (!b_in || s_axis_b_tvalid);
-  wire b_lane_l = 32'(bl) == EB - 1;
+  wire b_lane_l = bl_l;
 
   assign s_axis_w_tready = w_en && q_last;
   assign s_axis_b_tready = state == LOAD && !bdone && b_in && (b_lane_l || b_one);
@@ -178,6 +182,7 @@ module linear_loader
       b_in     <= out_dim != 16'd0;
       b_one    <= out_dim == 16'd1;
       bl       <= '0;
+      bl_l     <= EB == 1;
       words_m1 <= 16'((32'(in_dim) + E - 1) / E - 1);
     end
     if (state == BSETUP) begin
@@ -185,6 +190,7 @@ module linear_loader
       more    <= rem > RW'(LO);
       lr_left <= rem > RW'(LO) ? RW'(LO - 1) : rem - 1'b1;
       lr_last <= LO == 1 || rem <= RW'(1);
+      lr_one  <= rem > RW'(LO) ? LO == 2 : rem == RW'(2);
       for (int o = 0; o < LO; o++) blk_mask[o] <= rem > RW'(o);
       col_oh  <= LO'(1);
       b_oh    <= LO'(1);
@@ -216,6 +222,7 @@ module linear_loader
         b_in  <= !b_one;
         b_one <= b_rem == RW'(2);
         bl    <= (b_lane_l || b_one) ? '0 : bl + 1'b1;
+        bl_l  <= (b_lane_l || b_one) ? EB == 1 : 32'(bl) == EB - 2;
       end
     end
     if (w_step) begin
@@ -250,7 +257,8 @@ module linear_loader
         seg_in   <= 1'b1;
         col_oh   <= col_oh << 1;
         lr_left  <= lr_left - 1'b1;
-        lr_last  <= lr_left == RW'(1);
+        lr_last  <= lr_one;
+        lr_one   <= lr_left == RW'(2);
         if (lr_last) wdone <= 1'b1;
       end
     end
@@ -260,6 +268,8 @@ module linear_loader
     if (rst_n && (w_en != (state == LOAD && !wdone) ||
                   (state == LOAD && (q_last != (32'(lq) == QW - 1) || qw_last != (q_last && w_last)))))
       $error("linear_loader: a registered flag differs from its definition");
+    if (rst_n && state == LOAD && (lr_one != (lr_left == RW'(1)) || bl_l != (32'(bl) == EB - 1)))
+      $error("linear_loader: lr_one / bl_l differ from their definitions");
   end
 `endif
 endmodule

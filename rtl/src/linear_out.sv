@@ -18,7 +18,11 @@
 // issue side's credits, returned by credit_ret). The beat flags (the array's user bits) travel with
 // the data; through GELU in a small in-order side FIFO. Stages after the join (O1 .. O6) advance
 // together on o_ce (stall as a whole), then an axis_skid register slice drives y_. acc_ and s_
-// come through register slices, so their TREADYs are flip-flops.
+// come through register slices, so their TREADYs are flip-flops. The join's readies are one gate
+// of low fan-out flip-flops (o_ce's control copy, acc_ok and s_ok registered from their next
+// values), the GELU unit's input ready is predicted a cycle early (gm_rdy), and the side FIFO's
+// head row_last is a flip-flop (side_last), so no ready waits for o_ce's datapath fan-out, the GELU
+// enable's fan-out or a LUTRAM read.
 `default_nettype none
 
 module linear_out
@@ -114,30 +118,102 @@ module linear_out
   assign g_in_ready = &g_in_ready_v;
   assign g_valid    = &g_valid_v;
 
-  localparam int SDEPTH = 16;  // > beats inside the GELU unit (pipeline + output slice)
+  // GELU's x_TREADY ahead of time. gelu.sv's is running && ce of its axis_pipe_ctrl (ce = !v[GST] ||
+  // its output slice's s_ready), a function of flip-flops but one gate after ce, whose net drives
+  // every GELU datapath register: the FIFO pop and the side FIFO push would start behind that net.
+  // gm_* follow the same state (v, the output slice's skid slot) from the same inputs, and gm_rdy
+  // is x_TREADY registered from its next value; an assertion compares it with the unit's.
+  localparam int GST = 7;        // gelu.sv's pipeline stages (its axis_pipe_ctrl STAGES)
+  logic           gm_run, gm_skid, gm_rdy;
+  logic [GST:1]   gm_v;
+  wire            gm_ce     = !gm_v[GST] || !gm_skid;
+  wire            gm_skid_n = !(!g_valid || g_ready) && (gm_skid || gm_v[GST]);  // axis_skid's skid_valid
+  wire            gm_vl_n   = gm_ce ? gm_v[GST-1] : gm_v[GST];
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      gm_run  <= 1'b0;
+      gm_v    <= '0;
+      gm_skid <= 1'b0;
+      gm_rdy  <= 1'b0;
+    end else begin
+      gm_run  <= 1'b1;
+      if (gm_ce) gm_v <= GST'({gm_v, f_valid && use_gelu && gm_run});
+      gm_skid <= gm_skid_n;
+      gm_rdy  <= !gm_vl_n || !gm_skid_n;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && gm_rdy != g_in_ready) $error("linear_out: gm_rdy differs from the GELU unit's x_TREADY");
+  end
+`endif
+
+  logic             z_valid, z_ready;
+  localparam int SDEPTH = 16;  // > beats inside the GELU unit (pipeline + output slice): never full
   logic [UW-1:0] side [SDEPTH];
   logic [3:0]    side_wp, side_rp;
-  wire           g_push = f_valid && use_gelu && g_in_ready;
+  wire           g_push = f_valid && use_gelu && gm_rdy;
   wire           g_pop  = g_valid && g_ready;
+  // side_e0 (empty; never full) and side_e1 (one entry) registered from the pointers' moves, so
+  // side_last below sees flip-flops and push / pop only
+  logic side_e0, side_e1;
+  wire  side_e2 = side_wp == side_rp + 4'd2;
   always_ff @(posedge clk) begin
     if (g_push) side[side_wp] <= f_user;
     if (!rst_n || go) begin
       side_wp <= '0;
       side_rp <= '0;
+      side_e0 <= 1'b1;
+      side_e1 <= 1'b0;
     end else begin
       if (g_push) side_wp <= side_wp + 1'b1;
       if (g_pop) side_rp <= side_rp + 1'b1;
+      if (g_push != g_pop) begin
+        side_e0 <= !g_push && side_e1;
+        side_e1 <= g_push ? side_e0 : side_e2;
+      end
     end
   end
+  // The head entry's row_last in a flip-flop (the join's next-state logic needs it; a LUTRAM read
+  // costs ~1 ns before the first gate): after a pop the next entry, or the entry pushed in the same
+  // cycle when the pop leaves only it; after a push into an empty FIFO the pushed entry; else it
+  // stays.
+  logic side_last;
+  // Push and pop here leave out use_gelu: without GELU the side FIFO is empty (use_gelu only
+  // changes between calls, with no beat inside GELU), and an empty FIFO's side_last is not used.
+  wire  s_push = f_valid && gm_rdy;
+  wire  s_pop  = g_valid && z_ready;
+  always_ff @(posedge clk) begin
+    if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];
+    else if (s_pop) side_last <= side[side_rp + 1'b1][0];
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && (side_e0 != (side_wp == side_rp) || side_e1 != (side_wp == side_rp + 1'b1)))
+      $error("linear_out: side_e0 / side_e1 differ from the pointers");
+    if (rst_n && !side_e0 && side_last != side[side_rp][0]) $error("linear_out: side_last differs from the head entry");
+  end
+`endif
 
-  logic             z_valid, z_ready;
   logic [LO*AW-1:0] z_data;
   logic [UW-1:0]    z_user;
-  assign f_ready = use_gelu ? g_in_ready : z_ready;
+  assign f_ready = use_gelu ? gm_rdy : z_ready;
   assign z_valid = use_gelu ? g_valid : f_valid;
-  assign z_data  = use_gelu ? g_out[LO*AW-1:0] : f_data;
-  assign z_user  = use_gelu ? side[side_rp] : f_user;
+  // The data multiplexers select on gsel, use_gelu one cycle late, to keep use_gelu's fan-out (it
+  // also feeds the readies) small: use_gelu changes only at a call's launch, when no beat is in
+  // linear_out (the previous call is done) and none arrives in the next cycle (the array's latency).
+  logic gsel;
+  always_ff @(posedge clk) gsel <= use_gelu;
+  assign z_data  = gsel ? g_out[LO*AW-1:0] : f_data;
+  assign z_user  = gsel ? side[side_rp] : f_user;
+  wire   z_last  = use_gelu ? side_last : f_user[0];   // == z_user[0], from flip-flops
   assign g_ready = use_gelu && z_ready;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && z_valid && z_last != z_user[0]) $error("linear_out: z_last differs from the head beat's row_last");
+    if (rst_n && (f_valid || g_valid) && gsel != use_gelu) $error("linear_out: use_gelu changed with a beat inside");
+  end
+`endif
 
   // ---- acc_ and s_ register slices
   logic [LO*AW-1:0] prev_data;
@@ -159,7 +235,11 @@ module linear_out
   localparam int NS = 6;         // stages O1 .. O6
   logic [NS:1] v;
   logic        sk_ready;
-  logic        o_ce;           // !v[NS] || sk_ready, registered from their next values (below)
+  // o_ce = !v[NS] || sk_ready, registered from its next value (below), in two copies: o_ce for the
+  // control (v, the join's next-state logic; a low fan-out) and o_ce_d for the datapath's stage
+  // enables (hundreds of flip-flops). o_ce_d has no reset, so Yosys cannot merge the two: it only
+  // enables data registers, which hold no beat while v is 0 after reset.
+  logic        o_ce, o_ce_d;
   logic        need_acc, scaled;   // mode != 0, mode == 2: registered (mode is constant from go on)
   always_ff @(posedge clk) begin
     need_acc <= mode != 2'd0;
@@ -170,41 +250,46 @@ module linear_out
   // (LUTRAM) in front of the readies.
   logic        in_blk0;
   logic        need_s;         // scaled && in_blk0, registered from their next values
-  wire         acc_ok   = !need_acc || prev_valid;
-  wire         s_ok     = !need_s || s_valid;
-  wire         take     = o_ce && z_valid && acc_ok && s_ok;
-  // Each ready leaves out its own source's valid (a source looks at ready only with its valid high):
-  // the same handshakes as take, one gate less in front of the sources' register enables.
+  // acc_ok = !need_acc || prev_valid and s_ok = !need_s || s_valid, registered from their next
+  // values (below): the readies are then one gate of low fan-out flip-flops (o_ce's control copy,
+  // acc_ok, s_ok, need_acc / need_s and the source's valid), and each leaves out its own source's
+  // valid (a source looks at ready only with its valid high).
+  logic        acc_ok, s_ok;
   assign z_ready    = o_ce && acc_ok && s_ok;
-  assign prev_ready = o_ce && z_valid && need_acc && s_ok;
-  assign s_ready    = o_ce && z_valid && need_s && acc_ok;
+  assign prev_ready = o_ce && need_acc && s_ok && z_valid;
+  assign s_ready    = o_ce && need_s && acc_ok && z_valid;
+  wire         take = o_ce && acc_ok && s_ok && z_valid;
 
-  // o_ce's next value: v[NS] after this edge, and the y slice's s_ready after this edge (its skid slot
-  // stays or becomes empty when its output slot drains, or when it was empty and takes no beat)
+  // Next values. o_ce: v[NS] after this edge, and the y slice's s_ready after this edge (its skid slot
+  // stays or becomes empty when its output slot drains, or when it was empty and takes no beat).
   wire v_ns_next  = o_ce ? v[NS-1] : v[NS];
   wire y_free     = !m_axis_y_tvalid || m_axis_y_tready;
   wire sk_ready_n = y_free || (sk_ready && !v[NS]);
+  wire o_ce_n     = !rst_n || !v_ns_next || sk_ready_n;
+  // An axis_skid's m_axis_tvalid after this edge: its output slot keeps a beat it does not hand
+  // over, or is refilled from the skid slot (full: s_axis_tready low) or the input
+  wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) || !s_axis_acc_tready || s_axis_acc_tvalid);
+  wire s_valid_n    = rst_n && ((s_valid && !s_ready) || !s_axis_s_tready || s_axis_s_tvalid);
+  // in_blk0: set by go, cleared when block 0's row_last beat is taken
+  wire in_blk0_n    = !rst_n || go || (in_blk0 && !(take && z_last));
+  wire need_s_n     = mode == 2'd2 && in_blk0_n;
   always_ff @(posedge clk) begin
-    if (!rst_n) o_ce <= 1'b1;
-    else o_ce <= !v_ns_next || sk_ready_n;
+    o_ce    <= o_ce_n;
+    o_ce_d  <= !v_ns_next || sk_ready_n;
+    acc_ok  <= mode == 2'd0 || prev_valid_n;
+    s_ok    <= !need_s_n || s_valid_n;
+    in_blk0 <= in_blk0_n;
+    need_s  <= need_s_n;
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && o_ce != (!v[NS] || sk_ready)) $error("linear_out: o_ce differs from its definition");
+    if (rst_n && o_ce_d != o_ce) $error("linear_out: o_ce_d differs from o_ce");
+    if (rst_n && acc_ok != (!need_acc || prev_valid)) $error("linear_out: acc_ok differs from its definition");
+    if (rst_n && s_ok != (!need_s || s_valid)) $error("linear_out: s_ok differs from its definition");
   end
 `endif
 
-  always_ff @(posedge clk) begin
-    if (!rst_n || go) begin
-      in_blk0 <= 1'b1;
-      need_s  <= mode == 2'd2;      // mode is set with ap_start, before go
-    end else if (take && z_user[0]) begin
-      in_blk0 <= 1'b0;
-      need_s  <= 1'b0;
-    end else begin
-      need_s  <= mode == 2'd2 && in_blk0;
-    end
-  end
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && z_valid && in_blk0 != z_user[2]) $error("linear_out: in_blk0 differs from the beat's block_first");
@@ -232,7 +317,7 @@ module linear_out
   logic [1:0]       u1, u2, u3, u4, u5, u6;      // {call_last, row_last}
   logic [LO*AW-1:0] t5;
   always_ff @(posedge clk) begin
-    if (o_ce) begin
+    if (o_ce_d) begin
       // O1: operands
       z1     <= z_data;
       prev1  <= prev_data;
@@ -251,7 +336,8 @@ module linear_out
   for (genvar o = 0; o < LO; o++) begin : g_lane
     logic signed [AW-HS-1:0]      sh, zh;
     logic signed [HS:0]           sl, zl;           // unsigned 17 bits as signed 18
-    logic signed [2*(AW-HS)-1:0]  hh2, hh3;
+    // keep: hh2 -> hh3 -> cat4 would become an SRL (slower D setup) behind the DSP output
+    (* keep *) logic signed [2*(AW-HS)-1:0] hh2, hh3;
     logic signed [AW+1:0]         hl2, hl3, lh2, lh3;
     /* verilator lint_off UNUSEDSIGNAL */  // ll < 2^34 (top bits 0); act keeps bits [AF +: AW] of the product
     logic signed [2*HS+1:0]       ll2, ll3;
@@ -265,7 +351,7 @@ module linear_out
     assign zh = $signed(zv[AW-1:HS]);
     assign zl = $signed({1'b0, zv[HS-1:0]});
     always_ff @(posedge clk) begin
-      if (o_ce) begin
+      if (o_ce_d) begin
         // O2: the four partial products (DSP M registers), O3: P registers
         hh2 <= sh * zh;
         hl2 <= sh * zl;
@@ -297,7 +383,7 @@ module linear_out
   );
   assign done = m_axis_y_tvalid && m_axis_y_tready && y_eol;
 
-  wire unused = &{1'b0, g_last_v, g_keep, g_strb, g_out};
+  wire unused = &{1'b0, g_last_v, g_keep, g_strb, g_out, g_in_ready};
 endmodule
 
 `default_nettype wire
