@@ -175,8 +175,9 @@ module linear_core
       else if (l_fin) lbusy <= 1'b0;
       if (launch) cbusy <= 1'b1;
       else if (done) cbusy <= 1'b0;
-      if (accept && !launch) pend <= 1'b1;
-      else if (launch) pend <= 1'b0;
+      // == (accept && !launch ? 1 : launch ? 0 : pend), written as the next value (5 inputs, one LUT):
+      // a waiting call launches at done; a new one waits if the compute stages are busy and not done
+      pend     <= pend ? !done : ap_start && !lbusy && cbusy && !done;
     end
   end
   always_ff @(posedge ap_clk) begin
