@@ -105,7 +105,8 @@ module attn_issue
   // A row's last step is never its first (2 <= nsub), so idle_row is low with last_sub and the gates
   // tile_ok / row_ok are 1: the block end and the phase advance need no full[bank] / rr_ok / hold
   // (equal to go && last_sub && last_row in every cycle, without their LUT depth).
-  wire       blk_end   = !ph_done && last_sub && last_row;
+  wire       row_end   = !ph_done && last_sub;   // == go && last_sub, one LUT instead of go's depth
+  wire       blk_end   = row_end && last_row;
   assign ph_adv = blk_end && last_blk;
 
   always_ff @(posedge clk) begin
@@ -142,35 +143,36 @@ module attn_issue
         // the next sub's flag: 0 after a row (nsub_m1 >= 1), else sub + 1 == nsub_m1 (is_av only changes
         // with the phase advance, which needs last_sub)
         last_sub <= last_sub ? 1'b0 : sub + 4'd1 == nsub_m1;
-        if (last_sub) begin
-          if (last_row) begin
-            r    <= '0;
-            row0 <= 1'b1;
-            last_row <= t_m1 == 8'd0;
-            qrow <= '0;
-            erow <= '0;
-            avg  <= av_base;
-            avg1 <= av_base1;
-            bank <= !bank;
-            blk  <= last_blk ? 4'd0 : blk + 4'd1;
-            lblk_qk <= last_blk ? kb_m1 == 4'd0 : blk + 4'd1 == kb_m1;
-            lblk_av <= last_blk ? DB == 1 : blk + 4'd1 == 4'(DB - 1);
-            if (is_av && last_blk) begin
-              av_base  <= av_next;
-              av_base1 <= av_next + 1'b1;
-              av_next  <= av_next + GW'(tokens);
-              avg      <= av_next;
-              avg1     <= av_next + 1'b1;
-            end
-          end else begin
-            r    <= r + 8'd1;
-            row0 <= 1'b0;
-            last_row <= r + 8'd1 == t_m1;
-            qrow <= qrow + AWD'(WPR);
-            erow <= erow + EAW'(KBMAX);
-            avg  <= avg1;
-            avg1 <= avg1 + 1'b1;
+      end
+      // the row walk at a row's last step (row_end == go && last_sub: the assertion below)
+      if (row_end) begin
+        if (last_row) begin
+          r    <= '0;
+          row0 <= 1'b1;
+          last_row <= t_m1 == 8'd0;
+          qrow <= '0;
+          erow <= '0;
+          avg  <= av_base;
+          avg1 <= av_base1;
+          bank <= !bank;
+          blk  <= last_blk ? 4'd0 : blk + 4'd1;
+          lblk_qk <= last_blk ? kb_m1 == 4'd0 : blk + 4'd1 == kb_m1;
+          lblk_av <= last_blk ? DB == 1 : blk + 4'd1 == 4'(DB - 1);
+          if (is_av && last_blk) begin
+            av_base  <= av_next;
+            av_base1 <= av_next + 1'b1;
+            av_next  <= av_next + GW'(tokens);
+            avg      <= av_next;
+            avg1     <= av_next + 1'b1;
           end
+        end else begin
+          r    <= r + 8'd1;
+          row0 <= 1'b0;
+          last_row <= r + 8'd1 == t_m1;
+          qrow <= qrow + AWD'(WPR);
+          erow <= erow + EAW'(KBMAX);
+          avg  <= avg1;
+          avg1 <= avg1 + 1'b1;
         end
       end
     end
@@ -180,7 +182,7 @@ module attn_issue
   // value is one of avg, avg + 1, av_base, av_base + T (the same choice as the row walk above)
   always_ff @(posedge clk) begin
     if (!rst_n || start) rr_ok <= 1'b0;
-    else if (go && last_sub) begin
+    else if (row_end) begin
       if (!last_row) rr_ok <= rows_ready_n > avg1;
       else if (is_av && last_blk) rr_ok <= rows_ready_n > av_next;
       else rr_ok <= rows_ready_n > av_base;

@@ -136,7 +136,7 @@ module attn_loader
       if (issue) begin
         if (!is_av && w != 4'(DB - 1)) begin
           w <= w + 4'd1;
-          last_word <= t == t_end && w + 4'd1 == 4'(DB - 1);
+          last_word <= t == t_end && w == 4'(DB - 2);   // == (w + 1 == DB - 1) mod 16, no adder
         end else begin
           last_word <= t == t_end_m1 && (is_av || DB == 1);
           w    <= is_av ? w : 4'd0;
