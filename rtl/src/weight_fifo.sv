@@ -126,7 +126,9 @@ module weight_fifo
   // the FIFO's output slice (the enables of every data bit), and the flags must not wait for it.
   logic h_open;
   wire  flags_take = h_open || (h_kept && m_axis_tready);   // == f_take
-  wire  valid_n    = (f_valid && flags_take) || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
+  // a FIFO word makes the head valid whether or not it is taken now: if not (!flags_take), the head
+  // holds its own word (h_valid, not leaving) and stays valid anyway
+  wire  valid_n    = f_valid || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
   wire [1:0] n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);
   always_ff @(posedge clk) begin
     if (!rst_n) begin
