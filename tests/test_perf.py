@@ -288,6 +288,23 @@ def test_resources_parse_results_md(edge):
     assert all(not math.isnan(v) for v in tot.values())
 
 
+def test_shared_array_dsp_by_construction(edge):
+    """linear_attention's DSP48E2 = the linear engine's by construction + attention's exp and
+    normalisation units, the array counted once: equal to the Yosys rows of docs/RESULTS.md where
+    the top was synthesized (tiny), and what the edge_moe resource table counts for it."""
+    text = (REPO_ROOT / "docs" / "RESULTS.md").read_text()
+    tiny = load_config("tiny")
+    rows = fs.synth_rows(text, "tiny")
+    li = tiny.hardware.linear_in
+    assert rows["linear"]["DSP"] == fs.expected_linear_dsp(tiny)
+    assert rows["attention"]["DSP"] == li * li + sum(rows[u]["DSP"] for u in fs.ATTENTION_DSP_PARTS)
+    assert rows["linear_attention"]["DSP"] == rows["linear"]["DSP"] + rows["attention"]["DSP"] - li * li
+    assert rows["linear_attention"]["DSP"] == fs.expected_linear_attention_dsp(tiny, rows)
+    erows = fs.synth_rows(text, "edge_moe")
+    by = {r[0]: r for r in fs.resources(edge, text)[0]}
+    assert by["linear_attention"][3] == fs.expected_linear_dsp(edge) + sum(erows[u]["DSP"] for u in fs.ATTENTION_DSP_PARTS)
+
+
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
 def test_weight_fifo_frame(config):
     """With the prefetch FIFO (hardware.weight_fifo.depth, the default): the counted cycles still
