@@ -58,6 +58,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from python_ref.config import Config
+from python_ref.kernels.linear import elements_per_word
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
 from .linear_schedule import X_WRITE, SeqCall, Sequence, Throttle, predicted_cycles
@@ -140,7 +141,7 @@ def _linear(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, w_bits: i
 def w_image_words(cfg: Config, n_out: int, n_in: int, w_bits: int = DEFAULT_W_BITS) -> int:
     """Words of one linear call's w_ image: each of the n_out weight rows padded to whole w_bits
     words (python_ref.kernels.linear.pack_matrix_axi's layout); what the DDR streams for the call."""
-    return n_out * -(-n_in // (w_bits // cfg.fmt("weight").width))
+    return n_out * -(-n_in // elements_per_word(cfg.fmt("weight"), w_bits))
 
 
 def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs: float = DEFAULT_DDR_GBS,
@@ -638,25 +639,24 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
     engine: DSP count differs from the one by construction), "by construction" (linear_attention
     without a Yosys row: its DSP48E2 only), "missing"."""
     rows = synth_rows(results_md, cfg.name)
+    lin_dsp, shared_dsp = expected_linear_dsp(cfg), expected_linear_attention_dsp(cfg, rows)
     out, tot = [], {"LUT": 0, "FF": 0, "DSP": 0, "BRAM36": 0.0}
     for u in ACCEL_UNITS:
         r = rows.get(u)
-        if r is None and u == "linear_attention" and expected_linear_attention_dsp(cfg, rows) is not None:
-            dsp = expected_linear_attention_dsp(cfg, rows)
-            out.append((u, None, None, dsp, None,
-                        f"by construction (DSP48E2 only): the linear engine's {expected_linear_dsp(cfg)} + attention's "
-                        f"exp and normalisation lanes (Yosys {' + '.join(ATTENTION_DSP_PARTS)}: "
-                        f"{dsp - expected_linear_dsp(cfg)}); no Yosys run of the top on this config"))
-            tot["DSP"] += dsp
+        if r is None and u == "linear_attention" and shared_dsp is not None:
+            out.append((u, None, None, shared_dsp, None,
+                        f"by construction (DSP48E2 only): the linear engine's {lin_dsp} + attention's exp and "
+                        f"normalisation lanes (Yosys {' + '.join(ATTENTION_DSP_PARTS)}: {shared_dsp - lin_dsp}); "
+                        "no Yosys run of the top on this config"))
+            tot["DSP"] += shared_dsp
             continue
         if r is None:
             out.append((u, None, None, None, None, "missing: no Yosys figure in docs/RESULTS.md"))
             continue
         bram = r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2
         status = "Yosys"
-        if u == "linear_attention" and r.get("DSP") != expected_linear_attention_dsp(cfg, rows):
-            status = (f"stale: {r.get('DSP')} DSP is an older build; by construction "
-                      f"{expected_linear_attention_dsp(cfg, rows)}")
+        if u == "linear_attention" and r.get("DSP") != shared_dsp:
+            status = f"stale: {r.get('DSP')} DSP is an older build; by construction {shared_dsp}"
         out.append((u, r.get("LUT"), r.get("FF"), r.get("DSP"), bram, status))
         tot["LUT"] += r.get("LUT", 0)
         tot["FF"] += r.get("FF", 0)
@@ -667,6 +667,6 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 __all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
-           "fifo_bram36", "gate_softmax_cycles", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_period", "linear_cycles",
-           "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
+           "fifo_bram36", "gate_softmax_cycles", "layernorm_cycles", "layernorm_lanes", "layernorm_latency",
+           "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
            "w_image_words", "weight_fifo", "weight_rate", "weight_segments"]

@@ -254,9 +254,10 @@ def report(cfg, args) -> tuple[str, list]:
                  f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
                  f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of {z['BRAM36']}) | |")
     lines += ["", "The linear engine and attention share one MAC array (`rtl/src/linear_attention.sv`): the "
-              "accelerator has one LI x LO array of DSP48E2, not two. Not counted: the linear_attention top's LUT, "
-              "FF and BRAM on this config (no Yosys run of it here: about 2 hours), the on-chip activation buffers "
-              "between calls, the DMA / AXI side, control.", ""]
+              "accelerator has one LI x LO array of DSP48E2, not two. Not counted: "
+              + (f"the LUT, FF and BRAM of {', '.join(dsp_only)} on this config (no Yosys run of it here: about 2 "
+                 "hours), " if dsp_only else "")
+              + "the on-chip activation buffers between calls, the DMA / AXI side, control.", ""]
     plot_rel = args.plot.relative_to(ROOT / "docs") if args.plot.is_relative_to(ROOT / "docs") else args.plot
     lines += [f"![where the cycles go]({plot_rel})", "",
               f"Reproduce: `EDGE_MOE_WEIGHTS=/path/to/edge_moe_weights make perf CONFIG=configs/{cfg.name}.yaml` "
