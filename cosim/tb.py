@@ -225,7 +225,8 @@ class StreamTB:
     scoreboard for one AXI-Stream kernel with ports <in>_T* and <out>_T* (Vitis names)."""
 
     def __init__(self, dut, params: RunParams, kernel: str, lane_bits: int, in_prefix: str = "x",
-                 out_prefix: str = "y", clock: str = "ap_clk", reset_n: str = "ap_rst_n", **summary_defaults):
+                 out_prefix: str = "y", clock: str = "ap_clk", reset_n: str = "ap_rst_n", start_clock: bool = True,
+                 **summary_defaults):
         self.dut = dut
         self.log = dut._log
         self.params = params
@@ -238,7 +239,8 @@ class StreamTB:
         self.first_mismatch = ""
         self.clk = getattr(dut, clock)
         self.rst_n = getattr(dut, reset_n)
-        Clock(self.clk, CLOCK_PERIOD_NS, unit="ns").start()
+        if start_clock:   # False: another TB on the same top already drives the clock
+            Clock(self.clk, CLOCK_PERIOD_NS, unit="ns").start()
         self.lane_bits = lane_bits
         self.in_bus = AxiStreamDataBus.from_prefix(dut, in_prefix)
         self.out_bus = AxiStreamDataBus.from_prefix(dut, out_prefix)

@@ -31,8 +31,8 @@ SPEC = "python_ref.kernels.attention.attention_raw"
 
 
 class AttentionTB(StreamTB):
-    def __init__(self, dut, params):
-        super().__init__(dut, params, "attention", params.cfg().fmt("act").width, layers=[])
+    def __init__(self, dut, params, start_clock: bool = True):
+        super().__init__(dut, params, "attention", params.cfg().fmt("act").width, layers=[], start_clock=start_clock)
         self.geom = Geometry.from_dut(dut, self.cfg)
         dut.ap_start.value = 0
         dut.tokens.value = self.cfg.model.tokens
