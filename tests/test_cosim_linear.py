@@ -130,7 +130,7 @@ def test_linear_scoreboard_can_fail():
 # lr_one one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
 # stalls on every stream).
 LINEAR_BROKEN = {
-    "gelu_stages": ("linear_out.sv", [("localparam int GST = 7;", "localparam int GST = 6;")]),
+    "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
     "side_last_push": ("linear_out.sv", [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
                                           "if (s_push && s_pop && side_e1) side_last <= f_user[0];")]),
     "acc_ok_handshake": ("linear_out.sv", [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",

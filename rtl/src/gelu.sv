@@ -33,6 +33,16 @@
 // stalled beat is held in place: nothing is lost or duplicated under any stall pattern.
 `default_nettype none
 
+// The pipeline depth as a package constant (as exp_core_pkg does for exp_core), so linear_out, which
+// predicts this unit's x_TREADY a cycle early from a copy of its stage valids, sizes the copy from it.
+/* verilator lint_off DECLFILENAME */
+/* verilator lint_off UNUSEDPARAM */
+package gelu_pkg;
+  localparam int GELU_STAGES = 7;  // axis_pipe_ctrl stages: x -> v7 / y7
+endpackage
+/* verilator lint_on UNUSEDPARAM */
+/* verilator lint_on DECLFILENAME */
+
 module gelu
   import model_pkg::*;
 #(
@@ -104,7 +114,7 @@ module gelu
 
   // ---- flow control
   logic ce, v7, l7, out_s_ready;
-  axis_pipe_ctrl #(.STAGES(7)) u_ctrl (
+  axis_pipe_ctrl #(.STAGES(gelu_pkg::GELU_STAGES)) u_ctrl (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(x_TVALID), .s_axis_tlast(x_TLAST), .s_axis_tready(x_TREADY),
       .ce(ce), .m_axis_tvalid(v7), .m_axis_tlast(l7), .m_axis_tready(out_s_ready));
 

@@ -123,7 +123,7 @@ module linear_out
   // every GELU datapath register: the FIFO pop and the side FIFO push would start behind that net.
   // gm_* follow the same state (v, the output slice's skid slot) from the same inputs, and gm_rdy
   // is x_TREADY registered from its next value; an assertion compares it with the unit's.
-  localparam int GST = 7;        // gelu.sv's pipeline stages (its axis_pipe_ctrl STAGES)
+  localparam int GST = gelu_pkg::GELU_STAGES;   // gelu.sv's pipeline stages (its axis_pipe_ctrl STAGES)
   logic           gm_run, gm_skid, gm_rdy;
   logic [GST:1]   gm_v;
   wire            gm_ce     = !gm_v[GST] || !gm_skid;
