@@ -43,8 +43,8 @@ class Kernel:
     hls_tops: tuple[str, ...]  # synthesizable top functions (one vendor project each)
     rtl: tuple[RtlUnit, ...]
     vectors: str  # "module:function": (cfg) -> cosim.csim.VectorSet, the C testbench's inputs + expected
-    sim: str | None  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
-    #                  (None while the kernel has no RTL: python_ref vs C-sim only, in tests/test_csim.py)
+    sim: str  # "module:function": (cfg, waves) -> cosim.sim_rows.KernelResult, the `make sim` row
+    #                  (a kernel without RTL returns rtl_exact None: python_ref vs C-sim, RTL columns "-")
 
     @property
     def hls_tb(self) -> Path:
@@ -121,10 +121,11 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                    "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
                     "cosim.test_moe_router"),),
            "cosim.moe_vectors:moe_csim", "cosim.sim_rows:moe"),
-    # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md).
+    # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md). Its
+    # `make sim` row is python_ref vs C-sim only, RTL columns "-".
     Kernel("backbone", "python_ref.kernels.backbone:backbone_raw",
            ("backbone.cpp", "linear.cpp", "patch_embed.cpp", "attention.cpp", "layernorm.cpp", "moe.cpp"),
-           ("backbone_top",), (), "cosim.backbone_vectors:backbone_csim", None),
+           ("backbone_top",), (), "cosim.backbone_vectors:backbone_csim", "cosim.sim_rows:backbone"),
 )}
 
 

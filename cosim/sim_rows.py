@@ -23,8 +23,8 @@ class KernelResult:
     kernel: str
     vectors_csim: int
     csim_exact: bool
-    vectors_rtl: int
-    rtl_exact: bool
+    vectors_rtl: int | None  # None: the kernel has no RTL top (the backbone: its units have rows of their own)
+    rtl_exact: bool | None
     max_error: float
     error_note: str
     latency: int | None
@@ -236,3 +236,32 @@ def moe(cfg: Config, waves: bool) -> KernelResult:
     return KernelResult("moe (router: softmax, top-k, queues, descriptors)", vec.expected.size, c.exact,
                         int(rtl["words"]), exact and real >= 0, err, "gate p, these logits",
                         int(rtl["latency_cycles"]), round(float(rtl["cycles_per_beat"]), 3), real, note)
+
+
+def backbone(cfg: Config, waves: bool) -> KernelResult:
+    """The whole frame through backbone_top (hls/src/backbone.cpp) in C simulation: the registered
+    vector set (cosim.backbone_vectors.backbone_csim: seeded weights, the packaged photographs; on a
+    small config both tasks, two frames in one call and the output after every block count), bit for
+    bit against the fixed-point network (FixedM3ViT, python_ref.kernels.backbone). No RTL column: the
+    frame has no RTL top; its units have rows of their own, and its latency is `make perf`'s. Error:
+    the full frames' output against the float64 network (M3ViT) on the same weights and pixels."""
+    import torch
+
+    from python_ref.model import M3ViT, load_image, seeded_weights
+
+    del waves  # C-sim only
+    vec, c = run_kernel("backbone", cfg)
+    m, act = cfg.model, cfg.fmt("act")
+    images = [load_image(cfg, name) for name in ("chelsea", "coffee")]  # backbone_csim's defaults, in turn
+    float_net = M3ViT.from_weights(cfg, seeded_weights(cfg, 0), dtype=torch.float64)
+    per, k, err, frames = m.tokens * m.dim, 0, 0.0, 0
+    for task, layers, n in vec.notes["cases"]:
+        for _ in range(n):
+            if layers == m.layers:
+                img = images[k % len(images)]
+                want = float_net(torch.from_numpy(img.pixels), task).numpy()
+                got = act.to_float(vec.expected[k * per:(k + 1) * per].reshape(m.tokens, m.dim))
+                err, frames = max(err, float(np.abs(got - want).max())), frames + 1
+            k += 1
+    return KernelResult(f"backbone (whole frame, {k} frames; C-sim only)", int(vec.expected.size), c.exact, None,
+                        None, err, f"network output, {frames} full frames, seeded weights", None, None)

@@ -74,3 +74,20 @@ def test_export_vectors_for_vendor_csim(tmp_path):
     n_in = len((tmp_path / "gelu" / "in.txt").read_text().split())
     n_exp = len((tmp_path / "gelu" / "expected.txt").read_text().split())
     assert n_in == n_exp > 200_000
+
+
+def test_sim_summary_marks_a_kernel_without_rtl_and_fails_on_csim():
+    """The backbone row has no RTL columns ("-", and None does not count as a mismatch); a C-sim
+    mismatch still fails the run."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from cosim.sim_rows import KernelResult
+    from python_ref.config import load_config
+    from scripts.sim import all_exact, summary_table
+
+    unit = KernelResult("gelu", 10, True, 10, True, 1e-5, "note", 8, 1.0)
+    frame = KernelResult("backbone", 20, True, None, None, 4e-3, "frames", None, None)
+    text = summary_table(load_config("tiny"), [unit, frame])
+    assert "| backbone | yes (20 vectors) | - | - | 4.000e-03 (frames) | - | - |" in text
+    assert all_exact([unit, frame])
+    assert not all_exact([unit, KernelResult("backbone", 20, False, None, None, 4e-3, "frames", None, None)])
+    assert not all_exact([KernelResult("gelu", 10, True, 10, False, 1e-5, "note", 8, 1.0), frame])
