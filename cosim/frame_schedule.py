@@ -542,6 +542,61 @@ def overlap_linear_calls(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> Frame:
     return frame
 
 
+@dataclass(frozen=True)
+class Bound:
+    """:func:`architecture_bound`: the frame's lower bound and its parts (cycles)."""
+
+    cycles: int         # max(other + experts + call gaps, the DDR roofline)
+    other: int          # every call but the experts: its MAC share, LayerNorm's latency, the gate softmax
+    experts: int        # the expert phases
+    expert_limits: dict  # MoE layer -> (MAC share, w_ port, DDR after the routing): the phase is their max
+
+
+def architecture_bound(frame: Frame, w_bits: int = DEFAULT_W_BITS, w_port_words: int = 1) -> Bound:
+    """A lower bound of the frame for any schedule of these units at the frame's DDR rate and weight
+    FIFO depth, calls one at a time (what 1.2x the roofline would need, docs/performance.md):
+
+    * every linear call and attention at its MAC share of the LI x LO array (one useful MAC per cell
+      per cycle: no padding, no hi/lo split, no fill), LayerNorm fused into its neighbours (its
+      latency only: the planned figure), the gate softmax as counted;
+    * each MoE layer's expert phase (from the gate's end to the last expert's ap_done) at least the
+      largest of its MAC share, its active experts' w_ words at ``w_port_words`` words a cycle (the
+      engine's w_ port: 1 as built; 2 is the wider path docs/performance.md discusses), and
+      the words the DDR must still deliver after the routing is known: at best the FIFO holds
+      ``fifo_depth`` of them, every one useful, when the gate ends; the rest arrive at the DDR's
+      word rate;
+    * and never below the DDR roofline (every w_ word of the frame at the DDR's rate).
+
+    A lower bound of :func:`compose`'s frame for the same routing, bandwidth and depth
+    (tests/test_perf.py) with ``w_port_words`` = 1: each term is one the modelled frame cannot beat."""
+    if not isinstance(w_port_words, int) or w_port_words < 1:
+        raise PerfError(f"w_port_words {w_port_words!r}: must be an integer >= 1")
+    cfg = frame.cfg
+    arr = cfg.hardware.linear_in * cfg.hardware.linear_out
+    th = ddr_throttle(cfg, frame.gbs, w_bits)
+    words_per_cycle = Fraction(th.rate, th.word)
+    other, limits = 0, {}
+    expert_macs: dict = {}
+    expert_words: dict = {}
+    for c in frame.calls:
+        if c.cls == "experts (fc1 + fc2)":
+            L = c.expert[0]
+            expert_macs[L] = expert_macs.get(L, 0) + c.macs
+            expert_words[L] = expert_words.get(L, 0) + w_image_words(cfg, c.shape[0], c.shape[1], w_bits)
+        elif c.unit in ("linear", "attention"):
+            other += -(-c.macs // arr)
+        elif c.unit == "layernorm":
+            other += c.cycles if c.planned_cycles is None else c.planned_cycles
+        else:
+            other += c.cycles
+    for L, words in expert_words.items():
+        limits[L] = (-(-expert_macs[L] // arr), -(-words // w_port_words),
+                     math.ceil(max(0, words - frame.fifo_depth) / words_per_cycle))
+    experts = sum(max(v) for v in limits.values())
+    serial = other + experts + frame.call_gap * max(0, len(frame.calls) - 1)
+    return Bound(max(serial, math.ceil(frame.ddr_roofline)), other, experts, limits)
+
+
 # ----------------------------------------------------------------------------------------------
 # Edge-MoE by loop trip counts (the worked study's table 2b; II = 1 everywhere)
 

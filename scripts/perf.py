@@ -236,6 +236,56 @@ def report(cfg, args) -> tuple[str, list]:
                   "known: those it must drop (one word per cycle at the head) cost DDR time and head time, so the "
                   "frame is not monotone in the depth (nor, with the FIFO, in the DDR bandwidth).", ""]
 
+    # the architecture's lower bound: what 1.2x the roofline would need
+    depths = sorted(set([d for d in args.fifo_sweep if d] + ([depth, 4 * depth] if depth else [])))
+    if depths:
+        lines += ["### What 1.2x the roofline needs", "",
+                  f"A lower bound of the frame for any schedule of these units (`cosim.frame_schedule."
+                  f"architecture_bound`; {head.routing.note}, {gbs:g} GB/s): every linear call and attention at its "
+                  "MAC share of the array (no padding, no hi/lo split, no fill), LayerNorm fused (its latency only), "
+                  "the gate softmax as counted, and each MoE layer's expert phase at least the largest of its MAC "
+                  "share, its active experts' w_ words at the w_ port's rate, and the words the DDR must still "
+                  "deliver after the routing is known (at best the FIFO holds `depth` of them, every one useful); "
+                  "never below the DDR roofline. tests/test_perf.py checks that it bounds every modelled frame.", "",
+                  f"| FIFO words | BRAM36 | frame ms (as built) | bound ms, w_ port 1 word/cycle (as built) | x max(rooflines) "
+                  f"| bound ms, w_ port 2 words/cycle | x max(rooflines) |", "|---:|---:|---:|---:|---:|---:|---:|"]
+        best, two_word = None, []
+        for d in depths:
+            f = head if d == depth else fs.compose(cfg, head.routing, gbs, **{**kw, "fifo_depth": d})
+            b1, b2 = fs.architecture_bound(f, args.w_bits), fs.architecture_bound(f, args.w_bits, w_port_words=2)
+            lines.append(f"| {fmt(d)} | {fs.fifo_bram36(d, args.w_bits)} | {f.ms():.3f} | {f.ms(b1.cycles):.3f} | "
+                         f"{b1.cycles / f.roofline:.2f} | {f.ms(b2.cycles):.3f} | {b2.cycles / f.roofline:.2f} |")
+            two_word.append((d, b2.cycles / f.roofline))
+            if d == depth:
+                best = (f, b1)
+        if best:
+            f, b1 = best
+            share = {k: 0 for k in fs.CLASSES}
+            arr = cfg.hardware.linear_in * cfg.hardware.linear_out
+            for c in f.calls:
+                share[c.cls] += -(-c.macs // arr)
+            expert_weights = sum(c.shape[0] * c.shape[1] for c in f.calls if c.cls == "experts (fc1 + fc2)")
+            per_word = args.w_bits // cfg.fmt("weight").width
+            lines += ["", f"At the shipped depth the frame ({f.ms():.3f} ms) is {f.cycles / b1.cycles:.2f}x its bound "
+                      f"({f.ms(b1.cycles):.3f} ms: {f.ms(b1.other):.3f} ms outside the experts, {f.ms(b1.experts):.3f} ms of "
+                      f"expert phases). The gap is attention ({ms(cfg, f.by_class()['attention'])} ms against a MAC share of "
+                      f"{ms(cfg, share['attention'])} ms: the hi/lo split and the key padding), LayerNorm "
+                      f"({ms(cfg, f.by_class()['LayerNorm'])} ms, not fused) and the experts' block-0 waits and drops."]
+            # any depth: the DDR term vanishes, the w_ port and the MAC share remain
+            deep = b1.other + sum(max(mac, port) for mac, port, _ddr in b1.expert_limits.values())
+            verdict = ("stays above" if deep > 1.2 * f.roofline else "can reach")
+            lines[-1] += (f" With the one-word w_ port the bound {verdict} 1.2x the roofline at any FIFO depth "
+                          f"({f.ms(deep):.3f} ms = {deep / f.roofline:.2f}x with the DDR term gone: the experts' "
+                          f"{expert_weights / 1e6:.1f} M weights at {per_word} per cycle)"
+                          + (": the target needs the two-word w_ path" if deep > 1.2 * f.roofline else "."))
+            ok = [(d, x) for d, x in two_word if x <= 1.2]
+            if deep > 1.2 * f.roofline:
+                lines[-1] += ((f" with a FIFO of at least {fmt(ok[0][0])} words ({fs.fifo_bram36(ok[0][0], args.w_bits)} "
+                               f"BRAM36 of the device's {fs.ZCU102['BRAM36']}; bound {ok[0][1]:.2f}x)" if ok else
+                               " and a FIFO deeper than the table's") +
+                              ", LayerNorm fused and attention close to its MAC share. None of these is built.")
+            lines.append("")
+
     # resources
     res_md = (ROOT / "docs" / "RESULTS.md").read_text()
     rows_r, tot = fs.resources(cfg, res_md)

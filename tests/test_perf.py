@@ -351,3 +351,34 @@ def test_bad_fifo_depth_is_a_clear_error(tiny):
     for bad in (3, -2, 1, 2.0, "8"):
         with pytest.raises(fs.PerfError, match="weight FIFO depth"):
             fs.compose(tiny, fs.uniform_routing(tiny), fifo_depth=bad)
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_architecture_bound_is_below_every_modelled_frame(config):
+    """architecture_bound is a lower bound of compose's frame for the same routing, bandwidth and
+    FIFO depth (each term is one the frame cannot beat), a wider w_ port only lowers it, a deeper
+    FIFO never raises it, and the parts add up. On edge_moe it is above 1.2x the roofline with the
+    one-word w_ port even with a FIFO 4x the shipped one (the doc's claim that the target needs the
+    wider path). edge_moe runs the uniform routing only (each frame composition takes seconds)."""
+    cfg = load_config(config)
+    depth0 = cfg.hardware.weight_fifo_depth
+    if config == "tiny":
+        routings = (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg))
+        cases = ((0, 14.4), (depth0, 14.4), (4 * depth0, 14.4), (depth0, 4.8))
+    else:
+        routings, cases = (fs.uniform_routing(cfg),), ((depth0, 14.4), (4 * depth0, 14.4))
+    for r in routings:
+        prev = None
+        for depth, g in cases:
+            f = fs.compose(cfg, r, g, fifo_depth=depth)
+            b1, b2 = fs.architecture_bound(f), fs.architecture_bound(f, w_port_words=2)
+            assert f.roofline <= b1.cycles <= f.cycles, (r.name, depth, g)
+            assert b2.cycles <= b1.cycles == max(b1.other + b1.experts, math.ceil(f.ddr_roofline))
+            assert b1.experts == sum(max(v) for v in b1.expert_limits.values())
+            if g == 14.4:
+                assert prev is None or b1.cycles <= prev
+                prev = b1.cycles
+            if config == "edge_moe":  # at 4x the depth the DDR term no longer binds: the w_ port does
+                assert b1.cycles > 1.2 * f.roofline and (depth == depth0 or b2.cycles < b1.cycles)
+    with pytest.raises(fs.PerfError, match="w_port_words"):
+        fs.architecture_bound(fs.compose(cfg, fs.uniform_routing(cfg)), w_port_words=0)
