@@ -263,5 +263,6 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
                 got = act.to_float(vec.expected[k * per:(k + 1) * per].reshape(m.tokens, m.dim))
                 err, frames = max(err, float(np.abs(got - want).max())), frames + 1
             k += 1
-    return KernelResult(f"backbone (whole frame, {k} frames; C-sim only)", int(vec.expected.size), c.exact, None,
-                        None, err, f"network output, {frames} full frames, seeded weights", None, None)
+    plural = (lambda n: f"{n} frame{'' if n == 1 else 's'}")
+    return KernelResult(f"backbone (whole frames, {plural(k)}; C-sim only)", int(vec.expected.size), c.exact, None,
+                        None, err, f"network output, {plural(frames)}, seeded weights", None, None)
