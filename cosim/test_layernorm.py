@@ -50,6 +50,20 @@ async def test_random(dut):
     tb.expect_exact(await tb.rows(x, g, b, f"random/{tb.params.stall}"), "random", SPEC)
 
 
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_rows_one_by_one(dut):
+    """Random rows, each alone (the unit drains between rows): under backpressure the output pipeline
+    stalls with a row's last beats in its output slice and bubbles behind them, the case the
+    registered clock enable ce_d must follow (a stream of rows keeps the pipeline full instead)."""
+    tb = await LayerNormTB.create(dut)
+    g, b = layernorm_params(tb.cfg, tb.params.seed + 5)
+    x = layernorm_random(tb.cfg, tb.params.n_random, tb.params.seed + 6)
+    total = 0
+    for i in range(len(x)):
+        total += await tb.rows(x[i:i + 1], g, b, f"row {i} alone/{tb.params.stall}")
+    tb.expect_exact(total, "rows one by one", SPEC)
+
+
 @cocotb.skipif(real_rows_skip(lambda c: c.model.dim == 192, "dim 192") is not None,
                 reason="published weights absent or config without dim 192")
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")

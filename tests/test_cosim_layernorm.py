@@ -9,6 +9,7 @@ import pytest
 
 from cosim import frame_schedule as fs
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
@@ -59,6 +60,39 @@ def test_layernorm_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
         run("edge_moe", "none", 2, "corrupt", testcase="test_adversarial", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# Broken copies of the flags registered ahead of time (issue 14): each must fail the stalled run,
+# through its simulation assertion ("differs") or the scoreboard. ce_d_stall: the mirror of the
+# output pipeline's last valid bit advances even when the pipeline is stalled (ce_d high while ce is
+# low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second.
+LAYERNORM_BROKEN = {
+    "ce_d_stall": ("layernorm.sv", [("wire           m_vl_n   = m_ce ? m_v[OST-1] : m_v[OST];",
+                                     "wire           m_vl_n   = m_v[OST-1];")]),
+    "vnw_ld_phase": ("layernorm_stats.sv", [("vnw_ld <= state == VSUM1 || (state == NORM && !nph);",
+                                             "vnw_ld <= state == VSUM1 || (state == NORM && nph);")]),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(LAYERNORM_BROKEN))
+def test_layernorm_broken_copies_fail(bug, tmp_path):
+    name, edits = LAYERNORM_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run("tiny", "both", 40, f"broken_{bug}", testcase=["test_random", "test_rows_one_by_one"],
+            variant=f"broken_{bug}", replace={name: tmp_path / name})
+
+
+def test_layernorm_rows_one_by_one():
+    """Rows each alone under stalls on both sides (tiny): the unit drains between rows, so the output
+    stalls with bubbles behind a row's last beats (the broken ce_d copy above fails here)."""
+    r = run("tiny", "both", 40, "one_by_one", testcase="test_rows_one_by_one")
+    assert r["mismatches"] == 0 and r["beats"] == 40 * load_config("tiny").model.dim // load_config(
+        "tiny").hardware.layernorm_lanes and r["output_stall_cycles"] > 100
 
 
 @pytest.mark.published

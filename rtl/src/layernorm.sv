@@ -130,7 +130,9 @@ module layernorm
 
   assign x_TREADY = running && (!ifirst || !full);
   wire  in_fire = x_TVALID && x_TREADY;
-  wire  row_in  = in_fire && ifirst;   // a row's first beat takes a slot at this edge
+  // a row's first beat takes a slot at this edge (= in_fire && ifirst, written out: one LUT of the
+  // input and flip-flops, not behind x_TREADY's and in_fire's nets)
+  wire  row_in  = x_TVALID && running && ifirst && !full;
   // full at the next edge: nrows moves by at most one, so from nrows == NB - 1 (flip-flops) and full
   wire  full_next = (row_in && !retire_q) ? (nrows == NW'(NB - 1)) : (!row_in && retire_q) ? 1'b0 : full;
   // nrows at the next edge: both moves formed from flip-flops, then selected by row_in (no carry
@@ -216,8 +218,10 @@ module layernorm
   wire [NST-1:0] te_rot = (te << 1) | (te >> (NST - 1));
   wire te_ready_stay = |(e_ready & te);                   // no start: te stays
   wire te_ready_move = |(e_ready & ~te & te_rot);         // start at te: the turn moves on
-  wire [NW-1:0] np_inc = npend + NW'(sum_done);
-  wire [NW-1:0] np_dec = np_inc - 1'b1;
+  // npend's three moves formed from npend alone, selected by sum_done and sstart (no carry chain
+  // behind sum_done)
+  wire [NW-1:0] np_up = npend + 1'b1;
+  wire [NW-1:0] np_dn = npend - 1'b1;
   assign e_hand = e_done & tk;       // the next row's constants are ready: taken at this edge (H1)
   wire  hand   = |e_hand;
   logic hand_q;                      // H2: the constants taken are written into the next slot
@@ -262,6 +266,37 @@ module layernorm
   axis_pipe_ctrl #(.STAGES(OST)) u_ctrl (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tvalid(src_valid), .s_axis_tlast(rlast),
       .s_axis_tready(src_ready), .ce(ce), .m_axis_tvalid(vo), .m_axis_tlast(lo), .m_axis_tready(out_s_ready));
+
+  // The datapath's clock enable: ce registered from its next value. ce (= !v[OST] || the output
+  // slice's s_ready) is one gate after the slice's skid_valid, and the OUT datapath is ~1000 L
+  // register bits: behind that gate its net was the worst path (skid_valid -> ce -> a register's
+  // reset pin, 3.03 ns on edge_moe). m_v / m_skid follow axis_pipe_ctrl's valid bits and axis_skid's
+  // skid_valid from the same inputs (as linear_out's gm_* do for GELU), ce_d is ce registered from
+  // their next state; the control (the pipeline's own valid / last bits, lp, ofire) keeps ce, a
+  // net of a few dozen loads. An assertion compares ce_d with ce every cycle.
+  logic          m_run, m_skid, ce_d;
+  logic [OST:1]  m_v;
+  wire           m_ce     = !m_v[OST] || !m_skid;
+  wire           m_skid_n = !(!y_TVALID || y_TREADY) && (m_skid || m_v[OST]);   // axis_skid's skid_valid
+  wire           m_vl_n   = m_ce ? m_v[OST-1] : m_v[OST];                      // v[OST]
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      m_run  <= 1'b0;
+      m_v    <= '0;
+      m_skid <= 1'b0;
+      ce_d   <= 1'b1;
+    end else begin
+      m_run  <= 1'b1;
+      if (m_ce) m_v <= OST'({m_v, src_valid && m_run});
+      m_skid <= m_skid_n;
+      ce_d   <= !m_vl_n || !m_skid_n;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && ce_d != ce) $error("layernorm: ce_d differs from the output pipeline's ce");
+  end
+`endif
 
   logic [L*W-1:0] y14;
   axis_skid #(.WIDTH(1 + L*W)) u_out (
@@ -324,7 +359,7 @@ module layernorm
         cst_b[b] <= h_cst_q;
         r_b[b]   <= h_r_q;
       end
-    if (ce) begin
+    if (ce_d) begin   // = ce (the registered copy: see ce_d)
       // O1, O2
       xr1   <= xbuf[rptr];
       oa[1] <= rptr;
@@ -421,7 +456,7 @@ module layernorm
       end
       if (sum_done) fslot <= (fslot == SW'(NB - 1)) ? '0 : fslot + 1'b1;
       // statistics: rows whose sums are complete wait (npend) until their engine is ready
-      npend <= sstart ? np_dec : np_inc;   // both sums formed without sstart: one LUT after it
+      npend <= (sum_done == sstart) ? npend : sum_done ? np_up : np_dn;
       pend  <= sum_done || npend[NW-1:1] != '0 || (pend && !sstart);
       if (sstart) tslot <= (tslot == SW'(NB - 1)) ? '0 : tslot + 1'b1;
       // the rings: a turn passes on at its engine's own start / hand-over
