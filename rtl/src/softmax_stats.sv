@@ -229,19 +229,26 @@ module softmax_stats
       .m_axis_tdata({sq_m, sq_s}), .m_axis_tvalid(sq_valid), .m_axis_tready(sq_ready), .freed(sq_freed));
 
   // ------------------------------------------------------------------------------------------
-  // Reciprocal pool: round-robin dispatch, in-order collection
+  // Reciprocal pool: round-robin dispatch, in-order collection. The write and read turns are one-hot
+  // rings (wsel, rsel: the units' y_TVALID flip-flops are selected by an AND-OR, no decode of a
+  // pointer); rp, the read turn as a number, selects the result data. The s FIFO's ready, the
+  // x_TREADY of the unit whose turn it is, is a flip-flop (w_rdy) computed from next values: a unit
+  // is ready after this edge when it is ready now and not handed a value, or when its result is
+  // taken now (reciprocal.sv: IDLE after the y_ handshake).
   localparam int NW = N_REC > 1 ? $clog2(N_REC) : 1;
-  logic [NW-1:0]       wp, rp;
+  logic [NW-1:0]       rp;
+  logic [N_REC-1:0]    wsel, rsel;
+  logic                w_rdy;     // rx_ready[the unit wsel selects], registered
   logic [N_REC-1:0]    rx_valid, rx_ready, ry_valid, ry_ready;
   logic [31:0]         ry_r    [N_REC];
   logic [2*32-1:0]     ry_user [N_REC];
   logic [N_REC-1:0]    ry_last;
   logic [N_REC-1:0][3:0] ry_keep, ry_strb;
 
-  assign sq_ready = rx_ready[wp];
+  assign sq_ready = w_rdy;
   always_comb for (int j = 0; j < N_REC; j++) begin
-    rx_valid[j] = sq_valid && wp == NW'(j);
-    ry_ready[j] = rp == NW'(j);    // the r FIFO holds RMAX rows: never full
+    rx_valid[j] = sq_valid && wsel[j];
+    ry_ready[j] = rsel[j];         // the r FIFO holds RMAX rows: never full
   end
 
   for (genvar j = 0; j < N_REC; j++) begin : g_rec
@@ -268,20 +275,46 @@ module softmax_stats
   logic          cv;
   logic [31:0]   c_r;
   logic [63:0]   c_user;
-  wire           take = ry_valid[rp];
+  logic          rp_wrap;     // rp == N_REC - 1, registered with rp
+  wire           take = |(rsel & ry_valid);
+  // a unit not handed a value this cycle is ready after the edge if it is ready now or its result is
+  // taken now; the dispatch moves the turn to the next unit, which is never the one handed the value
+  // (N_REC >= 2; with one unit that unit is busy after a dispatch)
+  wire [N_REC-1:0] free_n = rx_ready | (ry_valid & rsel);
+  wire [N_REC-1:0] wsel_r = N_REC'({wsel, wsel} >> (N_REC - 1));   // wsel rotated left by one
+  always_ff @(posedge clk) begin
+    if (!rst_n) w_rdy <= 1'b1;                 // every unit leaves reset idle
+    else if (sq_valid && sq_ready) w_rdy <= N_REC > 1 && |(wsel_r & free_n);
+    else w_rdy <= |(wsel & free_n);
+  end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      wp <= '0;
-      rp <= '0;
-      cv <= 1'b0;
+      wsel    <= N_REC'(1);
+      rsel    <= N_REC'(1);
+      rp      <= '0;
+      rp_wrap <= N_REC == 1;
+      cv      <= 1'b0;
     end else begin
-      if (sq_valid && sq_ready) wp <= (wp == NW'(N_REC - 1)) ? '0 : wp + 1'b1;
-      if (take) rp <= (rp == NW'(N_REC - 1)) ? '0 : rp + 1'b1;
+      if (sq_valid && sq_ready) wsel <= wsel_r;
+      if (take) begin
+        rsel    <= N_REC'({rsel, rsel} >> (N_REC - 1));
+        rp      <= rp_wrap ? '0 : rp + 1'b1;
+        rp_wrap <= N_REC == 1 || rp == NW'(N_REC - 2);
+      end
       cv <= take;
     end
     c_r    <= ry_r[rp];
     c_user <= ry_user[rp];
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && !$onehot(wsel)) $error("softmax_stats: wsel is not one-hot");
+    if (rst_n && w_rdy != |(wsel & rx_ready)) $error("softmax_stats: w_rdy differs from the selected unit's x_TREADY");
+    if (rst_n && rsel != N_REC'(1) << rp) $error("softmax_stats: rsel differs from 1 << rp");
+    if (rst_n && rp_wrap != (rp == NW'(N_REC - 1))) $error("softmax_stats: rp_wrap differs from rp == N_REC - 1");
+  end
+`endif
 
   logic rq_freed;
   axis_fifo #(.WIDTH(32 + SW + W), .DEPTH(RMAX)) u_rq (
