@@ -232,9 +232,11 @@ module softmax_stats
   // Reciprocal pool: round-robin dispatch, in-order collection. The write and read turns are one-hot
   // rings (wsel, rsel: the units' y_TVALID flip-flops are selected by an AND-OR, no decode of a
   // pointer); rp, the read turn as a number, selects the result data. The s FIFO's ready, the
-  // x_TREADY of the unit whose turn it is, is a flip-flop (w_rdy) computed from next values: a unit
-  // is ready after this edge when it is ready now and not handed a value, or when its result is
-  // taken now (reciprocal.sv: IDLE after the y_ handshake).
+  // x_TREADY of the unit whose turn it is, is a flip-flop (w_rdy) computed from next values: the
+  // units holding a value are the ring from the read turn up to the write turn (a unit is busy from
+  // the edge it is handed a value to the edge its result is taken, reciprocal.sv: IDLE after the y_
+  // handshake), so the write turn's unit is free exactly when fewer than N_REC units are busy
+  // (r_busy, with r_m1 = r_busy == N_REC - 1 registered alongside).
   localparam int NW = N_REC > 1 ? $clog2(N_REC) : 1;
   logic [NW-1:0]       rp;
   logic [N_REC-1:0]    wsel, rsel;
@@ -277,15 +279,24 @@ module softmax_stats
   logic [63:0]   c_user;
   logic          rp_wrap;     // rp == N_REC - 1, registered with rp
   wire           take = |(rsel & ry_valid);
-  // a unit not handed a value this cycle is ready after the edge if it is ready now or its result is
-  // taken now; the dispatch moves the turn to the next unit, which is never the one handed the value
-  // (N_REC >= 2; with one unit that unit is busy after a dispatch)
-  wire [N_REC-1:0] free_n = rx_ready | (ry_valid & rsel);
+  localparam int RBW = $clog2(N_REC + 1);
+  logic [RBW-1:0] r_busy;      // units holding a value
+  logic           r_m1;        // r_busy == N_REC - 1
+  wire            fire = sq_valid && w_rdy;
+  wire            r_m2 = N_REC >= 2 && r_busy == RBW'(N_REC - 2);
   wire [N_REC-1:0] wsel_r = N_REC'({wsel, wsel} >> (N_REC - 1));   // wsel rotated left by one
   always_ff @(posedge clk) begin
-    if (!rst_n) w_rdy <= 1'b1;                 // every unit leaves reset idle
-    else if (sq_valid && sq_ready) w_rdy <= N_REC > 1 && |(wsel_r & free_n);
-    else w_rdy <= |(wsel & free_n);
+    if (!rst_n) begin
+      r_busy <= '0;
+      w_rdy  <= 1'b1;                          // every unit leaves reset idle
+      r_m1   <= N_REC == 1;
+    end else begin
+      r_busy <= r_busy + RBW'(fire) - RBW'(take);
+      // r_busy after this edge < N_REC: a result taken, or not all busy and not filling the last unit
+      w_rdy  <= take || (w_rdy && !(r_m1 && sq_valid));
+      // r_busy after this edge == N_REC - 1 (w_rdy low: all N_REC busy, no dispatch)
+      r_m1   <= (r_m1 && fire == take) || (!w_rdy && take) || (r_m2 && fire && !take);
+    end
   end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -311,6 +322,9 @@ module softmax_stats
   always_ff @(posedge clk) begin
     if (rst_n && !$onehot(wsel)) $error("softmax_stats: wsel is not one-hot");
     if (rst_n && w_rdy != |(wsel & rx_ready)) $error("softmax_stats: w_rdy differs from the selected unit's x_TREADY");
+    if (rst_n && 32'(r_busy) != $countones(~rx_ready)) $error("softmax_stats: r_busy differs from the units not ready");
+    if (rst_n && w_rdy != (r_busy != RBW'(N_REC))) $error("softmax_stats: w_rdy differs from r_busy != N_REC");
+    if (rst_n && r_m1 != (r_busy == RBW'(N_REC - 1))) $error("softmax_stats: r_m1 differs from r_busy == N_REC - 1");
     if (rst_n && rsel != N_REC'(1) << rp) $error("softmax_stats: rsel differs from 1 << rp");
     if (rst_n && rp_wrap != (rp == NW'(N_REC - 1))) $error("softmax_stats: rp_wrap differs from rp == N_REC - 1");
   end
