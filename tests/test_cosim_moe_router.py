@@ -10,6 +10,7 @@ import pytest
 
 from cosim.frame_schedule import gate_softmax_cycles
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 from python_ref.kernels.softmax import lanes, row_period
 
@@ -114,3 +115,27 @@ def test_moe_router_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
         run("tiny", "none", 1, "corrupt", testcase="test_random", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# Broken copies of the registered flags (each checked against its definition by a simulation
+# assertion): slot_last one slot early, p_move only on a release (a free hold register not seen). Each
+# must fail a random run on tiny.
+ROUTER_BROKEN = {
+    "slot_last_early": ("moe_router.sv", [("slot_last <= K == 1 || slot == KB'(K - 2);",
+                                           "slot_last <= K == 1 || slot == KB'(K - 1);")]),
+    "p_move_held": ("moe_router.sv", [("wire   p_move = pcol_full && (!phold_valid || (tk_valid && slot_last));",
+                                       "wire   p_move = pcol_full && (tk_valid && slot_last);")]),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(ROUTER_BROKEN))
+def test_moe_router_broken_copies_fail(bug, tmp_path):
+    name, edits = ROUTER_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run("tiny", "both", 1, f"broken_{bug}", testcase="test_random", variant=f"broken_{bug}",
+            replace={name: tmp_path / name})

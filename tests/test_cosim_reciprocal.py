@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 K = 56  # softmax instance: 24 + 31 + 1
@@ -36,3 +37,24 @@ def test_reciprocal_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
         run("none", 100, "corrupt", testcase="test_directed", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# Broken copies of the flip-flops that stand for state decodes (each checked against its definition by
+# a simulation assertion): idle set in DONE before the y_ handshake, done cleared without it. Each
+# must fail the directed corners under backpressure.
+RECIPROCAL_BROKEN = {
+    "idle_early": [("else if (done && y_TREADY) idle <= 1'b1;", "else if (done) idle <= 1'b1;")],
+    "done_no_ready": [("else if (y_TREADY) done <= 1'b0;", "else done <= 1'b0;")],
+}
+
+
+@pytest.mark.parametrize("bug", sorted(RECIPROCAL_BROKEN))
+def test_reciprocal_broken_copies_fail(bug, tmp_path):
+    text = (RTL_DIR / "src" / "reciprocal.sv").read_text()
+    for needle, repl in RECIPROCAL_BROKEN[bug]:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / "reciprocal.sv").write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run("backpressure", 100, f"broken_{bug}", testcase="test_directed", variant=f"broken_{bug}",
+            replace={"reciprocal.sv": tmp_path / "reciprocal.sv"})

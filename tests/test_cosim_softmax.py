@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes, reciprocals
 
@@ -72,6 +73,31 @@ def test_softmax_other_lanes(L, n_rec):
     the same latency model."""
     r = run("edge_moe", "both", 4, f"L{L}_R{n_rec}", testcase=NOT_REAL, parameters={"L": L, "N_REC": n_rec})
     assert r["mismatches"] == 0 and r["latency_cycles"] == latency(L, load_config("edge_moe").model.experts)
+
+
+# Broken copies of the reciprocal pool's registered flags (each checked against its definition by a
+# simulation assertion): w_rdy missing a unit freed by the take of its result, r_m1 missing the
+# dispatch that leaves one unit free, rp_wrap one unit early. Each must fail the adversarial rows (short rows: the pool fills and drains).
+SOFTMAX_BROKEN = {
+    "w_rdy_take": ("softmax_stats.sv", [("w_rdy  <= take || (w_rdy && !(r_m1 && sq_valid));",
+                                         "w_rdy  <= w_rdy && !(r_m1 && sq_valid);")]),
+    "r_m1_fill": ("softmax_stats.sv", [("|| (r_m2 && fire && !take);", ";")]),
+    "rp_wrap_early": ("softmax_stats.sv", [("rp_wrap <= N_REC == 1 || rp == NW'(N_REC - 2);",
+                                            "rp_wrap <= N_REC == 1 || rp == NW'(N_REC - 3);")]),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(SOFTMAX_BROKEN))
+def test_softmax_broken_copies_fail(bug, tmp_path):
+    name, edits = SOFTMAX_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(CosimError, match="differs|mismatch|failed"):
+        run("edge_moe", "none", 4, f"broken_{bug}", testcase="test_adversarial", variant=f"broken_{bug}",
+            replace={name: tmp_path / name})
 
 
 def test_softmax_scoreboard_can_fail():

@@ -64,7 +64,6 @@ module moe_router
 );
   localparam int W    = ACT_W;
   localparam int NB   = (E + L - 1) / L;                 // beats per token
-  localparam int BB   = NB > 1 ? $clog2(NB) : 1;
   localparam int EB   = E > 1 ? $clog2(E) : 1;           // expert index bits
   localparam int TB   = TM > 1 ? $clog2(TM) : 1;         // token index bits (queue slot)
   localparam int CW   = $clog2(TM + 1);                  // queue length bits
@@ -94,7 +93,7 @@ module moe_router
   logic [7:0]      t_left;        // tokens of the open run whose first beat is still to come
   logic [MOE_H_TASK_W-1:0] task_r, tid_r;
   logic [7:0]      n_r;
-  logic [BB-1:0]   beat;          // beat of the token being received
+  logic [NB-1:0]   beat_oh;       // beat of the token being received, one-hot (its decodes are flip-flops)
   logic [TKW-1:0]  tk_used;       // tokens started and not yet joined (top-k FIFO credits)
   logic            sm_x_ready, rdy;
   logic            join_done_tok; // the join finished a token (credit return)
@@ -103,32 +102,32 @@ module moe_router
 
   assign x_TREADY = rdy && sm_x_ready;
   wire hs        = x_TVALID && x_TREADY;
-  wire tok_first = hs && beat == '0;
-  wire tok_last  = hs && beat == BB'(NB - 1);
+  wire tok_first = hs && beat_oh[0];
+  wire tok_last  = hs && beat_oh[NB-1];
   assign run_start = tok_first && !busy;
 
   // rdy uses busy before emit_done (a new run's first beat waits one more cycle; keeps the
   // emitter out of rdy's path)
   wire             busy_n    = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
   wire [7:0]       t_left_n  = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
-  wire [BB-1:0]    beat_n    = hs ? (tok_last ? '0 : beat + BB'(1)) : beat;
   wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
   wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
-  wire             rdy_n     = beat_n != '0 ||
+  wire             beat_nz_n = hs ? !beat_oh[NB-1] : !beat_oh[0];          // beat_n != 0
+  wire             rdy_n     = beat_nz_n ||
                                (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       busy        <= 1'b0;
       t_left      <= '0;
-      beat        <= '0;
+      beat_oh     <= NB'(1);
       tk_used     <= '0;
       rdy         <= 1'b0;
       run_start_r <= 1'b0;
     end else begin
       busy        <= busy_n;
       t_left      <= t_left_n;
-      beat        <= beat_n;
+      if (hs) beat_oh <= NB'({beat_oh, beat_oh} >> (NB - 1));   // rotate left by one
       tk_used     <= tk_used_n;
       rdy         <= rdy_n;
       run_start_r <= run_start;
@@ -141,14 +140,16 @@ module moe_router
     end
   end
 
-  // row register for the top-k (lanes past E dropped)
+  // row register for the top-k (lanes past E dropped). Beat b's slot follows x_TDATA in every cycle
+  // of beat b, handshake or not (its enable is a flip-flop, not hs): the last load before the beat
+  // moves on is the handshake's, and the top-k reads the row in the cycle after the token's last
+  // beat (xrow_valid), before any slot of the next token can be loaded (slot 0 at that cycle's edge).
   logic [E*W-1:0] xrow;
   logic           xrow_valid;
   always_ff @(posedge ap_clk) begin
-    if (hs)
-      for (int i = 0; i < L; i++)
-        for (int b = 0; b < NB; b++)
-          if (b * L + i < E && beat == BB'(b)) xrow[(b*L+i)*W +: W] <= x_TDATA[i*W +: W];
+    for (int i = 0; i < L; i++)
+      for (int b = 0; b < NB; b++)
+        if (b * L + i < E && beat_oh[b]) xrow[(b*L+i)*W +: W] <= x_TDATA[i*W +: W];
     if (!ap_rst_n) xrow_valid <= 1'b0;
     else xrow_valid <= tok_last;
   end
@@ -182,25 +183,29 @@ module moe_router
   logic [24:0]   pcol [E];
   logic [24:0]   phold [E];
   logic          pcol_full, phold_valid;
-  logic [BB-1:0] pbeat;
+  logic [NB-1:0] pbeat_oh;       // the p beat being collected, one-hot
   logic          join_release;
+  logic          slot_last;      // slot == K - 1, registered with slot
   assign sm_y_ready = !pcol_full;
   wire   p_hs = sm_y_valid && sm_y_ready;
-  wire   p_move = pcol_full && (!phold_valid || join_release);
+  // == pcol_full && (!phold_valid || join_release), join_release without its phold_valid term
+  wire   p_move = pcol_full && (!phold_valid || (tk_valid && slot_last));
 
+  // Beat b's slot follows the softmax's output in every cycle of p beat b while the collector is not
+  // full, handshake or not: the last load before the beat moves on is the handshake's, and a full
+  // collector (its content moved to phold at the edge that clears pcol_full) loads nothing.
   always_ff @(posedge ap_clk) begin
-    if (p_hs)
-      for (int i = 0; i < L; i++)
-        for (int b = 0; b < NB; b++)
-          if (b * L + i < E && pbeat == BB'(b)) pcol[b*L+i] <= sm_y[i*32 +: 25];
+    for (int i = 0; i < L; i++)
+      for (int b = 0; b < NB; b++)
+        if (b * L + i < E && pbeat_oh[b] && !pcol_full) pcol[b*L+i] <= sm_y[i*32 +: 25];
     if (p_move) phold <= pcol;
     if (!ap_rst_n) begin
       pcol_full   <= 1'b0;
       phold_valid <= 1'b0;
-      pbeat       <= '0;
+      pbeat_oh    <= NB'(1);
     end else begin
-      if (p_hs) pbeat <= pbeat == BB'(NB - 1) ? '0 : pbeat + BB'(1);
-      if (p_hs && pbeat == BB'(NB - 1)) pcol_full <= 1'b1;
+      if (p_hs) pbeat_oh <= NB'({pbeat_oh, pbeat_oh} >> (NB - 1));   // rotate left by one
+      if (p_hs && pbeat_oh[NB-1]) pcol_full <= 1'b1;
       else if (p_move) pcol_full <= 1'b0;
       if (p_move) phold_valid <= 1'b1;
       else if (join_release) phold_valid <= 1'b0;
@@ -212,7 +217,7 @@ module moe_router
   logic [KB-1:0] slot;
   logic [7:0]    j_tok;
   wire  join_go = phold_valid && tk_valid;
-  assign join_release = join_go && slot == KB'(K - 1);
+  assign join_release = join_go && slot_last;
   assign tk_pop = join_release;
   assign join_done_tok = join_release;
 
@@ -226,18 +231,32 @@ module moe_router
     j1_e     <= sel_e;
     j1_tok   <= j_tok;
     j1_score <= W'(phold[sel_e] >> (PF - ACT_F));
-    j1_last  <= j_tok == t_total - 8'd1 && slot == KB'(K - 1);
+    j1_last  <= j_tok == t_total - 8'd1 && slot_last;
     if (!ap_rst_n) begin
-      j1_valid <= 1'b0;
-      slot     <= '0;
-      j_tok    <= '0;
+      j1_valid  <= 1'b0;
+      slot      <= '0;
+      slot_last <= K == 1;
+      j_tok     <= '0;
     end else begin
       j1_valid <= join_go;
-      if (join_go) slot <= slot == KB'(K - 1) ? '0 : slot + KB'(1);
+      if (join_go) begin
+        slot      <= slot_last ? '0 : slot + KB'(1);
+        slot_last <= K == 1 || slot == KB'(K - 2);
+      end
       if (run_start_r) j_tok <= '0;
       else if (join_release) j_tok <= j_tok + 8'd1;
     end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && !$onehot(beat_oh)) $error("moe_router: beat_oh is not one-hot");
+    if (ap_rst_n && !$onehot(pbeat_oh)) $error("moe_router: pbeat_oh is not one-hot");
+    if (ap_rst_n && slot_last != (slot == KB'(K - 1))) $error("moe_router: slot_last differs from slot == K - 1");
+    if (ap_rst_n && p_move != (pcol_full && (!phold_valid || join_release)))
+      $error("moe_router: p_move differs from its definition");
+  end
+`endif
 
   // J2: append to the queue
   logic [8+W-1:0]  qmem [E * (1 << TB)];

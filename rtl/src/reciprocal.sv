@@ -11,12 +11,16 @@
 //   one value per K + 3 cycles.
 //
 // Schedule (K + 1 quotient bits, then the rounding in a cycle of its own, for 300 MHz):
-//   accept   the first step, whose dividend bit is the 1 of 2^K: rem = 1 - x if x <= 1, else 1
+//   accept   the first step, whose dividend bit is the 1 of 2^K: quotient bit 0 and rem = 1 for
+//            x >= 2; x <= 1 (x = 0 or 1) saturates (2^(K-1) / x >= 2^WO), so it only sets the
+//            saturation flag q_hi and the division runs on without meaning (rem and q unused)
 //   BUSY     K steps shifting in 0: rem_sh = 2 rem; one subtraction rem_sh - x whose borrow is the
 //            quotient bit (no separate compare); the last step is flagged one cycle ahead
 //   ROUND    y = (q + 1) >> 1 over the low WO + 1 bits, or all ones when it would not fit
-//            (q >= 2^(WO+1) - 1); x = 0 gives q = all ones, so it saturates through the same test
+//            (q >= 2^(WO+1) - 1) or when x <= 1 (q_hi set at accept)
 //   DONE     y_TVALID until y_TREADY
+// x_TREADY and y_TVALID are flip-flops of their own (idle, done: state == IDLE / DONE, checked in
+// simulation), so a pool of units can select them without a state decode (softmax_stats).
 `default_nettype none
 
 module reciprocal #(
@@ -57,7 +61,8 @@ module reciprocal #(
   logic [K:0]    q;          // quotient bits so far
   logic [CW-1:0] i;          // steps left after this one
   logic          last_step;  // this BUSY cycle is the last step (i == 0)
-  logic          q_hi;       // a 1 has reached q[K:WO+1] (the saturation test, built bit by bit)
+  logic          q_hi;       // x <= 1, or a 1 has reached q[K:WO+1] (the saturation test, built bit by bit)
+  logic          idle, done; // state == IDLE, state == DONE (x_TREADY, y_TVALID)
   logic          last_r;
   logic [UW-1:0] user_r;
   logic [WO-1:0] y_r;
@@ -65,7 +70,7 @@ module reciprocal #(
   // accept: the first step (dividend bit K, the 1 of 2^K, shifted into rem = 0)
   logic [WI-1:0] x_in;
   assign x_in = x_TDATA[WI-1:0];
-  wire  x_le1 = (x_in[WI-1:1] == '0);   // 1 >= x: the first quotient bit
+  wire  x_le1 = (x_in[WI-1:1] == '0);   // 1 >= x: the result saturates
 
   // BUSY: one restoring step, the quotient bit is the subtraction's borrow
   logic [WI:0]   rem_sh;
@@ -79,12 +84,14 @@ module reciprocal #(
   assign q_inc = {1'b0, q[WO:0]} + (WO+2)'(1);
   wire sat = q_hi || (&q[WO:0]);  // q + 1 >= 2^(WO+1)
 
-  assign x_TREADY = (state == IDLE);
-  assign y_TVALID = (state == DONE);
+  assign x_TREADY = idle;
+  assign y_TVALID = done;
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       state <= IDLE;
+      idle  <= 1'b1;
+      done  <= 1'b0;
     end else begin
       case (state)
         IDLE:  if (x_TVALID) state <= BUSY;
@@ -93,18 +100,30 @@ module reciprocal #(
         DONE:  if (y_TREADY) state <= IDLE;
         default: state <= IDLE;
       endcase
+      // the same moves: IDLE left on x_TVALID, entered from DONE on y_TREADY; DONE entered from ROUND
+      if (idle) idle <= !x_TVALID;
+      else if (done && y_TREADY) idle <= 1'b1;
+      if (state == ROUND) done <= 1'b1;
+      else if (y_TREADY) done <= 1'b0;
     end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && idle != (state == IDLE)) $error("reciprocal: idle differs from state == IDLE");
+    if (ap_rst_n && done != (state == DONE)) $error("reciprocal: done differs from state == DONE");
+  end
+`endif
 
   always_ff @(posedge ap_clk) begin
     case (state)
       IDLE: begin
         d         <= x_in;
-        rem       <= x_le1 ? (WI+1)'({1'b0, ~x_in[0]}) : (WI+1)'(1);   // 1 - x, or 1
-        q         <= (K+1)'(x_le1);
+        rem       <= (WI+1)'(1);       // x >= 2: 1 < x, quotient bit 0 (x <= 1: unused)
+        q         <= '0;
         i         <= CW'(K - 1);
-        last_step <= 1'b0;                                            // K >= 2: more steps follow
-        q_hi      <= 1'b0;
+        last_step <= 1'b0;             // K >= 2: more steps follow
+        q_hi      <= x_le1;            // x = 0 (all ones) or 1 (2^K >= 2^(WO+1)): saturates
         last_r    <= x_TLAST;
         user_r    <= x_TUSER;
       end

@@ -229,19 +229,28 @@ module softmax_stats
       .m_axis_tdata({sq_m, sq_s}), .m_axis_tvalid(sq_valid), .m_axis_tready(sq_ready), .freed(sq_freed));
 
   // ------------------------------------------------------------------------------------------
-  // Reciprocal pool: round-robin dispatch, in-order collection
+  // Reciprocal pool: round-robin dispatch, in-order collection. The write and read turns are one-hot
+  // rings (wsel, rsel: the units' y_TVALID flip-flops are selected by an AND-OR, no decode of a
+  // pointer); rp, the read turn as a number, selects the result data. The s FIFO's ready, the
+  // x_TREADY of the unit whose turn it is, is a flip-flop (w_rdy) computed from next values: the
+  // units holding a value are the ring from the read turn up to the write turn (a unit is busy from
+  // the edge it is handed a value to the edge its result is taken, reciprocal.sv: IDLE after the y_
+  // handshake), so the write turn's unit is free exactly when fewer than N_REC units are busy
+  // (r_busy, with r_m1 = r_busy == N_REC - 1 registered alongside).
   localparam int NW = N_REC > 1 ? $clog2(N_REC) : 1;
-  logic [NW-1:0]       wp, rp;
+  logic [NW-1:0]       rp;
+  logic [N_REC-1:0]    wsel, rsel;
+  logic                w_rdy;     // rx_ready[the unit wsel selects], registered
   logic [N_REC-1:0]    rx_valid, rx_ready, ry_valid, ry_ready;
   logic [31:0]         ry_r    [N_REC];
   logic [2*32-1:0]     ry_user [N_REC];
   logic [N_REC-1:0]    ry_last;
   logic [N_REC-1:0][3:0] ry_keep, ry_strb;
 
-  assign sq_ready = rx_ready[wp];
+  assign sq_ready = w_rdy;
   always_comb for (int j = 0; j < N_REC; j++) begin
-    rx_valid[j] = sq_valid && wp == NW'(j);
-    ry_ready[j] = rp == NW'(j);    // the r FIFO holds RMAX rows: never full
+    rx_valid[j] = sq_valid && wsel[j];
+    ry_ready[j] = rsel[j];         // the r FIFO holds RMAX rows: never full
   end
 
   for (genvar j = 0; j < N_REC; j++) begin : g_rec
@@ -268,20 +277,58 @@ module softmax_stats
   logic          cv;
   logic [31:0]   c_r;
   logic [63:0]   c_user;
-  wire           take = ry_valid[rp];
+  logic          rp_wrap;     // rp == N_REC - 1, registered with rp
+  wire           take = |(rsel & ry_valid);
+  localparam int RBW = $clog2(N_REC + 1);
+  logic [RBW-1:0] r_busy;      // units holding a value
+  logic           r_m1;        // r_busy == N_REC - 1
+  wire            fire = sq_valid && w_rdy;
+  wire            r_m2 = N_REC >= 2 && r_busy == RBW'(N_REC - 2);
+  wire [N_REC-1:0] wsel_r = N_REC'({wsel, wsel} >> (N_REC - 1));   // wsel rotated left by one
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      wp <= '0;
-      rp <= '0;
-      cv <= 1'b0;
+      r_busy <= '0;
+      w_rdy  <= 1'b1;                          // every unit leaves reset idle
+      r_m1   <= N_REC == 1;
     end else begin
-      if (sq_valid && sq_ready) wp <= (wp == NW'(N_REC - 1)) ? '0 : wp + 1'b1;
-      if (take) rp <= (rp == NW'(N_REC - 1)) ? '0 : rp + 1'b1;
+      r_busy <= r_busy + RBW'(fire) - RBW'(take);
+      // r_busy after this edge < N_REC: a result taken, or not all busy and not filling the last unit
+      w_rdy  <= take || (w_rdy && !(r_m1 && sq_valid));
+      // r_busy after this edge == N_REC - 1 (w_rdy low: all N_REC busy, no dispatch)
+      r_m1   <= (r_m1 && fire == take) || (!w_rdy && take) || (r_m2 && fire && !take);
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wsel    <= N_REC'(1);
+      rsel    <= N_REC'(1);
+      rp      <= '0;
+      rp_wrap <= N_REC == 1;
+      cv      <= 1'b0;
+    end else begin
+      if (sq_valid && sq_ready) wsel <= wsel_r;
+      if (take) begin
+        rsel    <= N_REC'({rsel, rsel} >> (N_REC - 1));
+        rp      <= rp_wrap ? '0 : rp + 1'b1;
+        rp_wrap <= N_REC == 1 || rp == NW'(N_REC - 2);
+      end
       cv <= take;
     end
     c_r    <= ry_r[rp];
     c_user <= ry_user[rp];
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && !$onehot(wsel)) $error("softmax_stats: wsel is not one-hot");
+    if (rst_n && w_rdy != |(wsel & rx_ready)) $error("softmax_stats: w_rdy differs from the selected unit's x_TREADY");
+    if (rst_n && 32'(r_busy) != $countones(~rx_ready)) $error("softmax_stats: r_busy differs from the units not ready");
+    if (rst_n && w_rdy != (r_busy != RBW'(N_REC))) $error("softmax_stats: w_rdy differs from r_busy != N_REC");
+    if (rst_n && r_m1 != (r_busy == RBW'(N_REC - 1))) $error("softmax_stats: r_m1 differs from r_busy == N_REC - 1");
+    if (rst_n && rsel != N_REC'(1) << rp) $error("softmax_stats: rsel differs from 1 << rp");
+    if (rst_n && rp_wrap != (rp == NW'(N_REC - 1))) $error("softmax_stats: rp_wrap differs from rp == N_REC - 1");
+  end
+`endif
 
   logic rq_freed;
   axis_fifo #(.WIDTH(32 + SW + W), .DEPTH(RMAX)) u_rq (
