@@ -12,6 +12,7 @@ import pytest
 
 from cosim.attention_schedule import Geometry, predict
 from cosim.runner import CosimError, run_unit
+from cosim.toolchain import RTL_DIR
 from python_ref.config import load_config
 
 pytestmark = pytest.mark.cosim
@@ -65,3 +66,39 @@ def test_attention_real_layers():
     assert r["mismatches"] == 0 and r["real_rows"] == 2 * 129
     g = Geometry.from_config(load_config("edge_moe"))
     assert all(x["cycles"] == predict(g, x["T"]).cycles for x in r["layers"])
+
+
+# Broken copies of the flags registered ahead of time for timing (issue #14): each edit is a plausible
+# one-line slip in a next-value formula, and the bench must fail on it (a simulation assertion against
+# the flag's definition, a wrong value or a wrong cycle count). test_tokens covers T = 1, L - 1, L, L + 1
+# and TMAX (one key block, partial blocks, the last-row and last-block flags), and T = 7 (a partial last
+# block of two key blocks with two lane groups: attn_exp's block-end flags).
+ATTN_BROKEN = {
+    "loader_issue": ("attn_loader.sv", [("else issue <= can_start || (run && !issue);",
+                                         "else issue <= can_start || run;")]),
+    "loader_last_word": ("attn_loader.sv", [("last_word <= t == t_end && t_adv;", "last_word <= t == t_end;")]),
+    "loader_t_adv": ("attn_loader.sv", [("t_adv <= w == 4'(DB - 2);", "t_adv <= w == 4'(DB - 1);")]),
+    "core_free_busy": ("attention_core.sv", [("free  <= ~held_n & ~bbusy_n;", "free  <= ~held_n;")]),
+    "exp_row_ok_credit": ("attn_exp.sv", [("credits - (RUW+1)'(row_ok) + (RUW+1)'(collect) != '0;",
+                                           "credits + (RUW+1)'(collect) != '0;")]),
+    "exp_c_last": ("attn_exp.sv", [("c_last <= oc_r;", "c_last <= kz_r;")]),
+    "out_avail": ("attn_out.sv", [("(out_inc ? ge0 : gt0);", "gt0;")]),
+    "out_q_pre": ("attn_out.sv", [("q_pre  <= q == t_m3;", "q_pre  <= q == t_m2;")]),
+    "store_row_end": ("attn_qkv_store.sv", [("row_end <= WPR == 1 && sel == 2'd1;", "row_end <= sel == 2'd1;")]),
+}
+# a build each (about two minutes): three in `make test`, the rest in `make test-full`
+ATTN_BROKEN_FAST = {"loader_issue", "core_free_busy", "out_avail"}
+
+
+@pytest.mark.parametrize("bug", [pytest.param(b, marks=[] if b in ATTN_BROKEN_FAST else [pytest.mark.slow])
+                                 for b in sorted(ATTN_BROKEN)])
+def test_attention_broken_copies_fail(bug, tmp_path):
+    name, edits = ATTN_BROKEN[bug]
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
+        text = text.replace(needle, repl)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(CosimError, match="mismatch|failed"):
+        run("tiny", "none", 0, f"broken_{bug}", testcase="test_tokens", variant=f"broken_{bug}",
+            replace={name: tmp_path / name}, tokens=[1, 3, 4, 5, 7, 17])

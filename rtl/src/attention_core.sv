@@ -141,36 +141,59 @@ module attention_core
       .k_rdata(k_rdata), .v_rdata(v_rdata));
 
   // ---- bank state: held (claimed by a loader job, not consumed), full (loaded, not consumed),
-  //      busy (consumed, the array's skewed rows still reading)
-  logic [1:0] full, held, bbusy;
+  //      busy (consumed, the array's skewed rows still reading); free = !held && !busy, registered from
+  //      their next values (the loader's can_start reads free[bank]: one flag per bank, no gate before
+  //      its bank select)
+  logic [1:0] full, held, bbusy, free;
+  logic [1:0] held_n, bbusy_n;    // next values without reset / start (those clear both)
   logic       fill, fill_bank, consume, consume_bank, claim, claim_bank;
   logic [$clog2(BUSY_CYCLES+1)-1:0] bcnt [2];
+  always_comb begin
+    for (int b = 0; b < 2; b++) begin
+      held_n[b]  = held[b];
+      bbusy_n[b] = bbusy[b];
+      if (claim && claim_bank == 1'(b)) held_n[b] = 1'b1;
+      else if (consume && consume_bank == 1'(b)) held_n[b] = 1'b0;
+      // bbusy[b] == (bcnt[b] != 0), registered with bcnt (no compare on the loader's can_start path)
+      if (consume && consume_bank == 1'(b)) bbusy_n[b] = BUSY_CYCLES != 0;
+      else if (bcnt[b] != '0) bbusy_n[b] = bcnt[b] != ($bits(bcnt[b]))'(1);
+    end
+  end
   always_ff @(posedge ap_clk) begin
+    // start / reset on the flip-flops' reset (free: set) only, not in front of free's D
+    if (!ap_rst_n || start) begin
+      held  <= '0;
+      bbusy <= '0;
+      free  <= '1;
+    end else begin
+      held  <= held_n;
+      bbusy <= bbusy_n;
+      free  <= ~held_n & ~bbusy_n;
+    end
     for (int b = 0; b < 2; b++) begin
       if (!ap_rst_n || start) begin
         full[b] <= 1'b0;
-        held[b] <= 1'b0;
         bcnt[b] <= '0;
-        bbusy[b] <= 1'b0;
       end else begin
-        if (claim && claim_bank == 1'(b)) held[b] <= 1'b1;
-        else if (consume && consume_bank == 1'(b)) held[b] <= 1'b0;
         if (fill && fill_bank == 1'(b)) full[b] <= 1'b1;
         else if (consume && consume_bank == 1'(b)) full[b] <= 1'b0;
         if (consume && consume_bank == 1'(b)) bcnt[b] <= ($bits(bcnt[b]))'(BUSY_CYCLES);
         else if (bcnt[b] != '0) bcnt[b] <= bcnt[b] - 1'b1;
-        // bbusy[b] == (bcnt[b] != 0), registered with bcnt (no compare on the loader's can_start path)
-        if (consume && consume_bank == 1'(b)) bbusy[b] <= BUSY_CYCLES != 0;
-        else if (bcnt[b] != '0) bbusy[b] <= bcnt[b] != ($bits(bcnt[b]))'(1);
       end
     end
   end
 
+`ifndef SYNTHESIS
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && free != (~held & ~bbusy)) $error("attention_core: free differs from !held && !busy");
+  end
+`endif
+
   // ---- tile loader
   attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .OPW(OPW), .BW(BW), .SPLIT(10), .HALF(HALF),
                 .DAW(DAW), .AWD(AWD), .HW(HW)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .loaded(loaded), .held(held),
-      .busy(bbusy), .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .loaded(loaded), .free(free),
+      .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data));
 
   // ---- step issuer
@@ -210,13 +233,14 @@ module attention_core
 
   // ---- AV output stage, streamer
   logic [7:0]         out_rows;
+  logic               out_inc;
   logic [AWD-1:0]     o_raddr;
   logic [L*ACT_W-1:0] o_rdata;
   attn_norm #(.L(L), .NL(NL), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .ACC_W(ACC_W), .AWD(AWD), .HW(HW), .UW(UW)) u_norm (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .acc_valid(out_valid), .acc(out_acc), .acc_user(out_user),
-      .out_rows(out_rows), .o_raddr(o_raddr), .o_rdata(o_rdata));
+      .out_rows(out_rows), .out_inc(out_inc), .o_raddr(o_raddr), .o_rdata(o_rdata));
   attn_out #(.L(L), .TMAX(TMAX), .WPR(WPR), .AWD(AWD)) u_out (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .out_rows(out_rows), .o_raddr(o_raddr),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .out_rows(out_rows), .out_inc(out_inc), .o_raddr(o_raddr),
       .o_rdata(o_rdata), .y_TDATA(y_TDATA), .y_TVALID(y_TVALID), .y_TREADY(y_TREADY), .y_TLAST(y_TLAST),
       .done(out_done));
 endmodule

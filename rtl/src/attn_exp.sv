@@ -84,11 +84,26 @@ module attn_exp
   logic           mr_ok;            // max_rows > g, registered from the next values: no compare on the walk
   logic           lkb;              // kb == kb_m1, registered with kb (kb_m1 is set before start)
 
-  wire [GRW-1:0] grp_last = lkb ? GRW'((t_m1 & 8'(L - 1)) >> LGE) : GRW'(NG - 1);
+  wire [GRW-1:0] grp_lb   = GRW'((t_m1 & 8'(L - 1)) >> LGE);   // the last block's last group (t_m1 held from start on)
+  wire [GRW-1:0] grp_last = lkb ? grp_lb : GRW'(NG - 1);
+  logic          gend;              // grp == grp_last, registered with grp and lkb (no compare before c_last)
+  logic          r_last;            // r == t_m1, registered with r
+  logic [7:0]    t_m2;              // T - 2: r_last's next value is r == t_m2 (no incrementer before the compare)
+  logic [3:0]    kb_m3;             // KB - 3 (mod 16): lkb_pre's next value at a block end is kb == kb_m3
+  logic          lkb_pre;           // kb + 1 == kb_m1 (the next block is the last), registered with kb
   logic          cred_ok;           // credits != 0, registered from credits' next value
-  wire           row_go   = !active && !rows_all && mr_ok && cred_ok;
-  wire           go       = active || row_go;
-  wire           c_last   = lkb && grp == grp_last;
+  logic          mr_ok_n, rows_all_n, cred_ok_n;   // next values
+  wire           mr_gt0 = max_rows_n > g;
+  wire           mr_gt1 = max_rows_n > g1;
+  logic          row_ok;            // !rows_all && mr_ok && cred_ok, registered from their next values: the walk's
+                                    // enables are one gate of two flip-flops (and lkb, gend for the row end)
+  wire           row_go   = !active && row_ok;
+  wire           go       = active || row_ok;   // == active || row_go
+  logic          c_last;            // lkb && gend (the row's last chunk), registered with them
+  wire           one_chunk = kb_m1 == 4'd0 && grp_lb == '0;   // a row of one chunk (T <= EL)
+  // the same layer constants as registers, for the walk after start (t_m1 and kb_m1 are held from start
+  // on; the start branch itself uses the wires)
+  logic          kz_r, ko_r, lb0_r, oc_r;  // kb_m1 == 0, kb_m1 == 1, grp_lb == 0, one_chunk
   wire           collect;
 
   always_ff @(posedge clk) begin
@@ -100,50 +115,88 @@ module attn_exp
       par      <= 1'b0;
       kb       <= '0;
       lkb      <= kb_m1 == 4'd0;
+      lkb_pre  <= kb_m1 == 4'd1;
       grp      <= '0;
+      gend     <= kb_m1 == 4'd0 ? grp_lb == '0 : NG == 1;
+      c_last   <= one_chunk;
+      r_last   <= t_m1 == 8'd0;
       srow     <= '0;
       g_end    <= GW'(tokens) * GW'(H);
     end else if (go) begin
       active <= !c_last;
       if (c_last) begin
-        kb  <= '0;
-        lkb <= kb_m1 == 4'd0;
-        grp <= '0;
-        g   <= g1;
-        g1  <= g1 + 1'b1;
-        if (r == t_m1) begin
-          r    <= '0;
-          par  <= !par;
-          srow <= '0;
+        kb   <= '0;
+        lkb  <= kz_r;
+        lkb_pre <= ko_r;
+        grp  <= '0;
+        gend <= kz_r ? lb0_r : NG == 1;
+        c_last <= oc_r;
+        g    <= g1;
+        g1   <= g1 + 1'b1;
+        if (r_last) begin
+          r      <= '0;
+          r_last <= t_m1 == 8'd0;
+          par    <= !par;
+          srow   <= '0;
         end else begin
-          r    <= r + 8'd1;
-          srow <= srow + SAW'(KBMAX);
+          r      <= r + 8'd1;
+          r_last <= r == t_m2;          // == (r + 1 == t_m1) mod 256
+          srow   <= srow + SAW'(KBMAX);
         end
-      end else if (grp == grp_last) begin
-        grp <= '0;
-        kb  <= kb + 4'd1;
-        lkb <= kb + 4'd1 == kb_m1;
+      end else if (gend) begin
+        grp  <= '0;
+        kb   <= kb + 4'd1;
+        lkb  <= lkb_pre;
+        lkb_pre <= kb == kb_m3;         // == (kb + 2 == kb_m1) mod 16
+        gend <= lkb_pre ? lb0_r : NG == 1;
+        c_last <= lkb_pre && lb0_r;
       end else begin
-        grp <= grp + 1'b1;
+        grp  <= grp + 1'b1;
+        gend <= grp + 1'b1 == grp_last;
+        c_last <= lkb && grp + 1'b1 == grp_last;
       end
     end
-    if (!rst_n || start) mr_ok <= 1'b0;
-    else mr_ok <= go && c_last ? max_rows_n > g1 : max_rows_n > g;   // compares before the select
-    // a compare of registers only (not behind go): g_end is valid from the cycle after start, when g = 0
-    if (!rst_n || start) rows_all <= 1'b0;
-    else if (g == g_end) rows_all <= 1'b1;
+    t_m2  <= t_m1 - 8'd1;              // t_m1 / kb_m1 are held from start on; used at the first row / block end
+    kb_m3 <= kb_m1 - 4'd2;
+    kz_r  <= kb_m1 == 4'd0;
+    ko_r  <= kb_m1 == 4'd1;
+    lb0_r <= grp_lb == '0;
+    oc_r  <= one_chunk;
+    mr_ok    <= mr_ok_n;
+    rows_all <= rows_all_n;
+    cred_ok  <= cred_ok_n;
+    // row_ok's next value (= !rows_all_n && mr_ok_n && cred_ok_n), both cases of active formed apart and
+    // selected last: with active, go = 1 and row_go = 0; without, go = row_go = row_ok
+    if (!rst_n || start) row_ok <= 1'b0;
+    else if (active) row_ok <= !rows_all_n && (c_last ? mr_gt1 : mr_gt0) && credits + (RUW+1)'(collect) != '0;
+    else row_ok <= !rows_all_n && (row_ok && c_last ? mr_gt1 : mr_gt0) &&
+                   credits - (RUW+1)'(row_ok) + (RUW+1)'(collect) != '0;
+    if (!rst_n || start) credits <= (RUW+1)'(RU);
+    else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
+  end
+  always_comb begin
     if (!rst_n || start) begin
-      credits <= (RUW+1)'(RU);
-      cred_ok <= 1'b1;                 // RU >= 1
+      mr_ok_n    = 1'b0;
+      rows_all_n = 1'b0;
+      cred_ok_n  = 1'b1;               // RU >= 1
     end else begin
-      credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
-      cred_ok <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect) != '0;
+      mr_ok_n    = go && c_last ? mr_gt1 : mr_gt0;   // compares before the select
+      // a compare of registers only (not behind go): g_end is valid from the cycle after start, when g = 0
+      rows_all_n = rows_all || g == g_end;
+      cred_ok_n  = credits - (RUW+1)'(row_go) + (RUW+1)'(collect) != '0;
     end
   end
 
 `ifndef SYNTHESIS
+  logic started;                       // a layer has started since the reset (the walk's registers are set)
   always_ff @(posedge clk) begin
     if (rst_n && !start && row_go && g == g_end) $error("attn_exp: a row past the layer's last started");
+    if (rst_n && row_ok != (!rows_all && mr_ok && cred_ok)) $error("attn_exp: row_ok differs from !rows_all && mr_ok && cred_ok");
+    if (rst_n && !start && started && (gend != (grp == grp_last) || r_last != (r == t_m1) || c_last != (lkb && gend) ||
+                                  lkb_pre != (kb + 4'd1 == kb_m1)))
+      $error("attn_exp: gend / r_last / c_last / lkb_pre differ from grp == grp_last / r == t_m1 / lkb && gend / kb + 1 == kb_m1");
+    if (!rst_n) started <= 1'b0;
+    else if (start) started <= 1'b1;
   end
 `endif
 

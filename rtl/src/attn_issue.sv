@@ -94,6 +94,7 @@ module attn_issue
   logic           hold_z;         // hold == 0 (registered with hold: no compare on the issue path)
   logic           row0;           // r == 0
   logic           last_row;       // r == T - 1
+  logic [7:0]     t_m2;           // T - 2: last_row's next value is r == t_m2 (no incrementer before the compare)
   logic           last_sub;       // sub == nsub_m1 (registered with sub: no compare on the phase-advance path)
 
   wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
@@ -168,7 +169,7 @@ module attn_issue
         end else begin
           r    <= r + 8'd1;
           row0 <= 1'b0;
-          last_row <= r + 8'd1 == t_m1;
+          last_row <= r == t_m2;        // == (r + 1 == t_m1) mod 256
           qrow <= qrow + AWD'(WPR);
           erow <= erow + EAW'(KBMAX);
           avg  <= avg1;
@@ -178,15 +179,19 @@ module attn_issue
     end
   end
 
+  always_ff @(posedge clk) t_m2 <= t_m1 - 8'd1;   // t_m1 is held from start on; used at the first row end
+
   // rr_ok == (rows_ready > avg) in every cycle: rows_ready_n is rows_ready's next value, and avg's next
   // value is one of avg, avg + 1, av_base, av_base + T (the same choice as the row walk above)
+  // avg_nr: avg's value after the current row ends (avg1, or at a block end av_base / av_next), a register
+  // one cycle behind its sources; they change only at a row end, and row ends are >= 2 cycles apart (a row
+  // has >= 2 steps), so it is current at every row end (the assertion below): one compare at a row end
+  logic [GW-1:0] avg_nr;
   always_ff @(posedge clk) begin
+    avg_nr <= !last_row ? avg1 : (is_av && last_blk) ? av_next : av_base;
     if (!rst_n || start) rr_ok <= 1'b0;
-    else if (row_end) begin
-      if (!last_row) rr_ok <= rows_ready_n > avg1;
-      else if (is_av && last_blk) rr_ok <= rows_ready_n > av_next;
-      else rr_ok <= rows_ready_n > av_base;
-    end else rr_ok <= rows_ready_n > avg;
+    else if (row_end) rr_ok <= rows_ready_n > avg_nr;
+    else rr_ok <= rows_ready_n > avg;
   end
 
   // ---- D0: the step and its read addresses
@@ -242,6 +247,9 @@ module attn_issue
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && !start && last_sub && !ph_done && !go) $error("attn_issue: a row's last step was gated");
+    if (rst_n && !start && !ph_done && last_row != (r == t_m1)) $error("attn_issue: last_row differs from r == t_m1");
+    if (rst_n && !start && row_end && avg_nr != (!last_row ? avg1 : (is_av && last_blk) ? av_next : av_base))
+      $error("attn_issue: avg_nr is not avg's next value at a row end");
   end
 `endif
 

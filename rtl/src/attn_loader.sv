@@ -19,9 +19,10 @@
 // Pipeline per word: read address (cycle k) -> K/V word (k + 2) -> permutation (2 stages) ->
 // ld_* registers (hi write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
 // tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when the input is loaded and its bank
-// is neither held (claimed by the job two before, whose block has not been consumed yet: a short
-// job's writes may still be in this pipeline) nor busy (still read by the array's skewed rows);
-// claim pulses (bank) when a job starts, fill (bank) with the job's last write.
+// is free (attention_core's free[bank]: neither held, i.e. claimed by the job two before, whose
+// block has not been consumed yet: a short job's writes may still be in this pipeline, nor busy,
+// i.e. still read by the array's skewed rows); claim pulses (bank) when a job starts, fill (bank)
+// with the job's last write.
 `default_nettype none
 
 module attn_loader
@@ -46,8 +47,8 @@ module attn_loader
     input  logic [7:0]          t_m1,          // T - 1
     input  logic [3:0]          kb_m1,         // KB - 1 (KB = ceil(T / L))
     input  logic                loaded,        // the Q/K/V store holds the layer
-    input  logic [1:0]          held,          // bank claimed by a job and not yet consumed
-    input  logic [1:0]          busy,          // bank still read by the array
+    input  logic [1:0]          free,          // bank neither claimed by a job not yet consumed nor still read
+                                               // by the array (!held && !busy: a register of attention_core)
     output logic                claim,         // one cycle: a job starts on claim_bank
     output logic                claim_bank,
     output logic [AWD-1:0]      kv_raddr,
@@ -82,16 +83,23 @@ module attn_loader
   logic [AWD-1:0] blk_row;      // kb * L * WPR (QK: the block's first key row in the store)
   logic [AWD-1:0] hoff;         // h * DB: the head's first word in a row
   logic [7:0]     t, t_end;     // current key, last key of the job
-  logic [7:0]     t_end_m1;     // t_end - 1 (mod 256): t + 1 == t_end as t == t_end_m1, no incrementer
+  logic           t_one;        // t_m1 == 0 (T = 1), a register: t_m1 is constant from start on
   logic [AWD-1:0] trow;         // t * WPR
   logic [3:0]     w;            // QK: dim block db; AV: the output block
+  logic           t_adv;        // is_av || w == DB - 1 (the word is the key's last: t moves on), registered with w
   logic           ph;           // a word every other cycle
-  wire  last_blk  = is_av ? blk == 4'(DB - 1) : blk == kb_m1;
-  wire  can_start = !run && !ph_done && loaded && !held[bank] && !busy[bank];
+  logic lblk_qk, lblk_av;        // blk == kb_m1, blk == DB - 1: registered with blk (no compare on can_start's
+                                 // data or ph_adv; kb_m1 is set before start)
+  wire  last_blk  = is_av ? lblk_av : lblk_qk;
+  wire  can_start = !run && !ph_done && loaded && free[bank];
   assign claim      = can_start;
   assign claim_bank = bank;
-  wire  issue     = run && !ph;
-  logic last_word;                              // t == t_end && (is_av || w == DB - 1), registered with t, w
+  logic issue;                   // run && !ph, registered from their next values (the assertion below): one
+                                 // flip-flop in front of the walk's enables instead of a gate
+  // last_word == (t == t_end && (is_av || w == DB - 1)) in every issue cycle (the assertion below): set
+  // with the job's first word while !run, then recomputed in each cycle between two issues (ph = 1,
+  // when t and w already hold the next word), so no compare sits behind issue / can_start
+  logic last_word;
   assign ph_adv   = issue && last_word && last_blk;
 
   always_ff @(posedge clk) begin
@@ -104,48 +112,76 @@ module attn_loader
     end else if (issue && last_word) begin
       run <= 1'b0;
     end
+    // next run && !ph: a job's first word right after can_start (ph <= 0), then every other cycle while
+    // run (ph toggles; run drops only at an issue, when ph becomes 1)
+    if (!rst_n || start) issue <= 1'b0;
+    else issue <= can_start || (run && !issue);
   end
 
   always_ff @(posedge clk) begin
     if (start) begin
       blk     <= '0;
+      lblk_qk <= kb_m1 == 4'd0;
+      lblk_av <= DB == 1;
       bank    <= 1'b0;
       blk_row <= '0;
     end else if (issue && last_word) begin
       bank <= !bank;
       if (last_blk) begin
         blk     <= '0;
+        lblk_qk <= kb_m1 == 4'd0;
+        lblk_av <= DB == 1;
         blk_row <= '0;
       end else begin
         blk     <= blk + 4'd1;
+        lblk_qk <= blk + 4'd1 == kb_m1;
+        lblk_av <= blk + 4'd1 == 4'(DB - 1);
         blk_row <= blk_row + AWD'(L * WPR);
       end
     end
-    hoff <= AWD'(attn_pkg::mul_const(32'(head), DB));
-    if (can_start) begin
+    hoff  <= AWD'(attn_pkg::mul_const(32'(head), DB));
+    t_one <= t_m1 == 8'd0;
+    // The job's first word is loaded in every cycle without a job (!run), not only at can_start: these
+    // registers are read only while run (issue, the compare between issues), and their sources (is_av,
+    // blk, lblk_qk, blk_row) are the next job's from the cycle after a job's end; the last load, in the
+    // can_start cycle, is the job's. So can_start (and free[bank]) are not in front of their enables.
+    if (!run) begin
       ph    <= 1'b0;
       w     <= is_av ? blk : 4'd0;
+      t_adv <= is_av || DB == 1;
       t     <= is_av ? 8'd0 : 8'(blk) << LG;
       trow  <= is_av ? '0 : blk_row;
-      t_end <= (is_av || last_blk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);
-      t_end_m1 <= (is_av || last_blk) ? t_m1 - 8'd1 : (8'(blk) << LG) + 8'(L - 2);
+      t_end <= (is_av || lblk_qk) ? t_m1 : (8'(blk) << LG) + 8'(L - 1);   // is_av || last_blk
       // first word: AV t = 0, t_end = T - 1; QK t = blk L, w = 0, t_end = T - 1 (last block) or blk L + L - 1
-      last_word <= is_av ? t_m1 == 8'd0 : DB == 1 && last_blk && t_m1 == 8'(blk) << LG;
+      last_word <= is_av ? t_one : DB == 1 && lblk_qk && t_m1 == 8'(blk) << LG;
     end else if (run) begin
       ph <= !ph;
       if (issue) begin
-        if (!is_av && w != 4'(DB - 1)) begin
-          w <= w + 4'd1;
-          last_word <= t == t_end && w == 4'(DB - 2);   // == (w + 1 == DB - 1) mod 16, no adder
+        if (!t_adv) begin
+          w     <= w + 4'd1;
+          t_adv <= w == 4'(DB - 2);       // QK: (w + 1 == DB - 1) mod 16
         end else begin
-          last_word <= t == t_end_m1 && (is_av || DB == 1);
-          w    <= is_av ? w : 4'd0;
-          t    <= t + 8'd1;
-          trow <= trow + AWD'(WPR);
+          w     <= is_av ? w : 4'd0;
+          t_adv <= is_av || DB == 1;
+          t     <= t + 8'd1;
+          trow  <= trow + AWD'(WPR);
         end
+      end else begin
+        last_word <= t == t_end && t_adv;   // the next issue's word (t, w moved at the issue)
       end
     end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && issue != (run && !ph)) $error("attn_loader: issue differs from run && !ph");
+    if (rst_n && run && t_adv != (is_av || w == 4'(DB - 1))) $error("attn_loader: t_adv differs from is_av || w == DB - 1");
+    if (rst_n && !start && issue && last_word != (t == t_end && (is_av || w == 4'(DB - 1))))
+      $error("attn_loader: last_word differs from t == t_end && (is_av || w == DB - 1)");
+    if (rst_n && !start && !ph_done && (lblk_qk != (blk == kb_m1) || lblk_av != (blk == 4'(DB - 1))))
+      $error("attn_loader: lblk_qk / lblk_av differ from blk == kb_m1 / blk == DB - 1");
+  end
+`endif
 
   // ---- read (cycle k), tag pipeline to the permuted word (k + 4)
   // tag: {last word of the job, bank, av, entry (pre part), key place p}

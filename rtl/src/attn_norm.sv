@@ -31,6 +31,7 @@ module attn_norm
     input  logic [L*ACC_W-1:0] acc,
     input  logic [UW-1:0]      acc_user,
     output logic [7:0]         out_rows,
+    output logic               out_inc,     // out_rows moves up by one at this edge (unless start / reset)
     input  logic [AWD-1:0]     o_raddr,
     output logic [L*ACT_W-1:0] o_rdata
 );
@@ -109,8 +110,9 @@ module attn_norm
     for (int l = 0; l < NL; l++) wd[l*ACT_W +: ACT_W] <= lo[l];
     wt <= tg[LAT];
     if (!rst_n || start) out_rows <= '0;
-    else if (wt[TW-1] && wt[TW-2] && wt[TW-3]) out_rows <= out_rows + 8'd1;
+    else if (out_inc) out_rows <= out_rows + 8'd1;
   end
+  assign out_inc = wt[TW-1] && wt[TW-2] && wt[TW-3];
   for (genvar b = 0; b < NCPB; b++) begin : g_obuf
     attn_ram #(.W(NL * ACT_W), .DEPTH(TMAX * WPR), .AW(AWD)) u_o (
         .clk(clk), .we(wt[TW-1] && wt[AWD +: KW] == KW'(b)), .waddr(wt[AWD-1:0]), .wdata(wd), .raddr(o_raddr),

@@ -55,7 +55,8 @@ module attn_qkv_store
   logic [7:0]     t_m2;          // T - 2: t_last's next value is t == t_m2 (no incrementer before the compare)
   wire fire = x_TVALID && x_TREADY;
   logic j_last;                  // j == WPR - 1, registered with j (no compare on the x_TREADY path)
-  wire row_end = j_last && sel == 2'd2;
+  logic row_end;                 // j_last && sel == 2, registered with j and sel (one gate from x_TREADY to the
+                                 // row's enables)
   wire last_beat = row_end && t_last;
 
   always_ff @(posedge clk) begin
@@ -70,33 +71,47 @@ module attn_qkv_store
       sel  <= '0;
       j    <= '0;
       j_last <= WPR == 1;
+      row_end <= 1'b0;               // sel = 0
       a    <= '0;
       base <= '0;
       t    <= '0;
       t_last <= t_m1 == 8'd0;        // t_m1 is set before start
     end else if (fire) begin
-      if (j_last) begin
+      if (row_end) begin                // j_last && sel == 2: the row's last beat
         j <= '0;
         j_last <= WPR == 1;
-        if (sel == 2'd2) begin
-          sel  <= '0;
-          base <= base + AWD'(WPR);
-          a    <= base + AWD'(WPR);
-          t    <= t + 8'd1;
-          t_last <= t == t_m2;
-        end else begin
-          sel <= sel + 2'd1;
-          a   <= base;
-        end
+        sel  <= '0;
+        row_end <= 1'b0;
+        base <= base + AWD'(WPR);
+        a    <= base + AWD'(WPR);
+        t    <= t + 8'd1;
+        t_last <= t == t_m2;
+      end else if (j_last) begin
+        j <= '0;
+        j_last <= WPR == 1;
+        sel <= sel + 2'd1;
+        row_end <= WPR == 1 && sel == 2'd1;
+        a   <= base;
       end else begin
         j <= j + 1'b1;
         j_last <= j == ($bits(j))'(WPR - 2);   // WPR >= 2 here
+        row_end <= j == ($bits(j))'(WPR - 2) && sel == 2'd2;
         a <= a + 1'b1;
       end
     end
   end
 
   always_ff @(posedge clk) t_m2 <= t_m1 - 8'd1;   // t_m1 is held from start on; used at the first row end
+
+`ifndef SYNTHESIS
+  logic started;                 // a layer has started since the reset (the counters are set)
+  always_ff @(posedge clk) begin
+    if (!rst_n) started <= 1'b0;
+    else if (start) started <= 1'b1;
+    if (rst_n && !start && started && row_end != (j_last && sel == 2'd2))
+      $error("attn_qkv_store: row_end differs from j_last && sel == 2");
+  end
+`endif
 
   // ---- conversion: stage 1 round, stage 2 saturate (+ write)
   logic [L*RW-1:0]  r1;
