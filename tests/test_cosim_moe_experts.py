@@ -6,6 +6,9 @@ reactive on every stream, malformed descriptor streams, the engine calls' cycles
 cosim.linear_schedule.Sequence, a corrupted expectation and broken copies of the RTL that must fail."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from cosim.runner import CosimError, run_unit
@@ -63,25 +66,31 @@ def test_moe_experts_scoreboard_can_fail():
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
 
 
-# Broken copies of rtl/src/moe_experts.sv, each must fail the stalled bench: fc2 reading h rows
-# without waiting for fc1's writes (the h rule), fc1 reading x before the layer's rows are in (the x
-# rule), the first fc2 reading moe_acc before it is zeroed (the acc rule), the scores one row off.
+# Broken copies of rtl/src/moe_experts.sv, each must fail the stalled bench, with the message that
+# names its defect: fc2 reading h rows without waiting for fc1's writes (the h rule), fc1 reading x
+# before the layer's rows are in (the x rule), the first fc2 reading moe_acc before it is zeroed (the
+# acc rule): the RTL's read-after-write monitor stops the simulation; the scores one row off: the
+# scoreboard.
 MOE_EXPERTS_BROKEN = {
-    "h_before_write": [("(rp ? h_rows > rk : filled)", "(rp ? 1'b1 : filled)")],
-    "x_before_fill": [("(rp ? h_rows > rk : filled)", "(rp ? h_rows > rk : run_on)")],
-    "acc_before_zero": [("wire           a_issue = filled && pc > an", "wire           a_issue = run_on && pc > an")],
-    "score_index": [("ls_data <= tb_s[sk];", "ls_data <= tb_s[sk_last ? sk : sk + 1'b1];")],
+    "h_before_write": ([("r_have && (rp ? h_ok : filled)", "r_have && (rp ? 1'b1 : filled)")], "h entry"),
+    "x_before_fill": ([("r_have && (rp ? h_ok : filled)", "r_have && (rp ? h_ok : run_on)")], "x entry"),
+    "acc_before_zero": ([("a_issue = a_have && filled &&", "a_issue = a_have &&")], "zeroed after a read"),
+    "score_index": ([("ls_data <= tb_s[sk];", "ls_data <= tb_s[sk_last ? sk : sk + 1'b1];")], "MISMATCH"),
 }
 
 
 @pytest.mark.parametrize("bug", sorted(MOE_EXPERTS_BROKEN))
 def test_moe_experts_broken_copies_fail(bug, tmp_path):
+    edits, message = MOE_EXPERTS_BROKEN[bug]
     text = (RTL_DIR / "src" / "moe_experts.sv").read_text()
-    for needle, repl in MOE_EXPERTS_BROKEN[bug]:
+    for needle, repl in edits:
         assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
         text = text.replace(needle, repl)
     (tmp_path / "moe_experts.sv").write_text(text)
     with pytest.raises(CosimError, match="mismatch|failed") as err:
         run("both", 1, f"broken_{bug}", testcase="test_routings", variant=f"broken_{bug}",
             replace={"moe_experts.sv": tmp_path / "moe_experts.sv"})
-    print(f"broken copy {bug}: {str(err.value)[:600]}")
+    log = re.search(r"(\S+sim\.log)", str(err.value))
+    assert log, f"{bug}: no log named in {str(err.value)[:400]!r}"
+    assert message in Path(log.group(1)).read_text(errors="replace"), f"{bug}: {message!r} not in {log.group(1)}"
+    print(f"broken copy {bug}: fails with {message!r}")
