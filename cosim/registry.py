@@ -119,7 +119,13 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",),
            (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                    "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
-                    "cosim.test_moe_router"),),
+                    "cosim.test_moe_router"),
+            # the expert calls of the router's descriptor stream executed on the linear engine (one
+            # linear instance, its x / h / moe_acc buffers and the call sequencer; docs/moe.md)
+            RtlUnit("moe_experts", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+                                               "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
+                                               "linear.sv", "moe_experts.sv"),
+                    "cosim.test_moe_experts")),
            "cosim.moe_vectors:moe_csim", "cosim.sim_rows:moe"),
     # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md). Its
     # `make sim` row is python_ref vs C-sim only, RTL columns "-".

@@ -1,0 +1,547 @@
+// The MoE expert executor: runs one MoE layer's call-descriptor stream (rtl/src/moe_router.sv's y_,
+// format in docs/moe.md) on the linear engine (rtl/src/linear.sv, instantiated unchanged), bit-exact
+// to python_ref.kernels.moe.run_schedule(x, weights, decode_descriptors(words)): it returns moe_acc
+// (T x D act, starting at 0); the residual add x + moe_acc is the network's next step, not done here.
+//
+//   d_  64-bit descriptor words: GATE (T = its rows), LOAD, then per call a CALL header and its ROW
+//       words (fc1: k = i, token = the x row gathered; fc2: k = the h row, token = the moe_acc row,
+//       score). TLAST ignored (the unit counts).
+//   x_  LN2(x) of the layer: T rows, ND = ceil(D/L) beats of L act lanes each, taken after the GATE
+//       word (row-major; lanes past D are stored and ignored by the engine). TLAST ignored.
+//   w_, b_  passed to the engine: per call the weight image (pack_matrix_axi) and the bias image
+//       (pack_vector_axi), in call order (fc1 of each active expert ascending, then its fc2: what
+//       rtl/src/weight_fifo.sv delivers).
+//   y_  moe_acc after the last call: rows 0..T-1, ND beats of L act lanes each (lanes past D are 0),
+//       TLAST on the last beat of the layer.
+//   err high (sticky until reset) when the descriptor stream breaks the format (a kind out of order,
+//       T outside 1..NUM_TOKENS, rows outside 1..T, a token >= T, a k >= rows, the layer, GELU or mode
+//       not fc1 / fc2's, fc2's rows not fc1's, last on an fc1); the unit then stops taking words (at
+//       most one more after a bad ROW word) and never drains.
+//
+// Inside: the engine, an x buffer (T x ND entries), an h buffer (fc1's rows, T x NH entries, GELU
+// applied by the engine), the moe_acc buffer (T x ND, zeroed while x is taken), two row tables (table 0
+// holds the current fc1's rows, table 1 the current fc2's: calls alternate fc1, fc2 so the table is the
+// call's parity) and four sequencers, each walking the calls in order:
+//   parser  d_ -> engine arguments (ap_start held until ap_ready) and the call's ROW words -> its table
+//   x reader  fc1: x[token] rows; fc2: h[k] rows (in-blocks ascending) -> engine x_
+//   s / acc readers  fc2: the scores (k ascending), moe_acc[token] blocks in (ob, k) order -> s_, acc_
+//   writer  engine y_ (ob, k) -> fc1: h[k] block ob; fc2: moe_acc[token] block ob (one register stage)
+// then the drain: moe_acc rows 0..T-1 -> y_.
+//
+// Read-after-write rule (the engine's register slices take up to two beats of the next call's x_,
+// acc_ and s_ before the call starts, so the readers run ahead of the engine): a buffer entry is read
+// only at an edge after the write it depends on landed. Concretely:
+//   (x)   fc1 reads x only once the whole layer's x rows are written (and moe_acc zeroed);
+//   (h)   fc2 call n reads h row k only once its fc1's last output block has written row k
+//         (h_call == n - 1 and h_rows > k: h_rows counts the rows of fc1 call h_call whose last block
+//         landed and restarts at the next fc1's first write, which comes after the fc2 that reads
+//         the rows took all its inputs);
+//   (acc) fc2 call n reads moe_acc only once the layer's zeros are written (the first fc2's rows are
+//         parsed long before: an explicit wait) and call n-2's (the previous fc2's) writes have landed
+//         (implied: its rows enter table 1 only after the writer freed table 1, at the edge call n-2's
+//         last write lands, and the acc reader reads from table 1);
+//   (tables) a call's ROW words enter its table only once the writer finished the call before it of
+//         the same parity (every reader of that call finished earlier: the engine takes a call's
+//         inputs before its last output).
+// The write-after-read cases are ordered by the engine (a call's outputs follow its inputs, the next
+// call computes only after this one's last output). A simulation check below records every read's
+// call and fails on a write that lands after a later call (or the drain) read the entry.
+//
+// Cycles: cosim/test_moe_experts.py measures each engine call's ap_ready / ap_done against
+// cosim.linear_schedule.Sequence (docs/moe.md, "RTL expert executor").
+`default_nettype none
+
+module moe_experts
+  import model_pkg::*;
+(
+    input  logic                          ap_clk,
+    input  logic                          ap_rst_n,   // synchronous, active low
+    input  logic [63:0]                   d_TDATA,
+    input  logic                          d_TVALID,
+    output logic                          d_TREADY,
+    input  logic                          d_TLAST,    // ignored
+    input  logic [LINEAR_IN*ACT_W-1:0]    x_TDATA,
+    input  logic                          x_TVALID,
+    output logic                          x_TREADY,
+    input  logic                          x_TLAST,    // ignored
+    input  logic [AXI_WIDTH-1:0]          w_TDATA,
+    input  logic                          w_TVALID,
+    output logic                          w_TREADY,
+    input  logic                          w_TLAST,
+    input  logic [AXI_WIDTH-1:0]          b_TDATA,
+    input  logic                          b_TVALID,
+    output logic                          b_TREADY,
+    input  logic                          b_TLAST,
+    output logic [LINEAR_OUT*ACT_W-1:0]   y_TDATA,
+    output logic                          y_TVALID,
+    input  logic                          y_TREADY,
+    output logic                          y_TLAST,
+    output logic                          err
+);
+  localparam int L     = LINEAR_IN;
+  localparam int W     = L * ACT_W;
+  localparam int TMAX  = NUM_TOKENS;
+  localparam int D     = FEATURE_DIM;
+  localparam int H     = EXPERT_HIDDEN_DIM;
+  localparam int ND    = (D + L - 1) / L;            // blocks of an x / moe_acc row
+  localparam int NH    = (H + L - 1) / L;            // blocks of an h row
+  localparam int XDEP  = TMAX * ND;                  // x and moe_acc entry: t * ND + block
+  localparam int HDEP  = TMAX * NH;                  // h entry: k * NH + block
+  localparam int XAW   = $clog2(XDEP);
+  localparam int HAW   = $clog2(HDEP);
+  localparam int AW    = XAW > HAW ? XAW : HAW;      // the writer's address (h or moe_acc)
+  localparam int RW    = $clog2(TMAX + 1);           // rows, row indices, T
+  localparam int BW    = $clog2((NH > ND ? NH : ND) + 1);
+  localparam int NCALL = 2 * NUM_EXPERTS;
+  localparam int CW    = $clog2(NCALL + 2);          // call indices 0 .. NCALL (+1 for the acc reader)
+
+  if (LINEAR_IN != LINEAR_OUT || ND < 2 || NH < 2 || D > LINEAR_MAX_IN || H > LINEAR_MAX_IN || TMAX > LINEAR_MAX_ROWS ||
+      TMAX > 255 || ACT_W > MOE_R_SCORE_W) begin : g_chk
+    $error("moe_experts: needs a square tile (LINEAR_IN = LINEAR_OUT: h rows are written as y_ blocks and read as x_ blocks), at least two blocks per x and h row (the registered row flags), dim and expert_hidden <= LINEAR_MAX_IN, tokens <= LINEAR_MAX_ROWS and 255, act <= the 32-bit score field");
+  end
+
+  // ------------------------------------------------------------------------------------------
+  // Input register slices (every TREADY a flip-flop)
+  logic [63:0] dw;
+  logic        dv, dr;
+  logic [W-1:0] xw;
+  logic        xv, xr;
+  axis_skid #(.WIDTH(64)) u_d (.clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(d_TDATA), .s_axis_tvalid(d_TVALID),
+                               .s_axis_tready(d_TREADY), .m_axis_tdata(dw), .m_axis_tvalid(dv), .m_axis_tready(dr));
+  axis_skid #(.WIDTH(W)) u_x (.clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(x_TDATA), .s_axis_tvalid(x_TVALID),
+                              .s_axis_tready(x_TREADY), .m_axis_tdata(xw), .m_axis_tvalid(xv), .m_axis_tready(xr));
+
+  // descriptor fields (docs/moe.md)
+  wire [MOE_H_KIND_W-1:0]  f_kind  = dw[MOE_H_KIND_LSB +: MOE_H_KIND_W];
+  wire [MOE_H_LAYER_W-1:0] f_layer = dw[MOE_H_LAYER_LSB +: MOE_H_LAYER_W];
+  wire [MOE_H_ROWS_W-1:0]  f_rows  = dw[MOE_H_ROWS_LSB +: MOE_H_ROWS_W];
+  wire                     f_gelu  = dw[MOE_H_GELU_LSB];
+  wire [MOE_H_MODE_W-1:0]  f_mode  = dw[MOE_H_MODE_LSB +: MOE_H_MODE_W];
+  wire                     f_last  = dw[MOE_H_LAST_LSB];
+  wire [MOE_R_K_W-1:0]     f_k     = dw[MOE_R_K_LSB +: MOE_R_K_W];
+  wire [MOE_R_TOKEN_W-1:0] f_tok   = dw[MOE_R_TOKEN_LSB +: MOE_R_TOKEN_W];
+  wire [ACT_W-1:0]         f_score = dw[MOE_R_SCORE_LSB +: ACT_W];
+
+  // ------------------------------------------------------------------------------------------
+  // Engine
+  logic              ap_start, ap_done, ap_idle, ap_ready;
+  logic              a_fc2, a_gelu;
+  logic [1:0]        a_mode;
+  logic [15:0]       a_rows;
+  logic [W-1:0]      lx_data, la_data, ly_data;
+  logic              lx_valid, lx_ready, la_valid, la_ready, ls_valid, ls_ready, ly_valid, ly_last;
+  logic [ACT_W-1:0]  ls_data;
+
+  linear u_lin (
+      .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready,
+      .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
+      .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers
+      .x_TDATA(lx_data), .x_TVALID(lx_valid), .x_TREADY(lx_ready), .x_TLAST(1'b0),
+      .w_TDATA, .w_TVALID, .w_TREADY, .w_TLAST,
+      .b_TDATA, .b_TVALID, .b_TREADY, .b_TLAST,
+      .acc_TDATA(la_data), .acc_TVALID(la_valid), .acc_TREADY(la_ready), .acc_TLAST(1'b0),
+      .s_TDATA(ls_data), .s_TVALID(ls_valid), .s_TREADY(ls_ready), .s_TLAST(1'b0),
+      .y_TDATA(ly_data), .y_TVALID(ly_valid), .y_TREADY(1'b1), .y_TLAST(ly_last));
+
+  // ------------------------------------------------------------------------------------------
+  // Row tables: entry i of a call: its token's first x / moe_acc entry (token * ND), its h row's
+  // first entry (k * NH) and (table 1) its score.
+  logic [XAW-1:0]   tb_tok [2][TMAX];
+  logic [HAW-1:0]   tb_k   [2][TMAX];
+  logic [ACT_W-1:0] tb_s   [TMAX];
+  logic [RW-1:0]    t_rm1  [2];          // the table's rows - 1
+  logic             t_last;              // table 1's call is the layer's last
+  logic [1:0]       t_busy;              // the table holds a call the writer has not finished
+
+  // ------------------------------------------------------------------------------------------
+  // Parser and run control. Every format check is registered (GATE and header: a check state before
+  // the header's effects; ROW: in the table-write stage), so the checks reach a few flip-flops only.
+  typedef enum logic [2:0] {P_GATE, P_GCHK, P_LOAD, P_HDR, P_HCHK, P_ROWS, P_RUN, P_ERR} pstate_t;
+  pstate_t       ps;
+  logic [RW-1:0] n_tok, prow, hrm1;       // T, the row being parsed, the call's rows - 1
+  logic [MOE_H_ROWS_W-1:0] prev_rows;     // the previous header's rows (fc2's must equal its fc1's)
+  logic          hlast, pq, g_bad, h_bad; // pq: the parity (table) of the call being parsed: 0 fc1, 1 fc2
+  logic [CW-1:0] pc;                      // calls whose rows are all in their table
+  logic [XAW-1:0] f_lastent;              // T * ND - 1: the last x / moe_acc entry of the layer
+  logic          x_fill, z_fill, run_on, run_end, filled;   // filled: x rows in, moe_acc zeroed
+  logic [XAW-1:0] fx, fz;
+  // the table-write stage: one ROW word
+  logic          tw_v, tw_p, tw_end, tw_last, tw_bad;
+  logic [RW-1:0] tw_i, tw_rm1;
+  logic [XAW-1:0] tw_tok;
+  logic [HAW-1:0] tw_k;
+  logic [ACT_W-1:0] tw_s;
+
+  wire gate_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_GATE) && f_rows != '0 && 32'(f_rows) <= TMAX;
+  wire call_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_CALL) && f_rows != '0 && 32'(f_rows) <= 32'(n_tok) &&
+                 f_layer == (pq ? MOE_H_LAYER_W'(2) : MOE_H_LAYER_W'(1)) && f_gelu == !pq &&
+                 f_mode == (pq ? MOE_H_MODE_W'(MOE_MODE_SCALED) : MOE_H_MODE_W'(MOE_MODE_STORE)) &&
+                 (pq ? f_rows == prev_rows : !f_last);
+  wire row_ok  = f_kind == MOE_H_KIND_W'(MOE_KIND_ROW) && 32'(f_tok) < 32'(n_tok) && 32'(f_k) <= 32'(hrm1) &&
+                 (pq || 32'(f_k) == 32'(prow));
+  wire row_take = ps == P_ROWS && dv && !t_busy[pq];
+  wire hdr_take = ps == P_HDR && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
+
+  always_comb begin
+    case (ps)
+      P_GATE, P_LOAD: dr = 1'b1;
+      P_HDR:          dr = !ap_start;
+      P_ROWS:         dr = !t_busy[pq];
+      default:        dr = 1'b0;
+    endcase
+  end
+
+  logic wr_end_land, wr_end_par;          // the writer's last write of a call lands (below)
+  logic run_calls_done;                   // the layer's last call's last write landed
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      ps       <= P_GATE;
+      err      <= 1'b0;
+      ap_start <= 1'b0;
+      run_on   <= 1'b0;
+      filled   <= 1'b0;
+      x_fill   <= 1'b0;
+      z_fill   <= 1'b0;
+      pc       <= '0;
+      t_busy   <= '0;
+      tw_v     <= 1'b0;
+    end else begin
+      if (ap_ready) ap_start <= 1'b0;
+      tw_v <= row_take;
+      case (ps)
+        P_GATE: if (dv) ps <= P_GCHK;
+        P_GCHK: if (g_bad) ps <= P_ERR;
+        else begin
+          run_on <= 1'b1;
+          x_fill <= 1'b1;
+          z_fill <= 1'b1;
+          pc     <= '0;
+          ps     <= P_LOAD;
+        end
+        P_LOAD: if (dv) ps <= f_kind == MOE_H_KIND_W'(MOE_KIND_LOAD) ? P_HDR : P_ERR;
+        P_HDR: if (hdr_take) ps <= P_HCHK;
+        P_HCHK: if (h_bad) ps <= P_ERR;
+        else begin
+          ap_start <= 1'b1;
+          ps       <= P_ROWS;
+        end
+        P_ROWS: if (row_take && prow == hrm1) ps <= hlast ? P_RUN : P_HDR;
+        P_RUN: if (run_end) begin
+          run_on <= 1'b0;
+          ps     <= P_GATE;
+        end
+        P_ERR: err <= 1'b1;
+        default: ps <= P_ERR;
+      endcase
+      if (tw_v && tw_bad) ps <= P_ERR;
+      if (tw_v && !tw_bad && tw_end) begin
+        t_busy[tw_p] <= 1'b1;
+        pc <= pc + 1'b1;
+      end
+      // the layer's x rows and the moe_acc zeros, one entry per cycle each
+      if (x_fill && xv && fx == f_lastent) x_fill <= 1'b0;
+      if (z_fill && fz == f_lastent) z_fill <= 1'b0;
+      filled <= run_on && !run_end && (x_fill ? xv && fx == f_lastent : 1'b1) && (z_fill ? fz == f_lastent : 1'b1) &&
+                ps != P_GCHK;
+      if (wr_end_land) t_busy[wr_end_par] <= 1'b0;
+    end
+  end
+
+  // Registers loaded whatever the checks say (a failed check moves the parser to P_ERR before any of
+  // them is used).
+  always_ff @(posedge ap_clk) begin
+    if (ps == P_GATE) begin
+      n_tok     <= RW'(f_rows);
+      f_lastent <= XAW'(32'(f_rows) * ND - 1);
+      g_bad     <= !gate_ok;
+      pq        <= 1'b0;
+    end
+    if (hdr_take) begin
+      a_fc2     <= pq;
+      a_gelu    <= f_gelu;
+      a_mode    <= 2'(f_mode);
+      a_rows    <= 16'(f_rows);
+      hrm1      <= RW'(32'(f_rows) - 1);
+      hlast     <= f_last;
+      prev_rows <= f_rows;
+      h_bad     <= !call_ok;
+      prow      <= '0;
+    end
+    if (row_take) begin
+      prow <= prow + 1'b1;
+      if (prow == hrm1) pq <= !pq;
+    end
+    tw_p   <= pq;
+    tw_i   <= prow;
+    tw_tok <= XAW'(32'(f_tok) * ND);
+    tw_k   <= HAW'(32'(f_k) * NH);
+    tw_s   <= f_score;
+    tw_end <= prow == hrm1;
+    tw_rm1 <= hrm1;
+    tw_last <= hlast;
+    tw_bad <= !row_ok;
+    if (tw_v) begin
+      tb_tok[tw_p][tw_i] <= tw_tok;
+      tb_k[tw_p][tw_i]   <= tw_k;
+      if (tw_p) tb_s[tw_i] <= tw_s;
+      if (tw_end) begin
+        t_rm1[tw_p] <= tw_rm1;
+        if (tw_p) t_last <= tw_last;
+      end
+    end
+    if (ps == P_GATE) begin
+      fx <= '0;
+      fz <= '0;
+    end else begin
+      if (x_fill && xv) fx <= fx + 1'b1;
+      if (z_fill) fz <= fz + 1'b1;
+    end
+  end
+  assign xr = x_fill;
+
+  // ------------------------------------------------------------------------------------------
+  // Buffers: simple dual-port memories with a registered read (block RAM)
+  logic [W-1:0] xbuf [XDEP];
+  logic [W-1:0] hbuf [HDEP];
+  logic [W-1:0] abuf [XDEP];
+  logic [W-1:0] xq, hq, aq;
+
+  // The sequencers' conditions are flip-flops: "have" (the call's rows are in its table: pc > the
+  // call) and the counters' "last" flags are registered, each computed ahead for a step (from the
+  // current values) and recomputed from the current values in every cycle without one. A call's last
+  // step forces one idle cycle (have low), in which the flags of the next call are recomputed; a row
+  // of the x reader has at least two beats (ND, NH >= 2), so its row flag (recomputed every cycle,
+  // never ahead) is fresh when next needed.
+
+  // ------------------------------------------------------------------------------------------
+  // x reader: call rn, row rk, block rb. A beat waits in xq / hq (valid lxv) until the engine takes it.
+  logic [CW-1:0] rn;
+  logic [RW-1:0] rk, h_rows;
+  logic [CW-1:0] h_call;                        // the fc1 call whose rows h_rows counts
+  logic [CW-1:0] w_call;                        // the call of the write landing (writer, below)
+  logic [BW-1:0] rb;
+  logic          lxv, lxsel, r_have, rb_last, rk_last, h_ok;
+  wire           rp      = rn[0];
+  wire           r_ok    = r_have && (rp ? h_ok : filled);
+  wire           x_issue = r_ok && (!lxv || lx_ready);
+  wire           r_rowend = x_issue && rb_last;
+  wire           r_callend = r_rowend && rk_last;
+  wire [XAW-1:0] x_ra    = tb_tok[0][rk] + XAW'(rb);
+  wire [HAW-1:0] h_ra    = tb_k[1][rk] + HAW'(rb);
+  logic          h_inc, h_start;                // a row of fc1's last block landed; fc1's first write
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      lxv    <= 1'b0;
+      h_rows <= '0;
+      r_have <= 1'b0;
+    end else begin
+      if (x_issue) lxv <= 1'b1;
+      else if (lx_ready) lxv <= 1'b0;
+      if (h_start) h_rows <= '0;
+      else if (h_inc) h_rows <= h_rows + 1'b1;
+      r_have <= !r_callend && run_on && pc > rn;
+    end
+  end
+  always_ff @(posedge ap_clk) begin
+    if (ps == P_GATE) begin
+      rn <= '0;
+      rk <= '0;
+      rb <= '0;
+    end else if (x_issue) begin
+      lxsel <= rp;
+      rb    <= rb_last ? '0 : rb + 1'b1;
+      if (rb_last) begin
+        rk <= rk_last ? '0 : rk + 1'b1;
+        if (rk_last) rn <= rn + 1'b1;
+      end
+    end
+    // h_ok: fc2's row rk landed: h_rows counts the call before (h_call + 1 == rn) and exceeds rk (a
+    // count one cycle old is safe: it only grows until the writer starts the next fc1, which comes
+    // after this fc2's inputs are all in)
+    rb_last <= x_issue ? !rb_last && rb == (rp ? BW'(NH - 2) : BW'(ND - 2)) : rb == (rp ? BW'(NH - 1) : BW'(ND - 1));
+    rk_last <= rk == t_rm1[rp];   // one cycle old after a row's end: needed again two beats later
+    h_ok    <= h_call + 1'b1 == rn && (r_rowend ? 32'(h_rows) > 32'(rk) + 1 : h_rows > rk);
+    if (h_start) h_call <= w_call;
+    if (x_issue && !rp) xq <= xbuf[x_ra];
+    if (x_issue && rp) hq <= hbuf[h_ra];
+  end
+  assign lx_valid = lxv;
+  assign lx_data  = lxsel ? hq : xq;
+
+  // ------------------------------------------------------------------------------------------
+  // s reader (fc2 calls: call sn, row sk) and acc reader (fc2 calls: call an, block ab, row ak)
+  logic [CW-1:0] sn, an;
+  logic [RW-1:0] sk, ak;
+  logic [BW-1:0] ab;
+  logic          lsv, lav, ydv, ydl, drain, s_have, sk_last, a_have, ak_last, ab_last;
+  logic [XAW-1:0] dc, dbase;           // the drain: entry dc = dbase + ab (row base, block ab)
+  wire           s_issue = s_have && (!lsv || ls_ready);
+  wire           a_issue = a_have && filled && (!lav || la_ready);
+  wire           a_rowend = a_issue && ak_last;
+  wire           d_issue = drain && (!ydv || y_TREADY);
+  wire [XAW-1:0] a_ra    = (drain ? dbase : tb_tok[1][ak]) + XAW'(ab);
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      lsv    <= 1'b0;
+      lav    <= 1'b0;
+      ydv    <= 1'b0;
+      drain  <= 1'b0;
+      s_have <= 1'b0;
+      a_have <= 1'b0;
+    end else begin
+      if (s_issue) lsv <= 1'b1;
+      else if (ls_ready) lsv <= 1'b0;
+      if (a_issue) lav <= 1'b1;
+      else if (la_ready) lav <= 1'b0;
+      if (d_issue) ydv <= 1'b1;
+      else if (y_TREADY) ydv <= 1'b0;
+      if (run_calls_done && !err && ps != P_ERR) drain <= 1'b1;
+      else if (d_issue && dc == f_lastent) drain <= 1'b0;
+      s_have <= !(s_issue && sk_last) && run_on && pc > sn;
+      a_have <= !(a_rowend && ab_last) && run_on && pc > an;
+    end
+  end
+  always_ff @(posedge ap_clk) begin
+    if (ps == P_GATE) begin
+      sn <= CW'(1);
+      sk <= '0;
+      an <= CW'(1);
+      ak <= '0;
+      ab <= '0;
+      dc <= '0;
+      dbase <= '0;
+    end else begin
+      if (s_issue) begin
+        ls_data <= tb_s[sk];
+        sk <= sk_last ? '0 : sk + 1'b1;
+        if (sk_last) sn <= sn + CW'(2);
+      end
+      if (d_issue) begin
+        ab <= ab == BW'(ND - 1) ? '0 : ab + 1'b1;
+        if (ab == BW'(ND - 1)) dbase <= dbase + XAW'(ND);
+      end
+      if (a_issue) begin
+        ak <= ak_last ? '0 : ak + 1'b1;
+        if (ak_last) begin
+          ab <= ab_last ? '0 : ab + 1'b1;
+          if (ab_last) an <= an + CW'(2);
+        end
+      end
+      if (d_issue) begin
+        dc  <= dc + 1'b1;
+        ydl <= dc == f_lastent;
+      end
+    end
+    sk_last <= s_issue ? !sk_last && 32'(sk) + 1 == 32'(t_rm1[1]) : sk == t_rm1[1];
+    ak_last <= a_issue ? (ak_last ? t_rm1[1] == '0 : 32'(ak) + 1 == 32'(t_rm1[1])) : ak == t_rm1[1];
+    ab_last <= a_rowend ? !ab_last && ab == BW'(ND - 2) : ab == BW'(ND - 1);
+    if (a_issue || d_issue) aq <= abuf[a_ra];
+  end
+  assign ls_valid = lsv;
+  assign la_valid = lav;
+  assign la_data  = aq;
+  assign y_TVALID = ydv;
+  assign y_TDATA  = aq;
+  assign y_TLAST  = ydl;
+  assign run_end  = ydv && y_TREADY && ydl;
+
+  // ------------------------------------------------------------------------------------------
+  // Writer: engine y_ beat (ob = wb, row wk) of call wc -> one register stage -> h or moe_acc.
+  // The next call's first beat comes at least the engine's output pipeline after ap_done, so the
+  // flags are recomputed before it.
+  logic [CW-1:0] wc;
+  logic [RW-1:0] wk;
+  logic [BW-1:0] wb;
+  logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first;
+  logic [AW-1:0] w_a;
+  logic [W-1:0]  w_d;
+  wire           wp      = wc[0];
+  wire           w_rowend = ly_valid && wk_last;
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) w_v <= 1'b0;
+    else w_v <= ly_valid;
+  end
+  always_ff @(posedge ap_clk) begin
+    if (ps == P_GATE) begin
+      wc <= '0;
+      wk <= '0;
+      wb <= '0;
+    end else if (ly_valid) begin
+      wk <= wk_last ? '0 : wk + 1'b1;
+      if (wk_last) begin
+        wb <= wb_last ? '0 : wb + 1'b1;
+        if (wb_last) wc <= wc + 1'b1;
+      end
+    end
+    wk_last  <= ly_valid ? (wk_last ? t_rm1[wp] == '0 : 32'(wk) + 1 == 32'(t_rm1[wp])) : wk == t_rm1[wp];
+    wb_last  <= w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) : wb == (wp ? BW'(ND - 1) : BW'(NH - 1));
+    w_h      <= !wp;
+    w_a      <= wp ? AW'(tb_tok[1][wk] + XAW'(wb)) : AW'(tb_k[0][wk] + HAW'(wb));
+    w_d      <= ly_data;
+    w_call   <= wc;
+    w_hinc   <= ly_valid && !wp && wb_last;
+    w_hfirst <= ly_valid && !wp && w_first;
+    if (ps == P_GATE || (w_rowend && wb_last)) w_first <= 1'b1;
+    else if (ly_valid) w_first <= 1'b0;
+    w_end    <= w_rowend && wb_last;
+    w_par    <= wp;
+    w_runend <= w_rowend && wb_last && wp && t_last;
+  end
+  assign h_inc          = w_v && w_hinc;
+  assign h_start        = w_v && w_hfirst;
+  assign wr_end_land    = w_v && w_end;
+  assign wr_end_par     = w_par;
+  assign run_calls_done = w_v && w_runend;
+
+  always_ff @(posedge ap_clk) begin
+    if (w_v && w_h) hbuf[w_a[HAW-1:0]] <= w_d;
+    if (w_v && !w_h) abuf[w_a[XAW-1:0]] <= w_d;
+    else if (z_fill) abuf[fz] <= '0;
+    if (x_fill && xv) xbuf[fx] <= xw;
+  end
+
+`ifndef SYNTHESIS
+  // The read-after-write rule, checked from the outside: every read records its call (the drain as
+  // NCALL + 1); a write that lands after a later call (or the drain) read the entry, or at the edge
+  // it reads it, fails, as does a moe_acc zero or an x write after a read of this layer.
+  int h_rd [HDEP];
+  int a_rd [XDEP];
+  bit x_rd [XDEP];
+  wire [HAW-1:0] s_wh = w_a[HAW-1:0];
+  wire [XAW-1:0] s_wa = w_a[XAW-1:0];
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n) begin
+      if (ps == P_GCHK && !g_bad) begin
+        for (int i = 0; i < HDEP; i++) h_rd[i] <= 0;
+        for (int i = 0; i < XDEP; i++) begin
+          a_rd[i] <= 0;
+          x_rd[i] <= 1'b0;
+        end
+      end
+      if (x_issue && !rp) x_rd[x_ra] <= 1'b1;
+      if (x_issue && rp) h_rd[h_ra] <= int'(rn) + 1;
+      if (a_issue) a_rd[a_ra] <= int'(an) + 1;
+      if (d_issue) a_rd[a_ra] <= NCALL + 2;
+      if (w_v && w_h && (h_rd[s_wh] > int'(w_call) + 1 || (x_issue && rp && h_ra == s_wh && rn > w_call)))
+        $error("moe_experts: h entry %0d written by call %0d after (or as) a later call read it", s_wh, w_call);
+      if (w_v && !w_h && (a_rd[s_wa] > int'(w_call) + 1 || (a_issue && a_ra == s_wa && an > w_call) ||
+                          (d_issue && a_ra == s_wa)))
+        $error("moe_experts: moe_acc entry %0d written by call %0d after (or as) a later call read it", s_wa, w_call);
+      if (!(w_v && !w_h) && z_fill && (a_rd[fz] != 0 || ((a_issue || d_issue) && a_ra == fz)))
+        $error("moe_experts: moe_acc entry %0d zeroed after a read", fz);
+      if (w_v && !w_h && z_fill) $error("moe_experts: a moe_acc write while the layer is being zeroed");
+      if (x_fill && xv && (x_rd[fx] || (x_issue && !rp && x_ra == fx)))
+        $error("moe_experts: x entry %0d written after a read of this layer", fx);
+      if (a_issue && d_issue) $error("moe_experts: the acc reader and the drain read at once");
+    end
+  end
+`endif
+
+  wire unused_ok = &{1'b0, d_TLAST, x_TLAST, ap_done, ap_idle, ly_last};
+endmodule
+
+`default_nettype wire
