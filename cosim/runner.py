@@ -305,3 +305,17 @@ def run_unit(top: str, config: str, stall: str = "both", n_random: int = 1000, r
     rp = {"stall": stall, "n_random": int(n_random), "corrupt": bool(corrupt), **extra}
     return run_cosim(kernel, config, top, sources, unit.testbench, parameters=parameters, waves=waves,
                      run_params=rp, testcase=testcase, run_name=run_name, seed=seed)
+
+
+def broken_copy(folder: Path, name: str, edits) -> dict:
+    """A deliberately broken copy of rtl/src/<name> in ``folder`` for ``run_unit(replace=...)``: each
+    (needle, replacement) of ``edits`` applied once. A needle that is not in the file exactly once
+    fails here, so a broken-copy test is updated with the RTL instead of silently testing nothing."""
+    text = (RTL_DIR / "src" / name).read_text()
+    for needle, repl in edits:
+        if text.count(needle) != 1:
+            raise AssertionError(f"{name}: the line this broken copy edits moved (found {text.count(needle)} times): {needle!r}")
+        text = text.replace(needle, repl)
+    out = Path(folder) / name
+    out.write_text(text)
+    return {name: out}

@@ -22,28 +22,13 @@ sink alone catches.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 
 pytestmark = pytest.mark.cosim
 
 N = 2000  # values per run: enough to hit every bug many times
-
-
-def broken_copy(tmp_path: Path, name: str, edits: list[tuple[str, str]]) -> dict[str, Path]:
-    """A copy of rtl/src/<name> with each (needle, replacement) applied once; a needle that moved
-    fails here, so the test is updated with the RTL rather than silently testing nothing."""
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"{name}: the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    out = tmp_path / name
-    out.write_text(text)
-    return {name: out}
 
 
 def run_broken(top: str, variant: str, replace: dict, stall: str, testcase=None, **extra) -> dict:
@@ -110,3 +95,14 @@ def test_valid_waiting_for_ready_is_caught(tmp_path):
 def test_pipeline_not_closing_bubbles_is_caught(tmp_path):
     with pytest.raises(CosimError, match="bubble not closed"):
         run_broken("gelu", "brk_bubbles", bubbles_copy(tmp_path), "both")
+
+
+def test_broken_copy_refuses_a_needle_that_moved(tmp_path):
+    """cosim.runner.broken_copy (every bench's broken copies): a needle found zero or several times
+    fails with the file and the needle named, before any build; a good one edits exactly that line."""
+    with pytest.raises(AssertionError, match=r"gelu.sv: the line this broken copy edits moved \(found 0 times\)"):
+        broken_copy(tmp_path, "gelu.sv", [("no such line in gelu.sv", "x")])
+    with pytest.raises(AssertionError, match=r"found ([2-9]|\d\d+) times"):
+        broken_copy(tmp_path, "gelu.sv", [("end", "x")])
+    out = broken_copy(tmp_path, "reciprocal.sv", [("assign x_TREADY = idle;", "assign x_TREADY = 1'b1;")])
+    assert list(out) == ["reciprocal.sv"] and "assign x_TREADY = 1'b1;" in out["reciprocal.sv"].read_text()

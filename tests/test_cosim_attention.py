@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 
 from cosim.attention_schedule import Geometry, predict
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 from python_ref.config import load_config
 
 pytestmark = pytest.mark.cosim
@@ -94,11 +93,7 @@ ATTN_BROKEN_FAST = {"loader_issue", "core_free_busy", "out_avail"}
                                  for b in sorted(ATTN_BROKEN)])
 def test_attention_broken_copies_fail(bug, tmp_path):
     name, edits = ATTN_BROKEN[bug]
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / name).write_text(text)
+    replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="mismatch|failed"):
         run("tiny", "none", 0, f"broken_{bug}", testcase="test_tokens", variant=f"broken_{bug}",
-            replace={name: tmp_path / name}, tokens=[1, 3, 4, 5, 7, 17])
+            replace=replace, tokens=[1, 3, 4, 5, 7, 17])

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from cosim import frame_schedule as fs
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 from python_ref.config import load_config
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
@@ -77,14 +76,10 @@ LAYERNORM_BROKEN = {
 @pytest.mark.parametrize("bug", sorted(LAYERNORM_BROKEN))
 def test_layernorm_broken_copies_fail(bug, tmp_path):
     name, edits = LAYERNORM_BROKEN[bug]
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / name).write_text(text)
+    replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run("tiny", "both", 40, f"broken_{bug}", testcase=["test_random", "test_rows_one_by_one"],
-            variant=f"broken_{bug}", replace={name: tmp_path / name})
+            variant=f"broken_{bug}", replace=replace)
 
 
 def test_layernorm_rows_one_by_one():

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from cosim.linear_jobs import model_sequence, rtl_calls, run_csim
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 from python_ref.config import load_config
 
 MODEL_LAYERS = ["qkv", "proj", "fc1", "fc2", "expert_fc1", "expert_fc2", "patch"]
@@ -144,14 +143,10 @@ LINEAR_BROKEN = {
 @pytest.mark.parametrize("bug", sorted(LINEAR_BROKEN))
 def test_linear_broken_copies_fail(bug, tmp_path):
     name, edits = LINEAR_BROKEN[bug]
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / name).write_text(text)
+    replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run_linear("tiny", f"broken_{bug}", testcase="test_odd_shapes_modes_stalls", stall="both",
-                   variant=f"broken_{bug}", replace={name: tmp_path / name})
+                   variant=f"broken_{bug}", replace=replace)
 
 
 def test_linear_throttled_weights_tiny():

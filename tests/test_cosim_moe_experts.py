@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 
 pytestmark = pytest.mark.cosim
 
@@ -82,14 +81,9 @@ MOE_EXPERTS_BROKEN = {
 @pytest.mark.parametrize("bug", sorted(MOE_EXPERTS_BROKEN))
 def test_moe_experts_broken_copies_fail(bug, tmp_path):
     edits, message = MOE_EXPERTS_BROKEN[bug]
-    text = (RTL_DIR / "src" / "moe_experts.sv").read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / "moe_experts.sv").write_text(text)
     with pytest.raises(CosimError, match="mismatch|failed") as err:
         run("both", 1, f"broken_{bug}", testcase="test_routings", variant=f"broken_{bug}",
-            replace={"moe_experts.sv": tmp_path / "moe_experts.sv"})
+            replace=broken_copy(tmp_path, "moe_experts.sv", edits))
     log = re.search(r"(\S+sim\.log)", str(err.value))
     assert log, f"{bug}: no log named in {str(err.value)[:400]!r}"
     assert message in Path(log.group(1)).read_text(errors="replace"), f"{bug}: {message!r} not in {log.group(1)}"

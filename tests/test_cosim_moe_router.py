@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cosim.frame_schedule import gate_softmax_cycles
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 from python_ref.config import load_config
 from python_ref.kernels.softmax import lanes, row_period
 
@@ -131,11 +130,7 @@ ROUTER_BROKEN = {
 @pytest.mark.parametrize("bug", sorted(ROUTER_BROKEN))
 def test_moe_router_broken_copies_fail(bug, tmp_path):
     name, edits = ROUTER_BROKEN[bug]
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / name).write_text(text)
+    replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run("tiny", "both", 1, f"broken_{bug}", testcase="test_random", variant=f"broken_{bug}",
-            replace={name: tmp_path / name})
+            replace=replace)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 K = 56  # softmax instance: 24 + 31 + 1
@@ -50,11 +49,6 @@ RECIPROCAL_BROKEN = {
 
 @pytest.mark.parametrize("bug", sorted(RECIPROCAL_BROKEN))
 def test_reciprocal_broken_copies_fail(bug, tmp_path):
-    text = (RTL_DIR / "src" / "reciprocal.sv").read_text()
-    for needle, repl in RECIPROCAL_BROKEN[bug]:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / "reciprocal.sv").write_text(text)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run("backpressure", 100, f"broken_{bug}", testcase="test_directed", variant=f"broken_{bug}",
-            replace={"reciprocal.sv": tmp_path / "reciprocal.sv"})
+            replace=broken_copy(tmp_path, "reciprocal.sv", RECIPROCAL_BROKEN[bug]))

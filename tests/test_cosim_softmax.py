@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
-from cosim.toolchain import RTL_DIR
+from cosim.runner import CosimError, broken_copy, run_unit
 from python_ref.config import load_config
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes, reciprocals
 
@@ -90,14 +89,10 @@ SOFTMAX_BROKEN = {
 @pytest.mark.parametrize("bug", sorted(SOFTMAX_BROKEN))
 def test_softmax_broken_copies_fail(bug, tmp_path):
     name, edits = SOFTMAX_BROKEN[bug]
-    text = (RTL_DIR / "src" / name).read_text()
-    for needle, repl in edits:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / name).write_text(text)
+    replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run("edge_moe", "none", 4, f"broken_{bug}", testcase="test_adversarial", variant=f"broken_{bug}",
-            replace={name: tmp_path / name})
+            replace=replace)
 
 
 def test_softmax_scoreboard_can_fail():

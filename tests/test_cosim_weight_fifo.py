@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
+from cosim.runner import CosimError, broken_copy, run_unit
 from cosim.toolchain import REPO_ROOT, RTL_DIR
 
 pytestmark = pytest.mark.cosim
@@ -87,26 +87,17 @@ BROKEN = {
 
 @pytest.mark.parametrize("bug", sorted(BROKEN))
 def test_weight_fifo_broken_copies_fail(bug, tmp_path):
-    text = (RTL_DIR / "src" / "weight_fifo.sv").read_text()
-    for needle, repl in BROKEN[bug]:
-        assert text.count(needle) == 1, f"the line this broken copy edits moved: {needle!r}"
-        text = text.replace(needle, repl)
-    (tmp_path / "weight_fifo.sv").write_text(text)
     with pytest.raises(CosimError, match="mismatch|failed") as exc:
         run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
-                 replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
+                 replace=broken_copy(tmp_path, "weight_fifo.sv", BROKEN[bug]))
     assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
 
 
 def test_weight_fifo_open_invariant_stops_a_broken_copy(tmp_path):
     """The RTL's own check of h_open == !h_valid || h_drop stops a simulation whose copy breaks it."""
-    text = (RTL_DIR / "src" / "weight_fifo.sv").read_text()
-    needle = "h_open  <= !valid_n || n_flags[0];"
-    assert text.count(needle) == 1
-    (tmp_path / "weight_fifo.sv").write_text(text.replace(needle, "h_open  <= !valid_n;"))
     with pytest.raises(CosimError, match="h_open . is not !h_valid"):
         run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant="broken_open_assert",
-                 replace={"weight_fifo.sv": tmp_path / "weight_fifo.sv"})
+                 replace=broken_copy(tmp_path, "weight_fifo.sv", [("h_open  <= !valid_n || n_flags[0];", "h_open  <= !valid_n;")]))
 
 
 # The smallest tags the module accepts, elaborated and linted in a wrapper (no shipped config reaches
