@@ -73,7 +73,9 @@ LAYERNORM_BROKEN = {
 }
 
 
-@pytest.mark.parametrize("bug", sorted(LAYERNORM_BROKEN))
+# one broken copy in `make test` (each is a Verilator build of its own), the others in `make test-full`
+@pytest.mark.parametrize("bug", [pytest.param(b, marks=[] if b in {'ce_d_stall'} else [pytest.mark.slow])
+                                 for b in sorted(LAYERNORM_BROKEN)])
 def test_layernorm_broken_copies_fail(bug, tmp_path):
     name, edits = LAYERNORM_BROKEN[bug]
     replace = broken_copy(tmp_path, name, edits)
