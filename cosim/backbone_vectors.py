@@ -22,6 +22,7 @@ from python_ref.model.fixed_model import FixedWeights, quantize_weights, weights
 from .csim import VectorSet
 
 MAX_IMAGES = 4  # backbone.h: BACKBONE_MAX_IMAGES
+DEFAULT_IMAGES = ("chelsea", "coffee")  # backbone_csim's frames, in turn (packaged photographs)
 
 
 def _words(cfg: Config, role: str, rows: int | None, cols: int) -> int:
@@ -168,7 +169,7 @@ def backbone_csim(cfg: Config, weights=None, images=None, cases=None) -> VectorS
     fw = quantize_weights(cfg, seeded_weights(cfg, 0) if weights is None else weights) \
         if not isinstance(weights, FixedWeights) else weights
     if images is None:
-        images = [load_image(cfg, name).raw for name in ("chelsea", "coffee")]
+        images = [load_image(cfg, name).raw for name in DEFAULT_IMAGES]
     cases = default_cases(cfg) if cases is None else [tuple(int(v) for v in c) for c in cases]
     image_words, expected, k = [], [], 0
     for task, layers, n in cases:

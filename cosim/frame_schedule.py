@@ -550,6 +550,7 @@ class Bound:
     other: int          # every call but the experts: its MAC share, LayerNorm's latency, the gate softmax
     experts: int        # the expert phases
     expert_limits: dict  # MoE layer -> (MAC share, w_ port, DDR after the routing): the phase is their max
+    any_depth: int      # the same bound with a FIFO of any depth (the DDR-after-routing term gone)
 
 
 def architecture_bound(frame: Frame, w_bits: int = DEFAULT_W_BITS, w_port_words: int = 1) -> Bound:
@@ -593,8 +594,9 @@ def architecture_bound(frame: Frame, w_bits: int = DEFAULT_W_BITS, w_port_words:
         limits[L] = (-(-expert_macs[L] // arr), -(-words // w_port_words),
                      math.ceil(max(0, words - frame.fifo_depth) / words_per_cycle))
     experts = sum(max(v) for v in limits.values())
-    serial = other + experts + frame.call_gap * max(0, len(frame.calls) - 1)
-    return Bound(max(serial, math.ceil(frame.ddr_roofline)), other, experts, limits)
+    gaps, ddr = frame.call_gap * max(0, len(frame.calls) - 1), math.ceil(frame.ddr_roofline)
+    deep = other + sum(max(mac, port) for mac, port, _after in limits.values())
+    return Bound(max(other + experts + gaps, ddr), other, experts, limits, max(deep + gaps, ddr))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -249,10 +249,11 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
 
     from python_ref.model import M3ViT, load_image, seeded_weights
 
+    from .backbone_vectors import DEFAULT_IMAGES
     del waves  # C-sim only
     vec, c = run_kernel("backbone", cfg)
     m, act = cfg.model, cfg.fmt("act")
-    images = [load_image(cfg, name) for name in ("chelsea", "coffee")]  # backbone_csim's defaults, in turn
+    images = [load_image(cfg, name) for name in DEFAULT_IMAGES]  # backbone_csim's frames, in turn
     float_net = M3ViT.from_weights(cfg, seeded_weights(cfg, 0), dtype=torch.float64)
     per, k, err, frames = m.tokens * m.dim, 0, 0.0, 0
     for task, layers, n in vec.notes["cases"]:

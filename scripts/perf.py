@@ -260,19 +260,16 @@ def report(cfg, args) -> tuple[str, list]:
                 best = (f, b1)
         if best:
             f, b1 = best
-            share = {k: 0 for k in fs.CLASSES}
             arr = cfg.hardware.linear_in * cfg.hardware.linear_out
-            for c in f.calls:
-                share[c.cls] += -(-c.macs // arr)
+            attention_share = sum(-(-c.macs // arr) for c in f.calls if c.cls == "attention")
             expert_weights = sum(c.shape[0] * c.shape[1] for c in f.calls if c.cls == "experts (fc1 + fc2)")
             per_word = args.w_bits // cfg.fmt("weight").width
             lines += ["", f"At the shipped depth the frame ({f.ms():.3f} ms) is {f.cycles / b1.cycles:.2f}x its bound "
                       f"({f.ms(b1.cycles):.3f} ms: {f.ms(b1.other):.3f} ms outside the experts, {f.ms(b1.experts):.3f} ms of "
                       f"expert phases). The gap is attention ({ms(cfg, f.by_class()['attention'])} ms against a MAC share of "
-                      f"{ms(cfg, share['attention'])} ms: the hi/lo split and the key padding), LayerNorm "
+                      f"{ms(cfg, attention_share)} ms: the hi/lo split and the key padding), LayerNorm "
                       f"({ms(cfg, f.by_class()['LayerNorm'])} ms, not fused) and the experts' block-0 waits and drops."]
-            # any depth: the DDR term vanishes, the w_ port and the MAC share remain
-            deep = b1.other + sum(max(mac, port) for mac, port, _ddr in b1.expert_limits.values())
+            deep = b1.any_depth
             verdict = ("stays above" if deep > 1.2 * f.roofline else "can reach")
             lines[-1] += (f" With the one-word w_ port the bound {verdict} 1.2x the roofline at any FIFO depth "
                           f"({f.ms(deep):.3f} ms = {deep / f.roofline:.2f}x with the DDR term gone: the experts' "
