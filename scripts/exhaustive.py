@@ -22,10 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from cosim import exhaustive as ex  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
+from cosim import exhaustive as ex
+from scripts.cli import config_or_exit
 
 
 def plan(cfg, name: str, level: str) -> list:

@@ -21,12 +21,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from cosim.sta import StaError, TimingPath, UnitTiming, analyze, verdict  # noqa: E402
-from cosim.sta_model import markdown_table  # noqa: E402
-from cosim.sta_synth import SynthError, rtl_units, synthesize_unit  # noqa: E402
-from scripts.cli import config_or_exit  # noqa: E402
-from scripts.results_doc import update_section  # noqa: E402
+from cosim.sta import StaError, TimingPath, UnitTiming, analyze, verdict
+from cosim.sta_model import markdown_table
+from cosim.sta_synth import SynthError, rtl_units, synthesize_unit
+from scripts.cli import config_or_exit
+from scripts.results_doc import update_section
 
 
 def fmt_ns(x: float) -> str:

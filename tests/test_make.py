@@ -30,6 +30,17 @@ def test_readme_documents_every_target():
     assert not missing, f"README.md does not describe: {missing}"
 
 
+def test_no_sys_path_edits():
+    """The packages are installed (pip install -e ., pyproject's packages.find) and pytest has
+    pythonpath = ., so no module edits sys.path: an edit would hide an import that works only from
+    one directory."""
+    edit = re.compile(r"\bsys\.path\.(insert|append|extend)\(")
+    hits = [f"{p.relative_to(REPO_ROOT)}:{n}" for d in ("python_ref", "cosim", "scripts", "tests")
+            for p in sorted((REPO_ROOT / d).rglob("*.py"))
+            for n, line in enumerate(p.read_text().splitlines(), 1) if edit.search(line)]
+    assert not hits, f"sys.path edited in {hits}"
+
+
 @pytest.mark.parametrize("target", ["vitis-csim", "vitis-synth", "vitis-cosim"])
 def test_vendor_targets_fail_clearly_without_vitis(target):
     env = dict(os.environ, PATH=os.pathsep.join(
@@ -79,7 +90,6 @@ def test_export_vectors_for_vendor_csim(tmp_path):
 def test_sim_summary_marks_a_kernel_without_rtl_and_fails_on_csim():
     """The backbone row has no RTL columns ("-", and None does not count as a mismatch); a C-sim
     mismatch still fails the run."""
-    sys.path.insert(0, str(REPO_ROOT))
     from cosim.sim_rows import KernelResult
     from python_ref.config import load_config
     from scripts.sim import all_exact, summary_table
