@@ -325,20 +325,23 @@ module moe_experts
   // take one, as it did when the reader issued on its ready. The call's read-after-write wait (h_ok_d
   // or filled_d, by the parity) is registered too (r_src: r_have is low in the cycle after a call's
   // end, so the parity before it is enough), so the issue is one LUT of flip-flops.
-  // The row's first entry (r_base) is read from the table a cycle ahead: at a row end it takes r_nb,
-  // the next row's (rkn: rk's successor, kept exact; rknn: rkn's, one cycle old after rkn moves,
-  // fresh at the next row end as a row has at least two beats), in every other cycle the current
-  // row's. The read at rk and the register r_nb (not a second read) keep Yosys from merging the two
-  // into one read behind the issue. A call's end is followed by an idle cycle that reloads them from
-  // the next call's table.
+  // The row's first entry (r_base) is read from the table a cycle ahead into two registers used in
+  // turn: r_b[r_sel] the current row's, reloaded from rk in every cycle, the other the next row's,
+  // read at rkn (rk's successor, one cycle old after a row end: a row has at least two beats, so it
+  // is fresh at the next row end, the only edge whose read is used). A row end only toggles r_sel,
+  // so the issue drives one flip-flop and no wide select (the reads are selected by r_sel, a
+  // flip-flop). The call's rows - 1 are registered too (r_rm1 = t_rm1[rp]: one cycle old after a
+  // call's end, which is followed by an idle cycle, and t_rm1 is written with pc, a cycle before
+  // r_have can rise), so rk_last and rkn are compares of flip-flops.
   logic [CW-1:0] rn;
-  logic [RW-1:0] rk, rkn, rknn, h_rows;
+  logic [RW-1:0] rk, rkn, r_rm1, h_rows;
   logic [CW-1:0] h_call;                        // the fc1 call whose rows h_rows counts
   logic [CW-1:0] w_call;                        // the call of the write landing (writer, below)
   logic [BW-1:0] rb;
-  logic [AW-1:0] r_base, r_nb;                  // row rk's first x / h entry, row rkn's
+  logic [AW-1:0] r_b [2];                       // row rk's first x / h entry (r_b[r_sel]), row rkn's
   logic [W-1:0]  xs;
-  logic          qv, sv, lxsel, r_have, r_src, rb_last, rk_last;
+  logic          qv, sv, lxsel, r_have, r_src, rb_last, rk_last, r_sel;
+  wire  [AW-1:0] r_base  = r_b[r_sel];
   wire           rp      = rn[0];
   wire           x_issue = r_have && r_src && !(qv && sv);
   wire           r_rowend = x_issue && rb_last;
@@ -369,24 +372,28 @@ module moe_experts
   end
   always_ff @(posedge ap_clk) begin
     if (ps == P_GATE) begin
-      rn <= '0;
-      rk <= '0;
-      rb <= '0;
+      rn    <= '0;
+      rk    <= '0;
+      rb    <= '0;
+      r_sel <= 1'b0;
     end else if (x_issue) begin
       lxsel <= rp;
       rb    <= rb_last ? '0 : rb + 1'b1;
       if (rb_last) begin
+        r_sel <= !r_sel;
         rk <= rk_last ? '0 : rk + 1'b1;
         if (rk_last) rn <= rn + 1'b1;
       end
     end
     rb_last <= x_issue ? !rb_last && rb == (rp ? BW'(NH - 2) : BW'(ND - 2)) : rb == (rp ? BW'(NH - 1) : BW'(ND - 1));
-    rk_last <= rk == t_rm1[rp];   // one cycle old after a row's end: needed again two beats later
+    r_rm1   <= t_rm1[rp];
+    rk_last <= rk == r_rm1;       // one cycle old after a row's end: needed again two beats later
     r_src   <= rp ? h_ok_d : filled_d;
-    rkn     <= r_rowend ? rknn : rk == t_rm1[rp] ? '0 : rk + 1'b1;
-    rknn    <= rkn == t_rm1[rp] ? '0 : rkn + 1'b1;
-    r_nb    <= rp ? AW'(tb_k[1][rkn]) : AW'(tb_tok[0][rkn]);
-    r_base  <= r_rowend ? r_nb : rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk]);
+    rkn     <= rk == r_rm1 ? '0 : rk + 1'b1;
+    for (int i = 0; i < 2; i++) begin
+      if (r_sel == i[0]) r_b[i] <= rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk]);
+      else r_b[i] <= rp ? AW'(tb_k[1][rkn]) : AW'(tb_tok[0][rkn]);
+    end
     if (h_start) h_call <= w_call;
     if (x_issue && !rp) xq <= xbuf[x_ra];
     if (x_issue && rp) hq <= hbuf[h_ra];
@@ -482,11 +489,14 @@ module moe_experts
   // ------------------------------------------------------------------------------------------
   // Writer: engine y_ beat (ob = wb, row wk) of call wc -> one register stage -> h or moe_acc.
   // The next call's first beat comes at least the engine's output pipeline after ap_done, so the
-  // flags are recomputed before it.
+  // flags are recomputed before it. The call's row count is registered ahead too (w_rm1 = t_rm1[wp],
+  // w_rm2 = w_rm1 - 1, w_z: w_rm1 == 0; one cycle old after wc moves, and t_rm1[wp] does not change
+  // during the call's beats), so wk_last's next value is a compare of flip-flops, not the table
+  // select, an increment and a compare.
   logic [CW-1:0] wc;
-  logic [RW-1:0] wk;
+  logic [RW-1:0] wk, w_rm1, w_rm2;
   logic [BW-1:0] wb;
-  logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first;
+  logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first, w_z;
   logic [AW-1:0] w_a;
   logic [W-1:0]  w_d;
   wire           wp      = wc[0];
@@ -508,7 +518,10 @@ module moe_experts
         if (wb_last) wc <= wc + 1'b1;
       end
     end
-    wk_last  <= ly_valid ? (wk_last ? t_rm1[wp] == '0 : 32'(wk) + 1 == 32'(t_rm1[wp])) : wk == t_rm1[wp];
+    w_rm1    <= t_rm1[wp];
+    w_rm2    <= t_rm1[wp] - 1'b1;   // all ones when t_rm1 is 0: never a row index (wk < TMAX <= 2^RW - 1)
+    w_z      <= t_rm1[wp] == '0;
+    wk_last  <= ly_valid ? (wk_last ? w_z : wk == w_rm2) : wk == w_rm1;
     wb_last  <= w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) : wb == (wp ? BW'(ND - 1) : BW'(NH - 1));
     w_h      <= !wp;
     w_a      <= wp ? AW'(tb_tok[1][wk] + XAW'(wb)) : AW'(tb_k[0][wk] + HAW'(wb));
@@ -568,6 +581,10 @@ module moe_experts
       if (x_fill && xv && (x_rd[fx] || (x_issue && !rp && x_ra == fx)))
         $error("moe_experts: x entry %0d written after a read of this layer", fx);
       if (a_issue && d_issue) $error("moe_experts: the acc reader and the drain read at once");
+      if (ly_valid && wk_last != (wk == t_rm1[wp]))
+        $error("moe_experts: the writer's wk_last differs from its definition");
+      if (x_issue && r_base != (rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk])))
+        $error("moe_experts: the x reader's row base differs from its table entry");
     end
   end
 `endif
