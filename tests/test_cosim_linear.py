@@ -136,7 +136,7 @@ LINEAR_BROKEN = {
                                             "wire prev_valid_n = rst_n && ((prev_valid) ||")]),
     "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
                                             "full[!cbank] : full[cbank];")]),
-    "lr_one_late": ("linear_loader.sv", [("lr_one   <= lr_left == RW'(2);", "lr_one   <= lr_left == RW'(1);")]),
+    "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),
 }
 
 

@@ -72,8 +72,8 @@ def test_moe_experts_scoreboard_can_fail():
 # acc rule): the RTL's read-after-write monitor stops the simulation; the scores one row off: the
 # scoreboard.
 MOE_EXPERTS_BROKEN = {
-    "h_before_write": ([("r_have && (rp ? h_ok : filled)", "r_have && (rp ? 1'b1 : filled)")], "h entry"),
-    "x_before_fill": ([("r_have && (rp ? h_ok : filled)", "r_have && (rp ? h_ok : run_on)")], "x entry"),
+    "h_before_write": ([("r_src   <= rp ? h_ok_d : filled_d;", "r_src   <= rp ? 1'b1 : filled_d;")], "h entry"),
+    "x_before_fill": ([("r_src   <= rp ? h_ok_d : filled_d;", "r_src   <= rp ? h_ok_d : run_on;")], "x entry"),
     "acc_before_zero": ([("a_issue = a_have && filled &&", "a_issue = a_have &&")], "zeroed after a read"),
     "score_index": ([("ls_data <= tb_s[sk];", "ls_data <= tb_s[sk_last ? sk : sk + 1'b1];")], "MISMATCH"),
 }

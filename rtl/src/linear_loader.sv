@@ -74,6 +74,7 @@ module linear_loader
   localparam int QWW = QW > 1 ? $clog2(QW) : 1;
   localparam int BLW = EB > 1 ? $clog2(EB) : 1;
   localparam int RW  = 17;                        // remaining-output counters (out_dim + LO fits)
+  localparam int LRW = $clog2(LO) + 2;            // lr_left: < LO, or all ones past the block (never 1 or 2)
 
   if (WF < FW || WF < FP || PF < FB || PF < FAB || SW != PATCH_WEIGHT_W || W_BITS % SW != 0
       || AXI_WIDTH % BIAS_W != 0 || BIAS_W != ATTN_BIAS_W || (E % LI != 0 && LI % E != 0)) begin : g_chk
@@ -100,7 +101,7 @@ module linear_loader
   // ---- per-block
   logic          more;           // another block follows this one
   logic [LO-1:0] blk_mask;       // columns of this block (o < rem)
-  logic [RW-1:0] lr_left;        // rows of the block still to load after the current one
+  logic [LRW-1:0] lr_left;       // rows of the block still to load after the current one
   logic          lr_last;
   logic          lr_one;         // lr_left == 1, registered with it (lr_last's next value at a row end)
   logic [LO-1:0] col_oh;         // current row as a one-hot column
@@ -121,15 +122,16 @@ module linear_loader
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
   logic w_en;                    // state == LOAD && !wdone
+  logic b_en;                    // state == LOAD && !bdone
   logic q_last;                  // lq == QW - 1
   logic qw_last;                 // q_last && w_last (the row's last step)
   wire w_step   = w_en && s_axis_w_tvalid;
   wire row_end  = w_step && qw_last;
-  wire b_step   = state == LOAD && !bdone && (!b_in || s_axis_b_tvalid);
+  wire b_step   = b_en && (!b_in || s_axis_b_tvalid);
   wire b_lane_l = bl_l;
 
   assign s_axis_w_tready = w_en && q_last;
-  assign s_axis_b_tready = state == LOAD && !bdone && b_in && (b_lane_l || b_one);
+  assign s_axis_b_tready = b_en && b_in && (b_lane_l || b_one);
 
   // ---- the segment of the current step, converted to linear_w_t; the bias of the step, aligned
   logic [SEG*SW-1:0] seg_raw;
@@ -150,6 +152,7 @@ module linear_loader
       lbank    <= 1'b0;
       ld_valid <= 1'b0;
       w_en     <= 1'b0;
+      b_en     <= 1'b0;
       fwp      <= 1'b0;
       frp      <= 1'b0;
     end else begin
@@ -157,6 +160,8 @@ module linear_loader
       // w_en's next value: BSETUP -> LOAD with wdone = 0; in LOAD it stays until the last row's last step
       // (wdone); any other state goes to BSETUP or IDLE
       w_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && w_en && !(row_end && lr_last);
+      // b_en's likewise: in LOAD it stays until the last bias step (bdone)
+      b_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && b_en && !(b_step && b_oh[LO-1]);
       full     <= full & ~consume_bank;
       held     <= (held | consume_bank) & ~release_bank;
       ld_valid <= w_step && seg_in;
@@ -188,7 +193,7 @@ module linear_loader
     if (state == BSETUP) begin
       // the block's rows: min(LO, rem); the next state has them
       more    <= rem > RW'(LO);
-      lr_left <= rem > RW'(LO) ? RW'(LO - 1) : rem - 1'b1;
+      lr_left <= rem > RW'(LO) ? LRW'(LO - 1) : LRW'(rem - 1'b1);
       lr_last <= LO == 1 || rem <= RW'(1);
       lr_one  <= rem > RW'(LO) ? LO == 2 : rem == RW'(2);
       for (int o = 0; o < LO; o++) blk_mask[o] <= rem > RW'(o);
@@ -258,17 +263,17 @@ module linear_loader
         col_oh   <= col_oh << 1;
         lr_left  <= lr_left - 1'b1;
         lr_last  <= lr_one;
-        lr_one   <= lr_left == RW'(2);
+        lr_one   <= 32'(lr_left) == 2;
         if (lr_last) wdone <= 1'b1;
       end
     end
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
-    if (rst_n && (w_en != (state == LOAD && !wdone) ||
+    if (rst_n && (w_en != (state == LOAD && !wdone) || b_en != (state == LOAD && !bdone) ||
                   (state == LOAD && (q_last != (32'(lq) == QW - 1) || qw_last != (q_last && w_last)))))
       $error("linear_loader: a registered flag differs from its definition");
-    if (rst_n && state == LOAD && (lr_one != (lr_left == RW'(1)) || bl_l != (32'(bl) == EB - 1)))
+    if (rst_n && state == LOAD && (lr_one != (32'(lr_left) == 1) || bl_l != (32'(bl) == EB - 1)))
       $error("linear_loader: lr_one / bl_l differ from their definitions");
   end
 `endif

@@ -180,6 +180,9 @@ module moe_experts
   wire row_ok  = f_kind == MOE_H_KIND_W'(MOE_KIND_ROW) && 32'(f_tok) < 32'(n_tok) && 32'(f_k) <= 32'(hrm1) &&
                  (pq || 32'(f_k) == 32'(prow));
   wire row_take = ps == P_ROWS && dv && !t_busy[pq];
+  // filled's next value (the x reader registers its go from it)
+  wire filled_d = run_on && !run_end && (x_fill ? xv && fx == f_lastent : 1'b1) && (z_fill ? fz == f_lastent : 1'b1) &&
+                  ps != P_GCHK;
   wire hdr_take = ps == P_HDR && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
 
   always_comb begin
@@ -242,8 +245,7 @@ module moe_experts
       // the layer's x rows and the moe_acc zeros, one entry per cycle each
       if (x_fill && xv && fx == f_lastent) x_fill <= 1'b0;
       if (z_fill && fz == f_lastent) z_fill <= 1'b0;
-      filled <= run_on && !run_end && (x_fill ? xv && fx == f_lastent : 1'b1) && (z_fill ? fz == f_lastent : 1'b1) &&
-                ps != P_GCHK;
+      filled <= filled_d;
       if (wr_end_land) t_busy[wr_end_par] <= 1'b0;
     end
   end
@@ -315,30 +317,54 @@ module moe_experts
   // never ahead) is fresh when next needed.
 
   // ------------------------------------------------------------------------------------------
-  // x reader: call rn, row rk, block rb. A beat waits in xq / hq (valid lxv) until the engine takes it.
+  // x reader: call rn, row rk, block rb. A beat read lands in xq / hq (valid qv) and waits there until
+  // the engine takes it, or moves to the hold slot xs (valid sv) when the next beat lands behind it.
+  // The reader issues while fewer than two beats are held (a credit: sv, qv are flip-flops), so the
+  // engine's ready only moves beats between the slots and never reaches the reader's counters, its
+  // flags or the buffers' read enables. With both slots the engine sees a beat in every cycle it can
+  // take one, as it did when the reader issued on its ready. The call's read-after-write wait (h_ok_d
+  // or filled_d, by the parity) is registered too (r_src: r_have is low in the cycle after a call's
+  // end, so the parity before it is enough), so the issue is one LUT of flip-flops.
+  // The row's first entry (r_base) is read from the table a cycle ahead into two registers used in
+  // turn: r_b[r_sel] the current row's, reloaded from rk in every cycle, the other the next row's,
+  // read at rkn (rk's successor, one cycle old after a row end: a row has at least two beats, so it
+  // is fresh at the next row end, the only edge whose read is used). A row end only toggles r_sel,
+  // so the issue drives one flip-flop and no wide select (the reads are selected by r_sel, a
+  // flip-flop). The call's rows - 1 are registered too (r_rm1 = t_rm1[rp]: one cycle old after a
+  // call's end, which is followed by an idle cycle, and t_rm1 is written with pc, a cycle before
+  // r_have can rise), so rk_last and rkn are compares of flip-flops.
   logic [CW-1:0] rn;
-  logic [RW-1:0] rk, h_rows;
+  logic [RW-1:0] rk, rkn, r_rm1, h_rows;
   logic [CW-1:0] h_call;                        // the fc1 call whose rows h_rows counts
   logic [CW-1:0] w_call;                        // the call of the write landing (writer, below)
   logic [BW-1:0] rb;
-  logic          lxv, lxsel, r_have, rb_last, rk_last, h_ok;
+  logic [AW-1:0] r_b [2];                       // row rk's first x / h entry (r_b[r_sel]), row rkn's
+  logic [W-1:0]  xs;
+  logic          qv, sv, lxsel, r_have, r_src, rb_last, rk_last, r_sel;
+  wire  [AW-1:0] r_base  = r_b[r_sel];
   wire           rp      = rn[0];
-  wire           r_ok    = r_have && (rp ? h_ok : filled);
-  wire           x_issue = r_ok && (!lxv || lx_ready);
+  wire           x_issue = r_have && r_src && !(qv && sv);
   wire           r_rowend = x_issue && rb_last;
   wire           r_callend = r_rowend && rk_last;
-  wire [XAW-1:0] x_ra    = tb_tok[0][rk] + XAW'(rb);
-  wire [HAW-1:0] h_ra    = tb_k[1][rk] + HAW'(rb);
+  // h_ok_d: fc2's row rk (after this cycle) landed: h_rows counts the call before (h_call + 1 == rn)
+  // and exceeds that row (a count one cycle old is safe: it only grows until the writer starts the
+  // next fc1, which comes after this fc2's inputs are all in)
+  wire           h_ok_d  = h_call + 1'b1 == rn && (r_rowend ? 32'(h_rows) > 32'(rk) + 1 : h_rows > rk);
+  wire [XAW-1:0] x_ra    = XAW'(r_base) + XAW'(rb);
+  wire [HAW-1:0] h_ra    = HAW'(r_base) + HAW'(rb);
+  wire [W-1:0]   lq_data = lxsel ? hq : xq;
   logic          h_inc, h_start;                // a row of fc1's last block landed; fc1's first write
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      lxv    <= 1'b0;
+      qv     <= 1'b0;
+      sv     <= 1'b0;
       h_rows <= '0;
       r_have <= 1'b0;
     end else begin
-      if (x_issue) lxv <= 1'b1;
-      else if (lx_ready) lxv <= 1'b0;
+      // the engine takes the held beat (xs if sv, else the landed one) when lx_ready
+      sv <= sv ? !lx_ready : x_issue && qv && !lx_ready;
+      qv <= x_issue || (qv && !(lx_ready && !sv));
       if (h_start) h_rows <= '0;
       else if (h_inc) h_rows <= h_rows + 1'b1;
       r_have <= !r_callend && run_on && pc > rn;
@@ -346,34 +372,44 @@ module moe_experts
   end
   always_ff @(posedge ap_clk) begin
     if (ps == P_GATE) begin
-      rn <= '0;
-      rk <= '0;
-      rb <= '0;
+      rn    <= '0;
+      rk    <= '0;
+      rb    <= '0;
+      r_sel <= 1'b0;
     end else if (x_issue) begin
       lxsel <= rp;
       rb    <= rb_last ? '0 : rb + 1'b1;
       if (rb_last) begin
+        r_sel <= !r_sel;
         rk <= rk_last ? '0 : rk + 1'b1;
         if (rk_last) rn <= rn + 1'b1;
       end
     end
-    // h_ok: fc2's row rk landed: h_rows counts the call before (h_call + 1 == rn) and exceeds rk (a
-    // count one cycle old is safe: it only grows until the writer starts the next fc1, which comes
-    // after this fc2's inputs are all in)
     rb_last <= x_issue ? !rb_last && rb == (rp ? BW'(NH - 2) : BW'(ND - 2)) : rb == (rp ? BW'(NH - 1) : BW'(ND - 1));
-    rk_last <= rk == t_rm1[rp];   // one cycle old after a row's end: needed again two beats later
-    h_ok    <= h_call + 1'b1 == rn && (r_rowend ? 32'(h_rows) > 32'(rk) + 1 : h_rows > rk);
+    r_rm1   <= t_rm1[rp];
+    rk_last <= rk == r_rm1;       // one cycle old after a row's end: needed again two beats later
+    r_src   <= rp ? h_ok_d : filled_d;
+    rkn     <= rk == r_rm1 ? '0 : rk + 1'b1;
+    for (int i = 0; i < 2; i++) begin
+      if (r_sel == i[0]) r_b[i] <= rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk]);
+      else r_b[i] <= rp ? AW'(tb_k[1][rkn]) : AW'(tb_tok[0][rkn]);
+    end
     if (h_start) h_call <= w_call;
     if (x_issue && !rp) xq <= xbuf[x_ra];
     if (x_issue && rp) hq <= hbuf[h_ra];
+    if (!sv) xs <= lq_data;       // follows the landed beat until it parks there
   end
-  assign lx_valid = lxv;
-  assign lx_data  = lxsel ? hq : xq;
+  assign lx_valid = qv || sv;
+  assign lx_data  = sv ? xs : lq_data;
 
   // ------------------------------------------------------------------------------------------
   // s reader (fc2 calls: call sn, row sk) and acc reader (fc2 calls: call an, block ab, row ak)
+  // The acc reader's row base is read from the table a cycle ahead like the x reader's, but its row
+  // changes at every beat: a_base is table 1's entry at akn (the row after ak, kept current: after an
+  // issue from akn itself, otherwise from ak) when it issues, else at ak.
   logic [CW-1:0] sn, an;
-  logic [RW-1:0] sk, ak;
+  logic [RW-1:0] sk, ak, akn;
+  logic [XAW-1:0] a_base;
   logic [BW-1:0] ab;
   logic          lsv, lav, ydv, ydl, drain, s_have, sk_last, a_have, ak_last, ab_last;
   logic [XAW-1:0] dc, dbase;           // the drain: entry dc = dbase + ab (row base, block ab)
@@ -381,7 +417,7 @@ module moe_experts
   wire           a_issue = a_have && filled && (!lav || la_ready);
   wire           a_rowend = a_issue && ak_last;
   wire           d_issue = drain && (!ydv || y_TREADY);
-  wire [XAW-1:0] a_ra    = (drain ? dbase : tb_tok[1][ak]) + XAW'(ab);
+  wire [XAW-1:0] a_ra    = (drain ? dbase : a_base) + XAW'(ab);
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -437,6 +473,8 @@ module moe_experts
     end
     sk_last <= s_issue ? !sk_last && 32'(sk) + 1 == 32'(t_rm1[1]) : sk == t_rm1[1];
     ak_last <= a_issue ? (ak_last ? t_rm1[1] == '0 : 32'(ak) + 1 == 32'(t_rm1[1])) : ak == t_rm1[1];
+    akn     <= a_issue ? (akn == t_rm1[1] ? '0 : akn + 1'b1) : (ak == t_rm1[1] ? '0 : ak + 1'b1);
+    a_base  <= a_issue ? tb_tok[1][akn] : tb_tok[1][ak];
     ab_last <= a_rowend ? !ab_last && ab == BW'(ND - 2) : ab == BW'(ND - 1);
     if (a_issue || d_issue) aq <= abuf[a_ra];
   end
@@ -451,11 +489,14 @@ module moe_experts
   // ------------------------------------------------------------------------------------------
   // Writer: engine y_ beat (ob = wb, row wk) of call wc -> one register stage -> h or moe_acc.
   // The next call's first beat comes at least the engine's output pipeline after ap_done, so the
-  // flags are recomputed before it.
+  // flags are recomputed before it. The call's row count is registered ahead too (w_rm1 = t_rm1[wp],
+  // w_rm2 = w_rm1 - 1, w_z: w_rm1 == 0; one cycle old after wc moves, and t_rm1[wp] does not change
+  // during the call's beats), so wk_last's next value is a compare of flip-flops, not the table
+  // select, an increment and a compare.
   logic [CW-1:0] wc;
-  logic [RW-1:0] wk;
+  logic [RW-1:0] wk, w_rm1, w_rm2;
   logic [BW-1:0] wb;
-  logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first;
+  logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first, w_z;
   logic [AW-1:0] w_a;
   logic [W-1:0]  w_d;
   wire           wp      = wc[0];
@@ -477,7 +518,10 @@ module moe_experts
         if (wb_last) wc <= wc + 1'b1;
       end
     end
-    wk_last  <= ly_valid ? (wk_last ? t_rm1[wp] == '0 : 32'(wk) + 1 == 32'(t_rm1[wp])) : wk == t_rm1[wp];
+    w_rm1    <= t_rm1[wp];
+    w_rm2    <= t_rm1[wp] - 1'b1;   // all ones when t_rm1 is 0: never a row index (wk < TMAX <= 2^RW - 1)
+    w_z      <= t_rm1[wp] == '0;
+    wk_last  <= ly_valid ? (wk_last ? w_z : wk == w_rm2) : wk == w_rm1;
     wb_last  <= w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) : wb == (wp ? BW'(ND - 1) : BW'(NH - 1));
     w_h      <= !wp;
     w_a      <= wp ? AW'(tb_tok[1][wk] + XAW'(wb)) : AW'(tb_k[0][wk] + HAW'(wb));
@@ -537,6 +581,10 @@ module moe_experts
       if (x_fill && xv && (x_rd[fx] || (x_issue && !rp && x_ra == fx)))
         $error("moe_experts: x entry %0d written after a read of this layer", fx);
       if (a_issue && d_issue) $error("moe_experts: the acc reader and the drain read at once");
+      if (ly_valid && wk_last != (wk == t_rm1[wp]))
+        $error("moe_experts: the writer's wk_last differs from its definition");
+      if (x_issue && r_base != (rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk])))
+        $error("moe_experts: the x reader's row base differs from its table entry");
     end
   end
 `endif
