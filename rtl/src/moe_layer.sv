@@ -103,38 +103,73 @@ module moe_layer
     $error("moe_layer: the weight FIFO's expert tag needs NUM_EXPERTS >= 2");
   end
 
-  // ---- router, its logits input closed while a route pulse is held
+  // ---- logits slice and router. The router's x_TVALID must be low while a route pulse is held; as
+  // logits_TVALID && !hold it was a gate on two flops in front of the router's input-ready logic (6 LUT,
+  // 3.33 ns). Here the logits go through a two-entry register slice whose output valid seen by the
+  // router, x_go, is one flip-flop computed from the next values of the slice's output slot and of
+  // the hold. Every beat waiting while a pulse is held is a new run's (the pulse comes after the run's last
+  // token). x_go can fall without a handshake only when the hold starts, the cycle after the router's pulse,
+  // when the router is still busy with that run and its x_TREADY is low for a new run's first beat
+  // (checked below), so the router never sees a beat withdrawn. The run's task_id, n_tokens and
+  // layer_id travel with each beat (meta); the output slot's meta follows the ports while the slot is
+  // empty, so it is the run's from the cycle before the router can take its first beat (moe_router's
+  // rule) under the ports' own rule (stable from the cycle before the first logits beat).
+  localparam int MW = MOE_H_TASK_W + 8 + LAYER_BITS;
   logic                  r_x_ready, r_route_we;
   logic [E-1:0]          r_route_active;
   logic [63:0]           d_data;
   logic                  d_valid, d_ready, d_last;
-  logic                  pend, hold, in_run;
+  logic                  pend, in_run;
+  wire                   hold_n;   // a pulse is held or being written in the next cycle (route hold below)
   logic [LAYER_BITS-1:0] layer_r;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [7:0]            d_keep, d_strb;   // all ones; moe_experts takes whole words
   /* verilator lint_on UNUSEDSIGNAL */
 
-  assign logits_TREADY = r_x_ready && !hold;
+  logic [SOFTMAX_LANES*ACT_W-1:0] o_data, s_data;
+  logic [MW-1:0]                  o_meta, s_meta;
+  logic                           o_valid, s_valid, x_go;
+  wire [MW-1:0] in_meta = {task_id, n_tokens, layer_id};
+  wire in_fire  = logits_TVALID && !s_valid;
+  wire r_hs     = x_go && r_x_ready;                     // the router takes the output slot's beat
+  wire out_free = !o_valid || r_hs;
+  wire o_next   = out_free ? s_valid || in_fire : 1'b1;   // o_valid's next value
+  assign logits_TREADY = !s_valid;
+  wire unused_ok = &{1'b0, logits_TLAST};
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      o_valid <= 1'b0;
+      s_valid <= 1'b0;
+      x_go    <= 1'b0;
+    end else begin
+      o_valid <= o_next;
+      s_valid <= !out_free && (s_valid || in_fire);
+      x_go    <= o_next && !hold_n;
+    end
+    // data and meta are qualified by the valid bits; the empty slots follow the inputs
+    if (out_free) {o_meta, o_data} <= s_valid ? {s_meta, s_data} : {in_meta, logits_TDATA};
+    if (!s_valid) {s_meta, s_data} <= {in_meta, logits_TDATA};
+  end
+
   moe_router u_router (
-      .ap_clk, .ap_rst_n, .task_id, .n_tokens,
-      .x_TDATA(logits_TDATA), .x_TVALID(logits_TVALID && !hold), .x_TREADY(r_x_ready), .x_TLAST(logits_TLAST),
+      .ap_clk, .ap_rst_n, .task_id(o_meta[MW-1 -: MOE_H_TASK_W]), .n_tokens(o_meta[LAYER_BITS +: 8]),
+      .x_TDATA(o_data), .x_TVALID(x_go), .x_TREADY(r_x_ready), .x_TLAST(1'b0),
       .x_TKEEP('1), .x_TSTRB('1),
       .y_TDATA(d_data), .y_TVALID(d_valid), .y_TREADY(d_ready), .y_TLAST(d_last), .y_TKEEP(d_keep),
       .y_TSTRB(d_strb), .route_we(r_route_we), .route_active(r_route_active));
 
-  // the layer number of the open run: sampled at its first logits beat (a run is open from there to
-  // its route pulse; the next run's first beat comes after the run's last descriptor word)
-  wire g_hs = logits_TVALID && logits_TREADY;
+  // the layer number of the open run: sampled when the router takes its first beat (a run is open from
+  // there to its route pulse; the next run's first beat is taken after the run's last descriptor word)
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n)       in_run <= 1'b0;
     else if (r_route_we) in_run <= 1'b0;
-    else if (g_hs)       in_run <= 1'b1;
-    if (g_hs && !in_run) layer_r <= layer_id;
+    else if (r_hs)       in_run <= 1'b1;
+    if (r_hs && !in_run) layer_r <= o_meta[LAYER_BITS-1:0];
   end
 
   // ---- route hold (see the header). f_we, the pulse into both FIFOs, is a flip-flop (weight_fifo's
-  // route_we selects its head flags in their last LUT); hold closes the logits input while a pulse
-  // is held or being written, so the router's route_active and layer_r are still the run's.
+  // route_we selects its head flags in their last LUT); hold keeps the router from taking a new run's
+  // beat (x_go) while a pulse is held or being written, so its route_active and layer_r are the run's.
   logic [$clog2(WF_DEPTH):0] wf_level;
   logic [$clog2(BF_DEPTH):0] bf_level;
   logic [OW_W-1:0]           owed_w;
@@ -143,18 +178,17 @@ module moe_layer
   wire req     = r_route_we || pend;
   wire issue_n = req && ok_r && !f_we;
   wire pend_n  = req && !issue_n;
+  assign hold_n = req;   // == pend_n || issue_n
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       pend   <= 1'b0;
       f_we   <= 1'b0;
-      hold   <= 1'b0;
       owed_w <= '0;
       owed_b <= '0;
       ok_r   <= 1'b0;
     end else begin
       pend   <= pend_n;
       f_we   <= issue_n;
-      hold   <= pend_n || issue_n;
       owed_w <= owed_w + (f_we ? OW_W'(NW_W) : '0) - OW_W'(ddr_TVALID && ddr_TREADY);
       owed_b <= owed_b + (f_we ? OW_B'(NW_B) : '0) - OW_B'(ddrb_TVALID && ddrb_TREADY);
       // owed + level = routed words not yet popped; false while a pulse is decided or written (its
@@ -194,6 +228,13 @@ module moe_layer
   // the hold keeps weight_fifo's rule: a mask is never replaced while its layer has words inside
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && r_route_we && pend) $error("moe_layer: a route pulse while the previous one is held");
+  end
+  // x_go may fall without a handshake only while the router's input stage is not ready (its softmax sees
+  // x_TVALID && rdy): a beat the router had started to see must never be withdrawn
+  logic go_seen;
+  always_ff @(posedge ap_clk) begin
+    go_seen <= ap_rst_n && x_go && !r_x_ready && u_router.rdy;
+    if (ap_rst_n && go_seen && !x_go) $error("moe_layer: a logits beat withdrawn from the router");
   end
 `endif
 endmodule
