@@ -12,7 +12,7 @@ The stall pattern pauses every input (logits_, x_, ddr_, ddrb_) and the y_ sink;
 ddrb_ carry random data and tags. Layers of a test_consecutive group are queued at once on every
 input (the router routes layer n+1 while layer n's experts run; the top must hold its route pulse).
 Run parameters: stall, n_random (random layers), corrupt (one flipped expected bit), tasks (routing
-cases of tasks 0 .. tasks-1; default all)."""
+cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all)."""
 from __future__ import annotations
 
 import random
@@ -253,12 +253,20 @@ def _layer_no(tb, i: int) -> int:
 async def test_routings(dut):
     """Every routing case of cosim.moe_vectors (all tokens to one expert, E - k experts unused, every
     expert active, ties, ...) as one layer each: task 0's with the case's x and the seeded expert
-    weights, the other tasks' with full-range x and weights (run parameter tasks: how many)."""
+    weights, the other tasks' with full-range x and weights (run parameters tasks: how many; cases:
+    only the routing cases of these names, default all)."""
     tb = await LayerTB.create(dut)
     rng = tb.rng(3)
+    only = tb.params.extra.get("cases")
     total = i = 0
     for task in range(tb.params.int("tasks", tb.cfg.model.tasks)):
-        for name, case in routing_cases(tb.cfg, task).items():
+        cases = routing_cases(tb.cfg, task)
+        unknown = sorted(set(only or ()) - set(cases))
+        if unknown:
+            raise ValueError(f"run parameter cases: unknown routing cases {unknown}; known: {sorted(cases)}")
+        for name, case in cases.items():
+            if only is not None and name not in only:
+                continue
             logits = gate_logits(case.x_raw, case.weights.w_gate, case.task, tb.cfg)
             if task == 0:
                 x, w = case.x_raw, seeded_moe_weights(tb.cfg)

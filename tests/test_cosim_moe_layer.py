@@ -20,16 +20,24 @@ def run(stall: str, runs: int, run_name: str, testcase=None, **kw) -> dict:
     return run_unit("moe_layer", "tiny", stall=stall, n_random=runs, run_name=run_name, testcase=testcase, **kw)
 
 
-# default: task 0's routing cases, 3 random layers, the consecutive group; slow: every task, more layers
-RUNS = [("none", 3, 1, False), ("both", 3, 1, False), ("both", 8, 2, True)]
+# default (make test): stall "both", the two routing cases that leave experts unused (every DDR word of
+# theirs dropped at the FIFOs' heads) and the consecutive group (the route hold); slow (make test-full):
+# stall none and both with every routing case, random layers, every task
+DROP_CASES = ("all tokens to one expert", "all tokens to the same k experts")
+RUNS = [("both", 0, 1, DROP_CASES, False), ("none", 3, 1, None, True), ("both", 8, 2, None, True)]
 
 
-@pytest.mark.parametrize("stall,runs,tasks,slow", [pytest.param(*r, marks=[pytest.mark.slow] if r[3] else [])
-                                                   for r in RUNS], ids=[f"{r[0]}_{r[1]}_{r[2]}" for r in RUNS])
-def test_moe_layer_cosim(stall, runs, tasks, slow):
-    r = run(stall, runs, f"{stall}_{runs}_{tasks}", testcase=["test_routings", "test_random", "test_consecutive"],
-            tasks=tasks)
-    assert r["mismatches"] == 0 and r["runs"] >= 3 + runs
+@pytest.mark.parametrize("stall,runs,tasks,cases,slow",
+                         [pytest.param(*r, marks=[pytest.mark.slow] if r[4] else []) for r in RUNS],
+                         ids=[f"{r[0]}_{r[1]}_{r[2]}" + ("_drop" if r[3] else "") for r in RUNS])
+def test_moe_layer_cosim(stall, runs, tasks, cases, slow):
+    tests = ["test_routings"] + (["test_random"] if runs else []) + ["test_consecutive"]
+    kw = {"cases": list(cases)} if cases else {}
+    r = run(stall, runs, f"{stall}_{runs}_{tasks}" + ("_drop" if cases else ""), testcase=tests, tasks=tasks, **kw)
+    # routing layers (at least the named cases, else every case of every task), random layers, the group of 3
+    assert r["mismatches"] == 0 and r["runs"] >= (len(cases) if cases else 2 * tasks) + runs + 3
+    if cases:
+        assert r["runs"] == len(cases) * tasks + runs + 3
     assert r["dropped_words"] > 0
     print(f"moe_layer {stall}: {r['runs']} layers, {r['calls']} engine calls, {r['ddr_words']} DDR words "
           f"({r['dropped_words']} weight words dropped), {r['out_values']} values")
@@ -69,15 +77,16 @@ MOE_LAYER_BROKEN = {
     "mask_all_active": ([(".route_active(r_route_active),\n      .m_axis_tdata(w_data)",
                           ".route_active('1),\n      .m_axis_tdata(w_data)")],
                         "MISMATCH|did not consume the whole ddr_ stream", "test_routings"),
-    "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
+    "route_layer_zero": ([("if (r_hs && !in_run) layer_r <= x_meta[LAYER_BITS-1:0];", "if (r_hs && !in_run) layer_r <= '0;")],
                          "timed out", "test_random"),
     "no_route_hold": ([("wire issue_n = req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
-                      "withdrawn|timed out", "test_consecutive"),
+                      "an offered word was withdrawn|timed out", "test_consecutive"),
 }
 
 
-@pytest.mark.parametrize("bug", [pytest.param(b, marks=[] if b == "mask_all_active" else [pytest.mark.slow])
-                                 for b in sorted(MOE_LAYER_BROKEN)])
+# each broken copy is a Verilator build of its own (a minute or more): slow
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(MOE_LAYER_BROKEN))
 def test_moe_layer_broken_copies_fail(bug, tmp_path):
     edits, message, testcase = MOE_LAYER_BROKEN[bug]
     with pytest.raises(CosimError, match="mismatch|failed") as err:
