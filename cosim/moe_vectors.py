@@ -38,7 +38,6 @@ import numpy as np
 
 from python_ref.config import Config, load_config, parse_config
 from python_ref.kernels.moe import MoEResult, MoEWeights, moe_raw
-from python_ref.model.weights import seeded_tensor, tensor_shapes
 
 MOE_LAYER = 1  # the first MoE layer (the published gates are exact there)
 STEER_HIGH = 16.0  # x[t][expert in slot j] = STEER_HIGH - j
@@ -96,6 +95,8 @@ _SEEDED: dict = {}
 def seeded_moe_weights(cfg: Config, seed: int = 0) -> MoEWeights:
     """Layer 1's MoE weights of :func:`python_ref.model.weights.seeded_weights` (the same tensors:
     one generator per tensor name), quantized to their formats."""
+    # imported here: python_ref.model loads torch (seconds per simulator run that needs none of it)
+    from python_ref.model.weights import seeded_tensor, tensor_shapes
     key = (cfg.digest, seed)
     if key not in _SEEDED:
         p = f"l{MOE_LAYER}_"
@@ -280,7 +281,7 @@ def published_moe_weights(stand_in_seed: int = 0) -> tuple[MoEWeights, tuple]:
     ``load_edge_moe_weights(..., stand_in_experts=True)``: one generator per tensor name). Returns
     (weights, names of the stand-ins)."""
     from python_ref.model.real_data import PUBLISHED_CONFIG, missing_reason
-    from python_ref.model.weights import FILE_SUFFIX, default_weights_dir
+    from python_ref.model.weights import FILE_SUFFIX, default_weights_dir, seeded_tensor, tensor_shapes
 
     cfg = load_config(PUBLISHED_CONFIG)
     reason = missing_reason(cfg)
