@@ -9,11 +9,10 @@
 //
 // Ports (Vitis stream naming, ap_ctrl_none):
 //   task_id, n_tokens, layer_id
-//             the run's gate task, T and MoE layer number, taken with the run's first logits beat
-//             (stable from the cycle before it) and carried with the beats to the router; layer_id is
+//             the run's gate task, T and MoE layer number, sampled at the run's first logits beat
+//             (task_id and n_tokens stable from the cycle before it: moe_router's rule); layer_id is
 //             the number the DDR side tags this layer's words with (ddr_TUSER_layer).
-//   logits_   the gate logits (moe_router's x_: per token ceil(E/L) beats of L = SOFTMAX_LANES act lanes),
-//             through a two-entry buffer (one cycle) to the router.
+//   logits_   the gate logits (moe_router's x_: per token ceil(E/L) beats of L = SOFTMAX_LANES act lanes).
 //   x_        LN2(x) of the layer (moe_experts' x_: T rows of ceil(D/LINEAR_IN) beats).
 //   ddr_      the experts' weight words as DDR delivers them, for EVERY expert 0..E-1 in the frame's
 //             order (fc1 image then fc2 image of expert 0, then expert 1, ...; pack_matrix_axi, TLAST
@@ -35,12 +34,12 @@
 // expert words in the same FIFO, so the next routing cannot come earlier; this top has no gate call,
 // so it enforces the same order itself: the router's route pulse is passed to both FIFOs only once
 // every word of the layers routed so far has left them (owed_* below: the words of all routed layers,
-// NW_* a layer, minus the words pushed, plus the level), else it is held (pend) and the router takes
-// no beat of a new run until it is passed (so its route_active and the sampled layer stay valid).
+// NW_* a layer, minus the words pushed, plus the level), else it is held (pend) and the logits input
+// is closed until it is passed (so the router's route_active and the sampled layer stay valid).
 // The owed check and the pulse are registered (ok_r, f_we): the pulse reaches the FIFOs two cycles
 // after the last word left (one cycle after the router's pulse when nothing is owed).
 //
-// Cycles: the logits buffer's one, the router's (a token every max(NB + 1, K, softmax rate) cycles, then its descriptor words
+// Cycles: the router's (a token every max(NB + 1, K, softmax rate) cycles, then its descriptor words
 // one per cycle), overlapped with the experts' x_ rows; the engine calls as moe_experts' with the
 // weight FIFO's head in front (cosim.linear_schedule.Sequence with cosim.weight_fifo_schedule.WeightFifo:
 // cosim/test_moe_layer.py's test_cycles checks every call's ap_ready / ap_done against them).
@@ -104,84 +103,38 @@ module moe_layer
     $error("moe_layer: the weight FIFO's expert tag needs NUM_EXPERTS >= 2");
   end
 
-  // ---- logits buffer and router. The router's x_TVALID must be low while a route pulse is held; as
-  // logits_TVALID && !hold it was a gate on two flops in front of the router's input-ready logic (6 LUT,
-  // 3.33 ns). Here the logits go through a two-entry buffer whose valid seen by the router, x_go, is one
-  // flip-flop computed from the next values of the entries and of the hold. A register slice
-  // (axis_skid) would do, but its output register's enables hang off the router's x_TREADY (6 LUT,
-  // 3.39 ns from the softmax's ready); here the entries are written at the input (wp) and read by a
-  // mux on a flip-flop (rp), so x_TREADY reaches a few flip-flops only.
-  // Every beat waiting while a pulse is held is a new run's (the pulse comes after the run's last
-  // token). x_go can fall without a handshake only when the hold starts, the cycle after the router's
-  // pulse, when the router is still busy with that run and its x_TREADY is low for a new run's first
-  // beat (checked below), so the router never sees a beat withdrawn. The run's task_id, n_tokens and
-  // layer_id travel with each beat (meta); a free entry follows the ports, so the meta the router sees
-  // is the run's from the cycle before it can take the run's first beat (moe_router's rule) under the
-  // ports' own rule (stable from the cycle before the first logits beat).
-  localparam int MW = MOE_H_TASK_W + 8 + LAYER_BITS;
+  // ---- router, its logits input closed while a route pulse is held
   logic                  r_x_ready, r_route_we;
   logic [E-1:0]          r_route_active;
   logic [63:0]           d_data;
   logic                  d_valid, d_ready, d_last;
-  logic                  pend, in_run;
-  wire                   hold_n;   // a pulse is held or being written in the next cycle (route hold below)
+  logic                  pend, hold, in_run;
   logic [LAYER_BITS-1:0] layer_r;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [7:0]            d_keep, d_strb;   // all ones; moe_experts takes whole words
   /* verilator lint_on UNUSEDSIGNAL */
 
-  logic [SOFTMAX_LANES*ACT_W-1:0] e_data [2];
-  logic [MW-1:0]                  e_meta [2];
-  logic [1:0]                     e_valid, e_valid_n;
-  logic                           wp, rp, x_go, l_ready;
-  wire in_fire = logits_TVALID && l_ready;
-  wire r_hs    = x_go && r_x_ready;   // the router takes entry rp
-  always_comb begin
-    e_valid_n = e_valid;
-    if (in_fire) e_valid_n[wp] = 1'b1;
-    if (r_hs) e_valid_n[rp] = 1'b0;
-  end
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      e_valid <= '0;
-      wp      <= 1'b0;
-      rp      <= 1'b0;
-      x_go    <= 1'b0;
-      l_ready <= 1'b0;
-    end else begin
-      e_valid <= e_valid_n;
-      wp      <= wp ^ in_fire;
-      rp      <= rp ^ r_hs;
-      x_go    <= e_valid_n[rp ^ r_hs] && !hold_n;
-      l_ready <= !(&e_valid_n);
-    end
-    // data and meta count only in valid entries; a free one follows the inputs
-    for (int k = 0; k < 2; k++)
-      if (!e_valid[k]) {e_meta[k], e_data[k]} <= {task_id, n_tokens, layer_id, logits_TDATA};
-  end
-  assign logits_TREADY = l_ready;
-  wire [MW-1:0] x_meta = e_meta[rp];
-  wire unused_ok = &{1'b0, logits_TLAST};
-
+  assign logits_TREADY = r_x_ready && !hold;
   moe_router u_router (
-      .ap_clk, .ap_rst_n, .task_id(x_meta[MW-1 -: MOE_H_TASK_W]), .n_tokens(x_meta[LAYER_BITS +: 8]),
-      .x_TDATA(e_data[rp]), .x_TVALID(x_go), .x_TREADY(r_x_ready), .x_TLAST(1'b0),
+      .ap_clk, .ap_rst_n, .task_id, .n_tokens,
+      .x_TDATA(logits_TDATA), .x_TVALID(logits_TVALID && !hold), .x_TREADY(r_x_ready), .x_TLAST(logits_TLAST),
       .x_TKEEP('1), .x_TSTRB('1),
       .y_TDATA(d_data), .y_TVALID(d_valid), .y_TREADY(d_ready), .y_TLAST(d_last), .y_TKEEP(d_keep),
       .y_TSTRB(d_strb), .route_we(r_route_we), .route_active(r_route_active));
 
-  // the layer number of the open run: sampled when the router takes its first beat (a run is open from
-  // there to its route pulse; the next run's first beat is taken after the run's last descriptor word)
+  // the layer number of the open run: sampled at its first logits beat (a run is open from there to
+  // its route pulse; the next run's first beat comes after the run's last descriptor word)
+  wire g_hs = logits_TVALID && logits_TREADY;
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n)       in_run <= 1'b0;
     else if (r_route_we) in_run <= 1'b0;
-    else if (r_hs)       in_run <= 1'b1;
-    if (r_hs && !in_run) layer_r <= x_meta[LAYER_BITS-1:0];
+    else if (g_hs)       in_run <= 1'b1;
+    if (g_hs && !in_run) layer_r <= layer_id;
   end
 
   // ---- route hold (see the header). f_we, the pulse into both FIFOs, is a flip-flop (weight_fifo's
-  // route_we selects its head flags in their last LUT); hold keeps the router from taking a new run's
-  // beat (x_go) while a pulse is held or being written, so its route_active and layer_r are the run's.
+  // route_we selects its head flags in their last LUT); hold closes the logits input while a pulse
+  // is held or being written, so the router's route_active and layer_r are still the run's.
   logic [$clog2(WF_DEPTH):0] wf_level;
   logic [$clog2(BF_DEPTH):0] bf_level;
   logic [OW_W-1:0]           owed_w;
@@ -190,17 +143,18 @@ module moe_layer
   wire req     = r_route_we || pend;
   wire issue_n = req && ok_r && !f_we;
   wire pend_n  = req && !issue_n;
-  assign hold_n = req;   // == pend_n || issue_n
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       pend   <= 1'b0;
       f_we   <= 1'b0;
+      hold   <= 1'b0;
       owed_w <= '0;
       owed_b <= '0;
       ok_r   <= 1'b0;
     end else begin
       pend   <= pend_n;
       f_we   <= issue_n;
+      hold   <= pend_n || issue_n;
       owed_w <= owed_w + (f_we ? OW_W'(NW_W) : '0) - OW_W'(ddr_TVALID && ddr_TREADY);
       owed_b <= owed_b + (f_we ? OW_B'(NW_B) : '0) - OW_B'(ddrb_TVALID && ddrb_TREADY);
       // owed + level = routed words not yet popped; false while a pulse is decided or written (its
@@ -240,13 +194,6 @@ module moe_layer
   // the hold keeps weight_fifo's rule: a mask is never replaced while its layer has words inside
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && r_route_we && pend) $error("moe_layer: a route pulse while the previous one is held");
-  end
-  // x_go may fall without a handshake only while the router's input stage is not ready (its softmax sees
-  // x_TVALID && rdy): a beat the router had started to see must never be withdrawn
-  logic go_seen;
-  always_ff @(posedge ap_clk) begin
-    go_seen <= ap_rst_n && x_go && !r_x_ready && u_router.rdy;
-    if (ap_rst_n && go_seen && !x_go) $error("moe_layer: a logits beat withdrawn from the router");
   end
 `endif
 endmodule
