@@ -77,7 +77,7 @@ MOE_LAYER_BROKEN = {
     "mask_all_active": ([(".route_active(r_route_active),\n      .m_axis_tdata(w_data)",
                           ".route_active('1),\n      .m_axis_tdata(w_data)")],
                         "MISMATCH|did not consume the whole ddr_ stream", "test_routings"),
-    "route_layer_zero": ([("if (r_hs && !in_run) layer_r <= x_meta[LAYER_BITS-1:0];", "if (r_hs && !in_run) layer_r <= '0;")],
+    "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
                          "timed out", "test_random"),
     "no_route_hold": ([("wire issue_n = req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
                       "an offered word was withdrawn|timed out", "test_consecutive"),
