@@ -38,7 +38,6 @@ import numpy as np
 
 from python_ref.config import Config, load_config, parse_config
 from python_ref.kernels.moe import MoEResult, MoEWeights, moe_raw
-from python_ref.model.weights import seeded_tensor, tensor_shapes
 
 MOE_LAYER = 1  # the first MoE layer (the published gates are exact there)
 STEER_HIGH = 16.0  # x[t][expert in slot j] = STEER_HIGH - j
@@ -96,6 +95,8 @@ _SEEDED: dict = {}
 def seeded_moe_weights(cfg: Config, seed: int = 0) -> MoEWeights:
     """Layer 1's MoE weights of :func:`python_ref.model.weights.seeded_weights` (the same tensors:
     one generator per tensor name), quantized to their formats."""
+    # imported here: python_ref.model loads torch (seconds per simulator run that needs none of it)
+    from python_ref.model.weights import seeded_tensor, tensor_shapes
     key = (cfg.digest, seed)
     if key not in _SEEDED:
         p = f"l{MOE_LAYER}_"
@@ -280,7 +281,7 @@ def published_moe_weights(stand_in_seed: int = 0) -> tuple[MoEWeights, tuple]:
     ``load_edge_moe_weights(..., stand_in_experts=True)``: one generator per tensor name). Returns
     (weights, names of the stand-ins)."""
     from python_ref.model.real_data import PUBLISHED_CONFIG, missing_reason
-    from python_ref.model.weights import FILE_SUFFIX, default_weights_dir
+    from python_ref.model.weights import FILE_SUFFIX, default_weights_dir, seeded_tensor, tensor_shapes
 
     cfg = load_config(PUBLISHED_CONFIG)
     reason = missing_reason(cfg)
@@ -454,3 +455,32 @@ def moe_csim(cfg: Config, min_values: int = 100_000, cases=None):
                       "x.txt": np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1) for _, x, _, _ in cases]),
                       "w_gate.txt": np.concatenate([np.asarray(w, dtype=np.int64).reshape(-1) for _, _, w, _ in cases])},
                      expected, notes={"cases": [n for n, *_ in cases]})
+
+
+def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None) -> list[dict]:
+    """Per engine call of an expert schedule (python_ref's decode_descriptors(...)[2]): the measured
+    ap_ready / ap_done cycles (``ready``, ``done``: absolute, one per call) relative to the first call's
+    ap_ready, next to cosim.linear_schedule.Sequence with every call offered at once and the first
+    call's x_ from ``first_x`` (the cycle the unit first offers it, relative to the same origin), with
+    the weights unthrottled or (``fifo``: a cosim.weight_fifo_schedule.WeightFifo on the same origin)
+    through the prefetch FIFO ("model_*"), the same with x_ there at once and no FIFO ("ideal_*"), and
+    the call alone (predicted_cycles, "isolated"). The benches of rtl/src/moe_layer.sv and (the same
+    records, built inline) rtl/src/moe_experts.sv compare them."""
+    from cosim.linear_schedule import SeqCall, Sequence, predicted_cycles
+    m = cfg.model
+    if len(ready) != len(sched.calls) or len(done) != len(sched.calls):
+        raise AssertionError(f"{len(ready)} ap_ready, {len(done)} ap_done for {len(sched.calls)} calls")
+    base = ready[0]
+    ideal, model = Sequence(cfg), Sequence(cfg, fifo=fifo)
+    calls = []
+    for n, c in enumerate(sched.calls):
+        shape = (m.expert_hidden, m.dim) if c.layer == "fc1" else (m.dim, m.expert_hidden)
+        sc = dict(n_out=shape[0], n_in=shape[1], rows=c.rows, gelu=c.gelu)
+        mi = ideal.add(SeqCall(**sc))
+        mf = model.add(SeqCall(**sc, x_from=first_x - 1 if n == 0 else None))
+        calls.append({"call": n, "layer": c.layer, "expert": c.expert, "rows": c.rows,
+                      "ready": ready[n] - base, "done": done[n] - base,
+                      "model_ready": mf.ready, "model_done": mf.done,
+                      "ideal_ready": mi.ready, "ideal_done": mi.done,
+                      "isolated": predicted_cycles(cfg, shape[0], shape[1], c.rows, c.gelu).cycles})
+    return calls

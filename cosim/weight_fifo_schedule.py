@@ -59,7 +59,7 @@ class WeightFifo:
     ``start`` (its first push is at ``start`` at the earliest).
     """
 
-    def __init__(self, segments, depth: int, rate: int, word: int, burst: int = 8, start: int = 0):
+    def __init__(self, segments, depth: int, rate: int, word: int, burst: int = 8, start: int = 0, skip: bool = True):
         if depth < 2 or depth & (depth - 1):
             raise WeightFifoError(f"weight FIFO depth {depth}: must be a power of two >= 2")
         if min(rate, word, burst) < 1:
@@ -70,6 +70,10 @@ class WeightFifo:
                 raise WeightFifoError(f"weight stream segment {n} ({s.name or 'unnamed'}): {s.words} words, must be >= 1")
         self.depth, self.rate, self.word, self.cap = depth, rate, word, burst * word
         self.start = start
+        # skip: the DMA skips an inactive expert's segment whose first word comes after the routing is
+        # visible; False: it pushes every expert's words and the head drops them all (rtl/src/moe_layer.sv's
+        # DDR side as cosim/test_moe_layer.py drives it)
+        self.skip = skip
         # routing: layer -> (first cycle the mask is visible, active experts)
         self.routes: dict[int, tuple[int, frozenset]] = {}
         self._spec_fetch: dict[int, int] = {}     # layer -> last first-word push decided without its routing
@@ -123,7 +127,7 @@ class WeightFifo:
             if self._fetch_off == 0 and seg.expert is not None:
                 layer, e = seg.expert
                 r = self.routes.get(layer)
-                if r is not None and t >= r[0] and e not in r[1]:
+                if self.skip and r is not None and t >= r[0] and e not in r[1]:
                     self._skipped.add(self._fetch_seg)    # never fetched
                     self._fetch_seg += 1
                     continue

@@ -1,0 +1,366 @@
+"""cocotb testbench of rtl/src/moe_layer.sv (the MoE layer's top: moe_router -> descriptor stream ->
+moe_experts, the DDR weight and bias words through two weight_fifo instances): per layer the gate
+logits on logits_ (task_id, n_tokens, layer_id set for the run), LN2(x) on x_ and, on ddr_ / ddrb_,
+EVERY expert's fc1 and fc2 weight / bias images in the frame's order, tagged speculative with the
+expert and the layer number; moe_acc on y_ compared bit for bit with python_ref's run_schedule of the
+routing of these logits (cosim.test_moe_experts.ExpertsTB.layer: the same expectation as the expert
+executor's bench). Every DDR word must be consumed (taken by the engine or dropped at a FIFO's head),
+err must stay low, and each layer must write exactly one routing mask into the FIFOs: its layer
+number and python_ref's active experts. Run through cosim.runner.run_unit (tests/test_cosim_moe_layer.py).
+
+The stall pattern pauses every input (logits_, x_, ddr_, ddrb_) and the y_ sink; idle x_, ddr_ and
+ddrb_ carry random data and tags. Layers of a test_consecutive group are queued at once on every
+input (the router routes layer n+1 while layer n's experts run; the top must hold its route pulse).
+Run parameters: stall, n_random (random layers), corrupt (one flipped expected bit), tasks (routing
+cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all)."""
+from __future__ import annotations
+
+import random
+from collections import deque
+
+import numpy as np
+
+import cocotb
+from cocotb.triggers import RisingEdge
+from cocotbext.axi import AxiStreamFrame, AxiStreamSource
+
+from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
+from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
+from cosim.test_moe_experts import ExpertsTB, random_weights
+from cosim.vectors import rand_raw
+from cosim.weight_fifo_schedule import Segment, WeightFifo
+from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
+from python_ref.kernels.moe import MoEWeights, gate_logits, route
+
+TEST_TIMEOUT_MS = 120000
+SPEC = "python_ref.kernels.moe.run_schedule(x, weights, decode_descriptors(descriptor_words(route(logits), ...)))"
+
+
+class TaggedWords:
+    """A DDR stream into <prefix>_TDATA/TVALID/TLAST/TUSER_spec/TUSER_layer/TUSER_expert: words offered
+    in order, one per cycle unless the pause generator pauses, handshakes counted (cycle ``n`` of the
+    TB's count). Idle cycles carry random data and tags."""
+
+    def __init__(self, tb, prefix: str, seed: int):
+        d = tb.dut
+        self.tb, self.prefix = tb, prefix
+        self.s = {n: getattr(d, f"{prefix}_{n}") for n in ("TDATA", "TVALID", "TREADY", "TLAST", "TUSER_spec",
+                                                          "TUSER_layer", "TUSER_expert")}
+        self.queue: deque = deque()
+        self.pause = None
+        self.rng = np.random.default_rng(seed)
+        self.bits = random.Random(seed)
+        self.pushes: list[int] = []     # handshake cycles
+        self.s["TVALID"].value = 0
+        cocotb.start_soon(self._run())
+
+    def send(self, words):
+        """words: (data, last, layer, expert)."""
+        self.queue.extend(words)
+
+    def clear(self):
+        self.queue.clear()
+
+    def empty(self) -> bool:
+        return not self.queue and not int(self.s["TVALID"].value)
+
+    async def _run(self):
+        s, valid, rng = self.s, False, self.rng
+        while True:
+            await RisingEdge(self.tb.clk)
+            if not self.tb.rst_n.value:
+                valid = False
+            elif valid and int(s["TREADY"].value):
+                self.queue.popleft()
+                self.pushes.append(self.tb.n)
+            paused = next(self.pause) if self.pause is not None else False
+            valid = bool(self.queue) and not paused and bool(self.tb.rst_n.value)
+            if valid:
+                data, last, layer, e = self.queue[0]
+                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, 1
+                s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
+            else:
+                s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
+                s["TLAST"].value, s["TUSER_spec"].value = int(rng.integers(2)), int(rng.integers(2))
+                s["TUSER_layer"].value = int(rng.integers(0, 1 << len(s["TUSER_layer"])))
+                s["TUSER_expert"].value = int(rng.integers(0, 1 << len(s["TUSER_expert"])))
+            s["TVALID"].value = int(valid)
+
+
+class LayerTB(StreamTB):
+    # the streams and the expectation of one layer: the expert executor bench's (words, schedule,
+    # x frame, want frame, ...); it reads cfg, L, nd, T, D, act, wfmt, bfmt, axi and _hostile
+    layer = ExpertsTB.layer
+
+    def __init__(self, dut, params):
+        act_w = params.cfg().fmt("act").width
+        super().__init__(dut, params, "moe_layer", act_w)
+        cfg, m = self.cfg, self.cfg.model
+        if cfg.numerics.expert_weights is not None:
+            raise ValueError(f"config {cfg.name}: numerics.expert_weights (scaled 8-bit experts) has no engine in RTL")
+        self.L, self.T, self.D, self.H, self.E = self.lanes, m.tokens, m.dim, m.expert_hidden, m.experts
+        self.nd = -(-self.D // self.L)
+        self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
+        self.axi = cfg.hardware.axi_width
+        self._hostile = np.random.default_rng(params.seed + 97)
+        self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
+                                  reset_active_level=False, byte_size=act_w)
+        self.lg.log.setLevel("WARNING")
+        self.lg_lanes = len(dut.logits_TDATA) // act_w
+        self.nb = -(-self.E // self.lg_lanes)
+        self.ddr = TaggedWords(self, "ddr", params.seed + 5)
+        self.ddrb = TaggedWords(self, "ddrb", params.seed + 6)
+        self.wf_depth, self.layer_bits = int(dut.WF_DEPTH.value), int(dut.LAYER_BITS.value)
+        dut.n_tokens.value, dut.task_id.value, dut.layer_id.value = 0, 0, 0
+        self.n = 0
+        self.lg_beats: list[int] = []
+        self.readies: list[int] = []
+        self.dones: list[int] = []
+        self.x_offers: list[int] = []
+        self.routes: list[tuple[int, int, str, str]] = []   # (cycle, layer, active of u_wfifo, active of u_bfifo)
+        cocotb.start_soon(self._layer_monitor())
+
+    def set_stall_pattern(self, name: str, seed: int):
+        super().set_stall_pattern(name, seed)
+        idle = STALL_PATTERNS[name][0]
+        self.lg.set_pause_generator(random_pauses(*idle, seed=seed + 3) if idle else None)
+        if not idle:
+            self.lg.pause = False
+        for k, dr in enumerate((self.ddr, self.ddrb)):
+            dr.pause = random_pauses(*idle, seed=seed + 4 + k) if idle else None
+
+    async def _layer_monitor(self):
+        d, u = self.dut, self.dut.u_experts.u_lin
+        prev_x = 0
+        while True:
+            await RisingEdge(self.clk)
+            self.n += 1
+            if not self.rst_n.value:
+                prev_x = 0
+                continue
+            if d.logits_TVALID.value and d.logits_TREADY.value:
+                self.lg_beats.append(self.n)
+            if u.ap_ready.value:
+                self.readies.append(self.n)
+            if u.ap_done.value:
+                self.dones.append(self.n)
+            xv = int(u.x_TVALID.value)
+            if xv and not prev_x:
+                self.x_offers.append(self.n)
+            prev_x = xv
+            wf, bf = d.u_wfifo, d.u_bfifo
+            if wf.route_we.value or bf.route_we.value:
+                if not (wf.route_we.value and bf.route_we.value) or int(wf.route_layer.value) != int(bf.route_layer.value):
+                    raise AssertionError(f"cycle {self.n}: the two FIFOs got different route pulses")
+                self.routes.append((self.n, int(wf.route_layer.value), str(wf.route_active.value),
+                                    str(bf.route_active.value)))
+
+    def ddr_words(self, w: MoEWeights, layer_no: int):
+        """Every expert's fc1, fc2 weight images and bias images in the frame's order, with their tags."""
+        ws, bs = [], []
+        for e in range(self.E):
+            for mat, bias in ((w.w1[e], w.b1[e]), (w.w2[e], w.b2[e])):
+                for out, img in ((ws, pack_matrix_axi(mat, self.wfmt, self.axi)),
+                                 (bs, pack_vector_axi(bias, self.bfmt, self.axi))):
+                    out += [(v, int(k == len(img) - 1), layer_no, e) for k, v in enumerate(img)]
+        return ws, bs
+
+    async def _controls(self, runs):
+        """task_id, n_tokens, layer_id of each run, switched to the next run once its first logits
+        beat is taken (the router and the top sample them there)."""
+        d, b0 = self.dut, len(self.lg_beats)
+        for i, (t, task, lay) in enumerate(runs):
+            d.n_tokens.value, d.task_id.value, d.layer_id.value = t, task, lay
+            first = b0 + sum(r[0] for r in runs[:i]) * self.nb + 1
+            while len(self.lg_beats) < first:
+                await RisingEdge(self.clk)
+
+    async def run(self, layers, label: str) -> int:
+        """Layers (x, weights, logits, task, layer number) queued at once on every input; returns the
+        mismatching output values."""
+        xins, wants, runs, lg_frames, ws, bs, work = [], [], [], [], [], [], 0
+        self.last_schedules, self.last_words = [], []
+        for x, w, logits, task, layer_no in layers:
+            words, sched, xin, want, _, _, _, steps = self.layer(x, w, logits, task)
+            t = len(logits)
+            xins.append(xin)
+            wants.append(want)
+            runs.append((t, task, layer_no))
+            pad = self._hostile.integers(self.act.raw_min, self.act.raw_max + 1, (t, self.nb * self.lg_lanes - self.E))
+            lg_frames.append(AxiStreamFrame(np.concatenate([np.asarray(logits, dtype=np.int64), pad], axis=1)
+                                            .reshape(-1).tolist()))
+            lw, lb = self.ddr_words(w, layer_no)
+            ws += lw
+            bs += lb
+            work += steps + len(lw)
+            self.last_schedules.append(sched)
+            self.last_words.append((len(lw), len(lb)))
+        r0, d0 = len(self.routes), len(self.lg_beats)
+        await RisingEdge(self.clk)
+        ctl = cocotb.start_soon(self._controls(runs))
+        await RisingEdge(self.clk)
+
+        async def send_logits():
+            for f in lg_frames:
+                await self.lg.send(f)
+
+        cocotb.start_soon(send_logits())
+        self.ddr.send(ws)
+        self.ddrb.send(bs)
+        beats = 2 * sum(len(v) for v in xins) // self.L
+        bad = await self.check_frames(xins, wants, label, cycles_per_beat=1 + 3 * work // beats,
+                                      describe=lambda i, j: f"layer {i} token {j // (self.nd * self.L)} lane "
+                                                            f"{j % (self.nd * self.L)}")
+        ctl.cancel()
+        # the words of inactive experts after the last active one may still be arriving and being dropped
+        # (one per cycle) when moe_acc is out: wait for them, as long as the stall pattern allows
+        for _ in range(4 * (len(ws) + len(bs)) + 1000):
+            if self.ddr.empty() and self.ddrb.empty():
+                break
+            await RisingEdge(self.clk)
+        for name, empty in (("logits", self.lg.empty() and not int(self.dut.logits_TVALID.value)),
+                            ("ddr", self.ddr.empty()), ("ddrb", self.ddrb.empty())):
+            if not empty:
+                raise AssertionError(f"{label}: the unit did not consume the whole {name}_ stream")
+        if len(self.lg_beats) - d0 != sum(r[0] for r in runs) * self.nb:
+            raise AssertionError(f"{label}: {len(self.lg_beats) - d0} logits beats taken")
+        if int(self.dut.err.value):
+            raise AssertionError(f"{label}: err raised")
+        routes = self.routes[r0:]
+        want_routes = [(layer_no, "".join("1" if n else "0" for n in reversed(route(lg, self.cfg).queue_lengths)))
+                       for _, _, lg, _, layer_no in layers]
+        got_routes = [(r[1], r[2]) for r in routes]
+        if got_routes != want_routes or any(r[2] != r[3] for r in routes):
+            raise AssertionError(f"{label}: route pulses (layer, active) {got_routes}, expected {want_routes}")
+        self.results.add("runs", len(layers))
+        self.results.add("calls", sum(len(s.calls) for s in self.last_schedules))
+        self.results.add("ddr_words", len(ws) + len(bs))
+        self.results.add("dropped_words", len(ws) - sum(self.engine_words(s) for s in self.last_schedules))
+        return bad
+
+    def engine_words(self, sched) -> int:
+        e = self.axi // self.wfmt.width
+        return sum((self.H * -(-self.D // e)) if c.layer == "fc1" else (self.D * -(-self.H // e)) for c in sched.calls)
+
+
+def _layer_no(tb, i: int) -> int:
+    """Layer numbers 1 .. 2^LAYER_BITS - 1, consecutive layers different (0 unused: a broken copy that
+    writes mask layer 0 must hang)."""
+    return 1 + i % ((1 << tb.layer_bits) - 1)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_routings(dut):
+    """Every routing case of cosim.moe_vectors (all tokens to one expert, E - k experts unused, every
+    expert active, ties, ...) as one layer each: task 0's with the case's x and the seeded expert
+    weights, the other tasks' with full-range x and weights (run parameters tasks: how many; cases:
+    only the routing cases of these names, default all)."""
+    tb = await LayerTB.create(dut)
+    rng = tb.rng(3)
+    only = tb.params.extra.get("cases")
+    total = i = 0
+    for task in range(tb.params.int("tasks", tb.cfg.model.tasks)):
+        cases = routing_cases(tb.cfg, task)
+        unknown = sorted(set(only or ()) - set(cases))
+        if unknown:
+            raise ValueError(f"run parameter cases: unknown routing cases {unknown}; known: {sorted(cases)}")
+        for name, case in cases.items():
+            if only is not None and name not in only:
+                continue
+            logits = gate_logits(case.x_raw, case.weights.w_gate, case.task, tb.cfg)
+            if task == 0:
+                x, w = case.x_raw, seeded_moe_weights(tb.cfg)
+            else:
+                x, w = rand_raw(tb.act, (tb.T, tb.D), rng), random_weights(tb.cfg, rng, True)
+            total += await tb.run([(x, w, logits, task, _layer_no(tb, i))], f"case {name} (task {task})/{tb.params.stall}")
+            i += 1
+    tb.expect_exact(total, "routings", SPEC)
+
+
+def _random_layer(tb, rng, i: int):
+    t = [1, tb.T][i] if i < 2 else int(rng.integers(1, tb.T + 1))
+    lg = rng.normal(0, rng.uniform(0.2, 6.0), (t, tb.E))
+    if i % 3 == 2:
+        lg = np.round(lg)
+    full = bool(i % 2)
+    x = rand_raw(tb.act, (tb.T, tb.D), rng, None if full else 1.0)
+    return x, random_weights(tb.cfg, rng, full), tb.act.from_float(lg).astype(np.int64), int(rng.integers(tb.cfg.model.tasks))
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_random(dut):
+    """n_random layers one at a time: T in {1, T_max, random}, gate-like random logits (some rounded:
+    ties), random task, realistic or full-range x and weights."""
+    tb = await LayerTB.create(dut)
+    rng = tb.rng(5)
+    total = 0
+    for i in range(tb.params.n_random):
+        x, w, lg, task = _random_layer(tb, rng, i)
+        total += await tb.run([(x, w, lg, task, _layer_no(tb, i))], f"random {i} T={len(lg)}/{tb.params.stall}")
+    tb.expect_exact(total, "random", SPEC)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_consecutive(dut):
+    """Three layers with different layer numbers queued at once on every input (logits, x, DDR): all
+    tokens to the same k experts (E - k experts unused: the FIFOs drop whole trailing experts), all
+    tokens to one expert, a random layer of one token. Layer n+1 is routed while layer n's experts still run: its route pulse must wait until
+    layer n's words have left both FIFOs, and layer n's mask must not drop layer n+1's words."""
+    tb = await LayerTB.create(dut)
+    rng = tb.rng(11)
+    cases = routing_cases(tb.cfg, 0)
+    layers = []
+    for k, name in enumerate(("all tokens to the same k experts", "all tokens to one expert")):
+        c = cases[name]
+        layers.append((c.x_raw, random_weights(tb.cfg, rng, False), gate_logits(c.x_raw, c.weights.w_gate, 0, tb.cfg),
+                       0, 2 + k))
+    x, w, lg, task = _random_layer(tb, rng, 0)
+    layers.append((x, w, lg, task, 5))
+    tb.expect_exact(await tb.run(layers, f"consecutive/{tb.params.stall}"), "consecutive", SPEC)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_cycles(dut):
+    """No stalls, DDR always valid, one layer at a time (T_max tokens: all tokens to one expert, every
+    expert active, a random gate): per engine call the measured ap_ready / ap_done (from the first
+    call's ap_ready) next to cosim.linear_schedule.Sequence with the weights through
+    cosim.weight_fifo_schedule.WeightFifo (every expert's words pushed, from the measured first push;
+    the mask visible the cycle after the measured route pulse), and the layer's cycles (first logits
+    beat -> last moe_acc beat) and the expert phase (first ap_ready -> last ap_done)."""
+    tb = await LayerTB.create(dut, stall="none")
+    rng = tb.rng(7)
+    cases = routing_cases(tb.cfg, 0)
+    layers = [("all tokens to one expert", cases["all tokens to one expert"]),
+              ("every expert active", cases["every expert active"]),
+              ("random gate", tb.act.from_float(rng.normal(0, 3, (tb.T, tb.E))).astype(np.int64))]
+    w = random_weights(tb.cfg, rng, False)
+    e = tb.axi // tb.wfmt.width
+    n1, n2 = tb.H * -(-tb.D // e), tb.D * -(-tb.H // e)
+    recs = []
+    for i, (name, c) in enumerate(layers):
+        logits = c if isinstance(c, np.ndarray) else gate_logits(c.x_raw, c.weights.w_gate, 0, tb.cfg)
+        r0, d0, x0, o0, l0, p0 = (len(tb.readies), len(tb.dones), len(tb.x_offers), len(tb.out_beats),
+                                  len(tb.lg_beats), len(tb.ddr.pushes))
+        ro = len(tb.routes)
+        x = rand_raw(tb.act, (tb.T, tb.D), rng, 1.0)
+        lay = _layer_no(tb, i)
+        tb.expect_exact(await tb.run([(x, w, logits, 0, lay)], f"cycles {name}"), "cycles", SPEC)
+        sched = tb.last_schedules[0]
+        ready, done = tb.readies[r0:], tb.dones[d0:]
+        base = ready[0]
+        (pulse, _, active, _), = tb.routes[ro:]
+        fifo = WeightFifo([Segment(n, (lay, k)) for k in range(tb.E) for n in (n1, n2)], tb.wf_depth, rate=e, word=e,
+                          start=tb.ddr.pushes[p0] - base, skip=False)
+        fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + 1)
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo)
+        rec = {"layer": name, "calls": calls, "first_x_offer": tb.x_offers[x0] - base,
+               "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
+               "ideal_phase": calls[-1]["ideal_done"] + 1, "isolated_sum": sum(c["isolated"] for c in calls),
+               "route_pulse": pulse - base, "first_push": tb.ddr.pushes[p0] - base,
+               "layer_cycles": tb.out_beats[-1][0] - tb.lg_beats[l0] + 1,
+               "first_logit_to_first_ready": base - tb.lg_beats[l0],
+               "last_done_to_last_y": tb.out_beats[-1][0] - done[-1], "y_beats": len(tb.out_beats) - o0,
+               "dropped_words": fifo.dropped}
+        recs.append(rec)
+        tb.log.info(f"cycles {name}: {rec}")
+    tb.results.update(cycle_layers=recs)

@@ -1,0 +1,201 @@
+// The MoE layer's RTL top: gate logits in, moe_acc out (docs/moe.md, "RTL MoE layer"). Wires
+// rtl/src/moe_router.sv (logits -> routing -> descriptor stream), two rtl/src/weight_fifo.sv
+// instances (the experts' weight and bias words from DDR, fetched speculatively for every expert,
+// the inactive experts' words dropped at the head once the layer's routing is known) and
+// rtl/src/moe_experts.sv (the descriptor stream's calls on the linear engine). Bit-exact to
+// python_ref.kernels.moe.run_schedule(x, weights, decode_descriptors(descriptor_words(route(logits), ...))).
+// Not in this top: the gate's own linear call (x @ w_gate of the task; its logits come in on
+// logits_) and the residual add x + moe_acc (the network's next step).
+//
+// Ports (Vitis stream naming, ap_ctrl_none):
+//   task_id, n_tokens, layer_id
+//             the run's gate task, T and MoE layer number, sampled at the run's first logits beat
+//             (task_id and n_tokens stable from the cycle before it: moe_router's rule); layer_id is
+//             the number the DDR side tags this layer's words with (ddr_TUSER_layer).
+//   logits_   the gate logits (moe_router's x_: per token ceil(E/L) beats of L = SOFTMAX_LANES act lanes).
+//   x_        LN2(x) of the layer (moe_experts' x_: T rows of ceil(D/LINEAR_IN) beats).
+//   ddr_      the experts' weight words as DDR delivers them, for EVERY expert 0..E-1 in the frame's
+//             order (fc1 image then fc2 image of expert 0, then expert 1, ...; pack_matrix_axi, TLAST
+//             on each image's last word), tagged TUSER_spec = 1, TUSER_layer = layer_id, TUSER_expert.
+//   ddrb_     the same for the bias images (pack_vector_axi, fc1 then fc2 of every expert).
+//   y_        moe_acc (moe_experts' y_), TLAST on the layer's last beat.
+//   err       moe_experts' err (a malformed descriptor stream; cannot happen with the router in front).
+//
+// Biases: like the weights, every expert's bias images are in DDR and only the active experts'
+// may reach the engine's b_, in call order. They get their own small weight_fifo with the same
+// tags and the same route pulse rather than riding in the weight stream: the engine has separate
+// w_ and b_ ports, so one tagged stream would need a splitter that knows every call's image sizes,
+// and a bias word stuck behind its call's weights (or the reverse) at one head could stall the engine
+// (it takes b_ of a call while it still needs w_ words). Two FIFOs keep both streams independent.
+//
+// Route hold: each weight_fifo keeps one routing mask; a new layer's mask written while words of the
+// previous layer are still in the FIFO would strand them (their head waits for their layer's mask
+// forever, weight_fifo.sv). In the frame the gate's own weights sit behind the previous layer's
+// expert words in the same FIFO, so the next routing cannot come earlier; this top has no gate call,
+// so it enforces the same order itself: the router's route pulse is passed to both FIFOs only once
+// every word of the layers routed so far has left them (owed_* below: the words of all routed layers,
+// NW_* a layer, minus the words pushed, plus the level), else it is held (pend) and the logits input
+// is closed until it is passed (so the router's route_active and the sampled layer stay valid).
+// The owed check and the pulse are registered (ok_r, f_we): the pulse reaches the FIFOs two cycles
+// after the last word left (one cycle after the router's pulse when nothing is owed).
+//
+// Cycles: the router's (a token every max(NB + 1, K, softmax rate) cycles, then its descriptor words
+// one per cycle), overlapped with the experts' x_ rows; the engine calls as moe_experts' with the
+// weight FIFO's head in front (cosim.linear_schedule.Sequence with cosim.weight_fifo_schedule.WeightFifo:
+// cosim/test_moe_layer.py's test_cycles checks every call's ap_ready / ap_done against them).
+`default_nettype none
+
+module moe_layer
+  import model_pkg::*;
+#(
+    parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
+    parameter int BF_DEPTH = 16,           // bias words: a call's image is ceil(dim / BPW) words
+    parameter int LAYER_BITS = 4
+) (
+    input  logic                           ap_clk,
+    input  logic                           ap_rst_n,   // synchronous, active low
+    input  logic [MOE_H_TASK_W-1:0]        task_id,
+    input  logic [7:0]                     n_tokens,
+    input  logic [LAYER_BITS-1:0]          layer_id,
+    input  logic [SOFTMAX_LANES*ACT_W-1:0] logits_TDATA,
+    input  logic                           logits_TVALID,
+    output logic                           logits_TREADY,
+    input  logic                           logits_TLAST,   // ignored
+    input  logic [LINEAR_IN*ACT_W-1:0]     x_TDATA,
+    input  logic                           x_TVALID,
+    output logic                           x_TREADY,
+    input  logic                           x_TLAST,        // ignored
+    input  logic [AXI_WIDTH-1:0]           ddr_TDATA,
+    input  logic                           ddr_TVALID,
+    output logic                           ddr_TREADY,
+    input  logic                           ddr_TLAST,
+    input  logic                           ddr_TUSER_spec,
+    input  logic [LAYER_BITS-1:0]          ddr_TUSER_layer,
+    input  logic [$clog2(NUM_EXPERTS)-1:0] ddr_TUSER_expert,
+    input  logic [AXI_WIDTH-1:0]           ddrb_TDATA,
+    input  logic                           ddrb_TVALID,
+    output logic                           ddrb_TREADY,
+    input  logic                           ddrb_TLAST,
+    input  logic                           ddrb_TUSER_spec,
+    input  logic [LAYER_BITS-1:0]          ddrb_TUSER_layer,
+    input  logic [$clog2(NUM_EXPERTS)-1:0] ddrb_TUSER_expert,
+    output logic [LINEAR_OUT*ACT_W-1:0]    y_TDATA,
+    output logic                           y_TVALID,
+    input  logic                           y_TREADY,
+    output logic                           y_TLAST,
+    output logic                           err
+);
+  localparam int E   = NUM_EXPERTS;
+  localparam int D   = FEATURE_DIM;
+  localparam int H   = EXPERT_HIDDEN_DIM;
+  localparam int WPW = AXI_WIDTH / WEIGHT_W;       // expert weights per DDR word (pack_matrix_axi)
+  localparam int BPW = AXI_WIDTH / BIAS_W;         // biases per word (pack_vector_axi)
+  // words of one layer in each stream: every expert's fc1 (H x D) and fc2 (D x H) image
+  localparam int NW_W = E * (H * ((D + WPW - 1) / WPW) + D * ((H + WPW - 1) / WPW));
+  localparam int NW_B = E * ((H + BPW - 1) / BPW + (D + BPW - 1) / BPW);
+  // owed counters: routed words minus pushed words, in -(DEPTH + 1) .. NW (pushes run at most a FIFO
+  // ahead of the routed layers: the next layer's words wait at the head); kept modulo 2^OW, which
+  // is all the zero test of owed + level needs
+  localparam int OW_W = $clog2(NW_W + WF_DEPTH + 2) + 1;
+  localparam int OW_B = $clog2(NW_B + BF_DEPTH + 2) + 1;
+
+  if (E < 2) begin : g_chk
+    $error("moe_layer: the weight FIFO's expert tag needs NUM_EXPERTS >= 2");
+  end
+
+  // ---- router, its logits input closed while a route pulse is held
+  logic                  r_x_ready, r_route_we;
+  logic [E-1:0]          r_route_active;
+  logic [63:0]           d_data;
+  logic                  d_valid, d_ready, d_last;
+  logic                  pend, hold, in_run;
+  logic [LAYER_BITS-1:0] layer_r;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [7:0]            d_keep, d_strb;   // all ones; moe_experts takes whole words
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  assign logits_TREADY = r_x_ready && !hold;
+  moe_router u_router (
+      .ap_clk, .ap_rst_n, .task_id, .n_tokens,
+      .x_TDATA(logits_TDATA), .x_TVALID(logits_TVALID && !hold), .x_TREADY(r_x_ready), .x_TLAST(logits_TLAST),
+      .x_TKEEP('1), .x_TSTRB('1),
+      .y_TDATA(d_data), .y_TVALID(d_valid), .y_TREADY(d_ready), .y_TLAST(d_last), .y_TKEEP(d_keep),
+      .y_TSTRB(d_strb), .route_we(r_route_we), .route_active(r_route_active));
+
+  // the layer number of the open run: sampled at its first logits beat (a run is open from there to
+  // its route pulse; the next run's first beat comes after the run's last descriptor word)
+  wire g_hs = logits_TVALID && logits_TREADY;
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n)       in_run <= 1'b0;
+    else if (r_route_we) in_run <= 1'b0;
+    else if (g_hs)       in_run <= 1'b1;
+    if (g_hs && !in_run) layer_r <= layer_id;
+  end
+
+  // ---- route hold (see the header). f_we, the pulse into both FIFOs, is a flip-flop (weight_fifo's
+  // route_we selects its head flags in their last LUT); hold closes the logits input while a pulse
+  // is held or being written, so the router's route_active and layer_r are still the run's.
+  logic [$clog2(WF_DEPTH):0] wf_level;
+  logic [$clog2(BF_DEPTH):0] bf_level;
+  logic [OW_W-1:0]           owed_w;
+  logic [OW_B-1:0]           owed_b;
+  logic                      ok_r, f_we;
+  wire req     = r_route_we || pend;
+  wire issue_n = req && ok_r && !f_we;
+  wire pend_n  = req && !issue_n;
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      pend   <= 1'b0;
+      f_we   <= 1'b0;
+      hold   <= 1'b0;
+      owed_w <= '0;
+      owed_b <= '0;
+      ok_r   <= 1'b0;
+    end else begin
+      pend   <= pend_n;
+      f_we   <= issue_n;
+      hold   <= pend_n || issue_n;
+      owed_w <= owed_w + (f_we ? OW_W'(NW_W) : '0) - OW_W'(ddr_TVALID && ddr_TREADY);
+      owed_b <= owed_b + (f_we ? OW_B'(NW_B) : '0) - OW_B'(ddrb_TVALID && ddrb_TREADY);
+      // owed + level = routed words not yet popped; false while a pulse is decided or written (its
+      // words are not in owed yet)
+      ok_r   <= owed_w + OW_W'(wf_level) == '0 && owed_b + OW_B'(bf_level) == '0 && !f_we && !issue_n;
+    end
+  end
+
+  // ---- the two prefetch FIFOs
+  logic [AXI_WIDTH-1:0] w_data, b_data;
+  logic                 w_valid, w_ready, w_last, b_valid, b_ready, b_last;
+  weight_fifo #(.WIDTH(AXI_WIDTH), .DEPTH(WF_DEPTH), .EXPERTS(E), .LAYER_BITS(LAYER_BITS)) u_wfifo (
+      .clk(ap_clk), .rst_n(ap_rst_n),
+      .s_axis_tdata(ddr_TDATA), .s_axis_tlast(ddr_TLAST), .s_axis_tvalid(ddr_TVALID), .s_axis_tready(ddr_TREADY),
+      .s_axis_tuser_spec(ddr_TUSER_spec), .s_axis_tuser_layer(ddr_TUSER_layer), .s_axis_tuser_expert(ddr_TUSER_expert),
+      .route_we(f_we), .route_layer(layer_r), .route_active(r_route_active),
+      .m_axis_tdata(w_data), .m_axis_tlast(w_last), .m_axis_tvalid(w_valid), .m_axis_tready(w_ready),
+      .level(wf_level));
+  weight_fifo #(.WIDTH(AXI_WIDTH), .DEPTH(BF_DEPTH), .EXPERTS(E), .LAYER_BITS(LAYER_BITS)) u_bfifo (
+      .clk(ap_clk), .rst_n(ap_rst_n),
+      .s_axis_tdata(ddrb_TDATA), .s_axis_tlast(ddrb_TLAST), .s_axis_tvalid(ddrb_TVALID), .s_axis_tready(ddrb_TREADY),
+      .s_axis_tuser_spec(ddrb_TUSER_spec), .s_axis_tuser_layer(ddrb_TUSER_layer), .s_axis_tuser_expert(ddrb_TUSER_expert),
+      .route_we(f_we), .route_layer(layer_r), .route_active(r_route_active),
+      .m_axis_tdata(b_data), .m_axis_tlast(b_last), .m_axis_tvalid(b_valid), .m_axis_tready(b_ready),
+      .level(bf_level));
+
+  // ---- the expert executor
+  moe_experts u_experts (
+      .ap_clk, .ap_rst_n,
+      .d_TDATA(d_data), .d_TVALID(d_valid), .d_TREADY(d_ready), .d_TLAST(d_last),
+      .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST,
+      .w_TDATA(w_data), .w_TVALID(w_valid), .w_TREADY(w_ready), .w_TLAST(w_last),
+      .b_TDATA(b_data), .b_TVALID(b_valid), .b_TREADY(b_ready), .b_TLAST(b_last),
+      .y_TDATA, .y_TVALID, .y_TREADY, .y_TLAST, .err);
+
+`ifndef SYNTHESIS
+  // the hold keeps weight_fifo's rule: a mask is never replaced while its layer has words inside
+  always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && r_route_we && pend) $error("moe_layer: a route pulse while the previous one is held");
+  end
+`endif
+endmodule
+
+`default_nettype wire

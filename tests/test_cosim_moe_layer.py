@@ -1,0 +1,98 @@
+"""RTL MoE layer top (rtl/src/moe_layer.sv: moe_router -> descriptor stream -> moe_experts, the DDR
+weight and bias words of every expert through two weight_fifo instances that drop the inactive
+experts' words) against python_ref under cocotb + Verilator on tiny.yaml: routing cases, random
+layers, three layers queued at once (the route hold), stall patterns none / both, the engine calls'
+cycles against cosim.linear_schedule.Sequence with cosim.weight_fifo_schedule.WeightFifo, a corrupted
+expectation and broken copies of the top that must fail."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cosim.runner import CosimError, broken_copy, run_unit
+
+pytestmark = pytest.mark.cosim
+
+
+def run(stall: str, runs: int, run_name: str, testcase=None, **kw) -> dict:
+    return run_unit("moe_layer", "tiny", stall=stall, n_random=runs, run_name=run_name, testcase=testcase, **kw)
+
+
+# default (make test): stall "both", the two routing cases that leave experts unused (every DDR word of
+# theirs dropped at the FIFOs' heads) and the consecutive group (the route hold); slow (make test-full):
+# stall none and both with every routing case, random layers, every task
+DROP_CASES = ("all tokens to one expert", "all tokens to the same k experts")
+RUNS = [("both", 0, 1, DROP_CASES, False), ("none", 3, 1, None, True), ("both", 8, 2, None, True)]
+
+
+@pytest.mark.parametrize("stall,runs,tasks,cases,slow",
+                         [pytest.param(*r, marks=[pytest.mark.slow] if r[4] else []) for r in RUNS],
+                         ids=[f"{r[0]}_{r[1]}_{r[2]}" + ("_drop" if r[3] else "") for r in RUNS])
+def test_moe_layer_cosim(stall, runs, tasks, cases, slow):
+    tests = ["test_routings"] + (["test_random"] if runs else []) + ["test_consecutive"]
+    kw = {"cases": list(cases)} if cases else {}
+    r = run(stall, runs, f"{stall}_{runs}_{tasks}" + ("_drop" if cases else ""), testcase=tests, tasks=tasks, **kw)
+    # routing layers (at least the named cases, else every case of every task), random layers, the group of 3
+    assert r["mismatches"] == 0 and r["runs"] >= (len(cases) if cases else 2 * tasks) + runs + 3
+    if cases:
+        assert r["runs"] == len(cases) * tasks + runs + 3
+    assert r["dropped_words"] > 0
+    print(f"moe_layer {stall}: {r['runs']} layers, {r['calls']} engine calls, {r['ddr_words']} DDR words "
+          f"({r['dropped_words']} weight words dropped), {r['out_values']} values")
+    if stall == "both":
+        assert r["output_stall_cycles"] > 100 and r["input_stall_cycles"] > 0
+
+
+def test_moe_layer_cycles():
+    """Unstalled layers of T_max tokens, DDR always valid: every engine call's ap_ready / ap_done
+    equals cosim.linear_schedule.Sequence with the weight stream through the WeightFifo model (every
+    expert's words pushed, the inactive ones dropped at the head)."""
+    r = run("none", 1, "cycles", testcase="test_cycles")
+    assert r["mismatches"] == 0 and len(r["cycle_layers"]) == 3
+    for layer in r["cycle_layers"]:
+        for c in layer["calls"]:
+            assert (c["ready"], c["done"]) == (c["model_ready"], c["model_done"]), (layer["layer"], c)
+        assert layer["expert_phase"] == layer["model_phase"]
+        print(f"moe_layer cycles {layer['layer']}: layer {layer['layer_cycles']} (first logit -> first call "
+              f"{layer['first_logit_to_first_ready']}, expert phase {layer['expert_phase']}, model "
+              f"{layer['model_phase']}, engine alone with x_ at once {layer['ideal_phase']}, last done -> last y "
+              f"{layer['last_done_to_last_y']}), {layer['dropped_words']} weight words dropped")
+
+
+def test_moe_layer_scoreboard_can_fail():
+    with pytest.raises(CosimError) as err:
+        run("none", 1, "corrupt", testcase="test_random", corrupt=True)
+    assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# Broken copies of rtl/src/moe_layer.sv, each must fail with the message that names its defect: the
+# weight FIFO keeps every expert (the route mask not connected): the engine computes with an
+# inactive expert's weights (the scoreboard) or, when the active experts come first, leaves the
+# inactive experts' words in the FIFO (the consumption check); the route layer not connected (mask layer 0, the bench
+# tags layers from 1): the heads wait forever (the bench's timeout); no route hold: layer n+1's mask
+# replaces layer n's while its words are still in the FIFO (weight_fifo's own check, or a hang).
+MOE_LAYER_BROKEN = {
+    "mask_all_active": ([(".route_active(r_route_active),\n      .m_axis_tdata(w_data)",
+                          ".route_active('1),\n      .m_axis_tdata(w_data)")],
+                        "MISMATCH|did not consume the whole ddr_ stream", "test_routings"),
+    "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
+                         "timed out", "test_random"),
+    "no_route_hold": ([("wire issue_n = req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
+                      "an offered word was withdrawn|timed out", "test_consecutive"),
+}
+
+
+# each broken copy is a Verilator build of its own (a minute or more): slow
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(MOE_LAYER_BROKEN))
+def test_moe_layer_broken_copies_fail(bug, tmp_path):
+    edits, message, testcase = MOE_LAYER_BROKEN[bug]
+    with pytest.raises(CosimError, match="mismatch|failed") as err:
+        run("both", 1, f"broken_{bug}", testcase=testcase, variant=f"broken_{bug}", tasks=1,
+            replace=broken_copy(tmp_path, "moe_layer.sv", edits))
+    log = re.search(r"(\S+sim\.log)", str(err.value))
+    assert log, f"{bug}: no log named in {str(err.value)[:400]!r}"
+    assert re.search(message, Path(log.group(1)).read_text(errors="replace")), f"{bug}: {message!r} not in {log.group(1)}"
+    print(f"broken copy {bug}: fails with {message!r}")
