@@ -50,7 +50,10 @@ def test_sanitized_csim_tiny(kernel, tmp_path):
     assert res.exact, f"{kernel}: {res.mismatches} mismatches\n{res.stderr[-2000:]}"
 
 
-@pytest.mark.parametrize("kernel", list(KERNELS))
+# the whole-frame backbone under the sanitizers (its kernels' sources each run above) is the
+# slowest build of make test (about 2 minutes alone): make test-full
+@pytest.mark.parametrize("kernel", [pytest.param(k, marks=[pytest.mark.slow] if k == "backbone" else [])
+                                    for k in KERNELS])
 def test_sanitized_csim_unusual_config(kernel, tmp_path):
     cfg = unusual_config()
     vectors, res = run_sanitized(kernel, cfg, tmp_path, generated_headers(cfg))
