@@ -464,8 +464,8 @@ def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], fi
     call's x_ from ``first_x`` (the cycle the unit first offers it, relative to the same origin), with
     the weights unthrottled or (``fifo``: a cosim.weight_fifo_schedule.WeightFifo on the same origin)
     through the prefetch FIFO ("model_*"), the same with x_ there at once and no FIFO ("ideal_*"), and
-    the call alone (predicted_cycles, "isolated"). The benches of rtl/src/moe_layer.sv and (the same
-    records, built inline) rtl/src/moe_experts.sv compare them."""
+    the call alone (predicted_cycles, "isolated"). The benches of rtl/src/moe_layer.sv and
+    rtl/src/moe_experts.sv compare them."""
     from cosim.linear_schedule import SeqCall, Sequence, predicted_cycles
     m = cfg.model
     if len(ready) != len(sched.calls) or len(done) != len(sched.calls):

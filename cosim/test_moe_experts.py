@@ -21,8 +21,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSource
 
-from cosim.linear_schedule import SeqCall, Sequence, predicted_cycles
-from cosim.moe_vectors import routing_cases, seeded_moe_weights
+from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_linear import words_to_lanes
 from cosim.vectors import rand_raw
@@ -234,18 +233,7 @@ async def test_cycles(dut):
         base = ready[0]
         first_x = tb.x_offers[x0] - base
         # the model: cycle 0 = the first call's ap_ready; the host queues x_ at x_from, offers it the cycle after
-        ideal, fill = Sequence(tb.cfg), Sequence(tb.cfg)
-        calls = []
-        for n, c in enumerate(sched.calls):
-            shape = (tb.H, tb.D) if c.layer == "fc1" else (tb.D, tb.H)
-            sc = dict(n_out=shape[0], n_in=shape[1], rows=c.rows, gelu=c.gelu)
-            mi = ideal.add(SeqCall(**sc))
-            mf = fill.add(SeqCall(**sc, x_from=first_x - 1 if n == 0 else None))
-            calls.append({"call": n, "layer": c.layer, "expert": c.expert, "rows": c.rows,
-                          "ready": ready[n] - base, "done": done[n] - base,
-                          "model_ready": mf.ready, "model_done": mf.done,
-                          "ideal_ready": mi.ready, "ideal_done": mi.done,
-                          "isolated": predicted_cycles(tb.cfg, shape[0], shape[1], c.rows, c.gelu).cycles})
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, first_x)
         rec = {"layer": name, "calls": calls, "first_x_offer": first_x,
                "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
                "ideal_phase": calls[-1]["ideal_done"] + 1,
