@@ -65,7 +65,7 @@ BROKEN = {
 
 
 # a build each (~2 minutes): the two rules of the brief by default, the held start in `make test-full`
-SLOW_BUGS = {"start_not_held"}
+SLOW_BUGS = {"start_not_held", "switch_mid_call"}   # make test keeps out_valid_not_gated
 
 
 @pytest.mark.parametrize("bug", [pytest.param(b, marks=[pytest.mark.slow] if b in SLOW_BUGS else []) for b in sorted(BROKEN)])

@@ -3,8 +3,8 @@ cocotb + Verilator, through cosim.runner: the linear layers of the config (compu
 rule), full-range odd shapes with idle cycles, the attention hi/lo split with the shifted
 accumulation (exact_matmul), the documented latency on every result.
 
-tiny (4 x 4) and a reduced edge_moe array (8 x 4) in `make test`; the full edge_moe array
-(32 x 32) behind @pytest.mark.slow."""
+tiny (4 x 4) in `make test` (the linear and attention benches drive the array on edge_moe
+shapes too); a reduced edge_moe array (8 x 4) and the full one (32 x 32) behind @pytest.mark.slow."""
 from __future__ import annotations
 
 import pytest
@@ -29,7 +29,7 @@ def run_array(config: str, run_name: str, params: dict, testcase=None, **kw) -> 
     return run_unit("mac_array", config, run_name=run_name, testcase=testcase, parameters=params, **kw)
 
 
-@pytest.mark.parametrize("config,li,lo", [("tiny", None, None), ("edge_moe", 8, 4),
+@pytest.mark.parametrize("config,li,lo", [("tiny", None, None), pytest.param("edge_moe", 8, 4, marks=pytest.mark.slow),
                                           pytest.param("edge_moe", None, None, marks=pytest.mark.slow)])
 def test_mac_array_cosim(config, li, lo):
     p = array_params(config, li, lo)

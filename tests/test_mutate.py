@@ -106,6 +106,7 @@ def test_real_sources_give_well_formed_mutants():
                 assert m.operator not in ("gt->ge", "lt->le") or "if" in m.original or "?" in m.original, m
 
 
+@pytest.mark.slow  # every RTL, HLS and spec file mapped to its tests (minutes): make test-full
 def test_project_mapping():
     assert "tests/test_cosim_gelu.py" in mutate.project_command("rtl/src/gelu.sv")
     cmd = mutate.project_command("rtl/src/exp_core.sv")
