@@ -457,7 +457,8 @@ def moe_csim(cfg: Config, min_values: int = 100_000, cases=None):
                      expected, notes={"cases": [n for n, *_ in cases]})
 
 
-def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None) -> list[dict]:
+def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None,
+                       label: str = "") -> list[dict]:
     """Per engine call of an expert schedule (python_ref's decode_descriptors(...)[2]): the measured
     ap_ready / ap_done cycles (``ready``, ``done``: absolute, one per call) relative to the first call's
     ap_ready, next to cosim.linear_schedule.Sequence with every call offered at once and the first
@@ -465,11 +466,12 @@ def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], fi
     the weights unthrottled or (``fifo``: a cosim.weight_fifo_schedule.WeightFifo on the same origin)
     through the prefetch FIFO ("model_*"), the same with x_ there at once and no FIFO ("ideal_*"), and
     the call alone (predicted_cycles, "isolated"). The benches of rtl/src/moe_layer.sv and
-    rtl/src/moe_experts.sv compare them."""
+    rtl/src/moe_experts.sv compare them; ``label`` names the layer in the error when a call's
+    ap_ready or ap_done is missing."""
     from cosim.linear_schedule import SeqCall, Sequence, predicted_cycles
     m = cfg.model
     if len(ready) != len(sched.calls) or len(done) != len(sched.calls):
-        raise AssertionError(f"{len(ready)} ap_ready, {len(done)} ap_done for {len(sched.calls)} calls")
+        raise AssertionError(f"{label}: {len(ready)} ap_ready, {len(done)} ap_done for {len(sched.calls)} calls")
     base = ready[0]
     ideal, model = Sequence(cfg), Sequence(cfg, fifo=fifo)
     calls = []

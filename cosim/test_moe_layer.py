@@ -26,7 +26,7 @@ from cocotbext.axi import AxiStreamFrame, AxiStreamSource
 
 from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
-from cosim.test_moe_experts import ExpertsTB, random_weights
+from cosim.test_moe_experts import ExpertsTB, random_layer, random_weights
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import Segment, WeightFifo
 from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
@@ -91,6 +91,7 @@ class LayerTB(StreamTB):
     # the streams and the expectation of one layer: the expert executor bench's (words, schedule,
     # x frame, want frame, ...); it reads cfg, L, nd, T, D, act, wfmt, bfmt, axi and _hostile
     layer = ExpertsTB.layer
+    sample_engine = ExpertsTB.sample_engine       # the engine's ap_ready / ap_done / x_ offer cycles
 
     def __init__(self, dut, params):
         act_w = params.cfg().fmt("act").width
@@ -102,6 +103,8 @@ class LayerTB(StreamTB):
         self.nd = -(-self.D // self.L)
         self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
         self.axi = cfg.hardware.axi_width
+        e = self.axi // self.wfmt.width
+        self.image_words = {"fc1": self.H * -(-self.D // e), "fc2": self.D * -(-self.H // e)}   # pack_matrix_axi
         self._hostile = np.random.default_rng(params.seed + 97)
         self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
                                   reset_active_level=False, byte_size=act_w)
@@ -140,14 +143,7 @@ class LayerTB(StreamTB):
                 continue
             if d.logits_TVALID.value and d.logits_TREADY.value:
                 self.lg_beats.append(self.n)
-            if u.ap_ready.value:
-                self.readies.append(self.n)
-            if u.ap_done.value:
-                self.dones.append(self.n)
-            xv = int(u.x_TVALID.value)
-            if xv and not prev_x:
-                self.x_offers.append(self.n)
-            prev_x = xv
+            prev_x = self.sample_engine(u, prev_x)
             wf, bf = d.u_wfifo, d.u_bfifo
             if wf.route_we.value or bf.route_we.value:
                 if not (wf.route_we.value and bf.route_we.value) or int(wf.route_layer.value) != int(bf.route_layer.value):
@@ -239,8 +235,7 @@ class LayerTB(StreamTB):
         return bad
 
     def engine_words(self, sched) -> int:
-        e = self.axi // self.wfmt.width
-        return sum((self.H * -(-self.D // e)) if c.layer == "fc1" else (self.D * -(-self.H // e)) for c in sched.calls)
+        return sum(self.image_words[c.layer] for c in sched.calls)
 
 
 def _layer_no(tb, i: int) -> int:
@@ -277,16 +272,6 @@ async def test_routings(dut):
     tb.expect_exact(total, "routings", SPEC)
 
 
-def _random_layer(tb, rng, i: int):
-    t = [1, tb.T][i] if i < 2 else int(rng.integers(1, tb.T + 1))
-    lg = rng.normal(0, rng.uniform(0.2, 6.0), (t, tb.E))
-    if i % 3 == 2:
-        lg = np.round(lg)
-    full = bool(i % 2)
-    x = rand_raw(tb.act, (tb.T, tb.D), rng, None if full else 1.0)
-    return x, random_weights(tb.cfg, rng, full), tb.act.from_float(lg).astype(np.int64), int(rng.integers(tb.cfg.model.tasks))
-
-
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_random(dut):
     """n_random layers one at a time: T in {1, T_max, random}, gate-like random logits (some rounded:
@@ -295,7 +280,7 @@ async def test_random(dut):
     rng = tb.rng(5)
     total = 0
     for i in range(tb.params.n_random):
-        x, w, lg, task = _random_layer(tb, rng, i)
+        x, w, lg, task = random_layer(tb, rng, i)
         total += await tb.run([(x, w, lg, task, _layer_no(tb, i))], f"random {i} T={len(lg)}/{tb.params.stall}")
     tb.expect_exact(total, "random", SPEC)
 
@@ -314,7 +299,7 @@ async def test_consecutive(dut):
         c = cases[name]
         layers.append((c.x_raw, random_weights(tb.cfg, rng, False), gate_logits(c.x_raw, c.weights.w_gate, 0, tb.cfg),
                        0, 2 + k))
-    x, w, lg, task = _random_layer(tb, rng, 0)
+    x, w, lg, task = random_layer(tb, rng, 0)
     layers.append((x, w, lg, task, 5))
     tb.expect_exact(await tb.run(layers, f"consecutive/{tb.params.stall}"), "consecutive", SPEC)
 
@@ -335,7 +320,6 @@ async def test_cycles(dut):
               ("random gate", tb.act.from_float(rng.normal(0, 3, (tb.T, tb.E))).astype(np.int64))]
     w = random_weights(tb.cfg, rng, False)
     e = tb.axi // tb.wfmt.width
-    n1, n2 = tb.H * -(-tb.D // e), tb.D * -(-tb.H // e)
     recs = []
     for i, (name, c) in enumerate(layers):
         logits = c if isinstance(c, np.ndarray) else gate_logits(c.x_raw, c.weights.w_gate, 0, tb.cfg)
@@ -349,10 +333,11 @@ async def test_cycles(dut):
         ready, done = tb.readies[r0:], tb.dones[d0:]
         base = ready[0]
         (pulse, _, active, _), = tb.routes[ro:]
-        fifo = WeightFifo([Segment(n, (lay, k)) for k in range(tb.E) for n in (n1, n2)], tb.wf_depth, rate=e, word=e,
+        fifo = WeightFifo([Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
+                          tb.wf_depth, rate=e, word=e,
                           start=tb.ddr.pushes[p0] - base, skip=False)
         fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + 1)
-        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo)
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=f"cycles {name}")
         rec = {"layer": name, "calls": calls, "first_x_offer": tb.x_offers[x0] - base,
                "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
                "ideal_phase": calls[-1]["ideal_done"] + 1, "isolated_sum": sum(c["isolated"] for c in calls),
