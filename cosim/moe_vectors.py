@@ -23,9 +23,9 @@ Sets:
 * :func:`real_cases`: the float model's layer-1 LN2 on the published weights (edge_moe only; the
   expert matrices are seeded stand-ins, listed in ``stand_ins``), skipped with
   :func:`python_ref.model.real_data.missing_reason`;
-* :func:`published_gate_logits`: the first MoE layer's gate logits of the fixed-point network
-  (python_ref.model.fixed_model) on the published weights and frame, every task (the router RTL's
-  real-frame run);
+* :func:`published_moe_layer` / :func:`published_gate_logits`: the first MoE layer's LN2 rows and
+  gate logits of the fixed-point network (python_ref.model.fixed_model) on the published weights and
+  frame, every task (the router's and the MoE layer RTL's real-frame runs);
 * :func:`logit_rows`: adversarial gate-logit rows for the softmax / top-k / queue stage alone.
 """
 from __future__ import annotations
@@ -327,16 +327,16 @@ def real_cases(images=("edge_moe", "chelsea"), tasks=(0, 1)) -> dict[str, MoECas
     return {c.name: c for c in cases}
 
 
-_FIXED_GATE: dict = {}
+_FIXED_LAYER: dict = {}
 
 
-def published_gate_logits(cfg: Config | None = None, image: str = "edge_moe") -> dict[str, tuple[np.ndarray, int]]:
-    """The first MoE layer's gate logits of the fixed-point network (python_ref.model.fixed_model:
-    the frame exactly as the accelerator computes it, every layer before the gate on the published
-    weights) on ``image``, for every task: name -> ((T, E) raw act, task). ``cfg`` defaults to
-    edge_moe.yaml; it must have the published shapes. The expert matrices are seeded stand-ins, which
-    the layer-1 gate logits do not depend on. Raises FileNotFoundError (with the missing reason)
-    without the published folder."""
+def published_moe_layer(cfg: Config | None = None, image: str = "edge_moe") -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """The first MoE layer of the fixed-point network (python_ref.model.fixed_model: the frame exactly
+    as the accelerator computes it, every layer before it on the published weights) on ``image``, for
+    every task: name -> (LN2(x) (T, D) raw act, gate logits (T, E) raw act, task). Its expert weights
+    are :func:`published_moe_weights` (published gate, seeded stand-in expert matrices: the network's
+    own). ``cfg`` defaults to edge_moe.yaml; it must have the published shapes. Raises
+    FileNotFoundError (with the missing reason) without the published folder."""
     from python_ref.model.fixed_model import FixedM3ViT
     from python_ref.model.images import load_image
     from python_ref.model.real_data import PUBLISHED_CONFIG, missing_reason, published_weights
@@ -346,12 +346,20 @@ def published_gate_logits(cfg: Config | None = None, image: str = "edge_moe") ->
     if reason:
         raise FileNotFoundError(reason)
     key = (cfg.digest, image)
-    if key not in _FIXED_GATE:
+    if key not in _FIXED_LAYER:
         model = FixedM3ViT(cfg, published_weights())
         pixels = load_image(cfg, image).raw
-        _FIXED_GATE[key] = {f"{image} layer {MOE_LAYER} task {t}": (model(pixels, t).moe[MOE_LAYER].routing.logits, t)
-                            for t in range(cfg.model.tasks)}
-    return _FIXED_GATE[key]
+        frames = {t: model(pixels, t) for t in range(cfg.model.tasks)}
+        _FIXED_LAYER[key] = {f"{image} layer {MOE_LAYER} task {t}": (f.moe_in[MOE_LAYER], f.moe[MOE_LAYER].routing.logits, t)
+                             for t, f in frames.items()}
+    return _FIXED_LAYER[key]
+
+
+def published_gate_logits(cfg: Config | None = None, image: str = "edge_moe") -> dict[str, tuple[np.ndarray, int]]:
+    """The first MoE layer's gate logits of the fixed-point network on ``image``, every task: name ->
+    ((T, E) raw act, task) (:func:`published_moe_layer`'s logits; the expert matrices, seeded
+    stand-ins, do not reach them)."""
+    return {name: (logits, task) for name, (_, logits, task) in published_moe_layer(cfg, image).items()}
 
 
 def all_cases(cfg: Config, real: bool = True) -> dict[str, MoECase]:
@@ -458,10 +466,11 @@ def moe_csim(cfg: Config, min_values: int = 100_000, cases=None):
 
 
 def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None,
-                       label: str = "") -> list[dict]:
+                       label: str = "", w_bits: int | None = None) -> list[dict]:
     """Per engine call of an expert schedule (python_ref's decode_descriptors(...)[2]): the measured
     ap_ready / ap_done cycles (``ready``, ``done``: absolute, one per call) relative to the first call's
-    ap_ready, next to cosim.linear_schedule.Sequence with every call offered at once and the first
+    ap_ready, next to cosim.linear_schedule.Sequence (``w_bits``: the engine's w_ word, default
+    hardware.axi_width) with every call offered at once and the first
     call's x_ from ``first_x`` (the cycle the unit first offers it, relative to the same origin), with
     the weights unthrottled or (``fifo``: a cosim.weight_fifo_schedule.WeightFifo on the same origin)
     through the prefetch FIFO ("model_*"), the same with x_ there at once and no FIFO ("ideal_*"), and
@@ -473,7 +482,7 @@ def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], fi
     if len(ready) != len(sched.calls) or len(done) != len(sched.calls):
         raise AssertionError(f"{label}: {len(ready)} ap_ready, {len(done)} ap_done for {len(sched.calls)} calls")
     base = ready[0]
-    ideal, model = Sequence(cfg), Sequence(cfg, fifo=fifo)
+    ideal, model = Sequence(cfg, w_bits=w_bits), Sequence(cfg, w_bits=w_bits, fifo=fifo)
     calls = []
     for n, c in enumerate(sched.calls):
         shape = (m.expert_hidden, m.dim) if c.layer == "fc1" else (m.dim, m.expert_hidden)

@@ -46,7 +46,8 @@ class ExpertsTB(StreamTB):
             raise AssertionError(f"moe_experts: y_ has {self.out_lanes} lanes, x_ {self.L}: the tile must be square")
         self.nd = -(-self.D // self.L)
         self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
-        self.axi = cfg.hardware.axi_width
+        self.axi = cfg.hardware.axi_width             # b_ word
+        self.w_bits = len(dut.w_TDATA)                 # w_ word: the unit's W_BITS
 
         def src(name, lane):
             s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), self.clk, self.rst_n,
@@ -120,11 +121,11 @@ class ExpertsTB(StreamTB):
         wf, bf, steps = [], [], 0
         for c in sched.calls:
             mat, bias = (w.w1[c.expert], w.b1[c.expert]) if c.layer == "fc1" else (w.w2[c.expert], w.b2[c.expert])
-            wf.append(AxiStreamFrame(words_to_lanes(pack_matrix_axi(mat, self.wfmt, self.axi), self.axi // self.wfmt.width,
+            wf.append(AxiStreamFrame(words_to_lanes(pack_matrix_axi(mat, self.wfmt, self.w_bits), self.w_bits // self.wfmt.width,
                                                     self.wfmt.width)))
             bf.append(AxiStreamFrame(words_to_lanes(pack_vector_axi(bias, self.bfmt, self.axi),
                                                     self.axi // self.bfmt.width, self.bfmt.width)))
-            steps += c.rows * -(-mat.shape[0] // L) * -(-mat.shape[1] // L) + len(wf[-1].tdata) // (self.axi // self.wfmt.width)
+            steps += c.rows * -(-mat.shape[0] // L) * -(-mat.shape[1] // L) + len(wf[-1].tdata) // (self.w_bits // self.wfmt.width)
         d_lanes = [v for word in words.tolist() for v in (int(word) & M32, (int(word) >> 32) & M32)]
         return words, sched, xin.reshape(-1), want.reshape(-1), AxiStreamFrame(d_lanes), wf, bf, steps
 
@@ -237,7 +238,8 @@ async def test_cycles(dut):
         sched = tb.last_schedule
         ready, done = tb.readies[r0:], tb.dones[d0:]
         # the model: cycle 0 = the first call's ap_ready; the host queues x_ at x_from, offers it the cycle after
-        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - ready[0], label=f"cycles {name}")
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - ready[0], label=f"cycles {name}",
+                                   w_bits=tb.w_bits)
         base, first_x = ready[0], tb.x_offers[x0] - ready[0]
         rec = {"layer": name, "calls": calls, "first_x_offer": first_x,
                "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,

@@ -21,14 +21,15 @@ from collections import deque
 import numpy as np
 
 import cocotb
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSource
 
-from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
+from cosim.frame_schedule import DEFAULT_DDR_GBS, ddr_throttle
+from cosim.moe_vectors import expert_call_cycles, published_moe_layer, published_moe_weights, routing_cases, seeded_moe_weights
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_moe_experts import ExpertsTB, random_layer, random_weights
 from cosim.vectors import rand_raw
-from cosim.weight_fifo_schedule import Segment, WeightFifo
+from cosim.weight_fifo_schedule import DdrDma, Segment, WeightFifo
 from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
 from python_ref.kernels.moe import MoEWeights, gate_logits, route
 
@@ -64,6 +65,9 @@ class TaggedWords:
     def empty(self) -> bool:
         return not self.queue and not int(self.s["TVALID"].value)
 
+    def route_seen(self, cycle: int, layer: int, active: set):
+        """The top wrote ``layer``'s routing mask into the FIFOs in ``cycle`` (DmaWords skips by it)."""
+
     async def _run(self):
         s, valid, rng = self.s, False, self.rng
         while True:
@@ -87,13 +91,85 @@ class TaggedWords:
             s["TVALID"].value = int(valid)
 
 
+class DmaWords(TaggedWords):
+    """ddr_ driven by the prefetch DMA's rule (cosim.weight_fifo_schedule.DdrDma, the one
+    cosim/test_linear.py's DdrWords and cosim/test_weight_fifo.py step): a token bucket of ``throttle``
+    (cosim.linear_schedule.Throttle: ``rate`` weights per cycle, ``word`` per word, bursts) and an
+    inactive expert's image skipped, never fetched, when its layer's routing is visible before its
+    first word would go (visible the cycle after the top's route pulse, reported by the monitor;
+    before that a first word is offered only while ddr_TREADY is high). The images are the runs of
+    sent words up to each TLAST. Driven after the falling edge with that cycle's ddr_TREADY (a
+    weight_fifo flip-flop); ``pushes`` and ``start`` in the TB monitor's cycle count."""
+
+    def __init__(self, tb, prefix: str, seed: int, throttle):
+        super().__init__(tb, prefix, seed)
+        self.th = throttle
+        self.routes: dict = {}
+        self.dma = None
+        self.start = None          # the DMA's first cycle (its bucket empty before the first refill)
+        self.skipped_words = 0
+
+    def send(self, words):
+        segs, n = [], 0
+        for k, (_, last, layer, e) in enumerate(words):
+            n += 1
+            if last:
+                segs.append(Segment(n, (layer, e)))
+                n = 0
+        if n:
+            raise ValueError("DmaWords.send: the last image has no TLAST")
+        if self.dma is None or self.dma.done:
+            self.dma, self.start = DdrDma(segs, self.routes, rate=self.th.rate, word=self.th.word, cap=self.th.cap), None
+        else:
+            self.dma.segments.extend(segs)
+        super().send(words)
+
+    def route_seen(self, cycle: int, layer: int, active: set):
+        self.routes[layer] = (cycle + 1, frozenset(active))
+
+    async def _run(self):
+        s = self.s
+        while True:
+            await FallingEdge(self.tb.clk)
+            # in the TB's count (its monitor samples a cycle's values at the edge that closes it, so the
+            # cycle after edge n is n + 1 there): pushes and the route time in the numbering the model
+            # is given (the monitor's ap_ready / ap_done / route pulse)
+            c, offer, dma = self.tb.n + 1, None, self.dma
+            tready = int(s["TREADY"].value)
+            if dma is not None and self.tb.rst_n.value and not dma.done:
+                if self.start is None:
+                    self.start = c
+                dma.refill()
+                k0 = len(dma.skipped)
+                offer = dma.offer(c, bool(tready))
+                for seg in dma.skipped[k0:]:            # skipped images leave the queue unsent
+                    for _ in range(dma.segments[seg].words):
+                        self.queue.popleft()
+                    self.skipped_words += dma.segments[seg].words
+            if offer is not None:
+                data, last, layer, e = self.queue[0]
+                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, 1
+                s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
+            else:
+                s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
+                s["TLAST"].value, s["TUSER_spec"].value = int(self.rng.integers(2)), int(self.rng.integers(2))
+                s["TUSER_layer"].value = int(self.rng.integers(0, 1 << len(s["TUSER_layer"])))
+                s["TUSER_expert"].value = int(self.rng.integers(0, 1 << len(s["TUSER_expert"])))
+            s["TVALID"].value = int(offer is not None)
+            await RisingEdge(self.tb.clk)
+            if offer is not None and tready:
+                dma.push()
+                self.queue.popleft()
+                self.pushes.append(c)
+
+
 class LayerTB(StreamTB):
     # the streams and the expectation of one layer: the expert executor bench's (words, schedule,
     # x frame, want frame, ...); it reads cfg, L, nd, T, D, act, wfmt, bfmt, axi and _hostile
     layer = ExpertsTB.layer
     sample_engine = ExpertsTB.sample_engine       # the engine's ap_ready / ap_done / x_ offer cycles
 
-    def __init__(self, dut, params):
+    def __init__(self, dut, params, dma: bool = False):
         act_w = params.cfg().fmt("act").width
         super().__init__(dut, params, "moe_layer", act_w)
         cfg, m = self.cfg, self.cfg.model
@@ -102,8 +178,9 @@ class LayerTB(StreamTB):
         self.L, self.T, self.D, self.H, self.E = self.lanes, m.tokens, m.dim, m.expert_hidden, m.experts
         self.nd = -(-self.D // self.L)
         self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
-        self.axi = cfg.hardware.axi_width
-        e = self.axi // self.wfmt.width
+        self.axi = cfg.hardware.axi_width             # ddrb_ word
+        self.w_bits = len(dut.ddr_TDATA)               # ddr_ / w_ word: the top's W_BITS
+        e = self.w_bits // self.wfmt.width
         self.image_words = {"fc1": self.H * -(-self.D // e), "fc2": self.D * -(-self.H // e)}   # pack_matrix_axi
         self._hostile = np.random.default_rng(params.seed + 97)
         self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
@@ -111,7 +188,12 @@ class LayerTB(StreamTB):
         self.lg.log.setLevel("WARNING")
         self.lg_lanes = len(dut.logits_TDATA) // act_w
         self.nb = -(-self.E // self.lg_lanes)
-        self.ddr = TaggedWords(self, "ddr", params.seed + 5)
+        # ddr_: one word per cycle when offered (TaggedWords, pauses from the stall pattern), or (dma) the
+        # DMA's token bucket at the run parameter ddr_gbs, default make perf's (DmaWords: test_real)
+        gbs = params.extra.get("ddr_gbs", DEFAULT_DDR_GBS) if dma else None
+        self.throttle = None if gbs is None else ddr_throttle(cfg, float(gbs), self.w_bits)
+        self.ddr = (TaggedWords(self, "ddr", params.seed + 5) if self.throttle is None else
+                    DmaWords(self, "ddr", params.seed + 5, self.throttle))
         self.ddrb = TaggedWords(self, "ddrb", params.seed + 6)
         self.wf_depth, self.layer_bits = int(dut.WF_DEPTH.value), int(dut.LAYER_BITS.value)
         dut.n_tokens.value, dut.task_id.value, dut.layer_id.value = 0, 0, 0
@@ -150,13 +232,14 @@ class LayerTB(StreamTB):
                     raise AssertionError(f"cycle {self.n}: the two FIFOs got different route pulses")
                 self.routes.append((self.n, int(wf.route_layer.value), str(wf.route_active.value),
                                     str(bf.route_active.value)))
+                self.ddr.route_seen(self.n, int(wf.route_layer.value), _active(str(wf.route_active.value)))
 
     def ddr_words(self, w: MoEWeights, layer_no: int):
         """Every expert's fc1, fc2 weight images and bias images in the frame's order, with their tags."""
         ws, bs = [], []
         for e in range(self.E):
             for mat, bias in ((w.w1[e], w.b1[e]), (w.w2[e], w.b2[e])):
-                for out, img in ((ws, pack_matrix_axi(mat, self.wfmt, self.axi)),
+                for out, img in ((ws, pack_matrix_axi(mat, self.wfmt, self.w_bits)),
                                  (bs, pack_vector_axi(bias, self.bfmt, self.axi))):
                     out += [(v, int(k == len(img) - 1), layer_no, e) for k, v in enumerate(img)]
         return ws, bs
@@ -191,7 +274,7 @@ class LayerTB(StreamTB):
             work += steps + len(lw)
             self.last_schedules.append(sched)
             self.last_words.append((len(lw), len(lb)))
-        r0, d0 = len(self.routes), len(self.lg_beats)
+        r0, d0, skipped0 = len(self.routes), len(self.lg_beats), getattr(self.ddr, "skipped_words", 0)
         await RisingEdge(self.clk)
         ctl = cocotb.start_soon(self._controls(runs))
         await RisingEdge(self.clk)
@@ -231,11 +314,18 @@ class LayerTB(StreamTB):
         self.results.add("runs", len(layers))
         self.results.add("calls", sum(len(s.calls) for s in self.last_schedules))
         self.results.add("ddr_words", len(ws) + len(bs))
-        self.results.add("dropped_words", len(ws) - sum(self.engine_words(s) for s in self.last_schedules))
+        skipped = getattr(self.ddr, "skipped_words", 0) - skipped0      # images the DMA never fetched
+        self.results.add("skipped_words", skipped)
+        self.results.add("dropped_words", len(ws) - skipped - sum(self.engine_words(s) for s in self.last_schedules))
         return bad
 
     def engine_words(self, sched) -> int:
         return sum(self.image_words[c.layer] for c in sched.calls)
+
+
+def _active(mask: str) -> set[int]:
+    """The expert indices of a route_active value (bit string, expert 0 last)."""
+    return {k for k, b in enumerate(reversed(mask)) if b == "1"}
 
 
 def _layer_no(tb, i: int) -> int:
@@ -319,7 +409,7 @@ async def test_cycles(dut):
               ("every expert active", cases["every expert active"]),
               ("random gate", tb.act.from_float(rng.normal(0, 3, (tb.T, tb.E))).astype(np.int64))]
     w = random_weights(tb.cfg, rng, False)
-    e = tb.axi // tb.wfmt.width
+    e = tb.w_bits // tb.wfmt.width
     recs = []
     for i, (name, c) in enumerate(layers):
         logits = c if isinstance(c, np.ndarray) else gate_logits(c.x_raw, c.weights.w_gate, 0, tb.cfg)
@@ -336,8 +426,9 @@ async def test_cycles(dut):
         fifo = WeightFifo([Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
                           tb.wf_depth, rate=e, word=e,
                           start=tb.ddr.pushes[p0] - base, skip=False)
-        fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + 1)
-        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=f"cycles {name}")
+        fifo.route(lay, _active(active), pulse - base + 1)
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=f"cycles {name}",
+                                   w_bits=tb.w_bits)
         rec = {"layer": name, "calls": calls, "first_x_offer": tb.x_offers[x0] - base,
                "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
                "ideal_phase": calls[-1]["ideal_done"] + 1, "isolated_sum": sum(c["isolated"] for c in calls),
@@ -349,3 +440,63 @@ async def test_cycles(dut):
         recs.append(rec)
         tb.log.info(f"cycles {name}: {rec}")
     tb.results.update(cycle_layers=recs)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_real(dut):
+    """The published frame's first MoE layer, every task, one layer at a time, no stalls: LN2(x) and
+    the gate logits of the fixed-point network on the published weights
+    (cosim.moe_vectors.published_moe_layer) with the network's own expert weights
+    (published_moe_weights: the published gate; the expert matrices are seeded stand-ins, the
+    published folder has none). The weights come from DDR at run parameter ddr_gbs (default make
+    perf's) through the prefetch DMA's token bucket and skip rule (DmaWords); the biases one word per
+    cycle. moe_acc bit for bit; every engine call's ap_ready / ap_done against
+    cosim.linear_schedule.Sequence through cosim.weight_fifo_schedule.WeightFifo at that rate (the
+    DMA's skip on); per layer the expert phase next to its bounds: compute (one array pass per
+    cycle: rows x output blocks x input blocks per call), the engine alone (Sequence, weights one
+    w_ word per cycle, x_ at once) and the weight stream (the active experts' words at the DDR rate)."""
+    tb = await LayerTB.create(dut, stall="none", dma=True)
+    w, stand_ins = published_moe_weights()
+    th, L = tb.throttle, tb.L
+    recs, rows = [], 0
+    for i, (name, (x, logits, task)) in enumerate(published_moe_layer(tb.cfg).items()):
+        if i:
+            # the DMA skips inactive images the top's route hold counts as owed (it expects every
+            # expert's words: its ddr_ contract), so each layer starts from a reset
+            await tb.reset()
+        r0, d0, x0, o0, l0, ro, p0 = (len(tb.readies), len(tb.dones), len(tb.x_offers), len(tb.out_beats),
+                                      len(tb.lg_beats), len(tb.routes), len(tb.ddr.pushes))
+        lay = _layer_no(tb, i)
+        tb.expect_exact(await tb.run([(x, w, logits, task, lay)], name), "real", SPEC)
+        sched = tb.last_schedules[0]
+        ready, done = tb.readies[r0:], tb.dones[d0:]
+        base = ready[0]
+        (pulse, _, active, _), = tb.routes[ro:]
+        fifo = WeightFifo([Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
+                          tb.wf_depth, rate=th.rate, word=th.word, burst=th.burst, start=tb.ddr.start - base)
+        fifo.route(lay, _active(active), pulse - base + 1)
+        calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=name,
+                                   w_bits=tb.w_bits)
+        off = [c for c in calls if (c["ready"], c["done"]) != (c["model_ready"], c["model_done"])]
+        for c in off[:4]:
+            tb.log.warning(f"{name}: call {c['call']} ({c['layer']} expert {c['expert']}) ready / done "
+                           f"{c['ready']} / {c['done']}, model {c['model_ready']} / {c['model_done']}")
+        shapes = {"fc1": (tb.H, tb.D), "fc2": (tb.D, tb.H)}
+        compute = sum(c.rows * -(-shapes[c.layer][0] // L) * -(-shapes[c.layer][1] // L) for c in sched.calls)
+        words = tb.engine_words(sched)
+        rec = {"layer": name, "task": task, "active": len(_active(active)), "calls": calls, "off_model_calls": len(off),
+               "dma_start": tb.ddr.start - base, "first_push": tb.ddr.pushes[p0] - base,
+               "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
+               "engine_bound": calls[-1]["ideal_done"] + 1, "compute_bound": compute,
+               "weight_words": words, "weight_bound": -(-words * th.word // th.rate),
+               "layer_cycles": tb.out_beats[-1][0] - tb.lg_beats[l0] + 1,
+               "last_logit_to_first_ready": base - tb.lg_beats[-1],
+               "route_pulse": pulse - base, "last_done_to_last_y": tb.out_beats[-1][0] - done[-1],
+               "fetched_words": fifo.fetched_words(), "dropped_words": fifo.dropped,
+               "skipped_images": len(fifo.skipped_segments()), "stand_ins": list(stand_ins)}
+        recs.append(rec)
+        rows += len(logits)
+        tb.log.info(f"real {name}: { {k: v for k, v in rec.items() if k != 'calls'} }")
+    tb.results.update(real_layers=recs, real_rows=rows,
+                      ddr={"gbs": float(tb.params.extra.get("ddr_gbs", DEFAULT_DDR_GBS)), "rate": th.rate,
+                           "word": th.word, "burst": th.burst, "w_bits": tb.w_bits})

@@ -96,3 +96,28 @@ def test_moe_layer_broken_copies_fail(bug, tmp_path):
     assert log, f"{bug}: no log named in {str(err.value)[:400]!r}"
     assert re.search(message, Path(log.group(1)).read_text(errors="replace")), f"{bug}: {message!r} not in {log.group(1)}"
     print(f"broken copy {bug}: fails with {message!r}")
+
+
+# the published frame's first MoE layer on edge_moe (a 32 x 32 engine build: many minutes), weights from
+# DDR at make perf's bandwidth on make perf's w_ word; docs/moe.md "The published frame through the layer"
+@pytest.mark.slow
+@pytest.mark.published
+def test_moe_layer_real_frame():
+    """Both tasks' real routings (the fixed-point network's LN2 rows and gate logits on the published
+    weights, stand-in expert matrices): moe_acc bit-exact, every engine call's ap_ready / ap_done
+    equal to Sequence through the WeightFifo model at the DDR rate (the DMA skipping the inactive
+    experts it has not fetched once the routing is known)."""
+    from cosim.frame_schedule import DEFAULT_W_BITS
+    from python_ref.config import load_config
+    cfg = load_config("edge_moe")
+    r = run_unit("moe_layer", "edge_moe", stall="none", n_random=1, run_name="real", testcase="test_real",
+                 parameters={"W_BITS": DEFAULT_W_BITS})
+    assert r["mismatches"] == 0 and r["real_rows"] == cfg.model.tasks * cfg.model.tokens
+    for layer in r["real_layers"]:
+        for c in layer["calls"]:
+            assert (c["ready"], c["done"]) == (c["model_ready"], c["model_done"]), (layer["layer"], c)
+        assert layer["expert_phase"] == layer["model_phase"]
+        assert layer["expert_phase"] >= max(layer["compute_bound"], layer["weight_bound"])
+        print(f"moe_layer real {layer['layer']}: {layer['active']} experts active, expert phase "
+              f"{layer['expert_phase']} (compute bound {layer['compute_bound']}, engine alone {layer['engine_bound']}, "
+              f"weight stream {layer['weight_bound']}), last logit -> first call {layer['last_logit_to_first_ready']}")

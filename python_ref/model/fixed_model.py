@@ -263,6 +263,7 @@ class FixedFrame:
     raw: "OrderedDict[str, np.ndarray]" = field(default_factory=OrderedDict)
     formats: "OrderedDict[str, TensorFormat]" = field(default_factory=OrderedDict)
     moe: dict = field(default_factory=dict)  # MoE layer -> MoEResult (routing, schedule, moe_acc)
+    moe_in: dict = field(default_factory=dict)  # MoE layer -> its input LN2(x) (T, D) raw act (the RTL benches' x_)
     checks: "OrderedDict[str, RangeCheck]" = field(default_factory=OrderedDict)
 
     @property
@@ -406,6 +407,7 @@ class FixedM3ViT:
         else:
             r = moe_raw(h, lw.moe, task, cfg)
             cap.frame.moe[L] = r
+            cap.frame.moe_in[L] = h
             if cap.capture:
                 self._capture_moe(cap, p, h, lw.moe, r, task)
                 cap.check_sum(p + "out", x, r.moe_acc)

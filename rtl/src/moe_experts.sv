@@ -53,7 +53,9 @@
 
 module moe_experts
   import model_pkg::*;
-(
+#(
+    parameter int W_BITS = AXI_WIDTH   // w_ word (linear's W_BITS): 2 x AXI_WIDTH models two HP ports side by side
+) (
     input  logic                          ap_clk,
     input  logic                          ap_rst_n,   // synchronous, active low
     input  logic [63:0]                   d_TDATA,
@@ -64,7 +66,7 @@ module moe_experts
     input  logic                          x_TVALID,
     output logic                          x_TREADY,
     input  logic                          x_TLAST,    // ignored
-    input  logic [AXI_WIDTH-1:0]          w_TDATA,
+    input  logic [W_BITS-1:0]             w_TDATA,
     input  logic                          w_TVALID,
     output logic                          w_TREADY,
     input  logic                          w_TLAST,
@@ -132,7 +134,7 @@ module moe_experts
   logic              lx_valid, lx_ready, la_valid, la_ready, ls_valid, ls_ready, ly_valid, ly_last;
   logic [ACT_W-1:0]  ls_data;
 
-  linear u_lin (
+  linear #(.W_BITS(W_BITS)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready,
       .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
       .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers

@@ -50,7 +50,8 @@ module moe_layer
 #(
     parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int BF_DEPTH = 16,           // bias words: a call's image is ceil(dim / BPW) words
-    parameter int LAYER_BITS = 4
+    parameter int LAYER_BITS = 4,
+    parameter int W_BITS = AXI_WIDTH       // ddr_ / the engine's w_ word: 2 x AXI_WIDTH models two HP ports side by side
 ) (
     input  logic                           ap_clk,
     input  logic                           ap_rst_n,   // synchronous, active low
@@ -65,7 +66,7 @@ module moe_layer
     input  logic                           x_TVALID,
     output logic                           x_TREADY,
     input  logic                           x_TLAST,        // ignored
-    input  logic [AXI_WIDTH-1:0]           ddr_TDATA,
+    input  logic [W_BITS-1:0]              ddr_TDATA,
     input  logic                           ddr_TVALID,
     output logic                           ddr_TREADY,
     input  logic                           ddr_TLAST,
@@ -88,7 +89,7 @@ module moe_layer
   localparam int E   = NUM_EXPERTS;
   localparam int D   = FEATURE_DIM;
   localparam int H   = EXPERT_HIDDEN_DIM;
-  localparam int WPW = AXI_WIDTH / WEIGHT_W;       // expert weights per DDR word (pack_matrix_axi)
+  localparam int WPW = W_BITS / WEIGHT_W;          // expert weights per DDR word (pack_matrix_axi)
   localparam int BPW = AXI_WIDTH / BIAS_W;         // biases per word (pack_vector_axi)
   // words of one layer in each stream: every expert's fc1 (H x D) and fc2 (D x H) image
   localparam int NW_W = E * (H * ((D + WPW - 1) / WPW) + D * ((H + WPW - 1) / WPW));
@@ -164,9 +165,10 @@ module moe_layer
   end
 
   // ---- the two prefetch FIFOs
-  logic [AXI_WIDTH-1:0] w_data, b_data;
+  logic [W_BITS-1:0]    w_data;
+  logic [AXI_WIDTH-1:0] b_data;
   logic                 w_valid, w_ready, w_last, b_valid, b_ready, b_last;
-  weight_fifo #(.WIDTH(AXI_WIDTH), .DEPTH(WF_DEPTH), .EXPERTS(E), .LAYER_BITS(LAYER_BITS)) u_wfifo (
+  weight_fifo #(.WIDTH(W_BITS), .DEPTH(WF_DEPTH), .EXPERTS(E), .LAYER_BITS(LAYER_BITS)) u_wfifo (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .s_axis_tdata(ddr_TDATA), .s_axis_tlast(ddr_TLAST), .s_axis_tvalid(ddr_TVALID), .s_axis_tready(ddr_TREADY),
       .s_axis_tuser_spec(ddr_TUSER_spec), .s_axis_tuser_layer(ddr_TUSER_layer), .s_axis_tuser_expert(ddr_TUSER_expert),
@@ -182,7 +184,7 @@ module moe_layer
       .level(bf_level));
 
   // ---- the expert executor
-  moe_experts u_experts (
+  moe_experts #(.W_BITS(W_BITS)) u_experts (
       .ap_clk, .ap_rst_n,
       .d_TDATA(d_data), .d_TVALID(d_valid), .d_TREADY(d_ready), .d_TLAST(d_last),
       .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST,
