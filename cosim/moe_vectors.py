@@ -444,8 +444,9 @@ def router_cases(cfg: Config, min_values: int = 100_000, seed: int = 41) -> list
     return out
 
 
-# moe_layer_top's cases on a large config (a few seconds of C-sim each on edge_moe): the full queue
-# and a random layer of the other task; the whole set there is tests/test_csim_moe.py's slow test.
+# moe_layer_top's cases on a large config (edge_moe: about a second of C-sim each, besides the
+# expert part's packing, once): the full queue and a random layer of the other task; the whole set
+# there is tests/test_csim_moe.py's slow test.
 LARGE_LAYER_CASES = ("all tokens to one expert (task 0)", "random seed 22 task 1")
 
 
