@@ -92,23 +92,55 @@ def check_buildable(cfg: Config, fw: FixedWeights) -> None:
                             "per-channel weight scales")
 
 
+def _put(cfg: Config, words: list, spec, value) -> None:
+    """Append one part (``spec``: an entry of :func:`layout_parts`) to ``words``."""
+    name, role, rows, cols = spec
+    v = np.asarray(value, dtype=np.int64)
+    axi = cfg.hardware.axi_width
+    packed = (pack_vector_axi(v, cfg.fmt(role), axi) if rows is None
+              else pack_matrix_axi(v.reshape(rows, cols), cfg.fmt(role), axi))
+    if len(packed) != _words(cfg, role, rows, cols):  # the packer's own size: a check, not a definition
+        raise BackboneError(f"internal: {name} packed into {len(packed)} words")
+    words.extend(packed)
+
+
+def pack_moe_gate(cfg: Config, w_gate) -> list[int]:
+    """Every task's gate (tasks, E, D) raw gate_weight: the first part of a MoE block's MoE part."""
+    m = cfg.model
+    words: list[int] = []
+    _put(cfg, words, layout_parts(cfg)["gate"][0], np.asarray(w_gate).reshape(m.tasks * m.experts, m.dim))
+    return words
+
+
+def pack_moe_experts(cfg: Config, moe) -> list[int]:
+    """Every expert's W1, b1, W2, b2 of a :class:`~python_ref.kernels.moe.MoEWeights`, the experts
+    back to back: the MoE part after the gates."""
+    if getattr(moe, "w1_scale", None) is not None:
+        raise BackboneError("per-channel scaled expert weights (numerics.expert_weights) are a python_ref-only "
+                            "format study: the engine has no weight scales")
+    words: list[int] = []
+    for e in range(cfg.model.experts):
+        for spec, v in zip(layout_parts(cfg)["expert"], (moe.w1[e], moe.b1[e], moe.w2[e], moe.b2[e])):
+            _put(cfg, words, spec, v)
+    return words
+
+
+def pack_moe_weights(cfg: Config, moe) -> list[int]:
+    """The MoE part of a MoE block's image (words ``gate`` .. ``moe_layer_words`` of the block: every
+    task's gate, then the experts) of a :class:`~python_ref.kernels.moe.MoEWeights`: what
+    moe_layer_top reads (hls/src/moe_layer.h) and what :func:`pack_weights` writes for each MoE block."""
+    return pack_moe_gate(cfg, moe.w_gate) + pack_moe_experts(cfg, moe)
+
+
 def pack_weights(cfg: Config, weights) -> list[int]:
     """The weight image (AXI words, as Python ints) of a WeightSet or FixedWeights for ``cfg``."""
     fw = weights if isinstance(weights, FixedWeights) else quantize_weights(cfg, weights)
     check_buildable(cfg, fw)
-    axi = cfg.hardware.axi_width
-    m = cfg.model
     parts = layout_parts(cfg)
     words: list[int] = []
 
     def put(spec, value):
-        name, role, rows, cols = spec
-        v = np.asarray(value, dtype=np.int64)
-        packed = (pack_vector_axi(v, cfg.fmt(role), axi) if rows is None
-                  else pack_matrix_axi(v.reshape(rows, cols), cfg.fmt(role), axi))
-        if len(packed) != _words(cfg, role, rows, cols):  # the packer's own size: a check, not a definition
-            raise BackboneError(f"internal: {name} packed into {len(packed)} words")
-        words.extend(packed)
+        _put(cfg, words, spec, value)
 
     for spec, v in zip(parts["frame"], (fw.patch_w, fw.patch_b, fw.pos)):
         put(spec, v)
@@ -120,10 +152,7 @@ def pack_weights(cfg: Config, weights) -> list[int]:
             for spec, v in zip(parts["dense"], (lw.fc1_w, lw.fc1_b, lw.fc2_w, lw.fc2_b)):
                 put(spec, v)
         else:
-            put(parts["gate"][0], np.asarray(lw.moe.w_gate).reshape(m.tasks * m.experts, m.dim))
-            for e in range(m.experts):
-                for spec, v in zip(parts["expert"], (lw.moe.w1[e], lw.moe.b1[e], lw.moe.w2[e], lw.moe.b2[e])):
-                    put(spec, v)
+            words.extend(pack_moe_weights(cfg, lw.moe))
     total = weight_layout(cfg)["total_words"]
     if len(words) != total:
         raise BackboneError(f"internal: the weight image has {len(words)} words, the layout {total}")

@@ -452,17 +452,78 @@ def router_cases(cfg: Config, min_values: int = 100_000, seed: int = 41) -> list
     return out
 
 
-def moe_csim(cfg: Config, min_values: int = 100_000, cases=None):
-    """moe_tb's vector folder (registry entry "moe"): ``cases`` (default :func:`router_cases` with
-    ``min_values``), python_ref expected (:func:`router_expected`)."""
+# moe_layer_top's cases on a large config (edge_moe: about a second of C-sim each, besides the
+# expert part's packing, once): the full queue and a random layer of the other task; the whole set
+# there is tests/test_csim_moe.py's slow test.
+LARGE_LAYER_CASES = ("all tokens to one expert (task 0)", "random seed 22 task 1")
+
+
+def layer_cases(cfg: Config, full: bool | None = None) -> list[tuple[str, MoECase]]:
+    """(name, case) for moe_layer_top: every routing case (:func:`routing_cases`: all tokens to one
+    expert, E - k experts unused, ties, ...) through each task's gate, then the random LN2-like
+    layers of :func:`random_cases` (both tasks). ``full`` (default: a small config, T x D <= 4096 as
+    cosim.backbone_vectors.default_cases decides) False: only :data:`LARGE_LAYER_CASES`."""
+    m = cfg.model
+    full = m.tokens * m.dim <= 4096 if full is None else full
+    cases = all_cases(cfg, real=False)
+    return list(cases.items()) if full else [(n, cases[n]) for n in LARGE_LAYER_CASES]
+
+
+def layer_vectors(cfg: Config, layers) -> tuple[dict, dict, np.ndarray]:
+    """moe_tb's layer part for ``layers`` ((name, MoECase) pairs): (meta, input files, expected).
+    The weights go as the MoE part of a MoE block of backbone_top's weight image
+    (cosim.backbone_vectors.pack_moe_weights: every task's gate, then the experts), split into the
+    per-case gate words (layer_gate.txt) and the distinct expert parts (layer_experts.txt, each case
+    naming its part in layer_cases.txt) so that cases sharing their experts do not repeat them; the
+    testbench joins them. layer_layout.txt: the packer's offsets, checked against moe_layer.h.
+    Expected: python_ref's moe_raw(h, weights, task, cfg).moe_acc per case."""
+    from cosim.backbone_vectors import hex_words, pack_moe_experts, pack_moe_gate, weight_layout
+    lay = weight_layout(cfg)
+    layout = {"experts": lay["experts"] - lay["gate"], "expert_w1": lay["expert_w1"], "expert_b1": lay["expert_b1"],
+              "expert_w2": lay["expert_w2"], "expert_b2": lay["expert_b2"], "expert_words": lay["expert_words"],
+              "weight_words": lay["moe_layer_words"] - lay["gate"]}
+    experts: dict[tuple, int] = {}  # id()s of (w1, b1, w2, b2) -> index of the packed part
+    kept, expert_words, gate_words, rows, hs, expected = [], [], [], [], [], []
+    for _, c in layers:
+        w = c.weights
+        key = (id(w.w1), id(w.b1), id(w.w2), id(w.b2))
+        if key not in experts:
+            experts[key] = len(experts)
+            kept.append(w)  # keeps the ids valid while the dict is in use
+            expert_words += pack_moe_experts(cfg, w)
+        gate_words += pack_moe_gate(cfg, w.w_gate)
+        rows.append(f"{c.task} {experts[key]}\n")
+        hs.append(np.asarray(c.x_raw, dtype=np.int64).reshape(-1))
+        expected.append(c.run().moe_acc.reshape(-1))
+    empty = np.zeros(0, dtype=np.int64)
+    meta = {"layer_cases": len(layers), "layer_experts": len(experts)}
+    files = {"layer_cases.txt": "".join(rows), "layer_h.txt": np.concatenate(hs) if hs else empty,
+             "layer_gate.txt": hex_words(gate_words) if gate_words else "",
+             "layer_experts.txt": hex_words(expert_words) if expert_words else "",
+             "layer_layout.txt": "".join(f"{k} {v}\n" for k, v in layout.items())}
+    return meta, files, np.concatenate(expected) if expected else empty
+
+
+def moe_csim(cfg: Config, min_values: int = 100_000, cases=None, layers=None):
+    """moe_tb's vector folder (registry entry "moe"): the router part, ``cases`` (default
+    :func:`router_cases` with ``min_values``) through moe_top, python_ref expected
+    (:func:`router_expected`); then the layer part, ``layers`` (default :func:`layer_cases`; [] for
+    none) through moe_layer_top (:func:`layer_vectors`)."""
     from cosim.csim import VectorSet
     cases = router_cases(cfg, min_values) if cases is None else cases
-    expected = np.concatenate([router_expected(x, w, t, cfg) for _, x, w, t in cases])
-    return VectorSet("moe", {"cases": len(cases)},
+    layers = layer_cases(cfg) if layers is None else list(layers)
+    def flat(arrays):
+        return np.concatenate([np.asarray(a, dtype=np.int64).reshape(-1) for a in arrays] or [np.zeros(0, np.int64)])
+
+    expected = flat(router_expected(x, w, t, cfg) for _, x, w, t in cases)
+    lmeta, lfiles, lexpected = layer_vectors(cfg, layers)
+    return VectorSet("moe", {"cases": len(cases), **lmeta},
                      {"task.txt": np.array([t for *_, t in cases], dtype=np.int64),
-                      "x.txt": np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1) for _, x, _, _ in cases]),
-                      "w_gate.txt": np.concatenate([np.asarray(w, dtype=np.int64).reshape(-1) for _, _, w, _ in cases])},
-                     expected, notes={"cases": [n for n, *_ in cases]})
+                      "x.txt": flat(x for _, x, _, _ in cases), "w_gate.txt": flat(w for _, _, w, _ in cases),
+                      **lfiles},
+                     np.concatenate([expected, lexpected]),
+                     notes={"cases": [n for n, *_ in cases], "layers": [n for n, _ in layers],
+                            "router_values": expected.size})
 
 
 def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None,

@@ -335,7 +335,7 @@ def project_command(rel: str) -> list[str]:
         raise ValueError(f"{rel}: no registered RTL unit with a tests/test_cosim_<kernel>.py uses it")
     if rel.startswith("hls/src/"):
         # the plain C-sim and the sanitized one (an out-of-bounds read that returns the right value)
-        kernel = {"patch_embed": "linear", "exp_core": "exp"}.get(stem, stem)
+        kernel = {"patch_embed": "linear", "exp_core": "exp", "moe_layer": "moe"}.get(stem, stem)
         return py + ["tests/test_csim.py", "tests/test_csim_sanitized.py", "-k", kernel]
     if rel.startswith("python_ref/kernels/"):
         # the spec's tests, the C-sim comparison, and the generated headers (a spec constant that

@@ -116,7 +116,10 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                                     "attention_core.sv", "linear_attention.sv"),
                     "cosim.test_linear_attention")),
            "cosim.attention_vectors:attention_csim", "cosim.sim_rows:attention"),
-    Kernel("moe", "python_ref.kernels.moe:route", ("moe.cpp",), ("moe_top",),
+    # two tops: the router alone, and the whole layer (router, then the experts on one linear_top:
+    # moe_layer.cpp, the path backbone_top's MoE layers call; docs/moe.md, "HLS MoE layer")
+    Kernel("moe", "python_ref.kernels.moe:moe_raw", ("moe.cpp", "moe_layer.cpp", "linear.cpp", "patch_embed.cpp"),
+           ("moe_top", "moe_layer_top"),
            (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                    "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
                     "cosim.test_moe_router"),
@@ -138,7 +141,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md). Its
     # `make sim` row is python_ref vs C-sim only, RTL columns "-".
     Kernel("backbone", "python_ref.kernels.backbone:backbone_raw",
-           ("backbone.cpp", "linear.cpp", "patch_embed.cpp", "attention.cpp", "layernorm.cpp", "moe.cpp"),
+           ("backbone.cpp", "linear.cpp", "patch_embed.cpp", "attention.cpp", "layernorm.cpp", "moe.cpp", "moe_layer.cpp"),
            ("backbone_top",), (), "cosim.backbone_vectors:backbone_csim", "cosim.sim_rows:backbone"),
 )}
 

@@ -202,7 +202,8 @@ def moe(cfg: Config, waves: bool) -> KernelResult:
     """The MoE router on the C-sim's vector set (cosim.moe_vectors.router_cases: every adversarial
     routing case through each task's gate, then random LN2-like rows and gates, some coarse so that
     many logits tie). C-sim: hls/src/moe.cpp (gate linear, softmax, top-k, queues, active list)
-    against python_ref on every routing value. RTL: the same cases' gate logits (python_ref's
+    against python_ref on every routing value, then moe_layer_top's moe_acc on the layer cases
+    (cosim.moe_vectors.layer_cases; the C-sim column counts both parts). RTL: the same cases' gate logits (python_ref's
     gate_logits, equal to the C-sim's by the first column) through rtl/src/moe_router.sv under random
     stalls, its 64-bit descriptor stream compared word for word with python_ref's
     descriptor_words(route(logits), expert_schedule(...), task) (which carries T, the task, the

@@ -1,15 +1,20 @@
-"""The MoE router's HLS top (hls/src/moe.cpp: moe_top) in C simulation against python_ref
-(gate_logits and route): beyond the registered vector set (tests/test_csim.py, both shipped configs),
-Edge-MoE's defects as cases whose outputs are checked for the property itself as well as for
-equality with python_ref, and top_k != 2 on tiny.yaml variants (k = 1, 3, 4 = E)."""
+"""The MoE kernel's HLS tops in C simulation against python_ref: the router (hls/src/moe.cpp: moe_top;
+gate_logits and route) and the whole layer (hls/src/moe_layer.cpp: moe_layer_top; moe_raw's moe_acc).
+Beyond the registered vector set (tests/test_csim.py, both shipped configs): Edge-MoE's defects as
+router cases whose outputs are checked for the property itself as well as for equality with
+python_ref; top_k != 2 on tiny.yaml variants (k = 1, 3, 4 = E), router and layer; the layer's
+moe_acc against python_ref's run_schedule(route(gate_logits(...))) for every routing case and random
+layers of both tasks; a wrong expected moe_acc value, one flipped weight bit and a layout that
+disagrees with moe_layer.h must fail. make test-full adds every layer case on edge_moe.yaml."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from cosim.csim import build_tb, generated_headers, run_tb
-from cosim.moe_vectors import config_with_top_k, moe_csim, routing_cases
+from cosim.moe_vectors import config_with_top_k, layer_cases, moe_csim, routing_cases
 from python_ref.config import load_config
+from python_ref.kernels.moe import expert_schedule, gate_logits, route, run_schedule
 
 pytestmark = pytest.mark.csim
 TINY = load_config("tiny")
@@ -45,7 +50,7 @@ def parse(out: np.ndarray, cfg, n_cases: int) -> list[dict]:
 def run_cases(cfg, tmp_path, generated=None):
     cases = [(f"{name} (task {task})", c.x_raw, c.weights.w_gate, c.task) for task in range(cfg.model.tasks)
              for name, c in routing_cases(cfg, task).items()]
-    vectors = moe_csim(cfg, cases=cases)
+    vectors = moe_csim(cfg, cases=cases, layers=[])
     res = run_tb(build_tb("moe", cfg.name, generated), vectors, tmp_path)
     assert res.exact, f"moe/{cfg.name}: {res.mismatches} mismatches\n{res.stderr[-2000:]}"
     assert np.array_equal(res.out, vectors.expected)
@@ -116,6 +121,100 @@ def test_other_top_k(k, tmp_path):
         check_invariants(name, r, cfg)
         if k == cfg.model.experts:
             assert r["active"] == list(range(k)) and r["queue_len"].tolist() == [cfg.model.tokens] * k
-    vectors = moe_csim(cfg, min_values=20_000)
+    vectors = moe_csim(cfg, min_values=20_000)  # and every layer case through moe_layer_top
+    assert len(vectors.notes["layers"]) == 2 * len(routing_cases(cfg)) + 2
     out = run_tb(build_tb("moe", cfg.name, gen), vectors, tmp_path / "random")
     assert out.exact, out.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# moe_layer_top: the whole layer
+
+
+def layer_outputs(cfg, vectors, out) -> list[np.ndarray]:
+    """moe_tb's layer part: one (T, D) moe_acc per layer case."""
+    m = cfg.model
+    tail = out[vectors.notes["router_values"]:]
+    assert tail.size == len(vectors.notes["layers"]) * m.tokens * m.dim
+    return list(tail.reshape(-1, m.tokens, m.dim))
+
+
+def run_layers(cfg, tmp_path, full=None, exe=None):
+    layers = layer_cases(cfg, full)
+    vectors = moe_csim(cfg, cases=[], layers=layers)
+    res = run_tb(exe or build_tb("moe", cfg.name), vectors, tmp_path)
+    assert res.exact, f"moe_layer_top/{cfg.name}: {res.mismatches} mismatches\n{res.stderr[-2000:]}"
+    return layers, layer_outputs(cfg, vectors, res.out)
+
+
+def check_layers(cfg, layers, got):
+    """Each moe_acc equals python_ref's run_schedule on route(gate_logits(...)) (the spec's steps, not
+    the vector set's expectation); every token has k experts, so no row of moe_acc is all zero unless
+    python_ref's is; the task selects the gate."""
+    for (name, c), acc in zip(layers, got):
+        r = route(gate_logits(c.x_raw, c.weights.w_gate, c.task, cfg), cfg)
+        want = run_schedule(c.x_raw, c.weights, expert_schedule(r, cfg), cfg)
+        assert np.array_equal(acc, want), f"{name}: {np.count_nonzero(acc != want)} values differ"
+        assert np.array_equal(np.any(acc != 0, axis=1), np.any(want != 0, axis=1)), name
+    assert {c.task for _, c in layers} == set(range(cfg.model.tasks))
+
+
+def test_layer_equals_python_ref(tmp_path):
+    cfg = TINY
+    layers, got = run_layers(cfg, tmp_path)
+    assert len(layers) == 2 * len(routing_cases(cfg)) + 2  # every routing case per task, two random layers
+    check_layers(cfg, layers, got)
+    names = [n for n, _ in layers]
+    # a steered case is the same rows and routing through task 0's or task 1's gate (the other task's
+    # gate seeded): equal moe_acc, so the top routes with the selected task's gate only
+    a, b = (got[names.index(f"all tokens to one expert (task {t})")] for t in (0, 1))
+    assert np.array_equal(a, b)
+    other = layers[names.index("all tokens to one expert (task 1)")][1]
+    assert not np.array_equal(route(gate_logits(other.x_raw, other.weights.w_gate, 0, cfg), cfg).topk_idx,
+                              other.expected_topk)
+
+
+@pytest.mark.slow
+def test_layer_equals_python_ref_edge_moe(tmp_path):
+    cfg = load_config("edge_moe")
+    layers, got = run_layers(cfg, tmp_path, full=True)
+    check_layers(cfg, layers, got)
+
+
+def test_layer_wrong_expectation_fails(tmp_path):
+    """One expected moe_acc value off by one: exit 1, one mismatch, named as a layer value."""
+    vectors = moe_csim(TINY, cases=[], layers=layer_cases(TINY)[:3])
+    vectors.expected = vectors.expected.copy()
+    k = vectors.expected.size - 5
+    vectors.expected[k] += 1
+    res = run_tb(build_tb("moe", "tiny"), vectors, tmp_path)
+    assert res.mismatches == 1 and np.flatnonzero(res.out != vectors.expected).tolist() == [k]
+    assert "mismatch layer value" in res.stderr and "moe_acc of layer case 2" in res.stderr
+
+
+def test_layer_one_weight_bit_fails(tmp_path):
+    """The lowest bit of an active expert's first W1 word and of the task's gate flipped in the
+    packed MoE part: moe_acc changes (the words are read where backbone.h's layout puts them)."""
+    name = "all tokens to one expert (task 0)"
+    layers = [(n, c) for n, c in layer_cases(TINY) if n == name]
+    exe = build_tb("moe", "tiny")
+    for part in ("layer_experts.txt", "layer_gate.txt"):
+        vectors = moe_csim(TINY, cases=[], layers=layers)
+        words = vectors.inputs[part].split()
+        lay = dict(line.split() for line in vectors.inputs["layer_layout.txt"].splitlines())
+        # expert E-1 holds every token (W1's first word); the gate: task 0's expert 0 row, first word
+        at = (TINY.model.experts - 1) * int(lay["expert_words"]) if part == "layer_experts.txt" else 0
+        words[at] = f"{int(words[at], 16) ^ 1:x}"
+        vectors.inputs[part] = "\n".join(words) + "\n"
+        res = run_tb(exe, vectors, tmp_path / part)
+        assert res.mismatches > 0 and "mismatch layer value" in res.stderr, part
+
+
+def test_layer_layout_disagreement_is_reported(tmp_path):
+    import subprocess
+
+    vectors = moe_csim(TINY, cases=[], layers=layer_cases(TINY)[:1])
+    vectors.inputs["layer_layout.txt"] = vectors.inputs["layer_layout.txt"].replace("\nexpert_b2 ", "\nexpert_b2 1")
+    folder = vectors.write(tmp_path / "v")
+    res = subprocess.run([str(build_tb("moe", "tiny")), str(folder)], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 2 and "layer_layout.txt: expert_b2" in res.stderr, res.stderr

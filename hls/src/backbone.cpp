@@ -1,16 +1,9 @@
 #include "backbone.h"
 
-// ---------------------------------------------------------------------------------------------
-// Data movement only (no arithmetic): lanes of AXI words to and from typed values.
+#include "moe_layer.h"
 
-static act_t bb_get(const axi_word_t mem[], unsigned row, unsigned col, unsigned row_words) {
-#pragma HLS inline
-    const axi_word_t word = mem[row * row_words + col / BB_A_PER_WORD];
-    const unsigned lane = col % BB_A_PER_WORD;
-    act_t a;
-    a.range(ACT_W - 1, 0) = word(lane * ACT_W + ACT_W - 1, lane * ACT_W);
-    return a;
-}
+// ---------------------------------------------------------------------------------------------
+// Data movement only (no arithmetic): lanes of AXI words to and from typed values (bb_get: backbone.h).
 
 // One layer's LayerNorm parameters (pack_vector_axi of norm_param_t) from the weight image.
 static void bb_load_norm(const axi_word_t w[BB_NORM_WORDS], norm_param_t v[FEATURE_DIM]) {
@@ -59,7 +52,7 @@ bb_ln_rows:
 static void bb_frame(const axi_word_t image[BACKBONE_IMAGE_WORDS], const axi_word_t weights[BACKBONE_WEIGHT_WORDS],
                      axi_word_t out[BACKBONE_OUT_WORDS], unsigned task, unsigned layers) {
 #pragma HLS inline off
-    constexpr int D = FEATURE_DIM, T = NUM_TOKENS, E = NUM_EXPERTS, R = bb_row_words(FEATURE_DIM);
+    constexpr int D = FEATURE_DIM, T = NUM_TOKENS;
     axi_word_t x[BB_X_WORDS];        // the residual stream
     axi_word_t h[BB_X_WORDS];        // LN output, then the attention output
     axi_word_t wide[BB_WIDE_WORDS];  // qkv, or the dense / expert hidden rows
@@ -100,60 +93,8 @@ bb_layers:
             linear_top(lw + BB_FC2_W, lw + BB_FC2_B, wide, image, pos, x, rows, rows, scores, D, MLP_HIDDEN_DIM, T,
                        LINEAR_W_WEIGHT, LINEAR_B_BIAS, LINEAR_ACCUMULATE, false, false, false, false);
         } else {
-            // mixture of experts: the router on h with this task's gate ...
-            act_t hx[T * D];
-            gate_weight_t w_gate[NUM_TASKS * E * D];
-        bb_unpack_h:
-            for (int i = 0; i < T * D; i++) {
-#pragma HLS pipeline II=1
-                hx[i] = bb_get(h, i / D, i % D, R);
-            }
-        bb_load_gate:
-            for (int i = 0; i < E * D; i++) {  // only the selected task's gate is fetched
-#pragma HLS pipeline II=1
-                const int e = i / D, c = i % D;
-                const axi_word_t word =
-                    lw[BB_GATE + (task * E + e) * linear_ceildiv(D, BB_G_PER_WORD) + c / BB_G_PER_WORD];
-                const int lane = c % BB_G_PER_WORD;
-                w_gate[task * E * D + i].range(GATE_WEIGHT_W - 1, 0) =
-                    word(lane * GATE_WEIGHT_W + GATE_WEIGHT_W - 1, lane * GATE_WEIGHT_W);
-            }
-            act_t logits[T * E];
-            softmax_prob_t p[T * E];
-            moe_expert_t topk_idx[T * TOP_K];
-            act_t topk_score[T * TOP_K];
-            moe_count_t queue_len[E];
-            moe_token_t queue_token[E * T];
-            act_t queue_score[E * T];
-            moe_expert_t active[E];
-            moe_count_t num_active = 0;
-            unsigned routed = 0;
-            moe_top(hx, w_gate, task, logits, p, topk_idx, topk_score, queue_len, queue_token, queue_score, active,
-                    num_active, routed);
-            // ... then the expert loop into moe_acc (zero), the experts in ascending order
-        bb_moe_clear:
-            for (int i = 0; i < BB_X_WORDS; i++) {
-#pragma HLS pipeline II=1
-                moe[i] = 0;
-            }
-        bb_experts:
-            for (unsigned a = 0; a < num_active; a++) {
-#pragma HLS loop_tripcount max=NUM_EXPERTS
-                const unsigned e = active[a];
-                const unsigned n = queue_len[e];
-            bb_queue:
-                for (unsigned k = 0; k < n; k++) {
-#pragma HLS pipeline II=1
-#pragma HLS loop_tripcount max=NUM_TOKENS
-                    rows[k] = queue_token[e * T + k];
-                    scores[k] = queue_score[e * T + k];
-                }
-                const axi_word_t* xw = lw + BB_EXPERTS + e * BB_EXPERT_WORDS;
-                linear_top(xw + BB_X_W1, xw + BB_X_B1, h, image, pos, wide, rows, rows, scores, EXPERT_HIDDEN_DIM, D, n,
-                           LINEAR_W_WEIGHT, LINEAR_B_BIAS, LINEAR_STORE, true, true, false, false);
-                linear_top(xw + BB_X_W2, xw + BB_X_B2, wide, image, pos, moe, rows, rows, scores, D, EXPERT_HIDDEN_DIM,
-                           n, LINEAR_W_WEIGHT, LINEAR_B_BIAS, LINEAR_ACCUMULATE_SCALED, false, false, true, false);
-            }
+            // mixture of experts: moe_acc from h (moe_layer.cpp, the path moe_layer_top runs too)
+            moe_layer(h, lw + BB_GATE, task, moe, wide, rows, scores, image, pos);
             // the residual add: x = act(x + moe_acc), act's quantization and overflow modes
         bb_moe_residual:
             for (int i = 0; i < BB_X_WORDS; i++) {

@@ -9,10 +9,11 @@
 //     x   = act(x + linear(a, W_p, b_p))         linear_top, accumulate
 //     h   = LN2(x)
 //     even L: x = act(x + fc2(GELU(fc1(h))))     linear_top (fc1 with GELU, store; fc2 accumulate)
-//     odd L:  route = moe_top(h, W_gate, task)   gate, softmax, top-k, queues (task selects the gate)
-//             moe = 0; per active expert e, ascending:
-//               hid = GELU(fc1_e(h[queue_e]))    linear_top, gather, store
-//               moe[queue_e] += act(score * fc2_e(hid))   linear_top, scaled scatter-accumulate
+//     odd L:  moe = moe_layer(h, MoE weights, task)   moe_layer.h, the path moe_layer_top runs too:
+//               route = moe_top(h, W_gate, task) gate, softmax, top-k, queues (task selects the gate)
+//               moe = 0; per active expert e, ascending:
+//                 hid = GELU(fc1_e(h[queue_e]))  linear_top, gather, store
+//                 moe[queue_e] += act(score * fc2_e(hid))   linear_top, scaled scatter-accumulate
 //             x = act(x + moe)                   the residual add (an act_t assignment)
 //   out = x (NUM_TOKENS x FEATURE_DIM act_t)
 //
@@ -115,6 +116,17 @@ static_assert(FEATURE_DIM % BB_A_PER_WORD == 0, "an activation row is whole word
 static_assert(NUM_TOKENS <= LINEAR_MAX_ROWS && NUM_TOKENS <= ATTENTION_MAX_TOKENS, "a frame fits the units");
 static_assert(BB_WIDE_WORDS >= ATTENTION_QKV_WORDS && BB_X_WORDS <= ATTENTION_OUT_WORDS, "attention's buffers");
 static_assert(NUM_LAYERS >= 1, "at least one block");
+
+// Element (row, col) of an activation matrix in the engine's row layout (row_words words a row).
+// Data movement only; inline, shared by backbone.cpp and moe_layer.cpp.
+inline act_t bb_get(const axi_word_t mem[], unsigned row, unsigned col, unsigned row_words) {
+#pragma HLS inline
+    const axi_word_t word = mem[row * row_words + col / BB_A_PER_WORD];
+    const unsigned lane = col % BB_A_PER_WORD;
+    act_t a;
+    a.range(ACT_W - 1, 0) = word(lane * ACT_W + ACT_W - 1, lane * ACT_W);
+    return a;
+}
 
 void backbone_top(const axi_word_t image[BACKBONE_IMAGE_DEPTH],
                   const axi_word_t weights[BACKBONE_WEIGHT_WORDS],

@@ -11,7 +11,6 @@
 //                blocks; layers = NUM_LAYERS: the network's output)
 // Before the cases the testbench calls backbone_top with a task, an image count and a layer count
 // out of range and checks that each reports its status (1, 2, 3) and writes nothing (exit 1 otherwise).
-#include <cctype>
 #include <fstream>
 #include <map>
 #include <string>
@@ -22,24 +21,6 @@
 
 namespace {
 constexpr int T = NUM_TOKENS, D = FEATURE_DIM;
-
-std::vector<axi_word_t> read_words(const TbArgs& a, const char* name) {
-    std::ifstream f(a.path(name));
-    if (!f) tb_fail("cannot read " + a.path(name));
-    std::vector<axi_word_t> v;
-    std::string s;
-    while (f >> s) {
-        if (s.size() * 4 > (size_t)AXI_WIDTH + 3) tb_fail(a.path(name) + ": word '" + s + "' wider than AXI_WIDTH");
-        axi_word_t w = 0;
-        for (char c : s) {
-            if (!std::isxdigit((unsigned char)c)) tb_fail(a.path(name) + ": '" + s + "' is not a hex word");
-            const int d = std::isdigit((unsigned char)c) ? c - '0' : std::tolower(c) - 'a' + 10;
-            w = (w << 4) | axi_word_t(d);
-        }
-        v.push_back(w);
-    }
-    return v;
-}
 
 std::map<std::string, long long> cpp_layout() {
     std::map<std::string, long long> m = {
@@ -53,27 +34,6 @@ std::map<std::string, long long> cpp_layout() {
         {"total_words", BACKBONE_WEIGHT_WORDS}};
     for (int L = 0; L <= NUM_LAYERS; L++) m["layer" + std::to_string(L)] = bb_layer_offset(L);
     return m;
-}
-
-void check_layout(const TbArgs& a) {
-    std::ifstream f(a.path("layout.txt"));
-    if (!f) tb_fail("cannot read " + a.path("layout.txt"));
-    std::map<std::string, long long> cpp = cpp_layout();
-    std::string name;
-    long long v;
-    size_t seen = 0;
-    while (f >> name >> v) {
-        auto it = cpp.find(name);
-        if (it == cpp.end()) tb_fail(a.path("layout.txt") + ": entry '" + name + "' is not in backbone.h's layout");
-        if (it->second != v)
-            tb_fail(a.path("layout.txt") + ": " + name + " = " + std::to_string(v) + ", backbone.h has " +
-                    std::to_string(it->second) + " (the packer and the C++ layout disagree)");
-        seen++;
-    }
-    if (!f.eof()) tb_fail(a.path("layout.txt") + ": expected '<name> <integer>' lines");
-    if (seen != cpp.size())
-        tb_fail(a.path("layout.txt") + ": " + std::to_string(seen) + " entries, backbone.h's layout has " +
-                std::to_string(cpp.size()));
 }
 
 long long lane(const axi_word_t& w, int j) {
@@ -95,12 +55,12 @@ int main(int argc, char** argv) {
             tb_fail("cases.txt: images " + std::to_string(images) + " outside 1..BACKBONE_MAX_IMAGES");
         frames += images;
     }
-    check_layout(a);
-    const std::vector<axi_word_t> weights = read_words(a, "weights.txt");
+    tb_check_layout(a, "layout.txt", cpp_layout(), "backbone.h");
+    const std::vector<axi_word_t> weights = tb_read_hex<axi_word_t>(a, "weights.txt", AXI_WIDTH);
     if ((long)weights.size() != BACKBONE_WEIGHT_WORDS)
         tb_fail("weights.txt holds " + std::to_string(weights.size()) + " words, backbone.h's layout has " +
                 std::to_string(BACKBONE_WEIGHT_WORDS));
-    const std::vector<axi_word_t> images_all = read_words(a, "image.txt");
+    const std::vector<axi_word_t> images_all = tb_read_hex<axi_word_t>(a, "image.txt", AXI_WIDTH);
     if ((long)images_all.size() != frames * BACKBONE_IMAGE_WORDS)
         tb_fail("image.txt must hold " + std::to_string(frames) + " frames x BACKBONE_IMAGE_WORDS words");
 

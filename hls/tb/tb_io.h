@@ -10,6 +10,7 @@
 // 1 (mismatch) or 2 (unusable input, with a message naming the file and the problem).
 #pragma once
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -70,6 +71,50 @@ static inline long long tb_meta(const TbArgs& a, const char* key, long long lo, 
         return v;
     }
     tb_fail(a.path("meta.txt") + ": no entry '" + key + "'");
+}
+
+// <dir>/<name> as AXI words: whitespace-separated hex (no prefix), each at most `width` bits, into W
+// (an ap_uint<width>); or exit 2 naming the file and the word.
+template <class W>
+std::vector<W> tb_read_hex(const TbArgs& a, const char* name, int width) {
+    std::ifstream f(a.path(name));
+    if (!f) tb_fail("cannot read " + a.path(name));
+    std::vector<W> v;
+    std::string s;
+    while (f >> s) {
+        if (s.size() * 4 > (size_t)width + 3) tb_fail(a.path(name) + ": word '" + s + "' wider than AXI_WIDTH");
+        W w = 0;
+        for (char c : s) {
+            if (!std::isxdigit((unsigned char)c)) tb_fail(a.path(name) + ": '" + s + "' is not a hex word");
+            const int d = std::isdigit((unsigned char)c) ? c - '0' : std::tolower(c) - 'a' + 10;
+            w = (w << 4) | W(d);
+        }
+        v.push_back(w);
+    }
+    return v;
+}
+
+// <dir>/<name>: "<name> <integer>" lines, the Python packer's layout, which must equal the C++ one
+// (`cpp`, from the header `header`) entry for entry; or exit 2 naming the first entry that differs.
+static inline void tb_check_layout(const TbArgs& a, const char* name, const std::map<std::string, long long>& cpp,
+                                   const char* header) {
+    std::ifstream f(a.path(name));
+    if (!f) tb_fail("cannot read " + a.path(name));
+    std::string key;
+    long long v;
+    size_t seen = 0;
+    while (f >> key >> v) {
+        auto it = cpp.find(key);
+        if (it == cpp.end()) tb_fail(a.path(name) + ": entry '" + key + "' is not in " + header + "'s layout");
+        if (it->second != v)
+            tb_fail(a.path(name) + ": " + key + " = " + std::to_string(v) + ", " + header + " has " +
+                    std::to_string(it->second) + " (the packer and the C++ layout disagree)");
+        seen++;
+    }
+    if (!f.eof()) tb_fail(a.path(name) + ": expected '<name> <integer>' lines");
+    if (seen != cpp.size())
+        tb_fail(a.path(name) + ": " + std::to_string(seen) + " entries, " + header + "'s layout has " +
+                std::to_string(cpp.size()));
 }
 
 // Write the outputs, compare with expected.txt when present; the exit status of the testbench.
