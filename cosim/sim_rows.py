@@ -2,7 +2,8 @@
 the C simulation of hls/ (the kernel's registered vector set through its C testbench) and the RTL
 (its cocotb testbench under random stalls and backpressure, python_ref as the scoreboard); the error
 against float64 and the RTL's latency and throughput. Each row is the registry's ``sim`` entry:
-``(cfg, waves) -> KernelResult``."""
+``(cfg, waves) -> KernelResult`` (or a list of them: a kernel with RTL units that compose, e.g. the
+MoE router and the whole MoE layer)."""
 from __future__ import annotations
 
 import pickle
@@ -21,11 +22,11 @@ from .toolchain import BUILD_DIR
 @dataclass
 class KernelResult:
     kernel: str
-    vectors_csim: int
-    csim_exact: bool
+    vectors_csim: int | None  # None: no C-sim of this row's unit (its C-sim is another row's)
+    csim_exact: bool | None
     vectors_rtl: int | None  # None: the kernel has no RTL top (the backbone: its units have rows of their own)
     rtl_exact: bool | None
-    max_error: float
+    max_error: float | None   # None: the row checks bit-exactness only (error_note says where the error is)
     error_note: str
     latency: int | None
     cycles_per_beat: float | None
@@ -198,12 +199,12 @@ def attention(cfg: Config, waves: bool) -> KernelResult:
                         real, note)
 
 
-def moe(cfg: Config, waves: bool) -> KernelResult:
+def moe(cfg: Config, waves: bool) -> list[KernelResult]:
     """The MoE router on the C-sim's vector set (cosim.moe_vectors.router_cases: every adversarial
     routing case through each task's gate, then random LN2-like rows and gates, some coarse so that
     many logits tie). C-sim: hls/src/moe.cpp (gate linear, softmax, top-k, queues, active list)
     against python_ref on every routing value, then moe_layer_top's moe_acc on the layer cases
-    (cosim.moe_vectors.layer_cases; the C-sim column counts both parts). RTL: the same cases' gate logits (python_ref's
+    (cosim.moe_vectors.layer_cases: the next row's C-sim column; this row counts the router part). RTL: the same cases' gate logits (python_ref's
     gate_logits, equal to the C-sim's by the first column) through rtl/src/moe_router.sv under random
     stalls, its 64-bit descriptor stream compared word for word with python_ref's
     descriptor_words(route(logits), expert_schedule(...), task) (which carries T, the task, the
@@ -234,9 +235,55 @@ def moe(cfg: Config, waves: bool) -> KernelResult:
                    testcase=["test_vectors_file", "test_cycles"], vectors=str(vin))
     exact = rtl["mismatches"] == 0 and rtl["runs"] == len(runs) + 2  # + test_cycles' two runs
     real, note = _real(cfg, "moe_router", waves, cfg.model.tokens == 129 and cfg.model.experts == 16)
-    return KernelResult("moe (router: softmax, top-k, queues, descriptors)", vec.expected.size, c.exact,
-                        int(rtl["words"]), exact and real >= 0, err, "gate p, these logits",
-                        int(rtl["latency_cycles"]), round(float(rtl["cycles_per_beat"]), 3), real, note)
+    n_router = int(vec.notes["router_values"])
+    router = KernelResult("moe (router: softmax, top-k, queues, descriptors)", n_router, c.exact,
+                          int(rtl["words"]), exact and real >= 0, err, "gate p, these logits",
+                          int(rtl["latency_cycles"]), round(float(rtl["cycles_per_beat"]), 3), real, note)
+    return [router, moe_layer(cfg, waves, (int(vec.expected.size) - n_router, c.exact))]
+
+
+# the layer row's routing cases: on a config with many experts (edge_moe: a layer pushes every expert's
+# images, about 150k DDR words) the cases that leave experts unused, task 0; else every case of every task
+LAYER_CASES = ("all tokens to one expert", "all tokens to the same k experts")
+
+
+def moe_layer(cfg: Config, waves: bool, csim: tuple[int, bool] | None = None) -> KernelResult:
+    """The whole MoE layer's RTL (rtl/src/moe_layer.sv: router -> descriptors -> experts on the linear
+    engine, every expert's weights from DDR through the weight FIFOs; w_ words of
+    cosim.frame_schedule.DEFAULT_W_BITS, make perf's) under random stalls: routing cases (every case of
+    every task; with more than 4 experts the two that leave experts unused, task 0), two random layers
+    and three layers queued at once, moe_acc bit for bit against python_ref's run_schedule of the
+    routing. With the published weights on edge_moe, test_real: the published frame's first MoE layer
+    (the fixed-point network's LN2 rows and gate logits, every task; stand-in expert matrices), the
+    weights from DDR at make perf's bandwidth through the prefetch DMA's rule, every engine call's
+    cycles equal to the Sequence + WeightFifo model (the real rows column; latency: last logit ->
+    first expert call, the routing exposed beyond the gate's logits, the larger of the tasks').
+    C-sim column (``csim``: values, exact): moe_layer_top's moe_acc on the layer cases of the kernel's
+    C-sim vector set (the moe row runs it; cosim.moe_vectors.layer_cases, their own weights). No error
+    column: the layer is checked bit for bit; its float error is the backbone row's."""
+    from .frame_schedule import DEFAULT_W_BITS
+    params = {"W_BITS": DEFAULT_W_BITS}
+    many = cfg.model.experts > 4
+    kw = {"cases": list(LAYER_CASES), "tasks": 1} if many else {}
+    rtl = run_unit("moe_layer", cfg.name, stall="both", n_random=2, run_name="sim_both", waves=waves,
+                   testcase=["test_routings", "test_random", "test_consecutive"], parameters=params, **kw)
+    want_runs = (len(LAYER_CASES) if many else 2 * cfg.model.tasks) + 2 + 3
+    exact = rtl["mismatches"] == 0 and rtl["runs"] >= want_runs
+    real, note, latency = 0, missing_reason(cfg), None
+    if cfg.model.tokens == 129 and cfg.model.experts == 16 and not note:
+        r = run_unit("moe_layer", cfg.name, stall="none", n_random=1, run_name="sim_real", testcase="test_real",
+                     waves=waves, parameters=params)
+        ok = r["mismatches"] == 0 and all((c["ready"], c["done"]) == (c["model_ready"], c["model_done"])
+                                          for lay in r["real_layers"] for c in lay["calls"])
+        real = int(r["real_rows"]) if ok else -1
+        latency = max(lay["last_logit_to_first_ready"] for lay in r["real_layers"])
+    elif not note:
+        note = f"config {cfg.name} does not have the published shapes"
+    n_csim, csim_exact = csim if csim is not None else (None, None)
+    return KernelResult("moe layer (moe_layer_top; RTL router + experts + weight FIFOs)", n_csim, csim_exact,
+                        int(rtl["out_values"]),
+                        exact and real >= 0, None, "bit-exact; the frame's error is the backbone row's",
+                        latency, None, real, note)
 
 
 def backbone(cfg: Config, waves: bool) -> KernelResult:

@@ -101,3 +101,18 @@ def test_sim_summary_marks_a_kernel_without_rtl_and_fails_on_csim():
     assert all_exact([unit, frame])
     assert not all_exact([unit, KernelResult("backbone", 20, False, None, None, 4e-3, "frames", None, None)])
     assert not all_exact([KernelResult("gelu", 10, True, 10, False, 1e-5, "note", 8, 1.0), frame])
+
+
+def test_sim_summary_marks_an_rtl_only_row():
+    """The MoE layer row has no C-sim or error column ("-", the note instead); its RTL mismatch fails
+    the run, and a row with neither a C-sim nor an RTL result is not exact."""
+    from cosim.sim_rows import KernelResult
+    from python_ref.config import load_config
+    from scripts.sim import all_exact, summary_table
+
+    layer = KernelResult("moe layer", None, None, 30, True, None, "bit-exact only", 120, None, 0, "no weights")
+    text = summary_table(load_config("tiny"), [layer])
+    assert "| moe layer | - | yes (30 vectors) | skipped | bit-exact only | 120 | - |" in text
+    assert all_exact([layer])
+    assert not all_exact([KernelResult("moe layer", None, None, 30, False, None, "x", 120, None)])
+    assert not all_exact([KernelResult("nothing", None, None, None, None, None, "x", None, None)])
