@@ -12,7 +12,12 @@ The stall pattern pauses every input (logits_, x_, ddr_, ddrb_) and the y_ sink;
 ddrb_ carry random data and tags. Layers of a test_consecutive group are queued at once on every
 input (the router routes layer n+1 while layer n's experts run; the top must hold its route pulse).
 Run parameters: stall, n_random (random layers), corrupt (one flipped expected bit), tasks (routing
-cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all)."""
+cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all).
+
+LayerTB also drives rtl/src/moe_layer_gate.sv (the top with the gate call; its tests are in
+cosim/test_moe_layer_gate.py): it sees that top has no logits_ port, drives task / T / layer with
+the x_ beats, puts each layer's gate images in front on the DDR streams and checks the router's
+x_ beats against python_ref's gate_logits."""
 from __future__ import annotations
 
 import random

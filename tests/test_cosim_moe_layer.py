@@ -79,7 +79,7 @@ MOE_LAYER_BROKEN = {
                         "MISMATCH|did not consume the whole ddr_ stream", "test_routings"),
     "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
                          "timed out", "test_random"),
-    "no_route_hold": ([("wire issue_n = req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
+    "no_route_hold": ([("wire issue_n = GATE_CALL ? r_route_we : req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
                       "an offered word was withdrawn|timed out", "test_consecutive"),
 }
 

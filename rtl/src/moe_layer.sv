@@ -223,25 +223,32 @@ module moe_layer
     if (ap_rst_n && r_route_we && pend) $error("moe_layer: a route pulse while the previous one is held");
   end
   // GATE_CALL has no hold: check the rule it relies on. The layer tags of the words inside each FIFO
-  // (pushed minus popped, the pops from the level); when a mask is written, none may be of the layer
-  // routed before (its mask is being replaced; later layers' words wait at the head).
+  // (pushed minus popped; the previous cycle's pops from the level: level now = level then + its push
+  // - its pops); when a mask is written, none may be of the layer routed before (its mask is being
+  // replaced; later layers' words wait at the head).
   if (GATE_CALL) begin : g_order_chk
     int wq[$], bq[$];
-    int wl, bl, prev;
+    int wl, bl, wpush, bpush, prev;
     always_ff @(posedge ap_clk) begin
       if (!ap_rst_n) begin
         wq.delete();
         bq.delete();
         wl <= 0;
         bl <= 0;
+        wpush <= 0;
+        bpush <= 0;
         prev <= -1;
       end else begin
-        automatic int wpop = int'(ddr_TVALID && ddr_TREADY) + wl - int'(wf_level);
-        automatic int bpop = int'(ddrb_TVALID && ddrb_TREADY) + bl - int'(bf_level);
-        if (ddr_TVALID && ddr_TREADY) wq.push_back(int'(ddr_TUSER_layer));
-        if (ddrb_TVALID && ddrb_TREADY) bq.push_back(int'(ddrb_TUSER_layer));
+        automatic int wpop = wl + wpush - int'(wf_level);
+        automatic int bpop = bl + bpush - int'(bf_level);
+        if (wpop < 0 || wpop > wq.size() || bpop < 0 || bpop > bq.size())
+          $error("moe_layer: the FIFO order check lost track of the levels");
         repeat (wpop) void'(wq.pop_front());
         repeat (bpop) void'(bq.pop_front());
+        if (ddr_TVALID && ddr_TREADY) wq.push_back(int'(ddr_TUSER_layer));
+        if (ddrb_TVALID && ddrb_TREADY) bq.push_back(int'(ddrb_TUSER_layer));
+        wpush <= int'(ddr_TVALID && ddr_TREADY);
+        bpush <= int'(ddrb_TVALID && ddrb_TREADY);
         wl <= int'(wf_level);
         bl <= int'(bf_level);
         if (f_we) begin
