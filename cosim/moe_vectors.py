@@ -527,7 +527,8 @@ def moe_csim(cfg: Config, min_values: int = 100_000, cases=None, layers=None):
 
 
 def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], first_x: int, fifo=None,
-                       label: str = "", w_bits: int | None = None) -> list[dict]:
+                       label: str = "", resume: tuple[int, int] | None = None, gate_rows: int = 0,
+                       w_bits: int | None = None) -> list[dict]:
     """Per engine call of an expert schedule (python_ref's decode_descriptors(...)[2]): the measured
     ap_ready / ap_done cycles (``ready``, ``done``: absolute, one per call) relative to the first call's
     ap_ready, next to cosim.linear_schedule.Sequence (``w_bits``: the engine's w_ word, default
@@ -537,22 +538,35 @@ def expert_call_cycles(cfg: Config, sched, ready: list[int], done: list[int], fi
     through the prefetch FIFO ("model_*"), the same with x_ there at once and no FIFO ("ideal_*"), and
     the call alone (predicted_cycles, "isolated"). The benches of rtl/src/moe_layer.sv and
     rtl/src/moe_experts.sv compare them; ``label`` names the layer in the error when a call's
-    ap_ready or ap_done is missing."""
+    ap_ready or ap_done is missing.
+
+    ``resume`` (rtl/src/moe_layer_gate.sv): the gate call (E x D, ``gate_rows`` = T, no GELU) is call 0,
+    in front of the schedule's calls, and the first expert call waits for the routing: (the cycle its
+    ap_start rose, the cycle its x_ was first offered), measured on the same origin, are the host's
+    start and x_ offer of that call in the models (the routing's latency is not theirs)."""
     from cosim.linear_schedule import SeqCall, Sequence, predicted_cycles
     m = cfg.model
-    if len(ready) != len(sched.calls) or len(done) != len(sched.calls):
-        raise AssertionError(f"{label}: {len(ready)} ap_ready, {len(done)} ap_done for {len(sched.calls)} calls")
+    calls_in = [(c.layer, c.expert, c.rows, c.gelu) for c in sched.calls]
+    if resume is not None:
+        calls_in = [("gate", None, gate_rows, False)] + calls_in
+    if len(ready) != len(calls_in) or len(done) != len(calls_in):
+        raise AssertionError(f"{label}: {len(ready)} ap_ready, {len(done)} ap_done for {len(calls_in)} calls")
     base = ready[0]
     ideal, model = Sequence(cfg, w_bits=w_bits), Sequence(cfg, w_bits=w_bits, fifo=fifo)
+    shapes = {"fc1": (m.expert_hidden, m.dim), "fc2": (m.dim, m.expert_hidden), "gate": (m.experts, m.dim)}
     calls = []
-    for n, c in enumerate(sched.calls):
-        shape = (m.expert_hidden, m.dim) if c.layer == "fc1" else (m.dim, m.expert_hidden)
-        sc = dict(n_out=shape[0], n_in=shape[1], rows=c.rows, gelu=c.gelu)
-        mi = ideal.add(SeqCall(**sc))
-        mf = model.add(SeqCall(**sc, x_from=first_x - 1 if n == 0 else None))
-        calls.append({"call": n, "layer": c.layer, "expert": c.expert, "rows": c.rows,
+    for n, (layer, expert, rows, gelu) in enumerate(calls_in):
+        shape = shapes[layer]
+        sc = dict(n_out=shape[0], n_in=shape[1], rows=rows, gelu=gelu)
+        if resume is not None and n == 1:
+            mi = ideal.add(SeqCall(**sc, start=resume[0]))
+            mf = model.add(SeqCall(**sc, start=resume[0], x_from=resume[1] - 1))
+        else:
+            mi = ideal.add(SeqCall(**sc))
+            mf = model.add(SeqCall(**sc, x_from=first_x - 1 if n == 0 else None))
+        calls.append({"call": n, "layer": layer, "expert": expert, "rows": rows,
                       "ready": ready[n] - base, "done": done[n] - base,
                       "model_ready": mf.ready, "model_done": mf.done,
                       "ideal_ready": mi.ready, "ideal_done": mi.done,
-                      "isolated": predicted_cycles(cfg, shape[0], shape[1], c.rows, c.gelu).cycles})
+                      "isolated": predicted_cycles(cfg, shape[0], shape[1], rows, gelu, w_bits=w_bits).cycles})
     return calls

@@ -136,7 +136,16 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                              "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
                                              "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
                                              "weight_fifo.sv", "moe_layer.sv"),
-                    "cosim.test_moe_layer")),
+                    "cosim.test_moe_layer"),
+            # the same top with the gate's own linear call on the experts' engine: LN2(x) in
+            # (moe_layer GATE_CALL = 1 with its ports; docs/moe.md, "RTL MoE layer")
+            RtlUnit("moe_layer_gate", _SKID_CTRL + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+                                                  "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv",
+                                                  "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+                                                  "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
+                                                  "moe_experts.sv", "weight_fifo.sv", "moe_layer.sv",
+                                                  "moe_layer_gate.sv"),
+                    "cosim.test_moe_layer_gate")),
            "cosim.moe_vectors:moe_csim", "cosim.sim_rows:moe"),
     # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md). Its
     # `make sim` row is python_ref vs C-sim only, RTL columns "-".

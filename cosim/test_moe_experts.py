@@ -80,17 +80,20 @@ class ExpertsTB(StreamTB):
             self.n += 1
             prev_x = self.sample_engine(u, prev_x) if self.rst_n.value else 0
 
-    def sample_engine(self, u, prev_x: int) -> int:
-        """One edge of the engine ``u`` (a linear instance): its ap_ready / ap_done cycles and the
-        cycles its x_TVALID rose (after ``prev_x``, returned for the next edge)."""
+    def sample_engine(self, u, prev: int) -> int:
+        """One edge of the engine ``u`` (a linear instance): its ap_ready / ap_done cycles, the cycles
+        its x_TVALID rose and (into ``starts``, when the TB has that list) the cycles its ap_start
+        rose; ``prev`` is the previous edge's x_TVALID | ap_start << 1, returned for the next edge."""
         if u.ap_ready.value:
             self.readies.append(self.n)
         if u.ap_done.value:
             self.dones.append(self.n)
-        xv = int(u.x_TVALID.value)
-        if xv and not prev_x:
+        xv, st = int(u.x_TVALID.value), int(u.ap_start.value)
+        if xv and not prev & 1:
             self.x_offers.append(self.n)
-        return xv
+        if st and not prev & 2 and hasattr(self, "starts"):
+            self.starts.append(self.n)
+        return xv | st << 1
 
     async def _scramble_d(self):
         """Idle d_ carries random words (the parser must take words on handshakes only)."""

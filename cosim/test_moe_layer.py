@@ -12,7 +12,12 @@ The stall pattern pauses every input (logits_, x_, ddr_, ddrb_) and the y_ sink;
 ddrb_ carry random data and tags. Layers of a test_consecutive group are queued at once on every
 input (the router routes layer n+1 while layer n's experts run; the top must hold its route pulse).
 Run parameters: stall, n_random (random layers), corrupt (one flipped expected bit), tasks (routing
-cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all)."""
+cases of tasks 0 .. tasks-1; default all), cases (only the routing cases of these names; default all).
+
+LayerTB also drives rtl/src/moe_layer_gate.sv (the top with the gate call; its tests are in
+cosim/test_moe_layer_gate.py): it sees that top has no logits_ port, drives task / T / layer with
+the x_ beats, puts each layer's gate images in front on the DDR streams and checks the router's
+x_ beats against python_ref's gate_logits."""
 from __future__ import annotations
 
 import random
@@ -56,7 +61,7 @@ class TaggedWords:
         cocotb.start_soon(self._run())
 
     def send(self, words):
-        """words: (data, last, layer, expert)."""
+        """words: (data, last, layer, expert) of speculative words, or (data, last, layer, expert, spec)."""
         self.queue.extend(words)
 
     def clear(self):
@@ -80,8 +85,8 @@ class TaggedWords:
             paused = next(self.pause) if self.pause is not None else False
             valid = bool(self.queue) and not paused and bool(self.tb.rst_n.value)
             if valid:
-                data, last, layer, e = self.queue[0]
-                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, 1
+                data, last, layer, e, *spec = self.queue[0]
+                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, spec[0] if spec else 1
                 s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
             else:
                 s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
@@ -111,10 +116,10 @@ class DmaWords(TaggedWords):
 
     def send(self, words):
         segs, n = [], 0
-        for k, (_, last, layer, e) in enumerate(words):
+        for _, last, layer, e, *spec in words:
             n += 1
-            if last:
-                segs.append(Segment(n, (layer, e)))
+            if last:     # an expert's image (speculative), or the gate's (spec 0: always fetched)
+                segs.append(Segment(n, (layer, e) if not spec or spec[0] else None))
                 n = 0
         if n:
             raise ValueError("DmaWords.send: the last image has no TLAST")
@@ -147,8 +152,8 @@ class DmaWords(TaggedWords):
                         self.queue.popleft()
                     self.skipped_words += dma.segments[seg].words
             if offer is not None:
-                data, last, layer, e = self.queue[0]
-                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, 1
+                data, last, layer, e, *spec = self.queue[0]
+                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, spec[0] if spec else 1
                 s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
             else:
                 s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
@@ -167,11 +172,14 @@ class LayerTB(StreamTB):
     # the streams and the expectation of one layer: the expert executor bench's (words, schedule,
     # x frame, want frame, ...); it reads cfg, L, nd, T, D, act, wfmt, bfmt, axi and _hostile
     layer = ExpertsTB.layer
-    sample_engine = ExpertsTB.sample_engine       # the engine's ap_ready / ap_done / x_ offer cycles
+    sample_engine = ExpertsTB.sample_engine       # the engine's ap_ready / ap_done / x_ offer / ap_start cycles
 
     def __init__(self, dut, params, dma: bool = False):
         act_w = params.cfg().fmt("act").width
-        super().__init__(dut, params, "moe_layer", act_w)
+        # rtl/src/moe_layer_gate.sv (no logits_ port: the gate call runs inside, moe_layer is u_layer)
+        self.gate = not hasattr(dut, "logits_TDATA")
+        self.top = dut.u_layer if self.gate else dut
+        super().__init__(dut, params, "moe_layer_gate" if self.gate else "moe_layer", act_w)
         cfg, m = self.cfg, self.cfg.model
         if cfg.numerics.expert_weights is not None:
             raise ValueError(f"config {cfg.name}: numerics.expert_weights (scaled 8-bit experts) has no engine in RTL")
@@ -183,11 +191,14 @@ class LayerTB(StreamTB):
         e = self.w_bits // self.wfmt.width
         self.image_words = {"fc1": self.H * -(-self.D // e), "fc2": self.D * -(-self.H // e)}   # pack_matrix_axi
         self._hostile = np.random.default_rng(params.seed + 97)
-        self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
-                                  reset_active_level=False, byte_size=act_w)
-        self.lg.log.setLevel("WARNING")
-        self.lg_lanes = len(dut.logits_TDATA) // act_w
+        if not self.gate:
+            self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
+                                      reset_active_level=False, byte_size=act_w)
+            self.lg.log.setLevel("WARNING")
+        self.lg_lanes = len(self.top.u_router.x_TDATA) // act_w
         self.nb = -(-self.E // self.lg_lanes)
+        self.gfmt = cfg.fmt("gate_weight")
+        self.image_words["gate"] = self.E * -(-self.D // e)
         # ddr_: one word per cycle when offered (TaggedWords, pauses from the stall pattern), or (dma) the
         # DMA's token bucket at the run parameter ddr_gbs, default make perf's (DmaWords: test_real)
         gbs = params.extra.get("ddr_gbs", DEFAULT_DDR_GBS) if dma else None
@@ -198,7 +209,9 @@ class LayerTB(StreamTB):
         self.wf_depth, self.layer_bits = int(dut.WF_DEPTH.value), int(dut.LAYER_BITS.value)
         dut.n_tokens.value, dut.task_id.value, dut.layer_id.value = 0, 0, 0
         self.n = 0
-        self.lg_beats: list[int] = []
+        self.lg_beats: list[int] = []       # the router's x_ (logits) handshakes
+        self.lg_data: list[int] = []        # and their data (gate top)
+        self.starts: list[int] = []         # the engine's ap_start rises
         self.readies: list[int] = []
         self.dones: list[int] = []
         self.x_offers: list[int] = []
@@ -208,14 +221,16 @@ class LayerTB(StreamTB):
     def set_stall_pattern(self, name: str, seed: int):
         super().set_stall_pattern(name, seed)
         idle = STALL_PATTERNS[name][0]
-        self.lg.set_pause_generator(random_pauses(*idle, seed=seed + 3) if idle else None)
-        if not idle:
-            self.lg.pause = False
+        if not self.gate:
+            self.lg.set_pause_generator(random_pauses(*idle, seed=seed + 3) if idle else None)
+            if not idle:
+                self.lg.pause = False
         for k, dr in enumerate((self.ddr, self.ddrb)):
             dr.pause = random_pauses(*idle, seed=seed + 4 + k) if idle else None
 
     async def _layer_monitor(self):
-        d, u = self.dut, self.dut.u_experts.u_lin
+        d, u = self.top, self.top.u_experts.u_lin
+        rx = d.u_router
         prev_x = 0
         while True:
             await RisingEdge(self.clk)
@@ -223,8 +238,10 @@ class LayerTB(StreamTB):
             if not self.rst_n.value:
                 prev_x = 0
                 continue
-            if d.logits_TVALID.value and d.logits_TREADY.value:
+            if rx.x_TVALID.value and rx.x_TREADY.value:
                 self.lg_beats.append(self.n)
+                if self.gate:
+                    self.lg_data.append(int(rx.x_TDATA.value))
             prev_x = self.sample_engine(u, prev_x)
             wf, bf = d.u_wfifo, d.u_bfifo
             if wf.route_we.value or bf.route_we.value:
@@ -234,9 +251,14 @@ class LayerTB(StreamTB):
                                     str(bf.route_active.value)))
                 self.ddr.route_seen(self.n, int(wf.route_layer.value), _active(str(wf.route_active.value)))
 
-    def ddr_words(self, w: MoEWeights, layer_no: int):
-        """Every expert's fc1, fc2 weight images and bias images in the frame's order, with their tags."""
+    def ddr_words(self, w: MoEWeights, layer_no: int, task: int):
+        """Every expert's fc1, fc2 weight images and bias images in the frame's order, with their tags;
+        the gate top: the task's gate image and its zero bias image (not speculative) in front."""
         ws, bs = [], []
+        if self.gate:
+            for out, img in ((ws, pack_matrix_axi(w.w_gate[task], self.gfmt, self.w_bits)),
+                             (bs, pack_vector_axi(np.zeros(self.E, dtype=np.int64), self.bfmt, self.axi))):
+                out += [(v, int(k == len(img) - 1), layer_no, 0, 0) for k, v in enumerate(img)]
         for e in range(self.E):
             for mat, bias in ((w.w1[e], w.b1[e]), (w.w2[e], w.b2[e])):
                 for out, img in ((ws, pack_matrix_axi(mat, self.wfmt, self.w_bits)),
@@ -246,21 +268,28 @@ class LayerTB(StreamTB):
 
     async def _controls(self, runs):
         """task_id, n_tokens, layer_id of each run, switched to the next run once its first logits
-        beat is taken (the router and the top sample them there)."""
-        d, b0 = self.dut, len(self.lg_beats)
+        beat is taken (the router and the top sample them there; the gate top: its first x_ beat)."""
+        d = self.dut
+        beats, per = (self.in_beats, self.nd) if self.gate else (self.lg_beats, self.nb)
+        b0 = len(beats)
         for i, (t, task, lay) in enumerate(runs):
             d.n_tokens.value, d.task_id.value, d.layer_id.value = t, task, lay
-            first = b0 + sum(r[0] for r in runs[:i]) * self.nb + 1
-            while len(self.lg_beats) < first:
+            first = b0 + sum(r[0] for r in runs[:i]) * per + 1
+            while len(beats) < first:
                 await RisingEdge(self.clk)
 
     async def run(self, layers, label: str) -> int:
         """Layers (x, weights, logits, task, layer number) queued at once on every input; returns the
-        mismatching output values."""
+        mismatching output values. The gate top: (x (T_max rows), weights, T, task, layer number), the
+        logits python_ref's gate_logits(x, weights.w_gate, task)[:T], checked on the router's x_ too."""
         xins, wants, runs, lg_frames, ws, bs, work = [], [], [], [], [], [], 0
-        self.last_schedules, self.last_words = [], []
+        self.last_schedules, self.last_words, want_lg = [], [], []
+        if self.gate:
+            # row t of the gate is x[t]'s alone: the logits of T tokens are the first T of T_max's
+            layers = [(x, w, gate_logits(x, w.w_gate, task, self.cfg)[:t], task, n) for x, w, t, task, n in layers]
         for x, w, logits, task, layer_no in layers:
             words, sched, xin, want, _, _, _, steps = self.layer(x, w, logits, task)
+            want_lg += self.logit_beats(logits)
             t = len(logits)
             xins.append(xin)
             wants.append(want)
@@ -268,7 +297,7 @@ class LayerTB(StreamTB):
             pad = self._hostile.integers(self.act.raw_min, self.act.raw_max + 1, (t, self.nb * self.lg_lanes - self.E))
             lg_frames.append(AxiStreamFrame(np.concatenate([np.asarray(logits, dtype=np.int64), pad], axis=1)
                                             .reshape(-1).tolist()))
-            lw, lb = self.ddr_words(w, layer_no)
+            lw, lb = self.ddr_words(w, layer_no, task)
             ws += lw
             bs += lb
             work += steps + len(lw)
@@ -283,7 +312,8 @@ class LayerTB(StreamTB):
             for f in lg_frames:
                 await self.lg.send(f)
 
-        cocotb.start_soon(send_logits())
+        if not self.gate:
+            cocotb.start_soon(send_logits())
         self.ddr.send(ws)
         self.ddrb.send(bs)
         beats = 2 * sum(len(v) for v in xins) // self.L
@@ -297,12 +327,21 @@ class LayerTB(StreamTB):
             if self.ddr.empty() and self.ddrb.empty():
                 break
             await RisingEdge(self.clk)
-        for name, empty in (("logits", self.lg.empty() and not int(self.dut.logits_TVALID.value)),
-                            ("ddr", self.ddr.empty()), ("ddrb", self.ddrb.empty())):
+        for name, empty in ((("logits", self.lg.empty() and not int(self.dut.logits_TVALID.value)),) if not self.gate
+                            else ()) + (("ddr", self.ddr.empty()), ("ddrb", self.ddrb.empty())):
             if not empty:
                 raise AssertionError(f"{label}: the unit did not consume the whole {name}_ stream")
         if len(self.lg_beats) - d0 != sum(r[0] for r in runs) * self.nb:
             raise AssertionError(f"{label}: {len(self.lg_beats) - d0} logits beats taken")
+        if self.gate:
+            # the gate call's logits as the router took them (lanes past E ignored by the router)
+            got = [self.logit_lanes(v) for v in self.lg_data[d0:]]
+            bad_lg = [i for i, (g, e) in enumerate(zip(got, want_lg))
+                      if any(b is not None and a != b for a, b in zip(g, e))]
+            if bad_lg:
+                i = bad_lg[0]
+                raise AssertionError(f"{label}: {len(bad_lg)} logits beats differ from gate_logits; first: beat {i} "
+                                     f"(token {i // self.nb}) lanes {got[i]}, expected {want_lg[i]}")
         if int(self.dut.err.value):
             raise AssertionError(f"{label}: err raised")
         routes = self.routes[r0:]
@@ -319,8 +358,25 @@ class LayerTB(StreamTB):
         self.results.add("dropped_words", len(ws) - skipped - sum(self.engine_words(s) for s in self.last_schedules))
         return bad
 
+    def logit_beats(self, logits) -> list[list]:
+        """The router's x_ beats of these logits: per token nb beats of lg_lanes lanes (raw act, lanes
+        past E None: not compared)."""
+        out = []
+        for row in np.asarray(logits).tolist():
+            row = [int(v) for v in row] + [None] * (self.nb * self.lg_lanes - self.E)
+            out += [row[b * self.lg_lanes:(b + 1) * self.lg_lanes] for b in range(self.nb)]
+        return out
+
+    def logit_lanes(self, word: int) -> list[int]:
+        w = self.act.width
+        return [_signed((word >> (i * w)) & ((1 << w) - 1), w) for i in range(self.lg_lanes)]
+
     def engine_words(self, sched) -> int:
-        return sum(self.image_words[c.layer] for c in sched.calls)
+        return sum(self.image_words[c.layer] for c in sched.calls) + (self.image_words["gate"] if self.gate else 0)
+
+
+def _signed(v: int, w: int) -> int:
+    return v - (1 << w) if v >> (w - 1) else v
 
 
 def _active(mask: str) -> set[int]:

@@ -123,6 +123,8 @@ BAD = [
      r"hardware.gelu.table_format.quant: the GELU datapath truncates"),
     (_set("formats.weight", {"width": 12, "int": 2}), r"formats.weight / formats.patch_weight: both must be equally "
                                                         r"wide and pack evenly"),
+    (_set("formats.gate_weight", {"width": 16, "int": 3}), r"formats.gate_weight = ap_fixed<16,3,AP_TRN,AP_WRAP> must "
+                                                             r"equal formats.weight = ap_fixed<16,2,AP_TRN,AP_WRAP>"),
     (_set("formats.attn_bias", {"width": 16, "int": 12}), r"formats.attn_bias: ap_fixed<16,12,AP_TRN,AP_WRAP> must "
                                                             r"convert to formats.act"),
     (_set("numerics.linear_sum", "fast"), r"numerics.linear_sum: 'fast' is not allowed; allowed: exact, per_product"),

@@ -79,7 +79,7 @@ MOE_LAYER_BROKEN = {
                         "MISMATCH|did not consume the whole ddr_ stream", "test_routings"),
     "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
                          "timed out", "test_random"),
-    "no_route_hold": ([("wire issue_n = req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
+    "no_route_hold": ([("wire issue_n = GATE_CALL ? r_route_we : req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
                       "an offered word was withdrawn|timed out", "test_consecutive"),
 }
 
@@ -121,3 +121,79 @@ def test_moe_layer_real_frame():
         print(f"moe_layer real {layer['layer']}: {layer['active']} experts active, expert phase "
               f"{layer['expert_phase']} (compute bound {layer['compute_bound']}, engine alone {layer['engine_bound']}, "
               f"weight stream {layer['weight_bound']}), last logit -> first call {layer['last_logit_to_first_ready']}")
+
+
+# ---- rtl/src/moe_layer_gate.sv: the same top with the gate's own linear call (LN2(x) in)
+def run_gate(stall: str, runs: int, run_name: str, testcase=None, **kw) -> dict:
+    return run_unit("moe_layer_gate", "tiny", stall=stall, n_random=runs, run_name=run_name, testcase=testcase, **kw)
+
+
+# default: stall "both" with the two routing cases that leave experts unused (of both tasks), two random
+# layers, the group of four consecutive layers and the bad-T check; slow: every routing case, more random
+GATE_RUNS = [("both", 2, 2, DROP_CASES, False), ("none", 3, 2, None, True), ("both", 8, 2, None, True)]
+
+
+@pytest.mark.parametrize("stall,runs,tasks,cases,slow",
+                         [pytest.param(*r, marks=[pytest.mark.slow] if r[4] else []) for r in GATE_RUNS],
+                         ids=[f"{r[0]}_{r[1]}_{r[2]}" + ("_drop" if r[3] else "") for r in GATE_RUNS])
+def test_moe_layer_gate_cosim(stall, runs, tasks, cases, slow):
+    tests = ["test_routings", "test_random", "test_consecutive"] + ([] if slow else ["test_bad_tokens"])
+    kw = {"cases": list(cases)} if cases else {}
+    r = run_gate(stall, runs, f"{stall}_{runs}_{tasks}" + ("_drop" if cases else ""), testcase=tests, tasks=tasks, **kw)
+    n_cases = len(cases) * tasks if cases else None
+    assert r["mismatches"] == 0 and r["runs"] >= (n_cases or 2 * tasks) + runs + 4 + (0 if slow else 1)
+    if cases:
+        assert r["runs"] == n_cases + runs + 4 + 1 and r["bad_layers"] == 2
+    assert r["dropped_words"] > 0
+    print(f"moe_layer_gate {stall}: {r['runs']} layers, {r['calls']} engine calls (+1 gate call each), "
+          f"{r['ddr_words']} DDR words ({r['dropped_words']} weight words dropped), {r['out_values']} values")
+    if stall == "both":
+        assert r["output_stall_cycles"] > 100 and r["input_stall_cycles"] > 0
+
+
+def test_moe_layer_gate_cycles():
+    """Unstalled layers of T_max tokens, DDR always valid: every engine call's ap_ready / ap_done, the
+    gate call first, equals cosim.linear_schedule.Sequence with the weight stream through the
+    WeightFifo model (the first expert call started when measured: the routing is not in the model)."""
+    r = run_gate("none", 1, "cycles", testcase="test_cycles")
+    assert r["mismatches"] == 0 and len(r["cycle_layers"]) == 3
+    for layer in r["cycle_layers"]:
+        for c in layer["calls"]:
+            assert (c["ready"], c["done"]) == (c["model_ready"], c["model_done"]), (layer["layer"], c)
+        print(f"moe_layer_gate cycles {layer['layer']}: layer {layer['layer_cycles']} (first x -> gate ap_ready "
+              f"{layer['first_x_to_gate_ready']}, gate call {layer['gate_call']}, gate ap_done -> first expert "
+              f"ap_ready {layer['gate_done_to_first_expert_ready']}, last logit -> first expert ap_ready "
+              f"{layer['last_logit_to_first_expert_ready']}, expert phase {layer['expert_phase']}, last done -> "
+              f"last y {layer['last_done_to_last_y']}), {layer['dropped_words']} weight words dropped")
+
+
+def test_moe_layer_gate_scoreboard_can_fail():
+    with pytest.raises(CosimError) as err:
+        run_gate("none", 1, "corrupt", testcase="test_random", corrupt=True)
+    assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# Broken copies of rtl/src/moe_experts.sv's gate path, built as moe_layer_gate: the logits reader
+# not waiting for the gate call's rows (reads gbuf before the row landed: stale logits reach the
+# router; default set), the lane adapter sending a token's beats from the wrong end (slow).
+GATE_BROKEN = {
+    "logits_before_write": ([("g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;", "g_ok    <= 1'b1;")],
+                            "logits beats differ from gate_logits", False),
+    "lanes_reversed": ([("if (g_load) gt <= (NB * SL * ACT_W)'(gq);",
+                         "if (g_load) for (int i = 0; i < NB * SL; i++) gt[i * ACT_W +: ACT_W] <= "
+                         "ACT_W'((NB * SL * ACT_W)'(gq) >> ((NB * SL - 1 - i) * ACT_W));")],
+                       "logits beats differ from gate_logits", True),
+}
+
+
+@pytest.mark.parametrize("bug", [pytest.param(b, marks=[pytest.mark.slow] if GATE_BROKEN[b][2] else [])
+                                 for b in sorted(GATE_BROKEN)])
+def test_moe_layer_gate_broken_copies_fail(bug, tmp_path):
+    edits, message, _ = GATE_BROKEN[bug]
+    with pytest.raises(CosimError, match="mismatch|failed") as err:
+        run_gate("both", 1, f"broken_{bug}", testcase="test_random", variant=f"broken_{bug}",
+                 replace=broken_copy(tmp_path, "moe_experts.sv", edits))
+    log = re.search(r"(\S+sim\.log)", str(err.value))
+    assert log, f"{bug}: no log named in {str(err.value)[:400]!r}"
+    assert re.search(message, Path(log.group(1)).read_text(errors="replace")), f"{bug}: {message!r} not in {log.group(1)}"
+    print(f"broken copy {bug}: fails with {message!r}")

@@ -641,7 +641,7 @@ def max_descriptor_words(cfg: Config) -> int:
 
 def check_config(cfg: Config) -> None:
     """What the MoE hardware can be built for: 8-bit descriptor fields, 32-bit score field, act holds
-    1.0, k in 1..E."""
+    1.0, k in 1..E, gate weights in the weight format (the engine's weight_t)."""
     m = cfg.model
     act = cfg.fmt("act")
     if m.tokens > 255 or m.experts > 255:
@@ -653,6 +653,12 @@ def check_config(cfg: Config) -> None:
         raise ConfigError(f"formats.act = {act.c_type} cannot hold a gate probability of 1.0")
     if not 1 <= m.top_k <= m.experts:
         raise ConfigError(f"model.moe.top_k = {m.top_k}: must be in 1..model.moe.experts = {m.experts}")
+    # the gate call runs on the linear engine, whose weight kinds are weight_t and patch_weight_t
+    # (rtl/src/moe_experts.sv passes the gate image as weight_t)
+    g, w = cfg.fmt("gate_weight"), cfg.fmt("weight")
+    if (g.width, g.int_bits, g.signed) != (w.width, w.int_bits, w.signed):
+        raise ConfigError(f"formats.gate_weight = {g.c_type} must equal formats.weight = {w.c_type} in width, "
+                          f"integer bits and sign: the RTL gate call reads the gate image as weight_t")
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:

@@ -18,7 +18,7 @@
 //       not fc1 / fc2's, fc2's rows not fc1's, last on an fc1); the unit then stops taking words (at
 //       most one more after a bad ROW word) and never drains.
 //
-// Inside: the engine, an x buffer (T x ND entries), an h buffer (fc1's rows, T x NH entries, GELU
+// Inside: the engine, an x buffer (T x ND entries), (GATE_CALL) the logits buffer gbuf (T x E act), an h buffer (fc1's rows, T x NH entries, GELU
 // applied by the engine), the moe_acc buffer (T x ND, zeroed while x is taken), two row tables (table 0
 // holds the current fc1's rows, table 1 the current fc2's: calls alternate fc1, fc2 so the table is the
 // call's parity) and four sequencers, each walking the calls in order:
@@ -47,14 +47,31 @@
 // call computes only after this one's last output). A simulation check below records every read's
 // call and fails on a write that lands after a later call (or the drain) read the entry.
 //
+// Gate call (GATE_CALL = 1, rtl/src/moe_layer_gate.sv): the layer starts from x_ instead of the GATE
+// word. T comes with the first x beat (x_TUSER[7:0], the whole TUSER kept on run_user for the top);
+// the x fill starts at once, the parser writes an identity table 0 (row i: x row i, h row i) and
+// starts the gate call on the same engine: call 0, fc1-like (in D, out NUM_EXPERTS, rows T, no
+// GELU, store), its weight and (zero) bias images the next words on w_ / b_. Its out-block (the
+// logits of a row; NUM_EXPERTS <= LINEAR_OUT) lands in h row k like an fc1's and in gbuf[k]; the
+// logits reader streams gbuf rows (each once its write landed) through the lane adapter onto g_
+// (moe_router's x_: ceil(E/SOFTMAX_LANES) beats per token). The descriptor stream then comes as
+// without the gate, its GATE word's T checked against the layer's T (err otherwise). The call
+// numbers skip 1 (the experts' calls are 2, 3, ...: fc1 even, fc2 odd, tables and parities as
+// without the gate), so every sequencer treats the gate call as an fc1 with one out-block.
+//
 // Cycles: cosim/test_moe_experts.py measures each engine call's ap_ready / ap_done against
-// cosim.linear_schedule.Sequence (docs/moe.md, "RTL expert executor").
+// cosim.linear_schedule.Sequence (docs/moe.md, "RTL expert executor"; the gate call:
+// cosim/test_moe_layer_gate.py, "RTL MoE layer").
 `default_nettype none
 
 module moe_experts
   import model_pkg::*;
 #(
-    parameter int W_BITS = AXI_WIDTH   // w_ word (linear's W_BITS): 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = AXI_WIDTH,  // w_ word (linear's W_BITS): 2 x AXI_WIDTH models two HP ports side by side
+    // 1: the layer starts from x_ (T in x_TUSER[7:0]) and runs the gate call first; its logits leave
+    // on g_ (see "Gate call" above); 0: the layer starts from the GATE word, x_TUSER and g_TREADY unused
+    parameter bit GATE_CALL = 1'b0,
+    parameter int XU_W = 8                // x_TUSER: T in bits 7:0, the rest returned on run_user
 ) (
     input  logic                          ap_clk,
     input  logic                          ap_rst_n,   // synchronous, active low
@@ -66,6 +83,11 @@ module moe_experts
     input  logic                          x_TVALID,
     output logic                          x_TREADY,
     input  logic                          x_TLAST,    // ignored
+    input  logic [XU_W-1:0]               x_TUSER,    // GATE_CALL: sampled with the layer's first beat
+    output logic [XU_W-1:0]               run_user,   // GATE_CALL: that x_TUSER (held until the next layer)
+    output logic [SOFTMAX_LANES*ACT_W-1:0] g_TDATA,   // GATE_CALL: the gate logits (moe_router's x_)
+    output logic                          g_TVALID,
+    input  logic                          g_TREADY,
     input  logic [W_BITS-1:0]             w_TDATA,
     input  logic                          w_TVALID,
     output logic                          w_TREADY,
@@ -94,12 +116,22 @@ module moe_experts
   localparam int AW    = XAW > HAW ? XAW : HAW;      // the writer's address (h or moe_acc)
   localparam int RW    = $clog2(TMAX + 1);           // rows, row indices, T
   localparam int BW    = $clog2((NH > ND ? NH : ND) + 1);
-  localparam int NCALL = 2 * NUM_EXPERTS;
+  // calls: fc1, fc2 of each active expert (0, 1, ...); with GATE_CALL the gate is call 0, call 1 is
+  // never run (its number skipped, so fc1 stays even: table and parity as without the gate) and the
+  // experts' calls are 2, 3, ...
+  localparam int NCALL = 2 * NUM_EXPERTS + (GATE_CALL ? 2 : 0);
   localparam int CW    = $clog2(NCALL + 2);          // call indices 0 .. NCALL (+1 for the acc reader)
+  localparam int C0    = GATE_CALL ? 2 : 0;          // the first expert call
+  localparam int SL    = SOFTMAX_LANES;
+  localparam int NB    = (NUM_EXPERTS + SL - 1) / SL; // router beats per token
+  localparam int GW    = NUM_EXPERTS * ACT_W;        // a token's logits (the gate call's one out-block)
 
   if (LINEAR_IN != LINEAR_OUT || ND < 2 || NH < 2 || D > LINEAR_MAX_IN || H > LINEAR_MAX_IN || TMAX > LINEAR_MAX_ROWS ||
       TMAX > 255 || ACT_W > MOE_R_SCORE_W) begin : g_chk
     $error("moe_experts: needs a square tile (LINEAR_IN = LINEAR_OUT: h rows are written as y_ blocks and read as x_ blocks), at least two blocks per x and h row (the registered row flags), dim and expert_hidden <= LINEAR_MAX_IN, tokens <= LINEAR_MAX_ROWS and 255, act <= the 32-bit score field");
+  end
+  if (GATE_CALL && (NUM_EXPERTS > LINEAR_OUT || XU_W < 8)) begin : g_chk_gate
+    $error("moe_experts: GATE_CALL needs NUM_EXPERTS <= LINEAR_OUT (the logits of a token in one output block of the gate call) and XU_W >= 8 (T in x_TUSER[7:0])");
   end
 
   // ------------------------------------------------------------------------------------------
@@ -107,11 +139,13 @@ module moe_experts
   logic [63:0] dw;
   logic        dv, dr;
   logic [W-1:0] xw;
+  logic [XU_W-1:0] xu;
   logic        xv, xr;
   axis_skid #(.WIDTH(64)) u_d (.clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(d_TDATA), .s_axis_tvalid(d_TVALID),
                                .s_axis_tready(d_TREADY), .m_axis_tdata(dw), .m_axis_tvalid(dv), .m_axis_tready(dr));
-  axis_skid #(.WIDTH(W)) u_x (.clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(x_TDATA), .s_axis_tvalid(x_TVALID),
-                              .s_axis_tready(x_TREADY), .m_axis_tdata(xw), .m_axis_tvalid(xv), .m_axis_tready(xr));
+  axis_skid #(.WIDTH(W + XU_W)) u_x (.clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata({x_TUSER, x_TDATA}),
+                                     .s_axis_tvalid(x_TVALID), .s_axis_tready(x_TREADY), .m_axis_tdata({xu, xw}),
+                                     .m_axis_tvalid(xv), .m_axis_tready(xr));
 
   // descriptor fields (docs/moe.md)
   wire [MOE_H_KIND_W-1:0]  f_kind  = dw[MOE_H_KIND_LSB +: MOE_H_KIND_W];
@@ -127,7 +161,7 @@ module moe_experts
   // ------------------------------------------------------------------------------------------
   // Engine
   logic              ap_start, ap_done, ap_idle, ap_ready;
-  logic              a_fc2, a_gelu;
+  logic              a_fc2, a_gelu, a_gate;
   logic [1:0]        a_mode;
   logic [15:0]       a_rows;
   logic [W-1:0]      lx_data, la_data, ly_data;
@@ -136,8 +170,9 @@ module moe_experts
 
   linear #(.W_BITS(W_BITS)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready,
-      .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
-      .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers
+      .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(GATE_CALL && a_gate ? 16'(NUM_EXPERTS) : a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
+      .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers and
+      // the gate (gate_weight = weight: python_ref.kernels.moe.check_config)
       .x_TDATA(lx_data), .x_TVALID(lx_valid), .x_TREADY(lx_ready), .x_TLAST(1'b0),
       .w_TDATA, .w_TVALID, .w_TREADY, .w_TLAST,
       .b_TDATA, .b_TVALID, .b_TREADY, .b_TLAST,
@@ -173,8 +208,20 @@ module moe_experts
   logic [XAW-1:0] tw_tok;
   logic [HAW-1:0] tw_k;
   logic [ACT_W-1:0] tw_s;
+  logic          tw_g;                    // the write is the gate call's identity table (pc skips call 1)
+  // GATE_CALL's sequencer: G_TOK waits for the layer's first x beat (T in its TUSER), G_TCHK checks T
+  // and starts the x fill, G_ID writes the gate call's identity rows into table 0 (row i: x row i,
+  // h row i) and starts the gate call, G_RUN until the layer ends
+  typedef enum logic [1:0] {G_TOK, G_TCHK, G_ID, G_RUN} gstate_t;
+  gstate_t       gs;
+  logic          t_bad;
+  wire gid_take = GATE_CALL && gs == G_ID;
+  // the layer's start: counters and fill pointers restart here
+  wire p_init   = GATE_CALL ? gs == G_TOK : ps == P_GATE;
 
-  wire gate_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_GATE) && f_rows != '0 && 32'(f_rows) <= TMAX;
+  // with GATE_CALL the GATE word must carry the T of the layer's x (taken at G_TOK)
+  wire gate_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_GATE) && f_rows != '0 && 32'(f_rows) <= TMAX &&
+                 (!GATE_CALL || 32'(f_rows) == 32'(n_tok));
   wire call_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_CALL) && f_rows != '0 && 32'(f_rows) <= 32'(n_tok) &&
                  f_layer == (pq ? MOE_H_LAYER_W'(2) : MOE_H_LAYER_W'(1)) && f_gelu == !pq &&
                  f_mode == (pq ? MOE_H_MODE_W'(MOE_MODE_SCALED) : MOE_H_MODE_W'(MOE_MODE_STORE)) &&
@@ -184,7 +231,7 @@ module moe_experts
   wire row_take = ps == P_ROWS && dv && !t_busy[pq];
   // filled's next value (the x reader registers its go from it)
   wire filled_d = run_on && !run_end && (x_fill ? xv && fx == f_lastent : 1'b1) && (z_fill ? fz == f_lastent : 1'b1) &&
-                  ps != P_GCHK;
+                  (GATE_CALL ? gs != G_TCHK : ps != P_GCHK);
   wire hdr_take = ps == P_HDR && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
 
   always_comb begin
@@ -211,17 +258,40 @@ module moe_experts
       pc       <= '0;
       t_busy   <= '0;
       tw_v     <= 1'b0;
+      gs       <= G_TOK;
     end else begin
       if (ap_ready) ap_start <= 1'b0;
-      tw_v <= row_take;
+      tw_v <= row_take || gid_take;
+      if (GATE_CALL) begin
+        case (gs)
+          G_TOK: if (xv && ps == P_GATE) gs <= G_TCHK;
+          G_TCHK: if (t_bad) begin
+            ps <= P_ERR;
+            gs <= G_RUN;
+          end else begin
+            run_on <= 1'b1;
+            x_fill <= 1'b1;
+            z_fill <= 1'b1;
+            pc     <= '0;
+            gs     <= G_ID;
+          end
+          G_ID: if (prow == hrm1) begin
+            ap_start <= 1'b1;          // the gate call (arguments below)
+            gs       <= G_RUN;
+          end
+          default: if (run_end) gs <= G_TOK;
+        endcase
+      end
       case (ps)
         P_GATE: if (dv) ps <= P_GCHK;
         P_GCHK: if (g_bad) ps <= P_ERR;
         else begin
-          run_on <= 1'b1;
-          x_fill <= 1'b1;
-          z_fill <= 1'b1;
-          pc     <= '0;
+          if (!GATE_CALL) begin
+            run_on <= 1'b1;
+            x_fill <= 1'b1;
+            z_fill <= 1'b1;
+            pc     <= '0;
+          end
           ps     <= P_LOAD;
         end
         P_LOAD: if (dv) ps <= f_kind == MOE_H_KIND_W'(MOE_KIND_LOAD) ? P_HDR : P_ERR;
@@ -233,7 +303,7 @@ module moe_experts
         end
         P_ROWS: if (row_take && prow == hrm1) ps <= hlast ? P_RUN : P_HDR;
         P_RUN: if (run_end) begin
-          run_on <= 1'b0;
+          run_on <= 1'b0;   // (GATE_CALL: gs returns to G_TOK at the same edge)
           ps     <= P_GATE;
         end
         P_ERR: err <= 1'b1;
@@ -242,7 +312,7 @@ module moe_experts
       if (tw_v && tw_bad) ps <= P_ERR;
       if (tw_v && !tw_bad && tw_end) begin
         t_busy[tw_p] <= 1'b1;
-        pc <= pc + 1'b1;
+        pc <= pc + (tw_g ? CW'(2) : CW'(1));
       end
       // the layer's x rows and the moe_acc zeros, one entry per cycle each
       if (x_fill && xv && fx == f_lastent) x_fill <= 1'b0;
@@ -256,12 +326,33 @@ module moe_experts
   // them is used).
   always_ff @(posedge ap_clk) begin
     if (ps == P_GATE) begin
-      n_tok     <= RW'(f_rows);
-      f_lastent <= XAW'(32'(f_rows) * ND - 1);
+      if (!GATE_CALL) begin
+        n_tok     <= RW'(f_rows);
+        f_lastent <= XAW'(32'(f_rows) * ND - 1);
+      end
       g_bad     <= !gate_ok;
       pq        <= 1'b0;
     end
+    if (GATE_CALL && gs == G_TOK && xv) begin
+      n_tok     <= RW'(xu[7:0]);
+      f_lastent <= XAW'(32'(xu[7:0]) * ND - 1);
+      t_bad     <= xu[7:0] == '0 || 32'(xu[7:0]) > TMAX;
+      run_user  <= xu;
+    end
+    if (GATE_CALL && gs == G_TCHK) begin
+      prow  <= '0;
+      hrm1  <= RW'(32'(n_tok) - 1);
+      hlast <= 1'b0;
+    end
+    if (gid_take && prow == hrm1) begin   // the gate call: x (D) -> logits (E) of every token, no GELU
+      a_fc2  <= 1'b0;
+      a_gate <= 1'b1;
+      a_gelu <= 1'b0;
+      a_mode <= 2'(MOE_MODE_STORE);
+      a_rows <= 16'(n_tok);
+    end
     if (hdr_take) begin
+      a_gate    <= 1'b0;
       a_fc2     <= pq;
       a_gelu    <= f_gelu;
       a_mode    <= 2'(f_mode);
@@ -272,19 +363,19 @@ module moe_experts
       h_bad     <= !call_ok;
       prow      <= '0;
     end
-    if (row_take) begin
-      prow <= prow + 1'b1;
-      if (prow == hrm1) pq <= !pq;
-    end
+    if (row_take || gid_take) prow <= prow + 1'b1;
+    if (row_take && prow == hrm1) pq <= !pq;
     tw_p   <= pq;
     tw_i   <= prow;
-    tw_tok <= XAW'(32'(f_tok) * ND);
-    tw_k   <= HAW'(32'(f_k) * NH);
+    // G_ID: the identity row prow (pq is 0: x row prow in, h row prow out)
+    tw_tok <= gid_take ? XAW'(32'(prow) * ND) : XAW'(32'(f_tok) * ND);
+    tw_k   <= gid_take ? HAW'(32'(prow) * NH) : HAW'(32'(f_k) * NH);
     tw_s   <= f_score;
     tw_end <= prow == hrm1;
     tw_rm1 <= hrm1;
     tw_last <= hlast;
-    tw_bad <= !row_ok;
+    tw_bad <= !gid_take && !row_ok;
+    tw_g   <= gid_take;
     if (tw_v) begin
       tb_tok[tw_p][tw_i] <= tw_tok;
       tb_k[tw_p][tw_i]   <= tw_k;
@@ -294,7 +385,7 @@ module moe_experts
         if (tw_p) t_last <= tw_last;
       end
     end
-    if (ps == P_GATE) begin
+    if (p_init) begin
       fx <= '0;
       fz <= '0;
     end else begin
@@ -343,6 +434,7 @@ module moe_experts
   logic [AW-1:0] r_b [2];                       // row rk's first x / h entry (r_b[r_sel]), row rkn's
   logic [W-1:0]  xs;
   logic          qv, sv, lxsel, r_have, r_src, rb_last, rk_last, r_sel;
+  logic          r_g;                           // GATE_CALL: call 0 (the gate) is being read
   wire  [AW-1:0] r_base  = r_b[r_sel];
   wire           rp      = rn[0];
   wire           x_issue = r_have && r_src && !(qv && sv);
@@ -373,7 +465,7 @@ module moe_experts
     end
   end
   always_ff @(posedge ap_clk) begin
-    if (ps == P_GATE) begin
+    if (p_init) begin
       rn    <= '0;
       rk    <= '0;
       rb    <= '0;
@@ -384,9 +476,10 @@ module moe_experts
       if (rb_last) begin
         r_sel <= !r_sel;
         rk <= rk_last ? '0 : rk + 1'b1;
-        if (rk_last) rn <= rn + 1'b1;
+        if (rk_last) rn <= rn + (r_g ? CW'(2) : CW'(1));   // after the gate: call 2 (1 is skipped)
       end
     end
+    r_g <= GATE_CALL && rn == '0;   // one cycle old after rn moves: the gate's last issue is far later
     rb_last <= x_issue ? !rb_last && rb == (rp ? BW'(NH - 2) : BW'(ND - 2)) : rb == (rp ? BW'(NH - 1) : BW'(ND - 1));
     r_rm1   <= t_rm1[rp];
     rk_last <= rk == r_rm1;       // one cycle old after a row's end: needed again two beats later
@@ -443,10 +536,10 @@ module moe_experts
     end
   end
   always_ff @(posedge ap_clk) begin
-    if (ps == P_GATE) begin
-      sn <= CW'(1);
+    if (p_init) begin
+      sn <= CW'(C0 + 1);
       sk <= '0;
-      an <= CW'(1);
+      an <= CW'(C0 + 1);
       ak <= '0;
       ab <= '0;
       dc <= '0;
@@ -499,6 +592,8 @@ module moe_experts
   logic [RW-1:0] wk, w_rm1, w_rm2;
   logic [BW-1:0] wb;
   logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first, w_z;
+  logic          w_g, w_gw;                     // GATE_CALL: call 0 (the gate: one out-block, logits kept)
+  logic [RW-1:0] w_gk;
   logic [AW-1:0] w_a;
   logic [W-1:0]  w_d;
   wire           wp      = wc[0];
@@ -509,7 +604,7 @@ module moe_experts
     else w_v <= ly_valid;
   end
   always_ff @(posedge ap_clk) begin
-    if (ps == P_GATE) begin
+    if (p_init) begin
       wc <= '0;
       wk <= '0;
       wb <= '0;
@@ -517,21 +612,26 @@ module moe_experts
       wk <= wk_last ? '0 : wk + 1'b1;
       if (wk_last) begin
         wb <= wb_last ? '0 : wb + 1'b1;
-        if (wb_last) wc <= wc + 1'b1;
+        if (wb_last) wc <= wc + (w_g ? CW'(2) : CW'(1));   // after the gate: call 2
       end
     end
+    w_g      <= GATE_CALL && wc == '0;   // one cycle old after wc moves (no beat follows at once)
     w_rm1    <= t_rm1[wp];
     w_rm2    <= t_rm1[wp] - 1'b1;   // all ones when t_rm1 is 0: never a row index (wk < TMAX <= 2^RW - 1)
     w_z      <= t_rm1[wp] == '0;
     wk_last  <= ly_valid ? (wk_last ? w_z : wk == w_rm2) : wk == w_rm1;
-    wb_last  <= w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) : wb == (wp ? BW'(ND - 1) : BW'(NH - 1));
+    // the gate call has one out-block (NUM_EXPERTS <= LINEAR_OUT): every beat ends its row's blocks
+    wb_last  <= w_g || (w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) :
+                                   wb == (wp ? BW'(ND - 1) : BW'(NH - 1)));
     w_h      <= !wp;
     w_a      <= wp ? AW'(tb_tok[1][wk] + XAW'(wb)) : AW'(tb_k[0][wk] + HAW'(wb));
     w_d      <= ly_data;
     w_call   <= wc;
     w_hinc   <= ly_valid && !wp && wb_last;
     w_hfirst <= ly_valid && !wp && w_first;
-    if (ps == P_GATE || (w_rowend && wb_last)) w_first <= 1'b1;
+    w_gw     <= w_g;
+    w_gk     <= wk;
+    if (p_init || (w_rowend && wb_last)) w_first <= 1'b1;
     else if (ly_valid) w_first <= 1'b0;
     w_end    <= w_rowend && wb_last;
     w_par    <= wp;
@@ -543,12 +643,67 @@ module moe_experts
   assign wr_end_par     = w_par;
   assign run_calls_done = w_v && w_runend;
 
+  // the gate call's beats also land in h rows 0..T-1 (harmless: no fc2 reads them before its fc1
+  // rewrote them); its logits are read from gbuf, which keeps the x reader's h read port as it is
+  logic [GW-1:0] gbuf [TMAX];
   always_ff @(posedge ap_clk) begin
+    if (w_v && w_gw) gbuf[w_gk] <= w_d[GW-1:0];
     if (w_v && w_h) hbuf[w_a[HAW-1:0]] <= w_d;
     if (w_v && !w_h) abuf[w_a[XAW-1:0]] <= w_d;
     else if (z_fill) abuf[fz] <= '0;
     if (x_fill && xv) xbuf[fx] <= xw;
   end
+
+  // ------------------------------------------------------------------------------------------
+  // Logits reader (GATE_CALL): gbuf row gk, once the gate call's write of that row landed (g_rows
+  // counts them; g_ok registered like h_ok_d) -> gq (the read register) -> gt (the token, lanes past
+  // NUM_EXPERTS zero) -> NB beats of SL lanes, lane i of beat b = expert b*SL + i (moe_router's x_), in
+  // the output register g_TDATA. One read in flight (gqv); a token's beats leave while the next
+  // token waits in gq, so the router (a token every NB + 1 cycles at best) is never starved.
+  logic [RW-1:0]      gk, g_rows;
+  logic               g_on, g_ok, gqv, gtv, gov, g_klast;
+  logic [GW-1:0]      gq;
+  logic [NB*SL*ACT_W-1:0] gt;
+  localparam int GBW = $clog2(NB + 1);
+  logic [GBW-1:0]     gb;
+  wire                g_issue = g_on && g_ok && !gqv;
+  wire                g_emit  = gtv && (!gov || g_TREADY);
+  wire                g_tend  = g_emit && gb == GBW'(NB - 1);
+  wire                g_load  = gqv && (!gtv || g_tend);
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n || !GATE_CALL) begin
+      g_on <= 1'b0;
+      gqv  <= 1'b0;
+      gtv  <= 1'b0;
+      gov  <= 1'b0;
+    end else begin
+      if (gs == G_TCHK && !t_bad) g_on <= 1'b1;
+      else if (g_issue && g_klast) g_on <= 1'b0;
+      gqv <= g_issue || (gqv && !g_load);
+      gtv <= g_load || (gtv && !g_tend);
+      gov <= g_emit || (gov && !g_TREADY);
+    end
+  end
+  always_ff @(posedge ap_clk) begin
+    if (p_init) begin
+      gk     <= '0;
+      g_rows <= '0;
+      gb     <= '0;
+    end else begin
+      if (g_issue) gk <= gk + 1'b1;
+      if (w_v && w_gw) g_rows <= g_rows + 1'b1;
+      if (g_emit) gb <= g_tend ? '0 : gb + 1'b1;
+    end
+    g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;   // g_rows only grows in the gate call
+    g_klast <= 32'(gk) + (g_issue ? 1 : 0) == 32'(n_tok) - 1;
+    if (g_issue) gq <= gbuf[gk];
+    if (g_emit) begin
+      g_TDATA <= gt[0 +: SL * ACT_W];
+      gt      <= gt >> (SL * ACT_W);
+    end
+    if (g_load) gt <= (NB * SL * ACT_W)'(gq);
+  end
+  assign g_TVALID = gov;
 
 `ifndef SYNTHESIS
   // The read-after-write rule, checked from the outside: every read records its call (the drain as
@@ -561,7 +716,7 @@ module moe_experts
   wire [XAW-1:0] s_wa = w_a[XAW-1:0];
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n) begin
-      if (ps == P_GCHK && !g_bad) begin
+      if (GATE_CALL ? gs == G_TCHK && !t_bad : ps == P_GCHK && !g_bad) begin
         for (int i = 0; i < HDEP; i++) h_rd[i] <= 0;
         for (int i = 0; i < XDEP; i++) begin
           a_rd[i] <= 0;

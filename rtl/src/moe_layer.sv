@@ -4,8 +4,12 @@
 // the inactive experts' words dropped at the head once the layer's routing is known) and
 // rtl/src/moe_experts.sv (the descriptor stream's calls on the linear engine). Bit-exact to
 // python_ref.kernels.moe.run_schedule(x, weights, decode_descriptors(descriptor_words(route(logits), ...))).
-// Not in this top: the gate's own linear call (x @ w_gate of the task; its logits come in on
-// logits_) and the residual add x + moe_acc (the network's next step).
+// GATE_CALL = 0 (this header's ports): the gate's logits come in on logits_. GATE_CALL = 1
+// (rtl/src/moe_layer_gate.sv, its ports described there): the gate's own linear call (x @ w_gate of
+// the task) runs on moe_experts' engine, its logits go from moe_experts' g_ into the router, and
+// task_id, n_tokens, layer_id ride with the x_ beats (moe_experts keeps the first beat's: run_user);
+// the DDR streams carry each layer's gate image (not speculative) in front of its experts'. Not in
+// either: the residual add x + moe_acc (the network's next step).
 //
 // Ports (Vitis stream naming, ap_ctrl_none):
 //   task_id, n_tokens, layer_id
@@ -28,7 +32,7 @@
 // and a bias word stuck behind its call's weights (or the reverse) at one head could stall the engine
 // (it takes b_ of a call while it still needs w_ words). Two FIFOs keep both streams independent.
 //
-// Route hold: each weight_fifo keeps one routing mask; a new layer's mask written while words of the
+// Route hold (GATE_CALL = 0 only): each weight_fifo keeps one routing mask; a new layer's mask written while words of the
 // previous layer are still in the FIFO would strand them (their head waits for their layer's mask
 // forever, weight_fifo.sv). In the frame the gate's own weights sit behind the previous layer's
 // expert words in the same FIFO, so the next routing cannot come earlier; this top has no gate call,
@@ -37,7 +41,10 @@
 // NW_* a layer, minus the words pushed, plus the level), else it is held (pend) and the logits input
 // is closed until it is passed (so the router's route_active and the sampled layer stay valid).
 // The owed check and the pulse are registered (ok_r, f_we): the pulse reaches the FIFOs two cycles
-// after the last word left (one cycle after the router's pulse when nothing is owed).
+// after the last word left (one cycle after the router's pulse when nothing is owed). With GATE_CALL
+// the order is the frame's own (a layer's routing needs its gate call, whose words queue behind all
+// of the previous layer's): the pulse goes to the FIFOs one register later, never held, and the
+// router's input has no gate in front of it.
 //
 // Cycles: the router's (a token every max(NB + 1, K, softmax rate) cycles, then its descriptor words
 // one per cycle), overlapped with the experts' x_ rows; the engine calls as moe_experts' with the
@@ -51,7 +58,10 @@ module moe_layer
     parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int BF_DEPTH = 16,           // bias words: a call's image is ceil(dim / BPW) words
     parameter int LAYER_BITS = 4,
-    parameter int W_BITS = AXI_WIDTH       // ddr_ / the engine's w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = AXI_WIDTH,      // ddr_ / the engine's w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    // 1: the gate call runs on moe_experts' engine (x_, task, T and layer in; logits_ unused, see
+    // "Gate call" above; rtl/src/moe_layer_gate.sv is this top with the gate's ports); 0: logits_ in
+    parameter bit GATE_CALL = 1'b0
 ) (
     input  logic                           ap_clk,
     input  logic                           ap_rst_n,   // synchronous, active low
@@ -115,22 +125,35 @@ module moe_layer
   logic [7:0]            d_keep, d_strb;   // all ones; moe_experts takes whole words
   /* verilator lint_on UNUSEDSIGNAL */
 
-  assign logits_TREADY = r_x_ready && !hold;
+  // GATE_CALL: the layer's {layer, task, T} ride with its x_ beats into moe_experts, which keeps the
+  // first beat's (run_user) for the whole layer: the router's task and T (stable long before the
+  // first logit) and the route pulse's layer
+  localparam int XU_W = 8 + MOE_H_TASK_W + LAYER_BITS;
+  logic [XU_W-1:0]                 run_user;
+  logic [SOFTMAX_LANES*ACT_W-1:0]  g_data;
+  logic                            g_valid;
+  wire  [MOE_H_TASK_W-1:0]         r_task = GATE_CALL ? run_user[8 +: MOE_H_TASK_W] : task_id;
+  wire  [7:0]                      r_tok  = GATE_CALL ? run_user[7:0] : n_tokens;
+
+  assign logits_TREADY = !GATE_CALL && r_x_ready && !hold;
   moe_router u_router (
-      .ap_clk, .ap_rst_n, .task_id, .n_tokens,
-      .x_TDATA(logits_TDATA), .x_TVALID(logits_TVALID && !hold), .x_TREADY(r_x_ready), .x_TLAST(logits_TLAST),
+      .ap_clk, .ap_rst_n, .task_id(r_task), .n_tokens(r_tok),
+      .x_TDATA(GATE_CALL ? g_data : logits_TDATA), .x_TVALID(GATE_CALL ? g_valid : logits_TVALID && !hold),
+      .x_TREADY(r_x_ready), .x_TLAST(GATE_CALL ? 1'b0 : logits_TLAST),
       .x_TKEEP('1), .x_TSTRB('1),
       .y_TDATA(d_data), .y_TVALID(d_valid), .y_TREADY(d_ready), .y_TLAST(d_last), .y_TKEEP(d_keep),
       .y_TSTRB(d_strb), .route_we(r_route_we), .route_active(r_route_active));
 
   // the layer number of the open run: sampled at its first logits beat (a run is open from there to
-  // its route pulse; the next run's first beat comes after the run's last descriptor word)
+  // its route pulse; the next run's first beat comes after the run's last descriptor word);
+  // GATE_CALL: moe_experts' run_user
   wire g_hs = logits_TVALID && logits_TREADY;
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n)       in_run <= 1'b0;
     else if (r_route_we) in_run <= 1'b0;
     else if (g_hs)       in_run <= 1'b1;
-    if (g_hs && !in_run) layer_r <= layer_id;
+    if (GATE_CALL) layer_r <= run_user[8 + MOE_H_TASK_W +: LAYER_BITS];
+    else if (g_hs && !in_run) layer_r <= layer_id;
   end
 
   // ---- route hold (see the header). f_we, the pulse into both FIFOs, is a flip-flop (weight_fifo's
@@ -141,9 +164,12 @@ module moe_layer
   logic [OW_W-1:0]           owed_w;
   logic [OW_B-1:0]           owed_b;
   logic                      ok_r, f_we;
+  // GATE_CALL: no hold (the pulse one register late): the layer's gate words are behind every word
+  // of the layers before it in both FIFOs, and its routing needs all its logits, so all its gate
+  // words were taken: nothing of an earlier layer is left in either FIFO when the pulse comes
   wire req     = r_route_we || pend;
-  wire issue_n = req && ok_r && !f_we;
-  wire pend_n  = req && !issue_n;
+  wire issue_n = GATE_CALL ? r_route_we : req && ok_r && !f_we;
+  wire pend_n  = !GATE_CALL && req && !issue_n;
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       pend   <= 1'b0;
@@ -184,10 +210,11 @@ module moe_layer
       .level(bf_level));
 
   // ---- the expert executor
-  moe_experts #(.W_BITS(W_BITS)) u_experts (
+  moe_experts #(.W_BITS(W_BITS), .GATE_CALL(GATE_CALL), .XU_W(XU_W)) u_experts (
       .ap_clk, .ap_rst_n,
       .d_TDATA(d_data), .d_TVALID(d_valid), .d_TREADY(d_ready), .d_TLAST(d_last),
-      .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST,
+      .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST, .x_TUSER({layer_id, task_id, n_tokens}), .run_user,
+      .g_TDATA(g_data), .g_TVALID(g_valid), .g_TREADY(r_x_ready),
       .w_TDATA(w_data), .w_TVALID(w_valid), .w_TREADY(w_ready), .w_TLAST(w_last),
       .b_TDATA(b_data), .b_TVALID(b_valid), .b_TREADY(b_ready), .b_TLAST(b_last),
       .y_TDATA, .y_TVALID, .y_TREADY, .y_TLAST, .err);
@@ -196,6 +223,45 @@ module moe_layer
   // the hold keeps weight_fifo's rule: a mask is never replaced while its layer has words inside
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && r_route_we && pend) $error("moe_layer: a route pulse while the previous one is held");
+  end
+  // GATE_CALL has no hold: check the rule it relies on. The layer tags of the words inside each FIFO
+  // (pushed minus popped; the previous cycle's pops from the level: level now = level then + its push
+  // - its pops); when a mask is written, none may be of the layer routed before (its mask is being
+  // replaced; later layers' words wait at the head).
+  if (GATE_CALL) begin : g_order_chk
+    int wq[$], bq[$];
+    int wl, bl, wpush, bpush, prev;
+    always_ff @(posedge ap_clk) begin
+      if (!ap_rst_n) begin
+        wq.delete();
+        bq.delete();
+        wl <= 0;
+        bl <= 0;
+        wpush <= 0;
+        bpush <= 0;
+        prev <= -1;
+      end else begin
+        automatic int wpop = wl + wpush - int'(wf_level);
+        automatic int bpop = bl + bpush - int'(bf_level);
+        if (wpop < 0 || wpop > wq.size() || bpop < 0 || bpop > bq.size())
+          $error("moe_layer: the FIFO order check lost track of the levels");
+        repeat (wpop) void'(wq.pop_front());
+        repeat (bpop) void'(bq.pop_front());
+        if (ddr_TVALID && ddr_TREADY) wq.push_back(int'(ddr_TUSER_layer));
+        if (ddrb_TVALID && ddrb_TREADY) bq.push_back(int'(ddrb_TUSER_layer));
+        wpush <= int'(ddr_TVALID && ddr_TREADY);
+        bpush <= int'(ddrb_TVALID && ddrb_TREADY);
+        wl <= int'(wf_level);
+        bl <= int'(bf_level);
+        if (f_we) begin
+          foreach (wq[i]) if (wq[i] == prev)
+            $error("moe_layer: layer %0d's mask written while the weight FIFO holds a word of layer %0d", layer_r, prev);
+          foreach (bq[i]) if (bq[i] == prev)
+            $error("moe_layer: layer %0d's mask written while the bias FIFO holds a word of layer %0d", layer_r, prev);
+          prev <= int'(layer_r);
+        end
+      end
+    end
   end
 `endif
 endmodule
