@@ -45,9 +45,11 @@ def run(config: str, stall: str, runs: int, run_name: str, testcase=None, parame
 RUNS = [("tiny", "none", 12), ("tiny", "both", 6), ("tiny", "reactive", 4), ("edge_moe", "both", 4)]
 
 
-# tiny's reactive stalls in make test-full
+# tiny's reactive stalls and the edge_moe build in make test-full (`make sim CONFIG=configs/edge_moe.yaml`
+# runs the edge_moe router under stalls too)
 @pytest.mark.parametrize("config,stall,runs", [
-    pytest.param(c, s, n, marks=[pytest.mark.slow] if s == "reactive" else [], id=f"{c}-{s}") for c, s, n in RUNS])
+    pytest.param(c, s, n, marks=[pytest.mark.slow] if s == "reactive" or c == "edge_moe" else [], id=f"{c}-{s}")
+    for c, s, n in RUNS])
 def test_moe_router_cosim(config, stall, runs):
     r = run(config, stall, runs, f"{stall}_{runs}", testcase=NOT_CYCLES)
     assert r["mismatches"] == 0 and r["zero_tokens_checked"] == 1
@@ -58,7 +60,7 @@ def test_moe_router_cosim(config, stall, runs):
         assert r["output_stall_cycles"] > 0
 
 
-# edge_moe's exact latency in make test-full (its model is checked in make test by edge_moe-both)
+# edge_moe's exact latency in make test-full, with its stalled run
 @pytest.mark.parametrize("config", ["tiny", pytest.param("edge_moe", marks=pytest.mark.slow)])
 def test_moe_router_cycles(config):
     """Unstalled: the input takes a token at most every MOE_TOKEN_CYCLES (row_period) cycles over a
@@ -82,8 +84,9 @@ def test_moe_router_cycles(config):
     print(f"moe_router {config}: {r}")
 
 
-# k = E (every expert in every token's slots) in make test, k = 1 in make test-full
-@pytest.mark.parametrize("k", [pytest.param(1, marks=pytest.mark.slow), 4])
+# k = 1 and k = E (every expert in every token's slots): a build each, make test-full
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [1, 4])
 def test_moe_router_top_k_extremes(k):
     """tiny with K = 1 and K = E = 4 (HDL parameter): every adversarial case and random runs with
     stalls, and the latency model unstalled."""
