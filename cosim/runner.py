@@ -307,6 +307,14 @@ def run_unit(top: str, config: str, stall: str = "both", n_random: int = 1000, r
                      run_params=rp, testcase=testcase, run_name=run_name, seed=seed)
 
 
+def assert_failed_with(err: "CosimError", pattern: str, what: str) -> None:
+    """A broken-copy run failed for the reason it was built for: the regular expression ``pattern``
+    is in the simulation log the CosimError names (``what`` names the copy in the assertion)."""
+    log = re.search(r"(\S+sim\.log)", str(err))
+    assert log, f"{what}: no log named in {str(err)[:400]!r}"
+    assert re.search(pattern, Path(log.group(1)).read_text(errors="replace")), f"{what}: {pattern!r} not in {log.group(1)}"
+
+
 def broken_copy(folder: Path, name: str, edits) -> dict:
     """A deliberately broken copy of rtl/src/<name> in ``folder`` for ``run_unit(replace=...)``: each
     (needle, replacement) of ``edits`` applied once. A needle that is not in the file exactly once

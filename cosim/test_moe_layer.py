@@ -74,7 +74,7 @@ class TaggedWords:
         """The top wrote ``layer``'s routing mask into the FIFOs in ``cycle`` (DmaWords skips by it)."""
 
     async def _run(self):
-        s, valid, rng = self.s, False, self.rng
+        s, valid = self.s, False
         while True:
             await RisingEdge(self.tb.clk)
             if not self.tb.rst_n.value:
@@ -84,16 +84,21 @@ class TaggedWords:
                 self.pushes.append(self.tb.n)
             paused = next(self.pause) if self.pause is not None else False
             valid = bool(self.queue) and not paused and bool(self.tb.rst_n.value)
-            if valid:
-                data, last, layer, e, *spec = self.queue[0]
-                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, spec[0] if spec else 1
-                s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
-            else:
-                s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
-                s["TLAST"].value, s["TUSER_spec"].value = int(rng.integers(2)), int(rng.integers(2))
-                s["TUSER_layer"].value = int(rng.integers(0, 1 << len(s["TUSER_layer"])))
-                s["TUSER_expert"].value = int(rng.integers(0, 1 << len(s["TUSER_expert"])))
-            s["TVALID"].value = int(valid)
+            self._drive(valid)
+
+    def _drive(self, valid: bool):
+        """Offer the queue's head word (TVALID high) or random data and tags (TVALID low)."""
+        s, rng = self.s, self.rng
+        if valid:
+            data, last, layer, e, *spec = self.queue[0]
+            s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, spec[0] if spec else 1
+            s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
+        else:
+            s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
+            s["TLAST"].value, s["TUSER_spec"].value = int(rng.integers(2)), int(rng.integers(2))
+            s["TUSER_layer"].value = int(rng.integers(0, 1 << len(s["TUSER_layer"])))
+            s["TUSER_expert"].value = int(rng.integers(0, 1 << len(s["TUSER_expert"])))
+        s["TVALID"].value = int(valid)
 
 
 class DmaWords(TaggedWords):
@@ -151,16 +156,7 @@ class DmaWords(TaggedWords):
                     for _ in range(dma.segments[seg].words):
                         self.queue.popleft()
                     self.skipped_words += dma.segments[seg].words
-            if offer is not None:
-                data, last, layer, e, *spec = self.queue[0]
-                s["TDATA"].value, s["TLAST"].value, s["TUSER_spec"].value = data, last, spec[0] if spec else 1
-                s["TUSER_layer"].value, s["TUSER_expert"].value = layer, e
-            else:
-                s["TDATA"].value = self.bits.getrandbits(len(s["TDATA"]))
-                s["TLAST"].value, s["TUSER_spec"].value = int(self.rng.integers(2)), int(self.rng.integers(2))
-                s["TUSER_layer"].value = int(self.rng.integers(0, 1 << len(s["TUSER_layer"])))
-                s["TUSER_expert"].value = int(self.rng.integers(0, 1 << len(s["TUSER_expert"])))
-            s["TVALID"].value = int(offer is not None)
+            self._drive(offer is not None)
             await RisingEdge(self.tb.clk)
             if offer is not None and tready:
                 dma.push()
@@ -384,6 +380,23 @@ def _active(mask: str) -> set[int]:
     return {k for k, b in enumerate(reversed(mask)) if b == "1"}
 
 
+def routing_case_runs(tb):
+    """(i, task, name, case) of test_routings, both tops': every routing case of cosim.moe_vectors of
+    tasks 0 .. (run parameter tasks, default all) - 1, only the names in run parameter cases if given
+    (an unknown name is an error naming the known ones); i counts the layers."""
+    only = tb.params.extra.get("cases")
+    i = 0
+    for task in range(tb.params.int("tasks", tb.cfg.model.tasks)):
+        cases = routing_cases(tb.cfg, task)
+        unknown = sorted(set(only or ()) - set(cases))
+        if unknown:
+            raise ValueError(f"run parameter cases: unknown routing cases {unknown}; known: {sorted(cases)}")
+        for name, case in cases.items():
+            if only is None or name in only:
+                yield i, task, name, case
+                i += 1
+
+
 def _layer_no(tb, i: int) -> int:
     """Layer numbers 1 .. 2^LAYER_BITS - 1, consecutive layers different (0 unused: a broken copy that
     writes mask layer 0 must hang)."""
@@ -398,23 +411,14 @@ async def test_routings(dut):
     only the routing cases of these names, default all)."""
     tb = await LayerTB.create(dut)
     rng = tb.rng(3)
-    only = tb.params.extra.get("cases")
-    total = i = 0
-    for task in range(tb.params.int("tasks", tb.cfg.model.tasks)):
-        cases = routing_cases(tb.cfg, task)
-        unknown = sorted(set(only or ()) - set(cases))
-        if unknown:
-            raise ValueError(f"run parameter cases: unknown routing cases {unknown}; known: {sorted(cases)}")
-        for name, case in cases.items():
-            if only is not None and name not in only:
-                continue
-            logits = gate_logits(case.x_raw, case.weights.w_gate, case.task, tb.cfg)
-            if task == 0:
-                x, w = case.x_raw, seeded_moe_weights(tb.cfg)
-            else:
-                x, w = rand_raw(tb.act, (tb.T, tb.D), rng), random_weights(tb.cfg, rng, True)
-            total += await tb.run([(x, w, logits, task, _layer_no(tb, i))], f"case {name} (task {task})/{tb.params.stall}")
-            i += 1
+    total = 0
+    for i, task, name, case in routing_case_runs(tb):
+        logits = gate_logits(case.x_raw, case.weights.w_gate, case.task, tb.cfg)
+        if task == 0:
+            x, w = case.x_raw, seeded_moe_weights(tb.cfg)
+        else:
+            x, w = rand_raw(tb.act, (tb.T, tb.D), rng), random_weights(tb.cfg, rng, True)
+        total += await tb.run([(x, w, logits, task, _layer_no(tb, i))], f"case {name} (task {task})/{tb.params.stall}")
     tb.expect_exact(total, "routings", SPEC)
 
 
@@ -500,56 +504,76 @@ async def test_cycles(dut):
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_real(dut):
-    """The published frame's first MoE layer, every task, one layer at a time, no stalls: LN2(x) and
-    the gate logits of the fixed-point network on the published weights
-    (cosim.moe_vectors.published_moe_layer) with the network's own expert weights
+    """The published frame's first MoE layer through the logits-in top: run_real."""
+    await run_real(await LayerTB.create(dut, stall="none", dma=True))
+
+
+async def run_real(tb: LayerTB):
+    """test_real of both tops (this one and rtl/src/moe_layer_gate.sv, cosim/test_moe_layer_gate.py):
+    the published frame's first MoE layer, every task, one layer at a time, no stalls: LN2(x) and the
+    gate logits of the fixed-point network on the published weights
+    (cosim.moe_vectors.published_moe_layer; the gate top computes the logits itself and the bench
+    checks its router input against them) with the network's own expert weights
     (published_moe_weights: the published gate; the expert matrices are seeded stand-ins, the
     published folder has none). The weights come from DDR at run parameter ddr_gbs (default make
     perf's) through the prefetch DMA's token bucket and skip rule (DmaWords); the biases one word per
-    cycle. moe_acc bit for bit; every engine call's ap_ready / ap_done against
-    cosim.linear_schedule.Sequence through cosim.weight_fifo_schedule.WeightFifo at that rate (the
-    DMA's skip on); per layer the expert phase next to its bounds: compute (one array pass per
-    cycle: rows x output blocks x input blocks per call), the engine alone (Sequence, weights one
-    w_ word per cycle, x_ at once) and the weight stream (the active experts' words at the DDR rate)."""
-    tb = await LayerTB.create(dut, stall="none", dma=True)
+    cycle. moe_acc bit for bit; every engine call's ap_ready / ap_done (the gate top: its gate call
+    first, the first expert call started when measured) against cosim.linear_schedule.Sequence through
+    cosim.weight_fifo_schedule.WeightFifo at that rate (the DMA's skip on); per layer the expert phase
+    (first expert ap_ready -> last ap_done) next to its bounds: compute (one array pass per cycle:
+    rows x output blocks x input blocks per call), the engine alone (Sequence, weights one w_ word per
+    cycle, x_ at once) and the weight stream (the active experts' words at the DDR rate)."""
     w, stand_ins = published_moe_weights()
     th, L = tb.throttle, tb.L
     recs, rows = [], 0
     for i, (name, (x, logits, task)) in enumerate(published_moe_layer(tb.cfg).items()):
-        if i:
-            # the DMA skips inactive images the top's route hold counts as owed (it expects every
-            # expert's words: its ddr_ contract), so each layer starts from a reset
+        if i and not tb.gate:
+            # the DMA skips inactive images the logits-in top's route hold counts as owed (it expects
+            # every expert's words: its ddr_ contract), so each layer starts from a reset; the gate top
+            # has no hold and takes the skipping DMA layer after layer
             await tb.reset()
-        r0, d0, x0, o0, l0, ro, p0 = (len(tb.readies), len(tb.dones), len(tb.x_offers), len(tb.out_beats),
-                                      len(tb.lg_beats), len(tb.routes), len(tb.ddr.pushes))
+        r0, d0, x0, o0, l0, ro, s0, i0 = (len(tb.readies), len(tb.dones), len(tb.x_offers), len(tb.out_beats),
+                                          len(tb.lg_beats), len(tb.routes), len(tb.starts), len(tb.in_beats))
         lay = _layer_no(tb, i)
-        tb.expect_exact(await tb.run([(x, w, logits, task, lay)], name), "real", SPEC)
+        tb.expect_exact(await tb.run([(x, w, len(logits) if tb.gate else logits, task, lay)], name), "real", SPEC)
         sched = tb.last_schedules[0]
         ready, done = tb.readies[r0:], tb.dones[d0:]
         base = ready[0]
         (pulse, _, active, _), = tb.routes[ro:]
-        fifo = WeightFifo([Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
+        gate_seg = [Segment(tb.image_words["gate"], None, "gate")] if tb.gate else []
+        fifo = WeightFifo(gate_seg + [Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
                           tb.wf_depth, rate=th.rate, word=th.word, burst=th.burst, start=tb.ddr.start - base)
         fifo.route(lay, _active(active), pulse - base + 1)
+        kw = {}
+        if tb.gate:     # the first expert call as measured (the routing is not in the model)
+            starts = tb.starts[s0:]
+            x1 = next(c for c in tb.x_offers[x0:] if c >= starts[1])
+            kw = {"resume": (starts[1] - base, x1 - base), "gate_rows": len(logits)}
         calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=name,
-                                   w_bits=tb.w_bits)
+                                   w_bits=tb.w_bits, **kw)
         off = [c for c in calls if (c["ready"], c["done"]) != (c["model_ready"], c["model_done"])]
         for c in off[:4]:
             tb.log.warning(f"{name}: call {c['call']} ({c['layer']} expert {c['expert']}) ready / done "
                            f"{c['ready']} / {c['done']}, model {c['model_ready']} / {c['model_done']}")
+        ex = calls[1:] if tb.gate else calls            # the expert calls
         shapes = {"fc1": (tb.H, tb.D), "fc2": (tb.D, tb.H)}
         compute = sum(c.rows * -(-shapes[c.layer][0] // L) * -(-shapes[c.layer][1] // L) for c in sched.calls)
-        words = tb.engine_words(sched)
+        words = sum(tb.image_words[c.layer] for c in sched.calls)
+        first_in = tb.in_beats[i0][0] if tb.gate else tb.lg_beats[l0]     # the layer's first x_ / logits beat
         rec = {"layer": name, "task": task, "active": len(_active(active)), "calls": calls, "off_model_calls": len(off),
-               "dma_start": tb.ddr.start - base, "first_push": tb.ddr.pushes[p0] - base,
-               "expert_phase": done[-1] - base + 1, "model_phase": calls[-1]["model_done"] + 1,
-               "engine_bound": calls[-1]["ideal_done"] + 1, "compute_bound": compute,
+               "dma_start": tb.ddr.start - base,
+               "expert_phase": ex[-1]["done"] - ex[0]["ready"] + 1,
+               "model_phase": ex[-1]["model_done"] - ex[0]["model_ready"] + 1,
+               "engine_bound": ex[-1]["ideal_done"] - ex[0]["ideal_ready"] + 1, "compute_bound": compute,
                "weight_words": words, "weight_bound": -(-words * th.word // th.rate),
-               "layer_cycles": tb.out_beats[-1][0] - tb.lg_beats[l0] + 1,
-               "last_logit_to_first_ready": base - tb.lg_beats[-1],
+               "layer_cycles": tb.out_beats[-1][0] - first_in + 1,
+               "last_logit_to_first_ready": ex[0]["ready"] + base - tb.lg_beats[-1],
                "route_pulse": pulse - base, "last_done_to_last_y": tb.out_beats[-1][0] - done[-1],
                "fetched_words": fifo.fetched_words(), "dropped_words": fifo.dropped,
                "skipped_images": len(fifo.skipped_segments()), "stand_ins": list(stand_ins)}
+        if tb.gate:
+            rec.update(gate_call=done[0] - base + 1, gate_done_to_first_expert_ready=ready[1] - done[0],
+                       first_x_to_gate_ready=base - first_in)
         recs.append(rec)
         rows += len(logits)
         tb.log.info(f"real {name}: { {k: v for k, v in rec.items() if k != 'calls'} }")

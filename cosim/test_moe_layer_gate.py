@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles
 
 from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
 from cosim.test_moe_experts import random_layer, random_weights
-from cosim.test_moe_layer import TEST_TIMEOUT_MS, LayerTB, _layer_no
+from cosim.test_moe_layer import TEST_TIMEOUT_MS, LayerTB, _layer_no, routing_case_runs, run_real
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import Segment, WeightFifo
 from python_ref.kernels.moe import MoEWeights
@@ -58,19 +58,10 @@ async def test_routings(dut):
     parameters tasks: how many tasks; cases: only these case names)."""
     tb = await LayerTB.create(dut)
     rng = tb.rng(3)
-    only = tb.params.extra.get("cases")
-    total = i = 0
-    for task in range(tb.params.int("tasks", tb.cfg.model.tasks)):
-        cases = routing_cases(tb.cfg, task)
-        unknown = sorted(set(only or ()) - set(cases))
-        if unknown:
-            raise ValueError(f"run parameter cases: unknown routing cases {unknown}; known: {sorted(cases)}")
-        for name, case in cases.items():
-            if only is not None and name not in only:
-                continue
-            x, w, t, tk = case_layer(tb, rng, case, task)
-            total += await tb.run([(x, w, t, tk, _layer_no(tb, i))], f"case {name} (task {task})/{tb.params.stall}")
-            i += 1
+    total = 0
+    for i, task, name, case in routing_case_runs(tb):
+        x, w, t, tk = case_layer(tb, rng, case, task)
+        total += await tb.run([(x, w, t, tk, _layer_no(tb, i))], f"case {name} (task {task})/{tb.params.stall}")
     tb.expect_exact(total, "routings", SPEC)
 
 
@@ -148,7 +139,7 @@ async def test_cycles(dut):
                cases["all tokens to one expert"].weights.w_gate),
               ("every expert active", cases["every expert active"].x_raw, cases["every expert active"].weights.w_gate),
               ("random gate", rand_raw(tb.act, (tb.T, tb.D), rng, 1.0), random_gate(tb, rng, False))]
-    e = tb.axi // tb.wfmt.width
+    e = tb.w_bits // tb.wfmt.width
     recs = []
     for i, (name, x, gate) in enumerate(layers):
         r0, d0, x0, o0, l0, p0, s0, i0 = (len(tb.readies), len(tb.dones), len(tb.x_offers), len(tb.out_beats),
@@ -166,7 +157,8 @@ async def test_cycles(dut):
         fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + 1)
         x1 = next(c for c in tb.x_offers[x0:] if c >= starts[1])
         calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo,
-                                   label=f"cycles {name}", resume=(starts[1] - base, x1 - base), gate_rows=tb.T)
+                                   label=f"cycles {name}", resume=(starts[1] - base, x1 - base), gate_rows=tb.T,
+                                   w_bits=tb.w_bits)
         first_x = tb.in_beats[i0][0]
         rec = {"layer": name, "calls": calls,
                "layer_cycles": tb.out_beats[-1][0] - first_x + 1,
@@ -181,3 +173,10 @@ async def test_cycles(dut):
         recs.append(rec)
         tb.log.info(f"cycles {name}: { {k: v for k, v in rec.items() if k != 'calls'} }")
     tb.results.update(cycle_layers=recs)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_real(dut):
+    """The published frame's first MoE layer, the gate computed here (cosim.test_moe_layer.run_real):
+    both tasks back to back behind the skipping DMA (no route hold, no reset between them)."""
+    await run_real(await LayerTB.create(dut, stall="none", dma=True))
