@@ -18,11 +18,13 @@ def run(stall: str, runs: int, run_name: str, testcase=None, **kw) -> dict:
     return run_unit("moe_layer", "tiny", stall=stall, n_random=runs, run_name=run_name, testcase=testcase, **kw)
 
 
-# default (make test): stall "both", the two routing cases that leave experts unused (every DDR word of
-# theirs dropped at the FIFOs' heads) and the consecutive group (the route hold); slow (make test-full):
-# stall none and both with every routing case, random layers, every task
+# The logits-in top runs in make test-full only (its own Verilator build): stall "both" with the two
+# routing cases that leave experts unused (every DDR word of theirs dropped at the FIFOs' heads) and the
+# consecutive group (the route hold), stall none and both with every routing case, random layers, every
+# task, its cycles and scoreboard. make test drives the same module as moe_layer_gate (GATE_CALL = 1:
+# router, experts, both FIFOs; below) and moe_experts on its own (tests/test_cosim_moe_experts.py).
 DROP_CASES = ("all tokens to one expert", "all tokens to the same k experts")
-RUNS = [("both", 0, 1, DROP_CASES, False), ("none", 3, 1, None, True), ("both", 8, 2, None, True)]
+RUNS = [("both", 0, 1, DROP_CASES, True), ("none", 3, 1, None, True), ("both", 8, 2, None, True)]
 
 
 @pytest.mark.parametrize("stall,runs,tasks,cases,slow",
@@ -43,6 +45,7 @@ def test_moe_layer_cosim(stall, runs, tasks, cases, slow):
         assert r["output_stall_cycles"] > 100 and r["input_stall_cycles"] > 0
 
 
+@pytest.mark.slow
 def test_moe_layer_cycles():
     """Unstalled layers of T_max tokens, DDR always valid: every engine call's ap_ready / ap_done
     equals cosim.linear_schedule.Sequence with the weight stream through the WeightFifo model (every
@@ -59,6 +62,7 @@ def test_moe_layer_cycles():
               f"{layer['last_done_to_last_y']}), {layer['dropped_words']} weight words dropped")
 
 
+@pytest.mark.slow
 def test_moe_layer_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
         run("none", 1, "corrupt", testcase="test_random", corrupt=True)
