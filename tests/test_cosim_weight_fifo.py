@@ -1,5 +1,6 @@
 """rtl/src/weight_fifo.sv against its cycle model cosim/weight_fifo_schedule.py (cosim/test_weight_fifo.py):
-DEPTH 4, 16 (at the real 512-bit width) and 1024 (32-bit words, to keep the simulation light), the DDR
+DEPTH 4, 16 (at the real 512-bit width) and 1024 (32-bit words, to keep the simulation light; make
+test-full), the DDR
 driven from the model's push cycles and by the bench's own token bucket + DMA skip rule, and the
 scenarios doing what they are named for (skips, drops in the FIFO, the head waiting on the routing,
 a full and an empty FIFO)."""
@@ -19,7 +20,9 @@ RUNS = {4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 
         1024: {"DEPTH": 1024, "WIDTH": 32, "EXPERTS": 16}}  # the scenarios use experts up to 15
 
 
-@pytest.mark.parametrize("depth", sorted(RUNS))
+# make test: DEPTH 4 and 16 (both fill and drain in every scenario); DEPTH 1024, the same scenarios at
+# a ten-bit address (its full-FIFO runs are the longest simulation of the file), in make test-full
+@pytest.mark.parametrize("depth", [pytest.param(d, marks=[pytest.mark.slow] if d > 16 else []) for d in sorted(RUNS)])
 def test_weight_fifo_cycle_model(depth):
     r = run_unit("weight_fifo", "tiny", run_name=f"d{depth}", parameters=RUNS[depth])
     assert r["mismatches"] == 0, r["first_mismatch"]
