@@ -193,12 +193,11 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     fst_missing = fst_supported()
     if waves and fst_missing:
         raise ToolchainError(f"FST waves (WAVES=1) need headers that are missing: {fst_missing}")
-    trace_build = waves
-    if trace_build:
+    if waves:
         args.append("--trace-fst")  # cocotb adds --trace; --trace-fst selects the FST format
 
     bdir = build_dir_for(kernel, cfg.name, parameters)
-    if trace_build:  # the traced model lives beside the plain one: switching WAVES rebuilds neither
+    if waves:  # the traced model lives beside the plain one: switching WAVES rebuilds neither
         bdir = bdir.with_name(bdir.name + "_waves")
     if run_name is None:
         run_name = "default" if testcase is None else \
@@ -229,9 +228,9 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
             if not (binary.is_file() and stamp.is_file() and stamp.read_text() == digest):
                 stamp.unlink(missing_ok=True)
                 try:
-                    with _environ({"WAVES": "1" if trace_build else "0"}):  # the runner reads $WAVES
+                    with _environ({"WAVES": "1" if waves else "0"}):  # the runner reads $WAVES
                         runner.build(sources=srcs, hdl_toplevel=toplevel, parameters=parameters,
-                                     build_args=args, build_dir=bdir, waves=trace_build,
+                                     build_args=args, build_dir=bdir, waves=waves,
                                      timescale=("1ns", "1ps"), log_file=build_log, always=True)
                 except (RuntimeError, SystemExit) as exc:
                     raise CosimError(f"Verilator build of {toplevel} ({cfg.name}) failed ({exc}); "

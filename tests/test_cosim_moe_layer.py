@@ -24,13 +24,13 @@ def run(stall: str, runs: int, run_name: str, testcase=None, **kw) -> dict:
 # task, its cycles and scoreboard. make test drives the same module as moe_layer_gate (GATE_CALL = 1:
 # router, experts, both FIFOs; below) and moe_experts on its own (tests/test_cosim_moe_experts.py).
 DROP_CASES = ("all tokens to one expert", "all tokens to the same k experts")
-RUNS = [("both", 0, 1, DROP_CASES, True), ("none", 3, 1, None, True), ("both", 8, 2, None, True)]
+RUNS = [("both", 0, 1, DROP_CASES), ("none", 3, 1, None), ("both", 8, 2, None)]
 
 
-@pytest.mark.parametrize("stall,runs,tasks,cases,slow",
-                         [pytest.param(*r, marks=[pytest.mark.slow] if r[4] else []) for r in RUNS],
+@pytest.mark.slow
+@pytest.mark.parametrize("stall,runs,tasks,cases", RUNS,
                          ids=[f"{r[0]}_{r[1]}_{r[2]}" + ("_drop" if r[3] else "") for r in RUNS])
-def test_moe_layer_cosim(stall, runs, tasks, cases, slow):
+def test_moe_layer_cosim(stall, runs, tasks, cases):
     tests = ["test_routings"] + (["test_random"] if runs else []) + ["test_consecutive"]
     kw = {"cases": list(cases)} if cases else {}
     r = run(stall, runs, f"{stall}_{runs}_{tasks}" + ("_drop" if cases else ""), testcase=tests, tasks=tasks, **kw)

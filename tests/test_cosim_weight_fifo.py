@@ -1,8 +1,8 @@
 """rtl/src/weight_fifo.sv against its cycle model cosim/weight_fifo_schedule.py (cosim/test_weight_fifo.py):
 DEPTH 4, 16 (at the real 512-bit width) and 1024 (32-bit words, to keep the simulation light; make
 test-full), the DDR driven from the model's push cycles and by the bench's own token bucket + DMA
-skip rule, and the scenarios doing what they are named for (skips, drops in the FIFO, the head waiting on the routing,
-a full and an empty FIFO)."""
+skip rule, and the scenarios doing what they are named for (skips, drops in the FIFO, the head
+waiting on the routing, a full and an empty FIFO)."""
 from __future__ import annotations
 
 import subprocess
