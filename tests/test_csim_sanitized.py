@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from cosim.csim import build_tb, generated_headers, run_tb
+from cosim.csim import CSIM_OPT, build_tb, generated_headers, run_tb
 from cosim.registry import KERNELS, resolve
 from cosim.toolchain import HLS_DIR, compile_cpp, hls_includes
 from python_ref.config import load_config, parse_config
@@ -77,9 +77,9 @@ def test_an_out_of_bounds_read_that_returns_the_right_value_fails(tmp_path):
     vectors = resolve(KERNELS["gelu"].vectors)(cfg)
     includes = [mutant] + hls_includes("tiny") + [HLS_DIR / "tb"]
     srcs = [HLS_DIR / "tb" / "gelu_tb.cpp", mutant / "gelu.cpp"]
-    plain = compile_cpp(srcs, tmp_path / "plain", includes)
+    plain = compile_cpp(srcs, tmp_path / "plain", includes, opt=CSIM_OPT)
     assert run_tb(plain, vectors, tmp_path / "p").exact, "the mutant must pass the plain C-sim (right by luck)"
-    sanitized = compile_cpp(srcs, tmp_path / "sanitized", includes, opt="-O1", sanitize=True)
+    sanitized = compile_cpp(srcs, tmp_path / "sanitized", includes, opt=CSIM_OPT, sanitize=True)
     folder = vectors.write(tmp_path / "s" / "vectors")
     res = subprocess.run([str(sanitized), str(folder), str(tmp_path / "s" / "out.txt")], capture_output=True,
                          text=True, timeout=600)
