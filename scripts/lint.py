@@ -13,6 +13,7 @@ Usage: scripts/lint.py [--config NAME_OR_YAML ...] [--sources FILE.sv ...] [--to
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -40,8 +41,12 @@ def modules_in(files: list[Path]) -> list[str]:
 
 def verilator_lint(pkg: Path, files: list[Path], top: str) -> tuple[bool, str]:
     waivers = BUILD_DIR / "lint" / "waivers.vlt"
-    waivers.parent.mkdir(parents=True, exist_ok=True)
-    waivers.write_text(WAIVERS)
+    if not waivers.is_file() or waivers.read_text() != WAIVERS:
+        # written atomically: a lint running in parallel (pytest-xdist) may be reading the file
+        waivers.parent.mkdir(parents=True, exist_ok=True)
+        tmp = waivers.with_name(f"waivers.{os.getpid()}.tmp")
+        tmp.write_text(WAIVERS)
+        os.replace(tmp, waivers)
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top, str(waivers), str(pkg)] + [str(f) for f in files]
     res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env())
     out = (res.stdout + res.stderr).strip()

@@ -2,9 +2,12 @@
 calls use the linear engine's cycle model exactly, the DDR bandwidth acts monotonically, the
 rooflines bound every frame from below, the attention source is the RTL cycle model when it is
 importable, Edge-MoE's trip-count figure is the worked study's, and bad arguments fail clearly.
-No model run (routings are synthetic), so the file runs in a few seconds."""
+No model run (routings are synthetic). An edge_moe frame takes seconds to compose (its weight FIFO is
+modelled word by word), so the tests share composed frames (``frame``) and the file takes about a
+minute of CPU."""
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 import sys
@@ -43,6 +46,23 @@ def skewed_routing(cfg):
                 c[rng.choice(m.experts, m.top_k, replace=False, p=p / p.sum())] += 1
             counts[L] = [int(x) for x in rng.permutation(c)]
     return fs.Routing("skewed", counts).check(cfg)
+
+
+ROUTINGS = {"uniform": fs.uniform_routing, "concentrated": fs.concentrated_routing, "skewed": skewed_routing}
+
+
+@functools.cache
+def _frame(config: str, routing: str, gbs: float, fifo_depth: int) -> fs.Frame:
+    cfg = load_config(config)
+    return fs.compose(cfg, ROUTINGS[routing](cfg), gbs, fifo_depth=fifo_depth)
+
+
+def frame(config: str, routing: str, gbs: float = fs.DEFAULT_DDR_GBS, fifo_depth: int | None = None) -> fs.Frame:
+    """fs.compose of a synthetic routing, computed once per worker. The tests only read a frame
+    (linear_sequence, weight_fifo and architecture_bound build models of their own from it)."""
+    if fifo_depth is None:
+        fifo_depth = load_config(config).hardware.weight_fifo_depth
+    return _frame(config, routing, float(gbs), fifo_depth)
 
 
 def test_default_bandwidth_is_the_measured_throttle(edge):
@@ -117,8 +137,7 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
     to the Sequence's ap_done cycles, a call presented only after the gate's softmax (the first
     expert of a layer) runs as on its own, the calls after LayerNorm / attention hide their whole
     block 0, and prefetching never makes a call longer."""
-    cfg = load_config(config)
-    f = fs.compose(cfg, fs.uniform_routing(cfg), fifo_depth=0)
+    f = frame(config, "uniform", fifo_depth=0)
     calls, res, starts = fs.linear_sequence(f)
     lin = f.linear_calls
     assert len(calls) == len(res) == len(lin)
@@ -164,15 +183,13 @@ def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
 def test_lower_bandwidth_never_reduces_the_frame_time(config):
     """Without the prefetch FIFO. With it, a slower DDR fetches fewer experts speculatively before the
     routing is known and can drop fewer words: test_weight_fifo_speculation_is_not_monotone."""
-    cfg = load_config(config)
     gbs = [0.5, 1.3, 2.4, 4.8, 7.0, 9.6, 12.0, 14.4, 19.2, 40.0] if config == "tiny" else [4.8, 14.4, 19.2]
-    routings = [fs.uniform_routing(cfg), fs.concentrated_routing(cfg)]
-    for r in routings + ([skewed_routing(cfg)] if config == "tiny" else []):
-        cyc = [fs.compose(cfg, r, g, fifo_depth=0).cycles for g in gbs]
-        assert all(a >= b for a, b in zip(cyc, cyc[1:])), (r.name, cyc)
+    for r in ["uniform", "concentrated"] + (["skewed"] if config == "tiny" else []):
+        cyc = [frame(config, r, g, fifo_depth=0).cycles for g in gbs]
+        assert all(a >= b for a, b in zip(cyc, cyc[1:])), (r, cyc)
         # and call by call on its own (in the frame a longer call before can hide more of the next
         # call's block 0, so the counted cycles of one call need not grow)
-        frames = [fs.compose(cfg, r, g, fifo_depth=0) for g in (gbs[0], gbs[-1])]
+        frames = [frame(config, r, g, fifo_depth=0) for g in (gbs[0], gbs[-1])]
         assert all((a.isolated_cycles or a.cycles) >= (b.isolated_cycles or b.cycles)
                    for a, b in zip(*(fr.calls for fr in frames)))
 
@@ -182,11 +199,11 @@ def test_rooflines_bound_the_frame_from_below(config):
     cfg = load_config(config)
     m = cfg.model
     for g in (4.8, 14.4, 40.0) if config == "tiny" else (4.8, 14.4):
-        for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg)):
-            if config == "edge_moe" and r.name == "skewed":
+        for r in ROUTINGS:
+            if config == "edge_moe" and r == "skewed":
                 continue
             for depth in (0, cfg.hardware.weight_fifo_depth):
-                f = fs.compose(cfg, r, g, fifo_depth=depth)
+                f = frame(config, r, g, fifo_depth=depth)
                 assert f.cycles >= f.planned_cycles >= f.roofline == max(f.mac_roofline, f.ddr_roofline) > 0
             # the MACs of the frame do not depend on the routing (tokens x k slots)
             T, D = m.tokens, m.dim
@@ -195,7 +212,7 @@ def test_rooflines_bound_the_frame_from_below(config):
                     + (m.layers // 2) * (T * D * m.experts + T * m.top_k * 2 * D * m.expert_hidden))
             assert f.macs == macs
     if config == "edge_moe":
-        f = fs.compose(cfg, fs.uniform_routing(cfg))
+        f = frame(config, "uniform")
         assert f.macs == 782_719_488  # performance.md table 1
         assert f.ms(f.mac_roofline) == pytest.approx(2.548, abs=1e-3)
 
@@ -316,8 +333,9 @@ def test_weight_fifo_frame(config):
     depth = cfg.hardware.weight_fifo_depth
     assert depth >= 2
     e = fs.DEFAULT_W_BITS // cfg.fmt("weight").width
-    for r in (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg)):
-        f = fs.compose(cfg, r)
+    for name in ROUTINGS:
+        f = frame(config, name)
+        r = f.routing
         assert f.fifo_depth == depth
         calls, res, starts = fs.linear_sequence(f)
         assert [x.done + 1 - t for x, t in zip(res, starts)] == [c.cycles for c in f.linear_calls]
@@ -332,8 +350,7 @@ def test_weight_fifo_frame(config):
         assert skipped <= inactive and len(fifo.segments) == len(f.linear_calls) + len(inactive)
         assert fifo.dropped == sum(fifo.segments[i].words for i in inactive - skipped)
     if config == "edge_moe":
-        r = fs.uniform_routing(cfg)
-        with_fifo, without = fs.compose(cfg, r), fs.compose(cfg, r, fifo_depth=0)
+        with_fifo, without = frame(config, "uniform"), frame(config, "uniform", fifo_depth=0)
         assert with_fifo.cycles < 0.92 * without.cycles
         assert with_fifo.fifo_stats["dropped_words"] == 0     # every expert active
 
@@ -342,8 +359,7 @@ def test_weight_fifo_speculation_is_not_monotone(edge):
     """Every token to experts 0 and 1 on edge_moe: the 14 inactive experts after them are fetched
     speculatively only while the routing is unknown; a slower DDR fetches fewer of them, so it can
     finish the frame sooner. The model keeps that effect (it is real) and the doc says so."""
-    r = fs.concentrated_routing(edge)
-    slow, fast = fs.compose(edge, r, 4.8), fs.compose(edge, r, 14.4)
+    slow, fast = frame("edge_moe", "concentrated", 4.8), frame("edge_moe", "concentrated", 14.4)
     assert fast.fifo_stats["dropped_words"] > slow.fifo_stats["dropped_words"]
 
 
@@ -363,21 +379,21 @@ def test_architecture_bound_is_below_every_modelled_frame(config):
     cfg = load_config(config)
     depth0 = cfg.hardware.weight_fifo_depth
     if config == "tiny":
-        routings = (fs.uniform_routing(cfg), fs.concentrated_routing(cfg), skewed_routing(cfg))
+        routings = tuple(ROUTINGS)
         cases = ((0, 14.4), (depth0, 14.4), (4 * depth0, 14.4), (depth0, 4.8))
     else:
-        routings, cases = (fs.uniform_routing(cfg),), ((depth0, 14.4), (4 * depth0, 14.4))
+        routings, cases = ("uniform",), ((depth0, 14.4), (4 * depth0, 14.4))
     for r in routings:
         prev = None
         for depth, g in cases:
-            f = fs.compose(cfg, r, g, fifo_depth=depth)
+            f = frame(config, r, g, fifo_depth=depth)
             b1, b2 = fs.architecture_bound(f), fs.architecture_bound(f, w_port_words=2)
-            assert f.roofline <= b1.cycles <= f.cycles, (r.name, depth, g)
+            assert f.roofline <= b1.cycles <= f.cycles, (r, depth, g)
             assert b2.cycles <= b1.cycles == max(b1.other + b1.experts, math.ceil(f.ddr_roofline))
             assert b1.experts == sum(max(v) for v in b1.expert_limits.values())
             assert f.roofline <= b1.any_depth <= b1.cycles
             if config == "tiny":  # a FIFO 16x deeper cannot beat the any-depth bound (edge_moe: too slow to compose)
-                deeper = fs.architecture_bound(fs.compose(cfg, r, g, fifo_depth=16 * max(depth, 2)))
+                deeper = fs.architecture_bound(frame(config, r, g, fifo_depth=16 * max(depth, 2)))
                 assert b1.any_depth <= deeper.cycles
             if g == 14.4:
                 assert prev is None or b1.cycles <= prev
