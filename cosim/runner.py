@@ -239,10 +239,10 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
             if not (binary.is_file() and stamp.is_file() and stamp.read_text() == digest):
                 stamp.unlink(missing_ok=True)
                 try:
-                    with _environ({"WAVES": "1" if waves else "0"}):  # the runner reads $WAVES
-                        runner.build(sources=srcs, hdl_toplevel=toplevel, parameters=parameters,
-                                     build_args=args, build_dir=bdir, waves=waves,
-                                     timescale=("1ns", "1ps"), log_file=build_log, always=True)
+                    # (the runner reads $WAVES: env_updates, around this block, sets it)
+                    runner.build(sources=srcs, hdl_toplevel=toplevel, parameters=parameters,
+                                 build_args=args, build_dir=bdir, waves=waves,
+                                 timescale=("1ns", "1ps"), log_file=build_log, always=True)
                 except (RuntimeError, SystemExit) as exc:
                     raise CosimError(f"Verilator build of {toplevel} ({cfg.name}) failed ({exc}); "
                                      f"log {build_log}:\n{_log_tail(build_log)}") from None

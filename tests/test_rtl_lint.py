@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from cosim.toolchain import REPO_ROOT, RTL_DIR
-from scripts.lint import main as lint_main
-from scripts.lint import modules_in
+from scripts.lint import main as lint_main, modules_in
 
 LINT = REPO_ROOT / "scripts" / "lint.py"
 
