@@ -16,7 +16,11 @@ otherwise see:
    one call, python_ref/kernels/linear.py), and then with the contract named in the lines above;
 4. no global written outside the tops: namespace-scope variables in hls/src are const (tables),
    and no function other than a top keeps ``static`` non-const state;
-5. the MAC array of the linear engine has exactly one call site (ONE_CALL_SITE), so HLS builds one.
+5. the MAC array of the linear engine has exactly one call site (ONE_CALL_SITE), so HLS builds one;
+6. an ``#pragma HLS allocation function instances=F`` sits in a function whose own body calls F,
+   directly or through a function it calls that is ``#pragma HLS inline`` (not ``inline off``): the
+   pragma limits the instances in the body it is written in (UG1399, pragma HLS allocation), so one
+   written above the call sites, in a caller of a non-inlined function, limits nothing.
 
 ``python scripts/hls_rules.py`` prints the findings (exit 1 if any); tests/test_hls_rules.py runs
 it on the sources and on deliberately broken copies.
@@ -174,6 +178,14 @@ def _top_level_statements(text: str) -> list[str]:
     return [s.strip() for s in re.split(r";|\{\}", flat) if s.strip()]
 
 
+def function_bodies(clean: str):
+    """(name, body with its braces) of every function definition in comment-free text."""
+    for m in re.finditer(r"\b(\w+)\s*\([^;{}]*\)\s*(const\s*)?\{", clean):
+        name = m.group(1)
+        if name not in ("if", "for", "while", "switch"):
+            yield name, clean[m.end() - 1:_match_brace(clean, m.end() - 1) + 1]
+
+
 def check_globals(file: str, text: str, tops: set[str]) -> list[Finding]:
     clean = strip_comments(text)
     out = []
@@ -185,11 +197,9 @@ def check_globals(file: str, text: str, tops: set[str]) -> list[Finding]:
             continue  # constants, tables, function declarations and definitions
         out.append(Finding(file, "global", f"namespace-scope variable written outside any top: '{st1[:80]}'"))
     # static state inside functions that are not tops
-    for m in re.finditer(r"\b(\w+)\s*\([^;{}]*\)\s*(const\s*)?\{", clean):
-        name = m.group(1)
-        if name in ("if", "for", "while", "switch") or name in tops:
+    for name, body in function_bodies(clean):
+        if name in tops:
             continue
-        body = clean[m.end() - 1:_match_brace(clean, m.end() - 1)]
         for st in re.findall(r"\bstatic\s+(?!const\b|constexpr\b)([^;]*);", body):
             if "stream" not in st:
                 out.append(Finding(file, "global", f"{name}: static state '{' '.join(st.split())[:60]}' outside a top"))
@@ -213,6 +223,40 @@ def check_call_sites(sources: dict[str, str]) -> list[Finding]:
     return out
 
 
+_ALLOCATION = re.compile(r"#pragma\s+HLS\s+allocation\b(?=[^\n]*\bfunction\b)[^\n]*\binstances\s*=\s*(\w+)", re.I)
+_INLINE = re.compile(r"#pragma\s+HLS\s+inline\b(?![^\n]*\boff\b)", re.I)
+
+
+def check_allocations(sources: dict[str, str]) -> list[Finding]:
+    """Rule 6: every function-allocation pragma is in the body that holds the calls it limits."""
+    bodies: dict[str, list[tuple[str, str]]] = {}  # function -> (file, body) of each definition
+    for fname, text in sources.items():
+        for name, body in function_bodies(strip_comments(text)):
+            bodies.setdefault(name, []).append((fname, body))
+    # inlined only if every definition of that name says so: a conservative reading of same-name statics
+    inlined = {n for n, defs in bodies.items() if all(_INLINE.search(b) for _, b in defs)}
+
+    def calls(body: str, fn: str, seen: set[str]) -> bool:
+        if re.search(rf"\b{fn}\s*\(", body):
+            return True
+        for callee in inlined - seen:
+            if re.search(rf"\b{callee}\s*\(", body):
+                seen.add(callee)
+                if any(calls(b, fn, seen) for _, b in bodies[callee]):
+                    return True
+        return False
+
+    out = []
+    for holder, defs in bodies.items():
+        for fname, body in defs:
+            for fn in _ALLOCATION.findall(body):
+                if not calls(body, fn, {holder}):
+                    out.append(Finding(fname, "allocation", f"{holder}: 'allocation function instances={fn}' but "
+                                       f"{holder} does not call {fn} in its body (nor through an inlined function): "
+                                       "the pragma limits only the instances in the body it is written in (UG1399)"))
+    return out
+
+
 def check(src_dir: Path, kernels: dict | None = None) -> list[Finding]:
     """Every rule on the sources in ``src_dir`` for the registry's kernels (name -> (sources, tops))."""
     if kernels is None:
@@ -231,6 +275,7 @@ def check(src_dir: Path, kernels: dict | None = None) -> list[Finding]:
         out += check_dependences(fname, text)
         out += check_globals(fname, text, tops)
     out += check_call_sites(files)
+    out += check_allocations(files)
     return out
 
 

@@ -52,6 +52,14 @@ bb_ln_rows:
 static void bb_frame(const axi_word_t image[BACKBONE_IMAGE_WORDS], const axi_word_t weights[BACKBONE_WEIGHT_WORDS],
                      axi_word_t out[BACKBONE_OUT_WORDS], unsigned task, unsigned layers) {
 #pragma HLS inline off
+// One compute unit (and one of each other unit) shared by every layer and every call site. The
+// pragmas sit here, not in backbone_top: ALLOCATION limits the instances in the body of the function
+// it is written in (UG1399), and every call site is in this body (moe_layer is inlined into it);
+// backbone_top only calls bb_frame, which is not inlined.
+#pragma HLS allocation function instances=linear_top limit=1
+#pragma HLS allocation function instances=attention_top limit=1
+#pragma HLS allocation function instances=moe_top limit=1
+#pragma HLS allocation function instances=bb_layernorm limit=1
     constexpr int D = FEATURE_DIM, T = NUM_TOKENS;
     axi_word_t x[BB_X_WORDS];        // the residual stream
     axi_word_t h[BB_X_WORDS];        // LN output, then the attention output
@@ -135,11 +143,6 @@ void backbone_top(const axi_word_t image[BACKBONE_IMAGE_DEPTH],
 #pragma HLS interface mode=s_axilite port=layers bundle=control
 #pragma HLS interface mode=s_axilite port=status bundle=control
 #pragma HLS interface mode=s_axilite port=return bundle=control
-// one compute unit (and one of each other unit) shared by every layer and every call site
-#pragma HLS allocation function instances=linear_top limit=1
-#pragma HLS allocation function instances=attention_top limit=1
-#pragma HLS allocation function instances=moe_top limit=1
-#pragma HLS allocation function instances=bb_layernorm limit=1
     if (task >= (unsigned)NUM_TASKS) {
         status = 1;
         return;

@@ -18,10 +18,10 @@
 //   out = x (NUM_TOKENS x FEATURE_DIM act_t)
 //
 // The one compute unit: every linear layer is a call of linear_top, limited to one instance
-// (allocation pragma in backbone_top); the attention unit, the router, LayerNorm and the GELU inside
-// the engine's output stage are the kernels' tops and functions, called as sub-functions (their
-// interface pragmas apply only when they are tops themselves). Activations stay on chip, in the
-// engine's memory layout (rows of LINEAR_A_PER_WORD act_t lanes per AXI word).
+// (allocation pragma in bb_frame, whose body holds every call); the attention unit, the router,
+// LayerNorm and the GELU inside the engine's output stage are the kernels' tops and functions, called
+// as sub-functions (their interface pragmas apply only when they are tops themselves). Activations
+// stay on chip, in the engine's memory layout (rows of LINEAR_A_PER_WORD act_t lanes per AXI word).
 //
 // External memory (m_axi, AXI_WIDTH-bit words, little-endian lanes):
 //   image    per frame, pack_vector_axi of pixel_t[C][H][W] (linear.h), frames back to back
