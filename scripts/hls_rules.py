@@ -163,10 +163,8 @@ def check_dependences(file: str, text: str) -> list[Finding]:
     return out
 
 
-def _top_level_statements(text: str) -> list[str]:
-    """Namespace-scope statements of comment-free text (function bodies, struct bodies and
-    initialisers removed), preprocessor lines dropped."""
-    text = re.sub(r"^\s*#[^\n]*", "", text, flags=re.M)
+def outer_text(text: str) -> str:
+    """``text`` with every outermost ``{...}`` block replaced by `` {} ``: what is at its own level."""
     flat, i = "", 0
     while i < len(text):
         if text[i] == "{":
@@ -175,6 +173,13 @@ def _top_level_statements(text: str) -> list[str]:
             continue
         flat += text[i]
         i += 1
+    return flat
+
+
+def _top_level_statements(text: str) -> list[str]:
+    """Namespace-scope statements of comment-free text (function bodies, struct bodies and
+    initialisers removed), preprocessor lines dropped."""
+    flat = outer_text(re.sub(r"^\s*#[^\n]*", "", text, flags=re.M))
     return [s.strip() for s in re.split(r";|\{\}", flat) if s.strip()]
 
 

@@ -7,9 +7,13 @@ per module: the top and every function or pipelined loop Vitis made a module of)
 * every pipelined loop at the initiation interval its `#pragma HLS pipeline II=N` asks for (the
   loop's label in hls/src; a loop Vitis names itself, VITIS_LOOP_<line>_<n>, is held to II = 1, the
   only II hls/src asks for);
+* every function pipelined whole (`#pragma HLS pipeline II=N` in its body outside any loop, e.g.
+  exp_top) with a module interval (SummaryOfOverallLatency/Interval-max) of at most N;
 * no entry in the report's SummaryOfViolations.
 
-It prints one line per top and writes a machine-readable summary (--json). Exit 0: every check
+It also reports each top's latency in cycles (Best-caseLatency..Worst-caseLatency of the top's
+module): the project states no latency bound for the HLS tops, so the figure is printed and written
+to the summary, not checked. It prints one line per top and writes a machine-readable summary (--json). Exit 0: every check
 passes; 1: a check fails (each failure named: top, module, loop, II or ns); 2: a report is missing or
 unreadable (the tool did not run, or a top was not synthesized).
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from cosim.registry import KERNELS
 from cosim.toolchain import HLS_DIR
 from python_ref.config import ConfigError, load_config
+from scripts.hls_rules import function_bodies, outer_text, strip_comments
 
 # `label: for (...) { #pragma HLS pipeline II=N`: the label of the loop a pipeline pragma belongs to
 _LABEL = re.compile(r"^\s*([A-Za-z_]\w*)\s*:\s*$|^\s*([A-Za-z_]\w*)\s*:\s*for\b")
@@ -36,6 +41,11 @@ _PIPE = re.compile(r"#pragma\s+HLS\s+pipeline\b(?:.*\bII\s*=\s*(\d+))?", re.IGNO
 
 class ReportError(Exception):
     """A report that is missing or cannot be read (exit 2)."""
+
+
+def hls_sources() -> list[Path]:
+    """The HLS sources the pipeline targets are read from: hls/src's headers, then its .cpp files."""
+    return sorted((HLS_DIR / "src").glob("*.h")) + sorted((HLS_DIR / "src").glob("*.cpp"))
 
 
 def target_iis(sources: list[Path]) -> dict[str, int]:
@@ -57,12 +67,27 @@ def target_iis(sources: list[Path]) -> dict[str, int]:
     return out
 
 
+def function_iis(sources: list[Path]) -> dict[str, int]:
+    """Function -> the II of a pipeline pragma at its own level (not inside one of its loops): the
+    functions pipelined whole."""
+    out: dict[str, int] = {}
+    for path in sources:
+        for name, body in function_bodies(strip_comments(path.read_text())):
+            for line in outer_text(body[1:-1]).splitlines():
+                p = _PIPE.search(line)
+                if p and "off" not in line.split("pipeline", 1)[1]:
+                    out[name] = int(p.group(1) or 1)
+    return out
+
+
 @dataclass
 class ModuleResult:
     module: str
     target_ns: float | None
     estimated_ns: float | None
     loops: dict[str, int | None] = field(default_factory=dict)   # loop -> achieved II (None: not pipelined)
+    latency: tuple[int | None, int | None] = (None, None)       # cycles, best and worst case (None: undef)
+    interval: tuple[int | None, int | None] = (None, None)      # cycles between starts, min and max
 
 
 @dataclass
@@ -71,6 +96,8 @@ class TopResult:
     top: str
     modules: list[ModuleResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # the top module's best and worst case, in cycles (reported, not checked); None: no module named top
+    latency: tuple[int | None, int | None] | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,6 +112,11 @@ def _float(root: ET.Element, path: str) -> float | None:
         return None
 
 
+def _int(root: ET.Element, path: str) -> int | None:
+    text = (root.findtext(path) or "").strip()
+    return int(text) if text.isdigit() else None  # a latency Vitis cannot bound is text ("undef"), not a number
+
+
 def read_module(path: Path) -> tuple[ModuleResult, list[str]]:
     """One *_csynth.xml: its clock figures, its loops' achieved II, and the violations it lists."""
     try:
@@ -95,6 +127,9 @@ def read_module(path: Path) -> tuple[ModuleResult, list[str]]:
     name = root.findtext("./RTLDesignHierarchy/TopModule/ModuleName") or path.name.removesuffix("_csynth.xml")
     res = ModuleResult(name, _float(root, "./UserAssignments/TargetClockPeriod"),
                        _float(root, "./PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"))
+    overall = "./PerformanceEstimates/SummaryOfOverallLatency/"
+    res.latency = (_int(root, overall + "Best-caseLatency"), _int(root, overall + "Worst-caseLatency"))
+    res.interval = (_int(root, overall + "Interval-min"), _int(root, overall + "Interval-max"))
     loops = root.find("./PerformanceEstimates/SummaryOfLoopLatency")
     for loop in (list(loops) if loops is not None else []):
         _collect_loops(loop, res.loops)
@@ -115,7 +150,8 @@ def _collect_loops(el: ET.Element, out: dict[str, int | None]):
             _collect_loops(child, out)
 
 
-def check_top(kernel: str, top: str, report_dir: Path, period_ns: float, targets: dict[str, int]) -> TopResult:
+def check_top(kernel: str, top: str, report_dir: Path, period_ns: float, targets: dict[str, int],
+              function_targets: dict[str, int] | None = None) -> TopResult:
     files = sorted(report_dir.glob("*_csynth.xml"))
     if not files:
         raise ReportError(f"{top}: no *_csynth.xml in {report_dir} (was `make vitis-synth` run for it?)")
@@ -124,6 +160,12 @@ def check_top(kernel: str, top: str, report_dir: Path, period_ns: float, targets
         mod, violations = read_module(f)
         res.modules.append(mod)
         res.failures += violations
+        if mod.module == top:
+            res.latency = mod.latency
+        want = (function_targets or {}).get(mod.module)
+        if want is not None and (mod.interval[1] is None or mod.interval[1] > want):
+            got = "with no fixed interval" if mod.interval[1] is None else f"at II = {mod.interval[1]}"
+            res.failures.append(f"{mod.module}: function {got}, its pragma asks for II = {want}")
         est = mod.estimated_ns
         # the report's target is the period; the check is against the configured clock, so that a
         # project synthesized for another clock fails too
@@ -158,12 +200,13 @@ def main(argv=None) -> int:
         return 2
     build = args.build or Path("build/vitis") / cfg.name
     period = 1000.0 / cfg.hardware.clock_mhz
-    targets = target_iis(sorted((HLS_DIR / "src").glob("*.h")) + sorted((HLS_DIR / "src").glob("*.cpp")))
+    targets, function_targets = target_iis(hls_sources()), function_iis(hls_sources())
     results: list[TopResult] = []
     try:
         for name in names:
             for top in KERNELS[name].hls_tops:
-                results.append(check_top(name, top, build / top / "solution" / "syn" / "report", period, targets))
+                results.append(check_top(name, top, build / top / "solution" / "syn" / "report", period, targets,
+                                         function_targets))
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -171,8 +214,10 @@ def main(argv=None) -> int:
         worst = max((m.estimated_ns for m in r.modules if m.estimated_ns is not None), default=None)
         loops = sum(ii is not None for m in r.modules for ii in m.loops.values())
         clock = f"{worst:.3f} ns" if worst is not None else "no estimate"
+        latency = "no top module" if r.latency is None else "..".join(
+            "undef" if c is None else str(c) for c in r.latency) + " cycles"
         print(f"[{'PASS' if r.ok else 'FAIL'}] {r.top:16s} worst estimated clock {clock} (target {period:.3f}), "
-              f"{loops} pipelined loops, {len(r.modules)} modules")
+              f"{loops} pipelined loops, {len(r.modules)} modules, latency {latency}")
         for f in r.failures:
             print(f"       {f}")
     if args.json:

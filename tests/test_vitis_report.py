@@ -1,7 +1,8 @@
 """scripts/vitis_report.py, the check of what Vitis HLS synthesis claims (make vitis-synth / vitis-cosim),
 on csynth.xml reports written here in the layout Vitis uses (no vendor tool runs on this machine): it
-passes a report that meets the clock and every pipeline target, and fails, naming the cause, on a
-loop above its II, a module over the clock, a listed violation and a missing report."""
+passes a report that meets the clock and every pipeline target and reports the top's latency, and
+fails, naming the cause, on a loop above its II, a function pipelined whole above its II, a module over
+the clock, a listed violation and a missing report."""
 from __future__ import annotations
 
 import json
@@ -17,15 +18,18 @@ SCRIPT = REPO_ROOT / "scripts" / "vitis_report.py"
 
 
 def report_xml(module: str, est: float, loops: dict[str, int | None], target: float = 3.333,
-               violation: str | None = None) -> str:
+               violation: str | None = None, latency=(5, 7), interval=(1, 1)) -> str:
     body = "".join(f"<{name}><Name>{name}</Name><TripCount>8</TripCount><Latency>10</Latency>"
                    + (f"<PipelineII>{ii}</PipelineII><PipelineDepth>3</PipelineDepth>" if ii is not None else "")
                    + f"</{name}>" for name, ii in loops.items())
     viol = f"<SummaryOfViolations><IssueType>{violation}</IssueType></SummaryOfViolations>" if violation else ""
+    overall = (f"<SummaryOfOverallLatency><Best-caseLatency>{latency[0]}</Best-caseLatency><Average-caseLatency>"
+               f"{latency[1]}</Average-caseLatency><Worst-caseLatency>{latency[1]}</Worst-caseLatency><Interval-min>"
+               f"{interval[0]}</Interval-min><Interval-max>{interval[1]}</Interval-max></SummaryOfOverallLatency>")
     return (f'<profile xmlns="http://www.xilinx.com"><RTLDesignHierarchy><TopModule><ModuleName>{module}</ModuleName>'
             f"</TopModule></RTLDesignHierarchy><UserAssignments><TargetClockPeriod>{target}</TargetClockPeriod>"
             f"</UserAssignments><PerformanceEstimates><SummaryOfTimingAnalysis><EstimatedClockPeriod>{est}"
-            f"</EstimatedClockPeriod></SummaryOfTimingAnalysis><SummaryOfLoopLatency>{body}</SummaryOfLoopLatency>"
+            f"</EstimatedClockPeriod></SummaryOfTimingAnalysis>{overall}<SummaryOfLoopLatency>{body}</SummaryOfLoopLatency>"
             f"{viol}</PerformanceEstimates></profile>")
 
 
@@ -46,6 +50,14 @@ def test_a_report_that_meets_every_target_passes(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "[PASS] gelu_top" in res.stdout and "worst estimated clock 3.100 ns" in res.stdout
     assert summary["tops"][0]["ok"] and summary["target_ns"] == pytest.approx(1000 / load_config("tiny").hardware.clock_mhz)
+    # the top module's latency is reported (no bound is stated for it, so none is checked)
+    assert "latency 5..7 cycles" in res.stdout and summary["tops"][0]["latency"] == [5, 7]
+
+
+def test_a_latency_vitis_cannot_bound_is_reported_as_undef(tmp_path):
+    res, summary = run(tmp_path, {"gelu_top": report_xml("gelu_top", 2.9, {}, latency=(5, "undef"))})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "latency 5..undef cycles" in res.stdout and summary["tops"][0]["latency"] == [5, None]
 
 
 @pytest.mark.parametrize("case,modules,message", [
@@ -57,6 +69,11 @@ def test_a_report_that_meets_every_target_passes(tmp_path):
                "gelu_top_Pipeline_a": report_xml("gelu_top_Pipeline_a", 3.6, {})},
      "gelu_top_Pipeline_a: estimated clock 3.600 ns > target 3.333 ns"),
     ("violation", {"gelu_top": report_xml("gelu_top", 2.9, {}, violation="II")}, "gelu_top: violation IssueType: II"),
+    # gelu_top is pipelined whole (`#pragma HLS pipeline II=1` in its body): its interval is its II
+    ("function ii", {"gelu_top": report_xml("gelu_top", 2.9, {}, interval=(2, 2))},
+     "gelu_top: function at II = 2, its pragma asks for II = 1"),
+    ("function not pipelined", {"gelu_top": report_xml("gelu_top", 2.9, {}, interval=("undef", "undef"))},
+     "gelu_top: function with no fixed interval, its pragma asks for II = 1"),
 ])
 def test_each_broken_claim_fails_by_name(tmp_path, case, modules, message):
     res, summary = run(tmp_path, modules)
@@ -76,9 +93,13 @@ def test_a_missing_report_is_a_clear_error(tmp_path):
 
 def test_every_pipeline_pragma_of_hls_src_has_a_target():
     """The II targets come from the sources: every `#pragma HLS pipeline` under a loop label is found."""
-    from cosim.toolchain import HLS_DIR
-    from scripts.vitis_report import target_iis
-    srcs = sorted((HLS_DIR / "src").glob("*.h")) + sorted((HLS_DIR / "src").glob("*.cpp"))
-    targets = target_iis(srcs)
+    from scripts.vitis_report import hls_sources, target_iis
+    targets = target_iis(hls_sources())
     assert targets.get("SOFTMAX_READ") == 1 and "gelu_lanes" not in targets  # unrolled, not pipelined
     assert len(targets) >= 20 and set(targets.values()) == {1}
+
+
+def test_the_functions_pipelined_whole_are_found():
+    """Function-level pipeline pragmas (not inside a loop) give the function II targets."""
+    from scripts.vitis_report import function_iis, hls_sources
+    assert function_iis(hls_sources()) == {"exp_top": 1, "gelu_top": 1, "reciprocal_top": 1}
