@@ -43,6 +43,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from python_ref.config import Config, load_config
+from python_ref.fixed import raw_bounds
 from python_ref.kernels import layernorm as _layernorm
 from python_ref.kernels.exp import OUT_FORMAT as EXP_OUT_FORMAT
 from python_ref.kernels.exp import exp_neg_raw
@@ -109,11 +110,11 @@ class Unit:
 
     @property
     def in_min(self) -> int:
-        return -(1 << (self.in_bits - 1)) if self.in_signed else 0
+        return raw_bounds(self.in_bits, self.in_signed)[0]
 
     @property
     def in_max(self) -> int:
-        return (1 << (self.in_bits - 1)) - 1 if self.in_signed else (1 << self.in_bits) - 1
+        return raw_bounds(self.in_bits, self.in_signed)[1]
 
     @property
     def lanes(self) -> int:
