@@ -1,4 +1,5 @@
 #include "attention.h"
+#include "mac_tile.h"
 
 constexpr int AT_LI = LINEAR_IN, AT_LO = LINEAR_OUT;   // the MAC array: LO outputs x LI inputs per cycle
 constexpr int at_ceildiv(int a, int b) { return (a + b - 1) / b; }
@@ -38,23 +39,11 @@ static_assert(exp_out_t::width <= OPERAND_W - 1, "e fits the array's signed A po
 typedef ap_int<OPERAND_W> at_port_t;
 constexpr int AT_TILE_W = 2 * (OPERAND_W - 1) + at_bit_length(AT_LI) + 1;  // LI products, exact
 typedef ap_int<AT_TILE_W> at_tile_sum_t;
-struct at_tile_t { at_tile_sum_t v[AT_LO]; };
+typedef mac_tile_t<at_tile_sum_t, AT_LO> at_tile_t;
 
 static at_tile_t attention_tile(const at_port_t a[AT_LI], const at_port_t b[AT_LO][AT_LI]) {
 #pragma HLS inline
-    at_tile_t t;
-tile_outputs:
-    for (int o = 0; o < AT_LO; o++) {
-#pragma HLS unroll
-        at_tile_sum_t s = 0;
-    tile_inputs:
-        for (int c = 0; c < AT_LI; c++) {
-#pragma HLS unroll
-            s += a[c] * b[o][c];  // exact
-        }
-        t.v[o] = s;
-    }
-    return t;
+    return mac_tile<at_tile_sum_t, AT_LO, AT_LI>(a, b);
 }
 
 static at_port_t raw_operand(const operand_t& x) {

@@ -1,4 +1,5 @@
 #include "linear.h"
+#include "mac_tile.h"
 
 #include "patch_embed.h"
 
@@ -140,22 +141,11 @@ read_words:
 // The MAC array: LO exact sums of LI exact products (27 x 18 bits each: one DSP48E2), one tile
 // per call. It has ONE call site (linear_mac), so HLS builds exactly one array; the sum of a tile
 // is formed before it meets the accumulator, so the loop-carried path is one acc_t adder.
-struct linear_tile_sum_t { linear_acc_t v[LINEAR_OUT]; };
+typedef mac_tile_t<linear_acc_t, LINEAR_OUT> linear_tile_sum_t;
 static linear_tile_sum_t linear_mac_tile(const operand_t x[LINEAR_IN], const linear_w_t w[LINEAR_OUT][LINEAR_IN]) {
 #pragma HLS inline
-    linear_tile_sum_t t;
-mac_outputs:
-    for (int o = 0; o < LINEAR_OUT; o++) {
-#pragma HLS unroll
-        linear_acc_t s = 0;
-    mac_inputs:
-        for (int i = 0; i < LINEAR_IN; i++) {
-#pragma HLS unroll
-            s += x[i] * w[o][i];  // exact product, exact sum (acc_t: static_assert in linear.h)
-        }
-        t.v[o] = s;
-    }
-    return t;
+    // exact product, exact sum (acc_t: static_assert in linear.h)
+    return mac_tile<linear_acc_t, LINEAR_OUT, LINEAR_IN>(x, w);
 }
 
 // One iteration = one LO x LI tile of one row (II=1), order (row k, out-block ob, in-block ib); the
