@@ -1,5 +1,6 @@
 #include "attention.h"
 #include "mac_tile.h"
+#include "flat_loop.h"
 
 constexpr int AT_LI = LINEAR_IN, AT_LO = LINEAR_OUT;   // the MAC array: LO outputs x LI inputs per cycle
 constexpr int at_ceildiv(int a, int b) { return (a + b - 1) / b; }
@@ -75,17 +76,7 @@ load_words:
             else if (blk == 1) k[i][c] = x;
             else v[i][c] = x;
         }
-        if (w == ATTENTION_HEAD_WORDS - 1) {
-            w = 0;
-            if (blk == 2) {
-                blk = 0;
-                i++;
-            } else {
-                blk++;
-            }
-        } else {
-            w++;
-        }
+        if (flat_next(w, ATTENTION_HEAD_WORDS) && flat_next(blk, 3)) i++;  // blk: q, k, v
     }
 }
 
@@ -146,17 +137,7 @@ qk_tiles:
             mrow = (kb == 0 || bmax > mrow) ? bmax : mrow;  // exact maximum (order-free)
             if (kb == kb_n - 1) m_buf[i] = mrow;
         }
-        if (cb == AT_CB - 1) {
-            cb = 0;
-            if (kb == kb_n - 1) {
-                kb = 0;
-                i++;
-            } else {
-                kb++;
-            }
-        } else {
-            cb++;
-        }
+        if (flat_next(cb, AT_CB) && flat_next(kb, kb_n)) i++;
     }
 
     // (b) e = exp(s - m) (the exact difference), sigma = sum e (exact), r = 1/sigma. LI lanes.
@@ -180,12 +161,7 @@ exp_blocks:
         }
         sigma = (jb == 0 ? softmax_sum_t(0) : sigma) + bsum;  // exact: sigma <= tokens <= 255
         if (jb == jb_n - 1) r_buf[i] = reciprocal<reciprocal_config>(sigma);
-        if (jb == jb_n - 1) {
-            jb = 0;
-            i++;
-        } else {
-            jb++;
-        }
+        if (flat_next(jb, jb_n)) i++;
     }
 
     // (c) U = e v, exact; o = act(r U), the exact product assigned once. Order (i, dim block db, key block jb).
@@ -222,17 +198,7 @@ av_tiles:
                 o_buf[i][db * AT_LO + o] = act_t(r_buf[i] * u);  // exact product, one assignment to act
             }
         }
-        if (jb == jb_n - 1) {
-            jb = 0;
-            if (db == AT_DB - 1) {
-                db = 0;
-                i++;
-            } else {
-                db++;
-            }
-        } else {
-            jb++;
-        }
+        if (flat_next(jb, jb_n) && flat_next(db, AT_DB)) i++;
     }
 }
 
@@ -252,12 +218,7 @@ store_words:
             word(j * ACT_W + ACT_W - 1, j * ACT_W) = o_buf[i][w * ATTENTION_A_PER_WORD + j].range(ACT_W - 1, 0);
         }
         out[i * ATTENTION_OUT_ROW_WORDS + h * ATTENTION_HEAD_WORDS + w] = word;
-        if (w == ATTENTION_HEAD_WORDS - 1) {
-            w = 0;
-            i++;
-        } else {
-            w++;
-        }
+        if (flat_next(w, ATTENTION_HEAD_WORDS)) i++;
     }
 }
 

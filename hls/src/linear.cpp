@@ -1,4 +1,5 @@
 #include "linear.h"
+#include "flat_loop.h"
 #include "mac_tile.h"
 
 #include "patch_embed.h"
@@ -59,12 +60,7 @@ load_weight_segments:
                 wbuf[tile][o % LINEAR_OUT][c] = trow[c];
             }
         }
-        if (s == segs_per_row - 1) {
-            s = 0;
-            o++;
-        } else {
-            s++;
-        }
+        if (flat_next(s, segs_per_row)) o++;
     }
     axi_word_t bword = 0;
 load_bias:
@@ -129,12 +125,7 @@ read_words:
                 wi * LINEAR_A_PER_WORD + j < in_dim ? operand_t(a) : operand_t(0);
         }
         if (wi % LINEAR_IN_WORDS == LINEAR_IN_WORDS - 1) xs.write(blk);
-        if (wi == words_per_block_row - 1) {
-            wi = 0;
-            k++;
-        } else {
-            wi++;
-        }
+        if (flat_next(wi, words_per_block_row)) k++;
     }
 }
 
@@ -199,17 +190,7 @@ mac_tiles:
             ys.write(y);
         }
         tile++;
-        if (ib == in_blocks - 1) {
-            ib = 0;
-            if (ob == out_blocks - 1) {
-                ob = 0;
-                tile = 0;
-            } else {
-                ob++;
-            }
-        } else {
-            ib++;
-        }
+        if (flat_next(ib, in_blocks) && flat_next(ob, out_blocks)) tile = 0;
     }
 }
 
@@ -274,12 +255,7 @@ write_words:
             }
             dst[a] = out;
         }
-        if (wi == words_per_block_row - 1) {
-            wi = 0;
-            k++;
-        } else {
-            wi++;
-        }
+        if (flat_next(wi, words_per_block_row)) k++;
     }
 }
 
