@@ -43,6 +43,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from python_ref.config import Config, load_config
+from python_ref.fixed import raw_bounds
 from python_ref.kernels import layernorm as _layernorm
 from python_ref.kernels.exp import OUT_FORMAT as EXP_OUT_FORMAT
 from python_ref.kernels.exp import exp_neg_raw
@@ -108,12 +109,9 @@ class Unit:
     latency: int = 0
 
     @property
-    def in_min(self) -> int:
-        return -(1 << (self.in_bits - 1)) if self.in_signed else 0
-
-    @property
-    def in_max(self) -> int:
-        return (1 << (self.in_bits - 1)) - 1 if self.in_signed else (1 << self.in_bits) - 1
+    def in_bounds(self) -> tuple[int, int]:
+        """The smallest and largest raw input a harness lane can carry to the unit."""
+        return raw_bounds(self.in_bits, self.in_signed)
 
     @property
     def lanes(self) -> int:
@@ -335,9 +333,10 @@ def _build_env() -> dict:
 
 
 def sweep_sources(u: Unit, replace: Mapping[str, Path] | None = None) -> list[Path]:
-    """Build sources of ``u``: the config's model_pkg.sv, the unit's RTL, the wrapper. ``replace``
-    maps a file name (``"exp_core.sv"``, ``"model_pkg.sv"``) to a file used instead (mutants)."""
-    files = [rtl_package(u.config.name), *u.sources, u.wrapper]
+    """Build sources of ``u``: the config's model_pkg.sv, the unit's RTL, the wrappers' shared
+    handshake (sweep_lockstep.sv) and the wrapper. ``replace`` maps a file name (``"exp_core.sv"``,
+    ``"model_pkg.sv"``) to a file used instead (mutants)."""
+    files = [rtl_package(u.config.name), *u.sources, HARNESS_DIR / "sweep_lockstep.sv", u.wrapper]
     replace = dict(replace or {})
     unknown = set(replace) - {f.name for f in files}
     if unknown:
@@ -534,9 +533,10 @@ def _set_pipe_size(fd: int, size: int = 1 << 20) -> None:
 
 
 def _check_domain(u: Unit, arr: np.ndarray, label: str) -> None:
-    if arr.size and (int(arr.min()) < u.in_min or int(arr.max()) > u.in_max):
+    lo, hi = u.in_bounds
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
         raise ExhaustiveError(f"{u.name}: segment {label!r} has inputs outside the unit's raw input range "
-                              f"[{u.in_min}, {u.in_max}] (min {int(arr.min())}, max {int(arr.max())})")
+                              f"[{lo}, {hi}] (min {int(arr.min())}, max {int(arr.max())})")
 
 
 def _sweep_segment(u: Unit, exe: Path, seg: Segment, run_dir: Path, chunk: int, deadline: float,
@@ -740,7 +740,7 @@ def _corners(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, labe
     """Values outside the range sweep ``skip`` = (first, last): 0 +- radius, +-2^k +- radius for
     every k >= bits_lo, the extremes of the unit's input + radius inwards, and ``rng_count``
     uniform random values over the unit's whole input range."""
-    lo, hi = u.in_min, u.in_max
+    lo, hi = u.in_bounds
     d = np.arange(-radius, radius + 1, dtype=np.int64)
     pts = [d, lo + d, hi + d]
     for k in range(bits_lo, u.in_bits):
@@ -773,7 +773,7 @@ def gelu_domain(u: Unit, full: bool = False, corners: bool = True, seed: int = D
     activation format, and 2^20 random activations. ``full``: all 2^ACT_W activations instead."""
     f = u.config.fmt("act").frac
     if full:
-        return [Range(u.in_min, 1 << u.in_bits, 1, "gelu: every activation")]
+        return [Range(u.in_bounds[0], 1 << u.in_bits, 1, "gelu: every activation")]
     segs: list[Segment] = [Range(-(8 << f), 16 << f, 1, "gelu: every x in [-8, 8)")]
     if corners:
         segs.append(_corners(u, f + 3, 64, 1 << 20, seed, "gelu: corners and random x outside [-8, 8)",

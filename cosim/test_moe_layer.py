@@ -403,6 +403,18 @@ def _layer_no(tb, i: int) -> int:
     return 1 + i % ((1 << tb.layer_bits) - 1)
 
 
+async def run_random(tb: LayerTB, draw, spec: str) -> None:
+    """The random test of both tops: n_random layers one at a time, layer i = draw(tb, rng, i) -> (x,
+    weights, logits or, on the gate top, T, task)."""
+    rng = tb.rng(5)
+    total = 0
+    for i in range(tb.params.n_random):
+        x, w, lt, task = draw(tb, rng, i)
+        t = lt if tb.gate else len(lt)
+        total += await tb.run([(x, w, lt, task, _layer_no(tb, i))], f"random {i} T={t}/{tb.params.stall}")
+    tb.expect_exact(total, "random", spec)
+
+
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_routings(dut):
     """Every routing case of cosim.moe_vectors (all tokens to one expert, E - k experts unused, every
@@ -426,13 +438,7 @@ async def test_routings(dut):
 async def test_random(dut):
     """n_random layers one at a time: T in {1, T_max, random}, gate-like random logits (some rounded:
     ties), random task, realistic or full-range x and weights."""
-    tb = await LayerTB.create(dut)
-    rng = tb.rng(5)
-    total = 0
-    for i in range(tb.params.n_random):
-        x, w, lg, task = random_layer(tb, rng, i)
-        total += await tb.run([(x, w, lg, task, _layer_no(tb, i))], f"random {i} T={len(lg)}/{tb.params.stall}")
-    tb.expect_exact(total, "random", SPEC)
+    await run_random(await LayerTB.create(dut), random_layer, SPEC)
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")

@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles
 
 from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weights
 from cosim.test_moe_experts import random_layer, random_weights
-from cosim.test_moe_layer import TEST_TIMEOUT_MS, LayerTB, _layer_no, routing_case_runs, run_real
+from cosim.test_moe_layer import TEST_TIMEOUT_MS, LayerTB, _layer_no, routing_case_runs, run_random, run_real
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import Segment, WeightFifo
 from python_ref.kernels.moe import MoEWeights
@@ -69,13 +69,7 @@ async def test_routings(dut):
 async def test_random(dut):
     """n_random layers one at a time: T in {1, T_max, random}, random gate and experts (realistic or
     full range), random task."""
-    tb = await LayerTB.create(dut)
-    rng = tb.rng(5)
-    total = 0
-    for i in range(tb.params.n_random):
-        x, w, t, task = gate_layer(tb, rng, i)
-        total += await tb.run([(x, w, t, task, _layer_no(tb, i))], f"random {i} T={t}/{tb.params.stall}")
-    tb.expect_exact(total, "random", SPEC)
+    await run_random(await LayerTB.create(dut), gate_layer, SPEC)
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")

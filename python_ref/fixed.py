@@ -38,6 +38,13 @@ OVERFLOW_MODES = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 _INT64_SAFE_BITS = 62
 
 
+def raw_bounds(width: int, signed: bool) -> tuple[int, int]:
+    """The smallest and largest raw integer of a ``width``-bit two's-complement (signed) or unsigned word."""
+    if signed:
+        return -(1 << (width - 1)), (1 << (width - 1)) - 1
+    return 0, (1 << width) - 1
+
+
 class FixedPointError(ValueError):
     """Bad fixed-point format or operation (names the offending value)."""
 
@@ -70,11 +77,11 @@ class FixedFormat:
 
     @property
     def raw_min(self) -> int:
-        return -(1 << (self.width - 1)) if self.signed else 0
+        return raw_bounds(self.width, self.signed)[0]
 
     @property
     def raw_max(self) -> int:
-        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+        return raw_bounds(self.width, self.signed)[1]
 
     @property
     def lsb(self) -> float:

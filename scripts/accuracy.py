@@ -386,15 +386,21 @@ def summary_table(results: list, cfg: Config) -> str:
     return "\n".join(lines)
 
 
-def layer_table(results: list, cfg: Config) -> str:
+def _stand_in_mark(results: list, cfg: Config):
+    """name -> "†" where a run used stand-in expert matrices and the tensor depends on them, else ""."""
     from python_ref.model.real_data import depends_on_stand_ins
 
     stand = any(r.stand_ins for r in results)
+    return lambda name: "†" if stand and name != "input" and depends_on_stand_ins(name, cfg) else ""
+
+
+def layer_table(results: list, cfg: Config) -> str:
+    mark = _stand_in_mark(results, cfg)
     lines = ["| tensor | min cosine | mean cosine | mean RMS error | max abs error | mean RMS of float |",
              "|---|---|---|---|---|---|"]
     for name in ["embed"] + [f"layer{L}.out" for L in range(cfg.model.layers)]:
         vals = [r.tensors[name] for r in results]
-        flag = "†" if stand and depends_on_stand_ins(name, cfg) else ""
+        flag = mark(name)
         lines.append(f"| {name}{flag} | {_cos(min(v['cos'] for v in vals))} | {_cos(float(np.mean([v['cos'] for v in vals])))} | "
                      f"{_e(float(np.mean([v['rms'] for v in vals])))} | {_e(max(v['max_abs'] for v in vals))} | "
                      f"{float(np.mean([v['ref_rms'] for v in vals])):.3g} |")
@@ -403,14 +409,12 @@ def layer_table(results: list, cfg: Config) -> str:
 
 def tensor_table(results: list, cfg: Config) -> str:
     """Every captured tensor, pooled over the runs: min cosine, max of max abs, mean RMS."""
-    from python_ref.model.real_data import depends_on_stand_ins
-
-    stand = any(r.stand_ins for r in results)
+    mark = _stand_in_mark(results, cfg)
     lines = ["| tensor | min cosine | max abs error | mean RMS error | mean RMS of float | (token, slot) pairs left out |",
              "|---|---|---|---|---|---|"]
     for name in results[0].tensors:
         vals = [r.tensors[name] for r in results]
-        flag = "†" if stand and name not in ("input",) and depends_on_stand_ins(name, cfg) else ""
+        flag = mark(name)
         exc = sum(v["excluded"] for v in vals)
         lines.append(f"| {name}{flag} | {_cos(min(v['cos'] for v in vals))} | {_e(max(v['max_abs'] for v in vals))} | "
                      f"{_e(float(np.mean([v['rms'] for v in vals])))} | {float(np.mean([v['ref_rms'] for v in vals])):.3g} | "

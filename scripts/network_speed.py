@@ -15,27 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from datetime import date
 
 from python_ref.config import load_config, parse_config
 from scripts.cli import publish
+from scripts.model_speed import median_time
 
 SECTION = "network_speed"
 GOAL_S = {"edge_moe": 10.0, "tiny": 1.0}
-
-
-def timed(fn, runs: int):
-    fn()  # warm-up
-    wall, cpu = [], []
-    for _ in range(runs):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), min(wall), statistics.median(cpu)
 
 
 def other_rule(cfg):
@@ -71,12 +59,12 @@ def main(argv=None) -> int:
         else:
             ws, wdesc = seeded_weights(cfg, 0), "seeded 0"
         px = load_image(cfg, "chelsea").raw
-        q = timed(lambda: quantize_weights(cfg, ws), max(1, args.runs // 2))
+        q = median_time(lambda: quantize_weights(cfg, ws), max(1, args.runs // 2))
         rows.append((name, wdesc, "quantize_weights (every tensor to its format)", "-", q))
         for c in (cfg, other_rule(cfg)):
             model = FixedM3ViT(c, quantize_weights(c, ws))
             for capture in (False, True):
-                t = timed(lambda: model(px, 0, capture=capture), args.runs)
+                t = median_time(lambda: model(px, 0, capture=capture), args.runs)
                 what = "frame, capture every tensor + range checks" if capture else "frame"
                 shipped = " (shipped)" if c is cfg else ""
                 rows.append((name, wdesc, what, c.numerics.linear_sum + shipped, t))
@@ -87,7 +75,7 @@ def main(argv=None) -> int:
              f"{load1[0]:.1f} after): median wall time over {args.runs} runs after one warm-up (minimum in brackets) and "
              f"the median CPU time of the process. Image chelsea, task 0.", "",
              "| config | weights | what | linear_sum | wall: median (min) | CPU | goal |", "|---|---|---|---|---|---|---|"]
-    for name, wdesc, what, rule, (med, mn, cpu) in rows:
+    for name, wdesc, what, rule, (med, mn, _, cpu) in rows:
         goal = ""
         if what == "frame" and rule.endswith("(shipped)"):
             goal = f"<= {GOAL_S[name]:g} s: {'met' if med <= GOAL_S[name] else 'missed'}"

@@ -56,10 +56,7 @@ module sweep_exp
     assign y_data[c*64 +: 64] = 64'(y);
   end
 
-  assign x_ready = &rdy;
-  assign y_valid = &vld;
-  assign y_last  = lst[0];
-  assign desync  = (|rdy != &rdy) || (|vld != &vld) || (vld[0] && (|lst != &lst));
+  sweep_lockstep #(.COPIES(COPIES)) u_lockstep (.rdy, .vld, .lst, .x_ready, .y_valid, .y_last, .desync);
 
   // Only the low LANE_W bits of each 64-bit harness lane feed the unit.
   wire unused_ok = &{1'b0, x_data};

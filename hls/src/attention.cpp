@@ -1,4 +1,6 @@
 #include "attention.h"
+#include "mac_tile.h"
+#include "flat_loop.h"
 
 constexpr int AT_LI = LINEAR_IN, AT_LO = LINEAR_OUT;   // the MAC array: LO outputs x LI inputs per cycle
 constexpr int at_ceildiv(int a, int b) { return (a + b - 1) / b; }
@@ -38,23 +40,11 @@ static_assert(exp_out_t::width <= OPERAND_W - 1, "e fits the array's signed A po
 typedef ap_int<OPERAND_W> at_port_t;
 constexpr int AT_TILE_W = 2 * (OPERAND_W - 1) + at_bit_length(AT_LI) + 1;  // LI products, exact
 typedef ap_int<AT_TILE_W> at_tile_sum_t;
-struct at_tile_t { at_tile_sum_t v[AT_LO]; };
+typedef mac_tile_t<at_tile_sum_t, AT_LO> at_tile_t;
 
 static at_tile_t attention_tile(const at_port_t a[AT_LI], const at_port_t b[AT_LO][AT_LI]) {
 #pragma HLS inline
-    at_tile_t t;
-tile_outputs:
-    for (int o = 0; o < AT_LO; o++) {
-#pragma HLS unroll
-        at_tile_sum_t s = 0;
-    tile_inputs:
-        for (int c = 0; c < AT_LI; c++) {
-#pragma HLS unroll
-            s += a[c] * b[o][c];  // exact
-        }
-        t.v[o] = s;
-    }
-    return t;
+    return mac_tile<at_tile_sum_t, AT_LO, AT_LI>(a, b);
 }
 
 static at_port_t raw_operand(const operand_t& x) {
@@ -86,17 +76,7 @@ load_words:
             else if (blk == 1) k[i][c] = x;
             else v[i][c] = x;
         }
-        if (w == ATTENTION_HEAD_WORDS - 1) {
-            w = 0;
-            if (blk == 2) {
-                blk = 0;
-                i++;
-            } else {
-                blk++;
-            }
-        } else {
-            w++;
-        }
+        if (flat_next(w, ATTENTION_HEAD_WORDS) && flat_next(blk, 3)) i++;  // blk: q, k, v
     }
 }
 
@@ -157,17 +137,7 @@ qk_tiles:
             mrow = (kb == 0 || bmax > mrow) ? bmax : mrow;  // exact maximum (order-free)
             if (kb == kb_n - 1) m_buf[i] = mrow;
         }
-        if (cb == AT_CB - 1) {
-            cb = 0;
-            if (kb == kb_n - 1) {
-                kb = 0;
-                i++;
-            } else {
-                kb++;
-            }
-        } else {
-            cb++;
-        }
+        if (flat_next(cb, AT_CB) && flat_next(kb, kb_n)) i++;
     }
 
     // (b) e = exp(s - m) (the exact difference), sigma = sum e (exact), r = 1/sigma. LI lanes.
@@ -191,12 +161,7 @@ exp_blocks:
         }
         sigma = (jb == 0 ? softmax_sum_t(0) : sigma) + bsum;  // exact: sigma <= tokens <= 255
         if (jb == jb_n - 1) r_buf[i] = reciprocal<reciprocal_config>(sigma);
-        if (jb == jb_n - 1) {
-            jb = 0;
-            i++;
-        } else {
-            jb++;
-        }
+        if (flat_next(jb, jb_n)) i++;
     }
 
     // (c) U = e v, exact; o = act(r U), the exact product assigned once. Order (i, dim block db, key block jb).
@@ -233,17 +198,7 @@ av_tiles:
                 o_buf[i][db * AT_LO + o] = act_t(r_buf[i] * u);  // exact product, one assignment to act
             }
         }
-        if (jb == jb_n - 1) {
-            jb = 0;
-            if (db == AT_DB - 1) {
-                db = 0;
-                i++;
-            } else {
-                db++;
-            }
-        } else {
-            jb++;
-        }
+        if (flat_next(jb, jb_n) && flat_next(db, AT_DB)) i++;
     }
 }
 
@@ -263,12 +218,7 @@ store_words:
             word(j * ACT_W + ACT_W - 1, j * ACT_W) = o_buf[i][w * ATTENTION_A_PER_WORD + j].range(ACT_W - 1, 0);
         }
         out[i * ATTENTION_OUT_ROW_WORDS + h * ATTENTION_HEAD_WORDS + w] = word;
-        if (w == ATTENTION_HEAD_WORDS - 1) {
-            w = 0;
-            i++;
-        } else {
-            w++;
-        }
+        if (flat_next(w, ATTENTION_HEAD_WORDS)) i++;
     }
 }
 

@@ -1,4 +1,6 @@
 #include "linear.h"
+#include "flat_loop.h"
+#include "mac_tile.h"
 
 #include "patch_embed.h"
 
@@ -58,12 +60,7 @@ load_weight_segments:
                 wbuf[tile][o % LINEAR_OUT][c] = trow[c];
             }
         }
-        if (s == segs_per_row - 1) {
-            s = 0;
-            o++;
-        } else {
-            s++;
-        }
+        if (flat_next(s, segs_per_row)) o++;
     }
     axi_word_t bword = 0;
 load_bias:
@@ -128,34 +125,18 @@ read_words:
                 wi * LINEAR_A_PER_WORD + j < in_dim ? operand_t(a) : operand_t(0);
         }
         if (wi % LINEAR_IN_WORDS == LINEAR_IN_WORDS - 1) xs.write(blk);
-        if (wi == words_per_block_row - 1) {
-            wi = 0;
-            k++;
-        } else {
-            wi++;
-        }
+        if (flat_next(wi, words_per_block_row)) k++;
     }
 }
 
 // The MAC array: LO exact sums of LI exact products (27 x 18 bits each: one DSP48E2), one tile
 // per call. It has ONE call site (linear_mac), so HLS builds exactly one array; the sum of a tile
 // is formed before it meets the accumulator, so the loop-carried path is one acc_t adder.
-struct linear_tile_sum_t { linear_acc_t v[LINEAR_OUT]; };
+typedef mac_tile_t<linear_acc_t, LINEAR_OUT> linear_tile_sum_t;
 static linear_tile_sum_t linear_mac_tile(const operand_t x[LINEAR_IN], const linear_w_t w[LINEAR_OUT][LINEAR_IN]) {
 #pragma HLS inline
-    linear_tile_sum_t t;
-mac_outputs:
-    for (int o = 0; o < LINEAR_OUT; o++) {
-#pragma HLS unroll
-        linear_acc_t s = 0;
-    mac_inputs:
-        for (int i = 0; i < LINEAR_IN; i++) {
-#pragma HLS unroll
-            s += x[i] * w[o][i];  // exact product, exact sum (acc_t: static_assert in linear.h)
-        }
-        t.v[o] = s;
-    }
-    return t;
+    // exact product, exact sum (acc_t: static_assert in linear.h)
+    return mac_tile<linear_acc_t, LINEAR_OUT, LINEAR_IN>(x, w);
 }
 
 // One iteration = one LO x LI tile of one row (II=1), order (row k, out-block ob, in-block ib); the
@@ -209,17 +190,7 @@ mac_tiles:
             ys.write(y);
         }
         tile++;
-        if (ib == in_blocks - 1) {
-            ib = 0;
-            if (ob == out_blocks - 1) {
-                ob = 0;
-                tile = 0;
-            } else {
-                ob++;
-            }
-        } else {
-            ib++;
-        }
+        if (flat_next(ib, in_blocks) && flat_next(ob, out_blocks)) tile = 0;
     }
 }
 
@@ -284,12 +255,7 @@ write_words:
             }
             dst[a] = out;
         }
-        if (wi == words_per_block_row - 1) {
-            wi = 0;
-            k++;
-        } else {
-            wi++;
-        }
+        if (flat_next(wi, words_per_block_row)) k++;
     }
 }
 

@@ -1,4 +1,5 @@
 #include "patch_embed.h"
+#include "flat_loop.h"
 
 static_assert(PATCH_IN_DIM == IMAGE_CHANNELS * PATCH_SIZE * PATCH_SIZE, "patch row length");
 static_assert(PATCH_IN_DIM <= LINEAR_MAX_IN && FEATURE_DIM <= LINEAR_MAX_OUT, "patch layer fits the engine");
@@ -28,11 +29,6 @@ patch_runs:
             blk.v[(r % RUNS_PER_BLOCK) * PATCH_SIZE + j] = r < RUNS ? operand_t(px) : operand_t(0);
         }
         if (r % RUNS_PER_BLOCK == RUNS_PER_BLOCK - 1) xs.write(blk);
-        if (r == RUNS_PER_ROW - 1) {
-            r = 0;
-            p++;
-        } else {
-            r++;
-        }
+        if (flat_next(r, RUNS_PER_ROW)) p++;
     }
 }

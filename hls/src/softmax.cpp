@@ -25,18 +25,7 @@ SOFTMAX_READ:
         x[i] = v;
         if (i == 0 || v > m) m = v;
     }
-    softmax_sum_t s = 0;
-SOFTMAX_EXP:
-    for (unsigned i = 0; i < len; i++) {
-#pragma HLS pipeline II=1
-#pragma HLS loop_tripcount min=1 max=N
-        e[i] = softmax_exp(x[i], m);
-        s += e[i];  // exact: s <= n <= 255
-    }
-    softmax_stats_t st;
-    st.m = m;
-    st.s = s;
-    st.r = reciprocal<reciprocal_config>(s);
+    const softmax_stats_t st = softmax_exp_pass<N>(x, len, m, e);
 SOFTMAX_PROB:
     for (unsigned i = 0; i < len; i++) {
 #pragma HLS pipeline II=1

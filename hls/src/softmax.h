@@ -56,6 +56,27 @@ typename Config::prob_t softmax_prob_of(exp_out_t e_in, typename Config::recip_t
     return p;
 }
 
+// The exp pass of a row x[0..n-1] with maximum m, one pass for softmax_row and softmax_top:
+// e[i] = exp(x_i - m), their exact sum s and r = 1/s. II=1 as softmax_top always asked for;
+// softmax_row's loop (the gate's rows) gets the same pragma.
+template <int N>
+softmax_stats_t softmax_exp_pass(const act_t x[N], unsigned n, act_t m, exp_out_t e[N]) {
+#pragma HLS inline
+    softmax_sum_t s = 0;
+softmax_exp_sum:
+    for (unsigned i = 0; i < n; i++) {
+#pragma HLS pipeline II=1
+#pragma HLS loop_tripcount min=1 max=N
+        e[i] = softmax_exp(x[i], m);
+        s += e[i];  // exact: s <= n <= 255
+    }
+    softmax_stats_t st;
+    st.m = m;
+    st.s = s;
+    st.r = reciprocal<reciprocal_config>(s);
+    return st;
+}
+
 // The whole two-pass softmax of a row held in x[0..n-1] (1 <= n <= N): statistics and p[0..n-1].
 template <class Config, int N>
 softmax_stats_t softmax_row(const act_t x[N], unsigned n, typename Config::prob_t p[N]) {
@@ -67,17 +88,7 @@ softmax_row_max:
         if (x[i] > m) m = x[i];
     }
     exp_out_t e[N];
-    softmax_sum_t s = 0;
-softmax_row_exp:
-    for (unsigned i = 0; i < n; i++) {
-#pragma HLS loop_tripcount min=1 max=N
-        e[i] = softmax_exp(x[i], m);
-        s += e[i];  // exact: s <= n <= 255
-    }
-    softmax_stats_t st;
-    st.m = m;
-    st.s = s;
-    st.r = reciprocal<reciprocal_config>(s);
+    const softmax_stats_t st = softmax_exp_pass<N>(x, n, m, e);
 softmax_row_prob:
     for (unsigned i = 0; i < n; i++) {
 #pragma HLS loop_tripcount min=1 max=N

@@ -21,7 +21,7 @@
 // moe_raw(...).moe_acc).
 #include "moe.h"
 #include "moe_layer.h"
-#include "tb_io.h"
+#include "tb_raw.h"
 
 #include <map>
 #include <string>
@@ -29,32 +29,6 @@
 
 namespace {
 constexpr int T = NUM_TOKENS, D = FEATURE_DIM, E = NUM_EXPERTS, K = TOP_K;
-
-template <class F>
-F from_raw(long long v) {
-    F f;
-    f.range(F::width - 1, 0) = ap_int<F::width>(v);
-    return f;
-}
-
-template <class F>
-struct is_signed_fx : std::true_type {};
-template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
-struct is_signed_fx<ap_ufixed<W, I, Q, O, N>> : std::false_type {};
-
-template <class F>
-long long raw_of(const F& f) {
-    if (is_signed_fx<F>::value) return ap_int<F::width>(f.range(F::width - 1, 0)).to_int64();
-    return (long long)ap_uint<F::width>(f.range(F::width - 1, 0)).to_uint64();
-}
-
-template <class F>
-void check_range(const std::vector<long long>& v, const char* file) {
-    const long long lo = is_signed_fx<F>::value ? -(1LL << (F::width - 1)) : 0;
-    const long long hi = is_signed_fx<F>::value ? (1LL << (F::width - 1)) - 1 : (1LL << F::width) - 1;
-    for (long long x : v)
-        if (x < lo || x > hi) tb_fail(std::string(file) + ": value " + std::to_string(x) + " outside the raw range");
-}
 
 struct Outputs {
     std::vector<act_t> logits = std::vector<act_t>(T * E), topk_score = std::vector<act_t>(T * K),
@@ -112,7 +86,7 @@ void run_layers(const TbArgs& a, std::vector<long long>& out) {
         if (lc[2 * c + 1] < 0 || lc[2 * c + 1] >= parts) tb_fail("layer_cases.txt: an expert part outside 0..layer_experts-1");
     }
     if ((long)hs.size() != cases * T * D) tb_fail("layer_h.txt must hold layer_cases x NUM_TOKENS x FEATURE_DIM integers");
-    check_range<act_t>(hs, "layer_h.txt");
+    tb_check_raw<act_t>("layer_h.txt", hs, "act_t");
     tb_check_layout(a, "layer_layout.txt", layer_layout(), "moe_layer.h");
     const std::vector<axi_word_t> gates = tb_read_hex<axi_word_t>(a, "layer_gate.txt", AXI_WIDTH);
     const std::vector<axi_word_t> experts = tb_read_hex<axi_word_t>(a, "layer_experts.txt", AXI_WIDTH);
@@ -167,8 +141,8 @@ int main(int argc, char** argv) {
     if ((long)xs.size() != cases * T * D) tb_fail("x.txt must hold cases x NUM_TOKENS x FEATURE_DIM integers");
     if ((long)ws.size() != cases * NUM_TASKS * E * D)
         tb_fail("w_gate.txt must hold cases x NUM_TASKS x NUM_EXPERTS x FEATURE_DIM integers");
-    check_range<act_t>(xs, "x.txt");
-    check_range<gate_weight_t>(ws, "w_gate.txt");
+    tb_check_raw<act_t>("x.txt", xs, "act_t");
+    tb_check_raw<gate_weight_t>("w_gate.txt", ws, "gate_weight_t");
 
     std::vector<act_t> x(T * D);
     std::vector<gate_weight_t> w(NUM_TASKS * E * D);
