@@ -69,22 +69,20 @@ module layernorm_stats
   logic          vnw_ld;  // state == VSUM2 || (state == NORM && nph)
   logic          vsum2;   // state == VSUM2
 
-  // a radix-4 digit's multiple of x (its triple x3 precomputed in VPREP); the result is assigned
-  // by name, not returned: so it elaborates as the two case statements it replaces (same netlist)
-  function automatic logic [VW-1:0] digit_times(input logic [1:0] digit, input logic [VW-1:0] x,
-                                                input logic [VW-1:0] x3);
-    case (digit)
-      2'd0: digit_times = '0;
-      2'd1: digit_times = x;
-      2'd2: digit_times = {x[VW-2:0], 1'b0};
-      default: digit_times = x3;
-    endcase
-  endfunction
-
   logic [VW-1:0] s_add, d_add;
   always_comb begin
-    s_add = digit_times(sreg[41:40], VW'(as1), VW'(as3));
-    d_add = digit_times(dreg[41:40], VW'(ss2), VW'(s2x3));
+    case (sreg[41:40])
+      2'd0: s_add = '0;
+      2'd1: s_add = VW'(as1);
+      2'd2: s_add = VW'({as1, 1'b0});
+      default: s_add = VW'(as3);
+    endcase
+    case (dreg[41:40])
+      2'd0: d_add = '0;
+      2'd1: d_add = VW'(ss2);
+      2'd2: d_add = VW'({ss2, 1'b0});
+      default: d_add = VW'(s2x3);
+    endcase
   end
 
   // NORM: one step towards v_n in [2^58, 2^60) (right shifts floor, as v >> 2k does) in two
