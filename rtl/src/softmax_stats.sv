@@ -70,22 +70,24 @@ module softmax_stats
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({in_last, in_mask, in_x}), .s_axis_tvalid(in_valid),
       .m_axis_tdata({xq_last, xq_mask, xq_x}), .m_axis_tvalid(xq_valid), .m_axis_tready(xq_ready), .freed(x_freed));
 
+  // a side-band bit beside a tree's levels (bit j with level j): b shifted in (LV = 0 as well)
+  function automatic logic [LV:0] shift_in(input logic [LV:0] v, input logic b);
+    shift_in = (LV+1)'({v, b});
+  endfunction
+
   logic signed [W-1:0] tr [LV+1][L];
   logic [LV:0] tv, tf, tl;
   always_ff @(posedge clk) begin
     if (!rst_n) tv <= '0;
-    else for (int j = 0; j <= LV; j++) tv[j] <= j == 0 ? in_valid : tv[j-1];
+    else tv <= shift_in(tv, in_valid);
   end
   always_ff @(posedge clk) begin
-    tf[0] <= in_first;
-    tl[0] <= in_last;
+    tf <= shift_in(tf, in_first);
+    tl <= shift_in(tl, in_last);
     for (int i = 0; i < L; i++) tr[0][i] <= in_mask[i] ? $signed(in_x[i*W +: W]) : MIN;
-    for (int j = 1; j <= LV; j++) begin
-      tf[j] <= tf[j-1];
-      tl[j] <= tl[j-1];
+    for (int j = 1; j <= LV; j++)
       for (int i = 0; i < (L >> j); i++)
         tr[j][i] <= (tr[j-1][2*i+1] > tr[j-1][2*i]) ? tr[j-1][2*i+1] : tr[j-1][2*i];
-    end
   end
 
   logic signed [W-1:0] m_run;
@@ -183,17 +185,14 @@ module softmax_stats
   logic [LV:0]   sv, sf, sl;
   always_ff @(posedge clk) begin
     if (!rst_n) sv <= '0;
-    else for (int j = 0; j <= LV; j++) sv[j] <= j == 0 ? ev : sv[j-1];
+    else sv <= shift_in(sv, ev);
   end
   always_ff @(posedge clk) begin
-    sf[0] <= ef;
-    sl[0] <= el;
+    sf <= shift_in(sf, ef);
+    sl <= shift_in(sl, el);
     for (int i = 0; i < L; i++) sr[0][i] <= BW'(em[i]);
-    for (int j = 1; j <= LV; j++) begin
-      sf[j] <= sf[j-1];
-      sl[j] <= sl[j-1];
+    for (int j = 1; j <= LV; j++)
       for (int i = 0; i < (L >> j); i++) sr[j][i] <= sr[j-1][2*i] + sr[j-1][2*i+1];
-    end
   end
 
   // the row sum: exact, s <= 255 * 2^24 < 2^32
