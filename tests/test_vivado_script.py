@@ -78,6 +78,8 @@ def test_block_design_for_the_config(tmp_path):
         assert any(f"Master {m} " in a and f"S_AXI_{port}_FPD" in a for a in autos), (m, port, autos)
     assert any("M_AXI_HPM0_FPD" in a and "accel/s_axi_control" in a for a in autos)
     assert [f"CONFIG.PSU__USE__S_AXI_GP{k}" in text for k in (2, 3, 4)] == [True] * 3
+    # the PS masters the design does not clock (HPM1_FPD, HPM0_LPD) are off, whatever the preset enabled
+    assert "CONFIG.PSU__USE__M_AXI_GP1 0 " in text and "CONFIG.PSU__USE__M_AXI_GP2 0 " in text
     order = [line.split()[0] for line in log]
     assert order.index("validate_bd_design") < order.index("launch_runs") < order.index("write_hw_platform")
     assert any(line.startswith("write_hw_platform -fixed -include_bit") and "zcu102_edge_moe.xsa" in line for line in log)

@@ -50,8 +50,11 @@ update_ip_catalog
 create_bd_design "system"
 set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:zynq_ultra_ps_e zynq_ps]
 apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset "1"} $ps
-# HPM0_FPD for the control registers, PL clock 0 at the design's clock
-set_property -dict [list CONFIG.PSU__USE__M_AXI_GP0 {1} CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ $pl_mhz] $ps
+# HPM0_FPD for the control registers, PL clock 0 at the design's clock. The board preset may also
+# enable HPM1_FPD and HPM0_LPD; nothing here uses them, and a master port left enabled without a clock
+# on its aclk pin fails validate_bd_design, so both are turned off explicitly.
+set_property -dict [list CONFIG.PSU__USE__M_AXI_GP0 {1} CONFIG.PSU__USE__M_AXI_GP1 {0} \
+                        CONFIG.PSU__USE__M_AXI_GP2 {0} CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ $pl_mhz] $ps
 
 set hls [create_bd_cell -type ip -vlnv "xilinx.com:hls:$top:1.0" accel]
 set masters [lsort [get_bd_intf_pins -of_objects $hls -filter {MODE == Master}]]
