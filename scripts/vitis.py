@@ -35,6 +35,12 @@ def main() -> int:
     if unknown:
         print(f"error: no kernel named {', '.join(unknown)}; kernels: {', '.join(KERNELS)}", file=sys.stderr)
         return 2
+    # vitis_hls.tcl hands the normalized vector folder to csim_design / cosim_design -argv, which the
+    # tool splits at whitespace before the testbench's main sees it (and a record is a Tcl list)
+    if any(c.isspace() for c in str(args.vectors.resolve())):
+        print(f"error: the vector folder {args.vectors.resolve()} contains whitespace, which the vendor "
+              "tool's -argv splits: use a checkout path without spaces", file=sys.stderr)
+        return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(tcl_kernel_list(args.kernels, args.vectors))
     print(f"wrote {args.out}")

@@ -12,6 +12,7 @@ import importlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,14 @@ def test_vendor_tcl_run_fails_on_a_broken_kernel_list(case, tmp_path):
         assert res.returncode == 0, res.stdout + res.stderr
         problems = vendor_run_problems(calls)
         assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_kernel_list_refuses_a_vector_folder_with_whitespace(tmp_path):
+    """csim_design -argv splits at whitespace: scripts/vitis.py stops with one line instead of writing a
+    list the testbenches would misread."""
+    out = tmp_path / "kernels.tcl"
+    res = subprocess.run([sys.executable, "scripts/vitis.py", "--vectors", str(tmp_path / "my vectors"),
+                          "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.count("\n") == 1 and "contains whitespace" in res.stderr, res.stderr
+    assert not out.exists()
