@@ -79,6 +79,11 @@ def synthesize(top: str, sources: Sequence[str], out_dir: str, cwd: Path = REPO_
                          capture_output=True, text=True)
     seconds = round(time.time() - t0, 1)
     if res.returncode != 0:
+        if "Wasm" in res.stderr:
+            # the yowasp build is 32-bit WebAssembly: a trap with no Yosys error is most likely its
+            # 4 GiB address space running out (linear on edge_moe, docs/timing.md)
+            raise SynthError(f"Yosys (WebAssembly) trapped on {tag} after {seconds} s, most likely out of its "
+                             f"4 GiB memory; the log ends where it stopped: {cwd / log_rel}")
         raise SynthError(f"Yosys failed on {tag} (log: {cwd / log_rel}):\n{res.stderr[-3000:]}")
     meta_path.write_text(json.dumps({"key": key, "seconds": seconds, "script": script}, indent=1))
     return Netlist(top, cwd / json_rel, cwd / log_rel, seconds, cached=False)

@@ -448,3 +448,19 @@ def test_dsp_pre_adder_register_splits_before_the_multiplier(tmp_path):
     assert group(t, "mad PREG").nominal == pytest.approx(NOM.dsp_reg_clk_q + NOM.dsp_mult + NOM.dsp_alu
                                                          + NOM.dsp_reg_setup + NOM.clock_uncertainty)
     assert "pre-adder ADREG=1" in group(t, "mad PREG").path.dsps[0]
+
+
+def test_yosys_webassembly_trap_is_named(tmp_path, monkeypatch):
+    """A trap of the WebAssembly Yosys (no Yosys error; linear on edge_moe runs out of its 4 GiB) is
+    reported in one line naming the unit, the likely cause and the log, not as the runtime's traceback."""
+    import subprocess as sp
+
+    from cosim import sta_synth
+    (tmp_path / "t.sv").write_text(TINY_SV)
+    trap = sp.CompletedProcess([], 1, "", "Traceback ...\nwasmtime._trap.Trap: error while executing at wasm backtrace:\n"
+                                          "Caused by:\n    thrown Wasm exception\n")
+    monkeypatch.setattr(sta_synth.subprocess, "run", lambda *a, **k: trap)
+    with pytest.raises(sta_synth.SynthError) as exc:
+        sta_synth.synthesize("tiny", ["t.sv"], "out", cwd=tmp_path, reuse=False)
+    msg = str(exc.value)
+    assert "\n" not in msg and "trapped on tiny" in msg and "4 GiB" in msg and "out/tiny.log" in msg, msg
