@@ -48,6 +48,15 @@ def hls_sources() -> list[Path]:
     return sorted((HLS_DIR / "src").glob("*.h")) + sorted((HLS_DIR / "src").glob("*.cpp"))
 
 
+def pipeline_ii(line: str) -> int | None:
+    """The II a `#pragma HLS pipeline` line asks for (1 when it names none, as in Vitis); None for any
+    other line and for `pipeline off`."""
+    p = _PIPE.search(line)
+    if p is None or "off" in line.split("pipeline", 1)[1].split("//")[0]:
+        return None
+    return int(p.group(1) or 1)
+
+
 def target_iis(sources: list[Path]) -> dict[str, int]:
     """Loop label -> the II its pipeline pragma asks for, from the HLS sources (the nearest label
     above a pipeline pragma names its loop; II defaults to 1 as in Vitis)."""
@@ -61,9 +70,9 @@ def target_iis(sources: list[Path]) -> dict[str, int]:
                 continue
             if line[:1].strip() and not line.startswith("#"):
                 label = None  # a new function or a closing brace at column 0: no loop label applies
-            p = _PIPE.search(line)
-            if p and label and "off" not in line.split("pipeline", 1)[1].split("//")[0]:
-                out[label] = int(p.group(1) or 1)
+            ii = pipeline_ii(line)
+            if ii is not None and label:
+                out[label] = ii
     return out
 
 
@@ -74,9 +83,9 @@ def function_iis(sources: list[Path]) -> dict[str, int]:
     for path in sources:
         for name, body in function_bodies(strip_comments(path.read_text())):
             for line in outer_text(body[1:-1]).splitlines():
-                p = _PIPE.search(line)
-                if p and "off" not in line.split("pipeline", 1)[1]:
-                    out[name] = int(p.group(1) or 1)
+                ii = pipeline_ii(line)
+                if ii is not None:
+                    out[name] = ii
     return out
 
 
@@ -200,7 +209,8 @@ def main(argv=None) -> int:
         return 2
     build = args.build or Path("build/vitis") / cfg.name
     period = 1000.0 / cfg.hardware.clock_mhz
-    targets, function_targets = target_iis(hls_sources()), function_iis(hls_sources())
+    sources = hls_sources()
+    targets, function_targets = target_iis(sources), function_iis(sources)
     results: list[TopResult] = []
     try:
         for name in names:
