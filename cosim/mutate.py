@@ -340,6 +340,7 @@ def project_command(rel: str) -> list[str]:
     if rel.startswith("python_ref/kernels/"):
         # the spec's tests, the C-sim comparison, and the generated headers (a spec constant that
         # only feeds codegen must make the committed headers stale)
-        tests = [f"tests/test_{stem}.py"] if (REPO_ROOT / f"tests/test_{stem}.py").is_file() else []
+        # (test_<kernel>.py, or test_<kernel>_ref.py where the name is taken by another layer's tests)
+        tests = [t for t in (f"tests/test_{stem}.py", f"tests/test_{stem}_ref.py") if (REPO_ROOT / t).is_file()]
         return py + tests + ["tests/test_csim.py", "tests/test_config.py", "-k", f"{stem} or generated_files"]
     raise ValueError(f"{rel}: no test mapping (rtl/src, hls/src or python_ref/kernels)")

@@ -105,3 +105,28 @@ def test_rejects_out_of_range_raw():
     cfg = load_config("tiny")
     with pytest.raises(ValueError, match=r"gelu input: raw values outside ap_fixed<32,10"):
         gelu_raw(np.array([2 ** 31]), cfg)
+
+
+def test_minimax_nodes_follow_their_definition():
+    """The minimax table re-derived independently on a coarse grid (h = 1, nodes at u = 0 .. 4), where
+    every node's lift is at least 1e-4 (on the shipped grids the last nodes' lifts are below one LSB
+    of the table, so no shipped table can show a wrong last-node rule). Node k is
+    delta(k h) plus the mean of the half-peaks of the two segments that share it: node 0's other
+    segment is segment 0's mirror (delta is even), the last node's is the ReLU region (no error).
+    The peaks are taken here from a dense sampling (4,097 points a segment) instead of the spec's 257,
+    which moves them by < 1e-6; the format is signed (the last node's lift is negative)."""
+    from python_ref.fixed import FixedFormat
+    from python_ref.kernels.gelu import _table_cached
+    entries, fmt = 5, FixedFormat(32, 4)
+    t = np.linspace(0.0, 1.0, 4097)
+    peaks = []
+    for k in range(entries - 1):
+        d0, d1 = delta_exact(k), delta_exact(k + 1)
+        err = np.array([delta_exact(k + ti) for ti in t]) - (d0 + t * (d1 - d0))
+        peaks.append(err[np.argmax(np.abs(err))])
+    halves = [peaks[0] / 2] + [p / 2 for p in peaks] + [0.0]   # the segments around node k: k, k+1
+    want = [delta_exact(k) + (halves[k] + halves[k + 1]) / 2 for k in range(entries)]
+    got = np.array(_table_cached("minimax", 0, entries, fmt)) / 2.0 ** fmt.frac
+    assert np.max(np.abs(got - np.array(want))) < 1e-6, (got, want)
+    # the lifts are large against that tolerance, so a rule that drops or misplaces one shows
+    assert min(abs(w - delta_exact(k)) for k, w in enumerate(want)) > 1e-4

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -122,5 +123,9 @@ def test_project_mapping():
     assert "tests/test_csim.py" in mutate.project_command("hls/src/exp.h")
     cmd = mutate.project_command("python_ref/kernels/exp.py")
     assert "tests/test_exp.py" in cmd and "tests/test_csim.py" in cmd
+    # every spec file of the default campaign runs its own tests (gelu's are test_gelu_ref.py)
+    for rel in (f for f in DEFAULT_FILES if f.startswith("python_ref/kernels/")):
+        stem = Path(rel).stem
+        assert any(a.startswith(f"tests/test_{stem}") for a in mutate.project_command(rel)), rel
     with pytest.raises(ValueError, match="no test mapping"):
         mutate.project_command("README.md")
