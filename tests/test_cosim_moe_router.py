@@ -122,13 +122,16 @@ def test_moe_router_scoreboard_can_fail():
 
 
 # Broken copies of the registered flags (each checked against its definition by a simulation
-# assertion): slot_last one slot early, p_move only on a release (a free hold register not seen). Each
-# must fail a random run on tiny.
+# assertion): slot_last one slot early, p_move only on a release (a free hold register not seen),
+# rdy's no-handshake cofactor with one token too many left in the run. Each must fail a random run
+# on tiny (three runs: the first draws a one-token run).
 ROUTER_BROKEN = {
     "slot_last_early": ("moe_router.sv", [("slot_last <= K == 1 || slot == KB'(K - 2);",
                                            "slot_last <= K == 1 || slot == KB'(K - 1);")]),
     "p_move_held": ("moe_router.sv", [("wire   p_move = pcol_full && (!phold_valid || (tk_valid && slot_last));",
                                        "wire   p_move = pcol_full && (tk_valid && slot_last);")]),
+    "rdy_extra_token": ("moe_router.sv", [("wire             t_ok_keep  = busy ? t_left != 8'd0 : start_ok;",
+                                           "wire             t_ok_keep  = busy ? t_left != 8'd1 : start_ok;")]),
 }
 
 
@@ -139,5 +142,5 @@ def test_moe_router_broken_copies_fail(bug, tmp_path):
     name, edits = ROUTER_BROKEN[bug]
     replace = broken_copy(tmp_path, name, edits)
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
-        run("tiny", "both", 1, f"broken_{bug}", testcase="test_random", variant=f"broken_{bug}",
+        run("tiny", "both", 3, f"broken_{bug}", testcase="test_random", variant=f"broken_{bug}",
             replace=replace)

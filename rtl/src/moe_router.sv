@@ -108,13 +108,28 @@ module moe_router
 
   // rdy uses busy before emit_done (a new run's first beat waits one more cycle; keeps the
   // emitter out of rdy's path)
-  wire             busy_n    = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
-  wire [7:0]       t_left_n  = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
+  // (emit_done only while busy; the decrement's operand is selected from flip-flops, tok_first last)
+  wire             busy_n    = busy ? !emit_done : tok_first;
+  wire [7:0]       t_dec     = (busy ? t_left : n_r) - 8'd1;
+  wire [7:0]       t_left_n  = tok_first ? t_dec : t_left;
   wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
   wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
-  wire             beat_nz_n = hs ? !beat_oh[NB-1] : !beat_oh[0];          // beat_n != 0
-  wire             rdy_n     = beat_nz_n ||
-                               (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
+  // rdy_n = beat_n != 0 || (a token may start: tokens left in the run (or a valid new run) and a
+  // top-k credit). Written as its two cofactors on the handshake, each a function of flip-flops
+  // only (and n_tokens, which the caller holds), so that hs is the last select: x_TVALID is one
+  // LUT from rdy's D input instead of the six that the decrement-and-compare forms cost.
+  //   t_left_n != 0:      a first beat taken now: busy ? t_left != 1 : n_r != 1; else busy ? t_left != 0 : start_ok
+  //   tk_used_n != TKD:   tk_used != TKD - tok_first + join_done_tok (mod 2^TKW)
+  wire             tk_ok_take = tk_used != (join_done_tok ? TKW'(TKD) : TKW'(TKD - 1));
+  wire             tk_ok_keep = tk_used != (join_done_tok ? TKW'(TKD + 1) : TKW'(TKD));
+  wire             t_ok_take  = busy ? t_left != 8'd1 : n_r != 8'd1;
+  wire             t_ok_keep  = busy ? t_left != 8'd0 : start_ok;
+  wire             ok_keep    = t_ok_keep && tk_ok_keep;
+  // a handshake on a token's first beat only ends its beat 0 when NB = 1 (one beat per token, no
+  // shipped config); otherwise a taken beat leaves beat 0 unless it was the last (keep's terms)
+  wire             rdy_hs     = NB == 1 ? t_ok_take && tk_ok_take : !beat_oh[NB-1] || ok_keep;
+  wire             rdy_idle   = !beat_oh[0] || ok_keep;
+  wire             rdy_n      = hs ? rdy_hs : rdy_idle;
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -249,7 +264,15 @@ module moe_router
   end
 
 `ifndef SYNTHESIS
+  // rdy_n against its direct form (beat_n != 0, or a token may start)
+  wire busy_ref   = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
+  wire [7:0] t_left_ref = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
+  wire rdy_ref = (hs ? !beat_oh[NB-1] : !beat_oh[0]) ||
+                 (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
   always_ff @(posedge ap_clk) begin
+    if (ap_rst_n && rdy_n != rdy_ref) $error("moe_router: rdy_n differs from its direct form");
+    if (ap_rst_n && (busy_n != busy_ref || t_left_n != t_left_ref))
+      $error("moe_router: busy_n / t_left_n differ from their direct forms");
     if (ap_rst_n && !$onehot(beat_oh)) $error("moe_router: beat_oh is not one-hot");
     if (ap_rst_n && !$onehot(pbeat_oh)) $error("moe_router: pbeat_oh is not one-hot");
     if (ap_rst_n && slot_last != (slot == KB'(K - 1))) $error("moe_router: slot_last differs from slot == K - 1");
