@@ -96,6 +96,14 @@ EQUIVALENT: dict[str, str] = {
     # diff = rem_sh - d in WI + 3 instead of WI + 2 bits: rem_sh - d > -2^(WI+1), so bit WI+1 (the
     # borrow, the only bit read above WI) and the low bits are the same
     "rtl/src/reciprocal.sv:const+1:e6519e95": "one more bit of rem_sh - d: the borrow bit WI+1 and bits below unchanged",
+    # exp's two early-zero guards are shortcuts for values the datapath already rounds to 0: at
+    # u >= 2^(f+5) (x <= -32) n = floor(u log2 e) >= 46 >= N_ZERO, so `live` is false anyway (u < 2^(f+6)
+    # keeps u * LOG2E_RAW < 2^31 * 2^32 inside int64); at n = N_ZERO = 26, m / 2^(TABLE_FRAC+POLY_FRAC) =
+    # 2^(j/8) p < 2 and the shift by 26 + 4 leaves < 0.5, which rounds to 0. Checked against the
+    # original on 5.9M inputs around both boundaries for every frac_in in [0, 25]
+    "python_ref/kernels/exp.py:lt->le:705fc66e": "u = 2^(f+5) has n >= 46 >= N_ZERO: zero through `live` as well",
+    "python_ref/kernels/exp.py:const+1:94123ea3": "u in [2^(f+5), 2^(f+6)) has n >= 46 >= N_ZERO (no int64 overflow): zero anyway",
+    "python_ref/kernels/exp.py:lt->le:d8082ee1": "at n = 26 the value 2^(j/8) p / 4 < 0.5 rounds to 0 anyway",
 }
 
 
