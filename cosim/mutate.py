@@ -96,6 +96,19 @@ EQUIVALENT: dict[str, str] = {
     # diff = rem_sh - d in WI + 3 instead of WI + 2 bits: rem_sh - d > -2^(WI+1), so bit WI+1 (the
     # borrow, the only bit read above WI) and the low bits are the same
     "rtl/src/reciprocal.sv:const+1:e6519e95": "one more bit of rem_sh - d: the borrow bit WI+1 and bits below unchanged",
+    # exp_core: widths one bit larger than the values they hold (prod_r sums modulo 2^PW and only
+    # bits TS .. TS+29 are read; pa3 holds a (UB+16)-bit product), and C1' = 26'(C1 - k 2^27) is the
+    # same for every k (2^27 = 0 mod 2^26)
+    "rtl/src/exp_core.sv:const+1:d75c7fcf": "prod_r one bit wider: the same low PW bits, only bits TS .. TS+29 read",
+    "rtl/src/exp_core.sv:const+1:be202913": "pa3 one bit wider than its (UB+16)-bit product: the same value",
+    "rtl/src/exp_core.sv:const+1:45fb19d0": "26'(C1 - 2^28) = 26'(C1 - 2^27): 2^27 is 0 modulo 2^26",
+    "rtl/src/exp_core.sv:const+1:68449306": "26'(C1 - 2^28) = 26'(C1 - 2^27): 2^27 is 0 modulo 2^26",
+    # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
+    # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
+    # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)
+    **{f"rtl/src/exp_core.sv:{k}": "a bound of the fixed spec constants' guard; the same verdict on the only constants"
+       for k in ("const+1:0d633b5d", "const+1:2efd83e1", "const+1:3cab3620", "const+1:b0842709",
+                 "const+1:ae6f1d20", "const+1:929b3361", "ge->gt:cb689035", "ge->gt:e3b975db")},
     # exp's two early-zero guards are shortcuts for values the datapath already rounds to 0: at
     # u >= 2^(f+5) (x <= -32) n = floor(u log2 e) >= 46 >= N_ZERO, so `live` is false anyway (u < 2^(f+6)
     # keeps u * LOG2E_RAW < 2^31 * 2^32 inside int64); at n = N_ZERO = 26, m / 2^(TABLE_FRAC+POLY_FRAC) =

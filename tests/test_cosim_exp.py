@@ -49,3 +49,34 @@ def test_exp_scoreboard_can_fail():
     with pytest.raises(CosimError) as err:
         run_exp("edge_moe", "none", 200, run_name="corrupt", testcase="test_directed", corrupt=True)
     assert err.value.summary is not None and err.value.summary["mismatches"] == 1
+
+
+# exp_core's parameter guard at its edges: F (the input's fraction bits) in [1, EXP_MAX_FRAC_IN] and
+# IW >= F + 6 elaborate and lint clean, one step outside each hits the guard. No shipped config
+# reaches the edges (F = 22 on both), so a guard off by one would otherwise pass every test.
+_CORE_WRAPPER = """module exp_core_edge (input logic clk, input logic ce, input logic signed [{iw1}:0] x,
+                      output logic [24:0] y);
+  exp_core #(.IW({iw}), .F({f})) u (.*);
+endmodule
+"""
+
+
+@pytest.mark.parametrize("f,iw,ok", [(1, 7, True), (25, 31, True), (22, 28, True),
+                                     (0, 6, False), (26, 32, False), (22, 27, False)])
+def test_exp_core_parameter_edges(f, iw, ok, tmp_path):
+    import subprocess
+    import sys
+
+    from cosim.toolchain import REPO_ROOT, RTL_DIR
+    from python_ref.kernels.exp import MAX_FRAC_IN
+    assert MAX_FRAC_IN == 25, "the cases above assume exp's 25 input fraction bits at most"
+    wrapper = tmp_path / "exp_core_edge.sv"
+    wrapper.write_text(_CORE_WRAPPER.format(iw=iw, iw1=iw - 1, f=f))
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
+                          str(RTL_DIR / "src" / "exp_core.sv"), str(wrapper), "--top", "exp_core_edge"],
+                         capture_output=True, text=True, cwd=REPO_ROOT)
+    out = res.stdout + res.stderr
+    if ok:
+        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
+    else:
+        assert res.returncode == 1 and "exp_core: needs 1..25 fraction bits" in out, out

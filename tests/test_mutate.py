@@ -129,3 +129,14 @@ def test_project_mapping():
         assert any(a.startswith(f"tests/test_{stem}") for a in mutate.project_command(rel)), rel
     with pytest.raises(ValueError, match="no test mapping"):
         mutate.project_command("README.md")
+
+
+def test_equivalent_list_names_existing_mutants():
+    """Every EQUIVALENT entry is a mutant of today's sources: an edit of the line it proves equivalent
+    changes its key, and the stale proof must then go (or be redone) instead of lingering."""
+    by_file: dict[str, set[str]] = {}
+    for key in mutate.EQUIVALENT:
+        path = key.split(":", 1)[0]
+        if path not in by_file:
+            by_file[path] = {m.key for m in mutate.mutants_of_file(REPO_ROOT, path)}
+        assert key in by_file[path], f"{key}: no such mutant in {path} any more"
