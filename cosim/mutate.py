@@ -103,6 +103,18 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/exp_core.sv:const+1:be202913": "pa3 one bit wider than its (UB+16)-bit product: the same value",
     "rtl/src/exp_core.sv:const+1:45fb19d0": "26'(C1 - 2^28) = 26'(C1 - 2^27): 2^27 is 0 modulo 2^26",
     "rtl/src/exp_core.sv:const+1:68449306": "26'(C1 - 2^28) = 26'(C1 - 2^27): 2^27 is 0 modulo 2^26",
+    # exp_core: more widths one bit larger than their values need (a6 = C1' - q1 with q1 < 2^20 never
+    # borrows; q2 < 2^21; ml9 / mh9 hold 38- / 33-bit products); the shift's n10[5] is 0 whenever the
+    # shifted value is used (n >= 26 sets the zero flag); the zero flag at n = 26 as well: m / 2^31 <
+    # 2^25 shifted by 26 is 0, and so is y
+    "rtl/src/exp_core.sv:const+1:d9f5eb2d": "a6 = C1' - q1 >= 2^25 (q1 < 2^20): no borrow, one more bit holds the same value",
+    "rtl/src/exp_core.sv:const+1:e84b5bd7": "q2 < 2^21: the 21-bit sum does not carry, one more bit holds the same value",
+    "rtl/src/exp_core.sv:const+1:c6fe1a7c": "ml9 one bit wider than its 38-bit product: the same value",
+    "rtl/src/exp_core.sv:const+1:21320b3c": "mh9 one bit wider than its 33-bit product: the same value",
+    "rtl/src/exp_core.sv:const+1:569749ef": "n10[5] is 0 whenever the shift is used (n >= 26 zeroes y)",
+    "rtl/src/exp_core.sv:ge->gt:149f7730": "at n = 26 the datapath's own result is 0 (m10 < 2^26 >> 26), as the zero flag's",
+    # r = top saturates to top: the same value
+    "python_ref/kernels/reciprocal.py:gt->ge:fd87bbbd": "r == top gives top on both branches",
     # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
     # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
     # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)

@@ -67,6 +67,20 @@ def test_rejects_bad_input():
         softmax_reciprocal_raw(np.array([1.5]))
 
 
+def test_argument_edges():
+    """The smallest and largest legal K = frac_in + frac_out + 1 and width_out work, one step outside
+    raises; Python integers in an object array are integers too."""
+    assert list(reciprocal_raw(np.array([1, 2, 3]), 0, 4, 0)) == [1, 1, 0]       # K = 1: round(1/x), tie up
+    assert list(reciprocal_raw(np.array([1, 2]), 0, 1, 0)) == [1, 1]             # width_out = 1
+    assert int(reciprocal_raw(np.array([1]), 30, 62, 31)[0]) == 1 << 61          # K = 62 = MAX_K, width_out = 62
+    for frac_in, width_out, frac_out in [(-1, 4, 0), (31, 62, 31), (0, 0, 0), (0, 63, 0)]:
+        with pytest.raises(FixedPointError, match="must be in"):
+            reciprocal_raw(np.array([1]), frac_in, width_out, frac_out)
+    assert list(reciprocal_raw(np.array([3, 5], dtype=object), 0, 8, 4)) == [5, 3]
+    with pytest.raises(FixedPointError, match="integers"):
+        reciprocal_raw(np.array([3, 0.5], dtype=object), 0, 8, 4)
+
+
 @pytest.mark.csim
 def test_csim_bit_exact(tmp_path):
     """reciprocal_top (C++ restoring division) equals python_ref on corners (every integer s and
