@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import random
 import re
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -142,6 +144,21 @@ def _code_part(line: str, suffix: str) -> tuple[str, str]:
     return (line, "") if i < 0 else (line[:i], line[i:])
 
 
+def _py_string_spans(text: str) -> dict[int, list[tuple[int, int]]]:
+    """Line (1-based) -> column spans of Python string literals, from the tokenizer, so that the
+    lines of a docstring over several lines are known wherever its quotes sit. (A line-based guess
+    from where the quotes stand once fell out of step after a docstring that closed at the end of a
+    text line: the code after it went unmutated and the next docstring's text was mutated.)"""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type != tokenize.STRING:
+            continue
+        (l0, c0), (l1, c1) = tok.start, tok.end
+        for ln in range(l0, l1 + 1):
+            spans.setdefault(ln, []).append((c0 if ln == l0 else 0, c1 if ln == l1 else 1 << 30))
+    return spans
+
+
 def _skip_line(code: str, suffix: str) -> bool:
     s = code.strip()
     if not s:
@@ -161,20 +178,19 @@ def mutants_of_file(root: Path, rel: str) -> list[Mutant]:
     """Every mutant the operators produce on one file (each edit of one occurrence on one line)."""
     path = root / rel
     suffix = path.suffix
+    text = path.read_text()
     out: list[Mutant] = []
-    in_docstring = False
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
-        if suffix == ".py" and line.strip().startswith(('"""', "'''")):
-            quotes = line.count('"""') + line.count("'''")
-            if quotes == 1:
-                in_docstring = not in_docstring
-            continue
-        if in_docstring:
-            continue
+    py_strings = _py_string_spans(text) if suffix == ".py" else {}
+    for n, line in enumerate(text.splitlines(), start=1):
         code, comment = _code_part(line, suffix)
+        if suffix == ".py":
+            strings = py_strings.get(n, [])
+            if any(a <= len(code) - len(code.lstrip()) and b >= len(code.rstrip()) for a, b in strings):
+                continue  # the whole line is inside a string (a docstring's lines)
+        else:
+            strings = [m.span() for m in re.finditer(STRING[suffix], code)]
         if _skip_line(code, suffix):
             continue
-        strings = [m.span() for m in re.finditer(STRING[suffix] if suffix in STRING else STRING[".py"], code)]
         for name, pattern, repl in OPERATORS:
             if name in ("lt->le", "gt->ge") and suffix != ".py" and not re.search(r"\b(if|while|for|assign)\b|\?", code):
                 continue  # outside conditions `<`/`>` are template brackets (C++) or rare (SV)

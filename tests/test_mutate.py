@@ -107,6 +107,31 @@ def test_real_sources_give_well_formed_mutants():
                 assert m.operator not in ("gt->ge", "lt->le") or "if" in m.original or "?" in m.original, m
 
 
+def test_docstrings_are_never_mutated_and_the_code_after_them_is(tmp_path):
+    """Docstrings over several lines, whatever line their quotes sit on: none of their text is
+    mutated, every code line after them is (the line-based guess this replaced skipped the code after
+    a docstring that closed at the end of a text line, and mutated the next docstring's text)."""
+    (tmp_path / "d.py").write_text(textwrap.dedent('''\
+        def f(x):
+            """Threshold 3 (x >= 3),
+            or 4 when x > 9."""
+            return x >= 3
+
+        def g(x):
+            """One line: x + 1."""
+            y = x + 1
+            return y - 2
+
+        def h(x):
+            """
+            Text 5 < 6.
+            """
+            return x < 7
+        '''))
+    ms = mutate.mutants_of_file(tmp_path, "d.py")
+    assert {m.line for m in ms} == {4, 8, 9, 15}, sorted((m.line, m.mutated) for m in ms)
+
+
 @pytest.mark.slow  # every RTL, HLS and spec file mapped to its tests (minutes): make test-full
 def test_project_mapping():
     assert "tests/test_cosim_gelu.py" in mutate.project_command("rtl/src/gelu.sv")
