@@ -117,6 +117,7 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/exp_core.sv:ge->gt:149f7730": "at n = 26 the datapath's own result is 0 (m10 < 2^26 >> 26), as the zero flag's",
     # r = top saturates to top: the same value
     "python_ref/kernels/reciprocal.py:gt->ge:fd87bbbd": "r == top gives top on both branches",
+    "python_ref/kernels/reciprocal.py:const+1:932a32fc": "the placeholder divisor of x = 0, whose result is replaced by top",
     # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
     # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
     # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)

@@ -194,3 +194,18 @@ def test_probability_stage_rejects_statistics_outside_their_formats():
         softmax_prob_raw(x, np.array([ACT.raw_max + 1]), np.array([1 << 30]), CFG)
     with pytest.raises(FixedPointError, match="one m and one r per row"):
         softmax_prob_raw(x, np.array([0, 0]), np.array([1, 1]), CFG)
+
+
+def test_lanes_is_the_smallest_power_of_two_that_keeps_pace(monkeypatch):
+    """rtl/src/softmax.sv's lanes: the smallest power of two n with ceil(E / n) beats <= the gate
+    call's cycles per row g, on a grid of (E, g) that includes every tie ceil(E / n) == g (no shipped
+    config has one)."""
+    from types import SimpleNamespace
+
+    import python_ref.kernels.softmax as sm
+    for E in (1, 2, 3, 4, 5, 8, 16, 17, 64):
+        for g in range(2, 20):   # (g = 1 would make a `>=` slip loop forever instead of failing)
+            monkeypatch.setattr(sm, "gate_row_cycles", lambda cfg, g=g: g)
+            n = sm.lanes(SimpleNamespace(model=SimpleNamespace(experts=E)))
+            assert n & (n - 1) == 0 and -(-E // n) <= g, (E, g, n)
+            assert n == 1 or -(-E // (n // 2)) > g, (E, g, n)
