@@ -98,6 +98,14 @@ EQUIVALENT: dict[str, str] = {
     # diff = rem_sh - d in WI + 3 instead of WI + 2 bits: rem_sh - d > -2^(WI+1), so bit WI+1 (the
     # borrow, the only bit read above WI) and the low bits are the same
     "rtl/src/reciprocal.sv:const+1:e6519e95": "one more bit of rem_sh - d: the borrow bit WI+1 and bits below unchanged",
+    # reciprocal: i counts K - 1 down to 0, so any CW with 2^CW > K - 1 holds it ($clog2(K - 1) + 1
+    # does for every K >= 2; more bits are spare); a wider state enum, q_inc one bit wider than its
+    # (WO+2)-bit sum
+    "rtl/src/reciprocal.sv:plus->minus:d28f1007": "CW = $clog2(K - 1) + 1 still holds i's K - 1 .. 0",
+    "rtl/src/reciprocal.sv:const+1:1aac7b1b": "a spare bit more in the step counter i",
+    "rtl/src/reciprocal.sv:const+1:e2d1da75": "a spare bit more in the step counter i",
+    "rtl/src/reciprocal.sv:const+1:5dd88eaf": "the four states in a 3-bit enum instead of 2 bits: the same machine",
+    "rtl/src/reciprocal.sv:const+1:f487cff7": "q_inc one bit wider than its (WO+2)-bit sum: the same value",
     # exp_core: widths one bit larger than the values they hold (prod_r sums modulo 2^PW and only
     # bits TS .. TS+29 are read; pa3 holds a (UB+16)-bit product), and C1' = 26'(C1 - k 2^27) is the
     # same for every k (2^27 = 0 mod 2^26)

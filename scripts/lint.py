@@ -66,7 +66,28 @@ def slang_lint(pkg: Path, files: list[Path], top: str) -> tuple[bool, str]:
     comp = d.createCompilation()
     d.reportCompilation(comp, True)
     n_err, n_warn = d.diagEngine.numErrors, d.diagEngine.numWarnings
-    return n_err == 0 and n_warn == 0, f"{n_err} errors, {n_warn} warnings"
+    axis = axis_port_problems(comp) if n_err == 0 else []
+    return n_err == 0 and n_warn == 0 and not axis, "; ".join([f"{n_err} errors, {n_warn} warnings"] + axis)
+
+
+def axis_port_problems(comp) -> list[str]:
+    """AXI4-Stream rules of the top's Vitis-named ports (<name>_TDATA ...), on elaborated widths:
+    TDATA a whole number of bytes, TKEEP and TSTRB one bit per TDATA byte. A unit ignores its input
+    TKEEP / TSTRB, so no simulation sees a wrong width; a Vitis block design does."""
+    problems = []
+    for inst in comp.getRoot().topInstances:
+        widths = {p.name: p.type.bitWidth for p in inst.body.portList}
+        for name, w in sorted(widths.items()):
+            if not name.endswith("_TDATA"):
+                continue
+            stem = name[:-len("_TDATA")]
+            if w % 8:
+                problems.append(f"{inst.name}.{name} is {w} bits, not a whole number of bytes")
+            for side in ("TKEEP", "TSTRB"):
+                if f"{stem}_{side}" in widths and widths[f"{stem}_{side}"] * 8 != w:
+                    problems.append(f"{inst.name}.{stem}_{side} is {widths[f'{stem}_{side}']} bits for a "
+                                    f"{w}-bit {name} (one bit per byte: {w // 8})")
+    return problems
 
 
 def main(argv=None) -> int:

@@ -54,3 +54,39 @@ def test_reciprocal_broken_copies_fail(bug, tmp_path):
     with pytest.raises(CosimError, match="differs|mismatch|failed"):
         run("backpressure", 100, f"broken_{bug}", testcase="test_directed", variant=f"broken_{bug}",
             replace=broken_copy(tmp_path, "reciprocal.sv", RECIPROCAL_BROKEN[bug]))
+
+
+# The parameter guard at its edges: each legal corner (smallest WI, WO, K; K = 62; LANE_W = WI = WO;
+# K = WO + 1) elaborates and lints clean, one step outside each bound hits the guard. The shipped
+# instances (softmax 32 / 56 / 32, LayerNorm's) are far from every edge.
+_RECIP_WRAPPER = """module reciprocal_edge (
+    input  logic ap_clk, input logic ap_rst_n,
+    input  logic [{lw1}:0] x_TDATA, input logic x_TVALID, output logic x_TREADY, input logic x_TLAST,
+    input  logic [0:0] x_TUSER, input logic [{kw1}:0] x_TKEEP, input logic [{kw1}:0] x_TSTRB,
+    output logic [{lw1}:0] y_TDATA, output logic y_TVALID, input logic y_TREADY, output logic y_TLAST,
+    output logic [0:0] y_TUSER, output logic [{kw1}:0] y_TKEEP, output logic [{kw1}:0] y_TSTRB);
+  reciprocal #(.WI({wi}), .K({k}), .WO({wo}), .LANE_W({lw}), .UW(1)) u (.*);
+endmodule
+"""
+RECIP_EDGES = [  # (WI, K, WO, LANE_W, legal)
+    (2, 2, 1, 8, True), (32, 62, 61, 64, True), (8, 9, 8, 8, True),
+    (1, 2, 1, 8, False), (2, 2, 0, 8, False), (32, 63, 61, 64, False), (8, 8, 8, 8, False),
+    (9, 10, 8, 8, False), (8, 10, 9, 8, False), (8, 9, 8, 12, False)]
+
+
+@pytest.mark.parametrize("wi,k,wo,lw,ok", RECIP_EDGES)
+def test_reciprocal_parameter_edges(wi, k, wo, lw, ok, tmp_path):
+    import subprocess
+    import sys
+
+    from cosim.toolchain import REPO_ROOT, RTL_DIR
+    wrapper = tmp_path / "reciprocal_edge.sv"
+    wrapper.write_text(_RECIP_WRAPPER.format(wi=wi, k=k, wo=wo, lw=lw, lw1=lw - 1, kw1=max(lw // 8, 1) - 1))
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
+                          str(RTL_DIR / "src" / "reciprocal.sv"), str(wrapper), "--top", "reciprocal_edge"],
+                         capture_output=True, text=True, cwd=REPO_ROOT)
+    out = res.stdout + res.stderr
+    if ok:
+        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
+    else:
+        assert res.returncode == 1 and "reciprocal: bad geometry" in out, out

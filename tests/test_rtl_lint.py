@@ -56,6 +56,20 @@ def test_rtl_lint_fails_on_elaboration_check(tmp_path):
     assert "[FAIL] edge_moe   chk              pyslang" in res.stdout
 
 
+@pytest.mark.parametrize("keep,data,why", [(3, 32, "x_TKEEP is 3 bits for a 32-bit x_TDATA"),
+                                           (2, 12, "x_TDATA is 12 bits, not a whole number of bytes")])
+def test_rtl_lint_fails_on_axis_port_widths(keep, data, why, tmp_path):
+    """A TKEEP that is not one bit per TDATA byte (the unit ignores it, so no simulation would see it)."""
+    bad = tmp_path / "keep.sv"
+    bad.write_text(f"module keep (input logic [{data - 1}:0] x_TDATA, input logic [{keep - 1}:0] x_TKEEP,\n"
+                   f"             output logic [{data - 1}:0] y);\n"
+                   "  assign y = x_TDATA;\n  wire unused_ok = &{1'b0, x_TKEEP};\nendmodule\n")
+    res = lint("--config", "tiny", "--sources", bad)
+    assert res.returncode == 1, res.stdout
+    assert "[PASS] tiny       keep             verilator -Wall" in res.stdout
+    assert "[FAIL] tiny       keep             pyslang" in res.stdout and why in res.stdout
+
+
 def test_rtl_lint_unknown_config_or_module():
     res = lint("--config", "no_such_config")
     assert res.returncode == 2 and "not found" in res.stderr
