@@ -143,3 +143,36 @@ def test_csim_real_rows(tmp_path):
     count = sum(_csim_check(cfg, exe, act.from_float(xr), pf.from_float(g), pf.from_float(b), tmp_path / str(i))
                 for i, (_, xr, g, b) in enumerate(real_layernorm_rows()))
     assert count == 4 * 129 * 192
+
+
+def _fake_cfg(eps=1.0, dim=2, act_frac=0, param_frac=0):
+    """Only the fields eps_v and the config check read, for values no shipped config has."""
+    from types import SimpleNamespace
+    fracs = {"act": act_frac, "norm_param": param_frac}
+    return SimpleNamespace(model=SimpleNamespace(layernorm_eps=eps, dim=dim),
+                           fmt=lambda name: SimpleNamespace(frac=fracs[name], c_type=f"<{name}>"))
+
+
+def test_eps_v_rounds_to_nearest_ties_up():
+    """EPS_V = round(eps D^2 2^(2F)) ties up, on values whose fraction is below, at and above 1/2
+    (the shipped eps gives one value, so a rounding slip there need not show)."""
+    for eps, want in [(0.25, 0), (0.4, 0), (0.5, 1), (0.6, 1), (1.4, 1), (1.5, 2), (2.75, 3)]:
+        assert eps_v(_fake_cfg(eps=eps, dim=1)) == want, eps
+    assert eps_v(_fake_cfg(eps=0.375, dim=2, act_frac=1)) == 6   # 0.375 * 4 * 4 = 6 exactly
+
+
+def test_config_check_edges():
+    """The smallest dimension (2), the fewest norm_param fraction bits that still round the output
+    (Z_FRAC + param - act = 1) and the smallest eps that does not round to 0 pass; one step past
+    each raises."""
+    from python_ref.kernels.layernorm import MAX_DIM, Z_FRAC, _check_cfg
+    _check_cfg(_fake_cfg(dim=2), 2)
+    _check_cfg(_fake_cfg(dim=MAX_DIM), MAX_DIM)
+    _check_cfg(_fake_cfg(act_frac=Z_FRAC - 1), 2)                             # Z_FRAC + 0 - act = 1
+    _check_cfg(_fake_cfg(act_frac=Z_FRAC + 1, param_frac=2), 2)               # Z_FRAC + 2 - act = 1
+    _check_cfg(_fake_cfg(eps=0.125, dim=2), 2)                                # 0.125 * 4 = 0.5 -> 1
+    for cfg, d, msg in [(_fake_cfg(dim=1), 1, "outside"), (_fake_cfg(dim=MAX_DIM + 1), MAX_DIM + 1, "outside"),
+                        (_fake_cfg(act_frac=Z_FRAC), 2, "too few fraction bits"),
+                        (_fake_cfg(eps=0.1, dim=2), 2, "rounds to 0")]:
+        with pytest.raises(FixedPointError, match=msg):
+            _check_cfg(cfg, d)
