@@ -69,16 +69,27 @@ def eps_v(cfg: Config) -> int:
     return math.floor(val + Fraction(1, 2))
 
 
+def _definition_problem(cfg: Config) -> str | None:
+    """Where the numerical definition itself stops (the dimension, the output rounding, eps), named
+    by config field; None when it holds. One place for the spec's own check and check_config's."""
+    d = cfg.model.dim
+    act, p = cfg.fmt("act"), cfg.fmt("norm_param")
+    if not 2 <= d <= MAX_DIM:
+        return f"model.dim = {d} outside [2, {MAX_DIM}] (|z| <= sqrt(dim) <= 16 sizes the datapath)"
+    if Z_FRAC + p.frac - act.frac < 1:
+        return (f"formats.norm_param: {p.c_type} has too few fraction bits for the output rounding "
+                f"(needs > {act.frac - Z_FRAC})")
+    if eps_v(cfg) < 1:
+        return f"model.layernorm_eps = {cfg.model.layernorm_eps} rounds to 0 in the integer variance"
+    return None
+
+
 def _check_cfg(cfg: Config, d: int) -> None:
     if d != cfg.model.dim:
         raise FixedPointError(f"layernorm: rows of {d} features, but model.dim = {cfg.model.dim}")
-    if not 2 <= d <= MAX_DIM:
-        raise FixedPointError(f"layernorm: model.dim = {d} outside [2, {MAX_DIM}]")
-    p = cfg.fmt("norm_param")
-    if Z_FRAC + p.frac - cfg.fmt("act").frac < 1:
-        raise FixedPointError(f"layernorm: norm_param {p.c_type} has too few fraction bits for the output rounding")
-    if eps_v(cfg) < 1:
-        raise FixedPointError(f"layernorm: model.layernorm_eps = {cfg.model.layernorm_eps} rounds to 0")
+    problem = _definition_problem(cfg)
+    if problem:
+        raise FixedPointError(f"layernorm: {problem}")
 
 
 def layernorm_stats_raw(x_raw, cfg: Config):
@@ -142,22 +153,16 @@ def layernorm_float(x, gamma, beta, cfg: Config) -> np.ndarray:
 
 def check_config(cfg: Config) -> None:
     """What the C++ and RTL LayerNorm units are built for (raises ConfigError naming the field)."""
-    d = cfg.model.dim
+    problem = _definition_problem(cfg)
+    if problem:
+        raise ConfigError(f"LayerNorm: {problem}")
     act, p = cfg.fmt("act"), cfg.fmt("norm_param")
-    if not 2 <= d <= MAX_DIM:
-        raise ConfigError(f"model.dim = {d}: LayerNorm needs 2 <= dim <= {MAX_DIM} (|z| <= sqrt(dim) <= 16 sizes "
-                          f"its datapath)")
-    if Z_FRAC + p.frac - act.frac < 1:
-        raise ConfigError(f"formats.norm_param: {p.c_type} has too few fraction bits for LayerNorm's output "
-                          f"rounding (needs > {act.frac - Z_FRAC})")
     if act.width != 32 or not act.signed:
         raise ConfigError(f"formats.act: the LayerNorm RTL datapath is sized for signed 32-bit activations, got "
                           f"{act.c_type}")
     if p.width != 16 or not p.signed:
         raise ConfigError(f"formats.norm_param: the LayerNorm RTL packs gamma and beta as signed 16-bit halves of a "
                           f"32-bit beat, got {p.c_type}")
-    if eps_v(cfg) < 1:
-        raise ConfigError(f"model.layernorm_eps = {cfg.model.layernorm_eps} rounds to 0 in the integer variance")
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
