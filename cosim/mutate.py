@@ -123,6 +123,35 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/exp_core.sv:const+1:21320b3c": "mh9 one bit wider than its 33-bit product: the same value",
     "rtl/src/exp_core.sv:const+1:569749ef": "n10[5] is 0 whenever the shift is used (n >= 26 zeroes y)",
     "rtl/src/exp_core.sv:ge->gt:149f7730": "at n = 26 the datapath's own result is 0 (m10 < 2^26 >> 26), as the zero flag's",
+    # hls/src/reciprocal.h: types one bit wider than their values need (rem < 2x <= 2^(WI+1), q and r <
+    # 2^(K+1), a 0/1 constant, top = 2^WO - 1 < 2^(K-1) as K > WO in both instances), r == top
+    # returning top, and `q[0] = 2` (a bit reference takes val != 0)
+    **{f"hls/src/reciprocal.h:{k}": why for k, why in (
+        ("const+1:a18afa06", "rem one bit wider than rem < 2x needs"),
+        ("const+1:4aa6bbf7", "q one bit wider than floor(2^K / x) needs"),
+        ("const+1:c4f6e465", "the 0/1 dividend bit in a wider type"),
+        ("plus->minus:bcb28240", "the 0/1 dividend bit in a narrower type that still holds it"),
+        ("const+1:f0e2e2e0", "q[0] = 2 sets the bit as q[0] = 1 does (a bit reference takes val != 0)"),
+        ("const+1:6a123de5", "r one bit wider than (q + 1) >> 1 needs"),
+        ("const+1:db741687", "the rounding sum one bit wider: no carry is lost in either"),
+        ("gt->ge:cdc05c20", "r == top returns top on both branches"),
+        ("const+1:875e2c68", "top compared in a wider type: the same value"),
+        ("plus->minus:8cd253b1", "top = 2^WO - 1 fits K - 1 bits (K > WO in both instances)"))},
+    # The restoring division of 2^K and of 2^K - 1 (the first dividend bit 0, the others 1; or a
+    # partial remainder equal to x left unsubtracted) give quotients that differ only when x divides
+    # 2^K, and then by one from an even q (q = 2^K / x >= 2 while x < 2^WI <= 2^K), which the
+    # rounding (q + 1) >> 1 absorbs: the same result for both instances (WI <= K: 32 / 56 and 30 / 60)
+    "hls/src/reciprocal.h:eq->ne:7fa4ee75": "dividend 2^K - 1 instead of 2^K: the same rounded result while WI <= K",
+    "hls/src/reciprocal.h:ge->gt:6bf2da02": "a remainder equal to x left: q - 1 only for x | 2^K, absorbed by the rounding while WI <= K",
+    # hls/src/gelu.h: x = 0 gives relu = 0 and |x| = 0 either way; wider types than the values need
+    **{f"hls/src/gelu.h:{k}": why for k, why in (
+        ("lt->le:917e76bb", "relu(0) = 0 on both branches"),
+        ("lt->le:6176818b", "-0 = 0"),
+        ("const+1:b1c28fef", "|x| one bit wider than its W + 1 bits"),
+        ("const+1:3f1f829b", "the range limit in a wider type: the same value"),
+        ("const+1:ac0e70fc", "the table index one bit wider"))},
+    # ki = 0 shifts by 0 on either branch
+    "python_ref/kernels/layernorm.py:ge->gt:c9c3f282": "at ki = 0, vi >> 0 and vi << 0 are both vi",
     # r = top saturates to top: the same value
     "python_ref/kernels/reciprocal.py:gt->ge:fd87bbbd": "r == top gives top on both branches",
     "python_ref/kernels/reciprocal.py:const+1:932a32fc": "the placeholder divisor of x = 0, whose result is replaced by top",
