@@ -155,6 +155,21 @@ EQUIVALENT: dict[str, str] = {
     # r = top saturates to top: the same value
     "python_ref/kernels/reciprocal.py:gt->ge:fd87bbbd": "r == top gives top on both branches",
     "python_ref/kernels/reciprocal.py:const+1:932a32fc": "the placeholder divisor of x = 0, whose result is replaced by top",
+    # exp_core: pb3 one bit wider than its (UB+14)-bit product; the lint waiver `unused_ok` listing a
+    # bit that is also read (no logic: the waiver only silences UNUSED)
+    "rtl/src/exp_core.sv:const+1:01392db5": "pb3 one bit wider than its (UB+14)-bit product: the same value",
+    "rtl/src/exp_core.sv:const+1:3b86930c": "the lint waiver also lists a bit that is read: no logic changes",
+    "rtl/src/exp_core.sv:const+1:a9cb69c2": "the lint waiver also lists a bit that is read: no logic changes",
+    "rtl/src/exp_core.sv:const+1:3617060e": "the lint waiver also lists a bit that is read: no logic changes",
+    # gelu: a spare product bit more; |x| from bit W-2 differs from bit W-1 only for |x| >= 2^(ACT_I-2),
+    # far outside the table (in_table is false there, a is unused); |x| = LIM read as in the table hits
+    # ROM word RANGE, which is 0 (t = 0 too), so y = relu as outside; ROM words at e >= RANGE are never
+    # read (k < RANGE), so writing one more or indexing past a bank's end there changes nothing read
+    "rtl/src/gelu.sv:const+1:32dfb788": "one more spare bit in the signed product t * diff",
+    "rtl/src/gelu.sv:const+1:cf95d2d6": "bits W-1 and W-2 of x differ only far outside the table, where a is unused",
+    "rtl/src/gelu.sv:gt->ge:3255eca4": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
+    "rtl/src/gelu.sv:lt->le:1cc4bce6": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
+    "rtl/src/gelu.sv:lt->le:a1179442": "ROM word RANGE is never read (k < RANGE in the table)",
     # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
     # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
     # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)

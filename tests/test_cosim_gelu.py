@@ -95,3 +95,37 @@ def test_gelu_waves():
 def test_gelu_cosim_long(config):
     r = run_gelu(config, "both", SLOW, run_name=f"both_{SLOW}")
     check_summary(r, config, "both", SLOW)
+
+
+# LANES at its edge: 1 lane elaborates and lints clean, 0 hits the guard (the configs use 4 and 8)
+_GELU_WRAPPER = """module gelu_edge import model_pkg::*; (
+    input  logic ap_clk, input logic ap_rst_n,
+    input  logic [{dw1}:0] x_TDATA, input logic x_TVALID, output logic x_TREADY, input logic x_TLAST,
+    input  logic [{kw1}:0] x_TKEEP, input logic [{kw1}:0] x_TSTRB,
+    output logic [{dw1}:0] y_TDATA, output logic y_TVALID, input logic y_TREADY, output logic y_TLAST,
+    output logic [{kw1}:0] y_TKEEP, output logic [{kw1}:0] y_TSTRB);
+  gelu #(.LANES({lanes})) u (.*);
+endmodule
+"""
+
+
+# ids name the config: the mutation runner selects gelu's tiny cases (cosim.mutate.project_command)
+@pytest.mark.parametrize("lanes,ok", [(1, True), (0, False)], ids=["tiny-lanes1", "tiny-lanes0"])
+def test_gelu_lanes_edge(lanes, ok, tmp_path):
+    import subprocess
+    import sys
+
+    from cosim.toolchain import REPO_ROOT, RTL_DIR
+    from python_ref.config import load_config
+    act_w = load_config("tiny").fmt("act").width
+    wrapper = tmp_path / "gelu_edge.sv"
+    dw = max(lanes, 1) * act_w
+    wrapper.write_text(_GELU_WRAPPER.format(lanes=lanes, dw1=dw - 1, kw1=dw // 8 - 1))
+    srcs = [RTL_DIR / "src" / f for f in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")] + [wrapper]
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
+                          *map(str, srcs), "--top", "gelu_edge"], capture_output=True, text=True, cwd=REPO_ROOT)
+    out = res.stdout + res.stderr
+    if ok:
+        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
+    else:
+        assert res.returncode == 1 and "gelu: LANES must be >= 1" in out, out
