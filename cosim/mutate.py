@@ -150,6 +150,9 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:b1c28fef", "|x| one bit wider than its W + 1 bits"),
         ("const+1:3f1f829b", "the range limit in a wider type: the same value"),
         ("const+1:ac0e70fc", "the table index one bit wider"))},
+    # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
+    # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
+    "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",
     # ki = 0 shifts by 0 on either branch
     "python_ref/kernels/layernorm.py:ge->gt:c9c3f282": "at ki = 0, vi >> 0 and vi << 0 are both vi",
     # r = top saturates to top: the same value

@@ -209,3 +209,22 @@ def test_lanes_is_the_smallest_power_of_two_that_keeps_pace(monkeypatch):
             n = sm.lanes(SimpleNamespace(model=SimpleNamespace(experts=E)))
             assert n & (n - 1) == 0 and -(-E // n) <= g, (E, g, n)
             assert n == 1 or -(-E // (n // 2)) > g, (E, g, n)
+
+
+def test_row_limits_and_order_messages():
+    """Rows of exactly MAX_ROW scores (tokens or experts) are legal, one more is not; a bad arrival
+    order is reported with the index of the first row that is not a permutation."""
+    from types import SimpleNamespace
+
+    from python_ref.config import ConfigError
+    from python_ref.kernels.softmax import check_config
+    for tokens, experts in [(MAX_ROW, 4), (17, MAX_ROW)]:
+        check_config(SimpleNamespace(model=SimpleNamespace(tokens=tokens, experts=experts)))
+    for tokens, experts, field in [(MAX_ROW + 1, 4, "tokens"), (17, MAX_ROW + 1, "experts")]:
+        with pytest.raises(ConfigError, match=field):
+            check_config(SimpleNamespace(model=SimpleNamespace(tokens=tokens, experts=experts)))
+    cfg = load_config("tiny")
+    x = np.zeros((3, 4), dtype=np.int64)
+    order = np.array([[0, 1, 2, 3], [3, 2, 1, 0], [0, 0, 2, 3]])
+    with pytest.raises(FixedPointError, match="row 2 is not a permutation"):
+        softmax_raw(x, cfg, order=order)
