@@ -341,3 +341,23 @@ def broken_copy(folder: Path, name: str, edits) -> dict:
     out = Path(folder) / name
     out.write_text(text)
     return {name: out}
+
+
+def check_wrapped_lint(folder: Path, top: str, wrapper: str, rtl_files, guard: str | None,
+                       config: str = "tiny") -> None:
+    """Lint rtl/src ``rtl_files`` under the module ``top`` (SystemVerilog text ``wrapper``, written to
+    ``folder``), which instantiates a unit at parameters no config reaches, in a fresh process
+    (scripts/lint.py: Verilator -Wall and pyslang). ``guard`` None: the lint must pass; else it must
+    fail with that text (the unit's elaboration guard). AssertionError with the lint's output if not."""
+    import sys
+    from .toolchain import REPO_ROOT
+    path = Path(folder) / f"{top}.sv"
+    path.write_text(wrapper)
+    srcs = [RTL_DIR / "src" / f for f in rtl_files] + [path]
+    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", config, "--sources",
+                          *map(str, srcs), "--top", top], capture_output=True, text=True, cwd=REPO_ROOT)
+    out = res.stdout + res.stderr
+    if guard is None:
+        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
+    else:
+        assert res.returncode == 1 and guard in out, out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
+from cosim.runner import CosimError, check_wrapped_lint, run_unit
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 LATENCY_CYCLES = 13  # documented in the header of rtl/src/exp.sv (exp_core 12 + the output slice)
@@ -64,19 +64,7 @@ endmodule
 @pytest.mark.parametrize("f,iw,ok", [(1, 7, True), (25, 31, True), (22, 28, True),
                                      (0, 6, False), (26, 32, False), (22, 27, False)])
 def test_exp_core_parameter_edges(f, iw, ok, tmp_path):
-    import subprocess
-    import sys
-
-    from cosim.toolchain import REPO_ROOT, RTL_DIR
     from python_ref.kernels.exp import MAX_FRAC_IN
     assert MAX_FRAC_IN == 25, "the cases above assume exp's 25 input fraction bits at most"
-    wrapper = tmp_path / "exp_core_edge.sv"
-    wrapper.write_text(_CORE_WRAPPER.format(iw=iw, iw1=iw - 1, f=f))
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
-                          str(RTL_DIR / "src" / "exp_core.sv"), str(wrapper), "--top", "exp_core_edge"],
-                         capture_output=True, text=True, cwd=REPO_ROOT)
-    out = res.stdout + res.stderr
-    if ok:
-        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
-    else:
-        assert res.returncode == 1 and "exp_core: needs 1..25 fraction bits" in out, out
+    check_wrapped_lint(tmp_path, "exp_core_edge", _CORE_WRAPPER.format(iw=iw, iw1=iw - 1, f=f), ["exp_core.sv"],
+                       None if ok else "exp_core: needs 1..25 fraction bits")

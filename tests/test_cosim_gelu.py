@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.runner import CosimError, fst_supported, run_unit
+from cosim.runner import CosimError, check_wrapped_lint, fst_supported, run_unit
 from python_ref.config import load_config
 
 CONFIGS = ["tiny", "edge_moe"]
@@ -112,20 +112,6 @@ endmodule
 # ids name the config: the mutation runner selects gelu's tiny cases (cosim.mutate.project_command)
 @pytest.mark.parametrize("lanes,ok", [(1, True), (0, False)], ids=["tiny-lanes1", "tiny-lanes0"])
 def test_gelu_lanes_edge(lanes, ok, tmp_path):
-    import subprocess
-    import sys
-
-    from cosim.toolchain import REPO_ROOT, RTL_DIR
-    from python_ref.config import load_config
-    act_w = load_config("tiny").fmt("act").width
-    wrapper = tmp_path / "gelu_edge.sv"
-    dw = max(lanes, 1) * act_w
-    wrapper.write_text(_GELU_WRAPPER.format(lanes=lanes, dw1=dw - 1, kw1=dw // 8 - 1))
-    srcs = [RTL_DIR / "src" / f for f in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")] + [wrapper]
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
-                          *map(str, srcs), "--top", "gelu_edge"], capture_output=True, text=True, cwd=REPO_ROOT)
-    out = res.stdout + res.stderr
-    if ok:
-        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
-    else:
-        assert res.returncode == 1 and "gelu: LANES must be >= 1" in out, out
+    dw = max(lanes, 1) * load_config("tiny").fmt("act").width
+    check_wrapped_lint(tmp_path, "gelu_edge", _GELU_WRAPPER.format(lanes=lanes, dw1=dw - 1, kw1=dw // 8 - 1),
+                       ["axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv"], None if ok else "gelu: LANES must be >= 1")

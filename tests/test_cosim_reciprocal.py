@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, broken_copy, run_unit
+from cosim.runner import CosimError, broken_copy, check_wrapped_lint, run_unit
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 K = 56  # softmax instance: 24 + 31 + 1
@@ -76,20 +76,9 @@ RECIP_EDGES = [  # (WI, K, WO, LANE_W, legal)
 
 @pytest.mark.parametrize("wi,k,wo,lw,ok", RECIP_EDGES)
 def test_reciprocal_parameter_edges(wi, k, wo, lw, ok, tmp_path):
-    import subprocess
-    import sys
-
-    from cosim.toolchain import REPO_ROOT, RTL_DIR
-    wrapper = tmp_path / "reciprocal_edge.sv"
-    wrapper.write_text(_RECIP_WRAPPER.format(wi=wi, k=k, wo=wo, lw=lw, lw1=lw - 1, kw1=max(lw // 8, 1) - 1))
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
-                          str(RTL_DIR / "src" / "reciprocal.sv"), str(wrapper), "--top", "reciprocal_edge"],
-                         capture_output=True, text=True, cwd=REPO_ROOT)
-    out = res.stdout + res.stderr
-    if ok:
-        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, out
-    else:
-        assert res.returncode == 1 and "reciprocal: bad geometry" in out, out
+    check_wrapped_lint(tmp_path, "reciprocal_edge",
+                       _RECIP_WRAPPER.format(wi=wi, k=k, wo=wo, lw=lw, lw1=lw - 1, kw1=max(lw // 8, 1) - 1),
+                       ["reciprocal.sv"], None if ok else "reciprocal: bad geometry")
 
 
 # Every input of small legal geometries through the RTL (the exhaustive-sweep harness, no cocotb),

@@ -5,13 +5,9 @@ skip rule, and the scenarios doing what they are named for (skips, drops in the 
 waiting on the routing, a full and an empty FIFO)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from cosim.runner import CosimError, broken_copy, run_unit
-from cosim.toolchain import REPO_ROOT, RTL_DIR
+from cosim.runner import CosimError, broken_copy, check_wrapped_lint, run_unit
 
 pytestmark = pytest.mark.cosim
 
@@ -118,13 +114,6 @@ endmodule
 
 @pytest.mark.parametrize("bits,ok", [(1, True), (0, False)])
 def test_weight_fifo_smallest_tags_elaborate(bits, ok, tmp_path):
-    wrapper = tmp_path / "wfifo_edge.sv"
-    wrapper.write_text(_EDGE_WRAPPER.format(lb=max(bits, 1) - 1, bits=bits))
-    srcs = [RTL_DIR / "src" / f for f in ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv")] + [wrapper]
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "lint.py"), "--config", "tiny", "--sources",
-                          *map(str, srcs), "--top", "wfifo_edge"], capture_output=True, text=True, cwd=REPO_ROOT)
-    if ok:
-        assert res.returncode == 0 and "lint: 0 failure(s)" in res.stdout, res.stdout + res.stderr
-    else:
-        assert res.returncode == 1 and "EXPERTS must be >= 2 and LAYER_BITS >= 1" in res.stdout + res.stderr, \
-            res.stdout + res.stderr
+    check_wrapped_lint(tmp_path, "wfifo_edge", _EDGE_WRAPPER.format(lb=max(bits, 1) - 1, bits=bits),
+                       ["axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv"],
+                       None if ok else "EXPERTS must be >= 2 and LAYER_BITS >= 1")
