@@ -244,7 +244,7 @@ def mutants_of_file(root: Path, rel: str) -> list[Mutant]:
             if any(a <= len(code) - len(code.lstrip()) and b >= len(code.rstrip()) for a, b in strings):
                 continue  # the whole line is inside a string (a docstring's lines)
         else:
-            strings = [m.span() for m in re.finditer(STRING[suffix], code)]
+            strings = [m.span() for m in re.finditer(STRING.get(suffix, _DQ), code)]
         if _skip_line(code, suffix):
             continue
         for name, pattern, repl in OPERATORS:

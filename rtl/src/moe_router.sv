@@ -268,7 +268,7 @@ module moe_router
   wire busy_ref   = run_start ? 1'b1 : emit_done ? 1'b0 : busy;
   wire [7:0] t_left_ref = run_start ? n_r - 8'd1 : tok_first ? t_left - 8'd1 : t_left;
   wire rdy_ref = (hs ? !beat_oh[NB-1] : !beat_oh[0]) ||
-                 (((busy || run_start) ? t_left_n != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
+                 (((busy || run_start) ? t_left_ref != 8'd0 : start_ok) && tk_used_n != TKW'(TKD));
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && rdy_n != rdy_ref) $error("moe_router: rdy_n differs from its direct form");
     if (ap_rst_n && (busy_n != busy_ref || t_left_n != t_left_ref))
