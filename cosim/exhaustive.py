@@ -169,18 +169,25 @@ def unit(name: str, config: str | Config, copies: int | None = None) -> Unit:
                     tuple(RTL_SRC / n for n in ("axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv")),
                     (("COPIES", copies),), act.width, True, act.width, True,
                     functools.partial(gelu_raw, cfg=cfg), latency=8)
-    if name in ("reciprocal", "reciprocal_ln"):
-        if name == "reciprocal":
-            wi, k, wo = (SOFTMAX_SUM_FORMAT.width, SOFTMAX_SUM_FORMAT.frac + SOFTMAX_RECIP_FORMAT.frac + 1,
-                         SOFTMAX_RECIP_FORMAT.width)
-            ref = softmax_reciprocal_raw
-        else:
-            wi, k, wo = _layernorm.SIGMA_BITS, _layernorm.RECIP_FRAC + 1, _layernorm.RECIP_WIDTH
-            ref = functools.partial(reciprocal_raw, frac_in=0, width_out=wo, frac_out=_layernorm.RECIP_FRAC)
-        return Unit(name, cfg, harness / "sweep_reciprocal.sv", "sweep_reciprocal", (RTL_SRC / "reciprocal.sv",),
-                    (("COPIES", copies), ("WI", wi), ("K", k), ("WO", wo), ("LANE_W", 32)), wi, False, wo, False,
-                    ref, cycles_per_beat=k + 3, latency=k + 2)
+    if name == "reciprocal":
+        return reciprocal_unit(name, cfg, SOFTMAX_SUM_FORMAT.width,
+                               SOFTMAX_SUM_FORMAT.frac + SOFTMAX_RECIP_FORMAT.frac + 1, SOFTMAX_RECIP_FORMAT.width,
+                               copies, reference=softmax_reciprocal_raw)
+    if name == "reciprocal_ln":
+        return reciprocal_unit(name, cfg, _layernorm.SIGMA_BITS, _layernorm.RECIP_FRAC + 1, _layernorm.RECIP_WIDTH,
+                               copies)
     raise ExhaustiveError(f"no sweepable unit named {name!r}; units: {', '.join(UNITS)}")
+
+
+def reciprocal_unit(name: str, cfg: Config, wi: int, k: int, wo: int, copies: int,
+                    reference: Callable[[np.ndarray], np.ndarray] | None = None) -> Unit:
+    """rtl/src/reciprocal.sv at any geometry (WI-bit x -> round(2^(K-1) / x) in WO bits, saturated) in
+    the sweep harness, ``copies`` units per model edge; the reference is python_ref's reciprocal_raw
+    of that geometry unless given (only K = frac_in + frac_out + 1 and the width matter to it)."""
+    ref = reference or functools.partial(reciprocal_raw, frac_in=0, width_out=wo, frac_out=k - 1)
+    return Unit(name, cfg, HARNESS_DIR / "sweep_reciprocal.sv", "sweep_reciprocal", (RTL_SRC / "reciprocal.sv",),
+                (("COPIES", copies), ("WI", wi), ("K", k), ("WO", wo), ("LANE_W", 32)), wi, False, wo, False,
+                ref, cycles_per_beat=k + 3, latency=k + 2)
 
 
 # ---------------------------------------------------------------------------------------------

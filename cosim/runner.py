@@ -23,12 +23,13 @@ import json
 import os
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from python_ref.config import load_config
 
-from .toolchain import BUILD_DIR, RTL_DIR, ToolchainError, file_lock, verilator_env, verilator_objcache
+from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_env, verilator_objcache
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
@@ -349,8 +350,6 @@ def check_wrapped_lint(folder: Path, top: str, wrapper: str, rtl_files, guard: s
     ``folder``), which instantiates a unit at parameters no config reaches, in a fresh process
     (scripts/lint.py: Verilator -Wall and pyslang). ``guard`` None: the lint must pass; else it must
     fail with that text (the unit's elaboration guard). AssertionError with the lint's output if not."""
-    import sys
-    from .toolchain import REPO_ROOT
     path = Path(folder) / f"{top}.sv"
     path.write_text(wrapper)
     srcs = [RTL_DIR / "src" / f for f in rtl_files] + [path]

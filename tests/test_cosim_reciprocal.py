@@ -87,16 +87,8 @@ def test_reciprocal_parameter_edges(wi, k, wo, lw, ok, tmp_path):
 # cannot tell an early saturation test (x <= 3 instead of x <= 1) from the right one.
 @pytest.mark.parametrize("wi,k,wo", [(8, 9, 8), (10, 13, 12), (12, 9, 4)])
 def test_reciprocal_small_geometries_every_input(wi, k, wo):
-    import dataclasses
-    import functools
-
     from cosim import exhaustive as ex
-    from python_ref.kernels.reciprocal import reciprocal_raw
-    copies = 4
-    u = dataclasses.replace(
-        ex.unit("reciprocal", "tiny", copies=copies), name=f"reciprocal_w{wi}_k{k}_o{wo}",
-        parameters=(("COPIES", copies), ("WI", wi), ("K", k), ("WO", wo), ("LANE_W", 32)), in_bits=wi,
-        out_bits=wo, reference=functools.partial(reciprocal_raw, frac_in=0, width_out=wo, frac_out=k - 1),
-        cycles_per_beat=k + 3, latency=k + 2)
+    from python_ref.config import load_config
+    u = ex.reciprocal_unit(f"reciprocal_w{wi}_k{k}_o{wo}", load_config("tiny"), wi, k, wo, copies=4)
     r = ex.run_sweep(u, segments=[ex.Range(0, 1 << wi, label="every input")], timeout=600)
     assert r.mismatches == 0 and r.values == 1 << wi, r.summary()
