@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .registry import kernel as registry_kernel
-from .toolchain import BUILD_DIR, HLS_DIR, ToolchainError, compile_cpp, hls_includes
+from .toolchain import BUILD_DIR, HLS_DIR, ToolchainError, compile_cpp, hls_includes, write_generated
 
 
 class CsimError(RuntimeError):
@@ -70,15 +70,8 @@ def read_ints(path: Path) -> np.ndarray:
 
 
 def generated_headers(cfg) -> Path:
-    """The generated C++ headers of a config that is not in configs/ (a test's derived config),
-    written under build/generated/<name>/ (rewritten only when they change, so builds stay cached)."""
-    from python_ref.codegen import outputs
-    gen = BUILD_DIR / "generated" / cfg.name
-    gen.mkdir(parents=True, exist_ok=True)
-    for path, text in outputs(cfg).items():
-        if path.suffix == ".h" and (not (gen / path.name).is_file() or (gen / path.name).read_text() != text):
-            (gen / path.name).write_text(text)
-    return gen
+    """The generated C++ headers of a config that is not in configs/ (a test's derived config)."""
+    return write_generated(cfg, ".h")
 
 
 # The C-sim's vectors run in seconds; its builds are what make test waits for. -Og builds the

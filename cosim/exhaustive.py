@@ -51,7 +51,7 @@ from python_ref.kernels.gelu import gelu_raw, gelu_table
 from python_ref.kernels.reciprocal import (SOFTMAX_RECIP_FORMAT, SOFTMAX_SUM_FORMAT, reciprocal_raw,
                                            softmax_reciprocal_raw)
 
-from .runner import VERILATOR_MAKEFLAGS, rtl_package, verilator_make_env
+from .runner import VERILATOR_MAKEFLAGS, rtl_package, rtl_package_of, verilator_make_env
 from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_bin_dir, verilator_env
 
 EXHAUSTIVE_DIR = BUILD_DIR / "exhaustive"
@@ -340,10 +340,10 @@ def _build_env() -> dict:
 
 
 def sweep_sources(u: Unit, replace: Mapping[str, Path] | None = None) -> list[Path]:
-    """Build sources of ``u``: the config's model_pkg.sv, the unit's RTL, the wrappers' shared
-    handshake (sweep_lockstep.sv) and the wrapper. ``replace`` maps a file name (``"exp_core.sv"``,
+    """Build sources of ``u``: the config's model_pkg.sv (generated for a derived config), the
+    unit's RTL, the wrappers' shared handshake (sweep_lockstep.sv) and the wrapper. ``replace`` maps a file name (``"exp_core.sv"``,
     ``"model_pkg.sv"``) to a file used instead (mutants)."""
-    files = [rtl_package(u.config.name), *u.sources, HARNESS_DIR / "sweep_lockstep.sv", u.wrapper]
+    files = [rtl_package_of(u.config), *u.sources, HARNESS_DIR / "sweep_lockstep.sv", u.wrapper]
     replace = dict(replace or {})
     unknown = set(replace) - {f.name for f in files}
     if unknown:
@@ -774,17 +774,24 @@ def exp_domain(u: Unit, corners: bool = True, seed: int = DEFAULT_SEED) -> list[
     return segs
 
 
-def gelu_domain(u: Unit, full: bool = False, corners: bool = True, seed: int = DEFAULT_SEED) -> list[Segment]:
+def gelu_domain(u: Unit, full: bool = False, corners: bool = True, seed: int = DEFAULT_SEED,
+                span_log2: int = 3) -> list[Segment]:
     """GELU: every raw x in [-8, 8) (2^(F+4) values: the table region |x| < table_range and the
     ReLU region beyond it), then corners outside it: +-2^k +- 64 for |x| >= 8, the extremes of the
-    activation format, and 2^20 random activations. ``full``: all 2^ACT_W activations instead."""
+    activation format, and 2^20 random activations. ``full``: all 2^ACT_W activations instead.
+    ``span_log2``: every x in [-2^span_log2, 2^span_log2) instead of [-8, 8) (a format with many
+    fraction bits, or a table far smaller than 8)."""
     f = u.config.fmt("act").frac
     if full:
         return [Range(u.in_bounds[0], 1 << u.in_bits, 1, "gelu: every activation")]
-    segs: list[Segment] = [Range(-(8 << f), 16 << f, 1, "gelu: every x in [-8, 8)")]
+    if f + span_log2 < 0:
+        raise ExhaustiveError(f"gelu: span 2^{span_log2} is below one LSB of the {f}-fraction-bit activation")
+    half = 1 << (f + span_log2)
+    span = f"[-2^{span_log2}, 2^{span_log2})" if span_log2 != 3 else "[-8, 8)"
+    segs: list[Segment] = [Range(-half, 2 * half, 1, f"gelu: every x in {span}")]
     if corners:
-        segs.append(_corners(u, f + 3, 64, 1 << 20, seed, "gelu: corners and random x outside [-8, 8)",
-                             (-(8 << f), (8 << f) - 1)))
+        segs.append(_corners(u, f + span_log2, 64, 1 << 20, seed, f"gelu: corners and random x outside {span}",
+                             (-half, half - 1)))
     return segs
 
 

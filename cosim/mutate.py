@@ -149,7 +149,11 @@ EQUIVALENT: dict[str, str] = {
         ("lt->le:6176818b", "-0 = 0"),
         ("const+1:b1c28fef", "|x| one bit wider than its W + 1 bits"),
         ("const+1:3f1f829b", "the range limit in a wider type: the same value"),
-        ("const+1:ac0e70fc", "the table index one bit wider"))},
+        ("const+1:ac0e70fc", "the table index one bit wider"),
+        # parse_config rejects table_range >= act.max = 2^(I-1) - 2^-F, so the limit range_steps <<
+        # T_BITS is below 2^(W-1) and the index k < range_steps below 2^(W-1-T_BITS)
+        ("plus->minus:5a00b700", "the range limit fits W - 1 bits: table_range < act.max (parse_config)"),
+        ("plus->minus:511f77c3", "the table index fits W - 1 - T_BITS bits: table_range < act.max (parse_config)"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",
@@ -173,6 +177,21 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/gelu.sv:gt->ge:3255eca4": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
     "rtl/src/gelu.sv:lt->le:1cc4bce6": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
     "rtl/src/gelu.sv:lt->le:a1179442": "ROM word RANGE is never read (k < RANGE in the table)",
+    # the ROM's bank split (tests/test_cosim_gelu.py::test_gelu_table_geometries builds one bank, two
+    # and four): an identity on integers, banks that are never selected (kh3 < 2^(IDX_W - BANK_AW)),
+    # a bank select of 0 where kh3 is 0 anyway (IDX_W <= BANK_AW), an access one bank past the end
+    # (IEEE 1800 discards the write; Verilator wraps it onto bank 0, which holds the same word)
+    "rtl/src/gelu.sv:lt->le:f17aac57": "IDX_W <= 6 ? IDX_W : 6 is IDX_W < 6 ? IDX_W : 6 for every integer",
+    "rtl/src/gelu.sv:const+1:8daffa3b": "IDX_W < 7 ? IDX_W : 6 is IDX_W < 6 ? IDX_W : 6 for every integer",
+    "rtl/src/gelu.sv:const+1:ec3bfb4e": "twice the banks: the added ones are never selected (kh3 < 2^(IDX_W - BANK_AW))",
+    "rtl/src/gelu.sv:const+1:ac1f2319": "kh3 two bits wide where it is 0 (one bank: IDX_W <= BANK_AW)",
+    "rtl/src/gelu.sv:gt->ge:f25287fb": "with one bank kh3 is 0: bank3[kh3] is bank3[0]",
+    "rtl/src/gelu.sv:lt->le:84f80042": "bank3[NB] is past the end: the write is discarded (Verilator: wraps onto bank 0, the same word)",
+    # g_chk_geometry's TB + IDX_W > W - 1 cannot hold for a config parse_config accepts:
+    # table_range < act.max gives RANGE < 2^(ACT_I - 1 + S), so IDX_W <= ACT_I - 1 + S and
+    # TB + IDX_W <= W - 1 (test_gelu_table_geometries builds that edge); only a hand-edited
+    # package reaches the clause the mutant disables
+    "rtl/src/gelu.sv:plus->minus:aa119dce": "the clause it disables is unreachable from a parsed config (table_range < act.max)",
     # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
     # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
     # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)

@@ -27,9 +27,10 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from python_ref.config import load_config
+from python_ref.config import ConfigError, load_config
 
-from .toolchain import BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_env, verilator_objcache
+from .toolchain import (BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock, verilator_env, verilator_objcache,
+                        write_generated)
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
@@ -63,6 +64,20 @@ def rtl_package(config_name: str) -> Path:
     if not pkg.is_file():
         raise ToolchainError(f"{pkg} does not exist: run `make generate`")
     return pkg
+
+
+def rtl_package_of(cfg) -> Path:
+    """model_pkg.sv of ``cfg``: the committed one of a shipped config, else generated under
+    build/generated/<name>/ (a test's derived config, e.g. another GELU table geometry)."""
+    try:
+        shipped = load_config(cfg.name)
+    except ConfigError:
+        return write_generated(cfg, ".sv") / "model_pkg.sv"
+    if shipped.digest != cfg.digest:
+        # build folders are named after the config: two different configs must not share one
+        raise ToolchainError(f"config {cfg.name!r} differs from the shipped configs/{cfg.name}.yaml: give a derived "
+                             f"config a name of its own")
+    return rtl_package(cfg.name)
 
 
 def verilator_version() -> str:

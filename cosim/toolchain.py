@@ -36,6 +36,19 @@ class ToolchainError(RuntimeError):
     """A tool or header needed for the build is not available."""
 
 
+def write_generated(cfg, suffix: str) -> Path:
+    """The generated files ending in ``suffix`` (".h": the C++ headers, ".sv": model_pkg.sv) of a
+    config that is not in configs/ (a test's derived config), written under build/generated/<name>/
+    and rewritten only when they change, so builds stay cached. Returns that folder."""
+    from python_ref.codegen import outputs
+    gen = BUILD_DIR / "generated" / cfg.name
+    gen.mkdir(parents=True, exist_ok=True)
+    for path, text in outputs(cfg).items():
+        if path.suffix == suffix and (not (gen / path.name).is_file() or (gen / path.name).read_text() != text):
+            (gen / path.name).write_text(text)
+    return gen
+
+
 def ap_types_include() -> Path:
     """Folder holding ap_fixed.h / ap_int.h / hls_stream.h (shipped by hls4ml==1.3.0, installed --no-deps)."""
     spec = importlib.util.find_spec("hls4ml")  # locate only: hls4ml is never imported

@@ -121,6 +121,8 @@ BAD = [
                                                                         r"exceed the softmax's 255-score rows"),
     (_set("hardware.gelu.table_format", {"width": 22, "int": 0, "signed": False, "quant": "RND"}),
      r"hardware.gelu.table_format.quant: the GELU datapath truncates"),
+    (_set("hardware.gelu.table_step_log2", 22), r"hardware.gelu.table_step_log2 = 22: the C\+\+ and RTL interpolate "
+                                                r"with the bits of \|x\| below the table step"),
     (_set("formats.weight", {"width": 12, "int": 2}), r"formats.weight / formats.patch_weight: both must be equally "
                                                         r"wide and pack evenly"),
     (_set("formats.gate_weight", {"width": 16, "int": 3}), r"formats.gate_weight = ap_fixed<16,3,AP_TRN,AP_WRAP> must "

@@ -115,3 +115,44 @@ def test_gelu_lanes_edge(lanes, ok, tmp_path):
     dw = max(lanes, 1) * load_config("tiny").fmt("act").width
     check_wrapped_lint(tmp_path, "gelu_edge", _GELU_WRAPPER.format(lanes=lanes, dw1=dw - 1, kw1=dw // 8 - 1),
                        ["axis_skid.sv", "axis_pipe_ctrl.sv", "gelu.sv"], None if ok else "gelu: LANES must be >= 1")
+
+
+# GELU table geometries neither shipped config has (both: 176 steps, IDX_W = 8, four ROM banks, 17
+# bits of t), through the RTL in the exhaustive-sweep harness against python_ref: the ROM's bank
+# split at one bank (IDX_W = 6, a LUT6) and at two (IDX_W = 7); t one bit wide (TB = 1, the smallest
+# the units build: python_ref.kernels.gelu.check_config); the table index filling |x| (TB + IDX_W =
+# ACT_W - 1, the largest g_chk_geometry accepts). Each is tiny with another activation format and
+# GELU table; ids name tiny so that the mutation runner's gelu cases include them.
+GELU_GEOMETRIES = {  # id: (formats.act.int, table_step_log2, table_range, table_format (width, int), span_log2)
+    "tiny-2banks-t1": (21, 10, 0.125, (11, 0), 1),   # F = 11: RANGE 128, IDX_W 7, TB 1
+    "tiny-1bank": (21, 9, 0.125, (9, -2), 1),        # RANGE 64, IDX_W 6, TB 2; table top bit weight 2^-3
+    "tiny-full-index": (7, 0, 48.0, (22, 0), -5),    # F = 25: RANGE 48, IDX_W 6, TB 25: TB + IDX_W = 31
+}
+
+
+def gelu_geometry_config(gid: str):
+    from python_ref.config import parse_config
+    act_int, step_log2, table_range, (tw, ti), _ = GELU_GEOMETRIES[gid]
+    raw = load_config("tiny").as_dict()
+    raw["name"] = "tiny_gelu_" + gid.removeprefix("tiny-").replace("-", "_")
+    raw["formats"]["act"] = {"width": 32, "int": act_int}
+    raw["hardware"]["gelu"] = dict(raw["hardware"]["gelu"], table_step_log2=step_log2, table_range=table_range,
+                                   table_format={"width": tw, "int": ti, "signed": False})
+    return parse_config(raw, f"{raw['name']}.yaml")
+
+
+@pytest.mark.parametrize("gid", list(GELU_GEOMETRIES))
+def test_gelu_table_geometries(gid):
+    import numpy as np
+
+    from cosim import exhaustive as ex
+    cfg = gelu_geometry_config(gid)
+    u = ex.unit("gelu", cfg)
+    segs = ex.gelu_domain(u, span_log2=GELU_GEOMETRIES[gid][4])
+    # every x within 2^10 LSB of the table's end, both signs (when the span above does not reach it)
+    f, g = cfg.fmt("act").frac, cfg.hardware.gelu
+    lim = int(g.table_range * (1 << g.table_step_log2)) << (f - g.table_step_log2)
+    d = np.arange(-1024, 1025, dtype=np.int64)
+    segs.append(ex.Values("gelu: |x| around the table's end", np.concatenate([lim + d, -lim + d])))
+    r = ex.run_sweep(u, segments=segs, timeout=600)
+    assert r.mismatches == 0 and r.values > 1 << 20, r.summary()

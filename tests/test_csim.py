@@ -36,7 +36,7 @@ def test_registered_vectors_bit_exact(kernel, config, tmp_path):
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
-def test_testbench_detects_a_wrong_expectation(kernel, tmp_path):
+def test_testbench_detects_a_wrong_output(kernel, tmp_path):
     """One expected value off by one: exit status 1, one mismatch, reported."""
     cfg = load_config("tiny")
     vectors = resolve(KERNELS[kernel].vectors)(cfg)

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.csim
 
 
 def unusual_config():
-    """A configuration the project does not ship: GELU step 1/16 over [0, 6) (97 entries) in 3 lanes,
-    an 8 x 4 tile (tiny: 4 x 4), 16 tokens (a 12 x 20 image of 4 x 4 patches), 5 experts with top-3, hidden sizes
+    """A configuration the project does not ship: GELU step 1/16 over [0, 6) (97 entries) in 3 lanes, its
+    table in ap_ufixed<20, -2> (the shipped tables have int 0, so their top bit is never set: entries
+    <= 0.17 < 0.25 = 2^-2, here 0.125 <= 0.17 < 0.25 sets it), an 8 x 4 tile (tiny: 4 x 4), 16 tokens (a 12 x 20 image of 4 x 4 patches), 5 experts with top-3, hidden sizes
     that are not multiples of the tile."""
     raw = load_config("tiny").as_dict()
     raw["name"] = "unusual"
@@ -30,7 +31,7 @@ def unusual_config():
     raw["model"]["moe"] = {"experts": 5, "top_k": 3, "expert_hidden": 40, "tasks": 3}
     raw["hardware"]["linear_tile"] = {"in": 8, "out": 4}
     raw["hardware"]["gelu"] = dict(raw["hardware"]["gelu"], method="edge_moe", table_step_log2=4, table_range=6.0,
-                                   lanes=3)
+                                   table_format={"width": 20, "int": -2, "signed": False}, lanes=3)
     return parse_config(raw, "unusual.yaml")
 
 

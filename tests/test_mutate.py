@@ -146,6 +146,16 @@ def test_project_mapping():
                              capture_output=True, text=True)
         assert res.returncode == 0 and " collected" in res.stdout, (rel, res.stdout[-300:])
     assert "tests/test_csim.py" in mutate.project_command("hls/src/exp.h")
+    # every HLS file of the default campaign runs its own kernel's C-sim cases and no other kernel's
+    # (`-k exp` once also matched every kernel's test_..._wrong_expectation, so a surviving exp.h
+    # mutant built all nine testbenches)
+    for rel in (f for f in DEFAULT_FILES if f.startswith("hls/src/")):
+        res = subprocess.run(mutate.project_command(rel) + ["--collect-only"], cwd=REPO_ROOT,
+                             capture_output=True, text=True)
+        ids = [line for line in res.stdout.splitlines() if "::" in line]
+        assert res.returncode == 0 and ids, (rel, res.stdout[-300:])
+        stem = Path(rel).stem
+        assert all(stem in line.split("[", 1)[1].rstrip("]").split("-") for line in ids if "[" in line), (rel, ids)
     cmd = mutate.project_command("python_ref/kernels/exp.py")
     assert "tests/test_exp.py" in cmd and "tests/test_csim.py" in cmd
     # every spec file of the default campaign runs its own tests (gelu's are test_gelu_ref.py)

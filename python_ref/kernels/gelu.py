@@ -129,6 +129,12 @@ def check_config(cfg: Config) -> None:
     if g.table_format.frac > act.frac:
         raise ConfigError(f"hardware.gelu.table_format: {g.table_format.frac} fraction bits exceed formats.act's "
                           f"{act.frac}: relu - delta would need rounding")
+    # t is the |x| bits below the table step: the C++ (static_assert) and the RTL (g_chk_geometry)
+    # need at least one of them
+    if act.frac <= g.table_step_log2:
+        raise ConfigError(f"hardware.gelu.table_step_log2 = {g.table_step_log2}: the C++ and RTL interpolate with the "
+                          f"bits of |x| below the table step and need at least one; formats.act has {act.frac} "
+                          f"fraction bits (at most {act.frac - 1})")
     if not act.signed or act.width % 8:
         raise ConfigError(f"formats.act: GELU lanes need a signed activation format a whole number of bytes wide, "
                           f"got {act.c_type}")

@@ -103,13 +103,17 @@ module gelu
   // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes; split in
   // NB banks of 2^BANK_AW words (words at k >= RANGE are 0 and never used)
   logic [ROM_W-1:0] rom [NB][1 << BANK_AW];
+  // (loops over bank and word, not one word counter split with >> and %: a wrong split then writes
+  // another word, which the bench sees, instead of an index past a bank's end, which IEEE 1800
+  // discards and Verilator wraps)
   initial begin
-    for (int e = 0; e < (NB << BANK_AW); e++) begin
-      rom[e >> BANK_AW][e % (1 << BANK_AW)] = '0;
-      if (e < RANGE)
-        rom[e >> BANK_AW][e % (1 << BANK_AW)] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]),
-                                                 GELU_DELTA_TABLE[e]};
-    end
+    for (int b = 0; b < NB; b++)
+      for (int w = 0; w < (1 << BANK_AW); w++) begin
+        automatic int e = (b << BANK_AW) + w;
+        rom[b][w] = '0;
+        if (e < RANGE)
+          rom[b][w] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]), GELU_DELTA_TABLE[e]};
+      end
   end
 
   // ---- flow control
