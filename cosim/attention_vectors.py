@@ -125,7 +125,9 @@ def adversarial_sets(cfg: Config, T: int | None = None, seed: int = 7) -> dict[s
     sets["full range"] = rng.integers(act.raw_min, act.raw_max, (T, 3 * D), endpoint=True).astype(np.int64)
     # one token
     sets["T = 1"] = _assemble(cfg, q[:1], k[:1], v[:1])
-    return sets
+    # the sets above are built from operand values; where act has fewer integer bits than the operand
+    # (a legal config: the act -> operand conversion then never saturates) they are clipped to act
+    return {name: np.clip(x, act.raw_min, act.raw_max) for name, x in sets.items()}
 
 
 def random_sets(cfg: Config, T: int | None = None, count: int = 4, seed: int = 11) -> dict[str, np.ndarray]:

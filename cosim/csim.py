@@ -122,8 +122,11 @@ def run_tb(exe: Path, vectors: VectorSet, workdir: Path, timeout: float = 1200) 
 
 
 def run_kernel(kernel: str, cfg, workdir: Path | None = None) -> tuple[VectorSet, CsimResult]:
-    """The kernel's registered vector set through its C testbench (the C-sim column of `make sim`)."""
+    """The kernel's registered vector set through its C testbench (the C-sim column of `make sim`);
+    a derived config (not in configs/) builds with its generated headers."""
     from .registry import resolve
+    from .runner import is_shipped
     vectors = resolve(registry_kernel(kernel).vectors)(cfg)
     workdir = workdir or BUILD_DIR / "csim_runs" / cfg.name / kernel
-    return vectors, run_tb(build_tb(kernel, cfg.name), vectors, workdir)
+    exe = build_tb(kernel, cfg.name, None if is_shipped(cfg) else generated_headers(cfg))
+    return vectors, run_tb(exe, vectors, workdir)

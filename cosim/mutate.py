@@ -154,6 +154,42 @@ EQUIVALENT: dict[str, str] = {
         # T_BITS is below 2^(W-1) and the index k < range_steps below 2^(W-1-T_BITS)
         ("plus->minus:5a00b700", "the range limit fits W - 1 bits: table_range < act.max (parse_config)"),
         ("plus->minus:511f77c3", "the table index fits W - 1 - T_BITS bits: table_range < act.max (parse_config)"))},
+    # hls/src/exp.h: types one bit wider than their values (-x of a W-bit x needs W + 1 bits; 2^UB in
+    # W + 2 > UB + 1 bits; u log2e < 2^(UB+32); the rounded t < 46.2 * 2^24 < 2^30, n = t >> 24 <= 46);
+    # x = 0 clamped to 0 is 0; n = n_zero = 26 computed on gives T p < 2^56 shifted by 32 + 26 with
+    # rounding 2^57: 0, as the early return
+    **{f"hls/src/exp.h:{k}": why for k, why in (
+        ("const+1:1c6b2524", "-x in W + 2 bits: it needs W + 1"),
+        ("const+1:e43622fe", "x widened to W + 2 bits before the negation: the same -x"),
+        ("lt->le:3c3f9524", "neg = 0 clamped to 0"),
+        ("const+1:ee0155dd", "2^UB in W + 3 bits: it fits W + 2"),
+        ("const+1:a3ecc522", "u log2e in UB + 33 bits: it fits UB + 32"),
+        ("const+1:8beb5c5d", "log2e_raw < 2^31 in 33 bits: it fits 32"),
+        ("const+1:91a744de", "t < 2^30 in 31 bits"),
+        ("const+1:eedf6eb2", "the rounding sum in UB + 34 bits: it fits UB + 33"),
+        ("const+1:9e479d6b", "the rounding constant in UB + 34 bits: the same value"),
+        ("const+1:c855e144", "n <= 46 in 7 bits: it fits 6"),
+        ("ge->gt:4e972c3c", "n = 26 computed on: T p < 2^56 >> 58 with rounding 2^57 is 0, as the early return"))},
+    # hls/src/layernorm.h: types wider than their values (the square root's v has 2N bits, its
+    # remainder and trial stay below 2^(N+2), a 2-bit slice fits N - 2 >= 2 bits; s1 < 2^47 and
+    # |k| < 2^7 in the stats struct; S1 < 2^(W+8), S2 < 2^(2W+8) as parameters; the variance in
+    # VW + 1, + 2 or + 8 bits)
+    **{f"hls/src/layernorm.h:{k}": why for k, why in (
+        ("const+1:91914ed5", "the square root's argument as 3N bits: it has 2N"),
+        ("const+1:b70831e9", "the remainder in N + 3 bits: it stays below 2^(N+2)"),
+        ("plus->minus:84ecd52d", "a 2-bit slice of v in N - 2 = 28 bits: the same value"),
+        ("const+1:ad79db1f", "a 2-bit slice of v in N + 3 bits: the same value"),
+        ("const+1:ac6d48be", "the trial in N + 3 bits: it stays below 2^(N+2)"),
+        ("const+1:77ef9884", "root in N + 3 bits before << 2: root << 2 < 2^(N+2) either way"),
+        ("const+1:6221cf56", "the struct's S1 in 49 bits: it fits 48"),
+        ("const+1:9effd83d", "the struct's k in 9 bits: it fits 8"),
+        ("const+1:07d2a692", "S1 passed in W + 10 bits: it fits W + 9"),
+        ("const+1:3f3c68f8", "S2 passed in 3W + 8 bits: it fits 2W + 8"),
+        ("const+1:f847ac06", "S2 passed in 2W + 9 bits: it fits 2W + 8"),
+        ("const+1:58a867dc", "the variance in 3W + 18 bits: it fits 2W + 18"),
+        ("const+1:4469c07e", "the variance in 2W + 26 bits: it fits 2W + 18"),
+        ("const+1:88f4f6f5", "the variance in 2W + 20 bits: it fits 2W + 18"),
+        ("const+1:ecfb4497", "the variance in 2W + 19 bits: it fits 2W + 18"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",

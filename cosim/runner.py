@@ -66,18 +66,24 @@ def rtl_package(config_name: str) -> Path:
     return pkg
 
 
-def rtl_package_of(cfg) -> Path:
-    """model_pkg.sv of ``cfg``: the committed one of a shipped config, else generated under
-    build/generated/<name>/ (a test's derived config, e.g. another GELU table geometry)."""
+def is_shipped(cfg) -> bool:
+    """Whether ``cfg`` is a config of configs/ (its generated files are committed), not a test's
+    derived one. A derived config must not take a shipped config's name: build folders are named
+    after the config, so two different configs must not share one."""
     try:
         shipped = load_config(cfg.name)
     except ConfigError:
-        return write_generated(cfg, ".sv") / "model_pkg.sv"
+        return False
     if shipped.digest != cfg.digest:
-        # build folders are named after the config: two different configs must not share one
         raise ToolchainError(f"config {cfg.name!r} differs from the shipped configs/{cfg.name}.yaml: give a derived "
                              f"config a name of its own")
-    return rtl_package(cfg.name)
+    return True
+
+
+def rtl_package_of(cfg) -> Path:
+    """model_pkg.sv of ``cfg``: the committed one of a shipped config, else generated under
+    build/generated/<name>/ (a test's derived config, e.g. another GELU table geometry)."""
+    return rtl_package(cfg.name) if is_shipped(cfg) else write_generated(cfg, ".sv") / "model_pkg.sv"
 
 
 def verilator_version() -> str:

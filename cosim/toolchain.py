@@ -81,9 +81,11 @@ def cxx() -> str:
 # Undefined behaviour in the C-sim must fail, not return the right value by luck: AddressSanitizer
 # (out-of-bounds table and buffer reads, including globals), UBSan (array bounds, null, alignment,
 # float-to-int overflow, ...; every finding fatal) and libstdc++'s assertions (std::vector bounds).
-# UBSan's shift and signed-overflow checks are off: the ap_fixed headers (ap_private.h) shift
+# UBSan's shift-base and signed-overflow checks are off: the ap_fixed headers (ap_private.h) shift
 # negative values and rely on two's-complement wrap by design, and GCC has no per-file exclusion.
-SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize=shift,signed-integer-overflow",
+# The shift-exponent check stays on: an ap_[u]int of width <= 0 (a width expression gone wrong,
+# which Vitis rejects) compiles with the open headers and masks with a shift by 64 - W > 64 bits.
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize=shift-base,signed-integer-overflow",
                   "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-D_GLIBCXX_ASSERTIONS", "-g"]
 
 

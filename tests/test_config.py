@@ -123,6 +123,10 @@ BAD = [
      r"hardware.gelu.table_format.quant: the GELU datapath truncates"),
     (_set("hardware.gelu.table_step_log2", 22), r"hardware.gelu.table_step_log2 = 22: the C\+\+ and RTL interpolate "
                                                 r"with the bits of \|x\| below the table step"),
+    (_set("formats.score", {"width": 32, "int": 11, "quant": "RND", "overflow": "SAT"}),
+     r"formats.score: s - m must be exact in the exp unit's input format"),
+    (_set("model.layernorm_eps", 2.0 ** 10), r"model.layernorm_eps = 1024.0: eps \* dim\^2 \* 2\^\(2 F\) = 2\^64.. "
+                                               r"exceeds the LayerNorm units' 64-bit EPS_V"),
     (_set("formats.weight", {"width": 12, "int": 2}), r"formats.weight / formats.patch_weight: both must be equally "
                                                         r"wide and pack evenly"),
     (_set("formats.gate_weight", {"width": 16, "int": 3}), r"formats.gate_weight = ap_fixed<16,3,AP_TRN,AP_WRAP> must "

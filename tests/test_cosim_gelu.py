@@ -136,6 +136,7 @@ def gelu_geometry_config(gid: str):
     raw = load_config("tiny").as_dict()
     raw["name"] = "tiny_gelu_" + gid.removeprefix("tiny-").replace("-", "_")
     raw["formats"]["act"] = {"width": 32, "int": act_int}
+    raw["formats"]["score"] = dict(raw["formats"]["score"], int=act_int)  # attention: score has act's geometry
     raw["hardware"]["gelu"] = dict(raw["hardware"]["gelu"], table_step_log2=step_log2, table_range=table_range,
                                    table_format={"width": tw, "int": ti, "signed": False})
     return parse_config(raw, f"{raw['name']}.yaml")

@@ -59,3 +59,19 @@ def test_testbench_rejects_unusable_input(kernel, tmp_path):
     assert res.returncode == 2 and "error:" in res.stderr and first in res.stderr, res.stderr
     res = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 2 and "usage:" in res.stderr
+
+
+def test_layernorm_csim_at_the_largest_variance(tmp_path):
+    """LayerNorm at its largest dim (256) with eps = 1e-3: the min/max alternating row gives v = D^2 var
+    + EPS_V = 2^78 - 2^47 + 2^49.9, past 2^78, so the variance's top bits are used (the shipped dims,
+    32 and 192, keep v below 2^76: a variance datapath a few bits short passes on them)."""
+    from python_ref.config import parse_config
+    from python_ref.kernels.layernorm import eps_v, layernorm_stats_raw
+    raw = load_config("tiny").as_dict()
+    raw["name"] = "tiny_layernorm_d256"
+    raw["model"].update(dim=256, heads=4, layernorm_eps=1e-3)
+    cfg = parse_config(raw, "tiny_layernorm_d256.yaml")
+    vectors, res = run_kernel("layernorm", cfg, tmp_path)
+    assert res.exact, f"{res.mismatches} of {vectors.expected.size} values differ\n{res.stderr[-2000:]}"
+    v = layernorm_stats_raw(vectors.inputs["x.txt"].reshape(-1, 256)[:40], cfg)["v"]
+    assert max(int(x) for x in v) >= 1 << 78 and eps_v(cfg) > 1 << 49

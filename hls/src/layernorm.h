@@ -17,11 +17,6 @@
 // layernorm_config (formats, dim, eps_v and the datapath constants) is generated from
 // python_ref/kernels/layernorm.py.
 
-template <int N>
-struct ln_clog2 { static const int value = 1 + ln_clog2<(N + 1) / 2>::value; };
-template <>
-struct ln_clog2<1> { static const int value = 0; };
-
 // Number of significant bits of v (0 for v = 0).
 template <int W>
 int ln_bit_length(ap_uint<W> v) {
@@ -49,7 +44,7 @@ LN_SQRT_STEPS:
         root = root << 1;
         if (rem >= trial) {
             rem -= trial;
-            root[0] = 1;
+            root |= 1;  // (not root[0] = 1: a bit reference takes any nonzero value as 1)
         }
     }
     return root;

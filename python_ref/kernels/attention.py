@@ -178,6 +178,13 @@ def _check_formats(cfg: Config) -> None:
     if not score.signed or not 0 <= score.frac <= EXP_MAX_FRAC_IN:
         raise AttentionError(f"formats.score: the exp unit reads s - m with at most {EXP_MAX_FRAC_IN} fraction "
                              f"bits from a signed score; got {score.c_type}")
+    # s - m goes to the exp unit in its input format, formats.act with one more integer bit
+    # (hls/src/attention.cpp, "s - m is exact in the exp unit's input format")
+    act = cfg.fmt("act")
+    if score.frac != act.frac or score.int_bits > act.int_bits or score.width > act.width:
+        raise AttentionError(f"formats.score: s - m must be exact in the exp unit's input format (formats.act with one "
+                             f"more integer bit): score needs act's {act.frac} fraction bits and at most its "
+                             f"{act.int_bits} integer bits; got {score.c_type} with {act.c_type}")
 
 
 def check_qkv(qkv_raw, cfg: Config) -> np.ndarray:

@@ -163,6 +163,11 @@ def check_config(cfg: Config) -> None:
     if p.width != 16 or not p.signed:
         raise ConfigError(f"formats.norm_param: the LayerNorm RTL packs gamma and beta as signed 16-bit halves of a "
                           f"32-bit beat, got {p.c_type}")
+    # EPS_V is a 64-bit parameter of rtl/src/layernorm_stats.sv; below 2^64, v = D^2 var + EPS_V <
+    # 2^78 + 2^64 fits the units' 82-bit variance (2W + 18 bits: D S2 < 2^(2W-2+16))
+    if eps_v(cfg) >= 1 << 64:
+        raise ConfigError(f"model.layernorm_eps = {cfg.model.layernorm_eps}: eps * dim^2 * 2^(2 F) = 2^"
+                          f"{eps_v(cfg).bit_length() - 1}.. exceeds the LayerNorm units' 64-bit EPS_V")
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
