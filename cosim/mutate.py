@@ -169,7 +169,11 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:eedf6eb2", "the rounding sum in UB + 34 bits: it fits UB + 33"),
         ("const+1:9e479d6b", "the rounding constant in UB + 34 bits: the same value"),
         ("const+1:c855e144", "n <= 46 in 7 bits: it fits 6"),
-        ("ge->gt:4e972c3c", "n = 26 computed on: T p < 2^56 >> 58 with rounding 2^57 is 0, as the early return"))},
+        ("ge->gt:4e972c3c", "n = 26 computed on: T p < 2^56 >> 58 with rounding 2^57 is 0, as the early return"),
+        ("const+1:d91d1ee0", "r C2 < 2^43 in 45 bits: it fits 44"),
+        ("const+1:3a01dadd", "C2 < 2^26 in 27 bits: it fits 26"),
+        ("const+1:33b7c994", "q1 < C2 2^17 / 2^24 < 2^20 in 21 bits: it fits 20"),
+        ("const+1:dc73b22b", "the rounding constant 2^23 in 45 bits: the same value"))},
     # hls/src/layernorm.h: types wider than their values (the square root's v has 2N bits, its
     # remainder and trial stay below 2^(N+2), a 2-bit slice fits N - 2 >= 2 bits; s1 < 2^47 and
     # |k| < 2^7 in the stats struct; S1 < 2^(W+8), S2 < 2^(2W+8) as parameters; the variance in
@@ -189,7 +193,20 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:58a867dc", "the variance in 3W + 18 bits: it fits 2W + 18"),
         ("const+1:4469c07e", "the variance in 2W + 26 bits: it fits 2W + 18"),
         ("const+1:88f4f6f5", "the variance in 2W + 20 bits: it fits 2W + 18"),
-        ("const+1:ecfb4497", "the variance in 2W + 19 bits: it fits 2W + 18"))},
+        ("const+1:ecfb4497", "the variance in 2W + 19 bits: it fits 2W + 18"),
+        # v = D S2 - S1^2 + EPS_V < 2^78 + 2^64 (EPS_V < 2^64: layernorm.check_config) and each term
+        # (S2 < 2^72, S1 < 2^41, EPS_V) fit VW - 1 = 81 signed bits as well as VW + 1
+        ("plus->minus:965ecfbe", "v < 2^78 + 2^64 fits VW - 1 = 81 signed bits (EPS_V < 2^64, check_config)"),
+        ("plus->minus:4659b284", "S2 < 2^72 fits VW - 1 signed bits before the product widens"),
+        ("plus->minus:d63a1e5b", "S1 < 2^41 fits VW - 1 signed bits before the product widens"),
+        ("plus->minus:64058f5d", "EPS_V < 2^64 fits VW - 1 signed bits (check_config)"),
+        ("const+1:43308a4e", "v in VW + 2 signed bits: it fits VW + 1"),
+        ("const+1:43f3dcb6", "S2 in VW + 2 signed bits: the same value"),
+        ("const+1:99c09cc7", "S1 in VW + 2 signed bits: the same value"),
+        ("const+1:35f95e6b", "EPS_V in VW + 2 signed bits: the same value"),
+        ("ge->gt:9738aa6f", "t = 0: t / 2 and -((-t + 1) / 2) are both 0"),
+        ("const+1:da439ee6", "v widened by 3 v_bits instead of 2 before the shift: the same v_n"),
+        ("ge->gt:5f071033", "k = 0: v >> 0 and v << 0 are both v"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",
