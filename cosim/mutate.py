@@ -173,7 +173,17 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:d91d1ee0", "r C2 < 2^43 in 45 bits: it fits 44"),
         ("const+1:3a01dadd", "C2 < 2^26 in 27 bits: it fits 26"),
         ("const+1:33b7c994", "q1 < C2 2^17 / 2^24 < 2^20 in 21 bits: it fits 20"),
-        ("const+1:dc73b22b", "the rounding constant 2^23 in 45 bits: the same value"))},
+        ("const+1:dc73b22b", "the rounding constant 2^23 in 45 bits: the same value"),
+        ("const+1:f3addf3f", "C1 < 2^28 in 29 bits: the same value"),
+        ("const+1:e209cf79", "r a < 2^45 in 47 bits: it fits 46"),
+        ("const+1:f9d19200", "q2 < 2^21 in 23 bits: it fits 22"),
+        ("const+1:864bd171", "the rounding constant 2^23 in 47 bits: the same value"),
+        ("const+1:91d5f5db", "p <= 2^28 in 30 bits: it fits 29"),
+        ("const+1:0be8721c", "2^28 in 30 bits before the shift: the same value"),
+        ("const+1:17bd501f", "T p <= 2^56 in 59 bits: it fits 58"),
+        ("const+1:f6f1caa8", "the rounded result in 60 bits: it fits 59"),
+        ("const+1:39947101", "m in 60 bits: the same value"),
+        ("const+1:eaca7462", "the rounding constant in 60 bits: the same value"))},
     # hls/src/layernorm.h: types wider than their values (the square root's v has 2N bits, its
     # remainder and trial stay below 2^(N+2), a 2-bit slice fits N - 2 >= 2 bits; s1 < 2^47 and
     # |k| < 2^7 in the stats struct; S1 < 2^(W+8), S2 < 2^(2W+8) as parameters; the variance in
@@ -206,7 +216,27 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:35f95e6b", "EPS_V in VW + 2 signed bits: the same value"),
         ("ge->gt:9738aa6f", "t = 0: t / 2 and -((-t + 1) / 2) are both 0"),
         ("const+1:da439ee6", "v widened by 3 v_bits instead of 2 before the shift: the same v_n"),
-        ("ge->gt:5f071033", "k = 0: v >> 0 and v << 0 are both v"))},
+        ("ge->gt:5f071033", "k = 0: v >> 0 and v << 0 are both v"),
+        # the output stage: D x - S1 < 2^(W+9), a and z within 32 bits, the products and sums within
+        # 64 bits; one more bit in a type or a constant's type changes no value
+        ("const+1:d3b9954b", "D x - S1 in W + 11 bits: it fits W + 10"),
+        ("const+1:b3a8bc94", "x in W + 11 bits before the product: the same value"),
+        ("const+1:ebe9c1b4", "c in 65 bits: it fits 64"),
+        ("const+1:4b0658be", "a (a 32-bit cast) in 33 bits: the same value"),
+        ("const+1:b15954b2", "the rounding constant in 65 bits: the same value"),
+        ("const+1:c1730c59", "a r in 65 bits: it fits 64"),
+        ("const+1:0788e137", "a in 65 bits before the product: the same value"),
+        ("const+1:4d2cc063", "r in 65 bits before the product: the same value"),
+        ("const+1:40891915", "z in 33 bits: |z| <= 16 with 24 fraction bits fits 32"),
+        ("const+1:3cfd167f", "the rounding constant in 65 bits: the same value"),
+        ("const+1:1be697b6", "z g + b in 65 bits: it fits 64"),
+        ("const+1:7491dd66", "z in 65 bits before the product: the same value"),
+        ("const+1:e0bd2de2", "b in 65 bits before the shift: the same value"),
+        ("const+1:2973b0b2", "the rounded y in 65 bits: it fits 64"),
+        ("const+1:76e6d8d9", "the rounding constant in 65 bits: the same value"),
+        ("const+1:653c9bb3", "the saturation bounds in 65 bits: the same values"),
+        ("const+1:fa4bf198", "-2^(W-1) formed in 65 bits: the same value"),
+        ("const+1:1cdefbfe", "2^(W-1) - 1 formed in 65 bits: the same value"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",
