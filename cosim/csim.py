@@ -113,6 +113,13 @@ def run_tb(exe: Path, vectors: VectorSet, workdir: Path, timeout: float = 1200) 
     if res.returncode not in (0, 1) or not out.is_file():
         raise CsimError(f"C-sim {exe.name} failed (exit {res.returncode}) in {workdir}:\n"
                         f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    # The ap_types headers report misuse only on stderr and carry on (an out-of-range bit or range
+    # select, a reversed range: "WARNING: ..." from _AP_WARNING); Vitis rejects or flags these, so a
+    # run that prints one fails here instead of passing on the bits that happen to come out.
+    ap_diag = [line for line in res.stderr.splitlines() if line.startswith(("WARNING: ", "ERROR: "))]
+    if ap_diag:
+        raise CsimError(f"C-sim {exe.name}: the ap_types library reported {len(ap_diag)} misuse(s) in {workdir}, "
+                        f"first: {ap_diag[0]}")
     got = read_ints(out)
     mismatches = int(np.count_nonzero(got != vectors.expected)) if got.size == vectors.expected.size else got.size
     if (res.returncode == 0) != (mismatches == 0):

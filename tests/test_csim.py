@@ -75,3 +75,26 @@ def test_layernorm_csim_at_the_largest_variance(tmp_path):
     assert res.exact, f"{res.mismatches} of {vectors.expected.size} values differ\n{res.stderr[-2000:]}"
     v = layernorm_stats_raw(vectors.inputs["x.txt"].reshape(-1, 256)[:40], cfg)["v"]
     assert max(int(x) for x in v) >= 1 << 78 and eps_v(cfg) > 1 << 49
+
+
+def test_an_ap_types_misuse_that_returns_the_right_value_fails(tmp_path):
+    """exp.h writing its result through y.range(25, 0) of a 25-bit y (one bit past the MSB): the bits
+    that land are right, but the ap_types library only prints a warning and carries on (Vitis flags
+    it); run_tb fails such a run, naming the library's message."""
+    import shutil
+
+    from cosim.csim import CSIM_OPT, CsimError
+    from cosim.toolchain import HLS_DIR, compile_cpp, hls_includes
+    src = (HLS_DIR / "src" / "exp.h").read_text()
+    needle = "y.range(24, 0) = yr(24, 0);"
+    assert needle in src, "exp.h's output write moved: update this mutation"
+    mutant = tmp_path / "mutant"
+    mutant.mkdir()
+    (mutant / "exp.h").write_text(src.replace(needle, "y.range(25, 0) = yr(24, 0);"))
+    shutil.copy(HLS_DIR / "src" / "exp.cpp", mutant / "exp.cpp")  # includes "exp.h" from its own folder
+    exe = compile_cpp([HLS_DIR / "tb" / "exp_tb.cpp", mutant / "exp.cpp"], tmp_path / "exp_tb_mutant",
+                      [mutant] + hls_includes("tiny") + [HLS_DIR / "tb"], opt=CSIM_OPT)
+    vectors = resolve(KERNELS["exp"].vectors)(load_config("tiny"))
+    with pytest.raises(CsimError, match=r"the ap_types library reported \d+ misuse\(s\).*"
+                                        r"WARNING: Out of bounds in range\(\)"):
+        run_tb(exe, vectors, tmp_path / "run")

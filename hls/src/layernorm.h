@@ -44,7 +44,7 @@ LN_SQRT_STEPS:
         root = root << 1;
         if (rem >= trial) {
             rem -= trial;
-            root |= 1;  // (not root[0] = 1: a bit reference takes any nonzero value as 1)
+            root |= ap_uint<N>(1);  // (not root[0] = 1: a bit reference takes any nonzero value as 1)
         }
     }
     return root;
