@@ -236,7 +236,11 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:76e6d8d9", "the rounding constant in 65 bits: the same value"),
         ("const+1:653c9bb3", "the saturation bounds in 65 bits: the same values"),
         ("const+1:fa4bf198", "-2^(W-1) formed in 65 bits: the same value"),
-        ("const+1:1cdefbfe", "2^(W-1) - 1 formed in 65 bits: the same value"))},
+        ("const+1:1cdefbfe", "2^(W-1) - 1 formed in 65 bits: the same value"),
+        ("lt->le:191ecf7b", "y = lo saturated to lo"),
+        ("gt->ge:3395c141", "y = hi saturated to hi"),
+        # at sh = 0 the rounding term is ap_int<64>(1) << -1, which ap_int shifts right: 0
+        ("gt->ge:3f9488f1", "sh = 0 on the rounding branch: the constant 1 << -1 is 0 (ap_int shifts right), c >> 0 = c"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",

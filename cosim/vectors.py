@@ -151,6 +151,13 @@ def layernorm_adversarial(cfg: Config) -> dict[str, np.ndarray]:
         "large (+-300)": act.from_float(rng.uniform(-300, 300, d)),
         "normal": base,
     }
+    # One outlier at the features where layernorm_params puts gamma's extremes (0: min, 1: max) gives
+    # |z| = sqrt(d - 1) there, so |y| ~ sqrt(d - 1) * 16: past act's range when act has few integer
+    # bits, and the output saturates at both ends (the shipped formats never reach it: |y| < 272)
+    pf = cfg.fmt("norm_param")
+    if (d - 1) ** 0.5 * pf.max - pf.max > act.max:
+        for f, end in ((0, "min"), (1, "max")):
+            rows[f"one outlier at gamma's {end} (saturates)"] = np.where(np.arange(d) == f, act.raw_max, 0)
     return {k: v.reshape(1, d).astype(np.int64) for k, v in rows.items()}
 
 
