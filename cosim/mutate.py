@@ -183,7 +183,8 @@ EQUIVALENT: dict[str, str] = {
         ("const+1:17bd501f", "T p <= 2^56 in 59 bits: it fits 58"),
         ("const+1:f6f1caa8", "the rounded result in 60 bits: it fits 59"),
         ("const+1:39947101", "m in 60 bits: the same value"),
-        ("const+1:eaca7462", "the rounding constant in 60 bits: the same value"))},
+        ("const+1:eaca7462", "the rounding constant in 60 bits: the same value"),
+        ("const+1:2028e1e3", "yr <= 2^24: its bit 25, written past y's 25 bits, is 0"))},
     # hls/src/layernorm.h: types wider than their values (the square root's v has 2N bits, its
     # remainder and trial stay below 2^(N+2), a 2-bit slice fits N - 2 >= 2 bits; s1 < 2^47 and
     # |k| < 2^7 in the stats struct; S1 < 2^(W+8), S2 < 2^(2W+8) as parameters; the variance in
