@@ -120,3 +120,15 @@ def test_exp_csim_every_input_in_minus_one_to_zero_and_the_extremes(tmp_path):
     vectors = VectorSet("exp", {"values": x.size}, {"in.txt": x}, exp_neg_raw(x, f))
     res = run_tb(build_tb("exp", "tiny"), vectors, tmp_path)
     assert res.exact, f"{res.mismatches} of {x.size} values differ\n{res.stderr[-2000:]}"
+
+
+def test_attention_csim_on_a_tile_with_more_outputs_than_inputs(tmp_path):
+    """Attention on a 4-input x 8-output array (the shipped tiles are square, the unusual config's
+    8 x 4): the QK^T and AV block counts and the buffer banks for LO > LI, which only a config with
+    that shape builds (the static_assert that the array tiles a head must accept it)."""
+    from python_ref.config import parse_config
+    raw = load_config("tiny").as_dict()
+    raw["name"] = "tiny_tile_4x8"
+    raw["hardware"]["linear_tile"] = {"in": 4, "out": 8}
+    vectors, res = run_kernel("attention", parse_config(raw, "tiny_tile_4x8.yaml"), tmp_path)
+    assert res.exact and vectors.expected.size > 0, f"{res.mismatches} mismatches\n{res.stderr[-2000:]}"
