@@ -341,8 +341,8 @@ def _build_env() -> dict:
 
 def sweep_sources(u: Unit, replace: Mapping[str, Path] | None = None) -> list[Path]:
     """Build sources of ``u``: the config's model_pkg.sv (generated for a derived config), the
-    unit's RTL, the wrappers' shared handshake (sweep_lockstep.sv) and the wrapper. ``replace`` maps a file name (``"exp_core.sv"``,
-    ``"model_pkg.sv"``) to a file used instead (mutants)."""
+    unit's RTL, the wrappers' shared handshake (sweep_lockstep.sv) and the wrapper. ``replace``
+    maps a file name (``"exp_core.sv"``, ``"model_pkg.sv"``) to a file used instead (mutants)."""
     files = [rtl_package_of(u.config), *u.sources, HARNESS_DIR / "sweep_lockstep.sv", u.wrapper]
     replace = dict(replace or {})
     unknown = set(replace) - {f.name for f in files}

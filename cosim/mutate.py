@@ -241,7 +241,7 @@ EQUIVALENT: dict[str, str] = {
         ("lt->le:191ecf7b", "y = lo saturated to lo"),
         ("gt->ge:3395c141", "y = hi saturated to hi"),
         # at sh = 0 the rounding term is ap_int<64>(1) << -1, which ap_int shifts right: 0
-        ("gt->ge:3f9488f1", "sh = 0 on the rounding branch: the constant 1 << -1 is 0 (ap_int shifts right), c >> 0 = c"))},
+        ("gt->ge:3f9488f1", "sh = 0 on the rounding branch: 1 << -1 is 0 (ap_int shifts right), c >> 0 = c"))},
     # a score equal to the running maximum: the new-maximum branch gives s e + 1 with e = exp(0) = 1
     # exactly (2^24 in ap_ufixed<25,1>), the other s + e: the same s, and m unchanged
     "python_ref/kernels/softmax.py:gt->ge:87c80d4d": "a tie with the maximum: s * 1 + 1 = s + 1 on both branches, m the same",
@@ -274,12 +274,12 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/gelu.sv:const+1:ec3bfb4e": "twice the banks: the added ones are never selected (kh3 < 2^(IDX_W - BANK_AW))",
     "rtl/src/gelu.sv:const+1:ac1f2319": "kh3 two bits wide where it is 0 (one bank: IDX_W <= BANK_AW)",
     "rtl/src/gelu.sv:gt->ge:f25287fb": "with one bank kh3 is 0: bank3[kh3] is bank3[0]",
-    "rtl/src/gelu.sv:lt->le:84f80042": "bank3[NB] is past the end: the write is discarded (Verilator: wraps onto bank 0, the same word)",
+    "rtl/src/gelu.sv:lt->le:84f80042": "bank3[NB] is past the end: discarded (Verilator: wraps onto bank 0, the same word)",
     # g_chk_geometry's TB + IDX_W > W - 1 cannot hold for a config parse_config accepts:
     # table_range < act.max gives RANGE < 2^(ACT_I - 1 + S), so IDX_W <= ACT_I - 1 + S and
     # TB + IDX_W <= W - 1 (test_gelu_table_geometries builds that edge); only a hand-edited
     # package reaches the clause the mutant disables
-    "rtl/src/gelu.sv:plus->minus:aa119dce": "the clause it disables is unreachable from a parsed config (table_range < act.max)",
+    "rtl/src/gelu.sv:plus->minus:aa119dce": "the clause it disables is unreachable from a parsed config (range < act.max)",
     # exp_core's guard of the spec's constants (fixed in python_ref/kernels/exp.py, not config
     # fields: the guard sees one set of values, C1 = 186065279, C2 = 64485312); these edits of its
     # bounds give the same verdict on that set (false: C1 - 2^27 < 2^26, C2 < 2^26)

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.csim
 
 def unusual_config():
     """A configuration the project does not ship: activations in ap_fixed<32,7> (25 fraction bits,
-    the most exp takes: u < 2^30 fills its range limit's type; the shipped configs have 22), GELU step 1/16 over [0, 6) (97 entries) in 3 lanes, its
-    table in ap_ufixed<20, -2> (the shipped tables have int 0, so their top bit is never set: entries
-    <= 0.17 < 0.25 = 2^-2, here 0.125 <= 0.17 < 0.25 sets it), an 8 x 4 tile (tiny: 4 x 4), 16 tokens (a 12 x 20 image of 4 x 4 patches), 5 experts with top-3, hidden sizes
-    that are not multiples of the tile."""
+    the most exp takes: u < 2^30 fills its range limit's type; the shipped configs have 22) and the
+    score in the same geometry; GELU step 1/16 over [0, 6) (97 entries) in 3 lanes, its table in
+    ap_ufixed<20, -2> (entries up to 0.17 set its top bit, worth 0.125; the shipped tables, int 0,
+    never set theirs); an 8 x 4 tile (tiny: 4 x 4); 16 tokens (a 12 x 20 image of 4 x 4 patches);
+    5 experts with top-3; hidden sizes that are not multiples of the tile."""
     raw = load_config("tiny").as_dict()
     raw["name"] = "unusual"
     raw["model"]["image"] = {"channels": 3, "height": 12, "width": 20}
