@@ -742,8 +742,8 @@ def _sorted_unique(arr: np.ndarray) -> np.ndarray:
     return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
 
 
-def _corners(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, label: str,
-             skip: tuple[int, int]) -> Values:
+def corner_values(u: Unit, bits_lo: int, radius: int, rng_count: int, seed: int, label: str,
+                  skip: tuple[int, int]) -> Values:
     """Values outside the range sweep ``skip`` = (first, last): 0 +- radius, +-2^k +- radius for
     every k >= bits_lo, the extremes of the unit's input + radius inwards, and ``rng_count``
     uniform random values over the unit's whole input range."""
@@ -769,8 +769,8 @@ def exp_domain(u: Unit, corners: bool = True, seed: int = DEFAULT_SEED) -> list[
     start = -((32 << f) + (1 << (f - EXP_MARGIN_LOG2)))
     segs: list[Segment] = [Range(start, -start + 1, 1, "exp: every x in [-32.25, 0]")]
     if corners:
-        segs.append(_corners(u, 0, 64, 1 << 20, seed, "exp: corners and random x outside [-32.25, 0]",
-                             (start, 0)))
+        segs.append(corner_values(u, 0, 64, 1 << 20, seed, "exp: corners and random x outside [-32.25, 0]",
+                                  (start, 0)))
     return segs
 
 
@@ -790,8 +790,8 @@ def gelu_domain(u: Unit, full: bool = False, corners: bool = True, seed: int = D
     span = f"[-2^{span_log2}, 2^{span_log2})" if span_log2 != 3 else "[-8, 8)"
     segs: list[Segment] = [Range(-half, 2 * half, 1, f"gelu: every x in {span}")]
     if corners:
-        segs.append(_corners(u, f + span_log2, 64, 1 << 20, seed, f"gelu: corners and random x outside {span}",
-                             (-half, half - 1)))
+        segs.append(corner_values(u, f + span_log2, 64, 1 << 20, seed,
+                                  f"gelu: corners and random x outside {span}", (-half, half - 1)))
     return segs
 
 

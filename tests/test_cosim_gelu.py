@@ -152,7 +152,7 @@ def test_gelu_table_geometries(gid):
     segs = ex.gelu_domain(u, span_log2=GELU_GEOMETRIES[gid][4])
     # every x within 2^10 LSB of the table's end, both signs (when the span above does not reach it)
     f, g = cfg.fmt("act").frac, cfg.hardware.gelu
-    lim = int(g.table_range * (1 << g.table_step_log2)) << (f - g.table_step_log2)
+    lim = (g.table_entries - 1) << (f - g.table_step_log2)
     d = np.arange(-1024, 1025, dtype=np.int64)
     segs.append(ex.Values("gelu: |x| around the table's end", np.concatenate([lim + d, -lim + d])))
     r = ex.run_sweep(u, segments=segs, timeout=600)

@@ -107,15 +107,13 @@ def test_exp_csim_every_input_in_minus_one_to_zero_and_the_extremes(tmp_path):
     domain (q1 rounded at a quarter instead of a half: 267, 164 of them in (-1, 0]), and -x needs all
     W + 1 bits only for |x| >= 2^(W-2): both are missed by the random vectors in (-40, 0]. The RTL's
     every-input sweep is tests/test_exhaustive.py."""
+    from cosim import exhaustive as ex
     from cosim.csim import VectorSet, build_tb
-    from python_ref.fixed import raw_bounds
-    from python_ref.kernels.exp import exp_neg_raw, input_format
+    from python_ref.kernels.exp import exp_neg_raw
     cfg = load_config("tiny")
-    f, fmt = cfg.fmt("act").frac, input_format(cfg)
-    lo, hi = raw_bounds(fmt.width, True)
-    d = np.arange(-64, 65, dtype=np.int64)
-    ends = np.concatenate([lo + 64 + d, hi - 64 + d] + [s * (1 << k) + d for k in range(f + 5, fmt.width - 1)
-                                                         for s in (1, -1)])
+    f = cfg.fmt("act").frac
+    first = -(1 << f) + 1  # (-1, 0], swept whole below; the corners outside it (exp's whole input range)
+    ends = ex.corner_values(ex.unit("exp", cfg), f + 5, 64, 0, 0, "", (first, 0)).source
     x = np.concatenate([-np.arange(0, 1 << f, dtype=np.int64), ends])
     vectors = VectorSet("exp", {"values": x.size}, {"in.txt": x}, exp_neg_raw(x, f))
     res = run_tb(build_tb("exp", "tiny"), vectors, tmp_path)
