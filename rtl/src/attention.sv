@@ -37,7 +37,7 @@ module attention
   localparam int DEPTH = 4 * (DB > KBMAX ? DB : KBMAX);    // attention_core's DEPTH
   localparam int DAW   = $clog2(DEPTH);
   localparam int HW    = H > 1 ? $clog2(H) : 1;
-  localparam int UW    = 32 + HW + 4 + 8 + 2;              // attention_core's UW
+  localparam int UW    = attn_pkg::user_w(HW);             // attention_core's UW
   localparam int AW    = 27;
   localparam int BW    = 18;
   localparam int ACC_W = 64;

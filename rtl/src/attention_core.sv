@@ -48,7 +48,7 @@ module attention_core
     localparam int DEPTH = 2 * HALF,
     localparam int DAW   = $clog2(DEPTH),
     localparam int HW    = H > 1 ? $clog2(H) : 1,
-    localparam int UW    = 32 + HW + 4 + 8 + 2,            // step user bits (attn_issue)
+    localparam int UW    = attn_pkg::user_w(HW),           // step user bits (attn_issue)
     localparam int AW    = 27,
     localparam int BW    = 18,
     localparam int ACC_W = 64

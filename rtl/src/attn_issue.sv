@@ -38,7 +38,7 @@ module attn_issue
     parameter int EAW  = $clog2(2 * TMAX * KBMAX),
     parameter int HW   = H > 1 ? $clog2(H) : 1,
     parameter int GW   = $clog2(H * TMAX + 1),       // global row counters (head-major)
-    parameter int UW   = 32 + HW + 4 + 8 + 2
+    parameter int UW   = attn_pkg::user_w(HW)
 ) (
     input  logic              clk,
     input  logic              rst_n,        // synchronous, active low
@@ -67,8 +67,8 @@ module attn_issue
     output logic [UW-1:0]     in_user
 );
   if (DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || KBMAX > 15 || DB > 7 || TMAX > 255 || OPW > AW ||
-      EW >= AW || NCPB < 1 || DAW > 8) begin : g_chk
-    $error("attn_issue: geometry outside what the counters hold");
+      EW >= AW || NCPB < 1 || DAW > 8 || UW != attn_pkg::user_w(HW)) begin : g_chk
+    $error("attn_issue: geometry outside what the counters and the step tag (attn_pkg) hold");
   end
 
 
@@ -78,9 +78,10 @@ module attn_issue
       .clk(clk), .rst_n(rst_n), .start(start), .adv(ph_adv), .is_av(is_av), .head(head), .done(ph_done));
   assign done = ph_done;
 
-  logic [3:0]     blk, sub;
+  logic [attn_pkg::U_BLK_W-1:0] blk;   // the step tag's fields (attn_pkg): KBMAX <= 15, TMAX <= 255
+  logic [attn_pkg::U_ROW_W-1:0] r;
+  logic [3:0]     sub;
   logic           bank;
-  logic [7:0]     r;
   logic [AWD-1:0] qrow;           // r * WPR
   wire  [AWD-1:0] hoff = AWD'(attn_pkg::mul_const(32'(head), DB));   // the head's first word (combinational: valid in a phase's first cycle)
   logic [EAW-1:0] erow;           // r * KBMAX
@@ -208,7 +209,7 @@ module attn_issue
     d0_av    <= is_av;
     d0_mask  <= is_av && kb_idx == kb_m1;
     d0_addr  <= (bank ? DAW'(HALF) : '0) + DAW'(sub);
-    d0_tag   <= {head, blk, r, last_blk, is_av};
+    d0_tag   <= {head, attn_pkg::step_tag_t'{blk: blk, row: r, last: last_blk, av: is_av}};
     q_raddr  <= qrow + hoff + AWD'(kb_idx);
     e_raddr  <= (head[0] ? EAW'(TMAX * KBMAX) : '0) + erow + EAW'(kb_idx);
     r_raddr  <= {head[0], r};

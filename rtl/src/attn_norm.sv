@@ -22,7 +22,7 @@ module attn_norm
     parameter int ACC_W = 64,
     parameter int AWD   = $clog2(TMAX * WPR),
     parameter int HW    = H > 1 ? $clog2(H) : 1,
-    parameter int UW    = 32 + HW + 4 + 8 + 2
+    parameter int UW    = attn_pkg::user_w(HW)
 ) (
     input  logic               clk,
     input  logic               rst_n,       // synchronous, active low
@@ -47,13 +47,10 @@ module attn_norm
     $error("attn_norm: needs act with AP_TRN (floor), r in ap_ufixed<32,1>, e in ap_ufixed<25,1>, NL dividing L");
   end
 
-  // user fields (attn_issue): {r_value, head, block, row, last block, is_av}
-  wire          u_av   = acc_user[0];
-  wire          u_lob  = acc_user[1];
-  wire [7:0]    u_r    = acc_user[9:2];
-  wire [3:0]    u_ob   = acc_user[13:10];
-  wire [HW-1:0] u_head = acc_user[14 +: HW];
-  wire [31:0]   u_rv   = acc_user[UW-1 -: 32];
+  // the step tag (attn_issue, layout in attn_pkg): u.blk is the output block, u.last its row's last
+  wire attn_pkg::step_tag_t   u      = acc_user[attn_pkg::U_HEAD-1:0];
+  wire [HW-1:0]               u_head = acc_user[attn_pkg::U_HEAD +: HW];
+  wire [attn_pkg::U_RV_W-1:0] u_rv   = acc_user[UW-1 -: attn_pkg::U_RV_W];
 
 
   // ---- capture; group sequencer
@@ -63,13 +60,13 @@ module attn_norm
   logic [AWD-1:0]   caddr;
   logic [KW-1:0]    gk;
   logic             grun;
-  wire              cap = acc_valid && u_av;
+  wire              cap = acc_valid && u.av;
   always_ff @(posedge clk) begin
     if (cap) begin
       for (int o = 0; o < L; o++) ucap[o] <= acc[o*ACC_W +: ACC_W];
       rcap  <= u_rv;
-      cfin  <= u_lob && u_head == HW'(H - 1);
-      caddr <= AWD'(attn_pkg::mul_const(32'(u_r), WPR)) + AWD'(attn_pkg::mul_const(32'(u_head), DB)) + AWD'(u_ob);
+      cfin  <= u.last && u_head == HW'(H - 1);
+      caddr <= AWD'(attn_pkg::mul_const(32'(u.row), WPR)) + AWD'(attn_pkg::mul_const(32'(u_head), DB)) + AWD'(u.blk);
     end
     if (!rst_n || start) begin
       grun <= 1'b0;

@@ -27,7 +27,7 @@ module attn_score
     parameter int SAW   = $clog2(2 * TMAX * KBMAX),
     parameter int HW    = H > 1 ? $clog2(H) : 1,
     parameter int GW    = $clog2(H * TMAX + 1),
-    parameter int UW    = 32 + HW + 4 + 8 + 2
+    parameter int UW    = attn_pkg::user_w(HW)
 ) (
     input  logic                 clk,
     input  logic                 rst_n,       // synchronous, active low
@@ -58,12 +58,9 @@ module attn_score
     $error("attn_score: needs score = ap_fixed<W,I,AP_RND,AP_SAT>, head_dim = 4^g and L a power of two >= 2");
   end
 
-  // user fields (attn_issue): {r_value, head, block, row, last block, is_av}
-  wire           u_av   = acc_user[0];
-  wire           u_lkb  = acc_user[1];
-  wire [7:0]     u_r    = acc_user[9:2];
-  wire [3:0]     u_kb   = acc_user[13:10];
-  wire [HW-1:0]  u_head = acc_user[14 +: HW];
+  // the step tag (attn_issue, layout in attn_pkg): u.blk is the key block, u.last its row's last
+  wire attn_pkg::step_tag_t u      = acc_user[attn_pkg::U_HEAD-1:0];
+  wire [HW-1:0]             u_head = acc_user[attn_pkg::U_HEAD +: HW];
 
 
   // ---- v+1: sum + rounding constant; tags
@@ -75,12 +72,12 @@ module attn_score
   always_ff @(posedge clk) begin
     for (int o = 0; o < L; o++) sa[o] <= $signed(acc[o*ACC_W +: ACC_W]) + (ACC_W'(1) <<< (SSH - 1));
     if (!rst_n || start) v1 <= 1'b0;
-    else v1 <= acc_valid && !u_av;
-    l1  <= u_lkb;
+    else v1 <= acc_valid && !u.av;
+    l1  <= u.last;
     p1  <= u_head[0];
-    r1  <= u_r;
-    rk1 <= SAW'(attn_pkg::mul_const(32'(u_r), KBMAX));
-    kb1 <= u_kb;
+    r1  <= u.row;
+    rk1 <= SAW'(attn_pkg::mul_const(32'(u.row), KBMAX));
+    kb1 <= u.blk;
   end
 
   // ---- v+2: saturate; masked copy for the maximum; buffer address
@@ -156,7 +153,7 @@ module attn_score
     mw_a    <= tr[8:0];
     mw_d    <= (tr[9] || lv[LG][0] > $signed(m_old)) ? lv[LG][0] : m_old;
   end
-  wire unused_ok = &{1'b0, acc_user[UW-1:14+HW], u_head[HW-1:0], tq};
+  wire unused_ok = &{1'b0, acc_user[UW-1:attn_pkg::U_HEAD+HW], u_head[HW-1:0], tq};
 endmodule
 
 `default_nettype wire

@@ -229,37 +229,14 @@ module linear_attention
   logic [LO-1:0]      m_ld_col;
   logic [LO*PW-1:0]   m_in_c;
   logic [UW-1:0]      m_in_user;
-  always_comb begin
-    if (sel) begin
-      m_ld_valid = a_ld_valid;
-      m_ld_addr  = DAW'(a_ld_addr);
-      m_ld_row   = a_ld_row;
-      m_ld_col   = a_ld_col;
-      m_ld_data  = a_ld_x;
-      m_in_valid = a_in_valid;
-      m_in_first = a_in_first;
-      m_in_last  = a_in_last;
-      m_in_shift = a_in_shift;
-      m_in_addr  = DAW'(a_in_addr);
-      m_in_a     = a_a_x;
-      m_in_c     = a_in_c;
-      m_in_user  = UW'(a_in_user);
-    end else begin
-      m_ld_valid = l_ld_valid;
-      m_ld_addr  = DAW'(l_ld_addr);
-      m_ld_row   = l_ld_row;
-      m_ld_col   = l_ld_col;
-      m_ld_data  = l_ld_x;
-      m_in_valid = l_in_valid;
-      m_in_first = l_in_first;
-      m_in_last  = l_in_last;
-      m_in_shift = l_in_shift;
-      m_in_addr  = DAW'(l_in_addr);
-      m_in_a     = l_a_x;
-      m_in_c     = l_in_c;
-      m_in_user  = UW'(l_in_user);
-    end
-  end
+  // the driver bundle of each issuer, fields in one order; the owner's is the array's
+  localparam int DRV_W = 1 + DAW + LI + LO + LI*LO*BW + 4 + DAW + LI*AW + LO*PW + UW;
+  wire [DRV_W-1:0] l_drv = {l_ld_valid, DAW'(l_ld_addr), l_ld_row, l_ld_col, l_ld_x,
+                            l_in_valid, l_in_first, l_in_last, l_in_shift, DAW'(l_in_addr), l_a_x, l_in_c, UW'(l_in_user)};
+  wire [DRV_W-1:0] a_drv = {a_ld_valid, DAW'(a_ld_addr), a_ld_row, a_ld_col, a_ld_x,
+                            a_in_valid, a_in_first, a_in_last, a_in_shift, DAW'(a_in_addr), a_a_x, a_in_c, UW'(a_in_user)};
+  assign {m_ld_valid, m_ld_addr, m_ld_row, m_ld_col, m_ld_data,
+          m_in_valid, m_in_first, m_in_last, m_in_shift, m_in_addr, m_in_a, m_in_c, m_in_user} = sel ? a_drv : l_drv;
 
   mac_array #(.LI(LI), .LO(LO), .AW(AW), .BW(BW), .PW(PW), .ACC_W(ACC_W), .SHIFT(A_SHIFT), .DEPTH(DEPTH), .UW(UW)) u_array (
       .clk(ap_clk), .rst_n(ap_rst_n), .ld_valid(m_ld_valid), .ld_addr(m_ld_addr), .ld_row(m_ld_row),
