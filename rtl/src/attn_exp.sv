@@ -76,7 +76,11 @@ module attn_exp
   logic [3:0]     kb;
   logic [GRW-1:0] grp;
   logic [SAW-1:0] srow;             // r * KBMAX
-  logic [RUW:0]   credits;
+  // free reciprocal units (credits, 0..RU) as a thermometer code, cr_th[k] = credits > k: "credits != 0"
+  // and "!= 1" are one or two of its bits, and a step moves it by one place, so neither row_ok nor the
+  // code has an adder behind collect (a counter's increment and compare there was 3.16 ns on edge_moe)
+  logic [RU-1:0]  cr_th;
+  wire            cr_not1 = !cr_th[0] || (RU > 1 && cr_th[RU > 1 ? 1 : 0]);   // credits != 1
   logic           rows_all;         // every row of every head issued: set the cycle after g reaches H T (in
                                     // that cycle row_go is already low: mr_ok = max_rows > g, max_rows <= H T)
   logic [GW-1:0]  g_end;            // H T
@@ -168,11 +172,13 @@ module attn_exp
     // row_ok's next value (= !rows_all_n && mr_ok_n && cred_ok_n), both cases of active formed apart and
     // selected last: with active, go = 1 and row_go = 0; without, go = row_go = row_ok
     if (!rst_n || start) row_ok <= 1'b0;
-    else if (active) row_ok <= !rows_all_n && (c_last ? mr_gt1 : mr_gt0) && credits + (RUW+1)'(collect) != '0;
+    else if (active) row_ok <= !rows_all_n && (c_last ? mr_gt1 : mr_gt0) && (collect || cr_th[0]);
     else row_ok <= !rows_all_n && (row_ok && c_last ? mr_gt1 : mr_gt0) &&
-                   credits - (RUW+1)'(row_ok) + (RUW+1)'(collect) != '0;
-    if (!rst_n || start) credits <= (RUW+1)'(RU);
-    else credits <= credits - (RUW+1)'(row_go) + (RUW+1)'(collect);
+                   (collect || (row_ok ? cr_not1 : cr_th[0]));
+    // credits - row_go + collect: one place down, up or none
+    if (!rst_n || start) cr_th <= '1;
+    else if (row_go && !collect) cr_th <= cr_th >> 1;
+    else if (collect && !row_go) cr_th <= RU'({cr_th, 1'b1});
   end
   always_comb begin
     if (!rst_n || start) begin
@@ -183,15 +189,20 @@ module attn_exp
       mr_ok_n    = go && c_last ? mr_gt1 : mr_gt0;   // compares before the select
       // a compare of registers only (not behind go): g_end is valid from the cycle after start, when g = 0
       rows_all_n = rows_all || g == g_end;
-      cred_ok_n  = credits - (RUW+1)'(row_go) + (RUW+1)'(collect) != '0;
+      cred_ok_n  = collect || (row_go ? cr_not1 : cr_th[0]);   // credits - row_go + collect != 0
     end
   end
 
 `ifndef SYNTHESIS
   logic started;                       // a layer has started since the reset (the walk's registers are set)
+  int   credits_ref;                   // the credits as a counter, against the code
   always_ff @(posedge clk) begin
     if (rst_n && !start && row_go && g == g_end) $error("attn_exp: a row past the layer's last started");
     if (rst_n && row_ok != (!rows_all && mr_ok && cred_ok)) $error("attn_exp: row_ok differs from !rows_all && mr_ok && cred_ok");
+    if (rst_n && !start && (cr_th != RU'((1 << credits_ref) - 1) || credits_ref > RU))
+      $error("attn_exp: the credit code %b is not %0d free reciprocal units", cr_th, credits_ref);
+    if (!rst_n || start) credits_ref <= RU;
+    else credits_ref <= credits_ref - int'(row_go) + int'(collect);
     if (rst_n && !start && started && (gend != (grp == grp_last) || r_last != (r == t_m1) || c_last != (lkb && gend) ||
                                   lkb_pre != (kb + 4'd1 == kb_m1)))
       $error("attn_exp: gend / r_last / c_last / lkb_pre differ from grp == grp_last / r == t_m1 / lkb && gend / kb + 1 == kb_m1");

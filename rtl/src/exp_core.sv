@@ -97,7 +97,11 @@ module exp_core
 
   // ---- E5: P1 = r * C2, the table, n, the zero flag
   logic [42:0] p1_5;
-  logic [28:0] tab5, tab6, tab7, tab8, tab9;
+  // keep: the table read's register stays a flip-flop. Else tab5 -> tab6 -> tab7 become one SRL16E whose
+  // D (a routed net and the SRL's slower setup) ends the ROM's LUT levels: 3.16 ns in the attention unit
+  // on edge_moe (docs/timing.md)
+  (* keep *) logic [28:0] tab5;
+  logic [28:0] tab6, tab7, tab8, tab9;
   logic [16:0] r5, r6, r7;
   logic [5:0]  n5, n6, n7, n8, n9, n10;
   logic        z5, z6, z7, z8, z9, z10, z11;

@@ -86,6 +86,7 @@ module mac_array #(
   // ---- controls ride along to the accumulator (LI + 3 stages)
   // v_d[k] holds a step's controls after edge k + 1; the accumulator reads them after edge LI + 3
   localparam int CD = LI + 3;
+  localparam int A_FAN = 8;       // DSP48E2 per copy of a row's activation register (below)
   logic [CD-1:0] v_d, first_d, last_d, shift_d;
   logic [UW-1:0] user_d [CD];
   // first_d / last_d / shift_d reset like v_d: a synchronous reset keeps them flip-flops (an SRL16E's
@@ -134,6 +135,17 @@ module mac_array #(
   // ---- the cells (P of cell (i, o) at p_bus[(i*LO + o)*PW +: PW]; per-cell registers, see the skew)
   logic [LI*LO*PW-1:0] p_bus;
   for (genvar i = 0; i < LI; i++) begin : g_row
+    // The row's activation register (the DSP's A input), one copy per A_FAN columns. Written per cell,
+    // synthesis merges the equal registers into one whose net drives all LO DSP48E2 (on the 32-wide
+    // array 0.25 ns of fan-out, the attention unit's 3.01 ns path; docs/timing.md); keep stops the merge
+    // of the copies. Loaded only for a valid step (v_d[i] pairs with a_skew[i]): the enable keeps them
+    // flip-flops (not the tail of an SRL16E with the skew stages; Yosys does not pack DSP48E2 registers).
+    // (Separate variables: the copies as elements of one array become a memory, whose flip-flops lose
+    // the attribute and merge again.)
+    for (genvar c = 0; c < (LO + A_FAN - 1) / A_FAN; c++) begin : g_acopy
+      (* keep *) logic signed [AW-1:0] a_r;
+      (* keep *) always_ff @(posedge clk) if (v_d[i]) a_r <= $signed(a_skew[i*AW +: AW]);
+    end
     for (genvar o = 0; o < LO; o++) begin : g_col
       // stationary store: distributed RAM, asynchronous read, registered output
       logic [BW-1:0] store [DEPTH];
@@ -143,7 +155,6 @@ module mac_array #(
         rd <= store[addr_d[i]];
       end
       // DSP48E2: AREG, BREG, MREG, PREG (and CREG on row 0); P = PCIN (or C) + A * B
-      logic signed [AW-1:0]    a_r;
       logic signed [BW-1:0]    b_r;
       logic signed [AW+BW-1:0] m_r;
       logic signed [PW-1:0]    add_in;
@@ -156,11 +167,8 @@ module mac_array #(
         assign add_in = $signed(p_bus[((i-1)*LO + o)*PW +: PW]);
       end
       always_ff @(posedge clk) begin
-        // loaded only for a valid step (v_d[i] pairs with a_skew[i]): the enable keeps a_r a flip-flop
-        // (not the tail of an SRL16E with the skew stages; Yosys does not pack DSP48E2 registers)
-        if (v_d[i]) a_r <= $signed(a_skew[i*AW +: AW]);
         b_r <= rd;
-        m_r <= a_r * b_r;
+        m_r <= g_acopy[o / A_FAN].a_r * b_r;
         p_r <= add_in + PW'(m_r);
       end
       assign p_bus[(i*LO + o)*PW +: PW] = p_r;
