@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -77,7 +76,7 @@ def synthesize(top: str, sources: Sequence[str], out_dir: str, cwd: Path = REPO_
     json_rel, log_rel = out / f"{stem}.json", out / f"{stem}.log"
     meta_path = cwd / out / f"{stem}.meta.json"
     script = yosys_script(top, sources, str(json_rel), params)
-    digest = hashlib.sha256((flow + script).encode() if flow != "wasm" else script.encode())
+    digest = hashlib.sha256(script.encode())   # the flows' netlists and meta files have their own names
     for src in sources:
         path = cwd / src
         if not path.is_file():
@@ -124,15 +123,9 @@ def _native(exe: Path, top: str, sources: Sequence[str], params: Mapping[str, ob
     with open(cwd / log_rel, "w") as log:
         res = subprocess.run([sys.executable, "-m", "cosim.yosys_native", str(il_rel),
                               SYNTH_PASSES.format(top=top, json=json_rel)],
-                             cwd=cwd, stdout=log, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": _pythonpath()})
+                             cwd=cwd, stdout=log, stderr=subprocess.PIPE, text=True)
     (cwd / il_rel).unlink(missing_ok=True)   # tens of MB for the big units; the log keeps the passes
     return res
-
-
-def _pythonpath() -> str:
-    """cosim importable from any cwd (the tests run Yosys in a temporary folder)."""
-    return os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def rtl_units() -> list[str]:

@@ -135,8 +135,8 @@ module mac_array #(
   // ---- the cells (P of cell (i, o) at p_bus[(i*LO + o)*PW +: PW]; per-cell registers, see the skew)
   logic [LI*LO*PW-1:0] p_bus;
   for (genvar i = 0; i < LI; i++) begin : g_row
-    // The row's activation register (the DSP's A input), one copy per A_FAN columns. Written per cell,
-    // synthesis merges the equal registers into one whose net drives all LO DSP48E2 (on the 32-wide
+    // The row's activation register (the DSP's A input), one copy per A_FAN columns. Equal registers
+    // are merged by synthesis (per-cell ones became one per row, driving all LO DSP48E2: on the 32-wide
     // array 0.25 ns of fan-out, the attention unit's 3.01 ns path; docs/timing.md); keep stops the merge
     // of the copies. Loaded only for a valid step (v_d[i] pairs with a_skew[i]): the enable keeps them
     // flip-flops (not the tail of an SRL16E with the skew stages; Yosys does not pack DSP48E2 registers).
