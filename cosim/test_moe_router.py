@@ -54,6 +54,7 @@ class RouterTB(StreamTB):
         self._hostile = np.random.default_rng(params.seed + 98)
         dut.n_tokens.value = 0
         dut.task_id.value = 0
+        dut.x_hold_next.value = 0   # the caller's hold (moe_layer drives it; tests/test_cosim_moe_layer.py)
         self.route_pulses: list[tuple[int, str, int]] = []   # (cycle, route_active, y_ words before it)
         self.word_cycles: list[int] = []                     # cycle of every y_ handshake (same count)
         self.beat_cycles: list[int] = []                     # cycle of every x_ handshake (same count)

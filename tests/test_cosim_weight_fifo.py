@@ -72,14 +72,20 @@ BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
     "no_layer_compare": [("routed = m_valid && m_layer == layer;", "routed = m_valid;")],
     "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
-                           "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);")],
+                           "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);"),
+                          ("wire f_take = h_open || (h_kept && m_axis_tready);",
+                           "wire f_take = !h_valid || leave;")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "mask_late": [("n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : h_mask);",
-                   "n_flags = flags_take ? f_mask : h_mask;")],
-    # the bench itself must see it: the RTL's own h_open invariant check is removed from this copy
+    "mask_late": [("n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});",
+                   "n_flags = flags_take ? f_mask : {h_kept, h_drop};"),
+                  # (the RTL's own check of the head's flags against the registered mask would stop it)
+                  ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
+    # the bench itself must see it: the RTL's own checks of h_open and of f_take (formed from it) are
+    # removed from this copy
     "open_misses_drop": [("h_open  <= !valid_n || n_flags[0];", "h_open  <= !valid_n;"),
-                         ("      if (h_open != (!h_valid || h_drop))\n", "      if (1'b0)\n")],
+                         ("      if (h_open != (!h_valid || h_drop))\n", "      if (1'b0)\n"),
+                         ("      else if (f_take != (!h_valid || leave))", "      else if (1'b0)")],
 }
 
 

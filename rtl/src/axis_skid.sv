@@ -2,7 +2,7 @@
 // flip-flops, so neither m_axis_tready nor s_axis_tvalid reaches the other side combinationally, and a beat
 // per cycle flows through while m_axis_tready stays high.
 //
-// Invariant: s_axis_tready == !skid_valid. A beat accepted while the output slot is stalled parks in the
+// Invariant: s_axis_tready == !skid_valid (a copy in its own flip-flop, s_ready_q). A beat accepted while the output slot is stalled parks in the
 // skid slot; s_axis_tready then drops for as long as the skid slot is full, so no beat is ever lost or
 // overwritten. Latency: one cycle (s handshake edge -> m_axis_tvalid high after that edge).
 `default_nettype none
@@ -21,6 +21,11 @@ module axis_skid #(
 );
   logic [WIDTH-1:0] skid_data;
   logic             skid_valid;
+  // s_axis_tready is !skid_valid in a flip-flop of its own: skid_valid also enables every skid_data
+  // bit and selects every m_axis_tdata input (a fan-out of 2 x WIDTH), and the ready leaves the
+  // module into the sender's handshake logic, which should not wait for that net. keep: Yosys would
+  // merge the copy back into skid_valid.
+  (* keep *) logic  s_ready_q;
 
   wire s_fire    = s_axis_tvalid && s_axis_tready;
   wire out_free  = !m_axis_tvalid || m_axis_tready;  // the output slot is empty or drains this cycle
@@ -29,15 +34,18 @@ module axis_skid #(
     if (!rst_n) begin
       m_axis_tvalid    <= 1'b0;
       skid_valid <= 1'b0;
+      s_ready_q  <= 1'b1;
     end else if (out_free) begin
       if (skid_valid) begin             // s_axis_tready was low: drain the skid slot first
         m_axis_tvalid    <= 1'b1;
         skid_valid <= 1'b0;
+        s_ready_q  <= 1'b1;
       end else begin
         m_axis_tvalid <= s_fire;
       end
     end else if (s_fire) begin          // output stalled: park the new beat
       skid_valid <= 1'b1;
+      s_ready_q  <= 1'b0;
     end
   end
 
@@ -52,7 +60,12 @@ module axis_skid #(
     if (!skid_valid) skid_data <= s_axis_tdata;
   end
 
-  assign s_axis_tready = !skid_valid;
+  assign s_axis_tready = s_ready_q;
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (rst_n && s_ready_q != !skid_valid) $error("axis_skid: s_ready_q differs from !skid_valid");
+`endif
 endmodule
 
 `default_nettype wire

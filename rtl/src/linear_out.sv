@@ -96,6 +96,7 @@ module linear_out
   logic [GN-1:0]         g_in_ready_v, g_valid_v, g_last_v;
   logic [GN*GL*AW/8-1:0] g_keep, g_strb;
   logic                  g_in_ready, g_valid, g_ready;
+  logic                  gm_ov;     // g_valid ahead of time (below)
   assign g_in = (GN * GL * AW)'(f_data);
   for (genvar g = 0; g < GN; g++) begin : g_gelu
     gelu #(.LANES(GL)) u_gelu (
@@ -127,7 +128,12 @@ module linear_out
   logic           gm_run, gm_skid, gm_rdy;
   logic [GST:1]   gm_v;
   wire            gm_ce     = !gm_v[GST] || !gm_skid;
-  wire            gm_skid_n = !(!g_valid || g_ready) && (gm_skid || gm_v[GST]);  // axis_skid's skid_valid
+  // gm_ov mirrors the units' output valid too (their output slices' m_axis_tvalid, equal in lockstep):
+  // one flip-flop of low fan-out instead of the AND of GN valids, each a net into its own unit
+  // (GELU's y_TVALID -> the join's readies -> the acc_ slice was 5 LUT, 3.49 ns on edge_moe)
+  wire            gm_ofree  = !gm_ov || g_ready;
+  wire            gm_skid_n = !gm_ofree && (gm_skid || gm_v[GST]);  // axis_skid's skid_valid
+  wire            gm_ov_n   = gm_ofree ? gm_skid || gm_v[GST] : gm_ov;    // axis_skid's m_axis_tvalid
   wire            gm_vl_n   = gm_ce ? gm_v[GST-1] : gm_v[GST];
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -135,7 +141,9 @@ module linear_out
       gm_v    <= '0;
       gm_skid <= 1'b0;
       gm_rdy  <= 1'b0;
+      gm_ov   <= 1'b0;
     end else begin
+      gm_ov   <= gm_ov_n;
       gm_run  <= 1'b1;
       if (gm_ce) gm_v <= GST'({gm_v, f_valid && use_gelu && gm_run});
       gm_skid <= gm_skid_n;
@@ -145,6 +153,8 @@ module linear_out
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && gm_rdy != g_in_ready) $error("linear_out: gm_rdy differs from the GELU unit's x_TREADY");
+    if (rst_n && (gm_ov != g_valid || g_valid_v != {GN{g_valid}}))
+      $error("linear_out: gm_ov differs from the GELU units' y_TVALID");
   end
 `endif
 
@@ -153,7 +163,7 @@ module linear_out
   logic [UW-1:0] side [SDEPTH];
   logic [3:0]    side_wp, side_rp;
   wire           g_push = f_valid && use_gelu && gm_rdy;
-  wire           g_pop  = g_valid && g_ready;
+  wire           g_pop  = gm_ov && g_ready;
   // side_e0 (empty; never full) and side_e1 (one entry) registered from the pointers' moves, so
   // side_last below sees flip-flops and push / pop only
   logic side_e0, side_e1;
@@ -182,7 +192,7 @@ module linear_out
   // Push and pop here leave out use_gelu: without GELU the side FIFO is empty (use_gelu only
   // changes between calls, with no beat inside GELU), and an empty FIFO's side_last is not used.
   wire  s_push = f_valid && gm_rdy;
-  wire  s_pop  = g_valid && z_ready;
+  wire  s_pop  = gm_ov && z_ready;
   always_ff @(posedge clk) begin
     if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];
     else if (s_pop) side_last <= side[side_rp + 1'b1][0];
@@ -198,7 +208,7 @@ module linear_out
   logic [LO*AW-1:0] z_data;
   logic [UW-1:0]    z_user;
   assign f_ready = use_gelu ? gm_rdy : z_ready;
-  assign z_valid = use_gelu ? g_valid : f_valid;
+  assign z_valid = use_gelu ? gm_ov : f_valid;
   // The data multiplexers select on gsel, use_gelu one cycle late, to keep use_gelu's fan-out (it
   // also feeds the readies) small: use_gelu changes only at a call's launch, when no beat is in
   // linear_out (the previous call is done) and none arrives in the next cycle (the array's latency).
@@ -302,7 +312,7 @@ module linear_out
   always_ff @(posedge clk) begin
     if (take && need_s) sbuf[k] <= s_data;
     if (!rst_n || go) k <= '0;
-    else if (take) k <= z_user[0] ? '0 : k + 1'b1;
+    else if (take) k <= z_last ? '0 : k + 1'b1;   // z_last: z_user[0] from a flip-flop (the side FIFO is LUTRAM; k is the score buffer's read address)
   end
 
   always_ff @(posedge clk) begin

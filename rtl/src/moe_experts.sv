@@ -202,8 +202,10 @@ module moe_experts
   logic [XAW-1:0] f_lastent;              // T * ND - 1: the last x / moe_acc entry of the layer
   logic          x_fill, z_fill, run_on, run_end, filled;   // filled: x rows in, moe_acc zeroed
   logic [XAW-1:0] fx, fz;
+  logic          fx_last, fz_last;        // fx == f_lastent, fz == f_lastent (registered, below)
   // the table-write stage: one ROW word
   logic          tw_v, tw_p, tw_end, tw_last, tw_bad;
+  logic          tw_err;                  // tw_v && tw_bad in a flip-flop of its own (the parser's state input)
   logic [RW-1:0] tw_i, tw_rm1;
   logic [XAW-1:0] tw_tok;
   logic [HAW-1:0] tw_k;
@@ -230,8 +232,11 @@ module moe_experts
                  (pq || 32'(f_k) == 32'(prow));
   wire row_take = ps == P_ROWS && dv && !t_busy[pq];
   // filled's next value (the x reader registers its go from it)
-  wire filled_d = run_on && !run_end && (x_fill ? xv && fx == f_lastent : 1'b1) && (z_fill ? fz == f_lastent : 1'b1) &&
-                  (GATE_CALL ? gs != G_TCHK : ps != P_GCHK);
+  // in_chk: the check state (GATE_CALL ? gs == G_TCHK : ps == P_GCHK) in a flip-flop of its own, set
+  // on the move into it (both leave it after one cycle): the state registers fan out to the whole
+  // parser, and filled_d feeds the x reader's r_src (3.28 ns through ps's decode)
+  logic in_chk;
+  wire filled_d = run_on && !run_end && (x_fill ? xv && fx_last : 1'b1) && (z_fill ? fz_last : 1'b1) && !in_chk;
   wire hdr_take = ps == P_HDR && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
 
   always_comb begin
@@ -258,10 +263,14 @@ module moe_experts
       pc       <= '0;
       t_busy   <= '0;
       tw_v     <= 1'b0;
+      tw_err   <= 1'b0;
       gs       <= G_TOK;
+      in_chk   <= 1'b0;
     end else begin
+      in_chk   <= GATE_CALL ? gs == G_TOK && xv && ps == P_GATE : ps == P_GATE && dv && !tw_err;
       if (ap_ready) ap_start <= 1'b0;
       tw_v <= row_take || gid_take;
+      tw_err <= row_take && !gid_take && !row_ok;   // == the next tw_v && tw_bad
       if (GATE_CALL) begin
         case (gs)
           G_TOK: if (xv && ps == P_GATE) gs <= G_TCHK;
@@ -309,14 +318,14 @@ module moe_experts
         P_ERR: err <= 1'b1;
         default: ps <= P_ERR;
       endcase
-      if (tw_v && tw_bad) ps <= P_ERR;
+      if (tw_err) ps <= P_ERR;
       if (tw_v && !tw_bad && tw_end) begin
         t_busy[tw_p] <= 1'b1;
         pc <= pc + (tw_g ? CW'(2) : CW'(1));
       end
       // the layer's x rows and the moe_acc zeros, one entry per cycle each
-      if (x_fill && xv && fx == f_lastent) x_fill <= 1'b0;
-      if (z_fill && fz == f_lastent) z_fill <= 1'b0;
+      if (x_fill && xv && fx_last) x_fill <= 1'b0;
+      if (z_fill && fz_last) z_fill <= 1'b0;
       filled <= filled_d;
       if (wr_end_land) t_busy[wr_end_par] <= 1'b0;
     end
@@ -392,6 +401,17 @@ module moe_experts
       if (x_fill && xv) fx <= fx + 1'b1;
       if (z_fill) fz <= fz + 1'b1;
     end
+    // the fill pointers' last-entry flags, loaded with the pointers: the x handshake is the
+    // flip-flop's clock enable, and its D a compare of flip-flops (as a mux select ABC folded the
+    // handshake into the head of a 7-LUT compare chain, 3.52 ns). At p_init the pointers restart
+    // at 0, and f_lastent = T * ND - 1 >= 1 for every T the parser accepts.
+    if (p_init) begin
+      fx_last <= 1'b0;
+      fz_last <= 1'b0;
+    end else begin
+      if (x_fill && xv) fx_last <= fx + 1'b1 == f_lastent;
+      if (z_fill) fz_last <= fz + 1'b1 == f_lastent;
+    end
   end
   assign xr = x_fill;
 
@@ -428,22 +448,29 @@ module moe_experts
   // r_have can rise), so rk_last and rkn are compares of flip-flops.
   logic [CW-1:0] rn;
   logic [RW-1:0] rk, rkn, r_rm1, h_rows;
+  logic [RW:0]   rk_p1;                         // rk + 1, its own register: h_ok_d compares flip-flops
   logic [CW-1:0] h_call;                        // the fc1 call whose rows h_rows counts
   logic [CW-1:0] w_call;                        // the call of the write landing (writer, below)
   logic [BW-1:0] rb;
   logic [AW-1:0] r_b [2];                       // row rk's first x / h entry (r_b[r_sel]), row rkn's
   logic [W-1:0]  xs;
-  logic          qv, sv, lxsel, r_have, r_src, rb_last, rk_last, r_sel;
+  logic          qv, sv, lxsel, r_have, rb_last, rk_last, r_sel;
+  // r_src is registered as its two cofactors on r_rowend (the row ends now, or not) and selected by
+  // r_rowend's own register: the compares of h_ok_d then do not wait for the issue (x_issue ->
+  // r_rowend -> h_ok_d -> r_src was 6 LUT, 3.46 ns)
+  logic          r_src_e, r_src_m, r_end_q;
+  wire           r_src   = r_end_q ? r_src_e : r_src_m;
   logic          r_g;                           // GATE_CALL: call 0 (the gate) is being read
   wire  [AW-1:0] r_base  = r_b[r_sel];
   wire           rp      = rn[0];
   wire           x_issue = r_have && r_src && !(qv && sv);
   wire           r_rowend = x_issue && rb_last;
   wire           r_callend = r_rowend && rk_last;
-  // h_ok_d: fc2's row rk (after this cycle) landed: h_rows counts the call before (h_call + 1 == rn)
-  // and exceeds that row (a count one cycle old is safe: it only grows until the writer starts the
-  // next fc1, which comes after this fc2's inputs are all in)
-  wire           h_ok_d  = h_call + 1'b1 == rn && (r_rowend ? 32'(h_rows) > 32'(rk) + 1 : h_rows > rk);
+  // h_ok_d (r_src's fc2 term: h_call_ok && h_rows > the row after this cycle, rk_p1 at a row end, else
+  // rk): fc2's row landed: h_rows counts the call before (h_call + 1 == rn) and exceeds that row (a
+  // count one cycle old is safe: it only grows until the writer starts the next fc1, which comes after
+  // this fc2's inputs are all in)
+  wire           h_call_ok = h_call + 1'b1 == rn;
   wire [XAW-1:0] x_ra    = XAW'(r_base) + XAW'(rb);
   wire [HAW-1:0] h_ra    = HAW'(r_base) + HAW'(rb);
   wire [W-1:0]   lq_data = lxsel ? hq : xq;
@@ -468,6 +495,7 @@ module moe_experts
     if (p_init) begin
       rn    <= '0;
       rk    <= '0;
+      rk_p1 <= (RW+1)'(1);
       rb    <= '0;
       r_sel <= 1'b0;
     end else if (x_issue) begin
@@ -476,6 +504,7 @@ module moe_experts
       if (rb_last) begin
         r_sel <= !r_sel;
         rk <= rk_last ? '0 : rk + 1'b1;
+        rk_p1 <= rk_last ? (RW+1)'(1) : rk_p1 + 1'b1;
         if (rk_last) rn <= rn + (r_g ? CW'(2) : CW'(1));   // after the gate: call 2 (1 is skipped)
       end
     end
@@ -483,7 +512,9 @@ module moe_experts
     rb_last <= x_issue ? !rb_last && rb == (rp ? BW'(NH - 2) : BW'(ND - 2)) : rb == (rp ? BW'(NH - 1) : BW'(ND - 1));
     r_rm1   <= t_rm1[rp];
     rk_last <= rk == r_rm1;       // one cycle old after a row's end: needed again two beats later
-    r_src   <= rp ? h_ok_d : filled_d;
+    r_src_e <= rp ? h_call_ok && (RW+1)'(h_rows) > rk_p1 : filled_d;
+    r_src_m <= rp ? h_call_ok && h_rows > rk : filled_d;
+    r_end_q <= r_rowend;
     rkn     <= rk == r_rm1 ? '0 : rk + 1'b1;
     for (int i = 0; i < 2; i++) begin
       if (r_sel == i[0]) r_b[i] <= rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk]);
@@ -742,6 +773,11 @@ module moe_experts
         $error("moe_experts: the writer's wk_last differs from its definition");
       if (x_issue && r_base != (rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
+      if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
+      if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
+      if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
+      if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
+        $error("moe_experts: fx_last / fz_last differ from their compares");
     end
   end
 `endif

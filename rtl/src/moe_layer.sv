@@ -119,7 +119,7 @@ module moe_layer
   logic [E-1:0]          r_route_active;
   logic [63:0]           d_data;
   logic                  d_valid, d_ready, d_last;
-  logic                  pend, hold, in_run;
+  logic                  pend, hold_n, in_run;   // hold_n: the hold of the next cycle
   logic [LAYER_BITS-1:0] layer_r;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [7:0]            d_keep, d_strb;   // all ones; moe_experts takes whole words
@@ -135,10 +135,13 @@ module moe_layer
   wire  [MOE_H_TASK_W-1:0]         r_task = GATE_CALL ? run_user[8 +: MOE_H_TASK_W] : task_id;
   wire  [7:0]                      r_tok  = GATE_CALL ? run_user[7:0] : n_tokens;
 
-  assign logits_TREADY = !GATE_CALL && r_x_ready && !hold;
+  // the hold closes the router's input through its registered ready (x_hold_next = hold_n, the hold
+  // of the next cycle), not by gating x_TVALID: the gate would sit in front of every handshake term
+  // inside the router
+  assign logits_TREADY = !GATE_CALL && r_x_ready;
   moe_router u_router (
       .ap_clk, .ap_rst_n, .task_id(r_task), .n_tokens(r_tok),
-      .x_TDATA(GATE_CALL ? g_data : logits_TDATA), .x_TVALID(GATE_CALL ? g_valid : logits_TVALID && !hold),
+      .x_TDATA(GATE_CALL ? g_data : logits_TDATA), .x_TVALID(GATE_CALL ? g_valid : logits_TVALID), .x_hold_next(!GATE_CALL && hold_n),
       .x_TREADY(r_x_ready), .x_TLAST(GATE_CALL ? 1'b0 : logits_TLAST),
       .x_TKEEP('1), .x_TSTRB('1),
       .y_TDATA(d_data), .y_TVALID(d_valid), .y_TREADY(d_ready), .y_TLAST(d_last), .y_TKEEP(d_keep),
@@ -170,18 +173,17 @@ module moe_layer
   wire req     = r_route_we || pend;
   wire issue_n = GATE_CALL ? r_route_we : req && ok_r && !f_we;
   wire pend_n  = !GATE_CALL && req && !issue_n;
+  assign hold_n = pend_n || issue_n;
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       pend   <= 1'b0;
       f_we   <= 1'b0;
-      hold   <= 1'b0;
       owed_w <= '0;
       owed_b <= '0;
       ok_r   <= 1'b0;
     end else begin
       pend   <= pend_n;
       f_we   <= issue_n;
-      hold   <= pend_n || issue_n;
       owed_w <= owed_w + (f_we ? OW_W'(NW_W) : '0) - OW_W'(ddr_TVALID && ddr_TREADY);
       owed_b <= owed_b + (f_we ? OW_B'(NW_B) : '0) - OW_B'(ddrb_TVALID && ddrb_TREADY);
       // owed + level = routed words not yet popped; false while a pulse is decided or written (its

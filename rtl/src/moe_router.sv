@@ -8,6 +8,10 @@
 //   x_        the gate logits, token by token in ascending order: NB = ceil(E/L) beats per token of
 //             L act lanes (the softmax's input format: lane i of beat b = expert b*L + i; lanes past
 //             E ignored). x_TLAST is ignored (the unit counts E and T).
+//   x_hold_next
+//             the caller closes x_ in the next cycle (x_TREADY low then): a function of the caller's
+//             next state, registered here into the ready, so that the caller gates neither x_TVALID
+//             nor x_TREADY (moe_layer's route hold); 0 when unused.
 //   y_        64-bit descriptor words: GATE, LOAD, then per active expert (ascending) the fc1 CALL
 //             header and its rows, the fc2 CALL header and its rows; y_TLAST on the last word. The
 //             stream starts after the run's last token has been routed; the next run's first beat is
@@ -51,6 +55,7 @@ module moe_router
     input  logic                    x_TVALID,
     output logic                    x_TREADY,
     input  logic                    x_TLAST,    // ignored
+    input  logic                    x_hold_next,   // 1: x_TREADY low in the next cycle (see the header)
     input  logic [L*ACT_W/8-1:0]    x_TKEEP,    // ignored
     input  logic [L*ACT_W/8-1:0]    x_TSTRB,    // ignored
     output logic [63:0]             y_TDATA,
@@ -100,36 +105,56 @@ module moe_router
   logic            run_start, run_start_r;
   logic            emit_done;     // the last word issued: the run closes
 
-  assign x_TREADY = rdy && sm_x_ready;
-  wire hs        = x_TVALID && x_TREADY;
-  wire tok_first = hs && beat_oh[0];
-  wire tok_last  = hs && beat_oh[NB-1];
-  assign run_start = tok_first && !busy;
+  // The handshake terms are each one LUT from flip-flops: rdy_b0 = rdy && beat_oh[0] and
+  // rdy_bl = rdy && beat_oh[NB-1] are registered copies (computed with rdy_n), so tok_first,
+  // run_start and tok_last do not chain through hs (a chain of shared LUT2 that ABC kept, 3.1 ns).
+  // acc is kept as a node of its own: ABC sees it as an input at time 0 and builds the handshake
+  // terms after it, instead of one chain of shared LUT2 through the caller's x_TVALID gate
+  logic            rdy_b0, rdy_bl;
+  (* keep *) wire  acc       = x_TVALID && sm_x_ready;
+  assign x_TREADY  = rdy && sm_x_ready;
+  wire hs        = acc && rdy;
+  wire tok_first = acc && rdy_b0;
+  wire tok_last  = acc && rdy_bl;
+  assign run_start = acc && rdy_b0 && !busy;
 
   // rdy uses busy before emit_done (a new run's first beat waits one more cycle; keeps the
   // emitter out of rdy's path)
   // (emit_done only while busy; the decrement's operand is selected from flip-flops, tok_first last)
   wire             busy_n    = busy ? !emit_done : tok_first;
-  wire [7:0]       t_dec     = (busy ? t_left : n_r) - 8'd1;
-  wire [7:0]       t_left_n  = tok_first ? t_dec : t_left;
+  wire [7:0]       t_sel     = busy ? t_left : n_r;
+  wire [7:0]       t_left_n  = tok_first ? t_sel - 8'd1 : t_left;
   wire [TKW-1:0]   tk_used_n = tk_used + TKW'(tok_first) - TKW'(join_done_tok);
   wire             start_ok  = n_tokens != 8'd0 && n_tokens <= 8'(TM);   // n_r of the next cycle
   // rdy_n = beat_n != 0 || (a token may start: tokens left in the run (or a valid new run) and a
-  // top-k credit). Written as its two cofactors on the handshake, each a function of flip-flops
-  // only (and n_tokens, which the caller holds), so that hs is the last select: x_TVALID is one
-  // LUT from rdy's D input instead of the six that the decrement-and-compare forms cost.
+  // top-k credit). Written as its two cofactors on the handshake, each from flags registered for
+  // this purpose (t_left != 0, t_left != 1, n_r != 1; tk_used == TKD, == TKD - 1), join_done_tok
+  // and n_tokens (which the caller holds), so that hs is the last select.
   //   t_left_n != 0:      a first beat taken now: busy ? t_left != 1 : n_r != 1; else busy ? t_left != 0 : start_ok
-  //   tk_used_n != TKD:   tk_used != TKD - tok_first + join_done_tok (mod 2^TKW)
-  wire             tk_ok_take = tk_used != (join_done_tok ? TKW'(TKD) : TKW'(TKD - 1));
-  wire             tk_ok_keep = tk_used != (join_done_tok ? TKW'(TKD + 1) : TKW'(TKD));
-  wire             t_ok_take  = busy ? t_left != 8'd1 : n_r != 8'd1;
-  wire             t_ok_keep  = busy ? t_left != 8'd0 : start_ok;
+  //   tk_used_n != TKD:   taken now: join_done_tok ? tk_used != TKD : tk_used != TKD - 1
+  //                       else:      join_done_tok || tk_used != TKD   (tk_used <= TKD)
+  logic            t_nz, t_ne1, n_ne1;   // t_left != 0, t_left != 1, n_r != 1
+  logic            tk_full, tk_full1;    // tk_used == TKD, tk_used == TKD - 1
+  wire             tk_ok_take = join_done_tok ? !tk_full : !tk_full1;
+  wire             tk_ok_keep = join_done_tok || !tk_full;
+  wire             t_ok_take  = busy ? t_ne1 : n_ne1;
+  wire             t_ok_keep  = busy ? t_nz : start_ok;
   wire             ok_keep    = t_ok_keep && tk_ok_keep;
   // a handshake on a token's first beat only ends its beat 0 when NB = 1 (one beat per token, no
   // shipped config); otherwise a taken beat leaves beat 0 unless it was the last (keep's terms)
   wire             rdy_hs     = NB == 1 ? t_ok_take && tk_ok_take : !beat_oh[NB-1] || ok_keep;
   wire             rdy_idle   = !beat_oh[0] || ok_keep;
   wire             rdy_n      = hs ? rdy_hs : rdy_idle;
+  // the beat after a handshake: rotate left by one (beat NB-1 -> 0, NB-2 -> NB-1)
+  localparam int   BPL        = (2 * NB - 2) % NB;
+  wire             rdy_b0_n   = hs ? rdy_hs && beat_oh[NB-1] : rdy_idle && beat_oh[0];
+  wire             rdy_bl_n   = hs ? rdy_hs && beat_oh[BPL] : rdy_idle && beat_oh[NB-1];
+  // the flags' next values, cofactors on tok_first / join_done_tok of compares of flip-flops
+  wire             t_nz_n     = tok_first ? t_sel != 8'd1 : t_nz;
+  wire             t_ne1_n    = tok_first ? t_sel != 8'd2 : t_ne1;
+  wire             up         = tok_first && !join_done_tok, down = !tok_first && join_done_tok;
+  wire             tk_full_n  = up ? tk_used == TKW'(TKD - 1) : !down && tk_full;
+  wire             tk_full1_n = up ? tk_used == TKW'(TKD - 2) : down ? tk_full : tk_full1;
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -138,16 +163,29 @@ module moe_router
       beat_oh     <= NB'(1);
       tk_used     <= '0;
       rdy         <= 1'b0;
+      rdy_b0      <= 1'b0;
+      rdy_bl      <= 1'b0;
       run_start_r <= 1'b0;
+      t_nz        <= 1'b0;
+      t_ne1       <= 1'b1;
+      tk_full     <= TKD == 0;
+      tk_full1    <= TKD == 1;
     end else begin
       busy        <= busy_n;
       t_left      <= t_left_n;
       if (hs) beat_oh <= NB'({beat_oh, beat_oh} >> (NB - 1));   // rotate left by one
       tk_used     <= tk_used_n;
-      rdy         <= rdy_n;
+      rdy         <= rdy_n && !x_hold_next;
+      rdy_b0      <= rdy_b0_n && !x_hold_next;
+      rdy_bl      <= rdy_bl_n && !x_hold_next;
       run_start_r <= run_start;
+      t_nz        <= t_nz_n;
+      t_ne1       <= t_ne1_n;
+      tk_full     <= tk_full_n;
+      tk_full1    <= tk_full1_n;
     end
     n_r   <= n_tokens;
+    n_ne1 <= n_tokens != 8'd1;
     tid_r <= task_id;
     if (run_start) begin
       t_total <= n_r;
@@ -273,6 +311,12 @@ module moe_router
     if (ap_rst_n && rdy_n != rdy_ref) $error("moe_router: rdy_n differs from its direct form");
     if (ap_rst_n && (busy_n != busy_ref || t_left_n != t_left_ref))
       $error("moe_router: busy_n / t_left_n differ from their direct forms");
+    if (ap_rst_n && (rdy_b0 != (rdy && beat_oh[0]) || rdy_bl != (rdy && beat_oh[NB-1])))
+      $error("moe_router: rdy_b0 / rdy_bl differ from rdy && beat_oh");
+    if (ap_rst_n && (t_nz != (t_left != 8'd0) || t_ne1 != (t_left != 8'd1) || n_ne1 != (n_r != 8'd1)))
+      $error("moe_router: t_nz / t_ne1 / n_ne1 differ from their compares");
+    if (ap_rst_n && (tk_full != (tk_used == TKW'(TKD)) || tk_full1 != (tk_used == TKW'(TKD - 1))))
+      $error("moe_router: tk_full / tk_full1 differ from their compares");
     if (ap_rst_n && !$onehot(beat_oh)) $error("moe_router: beat_oh is not one-hot");
     if (ap_rst_n && !$onehot(pbeat_oh)) $error("moe_router: pbeat_oh is not one-hot");
     if (ap_rst_n && slot_last != (slot == KB'(K - 1))) $error("moe_router: slot_last differs from slot == K - 1");

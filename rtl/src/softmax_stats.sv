@@ -283,6 +283,8 @@ module softmax_stats
   logic           r_m1;        // r_busy == N_REC - 1
   wire            fire = sq_valid && w_rdy;
   wire            r_m2 = N_REC >= 2 && r_busy == RBW'(N_REC - 2);
+  wire [RBW-1:0]  r_busy_f  = r_busy + RBW'(fire);
+  wire [RBW-1:0]  r_busy_ft = r_busy_f - RBW'(1);
   wire [N_REC-1:0] wsel_r = N_REC'({wsel, wsel} >> (N_REC - 1));   // wsel rotated left by one
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -290,7 +292,7 @@ module softmax_stats
       w_rdy  <= 1'b1;                          // every unit leaves reset idle
       r_m1   <= N_REC == 1;
     end else begin
-      r_busy <= r_busy + RBW'(fire) - RBW'(take);
+      r_busy <= take ? r_busy_ft : r_busy_f;   // == r_busy + fire - take, take (the widest cone) last
       // r_busy after this edge < N_REC: a result taken, or not all busy and not filling the last unit
       w_rdy  <= take || (w_rdy && !(r_m1 && sq_valid));
       // r_busy after this edge == N_REC - 1 (w_rdy low: all N_REC busy, no dispatch)
