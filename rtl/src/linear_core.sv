@@ -157,8 +157,9 @@ module linear_core
   logic [LI-1:0] a_mask;     // lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1
   // == j <= (in_dim - 1) mod LI, written as r == 0 || j < r with r = in_dim mod LI: one LUT of the low
   // bits per lane instead of a subtract-and-compare (in_dim -> last_mask was 4 LUT, 2 CARRY, 3.16 ns)
-  wire  [15:0]   a_r = in_dim & 16'(LI - 1);
-  always_comb for (int j = 0; j < LI; j++) a_mask[j] = a_r == 16'd0 || 16'(j) < a_r;
+  localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
+  wire  [MB-1:0] a_r = MB'(in_dim);   // in_dim mod LI (LI = 1: every lane, a_r unused)
+  always_comb for (int j = 0; j < LI; j++) a_mask[j] = LI == 1 || a_r == '0 || MB'(j) < a_r;
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin

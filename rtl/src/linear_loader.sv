@@ -126,6 +126,11 @@ module linear_loader
   logic q_last;                  // lq == QW - 1
   logic qw_last;                 // q_last && w_last (the row's last step)
   wire w_step   = w_en && s_axis_w_tvalid;
+  // w_off_d = !w_en in a flip-flop of its own, for the load port's data registers only (LI x LO
+  // weights: thousands of enables): the control below must not start behind that net (w_en ->
+  // seg_rows was 4 LUT, 3.45 ns on edge_moe). The complement, so that Yosys does not merge it back.
+  logic w_off_d;
+  wire w_step_d = !w_off_d && s_axis_w_tvalid;   // == w_step
   wire row_end  = w_step && qw_last;
   wire b_step   = b_en && (!b_in || s_axis_b_tvalid);
   wire b_lane_l = bl_l;
@@ -152,6 +157,7 @@ module linear_loader
       lbank    <= 1'b0;
       ld_valid <= 1'b0;
       w_en     <= 1'b0;
+      w_off_d  <= 1'b1;
       b_en     <= 1'b0;
       fwp      <= 1'b0;
       frp      <= 1'b0;
@@ -160,6 +166,7 @@ module linear_loader
       // w_en's next value: BSETUP -> LOAD with wdone = 0; in LOAD it stays until the last row's last step
       // (wdone); any other state goes to BSETUP or IDLE
       w_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && w_en && !(row_end && lr_last);
+      w_off_d <= state == BSETUP ? full[lbank] || held[lbank] : !(state == LOAD && w_en && !(row_end && lr_last));
       // b_en's likewise: in LOAD it stays until the last bias step (bdone)
       b_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && b_en && !(b_step && b_oh[LO-1]);
       full     <= full & ~consume_bank;
@@ -232,7 +239,7 @@ module linear_loader
         bl_l  <= (b_lane_l || b_one) ? EB == 1 : 32'(bl) == EB - 2;
       end
     end
-    if (w_step) begin
+    if (w_step_d) begin
       // the register stage of the load port
       ld_addr <= {lbank, ib};
       ld_row  <= seg_rows;
@@ -240,6 +247,8 @@ module linear_loader
       for (int i = 0; i < LI; i++) begin
         for (int o = 0; o < LO; o++) ld_data[(i*LO + o)*WW +: WW] <= seg_w[(i % SEG)*WW +: WW];
       end
+    end
+    if (w_step) begin
       // next step: segment, word, row
       c_left <= c_left - 17'(SEG);
       seg_in <= c_left > 17'(SEG);
@@ -277,6 +286,7 @@ module linear_loader
       $error("linear_loader: a registered flag differs from its definition");
     if (rst_n && state == LOAD && (lr_one != (32'(lr_left) == 1) || bl_l != (32'(bl) == EB - 1)))
       $error("linear_loader: lr_one / bl_l differ from their definitions");
+    if (rst_n && w_off_d != !w_en) $error("linear_loader: w_off_d differs from !w_en");
   end
 `endif
 endmodule
