@@ -62,6 +62,7 @@ module reciprocal #(
   logic [CW-1:0] i;          // steps left after this one
   logic          last_step;  // this BUSY cycle is the last step (i == 0)
   logic          q_hi;       // x <= 1, or a 1 has reached q[K:WO+1] (the saturation test, built bit by bit)
+  logic          q_ones;     // &q[WO:0], registered with q (the other half of the test: q + 1 carries out)
   logic          idle, done; // state == IDLE, state == DONE (x_TREADY, y_TVALID)
   logic          last_r;
   logic [UW-1:0] user_r;
@@ -82,7 +83,9 @@ module reciprocal #(
   // ROUND: (q + 1) >> 1 saturated to WO bits
   logic [WO+1:0] q_inc;
   assign q_inc = {1'b0, q[WO:0]} + (WO+2)'(1);
-  wire sat = q_hi || (&q[WO:0]);  // q + 1 >= 2^(WO+1)
+  // q + 1 >= 2^(WO+1); both terms flip-flops, so the select of y_r's 32 bits is one LUT (a WO+1-bit
+  // AND here was ABC's 4-LUT chain behind q_inc's carry, 3.22 ns in a softmax netlist)
+  wire sat = q_hi || q_ones;
 
   assign x_TREADY = idle;
   assign y_TVALID = done;
@@ -112,6 +115,7 @@ module reciprocal #(
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && idle != (state == IDLE)) $error("reciprocal: idle differs from state == IDLE");
     if (ap_rst_n && done != (state == DONE)) $error("reciprocal: done differs from state == DONE");
+    if (ap_rst_n && state == ROUND && q_ones != &q[WO:0]) $error("reciprocal: q_ones differs from &q[WO:0]");
   end
 `endif
 
@@ -121,6 +125,7 @@ module reciprocal #(
         d         <= x_in;
         rem       <= (WI+1)'(1);       // x >= 2: 1 < x, quotient bit 0 (x <= 1: unused)
         q         <= '0;
+        q_ones    <= 1'b0;
         i         <= CW'(K - 1);
         last_step <= 1'b0;             // K >= 2: more steps follow
         q_hi      <= x_le1;            // x = 0 (all ones) or 1 (2^K >= 2^(WO+1)): saturates
@@ -130,6 +135,7 @@ module reciprocal #(
       BUSY: begin
         rem       <= fits ? diff[WI:0] : rem_sh;
         q         <= {q[K-1:0], fits};
+        q_ones    <= (&q[WO-1:0]) && fits;                            // &{q[WO-1:0], fits}
         q_hi      <= q_hi || q[WO];                                   // the bit moving to WO + 1
         i         <= i - 1'b1;
         last_step <= (i == CW'(1));
