@@ -77,8 +77,8 @@ BROKEN = {
                            "wire f_take = !h_valid || leave;")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "mask_late": [("n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});",
-                   "n_flags = flags_take ? f_mask : {h_kept, h_drop};"),
+    "mask_late": [("n_flags = f_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});",
+                   "n_flags = f_take ? f_mask : {h_kept, h_drop};"),
                   # (the RTL's own check of the head's flags against the registered mask would stop it)
                   ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
     # the bench itself must see it: the RTL's own checks of h_open and of f_take (formed from it) are

@@ -129,12 +129,11 @@ module weight_fifo
   (* keep *) wire [1:0] h_route = filter(h_spec, h_layer, h_expert, 1'b1, route_layer, NE'(route_active));
   // The flags follow the FIFO's word whenever the head takes one (f_take; when the FIFO has none the
   // head is empty next and its flags are unused). f_take is formed from h_open, a copy of
-  // !h_valid || h_drop in its own flip-flop (!flags_take implies h_valid).
-  wire  flags_take = f_take;
-  // a FIFO word makes the head valid whether or not it is taken now: if not (!flags_take), the head
+  // !h_valid || h_drop in its own flip-flop (!f_take implies h_valid).
+  // a FIFO word makes the head valid whether or not it is taken now: if not (!f_take), the head
   // holds its own word (h_valid, not leaving) and stays valid anyway
   wire  valid_n    = f_valid || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
-  wire [1:0] n_flags = flags_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});
+  wire [1:0] n_flags = f_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       h_valid <= 1'b0;
