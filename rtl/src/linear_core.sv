@@ -155,11 +155,17 @@ module linear_core
   wire [15:0]    a_n_ib_m1 = (in_dim - 1'b1) >> LOG_LI;
   wire [15:0]    a_rows_m1 = rows - 1'b1;
   logic [LI-1:0] a_mask;     // lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1
-  // == j <= (in_dim - 1) mod LI, written as r == 0 || j < r with r = in_dim mod LI: one LUT of the low
-  // bits per lane instead of a subtract-and-compare (in_dim -> last_mask was 4 LUT, 2 CARRY, 3.16 ns)
+  // == j <= (in_dim - 1) mod LI == (r == 0 || j < r) with r = in_dim mod LI, read from a constant table
+  // indexed by r: one LUT of in_dim's low bits per lane. As a subtract-and-compare, and still as
+  // `j < r` (a carry chain, then ABC's LUT2 chain), in_dim -> p_mask was 4 LUT and 2 CARRY, 3.28 ns.
   localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
-  wire  [MB-1:0] a_r = MB'(in_dim);   // in_dim mod LI (LI = 1: every lane, a_r unused)
-  always_comb for (int j = 0; j < LI; j++) a_mask[j] = LI == 1 || a_r == '0 || MB'(j) < a_r;
+  function automatic logic [LI*LI-1:0] last_mask_table();
+    for (int r = 0; r < LI; r++)
+      for (int j = 0; j < LI; j++) last_mask_table[r*LI + j] = r == 0 || j < r;
+  endfunction
+  localparam logic [LI*LI-1:0] LAST_MASK = last_mask_table();
+  wire  [MB-1:0] a_r = LI == 1 ? '0 : MB'(in_dim);   // in_dim mod LI (LI = 1: the one entry)
+  assign a_mask = LAST_MASK[32'(a_r) * LI +: LI];
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin

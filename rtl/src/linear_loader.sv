@@ -117,7 +117,10 @@ module linear_loader
   logic          seg_in;         // c_left > 0: the step holds weights of the matrix
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
 
-  assign fin = state == HANDOVER && !hold && !more;
+  // fin_arm == (state == HANDOVER && !more), registered: the caller's lbusy waits on fin behind its
+  // own hold term (pend && active), and the state decode with `more` in front of it was 4 LUT, 3.04 ns
+  logic fin_arm;
+  assign fin = fin_arm && !hold;
   assign handover = {2{state == HANDOVER && !hold}} & {lbank, !lbank};
 
   // Registered with their sources (no state decode or compare in front of the step's fan-out):
@@ -158,6 +161,7 @@ module linear_loader
       ld_valid <= 1'b0;
       w_en     <= 1'b0;
       w_off_d  <= 1'b1;
+      fin_arm  <= 1'b0;
       b_en     <= 1'b0;
       fwp      <= 1'b0;
       frp      <= 1'b0;
@@ -167,6 +171,8 @@ module linear_loader
       // (wdone); any other state goes to BSETUP or IDLE
       w_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && w_en && !(row_end && lr_last);
       w_off_d <= state == BSETUP ? full[lbank] || held[lbank] : !(state == LOAD && w_en && !(row_end && lr_last));
+      // HANDOVER is entered from LOAD (bdone && wdone) and left when !hold; `more` is set in BSETUP only
+      fin_arm <= !more && ((state == LOAD && bdone && wdone) || (state == HANDOVER && hold));
       // b_en's likewise: in LOAD it stays until the last bias step (bdone)
       b_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && b_en && !(b_step && b_oh[LO-1]);
       full     <= full & ~consume_bank;
@@ -266,7 +272,7 @@ module linear_loader
         w_left <= w_last ? words_m1 : w_left - 1'b1;
         w_last <= w_last ? words_m1 == '0 : w_left == 16'd1;
       end
-      if (row_end) begin  // next row
+      if (qw_last) begin  // next row (row_end; w_step holds here, so the data does not wait on the valid)
         ib       <= '0;
         seg_rows <= LI'((1 << SEG) - 1);
         c_left   <= 17'(in_dim);
@@ -287,6 +293,7 @@ module linear_loader
     if (rst_n && state == LOAD && (lr_one != (32'(lr_left) == 1) || bl_l != (32'(bl) == EB - 1)))
       $error("linear_loader: lr_one / bl_l differ from their definitions");
     if (rst_n && w_off_d != !w_en) $error("linear_loader: w_off_d differs from !w_en");
+    if (rst_n && fin_arm != (state == HANDOVER && !more)) $error("linear_loader: fin_arm differs from its definition");
   end
 `endif
 endmodule
