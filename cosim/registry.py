@@ -67,6 +67,7 @@ def resolve(ref: str) -> Callable:
 
 
 _SKID_CTRL = ("axis_skid.sv", "axis_pipe_ctrl.sv")
+_PIPE_MIRROR = _SKID_CTRL + ("axis_pipe_mirror.sv",)   # units with an axis_pipe_mirror (layernorm, linear_out)
 
 KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("gelu", "python_ref.kernels.gelu:gelu_raw", ("gelu.cpp",), ("gelu_top",),
@@ -84,16 +85,16 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             RtlUnit("axis_fifo", ("axis_skid.sv", "axis_fifo.sv"), "cosim.test_axis_fifo")),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
-           (RtlUnit("layernorm", _SKID_CTRL + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv"), "cosim.test_layernorm"),),
+           (RtlUnit("layernorm", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
     Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
-           (RtlUnit("linear", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+           (RtlUnit("linear", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
                                           "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv"),
                     "cosim.test_linear"),
             RtlUnit("mac_array", ("mac_array.sv",), "cosim.test_mac_array"),
             RtlUnit("weight_fifo", ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv"), "cosim.test_weight_fifo"),
             # the engine behind its weight FIFO (the accelerator's weight path), cosim/test_linear.py's frame test
-            RtlUnit("linear_prefetch", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+            RtlUnit("linear_prefetch", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                                    "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                    "linear.sv", "weight_fifo.sv", "linear_prefetch.sv"),
                     "cosim.test_linear_prefetch")),
@@ -108,7 +109,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # the linear engine and this unit on ONE MAC array (issue #13); the numerics are the two kernels'
             # (python_ref.kernels.linear, .attention), the bench reuses both units' benches. Listed last and
             # here, not under linear: cosim/mutate.py maps a source to the first kernel unit that uses it
-            RtlUnit("linear_attention", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+            RtlUnit("linear_attention", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                                     "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                     "attn_pkg.sv", "attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv",
                                                     "attn_loader.sv", "attn_issue.sv", "attn_score.sv", "exp_core.sv", "reciprocal.sv",
@@ -125,13 +126,13 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_moe_router"),
             # the expert calls of the router's descriptor stream executed on the linear engine (one
             # linear instance, its x / h / moe_acc buffers and the call sequencer; docs/moe.md)
-            RtlUnit("moe_experts", _SKID_CTRL + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+            RtlUnit("moe_experts", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                                "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                "linear.sv", "moe_experts.sv"),
                     "cosim.test_moe_experts"),
             # the layer's top: router -> descriptors -> experts, the DDR weight / bias words through two
             # weight FIFOs that drop the inactive experts' words (docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer", _SKID_CTRL + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+            RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                              "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv", "gelu.sv",
                                              "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
                                              "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
@@ -139,7 +140,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_moe_layer"),
             # the same top with the gate's own linear call on the experts' engine: LN2(x) in
             # (moe_layer GATE_CALL = 1 with its ports; docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer_gate", _SKID_CTRL + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
+            RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
                                                   "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv",
                                                   "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
                                                   "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",

@@ -66,8 +66,8 @@ def test_layernorm_scoreboard_can_fail():
 # output pipeline's last valid bit advances even when the pipeline is stalled (ce_d high while ce is
 # low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second.
 LAYERNORM_BROKEN = {
-    "ce_d_stall": ("layernorm.sv", [("wire           m_vl_n   = m_ce ? m_v[OST-1] : m_v[OST];",
-                                     "wire           m_vl_n   = m_v[OST-1];")]),
+    "ce_d_stall": ("axis_pipe_mirror.sv", [("assign ce_next = !v_n[STAGES] || !skid_n;",
+                                            "assign ce_next = !v[STAGES-1] || !skid_n;")]),
     "vnw_ld_phase": ("layernorm_stats.sv", [("vnw_ld <= state == VSUM1 || (state == NORM && !nph);",
                                              "vnw_ld <= state == VSUM1 || (state == NORM && nph);")]),
 }

@@ -270,31 +270,20 @@ module layernorm
   // The datapath's clock enable: ce registered from its next value. ce (= !v[OST] || the output
   // slice's s_ready) is one gate after the slice's skid_valid, and the OUT datapath is ~1000 L
   // register bits: behind that gate its net was the worst path (skid_valid -> ce -> a register's
-  // reset pin, 3.03 ns on edge_moe). m_v / m_skid follow axis_pipe_ctrl's valid bits and axis_skid's
-  // skid_valid from the same inputs (as linear_out's gm_* do for GELU), ce_d is ce registered from
-  // their next state; the control (the pipeline's own valid / last bits, lp, ofire) keeps ce, a
-  // net of a few dozen loads. An assertion compares ce_d with ce every cycle.
-  logic          m_run, m_skid, ce_d;
-  logic [OST:1]  m_v;
-  wire           m_ce     = !m_v[OST] || !m_skid;
-  wire           m_skid_n = !(!y_TVALID || y_TREADY) && (m_skid || m_v[OST]);   // axis_skid's skid_valid
-  wire           m_vl_n   = m_ce ? m_v[OST-1] : m_v[OST];                      // v[OST]
+  // reset pin, 3.03 ns on edge_moe). axis_pipe_mirror follows u_ctrl's and u_out's state from the
+  // same inputs (as for linear_out's GELU units); ce_d is ce registered from its next value. The
+  // control (the pipeline's own valid / last bits, lp, ofire) keeps ce, a net of a few dozen loads.
+  logic          ce_d, m_valid, ce_next;
+  axis_pipe_mirror #(.STAGES(OST)) u_mirror (
+      .clk(ap_clk), .rst_n(ap_rst_n), .s_valid(src_valid), .m_ready(y_TREADY), .m_valid(m_valid), .ce_next(ce_next));
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      m_run  <= 1'b0;
-      m_v    <= '0;
-      m_skid <= 1'b0;
-      ce_d   <= 1'b1;
-    end else begin
-      m_run  <= 1'b1;
-      if (m_ce) m_v <= OST'({m_v, src_valid && m_run});
-      m_skid <= m_skid_n;
-      ce_d   <= !m_vl_n || !m_skid_n;
-    end
+    if (!ap_rst_n) ce_d <= 1'b1;
+    else ce_d <= ce_next;
   end
 `ifndef SYNTHESIS
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && ce_d != ce) $error("layernorm: ce_d differs from the output pipeline's ce");
+    if (ap_rst_n && m_valid != y_TVALID) $error("layernorm: the mirror's m_valid differs from y_TVALID");
   end
 `endif
 

@@ -122,33 +122,19 @@ module linear_out
   // GELU's x_TREADY ahead of time. gelu.sv's is running && ce of its axis_pipe_ctrl (ce = !v[GST] ||
   // its output slice's s_ready), a function of flip-flops but one gate after ce, whose net drives
   // every GELU datapath register: the FIFO pop and the side FIFO push would start behind that net.
-  // gm_* follow the same state (v, the output slice's skid slot) from the same inputs, and gm_rdy
-  // is x_TREADY registered from its next value; an assertion compares it with the unit's.
-  localparam int GST = gelu_pkg::GELU_STAGES;   // gelu.sv's pipeline stages (its axis_pipe_ctrl STAGES)
-  logic           gm_run, gm_skid, gm_rdy;
-  logic [GST:1]   gm_v;
-  wire            gm_ce     = !gm_v[GST] || !gm_skid;
+  // axis_pipe_mirror follows the same state (v, the output slice's skid slot) from the same inputs,
+  // and gm_rdy is x_TREADY registered from its next value (0 in reset, as running && ce); an
+  // assertion compares it with the unit's.
   // gm_ov mirrors the units' output valid too (their output slices' m_axis_tvalid, equal in lockstep):
   // one flip-flop of low fan-out instead of the AND of GN valids, each a net into its own unit
   // (GELU's y_TVALID -> the join's readies -> the acc_ slice was 5 LUT, 3.49 ns on edge_moe)
-  wire            gm_ofree  = !gm_ov || g_ready;
-  wire            gm_skid_n = !gm_ofree && (gm_skid || gm_v[GST]);  // axis_skid's skid_valid
-  wire            gm_ov_n   = gm_ofree ? gm_skid || gm_v[GST] : gm_ov;    // axis_skid's m_axis_tvalid
-  wire            gm_vl_n   = gm_ce ? gm_v[GST-1] : gm_v[GST];
+  localparam int GST = gelu_pkg::GELU_STAGES;   // gelu.sv's pipeline stages (its axis_pipe_ctrl STAGES)
+  logic           gm_rdy, gm_rdy_n;
+  axis_pipe_mirror #(.STAGES(GST)) u_gm (
+      .clk(clk), .rst_n(rst_n), .s_valid(f_valid && use_gelu), .m_ready(g_ready), .m_valid(gm_ov), .ce_next(gm_rdy_n));
   always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      gm_run  <= 1'b0;
-      gm_v    <= '0;
-      gm_skid <= 1'b0;
-      gm_rdy  <= 1'b0;
-      gm_ov   <= 1'b0;
-    end else begin
-      gm_ov   <= gm_ov_n;
-      gm_run  <= 1'b1;
-      if (gm_ce) gm_v <= GST'({gm_v, f_valid && use_gelu && gm_run});
-      gm_skid <= gm_skid_n;
-      gm_rdy  <= !gm_vl_n || !gm_skid_n;
-    end
+    if (!rst_n) gm_rdy <= 1'b0;
+    else gm_rdy <= gm_rdy_n;
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
