@@ -69,21 +69,19 @@ module layernorm_stats
   logic          vnw_ld;  // state == VSUM2 || (state == NORM && nph)
   logic          vsum2;   // state == VSUM2
 
-  logic [VW-1:0] s_add, d_add;
-  always_comb begin
-    case (sreg[41:40])
-      2'd0: s_add = '0;
-      2'd1: s_add = VW'(as1);
-      2'd2: s_add = VW'({as1, 1'b0});
-      default: s_add = VW'(as3);
+  // VMUL's addend: the multiplicand times the multiplier's radix-4 digit (0, x, 2x or the
+  // precomputed 3x), for S1^2 (|S1| by the digits of |S1|) and D S2 (S2 by the digits of D)
+  function automatic logic [VW-1:0] times_digit(input logic [1:0] digit, input logic [VW-1:0] x,
+                                                input logic [VW-1:0] x3);
+    case (digit)
+      2'd0: times_digit = '0;
+      2'd1: times_digit = x;
+      2'd2: times_digit = {x[VW-2:0], 1'b0};
+      default: times_digit = x3;
     endcase
-    case (dreg[41:40])
-      2'd0: d_add = '0;
-      2'd1: d_add = VW'(ss2);
-      2'd2: d_add = VW'({ss2, 1'b0});
-      default: d_add = VW'(s2x3);
-    endcase
-  end
+  endfunction
+  wire [VW-1:0] s_add = times_digit(sreg[41:40], VW'(as1), VW'(as3));
+  wire [VW-1:0] d_add = times_digit(dreg[41:40], VW'(ss2), VW'(s2x3));
 
   // NORM: one step towards v_n in [2^58, 2^60) (right shifts floor, as v >> 2k does) in two
   // cycles: phase 0 registers the one-hot choice, phase 1 applies it
