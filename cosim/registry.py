@@ -80,8 +80,9 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("reciprocal", ("reciprocal.sv",), "cosim.test_reciprocal"),),
            "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
     Kernel("softmax", "python_ref.kernels.softmax:softmax_two_pass_raw", ("softmax.cpp",), ("softmax_top",),
-           (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
-                                "softmax_prob.sv", "softmax.sv"), "cosim.test_softmax"),
+           (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+                                "softmax_stats.sv", "softmax_prob.sv", "softmax.sv"),
+                    "cosim.test_softmax"),
             RtlUnit("axis_fifo", ("axis_skid.sv", "axis_fifo.sv"), "cosim.test_axis_fifo")),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
     Kernel("layernorm", "python_ref.kernels.layernorm:layernorm_raw", ("layernorm.cpp",), ("layernorm_top",),
@@ -121,8 +122,9 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     # moe_layer.cpp, the path backbone_top's MoE layers call; docs/moe.md, "HLS MoE layer")
     Kernel("moe", "python_ref.kernels.moe:moe_raw", ("moe.cpp", "moe_layer.cpp", "linear.cpp", "patch_embed.cpp"),
            ("moe_top", "moe_layer_top"),
-           (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
-                                   "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv"),
+           (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+                                   "softmax_stats.sv", "softmax_prob.sv", "softmax.sv", "moe_topk.sv",
+                                   "moe_router.sv"),
                     "cosim.test_moe_router"),
             # the expert calls of the router's descriptor stream executed on the linear engine (one
             # linear instance, its x / h / moe_acc buffers and the call sequencer; docs/moe.md)
@@ -132,20 +134,22 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_moe_experts"),
             # the layer's top: router -> descriptors -> experts, the DDR weight / bias words through two
             # weight FIFOs that drop the inactive experts' words (docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
-                                             "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv", "gelu.sv",
-                                             "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
-                                             "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
-                                             "weight_fifo.sv", "moe_layer.sv"),
+            RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+                                                 "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
+                                                 "moe_topk.sv", "moe_router.sv", "gelu.sv",
+                                                 "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
+                                                 "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
+                                                 "weight_fifo.sv", "moe_layer.sv"),
                     "cosim.test_moe_layer"),
             # the same top with the gate's own linear call on the experts' engine: LN2(x) in
             # (moe_layer GATE_CALL = 1 with its ports; docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "softmax_stats.sv",
-                                                  "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv",
-                                                  "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
-                                                  "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
-                                                  "moe_experts.sv", "weight_fifo.sv", "moe_layer.sv",
-                                                  "moe_layer_gate.sv"),
+            RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+                                                      "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
+                                                      "moe_topk.sv", "moe_router.sv",
+                                                      "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+                                                      "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
+                                                      "moe_experts.sv", "weight_fifo.sv", "moe_layer.sv",
+                                                      "moe_layer_gate.sv"),
                     "cosim.test_moe_layer_gate")),
            "cosim.moe_vectors:moe_csim", "cosim.sim_rows:moe"),
     # The whole frame: every unit above composed by one top (no RTL of its own; docs/backbone.md). Its

@@ -3,8 +3,9 @@
 //                                  p: ap_ufixed<25,1>; round half up; p <= 1 since e <= 1, r <= 1)
 // Input: the e beats of each row (L lanes, the row's last beat flagged) and the row's statistics
 // {r, s, m} from softmax_stats. A beat issues when both are there and the output FIFO has room
-// (credits: nothing in the pipeline ever stalls): Q1 the L products e_i * r (25 x 32, as two
-// registered partial products), Q2 their sum and the rounding (registered), then the output FIFO.
+// (credits, rtl/src/credit_count.sv: nothing in the pipeline ever stalls): Q1 the L products
+// e_i * r (25 x 32, as two registered partial products), Q2 their sum and the rounding
+// (registered), then the output FIFO.
 // The statistics are consumed with the row's last beat; row_done pulses then (the softmax top's
 // row credit).
 // Output beat: lanes 0..L-1 = p (zero-extended to 32 bits), lane L = m, L+1 = s, L+2 = r; y_last
@@ -38,29 +39,22 @@ module softmax_prob
   localparam int EW = 25;
   localparam int PW = EW + 32;              // e * r
   localparam int SH = 24 + 31 - 24;         // fraction bits e * r -> p
-  localparam int OW = $clog2(DO + 1);
 
   if (W != 32 || DO < 4) begin : g_chk
     $error("softmax_prob: 32-bit lanes and an output FIFO of >= 4 entries");
   end
 
-  logic [OW-1:0] o_res;      // output FIFO entries reserved
-  logic          o_freed;
-  wire           o_room = o_res < OW'(DO);
+  logic          o_room, o_freed;
   wire           issue = e_valid && st_valid && o_room;
+  credit_count #(.DEPTH(DO)) u_ocred (.clk(clk), .rst_n(rst_n), .issue(issue), .freed(o_freed), .room(o_room));
   // The readies leave out the source's own valid (its output slice looks at ready only with valid
   // high): the same handshakes, one gate less between issue and the slices' enables.
   assign e_ready  = st_valid && o_room;
   assign st_ready = e_valid && o_room && e_last;
 
   always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      o_res    <= '0;
-      row_done <= 1'b0;
-    end else begin
-      o_res    <= o_res + OW'(issue) - OW'(o_freed);
-      row_done <= issue && e_last;
-    end
+    if (!rst_n) row_done <= 1'b0;
+    else row_done <= issue && e_last;
   end
 
   // Q1: products, as two partial products e * r[16:0] and e * r[31:17] (each one DSP48E2 multiply

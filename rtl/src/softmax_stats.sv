@@ -13,8 +13,8 @@
 // to the m FIFO. The beats themselves wait in the x FIFO (CX beats: two rows of 255 scores).
 // Pass 2 (a row once its m is known, one beat per cycle while the e FIFO has room): d = x - m
 // (exact, registered), L exp_core lanes (EXP_LAT stages, never stalled: the e FIFO space is
-// reserved at issue), mask, e to the e FIFO and to a sum tree of log2(L) registered levels, the
-// row sum accumulated (one exact 32-bit add per cycle).
+// reserved at issue, rtl/src/credit_count.sv), mask, e to the e FIFO and to a sum tree of log2(L)
+// registered levels, the row sum accumulated (one exact 32-bit add per cycle).
 // Reciprocals: N_REC bit-serial units, rows dispatched round robin and collected in the same
 // order; {m, s} ride in TUSER; the r FIFO (RMAX rows) holds {r, s, m} for softmax_prob.
 // No multiply sits in a one-cycle loop; the two loops (running max, row sum) are one compare or
@@ -105,24 +105,17 @@ module softmax_stats
 
   // ------------------------------------------------------------------------------------------
   // Pass 2: issue (a beat per cycle while the e FIFO has room), d = x - m, exp lanes
-  localparam int CW = $clog2(CX + 1);
-  logic [CW-1:0] e_res;     // e FIFO entries reserved: issued, not yet freed
-  logic          e_freed, p2_first;
-  wire           e_room = e_res < CW'(CX);
+  logic          e_room, e_freed, p2_first;
   wire           issue = xq_valid && mq_valid && e_room;
+  credit_count #(.DEPTH(CX)) u_ecred (.clk(clk), .rst_n(rst_n), .issue(issue), .freed(e_freed), .room(e_room));
   // The readies leave out the FIFO's own valid (its output slice looks at ready only with valid high):
   // the same handshakes, one gate less between issue and the slices' enables.
   assign xq_ready = mq_valid && e_room;
   assign mq_ready = xq_valid && e_room && xq_last;
 
   always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      e_res    <= '0;
-      p2_first <= 1'b1;
-    end else begin
-      e_res <= e_res + CW'(issue) - CW'(e_freed);
-      if (issue) p2_first <= xq_last;
-    end
+    if (!rst_n) p2_first <= 1'b1;
+    else if (issue) p2_first <= xq_last;
   end
 
   // the row's m for the statistics, from the row's last issue to its sum
