@@ -57,21 +57,29 @@ module softmax_prob
     else row_done <= issue && e_last;
   end
 
+  // The row's side band beside the products, one register stage per pipeline stage (side[1] with
+  // Q1, side[2] with Q2); valid beside it, the only one reset. The fields in the order of the output
+  // FIFO's word above the p lanes: {last, r (lane L+2), s (L+1), m (L)}
+  typedef struct packed {
+    logic         last;
+    logic [31:0]  r, s;
+    logic [W-1:0] m;
+  } side_t;
+  side_t       side [2:1];
+  logic  [2:1] qv;            // qv[k]: stage Qk holds a beat
+  always_ff @(posedge clk) begin
+    if (!rst_n) qv <= '0;
+    else qv <= {qv[1], issue};
+    side[1] <= '{last: e_last, m: st_m, s: st_s, r: st_r};
+    side[2] <= side[1];
+  end
+
   // Q1: products, as two partial products e * r[16:0] and e * r[31:17] (each one DSP48E2 multiply
   // between registers: the sum of the full 25 x 32 product sat behind the DSP in one cycle)
   localparam int RL = 17;                   // r bits in the low partial product
   logic [EW+RL-1:0]    pl [L];
   logic [EW+32-RL-1:0] ph [L];
-  logic          q1v, q1l;
-  logic [W-1:0]  q1m;
-  logic [31:0]   q1s, q1r;
   always_ff @(posedge clk) begin
-    if (!rst_n) q1v <= 1'b0;
-    else q1v <= issue;
-    q1l <= e_last;
-    q1m <= st_m;
-    q1s <= st_s;
-    q1r <= st_r;
     for (int i = 0; i < L; i++) begin
       pl[i] <= (EW+RL)'(e_data[i*EW +: EW]) * (EW+RL)'(st_r[RL-1:0]);
       ph[i] <= (EW+32-RL)'(e_data[i*EW +: EW]) * (EW+32-RL)'(st_r[31:RL]);
@@ -80,31 +88,17 @@ module softmax_prob
 
   // Q2: rounding
   logic [EW-1:0] p [L];
-  logic          q2v, q2l;
-  logic [W-1:0]  q2m;
-  logic [31:0]   q2s, q2r;
   always_ff @(posedge clk) begin
-    if (!rst_n) q2v <= 1'b0;
-    else q2v <= q1v;
-    q2l <= q1l;
-    q2m <= q1m;
-    q2s <= q1s;
-    q2r <= q1r;
     // (e r + 2^(SH-1)) >> SH with e r = pl + 2^RL ph: pl's low RL bits cannot carry past bit SH (SH > RL)
     for (int i = 0; i < L; i++)
       p[i] <= EW'(((PW-RL)'(pl[i] >> RL) + (PW-RL)'(ph[i]) + ((PW-RL)'(1) << (SH - 1 - RL))) >> (SH - RL));
   end
 
-  logic [(L+3)*32-1:0] q2_beat;
-  always_comb begin
-    for (int i = 0; i < L; i++) q2_beat[i*32 +: 32] = 32'(p[i]);
-    q2_beat[L*32 +: 32]     = q2m;
-    q2_beat[(L+1)*32 +: 32] = q2s;
-    q2_beat[(L+2)*32 +: 32] = q2r;
-  end
+  logic [L*32-1:0] p_lanes;
+  always_comb for (int i = 0; i < L; i++) p_lanes[i*32 +: 32] = 32'(p[i]);
 
   axis_fifo #(.WIDTH((L + 3) * 32 + 1), .DEPTH(DO)) u_out (
-      .clk(clk), .rst_n(rst_n), .s_axis_tdata({q2l, q2_beat}), .s_axis_tvalid(q2v),
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata({side[2], p_lanes}), .s_axis_tvalid(qv[2]),
       .m_axis_tdata({y_last, y_data}), .m_axis_tvalid(y_valid), .m_axis_tready(y_ready), .freed(o_freed));
 endmodule
 
