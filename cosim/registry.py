@@ -81,7 +81,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
     Kernel("softmax", "python_ref.kernels.softmax:softmax_two_pass_raw", ("softmax.cpp",), ("softmax_top",),
            (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
-                                "softmax_stats.sv", "softmax_prob.sv", "softmax.sv"),
+                                "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv"),
                     "cosim.test_softmax"),
             RtlUnit("axis_fifo", ("axis_skid.sv", "axis_fifo.sv"), "cosim.test_axis_fifo")),
            "cosim.vectors:softmax_csim", "cosim.sim_rows:softmax"),
@@ -123,7 +123,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     Kernel("moe", "python_ref.kernels.moe:moe_raw", ("moe.cpp", "moe_layer.cpp", "linear.cpp", "patch_embed.cpp"),
            ("moe_top", "moe_layer_top"),
            (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
-                                   "softmax_stats.sv", "softmax_prob.sv", "softmax.sv", "moe_topk.sv",
+                                   "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv", "moe_topk.sv",
                                    "moe_router.sv"),
                     "cosim.test_moe_router"),
             # the expert calls of the router's descriptor stream executed on the linear engine (one
@@ -135,7 +135,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # the layer's top: router -> descriptors -> experts, the DDR weight / bias words through two
             # weight FIFOs that drop the inactive experts' words (docs/moe.md, "RTL MoE layer")
             RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
-                                                 "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
+                                                 "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                  "moe_topk.sv", "moe_router.sv", "gelu.sv",
                                                  "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
                                                  "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
@@ -144,7 +144,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # the same top with the gate's own linear call on the experts' engine: LN2(x) in
             # (moe_layer GATE_CALL = 1 with its ports; docs/moe.md, "RTL MoE layer")
             RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
-                                                      "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
+                                                      "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                       "moe_topk.sv", "moe_router.sv",
                                                       "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
                                                       "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",

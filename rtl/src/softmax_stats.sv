@@ -9,8 +9,9 @@
 // 0 and contribute neither to m nor to s) and the row's first / last flags.
 //
 // Pass 1 (as the beats arrive): masked lanes -> the act minimum, a max tree of log2(L) registered
-// levels, the running row maximum (one compare + select per cycle); at the row's last beat m goes
-// to the m FIFO. The beats themselves wait in the x FIFO (CX beats: two rows of 255 scores).
+// levels (rtl/src/reduce_tree.sv, as the sum tree), the running row maximum (one compare + select
+// per cycle); at the row's last beat m goes to the m FIFO. The beats themselves wait in the x FIFO
+// (CX beats: two rows of 255 scores).
 // Pass 2 (a row once its m is known, one beat per cycle while the e FIFO has room): d = x - m
 // (exact, registered), L exp_core lanes (EXP_LAT stages, never stalled: the e FIFO space is
 // reserved at issue, rtl/src/credit_count.sv), mask, e to the e FIFO and to a sum tree of log2(L)
@@ -70,37 +71,25 @@ module softmax_stats
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({in_last, in_mask, in_x}), .s_axis_tvalid(in_valid),
       .m_axis_tdata({xq_last, xq_mask, xq_x}), .m_axis_tvalid(xq_valid), .m_axis_tready(xq_ready), .freed(x_freed));
 
-  // a side-band bit beside a tree's levels (bit j with level j): b shifted in (LV = 0 as well)
-  function automatic logic [LV:0] shift_in(input logic [LV:0] v, input logic b);
-    shift_in = (LV+1)'({v, b});
-  endfunction
-
-  logic signed [W-1:0] tr [LV+1][L];
-  logic [LV:0] tv, tf, tl;
-  always_ff @(posedge clk) begin
-    if (!rst_n) tv <= '0;
-    else tv <= shift_in(tv, in_valid);
-  end
-  always_ff @(posedge clk) begin
-    tf <= shift_in(tf, in_first);
-    tl <= shift_in(tl, in_last);
-    for (int i = 0; i < L; i++) tr[0][i] <= in_mask[i] ? $signed(in_x[i*W +: W]) : MIN;
-    for (int j = 1; j <= LV; j++)
-      for (int i = 0; i < (L >> j); i++)
-        tr[j][i] <= (tr[j-1][2*i+1] > tr[j-1][2*i]) ? tr[j-1][2*i+1] : tr[j-1][2*i];
-  end
+  // the max tree: masked lanes -> the act minimum (they never win)
+  logic [L*W-1:0]      x_leaves;
+  always_comb for (int i = 0; i < L; i++) x_leaves[i*W +: W] = in_mask[i] ? in_x[i*W +: W] : MIN;
+  logic                bmax_valid, bmax_first, bmax_last;
+  logic signed [W-1:0] bmax;           // the beat's maximum, its flags beside it
+  reduce_tree #(.L(L), .DW(W), .OP("max")) u_maxtree (
+      .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .in_first(in_first), .in_last(in_last),
+      .in_leaves(x_leaves), .out_valid(bmax_valid), .out_first(bmax_first), .out_last(bmax_last), .out_root(bmax));
 
   logic signed [W-1:0] m_run;
-  wire  signed [W-1:0] bm     = tr[LV][0];
-  wire  signed [W-1:0] m_next = (tf[LV] || bm > m_run) ? bm : m_run;
+  wire  signed [W-1:0] m_next = (bmax_first || bmax > m_run) ? bmax : m_run;
   always_ff @(posedge clk) begin
-    if (tv[LV]) m_run <= m_next;
+    if (bmax_valid) m_run <= m_next;
   end
 
   logic           mq_valid, mq_ready, mq_freed;
   logic [W-1:0]   mq_m;
   axis_fifo #(.WIDTH(W), .DEPTH(RMAX)) u_mq (
-      .clk(clk), .rst_n(rst_n), .s_axis_tdata(m_next), .s_axis_tvalid(tv[LV] && tl[LV]),
+      .clk(clk), .rst_n(rst_n), .s_axis_tdata(m_next), .s_axis_tvalid(bmax_valid && bmax_last),
       .m_axis_tdata(mq_m), .m_axis_tvalid(mq_valid), .m_axis_tready(mq_ready), .freed(mq_freed));
 
   // ------------------------------------------------------------------------------------------
@@ -168,33 +157,29 @@ module softmax_stats
   end
 
   logic [L*EW-1:0] em_flat;
-  always_comb for (int i = 0; i < L; i++) em_flat[i*EW +: EW] = em[i];
+  logic [L*BW-1:0] em_leaves;     // the sum tree's leaves, BW bits
+  always_comb for (int i = 0; i < L; i++) begin
+    em_flat[i*EW +: EW]   = em[i];
+    em_leaves[i*BW +: BW] = BW'(em[i]);
+  end
   axis_fifo #(.WIDTH(L * EW + 1), .DEPTH(CX), .SYNC_READ(1)) u_eq (
       .clk(clk), .rst_n(rst_n), .s_axis_tdata({el, em_flat}), .s_axis_tvalid(ev),
       .m_axis_tdata({e_last, e_data}), .m_axis_tvalid(e_valid), .m_axis_tready(e_ready), .freed(e_freed));
 
-  // sum tree
-  logic [BW-1:0] sr [LV+1][L];
-  logic [LV:0]   sv, sf, sl;
-  always_ff @(posedge clk) begin
-    if (!rst_n) sv <= '0;
-    else sv <= shift_in(sv, ev);
-  end
-  always_ff @(posedge clk) begin
-    sf <= shift_in(sf, ef);
-    sl <= shift_in(sl, el);
-    for (int i = 0; i < L; i++) sr[0][i] <= BW'(em[i]);
-    for (int j = 1; j <= LV; j++)
-      for (int i = 0; i < (L >> j); i++) sr[j][i] <= sr[j-1][2*i] + sr[j-1][2*i+1];
-  end
+  // the sum tree: one beat's e values
+  logic          bsum_valid, bsum_first, bsum_last;
+  logic [BW-1:0] bsum;            // the beat's sum, its flags beside it
+  reduce_tree #(.L(L), .DW(BW), .OP("sum")) u_sumtree (
+      .clk(clk), .rst_n(rst_n), .in_valid(ev), .in_first(ef), .in_last(el),
+      .in_leaves(em_leaves), .out_valid(bsum_valid), .out_first(bsum_first), .out_last(bsum_last), .out_root(bsum));
 
   // the row sum: exact, s <= 255 * 2^24 < 2^32
   logic [SW-1:0] s_acc;
-  wire  [SW-1:0] s_new = (sf[LV] ? '0 : s_acc) + SW'(sr[LV][0]);
+  wire  [SW-1:0] s_new = (bsum_first ? '0 : s_acc) + SW'(bsum);
   always_ff @(posedge clk) begin
-    if (sv[LV]) s_acc <= s_new;
+    if (bsum_valid) s_acc <= s_new;
   end
-  assign s_done = sv[LV] && sl[LV];
+  assign s_done = bsum_valid && bsum_last;
 
   // {m, s} of the finished row, registered, to the s FIFO
   logic          sreq_v;
