@@ -130,8 +130,8 @@ ROUTER_BROKEN = {
                                            "slot_last <= K == 1 || slot == KB'(K - 1);")]),
     "p_move_held": ("moe_router.sv", [("wire   p_move = pcol_full && (!phold_valid || (tk_valid && slot_last));",
                                        "wire   p_move = pcol_full && (tk_valid && slot_last);")]),
-    "rdy_extra_token": ("moe_router.sv", [("wire             t_ok_keep  = busy ? t_left != 8'd0 : start_ok;",
-                                           "wire             t_ok_keep  = busy ? t_left != 8'd1 : start_ok;")]),
+    "rdy_extra_token": ("moe_router.sv", [("wire             t_ok_keep  = busy ? t_nz : start_ok;",
+                                           "wire             t_ok_keep  = busy ? t_ne1 : start_ok;")]),
 }
 
 
