@@ -80,7 +80,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("reciprocal", ("reciprocal.sv",), "cosim.test_reciprocal"),),
            "cosim.vectors:reciprocal_csim", "cosim.sim_rows:reciprocal"),
     Kernel("softmax", "python_ref.kernels.softmax:softmax_two_pass_raw", ("softmax.cpp",), ("softmax_top",),
-           (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+           (RtlUnit("softmax", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                 "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv"),
                     "cosim.test_softmax"),
             RtlUnit("axis_fifo", ("axis_skid.sv", "axis_fifo.sv"), "cosim.test_axis_fifo")),
@@ -122,7 +122,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
     # moe_layer.cpp, the path backbone_top's MoE layers call; docs/moe.md, "HLS MoE layer")
     Kernel("moe", "python_ref.kernels.moe:moe_raw", ("moe.cpp", "moe_layer.cpp", "linear.cpp", "patch_embed.cpp"),
            ("moe_top", "moe_layer_top"),
-           (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+           (RtlUnit("moe_router", ("axis_skid.sv", "axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                    "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv", "moe_topk.sv",
                                    "moe_router.sv"),
                     "cosim.test_moe_router"),
@@ -134,7 +134,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_moe_experts"),
             # the layer's top: router -> descriptors -> experts, the DDR weight / bias words through two
             # weight FIFOs that drop the inactive experts' words (docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+            RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                                  "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                  "moe_topk.sv", "moe_router.sv", "gelu.sv",
                                                  "mac_array.sv", "linear_loader.sv", "linear_act.sv", "linear_issue.sv",
@@ -143,7 +143,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                     "cosim.test_moe_layer"),
             # the same top with the gate's own linear call on the experts' engine: LN2(x) in
             # (moe_layer GATE_CALL = 1 with its ports; docs/moe.md, "RTL MoE layer")
-            RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_count.sv",
+            RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                                       "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                       "moe_topk.sv", "moe_router.sv",
                                                       "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",

@@ -20,7 +20,7 @@ def test_cores_are_up_to_date():
 def test_dependencies_follow_the_instantiations():
     mods = modules()
     assert instantiated(mods["gelu"], set(mods)) == ["axis_pipe_ctrl", "axis_skid"]
-    assert instantiated(mods["softmax_stats"], set(mods)) == ["axis_fifo", "credit_count", "exp_core", "reciprocal",
+    assert instantiated(mods["softmax_stats"], set(mods)) == ["axis_fifo", "credit_join", "exp_core", "reciprocal",
                                                              "reduce_tree"]
     assert instantiated(mods["softmax"], set(mods)) == ["softmax_prob", "softmax_stats"]
     assert instantiated(mods["axis_skid"], set(mods)) == []

@@ -3,7 +3,7 @@
 //                                  p: ap_ufixed<25,1>; round half up; p <= 1 since e <= 1, r <= 1)
 // Input: the e beats of each row (L lanes, the row's last beat flagged) and the row's statistics
 // {r, s, m} from softmax_stats. A beat issues when both are there and the output FIFO has room
-// (credits, rtl/src/credit_count.sv: nothing in the pipeline ever stalls): Q1 the L products
+// (credits, rtl/src/credit_join.sv: nothing in the pipeline ever stalls): Q1 the L products
 // e_i * r (25 x 32, as two registered partial products), Q2 their sum and the rounding
 // (registered), then the output FIFO.
 // The statistics are consumed with the row's last beat; row_done pulses then (the softmax top's
@@ -44,13 +44,10 @@ module softmax_prob
     $error("softmax_prob: 32-bit lanes and an output FIFO of >= 4 entries");
   end
 
-  logic          o_room, o_freed;
-  wire           issue = e_valid && st_valid && o_room;
-  credit_count #(.DEPTH(DO)) u_ocred (.clk(clk), .rst_n(rst_n), .issue(issue), .freed(o_freed), .room(o_room));
-  // The readies leave out the source's own valid (its output slice looks at ready only with valid
-  // high): the same handshakes, one gate less between issue and the slices' enables.
-  assign e_ready  = st_valid && o_room;
-  assign st_ready = e_valid && o_room && e_last;
+  logic          o_freed, issue;
+  credit_join #(.DEPTH(DO)) u_join (
+      .clk(clk), .rst_n(rst_n), .beat_valid(e_valid), .beat_last(e_last), .beat_ready(e_ready),
+      .row_valid(st_valid), .row_ready(st_ready), .freed(o_freed), .issue(issue));
 
   always_ff @(posedge clk) begin
     if (!rst_n) row_done <= 1'b0;

@@ -14,7 +14,7 @@
 // (CX beats: two rows of 255 scores).
 // Pass 2 (a row once its m is known, one beat per cycle while the e FIFO has room): d = x - m
 // (exact, registered), L exp_core lanes (EXP_LAT stages, never stalled: the e FIFO space is
-// reserved at issue, rtl/src/credit_count.sv), mask, e to the e FIFO and to a sum tree of log2(L)
+// reserved at issue, rtl/src/credit_join.sv), mask, e to the e FIFO and to a sum tree of log2(L)
 // registered levels, the row sum accumulated (one exact 32-bit add per cycle).
 // Reciprocals: N_REC bit-serial units, rows dispatched round robin and collected in the same
 // order; {m, s} ride in TUSER; the r FIFO (RMAX rows) holds {r, s, m} for softmax_prob.
@@ -94,13 +94,10 @@ module softmax_stats
 
   // ------------------------------------------------------------------------------------------
   // Pass 2: issue (a beat per cycle while the e FIFO has room), d = x - m, exp lanes
-  logic          e_room, e_freed, p2_first;
-  wire           issue = xq_valid && mq_valid && e_room;
-  credit_count #(.DEPTH(CX)) u_ecred (.clk(clk), .rst_n(rst_n), .issue(issue), .freed(e_freed), .room(e_room));
-  // The readies leave out the FIFO's own valid (its output slice looks at ready only with valid high):
-  // the same handshakes, one gate less between issue and the slices' enables.
-  assign xq_ready = mq_valid && e_room;
-  assign mq_ready = xq_valid && e_room && xq_last;
+  logic          e_freed, p2_first, issue;
+  credit_join #(.DEPTH(CX)) u_join (
+      .clk(clk), .rst_n(rst_n), .beat_valid(xq_valid), .beat_last(xq_last), .beat_ready(xq_ready),
+      .row_valid(mq_valid), .row_ready(mq_ready), .freed(e_freed), .issue(issue));
 
   always_ff @(posedge clk) begin
     if (!rst_n) p2_first <= 1'b1;
