@@ -146,7 +146,7 @@ module linear_core
   // Every control signal is a register: ap_ready / ap_done are registered pulses.
   logic          lbusy, cbusy, pend, go_l, go_c, done, l_fin, i_active;
   logic [15:0]   in_r, out_r, n_ib_m1, rows_m1, p_n_ib_m1, p_rows_m1;
-  logic [LI-1:0] x_last_mask, p_mask;
+  logic [LI-1:0] x_last_mask;
   logic          wk_r, bk_r, gelu_r, p_gelu;
   logic [1:0]    mode_r, p_mode;
   wire           accept = ap_start && !lbusy && !pend;
@@ -154,10 +154,11 @@ module linear_core
   // the arguments of a call taken now, as the compute stages keep them
   wire [15:0]    a_n_ib_m1 = (in_dim - 1'b1) >> LOG_LI;
   wire [15:0]    a_rows_m1 = rows - 1'b1;
-  logic [LI-1:0] a_mask;     // lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1
-  // == j <= (in_dim - 1) mod LI == (r == 0 || j < r) with r = in_dim mod LI, read from a constant table
-  // indexed by r: one LUT of in_dim's low bits per lane. As a subtract-and-compare, and still as
-  // `j < r` (a carry chain, then ABC's LUT2 chain), in_dim -> p_mask was 4 LUT and 2 CARRY, 3.28 ns.
+  // The lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1, == (r == 0 || j < r)
+  // with r = in_dim mod LI. Only r is registered with the call (p_lo at the accept, x_lo at the launch);
+  // x_last_mask is read from a constant table by x_lo after the flip-flops, one LUT per lane. Formed
+  // from in_dim before the call registers, the mask was 4-5 LUT behind the in_dim port (ABC took
+  // r == 0 from the borrow of a_n_ib_m1's subtract, whose carry chain starts the path): 3.28-3.49 ns.
   localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
   function automatic logic [LI*LI-1:0] last_mask_table();
     for (int r = 0; r < LI; r++)
@@ -165,7 +166,8 @@ module linear_core
   endfunction
   localparam logic [LI*LI-1:0] LAST_MASK = last_mask_table();
   wire  [MB-1:0] a_r = LI == 1 ? '0 : MB'(in_dim);   // in_dim mod LI (LI = 1: the one entry)
-  assign a_mask = LAST_MASK[32'(a_r) * LI +: LI];
+  logic [MB-1:0] p_lo, x_lo;
+  assign x_last_mask = LAST_MASK[32'(x_lo) * LI +: LI];
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -200,14 +202,14 @@ module linear_core
       p_mode    <= mode;
       p_n_ib_m1 <= a_n_ib_m1;
       p_rows_m1 <= a_rows_m1;
-      p_mask    <= a_mask;
+      p_lo      <= a_r;
     end
     if (launch) begin
       gelu_r      <= pend ? p_gelu : use_gelu;
       mode_r      <= pend ? p_mode : mode;
       n_ib_m1     <= pend ? p_n_ib_m1 : a_n_ib_m1;
       rows_m1     <= pend ? p_rows_m1 : a_rows_m1;
-      x_last_mask <= pend ? p_mask : a_mask;
+      x_lo        <= pend ? p_lo : a_r;
     end
   end
   assign ap_idle = !lbusy && !cbusy && !pend;
