@@ -156,7 +156,8 @@ module linear_core
   wire [15:0]    a_rows_m1 = rows - 1'b1;
   // The lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1, == (r == 0 || j < r)
   // with r = in_dim mod LI. Only r is registered with the call (p_lo at the accept, x_lo at the launch);
-  // x_last_mask is read from a constant table by x_lo after the flip-flops, one LUT per lane. Formed
+  // x_last_mask is read from a constant table by x_lo after the flip-flops (linear_act registers it
+  // at go, one cycle before its first use: a ROM read between two registers). Formed
   // from in_dim before the call registers, the mask was 4-5 LUT behind the in_dim port (ABC took
   // r == 0 from the borrow of a_n_ib_m1's subtract, whose carry chain starts the path): 3.28-3.49 ns.
   localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
