@@ -36,7 +36,14 @@ COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
 # assignments; the seed is chosen per run (+verilator+seed) so the runs are reproducible.
 DEFAULT_SEED = 20231029  # runs are reproducible unless a seed is given
-VERILATOR_BUILD_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
+# --output-split-cfuncs: Verilator moves the symbol table's constructor body (one varInsert per public
+# signal; cocotb builds with --public-flat-rw) into a separate member function once it passes the
+# function split size (default that of --output-split). g++ 12 at -O1 or -Os then takes more than 30
+# minutes on that one function (the tiny moe_layer_gate model at 3,170 signals: the same body as a
+# constructor compiles in 6 s, as a member function not in 30 min; at -O0 in 2 s). A split size
+# of 200,000 statements keeps it in the constructor; the model's own functions here are far
+# smaller, and their generated code is unchanged.
+VERILATOR_BUILD_ARGS = ["--x-assign", "unique", "--x-initial", "unique", "--output-split-cfuncs", "200000"]
 
 
 class CosimError(RuntimeError):

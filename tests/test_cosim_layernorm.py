@@ -66,8 +66,7 @@ def test_layernorm_scoreboard_can_fail():
 # output pipeline's last valid bit advances even when the pipeline is stalled (ce_d high while ce is
 # low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second.
 LAYERNORM_BROKEN = {
-    "ce_d_stall": ("axis_pipe_mirror.sv", [("assign ce_next = !v_n[STAGES] || !skid_n;",
-                                            "assign ce_next = !v[STAGES-1] || !skid_n;")]),
+    "ce_d_stall": ("axis_pipe_mirror.sv", [("wire ce_hold = !v_n[STAGES] ||", "wire ce_hold = !v[STAGES-1] ||")]),
     "vnw_ld_phase": ("layernorm_stats.sv", [("vnw_ld <= state == VSUM1 || (state == NORM && !nph);",
                                              "vnw_ld <= state == VSUM1 || (state == NORM && nph);")]),
 }

@@ -124,16 +124,17 @@ def test_linear_scoreboard_can_fail():
 
 # Broken copies of the flags registered ahead of time (each checked against its definition by a
 # simulation assertion): in linear_out.sv a GELU pipeline one stage shorter than gelu.sv's in the ready
-# prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, acc_ok missing the acc_
-# slice's handshake; in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv
+# prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, its empty flag not set
+# by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv
 # lr_one one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
 # stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
     "side_last_push": ("linear_out.sv", [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
                                           "if (s_push && s_pop && side_e1) side_last <= f_user[0];")]),
-    "acc_ok_handshake": ("linear_out.sv", [("wire prev_valid_n = rst_n && ((prev_valid && !prev_ready) ||",
-                                            "wire prev_valid_n = rst_n && ((prev_valid) ||")]),
+    "acc_ok_handshake": ("linear_out.sv", [("wire pv = rst_n && ((prev_valid && !(tk && need_acc)) ||",
+                                            "wire pv = rst_n && ((prev_valid) ||")]),
+    "side_e0_pop": ("linear_out.sv", [("? side_e0 : !g_push && side_e1;", "? side_e0 : 1'b0;")]),
     "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
                                             "full[!cbank] : full[cbank];")]),
     "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),

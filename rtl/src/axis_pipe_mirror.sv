@@ -18,7 +18,8 @@ module axis_pipe_mirror #(
     input  logic s_valid,         // the pipeline's s_axis_tvalid
     input  logic m_ready,         // the output slice's m_axis_tready
     output logic m_valid,         // the output slice's m_axis_tvalid
-    output logic ce_next          // the pipeline's ce in the next cycle
+    output logic ce_next,         // the pipeline's ce in the next cycle
+    output logic ce_next_hold     // ce_next when m_ready is low: ce_next = m_ready || ce_next_hold
 );
   if (STAGES < 1) begin : g_chk
     $error("axis_pipe_mirror: STAGES must be >= 1, got %0d", STAGES);
@@ -32,7 +33,12 @@ module axis_pipe_mirror #(
   wire               skid_n  = !ofree && (skid || v[STAGES]);
   wire               valid_n = ofree ? skid || v[STAGES] : m_valid;
   wire  [STAGES:1]   v_n     = ce ? STAGES'({v, s_valid && run}) : v;
-  assign ce_next = !v_n[STAGES] || !skid_n;
+  // m_ready (often a late handshake) enters only through ofree, and ofree high empties the skid
+  // slot, so ce_next = m_ready || (ce_next with ofree = !m_valid). The hold cofactor is one kept node
+  // of flip-flops: m_ready is then in the last gate, however ABC maps the rest.
+  (* keep *) wire ce_hold = !v_n[STAGES] || !(m_valid && (skid || v[STAGES]));
+  assign ce_next_hold = ce_hold;
+  assign ce_next = m_ready || ce_hold;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

@@ -146,7 +146,6 @@ module linear_core
   // Every control signal is a register: ap_ready / ap_done are registered pulses.
   logic          lbusy, cbusy, pend, go_l, go_c, done, l_fin, i_active;
   logic [15:0]   in_r, out_r, n_ib_m1, rows_m1, p_n_ib_m1, p_rows_m1;
-  logic [LI-1:0] x_last_mask;
   logic          wk_r, bk_r, gelu_r, p_gelu;
   logic [1:0]    mode_r, p_mode;
   wire           accept = ap_start && !lbusy && !pend;
@@ -154,21 +153,13 @@ module linear_core
   // the arguments of a call taken now, as the compute stages keep them
   wire [15:0]    a_n_ib_m1 = (in_dim - 1'b1) >> LOG_LI;
   wire [15:0]    a_rows_m1 = rows - 1'b1;
-  // The lanes of a row's last x_ beat inside in_dim: j < ((in_dim - 1) mod LI) + 1, == (r == 0 || j < r)
-  // with r = in_dim mod LI. Only r is registered with the call (p_lo at the accept, x_lo at the launch);
-  // x_last_mask is read from a constant table by x_lo after the flip-flops (linear_act registers it
-  // at go, one cycle before its first use: a ROM read between two registers). Formed
-  // from in_dim before the call registers, the mask was 4-5 LUT behind the in_dim port (ABC took
-  // r == 0 from the borrow of a_n_ib_m1's subtract, whose carry chain starts the path): 3.28-3.49 ns.
+  // in_dim mod LI, registered with the call (p_lo at the accept, x_lo at the launch): linear_act
+  // decodes the last beat's lane mask from it at go. Formed from in_dim before the call registers,
+  // the mask was 4-5 LUT behind the in_dim port (ABC took r == 0 from the borrow of a_n_ib_m1's
+  // subtract, whose carry chain starts the path): 3.28-3.49 ns on edge_moe.
   localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
-  function automatic logic [LI*LI-1:0] last_mask_table();
-    for (int r = 0; r < LI; r++)
-      for (int j = 0; j < LI; j++) last_mask_table[r*LI + j] = r == 0 || j < r;
-  endfunction
-  localparam logic [LI*LI-1:0] LAST_MASK = last_mask_table();
   wire  [MB-1:0] a_r = LI == 1 ? '0 : MB'(in_dim);   // in_dim mod LI (LI = 1: the one entry)
   logic [MB-1:0] p_lo, x_lo;
-  assign x_last_mask = LAST_MASK[32'(x_lo) * LI +: LI];
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -248,7 +239,7 @@ module linear_core
   logic [AAW-1:0]            rd_addr;
   logic [LI*OPERAND_W-1:0]   rd_data;
   linear_act #(.LI(LI), .ADEPTH(ADEPTH), .AAW(AAW)) u_act (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .rows_m1(rows_m1), .n_ib_m1(n_ib_m1), .last_mask(x_last_mask),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_c), .rows_m1(rows_m1), .n_ib_m1(n_ib_m1), .last_lo(x_lo),
       .s_axis_x_tdata(x_d), .s_axis_x_tvalid(x_v), .s_axis_x_tready(x_r),
       .wr_pulse(x_wr), .rd_addr(rd_addr), .rd_data(rd_data));
 
