@@ -125,8 +125,9 @@ def test_linear_scoreboard_can_fail():
 # Broken copies of the flags registered ahead of time (each checked against its definition by a
 # simulation assertion): in linear_out.sv a GELU pipeline one stage shorter than gelu.sv's in the ready
 # prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, its empty flag not set
-# by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv
-# lr_one one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
+# by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go
+# cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv lr_one
+# one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
 # stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
