@@ -73,8 +73,13 @@ def test_moe_experts_scoreboard_can_fail():
 # acc rule): the RTL's read-after-write monitor stops the simulation; the scores one row off: the
 # scoreboard.
 MOE_EXPERTS_BROKEN = {
-    "h_before_write": ([("r_src   <= rp ? h_ok_d : filled_d;", "r_src   <= rp ? 1'b1 : filled_d;")], "h entry"),
-    "x_before_fill": ([("r_src   <= rp ? h_ok_d : filled_d;", "r_src   <= rp ? h_ok_d : run_on;")], "x entry"),
+    # r_src is registered as two cofactors on the row end (r_src_e, r_src_m): both are broken
+    "h_before_write": ([("r_src_e <= rp ? h_call_ok && (RW+1)'(h_rows) > rk_p1 : filled_d;", "r_src_e <= rp ? 1'b1 : filled_d;"),
+                        ("r_src_m <= rp ? h_call_ok && h_rows > rk : filled_d;", "r_src_m <= rp ? 1'b1 : filled_d;")], "h entry"),
+    "x_before_fill": ([("r_src_e <= rp ? h_call_ok && (RW+1)'(h_rows) > rk_p1 : filled_d;",
+                        "r_src_e <= rp ? h_call_ok && (RW+1)'(h_rows) > rk_p1 : run_on;"),
+                       ("r_src_m <= rp ? h_call_ok && h_rows > rk : filled_d;", "r_src_m <= rp ? h_call_ok && h_rows > rk : run_on;")],
+                      "x entry"),
     "acc_before_zero": ([("a_issue = a_have && filled &&", "a_issue = a_have &&")], "zeroed after a read"),
     "score_index": ([("ls_data <= tb_s[sk];", "ls_data <= tb_s[sk_last ? sk : sk + 1'b1];")], "MISMATCH"),
 }

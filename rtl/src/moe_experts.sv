@@ -189,6 +189,7 @@ module moe_experts
   logic [RW-1:0]    t_rm1  [2];          // the table's rows - 1
   logic             t_last;              // table 1's call is the layer's last
   logic [1:0]       t_busy;              // the table holds a call the writer has not finished
+  logic             pq_busy;             // t_busy[pq] in a flip-flop of its own (the parser's row take)
 
   // ------------------------------------------------------------------------------------------
   // Parser and run control. Every format check is registered (GATE and header: a check state before
@@ -198,6 +199,7 @@ module moe_experts
   logic [RW-1:0] n_tok, prow, hrm1;       // T, the row being parsed, the call's rows - 1
   logic [MOE_H_ROWS_W-1:0] prev_rows;     // the previous header's rows (fc2's must equal its fc1's)
   logic          hlast, pq, g_bad, h_bad; // pq: the parity (table) of the call being parsed: 0 fc1, 1 fc2
+  logic          prow_last;               // prow == hrm1 in a flip-flop of its own (below)
   logic [CW-1:0] pc;                      // calls whose rows are all in their table
   logic [XAW-1:0] f_lastent;              // T * ND - 1: the last x / moe_acc entry of the layer
   logic          x_fill, z_fill, run_on, run_end, filled;   // filled: x rows in, moe_acc zeroed
@@ -230,7 +232,7 @@ module moe_experts
                  (pq ? f_rows == prev_rows : !f_last);
   wire row_ok  = f_kind == MOE_H_KIND_W'(MOE_KIND_ROW) && 32'(f_tok) < 32'(n_tok) && 32'(f_k) <= 32'(hrm1) &&
                  (pq || 32'(f_k) == 32'(prow));
-  wire row_take = ps == P_ROWS && dv && !t_busy[pq];
+  wire row_take = ps == P_ROWS && dv && !pq_busy;
   // filled's next value (the x reader registers its go from it)
   // in_chk: the check state (GATE_CALL ? gs == G_TCHK : ps == P_GCHK) in a flip-flop of its own, set
   // on the move into it (both leave it after one cycle): the state registers fan out to the whole
@@ -243,13 +245,24 @@ module moe_experts
     case (ps)
       P_GATE, P_LOAD: dr = 1'b1;
       P_HDR:          dr = !ap_start;
-      P_ROWS:         dr = !t_busy[pq];
+      P_ROWS:         dr = !pq_busy;
       default:        dr = 1'b0;
     endcase
   end
 
   logic wr_end_land, wr_end_par;          // the writer's last write of a call lands (below)
   logic run_calls_done;                   // the layer's last call's last write landed
+
+  // pq_busy's next value: t_busy's next entry at pq's next value. As the select t_busy[pq] it sat at
+  // the head of row_take, which ABC built as a LUT4 -> LUT2 -> LUT2 chain shared by ps, prow and the
+  // table-write stage (pq -> ps 6 LUT, 3.18 ns in moe_layer_gate).
+  logic [1:0] t_busy_n;
+  always_comb begin
+    t_busy_n = t_busy;
+    if (tw_v && !tw_bad && tw_end) t_busy_n[tw_p] = 1'b1;
+    if (wr_end_land) t_busy_n[wr_end_par] = 1'b0;
+  end
+  wire pq_n = ps == P_GATE ? 1'b0 : pq ^ (row_take && prow_last);
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -262,6 +275,7 @@ module moe_experts
       z_fill   <= 1'b0;
       pc       <= '0;
       t_busy   <= '0;
+      pq_busy  <= 1'b0;
       tw_v     <= 1'b0;
       tw_err   <= 1'b0;
       gs       <= G_TOK;
@@ -284,7 +298,7 @@ module moe_experts
             pc     <= '0;
             gs     <= G_ID;
           end
-          G_ID: if (prow == hrm1) begin
+          G_ID: if (prow_last) begin
             ap_start <= 1'b1;          // the gate call (arguments below)
             gs       <= G_RUN;
           end
@@ -310,7 +324,7 @@ module moe_experts
           ap_start <= 1'b1;
           ps       <= P_ROWS;
         end
-        P_ROWS: if (row_take && prow == hrm1) ps <= hlast ? P_RUN : P_HDR;
+        P_ROWS: if (row_take && prow_last) ps <= hlast ? P_RUN : P_HDR;
         P_RUN: if (run_end) begin
           run_on <= 1'b0;   // (GATE_CALL: gs returns to G_TOK at the same edge)
           ps     <= P_GATE;
@@ -328,6 +342,7 @@ module moe_experts
       if (z_fill && fz_last) z_fill <= 1'b0;
       filled <= filled_d;
       if (wr_end_land) t_busy[wr_end_par] <= 1'b0;
+      pq_busy <= pq_n ? t_busy_n[1] : t_busy_n[0];
     end
   end
 
@@ -353,7 +368,7 @@ module moe_experts
       hrm1  <= RW'(32'(n_tok) - 1);
       hlast <= 1'b0;
     end
-    if (gid_take && prow == hrm1) begin   // the gate call: x (D) -> logits (E) of every token, no GELU
+    if (gid_take && prow_last) begin   // the gate call: x (D) -> logits (E) of every token, no GELU
       a_fc2  <= 1'b0;
       a_gate <= 1'b1;
       a_gelu <= 1'b0;
@@ -373,14 +388,21 @@ module moe_experts
       prow      <= '0;
     end
     if (row_take || gid_take) prow <= prow + 1'b1;
-    if (row_take && prow == hrm1) pq <= !pq;
+    // prow_last: the row being parsed is the call's last, loaded with prow and hrm1 (a compare of
+    // flip-flops when prow steps). As the compare it fed ps's next state, where ABC put it (and the
+    // reset) at the head of a 6-LUT chain (3.44 ns in moe_layer_gate). hdr_take (ps == P_HDR) never
+    // meets a row step (ps == P_ROWS, or G_ID, which ends before the router's first word exists).
+    if (GATE_CALL && gs == G_TCHK) prow_last <= RW'(32'(n_tok) - 1) == '0;
+    if (hdr_take) prow_last <= RW'(32'(f_rows) - 1) == '0;
+    if (row_take || gid_take) prow_last <= prow + 1'b1 == hrm1;
+    if (row_take && prow_last) pq <= !pq;
     tw_p   <= pq;
     tw_i   <= prow;
     // G_ID: the identity row prow (pq is 0: x row prow in, h row prow out)
     tw_tok <= gid_take ? XAW'(32'(prow) * ND) : XAW'(32'(f_tok) * ND);
     tw_k   <= gid_take ? HAW'(32'(prow) * NH) : HAW'(32'(f_k) * NH);
     tw_s   <= f_score;
-    tw_end <= prow == hrm1;
+    tw_end <= prow_last;
     tw_rm1 <= hrm1;
     tw_last <= hlast;
     tw_bad <= !gid_take && !row_ok;
@@ -778,6 +800,9 @@ module moe_experts
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
       if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
+      if (pq_busy != t_busy[pq]) $error("moe_experts: pq_busy differs from t_busy[pq]");
+      if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_last != (prow == hrm1))
+        $error("moe_experts: prow_last differs from prow == hrm1");
       if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
         $error("moe_experts: fx_last / fz_last differ from their compares");
     end
