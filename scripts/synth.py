@@ -58,6 +58,30 @@ def dsp_registers(netlist: Path) -> dict:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def netlist_counts(netlist: Path) -> dict:
+    """Cell counts by category of a Yosys JSON netlist already written (e.g. the flattened netlist
+    that scripts/timing.py keeps in build/timing/<cfg>/, the only Yosys run of the units too big for
+    the WebAssembly Yosys), in the form of :func:`synth_unit`'s result."""
+    try:
+        design = json.loads(Path(netlist).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: cannot read the netlist {netlist}: {exc}")
+    cells: dict[str, int] = {}
+    for mod in design.get("modules", {}).values():
+        if mod.get("attributes", {}).get("blackbox") or mod.get("attributes", {}).get("whitebox"):
+            continue
+        for cell in mod.get("cells", {}).values():
+            cells[cell["type"]] = cells.get(cell["type"], 0) + 1
+    if not cells:
+        raise SystemExit(f"error: the netlist {netlist} has no cells")
+    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
+    known = {c for names in CATEGORIES.values() for c in names}
+    counts["other"] = {c: n for c, n in cells.items() if c not in known}
+    counts["seconds"] = 0.0
+    counts["source"] = str(netlist)
+    return counts
+
+
 def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | None = None,
                netlist: bool = False, flatten: bool = False) -> dict:
     """Run Yosys on one unit (top-level parameters overridden by ``params``); returns cell counts
@@ -93,35 +117,80 @@ def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | 
     return counts
 
 
-def table(cfg_name: str, results: dict) -> str:
-    cols = ["LUT", "LUTRAM", "SRL", "FF", "CARRY", "DSP", "BRAM18", "BRAM36"]
+COLUMNS = ["LUT", "LUTRAM", "SRL", "FF", "CARRY", "DSP", "BRAM18", "BRAM36"]
+
+
+def table(cfg_name: str, results: dict, kept_rows: dict | None = None) -> str:
+    """The resource table: one row per unit of ``results``, plus ``kept_rows`` ({unit: row text},
+    rows of the document's table for units not run now), sorted by unit. A row counted from a
+    given netlist says so in its last column."""
     lines = [f"Configuration `{cfg_name}`; `make synth CONFIG=configs/{cfg_name}.yaml` "
-             f"(Yosys 0.70 `synth_xilinx -family xcup -noiopad -noclkbuf`).", "",
-             "| unit | " + " | ".join(cols) + " | other cells |", "|---" * (len(cols) + 2) + "|"]
+             f"(Yosys 0.70 `synth_xilinx -family xcup -noiopad -noclkbuf`). Rows marked \"netlist\" are "
+             f"counted from the flattened netlist of `scripts/timing.py --yosys native` (`--netlist "
+             f"UNIT=PATH`), for the units the WebAssembly Yosys cannot hold.", "",
+             "| unit | " + " | ".join(COLUMNS) + " | other cells |", "|---" * (len(COLUMNS) + 2) + "|"]
+    rows = dict(kept_rows or {})
     for unit, c in results.items():
         other = ", ".join(f"{k} {v}" for k, v in sorted(c["other"].items())) or "-"
-        lines.append(f"| {unit} | " + " | ".join(str(c[k]) for k in cols) + f" | {other} |")
+        if c.get("source"):
+            other += f"; netlist `{c['source']}` (flattened)"
+        rows[unit] = f"| {unit} | " + " | ".join(str(c[k]) for k in COLUMNS) + f" | {other} |"
+    lines += [rows[u] for u in sorted(rows)]
     return "\n".join(lines)
+
+
+def document_rows(doc: Path, cfg_name: str) -> dict:
+    """The rows of the document's synth-<cfg> table as {unit: row text} (empty without one)."""
+    import re
+    text = Path(doc).read_text() if Path(doc).exists() else ""
+    m = re.search(rf"<!-- BEGIN synth-{re.escape(cfg_name)} -->(.*?)<!-- END synth-{re.escape(cfg_name)} -->",
+                  text, re.S)
+    rows = {}
+    for line in (m.group(1).splitlines() if m else []):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("unit",) and not set(line) <= set("|- "):
+            rows[cells[0]] = line.rstrip()
+    return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="configs/edge_moe.yaml")
     ap.add_argument("--units", nargs="*", help="default: every rtl/src/*.sv")
-    ap.add_argument("--update", type=Path, help="write the table into this results document")
+    ap.add_argument("--update", type=Path, help="write the table into this results document (the rows of "
+                    "units not run now are kept)")
+    ap.add_argument("--netlist", action="append", default=[], metavar="UNIT=PATH",
+                    help="count UNIT's row from this JSON netlist instead of running Yosys (e.g. "
+                         "build/timing/edge_moe/linear_attention.native.json); repeatable")
     args = ap.parse_args()
     cfg = config_or_exit(args.config)
-    chosen = args.units or units()
-    unknown = sorted(set(chosen) - set(units()))
+    given = {}
+    for item in args.netlist:
+        unit, sep, path = item.partition("=")
+        if not sep or not unit or not path:
+            print(f"error: --netlist takes UNIT=PATH, got {item!r}", file=sys.stderr)
+            return 2
+        if not Path(path).is_file():
+            print(f"error: --netlist {unit}: no file {path}", file=sys.stderr)
+            return 2
+        given[unit] = Path(path)
+    chosen = args.units if args.units is not None else ([] if given else units())
+    unknown = sorted((set(chosen) | set(given)) - set(units()))
     if unknown:
         print(f"error: no RTL unit named {', '.join(unknown)}; units: {', '.join(units())}", file=sys.stderr)
         return 2
     results = {}
     for u in chosen:
+        if u in given:
+            continue
         print(f"synthesizing {u} ({cfg.name}) ...", flush=True)
         results[u] = synth_unit(u, cfg.name)
         print(f"  {u}: " + ", ".join(f"{k} {v}" for k, v in results[u].items() if k not in ("other",)))
-    text = table(cfg.name, results)
+    for u, path in given.items():
+        results[u] = netlist_counts(path)
+        print(f"  {u} (from {path}): " + ", ".join(f"{k} {results[u][k]}" for k in COLUMNS))
+    kept = document_rows(args.update, cfg.name) if args.update else {}
+    text = table(cfg.name, results, {u: r for u, r in kept.items() if u not in results and u in units()})
     print(text)
     if args.update:
         update_section(args.update, f"synth-{cfg.name}", text)
