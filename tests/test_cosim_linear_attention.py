@@ -56,7 +56,7 @@ def test_linear_attention_scoreboards_can_fail():
 # (mid-call, not when the array is idle), and a non-owner's start not held (attention starts while the
 # linear engine owns the array).
 BROKEN = {
-    "out_valid_not_gated": ("wire                    lin_out_valid  = out_valid && !sel;",
+    "out_valid_not_gated": ("wire                    lin_out_valid  = out_valid && !sel_o;",
                             "wire                    lin_out_valid  = out_valid;"),
     "switch_mid_call": ("wire           switch_ok = req_r != sel && lin_idle_c && attn_idle_c && quiet == '0;",
                         "wire           switch_ok = req_r != sel;"),

@@ -140,6 +140,10 @@ module linear_attention
 
   // ---- ownership
   logic          req_r, grant_lin, grant_attn;
+  // sel_o: sel again, for the result valid's gate only. sel drives the 2:1 mux of every array input
+  // (thousands of loads); on edge_moe its net reached attn_norm's capture through out_valid && sel
+  // (3.17 ns). Its own feedback (not sel's) keeps Yosys from merging the two flip-flops.
+  (* keep *) logic sel_o;
   logic [QW-1:0] quiet;                     // edges until no step or write is in the array
   logic          lin_idle_c, attn_idle_c;   // the cores' ap_idle
   logic          m_ld_valid, m_in_valid;    // the array's (muxed) load and step valid
@@ -148,12 +152,14 @@ module linear_attention
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       sel        <= 1'b0;
+      sel_o      <= 1'b0;
       req_r      <= 1'b0;
       grant_lin  <= 1'b1;   // sel == req_r == 0: the linear engine owns the array after reset
       grant_attn <= 1'b0;
       quiet      <= '0;
     end else begin
       sel        <= sel_n;
+      sel_o      <= switch_ok ? req_r : sel_o;   // == sel_n (sel_o == sel, checked below)
       req_r      <= sel_req;
       grant_lin  <= !sel_n && !sel_req;     // == (sel == req_r == 0) in the next cycle
       grant_attn <= sel_n && sel_req;
@@ -183,8 +189,12 @@ module linear_attention
   logic                   out_valid;
   logic [LO*ACC_W-1:0]    out_acc;
   logic [UW-1:0]          out_user;
-  wire                    lin_out_valid  = out_valid && !sel;
-  wire                    attn_out_valid = out_valid && sel;
+  wire                    lin_out_valid  = out_valid && !sel_o;
+  wire                    attn_out_valid = out_valid && sel_o;
+`ifndef SYNTHESIS
+  always_ff @(posedge ap_clk)
+    if (ap_rst_n && sel_o != sel) $error("linear_attention: sel_o differs from sel");
+`endif
 
   linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start(lin_ap_start && grant_lin), .ap_done(lin_ap_done), .ap_idle(lin_idle_c),

@@ -151,6 +151,8 @@ module linear_loader
   end
   wire [BIAS_W-1:0] b_raw = s_axis_b_tdata[32'(bl) * BIAS_W +: BIAS_W];
   wire [PW-1:0]     b_al  = !b_in ? '0 : b_kind ? (PW'($signed(b_raw)) << (PF - FAB)) : (PW'($signed(b_raw)) << (PF - FB));
+  logic [PW-1:0]    b_al_q;      // b_al and the write's bank / lane, registered: the write lands an edge later
+  logic [2*LO-1:0]  b_we_q;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -228,12 +230,19 @@ module linear_loader
       last_blk[lbank] <= !more;
       if (!more) fmask[fwp] <= blk_mask;
     end
+    // The bias write one cycle after its step (b_we_q, b_al_q): the lane select of the stream word and
+    // the alignment stay apart from the 2 LO-way write fan-out (bl -> bias_c was 3.13 ns on edge_moe
+    // inside linear_attention). The write lands at the edge after the step, before the block's bank is
+    // marked full (the last step sets bdone; LOAD -> HANDOVER -> full takes two more edges; checked
+    // below). Constant slices with an enable each: a part-select indexed by lbank became a multiply
+    // (a DSP48E2) and a 22-LUT write demultiplexer over the 2 LO PW bits on the 32-wide engine (13.4 ns).
+    b_al_q <= b_al;
+    for (int k = 0; k < 2; k++)
+      for (int o = 0; o < LO; o++) begin
+        b_we_q[k * LO + o] <= rst_n && b_step && b_oh[o] && lbank == 1'(k);
+        if (b_we_q[k * LO + o]) bias_c[(k * LO + o) * PW +: PW] <= b_al_q;
+      end
     if (b_step) begin
-      // constant slices with an enable each: a part-select indexed by lbank became a multiply (a DSP48E2)
-      // and a 22-LUT write demultiplexer over the 2 LO PW bits on the 32-wide edge_moe engine (13.4 ns)
-      for (int k = 0; k < 2; k++)
-        for (int o = 0; o < LO; o++)
-          if (b_oh[o] && lbank == 1'(k)) bias_c[(k * LO + o) * PW +: PW] <= b_al;
       b_oh <= b_oh << 1;
       if (b_oh[LO-1]) bdone <= 1'b1;
       if (b_in) begin
@@ -293,6 +302,9 @@ module linear_loader
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
+    for (int k = 0; k < 2; k++)
+      if (rst_n && |b_we_q[k * LO +: LO] && full[k])
+        $error("linear_loader: a bias write to bank %0d lands after the bank was handed over", k);
     if (rst_n && (w_en != (state == LOAD && !wdone) || b_en != (state == LOAD && !bdone) ||
                   (state == LOAD && (q_last != (32'(lq) == QW - 1) || qw_last != (q_last && w_last)))))
       $error("linear_loader: a registered flag differs from its definition");
