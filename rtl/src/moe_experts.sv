@@ -182,9 +182,15 @@ module moe_experts
 
   // ------------------------------------------------------------------------------------------
   // Row tables: entry i of a call: its token's first x / moe_acc entry (token * ND), its h row's
-  // first entry (k * NH) and (table 1) its score.
-  logic [XAW-1:0]   tb_tok [2][TMAX];
-  logic [HAW-1:0]   tb_k   [2][TMAX];
+  // first entry (k * NH) and (table 1) its score. One memory per table and field (tb_tok0 = table 0's
+  // token entries, ...): every read names its table by a constant, so each is a one-dimensional
+  // memory with asynchronous reads (distributed RAM). As [2][TMAX] arrays Yosys kept two words of
+  // TMAX entries each in flip-flops, read through TMAX-way multiplexers (9 LUT from rk to r_b, 4.59 ns
+  // in moe_layer_gate on edge_moe).
+  logic [XAW-1:0]   tb_tok0 [TMAX];
+  logic [XAW-1:0]   tb_tok1 [TMAX];
+  logic [HAW-1:0]   tb_k0   [TMAX];
+  logic [HAW-1:0]   tb_k1   [TMAX];
   logic [ACT_W-1:0] tb_s   [TMAX];
   logic [RW-1:0]    t_rm1  [2];          // the table's rows - 1
   logic             t_last;              // table 1's call is the layer's last
@@ -408,8 +414,13 @@ module moe_experts
     tw_bad <= !gid_take && !row_ok;
     tw_g   <= gid_take;
     if (tw_v) begin
-      tb_tok[tw_p][tw_i] <= tw_tok;
-      tb_k[tw_p][tw_i]   <= tw_k;
+      if (tw_p) begin
+        tb_tok1[tw_i] <= tw_tok;
+        tb_k1[tw_i]   <= tw_k;
+      end else begin
+        tb_tok0[tw_i] <= tw_tok;
+        tb_k0[tw_i]   <= tw_k;
+      end
       if (tw_p) tb_s[tw_i] <= tw_s;
       if (tw_end) begin
         t_rm1[tw_p] <= tw_rm1;
@@ -539,8 +550,8 @@ module moe_experts
     r_end_q <= r_rowend;
     rkn     <= rk == r_rm1 ? '0 : rk + 1'b1;
     for (int i = 0; i < 2; i++) begin
-      if (r_sel == i[0]) r_b[i] <= rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk]);
-      else r_b[i] <= rp ? AW'(tb_k[1][rkn]) : AW'(tb_tok[0][rkn]);
+      if (r_sel == i[0]) r_b[i] <= rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk]);
+      else r_b[i] <= rp ? AW'(tb_k1[rkn]) : AW'(tb_tok0[rkn]);
     end
     if (h_start) h_call <= w_call;
     if (x_issue && !rp) xq <= xbuf[x_ra];
@@ -622,7 +633,7 @@ module moe_experts
     sk_last <= s_issue ? !sk_last && 32'(sk) + 1 == 32'(t_rm1[1]) : sk == t_rm1[1];
     ak_last <= a_issue ? (ak_last ? t_rm1[1] == '0 : 32'(ak) + 1 == 32'(t_rm1[1])) : ak == t_rm1[1];
     akn     <= a_issue ? (akn == t_rm1[1] ? '0 : akn + 1'b1) : (ak == t_rm1[1] ? '0 : ak + 1'b1);
-    a_base  <= a_issue ? tb_tok[1][akn] : tb_tok[1][ak];
+    a_base  <= a_issue ? tb_tok1[akn] : tb_tok1[ak];
     ab_last <= a_rowend ? !ab_last && ab == BW'(ND - 2) : ab == BW'(ND - 1);
     if (a_issue || d_issue) aq <= abuf[a_ra];
   end
@@ -677,7 +688,7 @@ module moe_experts
     wb_last  <= w_g || (w_rowend ? !wb_last && wb == (wp ? BW'(ND - 2) : BW'(NH - 2)) :
                                    wb == (wp ? BW'(ND - 1) : BW'(NH - 1)));
     w_h      <= !wp;
-    w_a      <= wp ? AW'(tb_tok[1][wk] + XAW'(wb)) : AW'(tb_k[0][wk] + HAW'(wb));
+    w_a      <= wp ? AW'(tb_tok1[wk] + XAW'(wb)) : AW'(tb_k0[wk] + HAW'(wb));
     w_d      <= ly_data;
     w_call   <= wc;
     w_hinc   <= ly_valid && !wp && wb_last;
@@ -795,7 +806,7 @@ module moe_experts
       if (a_issue && d_issue) $error("moe_experts: the acc reader and the drain read at once");
       if (ly_valid && wk_last != (wk == t_rm1[wp]))
         $error("moe_experts: the writer's wk_last differs from its definition");
-      if (x_issue && r_base != (rp ? AW'(tb_k[1][rk]) : AW'(tb_tok[0][rk])))
+      if (x_issue && r_base != (rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
