@@ -208,6 +208,12 @@ module moe_experts
   logic          prow_last;               // prow == hrm1 in a flip-flop of its own (below)
   logic [CW-1:0] pc;                      // calls whose rows are all in their table
   logic [XAW-1:0] f_lastent;              // T * ND - 1: the last x / moe_acc entry of the layer
+  // T * ND is registered where T is taken (f_tnd: the multiply between two registers), and f_lastent
+  // and f_lastm1 (T * ND - 2, the fill flags' compare) are loaded from it in every cycle: T is taken
+  // at P_GATE / G_TOK, and the fill starts two edges later (after P_GCHK / G_TCHK), when both hold.
+  // As one expression the multiply and its subtract made one path (3.12 ns in moe_layer_gate on
+  // edge_moe), and fx + 1 == f_lastent an adder before the compare (3.23 ns).
+  logic [XAW-1:0] f_tnd, f_lastm1;
   logic          x_fill, z_fill, run_on, run_end, filled;   // filled: x rows in, moe_acc zeroed
   logic [XAW-1:0] fx, fz;
   logic          fx_last, fz_last;        // fx == f_lastent, fz == f_lastent (registered, below)
@@ -358,14 +364,14 @@ module moe_experts
     if (ps == P_GATE) begin
       if (!GATE_CALL) begin
         n_tok     <= RW'(f_rows);
-        f_lastent <= XAW'(32'(f_rows) * ND - 1);
+        f_tnd     <= XAW'(32'(f_rows) * ND);
       end
       g_bad     <= !gate_ok;
       pq        <= 1'b0;
     end
     if (GATE_CALL && gs == G_TOK && xv) begin
       n_tok     <= RW'(xu[7:0]);
-      f_lastent <= XAW'(32'(xu[7:0]) * ND - 1);
+      f_tnd     <= XAW'(32'(xu[7:0]) * ND);
       t_bad     <= xu[7:0] == '0 || 32'(xu[7:0]) > TMAX;
       run_user  <= xu;
     end
@@ -398,7 +404,7 @@ module moe_experts
     // flip-flops when prow steps). As the compare it fed ps's next state, where ABC put it (and the
     // reset) at the head of a 6-LUT chain (3.44 ns in moe_layer_gate). hdr_take (ps == P_HDR) never
     // meets a row step (ps == P_ROWS, or G_ID, which ends before the router's first word exists).
-    if (GATE_CALL && gs == G_TCHK) prow_last <= RW'(32'(n_tok) - 1) == '0;
+    if (GATE_CALL && gs == G_TCHK) prow_last <= n_tok == RW'(1);   // RW'(n_tok - 1) == 0 (n_tok < 2^RW)
     if (hdr_take) prow_last <= RW'(32'(f_rows) - 1) == '0;
     if (row_take || gid_take) prow_last <= prow + 1'b1 == hrm1;
     if (row_take && prow_last) pq <= !pq;
@@ -442,8 +448,8 @@ module moe_experts
       fx_last <= 1'b0;
       fz_last <= 1'b0;
     end else begin
-      if (x_fill && xv) fx_last <= fx + 1'b1 == f_lastent;
-      if (z_fill) fz_last <= fz + 1'b1 == f_lastent;
+      if (x_fill && xv) fx_last <= fx == f_lastm1;
+      if (z_fill) fz_last <= fz == f_lastm1;
     end
   end
   assign xr = x_fill;
@@ -726,9 +732,12 @@ module moe_experts
   // token waits in gq, so the router (a token every NB + 1 cycles at best) is never starved.
   logic [RW-1:0]      gk, g_rows;
   logic               g_on, g_ok, gqv, gtv, gov;
-  // gk is the token's last: a compare of flip-flops (n_tok only changes at G_TOK, before g_on), not a
-  // register of gk's next value (the issue, whose net enables gq's bits, then an adder: 3.07 ns)
-  wire                g_klast = 32'(gk) == 32'(n_tok) - 1;
+  // gk is the token's last: a compare of flip-flops, not a register of gk's next value (the issue,
+  // whose net enables gq's bits, then an adder: 3.07 ns). n_tok - 1 is a register of its own (g_tm1,
+  // loaded every cycle; n_tok only changes at G_TOK, cycles before g_on): the subtract's carry chain
+  // sat in front of g_on's enable (3.51 ns in moe_layer_gate on edge_moe).
+  logic [RW-1:0]      g_tm1;
+  wire                g_klast = gk == g_tm1;
   logic [GW-1:0]      gq;
   logic [NB*SL*ACT_W-1:0] gt;
   localparam int GBW = $clog2(NB + 1);
@@ -763,6 +772,9 @@ module moe_experts
     end
     g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;   // g_rows only grows in the gate call
     if (g_issue) gq <= gbuf[gk];
+    f_lastent <= f_tnd - 1'b1;
+    f_lastm1  <= f_tnd - XAW'(2);
+    g_tm1   <= n_tok - 1'b1;
     if (g_emit) begin
       g_TDATA <= gt[0 +: SL * ACT_W];
       gt      <= gt >> (SL * ACT_W);
@@ -809,6 +821,7 @@ module moe_experts
       if (x_issue && r_base != (rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
+      if (g_on && g_tm1 != n_tok - 1'b1) $error("moe_experts: g_tm1 differs from n_tok - 1");
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
       if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
       if (pq_busy != t_busy[pq]) $error("moe_experts: pq_busy differs from t_busy[pq]");
@@ -816,6 +829,8 @@ module moe_experts
         $error("moe_experts: prow_last differs from prow == hrm1");
       if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
         $error("moe_experts: fx_last / fz_last differ from their compares");
+      if ((x_fill || z_fill || drain) && (f_lastent != f_tnd - 1'b1 || f_lastm1 != f_tnd - XAW'(2)))
+        $error("moe_experts: f_lastent / f_lastm1 differ from T * ND - 1 / - 2");
     end
   end
 `endif
