@@ -742,9 +742,12 @@ module moe_experts
   logic [NB*SL*ACT_W-1:0] gt;
   localparam int GBW = $clog2(NB + 1);
   logic [GBW-1:0]     gb;
+  // gb_last: gb == NB - 1, registered with gb, so that g_load (the enable of gt's NB * SL * ACT_W
+  // bits) is one LUT of flip-flops and the router's ready (3.23 ns on edge_moe through the compare)
+  logic               gb_last;
   wire                g_issue = g_on && g_ok && !gqv;
   wire                g_emit  = gtv && (!gov || g_TREADY);
-  wire                g_tend  = g_emit && gb == GBW'(NB - 1);
+  wire                g_tend  = g_emit && gb_last;
   wire                g_load  = gqv && (!gtv || g_tend);
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n || !GATE_CALL) begin
@@ -765,10 +768,12 @@ module moe_experts
       gk     <= '0;
       g_rows <= '0;
       gb     <= '0;
+      gb_last <= NB == 1;
     end else begin
       if (g_issue) gk <= gk + 1'b1;
       if (w_v && w_gw) g_rows <= g_rows + 1'b1;
       if (g_emit) gb <= g_tend ? '0 : gb + 1'b1;
+      if (g_emit) gb_last <= g_tend ? NB == 1 : 32'(gb) == NB - 2;
     end
     g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;   // g_rows only grows in the gate call
     if (g_issue) gq <= gbuf[gk];
@@ -821,6 +826,7 @@ module moe_experts
       if (x_issue && r_base != (rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
+      if (GATE_CALL && gb_last != (32'(gb) == NB - 1)) $error("moe_experts: gb_last differs from gb == NB - 1");
       if (g_on && g_tm1 != n_tok - 1'b1) $error("moe_experts: g_tm1 differs from n_tok - 1");
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
       if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
