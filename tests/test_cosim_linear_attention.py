@@ -58,7 +58,7 @@ def test_linear_attention_scoreboards_can_fail():
 BROKEN = {
     "out_valid_not_gated": ("wire                    lin_out_valid  = out_valid && !sel_o;",
                             "wire                    lin_out_valid  = out_valid;"),
-    "switch_mid_call": ("wire           switch_ok = req_r != sel && lin_idle_c && attn_idle_c && quiet == '0;",
+    "switch_mid_call": ("wire           switch_ok = req_r != sel && lin_idle_c && attn_idle_c && quiet_z;",
                         "wire           switch_ok = req_r != sel;"),
     "start_not_held": (".ap_start(attn_ap_start && grant_attn)", ".ap_start(attn_ap_start)"),
 }
