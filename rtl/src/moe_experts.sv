@@ -742,8 +742,8 @@ module moe_experts
   logic [NB*SL*ACT_W-1:0] gt;
   localparam int GBW = $clog2(NB + 1);
   logic [GBW-1:0]     gb;
-  // gb_last: gb == NB - 1, registered with gb, so that g_load (the enable of gt's NB * SL * ACT_W
-  // bits) is one LUT of flip-flops and the router's ready (3.23 ns on edge_moe through the compare)
+  // gb_last: gb == NB - 1, registered with gb, so that no compare sits between the router's ready
+  // and g_load, the enable of gt's NB * SL * ACT_W bits (3.23 ns on edge_moe with the compare)
   logic               gb_last;
   wire                g_issue = g_on && g_ok && !gqv;
   wire                g_emit  = gtv && (!gov || g_TREADY);
