@@ -15,3 +15,12 @@ def update_section(doc: Path, name: str, body: str) -> None:
     else:
         raise SystemExit(f"error: {doc} has no section markers for {name!r} ({begin} ... {end})")
     doc.write_text(text)
+
+
+def read_section(doc: Path, name: str) -> str | None:
+    """The text between a document's <!-- BEGIN name --> and <!-- END name --> markers (None when the
+    document or the markers are missing): the part update_section replaces."""
+    doc = Path(doc)
+    text = doc.read_text() if doc.exists() else ""
+    m = re.search(re.escape(f"<!-- BEGIN {name} -->") + r"(.*?)" + re.escape(f"<!-- END {name} -->"), text, re.S)
+    return m.group(1) if m else None

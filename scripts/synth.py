@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 from scripts.cli import config_or_exit
-from scripts.results_doc import update_section
+from scripts.results_doc import read_section, update_section
 
 CATEGORIES = {
     "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),
@@ -58,6 +58,14 @@ def dsp_registers(netlist: Path) -> dict:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def by_category(cells: dict) -> dict:
+    """{cell type: count} as the table's categories plus "other" (the types outside them)."""
+    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
+    known = {c for names in CATEGORIES.values() for c in names}
+    counts["other"] = {c: n for c, n in cells.items() if c not in known}
+    return counts
+
+
 def netlist_counts(netlist: Path) -> dict:
     """Cell counts by category of a Yosys JSON netlist already written (e.g. the flattened netlist
     that scripts/timing.py keeps in build/timing/<cfg>/, the only Yosys run of the units too big for
@@ -74,9 +82,7 @@ def netlist_counts(netlist: Path) -> dict:
             cells[cell["type"]] = cells.get(cell["type"], 0) + 1
     if not cells:
         raise SystemExit(f"error: the netlist {netlist} has no cells")
-    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
-    known = {c for names in CATEGORIES.values() for c in names}
-    counts["other"] = {c: n for c, n in cells.items() if c not in known}
+    counts = by_category(cells)
     counts["seconds"] = 0.0
     counts["source"] = str(netlist)
     return counts
@@ -106,10 +112,7 @@ def synth_unit(unit: str, cfg_name: str, params: dict | None = None, tag: str | 
                          capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"error: Yosys failed on {tag} (log: {work / (tag + '.log')}):\n{res.stderr[-3000:]}")
-    cells = json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"]
-    counts = {cat: sum(cells.get(c, 0) for c in names) for cat, names in CATEGORIES.items()}
-    known = {c for names in CATEGORIES.values() for c in names}
-    counts["other"] = {c: n for c, n in cells.items() if c not in known}
+    counts = by_category(json.loads((ROOT / stat).read_text())["design"]["num_cells_by_type"])
     counts["seconds"] = round(time.time() - t0, 1)
     if netlist:
         counts["netlist"] = str(work / f"{tag}.json")
@@ -141,15 +144,11 @@ def table(cfg_name: str, results: dict, kept_rows: dict | None = None) -> str:
 
 def document_rows(doc: Path, cfg_name: str) -> dict:
     """The rows of the document's synth-<cfg> table as {unit: row text} (empty without one)."""
-    import re
-    text = Path(doc).read_text() if Path(doc).exists() else ""
-    m = re.search(rf"<!-- BEGIN synth-{re.escape(cfg_name)} -->(.*?)<!-- END synth-{re.escape(cfg_name)} -->",
-                  text, re.S)
     rows = {}
-    for line in (m.group(1).splitlines() if m else []):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("| ") and cells[0] not in ("unit",) and not set(line) <= set("|- "):
-            rows[cells[0]] = line.rstrip()
+    for line in (read_section(doc, f"synth-{cfg_name}") or "").splitlines():
+        unit = line.strip().strip("|").split("|")[0].strip()
+        if line.startswith("| ") and unit != "unit":
+            rows[unit] = line.rstrip()
     return rows
 
 

@@ -197,10 +197,10 @@ module linear_attention
   wire                    lin_out_valid  = out_valid && !sel_o;
   wire                    attn_out_valid = out_valid && sel_o;
 `ifndef SYNTHESIS
-  always_ff @(posedge ap_clk)
+  always_ff @(posedge ap_clk) begin
     if (ap_rst_n && sel_o != sel) $error("linear_attention: sel_o differs from sel");
-  always_ff @(posedge ap_clk)
     if (ap_rst_n && quiet_z != (quiet == '0)) $error("linear_attention: quiet_z differs from quiet == 0");
+  end
 `endif
 
   linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS)) u_lin (
