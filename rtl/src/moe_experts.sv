@@ -494,6 +494,9 @@ module moe_experts
   logic [AW-1:0] r_b [2];                       // row rk's first x / h entry (r_b[r_sel]), row rkn's
   logic [W-1:0]  xs;
   logic          qv, sv, lxsel, r_have, rb_last, rk_last, r_sel;
+  // lxv: qv || sv in a flip-flop of its own, the engine's x valid: it enables the engine's input
+  // register slice (LINEAR_IN * ACT_W bits), which waited for the OR (sv -> 3 LUT, 3.04 ns on edge_moe)
+  logic          lxv;
   // r_src is registered as its two cofactors on r_rowend (the row ends now, or not) and selected by
   // r_rowend's own register: the compares of h_ok_d then do not wait for the issue (x_issue ->
   // r_rowend -> h_ok_d -> r_src was 6 LUT, 3.46 ns)
@@ -504,7 +507,12 @@ module moe_experts
   wire           rp      = rn[0];
   wire           x_issue = r_have && r_src && !(qv && sv);
   wire           r_rowend = x_issue && rb_last;
-  wire           r_callend = r_rowend && rk_last;
+  // The call's end without r_src, and "a call is left" (run_on && pc > rn), as kept nodes of flip-flops:
+  // r_have's next value and rn's enable are then one LUT of them and r_src's three flip-flops. As one
+  // cone ABC chained r_have -> x_issue -> r_callend -> r_have through 5 LUT (3.06 ns on edge_moe).
+  (* keep *) wire r_end_c = r_have && !(qv && sv) && rb_last && rk_last;
+  (* keep *) wire r_more  = run_on && pc > rn;
+  wire           r_callend = r_end_c && r_src;              // == r_rowend && rk_last
   // h_ok_d (r_src's fc2 term: h_call_ok && h_rows > the row after this cycle, rk_p1 at a row end, else
   // rk): fc2's row landed: h_rows counts the call before (h_call + 1 == rn) and exceeds that row (a
   // count one cycle old is safe: it only grows until the writer starts the next fc1, which comes after
@@ -519,15 +527,17 @@ module moe_experts
     if (!ap_rst_n) begin
       qv     <= 1'b0;
       sv     <= 1'b0;
+      lxv    <= 1'b0;
       h_rows <= '0;
       r_have <= 1'b0;
     end else begin
       // the engine takes the held beat (xs if sv, else the landed one) when lx_ready
       sv <= sv ? !lx_ready : x_issue && qv && !lx_ready;
       qv <= x_issue || (qv && !(lx_ready && !sv));
+      lxv <= x_issue || (qv && !(lx_ready && !sv)) || (sv ? !lx_ready : x_issue && qv && !lx_ready);  // qv' || sv'
       if (h_start) h_rows <= '0;
       else if (h_inc) h_rows <= h_rows + 1'b1;
-      r_have <= !r_callend && run_on && pc > rn;
+      r_have <= !r_callend && r_more;
     end
   end
   always_ff @(posedge ap_clk) begin
@@ -564,7 +574,7 @@ module moe_experts
     if (x_issue && rp) hq <= hbuf[h_ra];
     if (!sv) xs <= lq_data;       // follows the landed beat until it parks there
   end
-  assign lx_valid = qv || sv;
+  assign lx_valid = lxv;
   assign lx_data  = sv ? xs : lq_data;
 
   // ------------------------------------------------------------------------------------------
@@ -577,6 +587,17 @@ module moe_experts
   logic [XAW-1:0] a_base;
   logic [BW-1:0] ab;
   logic          lsv, lav, ydv, ydl, drain, s_have, sk_last, a_have, ak_last, ab_last;
+  // The rows' "last" flags from compares of flip-flops against the table's rows - 1, kept: the
+  // flag's next value is then one LUT6 of them, the issue's inputs (the engine's ready among them)
+  // and the flag. sk + 1 is a register of its own (sk_p1: sk < TMAX <= 2^RW - 1, no wrap), and akn is
+  // ak's successor whenever the acc reader issues (asserted below), so after an issue ak_last is
+  // akn's compare. (As `32'(sk) + 1 == t_rm1[1]` and a select on the issue ABC chained the ready
+  // through 6 LUT into sk_last, 3.11 ns, and ak's adder through 5 into ak_last, 3.07 ns, on edge_moe.)
+  logic [RW-1:0] sk_p1;
+  (* keep *) wire sk_eq   = sk == t_rm1[1];
+  (* keep *) wire sk_eq_p = sk_p1 == t_rm1[1];
+  (* keep *) wire ak_eq   = ak == t_rm1[1];
+  (* keep *) wire ak_eq_n = akn == t_rm1[1];
   logic [XAW-1:0] dc, dbase;           // the drain: entry dc = dbase + ab (row base, block ab)
   wire           s_issue = s_have && (!lsv || ls_ready);
   wire           a_issue = a_have && filled && (!lav || la_ready);
@@ -609,6 +630,7 @@ module moe_experts
     if (p_init) begin
       sn <= CW'(C0 + 1);
       sk <= '0;
+      sk_p1 <= RW'(1);
       an <= CW'(C0 + 1);
       ak <= '0;
       ab <= '0;
@@ -617,7 +639,8 @@ module moe_experts
     end else begin
       if (s_issue) begin
         ls_data <= tb_s[sk];
-        sk <= sk_last ? '0 : sk + 1'b1;
+        sk <= sk_last ? '0 : sk_p1;
+        sk_p1 <= sk_last ? RW'(1) : sk_p1 + 1'b1;
         if (sk_last) sn <= sn + CW'(2);
       end
       if (d_issue) begin
@@ -636,9 +659,9 @@ module moe_experts
         ydl <= dc == f_lastent;
       end
     end
-    sk_last <= s_issue ? !sk_last && 32'(sk) + 1 == 32'(t_rm1[1]) : sk == t_rm1[1];
-    ak_last <= a_issue ? (ak_last ? t_rm1[1] == '0 : 32'(ak) + 1 == 32'(t_rm1[1])) : ak == t_rm1[1];
-    akn     <= a_issue ? (akn == t_rm1[1] ? '0 : akn + 1'b1) : (ak == t_rm1[1] ? '0 : ak + 1'b1);
+    sk_last <= s_issue ? !sk_last && sk_eq_p : sk_eq;
+    ak_last <= a_issue ? ak_eq_n : ak_eq;
+    akn     <= a_issue ? (ak_eq_n ? '0 : akn + 1'b1) : (ak_eq ? '0 : ak + 1'b1);
     a_base  <= a_issue ? tb_tok1[akn] : tb_tok1[ak];
     ab_last <= a_rowend ? !ab_last && ab == BW'(ND - 2) : ab == BW'(ND - 1);
     if (a_issue || d_issue) aq <= abuf[a_ra];
@@ -663,6 +686,10 @@ module moe_experts
   logic [BW-1:0] wb;
   logic          w_v, w_h, w_hinc, w_hfirst, w_end, w_par, w_runend, wk_last, wb_last, w_first, w_z;
   logic          w_g, w_gw;                     // GATE_CALL: call 0 (the gate: one out-block, logits kept)
+  // w_acc: w_v && !w_h (a moe_acc write lands) in a flip-flop of its own. It selects the address and
+  // data of abuf's write port between the writer and the zero fill (never at once, asserted); the
+  // address reaches every block RAM of the LINEAR_IN * ACT_W-bit row (3 LUT from w_v, 3.13 ns on edge_moe)
+  logic          w_acc;
   logic [RW-1:0] w_gk;
   logic [AW-1:0] w_a;
   logic [W-1:0]  w_d;
@@ -670,8 +697,13 @@ module moe_experts
   wire           w_rowend = ly_valid && wk_last;
 
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) w_v <= 1'b0;
-    else w_v <= ly_valid;
+    if (!ap_rst_n) begin
+      w_v   <= 1'b0;
+      w_acc <= 1'b0;
+    end else begin
+      w_v   <= ly_valid;
+      w_acc <= ly_valid && wp;      // w_h <= !wp below
+    end
   end
   always_ff @(posedge ap_clk) begin
     if (p_init) begin
@@ -719,7 +751,7 @@ module moe_experts
   always_ff @(posedge ap_clk) begin
     if (w_v && w_gw) gbuf[w_gk] <= w_d[GW-1:0];
     if (w_v && w_h) hbuf[w_a[HAW-1:0]] <= w_d;
-    if (w_v && !w_h) abuf[w_a[XAW-1:0]] <= w_d;
+    if (w_acc) abuf[w_a[XAW-1:0]] <= w_d;
     else if (z_fill) abuf[fz] <= '0;
     if (x_fill && xv) xbuf[fx] <= xw;
   end
@@ -790,7 +822,10 @@ module moe_experts
     f_lastm1  <= f_tnd - XAW'(2);
     g_tm1   <= n_tok - 1'b1;
     if (g_emit) g_TDATA <= gt[0 +: SL * ACT_W];
-    if (gt_ce) gt <= gt_ld ? (NB * SL * ACT_W)'(gq) : gt >> (SL * ACT_W);
+    // a rotate, not a shift: no constant enters gt, so Yosys infers no synchronous reset whose pin
+    // (gt_ce && !gt_ld, on every bit the shift would zero) ABC built 5 LUT deep (3.91 ns on tiny);
+    // the beats a token emits (its first NB) are the same
+    if (gt_ce) gt <= gt_ld ? (NB * SL * ACT_W)'(gq) : (gt >> (SL * ACT_W)) | (gt << ((NB - 1) * SL * ACT_W));
   end
   assign g_TVALID = gov;
 
@@ -838,6 +873,12 @@ module moe_experts
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
       if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
       if (pq_busy != t_busy[pq]) $error("moe_experts: pq_busy differs from t_busy[pq]");
+      if (w_acc != (w_v && !w_h)) $error("moe_experts: w_acc differs from w_v && !w_h");
+      if (lxv != (qv || sv)) $error("moe_experts: lxv differs from qv || sv");
+      if (s_have && sk_p1 != sk + 1'b1) $error("moe_experts: sk_p1 differs from sk + 1");
+      if (s_have && sk_last != sk_eq) $error("moe_experts: sk_last differs from sk == t_rm1[1]");
+      if (a_have && ak_last != ak_eq) $error("moe_experts: ak_last differs from ak == t_rm1[1]");
+      if (a_issue && akn != (ak_eq ? '0 : ak + 1'b1)) $error("moe_experts: akn is not ak's successor at an issue");
       if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_last != (prow == hrm1))
         $error("moe_experts: prow_last differs from prow == hrm1");
       if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
