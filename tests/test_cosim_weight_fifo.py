@@ -70,7 +70,10 @@ def test_weight_fifo_comparison_can_fail():
 # (h_open) missing a drop.
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
-    "no_layer_compare": [("routed = m_valid && m_layer == layer;", "routed = m_valid;")],
+    "no_layer_compare": [("return flags(spec, m_valid && m_layer == layer, m_act[expert]);",
+                          "return flags(spec, m_valid, m_act[expert]);"),
+                         ("flags(f_spec, mask_lhot[f_layer], mask_active[f_expert])",
+                          "flags(f_spec, |mask_lhot, mask_active[f_expert])")],
     "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
                            "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);"),
                           ("wire f_take = h_open || (h_kept && m_axis_tready);",
