@@ -206,6 +206,7 @@ module moe_experts
   logic [MOE_H_ROWS_W-1:0] prev_rows;     // the previous header's rows (fc2's must equal its fc1's)
   logic          hlast, pq, g_bad, h_bad; // pq: the parity (table) of the call being parsed: 0 fc1, 1 fc2
   logic          prow_last;               // prow == hrm1 in a flip-flop of its own (below)
+  logic [RW-1:0] prow_p1;                 // prow + 1 (RW bits, as the compare it replaces), its own register
   logic [CW-1:0] pc;                      // calls whose rows are all in their table
   logic [XAW-1:0] f_lastent;              // T * ND - 1: the last x / moe_acc entry of the layer
   // T * ND is registered where T is taken (f_tnd: the multiply between two registers), and f_lastent
@@ -275,6 +276,8 @@ module moe_experts
     if (wr_end_land) t_busy_n[wr_end_par] = 1'b0;
   end
   wire pq_n = ps == P_GATE ? 1'b0 : pq ^ (row_take && prow_last);
+  (* keep *) wire pl_row = prow_p1 == hrm1;              // prow + 1 == hrm1
+  (* keep *) wire pl_hdr = RW'(f_rows) == RW'(1);        // RW'(f_rows - 1) == 0
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -377,6 +380,7 @@ module moe_experts
     end
     if (GATE_CALL && gs == G_TCHK) begin
       prow  <= '0;
+      prow_p1 <= RW'(1);
       hrm1  <= RW'(32'(n_tok) - 1);
       hlast <= 1'b0;
     end
@@ -398,15 +402,23 @@ module moe_experts
       prev_rows <= f_rows;
       h_bad     <= !call_ok;
       prow      <= '0;
+      prow_p1   <= RW'(1);
     end
-    if (row_take || gid_take) prow <= prow + 1'b1;
+    if (row_take || gid_take) begin
+      prow    <= prow_p1;
+      prow_p1 <= prow_p1 + 1'b1;
+    end
     // prow_last: the row being parsed is the call's last, loaded with prow and hrm1 (a compare of
     // flip-flops when prow steps). As the compare it fed ps's next state, where ABC put it (and the
     // reset) at the head of a 6-LUT chain (3.44 ns in moe_layer_gate). hdr_take (ps == P_HDR) never
     // meets a row step (ps == P_ROWS, or G_ID, which ends before the router's first word exists).
     if (GATE_CALL && gs == G_TCHK) prow_last <= n_tok == RW'(1);   // RW'(n_tok - 1) == 0 (n_tok < 2^RW)
-    if (hdr_take) prow_last <= RW'(32'(f_rows) - 1) == '0;
-    if (row_take || gid_take) prow_last <= prow + 1'b1 == hrm1;
+    // Both compares are kept nodes of flip-flops (prow_p1, hrm1; the descriptor's rows), so the
+    // state's decode only selects between them: as `prow + 1 == hrm1` and `RW'(f_rows - 1) == 0`
+    // ABC rippled the compare through the select (ps -> 7 LUT -> prow_last, 3.50 ns in moe_layer on
+    // edge_moe)
+    if (hdr_take) prow_last <= pl_hdr;
+    if (row_take || gid_take) prow_last <= pl_row;
     if (row_take && prow_last) pq <= !pq;
     tw_p   <= pq;
     tw_i   <= prow;
@@ -887,6 +899,8 @@ module moe_experts
       if (a_issue && akn != (ak_eq ? '0 : ak + 1'b1)) $error("moe_experts: akn is not ak's successor at an issue");
       if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_last != (prow == hrm1))
         $error("moe_experts: prow_last differs from prow == hrm1");
+      if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_p1 != prow + 1'b1)
+        $error("moe_experts: prow_p1 differs from prow + 1");
       if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
         $error("moe_experts: fx_last / fz_last differ from their compares");
       if ((x_fill || z_fill || drain) && (f_lastent != f_tnd - 1'b1 || f_lastm1 != f_tnd - XAW'(2)))
