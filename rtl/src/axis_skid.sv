@@ -8,7 +8,12 @@
 `default_nettype none
 
 module axis_skid #(
-    parameter int WIDTH = 32
+    parameter int WIDTH = 32,
+    // FREE_LOAD = 1: the output data register loads whenever its slot is free (from the skid slot, else
+    // from s_axis_tdata whether or not it is valid), so s_axis_tvalid reaches no data enable; the output
+    // data is unspecified while m_axis_tvalid is low. For a wide slice behind a sender whose valid is a
+    // late signal (weight_fifo's filter in front of the engine's w_ / b_ slices in the MoE tops).
+    parameter bit FREE_LOAD = 1'b0
 ) (
     input  logic             clk,
     input  logic             rst_n,    // synchronous, active low
@@ -67,7 +72,7 @@ module axis_skid #(
   always_ff @(posedge clk) begin
     if (d_free) begin
       if (skid_valid) m_axis_tdata <= skid_data;
-      else if (s_fire) m_axis_tdata <= s_axis_tdata;
+      else if (s_fire || FREE_LOAD) m_axis_tdata <= s_axis_tdata;   // FREE_LOAD: the enable is d_free alone
     end
     if (!skid_valid) skid_data <= s_axis_tdata;
   end

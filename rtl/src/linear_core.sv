@@ -65,6 +65,7 @@ module linear_core
     parameter int FIFO_DEPTH = 1 << $clog2(LI + 16),  // output FIFO: covers the credit loop, so an
                                                        // unstalled sink never throttles the issue
     parameter int W_BITS = AXI_WIDTH,        // w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    parameter bit WB_FREE_LOAD = 1'b0,       // the w_ / b_ slices load on a free slot (axis_skid FREE_LOAD)
     // the array geometry this core drives (not parameters: derived)
     localparam int MAX_IB = (MAX_IN + LI - 1) / LI,
     localparam int IBW    = MAX_IB > 1 ? $clog2(MAX_IB) : 1   // store entries {bank, in-block}: 2 << IBW
@@ -213,10 +214,10 @@ module linear_core
   logic                 w_v, w_r, b_v, b_r;
   logic [LI*ACT_W-1:0]  x_d;
   logic                 x_v, x_r;
-  axis_skid #(.WIDTH(W_BITS)) u_w_slice (
+  axis_skid #(.WIDTH(W_BITS), .FREE_LOAD(WB_FREE_LOAD)) u_w_slice (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(w_TDATA), .s_axis_tvalid(w_TVALID), .s_axis_tready(w_TREADY),
       .m_axis_tdata(w_d), .m_axis_tvalid(w_v), .m_axis_tready(w_r));
-  axis_skid #(.WIDTH(AXI_WIDTH)) u_b_slice (
+  axis_skid #(.WIDTH(AXI_WIDTH), .FREE_LOAD(WB_FREE_LOAD)) u_b_slice (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(b_TDATA), .s_axis_tvalid(b_TVALID), .s_axis_tready(b_TREADY),
       .m_axis_tdata(b_d), .m_axis_tvalid(b_v), .m_axis_tready(b_r));
   axis_skid #(.WIDTH(LI * ACT_W)) u_x_slice (

@@ -168,7 +168,10 @@ module moe_experts
   logic              lx_valid, lx_ready, la_valid, la_ready, ls_valid, ls_ready, ly_valid, ly_last;
   logic [ACT_W-1:0]  ls_data;
 
-  linear #(.W_BITS(W_BITS)) u_lin (
+  // WB_FREE_LOAD: in the MoE tops w_TVALID / b_TVALID are weight_fifo's filtered head (h_valid && h_kept),
+  // which reached the w_ slice's data enable through 4 LUT (h_kept -> the slice's CE, 3.04 ns in
+  // moe_layer on edge_moe); loading on a free slot takes the valid off the enable of those wide registers
+  linear #(.W_BITS(W_BITS), .WB_FREE_LOAD(1'b1)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready,
       .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(GATE_CALL && a_gate ? 16'(NUM_EXPERTS) : a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
       .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers and
@@ -200,8 +203,14 @@ module moe_experts
   // ------------------------------------------------------------------------------------------
   // Parser and run control. Every format check is registered (GATE and header: a check state before
   // the header's effects; ROW: in the table-write stage), so the checks reach a few flip-flops only.
-  typedef enum logic [2:0] {P_GATE, P_GCHK, P_LOAD, P_HDR, P_HCHK, P_ROWS, P_RUN, P_ERR} pstate_t;
-  pstate_t       ps;
+  // The parser's state, one-hot (ps[P_ROWS]: parsing a call's rows), written out rather than left to
+  // Yosys's FSM extraction (which recoded it one-hot anyway): each bit's next value is its own entry and
+  // stay terms, and the reset and the table-write error override are the flip-flops' synchronous
+  // set / reset. As the extracted FSM every transition carried ap_rst_n and tw_err, and ABC chained the
+  // descriptor's valid through 6 LUT into the state (dv -> ps, 3.19 ns in moe_layer_gate on edge_moe).
+  localparam int P_GATE = 0, P_GCHK = 1, P_LOAD = 2, P_HDR = 3, P_HCHK = 4, P_ROWS = 5, P_RUN = 6, P_ERR = 7;
+  localparam int NPS = 8;
+  (* fsm_encoding = "none" *) logic [NPS-1:0] ps;
   logic [RW-1:0] n_tok, prow, hrm1;       // T, the row being parsed, the call's rows - 1
   logic [MOE_H_ROWS_W-1:0] prev_rows;     // the previous header's rows (fc2's must equal its fc1's)
   logic          hlast, pq, g_bad, h_bad; // pq: the parity (table) of the call being parsed: 0 fc1, 1 fc2
@@ -234,7 +243,7 @@ module moe_experts
   logic          t_bad;
   wire gid_take = GATE_CALL && gs == G_ID;
   // the layer's start: counters and fill pointers restart here
-  wire p_init   = GATE_CALL ? gs == G_TOK : ps == P_GATE;
+  wire p_init   = GATE_CALL ? gs == G_TOK : ps[P_GATE];
 
   // with GATE_CALL the GATE word must carry the T of the layer's x (taken at G_TOK)
   wire gate_ok = f_kind == MOE_H_KIND_W'(MOE_KIND_GATE) && f_rows != '0 && 32'(f_rows) <= TMAX &&
@@ -245,23 +254,16 @@ module moe_experts
                  (pq ? f_rows == prev_rows : !f_last);
   wire row_ok  = f_kind == MOE_H_KIND_W'(MOE_KIND_ROW) && 32'(f_tok) < 32'(n_tok) && 32'(f_k) <= 32'(hrm1) &&
                  (pq || 32'(f_k) == 32'(prow));
-  wire row_take = ps == P_ROWS && dv && !pq_busy;
+  wire row_take = ps[P_ROWS] && dv && !pq_busy;
   // filled's next value (the x reader registers its go from it)
-  // in_chk: the check state (GATE_CALL ? gs == G_TCHK : ps == P_GCHK) in a flip-flop of its own, set
+  // in_chk: the check state (GATE_CALL ? gs == G_TCHK : ps[P_GCHK]) in a flip-flop of its own, set
   // on the move into it (both leave it after one cycle): the state registers fan out to the whole
   // parser, and filled_d feeds the x reader's r_src (3.28 ns through ps's decode)
   logic in_chk;
   wire filled_d = run_on && !run_end && (x_fill ? xv && fx_last : 1'b1) && (z_fill ? fz_last : 1'b1) && !in_chk;
-  wire hdr_take = ps == P_HDR && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
+  wire hdr_take = ps[P_HDR] && dv && !ap_start;   // the previous call's arguments are taken (ap_ready seen)
 
-  always_comb begin
-    case (ps)
-      P_GATE, P_LOAD: dr = 1'b1;
-      P_HDR:          dr = !ap_start;
-      P_ROWS:         dr = !pq_busy;
-      default:        dr = 1'b0;
-    endcase
-  end
+  assign dr = ps[P_GATE] || ps[P_LOAD] || (ps[P_HDR] && !ap_start) || (ps[P_ROWS] && !pq_busy);
 
   logic wr_end_land, wr_end_par;          // the writer's last write of a call lands (below)
   logic run_calls_done;                   // the layer's last call's last write landed
@@ -275,13 +277,42 @@ module moe_experts
     if (tw_v && !tw_bad && tw_end) t_busy_n[tw_p] = 1'b1;
     if (wr_end_land) t_busy_n[wr_end_par] = 1'b0;
   end
-  wire pq_n = ps == P_GATE ? 1'b0 : pq ^ (row_take && prow_last);
+  wire pq_n = ps[P_GATE] ? 1'b0 : pq ^ (row_take && prow_last);
   (* keep *) wire pl_row = prow_p1 == hrm1;              // prow + 1 == hrm1
   (* keep *) wire pl_hdr = RW'(f_rows) == RW'(1);        // RW'(f_rows - 1) == 0
 
+  // The parser's transitions: P_GATE -> P_GCHK on the GATE word; P_GCHK -> P_LOAD, or P_ERR on a bad
+  // GATE word; P_LOAD -> P_HDR on a LOAD word (P_ERR on another kind); P_HDR -> P_HCHK on a header taken;
+  // P_HCHK -> P_ROWS (the call starts), or P_ERR on a bad header; P_ROWS -> P_HDR / P_RUN (the layer's
+  // last call) on its last row taken; P_RUN -> P_GATE at the layer's end; P_ERR holds. A table-write
+  // error (tw_err) overrides every state with P_ERR; GATE_CALL's bad T (g_err) moves P_GATE to P_ERR
+  // when no GATE word moves it on (G_TCHK follows G_TOK, which needs P_GATE, by one cycle: the parser
+  // is then at P_GATE or P_GCHK, which leaves anyway; a GATE word taken with it fails its check).
+  wire k_load    = f_kind == MOE_H_KIND_W'(MOE_KIND_LOAD);
+  wire rows_done = dv && !pq_busy && prow_last;   // P_ROWS: the call's last row is taken
+  wire hdr_go    = dv && !ap_start;               // P_HDR: hdr_take
+  wire g_err     = GATE_CALL && gs == G_TCHK && t_bad;
+  logic [NPS-1:0] ps_n;
+  always_comb begin
+    ps_n         = '0;
+    ps_n[P_GATE] = (ps[P_GATE] && !dv && !g_err) || (ps[P_RUN] && run_end);
+    ps_n[P_GCHK] = ps[P_GATE] && dv;
+    ps_n[P_LOAD] = (ps[P_GCHK] && !g_bad) || (ps[P_LOAD] && !dv);
+    ps_n[P_HDR]  = (ps[P_LOAD] && dv && k_load) || (ps[P_HDR] && !hdr_go) || (ps[P_ROWS] && rows_done && !hlast);
+    ps_n[P_HCHK] = ps[P_HDR] && hdr_go;
+    ps_n[P_ROWS] = (ps[P_HCHK] && !h_bad) || (ps[P_ROWS] && !rows_done);
+    ps_n[P_RUN]  = (ps[P_ROWS] && rows_done && hlast) || (ps[P_RUN] && !run_end);
+    ps_n[P_ERR]  = ps[P_ERR] || (ps[P_GATE] && !dv && g_err) || (ps[P_GCHK] && g_bad) ||
+                   (ps[P_LOAD] && dv && !k_load) || (ps[P_HCHK] && h_bad);
+  end
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) ps <= NPS'(1) << P_GATE;
+    else if (tw_err) ps <= NPS'(1) << P_ERR;
+    else ps <= ps_n;
+  end
+
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      ps       <= P_GATE;
       err      <= 1'b0;
       ap_start <= 1'b0;
       run_on   <= 1'b0;
@@ -296,15 +327,14 @@ module moe_experts
       gs       <= G_TOK;
       in_chk   <= 1'b0;
     end else begin
-      in_chk   <= GATE_CALL ? gs == G_TOK && xv && ps == P_GATE : ps == P_GATE && dv && !tw_err;
+      in_chk   <= GATE_CALL ? gs == G_TOK && xv && ps[P_GATE] : ps[P_GATE] && dv && !tw_err;
       if (ap_ready) ap_start <= 1'b0;
       tw_v <= row_take || gid_take;
       tw_err <= row_take && !gid_take && !row_ok;   // == the next tw_v && tw_bad
       if (GATE_CALL) begin
         case (gs)
-          G_TOK: if (xv && ps == P_GATE) gs <= G_TCHK;
-          G_TCHK: if (t_bad) begin
-            ps <= P_ERR;
+          G_TOK: if (xv && ps[P_GATE]) gs <= G_TCHK;
+          G_TCHK: if (t_bad) begin   // the parser moves to P_ERR (ps_n)
             gs <= G_RUN;
           end else begin
             run_on <= 1'b1;
@@ -320,34 +350,15 @@ module moe_experts
           default: if (run_end) gs <= G_TOK;
         endcase
       end
-      case (ps)
-        P_GATE: if (dv) ps <= P_GCHK;
-        P_GCHK: if (g_bad) ps <= P_ERR;
-        else begin
-          if (!GATE_CALL) begin
-            run_on <= 1'b1;
-            x_fill <= 1'b1;
-            z_fill <= 1'b1;
-            pc     <= '0;
-          end
-          ps     <= P_LOAD;
-        end
-        P_LOAD: if (dv) ps <= f_kind == MOE_H_KIND_W'(MOE_KIND_LOAD) ? P_HDR : P_ERR;
-        P_HDR: if (hdr_take) ps <= P_HCHK;
-        P_HCHK: if (h_bad) ps <= P_ERR;
-        else begin
-          ap_start <= 1'b1;
-          ps       <= P_ROWS;
-        end
-        P_ROWS: if (row_take && prow_last) ps <= hlast ? P_RUN : P_HDR;
-        P_RUN: if (run_end) begin
-          run_on <= 1'b0;   // (GATE_CALL: gs returns to G_TOK at the same edge)
-          ps     <= P_GATE;
-        end
-        P_ERR: err <= 1'b1;
-        default: ps <= P_ERR;
-      endcase
-      if (tw_err) ps <= P_ERR;
+      if (!GATE_CALL && ps[P_GCHK] && !g_bad) begin
+        run_on <= 1'b1;
+        x_fill <= 1'b1;
+        z_fill <= 1'b1;
+        pc     <= '0;
+      end
+      if (ps[P_HCHK] && !h_bad) ap_start <= 1'b1;
+      if (ps[P_RUN] && run_end) run_on <= 1'b0;   // (GATE_CALL: gs returns to G_TOK at the same edge)
+      if (ps[P_ERR]) err <= 1'b1;
       if (tw_v && !tw_bad && tw_end) begin
         t_busy[tw_p] <= 1'b1;
         pc <= pc + (tw_g ? CW'(2) : CW'(1));
@@ -364,7 +375,7 @@ module moe_experts
   // Registers loaded whatever the checks say (a failed check moves the parser to P_ERR before any of
   // them is used).
   always_ff @(posedge ap_clk) begin
-    if (ps == P_GATE) begin
+    if (ps[P_GATE]) begin
       if (!GATE_CALL) begin
         n_tok     <= RW'(f_rows);
         f_tnd     <= XAW'(32'(f_rows) * ND);
@@ -509,6 +520,11 @@ module moe_experts
   // lxv: qv || sv in a flip-flop of its own, the engine's x valid: it enables the engine's input
   // register slice (LINEAR_IN * ACT_W bits), which waited for the OR (sv -> 3 LUT, 3.04 ns on edge_moe)
   logic          lxv;
+  // sv_nd: !sv in a flip-flop of its own, for the datapath only: xs's enable and lx_data's select
+  // (2 x LINEAR_IN * ACT_W loads), so that sv itself drives the control only (sv's net of ~2,000 loads
+  // sat in r_have's path: sv -> r_end_c -> r_have, 3.02 ns on edge_moe). The complement, as axis_skid's
+  // m_empty_d: a copy of sv itself is merged back by Yosys, keep or not.
+  (* keep *) logic sv_nd;
   // r_src is registered as its two cofactors on r_rowend (the row ends now, or not) and selected by
   // r_rowend's own register: the compares of h_ok_d then do not wait for the issue (x_issue ->
   // r_rowend -> h_ok_d -> r_src was 6 LUT, 3.46 ns)
@@ -530,6 +546,9 @@ module moe_experts
   // count one cycle old is safe: it only grows until the writer starts the next fc1, which comes after
   // this fc2's inputs are all in)
   wire           h_call_ok = h_call + 1'b1 == rn;
+  // the slots' next valids: the engine takes the held beat (xs if sv, else the landed one) when lx_ready
+  wire           sv_n    = sv ? !lx_ready : x_issue && qv && !lx_ready;
+  wire           qv_n    = x_issue || (qv && !(lx_ready && !sv));
   wire [XAW-1:0] x_ra    = XAW'(r_base) + XAW'(rb);
   wire [HAW-1:0] h_ra    = HAW'(r_base) + HAW'(rb);
   wire [W-1:0]   lq_data = lxsel ? hq : xq;
@@ -539,14 +558,15 @@ module moe_experts
     if (!ap_rst_n) begin
       qv     <= 1'b0;
       sv     <= 1'b0;
+      sv_nd  <= 1'b1;
       lxv    <= 1'b0;
       h_rows <= '0;
       r_have <= 1'b0;
     end else begin
-      // the engine takes the held beat (xs if sv, else the landed one) when lx_ready
-      sv <= sv ? !lx_ready : x_issue && qv && !lx_ready;
-      qv <= x_issue || (qv && !(lx_ready && !sv));
-      lxv <= x_issue || (qv && !(lx_ready && !sv)) || (sv ? !lx_ready : x_issue && qv && !lx_ready);  // qv' || sv'
+      sv <= sv_n;
+      qv <= qv_n;
+      lxv <= qv_n || sv_n;
+      sv_nd <= !sv_n;
       if (h_start) h_rows <= '0;
       else if (h_inc) h_rows <= h_rows + 1'b1;
       r_have <= !r_callend && r_more;
@@ -584,10 +604,10 @@ module moe_experts
     if (h_start) h_call <= w_call;
     if (x_issue && !rp) xq <= xbuf[x_ra];
     if (x_issue && rp) hq <= hbuf[h_ra];
-    if (!sv) xs <= lq_data;       // follows the landed beat until it parks there
+    if (sv_nd) xs <= lq_data;     // (!sv) follows the landed beat until it parks there
   end
   assign lx_valid = lxv;
-  assign lx_data  = sv ? xs : lq_data;
+  assign lx_data  = sv_nd ? lq_data : xs;   // sv ? xs : lq_data
 
   // ------------------------------------------------------------------------------------------
   // s reader (fc2 calls: call sn, row sk) and acc reader (fc2 calls: call an, block ab, row ak)
@@ -632,7 +652,7 @@ module moe_experts
       else if (la_ready) lav <= 1'b0;
       if (d_issue) ydv <= 1'b1;
       else if (y_TREADY) ydv <= 1'b0;
-      if (run_calls_done && !err && ps != P_ERR) drain <= 1'b1;
+      if (run_calls_done && !err && !ps[P_ERR]) drain <= 1'b1;
       else if (d_issue && dc == f_lastent) drain <= 1'b0;
       s_have <= !(s_issue && sk_last) && run_on && pc > sn;
       a_have <= !(a_rowend && ab_last) && run_on && pc > an;
@@ -858,7 +878,7 @@ module moe_experts
   wire [XAW-1:0] s_wa = w_a[XAW-1:0];
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n) begin
-      if (GATE_CALL ? gs == G_TCHK && !t_bad : ps == P_GCHK && !g_bad) begin
+      if (GATE_CALL ? gs == G_TCHK && !t_bad : ps[P_GCHK] && !g_bad) begin
         for (int i = 0; i < HDEP; i++) h_rd[i] <= 0;
         for (int i = 0; i < XDEP; i++) begin
           a_rd[i] <= 0;
@@ -888,18 +908,22 @@ module moe_experts
       if (gt_ld != g_load || gt_ce != (g_load || g_emit)) $error("moe_experts: gt's cofactors differ from g_load / g_emit");
       if (GATE_CALL && gb_last != (32'(gb) == NB - 1)) $error("moe_experts: gb_last differs from gb == NB - 1");
       if (g_on && g_tm1 != n_tok - 1'b1) $error("moe_experts: g_tm1 differs from n_tok - 1");
-      if (in_chk != (GATE_CALL ? gs == G_TCHK : ps == P_GCHK)) $error("moe_experts: in_chk differs from the check state");
+      if (in_chk != (GATE_CALL ? gs == G_TCHK : ps[P_GCHK])) $error("moe_experts: in_chk differs from the check state");
       if (tw_err != (tw_v && tw_bad)) $error("moe_experts: tw_err differs from tw_v && tw_bad");
       if (pq_busy != t_busy[pq]) $error("moe_experts: pq_busy differs from t_busy[pq]");
       if (w_acc != (w_v && !w_h)) $error("moe_experts: w_acc differs from w_v && !w_h");
       if (lxv != (qv || sv)) $error("moe_experts: lxv differs from qv || sv");
+      if (sv_nd != !sv) $error("moe_experts: sv_nd differs from !sv");
+      if (!$onehot(ps)) $error("moe_experts: the parser's state %b is not one-hot", ps);
+      if (GATE_CALL && gs == G_TCHK && !(ps[P_GATE] || ps[P_GCHK]))
+        $error("moe_experts: the parser is past P_GCHK while T is checked");
       if (s_have && sk_p1 != sk + 1'b1) $error("moe_experts: sk_p1 differs from sk + 1");
       if (s_have && sk_last != sk_eq) $error("moe_experts: sk_last differs from sk == t_rm1[1]");
       if (a_have && ak_last != ak_eq) $error("moe_experts: ak_last differs from ak == t_rm1[1]");
       if (a_issue && akn != (ak_eq ? '0 : ak + 1'b1)) $error("moe_experts: akn is not ak's successor at an issue");
-      if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_last != (prow == hrm1))
+      if ((ps[P_ROWS] || (GATE_CALL && gs == G_ID)) && prow_last != (prow == hrm1))
         $error("moe_experts: prow_last differs from prow == hrm1");
-      if ((ps == P_ROWS || (GATE_CALL && gs == G_ID)) && prow_p1 != prow + 1'b1)
+      if ((ps[P_ROWS] || (GATE_CALL && gs == G_ID)) && prow_p1 != prow + 1'b1)
         $error("moe_experts: prow_p1 differs from prow + 1");
       if ((x_fill && fx_last != (fx == f_lastent)) || (z_fill && fz_last != (fz == f_lastent)))
         $error("moe_experts: fx_last / fz_last differ from their compares");
