@@ -182,11 +182,9 @@ def test_moe_layer_gate_scoreboard_can_fail():
 GATE_BROKEN = {
     "logits_before_write": ([("g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;", "g_ok    <= 1'b1;")],
                             "logits beats differ from gate_logits"),
-    "lanes_reversed": ([("if (gt_ce) gt <= gt_ld ? (NB * SL * ACT_W)'(gq) : (gt >> (SL * ACT_W)) | "
-                          "(gt << ((NB - 1) * SL * ACT_W));",
-                         "if (gt_ce) for (int i = 0; i < NB * SL; i++) gt[i * ACT_W +: ACT_W] <= gt_ld ? "
-                         "ACT_W'((NB * SL * ACT_W)'(gq) >> ((NB * SL - 1 - i) * ACT_W)) : "
-                         "ACT_W'(gt >> ((i + SL) * ACT_W));")],
+    "lanes_reversed": ([("if (gt_ld) gt <= (NB * SL * ACT_W)'(gq);",
+                         "if (gt_ld) for (int i = 0; i < NB * SL; i++) gt[i * ACT_W +: ACT_W] <= "
+                         "ACT_W'((NB * SL * ACT_W)'(gq) >> ((NB * SL - 1 - i) * ACT_W));")],
                        "logits beats differ from gate_logits"),
 }
 

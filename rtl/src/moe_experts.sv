@@ -231,10 +231,16 @@ module moe_experts
   logic          tw_v, tw_p, tw_end, tw_last, tw_bad;
   logic          tw_err;                  // tw_v && tw_bad in a flip-flop of its own (the parser's state input)
   logic [RW-1:0] tw_i, tw_rm1;
-  logic [XAW-1:0] tw_tok;
-  logic [HAW-1:0] tw_k;
   logic [ACT_W-1:0] tw_s;
   logic          tw_g;                    // the write is the gate call's identity table (pc skips call 1)
+  // The stage's entries (token * ND, k * NH) are registered products, one per source (the ROW word's
+  // fields; GATE_CALL's identity row prow), selected by tw_g where the tables are written: each multiply
+  // by the constant is a DSP48E2 whose P output goes straight to its register. (With the select before
+  // the register the path was DSP48E2 -> LUT3 -> flip-flop, 3.00 ns in moe_layer_gate on edge_moe.)
+  logic [XAW-1:0] tw_tok_r, tw_tok_g;
+  logic [HAW-1:0] tw_k_r, tw_k_g;
+  wire  [XAW-1:0] tw_tok = GATE_CALL && tw_g ? tw_tok_g : tw_tok_r;
+  wire  [HAW-1:0] tw_k   = GATE_CALL && tw_g ? tw_k_g : tw_k_r;
   // GATE_CALL's sequencer: G_TOK waits for the layer's first x beat (T in its TUSER), G_TCHK checks T
   // and starts the x fill, G_ID writes the gate call's identity rows into table 0 (row i: x row i,
   // h row i) and starts the gate call, G_RUN until the layer ends
@@ -433,9 +439,11 @@ module moe_experts
     if (row_take && prow_last) pq <= !pq;
     tw_p   <= pq;
     tw_i   <= prow;
+    tw_tok_r <= XAW'(32'(f_tok) * ND);
+    tw_k_r   <= HAW'(32'(f_k) * NH);
     // G_ID: the identity row prow (pq is 0: x row prow in, h row prow out)
-    tw_tok <= gid_take ? XAW'(32'(prow) * ND) : XAW'(32'(f_tok) * ND);
-    tw_k   <= gid_take ? HAW'(32'(prow) * NH) : HAW'(32'(f_k) * NH);
+    tw_tok_g <= XAW'(32'(prow) * ND);
+    tw_k_g   <= HAW'(32'(prow) * NH);
     tw_s   <= f_score;
     tw_end <= prow_last;
     tw_rm1 <= hrm1;
@@ -792,10 +800,17 @@ module moe_experts
   // Logits reader (GATE_CALL): gbuf row gk, once the gate call's write of that row landed (g_rows
   // counts them; g_ok registered like h_ok_d) -> gq (the read register) -> gt (the token, lanes past
   // NUM_EXPERTS zero) -> NB beats of SL lanes, lane i of beat b = expert b*SL + i (moe_router's x_), in
-  // the output register g_TDATA. One read in flight (gqv); a token's beats leave while the next
-  // token waits in gq, so the router (a token every NB + 1 cycles at best) is never starved.
+  // the output register slice u_g (g_TDATA). One read in flight (gqv); a token's beats leave while the
+  // next token waits in gq, so the router (a token every NB + 1 cycles at best) is never starved.
+  // The slice (axis_skid) takes the router's ready: everything behind it sees the slice's registered
+  // ready (g_rdy), so the reader's control and gt's NB * SL * ACT_W-bit load enable are functions of
+  // flip-flops only. With the ready itself behind them, ABC shared the emit's high-fan-out node and
+  // chained LUT2s into those enables whatever form they were written in (gtv -> 5 LUT -> gt, 3.52 ns
+  // in moe_layer_gate on edge_moe with gt rotated; 3.08 and 3.24 on tiny with it loaded only, from
+  // the ready's cofactors or from registered next values). The slice's output register replaces the
+  // reader's own, so a beat reaches the router in the cycle after it leaves gt, as before.
   logic [RW-1:0]      gk, g_rows;
-  logic               g_on, g_ok, gqv, gtv, gov;
+  logic               g_on, g_ok, gqv, gtv, g_rdy;
   // gk is the token's last: a compare of flip-flops, not a register of gk's next value (the issue,
   // whose net enables gq's bits, then an adder: 3.07 ns). n_tok - 1 is a register of its own (g_tm1,
   // loaded every cycle; n_tok only changes at G_TOK, cycles before g_on): the subtract's carry chain
@@ -803,43 +818,35 @@ module moe_experts
   logic [RW-1:0]      g_tm1;
   wire                g_klast = gk == g_tm1;
   logic [GW-1:0]      gq;
-  logic [NB*SL*ACT_W-1:0] gt;
+  logic [NB*SL*ACT_W-1:0] gt;             // the token, loaded from gq and read by beat (gb), never shifted
   localparam int GBW = $clog2(NB + 1);
   logic [GBW-1:0]     gb;
-  // gb_last: gb == NB - 1, registered with gb, so that no compare sits between the router's ready
-  // and g_load, the enable of gt's NB * SL * ACT_W bits (3.23 ns on edge_moe with the compare)
+  // gb_last: gb == NB - 1, registered with gb, so that no compare sits in front of g_load, the enable
+  // of gt's NB * SL * ACT_W bits (3.23 ns on edge_moe with the compare)
   logic               gb_last;
   wire                g_issue = g_on && g_ok && !gqv;
-  wire                g_emit  = gtv && (!gov || g_TREADY);
+  wire                g_emit  = gtv && g_rdy;
   wire                g_tend  = g_emit && gb_last;
   wire                g_load  = gqv && (!gtv || g_tend);
-  // gt's load select and enable as their two cofactors on the router's ready (kept nodes of four
-  // flip-flops each), the ready in the last LUT: as g_load / g_emit ABC shared g_emit's high-fan-out
-  // node and chained LUT2s behind it (3.95 ns on tiny)
-  (* keep *) wire     ld_r1 = gqv && (!gtv || gb_last);                 // g_TREADY = 1: g_emit = gtv
-  (* keep *) wire     ld_r0 = gqv && (!gtv || (!gov && gb_last));       // g_TREADY = 0: g_emit = gtv && !gov
-  (* keep *) wire     ce_r1 = ld_r1 || gtv;
-  (* keep *) wire     ce_r0 = ld_r0 || (gtv && !gov);
-  wire                gt_ld = g_TREADY ? ld_r1 : ld_r0;                 // == g_load
-  // gb_last's next value the same way (its enable g_emit shared the node that enables g_TDATA's
-  // SL * ACT_W bits: g_valid -> 5 LUT -> gb_last, 3.10 ns in moe_layer_gate on edge_moe)
-  (* keep *) wire     gb_eq  = 32'(gb) == NB - 2;
-  wire                gb_nx  = gb_last ? NB == 1 : gb_eq;               // after an emit
-  (* keep *) wire     gbl_r1 = gtv ? gb_nx : gb_last;
-  (* keep *) wire     gbl_r0 = gtv && !gov ? gb_nx : gb_last;
-  wire                gt_ce = g_TREADY ? ce_r1 : ce_r0;                 // == g_load || g_emit
+  // gt's load enable from complement copies of gqv, gtv and gb_last that feed nothing else (kept; a
+  // plain copy Yosys merges back): from the shared nodes g_emit and g_tend ABC built the 4-input
+  // enable as a chain of four LUT2s (3.09 ns on tiny, its NB * SL * ACT_W loads at the end)
+  (* keep *) logic    gqv_x, gtv_x, gbl_x;
+  wire                gt_ld = !gqv_x && (gtv_x || (g_rdy && !gbl_x));   // == g_load
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n || !GATE_CALL) begin
       g_on <= 1'b0;
       gqv  <= 1'b0;
       gtv  <= 1'b0;
-      gov  <= 1'b0;
+      gqv_x <= 1'b1;
+      gtv_x <= 1'b1;
     end else begin
       if (gs == G_TCHK && !t_bad) g_on <= 1'b1;
       else if (g_issue && g_klast) g_on <= 1'b0;
       gqv <= g_issue || (gqv && !g_load);
       gtv <= g_load || (gtv && !g_tend);
-      gov <= g_emit || (gov && !g_TREADY);
+      gqv_x <= !(g_issue || (gqv && !g_load));
+      gtv_x <= !(g_load || (gtv && !g_tend));
     end
   end
   always_ff @(posedge ap_clk) begin
@@ -848,24 +855,38 @@ module moe_experts
       g_rows <= '0;
       gb     <= '0;
       gb_last <= NB == 1;
+      gbl_x   <= NB != 1;
     end else begin
       if (g_issue) gk <= gk + 1'b1;
       if (w_v && w_gw) g_rows <= g_rows + 1'b1;
-      if (g_emit) gb <= g_tend ? '0 : gb + 1'b1;
-      gb_last <= g_TREADY ? gbl_r1 : gbl_r0;   // == g_emit ? (g_tend ? NB == 1 : gb == NB - 2) : gb_last
+      if (g_emit) begin
+        gb      <= g_tend ? '0 : gb + 1'b1;
+        gb_last <= g_tend ? NB == 1 : 32'(gb) == NB - 2;
+        gbl_x   <= g_tend ? NB != 1 : 32'(gb) != NB - 2;
+      end
     end
     g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;   // g_rows only grows in the gate call
     if (g_issue) gq <= gbuf[gk];
     f_lastent <= f_tnd - 1'b1;
     f_lastm1  <= f_tnd - XAW'(2);
     g_tm1   <= n_tok - 1'b1;
-    if (g_emit) g_TDATA <= gt[0 +: SL * ACT_W];
-    // a rotate, not a shift: no constant enters gt, so Yosys infers no synchronous reset whose pin
-    // (gt_ce && !gt_ld, on every bit the shift would zero) ABC built 5 LUT deep (3.91 ns on tiny);
-    // the beats a token emits (its first NB) are the same
-    if (gt_ce) gt <= gt_ld ? (NB * SL * ACT_W)'(gq) : (gt >> (SL * ACT_W)) | (gt << ((NB - 1) * SL * ACT_W));
+    if (gt_ld) gt <= (NB * SL * ACT_W)'(gq);
   end
-  assign g_TVALID = gov;
+  if (GATE_CALL) begin : g_gate_out
+    // FREE_LOAD: the output register's enable is the router's ready and one flip-flop (gtv, the beat's
+    // valid, stays off the wide enable)
+    axis_skid #(.WIDTH(SL * ACT_W), .FREE_LOAD(1'b1)) u_g (
+        .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(gt[32'(gb) * SL * ACT_W +: SL * ACT_W]),   // gb < NB
+        .s_axis_tvalid(gtv), .s_axis_tready(g_rdy),
+        .m_axis_tdata(g_TDATA), .m_axis_tvalid(g_TVALID), .m_axis_tready(g_TREADY));
+  end else begin : g_no_gate_out
+    assign g_rdy    = 1'b0;
+    assign g_TDATA  = '0;
+    assign g_TVALID = 1'b0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_gate = g_TREADY ^ ^gt;   // no logits stream without the gate call
+    /* verilator lint_on UNUSEDSIGNAL */
+  end
 
 `ifndef SYNTHESIS
   // The read-after-write rule, checked from the outside: every read records its call (the drain as
@@ -905,7 +926,9 @@ module moe_experts
       if (x_issue && r_base != (rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
-      if (gt_ld != g_load || gt_ce != (g_load || g_emit)) $error("moe_experts: gt's cofactors differ from g_load / g_emit");
+
+      if (GATE_CALL && (gqv_x != !gqv || gtv_x != !gtv || gbl_x != !gb_last))
+        $error("moe_experts: gqv_x / gtv_x / gbl_x differ from !gqv / !gtv / !gb_last");
       if (GATE_CALL && gb_last != (32'(gb) == NB - 1)) $error("moe_experts: gb_last differs from gb == NB - 1");
       if (g_on && g_tm1 != n_tok - 1'b1) $error("moe_experts: g_tm1 differs from n_tok - 1");
       if (in_chk != (GATE_CALL ? gs == G_TCHK : ps[P_GCHK])) $error("moe_experts: in_chk differs from the check state");
