@@ -926,7 +926,7 @@ module moe_experts
       if (x_issue && r_base != (rp ? AW'(tb_k1[rk]) : AW'(tb_tok0[rk])))
         $error("moe_experts: the x reader's row base differs from its table entry");
       if (rk_p1 != (RW+1)'(rk) + 1'b1) $error("moe_experts: rk_p1 differs from rk + 1");
-
+      if (gt_ld != g_load) $error("moe_experts: gt's load enable differs from g_load");
       if (GATE_CALL && (gqv_x != !gqv || gtv_x != !gtv || gbl_x != !gb_last))
         $error("moe_experts: gqv_x / gtv_x / gbl_x differ from !gqv / !gtv / !gb_last");
       if (GATE_CALL && gb_last != (32'(gb) == NB - 1)) $error("moe_experts: gb_last differs from gb == NB - 1");
