@@ -41,7 +41,7 @@ from cosim.linear_jobs import B_KIND, W_KIND
 from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
-from cosim.weight_fifo_schedule import DdrDma
+from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma
 from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
                                        weight_port_format)
 
@@ -271,8 +271,8 @@ class DdrWords:
     cosim.frame_schedule.weight_segments: the calls' images, each MoE layer's experts speculatively
     in index order) whenever ddr_TREADY is high, skips an inactive expert's image whose routing is
     visible when its first word would be pushed (and offers such a first word only while ddr_TREADY
-    is high, so it never commits to it before that decision), and pulses route_we in the cycle before
-    each layer's routing becomes visible. Random TDATA / tags while TVALID is low. Cycle 0 is the first
+    is high, so it never commits to it before that decision), and pulses route_we ROUTE_TO_HEAD cycles
+    before each layer's routing becomes visible. Random TDATA / tags while TVALID is low. Cycle 0 is the first
     call's ap_ready cycle; the DDR starts in cycle -1 (the frame's start), whose one refill is
     applied at the start."""
 
@@ -291,7 +291,7 @@ class DdrWords:
             raise ValueError("DdrWords.load: one word list per segment, of the segment's length")
         self.segments, self.data, self.th = segments, data, throttle
         self.routes, self.layer_bits, self.experts, self.w_bytes = routes, layer_bits, experts, w_bits // 8
-        self.we = {vis - 1: (layer, act) for layer, (vis, act) in routes.items()}
+        self.we = {vis - ROUTE_TO_HEAD: (layer, act) for layer, (vis, act) in routes.items()}
         self.kept_left = sum(g.words for g in segments
                              if g.expert is None or g.expert[1] in routes.get(g.expert[0], (0, ()))[1])
 

@@ -34,7 +34,7 @@ from cosim.moe_vectors import expert_call_cycles, published_moe_layer, published
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_moe_experts import ExpertsTB, random_layer, random_weights
 from cosim.vectors import rand_raw
-from cosim.weight_fifo_schedule import DdrDma, Segment, WeightFifo
+from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma, Segment, WeightFifo
 from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
 from python_ref.kernels.moe import MoEWeights, gate_logits, route
 
@@ -106,7 +106,7 @@ class DmaWords(TaggedWords):
     cosim/test_linear.py's DdrWords and cosim/test_weight_fifo.py step): a token bucket of ``throttle``
     (cosim.linear_schedule.Throttle: ``rate`` weights per cycle, ``word`` per word, bursts) and an
     inactive expert's image skipped, never fetched, when its layer's routing is visible before its
-    first word would go (visible the cycle after the top's route pulse, reported by the monitor;
+    first word would go (visible ROUTE_TO_HEAD cycles after the FIFOs' route pulse, reported by the monitor;
     before that a first word is offered only while ddr_TREADY is high). The images are the runs of
     sent words up to each TLAST. Driven after the falling edge with that cycle's ddr_TREADY (a
     weight_fifo flip-flop); ``pushes`` and ``start`` in the TB monitor's cycle count."""
@@ -135,7 +135,7 @@ class DmaWords(TaggedWords):
         super().send(words)
 
     def route_seen(self, cycle: int, layer: int, active: set):
-        self.routes[layer] = (cycle + 1, frozenset(active))
+        self.routes[layer] = (cycle + ROUTE_TO_HEAD, frozenset(active))
 
     async def _run(self):
         s = self.s
@@ -492,7 +492,7 @@ async def test_cycles(dut):
         fifo = WeightFifo([Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
                           tb.wf_depth, rate=e, word=e,
                           start=tb.ddr.pushes[p0] - base, skip=False)
-        fifo.route(lay, _active(active), pulse - base + 1)
+        fifo.route(lay, _active(active), pulse - base + ROUTE_TO_HEAD)
         calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo, label=f"cycles {name}",
                                    w_bits=tb.w_bits)
         rec = {"layer": name, "calls": calls, "first_x_offer": tb.x_offers[x0] - base,
@@ -549,7 +549,7 @@ async def run_real(tb: LayerTB):
         gate_seg = [Segment(tb.image_words["gate"], None, "gate")] if tb.gate else []
         fifo = WeightFifo(gate_seg + [Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
                           tb.wf_depth, rate=th.rate, word=th.word, burst=th.burst, start=tb.ddr.start - base)
-        fifo.route(lay, _active(active), pulse - base + 1)
+        fifo.route(lay, _active(active), pulse - base + ROUTE_TO_HEAD)
         kw = {}
         if tb.gate:     # the first expert call as measured (the routing is not in the model)
             starts = tb.starts[s0:]

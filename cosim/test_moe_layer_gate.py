@@ -21,7 +21,7 @@ from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weig
 from cosim.test_moe_experts import random_layer, random_weights
 from cosim.test_moe_layer import TEST_TIMEOUT_MS, LayerTB, _layer_no, routing_case_runs, run_random, run_real
 from cosim.vectors import rand_raw
-from cosim.weight_fifo_schedule import Segment, WeightFifo
+from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, Segment, WeightFifo
 from python_ref.kernels.moe import MoEWeights
 
 SPEC = ("python_ref.kernels.moe.run_schedule(x, weights, decode_descriptors(descriptor_words(route("
@@ -148,7 +148,7 @@ async def test_cycles(dut):
         fifo = WeightFifo([Segment(tb.image_words["gate"], None, "gate")] +
                           [Segment(tb.image_words[f], (lay, k)) for k in range(tb.E) for f in ("fc1", "fc2")],
                           tb.wf_depth, rate=e, word=e, start=tb.ddr.pushes[p0] - base, skip=False)
-        fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + 1)
+        fifo.route(lay, {k for k, b in enumerate(reversed(active)) if b == "1"}, pulse - base + ROUTE_TO_HEAD)
         x1 = next(c for c in tb.x_offers[x0:] if c >= starts[1])
         calls = expert_call_cycles(tb.cfg, sched, ready, done, tb.x_offers[x0] - base, fifo=fifo,
                                    label=f"cycles {name}", resume=(starts[1] - base, x1 - base), gate_rows=tb.T,

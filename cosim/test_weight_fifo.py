@@ -17,7 +17,7 @@ The DDR side runs in one of two modes (a cocotb test each):
   steps too): a token bucket (``rate`` weights per cycle refilled at the start of every cycle from
   ``start``, at most ``burst`` words' worth, a word offered while the credit holds a word's worth)
   that skips an inactive expert's segment at its first word once the routing is visible (route_we
-  in an earlier cycle) and offers a speculative first word only while s_axis_tready is high. Each
+  ROUTE_TO_HEAD cycles earlier) and offers a speculative first word only while s_axis_tready is high. Each
   handshake must be the model's F_k for the model's segment.
 
 Random TDATA and tags while TVALID is low, random route_layer/route_active while route_we is low. The
@@ -40,7 +40,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from cosim.tb import ResultWriter, RunParams, clock_and_reset
-from cosim.weight_fifo_schedule import PUSH_TO_HEAD, DdrDma, Segment, WeightFifo, WeightFifoError
+from cosim.weight_fifo_schedule import PUSH_TO_HEAD, ROUTE_TO_HEAD, DdrDma, Segment, WeightFifo, WeightFifoError
 
 TEST_TIMEOUT_MS = 100     # simulated time per cocotb test (10 ns cycles: 10^7 cycles)
 NEVER = 10 ** 9
@@ -138,7 +138,7 @@ def scenarios(depth: int, experts: int, layer_bits: int) -> list[Scenario]:
 def build_model(sc: Scenario, depth: int, routes) -> WeightFifo:
     m = WeightFifo(sc.segments, depth, sc.rate, sc.word, sc.burst, sc.start)
     for layer, active, we in routes:
-        m.route(layer, active, visible_from=we + 1)
+        m.route(layer, active, visible_from=we + ROUTE_TO_HEAD)
     return m
 
 
@@ -245,8 +245,8 @@ class WeightFifoTB:
             dut._log.error(msg)
             return hard
 
-        # the DMA (mode "dma"): routing visible in the cycle after route_we
-        dma = DdrDma(segs, {layer: (we + 1, act) for layer, (we, act) in routes.items()},
+        # the DMA (mode "dma"): routing visible when it decides the head (ROUTE_TO_HEAD after route_we)
+        dma = DdrDma(segs, {layer: (we + ROUTE_TO_HEAD, act) for layer, (we, act) in routes.items()},
                      rate=sc.rate, word=sc.word, cap=sc.burst * sc.word)
         # the stream as pushed: (segment, offset) per word
         pushed: list[tuple[int, int]] = []
@@ -388,7 +388,7 @@ class WeightFifoTB:
             if s.expert is None:
                 continue
             h0 = model.F[j] + PUSH_TO_HEAD if j == 0 else max(model.F[j] + PUSH_TO_HEAD, model.P[j - 1] + 1)
-            vis = routes[s.expert[0]][0] + 1
+            vis = routes[s.expert[0]][0] + ROUTE_TO_HEAD
             if vis > h0:
                 cnt["route_waits"] += 1
                 cnt["waited_layers"].append(s.expert[0])

@@ -33,6 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PUSH_TO_HEAD = 3     # push edge -> m_axis_tvalid: memory read register, output slice (axis_fifo), head register
+ROUTE_TO_HEAD = 2    # route_we in cycle t -> the routing decides the head from t + 2 (the mask registers, then
+                     # the head's registered flags): a route's visible_from is its route_we cycle + ROUTE_TO_HEAD
 
 
 class WeightFifoError(ValueError):

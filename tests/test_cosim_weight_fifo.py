@@ -65,9 +65,9 @@ def test_weight_fifo_comparison_can_fail():
 # Plausible one-line bugs of the RTL, each of which the bench must catch: the write side's ready one word
 # early (the FIFO never fills), the head filter ignoring the layer (a later layer's word taken under the
 # previous layer's mask), a drop waiting for the engine's TREADY, the level counting words out of the memory
-# instead of out of the head (the FIFO would hold DEPTH + 3 words), the filter flags computed against the
-# registered mask only (a routing visible one cycle late), the flags' own copy of "the head takes a word"
-# (h_open) missing a drop.
+# instead of out of the head (the FIFO would hold DEPTH + 3 words), the head's own word keeping its flags
+# instead of looking them up again (a word waiting at the head never sees its routing), the flags' own copy
+# of "the head takes a word" (h_open) missing a drop.
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
     "no_layer_compare": [("return flags(spec, m_valid && m_layer == layer, m_act[expert]);",
@@ -80,10 +80,9 @@ BROKEN = {
                            "wire f_take = !h_valid || leave;")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "mask_late": [("n_flags = f_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});",
-                   "n_flags = f_take ? f_mask : {h_kept, h_drop};"),
-                  # (the RTL's own check of the head's flags against the registered mask would stop it)
-                  ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
+    "held_flags_stale": [("n_flags = f_take ? f_mask : h_mask;", "n_flags = f_take ? f_mask : {h_kept, h_drop};"),
+                         # (the RTL's own check of the head's flags against the registered mask would stop it)
+                         ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
     # the bench itself must see it: the RTL's own checks of h_open and of f_take (formed from it) are
     # removed from this copy
     "open_misses_drop": [("h_open  <= !valid_n || n_flags[0];", "h_open  <= !valid_n;"),

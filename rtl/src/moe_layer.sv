@@ -40,11 +40,12 @@
 // every word of the layers routed so far has left them (owed_* below: the words of all routed layers,
 // NW_* a layer, minus the words pushed, plus the level), else it is held (pend) and the logits input
 // is closed until it is passed (so the router's route_active and the sampled layer stay valid).
-// The owed check and the pulse are registered (ok_r, f_we): the pulse reaches the FIFOs two cycles
-// after the last word left (one cycle after the router's pulse when nothing is owed). With GATE_CALL
-// the order is the frame's own (a layer's routing needs its gate call, whose words queue behind all
-// of the previous layer's): the pulse goes to the FIFOs one register later, never held, and the
-// router's input has no gate in front of it.
+// The owed check is registered (ok_r): the pulse (issue_n) reaches the FIFOs one cycle after the last
+// word left (with the router's pulse when nothing is owed); a FIFO's mask decides its head two cycles
+// after its pulse (weight_fifo.sv). With GATE_CALL the order is the frame's own (a layer's routing needs
+// its gate call, whose words queue behind all of the previous layer's): the router's pulse goes to the
+// FIFOs as it is, never held, and the router's input has no gate in front of it. f_we, the pulse one
+// register later, counts the layer's words into owed_*.
 //
 // Cycles: the router's (a token every max(NB + 1, K, softmax rate) cycles, then its descriptor words
 // one per cycle), overlapped with the experts' x_ rows; the engine calls as moe_experts' with the
@@ -159,9 +160,9 @@ module moe_layer
     else if (g_hs && !in_run) layer_r <= layer_id;
   end
 
-  // ---- route hold (see the header). f_we, the pulse into both FIFOs, is a flip-flop (weight_fifo's
-  // route_we selects its head flags in their last LUT); hold closes the logits input while a pulse
-  // is held or being written, so the router's route_active and layer_r are still the run's.
+  // ---- route hold (see the header). issue_n, the pulse into both FIFOs, is a gate on flip-flops (in a
+  // FIFO it only enables the mask registers); hold closes the logits input while a pulse is held or
+  // being written, so the router's route_active and layer_r are still the run's.
   logic [$clog2(WF_DEPTH):0] wf_level;
   logic [$clog2(BF_DEPTH):0] bf_level;
   logic [OW_W-1:0]           owed_w;
@@ -200,14 +201,14 @@ module moe_layer
       .clk(ap_clk), .rst_n(ap_rst_n),
       .s_axis_tdata(ddr_TDATA), .s_axis_tlast(ddr_TLAST), .s_axis_tvalid(ddr_TVALID), .s_axis_tready(ddr_TREADY),
       .s_axis_tuser_spec(ddr_TUSER_spec), .s_axis_tuser_layer(ddr_TUSER_layer), .s_axis_tuser_expert(ddr_TUSER_expert),
-      .route_we(f_we), .route_layer(layer_r), .route_active(r_route_active),
+      .route_we(issue_n), .route_layer(layer_r), .route_active(r_route_active),
       .m_axis_tdata(w_data), .m_axis_tlast(w_last), .m_axis_tvalid(w_valid), .m_axis_tready(w_ready),
       .level(wf_level));
   weight_fifo #(.WIDTH(AXI_WIDTH), .DEPTH(BF_DEPTH), .EXPERTS(E), .LAYER_BITS(LAYER_BITS)) u_bfifo (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .s_axis_tdata(ddrb_TDATA), .s_axis_tlast(ddrb_TLAST), .s_axis_tvalid(ddrb_TVALID), .s_axis_tready(ddrb_TREADY),
       .s_axis_tuser_spec(ddrb_TUSER_spec), .s_axis_tuser_layer(ddrb_TUSER_layer), .s_axis_tuser_expert(ddrb_TUSER_expert),
-      .route_we(f_we), .route_layer(layer_r), .route_active(r_route_active),
+      .route_we(issue_n), .route_layer(layer_r), .route_active(r_route_active),
       .m_axis_tdata(b_data), .m_axis_tlast(b_last), .m_axis_tvalid(b_valid), .m_axis_tready(b_ready),
       .level(bf_level));
 
@@ -233,6 +234,8 @@ module moe_layer
   if (GATE_CALL) begin : g_order_chk
     int wq[$], bq[$];
     int wl, bl, wpush, bpush, prev;
+    logic [LAYER_BITS-1:0] layer_we;   // layer_r in the last cycle: the layer the FIFOs wrote at a pulse then
+    always_ff @(posedge ap_clk) layer_we <= layer_r;
     always_ff @(posedge ap_clk) begin
       if (!ap_rst_n) begin
         wq.delete();
@@ -255,12 +258,13 @@ module moe_layer
         bpush <= int'(ddrb_TVALID && ddrb_TREADY);
         wl <= int'(wf_level);
         bl <= int'(bf_level);
+        // the FIFOs wrote the mask at the end of the pulse's cycle (issue_n): f_we's cycle sees what they hold then
         if (f_we) begin
           foreach (wq[i]) if (wq[i] == prev)
-            $error("moe_layer: layer %0d's mask written while the weight FIFO holds a word of layer %0d", layer_r, prev);
+            $error("moe_layer: layer %0d's mask written while the weight FIFO holds a word of layer %0d", layer_we, prev);
           foreach (bq[i]) if (bq[i] == prev)
-            $error("moe_layer: layer %0d's mask written while the bias FIFO holds a word of layer %0d", layer_r, prev);
-          prev <= int'(layer_r);
+            $error("moe_layer: layer %0d's mask written while the bias FIFO holds a word of layer %0d", layer_we, prev);
+          prev <= int'(layer_we);
         end
       end
     end

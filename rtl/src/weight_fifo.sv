@@ -15,12 +15,15 @@
 //   visible mask is offered if its expert is active, dropped if not, and waits otherwise (mask not
 //   written, or another layer's). The filter's flags (kept, drop) are registered with the word: computed
 //   one cycle ahead for the word the head holds next (the FIFO's output on a load, else its own) against
-//   the mask of the next cycle, so m_axis_tvalid and the pop are a gate on flops. Evaluating the filter
+//   the mask registers, so m_axis_tvalid and the pop are a gate on flops. Evaluating the filter
 //   on axis_fifo's output slice instead (its tags -> mask mux -> its ready -> the slice's enables) was
 //   6 LUT levels, 3.97 ns; the head register costs the extra cycle of latency (F_k + 3, not + 2);
-// * route_we writes the mask at the edge closing its cycle: visible from the next cycle. One mask: the
-//   next layer's routing must be written after the previous layer's words have all left (the frame's order
-//   guarantees it: a layer's routing needs the previous layer's expert outputs).
+// * route_we writes the mask at the edge closing its cycle t; the flags formed in t + 1 from it decide the
+//   head from t + 2 (cosim.weight_fifo_schedule.ROUTE_TO_HEAD): the route inputs reach only the mask
+//   registers, never the head's logic. One mask: the next layer's routing must be written after the previous
+//   layer's words have all left (the frame's order guarantees it: a layer's routing needs the previous
+//   layer's expert outputs), so at the pulse no word in the FIFO or the head is of a routed layer: a
+//   speculative one waits (its flags 00) and keeps waiting under the old mask in the pulse's cycle.
 `default_nettype none
 
 module weight_fifo
@@ -43,7 +46,7 @@ module weight_fifo
     input  logic                       s_axis_tuser_spec,     // 1: the word belongs to an expert (speculative)
     input  logic [LAYER_BITS-1:0]      s_axis_tuser_layer,
     input  logic [$clog2(EXPERTS)-1:0] s_axis_tuser_expert,
-    // routing mask: {route_layer, route_active} written by a route_we pulse, visible from the next cycle
+    // routing mask: {route_layer, route_active} written by a route_we pulse, deciding the head two cycles later
     input  logic                       route_we,
     input  logic [LAYER_BITS-1:0]      route_layer,
     input  logic [EXPERTS-1:0]         route_active,
@@ -115,14 +118,13 @@ module weight_fifo
   end
 
   // ---- head filter, one cycle ahead: the flags of the head's word in the next cycle (a new word from the
-  // FIFO, or the same one) against the mask of the next cycle (a route_we now is visible then), so that
-  // m_axis_tvalid and the pop are a gate or two on flops.
-  // The four candidates (the FIFO's output word or the head's own word, against the mask registers
-  // or against a route written this cycle) are formed in parallel from flip-flops and inputs; `load`
-  // and route_we only select among them in the last LUT, so neither the head's handshake
-  // (h_valid -> leave -> load) nor route_we runs through a tag compare and mask lookup. The head's own
-  // word against the mask registers is its flags as they are ({h_kept, h_drop} were computed for this
-  // word against this mask), so that candidate is two flip-flops.
+  // FIFO, or the same one) against the mask registers, so that m_axis_tvalid and the pop are a gate or two
+  // on flops. The two candidates (the FIFO's output word, the head's own word) are lookups of flip-flops
+  // only, formed in parallel; `f_take` selects in the last LUT, so the head's handshake
+  // (h_valid -> leave -> load) does not run through a lookup. The head's own word is looked up again (not
+  // its flags held): in the cycle after a route_we its flags change from waiting to kept or dropped.
+  // (A version that also formed both words' flags against a route written in the same cycle, selected by
+  // route_we, mapped the route lookup to 6 LUT: route_active -> h_drop / h_open, 3.06 ns in moe_layer.)
   // {kept, drop} of a word: offered unless speculative; speculative and its layer routed: kept if its
   // expert is active, dropped if not
   function automatic logic [1:0] flags(input logic spec, input logic routed, input logic active);
@@ -136,15 +138,14 @@ module weight_fifo
   // keep: each candidate is its own node (without it ABC folded the late f_take into the tag compares
   // of the flattened moe_layer: 6 LUT to h_open, 3.47 ns; with it 3.02)
   (* keep *) wire [1:0] f_mask  = flags(f_spec, mask_lhot[f_layer], mask_active[f_expert]);
-  (* keep *) wire [1:0] f_route = filter(f_spec, f_layer, f_expert, 1'b1, route_layer, NE'(route_active));
-  (* keep *) wire [1:0] h_route = filter(h_spec, h_layer, h_expert, 1'b1, route_layer, NE'(route_active));
+  (* keep *) wire [1:0] h_mask  = flags(h_spec, mask_lhot[h_layer], mask_active[h_expert]);
   // The flags follow the FIFO's word whenever the head takes one (f_take; when the FIFO has none the
   // head is empty next and its flags are unused). f_take is formed from h_open, a copy of
   // !h_valid || h_drop in its own flip-flop (!f_take implies h_valid).
   // a FIFO word makes the head valid whether or not it is taken now: if not (!f_take), the head
   // holds its own word (h_valid, not leaving) and stays valid anyway
   wire  valid_n    = f_valid || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
-  wire [1:0] n_flags = f_take ? (route_we ? f_route : f_mask) : (route_we ? h_route : {h_kept, h_drop});
+  wire [1:0] n_flags = f_take ? f_mask : h_mask;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       h_valid <= 1'b0;
@@ -170,19 +171,29 @@ module weight_fifo
 
 `ifndef SYNTHESIS
   logic held_q;   // last cycle offered a word that was not taken
+  // the mask registers of the last cycle: the head's flags were formed from them
+  logic                  pm_valid;
+  logic [LAYER_BITS-1:0] pm_layer;
+  logic [NE-1:0]         pm_active;
   always_ff @(posedge clk) begin
+    pm_layer  <= mask_layer;
+    pm_active <= mask_active;
     if (!rst_n) begin
-      held_q <= 1'b0;
+      held_q   <= 1'b0;
+      pm_valid <= 1'b0;
     end else begin
-      held_q <= m_axis_tvalid && !m_axis_tready;
+      held_q   <= m_axis_tvalid && !m_axis_tready;
+      pm_valid <= mask_valid;
+      if (route_we && h_valid && !leave && h_spec && mask_valid && mask_layer == h_layer)
+        $error("weight_fifo: route_we for layer %0d while the head holds a word of routed layer %0d", route_layer, h_layer);
       if (pop && level == '0) $error("weight_fifo: a pop without a word pushed");
       if (level > (AW+1)'(DEPTH)) $error("weight_fifo: level %0d above DEPTH %0d", level, DEPTH);
       if (h_open != (!h_valid || h_drop))
         $error("weight_fifo: h_open %0b is not !h_valid || h_drop (%0b, %0b)", h_open, h_valid, h_drop);
       else if (f_take != (!h_valid || leave)) $error("weight_fifo: f_take differs from !h_valid || leave");
       if (mask_lhot != (mask_valid ? NL'(1) << mask_layer : '0)) $error("weight_fifo: mask_lhot differs from mask_valid / mask_layer");
-      if (h_valid && {h_kept, h_drop} != filter(h_spec, h_layer, h_expert, mask_valid, mask_layer, mask_active))
-        $error("weight_fifo: the head's flags differ from its word's filter against the mask");
+      if (h_valid && {h_kept, h_drop} != filter(h_spec, h_layer, h_expert, pm_valid, pm_layer, pm_active))
+        $error("weight_fifo: the head's flags differ from its word's filter against the last cycle's mask");
       if (held_q && !m_axis_tvalid)
         $error("weight_fifo: an offered word was withdrawn (a route_we replaced its layer's mask before it was taken)");
     end
