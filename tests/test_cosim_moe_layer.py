@@ -74,7 +74,8 @@ def test_moe_layer_scoreboard_can_fail():
 # inactive expert's weights (the scoreboard) or, when the active experts come first, leaves the
 # inactive experts' words in the FIFO (the consumption check); the route layer not connected (mask layer 0, the bench
 # tags layers from 1): the heads wait forever (the bench's timeout); no route hold: layer n+1's mask
-# replaces layer n's while its words are still in the FIFO (weight_fifo's own check, or a hang).
+# replaces layer n's while its words are still in the FIFO (weight_fifo's own checks: a route_we while
+# the head holds a word of the routed layer, an offered word withdrawn; or a hang).
 MOE_LAYER_BROKEN = {
     "mask_all_active": ([(".route_active(r_route_active),\n      .m_axis_tdata(w_data)",
                           ".route_active('1),\n      .m_axis_tdata(w_data)")],
@@ -82,7 +83,8 @@ MOE_LAYER_BROKEN = {
     "route_layer_zero": ([("if (g_hs && !in_run) layer_r <= layer_id;", "if (g_hs && !in_run) layer_r <= '0;")],
                          "timed out", "test_random"),
     "no_route_hold": ([("wire issue_n = GATE_CALL ? r_route_we : req && ok_r && !f_we;", "wire issue_n = r_route_we;")],
-                      "an offered word was withdrawn|timed out", "test_consecutive"),
+                      "while the head holds a word of routed layer|an offered word was withdrawn|timed out",
+                      "test_consecutive"),
 }
 
 
