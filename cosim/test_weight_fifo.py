@@ -132,6 +132,10 @@ def scenarios(depth: int, experts: int, layer_bits: int) -> list[Scenario]:
         Scenario("fractional_bursty", n(d, "n0") + ex(l0) + n(d, "n1"), [(l0, {a, e}, 7 + d)],
                  sink=("bursty", 0.05, min(3 * d, 64)), rate=3, word=4, burst=3, start=7,
                  note="fractional DDR rate, a late start, long sink pauses"),
+        Scenario("route_as_head_loads", n(d // 2, "n0") + ex(l0) + ex(l1) + n(d, "n1"),
+                 [(l0, {a, b}, d // 2 + 2), (l1, {a, e}, ("after_layer", l0, 0))], sink=("always",),
+                 note="the second layer's route_we in the cycle the head takes its first word (behind the first "
+                      "layer's last)"),
     ]
 
 

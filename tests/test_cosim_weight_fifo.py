@@ -24,7 +24,7 @@ def test_weight_fifo_cycle_model(depth):
     assert (r["depth"], r["tests_run"]) == (depth, 2)
     assert set(r["runs"]) == {"model", "dma"}
     for mode, runs in r["runs"].items():
-        assert len(runs) == 9, sorted(runs)
+        assert len(runs) == 10, sorted(runs)
         for name, s in runs.items():
             where = f"{mode}/{name}: {s}"
             assert s["mismatches"] == 0, where
@@ -66,23 +66,26 @@ def test_weight_fifo_comparison_can_fail():
 # early (the FIFO never fills), the head filter ignoring the layer (a later layer's word taken under the
 # previous layer's mask), a drop waiting for the engine's TREADY, the level counting words out of the memory
 # instead of out of the head (the FIFO would hold DEPTH + 3 words), the head's own word keeping its flags
-# instead of looking them up again (a word waiting at the head never sees its routing), the flags' own copy
-# of "the head takes a word" (h_open) missing a drop.
+# after a route_we (a word waiting at the head never sees its routing), the head's word after a route_we
+# taken as the one it held (not the FIFO's word it took in the pulse's cycle), the flags' own copy of "the
+# head takes a word" (h_open) missing a drop.
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
     "no_layer_compare": [("return flags(spec, m_valid && m_layer == layer, m_act[expert]);",
                           "return flags(spec, m_valid, m_act[expert]);"),
-                         ("flags(f_spec, mask_lhot[f_layer], mask_active[f_expert])",
-                          "flags(f_spec, |mask_lhot, mask_active[f_expert])")],
+                         ("flags(f_spec, f_rt, f_act)", "flags(f_spec, |mask_lhot, f_act)")],
     "drop_needs_tready": [("wire leave  = h_valid && ((h_kept && m_axis_tready) || h_drop);",
                            "wire leave  = h_valid && m_axis_tready && (h_kept || h_drop);"),
                           ("wire f_take = h_open || (h_kept && m_axis_tready);",
                            "wire f_take = !h_valid || leave;")],
     "level_to_memory": [("level <= level + (AW+1)'(push) - (AW+1)'(pop);",
                          "level <= level + (AW+1)'(push) - (AW+1)'(f_freed);")],
-    "held_flags_stale": [("n_flags = f_take ? f_mask : h_mask;", "n_flags = f_take ? f_mask : {h_kept, h_drop};"),
+    "held_flags_stale": [("wire [1:0] h_cand = rw_q ? (tk_q ? fr_q : hr_q) : {h_kept, h_drop};",
+                          "wire [1:0] h_cand = {h_kept, h_drop};"),
                          # (the RTL's own check of the head's flags against the registered mask would stop it)
                          ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
+    "route_took_held": [("rw_q ? (tk_q ? fr_q : hr_q)", "rw_q ? hr_q"),
+                        ("      if (h_valid && {h_kept, h_drop} != filter(", "      if (1'b0 && {h_kept, h_drop} != filter(")],
     # the bench itself must see it: the RTL's own checks of h_open and of f_take (formed from it) are
     # removed from this copy
     "open_misses_drop": [("h_open  <= !valid_n || n_flags[0];", "h_open  <= !valid_n;"),

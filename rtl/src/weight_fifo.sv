@@ -119,12 +119,17 @@ module weight_fifo
 
   // ---- head filter, one cycle ahead: the flags of the head's word in the next cycle (a new word from the
   // FIFO, or the same one) against the mask registers, so that m_axis_tvalid and the pop are a gate or two
-  // on flops. The two candidates (the FIFO's output word, the head's own word) are lookups of flip-flops
-  // only, formed in parallel; `f_take` selects in the last LUT, so the head's handshake
-  // (h_valid -> leave -> load) does not run through a lookup. The head's own word is looked up again (not
-  // its flags held): in the cycle after a route_we its flags change from waiting to kept or dropped.
-  // (A version that also formed both words' flags against a route written in the same cycle, selected by
-  // route_we, mapped the route lookup to 6 LUT: route_active -> h_drop / h_open, 3.06 ns in moe_layer.)
+  // on flops. Two candidates, formed in parallel from flip-flops; `f_take` selects in the last LUT, so the
+  // head's handshake (h_valid -> leave -> load) does not run through a lookup:
+  // * the FIFO's output word: its tags looked up in the mask registers (f_mask);
+  // * the head's own word: its flags as they are ({h_kept, h_drop} were formed for this word against this
+  //   mask), except in the cycle after a route_we (rw_q), when its flags against the new mask come from
+  //   registers: fr_q / hr_q, the FIFO's and the head's word of the pulse's cycle looked up in the route
+  //   inputs, one of which is the head's word now (tk_q: the head took the FIFO's word then).
+  // The route lookups end in those registers, never in the head's logic. (Forming both words' flags
+  // against the route in the pulse's cycle, selected by route_we, mapped the route lookup to 6 LUT:
+  // route_active -> h_drop / h_open, 3.06 ns in moe_layer on edge_moe; looking the head's word up in the
+  // mask registers every cycle, 6 LUT from h_expert, 3.02 in weight_fifo alone.)
   // {kept, drop} of a word: offered unless speculative; speculative and its layer routed: kept if its
   // expert is active, dropped if not
   function automatic logic [1:0] flags(input logic spec, input logic routed, input logic active);
@@ -137,15 +142,49 @@ module weight_fifo
   endfunction
   // keep: each candidate is its own node (without it ABC folded the late f_take into the tag compares
   // of the flattened moe_layer: 6 LUT to h_open, 3.47 ns; with it 3.02)
-  (* keep *) wire [1:0] f_mask  = flags(f_spec, mask_lhot[f_layer], mask_active[f_expert]);
-  (* keep *) wire [1:0] h_mask  = flags(h_spec, mask_lhot[h_layer], mask_active[h_expert]);
+  // The two lookups by the FIFO word's tags, each as 4-way groups by the low two tag bits (a LUT6 per
+  // group: four mask bits, two tag bits), then the group by the high bits, each level its own node.
+  localparam int EG = (NE + 3) / 4;                 // groups of 4 experts
+  localparam int LG = (NL + 3) / 4;                 // groups of 4 layers
+  (* keep *) wire [EG-1:0] f_act_g;
+  (* keep *) wire [LG-1:0] f_rt_g;
+  for (genvar g = 0; g < EG; g++) begin : g_act
+    wire [3:0] grp = 4'(mask_active >> (4 * g));
+    assign f_act_g[g] = grp[2'(f_expert)];
+  end
+  for (genvar g = 0; g < LG; g++) begin : g_rt
+    wire [3:0] grp = 4'(mask_lhot >> (4 * g));
+    assign f_rt_g[g] = grp[2'(f_layer)];
+  end
+  logic f_act, f_rt;
+  if (EB > 2) begin : g_act_hi
+    assign f_act = f_act_g[f_expert[EB-1:2]];
+  end else begin : g_act_one
+    assign f_act = f_act_g[0];
+  end
+  if (LAYER_BITS > 2) begin : g_rt_hi
+    assign f_rt = f_rt_g[f_layer[LAYER_BITS-1:2]];
+  end else begin : g_rt_one
+    assign f_rt = f_rt_g[0];
+  end
+  (* keep *) wire [1:0] f_mask  = flags(f_spec, f_rt, f_act);
+  logic [1:0] fr_q, hr_q;   // the pulse cycle's FIFO word / head word against the route inputs
+  logic       rw_q, tk_q;   // a route_we / f_take in the last cycle
+  always_ff @(posedge clk) begin
+    if (!rst_n) rw_q <= 1'b0;
+    else        rw_q <= route_we;
+    tk_q <= f_take;
+    fr_q <= filter(f_spec, f_layer, f_expert, 1'b1, route_layer, NE'(route_active));
+    hr_q <= filter(h_spec, h_layer, h_expert, 1'b1, route_layer, NE'(route_active));
+  end
+  (* keep *) wire [1:0] h_cand = rw_q ? (tk_q ? fr_q : hr_q) : {h_kept, h_drop};
   // The flags follow the FIFO's word whenever the head takes one (f_take; when the FIFO has none the
   // head is empty next and its flags are unused). f_take is formed from h_open, a copy of
   // !h_valid || h_drop in its own flip-flop (!f_take implies h_valid).
   // a FIFO word makes the head valid whether or not it is taken now: if not (!f_take), the head
   // holds its own word (h_valid, not leaving) and stays valid anyway
   wire  valid_n    = f_valid || (h_valid && !(h_kept && m_axis_tready) && !h_drop);
-  wire [1:0] n_flags = f_take ? f_mask : h_mask;
+  wire [1:0] n_flags = f_take ? f_mask : h_cand;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       h_valid <= 1'b0;
@@ -184,6 +223,7 @@ module weight_fifo
     end else begin
       held_q   <= m_axis_tvalid && !m_axis_tready;
       pm_valid <= mask_valid;
+      if (route_we && rw_q) $error("weight_fifo: route_we in two consecutive cycles");
       if (route_we && h_valid && !leave && h_spec && mask_valid && mask_layer == h_layer)
         $error("weight_fifo: route_we for layer %0d while the head holds a word of routed layer %0d", route_layer, h_layer);
       if (pop && level == '0) $error("weight_fifo: a pop without a word pushed");
