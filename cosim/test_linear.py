@@ -283,6 +283,10 @@ class DdrWords:
         self.rng = np.random.default_rng(7)
         self.pushed = 0
         self.kept_left = 0
+        # driven from the start: Verilator's random initial value would write masks before the first
+        # call (and trips weight_fifo's check of two route_we in a row)
+        dut.route_we.value = 0
+        dut.ddr_TVALID.value = 0
 
     def load(self, segments, data, throttle, routes, layer_bits, experts, w_bits):
         """segments: cosim.weight_fifo_schedule.Segment list; data: each segment's words; routes:
