@@ -19,11 +19,12 @@
 //   on axis_fifo's output slice instead (its tags -> mask mux -> its ready -> the slice's enables) was
 //   6 LUT levels, 3.97 ns; the head register costs the extra cycle of latency (F_k + 3, not + 2);
 // * route_we writes the mask at the edge closing its cycle t; the flags formed in t + 1 from it decide the
-//   head from t + 2 (cosim.weight_fifo_schedule.ROUTE_TO_HEAD): the route inputs reach only the mask
-//   registers, never the head's logic. One mask: the next layer's routing must be written after the previous
-//   layer's words have all left (the frame's order guarantees it: a layer's routing needs the previous
-//   layer's expert outputs), so at the pulse no word in the FIFO or the head is of a routed layer: a
-//   speculative one waits (its flags 00) and keeps waiting under the old mask in the pulse's cycle.
+//   head from t + 2 (cosim.weight_fifo_schedule.ROUTE_TO_HEAD): the route inputs reach only registers
+//   (the mask, and the head word's flags for the cycle after the pulse), never the head's logic. One
+//   mask: the next layer's routing must be written after the previous layer's words have all left (the
+//   frame's order guarantees it: a layer's routing needs the previous layer's expert outputs), so at the
+//   pulse no word in the FIFO or the head is of a routed layer: a speculative one waits (its flags 00)
+//   and keeps waiting under the old mask in the pulse's cycle.
 `default_nettype none
 
 module weight_fifo
