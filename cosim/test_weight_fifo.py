@@ -223,7 +223,7 @@ class WeightFifoTB:
         budget = 60 * total * max(1, sc.word // sc.rate + 1) + 20 * depth + 2000
         sc.we = resolve_routes(sc, depth, ready, budget)
         model = build_model(sc, depth, sc.we)
-        routes = {layer: (we, frozenset(active)) for layer, active, we in sc.we}
+        routes = model.routes    # {layer: (visible from: route_we + ROUTE_TO_HEAD, active experts)}
         we_at = {we: (layer, active) for layer, active, we in sc.we}
         if len(we_at) != len(sc.we):
             raise ValueError(f"{sc.name}: two route_we in one cycle")
@@ -250,7 +250,7 @@ class WeightFifoTB:
             return hard
 
         # the DMA (mode "dma"): routing visible when it decides the head (ROUTE_TO_HEAD after route_we)
-        dma = DdrDma(segs, {layer: (we + ROUTE_TO_HEAD, act) for layer, (we, act) in routes.items()},
+        dma = DdrDma(segs, dict(routes),
                      rate=sc.rate, word=sc.word, cap=sc.burst * sc.word)
         # the stream as pushed: (segment, offset) per word
         pushed: list[tuple[int, int]] = []
@@ -392,7 +392,7 @@ class WeightFifoTB:
             if s.expert is None:
                 continue
             h0 = model.F[j] + PUSH_TO_HEAD if j == 0 else max(model.F[j] + PUSH_TO_HEAD, model.P[j - 1] + 1)
-            vis = routes[s.expert[0]][0] + ROUTE_TO_HEAD
+            vis = routes[s.expert[0]][0]
             if vis > h0:
                 cnt["route_waits"] += 1
                 cnt["waited_layers"].append(s.expert[0])

@@ -141,8 +141,6 @@ module weight_fifo
                                         input logic [LAYER_BITS-1:0] m_layer, input logic [NE-1:0] m_act);
     return flags(spec, m_valid && m_layer == layer, m_act[expert]);
   endfunction
-  // keep: each candidate is its own node (without it ABC folded the late f_take into the tag compares
-  // of the flattened moe_layer: 6 LUT to h_open, 3.47 ns; with it 3.02)
   // The two lookups by the FIFO word's tags, each as 4-way groups by the low two tag bits (a LUT6 per
   // group: four mask bits, two tag bits), then the group by the high bits, each level its own node.
   localparam int EG = (NE + 3) / 4;                 // groups of 4 experts
@@ -168,6 +166,8 @@ module weight_fifo
   end else begin : g_rt_one
     assign f_rt = f_rt_g[0];
   end
+  // keep: each candidate is its own node (without it ABC folded the late f_take into the tag compares
+  // of the flattened moe_layer: 6 LUT to h_open, 3.47 ns; with it 3.02)
   (* keep *) wire [1:0] f_mask  = flags(f_spec, f_rt, f_act);
   logic [1:0] fr_q, hr_q;   // the pulse cycle's FIFO word / head word against the route inputs
   logic       rw_q, tk_q;   // a route_we / f_take in the last cycle
