@@ -127,7 +127,8 @@ def test_linear_scoreboard_can_fail():
 # prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, its empty flag not set
 # by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go
 # cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv lr_one
-# one row late. Each must fail the odd-shapes run (GELU on every other call, every output mode,
+# one row late, the next block's column mask compared with rem instead of rem - LO, and the first
+# block's lr_one (written at go) from out_dim == 1. Each must fail the odd-shapes run (GELU on every other call, every output mode,
 # stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
@@ -139,6 +140,9 @@ LINEAR_BROKEN = {
     "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
                                             "full[!cbank] : full[cbank];")]),
     "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),
+    "next_mask_unshifted": ("linear_loader.sv", [("n_mask[o] <= rem > RW'(LO + o);", "n_mask[o] <= rem > RW'(o);")]),
+    "go_lr_one": ("linear_loader.sv", [("s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd2;",
+                                        "s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd1;")]),
 }
 
 
@@ -255,16 +259,17 @@ def test_linear_cosim_edge_moe_reduced():
 def test_linear_cosim_edge_moe_full_shapes():
     """Every edge_moe.yaml shape (192->576, 192->192, 192->768 + GELU, 768->192, 192->384 gathered
     + GELU, 384->192 scaled scatter-accumulate, patch embedding 768->192 onto pos) with 129 tokens
-    (128 patches), 32 x 32 tile: bit-exact, exact cycle counts, utilization >= 95% on the
-    full-token shapes; then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
+    (128 patches), 32 x 32 tile: bit-exact, exact cycle counts, and on the full-token shapes no
+    block after the first waits for its weights (the call is block 0's load + one cycle per step +
+    the output pipeline; on its own a call cannot hide block 0, e.g. 192->192 at 91 % of its steps);
+    then odd shapes under stalls, back-to-back calls, reset, the expert pair."""
     cfg = load_config("edge_moe")
     r = run_linear("edge_moe", "full", stall="both", rows=cfg.model.tokens, n_random=20000)
     assert r["tests_run"] == 11 and r["mismatches"] == 0
     assert r["layers"] == 7 + 9 + 3 + 1 + 6 + 2 * 11 + 4 + r["random_calls"]
     check_sequences(r)
-    for run in check_model_runs(cfg, r, cfg.model.tokens):
-        if run["rows"] >= cfg.model.tokens - 1:
-            assert run["utilization"] >= 0.95, run
+    full = [x for x in check_model_runs(cfg, r, cfg.model.tokens) if x["rows"] >= cfg.model.tokens - 1]
+    assert len(full) >= 4 and not any(x["load_bound"] for x in full), full
 
 
 @pytest.mark.csim
