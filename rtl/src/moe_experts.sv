@@ -833,6 +833,10 @@ module moe_experts
   // enable as a chain of four LUT2s (3.09 ns on tiny, its NB * SL * ACT_W loads at the end)
   (* keep *) logic    gqv_x, gtv_x, gbl_x;
   wire                gt_ld = !gqv_x && (gtv_x || (g_rdy && !gbl_x));   // == g_load
+  // next values, shared by each flag and its complement copy
+  wire                gqv_n = g_issue || (gqv && !g_load);
+  wire                gtv_n = g_load || (gtv && !g_tend);
+  wire                gbl_n = g_tend ? NB == 1 : 32'(gb) == NB - 2;
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n || !GATE_CALL) begin
       g_on <= 1'b0;
@@ -843,10 +847,10 @@ module moe_experts
     end else begin
       if (gs == G_TCHK && !t_bad) g_on <= 1'b1;
       else if (g_issue && g_klast) g_on <= 1'b0;
-      gqv <= g_issue || (gqv && !g_load);
-      gtv <= g_load || (gtv && !g_tend);
-      gqv_x <= !(g_issue || (gqv && !g_load));
-      gtv_x <= !(g_load || (gtv && !g_tend));
+      gqv <= gqv_n;
+      gtv <= gtv_n;
+      gqv_x <= !gqv_n;
+      gtv_x <= !gtv_n;
     end
   end
   always_ff @(posedge ap_clk) begin
@@ -861,8 +865,8 @@ module moe_experts
       if (w_v && w_gw) g_rows <= g_rows + 1'b1;
       if (g_emit) begin
         gb      <= g_tend ? '0 : gb + 1'b1;
-        gb_last <= g_tend ? NB == 1 : 32'(gb) == NB - 2;
-        gbl_x   <= g_tend ? NB != 1 : 32'(gb) != NB - 2;
+        gb_last <= gbl_n;
+        gbl_x   <= !gbl_n;
       end
     end
     g_ok    <= g_issue ? 32'(g_rows) > 32'(gk) + 1 : g_rows > gk;   // g_rows only grows in the gate call
