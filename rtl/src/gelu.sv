@@ -16,9 +16,9 @@
 //       a above t (not masked: outside the table the word read is ignored), t = a[TB-1:0];
 //       in_table = |x| < RANGE * 2^TB compared on x itself (two constant compares, no carry
 //       chain behind the absolute value)
-//   S3  registered read of every 64-word bank of the ROM of {T[k+1]-T[k], T[k]} at k[5:0]
-//       (one LUT6 per bit)
-//   S4  the bank k[7:6] (a registered 4:1 choice: the ROM read split over two stages for 300 MHz)
+//   S3  registered read of the ROM of {T[k+1]-T[k], T[k]} at k: one block RAM per lane (its
+//       output latch; no output register)
+//   S4  the word registered in fabric (the block RAM's clock-to-out stays apart from the multiply)
 //   S5  p = t * (T[k+1]-T[k])   (TB-bit unsigned x (TW+1)-bit signed: one DSP48 multiply)
 //   S6  delta = ((T[k] << TB) + p) >>> TB, i.e. floor = AP_TRN into the table format (DSP post-add)
 //   S7  y = relu - (in_table ? delta << (F - TF) : 0), exact in the activation format
@@ -74,9 +74,6 @@ module gelu
   localparam int ROM_W  = 2 * TW + 1;                  // {signed diff (TW+1), lo (TW)}
   localparam int P_W    = TB + TW + 2;                 // signed product t * diff, one spare bit
   localparam int KEEP_W = LANES * ACT_W / 8;
-  localparam int BANK_AW = IDX_W < 6 ? IDX_W : 6;      // address bits inside a bank (a LUT6)
-  localparam int NB     = 1 << (IDX_W - BANK_AW);      // banks of 2^BANK_AW words
-  localparam int KH_W   = IDX_W > BANK_AW ? IDX_W - BANK_AW : 1;
   localparam logic [W-1:0] LIM = W'(RANGE) << TB;      // |x| < LIM: in the table
 
   // ---- elaboration checks: the arithmetic below relies on these properties of the config
@@ -100,21 +97,15 @@ module gelu
     $error("gelu: LANES must be >= 1, got %0d", LANES);
   end
 
-  // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes; split in
-  // NB banks of 2^BANK_AW words (words at k >= RANGE are 0 and never used)
-  logic [ROM_W-1:0] rom [NB][1 << BANK_AW];
-  // (loops over bank and word, not one word counter split with >> and %: a wrong split then writes
-  // another word, which the bench sees, instead of an index past a bank's end, which IEEE 1800
-  // discards and Verilator wraps)
-  initial begin
-    for (int b = 0; b < NB; b++)
-      for (int w = 0; w < (1 << BANK_AW); w++) begin
-        automatic int e = (b << BANK_AW) + w;
-        rom[b][w] = '0;
-        if (e < RANGE)
-          rom[b][w] = {(TW+1)'(GELU_DELTA_TABLE[e+1]) - (TW+1)'(GELU_DELTA_TABLE[e]), GELU_DELTA_TABLE[e]};
-      end
-  end
+  // ---- ROM contents: word k holds {T[k+1] - T[k], T[k]}, so one read yields both nodes (words at
+  // k >= RANGE are 0 and never used). Each lane reads its own copy (below): one read port per memory,
+  // which synthesis maps to a block RAM. As LUT logic (four 64-word banks, one LUT6 per bit, and a
+  // 4:1 bank choice in S4), ABC's area recovery rebuilt a bank bit as a chain of 5-6 LUT inside the
+  // large engines (2.92-3.41 ns on edge_moe, depending on the netlist around it); a block RAM's read
+  // is a fixed clock-to-out. Yosys maps no ROM to distributed RAM, and none with several read ports.
+  function automatic logic [ROM_W-1:0] rom_word(input int k);
+    return k < RANGE ? {(TW+1)'(GELU_DELTA_TABLE[k+1]) - (TW+1)'(GELU_DELTA_TABLE[k]), GELU_DELTA_TABLE[k]} : '0;
+  endfunction
 
   // ---- flow control
   logic ce, v7, l7, out_s_ready;
@@ -130,9 +121,10 @@ module gelu
     logic        [W-1:0]    relu2, relu3, relu4, relu5, relu6;
     logic        [TB-1:0]   t2, t3, t4;
     logic        [IDX_W-1:0] k2;
-    logic        [KH_W-1:0] kh3;
     logic                   in2, in3, in4, in5, in6;
-    logic        [ROM_W-1:0] bank3 [NB];
+    logic        [ROM_W-1:0] rom3;
+    (* rom_style = "block" *) logic [ROM_W-1:0] rom [1 << IDX_W];
+    initial for (int k = 0; k < (1 << IDX_W); k++) rom[k] = rom_word(k);
     logic        [ROM_W-1:0] rom4;
     logic signed [P_W-1:0]  p5;
     logic        [TW-1:0]   lo5, delta6;
@@ -168,14 +160,13 @@ module gelu
         t2     <= a[TB-1:0];
         k2     <= a[TB +: IDX_W];
         in2    <= in_table;
-        // S3: every bank at the low address bits
-        for (int b = 0; b < NB; b++) bank3[b] <= rom[b][k2[BANK_AW-1:0]];
-        kh3    <= KH_W'(k2 >> BANK_AW);
+        // S3: the ROM read (the block RAM's latch, enabled by ce like every stage)
+        rom3   <= rom[k2];
         t3     <= t2;
         relu3  <= relu2;
         in3    <= in2;
-        // S4: the bank
-        rom4   <= bank3[NB > 1 ? int'(kh3) : 0];
+        // S4
+        rom4   <= rom3;
         t4     <= in3 ? t3 : '0;   // masked (delta is unused outside the table): a flip-flop, not an SRL, before the DSP
         relu4  <= relu3;
         in4    <= in3;
