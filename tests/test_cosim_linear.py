@@ -127,9 +127,9 @@ def test_linear_scoreboard_can_fail():
 # prediction, the side FIFO's head flag not loaded on a push into an empty FIFO, its empty flag not set
 # by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go
 # cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv lr_one
-# one row late, the next block's column mask compared with rem instead of rem - LO, and the first
-# block's lr_one (written at go) from out_dim == 1. Each must fail the odd-shapes run (GELU on every other call, every output mode,
-# stalls on every stream).
+# one row late, the next (last) block's rows one too many (rem - LO instead of rem - LO - 1), and the
+# first block's lr_one (written at go) from out_dim == 1. Each must fail the odd-shapes run (GELU on
+# every other call, every output mode, stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
     "side_last_push": ("linear_out.sv", [("if (s_push && (s_pop ? side_e1 : side_e0)) side_last <= f_user[0];",
@@ -140,7 +140,7 @@ LINEAR_BROKEN = {
     "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
                                             "full[!cbank] : full[cbank];")]),
     "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),
-    "next_mask_unshifted": ("linear_loader.sv", [("n_mask[o] <= rem > RW'(LO + o);", "n_mask[o] <= rem > RW'(o);")]),
+    "next_rows_off_by_one": ("linear_loader.sv", [("a_d       <= DW'(rem - RW'(LO + 1));", "a_d       <= DW'(rem - RW'(LO));")]),
     "go_lr_one": ("linear_loader.sv", [("s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd2;",
                                         "s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd1;")]),
 }

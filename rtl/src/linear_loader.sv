@@ -101,13 +101,19 @@ module linear_loader
   // ---- per-block. more and blk_mask are written where rem is (at go and at a handover), from
   // flip-flops or the out_dim register, and so are s_lr_* (the block's row counters, which BSETUP
   // copies): BSETUP's compares of rem with constants were 6 LUT in front of lr_one (3.32 ns in
-  // linear_prefetch on edge_moe). n_* hold the same values for rem - LO, formed every cycle from rem
-  // (rem is stable from its write to the next handover, which comes at least BSETUP + LOAD later).
+  // linear_prefetch on edge_moe). n_* hold the same values for rem - LO (when rem > LO), formed every
+  // cycle in two register stages from rem: a_gt2 / a_d (one compare, one short subtract), then n_*
+  // (functions of those few bits; the LO compares of rem itself were 5 LUT and a carry, 3.23 ns). rem is
+  // stable from its write to the next handover, at least four edges later (BSETUP, two LOAD, HANDOVER).
   logic          more;           // another block follows this one (rem > LO)
   logic [LO-1:0] blk_mask;       // columns of this block (o < rem)
   logic [LRW-1:0] s_lr_left;     // min(LO, rem) - 1
   logic          s_lr_last;      // min(LO, rem) == 1
   logic          s_lr_one;       // min(LO, rem) == 2
+  logic          a_gt2;          // rem > 2 LO: the next block is a full one
+  localparam int DW = LO > 1 ? $clog2(LO) : 1;
+  logic [DW-1:0] a_d;            // rem - LO - 1: the next block's rows - 1 when it is the last (LO < rem <= 2 LO,
+                                 // so < LO: each n_* bit is a function of DW + 1 flip-flops, a LUT6 for LO <= 32)
   logic          n_more, n_lr_last, n_lr_one;
   logic [LRW-1:0] n_lr_left;
   logic [LO-1:0] n_mask;
@@ -216,13 +222,14 @@ module linear_loader
       bl_l     <= EB == 1;
       words_m1 <= 16'((32'(in_dim) + E - 1) / E - 1);
     end
-    // the next block's setup, for rem - LO: compares of rem with constants (off = LO), one register
-    // stage before the handover takes them
-    n_more    <= rem > RW'(2 * LO);
-    n_lr_left <= rem > RW'(2 * LO) ? LRW'(LO - 1) : LRW'(rem - RW'(LO + 1));
-    n_lr_last <= LO == 1 || rem <= RW'(LO + 1);
-    n_lr_one  <= rem > RW'(2 * LO) ? LO == 2 : rem == RW'(LO + 2);
-    for (int o = 0; o < LO; o++) n_mask[o] <= rem > RW'(LO + o);
+    // the next block's setup, for rem - LO, in two stages (valid two edges after rem's write)
+    a_gt2     <= rem > RW'(2 * LO);
+    a_d       <= DW'(rem - RW'(LO + 1));
+    n_more    <= a_gt2;
+    n_lr_left <= a_gt2 ? LRW'(LO - 1) : LRW'(a_d);
+    n_lr_last <= LO == 1 || (!a_gt2 && a_d == '0);
+    n_lr_one  <= a_gt2 ? LO == 2 : 32'(a_d) == 1;
+    for (int o = 0; o < LO; o++) n_mask[o] <= a_gt2 || 32'(a_d) >= o;
     if (go) begin
       // the first block's setup from out_dim (the caller's call register)
       more      <= out_dim > 16'(LO);
@@ -350,6 +357,15 @@ module linear_loader
     for (int o = 0; o < LO; o++)
       if (rst_n && state == BSETUP && blk_mask[o] != (rem > RW'(o)))
         $error("linear_loader: blk_mask[%0d] differs from rem > %0d", o, o);
+    // ... and the next block's, as the handover takes it
+    if (rst_n && state == HANDOVER && more &&
+        (n_more != (rem > RW'(2 * LO)) || n_lr_last != (LO == 1 || rem <= RW'(LO + 1)) ||
+         n_lr_one != (rem > RW'(2 * LO) ? LO == 2 : rem == RW'(LO + 2)) ||
+         n_lr_left != (rem > RW'(2 * LO) ? LRW'(LO - 1) : LRW'(rem - RW'(LO + 1)))))
+      $error("linear_loader: the next block's setup differs from rem - LO's (n_more / n_lr_*)");
+    for (int o = 0; o < LO; o++)
+      if (rst_n && state == HANDOVER && more && n_mask[o] != (rem > RW'(LO + o)))
+        $error("linear_loader: n_mask[%0d] differs from rem > LO + %0d", o, o);
   end
 `endif
 endmodule
