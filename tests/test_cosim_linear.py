@@ -128,7 +128,8 @@ def test_linear_scoreboard_can_fail():
 # by the last pop (the z_go cofactor), acc_ok missing the acc_ slice's handshake (in its z_go
 # cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv lr_one
 # one row late, the next (last) block's rows one too many (rem - LO instead of rem - LO - 1), and the
-# first block's lr_one (written at go) from out_dim == 1. Each must fail the odd-shapes run (GELU on
+# block setup's lr_one from d == 0 (setup_of, both writes); in linear_core.sv the first block's last row
+# registered as out_dim instead of out_dim - 1. Each must fail the odd-shapes run (GELU on
 # every other call, every output mode, stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
@@ -140,9 +141,9 @@ LINEAR_BROKEN = {
     "cfull_handover": ("linear_issue.sv", [("full[!cbank] || handover[!cbank] : full[cbank] || handover[cbank];",
                                             "full[!cbank] : full[cbank];")]),
     "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),
-    "next_rows_off_by_one": ("linear_loader.sv", [("a_d       <= DW'(rem - RW'(LO + 1));", "a_d       <= DW'(rem - RW'(LO));")]),
-    "go_lr_one": ("linear_loader.sv", [("s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd2;",
-                                        "s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd1;")]),
+    "next_rows_off_by_one": ("linear_loader.sv", [("a_d   <= DW'(rem - RW'(LO + 1));", "a_d   <= DW'(rem - RW'(LO));")]),
+    "setup_lr_one": ("linear_loader.sv", [("s.lr_one  = gt ? LO == 2 : 32'(d) == 1;", "s.lr_one  = gt ? LO == 2 : d == '0;")]),
+    "first_block_d": ("linear_core.sv", [("o_d       <= DW'(out_dim - 1'b1);", "o_d       <= DW'(out_dim);")]),
 }
 
 

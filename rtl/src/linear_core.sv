@@ -161,6 +161,10 @@ module linear_core
   localparam int MB = LOG_LI > 0 ? LOG_LI : 1;
   wire  [MB-1:0] a_r = LI == 1 ? '0 : MB'(in_dim);   // in_dim mod LI (LI = 1: the one entry)
   logic [MB-1:0] p_lo, x_lo;
+  // the loader's first block from out_dim, registered with out_r (linear_loader out_more / out_d)
+  localparam int DW = LO > 1 ? $clog2(LO) : 1;
+  logic          o_more;
+  logic [DW-1:0] o_d;
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -189,6 +193,8 @@ module linear_core
     if (accept) begin
       in_r      <= in_dim;
       out_r     <= out_dim;
+      o_more    <= out_dim > 16'(LO);
+      o_d       <= DW'(out_dim - 1'b1);
       wk_r      <= w_kind;
       bk_r      <= b_kind;
       p_gelu    <= use_gelu;
@@ -229,7 +235,8 @@ module linear_core
   logic [1:0]                  full, handover, last_blk, consume_bank, release_bank;
   logic [LO-1:0]               final_mask;
   linear_loader #(.LI(LI), .LO(LO), .IBW(IBW), .PW(PW), .PF(PF), .W_BITS(W_BITS)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_l), .hold(pend && i_active), .in_dim(in_r), .out_dim(out_r), .w_kind(wk_r), .b_kind(bk_r),
+      .clk(ap_clk), .rst_n(ap_rst_n), .go(go_l), .hold(pend && i_active), .in_dim(in_r), .out_dim(out_r),
+      .out_more(o_more), .out_d(o_d), .w_kind(wk_r), .b_kind(bk_r),
       .s_axis_w_tdata(w_d), .s_axis_w_tvalid(w_v), .s_axis_w_tready(w_r),
       .s_axis_b_tdata(b_d), .s_axis_b_tvalid(b_v), .s_axis_b_tready(b_r),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data),

@@ -26,7 +26,8 @@ module linear_loader
     parameter int IBW = 5,             // in-block address bits (bank bit above them)
     parameter int PW = 48,             // C port
     parameter int PF = 34,             // fraction bits of a product (operand x weight operand)
-    parameter int W_BITS = AXI_WIDTH   // weight stream word (pack_matrix_axi with this width)
+    parameter int W_BITS = AXI_WIDTH,  // weight stream word (pack_matrix_axi with this width)
+    localparam int DW = LO > 1 ? $clog2(LO) : 1   // a block's last row index (< LO)
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
@@ -35,6 +36,11 @@ module linear_loader
                                                   // previous call: it would take the bank as its own)
     input  logic [15:0]              in_dim,
     input  logic [15:0]              out_dim,
+    // out_dim's first block, registered by the caller with out_dim (from its input port, so that go
+    // only selects: the compares of the out_dim register behind go were 3 LUT and a carry into
+    // s_lr_left's reset pin, 3.18 ns in linear_prefetch on edge_moe)
+    input  logic                     out_more,    // out_dim > LO
+    input  logic [DW-1:0]            out_d,       // out_dim - 1 (meaningful when !out_more)
     input  logic                     w_kind,      // 0 weight_t, 1 patch_weight_t
     input  logic                     b_kind,      // 0 bias_t, 1 attn_bias_t
     input  logic [W_BITS-1:0]        s_axis_w_tdata,
@@ -98,25 +104,36 @@ module linear_loader
   logic          b_one;          // b_rem == 1
   logic [BLW-1:0] bl;            // lane of the current bias word
   logic          bl_l;           // bl == EB - 1, registered with bl (no compare or carry before b_tready)
-  // ---- per-block. more and blk_mask are written where rem is (at go and at a handover), from
-  // flip-flops or the out_dim register, and so are s_lr_* (the block's row counters, which BSETUP
-  // copies): BSETUP's compares of rem with constants were 6 LUT in front of lr_one (3.32 ns in
-  // linear_prefetch on edge_moe). n_* hold the same values for rem - LO (when rem > LO), formed every
-  // cycle in two register stages from rem: a_gt2 / a_d (one compare, one short subtract), then n_*
-  // (functions of those few bits; the LO compares of rem itself were 5 LUT and a carry, 3.23 ns). rem is
-  // stable from its write to the next handover, at least four edges later (BSETUP, two LOAD, HANDOVER).
-  logic          more;           // another block follows this one (rem > LO)
-  logic [LO-1:0] blk_mask;       // columns of this block (o < rem)
-  logic [LRW-1:0] s_lr_left;     // min(LO, rem) - 1
-  logic          s_lr_last;      // min(LO, rem) == 1
-  logic          s_lr_one;       // min(LO, rem) == 2
+  // ---- per-block. The block's setup (setup_t: `more`, its column mask and the row counters' start
+  // values, which BSETUP copies) is written where rem is: at go from the caller's out_more / out_d,
+  // at a handover from nxt, the same values for rem - LO. BSETUP's compares of rem with constants were
+  // 6 LUT in front of lr_one (3.32 ns in linear_prefetch on edge_moe). nxt is formed every cycle in two
+  // register stages from rem: a_gt2 / a_d (one compare, one short subtract), then setup_of (functions
+  // of DW + 1 flip-flops; the LO compares of rem itself were 5 LUT and a carry, 3.23 ns). rem is stable
+  // from its write to the next handover, at least four edges later (BSETUP, two LOAD, HANDOVER).
+  typedef struct packed {
+    logic          more;         // another block follows this one (rem > LO)
+    logic [LO-1:0] mask;         // columns of this block (o < rem)
+    logic [LRW-1:0] lr_left;     // min(LO, rem) - 1
+    logic          lr_last;      // min(LO, rem) == 1
+    logic          lr_one;       // min(LO, rem) == 2
+  } setup_t;
+  // The setup of a block with r outputs left (r >= 1), from gt = r > LO and d = r - 1 when !gt (< LO,
+  // so each bit is a function of DW + 1 flip-flops: a LUT6 for LO <= 32). The one formula of both writes.
+  function automatic setup_t setup_of(input logic gt, input logic [DW-1:0] d);
+    setup_t s;
+    s.more    = gt;
+    for (int o = 0; o < LO; o++) s.mask[o] = gt || 32'(d) >= o;
+    s.lr_left = gt ? LRW'(LO - 1) : LRW'(d);
+    s.lr_last = LO == 1 || (!gt && d == '0);
+    s.lr_one  = gt ? LO == 2 : 32'(d) == 1;
+    return s;
+  endfunction
+  setup_t        blk;            // this block's
+  setup_t        nxt;            // the next block's (rem - LO), valid two edges after rem's write
   logic          a_gt2;          // rem > 2 LO: the next block is a full one
-  localparam int DW = LO > 1 ? $clog2(LO) : 1;
-  logic [DW-1:0] a_d;            // rem - LO - 1: the next block's rows - 1 when it is the last (LO < rem <= 2 LO,
-                                 // so < LO: each n_* bit is a function of DW + 1 flip-flops, a LUT6 for LO <= 32)
-  logic          n_more, n_lr_last, n_lr_one;
-  logic [LRW-1:0] n_lr_left;
-  logic [LO-1:0] n_mask;
+  logic [DW-1:0] a_d;            // rem - LO - 1: the next block's last row when it is the call's last
+  wire           more = blk.more;
   logic [LRW-1:0] lr_left;       // rows of the block still to load after the current one
   logic          lr_last;
   logic          lr_one;         // lr_left == 1, registered with it (lr_last's next value at a row end)
@@ -223,26 +240,15 @@ module linear_loader
       words_m1 <= 16'((32'(in_dim) + E - 1) / E - 1);
     end
     // the next block's setup, for rem - LO, in two stages (valid two edges after rem's write)
-    a_gt2     <= rem > RW'(2 * LO);
-    a_d       <= DW'(rem - RW'(LO + 1));
-    n_more    <= a_gt2;
-    n_lr_left <= a_gt2 ? LRW'(LO - 1) : LRW'(a_d);
-    n_lr_last <= LO == 1 || (!a_gt2 && a_d == '0);
-    n_lr_one  <= a_gt2 ? LO == 2 : 32'(a_d) == 1;
-    for (int o = 0; o < LO; o++) n_mask[o] <= a_gt2 || 32'(a_d) >= o;
-    if (go) begin
-      // the first block's setup from out_dim (the caller's call register)
-      more      <= out_dim > 16'(LO);
-      s_lr_left <= out_dim > 16'(LO) ? LRW'(LO - 1) : LRW'(out_dim - 1'b1);
-      s_lr_last <= LO == 1 || out_dim <= 16'd1;
-      s_lr_one  <= out_dim > 16'(LO) ? LO == 2 : out_dim == 16'd2;
-      for (int o = 0; o < LO; o++) blk_mask[o] <= out_dim > 16'(o);
-    end
+    a_gt2 <= rem > RW'(2 * LO);
+    a_d   <= DW'(rem - RW'(LO + 1));
+    nxt   <= setup_of(a_gt2, a_d);
+    if (go) blk <= setup_of(out_more, out_d);  // the first block's
     if (state == BSETUP) begin
       // the block's rows: min(LO, rem); the next state has them
-      lr_left <= s_lr_left;
-      lr_last <= s_lr_last;
-      lr_one  <= s_lr_one;
+      lr_left <= blk.lr_left;
+      lr_last <= blk.lr_last;
+      lr_one  <= blk.lr_one;
       col_oh  <= LO'(1);
       b_oh    <= LO'(1);
       bdone   <= 1'b0;
@@ -259,13 +265,8 @@ module linear_loader
     if (state == HANDOVER && !hold) begin
       rem <= rem - RW'(LO);
       last_blk[lbank] <= !more;
-      if (!more) fmask[fwp] <= blk_mask;
-      // the next block's setup (meaningless after the last block: the next go writes it again)
-      more      <= n_more;
-      blk_mask  <= n_mask;
-      s_lr_left <= n_lr_left;
-      s_lr_last <= n_lr_last;
-      s_lr_one  <= n_lr_one;
+      if (!more) fmask[fwp] <= blk.mask;
+      blk <= nxt;  // the next block's (meaningless after the last block: the next go writes it again)
     end
     // The bias write one cycle after its step (b_we_q, b_al_q): the lane select of the stream word and
     // the alignment stay apart from the 2 LO-way write fan-out (bl -> bias_c was 3.13 ns on edge_moe
@@ -349,23 +350,27 @@ module linear_loader
       $error("linear_loader: lr_one / bl_l differ from their definitions");
     if (rst_n && w_off_d != !w_en) $error("linear_loader: w_off_d differs from !w_en");
     if (rst_n && fin_arm != (state == HANDOVER && !more)) $error("linear_loader: fin_arm differs from its definition");
-    // the setup written ahead equals BSETUP's compares of rem
+    // the caller's first-block arguments equal out_dim's compares
+    if (rst_n && go && (out_dim == 16'd0 || out_more != (out_dim > 16'(LO)) ||
+                        (!out_more && out_d != DW'(out_dim - 1'b1))))
+      $error("linear_loader: the caller's out_more / out_d differs from out_dim = %0d (or out_dim is 0)", out_dim);
+    // the setup written ahead equals BSETUP's compares of rem (an independent formula: not setup_of)
     if (rst_n && state == BSETUP &&
-        (more != (rem > RW'(LO)) || s_lr_left != (rem > RW'(LO) ? LRW'(LO - 1) : LRW'(rem - 1'b1)) ||
-         s_lr_last != (LO == 1 || rem <= RW'(1)) || s_lr_one != (rem > RW'(LO) ? LO == 2 : rem == RW'(2))))
+        (more != (rem > RW'(LO)) || blk.lr_left != (rem > RW'(LO) ? LRW'(LO - 1) : LRW'(rem - 1'b1)) ||
+         blk.lr_last != (LO == 1 || rem <= RW'(1)) || blk.lr_one != (rem > RW'(LO) ? LO == 2 : rem == RW'(2))))
       $error("linear_loader: the block setup differs from rem's (more / lr_left / lr_last / lr_one)");
     for (int o = 0; o < LO; o++)
-      if (rst_n && state == BSETUP && blk_mask[o] != (rem > RW'(o)))
-        $error("linear_loader: blk_mask[%0d] differs from rem > %0d", o, o);
+      if (rst_n && state == BSETUP && blk.mask[o] != (rem > RW'(o)))
+        $error("linear_loader: blk.mask[%0d] differs from rem > %0d", o, o);
     // ... and the next block's, as the handover takes it
     if (rst_n && state == HANDOVER && more &&
-        (n_more != (rem > RW'(2 * LO)) || n_lr_last != (LO == 1 || rem <= RW'(LO + 1)) ||
-         n_lr_one != (rem > RW'(2 * LO) ? LO == 2 : rem == RW'(LO + 2)) ||
-         n_lr_left != (rem > RW'(2 * LO) ? LRW'(LO - 1) : LRW'(rem - RW'(LO + 1)))))
-      $error("linear_loader: the next block's setup differs from rem - LO's (n_more / n_lr_*)");
+        (nxt.more != (rem > RW'(2 * LO)) || nxt.lr_last != (LO == 1 || rem <= RW'(LO + 1)) ||
+         nxt.lr_one != (rem > RW'(2 * LO) ? LO == 2 : rem == RW'(LO + 2)) ||
+         nxt.lr_left != (rem > RW'(2 * LO) ? LRW'(LO - 1) : LRW'(rem - RW'(LO + 1)))))
+      $error("linear_loader: the next block's setup differs from rem - LO's (nxt.more / nxt.lr_*)");
     for (int o = 0; o < LO; o++)
-      if (rst_n && state == HANDOVER && more && n_mask[o] != (rem > RW'(LO + o)))
-        $error("linear_loader: n_mask[%0d] differs from rem > LO + %0d", o, o);
+      if (rst_n && state == HANDOVER && more && nxt.mask[o] != (rem > RW'(LO + o)))
+        $error("linear_loader: nxt.mask[%0d] differs from rem > LO + %0d", o, o);
   end
 `endif
 endmodule
