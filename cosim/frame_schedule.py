@@ -657,14 +657,13 @@ def expected_linear_dsp(cfg: Config) -> int:
 
 def synth_rows(results_md: str, cfg_name: str) -> dict:
     """The `synth-<cfg>` table of docs/RESULTS.md as {unit: {column: int}}."""
-    import re
+    from scripts.results_doc import section_of
 
-    m = re.search(rf"<!-- BEGIN synth-{re.escape(cfg_name)} -->(.*?)<!-- END synth-{re.escape(cfg_name)} -->",
-                  results_md, re.S)
-    if not m:
+    section = section_of(results_md, f"synth-{cfg_name}")
+    if section is None:
         return {}
     rows, header = {}, None
-    for line in m.group(1).splitlines():
+    for line in section.splitlines():
         if not line.startswith("|") or set(line) <= set("|-"):
             continue
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -17,10 +17,14 @@ def update_section(doc: Path, name: str, body: str) -> None:
     doc.write_text(text)
 
 
-def read_section(doc: Path, name: str) -> str | None:
-    """The text between a document's <!-- BEGIN name --> and <!-- END name --> markers (None when the
-    document or the markers are missing): the part update_section replaces."""
-    doc = Path(doc)
-    text = doc.read_text() if doc.exists() else ""
+def section_of(text: str, name: str) -> str | None:
+    """The text between <!-- BEGIN name --> and <!-- END name --> in a document's text (None without
+    the markers): the part update_section replaces."""
     m = re.search(re.escape(f"<!-- BEGIN {name} -->") + r"(.*?)" + re.escape(f"<!-- END {name} -->"), text, re.S)
     return m.group(1) if m else None
+
+
+def read_section(doc: Path, name: str) -> str | None:
+    """section_of a document file (None when the document or the markers are missing)."""
+    doc = Path(doc)
+    return section_of(doc.read_text() if doc.exists() else "", name)
