@@ -344,6 +344,17 @@ module linear_loader
   end
 
 `ifndef SYNTHESIS
+  // The setup of a block with r >= 1 outputs left from r's own compares: the simulation's independent
+  // formula, checked against setup_of's writes below.
+  function automatic setup_t setup_ref(input logic [RW-1:0] r);
+    setup_t s;
+    s.more    = r > RW'(LO);
+    for (int o = 0; o < LO; o++) s.mask[o] = r > RW'(o);
+    s.lr_left = r > RW'(LO) ? LRW'(LO - 1) : LRW'(r - 1'b1);
+    s.lr_last = LO == 1 || r <= RW'(1);
+    s.lr_one  = r > RW'(LO) ? LO == 2 : r == RW'(2);
+    return s;
+  endfunction
   always_ff @(posedge clk) begin
     for (int k = 0; k < 2; k++)
       if (rst_n && |b_we_q[k * LO +: LO] && full[k])
@@ -359,23 +370,14 @@ module linear_loader
     if (rst_n && go && (out_dim == 16'd0 || out_more != (out_dim > 16'(LO)) ||
                         (!out_more && out_d != DW'(out_dim - 1'b1))))
       $error("linear_loader: the caller's out_more / out_d differs from out_dim = %0d (or out_dim is 0)", out_dim);
-    // the setup written ahead equals BSETUP's compares of rem (an independent formula: not setup_of)
-    if (rst_n && state == BSETUP &&
-        (more != (rem > RW'(LO)) || blk.lr_left != (rem > RW'(LO) ? LRW'(LO - 1) : LRW'(rem - 1'b1)) ||
-         blk.lr_last != (LO == 1 || rem <= RW'(1)) || blk.lr_one != (rem > RW'(LO) ? LO == 2 : rem == RW'(2))))
-      $error("linear_loader: the block setup differs from rem's (more / lr_left / lr_last / lr_one)");
-    for (int o = 0; o < LO; o++)
-      if (rst_n && state == BSETUP && blk.mask[o] != (rem > RW'(o)))
-        $error("linear_loader: blk.mask[%0d] differs from rem > %0d", o, o);
-    // ... and the next block's, as the handover takes it
-    if (rst_n && state == HANDOVER && more &&
-        (nxt.more != (rem > RW'(2 * LO)) || nxt.lr_last != (LO == 1 || rem <= RW'(LO + 1)) ||
-         nxt.lr_one != (rem > RW'(2 * LO) ? LO == 2 : rem == RW'(LO + 2)) ||
-         nxt.lr_left != (rem > RW'(2 * LO) ? LRW'(LO - 1) : LRW'(rem - RW'(LO + 1)))))
-      $error("linear_loader: the next block's setup differs from rem - LO's (nxt.more / nxt.lr_*)");
-    for (int o = 0; o < LO; o++)
-      if (rst_n && state == HANDOVER && more && nxt.mask[o] != (rem > RW'(LO + o)))
-        $error("linear_loader: nxt.mask[%0d] differs from rem > LO + %0d", o, o);
+    // the setup written ahead equals setup_ref of the remaining count: BSETUP's block (rem) and the
+    // next block's as the handover takes it (rem - LO)
+    if (rst_n && state == BSETUP && blk != setup_ref(rem))
+      $error("linear_loader: the block setup %h differs from rem's %h ({more, mask, lr_left, lr_last, lr_one})",
+             blk, setup_ref(rem));
+    if (rst_n && state == HANDOVER && more && nxt != setup_ref(rem - RW'(LO)))
+      $error("linear_loader: the next block's setup %h differs from rem - LO's %h ({more, mask, lr_left, lr_last, lr_one})",
+             nxt, setup_ref(rem - RW'(LO)));
   end
 `endif
 endmodule
