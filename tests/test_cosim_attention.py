@@ -80,6 +80,7 @@ ATTN_BROKEN = {
     "core_free_busy": ("attention_core.sv", [("free  <= ~held_n & ~bbusy_n;", "free  <= ~held_n;")]),
     "exp_row_ok_credit": ("attn_exp.sv", [("(collect || (row_ok ? cr_not1 : cr_th[0]));", "(collect || cr_th[0]);")]),
     "exp_c_last": ("attn_exp.sv", [("c_last <= oc_r;", "c_last <= kz_r;")]),
+    "exp_r_last_wrap": ("attn_exp.sv", [("r_last ? tz_r : r == t_m2;", "r_last ? 1'b0 : r == t_m2;")]),
     "out_avail": ("attn_out.sv", [("(out_inc ? ge0 : gt0);", "gt0;")]),
     "out_q_pre": ("attn_out.sv", [("q_pre  <= q == t_m3;", "q_pre  <= q == t_m2;")]),
     "store_row_end": ("attn_qkv_store.sv", [("row_end <= WPR == 1 && sel == 2'd1;", "row_end <= sel == 2'd1;")]),

@@ -93,6 +93,11 @@ module attn_exp
   logic          gend;              // grp == grp_last, registered with grp and lkb (no compare before c_last)
   logic          r_last;            // r == t_m1, registered with r
   logic [7:0]    t_m2;              // T - 2: r_last's next value is r == t_m2 (no incrementer before the compare)
+  logic          tz_r;              // t_m1 == 0, registered (t_m1 is held from start on)
+  // r_last's value at a row end, a kept node of flip-flops: the walk's go and c_last then select it in
+  // the last gate. (Formed inside the start / go / c_last branches, ABC chained the start input through
+  // 6 LUT into r_last: 3.15 ns in attn_exp alone on edge_moe.)
+  (* keep *) wire r_last_end = r_last ? tz_r : r == t_m2;
   logic [3:0]    kb_m3;             // KB - 3 (mod 16): lkb_pre's next value at a block end is kb == kb_m3
   logic          lkb_pre;           // kb + 1 == kb_m1 (the next block is the last), registered with kb
   logic          cred_ok;           // credits != 0, registered from credits' next value
@@ -137,14 +142,13 @@ module attn_exp
         c_last <= oc_r;
         g    <= g1;
         g1   <= g1 + 1'b1;
+        r_last <= r_last_end;           // r == t_m2 is (r + 1 == t_m1) mod 256
         if (r_last) begin
           r      <= '0;
-          r_last <= t_m1 == 8'd0;
           par    <= !par;
           srow   <= '0;
         end else begin
           r      <= r + 8'd1;
-          r_last <= r == t_m2;          // == (r + 1 == t_m1) mod 256
           srow   <= srow + SAW'(KBMAX);
         end
       end else if (gend) begin
@@ -163,6 +167,7 @@ module attn_exp
     t_m2  <= t_m1 - 8'd1;              // t_m1 / kb_m1 are held from start on; used at the first row / block end
     kb_m3 <= kb_m1 - 4'd2;
     kz_r  <= kb_m1 == 4'd0;
+    tz_r  <= t_m1 == 8'd0;
     ko_r  <= kb_m1 == 4'd1;
     lb0_r <= grp_lb == '0;
     oc_r  <= one_chunk;
