@@ -10,8 +10,9 @@ Each call's cycles come from the best source the project has, and every :class:`
   .predicted_cycles``, the linear engine RTL's cycle-exact model (equal to the Verilator measurement
   on every shape, tests/test_cosim_linear.py), with the weight stream throttled like DDR
   (:class:`~cosim.linear_schedule.Throttle`) at the bandwidth given in GB/s: rate = bandwidth /
-  (2 bytes x clock) weights per cycle on a ``w_bits`` word (default 512: two 256-bit HP ports, the
-  DDR-rate runs of docs/linear.md), bursts of 8 words. Integer rates are the measured regime; a
+  (2 bytes x clock) weights per cycle on a ``w_bits`` word (default: the config's
+  hardware.weight_word, its rows per word included; edge_moe's 1024-bit word of two 32-weight row
+  segments), bursts of 8 words. Integer rates are the measured regime; a
   fractional rate is the same token bucket counted in 1/q weights (``rate = p``, ``word = e q``).
   The load/compute overlap is the engine's own: block b + 1 loads into the other bank while block b
   computes, and the next call's block 0 loads while the current call computes (the engine's
@@ -58,15 +59,14 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from python_ref.config import Config
-from python_ref.kernels.linear import elements_per_word
+from python_ref.kernels.linear import elements_per_word, w_image_words as _image_words
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
-from .linear_schedule import X_WRITE, SeqCall, Sequence, Throttle, predicted_cycles
+from .linear_schedule import X_WRITE, SeqCall, Sequence, Throttle, predicted_cycles, word_rows
 from .weight_fifo_schedule import Segment, WeightFifo
 
 DEFAULT_DDR_GBS = 14.4          # 75 % of the ZCU102 PS DDR4-2400 x 64 peak (19.2 GB/s); 24 weights/cycle at 300 MHz
 DDR_PEAK_GBS = 19.2
-DEFAULT_W_BITS = 512            # w_ word of the DDR-rate runs (two 256-bit HP ports side by side)
 DEFAULT_BURST = 8               # words back to back at most (the measured runs' w_burst)
 MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
@@ -116,10 +116,10 @@ def weight_rate(cfg: Config, gbs: float) -> Fraction:
     return Fraction(g * 1e9 / (WEIGHT_BYTES * cfg.hardware.clock_mhz * 1e6)).limit_denominator(100)
 
 
-def ddr_throttle(cfg: Config, gbs: float, w_bits: int = DEFAULT_W_BITS, burst: int = DEFAULT_BURST) -> Throttle:
+def ddr_throttle(cfg: Config, gbs: float, w_bits: int | None = None, burst: int = DEFAULT_BURST) -> Throttle:
     """The engine's weight-stream token bucket at ``gbs`` GB/s (see the module docstring)."""
     r = weight_rate(cfg, gbs)
-    e = w_bits // cfg.fmt("weight").width
+    e = (w_bits or cfg.hardware.w_bits) // cfg.fmt("weight").width
     if e < 1:
         raise PerfError(f"w_bits {w_bits}: must hold at least one weight")
     return Throttle(rate=r.numerator, word=e * r.denominator, burst=burst)
@@ -132,21 +132,23 @@ def _linear(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, w_bits: i
     # keyed on everything predicted_cycles reads from the config (Config itself is not hashable)
     hw = cfg.hardware
     key = (hw.linear_in, hw.linear_out, hw.axi_width, cfg.fmt("weight").width, n_out, n_in, rows, gelu, w_bits,
-           throttle)
+           word_rows(cfg, w_bits, None), throttle)
     if key not in _LINEAR_CACHE:
         _LINEAR_CACHE[key] = predicted_cycles(cfg, n_out, n_in, rows, gelu, w_bits=w_bits, throttle=throttle)
     return _LINEAR_CACHE[key]
 
 
-def w_image_words(cfg: Config, n_out: int, n_in: int, w_bits: int = DEFAULT_W_BITS) -> int:
-    """Words of one linear call's w_ image: each of the n_out weight rows padded to whole w_bits
-    words (python_ref.kernels.linear.pack_matrix_axi's layout); what the DDR streams for the call."""
-    return n_out * -(-n_in // elements_per_word(cfg.fmt("weight"), w_bits))
+def w_image_words(cfg: Config, n_out: int, n_in: int, w_bits: int | None = None) -> int:
+    """Words of one linear call's w_ image (python_ref.kernels.linear.pack_matrix_w's layout: the
+    config's word, or rows padded to whole w_bits words); what the DDR streams for the call."""
+    bits, rows = word_rows(cfg, w_bits, None)
+    return _image_words(n_out, n_in, elements_per_word(cfg.fmt("weight"), bits), rows, cfg.hardware.linear_in)
 
 
 def linear_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, gbs: float = DEFAULT_DDR_GBS,
-                  w_bits: int = DEFAULT_W_BITS):
+                  w_bits: int | None = None):
     """``predicted_cycles`` of one engine call with the weights streamed at ``gbs`` GB/s."""
+    w_bits = w_bits or cfg.hardware.w_bits
     return _linear(cfg, n_out, n_in, rows, bool(gelu), w_bits, ddr_throttle(cfg, gbs, w_bits))
 
 
@@ -373,13 +375,14 @@ class Frame:
         return {k: sorted(v) for k, v in out.items()}
 
 
-def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits: int = DEFAULT_W_BITS,
+def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits: int | None = None,
             attention="auto", call_gap: int = 0, fifo_depth: int | None = None) -> Frame:
     """The call list of one frame and the cycles of each call (see the module docstring).
     ``fifo_depth``: words of the weight prefetch FIFO (default hardware.weight_fifo.depth; 0: none)."""
     gbs = check_bandwidth(gbs)
     if not isinstance(cfg, Config):
         raise PerfError(f"compose: expected a python_ref Config, got {type(cfg).__name__}")
+    w_bits = w_bits or cfg.hardware.w_bits
     if fifo_depth is None:
         fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
     if not isinstance(fifo_depth, int) or fifo_depth < 0 or (fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1))):
@@ -391,7 +394,8 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     T, D = m.tokens, m.dim
     frame = Frame(cfg, routing, gbs, call_gap=call_gap, fifo_depth=fifo_depth)
     lin_src = (f"cosim.linear_schedule (linear RTL cycle model, weights at {gbs:g} GB/s = "
-               f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words)")
+               f"{float(weight_rate(cfg, gbs)):.4g} weights/cycle, {w_bits}-bit words"
+               f"{', two rows per word' if word_rows(cfg, w_bits, None)[1] == 2 else ''})")
 
     def lin(cls, name, n_out, n_in, rows, gelu=False, expert=None):
         p = linear_cycles(cfg, n_out, n_in, rows, gelu, gbs, w_bits)
@@ -436,7 +440,7 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
 FIFO_TAG_BITS = 1 + 1 + 4 + 4  # TLAST, speculative, layer, expert (rtl/src/weight_fifo.sv's tuser)
 
 
-def fifo_bram36(depth: int, w_bits: int = DEFAULT_W_BITS) -> int:
+def fifo_bram36(depth: int, w_bits: int) -> int:
     """BRAM36 of a weight FIFO of ``depth`` words of w_bits + the tags: the best BRAM36 aspect
     (32K x 1 ... 512 x 72) tiled ceil(width / w) wide and ceil(depth / d) deep. Yosys maps the
     edge_moe FIFO (16,384 x 522) to 232 BRAM36, this figure (2048 x 18 blocks)."""
@@ -447,12 +451,13 @@ def fifo_bram36(depth: int, w_bits: int = DEFAULT_W_BITS) -> int:
                                                           (8192, 4), (16384, 2), (32768, 1)))
 
 
-def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
+def weight_segments(frame: Frame, w_bits: int | None = None) -> list:
     """The frame's weight stream as the prefetch DMA fetches it: one segment per linear call in call
     order, where each MoE layer's expert calls are replaced by every expert's fc1 and fc2 in index
     order (fetched speculatively; the inactive ones skipped or dropped once the routing is known)."""
     cfg = frame.cfg
     m = cfg.model
+    w_bits = w_bits or cfg.hardware.w_bits
 
     def words(n_out, n_in):
         return w_image_words(cfg, n_out, n_in, w_bits)
@@ -469,14 +474,15 @@ def weight_segments(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> list:
     return segs
 
 
-def weight_fifo(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> WeightFifo:
+def weight_fifo(frame: Frame, w_bits: int | None = None) -> WeightFifo:
     """A fresh model of the frame's DDR -> weight FIFO path (the DDR starts with the frame: Sequence
     cycle -1, frame cycle 0), without the routing (:func:`linear_sequence` gives it as the gate ends)."""
+    w_bits = w_bits or frame.cfg.hardware.w_bits
     th = ddr_throttle(frame.cfg, frame.gbs, w_bits)
     return WeightFifo(weight_segments(frame, w_bits), frame.fifo_depth, th.rate, th.word, th.burst, start=-1)
 
 
-def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = False,
+def linear_sequence(frame: Frame, w_bits: int | None = None, planned: bool = False,
                     fifo: WeightFifo | None = None) -> tuple[list, list, list]:
     """The frame's linear calls as ``cosim.linear_schedule.Sequence`` runs them, with the other calls
     as gaps (their measured or, with ``planned``, planned cycles; ``call_gap`` after every call): a
@@ -486,6 +492,7 @@ def linear_sequence(frame: Frame, w_bits: int = DEFAULT_W_BITS, planned: bool = 
     cycles [t, done + 1), its predicted_cycles. Returns (SeqCall list, SeqResult list, the frame time
     each call may start at)."""
     cfg = frame.cfg
+    w_bits = w_bits or cfg.hardware.w_bits
     if frame.fifo_depth:
         fifo = fifo if fifo is not None else weight_fifo(frame, w_bits)
         seq = Sequence(cfg, w_bits=w_bits, fifo=fifo)
@@ -526,7 +533,7 @@ def _linear_sequence(frame: Frame, w_bits: int, planned: bool) -> list:
     return [(r.done + 1 - t, max(0, r.block0_full - (max(r.launch, t) + X_WRITE + 1))) for r, t in zip(res, starts)]
 
 
-def overlap_linear_calls(frame: Frame, w_bits: int = DEFAULT_W_BITS) -> Frame:
+def overlap_linear_calls(frame: Frame, w_bits: int | None = None) -> Frame:
     """Rewrite the frame's linear calls to the overlapped schedule (module docstring): ``cycles``
     from the end of the call before to the call's ap_done, ``planned_cycles`` the same with the
     planned durations of the other calls (LayerNorm fused: less time to prefetch behind),
@@ -553,7 +560,7 @@ class Bound:
     any_depth: int      # the same bound with a FIFO of any depth (the DDR-after-routing term gone)
 
 
-def architecture_bound(frame: Frame, w_bits: int = DEFAULT_W_BITS, w_port_words: int = 1) -> Bound:
+def architecture_bound(frame: Frame, w_bits: int | None = None, w_port_words: int = 1) -> Bound:
     """A lower bound of the frame for any schedule of these units at the frame's DDR rate and weight
     FIFO depth, calls one at a time (what 1.2x the roofline would need, docs/performance.md):
 

@@ -67,15 +67,31 @@ class Prediction:
     load_bound: bool      # a later block waited for its weights
 
 
+def word_rows(cfg: Config, w_bits: int | None, w_rows: int | None, li: int | None = None,
+              lo: int | None = None) -> tuple[int, int]:
+    """The w_ word (bits, rows per word): the config's (hardware.weight_word) when neither is given;
+    ``w_bits`` equal to the config's word on the config's tile (``li``, ``lo``) keeps its rows; any other
+    word or tile is row-major (rows 1), as the RTL's W_ROWS must then be set."""
+    hw = cfg.hardware
+    bits = w_bits or hw.w_bits
+    if w_rows is None:
+        same = bits == hw.w_bits and (li or hw.linear_in, lo or hw.linear_out) == (hw.linear_in, hw.linear_out)
+        w_rows = hw.weight_word_rows if same else 1
+    if w_rows not in (1, 2):
+        raise ValueError(f"w_rows {w_rows!r}: must be 1 (row-major words) or 2 (row pairs)")
+    return bits, w_rows
+
+
 def predicted_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, lo: int | None = None,
-                     li: int | None = None, w_bits: int | None = None, throttle: Throttle | None = None) -> Prediction:
+                     li: int | None = None, w_bits: int | None = None, throttle: Throttle | None = None,
+                     w_rows: int | None = None) -> Prediction:
     """One call into the idle engine, ap_start cycle to ap_done cycle: the first call of a
     :class:`Sequence` (one schedule model for isolated and overlapped calls)."""
     lo = lo or cfg.hardware.linear_out
     li = li or cfg.hardware.linear_in
     if min(n_out, n_in, rows, lo, li) < 1:
         raise ValueError(f"predicted_cycles: out {n_out}, in {n_in}, rows {rows}, LO {lo}, LI {li} must be >= 1")
-    seq = Sequence(cfg, lo, li, w_bits, throttle)
+    seq = Sequence(cfg, lo, li, w_bits, throttle, w_rows=w_rows)
     r = seq.add(SeqCall(n_out, n_in, rows, gelu))
     pipeline = OUT_CYCLES + li + (GELU_CYCLES if gelu else 0)
     # Sequence counts from the first call's ap_ready cycle (0), this from its ap_start cycle (-1)
@@ -146,15 +162,19 @@ class Sequence:
     """
 
     def __init__(self, cfg: Config, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
-                 throttle: Throttle | None = None, fifo=None):
+                 throttle: Throttle | None = None, fifo=None, w_rows: int | None = None):
         if fifo is not None and throttle is not None:
             raise ValueError("Sequence: the weight stream is either a per-call Throttle or a prefetch WeightFifo, not both")
         self.cfg, self.throttle, self.fifo = cfg, throttle, fifo
         self.lo = lo or cfg.hardware.linear_out
         self.li = li or cfg.hardware.linear_in
-        self.e = (w_bits or cfg.hardware.axi_width) // cfg.fmt("weight").width
+        bits, self.w_rows = word_rows(cfg, w_bits, w_rows, self.li, self.lo)
+        self.e = bits // cfg.fmt("weight").width
         if min(self.lo, self.li, self.e) < 1:
             raise ValueError(f"Sequence: LO {self.lo}, LI {self.li}, weights per word {self.e} must be >= 1")
+        if self.w_rows == 2 and (self.e != 2 * self.li or self.lo % 2):
+            raise ValueError(f"Sequence: a two-row w_ word needs 2 LI = {2 * self.li} weights per word and an even "
+                             f"LO, got {self.e} and LO {self.lo}")
         self.results: list[SeqResult] = []
         self.load_bound: list[bool] = []          # per call: a later block waited for its weights
         self.free_from = [-(10 ** 9), -(10 ** 9)]   # first cycle each bank is neither full nor held
@@ -190,7 +210,7 @@ class Sequence:
         # The call's schedule depends only on these inputs relative to its ready cycle (a time before
         # ready acts as ready): memoized, exact.
         lb = self.lbank
-        key = (n_out, n_in, rows, call.gelu, lo, li, e, th, launch - ready, max(hold_until, ready) - ready, x0 - ready,
+        key = (n_out, n_in, rows, call.gelu, lo, li, e, self.w_rows, th, launch - ready, max(hold_until, ready) - ready, x0 - ready,
                max(self.free_from[lb], ready) - ready, max(self.free_from[1 - lb], ready) - ready)
         hit = None if self.fifo is not None else _SEQ_MEMO.get(key)
         if hit is None:
@@ -215,16 +235,20 @@ class Sequence:
         n_out, n_in, rows = call.n_out, call.n_in, call.rows
         lo, li, e, th = self.lo, self.li, self.e, self.throttle
 
-        seg = min(e, li)
-        qw = e // seg
-        words = -(-n_in // e)
         n_ib, n_ob = -(-n_in // li), -(-n_out // lo)
-        steps_per_block = [min(lo, n_out - b * lo) * words * qw for b in range(n_ob)]
+        if self.w_rows == 2:   # a step (and a word) is one LI-segment of two rows
+            qw = 1
+            steps_per_block = [-(-min(lo, n_out - b * lo) // 2) * n_ib for b in range(n_ob)]
+        else:
+            seg = min(e, li)
+            qw = e // seg
+            words = -(-n_in // e)
+            steps_per_block = [min(lo, n_out - b * lo) * words * qw for b in range(n_ob)]
         n_x = rows * n_ib
         steps_in_block = n_x
 
         fifo = self.fifo
-        credit, offered_left = 0, n_out * words
+        credit, offered_left = 0, sum(steps_per_block) // qw
         m_valid = skid_valid = False
         c = ready
         if fifo is not None:   # the slice as the previous call's loader left it, simulated from then on
@@ -247,7 +271,7 @@ class Sequence:
         load_bound = False
         rate = fifo.rate if fifo is not None else th.rate if th else e
         word = fifo.word if fifo is not None else e
-        limit = ready + 50 * (n_x * n_ob + n_out * words * (word // rate + 2) + 1000) \
+        limit = ready + 50 * (n_x * n_ob + offered_left * (word // rate + 2) + 1000) \
             + max(0, launch - ready) + max(0, x0 - launch) + (10 ** 8 if fifo is not None else 0)
         while t_last is None:
             # no word can enter the w_ slice any more: this call's words all taken (per-call stream) or,
@@ -403,9 +427,9 @@ _SEQ_MEMO: dict = {}
 
 
 def predicted_sequence(cfg: Config, calls, lo: int | None = None, li: int | None = None, w_bits: int | None = None,
-                       throttle: Throttle | None = None) -> list[SeqResult]:
+                       throttle: Throttle | None = None, w_rows: int | None = None) -> list[SeqResult]:
     """:class:`Sequence` over ``calls`` (SeqCall or (out, in, rows, gelu) tuples)."""
-    s = Sequence(cfg, lo, li, w_bits, throttle)
+    s = Sequence(cfg, lo, li, w_bits, throttle, w_rows=w_rows)
     for call in calls:
         s.add(call if isinstance(call, SeqCall) else SeqCall(*call))
     return s.results

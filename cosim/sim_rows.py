@@ -257,8 +257,8 @@ LAYER_CASES = ("all tokens to one expert", "all tokens to the same k experts")
 
 def moe_layer(cfg: Config, waves: bool, csim: tuple[int, bool] | None = None) -> KernelResult:
     """The whole MoE layer's RTL (rtl/src/moe_layer.sv: router -> descriptors -> experts on the linear
-    engine, every expert's weights from DDR through the weight FIFOs; w_ words of
-    cosim.frame_schedule.DEFAULT_W_BITS, make perf's) under random stalls: routing cases (every case of
+    engine, every expert's weights from DDR through the weight FIFOs; the config's w_ word,
+    hardware.weight_word, make perf's) under random stalls: routing cases (every case of
     every task; with more than 4 experts the two that leave experts unused, task 0), two random layers
     and three layers queued at once, moe_acc bit for bit against python_ref's run_schedule of the
     routing. With the published weights on edge_moe, test_real: the published frame's first MoE layer
@@ -269,8 +269,7 @@ def moe_layer(cfg: Config, waves: bool, csim: tuple[int, bool] | None = None) ->
     C-sim column (``csim``: values, exact): moe_layer_top's moe_acc on the layer cases of the kernel's
     C-sim vector set (the moe row runs it; cosim.moe_vectors.layer_cases, their own weights). No error
     column: the layer is checked bit for bit; its float error is the backbone row's."""
-    from .frame_schedule import DEFAULT_W_BITS
-    params = {"W_BITS": DEFAULT_W_BITS}
+    params = {}
     many = cfg.model.experts > 4
     kw = {"cases": list(LAYER_CASES), "tasks": 1} if many else {}
     rtl = run_unit("moe_layer", cfg.name, stall="both", n_random=2, run_name="sim_both", waves=waves,

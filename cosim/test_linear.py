@@ -3,7 +3,7 @@ python_ref.kernels.linear.compute_linear as the scoreboard. Run through cosim.ru
 (tests/test_cosim_linear.py, scripts/linear_cycles.py).
 
 The testbench plays the host: it streams the weight and bias images exactly as in memory
-(pack_matrix_axi / pack_vector_axi), the processed rows in gather order (LI-lane beats, the padding
+(pack_matrix_w / pack_vector_axi), the processed rows in gather order (LI-lane beats, the padding
 lanes filled with garbage the engine must ignore), and for the accumulate modes the previous
 out[scatter[k]] blocks in the engine's output order (ob, k) and the scores; it writes every result
 beat (ob, k) to out[scatter[k]] (or row k in store mode) and compares the whole destination with
@@ -38,11 +38,11 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_jobs import B_KIND, W_KIND
-from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles
+from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles, word_rows
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma
-from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_axi, pack_vector_axi,
+from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_w, pack_vector_axi,
                                        weight_port_format)
 
 TEST_TIMEOUT_MS = 200
@@ -68,6 +68,7 @@ class LinearTB:
         self.li, self.lo = int(dut.LI.value), int(dut.LO.value)
         self.max_in, self.max_rows = int(dut.MAX_IN.value), int(dut.MAX_ROWS.value)
         self.w_bits = int(dut.W_BITS.value)
+        self.w_rows = int(dut.W_ROWS.value)     # 1: pack_matrix_axi words, 2: pack_matrix_pairs words
         wp = weight_port_format(self.cfg)
         self.ww, self.wf = wp.width, wp.frac
         self.e_w = self.w_bits // self.cfg.fmt("weight").width
@@ -395,7 +396,7 @@ def prepare_call(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt
     xa = x_src[sel].astype(np.int64) << (act.frac - x_fmt.frac)
     xp = rand_raw(act, (rows, n_ib * li), rng)
     xp[:, :n_in] = xa
-    w_words = pack_matrix_axi(w, cfg.fmt(w_role), tb.w_bits)
+    w_words = pack_matrix_w(w, cfg.fmt(w_role), tb.w_bits, tb.w_rows, tb.li)
     w_lanes = words_to_lanes(w_words, tb.e_w, cfg.fmt(w_role).width)
     bfmt = cfg.fmt(b_role)
     b_lanes = words_to_lanes(pack_vector_axi(b, bfmt, cfg.hardware.axi_width), cfg.hardware.axi_width // bfmt.width,
@@ -534,7 +535,8 @@ async def run_layer(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_
     nbad = check_call(tb, c, frames)
     cycles = tb.done_cycle - tb.start_cycle
     ideal = rows * n_ob * n_ib
-    model = predicted_cycles(cfg, n_out, n_in, rows, c["gelu"], lo, li, w_bits=tb.w_bits, throttle=tb.throttle)
+    model = predicted_cycles(cfg, n_out, n_in, rows, c["gelu"], lo, li, w_bits=tb.w_bits, throttle=tb.throttle,
+                             w_rows=tb.w_rows)
     rec = {"layer": label, "out": n_out, "in": n_in, "rows": rows, "mode": mode, "gelu": c["gelu"],
            "cycles": cycles, "ideal": ideal, "block0_load": model.block0_load, "pipeline": model.pipeline,
            "utilization": round(ideal / cycles, 5), "predicted": model.cycles, "load_bound": model.load_bound,
@@ -605,7 +607,7 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_de
         raise AssertionError(f"{label}: {len(tb.ready_cycles)} ap_ready and {len(tb.done_cycles)} ap_done pulses "
                              f"for {len(calls)} calls")
     check_streams_consumed(tb, label)
-    seq = Sequence(tb.cfg, tb.lo, tb.li, tb.w_bits, tb.throttle) if model is None else None
+    seq = Sequence(tb.cfg, tb.lo, tb.li, tb.w_bits, tb.throttle, w_rows=tb.w_rows) if model is None else None
     r0 = tb.ready_cycles[0]
     recs = []
     for n, c in enumerate(calls):
@@ -613,7 +615,7 @@ async def run_sequence(tb: LinearTB, calls: list, delays: list, label: str, x_de
         m = model[n] if model is not None else seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"],
                                                                delay=delays[n] if n else 0, x_delay=x_delays[n]))
         iso = predicted_cycles(tb.cfg, c["n_out"], c["n_in"], c["rows"], c["gelu"], tb.lo, tb.li, w_bits=tb.w_bits,
-                               throttle=tb.throttle).cycles
+                               throttle=tb.throttle, w_rows=tb.w_rows).cycles
         rec = {"layer": f"{label}_{n}_{c['label']}", "out": c["n_out"], "in": c["n_in"], "rows": c["rows"],
                "mode": c["mode"], "gelu": c["gelu"], "delay": delays[n] if n else 0,
                "ready": tb.ready_cycles[n] - r0, "done": tb.done_cycles[n] - r0,
@@ -977,6 +979,10 @@ async def test_frame_sequence(dut):
         raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not one of {', '.join(routings)}")
     # the frame's DDR bandwidth is the run's w_rate (weights per cycle at the configured clock)
     gbs = tb.ddr.rate * fs.WEIGHT_BYTES * cfg.hardware.clock_mhz * 1e6 / 1e9 if tb.ddr else fs.DEFAULT_DDR_GBS
+    if word_rows(cfg, tb.w_bits, None) != (tb.w_bits, tb.w_rows) or (tb.li, tb.lo) != (cfg.hardware.linear_in,
+                                                                                       cfg.hardware.linear_out):
+        raise ValueError(f"frame sequence: the frame model runs the config's tile and a {tb.w_bits}-bit word with "
+                         f"{word_rows(cfg, tb.w_bits, None)[1]} row(s); the unit has LI {tb.li}, LO {tb.lo}, W_ROWS {tb.w_rows}")
     frame = fs.compose(cfg, routing(cfg), gbs=gbs, w_bits=tb.w_bits, fifo_depth=tb.fifo_depth)
     if tb.ddr != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
         raise ValueError(f"run parameters w_rate / w_burst: the frame streams weights as "

@@ -25,7 +25,8 @@ from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weig
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_linear import words_to_lanes
 from cosim.vectors import rand_raw
-from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
+from cosim.linear_schedule import word_rows
+from python_ref.kernels.linear import pack_matrix_w, pack_vector_axi
 from python_ref.kernels.moe import (MoEWeights, decode_descriptors, descriptor_words, expert_schedule, gate_logits,
                                     route, run_schedule)
 
@@ -48,6 +49,10 @@ class ExpertsTB(StreamTB):
         self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
         self.axi = cfg.hardware.axi_width             # b_ word
         self.w_bits = len(dut.w_TDATA)                 # w_ word: the unit's W_BITS
+        self.w_rows = int(dut.W_ROWS.value)            # rows per w_ word (pack_matrix_w)
+        if word_rows(cfg, self.w_bits, None)[1] != self.w_rows:
+            raise ValueError(f"moe_experts: W_ROWS {self.w_rows} on a {self.w_bits}-bit word, the schedule models "
+                             f"expect {word_rows(cfg, self.w_bits, None)[1]} (hardware.weight_word)")
 
         def src(name, lane):
             s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), self.clk, self.rst_n,
@@ -124,7 +129,7 @@ class ExpertsTB(StreamTB):
         wf, bf, steps = [], [], 0
         for c in sched.calls:
             mat, bias = (w.w1[c.expert], w.b1[c.expert]) if c.layer == "fc1" else (w.w2[c.expert], w.b2[c.expert])
-            wf.append(AxiStreamFrame(words_to_lanes(pack_matrix_axi(mat, self.wfmt, self.w_bits), self.w_bits // self.wfmt.width,
+            wf.append(AxiStreamFrame(words_to_lanes(pack_matrix_w(mat, self.wfmt, self.w_bits, self.w_rows, self.L), self.w_bits // self.wfmt.width,
                                                     self.wfmt.width)))
             bf.append(AxiStreamFrame(words_to_lanes(pack_vector_axi(bias, self.bfmt, self.axi),
                                                     self.axi // self.bfmt.width, self.bfmt.width)))

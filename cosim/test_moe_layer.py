@@ -35,7 +35,8 @@ from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_moe_experts import ExpertsTB, random_layer, random_weights
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma, Segment, WeightFifo
-from python_ref.kernels.linear import pack_matrix_axi, pack_vector_axi
+from cosim.linear_schedule import word_rows
+from python_ref.kernels.linear import pack_matrix_w, pack_vector_axi, w_image_words
 from python_ref.kernels.moe import MoEWeights, gate_logits, route
 
 TEST_TIMEOUT_MS = 120000
@@ -184,8 +185,15 @@ class LayerTB(StreamTB):
         self.wfmt, self.bfmt = cfg.fmt("weight"), cfg.fmt("bias")
         self.axi = cfg.hardware.axi_width             # ddrb_ word
         self.w_bits = len(dut.ddr_TDATA)               # ddr_ / w_ word: the top's W_BITS
+        self.w_rows = int(self.top.W_ROWS.value)       # rows per w_ word (pack_matrix_w)
+        if word_rows(cfg, self.w_bits, None)[1] != self.w_rows:
+            raise ValueError(f"moe_layer: W_ROWS {self.w_rows} on a {self.w_bits}-bit word, the schedule models "
+                             f"expect {word_rows(cfg, self.w_bits, None)[1]} (hardware.weight_word)")
         e = self.w_bits // self.wfmt.width
-        self.image_words = {"fc1": self.H * -(-self.D // e), "fc2": self.D * -(-self.H // e)}   # pack_matrix_axi
+
+        def image_words(n_out, n_in):   # pack_matrix_w
+            return w_image_words(n_out, n_in, e, self.w_rows, self.L)
+        self.image_words = {"fc1": image_words(self.H, self.D), "fc2": image_words(self.D, self.H)}
         self._hostile = np.random.default_rng(params.seed + 97)
         if not self.gate:
             self.lg = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, "logits"), self.clk, self.rst_n,
@@ -194,7 +202,7 @@ class LayerTB(StreamTB):
         self.lg_lanes = len(self.top.u_router.x_TDATA) // act_w
         self.nb = -(-self.E // self.lg_lanes)
         self.gfmt = cfg.fmt("gate_weight")
-        self.image_words["gate"] = self.E * -(-self.D // e)
+        self.image_words["gate"] = image_words(self.E, self.D)
         # ddr_: one word per cycle when offered (TaggedWords, pauses from the stall pattern), or (dma) the
         # DMA's token bucket at the run parameter ddr_gbs, default make perf's (DmaWords: test_real)
         gbs = params.extra.get("ddr_gbs", DEFAULT_DDR_GBS) if dma else None
@@ -252,12 +260,12 @@ class LayerTB(StreamTB):
         the gate top: the task's gate image and its zero bias image (not speculative) in front."""
         ws, bs = [], []
         if self.gate:
-            for out, img in ((ws, pack_matrix_axi(w.w_gate[task], self.gfmt, self.w_bits)),
+            for out, img in ((ws, pack_matrix_w(w.w_gate[task], self.gfmt, self.w_bits, self.w_rows, self.L)),
                              (bs, pack_vector_axi(np.zeros(self.E, dtype=np.int64), self.bfmt, self.axi))):
                 out += [(v, int(k == len(img) - 1), layer_no, 0, 0) for k, v in enumerate(img)]
         for e in range(self.E):
             for mat, bias in ((w.w1[e], w.b1[e]), (w.w2[e], w.b2[e])):
-                for out, img in ((ws, pack_matrix_axi(mat, self.wfmt, self.w_bits)),
+                for out, img in ((ws, pack_matrix_w(mat, self.wfmt, self.w_bits, self.w_rows, self.L)),
                                  (bs, pack_vector_axi(bias, self.bfmt, self.axi))):
                     out += [(v, int(k == len(img) - 1), layer_no, e) for k, v in enumerate(img)]
         return ws, bs

@@ -120,6 +120,13 @@ class Hardware:
     gelu: GeluConfig
     layernorm_lanes: int = 1  # hardware.layernorm.lanes: features per beat of the LayerNorm unit
     weight_fifo_depth: int = 0  # hardware.weight_fifo.depth: w_ words of the weight prefetch FIFO (0: none)
+    weight_word_bits: int = 0   # hardware.weight_word.bits: the linear engine's w_ word (0: axi_width)
+    weight_word_rows: int = 1   # hardware.weight_word.rows: weight rows per w_ word segment set (1 or 2)
+
+    @property
+    def w_bits(self) -> int:
+        """The linear engine's w_ word (DDR -> weight FIFO -> engine), bits."""
+        return self.weight_word_bits or self.axi_width
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,21 @@ def _weight_fifo_depth(h: dict) -> int:
     if depth < 2 or depth & (depth - 1):
         raise ConfigError(f"hardware.weight_fifo.depth = {depth}: must be a power of two >= 2 (words of the w_ stream)")
     return depth
+
+
+def _weight_word(h: dict) -> tuple[int, int]:
+    """hardware.weight_word {bits, rows} (default: one AXI word, one row): the linear engine's w_ word.
+    rows = 1: pack_matrix_axi (row-major); rows = 2: a word is one LI-weight segment of two rows
+    (pack_matrix_pairs). How it must fit the tile and the weight format: linear.check_config."""
+    if "weight_word" not in h:
+        return 0, 1
+    ww = _require_mapping(h["weight_word"], "hardware.weight_word")
+    _check_keys(ww, "hardware.weight_word", ("bits", "rows"))
+    bits = _int(ww, "bits", "hardware.weight_word")
+    rows = _int(ww, "rows", "hardware.weight_word")
+    if rows not in (1, 2):
+        raise ConfigError(f"hardware.weight_word.rows = {rows}: must be 1 (row-major words) or 2 (row pairs)")
+    return bits, rows
 
 
 def _int(mapping: dict, key: str, path: str, minimum: int | None = 1) -> int:
@@ -318,7 +340,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
 
     h = _require_mapping(top["hardware"], "hardware")
     _check_keys(h, "hardware", ("part", "clock_mhz", "axi_width", "linear_tile", "attention_parallel", "gelu"),
-                ("layernorm", "weight_fifo"))
+                ("layernorm", "weight_fifo", "weight_word"))
     tile = _require_mapping(h["linear_tile"], "hardware.linear_tile")
     _check_keys(tile, "hardware.linear_tile", ("in", "out"))
     g = _require_mapping(h["gelu"], "hardware.gelu")
@@ -344,6 +366,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
     if gelu.table_range >= act.max:
         raise ConfigError(f"hardware.gelu.table_range = {gelu.table_range} must be below the largest activation "
                           f"{act.max}")
+    w_bits, w_rows = _weight_word(h)
     hw = Hardware(
         part=_str(h, "part", "hardware"),
         clock_mhz=_number(h, "clock_mhz", "hardware"),
@@ -354,6 +377,7 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
         gelu=gelu,
         layernorm_lanes=_layernorm_lanes(h, shape.dim),
         weight_fifo_depth=_weight_fifo_depth(h),
+        weight_word_bits=w_bits, weight_word_rows=w_rows,
     )
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")

@@ -6,10 +6,10 @@ which must match every measurement exactly.
 
 Three sets: every model shape at the full token count (129 for edge_moe.yaml; the expert layers with
 every token routed to the expert) and at a small one (default 16), with the weight stream at one
-word per cycle; and the expert pair (fc1 gathered + GELU, fc2 scaled scatter-accumulate) at 1 .. 129
-tokens under a DDR-rate weight stream (default 24 weights per cycle = 14.4 GB/s at 300 MHz, 2 bytes
-per weight, on a 512-bit w_ word = two 256-bit HP ports, bursts of 8 words), where the engine is
-load-bound.
+word per cycle (the config's w_ word, hardware.weight_word); and the expert pair (fc1 gathered + GELU,
+fc2 scaled scatter-accumulate) at 1 .. 129 tokens under a DDR-rate weight stream (default 24 weights
+per cycle = 14.4 GB/s at 300 MHz, 2 bytes per weight, on the config's w_ word or --ddr-word bits
+row-major, bursts of 8 words), where the engine is load-bound.
 
   .venv/bin/python scripts/linear_cycles.py --config edge_moe --json build/linear_cycles_edge_moe.json \\
       --update docs/linear.md
@@ -41,7 +41,7 @@ def measure(cfg, rows: int) -> list[dict]:
 
 
 def measure_ddr(cfg, tokens: list[int], rate: int, burst: int, w_bits: int) -> list[dict]:
-    params = {} if w_bits == cfg.hardware.axi_width else {"W_BITS": w_bits}
+    params = {} if w_bits == cfg.hardware.w_bits else {"W_BITS": w_bits, "W_ROWS": 1}
     r = run_unit("linear", cfg.name, stall="none", run_name=f"cycles_ddr{rate}", testcase="test_expert_tokens_ddr",
                  parameters=params, w_rate=rate, w_burst=burst, tokens=tokens)
     if r["mismatches"]:
@@ -53,7 +53,8 @@ def table(cfg, runs: list[dict], ddr: list[dict], rate: int, burst: int, w_bits:
     li, lo = cfg.hardware.linear_in, cfg.hardware.linear_out
     lines = [f"Configuration `{cfg.name}`, tile {li} x {lo} ({li * lo} MACs/cycle); Verilator, no stalls, cycles from "
              "the `ap_start` edge to the `ap_done` edge, every run bit-exact.", "",
-             f"Weight stream at one word per cycle ({cfg.hardware.axi_width}-bit words):", "",
+             f"Weight stream at one word per cycle ({cfg.hardware.w_bits}-bit words"
+             f"{', two rows per word' if cfg.hardware.weight_word_rows == 2 else ''}):", "",
              "| layer | out x in | rows | ideal (steps) | measured | block-0 load | pipeline | model | utilization |",
              "|---|---|---|---|---|---|---|---|---|"]
     for x in runs:
@@ -87,7 +88,8 @@ def main() -> int:
                     help="token counts of the expert pair under the throttled weight stream")
     ap.add_argument("--ddr-rate", type=int, default=24, help="weights per cycle of the throttled stream")
     ap.add_argument("--ddr-burst", type=int, default=8, help="words back to back at most")
-    ap.add_argument("--ddr-word", type=int, default=512, help="w_ word bits of the throttled runs")
+    ap.add_argument("--ddr-word", type=int, default=None,
+                    help="w_ word bits of the throttled runs (default the config's word; another is row-major)")
     ap.add_argument("--json", type=Path, help="write the summary here (default build/linear_cycles_<config>.json)")
     ap.add_argument("--update", type=Path, help="write the table into this document (section linear-cycles)")
     args = ap.parse_args()
@@ -97,6 +99,7 @@ def main() -> int:
         print(f"error: --rows must be in 1..{cfg.model.tokens} (the engine's activation buffer)", file=sys.stderr)
         return 2
     ddr_tokens = [t for t in args.ddr_tokens if t <= cfg.model.tokens]
+    args.ddr_word = args.ddr_word or cfg.hardware.w_bits
     runs, ddr = [], []
     try:
         for rows in rows_list:

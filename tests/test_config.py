@@ -138,6 +138,14 @@ BAD = [
     (_set("model.heads", 4), r"head_dim = model.dim / model.heads = 32 / 4 = 8 is not a power of 4"),
     (_set("hardware.linear_tile.in", 12), r"hardware.linear_tile.in = 12: a tile row must be a whole number of AXI "
                                           r"words or a word \(8 weights\)"),
+    (_set("hardware.weight_word.rows", 3), r"hardware.weight_word.rows = 3: must be 1 \(row-major words\) or 2"),
+    (_set("hardware.weight_word.bits", 256), r"hardware.weight_word: rows = 2 needs bits = 2 x linear_tile.in \(4\) x "
+                                             r"16 = 128 and an even linear_tile.out, got 256 bits"),
+    (_set("hardware.weight_word", {"bits": 120, "rows": 1}), r"hardware.weight_word.bits = 120: must be a multiple of "
+                                                             r"formats.weight's 16 bits"),
+    (_set("hardware.weight_word", {"bits": 96, "rows": 1}), r"hardware.weight_word.bits = 96: a tile row must be a "
+                                                            r"whole number of w_ words or a word \(6 weights\)"),
+    (_set("hardware.weight_word.width", 1), r"hardware.weight_word: unknown field\(s\) width"),
 ]
 
 

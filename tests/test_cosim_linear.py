@@ -101,14 +101,16 @@ def test_linear_stalls_change_timing_not_results():
     assert sum(x["cycles"] for x in runs["gaps"]["runs"]) > sum(x["cycles"] for x in runs["none"]["runs"]) + 50
 
 
-@pytest.mark.parametrize("li,lo", [(16, 3), pytest.param(8, 2, marks=pytest.mark.slow)])
-def test_linear_other_tiles(li, lo):
-    """LI / LO as parameters on tiny.yaml's 128-bit words: a tile row spanning two words
-    (LI 16 > 8 weights per word, the loader's multi-segment path), a non-power-of-two LO, and a
-    tile row of exactly one word; odd shapes under stalls, back to back."""
-    r = run_linear("tiny", f"tile{li}x{lo}", testcase=["test_odd_shapes_modes_stalls", "test_back_to_back_same_shape",
-                                                      "test_random_calls"],
-                   parameters={"LI": li, "LO": lo}, stall="both", n_random=3000)
+@pytest.mark.parametrize("li,lo,w_bits", [(16, 3, 128), (4, 4, 512), pytest.param(8, 2, 128, marks=pytest.mark.slow)])
+def test_linear_other_tiles(li, lo, w_bits):
+    """LI / LO as parameters on row-major words (W_ROWS = 1, pack_matrix_axi): on tiny.yaml's 128-bit
+    words a tile row spanning two words (LI 16 > 8 weights per word, the loader's multi-segment path),
+    a non-power-of-two LO, and a tile row of exactly one word; on 512-bit words at tiny's 4 x 4 tile,
+    eight steps per word (a row's last word reaching past in_dim: the steps the loader must not
+    write); odd shapes under stalls, back to back."""
+    r = run_linear("tiny", f"tile{li}x{lo}_w{w_bits}", testcase=["test_odd_shapes_modes_stalls",
+                                                               "test_back_to_back_same_shape", "test_random_calls"],
+                   parameters={"LI": li, "LO": lo, "W_BITS": w_bits, "W_ROWS": 1}, stall="both", n_random=3000)
     assert (r["li"], r["lo"]) == (li, lo) and r["mismatches"] == 0 and r["layers"] == 9 + 3 + r["random_calls"]
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith("b2b"))
     assert all(x["cycles"] >= x["predicted"] for x in r["runs"])
@@ -129,7 +131,8 @@ def test_linear_scoreboard_can_fail():
 # cofactor); in linear_issue.sv full[cbank] missing the loader's handover; in linear_loader.sv lr_one
 # one row late, the next (last) block's rows one too many (rem - LO instead of rem - LO - 1), and the
 # block setup's lr_one from d == 0 (setup_of, both writes); in linear_core.sv the first block's last row
-# registered as out_dim instead of out_dim - 1. Each must fail the odd-shapes run (GELU on
+# registered as out_dim instead of out_dim - 1; on tiny's two-row words (W_ROWS = 2) the two rows' lanes
+# swapped, and the column advancing by one row instead of two. Each must fail the odd-shapes run (GELU on
 # every other call, every output mode, stalls on every stream).
 LINEAR_BROKEN = {
     "gelu_stages": ("linear_out.sv", [("localparam int GST = gelu_pkg::GELU_STAGES;", "localparam int GST = gelu_pkg::GELU_STAGES - 1;")]),
@@ -142,7 +145,10 @@ LINEAR_BROKEN = {
                                             "full[!cbank] : full[cbank];")]),
     "lr_one_late": ("linear_loader.sv", [("lr_one   <= 32'(lr_left) == 2;", "lr_one   <= 32'(lr_left) == 1;")]),
     "next_rows_off_by_one": ("linear_loader.sv", [("a_d   <= DW'(rem - RW'(LO + 1));", "a_d   <= DW'(rem - RW'(LO));")]),
-    "setup_lr_one": ("linear_loader.sv", [("s.lr_one  = gt ? LO == 2 : 32'(d) == 1;", "s.lr_one  = gt ? LO == 2 : d == '0;")]),
+    "setup_lr_one": ("linear_loader.sv", [("s.lr_one  = gt ? LO == 2 * W_ROWS : 32'(d >> RB) == 1;", "s.lr_one  = gt ? LO == 2 * W_ROWS : (d >> RB) == '0;")]),
+    "pair_lane_swap": ("linear_loader.sv", [("seg_w[((o % W_ROWS) * SEG + i % SEG)*WW +: WW]",
+                                             "seg_w[(((o + 1) % W_ROWS) * SEG + i % SEG)*WW +: WW]")]),
+    "pair_col_step": ("linear_loader.sv", [("col_oh   <= col_oh << W_ROWS;", "col_oh   <= col_oh << 1;")]),
     "first_block_d": ("linear_core.sv", [("o_d       <= DW'(out_dim - 1'b1);", "o_d       <= DW'(out_dim);")]),
 }
 
@@ -187,11 +193,12 @@ def test_linear_overlapped_calls(stall, w_rate):
 
 def test_linear_frame_sequence_tiny():
     """The frame model's rule for the linear calls against Verilator: the tiny frame's linear calls
-    (uniform routing, weights at 14.4 GB/s on 512-bit words as cosim.frame_schedule streams them)
+    (uniform routing, weights at 14.4 GB/s on the config's w_ word, 128 bits of two 4-weight row segments, as
+    cosim.frame_schedule streams them)
     through the engine as the frame model presents them, with the other units' cycles as gaps:
     bit-exact, every ap_ready / ap_done and every call's counted cycles = the model, and the frame's
     linear calls take fewer cycles than on their own."""
-    r = run_linear("tiny", "frame", testcase="test_frame_sequence", parameters={"W_BITS": 512}, stall="none",
+    r = run_linear("tiny", "frame", testcase="test_frame_sequence", stall="none",
                    w_rate=24, w_burst=8, frame="uniform")
     assert r["tests_run"] == 1 and r["mismatches"] == 0
     runs = r["runs"]
@@ -200,7 +207,7 @@ def test_linear_frame_sequence_tiny():
     assert r["frame_linear_cycles"] < r["frame_linear_isolated"]
 
 
-@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 24, 128)])
+@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 24, 512)])
 def test_linear_frame_sequence_fifo_tiny(routing, w_rate, depth):
     """The same frame with the weights coming through the prefetch FIFO (cosim.weight_fifo_schedule:
     DDR at w_rate fills a FIFO of ``depth`` words across the whole frame, the experts fetched
@@ -208,7 +215,7 @@ def test_linear_frame_sequence_fifo_tiny(routing, w_rate, depth):
     before that call starts): bit-exact, every ap_ready / ap_done and every call's counted cycles equal
     the frame model with the FIFO. last_k: every token to the last k experts at 4 weights/cycle into 8
     words, so the FIFO runs full, experts are dropped and skipped; uniform: the config's depth."""
-    r = run_linear("tiny", f"frame_fifo_{routing}", testcase="test_frame_sequence", parameters={"W_BITS": 512},
+    r = run_linear("tiny", f"frame_fifo_{routing}", testcase="test_frame_sequence",
                    stall="none", w_rate=w_rate, w_burst=8, frame=routing, w_fifo=depth)
     assert r["tests_run"] == 1 and r["mismatches"] == 0
     runs = r["runs"]
@@ -222,7 +229,7 @@ def test_linear_frame_sequence_fifo_tiny(routing, w_rate, depth):
         assert stats["dropped_words"] > 0 and stats["skipped_segments"] > 0
 
 
-@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 24, 128)])
+@pytest.mark.parametrize("routing,w_rate,depth", [("last_k", 4, 8), ("uniform", 6, 512)])
 def test_linear_prefetch_frame_sequence_tiny(routing, w_rate, depth):
     """The engine behind the RTL weight FIFO (rtl/src/linear_prefetch.sv: weight_fifo.sv in front of
     linear.sv's w_), the DMA side driven by the testbench's own token bucket and skip rule
@@ -230,7 +237,7 @@ def test_linear_prefetch_frame_sequence_tiny(routing, w_rate, depth):
     tiny frame's linear calls bit-exact, every ap_ready / ap_done and counted cycles equal to
     cosim.linear_schedule.Sequence with cosim.weight_fifo_schedule.WeightFifo (both models composed)."""
     r = run_unit("linear_prefetch", "tiny", stall="none", run_name=f"frame_{routing}_{w_rate}",
-                 testcase="test_frame_sequence", parameters={"W_BITS": 512, "WF_DEPTH": depth},
+                 testcase="test_frame_sequence", parameters={"WF_DEPTH": depth},
                  w_rate=w_rate, w_burst=8, frame=routing)
     assert r["tests_run"] == 1 and r["mismatches"] == 0
     runs = r["runs"]
@@ -244,10 +251,12 @@ def test_linear_prefetch_frame_sequence_tiny(routing, w_rate, depth):
 
 def test_linear_cosim_edge_moe_reduced():
     """edge_moe.yaml's formats, AXI width and buffer sizes with an 8 x 4 tile and 5 tokens (3 routed
-    to the expert): every model shape, odd shapes under stalls, back to back, reset, the expert pair
-    at 1 and 3 tokens; bit-exact, cycles = model on every unstalled call."""
+    to the expert), on two-row w_ words as edge_moe's (W_ROWS = 2: 256 bits = two 8-weight row segments):
+    every model shape, odd shapes under stalls, back to back, reset, the expert pair at 1 and 3 tokens;
+    bit-exact, cycles = model on every unstalled call."""
     cfg = load_config("edge_moe")
-    r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4}, stall="both", rows=5, expert_rows=3,
+    r = run_linear("edge_moe", "reduced", parameters={"LI": 8, "LO": 4, "W_BITS": 256, "W_ROWS": 2}, stall="both",
+                   rows=5, expert_rows=3,
                    tokens=[1, 3], n_random=40000)
     assert r["tests_run"] == 11 and r["mismatches"] == 0 and (r["li"], r["lo"]) == (8, 4)
     assert r["out_values"] >= 100000

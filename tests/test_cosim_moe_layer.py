@@ -110,11 +110,10 @@ def test_moe_layer_real_frame(top):
     weights, stand-in expert matrices; moe_layer_gate computes the logits itself): moe_acc bit-exact,
     every engine call's ap_ready / ap_done equal to Sequence through the WeightFifo model at the DDR
     rate (the DMA skipping the inactive experts it has not fetched once the routing is known)."""
-    from cosim.frame_schedule import DEFAULT_W_BITS
     from python_ref.config import load_config
     cfg = load_config("edge_moe")
-    r = run_unit(top, "edge_moe", stall="none", n_random=1, run_name="real", testcase="test_real",
-                 parameters={"W_BITS": DEFAULT_W_BITS})
+    # the config's w_ word (hardware.weight_word: 1024 bits, two rows), make perf's
+    r = run_unit(top, "edge_moe", stall="none", n_random=1, run_name="real", testcase="test_real")
     assert r["mismatches"] == 0 and r["real_rows"] == cfg.model.tasks * cfg.model.tokens
     for layer in r["real_layers"]:
         for c in layer["calls"]:

@@ -1,5 +1,5 @@
 """rtl/src/weight_fifo.sv against its cycle model cosim/weight_fifo_schedule.py (cosim/test_weight_fifo.py):
-DEPTH 4, 16 (at the real 512-bit width) and 1024 (32-bit words, to keep the simulation light; make
+DEPTH 4, 16 (at edge_moe's 1024-bit w_ word) and 1024 (32-bit words, to keep the simulation light; make
 test-full), the DDR driven from the model's push cycles and by the bench's own token bucket + DMA
 skip rule, and the scenarios doing what they are named for (skips, drops in the FIFO, the head
 waiting on the routing, a full and an empty FIFO)."""
@@ -11,7 +11,7 @@ from cosim.runner import CosimError, broken_copy, check_wrapped_lint, run_unit
 
 pytestmark = pytest.mark.cosim
 
-RUNS = {4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 512, "EXPERTS": 16},
+RUNS = {4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 1024, "EXPERTS": 16},
         1024: {"DEPTH": 1024, "WIDTH": 32, "EXPERTS": 16}}  # the scenarios use experts up to 15
 
 

@@ -299,6 +299,7 @@ def test_csim_tile_row_wider_than_a_word(tmp_path):
     raw = load_config("tiny").as_dict()
     raw["name"] = "tiny_wide_tile"
     raw["hardware"]["linear_tile"] = {"in": 16, "out": 8}
+    raw["hardware"].pop("weight_word", None)   # tiny's two-row word is sized for its 4-wide tile
     cfg = parse_config(raw, "tiny_wide_tile.yaml")
     exe = build_tb("linear", cfg.name, generated_headers(cfg))
     rng = np.random.default_rng(25)

@@ -66,13 +66,14 @@ def frame(config: str, routing: str, gbs: float = fs.DEFAULT_DDR_GBS, fifo_depth
 
 
 def test_default_bandwidth_is_the_measured_throttle(edge):
-    """14.4 GB/s at 300 MHz is 24 weights per cycle on 512-bit words, bursts of 8: exactly the bucket
-    the engine's DDR-rate cosim runs use (docs/linear.md)."""
+    """14.4 GB/s at 300 MHz is 24 weights per cycle on edge_moe's 1024-bit w_ words (64 weights),
+    bursts of 8: exactly the bucket the DDR-rate cosim runs use (the published MoE layer through
+    rtl/src/moe_layer.sv, docs/moe.md)."""
     assert fs.weight_rate(edge, 14.4) == 24
-    assert fs.ddr_throttle(edge, 14.4) == Throttle(rate=24, word=32, burst=8)
+    assert fs.ddr_throttle(edge, 14.4) == Throttle(rate=24, word=64, burst=8)
     assert fs.weight_rate(edge, 9.0) == 15  # 9 GB/s / (2 B x 300 MHz)
     t = fs.ddr_throttle(edge, 10.0)          # 16.67 weights/cycle: the bucket in 1/3-weight units
-    assert t.rate / (t.word / 32) == pytest.approx(10e9 / 2 / 300e6)
+    assert t.rate / (t.word / 64) == pytest.approx(10e9 / 2 / 300e6)
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
@@ -85,7 +86,7 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     f = fs.compose(cfg, r, fifo_depth=0)     # the w_ stream per call (the prefetch FIFO: test_weight_fifo_*)
     thr = fs.ddr_throttle(cfg, fs.DEFAULT_DDR_GBS)
     if config == "edge_moe":
-        assert thr == Throttle(24, 32, 8)
+        assert thr == Throttle(24, 64, 8)
     lin = f.linear_calls
     m = cfg.model
     active = sum(1 for L in r.counts for x in r.counts[L] if x)
@@ -94,7 +95,7 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     model = {}
     for shape in sorted({c.shape for c in lin}):
         out, inn, rows, gelu = shape
-        model[shape] = predicted_cycles(cfg, out, inn, rows, gelu, w_bits=512, throttle=thr).cycles
+        model[shape] = predicted_cycles(cfg, out, inn, rows, gelu, w_bits=cfg.hardware.w_bits, throttle=thr).cycles
     assert all(c.isolated_cycles == model[c.shape] for c in lin)
     assert all(c.cycles <= c.isolated_cycles for c in lin)
     assert f.cycles == sum(c.cycles for c in f.calls)
@@ -322,6 +323,15 @@ def test_shared_array_dsp_by_construction(edge):
     assert by["linear_attention"][3] == fs.expected_linear_dsp(edge) + sum(erows[u]["DSP"] for u in fs.ATTENTION_DSP_PARTS)
 
 
+def image_words(cfg, n_out: int, n_in: int) -> int:
+    """Words of a w_ image on the config's word, counted independently of the models: row pairs of
+    LI-weight segments (hardware.weight_word.rows = 2) or rows padded to whole words."""
+    hw = cfg.hardware
+    if hw.weight_word_rows == 2:
+        return -(-n_out // 2) * -(-n_in // hw.linear_in)
+    return n_out * -(-n_in // (hw.w_bits // cfg.fmt("weight").width))
+
+
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
 def test_weight_fifo_frame(config):
     """With the prefetch FIFO (hardware.weight_fifo.depth, the default): the counted cycles still
@@ -332,7 +342,6 @@ def test_weight_fifo_frame(config):
     cfg = load_config(config)
     depth = cfg.hardware.weight_fifo_depth
     assert depth >= 2
-    e = fs.DEFAULT_W_BITS // cfg.fmt("weight").width
     for name in ROUTINGS:
         f = frame(config, name)
         r = f.routing
@@ -340,7 +349,7 @@ def test_weight_fifo_frame(config):
         calls, res, starts = fs.linear_sequence(f)
         assert [x.done + 1 - t for x, t in zip(res, starts)] == [c.cycles for c in f.linear_calls]
         st = f.fifo_stats
-        words = sum(c.shape[0] * -(-c.shape[1] // e) for c in f.linear_calls)
+        words = sum(image_words(cfg, *c.shape[:2]) for c in f.linear_calls)
         assert st["engine_words"] == words and st["fetched_words"] == words + st["dropped_words"]
         fifo = fs.weight_fifo(f)
         fs.linear_sequence(f, fifo=fifo)
@@ -373,9 +382,10 @@ def test_bad_fifo_depth_is_a_clear_error(tiny):
 def test_architecture_bound_is_below_every_modelled_frame(config):
     """architecture_bound is a lower bound of compose's frame for the same routing, bandwidth and
     FIFO depth (each term is one the frame cannot beat), a wider w_ port only lowers it, a deeper
-    FIFO never raises it, and the parts add up. On edge_moe it is above 1.2x the roofline with the
-    one-word w_ port even with a FIFO 4x the shipped one (the doc's claim that the target needs the
-    wider path). edge_moe runs the uniform routing only (each frame composition takes seconds)."""
+    FIFO never raises it, and the parts add up. On edge_moe, with the w_ port as built (a 1024-bit word
+    of two rows, 64 weights a cycle), the bound with the DDR-after-routing term gone (a FIFO of any
+    depth) is within 1.2x the roofline: the port no longer rules the target out (the doc's claim; with
+    the 32-weight port it did, 1.22x). edge_moe runs the uniform routing only (each frame composition takes seconds)."""
     cfg = load_config(config)
     depth0 = cfg.hardware.weight_fifo_depth
     if config == "tiny":
@@ -398,7 +408,7 @@ def test_architecture_bound_is_below_every_modelled_frame(config):
             if g == 14.4:
                 assert prev is None or b1.cycles <= prev
                 prev = b1.cycles
-            if config == "edge_moe":  # at 4x the depth the DDR term no longer binds: the w_ port does
-                assert b1.any_depth > 1.2 * f.roofline and (depth == depth0 or b2.cycles < b1.cycles)
+            if config == "edge_moe":
+                assert b1.any_depth <= 1.2 * f.roofline
     with pytest.raises(fs.PerfError, match="w_port_words"):
         fs.architecture_bound(fs.compose(cfg, fs.uniform_routing(cfg)), w_port_words=0)

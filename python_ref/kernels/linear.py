@@ -380,6 +380,42 @@ def pack_matrix_axi(w_raw, fmt: FixedFormat, axi_width: int) -> list[int]:
     return [_pack_word(w[o, c * e:(c + 1) * e], fmt.width) for o in range(n_out) for c in range(r)]
 
 
+def pack_matrix_pairs(w_raw, fmt: FixedFormat, w_bits: int, li: int) -> list[int]:
+    """The two-row w_ image (``hardware.weight_word.rows`` = 2, rtl/src/linear_loader.sv's W_ROWS = 2):
+    a word holds one LI-weight segment of two consecutive rows, so the engine loads two tile columns
+    per cycle. Rows are taken in pairs (2q, 2q + 1), q = 0 .. ceil(out / 2) - 1; pair q occupies words
+    q*S .. q*S + S - 1 (S = ceil(in / LI)); word q*S + s holds W[2q][s*LI + i] in lane i and
+    W[2q + 1][s*LI + i] in lane LI + i (i < LI), zero past in or past out (an odd out pads the last
+    pair with a zero row). ``w_bits`` must be exactly 2 LI weights."""
+    w = fmt.check_raw(_as_2d(w_raw, "W"), "W")
+    if li < 1 or w_bits != 2 * li * fmt.width:
+        raise LinearError(f"pack_matrix_pairs: a two-row word of LI = {li} {fmt.c_type} weights is "
+                          f"{2 * max(li, 0) * fmt.width} bits, got w_bits = {w_bits}")
+    n_out, n_in = w.shape
+    s = -(-n_in // li)
+    padded = np.zeros((2 * -(-n_out // 2), s * li), dtype=np.int64)
+    padded[:n_out, :n_in] = w
+    return [_pack_word(np.concatenate((padded[2 * q, c * li:(c + 1) * li], padded[2 * q + 1, c * li:(c + 1) * li])),
+                       fmt.width) for q in range(padded.shape[0] // 2) for c in range(s)]
+
+
+def pack_matrix_w(w_raw, fmt: FixedFormat, w_bits: int, w_rows: int, li: int) -> list[int]:
+    """The linear engine's w_ image for a word of ``w_bits`` holding ``w_rows`` rows' segments:
+    :func:`pack_matrix_axi` (one row, row-major) or :func:`pack_matrix_pairs` (two rows)."""
+    if w_rows == 1:
+        return pack_matrix_axi(w_raw, fmt, w_bits)
+    if w_rows == 2:
+        return pack_matrix_pairs(w_raw, fmt, w_bits, li)
+    raise LinearError(f"pack_matrix_w: w_rows must be 1 or 2, got {w_rows!r}")
+
+
+def w_image_words(n_out: int, n_in: int, e: int, w_rows: int, li: int) -> int:
+    """Words of a w_ image (:func:`pack_matrix_w`) of an n_out x n_in matrix, ``e`` weights per word."""
+    if w_rows == 2:
+        return -(-n_out // 2) * -(-n_in // li)
+    return n_out * -(-n_in // e)
+
+
 def pack_vector_axi(v_raw, fmt: FixedFormat, axi_width: int) -> list[int]:
     """A vector (biases) packed densely, element j in lane j % E of word j // E, last word zero-padded."""
     v = fmt.check_raw(np.asarray(v_raw).reshape(-1), "vector")
@@ -473,6 +509,16 @@ def check_config(cfg: Config) -> None:
     if e % hw.linear_in and hw.linear_in % e:
         raise ConfigError(f"hardware.linear_tile.in = {hw.linear_in}: a tile row must be a whole number of AXI words "
                           f"or a word ({e} weights) a whole number of tile rows")
+    if hw.w_bits % w.width:
+        raise ConfigError(f"hardware.weight_word.bits = {hw.w_bits}: must be a multiple of formats.weight's {w.width} bits")
+    ew = hw.w_bits // w.width
+    if hw.weight_word_rows == 2 and (ew != 2 * hw.linear_in or hw.linear_out % 2):
+        raise ConfigError(f"hardware.weight_word: rows = 2 needs bits = 2 x linear_tile.in ({hw.linear_in}) x "
+                          f"{w.width} = {2 * hw.linear_in * w.width} and an even linear_tile.out, got {hw.w_bits} bits "
+                          f"and out = {hw.linear_out}")
+    if hw.weight_word_rows == 1 and ew % hw.linear_in and hw.linear_in % ew:
+        raise ConfigError(f"hardware.weight_word.bits = {hw.w_bits}: a tile row must be a whole number of w_ words or "
+                          f"a word ({ew} weights) a whole number of tile rows")
     if act.frac < pix.frac or act.int_bits < pix.int_bits + (not pix.signed):
         raise ConfigError(f"formats.pixel: {pix.c_type} must convert to formats.act ({act.c_type}) exactly")
     for role, f in (("bias", b), ("attn_bias", ab)):
@@ -522,6 +568,9 @@ def hw_config(cfg: Config) -> KernelHwConfig:
             y_words=(m.tokens * -(-max_out(cfg) // a_pw), "destination depth: tokens x widest row, AXI words"),
             image_words=(-(-m.channels * m.height * m.width // p_pw), "image depth, AXI words"),
             pos_words=(m.tokens * -(-m.dim // a_pw), "position embedding depth, AXI words"),
+            w_bits=(hw.w_bits, "the engine's w_ word, bits (hardware.weight_word.bits; default axi_width)"),
+            w_rows=(hw.weight_word_rows, "weight rows per w_ word: 1 row-major (pack_matrix_axi), 2 row pairs "
+                    "(pack_matrix_pairs; hardware.weight_word.rows)"),
             weight_fifo_depth=(hw.weight_fifo_depth, "weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; "
                                "0: none)"),
         ),

@@ -14,7 +14,8 @@ module linear
     parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int FIFO_DEPTH = 1 << $clog2(LI + 16),  // output FIFO: covers the credit loop, so an
                                                        // unstalled sink never throttles the issue
-    parameter int W_BITS = AXI_WIDTH,        // w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = LINEAR_W_BITS,    // w_ word (hardware.weight_word.bits)
+    parameter int W_ROWS = LINEAR_W_ROWS,    // rows per w_ word: 1 row-major, 2 row pairs (linear_loader)
     // 1: the w_ / b_ input slices load whenever their slot is free, so w_TVALID / b_TVALID reach no
     // data enable (axis_skid FREE_LOAD): for a sender whose valid is late (weight_fifo, moe_experts)
     parameter bit WB_FREE_LOAD = 1'b0
@@ -73,7 +74,7 @@ module linear
   logic [LO*ACC_W-1:0]         out_acc;
 
   linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS),
-              .WB_FREE_LOAD(WB_FREE_LOAD)) u_core (
+              .W_ROWS(W_ROWS), .WB_FREE_LOAD(WB_FREE_LOAD)) u_core (
       .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready, .in_dim, .out_dim, .rows, .w_kind, .b_kind,
       .use_gelu, .mode, .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST, .w_TDATA, .w_TVALID, .w_TREADY, .w_TLAST,
       .b_TDATA, .b_TVALID, .b_TREADY, .b_TLAST, .acc_TDATA, .acc_TVALID, .acc_TREADY, .acc_TLAST,

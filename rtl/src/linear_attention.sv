@@ -37,7 +37,8 @@ module linear_attention
     parameter int MAX_IN = LINEAR_MAX_IN,
     parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int FIFO_DEPTH = 1 << $clog2(LI + 16),
-    parameter int W_BITS = AXI_WIDTH,
+    parameter int W_BITS = LINEAR_W_BITS,
+    parameter int W_ROWS = LINEAR_W_ROWS,
     parameter int TMAX = NUM_TOKENS,
     parameter int EL   = LI >= 16 ? LI / 4 : 2,
     parameter int RU   = LI >= 16 ? 4 : 2,
@@ -203,7 +204,7 @@ module linear_attention
   end
 `endif
 
-  linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS)) u_lin (
+  linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS), .W_ROWS(W_ROWS)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start(lin_ap_start && grant_lin), .ap_done(lin_ap_done), .ap_idle(lin_idle_c),
       .ap_ready(lin_ap_ready), .in_dim(lin_in_dim), .out_dim(lin_out_dim), .rows(lin_rows), .w_kind(lin_w_kind),
       .b_kind(lin_b_kind), .use_gelu(lin_use_gelu), .mode(lin_mode),

@@ -64,7 +64,8 @@ module linear_core
     parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int FIFO_DEPTH = 1 << $clog2(LI + 16),  // output FIFO: covers the credit loop, so an
                                                        // unstalled sink never throttles the issue
-    parameter int W_BITS = AXI_WIDTH,        // w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = LINEAR_W_BITS,    // w_ word (hardware.weight_word.bits)
+    parameter int W_ROWS = LINEAR_W_ROWS,    // rows per w_ word: 1 row-major, 2 row pairs (linear_loader)
     parameter bit WB_FREE_LOAD = 1'b0,       // the w_ / b_ slices load on a free slot (axis_skid FREE_LOAD)
     // the array geometry this core drives (not parameters: derived)
     localparam int MAX_IB = (MAX_IN + LI - 1) / LI,
@@ -234,7 +235,7 @@ module linear_core
   logic [2*LO*PW-1:0]          bias_c;
   logic [1:0]                  full, handover, last_blk, consume_bank, release_bank;
   logic [LO-1:0]               final_mask;
-  linear_loader #(.LI(LI), .LO(LO), .IBW(IBW), .PW(PW), .PF(PF), .W_BITS(W_BITS)) u_loader (
+  linear_loader #(.LI(LI), .LO(LO), .IBW(IBW), .PW(PW), .PF(PF), .W_BITS(W_BITS), .W_ROWS(W_ROWS)) u_loader (
       .clk(ap_clk), .rst_n(ap_rst_n), .go(go_l), .hold(pend && i_active), .in_dim(in_r), .out_dim(out_r),
       .out_more(o_more), .out_d(o_d), .w_kind(wk_r), .b_kind(bk_r),
       .s_axis_w_tdata(w_d), .s_axis_w_tvalid(w_v), .s_axis_w_tready(w_r),

@@ -1,14 +1,18 @@
-// Weight and bias loader of the linear engine: reads the weight image (python_ref pack_matrix_axi:
-// W[out][in] row-major, E weights per word, rows padded to whole words) and the bias image
+// Weight and bias loader of the linear engine: reads the weight image and the bias image
 // (pack_vector_axi) front to back, one output block (LO rows) at a time, and writes the block into
-// one bank of the MAC array's stationary store (mac_array load port) and of the bias bank.
+// one bank of the MAC array's stationary store (mac_array load port) and of the bias bank. The weight
+// image (python_ref pack_matrix_w) has one of two layouts:
+// * W_ROWS = 1 (pack_matrix_axi): W[out][in] row-major, E weights per word, rows padded to whole words;
+// * W_ROWS = 2 (pack_matrix_pairs): a word is one LI-weight segment of two rows (2q, 2q + 1), E = 2 LI,
+//   so a step writes two tile columns: the w_ port carries 2 LI weights a cycle (the experts with few
+//   tokens are load-bound: this halves their load time).
 //
 // Per block: one setup cycle (the block's row count, column mask and "last block" flag from the
-// remaining outputs), then one step per cycle: a SEG-weight segment of the current row from the
-// word (SEG = min(E, LI): a segment is part of one tile row), side by side with one bias per step
-// (LO bias steps; biases past out_dim are zero), then one cycle to hand the bank over (full[bank]).
-// So a block takes 3 + max(LO, rows_in_block * ceil(in/E) * E/SEG) cycles when its words arrive
-// in time. A bank is refilled only after the issue side consumed (consume_bank) and released it
+// remaining outputs), then one step per cycle: a SEG-weight segment of the current row (W_ROWS rows)
+// from the word (SEG = min(E, LI), LI with two rows: a segment is part of one tile column), side by
+// side with one bias per step (LO bias steps; biases past out_dim are zero), then one cycle to hand
+// the bank over (full[bank]). So a block takes 3 + max(LO, ceil(rows_in_block / W_ROWS) * steps_per_row)
+// cycles when its words arrive in time (steps_per_row = ceil(in/E) * E/SEG; ceil(in/LI) with two rows). A bank is refilled only after the issue side consumed (consume_bank) and released it
 // (release_bank, LI cycles later: the array's last rows still read it in between).
 //
 // Store layout: entry {bank, ib} of cell (i, o) holds W[block*LO + o][ib*LI + i] in linear_w_t
@@ -26,7 +30,8 @@ module linear_loader
     parameter int IBW = 5,             // in-block address bits (bank bit above them)
     parameter int PW = 48,             // C port
     parameter int PF = 34,             // fraction bits of a product (operand x weight operand)
-    parameter int W_BITS = AXI_WIDTH,  // weight stream word (pack_matrix_axi with this width)
+    parameter int W_BITS = LINEAR_W_BITS,  // weight stream word (pack_matrix_w with this width)
+    parameter int W_ROWS = LINEAR_W_ROWS,  // rows per word: 1 row-major, 2 row pairs (W_BITS = 2 LI weights)
     localparam int DW = LO > 1 ? $clog2(LO) : 1   // a block's last row index (< LO)
 ) (
     input  logic                     clk,
@@ -70,8 +75,10 @@ module linear_loader
   localparam int WF  = LINEAR_W_W - LINEAR_W_I;
   localparam int SW  = WEIGHT_W;                  // weight lane in the stream
   localparam int E   = W_BITS / SW;               // weights per word
-  localparam int SEG = E < LI ? E : LI;           // weights per step
-  localparam int QW  = E / SEG;                   // steps per word
+  localparam int SEG = W_ROWS == 2 ? LI : E < LI ? E : LI;   // weights per step and row
+  localparam int QW  = W_ROWS == 2 ? 1 : E / SEG;             // steps per word
+  localparam int RB  = W_ROWS == 2 ? 1 : 0;                   // log2 W_ROWS
+  localparam logic [LI-1:0] SEG_ONES = LI'({SEG{1'b1}});     // the tile rows of a step's first segment
   localparam int EB  = AXI_WIDTH / BIAS_W;        // biases per word
   localparam int FW  = WEIGHT_W - WEIGHT_I;
   localparam int FP  = PATCH_WEIGHT_W - PATCH_WEIGHT_I;
@@ -85,6 +92,9 @@ module linear_loader
   if (WF < FW || WF < FP || PF < FB || PF < FAB || SW != PATCH_WEIGHT_W || W_BITS % SW != 0
       || AXI_WIDTH % BIAS_W != 0 || BIAS_W != ATTN_BIAS_W || (E % LI != 0 && LI % E != 0)) begin : g_chk
     $error("linear_loader: weight / bias formats or the word layout do not fit the array");
+  end
+  if (!(W_ROWS == 1 || (W_ROWS == 2 && E == 2 * LI && LO % 2 == 0))) begin : g_chk_rows
+    $error("linear_loader: W_ROWS = %0d: 1, or 2 with W_BITS = 2 LI weights (%0d bits) and LO even", W_ROWS, 2 * LI * SW);
   end
 
   typedef enum logic [1:0] {IDLE, BSETUP, LOAD, HANDOVER} state_t;
@@ -120,13 +130,15 @@ module linear_loader
   } setup_t;
   // The setup of a block with r outputs left (r >= 1), from gt = r > LO and d = r - 1 when !gt (< LO,
   // so each bit is a function of DW + 1 flip-flops: a LUT6 for LO <= 32). The one formula of both writes.
+  // The row counters count steps of W_ROWS rows: min(LO, r) rows are ceil(min(LO, r) / W_ROWS) steps,
+  // the last index (d >> RB) when !gt.
   function automatic setup_t setup_of(input logic gt, input logic [DW-1:0] d);
     setup_t s;
     s.more    = gt;
     for (int o = 0; o < LO; o++) s.mask[o] = gt || 32'(d) >= o;
-    s.lr_left = gt ? LRW'(LO - 1) : LRW'(d);
-    s.lr_last = LO == 1 || (!gt && d == '0);
-    s.lr_one  = gt ? LO == 2 : 32'(d) == 1;
+    s.lr_left = gt ? LRW'(LO / W_ROWS - 1) : LRW'(d >> RB);
+    s.lr_last = LO == W_ROWS || (!gt && (d >> RB) == '0);
+    s.lr_one  = gt ? LO == 2 * W_ROWS : 32'(d >> RB) == 1;
     return s;
   endfunction
   setup_t        blk;            // this block's
@@ -138,7 +150,7 @@ module linear_loader
   logic [LRW-1:0] lr_left;       // rows of the block still to load after the current one
   logic          lr_last;
   logic          lr_one;         // lr_left == 1, registered with it (lr_last's next value at a row end)
-  logic [LO-1:0] col_oh;         // current row as a one-hot column
+  logic [LO-1:0] col_oh;         // current row(s): W_ROWS adjacent columns
   logic [LO-1:0] b_oh;           // current bias step as a one-hot column
   logic          bdone, wdone;
   // ---- per row
@@ -149,6 +161,11 @@ module linear_loader
   logic [LI-1:0] seg_rows;       // tile rows of the step (SEG ones)
   logic [16:0]   c_left;         // columns of the row from this step on (in_dim - step * SEG)
   logic          seg_in;         // c_left > 0: the step holds weights of the matrix
+  // With one step per word (QW = 1: SEG = E <= LI, or two-row words) a row's steps are its
+  // ceil(in_dim / SEG) words, so every step holds weights: seg_in is constant and c_left unused (its
+  // update from the w_ slice's valid, 3 LUT into c_left, was 3.02 ns in linear on edge_moe). Only
+  // several steps per word (E > LI) can step past in_dim within a row's last word.
+  wire           seg_ok = QW == 1 || seg_in;
   logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
 
   // fin_arm == (state == HANDOVER && !more), registered: the caller's lbusy waits on fin behind its
@@ -180,10 +197,11 @@ module linear_loader
   assign s_axis_b_tready = b_en && b_in && (b_lane_l || b_one);
 
   // ---- the segment of the current step, converted to linear_w_t; the bias of the step, aligned
-  logic [SEG*SW-1:0] seg_raw;
-  logic [SEG*WW-1:0] seg_w;
-  assign seg_raw = s_axis_w_tdata[32'(lq) * (SEG * SW) +: SEG * SW];
-  for (genvar s = 0; s < SEG; s++) begin : g_wconv
+  // seg_w[r]: row r of the step (W_ROWS = 2: lanes r LI .. r LI + LI - 1 of the word; no select)
+  logic [W_ROWS*SEG*SW-1:0] seg_raw;
+  logic [W_ROWS*SEG*WW-1:0] seg_w;
+  assign seg_raw = s_axis_w_tdata[32'(lq) * (W_ROWS * SEG * SW) +: W_ROWS * SEG * SW];
+  for (genvar s = 0; s < W_ROWS * SEG; s++) begin : g_wconv
     wire [SW-1:0] raw = seg_raw[s*SW +: SW];
     assign seg_w[s*WW +: WW] = w_kind ? (WW'($signed(raw)) << (WF - FP)) : (WW'($signed(raw)) << (WF - FW));
   end
@@ -218,7 +236,7 @@ module linear_loader
       b_en <= state == BSETUP ? !full[lbank] && !held[lbank] : state == LOAD && b_en && !(b_step && b_oh[LO-1]);
       full     <= full & ~consume_bank;
       held     <= (held | consume_bank) & ~release_bank;
-      ld_valid <= w_step && seg_in;
+      ld_valid <= w_step && seg_ok;
       case (state)
         IDLE: if (go) state <= BSETUP;  // lbank runs on across calls, as the issue's bank does
         BSETUP: if (!full[lbank] && !held[lbank]) state <= LOAD;
@@ -242,7 +260,7 @@ module linear_loader
       b_one    <= out_dim == 16'd1;
       bl       <= '0;
       bl_l     <= EB == 1;
-      words_m1 <= 16'((32'(in_dim) + E - 1) / E - 1);
+      words_m1 <= 16'((32'(in_dim) + E / W_ROWS - 1) / (E / W_ROWS) - 1);   // words per row step
     end
     // the next block's setup, for rem - LO, in two stages (valid two edges after rem's write)
     a_gt2 <= rem > RW'(2 * LO);
@@ -254,7 +272,7 @@ module linear_loader
       lr_left <= blk.lr_left;
       lr_last <= blk.lr_last;
       lr_one  <= blk.lr_one;
-      col_oh  <= LO'(1);
+      col_oh  <= LO'((1 << W_ROWS) - 1);
       b_oh    <= LO'(1);
       bdone   <= 1'b0;
       wdone   <= 1'b0;
@@ -263,7 +281,7 @@ module linear_loader
       lq      <= '0;
       q_last  <= QW == 1;
       qw_last <= QW == 1 && words_m1 == '0;
-      seg_rows <= LI'((1 << SEG) - 1);
+      seg_rows <= SEG_ONES;
       c_left  <= 17'(in_dim);
       seg_in  <= 1'b1;
     end
@@ -302,7 +320,7 @@ module linear_loader
       ld_row  <= seg_rows;
       ld_col  <= col_oh;
       for (int i = 0; i < LI; i++) begin
-        for (int o = 0; o < LO; o++) ld_data[(i*LO + o)*WW +: WW] <= seg_w[(i % SEG)*WW +: WW];
+        for (int o = 0; o < LO; o++) ld_data[(i*LO + o)*WW +: WW] <= seg_w[((o % W_ROWS) * SEG + i % SEG)*WW +: WW];
       end
     end
     if (w_step) begin
@@ -310,7 +328,7 @@ module linear_loader
       c_left <= c_left - 17'(SEG);
       seg_in <= c_left > 17'(SEG);
       if (seg_rows[LI-1]) begin
-        seg_rows <= LI'((1 << SEG) - 1);
+        seg_rows <= SEG_ONES;
       end else begin
         seg_rows <= LI'({seg_rows, {SEG{1'b0}}});  // seg_rows << SEG (unreachable when SEG = LI)
       end
@@ -323,10 +341,10 @@ module linear_loader
         w_last <= w_last ? words_m1 == '0 : w_left == 16'd1;
       end
       if (qw_last) begin  // next row (row_end; w_step holds here, so the data does not wait on the valid)
-        seg_rows <= LI'((1 << SEG) - 1);
+        seg_rows <= SEG_ONES;
         c_left   <= 17'(in_dim);
         seg_in   <= 1'b1;
-        col_oh   <= col_oh << 1;
+        col_oh   <= col_oh << W_ROWS;
         lr_left  <= lr_left - 1'b1;
         lr_last  <= lr_one;
         lr_one   <= 32'(lr_left) == 2;
@@ -350,9 +368,9 @@ module linear_loader
     setup_t s;
     s.more    = r > RW'(LO);
     for (int o = 0; o < LO; o++) s.mask[o] = r > RW'(o);
-    s.lr_left = r > RW'(LO) ? LRW'(LO - 1) : LRW'(r - 1'b1);
-    s.lr_last = LO == 1 || r <= RW'(1);
-    s.lr_one  = r > RW'(LO) ? LO == 2 : r == RW'(2);
+    s.lr_left = r > RW'(LO) ? LRW'(LO / W_ROWS - 1) : LRW'((r + RW'(W_ROWS - 1)) / RW'(W_ROWS) - 1'b1);
+    s.lr_last = LO == W_ROWS || r <= RW'(W_ROWS);
+    s.lr_one  = r > RW'(LO) ? LO == 2 * W_ROWS : (r + RW'(W_ROWS - 1)) / RW'(W_ROWS) == RW'(2);
     return s;
   endfunction
   always_ff @(posedge clk) begin
@@ -365,6 +383,7 @@ module linear_loader
     if (rst_n && state == LOAD && (lr_one != (32'(lr_left) == 1) || bl_l != (32'(bl) == EB - 1)))
       $error("linear_loader: lr_one / bl_l differ from their definitions");
     if (rst_n && w_off_d != !w_en) $error("linear_loader: w_off_d differs from !w_en");
+    if (rst_n && QW == 1 && w_step && !seg_in) $error("linear_loader: a step past in_dim with one step per word");
     if (rst_n && fin_arm != (state == HANDOVER && !more)) $error("linear_loader: fin_arm differs from its definition");
     // the caller's first-block arguments equal out_dim's compares
     if (rst_n && go && (out_dim == 16'd0 || out_more != (out_dim > 16'(LO)) ||

@@ -16,7 +16,8 @@ module linear_prefetch
     parameter int LO = LINEAR_OUT,
     parameter int MAX_IN = LINEAR_MAX_IN,
     parameter int MAX_ROWS = LINEAR_MAX_ROWS,
-    parameter int W_BITS = AXI_WIDTH,
+    parameter int W_BITS = LINEAR_W_BITS,
+    parameter int W_ROWS = LINEAR_W_ROWS,
     parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int EXPERTS = NUM_EXPERTS > 1 ? NUM_EXPERTS : 2,
     parameter int LAYER_BITS = 4
@@ -82,7 +83,7 @@ module linear_prefetch
 
   // WB_FREE_LOAD (as moe_experts): w_TVALID is weight_fifo's filtered head (h_valid && h_kept), which
   // reached the w_ slice's data enable through 4 LUT (h_kept -> the slice's data, 3.02 ns on tiny)
-  linear #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .W_BITS(W_BITS), .WB_FREE_LOAD(1'b1)) u_linear (
+  linear #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .W_BITS(W_BITS), .W_ROWS(W_ROWS), .WB_FREE_LOAD(1'b1)) u_linear (
       .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .ap_start(ap_start), .ap_done(ap_done), .ap_idle(ap_idle),
       .ap_ready(ap_ready), .in_dim(in_dim), .out_dim(out_dim), .rows(rows), .w_kind(w_kind), .b_kind(b_kind),
       .use_gelu(use_gelu), .mode(mode),

@@ -67,7 +67,8 @@
 module moe_experts
   import model_pkg::*;
 #(
-    parameter int W_BITS = AXI_WIDTH,  // w_ word (linear's W_BITS): 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = LINEAR_W_BITS,  // w_ word (linear's W_BITS, hardware.weight_word.bits)
+    parameter int W_ROWS = LINEAR_W_ROWS,  // rows per w_ word (linear's W_ROWS)
     // 1: the layer starts from x_ (T in x_TUSER[7:0]) and runs the gate call first; its logits leave
     // on g_ (see "Gate call" above); 0: the layer starts from the GATE word, x_TUSER and g_TREADY unused
     parameter bit GATE_CALL = 1'b0,
@@ -171,7 +172,7 @@ module moe_experts
   // WB_FREE_LOAD: in the MoE tops w_TVALID / b_TVALID are weight_fifo's filtered head (h_valid && h_kept),
   // which reached the w_ slice's data enable through 4 LUT (h_kept -> the slice's CE, 3.04 ns in
   // moe_layer on edge_moe); loading on a free slot takes the valid off the enable of those wide registers
-  linear #(.W_BITS(W_BITS), .WB_FREE_LOAD(1'b1)) u_lin (
+  linear #(.W_BITS(W_BITS), .W_ROWS(W_ROWS), .WB_FREE_LOAD(1'b1)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start, .ap_done, .ap_idle, .ap_ready,
       .in_dim(a_fc2 ? 16'(H) : 16'(D)), .out_dim(GATE_CALL && a_gate ? 16'(NUM_EXPERTS) : a_fc2 ? 16'(D) : 16'(H)), .rows(a_rows),
       .w_kind(1'b0), .b_kind(1'b0), .use_gelu(a_gelu), .mode(a_mode),   // weight_t, bias_t: expert layers and

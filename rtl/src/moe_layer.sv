@@ -59,7 +59,8 @@ module moe_layer
     parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int BF_DEPTH = 16,           // bias words: a call's image is ceil(dim / BPW) words
     parameter int LAYER_BITS = 4,
-    parameter int W_BITS = AXI_WIDTH,      // ddr_ / the engine's w_ word: 2 x AXI_WIDTH models two HP ports side by side
+    parameter int W_BITS = LINEAR_W_BITS,  // ddr_ / the engine's w_ word (hardware.weight_word.bits)
+    parameter int W_ROWS = LINEAR_W_ROWS,  // rows per w_ word (linear_loader)
     // 1: the gate call runs on moe_experts' engine (x_, task, T and layer in; logits_ unused, see
     // "Gate call" above; rtl/src/moe_layer_gate.sv is this top with the gate's ports); 0: logits_ in
     parameter bit GATE_CALL = 1'b0
@@ -100,10 +101,15 @@ module moe_layer
   localparam int E   = NUM_EXPERTS;
   localparam int D   = FEATURE_DIM;
   localparam int H   = EXPERT_HIDDEN_DIM;
-  localparam int WPW = W_BITS / WEIGHT_W;          // expert weights per DDR word (pack_matrix_axi)
+  localparam int WPW = W_BITS / WEIGHT_W;          // expert weights per DDR word
+  // words of an out x in image (python_ref pack_matrix_w): rows padded to whole words, or row pairs
+  // of LI-weight segments
+  function automatic int image_words(input int n_out, input int n_in);
+    return W_ROWS == 2 ? ((n_out + 1) / 2) * ((n_in + LINEAR_IN - 1) / LINEAR_IN) : n_out * ((n_in + WPW - 1) / WPW);
+  endfunction
   localparam int BPW = AXI_WIDTH / BIAS_W;         // biases per word (pack_vector_axi)
   // words of one layer in each stream: every expert's fc1 (H x D) and fc2 (D x H) image
-  localparam int NW_W = E * (H * ((D + WPW - 1) / WPW) + D * ((H + WPW - 1) / WPW));
+  localparam int NW_W = E * (image_words(H, D) + image_words(D, H));
   localparam int NW_B = E * ((H + BPW - 1) / BPW + (D + BPW - 1) / BPW);
   // owed counters: routed words minus pushed words, in -(DEPTH + 1) .. NW (pushes run at most a FIFO
   // ahead of the routed layers: the next layer's words wait at the head); kept modulo 2^OW, which
@@ -213,7 +219,7 @@ module moe_layer
       .level(bf_level));
 
   // ---- the expert executor
-  moe_experts #(.W_BITS(W_BITS), .GATE_CALL(GATE_CALL), .XU_W(XU_W)) u_experts (
+  moe_experts #(.W_BITS(W_BITS), .W_ROWS(W_ROWS), .GATE_CALL(GATE_CALL), .XU_W(XU_W)) u_experts (
       .ap_clk, .ap_rst_n,
       .d_TDATA(d_data), .d_TVALID(d_valid), .d_TREADY(d_ready), .d_TLAST(d_last),
       .x_TDATA, .x_TVALID, .x_TREADY, .x_TLAST, .x_TUSER({layer_id, task_id, n_tokens}), .run_user,

@@ -25,7 +25,8 @@ module moe_layer_gate
     parameter int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int BF_DEPTH = 16,
     parameter int LAYER_BITS = 4,
-    parameter int W_BITS = AXI_WIDTH       // ddr_ / the engine's w_ word (moe_layer's)
+    parameter int W_BITS = LINEAR_W_BITS,  // ddr_ / the engine's w_ word (moe_layer's)
+    parameter int W_ROWS = LINEAR_W_ROWS   // rows per w_ word (moe_layer's)
 ) (
     input  logic                           ap_clk,
     input  logic                           ap_rst_n,   // synchronous, active low
@@ -57,7 +58,7 @@ module moe_layer_gate
     output logic                           err
 );
   /* verilator lint_off PINCONNECTEMPTY */
-  moe_layer #(.WF_DEPTH(WF_DEPTH), .BF_DEPTH(BF_DEPTH), .LAYER_BITS(LAYER_BITS), .W_BITS(W_BITS), .GATE_CALL(1'b1))
+  moe_layer #(.WF_DEPTH(WF_DEPTH), .BF_DEPTH(BF_DEPTH), .LAYER_BITS(LAYER_BITS), .W_BITS(W_BITS), .W_ROWS(W_ROWS), .GATE_CALL(1'b1))
       u_layer (
       .ap_clk, .ap_rst_n, .task_id, .n_tokens, .layer_id,
       .logits_TDATA('0), .logits_TVALID(1'b0), .logits_TREADY(), .logits_TLAST(1'b0),

@@ -30,9 +30,10 @@
 module weight_fifo
   import model_pkg::*;
 #(
-    // defaults: the config's FIFO (hardware.weight_fifo.depth) on a two-HP-port word, so that a
-    // synthesis of the module alone (`make synth`, `make timing`) is the accelerator's
-    parameter int WIDTH = 2 * AXI_WIDTH,
+    // defaults: the config's FIFO (hardware.weight_fifo.depth) on the engine's w_ word
+    // (hardware.weight_word.bits), so that a synthesis of the module alone (`make synth`, `make timing`)
+    // is the accelerator's
+    parameter int WIDTH = LINEAR_W_BITS,
     parameter int DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int EXPERTS = NUM_EXPERTS > 1 ? NUM_EXPERTS : 2,
     parameter int LAYER_BITS = 4

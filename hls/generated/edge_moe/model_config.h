@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest ce91652275ff5c98) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 2ffbe45614c60d54) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -138,6 +138,8 @@ constexpr int LINEAR_X_WORDS = 12384;
 constexpr int LINEAR_Y_WORDS = 12384;
 constexpr int LINEAR_IMAGE_WORDS = 3072;
 constexpr int LINEAR_POS_WORDS = 3096;
+constexpr int LINEAR_W_BITS = 1024;
+constexpr int LINEAR_W_ROWS = 2;
 constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
 constexpr int ATTENTION_HEAD_SHIFT = 3;
 constexpr int ATTENTION_MAX_TOKENS = 129;
@@ -287,6 +289,8 @@ struct linear_config {
     static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
     static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
     static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+    static const int w_bits = LINEAR_W_BITS;  // the engine's w_ word, bits (hardware.weight_word.bits; default axi_width)
+    static const int w_rows = LINEAR_W_ROWS;  // weight rows per w_ word: 1 row-major (pack_matrix_axi), 2 row pairs (pack_matrix_pairs; hardware.weight_word.rows)
     static const int weight_fifo_depth = LINEAR_WEIGHT_FIFO_DEPTH;  // weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; 0: none)
 };
 

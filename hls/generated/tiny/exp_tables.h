@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 00ecd32ead1d8f45) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 46d5dab41f7847c9) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 #pragma once
 

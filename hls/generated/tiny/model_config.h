@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 00ecd32ead1d8f45) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 46d5dab41f7847c9) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -138,7 +138,9 @@ constexpr int LINEAR_X_WORDS = 544;
 constexpr int LINEAR_Y_WORDS = 544;
 constexpr int LINEAR_IMAGE_WORDS = 48;
 constexpr int LINEAR_POS_WORDS = 136;
-constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 128;
+constexpr int LINEAR_W_BITS = 128;
+constexpr int LINEAR_W_ROWS = 2;
+constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 512;
 constexpr int ATTENTION_HEAD_SHIFT = 2;
 constexpr int ATTENTION_MAX_TOKENS = 17;
 constexpr int MOE_TOKEN_CYCLES = 8;
@@ -287,6 +289,8 @@ struct linear_config {
     static const int y_words = LINEAR_Y_WORDS;  // destination depth: tokens x widest row, AXI words
     static const int image_words = LINEAR_IMAGE_WORDS;  // image depth, AXI words
     static const int pos_words = LINEAR_POS_WORDS;  // position embedding depth, AXI words
+    static const int w_bits = LINEAR_W_BITS;  // the engine's w_ word, bits (hardware.weight_word.bits; default axi_width)
+    static const int w_rows = LINEAR_W_ROWS;  // weight rows per w_ word: 1 row-major (pack_matrix_axi), 2 row pairs (pack_matrix_pairs; hardware.weight_word.rows)
     static const int weight_fifo_depth = LINEAR_WEIGHT_FIFO_DEPTH;  // weight prefetch FIFO in front of w_, words (hardware.weight_fifo.depth; 0: none)
 };
 

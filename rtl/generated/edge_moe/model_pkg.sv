@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest ce91652275ff5c98) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 2ffbe45614c60d54) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -134,6 +134,8 @@ package model_pkg;
   localparam int LINEAR_Y_WORDS = 12384;
   localparam int LINEAR_IMAGE_WORDS = 3072;
   localparam int LINEAR_POS_WORDS = 3096;
+  localparam int LINEAR_W_BITS = 1024;
+  localparam int LINEAR_W_ROWS = 2;
   localparam int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
   localparam int ATTENTION_HEAD_SHIFT = 3;
   localparam int ATTENTION_MAX_TOKENS = 129;

@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 00ecd32ead1d8f45) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 46d5dab41f7847c9) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: tiny
@@ -134,7 +134,9 @@ package model_pkg;
   localparam int LINEAR_Y_WORDS = 544;
   localparam int LINEAR_IMAGE_WORDS = 48;
   localparam int LINEAR_POS_WORDS = 136;
-  localparam int LINEAR_WEIGHT_FIFO_DEPTH = 128;
+  localparam int LINEAR_W_BITS = 128;
+  localparam int LINEAR_W_ROWS = 2;
+  localparam int LINEAR_WEIGHT_FIFO_DEPTH = 512;
   localparam int ATTENTION_HEAD_SHIFT = 2;
   localparam int ATTENTION_MAX_TOKENS = 17;
   localparam int MOE_TOKEN_CYCLES = 8;
