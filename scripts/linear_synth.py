@@ -52,8 +52,11 @@ def multipliers(cfg, li: int, lo: int) -> list[tuple[str, int, int, int]]:
 
 def synth(cfg_name: str, li: int, lo: int, unit: str = "linear") -> dict:
     params = {"LI": li, "LO": lo}
+    cfg = load_config(cfg_name)
     if unit == "mac_array":
-        params["DEPTH"] = 2 * -(-max_in(load_config(cfg_name)) // li)
+        params["DEPTH"] = 2 * -(-max_in(cfg) // li)
+    elif cfg.hardware.weight_word_rows == 2:   # the config's two-row w_ word, sized to this tile
+        params.update(W_BITS=2 * li * cfg.fmt("weight").width, W_ROWS=2 if lo % 2 == 0 else 1)
     return synth_unit(unit, cfg_name, params=params, tag=f"{unit}_{li}x{lo}", netlist=True)
 
 

@@ -34,6 +34,7 @@ def unusual_config():
     raw["model"]["mlp_hidden"] = 72
     raw["model"]["moe"] = {"experts": 5, "top_k": 3, "expert_hidden": 40, "tasks": 3}
     raw["hardware"]["linear_tile"] = {"in": 8, "out": 4}
+    raw["hardware"]["weight_word"] = {"bits": 256, "rows": 2}   # two 8-weight row segments (tiny's sized 4 wide)
     raw["hardware"]["gelu"] = dict(raw["hardware"]["gelu"], method="edge_moe", table_step_log2=4, table_range=6.0,
                                    table_format={"width": 20, "int": -2, "signed": False}, lanes=3)
     return parse_config(raw, "unusual.yaml")
