@@ -144,13 +144,16 @@ class ExpertWeights:
 @dataclass(frozen=True)
 class Numerics:
     linear_sum: str  # LINEAR_SUMS
-    # Format-study options (python_ref only: a buildable config must leave them out).
-    attention_kv: FixedFormat | None = None  # K and V operand of the attention array (None: formats.operand)
+    # The attention array's operands (python_ref.kernels.attention; checked there): K and V on the B
+    # port, q on the A port. None: formats.operand (K and V split hi / lo over two array passes).
+    attention_kv: FixedFormat | None = None
+    attention_q: FixedFormat | None = None
+    # Format-study option (python_ref only: a buildable config must leave it out).
     expert_weights: ExpertWeights | None = None  # 8-bit expert weights with per-channel scales (None: weight)
 
     def study_options(self) -> list[str]:
         """The python_ref-only options that are set (empty for a configuration the hardware implements)."""
-        return [name for name in ("attention_kv", "expert_weights") if getattr(self, name) is not None]
+        return [name for name in ("expert_weights",) if getattr(self, name) is not None]
 
 
 @dataclass(frozen=True)
@@ -382,9 +385,11 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
     if hw.axi_width & (hw.axi_width - 1):
         raise ConfigError(f"hardware.axi_width: must be a power of two, got {hw.axi_width}")
     n = _require_mapping(top["numerics"], "numerics")
-    _check_keys(n, "numerics", ("linear_sum",), ("attention_kv", "expert_weights"))
+    _check_keys(n, "numerics", ("linear_sum",), ("attention_kv", "attention_q", "expert_weights"))
     numerics = Numerics(linear_sum=_str(n, "linear_sum", "numerics", LINEAR_SUMS),
-                        attention_kv=_attention_kv(n, formats), expert_weights=_expert_weights(n))
+                        attention_kv=_attention_operand(n, formats, "attention_kv", "K and V"),
+                        attention_q=_attention_operand(n, formats, "attention_q", "q"),
+                        expert_weights=_expert_weights(n))
     if numerics.expert_weights is not None and numerics.linear_sum != "exact":
         raise ConfigError("numerics.expert_weights: per-channel scaled weights are defined for numerics.linear_sum: "
                           f"exact only, got {numerics.linear_sum!r}")
@@ -400,12 +405,14 @@ def parse_config(data, source: str = "<memory>", buildable: bool = True) -> Conf
     return cfg
 
 
-def _attention_kv(n: dict, formats: dict) -> FixedFormat | None:
-    if "attention_kv" not in n:
+def _attention_operand(n: dict, formats: dict, field: str, what: str) -> FixedFormat | None:
+    """numerics.attention_kv / attention_q: an attention operand's format (None: formats.operand)."""
+    if field not in n:
         return None
-    f = _format(n["attention_kv"], "numerics.attention_kv")
+    f = _format(n[field], "numerics." + field)
     if not f.signed or f.width > formats["operand"].width:
-        raise ConfigError(f"numerics.attention_kv: K and V are a signed MAC operand no wider than formats.operand "
+        are = "are a signed MAC operand" if what == "K and V" else "is a signed MAC operand"
+        raise ConfigError(f"numerics.{field}: {what} {are} no wider than formats.operand "
                           f"({formats['operand'].width} bits), got {f.c_type}")
     return f
 

@@ -53,6 +53,8 @@ def reference_attention(qkv, cfg):
     """attn_out (T, D) raw act from Python ints and loops; the exp and reciprocal units are used
     (they have their own tests), everything else is written out here."""
     act, op, sc = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score")
+    qf = cfg.numerics.attention_q or op      # the config's fields, read here directly
+    kvf = cfg.numerics.attention_kv or op
     T = len(qkv)
     D, H, d = cfg.model.dim, cfg.model.heads, cfg.model.head_dim
     g = int(round(math.log(d, 4)))
@@ -60,11 +62,11 @@ def reference_attention(qkv, cfg):
     rows = [[int(x) for x in row] for row in qkv]
     out = [[0] * D for _ in range(T)]
     for h in range(H):
-        q = [[_assign(rows[i][h * d + c], act.frac, op) for c in range(d)] for i in range(T)]
-        k = [[_assign(rows[i][D + h * d + c], act.frac, op) for c in range(d)] for i in range(T)]
-        v = [[_assign(rows[i][2 * D + h * d + c], act.frac, op) for c in range(d)] for i in range(T)]
+        q = [[_assign(rows[i][h * d + c], act.frac, qf) for c in range(d)] for i in range(T)]
+        k = [[_assign(rows[i][D + h * d + c], act.frac, kvf) for c in range(d)] for i in range(T)]
+        v = [[_assign(rows[i][2 * D + h * d + c], act.frac, kvf) for c in range(d)] for i in range(T)]
         for i in range(T):
-            s = [_assign(sum(q[i][c] * k[j][c] for c in range(d)), 2 * op.frac + g, sc) for j in range(T)]
+            s = [_assign(sum(q[i][c] * k[j][c] for c in range(d)), qf.frac + kvf.frac + g, sc) for j in range(T)]
             m = max(s)
             e = [int(x) for x in exp_neg_raw(np.array([x - m for x in s], dtype=np.int64), sc.frac)]
             sigma = sum(e)
@@ -72,7 +74,7 @@ def reference_attention(qkv, cfg):
             r = (((1 << (SUM_FORMAT.frac + RECIP_FORMAT.frac + 1)) // sigma) + 1) >> 1  # round(2^55 / sigma)
             for c in range(d):
                 U = sum(e[j] * v[j][c] for j in range(T))
-                out[i][h * d + c] = _assign(r * U, RECIP_FORMAT.frac + EXP_FORMAT.frac + op.frac, act)
+                out[i][h * d + c] = _assign(r * U, RECIP_FORMAT.frac + EXP_FORMAT.frac + kvf.frac, act)
     return np.array(out, dtype=np.int64)
 
 
@@ -207,6 +209,103 @@ def test_p_register_bound_worst_case():
     k = np.full((32, 1), -qmax, dtype=np.int64)
     s, worst = _array_schedule(q, k, 32)
     assert int(s[0, 0]) == 32 * qmax * qmax and worst < 1 << 47
+
+
+# ---- single pass: K and V whole on the 18-bit B port (numerics.attention_kv / attention_q) -------
+
+KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}   # format study (3), docs/accuracy.md
+Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}    # what L = 32 leaves q of the P register
+
+
+def single_pass_config(name, q=None):
+    raw = CFGS[name].as_dict()
+    raw["numerics"]["attention_kv"] = KV18
+    if q is not None:
+        raw["numerics"]["attention_q"] = q
+    return parse_config(raw, f"{name}.yaml (single pass)")
+
+
+SINGLE = {"tiny": single_pass_config("tiny", Q26), "edge_moe": single_pass_config("edge_moe", Q26)}
+
+
+@pytest.mark.parametrize("name", list(SINGLE))
+def test_single_pass_spec_equals_integer_reference(name):
+    """The spec with 18-bit K / V and a 26-bit q equals the independent reference (which reads the two
+    fields itself) on random and adversarial sets, and differs from the split form where the formats
+    round or saturate differently (full-range operands)."""
+    cfg, split = SINGLE[name], CFGS[name]
+    assert attn_mod.single_pass(cfg) and not attn_mod.single_pass(split)
+    for T in (1, 5, 9):
+        sets = dict(random_sets(cfg, T, count=1, seed=300 + T))
+        if T == 5:
+            sets.update(adversarial_sets(cfg, T))
+        for set_name, qkv in sets.items():
+            assert np.array_equal(attention_raw(qkv, cfg), reference_attention(qkv, cfg)), (name, T, set_name)
+    full = adversarial_sets(cfg, 5)["full range"]
+    assert not np.array_equal(attention_raw(full, cfg), attention_raw(full, split))
+
+
+def _single_pass_array(a, b_stationary, li):
+    """The single-pass array's arithmetic: the whole stationary operand on the B port, LI-long
+    cascades (one signed 48-bit P register each), the in-block accumulation in fabric. Python ints."""
+    assert b_stationary.min() >= -(1 << 17) and b_stationary.max() < 1 << 17  # 18-bit B port
+    a, b = a.astype(object), b_stationary.astype(object)
+    acc, worst = 0, 0
+    for start in range(0, a.shape[-1], li):
+        p = np.matmul(a[..., start:start + li], b[..., start:start + li, :])
+        worst = max(worst, max(abs(int(x)) for x in p.flat))
+        acc = acc + p
+    return acc, worst
+
+
+def test_single_pass_array_gives_the_same_bits_and_fits_the_p_register():
+    """S and U formed by the single-pass array (L = 32 cascades) equal the spec's exact values, and
+    with full-range and saturated operands every cascade stays inside the P register; the worst case
+    the formats admit (cascade_bounds) is strictly inside it."""
+    cfg = SINGLE["edge_moe"]
+    L = cfg.hardware.linear_in
+    for set_name in ("full range", "operands at saturation points", "v at extremes"):
+        res = attention(adversarial_sets(cfg, T=40)[set_name], cfg)
+        S, worst_s = _single_pass_array(res.q, res.k.transpose(0, 2, 1), L)
+        U, worst_u = _single_pass_array(res.e, res.v, L)
+        assert np.array_equal(S.astype(np.int64), res.S) and np.array_equal(U.astype(np.int64), res.U), set_name
+        assert max(worst_s, worst_u) < 1 << 47, set_name
+    b = attn_mod.cascade_bounds(cfg)
+    assert b["QK^T"] == 32 * ((1 << 25) - 1) * ((1 << 17) - 1) < 1 << 47
+    assert b["AV"] == 32 * (1 << 24) * ((1 << 17) - 1) < 1 << 47
+    # q at the extreme against K at the extreme, one whole cascade: the bound is reached
+    q = np.full((1, L), -((1 << 25) - 1), dtype=np.int64)
+    k = np.full((L, 1), -((1 << 17) - 1), dtype=np.int64)
+    assert _single_pass_array(q, k, L)[1] == b["QK^T"]
+    # the split form's bound is the documented hi bound
+    assert attn_mod.cascade_bounds(EDGE)["QK^T"] == (1 << 47) - (1 << 21)
+
+
+def test_single_pass_config_errors_name_the_fields():
+    """An 18-bit K / V with the 27-bit q overflows an L = 32 cascade: the error names both fields and
+    the tile; tiny's L = 4 leaves room (no q field needed). The generated constants say which form."""
+    raw = EDGE.as_dict()
+    raw["numerics"]["attention_kv"] = KV18
+    with pytest.raises(ConfigError, match=r"numerics.attention_q = ap_fixed<27,9,AP_RND,AP_SAT_SYM>, "
+                                          r"numerics.attention_kv = ap_fixed<18,7,AP_RND,AP_SAT_SYM> .*"
+                                          r"hardware.linear_tile.in = 32: one DSP cascade of QK\^T products can reach "
+                                          r"\d+ >= 2\^47"):
+        parse_config(raw)
+    assert parse_config(raw, buildable=False).numerics.attention_q is None   # python_ref alone computes it
+    tiny = single_pass_config("tiny")
+    assert attn_mod.single_pass(tiny) and tiny.numerics.attention_q is None
+    consts = {c.member: c.value for c in attn_mod.hw_config(tiny).constants}
+    assert consts["kv_split"] == 0 and consts["kv_is_operand"] == 0 and consts["q_is_operand"] == 1
+    consts = {c.member: c.value for c in attn_mod.hw_config(EDGE).constants}
+    assert consts["kv_split"] == 1 and consts["kv_is_operand"] == 1 and consts["q_is_operand"] == 1
+    for field, fmt, msg in (("attention_q", {"width": 28, "int": 9}, r"numerics.attention_q: q is a signed MAC operand "
+                                                                      r"no wider than formats.operand \(27 bits\)"),
+                            ("attention_kv", {"width": 18, "int": 7, "signed": False},
+                             r"numerics.attention_kv: K and V are a signed MAC operand")):
+        bad = CFGS["tiny"].as_dict()
+        bad["numerics"][field] = fmt
+        with pytest.raises(ConfigError, match=msg):
+            parse_config(bad)
 
 
 # ---- adversarial properties ----------------------------------------------------------------------

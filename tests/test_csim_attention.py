@@ -10,11 +10,26 @@ import pytest
 
 from cosim.attention_vectors import (MIN_CSIM_VALUES, adversarial_sets, attention_csim, random_sets, real_missing_reason,
                                      real_sets)
-from cosim.csim import VectorSet, build_tb, run_tb
-from python_ref.config import load_config
-from python_ref.kernels.attention import attention_raw
+from cosim.csim import VectorSet, build_tb, generated_headers, run_tb
+from python_ref.config import load_config, parse_config
+from python_ref.kernels.attention import attention_raw, single_pass
 
 pytestmark = pytest.mark.csim
+
+
+KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}   # format study (3), docs/accuracy.md
+Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}
+
+
+def single_pass_config(name):
+    """The shipped config with 18-bit K / V and a 26-bit q (numerics.attention_kv / attention_q): the
+    array's single-pass form, which python_ref and the C++ implement (the RTL not yet)."""
+    raw = load_config(name).as_dict()
+    raw["name"] = f"{name}_kv18"
+    raw["numerics"].update(attention_kv=KV18, attention_q=Q26)
+    cfg = parse_config(raw, f"{name}_kv18.yaml")
+    assert single_pass(cfg)
+    return cfg
 
 
 def run_sets(cfg, sets: dict, tmp_path):
@@ -24,7 +39,8 @@ def run_sets(cfg, sets: dict, tmp_path):
                     {"tokens.txt": np.array([x.shape[0] for x in qkv]),
                      "qkv.txt": np.concatenate([x.reshape(-1) for x in qkv])},
                     np.concatenate([e.reshape(-1) for e in expected]))
-    res = run_tb(build_tb("attention", cfg.name), vec, tmp_path)
+    generated = None if cfg.name in ("tiny", "edge_moe") else generated_headers(cfg)
+    res = run_tb(build_tb("attention", cfg.name, generated), vec, tmp_path)
     return vec, res
 
 
@@ -60,6 +76,41 @@ def test_real_layers(tmp_path):
         pytest.skip(reason)
     vec, res = run_sets(cfg, real_sets(cfg), tmp_path)
     assert res.exact and vec.expected.size == 2 * cfg.model.tokens * cfg.model.dim, res.stderr[-2000:]
+
+
+def test_single_pass_tiny(tmp_path):
+    """tiny with 18-bit K / V and a 26-bit q: the registered vector set (every named set, >= 10^5
+    outputs, where full-range operands saturate the narrower formats) and every T = 1 .. 17, bit for
+    bit; python_ref's expectation differs from the split form's on them, so the formats are in use."""
+    cfg = single_pass_config("tiny")
+    v = attention_csim(cfg)
+    tokens = v.inputs["tokens.txt"]
+    qkv = v.inputs["qkv.txt"]
+    sets, off = {}, 0
+    for n, T in enumerate(tokens):
+        size = int(T) * 3 * cfg.model.dim
+        sets[f"set {n}"] = qkv[off:off + size].reshape(int(T), 3 * cfg.model.dim)
+        off += size
+    for T in range(1, cfg.model.tokens + 1):
+        sets.update({f"T={T} {k}": x for k, x in random_sets(cfg, T, count=1, seed=400 + T).items()})
+    vec, res = run_sets(cfg, sets, tmp_path)
+    assert res.exact and vec.expected.size >= MIN_CSIM_VALUES, res.stderr[-2000:]
+    split = np.concatenate([attention_raw(x, load_config("tiny")).reshape(-1) for x in sets.values()])
+    assert np.count_nonzero(split != vec.expected) > 0
+
+
+@pytest.mark.slow
+def test_single_pass_edge_moe(tmp_path):
+    """edge_moe with 18-bit K / V and a 26-bit q: T = 31, 33, 129 (random, full range) and the real
+    layers when present."""
+    cfg = single_pass_config("edge_moe")
+    sets = {}
+    for T in (31, 33, cfg.model.tokens):
+        sets.update({f"T={T} {k}": v for k, v in random_sets(cfg, T, count=1, seed=500 + T).items()})
+    if real_missing_reason(cfg) is None:
+        sets.update(real_sets(cfg))
+    vec, res = run_sets(cfg, sets, tmp_path)
+    assert res.exact, res.stderr[-2000:]
 
 
 @pytest.mark.parametrize("name", ["tiny", "edge_moe"])

@@ -312,10 +312,14 @@ def test_study_options_parse_and_are_not_buildable():
     assert not cfg.numerics.expert_weights.dense_mlp
     assert TINY.numerics.attention_kv is None and TINY.numerics.expert_weights is None
     raw = TINY.as_dict()
-    raw["numerics"]["attention_kv"] = KV18
-    with pytest.raises(ConfigError, match=r"numerics.attention_kv: a python_ref-only option of the format study .* "
+    raw["numerics"]["expert_weights"] = W8
+    with pytest.raises(ConfigError, match=r"numerics.expert_weights: a python_ref-only option of the format study .* "
                                           r"load such a config with buildable=False"):
         parse_config(raw)
+    # the attention operands are buildable (python_ref and C++; tests/test_attention.py checks their limits)
+    raw = TINY.as_dict()
+    raw["numerics"]["attention_kv"] = KV18
+    assert parse_config(raw).numerics.attention_kv.c_type == "ap_fixed<18,7,AP_RND,AP_SAT_SYM>"
     bad = [({"attention_kv": {"width": 28, "int": 9}}, r"numerics.attention_kv: K and V are a signed MAC operand no "
                                                        r"wider than formats.operand \(27 bits\)"),
            ({"linear_sum": "per_product", "expert_weights": W8},
@@ -327,7 +331,8 @@ def test_study_options_parse_and_are_not_buildable():
                                                                                r"expected true or false, got 1"),
            ({"linear_sum": "exact", "expert_weights": {"format": W8["format"]}},
             r"numerics.expert_weights: missing field\(s\) scale"),
-           ({"kv": 1}, r"numerics: unknown field\(s\) kv; allowed: linear_sum, attention_kv, expert_weights")]
+           ({"kv": 1}, r"numerics: unknown field\(s\) kv; allowed: linear_sum, attention_kv, attention_q, "
+                       r"expert_weights")]
     for fields, msg in bad:
         with pytest.raises(ConfigError, match=msg):
             variant(TINY, **fields)

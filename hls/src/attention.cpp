@@ -13,7 +13,10 @@ constexpr int AT_SPAD = at_max(AT_KPAD, AT_JPAD);
 constexpr int AT_SPART = at_max(AT_LI, AT_LO);            // score / exp buffer banks
 constexpr int AT_CB = HEAD_DIM / AT_LI;                    // QK^T input blocks (dims)
 constexpr int AT_DB = HEAD_DIM / AT_LO;                    // AV output blocks (dims)
-constexpr int AT_F_OP = OPERAND_W - OPERAND_I;
+typedef attention_config::q_t at_q_t;    // q on the A port (numerics.attention_q, else operand_t)
+typedef attention_config::kv_t at_kv_t;  // K and V on the B port (numerics.attention_kv, else operand_t)
+constexpr int AT_F_Q = at_q_t::width - at_q_t::iwidth;
+constexpr int AT_F_KV = at_kv_t::width - at_kv_t::iwidth;
 constexpr int AT_F_EXP = exp_out_t::width - exp_out_t::iwidth;
 
 static_assert(HEAD_DIM * NUM_HEADS == FEATURE_DIM && HEAD_DIM == (1 << (2 * ATTENTION_HEAD_SHIFT)), "d = 4^g");
@@ -23,20 +26,24 @@ static_assert(HEAD_DIM % AT_LI == 0 && HEAD_DIM % AT_LO == 0 && HEAD_DIM % ATTEN
 static_assert(AT_LO % ATTENTION_A_PER_WORD == 0, "the output buffer banks serve one word per cycle");
 static_assert(AT_T <= softmax_config::max_row, "a softmax row fits the sum format");
 // Exactness of every intermediate (each an assignment that cannot round or overflow):
-static_assert(attention_s_acc_t::width - attention_s_acc_t::iwidth == 2 * AT_F_OP, "S: 2 F_op fraction bits");
-static_assert(attention_s_acc_t::width >= 2 * (OPERAND_W - 1) + at_bit_length(HEAD_DIM) + 1, "S holds d products");
+static_assert(at_q_t::width <= OPERAND_W && at_kv_t::width <= OPERAND_W, "q, K and V fit the port type (at_port_t)");
+static_assert(attention_s_acc_t::width - attention_s_acc_t::iwidth == AT_F_Q + AT_F_KV, "S: F_q + F_kv fraction bits");
+static_assert(attention_s_acc_t::width >= at_q_t::width + at_kv_t::width - 2 + at_bit_length(HEAD_DIM) + 1,
+              "S holds d products");
 static_assert(attention_s_scaled_t::width == attention_s_acc_t::width &&
                   attention_s_scaled_t::iwidth == attention_s_acc_t::iwidth - ATTENTION_HEAD_SHIFT,
               "S * 2^-g is the same raw integer");
-static_assert(attention_u_acc_t::width - attention_u_acc_t::iwidth == AT_F_EXP + AT_F_OP, "U: F_exp + F_op fraction bits");
-static_assert(attention_u_acc_t::width >= exp_out_t::width + OPERAND_W - 1 + at_bit_length(AT_T) + 1, "U holds T products");
+static_assert(attention_u_acc_t::width - attention_u_acc_t::iwidth == AT_F_EXP + AT_F_KV, "U: F_exp + F_kv fraction bits");
+static_assert(attention_u_acc_t::width >= exp_out_t::width + at_kv_t::width - 1 + at_bit_length(AT_T) + 1,
+              "U holds T products");
 static_assert(exp_in_t::width >= score_t::width + 1 && exp_in_t::iwidth >= score_t::iwidth + 1 &&
                   exp_in_t::width - exp_in_t::iwidth == score_t::width - score_t::iwidth,
               "s - m is exact in the exp unit's input format");
 static_assert(softmax_sum_t::width - softmax_sum_t::iwidth == AT_F_EXP, "sigma + e is exact (same fraction bits)");
 static_assert(exp_out_t::width <= OPERAND_W - 1, "e fits the array's signed A port");
 
-// The array's operands as raw integers: A = q (QK^T) or e (AV, e <= 2^24), B = k or v.
+// The array's operands as raw integers: A = q (QK^T) or e (AV, e <= 2^24), B = k or v. (The RTL array
+// takes K and V whole when they fit its 18-bit B port, else split hi / lo; exact sums either way.)
 typedef ap_int<OPERAND_W> at_port_t;
 constexpr int AT_TILE_W = 2 * (OPERAND_W - 1) + at_bit_length(AT_LI) + 1;  // LI products, exact
 typedef ap_int<AT_TILE_W> at_tile_sum_t;
@@ -47,16 +54,17 @@ static at_tile_t attention_tile(const at_port_t a[AT_LI], const at_port_t b[AT_L
     return mac_tile<at_tile_sum_t, AT_LO, AT_LI>(a, b);
 }
 
-static at_port_t raw_operand(const operand_t& x) {
+template <class T>
+static at_port_t raw_operand(const T& x) {
 #pragma HLS inline
-    at_port_t r;
-    r = x.range(OPERAND_W - 1, 0);
-    return r;
+    ap_int<T::width> r;
+    r = x.range(T::width - 1, 0);
+    return at_port_t(r);  // sign-extended
 }
 
-// Process 1: head h's q, k, v from the qkv memory, converted to operand_t (one word per cycle).
+// Process 1: head h's q, k, v from the qkv memory, converted to at_q_t / at_kv_t (one word per cycle).
 static void attention_load(const attention_word_t qkv[ATTENTION_QKV_WORDS], int h, unsigned tokens,
-                           operand_t q[AT_T][HEAD_DIM], operand_t k[AT_KPAD][HEAD_DIM], operand_t v[AT_JPAD][HEAD_DIM]) {
+                           at_q_t q[AT_T][HEAD_DIM], at_kv_t k[AT_KPAD][HEAD_DIM], at_kv_t v[AT_JPAD][HEAD_DIM]) {
 #pragma HLS inline off
     unsigned i = 0, blk = 0, w = 0;
 load_words:
@@ -70,11 +78,11 @@ load_words:
 #pragma HLS unroll
             act_t a;
             a.range(ACT_W - 1, 0) = word(j * ACT_W + ACT_W - 1, j * ACT_W);
-            const operand_t x = a;  // operand(.): RND, SAT_SYM
             const int c = w * ATTENTION_A_PER_WORD + j;
-            if (blk == 0) q[i][c] = x;
-            else if (blk == 1) k[i][c] = x;
-            else v[i][c] = x;
+            // one assignment from act_t each (the formats' modes: shipped RND, SAT_SYM)
+            if (blk == 0) q[i][c] = at_q_t(a);
+            else if (blk == 1) k[i][c] = at_kv_t(a);
+            else v[i][c] = at_kv_t(a);
         }
         if (flat_next(w, ATTENTION_HEAD_WORDS) && flat_next(blk, 3)) i++;  // blk: q, k, v
     }
@@ -83,8 +91,8 @@ load_words:
 // Process 2: one head. Three pipelined loops (II=1): QK^T on the array with the row maximum, the
 // exp pass (LI exp units) with the exact row sum and the reciprocal, AV on the array with the
 // deferred normalisation.
-static void attention_head(const operand_t q[AT_T][HEAD_DIM], const operand_t k[AT_KPAD][HEAD_DIM],
-                           const operand_t v[AT_JPAD][HEAD_DIM], unsigned tokens, act_t o_buf[AT_T][HEAD_DIM]) {
+static void attention_head(const at_q_t q[AT_T][HEAD_DIM], const at_kv_t k[AT_KPAD][HEAD_DIM],
+                           const at_kv_t v[AT_JPAD][HEAD_DIM], unsigned tokens, act_t o_buf[AT_T][HEAD_DIM]) {
 #pragma HLS inline off
     score_t s_buf[AT_T][AT_SPAD];  // the head's scores, on chip
 #pragma HLS array_partition variable=s_buf cyclic factor=AT_SPART dim=2
@@ -235,12 +243,12 @@ void attention_top(const attention_word_t qkv[ATTENTION_QKV_WORDS], attention_wo
 attention_heads:
     for (int h = 0; h < NUM_HEADS; h++) {
 #pragma HLS dataflow
-        operand_t q[AT_T][HEAD_DIM];
+        at_q_t q[AT_T][HEAD_DIM];
 #pragma HLS array_partition variable=q cyclic factor=AT_LI dim=2
-        operand_t k[AT_KPAD][HEAD_DIM];
+        at_kv_t k[AT_KPAD][HEAD_DIM];
 #pragma HLS array_partition variable=k cyclic factor=AT_LO dim=1
 #pragma HLS array_partition variable=k cyclic factor=AT_LI dim=2
-        operand_t v[AT_JPAD][HEAD_DIM];
+        at_kv_t v[AT_JPAD][HEAD_DIM];
 #pragma HLS array_partition variable=v cyclic factor=AT_LI dim=1
 #pragma HLS array_partition variable=v cyclic factor=AT_LO dim=2
         act_t o_buf[AT_T][HEAD_DIM];

@@ -1,6 +1,6 @@
 // Multi-head self-attention of one layer on the MAC array: the numerical definition is
 // python_ref/kernels/attention.py (docs/attention.md); this file equals it bit for bit. Per head:
-//   q, k, v = operand_t(Q_h), operand_t(K_h), operand_t(V_h)      RND, SAT_SYM
+//   q = q_t(Q_h), k = kv_t(K_h), v = kv_t(V_h)   (attention_config; shipped: operand_t, RND, SAT_SYM)
 //   S_ij = sum_c q_ic k_jc                    exact (s_acc_t)
 //   s_ij = score_t(S_ij * 2^-g)               one rounding (RND, SAT)
 //   m_i = max_j s_ij;  e_ij = exp_neg(s_ij - m_i) (exact difference);  sigma_i = sum_j e_ij (exact)
@@ -16,9 +16,9 @@
 #include "reciprocal.h"
 
 typedef ap_uint<AXI_WIDTH> attention_word_t;
-typedef attention_config::s_acc_t attention_s_acc_t;        // exact q.k, 2 F_op fraction bits
+typedef attention_config::s_acc_t attention_s_acc_t;        // exact q.k, F_q + F_kv fraction bits
 typedef attention_config::s_scaled_t attention_s_scaled_t;  // the same bits read as S * 2^-g
-typedef attention_config::u_acc_t attention_u_acc_t;        // exact e.v, F_exp + F_op fraction bits
+typedef attention_config::u_acc_t attention_u_acc_t;        // exact e.v, F_exp + F_kv fraction bits
 
 constexpr int ATTENTION_A_PER_WORD = AXI_WIDTH / ACT_W;                  // activations per AXI word
 constexpr int ATTENTION_QKV_ROW_WORDS = 3 * FEATURE_DIM / ATTENTION_A_PER_WORD;

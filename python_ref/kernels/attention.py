@@ -52,11 +52,18 @@ are rejected naming model.dim and model.heads):
    activation format with act's quantization and overflow modes (shipped: TRN = floor at 2^-22,
    WRAP, which never acts, see below).
 
-Format-study option (python_ref only, ``numerics.attention_kv`` in a config loaded with
-``buildable=False``): k and v are converted to that format instead of the operand format (e.g.
-ap_fixed<18,7,AP_RND,AP_SAT_SYM>, the whole value on the 18-bit B port, no hi/lo split); S then
-has F_op + F_kv fraction bits, U has 24 + F_kv, and every rounding above stays the one assignment
-it is. The range proofs below are for the shipped formats (k, v in the operand format).
+The array's operands come from the config (``numerics.attention_q`` for q, ``numerics.attention_kv``
+for k and v; each defaults to formats.operand, and step 1 assigns to it instead). Two forms:
+
+* **split** (k, v wider than the 18-bit B port: the shipped configs, k and v in the operand format):
+  each stationary value goes through the array twice, as a signed hi part and an unsigned lo part
+  (range proofs below);
+* **single pass** (k, v at most 18 bits, e.g. ap_fixed<18,7,AP_RND,AP_SAT_SYM>, format study (3) in
+  docs/accuracy.md): the whole value on the B port, half the array passes. The DSP cascade bound
+  L |q|max |kv|max < 2^47 then limits q: with L = 32 and an 18-bit kv, q must be at most 26 bits
+  (:func:`check_config` names the fields). S has F_q + F_kv fraction bits, U has F_exp + F_kv, and
+  every rounding above stays the one assignment it is (the table's fraction bits are those of the
+  shipped formats).
 
 The effective probability is ``p_ij = e_ij r_i`` (55 fraction bits, never rounded: it exists only
 inside the deferred product); :class:`AttentionResult` exposes it as float64 for error reports.
@@ -117,6 +124,8 @@ from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_
 
 MAX_TOKENS = MAX_ROW  # 255: a softmax row (one key per token) must fit SUM_FORMAT's integer bits
 SPLIT_LO_BITS = 10  # the hardware's stationary split x = hi * 2^10 + lo (hi 17-bit signed, lo 10-bit unsigned)
+B_PORT_BITS = 18    # the DSP48E2's B port (signed): a K / V format at most this wide goes through in one pass
+P_BITS = 48         # the DSP48E2's P register (signed): one cascade of L products must stay inside it
 
 
 class AttentionError(ValueError):
@@ -142,8 +151,8 @@ def head_shift(cfg: Config) -> int:
 @dataclass(frozen=True)
 class AttentionResult:
     """Every intermediate of :func:`attention`, raw integers, per head (leading axis h):
-    q (h, T, d) operand format, k, v (h, T, d) :func:`kv_format` (the operand format unless the format
-    study sets numerics.attention_kv); S (h, T, T) exact q.k (F_op + F_kv fraction bits); s (h, T, T) score
+    q (h, T, d) :func:`q_format`, k, v (h, T, d) :func:`kv_format` (both the operand format unless the
+    config sets numerics.attention_q / attention_kv); S (h, T, T) exact q.k (F_q + F_kv fraction bits); s (h, T, T) score
     format; m (h, T) score format; e (h, T, T) EXP_FORMAT; sigma (h, T) SUM_FORMAT; r (h, T)
     RECIP_FORMAT; U (h, T, d) exact e.v (F_exp + F_kv fraction bits); out (T, D) act."""
 
@@ -167,10 +176,35 @@ class AttentionResult:
         return np.ldexp(prod.astype(np.float64), -(EXP_FORMAT.frac + RECIP_FORMAT.frac))
 
 
-def kv_format(cfg: Config):
-    """The format of K and V on the array: ``numerics.attention_kv`` (format study), else formats.operand."""
-    kv = getattr(cfg.numerics, "attention_kv", None)
+def kv_format(cfg: Config) -> FixedFormat:
+    """The format of K and V on the array's B port: ``numerics.attention_kv``, else formats.operand."""
+    kv = cfg.numerics.attention_kv
     return cfg.fmt("operand") if kv is None else kv
+
+
+def q_format(cfg: Config) -> FixedFormat:
+    """The format of q on the array's A port: ``numerics.attention_q``, else formats.operand."""
+    q = cfg.numerics.attention_q
+    return cfg.fmt("operand") if q is None else q
+
+
+def single_pass(cfg: Config) -> bool:
+    """K and V fit the B port whole: one array pass per product (else the hi / lo split, two)."""
+    return kv_format(cfg).width <= B_PORT_BITS
+
+
+def cascade_bounds(cfg: Config) -> dict[str, int]:
+    """The largest |sum| of one DSP cascade (L = linear_in products, one P register) for QK^T and AV,
+    over every operand the formats admit (SAT_SYM: |x| <= 2^(w-1) - 1; other modes 2^(w-1)); e <= 2^F_exp.
+    Single pass: q times the whole k, e times the whole v; split: times hi (17-bit signed) or lo."""
+    L = cfg.hardware.linear_in
+    q, kv = q_format(cfg), kv_format(cfg)
+
+    def mag(f: FixedFormat) -> int:
+        return (1 << (f.width - 1)) - (f.overflow == "SAT_SYM")
+    e_max = 1 << EXP_FORMAT.frac
+    b_max = mag(kv) if single_pass(cfg) else max(-(-mag(kv) >> SPLIT_LO_BITS), (1 << SPLIT_LO_BITS) - 1)
+    return {"QK^T": L * mag(q) * b_max, "AV": L * e_max * b_max}
 
 
 def _check_formats(cfg: Config) -> None:
@@ -215,17 +249,17 @@ def attention(qkv_raw, cfg: Config) -> AttentionResult:
     g = head_shift(cfg)
     _check_formats(cfg)
     x = check_qkv(qkv_raw, cfg)
-    act, op, score, kv = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score"), kv_format(cfg)
+    act, qf, score, kv = cfg.fmt("act"), q_format(cfg), cfg.fmt("score"), kv_format(cfg)
     T = x.shape[0]
     D, H, d = cfg.model.dim, cfg.model.heads, cfg.model.head_dim
 
     # 1. operands: (3, H, T, d) -> q, k, v each (H, T, d)
     blocks = x.reshape(T, 3, H, d).transpose(1, 2, 0, 3)
-    q = np.ascontiguousarray(op.quantize(blocks[0], act.frac))
+    q = np.ascontiguousarray(qf.quantize(blocks[0], act.frac))
     k, v = (np.ascontiguousarray(kv.quantize(t, act.frac)) for t in blocks[1:])
     # 2. exact scores, 3. one rounding to the score format
     S = exact_matmul(q, k.transpose(0, 2, 1))
-    s = score.quantize(S, op.frac + kv.frac + g)
+    s = score.quantize(S, qf.frac + kv.frac + g)
     # 4. two-pass statistics, every row of every head at once
     m, sigma, r, e = softmax_two_pass_stats_raw(s.reshape(H * T, T), cfg, score)
     m, sigma, r, e = m.reshape(H, T), sigma.reshape(H, T), r.reshape(H, T), e.reshape(H, T, T)
@@ -237,20 +271,20 @@ def attention(qkv_raw, cfg: Config) -> AttentionResult:
 
 
 def s_acc_format(cfg: Config) -> FixedFormat:
-    """The exact QK^T sum S (2 F_op fraction bits) as the HLS holds it (hls/src/attention.h:
-    attention_config::s_acc_t): d products, each below 2^(2 (op.width - 1)) in magnitude, so
-    |S| < 2^(2 (op.width - 1) + bit_length(d)) plus a sign bit."""
-    op = cfg.fmt("operand")
-    width = 2 * (op.width - 1) + cfg.model.head_dim.bit_length() + 1
-    return FixedFormat(width, width - 2 * op.frac)
+    """The exact QK^T sum S (F_q + F_kv fraction bits) as the HLS holds it (hls/src/attention.h:
+    attention_config::s_acc_t): d products, each at most 2^(q.width - 1) 2^(kv.width - 1) in magnitude,
+    so |S| < 2^(q.width + kv.width - 2 + bit_length(d)) plus a sign bit."""
+    q, kv = q_format(cfg), kv_format(cfg)
+    width = q.width + kv.width - 2 + cfg.model.head_dim.bit_length() + 1
+    return FixedFormat(width, width - q.frac - kv.frac)
 
 
 def u_acc_format(cfg: Config) -> FixedFormat:
-    """The exact AV sum U (F_exp + F_op fraction bits; attention_config::u_acc_t): T <= tokens
-    products e v with 0 <= e < 2^EXP.width and |v| <= 2^(op.width - 1)."""
-    op = cfg.fmt("operand")
-    width = EXP_FORMAT.width + op.width - 1 + cfg.model.tokens.bit_length() + 1
-    return FixedFormat(width, width - EXP_FORMAT.frac - op.frac)
+    """The exact AV sum U (F_exp + F_kv fraction bits; attention_config::u_acc_t): T <= tokens
+    products e v with 0 <= e < 2^EXP.width and |v| <= 2^(kv.width - 1)."""
+    kv = kv_format(cfg)
+    width = EXP_FORMAT.width + kv.width - 1 + cfg.model.tokens.bit_length() + 1
+    return FixedFormat(width, width - EXP_FORMAT.frac - kv.frac)
 
 
 def check_config(cfg: Config) -> None:
@@ -269,7 +303,19 @@ def check_config(cfg: Config) -> None:
                           f"them to divide the other")
     for name, f in (("QK^T", s_acc_format(cfg)), ("AV", u_acc_format(cfg))):
         if f.width > 64:
-            raise ConfigError(f"formats.operand: the exact {name} sum needs {f.width} bits (at most 64)")
+            raise ConfigError(f"formats.operand / numerics.attention_q / attention_kv: the exact {name} sum needs "
+                              f"{f.width} bits (at most 64)")
+    q, kv, op = q_format(cfg), kv_format(cfg), cfg.fmt("operand")
+    if not single_pass(cfg) and kv.width - SPLIT_LO_BITS > B_PORT_BITS - 1:
+        raise ConfigError(f"numerics.attention_kv = {kv.c_type}: K and V wider than the {B_PORT_BITS}-bit B port are "
+                          f"split as hi 2^{SPLIT_LO_BITS} + lo, so they can have at most {B_PORT_BITS - 1 + SPLIT_LO_BITS} "
+                          f"bits")
+    for name, bound in cascade_bounds(cfg).items():
+        if bound >= 1 << (P_BITS - 1):
+            raise ConfigError(f"numerics.attention_q = {q.c_type}, numerics.attention_kv = {kv.c_type} (formats.operand "
+                              f"{op.c_type} where unset), hardware.linear_tile.in = {li}: one DSP cascade of {name} "
+                              f"products can reach {bound} >= 2^{P_BITS - 1}, beyond the signed {P_BITS}-bit P "
+                              f"register; narrow q or K / V")
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
@@ -279,11 +325,16 @@ def hw_config(cfg: Config) -> KernelHwConfig:
         constant_list(
             head_shift=(g, "g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)"),
             max_tokens=(cfg.model.tokens, "tokens per layer: the on-chip buffers' row count"),
+            kv_split=(int(not single_pass(cfg)), "1: K and V split hi / lo (two array passes); 0: one pass"),
+            q_is_operand=(int(q_format(cfg) == cfg.fmt("operand")), "1: q in formats.operand"),
+            kv_is_operand=(int(kv_format(cfg) == cfg.fmt("operand")), "1: K and V in formats.operand"),
         ),
-        types=(("s_acc_t", s_acc_format(cfg), "exact q.k (2 F_op fraction bits)"),
+        types=(("q_t", q_format(cfg), "q on the array's A port (numerics.attention_q, else formats.operand)"),
+               ("kv_t", kv_format(cfg), "K and V on the B port (numerics.attention_kv, else formats.operand)"),
+               ("s_acc_t", s_acc_format(cfg), "exact q.k (F_q + F_kv fraction bits)"),
                ("s_scaled_t", FixedFormat(s_acc_format(cfg).width, s_acc_format(cfg).int_bits - g),
-                "the same raw bits read as S * 2^-g (2 F_op + g fraction bits)"),
-               ("u_acc_t", u_acc_format(cfg), "exact e.v (F_exp + F_op fraction bits)")),
+                "the same raw bits read as S * 2^-g (F_q + F_kv + g fraction bits)"),
+               ("u_acc_t", u_acc_format(cfg), "exact e.v (F_exp + F_kv fraction bits)")),
     )
 
 

@@ -99,6 +99,13 @@ module attention_core
       TMAX > 255 || TMAX < 1 || OPW > AW) begin : g_chk
     $error("attention: needs the config's square tile LI = LO = L (a power of two >= 4) dividing head_dim");
   end
+  // The RTL converts q, K and V to formats.operand and splits K and V hi / lo. The single-pass form
+  // (numerics.attention_kv at most 18 bits, python_ref.kernels.attention) is specified, and built in
+  // C++ (hls/src/attention.cpp), but not yet in this unit: refuse the config instead of computing
+  // other bits.
+  if (ATTENTION_Q_IS_OPERAND != 1 || ATTENTION_KV_IS_OPERAND != 1 || ATTENTION_KV_SPLIT != 1) begin : g_chk_operands
+    $error("attention: numerics.attention_q / numerics.attention_kv are not implemented in RTL yet (q, K and V in formats.operand only)");
+  end
 
   // ---- control
   logic       busy, st1, start;
