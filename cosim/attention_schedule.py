@@ -14,9 +14,11 @@ loaded at edge e (so X is visible in the cycle that ends at edge e + 1).
 * Tile loader (attn_loader), job b (the tile of array block b, bank b mod 2): run set at edge
   cs_b = max(last_issue_(b-1) + 1, E_in + 3, D_last(b-2) + BUSY + 2) (input loaded, the previous
   job issued, the bank consumed and no longer read: full clears at D_last + 1, busy L cycles
-  later); words issued every 2 cycles from cs_b + 1; the bank is full at F_b = last word + 7.
+  later); words issued every 2 cycles from cs_b + 1; the bank is full at F_b = last word + 7 (K / V
+  split hi / lo: two writes per word) or + 6 (single pass, NP = 1: one write).
 * Step issuer (attn_issue): block b's first step at edge max(D_last(b-1) + 1, F_b + 1); QK rows
-  follow back to back (2 DB steps each); an AV row r of head h starts at edge >= rows_ready edge of
+  follow back to back (NP DB steps each; an AV row has NP KB steps; at least 2: with NP = 1 and one
+  block, DB = 1 or KB = 1, the issuer adds a zero step); an AV row r of head h starts at edge >= rows_ready edge of
   (h, r) + 1 and >= the previous AV row's start + NCPB (the normaliser's NCPB = L / NL cycles per
   beat; attn_issue's hold counts across output blocks and AV phases, which matters when a row has
   fewer than NCPB steps: 2 KB < NCPB, e.g. edge_moe with T <= 64). A step decided at edge D has its array result (out_valid) in the cycle ending at
@@ -35,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from python_ref.config import Config
+from python_ref.kernels.attention import single_pass
 
 ISSUER_STAGES = 4      # attn_issue: decision -> d0 -> d1 -> d2 -> in_* (sampled by the array at D + 4)
 
@@ -61,13 +64,18 @@ class Geometry:
     NL: int = 2      # normalisation lanes
     exp_lat: int = 12          # exp_core_pkg::EXP_CORE_LATENCY (rtl/src/exp_core.sv)
     recip_k: int = 56          # reciprocal K (RECIP_SOFTMAX_K)
+    NP: int = 2                # array passes per K / V value (attn_pkg::KV_PASSES): 2 hi / lo, 1 whole
 
     @classmethod
     def from_config(cls, cfg: Config, **kw) -> "Geometry":
         """The attention top's default parameters for the config (rtl/src/attention.sv)."""
         L = cfg.hardware.linear_in
+        one = single_pass(cfg)
+        # attn_pkg::default_el / default_ru / default_nl (their comment says why one pass doubles them)
+        big = L >= 16
         d = dict(L=L, heads=cfg.model.heads, head_dim=cfg.model.head_dim, tmax=cfg.model.tokens,
-                 EL=L // 4 if L >= 16 else 2, RU=4 if L >= 16 else 2, NL=L // 8 if L >= 16 else 2)
+                 EL=(L // 2 if one else L // 4) if big else 2, RU=(8 if one else 4) if big else (4 if one else 2),
+                 NL=(L // 4 if one else L // 8) if big else 2, NP=1 if one else 2)
         d.update(kw)
         return cls(**d)
 
@@ -153,10 +161,10 @@ def predict(g: Geometry, T: int) -> Prediction:
         if ph == "QK":
             for kb in range(KB):
                 nk = min(L, T - kb * L)
-                blocks.append((ph, h, kb, 2 * DB, nk * DB))
+                blocks.append((ph, h, kb, max(g.NP * DB, 2), nk * DB))
         else:
             for ob in range(DB):
-                blocks.append((ph, h, ob, 2 * KB, T))
+                blocks.append((ph, h, ob, 2 * KB if g.NP == 2 else max(KB, 2), T))
 
     d_last: list[int] = []       # last step decision edge of every block
     last_issue_prev = None       # the loader's last word issue edge of the previous job
@@ -178,7 +186,7 @@ def predict(g: Geometry, T: int) -> Prediction:
             cs = max(cs, d_last[b - 2] + BUSY + 2)
         last_issue = cs + 1 + 2 * (words - 1)
         last_issue_prev = last_issue
-        full = last_issue + 7
+        full = last_issue + (7 if g.NP == 2 else 6)
         kv_words += words
         # ---- issuer
         t = full + 1 if prev_end is None else max(prev_end + 1, full + 1)

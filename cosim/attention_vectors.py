@@ -56,13 +56,17 @@ def _realistic_blocks(cfg: Config, T: int, rng) -> tuple[np.ndarray, np.ndarray,
 
 
 def adversarial_sets(cfg: Config, T: int | None = None, seed: int = 7) -> dict[str, np.ndarray]:
-    """Named corner cases, each (T, 3D) raw act (T defaults to the config's token count)."""
+    """Named corner cases, each (T, 3D) raw act (T defaults to the config's token count). The operand
+    corners are at q's format for the Q block and at K / V's for the K and V blocks
+    (python_ref.kernels.attention.q_format / kv_format)."""
+    from python_ref.kernels.attention import kv_format, q_format   # noqa: PLC0415 (kernels import config)
+
     T, D, H, d = _shape(cfg, T)
-    act, op, score = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score")
+    act, score = cfg.fmt("act"), cfg.fmt("score")
+    qf, kvf = q_format(cfg), kv_format(cfg)
     rng = np.random.default_rng(seed)
     g = (d.bit_length() - 1) // 2
     q, k, v = _realistic_blocks(cfg, T, rng)
-    op_max = op.max  # 256 - 2^-18 for ap_fixed<27,9>
     sets = {}
     sets["all zero"] = _assemble(cfg, np.zeros((T, D)), np.zeros((T, D)), np.zeros((T, D)))
     # all scores equal: q = 0 (every S = 0), and identical keys (every q.k of a row equal)
@@ -75,57 +79,66 @@ def adversarial_sets(cfg: Config, T: int | None = None, seed: int = 7) -> dict[s
     # two keys tied for the maximum, the rest far below
     kt = np.where(np.isin(np.arange(T), [0, T - 1])[:, None], 4.0, -4.0) * np.ones((T, D))
     sets["two tied dominant keys"] = _assemble(cfg, np.ones((T, D)), kt, v)
-    # scores at the score format's extremes: q = k = +-operand max -> |q.k| / sqrt(d) = 2^16 sqrt(d) saturates
+    # scores at the score format's extremes: q, k = +-their formats' max -> |q.k| / sqrt(d) saturates
     sign = np.where(np.arange(T) % 2 == 0, 1.0, -1.0)[:, None]
-    sets["scores saturated (+-)"] = _assemble(cfg, np.full((T, D), op_max), sign * np.full((T, D), op_max), v)
-    sets["scores saturated (all +max)"] = _assemble(cfg, np.full((T, D), op_max), np.full((T, D), op_max), v)
-    # scores at and across the saturation boundaries, exactly: every query is (2^a, 2^-18, 0, ...) so
-    # that S = 2^(18+a) k0 + k1 in raw operand units; key j realises S 2^-g = +-(512 - off_j / 4 LSB)
-    # for quarter-LSB offsets around the boundary (ties included) and far from it.
-    shift = act.frac - op.frac
-    F = 2 * op.frac + g  # fraction bits of S 2^-g
+    sets["scores saturated (+-)"] = _assemble(cfg, np.full((T, D), qf.max), sign * np.full((T, D), kvf.max), v)
+    sets["scores saturated (all +max)"] = _assemble(cfg, np.full((T, D), qf.max), np.full((T, D), kvf.max), v)
+    # scores at and across the saturation boundaries, exactly: every query is (2^a, 1, 2^a, 2^m, 0, ...)
+    # in raw units, so that S = 2^a (k0a + k0b) + k1 + 2^m k3 in raw units with every k digit inside K's
+    # format; key j realises S 2^-g = +-(512 - off_j / 4 LSB) for quarter-LSB offsets around the
+    # boundary (ties included) and far from it. (With 18-bit K (|k| < 64) and a 26-bit q (|q| < 128)
+    # one product cannot reach 512 2^g, nor can one K digit carry the remainder below 2^a.)
+    qshift, kshift = act.frac - qf.frac, act.frac - kvf.frac   # raw q / K, V -> raw act
+    F = qf.frac + kvf.frac + g  # fraction bits of S 2^-g
     unit4 = 1 << (F - score.frac - 2)  # a quarter of a score LSB in raw S units
     top = (score.raw_max + 1) << (F - score.frac)  # +512: the first positive value that saturates
     offs = np.array([-8, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 8, 12, 1 << 10, 1 << 20, 1 << 30], dtype=np.int64)
-    a_exp = g + 2
+    qa = qf.frac + g + 3          # log2 of the large query digit (raw): 64 at g = 3
+    qm = qa // 2                  # log2 of the middle one
+    assert d >= 4, "the saturation-boundary set needs head_dim >= 4"
     qs = np.zeros((T, D), dtype=np.int64)
-    qs[:, ::d] = 1 << (op.frac + a_exp)
-    if d > 1:
-        qs[:, 1::d] = 1
+    qs[:, 0::d], qs[:, 1::d], qs[:, 2::d], qs[:, 3::d] = 1 << qa, 1, 1 << qa, 1 << qm
     target = np.array([top - int(offs[i % len(offs)]) * unit4 for i in range(T)], dtype=object)
-    k0 = np.array([t_ >> (op.frac + a_exp) for t_ in target], dtype=object)
-    k1 = target - k0 * (1 << (op.frac + a_exp))
+    k0 = np.array([t_ >> qa for t_ in target], dtype=object)
+    rest = target - k0 * (1 << qa)
+    k0a = k0 // 2
+    digits = [k0a, rest % (1 << qm), k0 - k0a, rest >> qm]   # dims 0, 1, 2, 3
     sgn = np.where(np.arange(T) % 2 == 0, 1, -1)  # alternating: every offset on both sides for T >= 34
     ks = np.zeros((T, D), dtype=np.int64)
-    ks[:, ::d] = (sgn * k0.astype(np.int64))[:, None]
-    if d > 1:
-        ks[:, 1::d] = (sgn * k1.astype(np.int64))[:, None]
-    assert np.abs(ks).max() <= op.raw_max and np.abs(qs).max() <= op.raw_max
+    for c, kc in enumerate(digits):
+        ks[:, c::d] = (sgn * np.array(kc, dtype=object).astype(np.int64))[:, None]
+    assert np.abs(ks).max() <= kvf.raw_max and np.abs(qs).max() <= qf.raw_max
     vs = act.from_float(np.clip(v, act.min, act.max)).astype(np.int64)
-    sets["scores across saturation"] = np.concatenate([qs << shift, ks << shift, vs], axis=1)
+    sets["scores across saturation"] = np.concatenate([qs << qshift, ks << kshift, vs], axis=1)
     # a query equal to a key (q = k, realistic): the diagonal is the self-dot
     sets["query equals key"] = _assemble(cfg, q, q, v)
-    # operand saturation points: act values just inside, at and beyond +-operand max, and the act extremes
-    omax, half = int(op.raw_max) << shift, 1 << (shift - 1)
-    pts = np.array([act.raw_min, act.raw_max, omax, -omax,
-                    omax + half,  # a tie above the largest operand: rounds up, then saturates
-                    omax + half - 1,  # rounds down to the largest operand
-                    -(omax + (1 << shift)),  # -256: SAT_SYM gives -(256 - 2^-18)
-                    -omax - half], dtype=np.int64)  # a tie below -max: rounds up to -max
-    sat = rng.choice(pts, size=(T, 3 * D))
-    sets["operands at saturation points"] = sat
-    # rounding ties at the act -> operand conversion: raw act = odd multiples of half an operand LSB
-    ties = (rng.integers(-(1 << 12), 1 << 12, (T, 3 * D)) * 2 + 1) * half
-    sets["operand rounding ties"] = ties.astype(np.int64)
+
+    # operand saturation points: act values just inside, at and beyond +-max of each block's format,
+    # and the act extremes
+    def sat_points(f, shift):
+        fmax, half = int(f.raw_max) << shift, 1 << (shift - 1)
+        return np.array([act.raw_min, act.raw_max, fmax, -fmax,
+                         fmax + half,  # a tie above the largest value: rounds up, then saturates
+                         fmax + half - 1,  # rounds down to the largest value
+                         -(fmax + (1 << shift)),  # -2^(I-1): SAT_SYM gives -(2^(I-1) - LSB)
+                         -fmax - half], dtype=np.int64)  # a tie below -max: rounds up to -max
+    blocks = [(qf, qshift), (kvf, kshift), (kvf, kshift)]
+    sets["operands at saturation points"] = np.concatenate(
+        [rng.choice(sat_points(f, sh), size=(T, D)) for f, sh in blocks], axis=1)
+    # rounding ties at the act -> operand conversion: raw act = odd multiples of half an LSB of the
+    # block's format
+    sets["operand rounding ties"] = np.concatenate(
+        [((rng.integers(-(1 << 12), 1 << 12, (T, D)) * 2 + 1) << (sh - 1)).astype(np.int64) for _, sh in blocks],
+        axis=1)
     # v at its extremes (realistic q, k)
-    vext = np.where(rng.random((T, D)) < 0.5, op_max, -op_max)
+    vext = np.where(rng.random((T, D)) < 0.5, kvf.max, -kvf.max)
     sets["v at extremes"] = _assemble(cfg, q, k, vext)
     sets["v at extremes, one dominant key"] = _assemble(cfg, np.ones((T, D)), kd, vext)
-    # full-range operands (half of the act range saturates at the operand conversion)
+    # full-range operands (most of the act range saturates at the operand conversion)
     sets["full range"] = rng.integers(act.raw_min, act.raw_max, (T, 3 * D), endpoint=True).astype(np.int64)
     # one token
     sets["T = 1"] = _assemble(cfg, q[:1], k[:1], v[:1])
-    # the sets above are built from operand values; where act has fewer integer bits than the operand
+    # the sets above are built from operand values; where act has fewer integer bits than an operand
     # (a legal config: the act -> operand conversion then never saturates) they are clipped to act
     return {name: np.clip(x, act.raw_min, act.raw_max) for name, x in sets.items()}
 

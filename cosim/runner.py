@@ -222,7 +222,7 @@ def run_cosim(kernel: str, config: str, toplevel: str, sources: list[Path], test
     seed = DEFAULT_SEED if seed is None else int(seed)
     waves = waves_requested(waves)
     parameters = dict(parameters or {})
-    pkg = rtl_package(cfg.name)
+    pkg = rtl_package_of(cfg)   # a derived config (a YAML path) gets its package generated
     srcs = [Path(s).resolve() for s in sources]
     for s in srcs:
         if not s.is_file():

@@ -13,8 +13,12 @@ from python_ref.config import load_config
 
 EDGE_MOE_CYCLES = 204_336  # Edge-MoE's attention of one layer, by its loop trip counts (performance.md)
 
-# (config, T) -> cycles from the ap_start edge to the ap_done edge, measured unstalled (Verilator)
-MEASURED = {("tiny", 1): 233, ("tiny", 3): 458, ("tiny", 4): 582, ("tiny", 5): 757, ("tiny", 17): 3204}
+# (config, T) -> cycles from the ap_start edge to the ap_done edge, measured unstalled (Verilator):
+# the shipped configs (K / V whole on the B port, one array pass) and, at NP = 2 with the split's unit
+# widths, K / V split hi / lo (the derived config of tests/test_cosim_attention.py::test_attention_cosim_split_form)
+MEASURED = {("tiny", 1): 225, ("tiny", 3): 368, ("tiny", 4): 420, ("tiny", 5): 551, ("tiny", 17): 1891}
+MEASURED_SPLIT = {("tiny", 1): 233, ("tiny", 3): 458, ("tiny", 4): 582, ("tiny", 5): 757, ("tiny", 17): 3204}
+SPLIT_UNITS = {"tiny": dict(NP=2, EL=2, RU=2, NL=2), "edge_moe": dict(NP=2, EL=8, RU=4, NL=4)}
 
 
 def test_phase_order():
@@ -30,30 +34,36 @@ def test_phase_order():
 
 @pytest.mark.parametrize("config,T", sorted(MEASURED))
 def test_model_equals_measurement(config, T):
-    assert predict(Geometry.from_config(load_config(config)), T).cycles == MEASURED[(config, T)]
+    cfg = load_config(config)
+    assert predict(Geometry.from_config(cfg), T).cycles == MEASURED[(config, T)]
+    assert predict(Geometry.from_config(cfg, **SPLIT_UNITS[config]), T).cycles == MEASURED_SPLIT[(config, T)]
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
-def test_array_work_per_head(config):
-    """QK^T: KB key blocks x T rows x 2 DB steps; AV: DB output blocks x T rows x 2 KB steps; at the
-    configured T the array runs without a bubble from the first step to the last."""
+@pytest.mark.parametrize("form", ["single", "split"])
+def test_array_work_per_head(config, form):
+    """QK^T: KB key blocks x T rows x NP DB steps; AV: DB output blocks x T rows x NP KB steps (NP = 1:
+    K / V whole, the shipped form; 2: split hi / lo); at the configured T the array runs without a
+    bubble inside a phase, and between phases only while an AV phase waits for its first row's exp."""
     cfg = load_config(config)
-    g = Geometry.from_config(cfg)
+    g = Geometry.from_config(cfg, **(SPLIT_UNITS[config] if form == "split" else {}))
     T = cfg.model.tokens
     p = predict(g, T)
-    per_head = g.kb(T) * T * 2 * g.DB
+    per_head = g.kb(T) * T * g.NP * g.DB
     assert [ph["steps"] for ph in p.phases] == [per_head] * (2 * cfg.model.heads)
     assert [ph["phase"] for ph in p.phases] == [f"{a}{h}" for a, h in phase_order(cfg.model.heads)]
-    assert p.steps == p.array_cycles == 2 * cfg.model.heads * per_head
+    assert all(ph["last"] - ph["first"] + 1 == per_head for ph in p.phases)
+    assert p.steps == 2 * cfg.model.heads * per_head
+    assert p.array_cycles - p.steps <= (0 if form == "split" else 40 * cfg.model.heads)
     if config == "edge_moe":
-        assert per_head == 2580  # performance.md 4.3: 5 key blocks x 129 rows x 4
+        assert per_head == {"split": 2580, "single": 1290}[form]  # performance.md 4.3: 5 key blocks x 129 rows x 4
 
 
 def test_edge_moe_target():
     g = Geometry.from_config(load_config("edge_moe"))
     p = predict(g, 129)
     assert p.cycles <= 20_000 and EDGE_MOE_CYCLES / p.cycles >= 10
-    assert p.array_cycles == 15_480
+    assert p.steps == 7_740 and p.array_cycles == 7_818     # 15,480 steps with K / V split hi / lo
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])

@@ -9,9 +9,11 @@ layer (32 x 32 array) behind @pytest.mark.slow."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from cosim.attention_schedule import Geometry, predict
 from cosim.runner import CosimError, broken_copy, run_unit
+from cosim.toolchain import REPO_ROOT
 from python_ref.config import load_config
 
 pytestmark = pytest.mark.cosim
@@ -49,6 +51,38 @@ def test_attention_cosim(config, stall, n):
         assert stalls > 0
     if n >= 100:
         assert r["out_values"] >= 100_000
+
+
+OPERAND = {"width": 27, "int": 9, "quant": "RND", "overflow": "SAT_SYM"}  # formats.operand: K / V split hi / lo
+
+
+def operand_form_config(base: str, kv: dict, q: dict, name: str) -> str:
+    """A derived config (YAML under build/configs/) with the attention operands set: the other operand
+    form than the shipped one runs through the same benches."""
+    raw = load_config(base).as_dict()
+    raw["name"] = name
+    raw["numerics"].update(attention_kv=kv, attention_q=q)
+    path = REPO_ROOT / "build" / "configs" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(raw, sort_keys=False)
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return str(path)
+
+
+def test_attention_cosim_split_form():
+    """tiny with K / V in formats.operand (27 bits: split hi / lo, two array passes per product, the
+    form before the shipped configs moved to 18-bit K / V): bit-exact on the adversarial, random and
+    token-count sets, and cycle-exact against the model, which counts the form's steps and its units'
+    widths (the shipped single-pass form runs in test_attention_cosim)."""
+    path = operand_form_config("tiny", OPERAND, OPERAND, "tiny_kv27")
+    cfg = load_config(path)
+    r = run(path, "none", 2, "split")
+    assert r["mismatches"] == 0 and r["tests_run"] == 4
+    geom = Geometry.from_config(cfg)
+    assert (geom.NP, geom.RU) == (2, 2) and Geometry.from_config(load_config("tiny")).NP == 1
+    layers = r["layers"]
+    assert [(x["T"], x["cycles"]) for x in layers] == [(x["T"], predict(geom, x["T"]).cycles) for x in layers]
 
 
 def test_attention_scoreboard_can_fail():

@@ -39,7 +39,8 @@ def variant(base, **numerics):
 
 EXACT = variant(TINY, linear_sum="exact")
 PER_PRODUCT = variant(TINY, linear_sum="per_product")  # Edge-MoE's rule (the shipped configs use exact)
-KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}
+KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}   # = the shipped configs' attention_kv
+OPERAND27 = {"width": 27, "int": 9, "quant": "RND", "overflow": "SAT_SYM"}  # formats.operand: K / V split hi / lo
 W8 = {"format": {"width": 8, "int": 8, "quant": "RND", "overflow": "SAT_SYM"},
       "scale": {"width": 18, "int": -5, "signed": False, "quant": "RND", "overflow": "SAT"}}
 
@@ -310,7 +311,8 @@ def test_study_options_parse_and_are_not_buildable():
     assert cfg.numerics.expert_weights.format.c_type == "ap_fixed<8,8,AP_RND,AP_SAT_SYM>"
     assert cfg.numerics.expert_weights.scale.c_type == "ap_ufixed<18,-5,AP_RND,AP_SAT>"
     assert not cfg.numerics.expert_weights.dense_mlp
-    assert TINY.numerics.attention_kv is None and TINY.numerics.expert_weights is None
+    assert TINY.numerics.attention_kv.c_type == "ap_fixed<18,7,AP_RND,AP_SAT_SYM>"   # shipped: one array pass
+    assert TINY.numerics.expert_weights is None
     raw = TINY.as_dict()
     raw["numerics"]["expert_weights"] = W8
     with pytest.raises(ConfigError, match=r"numerics.expert_weights: a python_ref-only option of the format study .* "
@@ -338,13 +340,16 @@ def test_study_options_parse_and_are_not_buildable():
             variant(TINY, **fields)
 
 
-def test_attention_kv_default_equals_operand_and_18_bit_kv_differs():
+def test_attention_operands_default_to_operand_and_18_bit_kv_differs():
     rng = np.random.default_rng(3)
     qkv = rand_raw(TINY.fmt("act"), (TINY.model.tokens, 3 * TINY.model.dim), rng, 2.0)
-    same = variant(TINY, attention_kv={"width": 27, "int": 9, "quant": "RND", "overflow": "SAT_SYM"})
-    assert np.array_equal(attention_raw(qkv, same), attention_raw(qkv, TINY))
-    kv18 = variant(TINY, attention_kv=KV18)
-    a, b = attention(qkv, kv18), attention(qkv, TINY)
+    raw = TINY.as_dict()
+    del raw["numerics"]["attention_kv"], raw["numerics"]["attention_q"]
+    split = parse_config(raw, "tiny.yaml (operands unset)")
+    same = variant(split, attention_kv=OPERAND27, attention_q=OPERAND27)
+    assert np.array_equal(attention_raw(qkv, same), attention_raw(qkv, split))
+    kv18 = variant(split, attention_kv=KV18)
+    a, b = attention(qkv, kv18), attention(qkv, split)
     assert np.array_equal(a.q, b.q) and not np.array_equal(a.out, b.out)
     assert np.array_equal(a.k, KV18_FMT.quantize(qkv[:, 32:64].reshape(17, 2, 16).transpose(1, 0, 2), 22))
     # the error of 18-bit K/V (11 fraction bits) against float64 attention stays at the 2^-11 scale
@@ -395,9 +400,9 @@ def test_moe_weights_with_and_without_scales(tiny_weights):
     assert moe_raw(x, w8, 0, cfg).moe_acc.shape == (17, 32)
 
 
-@pytest.mark.parametrize("fields", [dict(attention_kv=KV18), dict(expert_weights=W8),
+@pytest.mark.parametrize("fields", [dict(attention_kv=OPERAND27, attention_q=OPERAND27), dict(expert_weights=W8),
                                     dict(expert_weights={**W8, "dense_mlp": True})],
-                         ids=["kv18", "experts8", "experts8_dense"])
+                         ids=["kv27", "experts8", "experts8_dense"])
 def test_study_variants_run_and_stay_close(fields, tiny_weights, pixels):
     cfg = variant(TINY, linear_sum="exact", **fields)
     act = cfg.fmt("act")

@@ -77,25 +77,26 @@ def test_rtl_lint_unknown_config_or_module():
     assert res.returncode == 2 and "no_such_module" in res.stderr
 
 
-def test_rtl_attention_refuses_single_pass_operands(tmp_path):
-    """numerics.attention_kv / attention_q (the single-pass form, python_ref and C++ only so far):
-    the RTL attention stops at elaboration naming the fields instead of computing the split form's
-    bits; the same sources elaborate with the shipped formats."""
+def test_rtl_attention_elaborates_both_operand_forms(tmp_path):
+    """The attention RTL elaborates with K / V split hi / lo (the shipped formats) and whole
+    (numerics.attention_kv = 18 bits, numerics.attention_q = 26 bits: one array pass), alone and in the
+    shared top, on both configs' shapes."""
     from python_ref.codegen import sv_package
     from python_ref.config import load_config, parse_config
     from scripts.lint import verilator_lint
 
-    raw = load_config("tiny").as_dict()
-    raw["numerics"]["attention_kv"] = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}
     files = sorted((RTL_DIR / "src").glob("*.sv"))
-    for cfg, ok in ((parse_config(raw, "tiny.yaml (single pass)"), False), (load_config("tiny"), True)):
-        pkg = tmp_path / f"{ok}" / "model_pkg.sv"
+    for name in ("tiny", "edge_moe"):
+        raw = load_config(name).as_dict()
+        raw["numerics"]["attention_kv"] = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}
+        raw["numerics"]["attention_q"] = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}
+        pkg = tmp_path / name / "model_pkg.sv"
         pkg.parent.mkdir()
-        pkg.write_text(sv_package(cfg))
-        passed, out = verilator_lint(pkg, files, "attention")
-        # (the waivers name the committed packages' paths: this one's unused constants warn either way)
-        # an elaboration $error is Verilator's USERERROR
-        errors = [ln for ln in out.splitlines() if ln.startswith(("%Error", "%Warning-USERERROR"))
-                  and "Exiting due to" not in ln]
-        assert (not errors) == ok, out[-2000:]
-        assert ("numerics.attention_q / numerics.attention_kv are not implemented in RTL yet" in out) == (not ok)
+        pkg.write_text(sv_package(parse_config(raw, f"{name}.yaml (single pass)")))
+        for top in ("attention", "linear_attention"):
+            passed, out = verilator_lint(pkg, files, top)
+            # an elaboration $error is Verilator's USERERROR; the waivers name the committed packages'
+            # paths, so this package's unused constants warn
+            errors = [ln for ln in out.splitlines() if ln.startswith(("%Error", "%Warning-USERERROR", "%Warning-WIDTH"))
+                      and "Exiting due to" not in ln]
+            assert not errors, (name, top, out[-3000:])

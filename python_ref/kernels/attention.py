@@ -117,7 +117,7 @@ import numpy as np
 
 from ..config import Config, ConfigError
 from ..exact import assign_exact_product, exact_matmul
-from ..fixed import FixedFormat
+from ..fixed import OVERFLOW_MODES, QUANT_MODES, FixedFormat
 from ..hwconfig import KernelHwConfig, constant_list
 from .exp import MAX_FRAC_IN as EXP_MAX_FRAC_IN
 from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_stats_raw
@@ -310,12 +310,23 @@ def check_config(cfg: Config) -> None:
         raise ConfigError(f"numerics.attention_kv = {kv.c_type}: K and V wider than the {B_PORT_BITS}-bit B port are "
                           f"split as hi 2^{SPLIT_LO_BITS} + lo, so they can have at most {B_PORT_BITS - 1 + SPLIT_LO_BITS} "
                           f"bits")
+    for field, f in (("attention_q", cfg.numerics.attention_q), ("attention_kv", cfg.numerics.attention_kv)):
+        if f is not None and (f.quant, f.overflow) != ("RND", "SAT_SYM"):
+            raise ConfigError(f"numerics.{field} = {f.c_type}: the RTL converts to it with AP_RND and AP_SAT_SYM "
+                              f"only (rtl/src/attn_qkv_store.sv)")
     for name, bound in cascade_bounds(cfg).items():
         if bound >= 1 << (P_BITS - 1):
             raise ConfigError(f"numerics.attention_q = {q.c_type}, numerics.attention_kv = {kv.c_type} (formats.operand "
                               f"{op.c_type} where unset), hardware.linear_tile.in = {li}: one DSP cascade of {name} "
                               f"products can reach {bound} >= 2^{P_BITS - 1}, beyond the signed {P_BITS}-bit P "
                               f"register; narrow q or K / V")
+
+
+def _format_constants(name: str, f: FixedFormat) -> dict:
+    """The RTL's view of an operand format (the C++ has the typedef): width, integer bits, mode codes."""
+    return {f"{name}_w": (f.width, f"{name} bits"), f"{name}_i": (f.int_bits, f"{name} integer bits"),
+            f"{name}_quant": (QUANT_MODES.index(f.quant), f"{name} quantization code ({f.quant})"),
+            f"{name}_overflow": (OVERFLOW_MODES.index(f.overflow), f"{name} overflow code ({f.overflow})")}
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
@@ -326,8 +337,7 @@ def hw_config(cfg: Config) -> KernelHwConfig:
             head_shift=(g, "g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)"),
             max_tokens=(cfg.model.tokens, "tokens per layer: the on-chip buffers' row count"),
             kv_split=(int(not single_pass(cfg)), "1: K and V split hi / lo (two array passes); 0: one pass"),
-            q_is_operand=(int(q_format(cfg) == cfg.fmt("operand")), "1: q in formats.operand"),
-            kv_is_operand=(int(kv_format(cfg) == cfg.fmt("operand")), "1: K and V in formats.operand"),
+            **_format_constants("q", q_format(cfg)), **_format_constants("kv", kv_format(cfg)),
         ),
         types=(("q_t", q_format(cfg), "q on the array's A port (numerics.attention_q, else formats.operand)"),
                ("kv_t", kv_format(cfg), "K and V on the B port (numerics.attention_kv, else formats.operand)"),

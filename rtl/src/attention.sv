@@ -10,9 +10,9 @@ module attention
 #(
     parameter int L    = LINEAR_IN,                        // array LI = LO = L
     parameter int TMAX = NUM_TOKENS,
-    parameter int EL   = L >= 16 ? L / 4 : 2,              // exp lanes
-    parameter int RU   = L >= 16 ? 4 : 2,                  // reciprocal units
-    parameter int NL   = L >= 16 ? L / 8 : 2,              // normalisation lanes (6 DSP48E2 each)
+    parameter int EL   = attn_pkg::default_el(L),          // exp lanes
+    parameter int RU   = attn_pkg::default_ru(L),          // reciprocal units
+    parameter int NL   = attn_pkg::default_nl(L),          // normalisation lanes (6 DSP48E2 each)
     parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY // exp_core's latency (rtl/src/exp_core.sv)
 ) (
     input  logic               ap_clk,
@@ -34,7 +34,7 @@ module attention
   localparam int H     = NUM_HEADS;
   localparam int DB    = HEAD_DIM / L;
   localparam int KBMAX = (TMAX + L - 1) / L;
-  localparam int DEPTH = 4 * (DB > KBMAX ? DB : KBMAX);    // attention_core's DEPTH
+  localparam int DEPTH = attn_pkg::stationary_depth(DB, KBMAX);    // attention_core's DEPTH
   localparam int DAW   = $clog2(DEPTH);
   localparam int HW    = H > 1 ? $clog2(H) : 1;
   localparam int UW    = attn_pkg::user_w(HW);             // attention_core's UW

@@ -36,16 +36,17 @@ module attention_core
 #(
     parameter int L    = LINEAR_IN,                        // array LI = LO = L
     parameter int TMAX = NUM_TOKENS,
-    parameter int EL   = L >= 16 ? L / 4 : 2,              // exp lanes
-    parameter int RU   = L >= 16 ? 4 : 2,                  // reciprocal units
-    parameter int NL   = L >= 16 ? L / 8 : 2,              // normalisation lanes (6 DSP48E2 each)
+    parameter int EL   = attn_pkg::default_el(L),          // exp lanes
+    parameter int RU   = attn_pkg::default_ru(L),          // reciprocal units
+    parameter int NL   = attn_pkg::default_nl(L),          // normalisation lanes (6 DSP48E2 each)
     parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY, // exp_core's latency (rtl/src/exp_core.sv)
     // the array geometry this core drives (not parameters: derived)
     localparam int H     = NUM_HEADS,
     localparam int DB    = HEAD_DIM / L,                   // dim blocks = output blocks per head
     localparam int KBMAX = (TMAX + L - 1) / L,
-    localparam int HALF  = 2 * (DB > KBMAX ? DB : KBMAX),  // stationary entries per bank
-    localparam int DEPTH = 2 * HALF,
+    localparam int NP    = attn_pkg::KV_PASSES,            // array passes per K / V value (2: hi / lo)
+    localparam int DEPTH = attn_pkg::stationary_depth(DB, KBMAX),
+    localparam int HALF  = DEPTH / 2,                      // stationary entries per bank
     localparam int DAW   = $clog2(DEPTH),
     localparam int HW    = H > 1 ? $clog2(H) : 1,
     localparam int UW    = attn_pkg::user_w(HW),           // step user bits (attn_issue)
@@ -90,21 +91,20 @@ module attention_core
   localparam int AWD   = $clog2(TMAX * WPR);
   localparam int SAW   = $clog2(2 * TMAX * KBMAX);
   localparam int GW    = $clog2(H * TMAX + 1);
-  localparam int OPW   = OPERAND_W;
+  localparam int QW    = ATTENTION_Q_W;                   // q in the store and on the A port
+  localparam int KVW   = ATTENTION_KV_W;                  // K and V in the store
   localparam int LG    = $clog2(L);
   localparam int NCPB  = L / NL;
   localparam int BUSY_CYCLES = L;                          // a consumed bank stays busy (skewed rows)
 
   if (LINEAR_IN != LINEAR_OUT || L != LINEAR_IN || (1 << LG) != L || L < 4 || DB * L != HEAD_DIM ||
-      TMAX > 255 || TMAX < 1 || OPW > AW) begin : g_chk
+      TMAX > 255 || TMAX < 1 || QW > AW) begin : g_chk
     $error("attention: needs the config's square tile LI = LO = L (a power of two >= 4) dividing head_dim");
   end
-  // The RTL converts q, K and V to formats.operand and splits K and V hi / lo. The single-pass form
-  // (numerics.attention_kv at most 18 bits, python_ref.kernels.attention) is specified, and built in
-  // C++ (hls/src/attention.cpp), but not yet in this unit: refuse the config instead of computing
-  // other bits.
-  if (ATTENTION_Q_IS_OPERAND != 1 || ATTENTION_KV_IS_OPERAND != 1 || ATTENTION_KV_SPLIT != 1) begin : g_chk_operands
-    $error("attention: numerics.attention_q / numerics.attention_kv are not implemented in RTL yet (q, K and V in formats.operand only)");
+  // q, K and V formats (numerics.attention_q / attention_kv, else formats.operand): converted by
+  // attn_qkv_store, K and V through the array whole (NP = 1) or split hi / lo (NP = 2)
+  if (QW > AW || (NP == 1 && KVW > BW) || (NP == 2 && KVW - 10 > BW - 1)) begin : g_chk_operands
+    $error("attention: q (%0d bits) / K, V (%0d bits, %0d passes) do not fit the array's ports", QW, KVW, NP);
   end
 
   // ---- control
@@ -141,8 +141,9 @@ module attention_core
   // ---- Q/K/V store
   logic               loaded;
   logic [AWD-1:0]     q_raddr, kv_raddr;
-  logic [L*OPW-1:0]   q_rdata, k_rdata, v_rdata;
-  attn_qkv_store #(.L(L), .TMAX(TMAX), .WPR(WPR), .OPW(OPW), .AWD(AWD)) u_store (
+  logic [L*QW-1:0]    q_rdata;
+  logic [L*KVW-1:0]   k_rdata, v_rdata;
+  attn_qkv_store #(.L(L), .TMAX(TMAX), .WPR(WPR), .QW(QW), .KVW(KVW), .AWD(AWD)) u_store (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .x_TDATA(x_TDATA), .x_TVALID(x_TVALID),
       .x_TREADY(x_TREADY), .loaded(loaded), .q_raddr(q_raddr), .q_rdata(q_rdata), .kv_raddr(kv_raddr),
       .k_rdata(k_rdata), .v_rdata(v_rdata));
@@ -197,7 +198,7 @@ module attention_core
 `endif
 
   // ---- tile loader
-  attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .OPW(OPW), .BW(BW), .SPLIT(10), .HALF(HALF),
+  attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KVW(KVW), .BW(BW), .NP(NP), .SPLIT(10), .HALF(HALF),
                 .DAW(DAW), .AWD(AWD), .HW(HW)) u_loader (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .loaded(loaded), .free(free),
       .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
@@ -210,7 +211,7 @@ module attention_core
   logic [L*25-1:0]  e_rdata;
   logic [8:0]       r_raddr;
   logic [31:0]      r_rdata;
-  attn_issue #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KBMAX(KBMAX), .NCPB(NCPB), .OPW(OPW), .EW(25),
+  attn_issue #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KBMAX(KBMAX), .NCPB(NCPB), .QW(QW), .NP(NP), .EW(25),
                .AW(AW), .HALF(HALF), .DAW(DAW), .AWD(AWD), .EAW(SAW), .HW(HW), .GW(GW), .UW(UW)) u_issue (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .tokens(t_r), .t_m1(t_m1), .kb_m1(kb_m1), .mask_last(mask_last),
       .full(full), .consume(consume), .consume_bank(consume_bank), .rows_ready_n(rows_ready_n), .done(issue_done),

@@ -1,14 +1,18 @@
 // The step issuer of the attention unit (rtl/src/attention.sv): the schedule control that drives the
 // MAC array's step port, one step per cycle at most, in attn_phase order.
 //
-//   QK(h), key block kb (bank = job parity), row r = 0 .. T-1, sub = db * 2 + part, db < DB:
-//     A = q[r][h d + db L .. + L] (operands, from the Q/K/V store), entry bank * HALF + sub,
-//     shift on the hi part (part 0), first on sub 0, last on sub 2 DB - 1.
+//   QK(h), key block kb (bank = job parity), row r = 0 .. T-1, sub = db * NP + part, db < DB:
+//     A = q[r][h d + db L .. + L] (q's format, from the Q/K/V store), entry bank * HALF + sub,
+//     shift on the hi part (part 0; NP = 2 only), first on sub 0, last on sub NP DB - 1.
 //     Result: S[r][kb L + o] for the L columns o (the score stage's beat).
-//   AV(h), output block ob, row r, sub = kb * 2 + part, kb < KB:
+//   AV(h), output block ob, row r, sub = kb * NP + part, kb < KB:
 //     A = e[r][kb L .. + L] (EXP_FORMAT, zero-extended; lanes of keys >= T forced to 0),
 //     entry bank * HALF + sub. Result: U[r][ob L + o] (the normaliser's beat), with r_r riding along
 //     in the step's user bits.
+//   With NP = 1, a row of one block (AV: KB = 1, i.e. T <= L; QK: DB = 1, i.e. d = L) gets a second
+//   step with A = 0 (adds nothing), so that every row has at least two steps (the invariants below
+//   rely on it).
+//   NP = attn_pkg::KV_PASSES: 2 when K / V are split hi / lo, 1 when they go through whole.
 //
 // Gating (checked before a row's first step; a row's steps then issue back to back):
 //   * a block's first step waits for its tile (full[bank]); its last step consumes the bank;
@@ -29,10 +33,11 @@ module attn_issue
     parameter int WPR  = FEATURE_DIM / L,
     parameter int KBMAX = (TMAX + L - 1) / L,
     parameter int NCPB = 4,                          // normaliser cycles per AV beat
-    parameter int OPW  = OPERAND_W,
+    parameter int QW   = ATTENTION_Q_W,              // q in the store
+    parameter int NP   = attn_pkg::KV_PASSES,         // array steps per dim / key block (2: hi / lo)
     parameter int EW   = 25,                         // EXP_FORMAT bits
     parameter int AW   = 27,                         // the array's A port
-    parameter int HALF = 2 * (DB > KBMAX ? DB : KBMAX),
+    parameter int HALF = attn_pkg::stationary_depth(DB, KBMAX) / 2,
     parameter int DAW  = $clog2(2 * HALF),
     parameter int AWD  = $clog2(TMAX * WPR),
     parameter int EAW  = $clog2(2 * TMAX * KBMAX),
@@ -53,7 +58,7 @@ module attn_issue
     input  logic [GW-1:0]     rows_ready_n, // exp pass: rows (head-major) with e and r written, next cycle's value
     output logic              done,         // every step issued
     output logic [AWD-1:0]    q_raddr,
-    input  logic [L*OPW-1:0]  q_rdata,
+    input  logic [L*QW-1:0]   q_rdata,
     output logic [EAW-1:0]    e_raddr,
     input  logic [L*EW-1:0]   e_rdata,
     output logic [8:0]        r_raddr,      // {head parity, row}
@@ -66,8 +71,8 @@ module attn_issue
     output logic [L*AW-1:0]   in_a,
     output logic [UW-1:0]     in_user
 );
-  if (DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || KBMAX > 15 || DB > 7 || TMAX > 255 || OPW > AW ||
-      EW >= AW || NCPB < 1 || DAW > 8 || UW != attn_pkg::user_w(HW)) begin : g_chk
+  if (DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || KBMAX > 15 || DB > 7 || TMAX > 255 || QW > AW ||
+      EW >= AW || NCPB < 1 || DAW > 8 || UW != attn_pkg::user_w(HW) || (NP != 1 && NP != 2)) begin : g_chk
     $error("attn_issue: geometry outside what the counters and the step tag (attn_pkg) hold");
   end
 
@@ -98,13 +103,17 @@ module attn_issue
   logic [7:0]     t_m2;           // T - 2: last_row's next value is r == t_m2 (no incrementer before the compare)
   logic           last_sub;       // sub == nsub_m1 (registered with sub: no compare on the phase-advance path)
 
-  wire [3:0] nsub_m1   = is_av ? {kb_m1[2:0], 1'b1} : 4'(2 * DB - 1);
+  // steps per row - 1: QK NP DB - 1, AV NP KB - 1, each at least 1 (NP = 1 and one block: the zero step)
+  localparam int QK_M1 = NP * DB > 1 ? NP * DB - 1 : 1;
+  logic [3:0] av_m1;              // registered from kb_m1 (set before start, then held)
+  always_ff @(posedge clk) av_m1 <= NP == 2 ? {kb_m1[2:0], 1'b1} : (kb_m1 == 4'd0 ? 4'd1 : kb_m1);
+  wire [3:0] nsub_m1   = is_av ? av_m1 : 4'(QK_M1);
   logic      lblk_qk, lblk_av;   // blk == kb_m1, blk == DB - 1: registered with blk (no compare before rr_ok / ph_adv)
   wire       last_blk  = is_av ? lblk_av : lblk_qk;
   wire       tile_ok   = !(row0 && idle_row) || full[bank];
   wire       row_ok    = !idle_row || !is_av || (rr_ok && hold_z);
   wire       go        = !ph_done && tile_ok && row_ok;
-  // A row's last step is never its first (2 <= nsub), so idle_row is low with last_sub and the gates
+  // A row's last step is never its first (2 <= nsub: NP DB >= 2, av_m1 >= 1), so idle_row is low with last_sub and the gates
   // tile_ok / row_ok are 1: the block end and the phase advance need no full[bank] / rr_ok / hold
   // (equal to go && last_sub && last_row in every cycle, without their LUT depth).
   wire       row_end   = !ph_done && last_sub;   // == go && last_sub, one LUT instead of go's depth
@@ -131,7 +140,7 @@ module attn_issue
       row0     <= 1'b1;
       last_row <= t_m1 == 8'd0;
       idle_row <= 1'b1;
-      last_sub <= 1'b0;               // 2 DB - 1 >= 1
+      last_sub <= 1'b0;               // nsub_m1 >= 1
     end else begin
       if (!hold_z) hold <= hold - 8'd1;
       hold_z <= hold <= 8'd1;
@@ -196,18 +205,19 @@ module attn_issue
   end
 
   // ---- D0: the step and its read addresses
-  logic          d0_v, d0_first, d0_last, d0_shift, d0_av, d0_mask;
+  logic          d0_v, d0_first, d0_last, d0_shift, d0_av, d0_mask, d0_zero;
   logic [DAW-1:0] d0_addr;
   logic [UW-33:0] d0_tag;
-  wire  [3:0]    kb_idx = sub >> 1;
+  wire  [3:0]    kb_idx = NP == 2 ? sub >> 1 : sub;   // QK: the dim block; AV: the key block
   always_ff @(posedge clk) begin
     if (!rst_n || start) d0_v <= 1'b0;
     else d0_v <= go;
     d0_first <= sub == 4'd0;
     d0_last  <= last_sub;
-    d0_shift <= !sub[0];
+    d0_shift <= NP == 2 && !sub[0];
     d0_av    <= is_av;
     d0_mask  <= is_av && kb_idx == kb_m1;
+    d0_zero  <= NP == 1 && (is_av ? kb_idx > kb_m1 : kb_idx >= 4'(DB));   // the zero step of a one-block row
     d0_addr  <= (bank ? DAW'(HALF) : '0) + DAW'(sub);
     d0_tag   <= {head, attn_pkg::step_tag_t'{blk: blk, row: r, last: last_blk, av: is_av}};
     q_raddr  <= qrow + hoff + AWD'(kb_idx);
@@ -217,7 +227,7 @@ module attn_issue
 
   // ---- D1, D2: wait for the read data; then the step registers
   logic          d1_v, d2_v, d1_first, d2_first, d1_last, d2_last, d1_shift, d2_shift, d1_av, d2_av, d1_mask,
-                 d2_mask;
+                 d2_mask, d1_zero, d2_zero;
   logic [DAW-1:0] d1_addr, d2_addr;
   logic [UW-33:0] d1_tag, d2_tag;
   always_ff @(posedge clk) begin
@@ -230,18 +240,19 @@ module attn_issue
       d2_v <= d1_v;
       in_valid <= d2_v;
     end
-    {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_addr, d1_tag} <=
-        {d0_first, d0_last, d0_shift, d0_av, d0_mask, d0_addr, d0_tag};
-    {d2_first, d2_last, d2_shift, d2_av, d2_mask, d2_addr, d2_tag} <=
-        {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_addr, d1_tag};
+    {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_zero, d1_addr, d1_tag} <=
+        {d0_first, d0_last, d0_shift, d0_av, d0_mask, d0_zero, d0_addr, d0_tag};
+    {d2_first, d2_last, d2_shift, d2_av, d2_mask, d2_zero, d2_addr, d2_tag} <=
+        {d1_first, d1_last, d1_shift, d1_av, d1_mask, d1_zero, d1_addr, d1_tag};
     in_first <= d2_first;
     in_last  <= d2_last;
     in_shift <= d2_shift;
     in_addr  <= d2_addr;
     in_user  <= {r_rdata, d2_tag};
     for (int i = 0; i < L; i++) begin
-      if (d2_av) in_a[i*AW +: AW] <= (d2_mask && !mask_last[i]) ? '0 : AW'(e_rdata[i*EW +: EW]);
-      else in_a[i*AW +: AW] <= AW'($signed(q_rdata[i*OPW +: OPW]));
+      if (d2_zero) in_a[i*AW +: AW] <= '0;
+      else if (d2_av) in_a[i*AW +: AW] <= (d2_mask && !mask_last[i]) ? '0 : AW'(e_rdata[i*EW +: EW]);
+      else in_a[i*AW +: AW] <= AW'($signed(q_rdata[i*QW +: QW]));
     end
   end
 

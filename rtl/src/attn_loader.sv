@@ -4,12 +4,13 @@
 // Job n uses bank n mod 2 (store entries bank * HALF + e): the next block's tile loads while the
 // current block computes.
 //
-//   QK(h), key block kb: K stationary, cell (i, o) = k[kb L + o][h d + db L + i]; entry db * 2 + 0
-//     holds hi = k >> 10 (17-bit signed), entry db * 2 + 1 holds lo = k & 1023 (10-bit unsigned).
-//     Per key o (only the T - kb L keys that exist) and dim block db: one K word, two writes to
-//     column o (ld_col one-hot, every row).
+//   QK(h), key block kb: K stationary, cell (i, o) = k[kb L + o][h d + db L + i]. Split (NP = 2, K
+//     wider than the B port): entry db * 2 + 0 holds hi = k >> 10 (17-bit signed), entry db * 2 + 1
+//     holds lo = k & 1023 (10-bit unsigned); single pass (NP = 1): entry db holds k. Per key o (only
+//     the T - kb L keys that exist) and dim block db: one K word, NP writes to column o (ld_col
+//     one-hot, every row).
 //   AV(h), output block ob: V stationary, cell (i, o) = v[kb L + i][h d + ob L + o]; entries kb * 2
-//     + 0 / 1 (hi / lo). Per key t < T: one V word, two writes to row t mod L (every column).
+//     + 0 / 1 (hi / lo), or kb. Per key t < T: one V word, NP writes to row t mod L (every column).
 //
 // A K word is one key's L dims (a tile column), a V word one key's L dims (a tile row). Both go
 // through one bus: the word x (L lanes) is permuted to y[m] = x[m ^ p], p = t mod L (the key's place
@@ -17,7 +18,7 @@
 // receives x[i] in row i (K) and row p receives x[o] in column o (V), without a mux per cell.
 //
 // Pipeline per word: read address (cycle k) -> K/V word (k + 2) -> permutation (2 stages) ->
-// ld_* registers (hi write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
+// ld_* registers (hi or whole write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
 // tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when the input is loaded and its bank
 // is free (attention_core's free[bank]: neither held, i.e. claimed by the job two before, whose
 // block has not been consumed yet: a short job's writes may still be in this pipeline, nor busy,
@@ -33,10 +34,11 @@ module attn_loader
     parameter int H    = NUM_HEADS,
     parameter int DB   = HEAD_DIM / L,             // dim blocks per head (= output blocks)
     parameter int WPR  = FEATURE_DIM / L,
-    parameter int OPW  = OPERAND_W,
+    parameter int KVW  = ATTENTION_KV_W,           // K and V in the store
     parameter int BW   = 18,                       // the array's B port
-    parameter int SPLIT = 10,                      // x = hi * 2^SPLIT + lo
-    parameter int HALF = 2 * ((DB > (TMAX + L - 1) / L) ? DB : (TMAX + L - 1) / L),
+    parameter int NP   = attn_pkg::KV_PASSES,      // writes per word: 2 (hi / lo split) or 1 (whole)
+    parameter int SPLIT = 10,                      // NP = 2: x = hi * 2^SPLIT + lo
+    parameter int HALF = attn_pkg::stationary_depth(DB, (TMAX + L - 1) / L) / 2,
     parameter int DAW  = $clog2(2 * HALF),
     parameter int AWD  = $clog2(TMAX * WPR),
     parameter int HW   = H > 1 ? $clog2(H) : 1
@@ -52,8 +54,8 @@ module attn_loader
     output logic                claim,         // one cycle: a job starts on claim_bank
     output logic                claim_bank,
     output logic [AWD-1:0]      kv_raddr,
-    input  logic [L*OPW-1:0]    k_rdata,
-    input  logic [L*OPW-1:0]    v_rdata,
+    input  logic [L*KVW-1:0]    k_rdata,
+    input  logic [L*KVW-1:0]    v_rdata,
     output logic                fill,          // one cycle: a job's last write is presented
     output logic                fill_bank,
     output logic                ld_valid,
@@ -66,9 +68,10 @@ module attn_loader
   localparam int LG1 = (LG + 1) / 2;               // butterfly stages before the middle register
   localparam int EW  = $clog2(HALF);
 
-  if ((1 << LG) != L || DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || OPW - SPLIT > BW - 1 || SPLIT >= BW ||
+  if ((1 << LG) != L || DB * L != HEAD_DIM || WPR * L != FEATURE_DIM || (NP != 1 && NP != 2) ||
+      (NP == 2 && (KVW - SPLIT > BW - 1 || SPLIT >= BW)) || (NP == 1 && KVW > BW) ||
       DAW > 8 || (TMAX + L - 1) / L > 15) begin : g_chk
-    $error("attn_loader: L must be a power of two dividing the head dim, operands must split into B-port parts");
+    $error("attn_loader: L must be a power of two dividing the head dim, K / V must fit the B port whole (NP = 1) or split into B-port parts (NP = 2)");
   end
 
 
@@ -188,7 +191,7 @@ module attn_loader
   localparam int TW = 1 + 1 + 1 + EW + LG;
   logic [TW-1:0] tag [5];
   logic [4:0]    tv;
-  wire  [EW-1:0] entry = is_av ? EW'({t[7:LG], 1'b0}) : EW'({w, 1'b0});
+  wire  [EW-1:0] entry = NP == 1 ? (is_av ? EW'(t[7:LG]) : EW'(w)) : (is_av ? EW'({t[7:LG], 1'b0}) : EW'({w, 1'b0}));
   always_ff @(posedge clk) begin
     if (issue) kv_raddr <= trow + hoff + AWD'(w);   // held: the word stays on the bus for both writes
     if (issue) tag[0] <= {last_word, bank, is_av, entry, t[LG-1:0]};  // held too: both cycles see the word's p
@@ -202,16 +205,16 @@ module attn_loader
   wire [LG-1:0] p2 = tag2[LG-1:0];
 
   // ---- permutation y[m] = x[m ^ p]: stages 0 .. LG1-1, register, stages LG1 .. LG-1, register
-  logic [OPW-1:0] x0 [L];
-  logic [OPW-1:0] z1 [L];
-  logic [OPW-1:0] y2 [L];
+  logic [KVW-1:0] x0 [L];
+  logic [KVW-1:0] z1 [L];
+  logic [KVW-1:0] y2 [L];
   logic [LG-1:0]  p3;
   always_comb begin
-    for (int m = 0; m < L; m++) x0[m] = tag2[LG+EW] ? v_rdata[m*OPW +: OPW] : k_rdata[m*OPW +: OPW];
+    for (int m = 0; m < L; m++) x0[m] = tag2[LG+EW] ? v_rdata[m*KVW +: KVW] : k_rdata[m*KVW +: KVW];
   end
   always_ff @(posedge clk) begin
-    logic [OPW-1:0] s [L];
-    logic [OPW-1:0] n [L];
+    logic [KVW-1:0] s [L];
+    logic [KVW-1:0] n [L];
     s = x0;
     for (int b = 0; b < LG1; b++) begin
       for (int m = 0; m < L; m++) n[m] = p2[b] ? s[m ^ (1 << b)] : s[m];
@@ -227,33 +230,53 @@ module attn_loader
     y2 <= s;
   end
 
-  // ---- writes: hi in the cycle after the word is permuted, lo in the next
+  // ---- writes: hi (or the whole value) in the cycle after the word is permuted, lo in the next
   logic [BW-1:0] yd [L];
-  logic          lo_next, lo_last, lo_bank;
-  logic [EW-1:0] lo_entry;
   wire  [LG-1:0] p4 = tag4[LG-1:0];
-  always_ff @(posedge clk) begin
-    if (!rst_n || start) begin
-      ld_valid <= 1'b0;
-      lo_next  <= 1'b0;
-      fill     <= 1'b0;
-    end else begin
-      ld_valid <= tv[4] || lo_next;
-      lo_next  <= tv[4];
-      fill     <= lo_next && lo_last;
+  if (NP == 2) begin : g_split
+    logic          lo_next, lo_last, lo_bank;
+    logic [EW-1:0] lo_entry;
+    always_ff @(posedge clk) begin
+      if (!rst_n || start) begin
+        ld_valid <= 1'b0;
+        lo_next  <= 1'b0;
+        fill     <= 1'b0;
+      end else begin
+        ld_valid <= tv[4] || lo_next;
+        lo_next  <= tv[4];
+        fill     <= lo_next && lo_last;
+      end
+      if (tv[4]) begin
+        for (int m = 0; m < L; m++) yd[m] <= BW'($signed(y2[m][KVW-1:SPLIT]));
+        ld_addr  <= (tag4[TW-2] ? DAW'(HALF) : '0) + DAW'(tag4[LG +: EW]);
+        ld_row   <= tag4[LG+EW] ? L'(1) << p4 : '1;
+        ld_col   <= tag4[LG+EW] ? '1 : L'(1) << p4;
+        lo_last  <= tag4[TW-1];
+        lo_bank  <= tag4[TW-2];
+        lo_entry <= tag4[LG +: EW];
+      end else if (lo_next) begin
+        for (int m = 0; m < L; m++) yd[m] <= BW'(y2[m][SPLIT-1:0]);
+        ld_addr  <= DAW'(lo_entry) + DAW'(1) + (lo_bank ? DAW'(HALF) : '0);
+        fill_bank <= lo_bank;
+      end
     end
-    if (tv[4]) begin
-      for (int m = 0; m < L; m++) yd[m] <= BW'($signed(y2[m][OPW-1:SPLIT]));
-      ld_addr  <= (tag4[TW-2] ? DAW'(HALF) : '0) + DAW'(tag4[LG +: EW]);
-      ld_row   <= tag4[LG+EW] ? L'(1) << p4 : '1;
-      ld_col   <= tag4[LG+EW] ? '1 : L'(1) << p4;
-      lo_last  <= tag4[TW-1];
-      lo_bank  <= tag4[TW-2];
-      lo_entry <= tag4[LG +: EW];
-    end else if (lo_next) begin
-      for (int m = 0; m < L; m++) yd[m] <= BW'(y2[m][SPLIT-1:0]);
-      ld_addr  <= DAW'(lo_entry) + DAW'(1) + (lo_bank ? DAW'(HALF) : '0);
-      fill_bank <= lo_bank;
+  end else begin : g_whole
+    // one write per word: the tile is full with the job's last word's write (a cycle before the split's)
+    always_ff @(posedge clk) begin
+      if (!rst_n || start) begin
+        ld_valid <= 1'b0;
+        fill     <= 1'b0;
+      end else begin
+        ld_valid <= tv[4];
+        fill     <= tv[4] && tag4[TW-1];
+      end
+      if (tv[4]) begin
+        for (int m = 0; m < L; m++) yd[m] <= BW'($signed(y2[m]));
+        ld_addr   <= (tag4[TW-2] ? DAW'(HALF) : '0) + DAW'(tag4[LG +: EW]);
+        ld_row    <= tag4[LG+EW] ? L'(1) << p4 : '1;
+        ld_col    <= tag4[LG+EW] ? '1 : L'(1) << p4;
+        fill_bank <= tag4[TW-2];
+      end
     end
   end
 

@@ -37,9 +37,9 @@ module attn_norm
 );
   localparam int NCPB = L / NL;
   localparam int KW   = NCPB > 1 ? $clog2(NCPB) : 1;
-  localparam int OF   = OPERAND_W - OPERAND_I;
+  localparam int KF   = ATTENTION_KV_W - ATTENTION_KV_I;   // V's fraction bits
   localparam int AF   = ACT_W - ACT_I;
-  localparam int OSH  = 31 + 24 + OF - AF;      // RECIP frac + EXP frac + operand frac - act frac
+  localparam int OSH  = 31 + 24 + KF - AF;      // RECIP frac + EXP frac + V frac - act frac
   localparam int LAT  = 4;                      // attn_norm_lane
 
   if (NL < 1 || L % NL != 0 || ACT_QUANT != 0 || RECIP_SOFTMAX_WO != 32 || EXP_OUT_FRAC != 24 ||

@@ -21,6 +21,34 @@ package attn_pkg;
     return U_HEAD + hw + U_RV_W;
   endfunction
 
+  // Array passes per K / V value (python_ref.kernels.attention.single_pass): 2 when K and V are wider
+  // than the 18-bit B port (hi 2^10 + lo, the shipped configs), 1 when they fit it whole
+  // (numerics.attention_kv at most 18 bits). A bank of the stationary store holds KV_PASSES entries per
+  // dim block (QK^T) or key block (AV).
+  localparam int KV_PASSES = model_pkg::ATTENTION_KV_SPLIT != 0 ? 2 : 1;
+  // the stationary store's depth: two banks of KV_PASSES * max(DB, KBMAX) entries (attention_core,
+  // attention.sv and linear_attention.sv size the array's store with it)
+  function automatic int stationary_depth(input int db, input int kbmax);
+    return 2 * KV_PASSES * (db > kbmax ? db : kbmax);
+  endfunction
+
+  // The per-row units' default widths for an L x L array (attention_core, attention.sv and
+  // linear_attention.sv; cosim.attention_schedule.Geometry.from_config mirrors them). They keep pace
+  // with the array: a score row takes KB DB NP steps, and per row the exp pass needs about
+  // (KB - 1) L / EL chunk cycles, the reciprocal units one result every ~58 / RU cycles, and the
+  // normaliser L / NL cycles per AV beat (an AV row has KB NP steps). One pass per product halves the
+  // array's steps, so it doubles the exp lanes, reciprocal units and normalisation lanes (edge_moe:
+  // 16, 8, 8 instead of 8, 4, 4); with fewer, the array idles in every AV phase.
+  function automatic int default_el(input int l);   // exp lanes
+    return l >= 16 ? (KV_PASSES == 1 ? l / 2 : l / 4) : 2;
+  endfunction
+  function automatic int default_ru(input int l);   // reciprocal units
+    return l >= 16 ? (KV_PASSES == 1 ? 8 : 4) : (KV_PASSES == 1 ? 4 : 2);
+  endfunction
+  function automatic int default_nl(input int l);   // normalisation lanes (6 DSP48E2 each)
+    return l >= 16 ? (KV_PASSES == 1 ? l / 4 : l / 8) : 2;
+  endfunction
+
   localparam int MUL_W = 32;
 
   // x * k modulo 2^MUL_W. A caller keeps the low bits it needs: the low n bits of a product depend

@@ -4,8 +4,10 @@
 // Input x_: one token row of qkv after the other (T rows of 3 D act values: Q | K | V), L act lanes
 // per beat (lane 0 in the low bits), 3 D / L beats per row; TLAST is ignored (the unit counts).
 // x_TREADY is a flip-flop: high from start until the layer's T * 3 D / L beats are accepted.
-// Each lane is assigned to the operand format (python_ref.kernels.attention step 1): round half up
-// at 2^-OPF (AP_RND), then symmetric saturation to +-(2^(OPW-1) - 1) (AP_SAT_SYM); 2 stages.
+// Each lane is assigned to q's format (Q) or K / V's (python_ref.kernels.attention step 1: q_format,
+// kv_format; the shipped configs: both formats.operand): round half up at the format's LSB (AP_RND),
+// then symmetric saturation to +-(2^(W-1) - 1) (AP_SAT_SYM); 2 stages, both conversions side by side
+// (each memory takes its own).
 // Q, K and V each hold TMAX * WPR words (WPR = D / L words per token) of L operands, word
 // t * WPR + j = columns j * L .. j * L + L - 1 of token t. loaded rises once every word is written.
 // Read ports: q_ (the step issuer) and kv_ (the tile loader; K and V read at one address), each
@@ -18,7 +20,8 @@ module attn_qkv_store
     parameter int L    = LINEAR_IN,
     parameter int TMAX = NUM_TOKENS,
     parameter int WPR  = FEATURE_DIM / L,          // words per token and per Q / K / V
-    parameter int OPW  = OPERAND_W,
+    parameter int QW   = ATTENTION_Q_W,            // q (Q memory), K and V (K, V memories)
+    parameter int KVW  = ATTENTION_KV_W,
     parameter int AWD  = $clog2(TMAX * WPR)
 ) (
     input  logic               clk,
@@ -30,20 +33,23 @@ module attn_qkv_store
     output logic               x_TREADY,
     output logic               loaded,
     input  logic [AWD-1:0]     q_raddr,
-    output logic [L*OPW-1:0]   q_rdata,
+    output logic [L*QW-1:0]    q_rdata,
     input  logic [AWD-1:0]     kv_raddr,
-    output logic [L*OPW-1:0]   k_rdata,
-    output logic [L*OPW-1:0]   v_rdata
+    output logic [L*KVW-1:0]   k_rdata,
+    output logic [L*KVW-1:0]   v_rdata
 );
-  localparam int AF = ACT_W - ACT_I;             // act fraction bits
-  localparam int OF = OPERAND_W - OPERAND_I;     // operand fraction bits
-  localparam int SH = AF - OF;                   // rounding shift of the conversion
-  localparam int RW = ACT_W + 1 - SH;            // rounded value, before saturation
-  localparam logic signed [RW-1:0] OMAX = RW'((1 << (OPW - 1)) - 1);
+  localparam int AF  = ACT_W - ACT_I;                            // act fraction bits
+  localparam int QSH = AF - (ATTENTION_Q_W - ATTENTION_Q_I);     // rounding shifts of the conversions
+  localparam int KSH = AF - (ATTENTION_KV_W - ATTENTION_KV_I);
+  localparam int QRW = ACT_W + 1 - QSH;                          // rounded values, before saturation
+  localparam int KRW = ACT_W + 1 - KSH;
+  localparam logic signed [QRW-1:0] QMAX = QRW'((1 << (QW - 1)) - 1);
+  localparam logic signed [KRW-1:0] KMAX = KRW'((1 << (KVW - 1)) - 1);
 
-  if (SH < 1 || OPERAND_QUANT != 2 || OPERAND_OVERFLOW != 3 || OPW != OPERAND_W || RW <= OPW || L < 1 ||
-      WPR < 1 || WPR * L != FEATURE_DIM) begin : g_chk
-    $error("attn_qkv_store: needs operand = ap_fixed<W,I,AP_RND,AP_SAT_SYM> with fewer fraction bits than act, and D = WPR * L");
+  if (QSH < 1 || KSH < 1 || ATTENTION_Q_QUANT != 2 || ATTENTION_Q_OVERFLOW != 3 || ATTENTION_KV_QUANT != 2 ||
+      ATTENTION_KV_OVERFLOW != 3 || QW != ATTENTION_Q_W || KVW != ATTENTION_KV_W || QRW <= QW || KRW <= KVW ||
+      L < 1 || WPR < 1 || WPR * L != FEATURE_DIM) begin : g_chk
+    $error("attn_qkv_store: needs q and K / V formats ap_fixed<W,I,AP_RND,AP_SAT_SYM> with fewer fraction bits than act, and D = WPR * L");
   end
 
   // ---- input beat accounting: sel (Q, K, V), j (word in the segment), a = t * WPR + j
@@ -114,19 +120,26 @@ module attn_qkv_store
 `endif
 
   // ---- conversion: stage 1 round, stage 2 saturate (+ write)
-  logic [L*RW-1:0]  r1;
-  logic [L*OPW-1:0] w2;
+  logic [L*QRW-1:0] rq1;
+  logic [L*KRW-1:0] rk1;
+  logic [L*QW-1:0]  wq2;
+  logic [L*KVW-1:0] wk2;
   logic             v1, v2, l1, l2;
   logic [1:0]       s1, s2;
   logic [AWD-1:0]   a1, a2;
   always_ff @(posedge clk) begin
     for (int i = 0; i < L; i++) begin
-      logic signed [ACT_W:0] xs;
-      logic signed [RW-1:0]  rv;
-      xs = (ACT_W+1)'($signed(x_TDATA[i*ACT_W +: ACT_W])) + (ACT_W+1)'(1 << (SH - 1));
-      r1[i*RW +: RW] <= RW'(xs >>> SH);
-      rv = $signed(r1[i*RW +: RW]);
-      w2[i*OPW +: OPW] <= rv > OMAX ? OPW'(OMAX) : rv < -OMAX ? OPW'(-OMAX) : OPW'(rv);
+      logic signed [ACT_W:0] xq, xk;
+      logic signed [QRW-1:0] rq;
+      logic signed [KRW-1:0] rk;
+      xq = (ACT_W+1)'($signed(x_TDATA[i*ACT_W +: ACT_W])) + (ACT_W+1)'(1 << (QSH - 1));
+      xk = (ACT_W+1)'($signed(x_TDATA[i*ACT_W +: ACT_W])) + (ACT_W+1)'(1 << (KSH - 1));
+      rq1[i*QRW +: QRW] <= QRW'(xq >>> QSH);
+      rk1[i*KRW +: KRW] <= KRW'(xk >>> KSH);
+      rq = $signed(rq1[i*QRW +: QRW]);
+      rk = $signed(rk1[i*KRW +: KRW]);
+      wq2[i*QW +: QW]   <= rq > QMAX ? QW'(QMAX) : rq < -QMAX ? QW'(-QMAX) : QW'(rq);
+      wk2[i*KVW +: KVW] <= rk > KMAX ? KVW'(KMAX) : rk < -KMAX ? KVW'(-KMAX) : KVW'(rk);
     end
     s1 <= sel;
     a1 <= a;
@@ -147,12 +160,12 @@ module attn_qkv_store
     end
   end
 
-  attn_ram #(.W(L * OPW), .DEPTH(TMAX * WPR), .AW(AWD)) u_q (
-      .clk(clk), .we(v2 && s2 == 2'd0), .waddr(a2), .wdata(w2), .raddr(q_raddr), .rdata(q_rdata));
-  attn_ram #(.W(L * OPW), .DEPTH(TMAX * WPR), .AW(AWD)) u_k (
-      .clk(clk), .we(v2 && s2 == 2'd1), .waddr(a2), .wdata(w2), .raddr(kv_raddr), .rdata(k_rdata));
-  attn_ram #(.W(L * OPW), .DEPTH(TMAX * WPR), .AW(AWD)) u_v (
-      .clk(clk), .we(v2 && s2 == 2'd2), .waddr(a2), .wdata(w2), .raddr(kv_raddr), .rdata(v_rdata));
+  attn_ram #(.W(L * QW), .DEPTH(TMAX * WPR), .AW(AWD)) u_q (
+      .clk(clk), .we(v2 && s2 == 2'd0), .waddr(a2), .wdata(wq2), .raddr(q_raddr), .rdata(q_rdata));
+  attn_ram #(.W(L * KVW), .DEPTH(TMAX * WPR), .AW(AWD)) u_k (
+      .clk(clk), .we(v2 && s2 == 2'd1), .waddr(a2), .wdata(wk2), .raddr(kv_raddr), .rdata(k_rdata));
+  attn_ram #(.W(L * KVW), .DEPTH(TMAX * WPR), .AW(AWD)) u_v (
+      .clk(clk), .we(v2 && s2 == 2'd2), .waddr(a2), .wdata(wk2), .raddr(kv_raddr), .rdata(v_rdata));
 endmodule
 
 `default_nettype wire

@@ -1,8 +1,8 @@
 // The score stage of the attention unit (rtl/src/attention.sv): takes the exact QK^T sums as they
 // leave the MAC array (one beat = L sums S[r][kb L + o], 64-bit out_acc) and
 //   * rounds and saturates them to the score format (python_ref.kernels.attention step 3):
-//     s = sat(floor((S + 2^(SSH-1)) / 2^SSH)), SSH = 2 F_op + g - F_score (S 2^-g has 2 F_op + g
-//     fraction bits; AP_RND = half up, AP_SAT to [-2^31, 2^31 - 1] raw);
+//     s = sat(floor((S + 2^(SSH-1)) / 2^SSH)), SSH = F_q + F_kv + g - F_score (S 2^-g has F_q + F_kv
+//     + g fraction bits; AP_RND = half up, AP_SAT to [-2^31, 2^31 - 1] raw);
 //   * writes them to the score buffer (two heads in flight: word par * TMAX * KBMAX + r KBMAX + kb,
 //     par = h mod 2, L scores per word; read by the exp pass);
 //   * keeps the row maximum m[par][r] = max over the row's keys < T (step 4a): a pipelined max tree
@@ -10,7 +10,7 @@
 //     entry in the max buffer (the first key block writes, the later ones compare);
 //   * counts the rows whose maximum is final (written by the last key block), head-major: the exp
 //     pass may start row r of head h once max_rows > h T + r.
-// Beats arrive at most every 2 cycles (2 DB steps per row), a row's next beat T * 2 DB cycles later.
+// Beats arrive at most every 2 cycles (NP DB >= 2 steps per row), a row's next beat T NP DB cycles later.
 // Pipeline from the out_valid cycle v: sum + rounding constant (v+1), saturate (v+2, buffer write),
 // max tree (v+3 .. v+2+LG), max read (address v+LG, data v+2+LG), compare and write (v+3+LG),
 // max_rows counts at the end of v+3+LG.
@@ -43,10 +43,11 @@ module attn_score
     input  logic [8:0]           m_raddr,     // exp pass: row maxima {par, r}
     output logic [SCORE_W-1:0]   m_rdata
 );
-  localparam int OF  = OPERAND_W - OPERAND_I;
+  localparam int QF  = ATTENTION_Q_W - ATTENTION_Q_I;   // q's and K's fraction bits
+  localparam int KF  = ATTENTION_KV_W - ATTENTION_KV_I;
   localparam int SF  = SCORE_W - SCORE_I;
   localparam int G   = $clog2(HEAD_DIM) / 2;           // head_dim = 4^G
-  localparam int SSH = 2 * OF + G - SF;                // rounding shift S -> score
+  localparam int SSH = QF + KF + G - SF;               // rounding shift S -> score
   localparam int SW  = SCORE_W;
   localparam int VW  = ACC_W - SSH;                    // the shifted sum
   localparam int LG  = $clog2(L);

@@ -40,9 +40,9 @@ module linear_attention
     parameter int W_BITS = LINEAR_W_BITS,
     parameter int W_ROWS = LINEAR_W_ROWS,
     parameter int TMAX = NUM_TOKENS,
-    parameter int EL   = LI >= 16 ? LI / 4 : 2,
-    parameter int RU   = LI >= 16 ? 4 : 2,
-    parameter int NL   = LI >= 16 ? LI / 8 : 2,
+    parameter int EL   = attn_pkg::default_el(LI),
+    parameter int RU   = attn_pkg::default_ru(LI),
+    parameter int NL   = attn_pkg::default_nl(LI),
     parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY
 ) (
     input  logic                      ap_clk,
@@ -113,7 +113,7 @@ module linear_attention
   // attention_core's array (attention.sv)
   localparam int A_DB     = HEAD_DIM / LI;
   localparam int A_KBMAX  = (TMAX + LI - 1) / LI;
-  localparam int A_DEPTH  = 4 * (A_DB > A_KBMAX ? A_DB : A_KBMAX);
+  localparam int A_DEPTH  = attn_pkg::stationary_depth(A_DB, A_KBMAX);
   localparam int A_DAW    = $clog2(A_DEPTH);
   localparam int A_HW     = NUM_HEADS > 1 ? $clog2(NUM_HEADS) : 1;
   localparam int A_UW     = 32 + A_HW + 4 + 8 + 2;

@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 46d5dab41f7847c9) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 519f8a088e92f2a6) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -143,9 +143,15 @@ constexpr int LINEAR_W_ROWS = 2;
 constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 512;
 constexpr int ATTENTION_HEAD_SHIFT = 2;
 constexpr int ATTENTION_MAX_TOKENS = 17;
-constexpr int ATTENTION_KV_SPLIT = 1;
-constexpr int ATTENTION_Q_IS_OPERAND = 1;
-constexpr int ATTENTION_KV_IS_OPERAND = 1;
+constexpr int ATTENTION_KV_SPLIT = 0;
+constexpr int ATTENTION_Q_W = 26;
+constexpr int ATTENTION_Q_I = 8;
+constexpr int ATTENTION_Q_QUANT = 2;
+constexpr int ATTENTION_Q_OVERFLOW = 3;
+constexpr int ATTENTION_KV_W = 18;
+constexpr int ATTENTION_KV_I = 7;
+constexpr int ATTENTION_KV_QUANT = 2;
+constexpr int ATTENTION_KV_OVERFLOW = 3;
 constexpr int MOE_TOKEN_CYCLES = 8;
 constexpr int MOE_DESC_WORDS = 78;
 constexpr int MOE_KIND_GATE = 1;
@@ -299,16 +305,22 @@ struct linear_config {
 
 // ---- multi-head attention on the MAC array (python_ref/kernels/attention.py)
 struct attention_config {
-    typedef ap_fixed<27,9,AP_RND,AP_SAT_SYM> q_t;  // q on the array's A port (numerics.attention_q, else formats.operand)
-    typedef ap_fixed<27,9,AP_RND,AP_SAT_SYM> kv_t;  // K and V on the B port (numerics.attention_kv, else formats.operand)
-    typedef ap_fixed<58,22,AP_TRN,AP_WRAP> s_acc_t;  // exact q.k (F_q + F_kv fraction bits)
-    typedef ap_fixed<58,20,AP_TRN,AP_WRAP> s_scaled_t;  // the same raw bits read as S * 2^-g (F_q + F_kv + g fraction bits)
-    typedef ap_fixed<57,15,AP_TRN,AP_WRAP> u_acc_t;  // exact e.v (F_exp + F_kv fraction bits)
+    typedef ap_fixed<26,8,AP_RND,AP_SAT_SYM> q_t;  // q on the array's A port (numerics.attention_q, else formats.operand)
+    typedef ap_fixed<18,7,AP_RND,AP_SAT_SYM> kv_t;  // K and V on the B port (numerics.attention_kv, else formats.operand)
+    typedef ap_fixed<48,19,AP_TRN,AP_WRAP> s_acc_t;  // exact q.k (F_q + F_kv fraction bits)
+    typedef ap_fixed<48,17,AP_TRN,AP_WRAP> s_scaled_t;  // the same raw bits read as S * 2^-g (F_q + F_kv + g fraction bits)
+    typedef ap_fixed<48,13,AP_TRN,AP_WRAP> u_acc_t;  // exact e.v (F_exp + F_kv fraction bits)
     static const int head_shift = ATTENTION_HEAD_SHIFT;  // g: head_dim = 4^g, d^-1/2 = 2^-g (an exact shift)
     static const int max_tokens = ATTENTION_MAX_TOKENS;  // tokens per layer: the on-chip buffers' row count
     static const int kv_split = ATTENTION_KV_SPLIT;  // 1: K and V split hi / lo (two array passes); 0: one pass
-    static const int q_is_operand = ATTENTION_Q_IS_OPERAND;  // 1: q in formats.operand
-    static const int kv_is_operand = ATTENTION_KV_IS_OPERAND;  // 1: K and V in formats.operand
+    static const int q_w = ATTENTION_Q_W;  // q bits
+    static const int q_i = ATTENTION_Q_I;  // q integer bits
+    static const int q_quant = ATTENTION_Q_QUANT;  // q quantization code (RND)
+    static const int q_overflow = ATTENTION_Q_OVERFLOW;  // q overflow code (SAT_SYM)
+    static const int kv_w = ATTENTION_KV_W;  // kv bits
+    static const int kv_i = ATTENTION_KV_I;  // kv integer bits
+    static const int kv_quant = ATTENTION_KV_QUANT;  // kv quantization code (RND)
+    static const int kv_overflow = ATTENTION_KV_OVERFLOW;  // kv overflow code (SAT_SYM)
 };
 
 // ---- MoE router and call descriptors (python_ref/kernels/moe.py)

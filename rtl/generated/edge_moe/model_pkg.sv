@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 2ffbe45614c60d54) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 769dd12218a00b1b) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -139,9 +139,15 @@ package model_pkg;
   localparam int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
   localparam int ATTENTION_HEAD_SHIFT = 3;
   localparam int ATTENTION_MAX_TOKENS = 129;
-  localparam int ATTENTION_KV_SPLIT = 1;
-  localparam int ATTENTION_Q_IS_OPERAND = 1;
-  localparam int ATTENTION_KV_IS_OPERAND = 1;
+  localparam int ATTENTION_KV_SPLIT = 0;
+  localparam int ATTENTION_Q_W = 26;
+  localparam int ATTENTION_Q_I = 8;
+  localparam int ATTENTION_Q_QUANT = 2;
+  localparam int ATTENTION_Q_OVERFLOW = 3;
+  localparam int ATTENTION_KV_W = 18;
+  localparam int ATTENTION_KV_I = 7;
+  localparam int ATTENTION_KV_QUANT = 2;
+  localparam int ATTENTION_KV_OVERFLOW = 3;
   localparam int MOE_TOKEN_CYCLES = 6;
   localparam int MOE_DESC_WORDS = 550;
   localparam int MOE_KIND_GATE = 1;

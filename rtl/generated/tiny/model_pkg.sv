@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 46d5dab41f7847c9) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 519f8a088e92f2a6) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: tiny
@@ -139,9 +139,15 @@ package model_pkg;
   localparam int LINEAR_WEIGHT_FIFO_DEPTH = 512;
   localparam int ATTENTION_HEAD_SHIFT = 2;
   localparam int ATTENTION_MAX_TOKENS = 17;
-  localparam int ATTENTION_KV_SPLIT = 1;
-  localparam int ATTENTION_Q_IS_OPERAND = 1;
-  localparam int ATTENTION_KV_IS_OPERAND = 1;
+  localparam int ATTENTION_KV_SPLIT = 0;
+  localparam int ATTENTION_Q_W = 26;
+  localparam int ATTENTION_Q_I = 8;
+  localparam int ATTENTION_Q_QUANT = 2;
+  localparam int ATTENTION_Q_OVERFLOW = 3;
+  localparam int ATTENTION_KV_W = 18;
+  localparam int ATTENTION_KV_I = 7;
+  localparam int ATTENTION_KV_QUANT = 2;
+  localparam int ATTENTION_KV_OVERFLOW = 3;
   localparam int MOE_TOKEN_CYCLES = 8;
   localparam int MOE_DESC_WORDS = 78;
   localparam int MOE_KIND_GATE = 1;
