@@ -82,6 +82,16 @@ def word_rows(cfg: Config, w_bits: int | None, w_rows: int | None, li: int | Non
     return bits, w_rows
 
 
+def check_unit_rows(cfg: Config, unit: str, w_bits: int, w_rows: int, li: int | None = None,
+                    lo: int | None = None) -> None:
+    """A bench's unit (its W_BITS / W_ROWS on an LI x LO tile) must pack its w_ words as the schedule
+    models assume (:func:`word_rows`); a ValueError names the unit and both values otherwise."""
+    want = word_rows(cfg, w_bits, None, li, lo)[1]
+    if want != w_rows:
+        raise ValueError(f"{unit}: W_ROWS {w_rows} on a {w_bits}-bit word, the schedule models expect {want} "
+                         f"(hardware.weight_word)")
+
+
 def predicted_cycles(cfg: Config, n_out: int, n_in: int, rows: int, gelu: bool, lo: int | None = None,
                      li: int | None = None, w_bits: int | None = None, throttle: Throttle | None = None,
                      w_rows: int | None = None) -> Prediction:

@@ -38,7 +38,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_jobs import B_KIND, W_KIND
-from cosim.linear_schedule import Sequence, SeqCall, Throttle, predicted_cycles, word_rows
+from cosim.linear_schedule import Sequence, SeqCall, Throttle, check_unit_rows, predicted_cycles
 from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma
@@ -979,10 +979,9 @@ async def test_frame_sequence(dut):
         raise ValueError(f"run parameter frame: {e.params.extra['frame']!r} is not one of {', '.join(routings)}")
     # the frame's DDR bandwidth is the run's w_rate (weights per cycle at the configured clock)
     gbs = tb.ddr.rate * fs.WEIGHT_BYTES * cfg.hardware.clock_mhz * 1e6 / 1e9 if tb.ddr else fs.DEFAULT_DDR_GBS
-    if word_rows(cfg, tb.w_bits, None) != (tb.w_bits, tb.w_rows) or (tb.li, tb.lo) != (cfg.hardware.linear_in,
-                                                                                       cfg.hardware.linear_out):
-        raise ValueError(f"frame sequence: the frame model runs the config's tile and a {tb.w_bits}-bit word with "
-                         f"{word_rows(cfg, tb.w_bits, None)[1]} row(s); the unit has LI {tb.li}, LO {tb.lo}, W_ROWS {tb.w_rows}")
+    if (tb.li, tb.lo) != (cfg.hardware.linear_in, cfg.hardware.linear_out):
+        raise ValueError(f"frame sequence: the frame model runs the config's tile; the unit has LI {tb.li}, LO {tb.lo}")
+    check_unit_rows(cfg, "frame sequence", tb.w_bits, tb.w_rows)
     frame = fs.compose(cfg, routing(cfg), gbs=gbs, w_bits=tb.w_bits, fifo_depth=tb.fifo_depth)
     if tb.ddr != fs.ddr_throttle(cfg, frame.gbs, tb.w_bits):
         raise ValueError(f"run parameters w_rate / w_burst: the frame streams weights as "

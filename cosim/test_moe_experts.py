@@ -25,7 +25,7 @@ from cosim.moe_vectors import expert_call_cycles, routing_cases, seeded_moe_weig
 from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_linear import words_to_lanes
 from cosim.vectors import rand_raw
-from cosim.linear_schedule import word_rows
+from cosim.linear_schedule import check_unit_rows
 from python_ref.kernels.linear import pack_matrix_w, pack_vector_axi
 from python_ref.kernels.moe import (MoEWeights, decode_descriptors, descriptor_words, expert_schedule, gate_logits,
                                     route, run_schedule)
@@ -50,9 +50,7 @@ class ExpertsTB(StreamTB):
         self.axi = cfg.hardware.axi_width             # b_ word
         self.w_bits = len(dut.w_TDATA)                 # w_ word: the unit's W_BITS
         self.w_rows = int(dut.W_ROWS.value)            # rows per w_ word (pack_matrix_w)
-        if word_rows(cfg, self.w_bits, None)[1] != self.w_rows:
-            raise ValueError(f"moe_experts: W_ROWS {self.w_rows} on a {self.w_bits}-bit word, the schedule models "
-                             f"expect {word_rows(cfg, self.w_bits, None)[1]} (hardware.weight_word)")
+        check_unit_rows(cfg, "moe_experts", self.w_bits, self.w_rows)
 
         def src(name, lane):
             s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), self.clk, self.rst_n,

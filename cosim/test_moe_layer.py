@@ -35,7 +35,7 @@ from cosim.tb import STALL_PATTERNS, AxiStreamDataBus, StreamTB, random_pauses
 from cosim.test_moe_experts import ExpertsTB, random_layer, random_weights
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma, Segment, WeightFifo
-from cosim.linear_schedule import word_rows
+from cosim.linear_schedule import check_unit_rows
 from python_ref.kernels.linear import pack_matrix_w, pack_vector_axi, w_image_words
 from python_ref.kernels.moe import MoEWeights, gate_logits, route
 
@@ -186,9 +186,7 @@ class LayerTB(StreamTB):
         self.axi = cfg.hardware.axi_width             # ddrb_ word
         self.w_bits = len(dut.ddr_TDATA)               # ddr_ / w_ word: the top's W_BITS
         self.w_rows = int(self.top.W_ROWS.value)       # rows per w_ word (pack_matrix_w)
-        if word_rows(cfg, self.w_bits, None)[1] != self.w_rows:
-            raise ValueError(f"moe_layer: W_ROWS {self.w_rows} on a {self.w_bits}-bit word, the schedule models "
-                             f"expect {word_rows(cfg, self.w_bits, None)[1]} (hardware.weight_word)")
+        check_unit_rows(cfg, "moe_layer", self.w_bits, self.w_rows)
         e = self.w_bits // self.wfmt.width
 
         def image_words(n_out, n_in):   # pack_matrix_w

@@ -12,7 +12,8 @@
 // from the word (SEG = min(E, LI), LI with two rows: a segment is part of one tile column), side by
 // side with one bias per step (LO bias steps; biases past out_dim are zero), then one cycle to hand
 // the bank over (full[bank]). So a block takes 3 + max(LO, ceil(rows_in_block / W_ROWS) * steps_per_row)
-// cycles when its words arrive in time (steps_per_row = ceil(in/E) * E/SEG; ceil(in/LI) with two rows). A bank is refilled only after the issue side consumed (consume_bank) and released it
+// cycles when its words arrive in time (steps_per_row = ceil(in/E) * E/SEG; ceil(in/LI) with two
+// rows). A bank is refilled only after the issue side consumed (consume_bank) and released it
 // (release_bank, LI cycles later: the array's last rows still read it in between).
 //
 // Store layout: entry {bank, ib} of cell (i, o) holds W[block*LO + o][ib*LI + i] in linear_w_t
@@ -166,7 +167,7 @@ module linear_loader
   // update from the w_ slice's valid, 3 LUT into c_left, was 3.02 ns in linear on edge_moe). Only
   // several steps per word (E > LI) can step past in_dim within a row's last word.
   wire           seg_ok = QW == 1 || seg_in;
-  logic [15:0]   words_m1;       // ceil(in_dim / E) - 1, per call
+  logic [15:0]   words_m1;       // ceil(in_dim / (E / W_ROWS)) - 1, per call: w_ words per row step
 
   // fin_arm == (state == HANDOVER && !more), registered: the caller's lbusy waits on fin behind its
   // own hold term (pend && active), and the state decode with `more` in front of it was 4 LUT, 3.04 ns
