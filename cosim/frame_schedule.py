@@ -26,8 +26,9 @@ Each call's cycles come from the best source the project has, and every :class:`
   call's cycles on its own (``predicted_cycles``).
 * ``attention``: ``cosim.attention_schedule.predict`` (the attention RTL's cycle model, equal to the
   measurement on every T) when that module is importable; otherwise the analytic step count of the
-  same unit (input beats 3 T D / L + array steps 4 H T ceil(T/L) d/L, the hi/lo split of
-  docs/attention.md), a lower bound that leaves out the loader and output fills.
+  same unit (input beats 3 T D / L + array steps 2 NP H T ceil(T/L) d/L, NP = 1 with K / V whole on
+  the B port, 2 with the hi/lo split of docs/attention.md), a lower bound that leaves out the loader
+  and output fills and the zero steps of one-block rows.
 * ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
   (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(138 / P) statistics engines
   round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 12); a call of
@@ -59,6 +60,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from python_ref.config import Config
+from python_ref.kernels.attention import single_pass
 from python_ref.kernels.linear import elements_per_word, w_image_words as _image_words
 from python_ref.kernels.softmax import RECIP_INTERVAL, lanes as softmax_lanes, reciprocals as softmax_reciprocals
 
@@ -209,8 +211,9 @@ def attention_cycles(cfg: Config, tokens: int, model="auto") -> tuple[int, str]:
     m, L = cfg.model, cfg.hardware.linear_in
     kb = -(-tokens // L)
     in_beats = 3 * tokens * m.dim // L
-    steps = 2 * m.heads * (kb * tokens * 2 * (m.head_dim // L))
-    return in_beats + steps, "analytic step count (docs/attention.md hi/lo split; lower bound, no fills)"
+    passes = 1 if single_pass(cfg) else 2
+    steps = 2 * m.heads * (kb * tokens * passes * (m.head_dim // L))
+    return in_beats + steps, "analytic step count (docs/attention.md; lower bound, no fills)"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from python_ref.config import Config, parse_config
+from python_ref.kernels import attention as attn
 from scripts.cli import config_or_exit, images_or_exit
 
 PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")
@@ -62,28 +63,39 @@ W8 = {"format": {"width": 8, "int": 8, "quant": "RND", "overflow": "SAT_SYM"},  
 RND_ROLES = ("weight", "gate_weight", "attn_bias", "bias", "norm_param", "patch_weight", "act")
 
 
+Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}  # q max 7.7: what L = 32 leaves of the P register
+
+
 def _set_rnd(d: dict) -> None:
     for role in RND_ROLES[:-1]:
         d["formats"][role]["quant"] = "RND"
 
 
+def _exact(d: dict, **numerics) -> None:
+    """(2): exact linear sums (unless ``numerics`` says otherwise) with q, K and V in formats.operand
+    (the attention operands left out: K and V split hi / lo on the array), then ``numerics`` on top."""
+    for key in ("attention_kv", "attention_q"):
+        d["numerics"].pop(key, None)
+    d["numerics"].update({"linear_sum": "exact", **numerics})
+
+
 VARIANTS = OrderedDict([
     ("per_product", ("(1) Edge-MoE's rule: act operand, every product floored to act",
-                     lambda d: d["numerics"].update(linear_sum="per_product"))),
-    ("exact", ("(2) 27-bit operand, exact sums, one rounding (DSP48E2 27 x 18)",
-               lambda d: d["numerics"].update(linear_sum="exact"))),
-    ("exact_kv18", ("(3) = (2) + 18-bit K and V in attention (ap_fixed<18,7,RND,SAT_SYM>)",
-                    lambda d: d["numerics"].update(linear_sum="exact", attention_kv=KV18))),
+                     lambda d: _exact(d, linear_sum="per_product"))),
+    ("exact", ("(2) 27-bit operand, exact sums, one rounding (DSP48E2 27 x 18); K and V split hi / lo",
+               lambda d: _exact(d))),
+    ("exact_kv18", ("(3) = (2) + 18-bit K and V, 26-bit q in attention (ap_fixed<18,7> / <26,8>, RND, SAT_SYM)",
+                    lambda d: _exact(d, attention_kv=KV18, attention_q=Q26))),
     ("exact_experts8", ("(4) = (2) + 8-bit expert weights, per-output-channel 18-bit scale",
-                        lambda d: d["numerics"].update(linear_sum="exact", expert_weights=W8))),
+                        lambda d: _exact(d, expert_weights=W8))),
     ("exact_experts8_dense", ("(4') = (4) also on the dense MLP fc1/fc2 (proxy: trained weights)",
-                              lambda d: d["numerics"].update(linear_sum="exact", expert_weights={**W8, "dense_mlp": True}))),
+                              lambda d: _exact(d, expert_weights={**W8, "dense_mlp": True}))),
     ("exact_minimax", ("(5) = (2) + the minimax GELU table (same ROM)",
-                       lambda d: (d["numerics"].update(linear_sum="exact"), d["hardware"]["gelu"].update(method="minimax")))),
+                       lambda d: (_exact(d), d["hardware"]["gelu"].update(method="minimax")))),
     ("exact_edge_gelu", ("(5') = (2) + Edge-MoE's GELU table",
-                         lambda d: (d["numerics"].update(linear_sum="exact"), d["hardware"]["gelu"].update(method="edge_moe")))),
+                         lambda d: (_exact(d), d["hardware"]["gelu"].update(method="edge_moe")))),
     ("exact_rnd", ("(6) = (2) + weights converted to nearest (RND) instead of floor (TRN)",
-                   lambda d: (d["numerics"].update(linear_sum="exact"), _set_rnd(d)))),
+                   lambda d: (_exact(d), _set_rnd(d)))),
 ])
 
 
@@ -688,7 +700,7 @@ def perf_model_estimates() -> dict | None:
 HARDWARE = {  # variant -> (DSP48E2 per MAC of the linear array, note)
     "per_product": ("2", "32 x 18 products (docs/linear.md: 512 DSP for the 16 x 16 array); P1 at 2 DSP/MAC: 2,498 DSP"),
     "exact": ("1", "27 x 18 DSP48E2, exact cascade sums (performance.md 4.1); P1 4.00 ms"),
-    "exact_kv18": ("1", "QK^T/AV without the hi/lo split: half the attention array cycles"),
+    "exact_kv18": ("1", "QK^T/AV without the hi/lo split: half the attention array cycles (the shipped form)"),
     "exact_experts8": ("1", "27 x 8 products: still 1 DSP/MAC (no packing with a 27-bit operand); + 1 scale multiply "
                             "per output"),
     "exact_experts8_dense": ("1", "as (4); dense weights also halve"),
@@ -783,7 +795,8 @@ def main(argv=None) -> int:
     sections = OrderedDict()
     g = goals(main_runs, cfg)
     sections["accuracy_goals"] = (
-        f"Config `{cfg.name}` as shipped (`numerics.linear_sum: {cfg.numerics.linear_sum}`, GELU table "
+        f"Config `{cfg.name}` as shipped (`numerics.linear_sum: {cfg.numerics.linear_sum}`, attention q "
+        f"`{attn.q_format(cfg).c_type}` and K / V `{attn.kv_format(cfg).c_type}`, GELU table "
         f"`{cfg.hardware.gelu.method}`), {len(pub)} published and {len(seeded)} seeded runs:\n\n"
         "| goal | met | detail |\n|---|---|---|\n"
         + "\n".join(f"| {name} | {'yes' if ok else '**NO**'} | {detail} |" for name, ok, detail in g))

@@ -28,7 +28,7 @@ import numpy as np
 
 
 from cosim.attention_vectors import adversarial_sets, random_sets, real_float, real_missing_reason
-from python_ref.kernels.attention import attention
+from python_ref.kernels.attention import attention, kv_format, q_format
 from python_ref.kernels.softmax import PROB_FORMAT, rotated_order, softmax_raw
 from scripts.cli import config_or_exit
 from scripts.results_doc import update_section
@@ -73,8 +73,9 @@ class Case:
         act, sc = cfg.fmt("act"), cfg.fmt("score")
         self.res = attention(qkv, cfg)
         self.s_ref, self.p_ref, self.o_ref = float_attention(qkv, cfg)
-        op = cfg.fmt("operand")  # float64 on the operands as the array sees them (after RND, SAT_SYM)
-        self.s_op, _, self.o_op = float_heads(op.to_float(self.res.q), op.to_float(self.res.k), op.to_float(self.res.v))
+        # float64 on the operands as the array sees them (after RND, SAT_SYM to q's and K / V's formats)
+        qf, kvf = q_format(cfg), kv_format(cfg)
+        self.s_op, _, self.o_op = float_heads(qf.to_float(self.res.q), kvf.to_float(self.res.k), kvf.to_float(self.res.v))
         self.out = act.to_float(self.res.out)
         self.s_fix = sc.to_float(self.res.s)
         H, T, _ = self.res.s.shape
@@ -171,7 +172,7 @@ def speed(cfg, qkv, repeats: int = 20) -> str:
 def config_section(cfg) -> list[str]:
     m = cfg.model
     out = [f"### {cfg.name}: {m.heads} heads, head_dim {m.head_dim}, T = {m.tokens}", ""]
-    out.append(f"Formats: act {cfg.fmt('act').c_type}, operand {cfg.fmt('operand').c_type}, "
+    out.append(f"Formats: act {cfg.fmt('act').c_type}, q {q_format(cfg).c_type}, K and V {kv_format(cfg).c_type}, "
                f"score {cfg.fmt('score').c_type}.")
     out.append("")
     reason = real_missing_reason(cfg)
@@ -184,7 +185,7 @@ def config_section(cfg) -> list[str]:
     rnd = [Case(k, v, cfg) for k, v in random_sets(cfg).items()]
     out += ["Two references: float64 attention of the act-quantized qkv (the kernel's whole error, operand "
             "conversion included), and float64 attention of the operands q, k, v as the array sees them (after "
-            "the RND / SAT_SYM conversion to the operand format: what the array, the score rounding, the softmax "
+            "the RND / SAT_SYM conversion to q's and K / V's formats: what the array, the score rounding, the softmax "
             "and the final rounding add).", ""]
     if real_cases:
         out += ["#### Real qkv (published weights, Edge-MoE frame): attn_out", ""]

@@ -17,18 +17,16 @@ from python_ref.kernels.attention import attention_raw, single_pass
 pytestmark = pytest.mark.csim
 
 
-KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}   # format study (3), docs/accuracy.md
-Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}
-
-
-def single_pass_config(name):
-    """The shipped config with 18-bit K / V and a 26-bit q (numerics.attention_kv / attention_q): the
-    array's single-pass form, which python_ref and the C++ implement (the RTL not yet)."""
+def split_form_config(name):
+    """The shipped config with q, K and V in formats.operand (numerics.attention_q / attention_kv left
+    out): the 27-bit K / V the array takes split hi / lo. The shipped configs give K and V 18 bits (one
+    pass); this form stays specified, in C++ and in the RTL, and runs here."""
     raw = load_config(name).as_dict()
-    raw["name"] = f"{name}_kv18"
-    raw["numerics"].update(attention_kv=KV18, attention_q=Q26)
-    cfg = parse_config(raw, f"{name}_kv18.yaml")
-    assert single_pass(cfg)
+    raw["name"] = f"{name}_kv27"
+    for key in ("attention_kv", "attention_q"):
+        raw["numerics"].pop(key, None)
+    cfg = parse_config(raw, f"{name}_kv27.yaml")
+    assert not single_pass(cfg) and single_pass(load_config(name))
     return cfg
 
 
@@ -78,11 +76,11 @@ def test_real_layers(tmp_path):
     assert res.exact and vec.expected.size == 2 * cfg.model.tokens * cfg.model.dim, res.stderr[-2000:]
 
 
-def test_single_pass_tiny(tmp_path):
-    """tiny with 18-bit K / V and a 26-bit q: the registered vector set (every named set, >= 10^5
-    outputs, where full-range operands saturate the narrower formats) and every T = 1 .. 17, bit for
-    bit; python_ref's expectation differs from the split form's on them, so the formats are in use."""
-    cfg = single_pass_config("tiny")
+def test_split_form_tiny(tmp_path):
+    """tiny with q, K and V in the 27-bit operand: the registered vector set (every named set, >= 10^5
+    outputs, with the operand corners at that format) and every T = 1 .. 17, bit for bit; python_ref's
+    expectation differs from the shipped formats' on them, so the formats are in use."""
+    cfg = split_form_config("tiny")
     v = attention_csim(cfg)
     tokens = v.inputs["tokens.txt"]
     qkv = v.inputs["qkv.txt"]
@@ -95,15 +93,15 @@ def test_single_pass_tiny(tmp_path):
         sets.update({f"T={T} {k}": x for k, x in random_sets(cfg, T, count=1, seed=400 + T).items()})
     vec, res = run_sets(cfg, sets, tmp_path)
     assert res.exact and vec.expected.size >= MIN_CSIM_VALUES, res.stderr[-2000:]
-    split = np.concatenate([attention_raw(x, load_config("tiny")).reshape(-1) for x in sets.values()])
-    assert np.count_nonzero(split != vec.expected) > 0
+    shipped = np.concatenate([attention_raw(x, load_config("tiny")).reshape(-1) for x in sets.values()])
+    assert np.count_nonzero(shipped != vec.expected) > 0
 
 
 @pytest.mark.slow
-def test_single_pass_edge_moe(tmp_path):
-    """edge_moe with 18-bit K / V and a 26-bit q: T = 31, 33, 129 (random, full range) and the real
-    layers when present."""
-    cfg = single_pass_config("edge_moe")
+def test_split_form_edge_moe(tmp_path):
+    """edge_moe with q, K and V in the 27-bit operand: T = 31, 33, 129 (random, full range) and the
+    real layers when present."""
+    cfg = split_form_config("edge_moe")
     sets = {}
     for T in (31, 33, cfg.model.tokens):
         sets.update({f"T={T} {k}": v for k, v in random_sets(cfg, T, count=1, seed=500 + T).items()})

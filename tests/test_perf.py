@@ -19,7 +19,7 @@ import pytest
 from cosim import frame_schedule as fs
 from cosim.linear_schedule import Throttle, predicted_cycles
 from cosim.toolchain import REPO_ROOT
-from python_ref.config import load_config
+from python_ref.config import load_config, parse_config
 
 
 @pytest.fixture(scope="module")
@@ -236,9 +236,14 @@ def test_attention_uses_the_cycle_model_when_importable(edge):
     f = fs.compose(edge, fs.concentrated_routing(edge), attention=fake)
     att = [c for c in f.calls if c.unit == "attention"]
     assert len(att) == edge.model.layers and all(c.cycles == 12_345 for c in att)
-    # the analytic fallback: input beats + array steps (hi/lo split), docs/attention.md
+    # the analytic fallback: input beats + array steps (one pass per product: 1,290 a head and phase),
+    # docs/attention.md; with K / V split hi / lo twice the steps
     cyc, src = fs.attention_cycles(edge, 129, "analytic")
-    assert cyc == 3 * 129 * 192 // 32 + 6 * 2580 and src.startswith("analytic")
+    assert cyc == 3 * 129 * 192 // 32 + 6 * 1290 and src.startswith("analytic")
+    raw = edge.as_dict()
+    del raw["numerics"]["attention_kv"], raw["numerics"]["attention_q"]
+    split = parse_config(raw, "edge_moe.yaml (K / V split)")
+    assert fs.attention_cycles(split, 129, "analytic")[0] == 3 * 129 * 192 // 32 + 6 * 2580
     mod = fs.attention_model()
     cyc, src = fs.attention_cycles(edge, 129)
     if mod is None:

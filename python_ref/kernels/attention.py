@@ -8,62 +8,66 @@ this kernel (it is an ordinary linear layer).
 
 Architecture (decided, docs/attention.md and ../shared/design/performance.md section 4.3): QK^T and
 AV run on the unified LI x LO array of DSP48E2 (27 x 18 bits): the activation operand (q, or the
-exp values e) on the 27-bit A port, the stationary operand (K, or V) on the 18-bit B port, split
-into a signed hi part and an unsigned lo part. Every dot product is EXACT and each result is
-rounded once. The softmax is TWO-PASS with DEFERRED normalisation: the row maximum is taken as the
-scores leave the array, then one exp per score, an exact sum, one reciprocal per row, and the
-multiply by 1/sum happens once per OUTPUT (after AV), not once per score.
+exp values e) on the 27-bit A port, the stationary operand (K, or V) on the 18-bit B port, whole
+(one array pass per product: the shipped configs) or, when the config gives K and V more than 18
+bits, split into a signed hi part and an unsigned lo part (two passes). Every dot product is EXACT
+and each result is rounded once. The softmax is TWO-PASS with DEFERRED normalisation: the row
+maximum is taken as the scores leave the array, then one exp per score, an exact sum, one
+reciprocal per row, and the multiply by 1/sum happens once per OUTPUT (after AV), not once per score.
 
 Formats (shipped configs; ``F_x`` = fraction bits; all come from the config and the softmax units):
 
-==========  ==========================================  ====  ======================================
-quantity    format                                      F     how it is produced
-==========  ==========================================  ====  ======================================
-qkv         act   ap_fixed<32,10,AP_TRN,AP_WRAP>        22    input (raw integers)
-q, k, v     operand ap_fixed<27,9,AP_RND,AP_SAT_SYM>    18    assignment act -> operand (RND, SAT_SYM)
-S = q.k     exact integer                               36    sum of d exact products (no rounding)
-s           score ap_fixed<32,10,AP_RND,AP_SAT>         22    assignment of S * 2^-g (one rounding)
-m           score format                                22    exact row maximum of s
-s - m       exact ap_fixed<33,11>, <= 0                 22    exact difference
-e           EXP_FORMAT ap_ufixed<25,1>                  24    exp unit (python_ref.kernels.exp)
-sigma       SUM_FORMAT ap_ufixed<32,8>                  24    exact sum of the row's e
-r           RECIP_FORMAT ap_ufixed<32,1>                31    reciprocal unit, round(2^55 / sigma)
-U = e.v     exact integer                               42    sum of T exact products (no rounding)
-r * U       exact integer                               73    one exact product per output
-o           act   ap_fixed<32,10,AP_TRN,AP_WRAP>        22    assignment of r * U (act's Q and O modes)
-==========  ==========================================  ====  ======================================
+==========  ==============================================  ====  ==================================
+quantity    format                                          F     how it is produced
+==========  ==============================================  ====  ==================================
+qkv         act   ap_fixed<32,10,AP_TRN,AP_WRAP>            22    input (raw integers)
+q           attention_q  ap_fixed<26,8,AP_RND,AP_SAT_SYM>   18    assignment act -> q (RND, SAT_SYM)
+k, v        attention_kv ap_fixed<18,7,AP_RND,AP_SAT_SYM>   11    assignment act -> kv (RND, SAT_SYM)
+S = q.k     exact integer                                   29    sum of d exact products (no rounding)
+s           score ap_fixed<32,10,AP_RND,AP_SAT>             22    assignment of S * 2^-g (one rounding)
+m           score format                                    22    exact row maximum of s
+s - m       exact ap_fixed<33,11>, <= 0                     22    exact difference
+e           EXP_FORMAT ap_ufixed<25,1>                      24    exp unit (python_ref.kernels.exp)
+sigma       SUM_FORMAT ap_ufixed<32,8>                      24    exact sum of the row's e
+r           RECIP_FORMAT ap_ufixed<32,1>                    31    reciprocal unit, round(2^55 / sigma)
+U = e.v     exact integer                                   35    sum of T exact products (no rounding)
+r * U       exact integer                                   66    one exact product per output
+o           act   ap_fixed<32,10,AP_TRN,AP_WRAP>            22    assignment of r * U (act's Q and O modes)
+==========  ==============================================  ====  ==================================
 
 Definition, per head h (d = head_dim = 4^g, so d^-1/2 = 2^-g is an exact shift; other head dims
 are rejected naming model.dim and model.heads):
 
-1. ``q, k, v = operand(Q_h), operand(K_h), operand(V_h)``: assignment from the activation format
-   (22 fraction bits) to the operand format (18): round half up (AP_RND) at 2^-18, then symmetric
-   saturation (AP_SAT_SYM) to [-(2^26 - 1), 2^26 - 1] raw, i.e. |x| <= 256 - 2^-18.
-2. ``S_ij = sum_c q_ic k_jc``, exact (36 fraction bits).
-3. ``s_ij = score(S_ij * 2^-g)``: the exact value (36 + g fraction bits) assigned once to the score
+1. ``q = qf(Q_h)``, ``k, v = kvf(K_h), kvf(V_h)``: assignments from the activation format (22
+   fraction bits) to q's format (:func:`q_format`: ``numerics.attention_q``, else formats.operand)
+   and K / V's (:func:`kv_format`: ``numerics.attention_kv``, else formats.operand). Shipped: round
+   half up (AP_RND) at 2^-18 and 2^-11, then symmetric saturation (AP_SAT_SYM) to +-(2^25 - 1) and
+   +-(2^17 - 1) raw, i.e. |q| <= 128 - 2^-18, |k|, |v| <= 64 - 2^-11.
+2. ``S_ij = sum_c q_ic k_jc``, exact (F_q + F_kv = 29 fraction bits).
+3. ``s_ij = score(S_ij * 2^-g)``: the exact value (29 + g fraction bits) assigned once to the score
    format: round half up at 2^-22, then saturation to [-512, 512 - 2^-22] (AP_SAT).
 4. Per row i (two-pass, :func:`python_ref.kernels.softmax.softmax_two_pass_stats_raw` with the
    score format): ``m_i = max_j s_ij`` (exact), ``e_ij = exp(s_ij - m_i)`` by the exp unit
    (``exp_neg_raw``, frac_in = 22; e = 2^24 = 1.0 exactly at the maximum), ``sigma_i = sum_j
    e_ij`` (exact: same fraction bits, no overflow since 1 <= sigma <= T <= 255), ``r_i =
    round(2^55 / sigma_i)`` (reciprocal unit, exact rounding, ties up).
-5. ``U_id = sum_j e_ij v_jd``, exact (24 + 18 = 42 fraction bits).
-6. ``o_id = act(r_i U_id)``: the exact product (31 + 42 = 73 fraction bits) assigned to the
+5. ``U_id = sum_j e_ij v_jd``, exact (24 + F_kv = 35 fraction bits).
+6. ``o_id = act(r_i U_id)``: the exact product (31 + 35 = 66 fraction bits) assigned to the
    activation format with act's quantization and overflow modes (shipped: TRN = floor at 2^-22,
    WRAP, which never acts, see below).
 
-The array's operands come from the config (``numerics.attention_q`` for q, ``numerics.attention_kv``
-for k and v; each defaults to formats.operand, and step 1 assigns to it instead). Two forms:
+The two forms of the array (:func:`single_pass`; the definition above does not depend on them, only
+the formats do):
 
-* **split** (k, v wider than the 18-bit B port: the shipped configs, k and v in the operand format):
-  each stationary value goes through the array twice, as a signed hi part and an unsigned lo part
-  (range proofs below);
-* **single pass** (k, v at most 18 bits, e.g. ap_fixed<18,7,AP_RND,AP_SAT_SYM>, format study (3) in
-  docs/accuracy.md): the whole value on the B port, half the array passes. The DSP cascade bound
-  L |q|max |kv|max < 2^47 then limits q: with L = 32 and an 18-bit kv, q must be at most 26 bits
-  (:func:`check_config` names the fields). S has F_q + F_kv fraction bits, U has F_exp + F_kv, and
-  every rounding above stays the one assignment it is (the table's fraction bits are those of the
-  shipped formats).
+* **single pass** (K and V at most 18 bits: the shipped configs, format study (3) in
+  docs/accuracy.md): the whole value on the B port, one array step per product and dim block. The
+  DSP cascade bound L |q|max |kv|max < 2^47 limits q: with L = 32 and an 18-bit kv, q must be at most
+  26 bits (:func:`check_config` names the fields); real q stay below 7.7, K / V below 55.9.
+* **split** (K and V wider than 18 bits, e.g. formats.operand when the two fields are left out): each
+  stationary value goes through the array twice, as a signed hi part and an unsigned lo part.
+
+Effective probability, order freedom and range proofs follow; the proofs give the shipped single
+pass first, then the split form (K, V in the 27-bit operand ap_fixed<27,9>, q too: Q = 2^26 - 1).
 
 The effective probability is ``p_ij = e_ij r_i`` (55 fraction bits, never rounded: it exists only
 inside the deferred product); :class:`AttentionResult` exposes it as float64 for error reports.
@@ -73,7 +77,21 @@ an exact value. So the result does not depend on the order keys (or dims) arrive
 size LI x LO, or on the schedule: there is no order parameter. (Edge-MoE's online softmax rounds
 inside its recurrence and depends on the arrival order; see python_ref.kernels.softmax.)
 
-Range proofs (shipped formats; Q = 2^26 - 1 is the largest operand magnitude after SAT_SYM):
+Range proofs, single pass (shipped formats; Q = 2^25 - 1 and K = 2^17 - 1 are the largest q and K / V
+magnitudes after SAT_SYM):
+
+* Ports: q (26-bit signed) or e in [0, 2^24] on the 27-bit A port, k or v (18-bit signed) whole on
+  the 18-bit B port.
+* DSP cascade, LI <= 32 products per P register (48-bit signed): QK^T |sum| <= 32 Q K = 2^47 - 2^30
+  - 2^22 + 32 < 2^47 (strict; a 27-bit q would reach about 2^48, which is why q has 26 bits), AV
+  |sum| <= 32 2^24 K < 2^46. :func:`cascade_bounds` gives both for any formats, and check_config rejects a config
+  where one reaches 2^47.
+* Wider than 48 bits (the in-block accumulation in fabric adders): |S| <= d Q K < 2^(42 + log2 d)
+  (d = 64: 49-bit signed), |U| <= sigma K <= 255 2^24 K < 2^49; the output product |r U| <= (2^55 +
+  2^31) K < 2^73. S and U fit int64; the spec keeps the exact-product helper for r U in every form.
+* Scores, softmax and output as below (the same bounds hold with the narrower operands: |o| <= 64).
+
+Range proofs, split form (K and V in the 27-bit operand, q too; Q = 2^26 - 1):
 
 * Operands. |q|, |k|, |v| <= Q raw. The hardware splits each stationary value x (k or v) as
   ``x = hi * 2^10 + lo`` with ``hi = x >> 10`` (arithmetic shift, so hi in [-2^16, 2^16 - 1]: 17-bit

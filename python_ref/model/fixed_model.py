@@ -77,7 +77,7 @@ import numpy as np
 from ..config import Config
 from ..exact import _blas_matmul
 from ..fixed import FixedFormat
-from ..kernels.attention import AttentionResult, attention, head_shift, kv_format
+from ..kernels.attention import AttentionResult, attention, head_shift, kv_format, q_format
 from ..kernels.exp import OUT_FORMAT as EXP_FORMAT
 from ..kernels.gelu import gelu_raw
 from ..kernels.layernorm import layernorm_raw
@@ -510,16 +510,17 @@ class _Recorder:
         self.check(name, act, *_outside_float(v, act), how="shadow")
 
     def check_attention(self, p, qkv_raw, a: AttentionResult):
-        """The attention unit's assignments: q to the operand, k and v to the K/V format, the scores
-        (exact S), and the output (float64 r * U)."""
+        """The attention unit's assignments: q to q's format, k and v to the K/V format (both
+        formats.operand unless numerics.attention_q / attention_kv), the scores (exact S), and the
+        output (float64 r * U)."""
         cfg = self.cfg
-        act, op, score, kv = cfg.fmt("act"), cfg.fmt("operand"), cfg.fmt("score"), kv_format(cfg)
+        act, qf, score, kv = cfg.fmt("act"), q_format(cfg), cfg.fmt("score"), kv_format(cfg)
         D = cfg.model.dim
         g = head_shift(cfg)
         qkv = np.asarray(qkv_raw, dtype=np.int64)
-        self.check(p + "qkv:q", op, *_outside_exact(qkv[:, :D], act.frac, op))
+        self.check(p + "qkv:q", qf, *_outside_exact(qkv[:, :D], act.frac, qf))
         self.check(p + "qkv:kv", kv, *_outside_exact(qkv[:, D:], act.frac, kv))
-        self.check(p + "attn_scores", score, *_outside_exact(a.S, op.frac + kv.frac + g, score))
+        self.check(p + "attn_scores", score, *_outside_exact(a.S, qf.frac + kv.frac + g, score))
         u = np.ldexp(a.U.astype(np.float64), -(EXP_FORMAT.frac + kv.frac))
         r = np.ldexp(a.r.astype(np.float64), -RECIP_FORMAT.frac)
         self.check(p + "attn_out", act, *_outside_float(r[:, :, None] * u, act), how="shadow")

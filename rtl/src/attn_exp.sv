@@ -28,8 +28,8 @@ module attn_exp
     parameter int TMAX    = NUM_TOKENS,
     parameter int H       = NUM_HEADS,
     parameter int KBMAX   = (TMAX + L - 1) / L,
-    parameter int EL      = L >= 16 ? L / 4 : 2,     // exp lanes
-    parameter int RU      = L >= 16 ? 4 : 2,         // reciprocal units
+    parameter int EL      = attn_pkg::default_el(L),     // exp lanes (attention_core's default)
+    parameter int RU      = attn_pkg::default_ru(L),     // reciprocal units
     parameter int EXP_LAT = exp_core_pkg::EXP_CORE_LATENCY,  // exp_core: y is x of EXP_LAT edges earlier
     parameter int SAW     = $clog2(2 * TMAX * KBMAX),
     parameter int GW      = $clog2(H * TMAX + 1)

@@ -113,9 +113,10 @@ module attn_issue
   wire       tile_ok   = !(row0 && idle_row) || full[bank];
   wire       row_ok    = !idle_row || !is_av || (rr_ok && hold_z);
   wire       go        = !ph_done && tile_ok && row_ok;
-  // A row's last step is never its first (2 <= nsub: NP DB >= 2, av_m1 >= 1), so idle_row is low with last_sub and the gates
-  // tile_ok / row_ok are 1: the block end and the phase advance need no full[bank] / rr_ok / hold
-  // (equal to go && last_sub && last_row in every cycle, without their LUT depth).
+  // A row's last step is never its first (2 <= nsub: QK_M1, av_m1 >= 1), so idle_row is low with
+  // last_sub and the gates tile_ok / row_ok are 1: the block end and the phase advance need no
+  // full[bank] / rr_ok / hold (equal to go && last_sub && last_row in every cycle, without their LUT
+  // depth).
   wire       row_end   = !ph_done && last_sub;   // == go && last_sub, one LUT instead of go's depth
   wire       blk_end   = row_end && last_row;
   assign ph_adv = blk_end && last_blk;

@@ -14,7 +14,7 @@ module attn_norm
   import model_pkg::*;
 #(
     parameter int L     = LINEAR_IN,
-    parameter int NL    = L >= 16 ? L / 8 : 2,   // normalisation lanes: attention_core's default, so a stand-alone build counts its DSP48E2
+    parameter int NL    = attn_pkg::default_nl(L),   // normalisation lanes: attention_core's default, so a stand-alone build counts its DSP48E2
     parameter int TMAX  = NUM_TOKENS,
     parameter int H     = NUM_HEADS,
     parameter int DB    = HEAD_DIM / L,
