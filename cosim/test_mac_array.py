@@ -11,7 +11,8 @@ The testbench plays the array's drivers:
   python_ref.kernels.linear.compute_linear (``numerics.linear_sum: exact``);
 * the attention unit: q rows against a stationary K split into hi (17-bit signed, steps with
   in_shift: acc += chain << 10) and lo (10-bit unsigned) parts, the exact accumulator compared with
-  python_ref.exact.exact_matmul (S = q . k), including the range proof's worst case;
+  python_ref.exact.exact_matmul (S = q . k), including the range proof's worst case; and the same
+  with K whole on the B port (the shipped 18-bit K, 26-bit q: one step per product, no shift);
 * random bubbles between steps and between loads, and a check that a step's result appears exactly
   LATENCY = LI + 3 edges after it on unstalled runs.
 
@@ -330,3 +331,49 @@ async def test_attention_hi_lo_split(dut):
     bad = tb.compare("qk_hi_lo", got, want)
     tb.results.add("steps", len(steps) * len(steps[0]))
     check(tb, bad, "attention hi/lo")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_attention_whole_k(dut):
+    """QK^T in one pass per product (the shipped formats: K whole on the 18-bit B port, q in 26 bits,
+    no shifted steps): the exact accumulator equals S = q . k, full-range operands and the range
+    proof's worst case (|q| = 2^25 - 1 against k = -(2^17 - 1) on every product)."""
+    tb = await ArrayTB.create(dut)
+    rng = np.random.default_rng(tb.params.seed + 3)
+    li, lo = tb.li, tb.lo
+    q_max, k_max = (1 << 25) - 1, (1 << 17) - 1
+    d = 2 * li + (li > 1)  # dims: not a multiple of LI
+    n_ib = -(-d // li)
+    keys = 2 * lo - 1
+    n_kb = -(-keys // lo)
+    q = rng.integers(-q_max, q_max + 1, (3, d))
+    k = rng.integers(-k_max, k_max + 1, (keys, d))
+    q[0, :], k[0, :] = q_max, -k_max
+    q[1, :] = -q_max
+    want = exact_matmul(q, k.T)
+    if 2 * n_ib > tb.depth:
+        raise ValueError(f"attention test needs DEPTH >= {2 * n_ib}")
+    kp = np.zeros((n_kb * lo, n_ib * li), dtype=np.int64)
+    kp[:keys, :d] = k
+    qp = np.zeros((q.shape[0], n_ib * li), dtype=np.int64)
+    qp[:, :d] = q
+    loads, steps = [], []
+    for kb in range(n_kb):
+        bank = (kb % 2) * n_ib
+        loads.append([dict(addr=bank + ib, rows=1 << i, cols=(1 << lo) - 1,
+                           data={(i, c): kp[kb * lo + c, ib * li + i] for c in range(lo)})
+                      for ib in range(n_ib) for i in range(li)])
+        steps.append([dict(first=ib == 0, last=ib == n_ib - 1, shift=False, addr=bank + ib,
+                           a=qp[r, ib * li:(ib + 1) * li]) for r in range(q.shape[0]) for ib in range(n_ib)])
+    out0 = len(tb.outputs)
+    await tb.run(block_schedule(tb, loads, steps, rng, 0.2))
+    outs = tb.outputs[out0:]
+    assert len(outs) == q.shape[0] * n_kb, f"{len(outs)} results"
+    got = np.zeros((q.shape[0], n_kb * lo), dtype=object)
+    for n, (_, acc) in enumerate(outs):
+        kb, r = divmod(n, q.shape[0])
+        got[r, kb * lo:(kb + 1) * lo] = acc
+    got = got[:, :keys].astype(np.int64)
+    bad = tb.compare("qk_whole", got, want)
+    tb.results.add("steps", len(steps) * len(steps[0]))
+    check(tb, bad, "attention whole K")

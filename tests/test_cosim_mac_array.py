@@ -37,7 +37,7 @@ def run_array(config: str, run_name: str, params: dict, testcase=None, **kw) -> 
 def test_mac_array_cosim(config, li, lo):
     p = array_params(config, li, lo)
     r = run_array(config, "default", p, rows=2)
-    assert r["mismatches"] == 0 and r["tests_run"] == 3
+    assert r["mismatches"] == 0 and r["tests_run"] == 4
     assert (r["li"], r["lo"]) == (p["LI"], p["LO"]) and r["latency_cycles"] == p["LI"] + 3
     layers = [x for x in r["runs"] if not x["gaps"]]
     assert {x["label"] for x in layers} >= {"qkv", "proj", "fc1", "fc2", "expert_fc1", "expert_fc2", "patch"}
