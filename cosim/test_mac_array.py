@@ -280,6 +280,25 @@ async def test_linear_full_range_gaps(dut):
     check(tb, bad, "full range")
 
 
+async def run_qk_blocks(tb, rng, loads, steps, want, label: str, what: str) -> None:
+    """Run QK^T key blocks (``loads`` / ``steps`` per block, each block's steps row-major over the
+    queries) with random bubbles, gather the results (queries x keys) and compare them with ``want``."""
+    queries, keys = want.shape
+    lo = tb.lo
+    n_kb = len(loads)
+    out0 = len(tb.outputs)
+    await tb.run(block_schedule(tb, loads, steps, rng, 0.2))
+    outs = tb.outputs[out0:]
+    assert len(outs) == queries * n_kb, f"{len(outs)} results"
+    got = np.zeros((queries, n_kb * lo), dtype=object)
+    for n, (_, acc) in enumerate(outs):
+        kb, r = divmod(n, queries)
+        got[r, kb * lo:(kb + 1) * lo] = acc
+    bad = tb.compare(label, got[:, :keys].astype(np.int64), want)
+    tb.results.add("steps", len(steps) * len(steps[0]))
+    check(tb, bad, what)
+
+
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_attention_hi_lo_split(dut):
     """QK^T as the attention unit runs it: K stationary, split k = hi * 2^10 + lo (hi 17-bit signed
@@ -319,18 +338,7 @@ async def test_attention_hi_lo_split(dut):
         steps.append([dict(first=ib == 0 and part == 0, last=ib == n_ib - 1 and part == 1, shift=part == 0,
                            addr=bank + 2 * ib + part, a=qp[r, ib * li:(ib + 1) * li])
                       for r in range(q.shape[0]) for ib in range(n_ib) for part in (0, 1)])
-    out0 = len(tb.outputs)
-    await tb.run(block_schedule(tb, loads, steps, rng, 0.2))
-    outs = tb.outputs[out0:]
-    assert len(outs) == q.shape[0] * n_kb, f"{len(outs)} results"
-    got = np.zeros((q.shape[0], n_kb * lo), dtype=object)
-    for n, (_, acc) in enumerate(outs):
-        kb, r = divmod(n, q.shape[0])
-        got[r, kb * lo:(kb + 1) * lo] = acc
-    got = got[:, :keys].astype(np.int64)
-    bad = tb.compare("qk_hi_lo", got, want)
-    tb.results.add("steps", len(steps) * len(steps[0]))
-    check(tb, bad, "attention hi/lo")
+    await run_qk_blocks(tb, rng, loads, steps, want, "qk_hi_lo", "attention hi/lo")
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
@@ -365,15 +373,4 @@ async def test_attention_whole_k(dut):
                       for ib in range(n_ib) for i in range(li)])
         steps.append([dict(first=ib == 0, last=ib == n_ib - 1, shift=False, addr=bank + ib,
                            a=qp[r, ib * li:(ib + 1) * li]) for r in range(q.shape[0]) for ib in range(n_ib)])
-    out0 = len(tb.outputs)
-    await tb.run(block_schedule(tb, loads, steps, rng, 0.2))
-    outs = tb.outputs[out0:]
-    assert len(outs) == q.shape[0] * n_kb, f"{len(outs)} results"
-    got = np.zeros((q.shape[0], n_kb * lo), dtype=object)
-    for n, (_, acc) in enumerate(outs):
-        kb, r = divmod(n, q.shape[0])
-        got[r, kb * lo:(kb + 1) * lo] = acc
-    got = got[:, :keys].astype(np.int64)
-    bad = tb.compare("qk_whole", got, want)
-    tb.results.add("steps", len(steps) * len(steps[0]))
-    check(tb, bad, "attention whole K")
+    await run_qk_blocks(tb, rng, loads, steps, want, "qk_whole", "attention whole K")
