@@ -10,9 +10,12 @@ Edges are numbered from the ap_start edge (0). "X at edge e" means: the register
 loaded at edge e (so X is visible in the cycle that ends at edge e + 1).
 
 * Input (attn_qkv_store): x_TREADY rises at edge 2 (ap_start -> st1 -> start -> TREADY); beat i is
-  taken at edge 3 + i; the last of NB = 3 T D / L beats at E_in = 2 + NB; loaded at E_in + 2.
-* Tile loader (attn_loader), job b (the tile of array block b, bank b mod 2): run set at edge
-  cs_b = max(last_issue_(b-1) + 1, E_in + 3, D_last(b-2) + BUSY + 2) (input loaded, the previous
+  taken at edge 3 + i; the stream is Q, K, V in phase order (:func:`input_segments`), T DB beats a
+  segment; the last of NB = 3 T D / L beats at E_in = 2 + NB. Phase p's input (its head's Q and K, or
+  V) ends with its last segment's last beat, at E_p = 2 + (segments up to p's last) T DB; its ph_in
+  pulse sets the loader's flag at E_p + 2.
+* Tile loader (attn_loader), job b (the tile of array block b, bank b mod 2, phase p): run set at edge
+  cs_b = max(last_issue_(b-1) + 1, E_p + 3, D_last(b-2) + BUSY + 2) (its phase's input in, the previous
   job issued, the bank consumed and no longer read: full clears at D_last + 1, busy L cycles
   later); words issued every 2 cycles from cs_b + 1; the bank is full at F_b = last word + 7 (K / V
   split hi / lo: two writes per word) or + 6 (single pass, NP = 1: one write).
@@ -49,6 +52,27 @@ def phase_order(heads: int) -> list[tuple[str, int]]:
         out += [("QK", h), ("AV", h - 1)]
     out.append(("AV", heads - 1))
     return out
+
+
+def input_segments(heads: int) -> list[tuple[str, int]]:
+    """The x_ stream's segments (rtl/src/attn_qkv_store.sv, attn_pkg::seg_sel / seg_head): per phase
+    of :func:`phase_order`, a QK phase's Q then K of its head, an AV phase's V: Q0 K0 Q1 K1 V0 ...."""
+    return [(m, h) for ph, h in phase_order(heads) for m in (("Q", "K") if ph == "QK" else ("V",))]
+
+
+def stream_qkv(qkv, heads: int):
+    """The layer's qkv (T x 3 D, rows Q | K | V) as the attention unit's x_ stream: the
+    :func:`input_segments` in order, each the head's d columns of Q, K or V, token after token."""
+    import numpy as np
+    qkv = np.asarray(qkv)
+    T, three_d = qkv.shape[-2:]
+    if three_d % (3 * heads):
+        raise ValueError(f"qkv rows of {three_d} values are not 3 x heads ({heads}) x head_dim")
+    D = three_d // 3
+    d = D // heads
+    parts = [qkv[..., :, "QKV".index(m) * D + h * d:"QKV".index(m) * D + (h + 1) * d].reshape(*qkv.shape[:-2], -1)
+             for m, h in input_segments(heads)]
+    return np.concatenate(parts, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -150,7 +174,13 @@ def predict(g: Geometry, T: int) -> Prediction:
     BUSY = L
     nb = g.in_beats(T)
     e_in = 2 + nb
-    loaded_cs = e_in + 3                      # earliest edge at which the loader's run can be set
+    seg_beats = T * DB
+    # earliest edge at which the loader's run can be set for a job of phase (ph, h): its last segment's
+    # last beat + 3
+    loaded_cs, segs = {}, 0
+    for ph, h in phase_order(g.heads):
+        segs += 2 if ph == "QK" else 1
+        loaded_cs[(ph, h)] = 2 + segs * seg_beats + 3
     i2r = g.issue_to_result
     lg_e = g.EL.bit_length() - 1
     chunks = g.chunks(T)
@@ -179,7 +209,7 @@ def predict(g: Geometry, T: int) -> Prediction:
     av_row_start = None          # decision edge of the last AV row's first step (any block, any head)
     for b, (ph, h, blk, nsub, words) in enumerate(blocks):
         # ---- loader
-        cs = loaded_cs
+        cs = loaded_cs[(ph, h)]
         if last_issue_prev is not None:
             cs = max(cs, last_issue_prev + 1)
         if b >= 2:
@@ -242,4 +272,4 @@ def predict(g: Geometry, T: int) -> Prediction:
                       kv_words=kv_words)
 
 
-__all__ = ["Geometry", "Prediction", "phase_order", "predict"]
+__all__ = ["Geometry", "Prediction", "input_segments", "phase_order", "predict", "stream_qkv"]

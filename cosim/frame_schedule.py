@@ -26,7 +26,8 @@ Each call's cycles come from the best source the project has, and every :class:`
   call's cycles on its own (``predicted_cycles``).
 * ``attention``: ``cosim.attention_schedule.predict`` (the attention RTL's cycle model, equal to the
   measurement on every T) when that module is importable; otherwise the analytic step count of the
-  same unit (input beats 3 T D / L + array steps 2 NP H T ceil(T/L) d/L, NP = 1 with K / V whole on
+  same unit (head 0's Q and K input beats 2 T d / L, the rest of the phase-ordered input stream
+  arriving under the array's work, + array steps 2 NP H T ceil(T/L) d/L, NP = 1 with K / V whole on
   the B port, 2 with the hi/lo split of docs/attention.md), a lower bound that leaves out the loader
   and output fills and the zero steps of one-block rows.
 * ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
@@ -194,7 +195,7 @@ def gate_softmax_cycles(cfg: Config, rows: int) -> int:
 
 
 def attention_model():
-    """The attention RTL's cycle model module if this checkout has it (branch attn_rtl), else None."""
+    """The attention RTL's cycle model module (cosim.attention_schedule) if importable, else None."""
     try:
         return importlib.import_module("cosim.attention_schedule")
     except ImportError:
@@ -210,7 +211,7 @@ def attention_cycles(cfg: Config, tokens: int, model="auto") -> tuple[int, str]:
         return int(mod.predict(g, tokens).cycles), "cosim.attention_schedule (attention RTL cycle model)"
     m, L = cfg.model, cfg.hardware.linear_in
     kb = -(-tokens // L)
-    in_beats = 3 * tokens * m.dim // L
+    in_beats = 2 * tokens * m.head_dim // L   # Q0 and K0: the rest of the stream comes under the array's work
     passes = 1 if single_pass(cfg) else 2
     steps = 2 * m.heads * (kb * tokens * passes * (m.head_dim // L))
     return in_beats + steps, "analytic step count (docs/attention.md; lower bound, no fills)"

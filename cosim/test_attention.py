@@ -2,7 +2,8 @@
 python_ref.kernels.attention.attention_raw as the scoreboard. Run through cosim.runner.run_unit
 (tests/test_cosim_attention.py, `make sim`).
 
-Each layer: ap_start with `tokens` = T, the layer's qkv (T x 3D act values) as one x_ frame, the
+Each layer: ap_start with `tokens` = T, the layer's qkv (T x 3D act values) as one x_ frame in the
+unit's phase order (cosim.attention_schedule.stream_qkv: Q0 K0 Q1 K1 V0 ...), the
 expected attn_out (T x D) as one y_ frame, compared bit for bit by the shared stream scoreboard
 (cosim.tb.StreamTB.check_frames: TLAST, beat counts, held stalled beats). The control monitor
 records, per layer, the cycles from the edge that samples ap_start to the edge that samples ap_done,
@@ -21,7 +22,7 @@ import numpy as np
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from cosim.attention_schedule import Geometry, phase_order, predict
+from cosim.attention_schedule import Geometry, phase_order, predict, stream_qkv
 from cosim.attention_vectors import adversarial_sets, random_sets
 from cosim.tb import RunParams, StreamTB, real_rows_skip
 from python_ref.kernels.attention import attention_raw
@@ -77,7 +78,8 @@ class AttentionTB(StreamTB):
         self.dut.ap_start.value = 0
         n_done = len(self.done_edges)
         start = self.edge  # the edge that sampled ap_start (the monitor ran at the same edge)
-        bad = await self.check_frames([qkv.reshape(-1)], [want.reshape(-1)], label, describe=self._describe(T))
+        bad = await self.check_frames([stream_qkv(qkv, self.cfg.model.heads)], [want.reshape(-1)], label,
+                                       describe=self._describe(T))
         while len(self.done_edges) == n_done:
             await RisingEdge(self.clk)
         cycles = self.done_edges[n_done] - start
@@ -165,7 +167,7 @@ async def test_reset_mid_layer(dut):
     await RisingEdge(tb.clk)
     await FallingEdge(tb.clk)
     dut.ap_start.value = 0
-    tb.source.send_nowait(tb.values_to_frame(qkv.reshape(-1)))
+    tb.source.send_nowait(tb.values_to_frame(stream_qkv(qkv, tb.cfg.model.heads)))
     await tb.idle(tb.params.int("reset_after", 3 * tb.geom.in_beats(qkv.shape[0]) // 2))
     tb.source.clear()
     await tb.reset()  # the bus models drop their frames on reset too

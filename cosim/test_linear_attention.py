@@ -31,7 +31,7 @@ import numpy as np
 import cocotb
 import cosim.tb
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
-from cosim.attention_schedule import predict
+from cosim.attention_schedule import predict, stream_qkv
 from cosim.attention_vectors import random_sets
 from cosim.test_attention import AttentionTB
 from cosim.test_linear import LinearTB, run_layer
@@ -315,7 +315,8 @@ async def test_held_start(dut):
             await FallingEdge(d.ap_clk)
         d.attn_ap_start.value = 0
         start, n_done = att.edge, len(att.done_edges)
-        nbad = await att.check_frames([qkv.reshape(-1)], [attention_raw(qkv, s.cfg).reshape(-1)], "held_attn")
+        nbad = await att.check_frames([stream_qkv(qkv, s.cfg.model.heads)], [attention_raw(qkv, s.cfg).reshape(-1)],
+                                     "held_attn")
         while len(att.done_edges) == n_done:
             await RisingEdge(d.ap_clk)
         return nbad, att.done_edges[n_done] - start

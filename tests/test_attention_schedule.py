@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.attention_schedule import Geometry, phase_order, predict
+import numpy as np
+
+from cosim.attention_schedule import Geometry, input_segments, phase_order, predict, stream_qkv
 from python_ref.config import load_config
 
 EDGE_MOE_CYCLES = 204_336  # Edge-MoE's attention of one layer, by its loop trip counts (performance.md)
@@ -16,8 +18,8 @@ EDGE_MOE_CYCLES = 204_336  # Edge-MoE's attention of one layer, by its loop trip
 # (config, T) -> cycles from the ap_start edge to the ap_done edge, measured unstalled (Verilator):
 # the shipped configs (K / V whole on the B port, one array pass) and, at NP = 2 with the split's unit
 # widths, K / V split hi / lo (the derived config of tests/test_cosim_attention.py::test_attention_cosim_split_form)
-MEASURED = {("tiny", 1): 225, ("tiny", 3): 368, ("tiny", 4): 420, ("tiny", 5): 551, ("tiny", 17): 1891}
-MEASURED_SPLIT = {("tiny", 1): 233, ("tiny", 3): 458, ("tiny", 4): 582, ("tiny", 5): 757, ("tiny", 17): 3204}
+MEASURED = {("tiny", 1): 209, ("tiny", 3): 320, ("tiny", 4): 356, ("tiny", 5): 471, ("tiny", 17): 1619}
+MEASURED_SPLIT = {("tiny", 1): 217, ("tiny", 3): 410, ("tiny", 4): 518, ("tiny", 5): 677, ("tiny", 17): 2932}
 SPLIT_UNITS = {"tiny": dict(NP=2, EL=2, RU=2, NL=2), "edge_moe": dict(NP=2, EL=8, RU=4, NL=4)}
 
 
@@ -37,6 +39,40 @@ def test_model_equals_measurement(config, T):
     cfg = load_config(config)
     assert predict(Geometry.from_config(cfg), T).cycles == MEASURED[(config, T)]
     assert predict(Geometry.from_config(cfg, **SPLIT_UNITS[config]), T).cycles == MEASURED_SPLIT[(config, T)]
+
+
+def test_input_segments():
+    """The x_ stream's segments follow the phase order: a QK phase's Q then K, an AV phase's V."""
+    assert input_segments(1) == [("Q", 0), ("K", 0), ("V", 0)]
+    assert input_segments(3) == [("Q", 0), ("K", 0), ("Q", 1), ("K", 1), ("V", 0), ("Q", 2), ("K", 2),
+                                 ("V", 1), ("V", 2)]
+    for h in range(1, 6):
+        segs = input_segments(h)
+        assert sorted(segs) == sorted((m, i) for m in "QKV" for i in range(h))
+
+
+def test_stream_qkv_is_the_segments_in_order():
+    T, heads, d = 5, 3, 4
+    qkv = np.arange(T * 3 * heads * d).reshape(T, 3 * heads * d)
+    s = stream_qkv(qkv, heads)
+    assert sorted(s) == sorted(qkv.reshape(-1))            # a permutation of the layer's values
+    seg = T * d
+    for i, (m, h) in enumerate(input_segments(heads)):
+        col = "QKV".index(m) * heads * d + h * d
+        assert (s[i * seg:(i + 1) * seg] == qkv[:, col:col + d].reshape(-1)).all(), (m, h)
+    with pytest.raises(ValueError, match="heads"):
+        stream_qkv(qkv[:, :-1], heads)
+
+
+@pytest.mark.parametrize("config", ["tiny", "edge_moe"])
+def test_array_starts_under_the_input(config):
+    """The first array step needs only Q0 and K0 (2 T DB beats in): at T = TMAX the array starts
+    before the last input beat and the loader waits for no phase after the first."""
+    g = Geometry.from_config(load_config(config))
+    T = g.tmax
+    p = predict(g, T)
+    assert p.phases[0]["first"] < p.input_done
+    assert p.phases[0]["first"] - 2 * T * g.DB < 2 * g.issue_to_result + 2 * g.L * g.DB + 16
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])

@@ -9,7 +9,7 @@
 //   q, k, v = operand(qkv);  S = q.k exact;  s = score(S 2^-g);  m = max s;  e = exp(s - m);
 //   sigma = sum e exact;  r = reciprocal(sigma);  U = e.v exact;  out = act(r U)   (per head)
 // Architecture (docs/attention.md, RTL section):
-//   attn_qkv_store  x_ stream -> operand conversion -> Q, K, V memories (on chip)
+//   attn_qkv_store  x_ stream (Q, K, V in phase order) -> operand conversion -> Q, K, V memories
 //   attn_loader     K / V tiles into the array's stationary store (two banks, next block while
 //                   the current one computes)
 //   attn_issue      the schedule: QK0 QK1 AV0 QK2 AV1 ... AV(H-1) (attn_phase), one array step per
@@ -24,8 +24,9 @@
 // Control (Vitis ap_ctrl_hs style): with ap_idle high, ap_start latches `tokens` (T, 1 .. TMAX;
 // other values are not supported); ap_done (= ap_ready) pulses for one cycle two cycles after the handshake of the layer's last output beat,
 // and the unit is idle again in that cycle.
-// Streams (AXI-Stream, Vitis names): x_ = the layer's qkv, T rows of 3 D act values (Q | K | V),
-// L values per beat (lane 0 low), row after row (TLAST ignored: the unit counts); y_ = attn_out,
+// Streams (AXI-Stream, Vitis names): x_ = the layer's qkv (T rows of 3 D act values, Q | K | V) in
+// the phases' order, Q0 K0 Q1 K1 V0 Q2 K2 V1 ... V(H-1), each segment a head's d columns token after
+// token, L values per beat (lane 0 low; attn_qkv_store; TLAST ignored: the unit counts); y_ = attn_out,
 // T rows of D act values (heads concatenated), L per beat, TLAST on the last beat. x_TREADY and
 // the y_ outputs come from flip-flops; y_TREADY low stalls only the output stage.
 // Cycle model: cosim/attention_schedule.py (equal to the RTL on every unstalled run).
@@ -139,13 +140,13 @@ module attention_core
   wire unused_ok = &{1'b0, x_TLAST};
 
   // ---- Q/K/V store
-  logic               loaded;
+  logic               ph_in;
   logic [AWD-1:0]     q_raddr, kv_raddr;
   logic [L*QW-1:0]    q_rdata;
   logic [L*KVW-1:0]   k_rdata, v_rdata;
-  attn_qkv_store #(.L(L), .TMAX(TMAX), .WPR(WPR), .QW(QW), .KVW(KVW), .AWD(AWD)) u_store (
+  attn_qkv_store #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .QW(QW), .KVW(KVW), .AWD(AWD)) u_store (
       .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .x_TDATA(x_TDATA), .x_TVALID(x_TVALID),
-      .x_TREADY(x_TREADY), .loaded(loaded), .q_raddr(q_raddr), .q_rdata(q_rdata), .kv_raddr(kv_raddr),
+      .x_TREADY(x_TREADY), .ph_in(ph_in), .q_raddr(q_raddr), .q_rdata(q_rdata), .kv_raddr(kv_raddr),
       .k_rdata(k_rdata), .v_rdata(v_rdata));
 
   // ---- bank state: held (claimed by a loader job, not consumed), full (loaded, not consumed),
@@ -200,7 +201,7 @@ module attention_core
   // ---- tile loader
   attn_loader #(.L(L), .TMAX(TMAX), .H(H), .DB(DB), .WPR(WPR), .KVW(KVW), .BW(BW), .NP(NP), .SPLIT(10), .HALF(HALF),
                 .DAW(DAW), .AWD(AWD), .HW(HW)) u_loader (
-      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .loaded(loaded), .free(free),
+      .clk(ap_clk), .rst_n(ap_rst_n), .start(start), .t_m1(t_m1), .kb_m1(kb_m1), .ph_in(ph_in), .free(free),
       .claim(claim), .claim_bank(claim_bank), .kv_raddr(kv_raddr), .k_rdata(k_rdata), .v_rdata(v_rdata), .fill(fill), .fill_bank(fill_bank),
       .ld_valid(ld_valid), .ld_addr(ld_addr), .ld_row(ld_row), .ld_col(ld_col), .ld_data(ld_data));
 

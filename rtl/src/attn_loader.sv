@@ -19,7 +19,8 @@
 //
 // Pipeline per word: read address (cycle k) -> K/V word (k + 2) -> permutation (2 stages) ->
 // ld_* registers (hi or whole write presented in cycle k + 5, lo in k + 6). One word every 2 cycles: a K
-// tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when the input is loaded and its bank
+// tile takes nk * DB * 2 cycles, a V tile 2 T. A job starts when its phase's input is in the store
+// (ph_in: attn_qkv_store streams the phases' Q / K / V in phase order, so the loader counts them) and its bank
 // is free (attention_core's free[bank]: neither held, i.e. claimed by the job two before, whose
 // block has not been consumed yet: a short job's writes may still be in this pipeline, nor busy,
 // i.e. still read by the array's skewed rows); claim pulses (bank) when a job starts, fill (bank)
@@ -48,7 +49,7 @@ module attn_loader
     input  logic                start,
     input  logic [7:0]          t_m1,          // T - 1
     input  logic [3:0]          kb_m1,         // KB - 1 (KB = ceil(T / L))
-    input  logic                loaded,        // the Q/K/V store holds the layer
+    input  logic                ph_in,         // one cycle: the store holds the next phase's input
     input  logic [1:0]          free,          // bank neither claimed by a job not yet consumed nor still read
                                                // by the array (!held && !busy: a register of attention_core)
     output logic                claim,         // one cycle: a job starts on claim_bank
@@ -94,7 +95,8 @@ module attn_loader
   logic lblk_qk, lblk_av;        // blk == kb_m1, blk == DB - 1: registered with blk (no compare on can_start's
                                  // data or ph_adv; kb_m1 is set before start)
   wire  last_blk  = is_av ? lblk_av : lblk_qk;
-  wire  can_start = !run && !ph_done && loaded && free[bank];
+  logic ph_ok;                   // the current phase's input is in the store (below)
+  wire  can_start = !run && !ph_done && ph_ok && free[bank];
   assign claim      = can_start;
   assign claim_bank = bank;
   logic issue;                   // run && !ph, registered from their next values (the assertion below): one
@@ -104,6 +106,23 @@ module attn_loader
   // when t and w already hold the next word), so no compare sits behind issue / can_start
   logic last_word;
   assign ph_adv   = issue && last_word && last_blk;
+
+  // Phases whose input is in the store and which the walk has not left: counted up by ph_in, down by
+  // ph_adv (the store's phases and the walk go in the same order, so the walk's current phase is in
+  // iff the count is not 0). ph_ok is that flag registered from the count's next value: a phase's
+  // first job can start the cycle after its last word is written, as with one flag for the layer.
+  localparam int CW = $clog2(2 * H + 1);
+  logic [CW-1:0] ph_avail;
+  wire  [CW-1:0] ph_avail_n = ph_avail + CW'(ph_in) - CW'(ph_adv);
+  always_ff @(posedge clk) begin
+    if (!rst_n || start) begin
+      ph_avail <= '0;
+      ph_ok    <= 1'b0;
+    end else begin
+      ph_avail <= ph_avail_n;
+      ph_ok    <= ph_avail_n != '0;
+    end
+  end
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

@@ -49,6 +49,42 @@ package attn_pkg;
     return l >= 16 ? (KV_PASSES == 1 ? l / 4 : l / 8) : 2;
   endfunction
 
+  // The phase order (attn_phase): phase p of a layer of nh heads is QK0 QK1 AV0 QK2 AV1 ... AV(nh-1),
+  // i.e. p = 0: QK0, p = 2 nh - 1: AV(nh-1), other odd p: QK((p + 1) / 2), other even p: AV(p / 2 - 1).
+  function automatic int phase_av(input int nh, input int p);     // 1: phase p is an AV phase
+    return (p == 2 * nh - 1 || (p != 0 && p % 2 == 0)) ? 1 : 0;
+  endfunction
+  function automatic int phase_head(input int nh, input int p);
+    return p == 2 * nh - 1 ? nh - 1 : p % 2 == 1 ? (p + 1) / 2 : p == 0 ? 0 : p / 2 - 1;
+  endfunction
+  // The input stream's segments (attn_qkv_store) in the order the phases consume them: a QK phase
+  // its head's Q, then K; an AV phase its head's V. Segment i (0 .. 3 nh - 1) is Q / K / V (seg_sel
+  // 0 / 1 / 2) of head seg_head; past the last, 0.
+  function automatic int seg_sel(input int nh, input int i);
+    int n;
+    n = 0;
+    for (int p = 0; p < 2 * nh; p++) begin
+      if (phase_av(nh, p) != 0) begin
+        if (n == i) return 2;
+        n += 1;
+      end else begin
+        if (n == i) return 0;
+        if (n + 1 == i) return 1;
+        n += 2;
+      end
+    end
+    return 0;
+  endfunction
+  function automatic int seg_head(input int nh, input int i);
+    int n;
+    n = 0;
+    for (int p = 0; p < 2 * nh; p++) begin
+      if (i >= n && i < n + 2 - phase_av(nh, p)) return phase_head(nh, p);
+      n += 2 - phase_av(nh, p);
+    end
+    return 0;
+  endfunction
+
   localparam int MUL_W = 32;
 
   // x * k modulo 2^MUL_W. A caller keeps the low bits it needs: the low n bits of a product depend
