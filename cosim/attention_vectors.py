@@ -9,6 +9,8 @@ head i in columns i*d .. (i+1)*d - 1 of each block). The expected output of a se
   the score format's saturation, a query equal to a key, T = 1, q/k/v at the operand format's
   saturation points and rounding ties, v at its extremes, all zero);
 * :func:`random_sets`: realistic rows (per-head scales like the real qkv) and full-range rows;
+* :func:`operand_form`: a config with the attention operand formats replaced (the other operand form
+  than the shipped one, for the python_ref, C-sim and RTL benches);
 * :func:`real_sets`: the layer-0 and layer-1 qkv of the published weights on the published frame
   (``python_ref.model.real_data``, float64, quantized to act), when the weights are present.
   :func:`real_missing_reason` says why not otherwise; :func:`vector_sets` never drops real sets
@@ -18,9 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from python_ref.config import Config
+from python_ref.config import Config, load_config, parse_config
 
 REAL_LAYERS = (0, 1)
+
+
+def operand_form(base: str | Config, kv: dict | None = None, q: dict | None = None,
+                 name: str | None = None) -> Config:
+    """``base`` (a config or its name) with the attention operands replaced: numerics.attention_kv /
+    attention_q set to ``kv`` / ``q`` (YAML format dicts), or left out when None (formats.operand: K and
+    V split hi / lo). ``name`` renames the derived config (a build of its own); default the base's."""
+    cfg = load_config(base) if isinstance(base, str) else base
+    raw = cfg.as_dict()
+    if name is not None:
+        raw["name"] = name
+    for key, fmt in (("attention_kv", kv), ("attention_q", q)):
+        raw["numerics"].pop(key, None)
+        if fmt is not None:
+            raw["numerics"][key] = fmt
+    return parse_config(raw, f"{raw['name']}.yaml (attention operands)")
 
 
 def _shape(cfg: Config, T: int | None):

@@ -45,12 +45,7 @@ def constants(cfg: Config) -> dict[str, int]:
         "ATTN_PARALLEL": hw.attention_parallel,
     }
     for role, f in list(cfg.formats.items()) + [("gelu_table", hw.gelu.table_format)]:
-        p = role.upper()
-        c[f"{p}_W"] = f.width
-        c[f"{p}_I"] = f.int_bits
-        c[f"{p}_SIGNED"] = int(f.signed)
-        c[f"{p}_QUANT"] = QUANT_MODES.index(f.quant)
-        c[f"{p}_OVERFLOW"] = OVERFLOW_MODES.index(f.overflow)
+        c.update({f"{role.upper()}_{field}": v for field, v in f.codes().items()})
     for k in kernel_configs(cfg):
         clash = set(k.flat()) & set(c)
         assert not clash, f"kernel {k.kernel}: constants {sorted(clash)} defined twice"

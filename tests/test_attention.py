@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from cosim.attention_vectors import adversarial_sets, random_sets, real_missing_reason, real_sets, vector_sets
+from cosim.attention_vectors import (adversarial_sets, operand_form, random_sets, real_missing_reason, real_sets,
+                                     vector_sets)
 from python_ref.config import ConfigError, load_config, parse_config
 from python_ref.fixed import FixedFormat, FixedPointError, OVERFLOW_MODES, QUANT_MODES
 from python_ref.kernels import attention as attn_mod
@@ -217,17 +218,8 @@ KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}   # format
 Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}    # what L = 32 leaves q of the P register
 
 
-def operand_config(name, kv=None, q=None):
-    """The shipped config with the attention operands replaced (None: left out, i.e. formats.operand)."""
-    raw = CFGS[name].as_dict()
-    raw["numerics"].pop("attention_kv", None)
-    raw["numerics"].pop("attention_q", None)
-    raw["numerics"].update({k: v for k, v in (("attention_kv", kv), ("attention_q", q)) if v is not None})
-    return parse_config(raw, f"{name}.yaml (attention operands)")
-
-
-SINGLE = {name: operand_config(name, KV18, Q26) for name in CFGS}   # = the shipped configs
-SPLIT = {name: operand_config(name) for name in CFGS}               # K / V in formats.operand: hi / lo
+SINGLE = {name: operand_form(CFGS[name], KV18, Q26) for name in CFGS}   # = the shipped configs
+SPLIT = {name: operand_form(CFGS[name]) for name in CFGS}               # K / V in formats.operand: hi / lo
 
 
 @pytest.mark.parametrize("name", list(SINGLE))
@@ -296,7 +288,7 @@ def test_single_pass_config_errors_name_the_fields():
                                           r"\d+ >= 2\^47"):
         parse_config(raw)
     assert parse_config(raw, buildable=False).numerics.attention_q is None   # python_ref alone computes it
-    tiny = operand_config("tiny", KV18)
+    tiny = operand_form(CFGS["tiny"], KV18)
     assert attn_mod.single_pass(tiny) and tiny.numerics.attention_q is None
     consts = {c.member: c.value for c in attn_mod.hw_config(tiny).constants}
     assert (consts["kv_split"], consts["kv_w"], consts["kv_i"], consts["q_w"], consts["q_i"]) == (0, 18, 7, 27, 9)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cosim.attention_schedule import Geometry, predict
+from cosim.attention_vectors import operand_form
 from cosim.runner import CosimError, broken_copy, run_unit
 from cosim.toolchain import REPO_ROOT
 from python_ref.config import load_config
@@ -56,15 +57,11 @@ def test_attention_cosim(config, stall, n):
 OPERAND = {"width": 27, "int": 9, "quant": "RND", "overflow": "SAT_SYM"}  # formats.operand: K / V split hi / lo
 
 
-def operand_form_config(base: str, kv: dict, q: dict, name: str) -> str:
-    """A derived config (YAML under build/configs/) with the attention operands set: the other operand
-    form than the shipped one runs through the same benches."""
-    raw = load_config(base).as_dict()
-    raw["name"] = name
-    raw["numerics"].update(attention_kv=kv, attention_q=q)
-    path = REPO_ROOT / "build" / "configs" / f"{name}.yaml"
+def config_yaml(cfg) -> str:
+    """A derived config written as YAML under build/configs/ (the runner builds from a file)."""
+    path = REPO_ROOT / "build" / "configs" / f"{cfg.name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(raw, sort_keys=False)
+    text = yaml.safe_dump(cfg.as_dict(), sort_keys=False)
     if not path.is_file() or path.read_text() != text:
         path.write_text(text)
     return str(path)
@@ -75,7 +72,7 @@ def test_attention_cosim_split_form():
     form before the shipped configs moved to 18-bit K / V): bit-exact on the adversarial, random and
     token-count sets, and cycle-exact against the model, which counts the form's steps and its units'
     widths (the shipped single-pass form runs in test_attention_cosim)."""
-    path = operand_form_config("tiny", OPERAND, OPERAND, "tiny_kv27")
+    path = config_yaml(operand_form("tiny", OPERAND, OPERAND, "tiny_kv27"))
     cfg = load_config(path)
     r = run(path, "none", 2, "split")
     assert r["mismatches"] == 0 and r["tests_run"] == 4

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosim.attention_vectors import (MIN_CSIM_VALUES, adversarial_sets, attention_csim, random_sets, real_missing_reason,
-                                     real_sets)
+from cosim.attention_vectors import (MIN_CSIM_VALUES, adversarial_sets, attention_csim, operand_form, random_sets,
+                                     real_missing_reason, real_sets)
 from cosim.csim import VectorSet, build_tb, generated_headers, run_tb
-from python_ref.config import load_config, parse_config
+from python_ref.config import load_config
 from python_ref.kernels.attention import attention_raw, single_pass
 
 pytestmark = pytest.mark.csim
@@ -21,11 +21,7 @@ def split_form_config(name):
     """The shipped config with q, K and V in formats.operand (numerics.attention_q / attention_kv left
     out): the 27-bit K / V the array takes split hi / lo. The shipped configs give K and V 18 bits (one
     pass); this form stays specified, in C++ and in the RTL, and runs here."""
-    raw = load_config(name).as_dict()
-    raw["name"] = f"{name}_kv27"
-    for key in ("attention_kv", "attention_q"):
-        raw["numerics"].pop(key, None)
-    cfg = parse_config(raw, f"{name}_kv27.yaml")
+    cfg = operand_form(name, name=f"{name}_kv27")
     assert not single_pass(cfg) and single_pass(load_config(name))
     return cfg
 

@@ -135,7 +135,7 @@ import numpy as np
 
 from ..config import Config, ConfigError
 from ..exact import assign_exact_product, exact_matmul
-from ..fixed import OVERFLOW_MODES, QUANT_MODES, FixedFormat
+from ..fixed import FixedFormat
 from ..hwconfig import KernelHwConfig, constant_list
 from .exp import MAX_FRAC_IN as EXP_MAX_FRAC_IN
 from .softmax import EXP_FORMAT, MAX_ROW, RECIP_FORMAT, SUM_FORMAT, softmax_two_pass_stats_raw
@@ -341,10 +341,12 @@ def check_config(cfg: Config) -> None:
 
 
 def _format_constants(name: str, f: FixedFormat) -> dict:
-    """The RTL's view of an operand format (the C++ has the typedef): width, integer bits, mode codes."""
-    return {f"{name}_w": (f.width, f"{name} bits"), f"{name}_i": (f.int_bits, f"{name} integer bits"),
-            f"{name}_quant": (QUANT_MODES.index(f.quant), f"{name} quantization code ({f.quant})"),
-            f"{name}_overflow": (OVERFLOW_MODES.index(f.overflow), f"{name} overflow code ({f.overflow})")}
+    """The RTL's view of an operand format (the C++ has the typedef): width, integer bits, mode codes
+    (FixedFormat.codes, as every format of the generated headers)."""
+    docs = {"W": "bits", "I": "integer bits", "QUANT": f"quantization code ({f.quant})",
+            "OVERFLOW": f"overflow code ({f.overflow})"}
+    codes = f.codes()
+    return {f"{name}_{field.lower()}": (codes[field], f"{name} {doc}") for field, doc in docs.items()}
 
 
 def hw_config(cfg: Config) -> KernelHwConfig:
