@@ -32,11 +32,11 @@ Each call's cycles come from the best source the project has, and every :class:`
   and output fills and the zero steps of one-block rows.
 * ``layernorm``: rtl/src/layernorm.sv as measured (docs/nonlinear.md): LANES features per beat
   (hardware.layernorm.lanes), rows overlapped (input, sums, ceil(138 / P) statistics engines
-  round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 12); a call of
-  ``rows`` rows into the idle unit is the first row's P input beats, the latency (158 + log2 LANES
+  round-robin, output), one row per P = D / LANES cycles in and out (edge_moe: 3); a call of
+  ``rows`` rows into the idle unit is the first row's P input beats, the latency (159 + log2 LANES
   cycles, last input beat -> first output beat), the other rows one period each and the last row's
   P output beats, counted like the measured burst (first input to last output, + 2 for ap_start /
-  ap_done): ``(rows - 1) P + 2 P + 158 + log2 LANES``. The unit is not fused into anything, so it is
+  ap_done): ``(rows - 1) P + 2 P + 159 + log2 LANES``. The unit is not fused into anything, so it is
   counted in full; :func:`compose` also gives a *planned* figure where LayerNorm is fused into the
   producer/consumer (performance study 4.4), which leaves only the per-LN latency exposed. The
   planned figure is not RTL.
@@ -75,10 +75,10 @@ MIN_DDR_GBS = 0.5
 WEIGHT_BYTES = 2                # 16-bit weights (weight, gate_weight, patch_weight formats)
 
 # rtl/src/layernorm.sv, docs/nonlinear.md (cosim/test_layernorm.py::test_latency_throughput)
-LN_STATS = 137                  # one statistics engine's row (start to start); ceil((137 + 1) / P) engines
-                                # (the dispatch sees an engine ready a cycle after its hand-over)
-LN_LATENCY_BASE = 158           # last input beat of a row -> its first output beat: 158 + log2 LANES
-                                # (the sums' adder tree; edge_moe 162, tiny 159)
+LN_STATS = 137                  # one statistics engine's row (start to start); max(3, ceil((137 + 2) / P))
+                                # engines (the dispatch sees an engine ready two cycles after its hand-over)
+LN_LATENCY_BASE = 159           # last input beat of a row -> its first output beat: 159 + log2 LANES
+                                # (the sums' adder tree; edge_moe 165, tiny 160)
 # rtl/src/softmax.sv, reciprocal.sv (docs/nonlinear.md, tests/test_cosim_softmax.py)
 RECIP_PERIOD = RECIP_INTERVAL   # one 1/s per 59 cycles per reciprocal unit (bit-serial)
 SOFTMAX_LATENCY_BASE = 85       # a lone row's last input beat -> last output beat: 85 + 2 log2 L + 2 R
@@ -170,7 +170,7 @@ def layernorm_lanes(cfg: Config) -> int:
 
 
 def layernorm_latency(cfg: Config) -> int:
-    """A row's last input beat -> its first output beat, 158 + log2 LANES (one sum-tree level per
+    """A row's last input beat -> its first output beat, 159 + log2 LANES (one sum-tree level per
     doubling of the lanes)."""
     return LN_LATENCY_BASE + layernorm_lanes(cfg).bit_length() - 1
 

@@ -16,9 +16,10 @@ from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 4000
 SPEC = "python_ref.kernels.layernorm.layernorm_raw"
-# more rows than the unit's row-buffer slots and statistics engines (edge_moe 10 and 6, tiny 13 and
-# 9): the measured period covers their wrap-around
-BURST_ROWS = 32
+# more rows than the unit's row-buffer slots and statistics engines (edge_moe 57 and 47, tiny 13 and
+# 9): the measured period covers their wrap-around; and enough rows in flight that the first rows
+# leave while later ones arrive (edge_moe: a row every 3 cycles, 165 cycles of latency)
+BURST_ROWS = 64
 
 
 class LayerNormTB(StreamTB):

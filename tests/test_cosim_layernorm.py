@@ -13,13 +13,15 @@ from python_ref.config import load_config
 
 STALLS = ["none", "gaps", "backpressure", "both", "reactive"]
 CONFIGS = ["edge_moe", "tiny"]
-BURST_ROWS = 32  # cosim/test_layernorm.py::test_latency_throughput
+BURST_ROWS = 64  # cosim/test_layernorm.py::test_latency_throughput
 
 pytestmark = pytest.mark.cosim
 
 # (one Verilator build per config: the default set builds edge_moe only)
-RUNS = [("edge_moe", "none", 20, False), ("edge_moe", "both", 6, False), ("edge_moe", "reactive", 3, False)]
-RUNS += [(c, s, 10, True) for c in CONFIGS for s in STALLS if (c, s) not in {(r[0], r[1]) for r in RUNS}]
+# (edge_moe rows are 3 beats: enough of them that the stalled runs stall the output > 100 cycles)
+RUNS = [("edge_moe", "none", 20, False), ("edge_moe", "both", 48, False), ("edge_moe", "reactive", 3, False)]
+RUNS += [(c, s, 10 if c == "tiny" else 64, True) for c in CONFIGS for s in STALLS
+         if (c, s) not in {(r[0], r[1]) for r in RUNS}]
 RUNS += [("edge_moe", "none", 530, True), ("tiny", "none", 3200, True)]  # >= 100k values each
 
 
@@ -64,11 +66,15 @@ def test_layernorm_scoreboard_can_fail():
 # Broken copies of the flags registered ahead of time (issue 14): each must fail the stalled run,
 # through its simulation assertion ("differs") or the scoreboard. ce_d_stall: the mirror of the
 # output pipeline's last valid bit advances even when the pipeline is stalled (ce_d high while ce is
-# low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second.
+# low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second;
+# hand_group: the hand-over's registered group OR (H1) without each group's last engine.
 LAYERNORM_BROKEN = {
     "ce_d_stall": ("axis_pipe_mirror.sv", [("wire ce_hold = !v_n[STAGES] ||", "wire ce_hold = !v[STAGES-1] ||")]),
     "vnw_ld_phase": ("layernorm_stats.sv", [("vnw_ld <= state == VSUM1 || (state == NORM && !nph);",
                                              "vnw_ld <= state == VSUM1 || (state == NORM && nph);")]),
+    # the hand-over's group stage leaving out each group's last engine (tiny: 9 engines, groups of 6)
+    "hand_group": ("layernorm.sv", [("for (int e = g * HG; e < (g + 1) * HG && e < NST; e++) begin",
+                                     "for (int e = g * HG; e < (g + 1) * HG - 1 && e < NST; e++) begin")]),
 }
 
 

@@ -107,9 +107,9 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     assert by["experts (fc1 + fc2)"] <= expert_sum
     assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
-        # 129 rows pipelined at one per P = 192 / 16 = 12 cycles, + the first row's input and the last
-        # row's output beats (2 P) and the 162-cycle latency
-        assert by["LayerNorm"] == 24 * (128 * 12 + 2 * 12 + 162)
+        # 129 rows pipelined at one per P = 192 / 64 = 3 cycles, + the first row's input and the last
+        # row's output beats (2 P) and the 165-cycle latency
+        assert by["LayerNorm"] == 24 * (128 * 3 + 2 * 3 + 165)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -167,15 +167,16 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
 
 def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
     """The row period, latency and burst measured by tests/test_cosim_layernorm.py (which asserts the
-    Verilator run equal to these functions): edge_moe 16 lanes, P = 12, latency 162; tiny 2 lanes,
-    P = 16, latency 159; the burst's first input to last output is layernorm_cycles - 2."""
-    assert fs.layernorm_lanes(edge) == 16 and fs.layernorm_lanes(tiny) == 2
-    assert fs.layernorm_period(edge) == 12 and fs.layernorm_period(tiny) == 16
-    assert fs.layernorm_latency(edge) == 162 and fs.layernorm_latency(tiny) == 159
-    assert fs.layernorm_cycles(edge, 32) - 2 == 31 * 12 + 2 * 12 + 162 - 2 == 556   # measured burst
-    assert fs.layernorm_cycles(tiny, 32) - 2 == 31 * 16 + 2 * 16 + 159 - 2 == 685   # measured burst
-    assert fs.layernorm_cycles(edge, 1) == 2 * 12 + 162
-    assert fs.layernorm_cycles(edge, 129) == 1722   # per LayerNorm of the frame (3281 at 8 lanes, 25,115 at 1)
+    Verilator run equal to these functions): edge_moe 64 lanes, P = 3, latency 165; tiny 2 lanes,
+    P = 16, latency 160; the burst's first input to last output is layernorm_cycles - 2."""
+    assert fs.layernorm_lanes(edge) == 64 and fs.layernorm_lanes(tiny) == 2
+    assert fs.layernorm_period(edge) == 3 and fs.layernorm_period(tiny) == 16
+    assert fs.layernorm_latency(edge) == 165 and fs.layernorm_latency(tiny) == 160
+    assert fs.layernorm_cycles(edge, 64) - 2 == 63 * 3 + 2 * 3 + 165 - 2 == 358    # measured burst
+    assert fs.layernorm_cycles(tiny, 64) - 2 == 63 * 16 + 2 * 16 + 160 - 2 == 1198  # measured burst
+    assert fs.layernorm_cycles(edge, 1) == 2 * 3 + 165
+    # per LayerNorm of the frame (1,722 at 16 lanes, 3,281 at 8, 25,115 at 1)
+    assert fs.layernorm_cycles(edge, 129) == 555
     with pytest.raises(fs.PerfError, match="rows 0"):
         fs.layernorm_cycles(tiny, 0)
 

@@ -21,13 +21,14 @@
 //          P2 (x^2 of each lane as three 16-bit partial products), P3 (x, x^2 per lane), log2 L
 //          adder-tree levels (a stage each), then S1 += tree, S2 += tree; the row's last beat
 //          restarts the running sums and leaves S1, S2 in its slot's (s1f, s2f)
-//   STATS  NST = ceil(138 / P) statistics engines (rtl/src/layernorm_stats.sv: the one-lane unit's
-//          statistics stage, bit-serial, 137 cycles a row start to start), rows dealt round-robin
-//          in order (a row starts the cycle after its sums are complete, when its engine is free:
-//          a flip-flop te_ready formed a cycle ahead from the engines' ready flip-flops, so an
-//          engine freed by its hand-over is seen a cycle later: a turn of 138 cycles)
-//          and taken back in order the cycle the engine has the row's constants (32 + k + 4,
-//          rnd - S1, r): registered (H1), then written into the row's slot (H2). Replicated
+//   STATS  NST = max(3, ceil(139 / P)) statistics engines (rtl/src/layernorm_stats.sv: the one-lane
+//          unit's statistics stage, bit-serial, 137 cycles a row start to start), rows dealt
+//          round-robin in order (a row starts the cycle after its sums are complete, when its engine
+//          is free: a flip-flop te_ready formed from registered one-hot selects of the engines' ready
+//          flip-flops, so an engine freed by its hand-over is seen two cycles later: a turn of 139
+//          cycles) and taken back in order the cycle the engine has the row's constants (32 + k + 4,
+//          rnd - S1, r): registered per group of HG engines (H1), the groups' OR registered (H2),
+//          then written into the row's slot (H3). Replicated
 //          rather than pipelined: the engine is small (no DSP; two 82-bit shift-and-add
 //          accumulators, a 30-step square root and the reciprocal) and kept as verified; a
 //          pipelined one would carry each row's full state through ~137 stages.
@@ -36,8 +37,9 @@
 //          DSPs), O4 their sum, O5 + (rnd - S1), O6/O7 the shift by k + 4 (radix 8, then 1), O8 a r
 //          (four DSPs), O9/O10 their sum and the rounding to z, gamma/beta read (O9) and registered
 //          (O10), O11 z gamma (two DSPs), O12/O13 + beta 2^24 + rounding (the sum in 48 bits: exact),
-//          O14 the shift by 13 and the saturation (from its bits 47 .. 44). Each beat carries its row's slot; the slot's constants are registered one
-//          stage before their use (a copy per lane). A row starts when its constants are in (a
+//          O14 the shift by 13 and the saturation (from its bits 47 .. 44). Each beat carries its row's slot; the slot's constants are read
+//          once two stages before their use and registered again one stage before it (a kept copy
+//          per lane). A row starts when its constants are in (a
 //          count of such rows, updated from flip-flops) and OUT is idle, or at the edge the
 //          current row's last beat enters: rows leave back to back. A row retires (frees its
 //          slot) at the edge its last beat's gamma/beta are read.
@@ -48,9 +50,9 @@
 // from the handshake on the 64 L data bits). NB covers a row's life (2 P + 137 + sums, hand-over,
 // retirement) plus one, so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
 // and the slot count. Measured by cosim/test_layernorm.py::test_latency_throughput: rows every P
-// cycles in and out (edge_moe 12, tiny 16); a row's last input beat -> its first output beat
-// 158 + log2 L cycles (edge_moe 162, tiny 159), in the stream as into an idle unit. DSP48E2s:
-// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe 17 and 12, tiny 13 and 9.
+// cycles in and out (edge_moe 3, tiny 16); a row's last input beat -> its first output beat
+// 159 + log2 L cycles (edge_moe 165, tiny 160), in the stream as into an idle unit. DSP48E2s:
+// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe (64 lanes) 57 and 47, tiny 13 and 9.
 `default_nettype none
 
 module layernorm
@@ -91,13 +93,19 @@ module layernorm
   localparam int ORT = 8;                  // a row retires when its last beat leaves this stage (gamma/beta read)
   localparam int SR  = 3 + LG;             // sum pipeline: P1 beat, P2 partial products, P3 x, x^2 per lane, one stage per tree level
   localparam int S_CYC = 137;              // a statistics engine's row, start to start (rtl/src/layernorm_stats.sv)
-  // an engine's turn, start to start as the dispatch sees it: S_CYC + 1 (te_ready sees an engine
-  // handing over at an edge ready one cycle later)
-  localparam int NST = (S_CYC + 1 + P - 1) / P;   // engines, round-robin: together one row per P cycles
+  localparam int HG  = 6;                  // engines per hand-over group (H1: a registered OR per group)
+  // an engine's turn, start to start as the dispatch sees it: S_CYC + 2 (te_ready looks at the
+  // engines' ready flip-flops as they were a cycle before: an engine handing over at an edge is seen
+  // ready two cycles later). At least 3 engines: the look-ahead never reads an engine started in the
+  // last two cycles.
+  localparam int NST = (S_CYC + 2 + P - 1) / P > 3 ? (S_CYC + 2 + P - 1) / P : 3;   // engines, round-robin:
+                                                    // together one row per P cycles
+  localparam int NHG = (NST + HG - 1) / HG;
   // a row holds its buffer slot from its first beat to its last gamma/beta read: its P beats, the
   // sums, the statistics, the hand-over, its P output beats and ORT stages; the slot more keeps
   // the next row's first beat from waiting (tests/test_cosim_layernorm.py: no input stall unstalled)
-  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 6;   // + 1: the retirement is counted a cycle late
+  localparam int LIFE = 2 * P + SR + S_CYC + ORT + 7;   // + 1: the retirement is counted a cycle late; + 1 the
+                                                        // hand-over's group stage
   localparam int NB  = (LIFE + P - 1) / P + 1;
   localparam int BD  = NB * P;             // circular row buffer entries (a beat each)
   localparam int BW  = $clog2(BD);
@@ -201,9 +209,7 @@ module layernorm
   logic           cvp;               // ncv != 0
   logic [NST-1:0] te, tk;            // one-hot: engine to start next; to take from next
   logic           te_ready;          // the engine te is ready (a flip-flop, formed a cycle ahead from
-                                     // the engines' ready flip-flops; an engine made ready by its
-                                     // hand-over shows a cycle later: its next turn is NST P >= S_CYC + 1
-                                     // cycles after its start, so this never delays a row)
+                                     // registers: see rd0 .. rd2)
   logic [NST-1:0] e_ready, e_done, e_start, e_hand;
   logic [5:0]          e_sa  [NST];
   logic signed [63:0]  e_cst [NST];
@@ -213,32 +219,68 @@ module layernorm
   assign ts1 = s1f[tslot];
   assign ts2 = s2f[tslot];
   wire  sstart = pend && te_ready;   // one LUT of flip-flops
-  // te_ready at the next edge, from flip-flops only (no hand-over term): an engine ready now stays
-  // ready unless started, and a start is only at te
-  wire [NST-1:0] te_rot = (te << 1) | (te >> (NST - 1));
-  wire te_ready_stay = |(e_ready & te);                   // no start: te stays
-  wire te_ready_move = |(e_ready & ~te & te_rot);         // start at te: the turn moves on
+  // te_ready at the next edge from registers only: rd0, rd1, rd2 are e_ready[te], [te + 1], [te + 2]
+  // as of the last cycle (one-hot selects over NST engines, registered: none of them sits in front of
+  // te_ready); if te moved at the last edge (st_q), the current te's are rd1 and rd2. A stale "ready"
+  // is never wrong: an engine stops being ready only when it is started, and te and te + 1 are not
+  // the engines started in the last two cycles (NST >= 3). An engine made ready by its hand-over is
+  // seen two cycles later, so its turn, NST P >= S_CYC + 2 cycles after its start, is never delayed.
+  function automatic logic [NST-1:0] rot(input logic [NST-1:0] x, input int n);
+    logic [NST-1:0] y;
+    for (int e = 0; e < NST; e++) y[(e + n) % NST] = x[e];
+    return y;
+  endfunction
+  wire [NST-1:0] te_rot = rot(te, 1);
+  logic rd0, rd1, rd2, st_q;
+  wire te_ready_stay = st_q ? rd1 : rd0;   // no start: te stays
+  wire te_ready_move = st_q ? rd2 : rd1;   // start at te: the turn moves on
   // npend's three moves formed from npend alone, selected by sum_done and sstart (no carry chain
   // behind sum_done)
   wire [NW-1:0] np_up = npend + 1'b1;
   wire [NW-1:0] np_dn = npend - 1'b1;
   assign e_hand = e_done & tk;       // the next row's constants are ready: taken at this edge (H1)
-  wire  hand   = |e_hand;
-  logic hand_q;                      // H2: the constants taken are written into the next slot
+  // H1: per group of HG engines, the hand flag and the taken engine's constants (an AND-OR with the
+  // one-hot tk) registered; H2: the groups' OR registered (hand_q, h_*_q); H3: written into the
+  // row's slot. (One OR over all NST engines in front of H2 was 6 LUT, 3.37 ns, with 46 engines.)
+  logic [NHG-1:0]      hand_g;
+  logic [5:0]          hg_sa  [NHG];
+  logic signed [63:0]  hg_cst [NHG];
+  logic [30:0]         hg_r   [NHG];
+  logic hand_q;                      // H2: the constants taken are written into the next slot at the next edge
   logic ostart_q;                    // a row started at the last edge (counted one cycle late:
                                      // P >= 2, so no row can start in that cycle)
   wire [NW-1:0] ncv_next = ncv + NW'(hand_q) - NW'(ostart_q);
   logic [5:0]          h_sa, h_sa_q;
   logic signed [63:0]  h_cst, h_cst_q;
   logic [30:0]         h_r, h_r_q;
+  logic                hand;
+  always_ff @(posedge ap_clk) begin
+    for (int g = 0; g < NHG; g++) begin
+      logic [5:0]         a;
+      logic signed [63:0] c;
+      logic [30:0]        r;
+      a = '0;
+      c = '0;
+      r = '0;
+      for (int e = g * HG; e < (g + 1) * HG && e < NST; e++) begin
+        a = a | (e_sa[e]  & {6{tk[e]}});
+        c = c | (e_cst[e] & {64{tk[e]}});
+        r = r | (e_r[e]   & {31{tk[e]}});
+      end
+      hg_sa[g]  <= a;
+      hg_cst[g] <= c;
+      hg_r[g]   <= r;
+    end
+  end
   always_comb begin
     h_sa = '0;
     h_cst = '0;
     h_r = '0;
-    for (int e = 0; e < NST; e++) begin
-      h_sa  = h_sa  | (e_sa[e]  & {6{tk[e]}});
-      h_cst = h_cst | (e_cst[e] & {64{tk[e]}});
-      h_r   = h_r   | (e_r[e]   & {31{tk[e]}});
+    hand = |hand_g;
+    for (int g = 0; g < NHG; g++) begin
+      h_sa  = h_sa  | hg_sa[g];
+      h_cst = h_cst | hg_cst[g];
+      h_r   = h_r   | hg_r[g];
     end
   end
 
@@ -284,6 +326,7 @@ module layernorm
 `ifndef SYNTHESIS
   always_ff @(posedge ap_clk) begin
     if (ap_rst_n && ce_d != ce) $error("layernorm: ce_d differs from the output pipeline's ce");
+    if (ap_rst_n && te_ready && !(|(e_ready & te))) $error("layernorm: te_ready for an engine that is not ready");
     if (ap_rst_n && m_valid != y_TVALID) $error("layernorm: the mirror's m_valid differs from y_TVALID");
   end
 `endif
@@ -299,10 +342,16 @@ module layernorm
   logic [5:0]           sa_b [NB];
   logic signed [63:0]   cst_b [NB];
   logic [30:0]          r_b [NB];
-  logic [SW-1:0]        os [1:6];     // slot of the beat in O1 .. O6
+  logic [SW-1:0]        os [1:5];     // slot of the beat in O1 .. O5
   logic                 lp [1:ORT];   // the beat in O1 .. O8 is its row's last
   wire                  retire = ce && lp[ORT];   // a row's last gamma/beta read is at this edge
-  logic signed [63:0]   cst4 [L];     // the constants of the beat in O4, O5, O6, O7 (a copy per lane)
+  // the slot's constants of the beat: read once (cst_m in O3, sa_m in O4, r_m in O6), then a copy
+  // per lane (cst4 in O4, sa5 in O5, r7 in O7; kept registers: merged, one of them drove all 64 lanes'
+  // DSP48E2s, and reading the slot in every lane was a 57:1 select behind each copy, 3.79 ns)
+  logic signed [63:0]   cst_m;
+  logic [5:0]           sa_m;
+  logic [30:0]          r_m;
+  logic signed [63:0]   cst4 [L];
   logic [5:0]           sa5 [L];
   logic [2:0]           sa6 [L];
   logic [30:0]          r7 [L];
@@ -339,6 +388,31 @@ module layernorm
       y_lo[j]   = s13[j][TW-1] && (s13[j][TW-2:YS+31] != '1);
     end
 
+  // os: flip-flops with a reset (not an SRL16E: its clock-to-out is ~1 ns, in front of the slot reads)
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      for (int j = 1; j <= 5; j++) os[j] <= '0;
+    end else if (ce_d) begin
+      os[1] <= ostart_q ? nslot : oslot;   // a beat at the edge after its row's start: nslot
+      for (int j = 2; j <= 5; j++) os[j] <= os[j-1];
+    end
+  end
+
+  for (genvar j = 0; j < L; j++) begin : g_lane_cst
+    (* keep *) logic signed [63:0] cst_c;
+    (* keep *) logic [5:0]         sa_c;
+    (* keep *) logic [30:0]        r_c;
+    (* keep *) always_ff @(posedge ap_clk)
+      if (ce_d) begin
+        cst_c <= cst_m;
+        sa_c  <= sa_m;
+        r_c   <= r_m;
+      end
+    assign cst4[j] = cst_c;
+    assign sa5[j]  = sa_c;
+    assign r7[j]   = r_c;
+  end
+
   always_ff @(posedge ap_clk) begin
     h_sa_q  <= h_sa;
     h_cst_q <= h_cst;
@@ -354,8 +428,9 @@ module layernorm
       xr1   <= xbuf[rptr];
       oa[1] <= rptr;
       for (int j = 2; j <= 8; j++) oa[j] <= oa[j-1];
-      os[1] <= ostart_q ? nslot : oslot;   // a beat at the edge after its row's start: nslot
-      for (int j = 2; j <= 6; j++) os[j] <= os[j-1];
+      cst_m <= cst_b[os[2]];
+      sa_m  <= sa_b[os[3]];
+      r_m   <= r_b[os[5]];
       xr2   <= xr1;
       gb9   <= gbuf[oa[8]];   // read at O9, registered again: no DSP input straight from a BRAM
       gb10  <= gb9;
@@ -364,15 +439,12 @@ module layernorm
         ph3[j]   <= 27'($signed(xr2[j*W+16 +: 16])) * 27'(DS);
         pl3[j]   <= 26'(xr2[j*W +: 16]) * 26'(D);
         c4[j]    <= (64'(ph3[j]) <<< 16) + 64'(pl3[j]);
-        cst4[j]  <= cst_b[os[3]];
         c5[j]    <= c4[j] + cst4[j];
         // O6, O7: a = low 32 bits of {c, 32'b0} >> (32 + k + 4)
-        sa5[j]   <= sa_b[os[4]];
         sa6[j]   <= sa5[j][2:0];
         q6[j]    <= 39'({c5[j], 32'd0} >> {sa5[j][5:3], 3'b000});
         a7[j]    <= 32'(q6[j] >> sa6[j]);
         // O8, O9, O10: z = round(a r / 2^31)
-        r7[j]    <= r_b[os[6]];
         phh8[j]  <= 30'($signed(a7[j][31:16])) * $signed(30'({1'b0, r7[j][30:17]}));
         phl8[j]  <= 34'($signed(a7[j][31:16])) * $signed(34'({1'b0, r7[j][16:0]}));
         plh8[j]  <= 31'(a7[j][15:0]) * 31'(r7[j][30:17]);
@@ -414,7 +486,12 @@ module layernorm
       hs      <= NB'(1);
       te      <= NST'(1);
       te_ready <= 1'b1;
+      rd0     <= 1'b1;
+      rd1     <= 1'b1;
+      rd2     <= 1'b1;
+      st_q    <= 1'b0;
       tk      <= NST'(1);
+      hand_g  <= '0;
       hand_q  <= 1'b0;
       ostart_q <= 1'b0;
       ncv     <= '0;
@@ -452,7 +529,12 @@ module layernorm
       // the rings: a turn passes on at its engine's own start / hand-over
       if (sstart) te <= te_rot;
       te_ready <= sstart ? te_ready_move : te_ready_stay;
-      tk <= (tk & ~e_hand) | ((e_hand << 1) | (e_hand >> (NST - 1)));
+      rd0  <= |(e_ready & te);
+      rd1  <= |(e_ready & te_rot);
+      rd2  <= |(e_ready & rot(te, 2));
+      st_q <= sstart;
+      tk <= (tk & ~e_hand) | rot(e_hand, 1);
+      for (int g = 0; g < NHG; g++) hand_g[g] <= |(e_hand >> (g * HG) & NST'((1 << HG) - 1));
       hand_q <= hand;
       if (hand_q) hs <= (hs << 1) | (hs >> (NB - 1));
       // rows whose constants are in: counted from flip-flops only (the output's clock enable has
