@@ -65,14 +65,12 @@ def stream_qkv(qkv, heads: int):
     :func:`input_segments` in order, each the head's d columns of Q, K or V, token after token."""
     import numpy as np
     qkv = np.asarray(qkv)
-    T, three_d = qkv.shape[-2:]
+    three_d = qkv.shape[-1]
     if three_d % (3 * heads):
         raise ValueError(f"qkv rows of {three_d} values are not 3 x heads ({heads}) x head_dim")
-    D = three_d // 3
-    d = D // heads
-    parts = [qkv[..., :, "QKV".index(m) * D + h * d:"QKV".index(m) * D + (h + 1) * d].reshape(*qkv.shape[:-2], -1)
-             for m, h in input_segments(heads)]
-    return np.concatenate(parts, axis=-1)
+    d = three_d // (3 * heads)
+    starts = [("QKV".index(m) * heads + h) * d for m, h in input_segments(heads)]   # the segments' first columns
+    return np.concatenate([qkv[..., :, c:c + d].reshape(*qkv.shape[:-2], -1) for c in starts], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -174,13 +172,10 @@ def predict(g: Geometry, T: int) -> Prediction:
     BUSY = L
     nb = g.in_beats(T)
     e_in = 2 + nb
-    seg_beats = T * DB
     # earliest edge at which the loader's run can be set for a job of phase (ph, h): its last segment's
-    # last beat + 3
-    loaded_cs, segs = {}, 0
-    for ph, h in phase_order(g.heads):
-        segs += 2 if ph == "QK" else 1
-        loaded_cs[(ph, h)] = 2 + segs * seg_beats + 3
+    # (K or V of the head: input_segments) last beat + 3
+    loaded_cs = {("QK" if m == "K" else "AV", h): 2 + (i + 1) * T * DB + 3
+                 for i, (m, h) in enumerate(input_segments(g.heads)) if m != "Q"}
     i2r = g.issue_to_result
     lg_e = g.EL.bit_length() - 1
     chunks = g.chunks(T)

@@ -76,6 +76,7 @@ class FixedFormat:
         W, I, SIGNED (0 / 1), QUANT and OVERFLOW (indices in QUANT_MODES / OVERFLOW_MODES)."""
         return {"W": self.width, "I": self.int_bits, "SIGNED": int(self.signed),
                 "QUANT": QUANT_MODES.index(self.quant), "OVERFLOW": OVERFLOW_MODES.index(self.overflow)}
+
     @property
     def frac(self) -> int:
         """Number of fraction bits (may be negative, as in ap_fixed<8,10>)."""
