@@ -112,6 +112,9 @@ ATTN_BROKEN = {
     "exp_row_ok_credit": ("attn_exp.sv", [("(active ? cr_th[0] : (row_ok ? cr_not1 : cr_th[0]));",
                                            "(active ? cr_th[0] : cr_th[0]);")]),
     "exp_c_last": ("attn_exp.sv", [("c_last <= oc_r;", "c_last <= kz_r;")]),
+    # a row started one row early: before its maximum is final, and past the layer's last (there is no
+    # separate "every row issued" flag behind this compare)
+    "exp_mr_ok": ("attn_exp.sv", [("wire           mr_gt0 = max_rows_n > g;", "wire           mr_gt0 = max_rows_n >= g;")]),
     "exp_r_last_wrap": ("attn_exp.sv", [("r_last ? tz_r : r == t_m2;", "r_last ? 1'b0 : r == t_m2;")]),
     "out_avail": ("attn_out.sv", [("(out_inc ? ge0 : gt0);", "gt0;")]),
     "out_q_pre": ("attn_out.sv", [("q_pre  <= q == t_m3;", "q_pre  <= q == t_m2;")]),
