@@ -455,6 +455,38 @@ def fifo_bram36(depth: int, w_bits: int) -> int:
                                                           (8192, 4), (16384, 2), (32768, 1)))
 
 
+BRAM36_BITS = 36 * 1024          # data bits of one RAMB36E2 (parity bits included: 512 x 72)
+
+
+def activation_buffers(cfg: Config) -> dict[str, list[tuple[str, int]]]:
+    """The activation buffers between calls that each phase of a layer holds at once, as (buffer,
+    bits), T rows each: what this frame's call order needs on chip beside the units (none of them is in
+    a unit's netlist; the engine's own input buffer, attention's Q / K / V and score stores are). The
+    residual x (act: LayerNorm's input and the accumulate modes' acc_) lives through the frame. LN1(x)
+    streams into qkv's input buffer, qkv into attention's store, attention into proj's input buffer:
+    nothing else between them. The dense fc1's output waits for fc2, which takes its rows only after
+    fc1's last output block (the outputs leave block-major, and the engine's input buffer holds fc1's
+    input until then). A MoE layer holds LN2(x) (each expert gathers its rows from it), the gate's
+    logits (act: the softmax's input) and an expert's hidden rows (at most T); fc2 scatter-accumulates
+    onto x. What only feeds the engine's x_ is counted in the operand format, the narrowest exact form
+    (the engine converts x_ to it first), so the sum is a lower bound for any encoding."""
+    m = cfg.model
+    act, opd = cfg.fmt("act").width, cfg.fmt("operand").width
+    rows = lambda n, w: m.tokens * n * w   # noqa: E731 - T rows of n values of w bits
+    phases = {"attention block": [("x (residual)", rows(m.dim, act))],
+              "dense MLP": [("x (residual)", rows(m.dim, act)), ("fc1 output (hidden)", rows(m.mlp_hidden, opd))]}
+    if any(m.is_moe_layer(L) for L in range(m.layers)):
+        phases["MoE"] = [("x (residual)", rows(m.dim, act)), ("LN2(x)", rows(m.dim, opd)),
+                         ("gate logits", rows(m.experts, act)), ("expert hidden", rows(m.expert_hidden, opd))]
+    return phases
+
+
+def activation_bram36_bound(cfg: Config) -> int:
+    """A lower bound of the BRAM36 that activation_buffers needs: the largest phase's bits over
+    BRAM36_BITS, rounded up (perfect packing; banking for the engine's read width only adds)."""
+    return -(-max(sum(b for _n, b in bufs) for bufs in activation_buffers(cfg).values()) // BRAM36_BITS)
+
+
 def weight_segments(frame: Frame, w_bits: int | None = None) -> list:
     """The frame's weight stream as the prefetch DMA fetches it: one segment per linear call in call
     order, where each MoE layer's expert calls are replaced by every expert's fc1 and fc2 in index
@@ -732,7 +764,8 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
     return out, tot
 
 
-__all__ = ["CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "attention_cycles", "compose",
+__all__ = ["BRAM36_BITS", "CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "activation_bram36_bound",
+           "activation_buffers", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "layernorm_cycles", "layernorm_lanes", "layernorm_latency",
            "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",

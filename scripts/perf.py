@@ -318,6 +318,14 @@ def report(cfg, args) -> tuple[str, list]:
     for u, lut, ff, dsp, bram, status in rows_r:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
+    # the activation buffers between calls: no RTL yet, so a capacity lower bound (cosim.frame_schedule)
+    act_bufs, act_bram = fs.activation_buffers(cfg), fs.activation_bram36_bound(cfg)
+    worst_phase = max(act_bufs, key=lambda k: sum(b for _n, b in act_bufs[k]))
+    lines.append(f"| activation buffers between calls (lower bound, no RTL: the {worst_phase} phase's "
+                 f"{' + '.join(n for n, _b in act_bufs[worst_phase])}, T rows in the act / operand format, "
+                 f"{fmt(sum(b for _n, b in act_bufs[worst_phase]))} bits; `cosim.frame_schedule.activation_buffers`) "
+                 f"| - | - | - | >= {act_bram} | capacity / {fmt(fs.BRAM36_BITS)} bits |")
+    tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram}
     z = fs.ZCU102
     missing = [u for u, *_r, s in rows_r if s.startswith("missing")]
     dsp_only = [u for u, lut, _f, dsp, _b, _s in rows_r if lut is None and dsp is not None]
@@ -331,7 +339,23 @@ def report(cfg, args) -> tuple[str, list]:
               "accelerator has one LI x LO array of DSP48E2, not two. Not counted: "
               + (f"the LUT, FF and BRAM of {', '.join(dsp_only)} on this config (no Yosys run of it here: about 2 "
                  "hours), " if dsp_only else "")
-              + "the on-chip activation buffers between calls, the DMA / AXI side, control.", ""]
+              + "the DMA / AXI side, control.", ""]
+    budget = 0.9 * z["BRAM36"]
+    if tot["BRAM36"] > budget and depth:
+        # the deepest power-of-two FIFO that keeps 10 % of the device's BRAM36 spare with the buffers counted
+        rest = tot["BRAM36"] - fs.fifo_bram36(depth, args.w_bits)
+        fit = next((d for d in (depth >> k for k in range(1, depth.bit_length())) if d >= 2 and
+                    rest + fs.fifo_bram36(d, args.w_bits) <= budget), 0)
+        fit_ms = [fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": fit}) for f0 in (head, uni)]
+        lines += [f"**BRAM is short once the activation buffers are counted:** at least {tot['BRAM36']:g} BRAM36 "
+                  f"({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of the device) against {budget:g} for a 10 % margin. "
+                  + (f"The deepest weight FIFO that fits is {fmt(fit)} words ({fs.fifo_bram36(fit, args.w_bits)} "
+                     f"BRAM36): the frame is then {fit_ms[0].ms():.3f} ms = {fit_ms[0].cycles / fit_ms[0].roofline:.2f}x "
+                     f"the roofline ({kind} {head.routing.name}; uniform {fit_ms[1].ms():.3f} ms = "
+                     f"{fit_ms[1].cycles / fit_ms[1].roofline:.2f}x)." if fit else
+                     "No power-of-two weight FIFO fits.")
+                  + " Issue 13's resource target (10 % spare) is not met together with its frame target until "
+                  "BRAM is freed elsewhere or the buffers shrink.", ""]
     plot_rel = args.plot.relative_to(ROOT / "docs") if args.plot.is_relative_to(ROOT / "docs") else args.plot
     lines += [f"![where the cycles go]({plot_rel})", "",
               f"Reproduce: `EDGE_MOE_WEIGHTS=/path/to/edge_moe_weights make perf CONFIG=configs/{cfg.name}.yaml` "

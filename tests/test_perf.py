@@ -313,6 +313,19 @@ def test_resources_parse_results_md(edge):
     assert all(not math.isnan(v) for v in tot.values())
 
 
+def test_activation_buffers_are_counted_as_a_lower_bound(edge, tiny):
+    """The buffers between calls, counted by hand from the model shapes: the residual x in act, what
+    only feeds the engine's x_ in the operand format; the bound is the largest phase over 36 Kbit."""
+    T, D, act, opd = 129, 192, 32, 27
+    bufs = fs.activation_buffers(edge)
+    assert bufs["dense MLP"] == [("x (residual)", T * D * act), ("fc1 output (hidden)", T * 768 * opd)]
+    assert sum(b for _n, b in bufs["MoE"]) == T * D * act + T * D * opd + T * 16 * act + T * 384 * opd
+    assert fs.activation_bram36_bound(edge) == -(-(T * D * act + T * 768 * opd) // (36 * 1024)) == 95
+    m = tiny.model
+    assert fs.activation_bram36_bound(tiny) == -(-m.tokens * (m.dim * 32 + m.mlp_hidden * tiny.fmt("operand").width)
+                                                  // (36 * 1024))
+
+
 def test_shared_array_dsp_by_construction(edge):
     """linear_attention's DSP48E2 = the linear engine's by construction + attention's exp and
     normalisation units, the array counted once: equal to the Yosys rows of docs/RESULTS.md where
