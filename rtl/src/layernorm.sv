@@ -231,6 +231,23 @@ module layernorm
     return y;
   endfunction
   wire [NST-1:0] te_rot = rot(te, 1);
+  // the three selects' ORs over NST engines, per group of RDG engines a kept node (12 inputs, 2 LUT),
+  // then the groups' OR in front of the flip-flop: ABC chained the 47-engine OR of edge_moe into 6 LUT
+  // (rd2, 3.13 ns) without them
+  localparam int RDG = 6;
+  localparam int NRG = (NST + RDG - 1) / RDG;
+  wire [NST-1:0] te_rot2 = rot(te, 2);
+  logic [NRG-1:0] rd0_g, rd1_g, rd2_g;
+  for (genvar g = 0; g < NRG; g++) begin : g_rd
+    localparam int LO = g * RDG;
+    localparam int N  = (LO + RDG <= NST) ? RDG : NST - LO;
+    (* keep *) wire r0 = |(e_ready[LO +: N] & te[LO +: N]);
+    (* keep *) wire r1 = |(e_ready[LO +: N] & te_rot[LO +: N]);
+    (* keep *) wire r2 = |(e_ready[LO +: N] & te_rot2[LO +: N]);
+    assign rd0_g[g] = r0;
+    assign rd1_g[g] = r1;
+    assign rd2_g[g] = r2;
+  end
   logic rd0, rd1, rd2, st_q;
   wire te_ready_stay = st_q ? rd1 : rd0;   // no start: te stays
   wire te_ready_move = st_q ? rd2 : rd1;   // start at te: the turn moves on
@@ -529,9 +546,9 @@ module layernorm
       // the rings: a turn passes on at its engine's own start / hand-over
       if (sstart) te <= te_rot;
       te_ready <= sstart ? te_ready_move : te_ready_stay;
-      rd0  <= |(e_ready & te);
-      rd1  <= |(e_ready & te_rot);
-      rd2  <= |(e_ready & rot(te, 2));
+      rd0  <= |rd0_g;                  // = |(e_ready & te)
+      rd1  <= |rd1_g;                  // = |(e_ready & rot(te, 1))
+      rd2  <= |rd2_g;                  // = |(e_ready & rot(te, 2))
       st_q <= sstart;
       tk <= (tk & ~e_hand) | rot(e_hand, 1);
       for (int g = 0; g < NHG; g++) hand_g[g] <= |(e_hand >> (g * HG) & NST'((1 << HG) - 1));
