@@ -732,9 +732,21 @@ def expected_linear_attention_dsp(cfg: Config, rows: dict) -> int | None:
     return None if None in parts else expected_linear_dsp(cfg) + sum(parts)
 
 
+# LUT sites of a LUTRAM cell: a RAM64M8 or RAM32M16 (all 3,313 of linear_attention's edge_moe netlist)
+# takes the 8 LUTs of a SLICEM; the smaller RAM32M / RAM64M take 4, so 8 is an upper bound for those
+LUTRAM_SITES = 8
+
+
+def lut_sites(row: dict) -> int:
+    """LUT sites a synth row occupies: its logic LUTs, its shift registers (an SRL16E / SRLC32E is a
+    SLICEM LUT) and its distributed RAM (LUTRAM_SITES per cell); the LUT column alone leaves the last
+    two out."""
+    return row.get("LUT", 0) + row.get("SRL", 0) + LUTRAM_SITES * row.get("LUTRAM", 0)
+
+
 def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
-    """Per accelerator unit: (unit, LUT, FF, DSP, BRAM36 equivalent, status) and the totals of the
-    figures given. Status: "Yosys" (docs/RESULTS.md), "stale" (synthesized before the current
+    """Per accelerator unit: (unit, LUT sites (lut_sites), FF, DSP, BRAM36 equivalent, status) and the
+    totals of the figures given. Status: "Yosys" (docs/RESULTS.md), "stale" (synthesized before the current
     engine: DSP count differs from the one by construction), "by construction" (linear_attention
     without a Yosys row: its DSP48E2 only), "missing"."""
     rows = synth_rows(results_md, cfg.name)
@@ -756,17 +768,17 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
         status = "Yosys"
         if u == "linear_attention" and r.get("DSP") != shared_dsp:
             status = f"stale: {r.get('DSP')} DSP is an older build; by construction {shared_dsp}"
-        out.append((u, r.get("LUT"), r.get("FF"), r.get("DSP"), bram, status))
-        tot["LUT"] += r.get("LUT", 0)
+        out.append((u, lut_sites(r) if "LUT" in r else None, r.get("FF"), r.get("DSP"), bram, status))
+        tot["LUT"] += lut_sites(r)
         tot["FF"] += r.get("FF", 0)
         tot["DSP"] += r.get("DSP", 0)
         tot["BRAM36"] += bram
     return out, tot
 
 
-__all__ = ["BRAM36_BITS", "CLASSES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "activation_bram36_bound",
+__all__ = ["BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "activation_bram36_bound",
            "activation_buffers", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
-           "fifo_bram36", "gate_softmax_cycles", "layernorm_cycles", "layernorm_lanes", "layernorm_latency",
+           "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency",
            "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
            "w_image_words", "weight_fifo", "weight_rate", "weight_segments"]

@@ -314,7 +314,8 @@ def report(cfg, args) -> tuple[str, list]:
     res_md = (ROOT / "docs" / "RESULTS.md").read_text()
     rows_r, tot = fs.resources(cfg, res_md)
     lines += ["### Resources (Yosys, docs/RESULTS.md)", "",
-              "| unit | LUT | FF | DSP48E2 | BRAM36 (+ BRAM18 / 2) | status |", "|---|---:|---:|---:|---:|---|"]
+              f"| unit | LUT sites (LUT + SRL + {fs.LUTRAM_SITES} x LUTRAM) | FF | DSP48E2 | BRAM36 (+ BRAM18 / 2) | status |",
+              "|---|---:|---:|---:|---:|---|"]
     for u, lut, ff, dsp, bram, status in rows_r:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
@@ -332,9 +333,9 @@ def report(cfg, args) -> tuple[str, list]:
     notes = ([f"{', '.join(missing)} missing"] if missing else []) + \
         ([f"LUT, FF, BRAM without {', '.join(dsp_only)}"] if dsp_only else [])
     lines.append(f"| **sum of the figures above**{' (' + '; '.join(notes) + ')' if notes else ''} | "
-                 f"**{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.0f}% of {z['LUT']:,}) | "
+                 f"**{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.1f}% of {z['LUT']:,}) | "
                  f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
-                 f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of {z['BRAM36']}) | |")
+                 f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of {z['BRAM36']}) | |")
     lines += ["", "The linear engine and attention share one MAC array (`rtl/src/linear_attention.sv`): the "
               "accelerator has one LI x LO array of DSP48E2, not two. Not counted: "
               + (f"the LUT, FF and BRAM of {', '.join(dsp_only)} on this config (no Yosys run of it here: about 2 "
@@ -348,7 +349,7 @@ def report(cfg, args) -> tuple[str, list]:
                     rest + fs.fifo_bram36(d, args.w_bits) <= budget), 0)
         fit_ms = [fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": fit}) for f0 in (head, uni)]
         lines += [f"**BRAM is short once the activation buffers are counted:** at least {tot['BRAM36']:g} BRAM36 "
-                  f"({100 * tot['BRAM36'] / z['BRAM36']:.0f}% of the device) against {budget:g} for a 10 % margin. "
+                  f"({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of the device) against {budget:g} for a 10 % margin. "
                   + (f"The deepest weight FIFO that fits is {fmt(fit)} words ({fs.fifo_bram36(fit, args.w_bits)} "
                      f"BRAM36): the frame is then {fit_ms[0].ms():.3f} ms = {fit_ms[0].cycles / fit_ms[0].roofline:.2f}x "
                      f"the roofline ({kind} {head.routing.name}; uniform {fit_ms[1].ms():.3f} ms = "
@@ -356,6 +357,10 @@ def report(cfg, args) -> tuple[str, list]:
                      "No power-of-two weight FIFO fits.")
                   + " Issue 13's resource target (10 % spare) is not met together with its frame target until "
                   "BRAM is freed elsewhere or the buffers shrink.", ""]
+    if tot["LUT"] > 0.9 * z["LUT"]:
+        lines += [f"**LUT sites are short too:** {fmt(tot['LUT'])} ({100 * tot['LUT'] / z['LUT']:.1f}% of the device) "
+                  f"against {fmt(int(0.9 * z['LUT']))} for a 10 % margin (logic LUTs, shift registers and distributed "
+                  "RAM all take LUT sites).", ""]
     plot_rel = args.plot.relative_to(ROOT / "docs") if args.plot.is_relative_to(ROOT / "docs") else args.plot
     lines += [f"![where the cycles go]({plot_rel})", "",
               f"Reproduce: `EDGE_MOE_WEIGHTS=/path/to/edge_moe_weights make perf CONFIG=configs/{cfg.name}.yaml` "

@@ -309,6 +309,10 @@ def test_resources_parse_results_md(edge):
     assert set(by) == set(fs.ACCEL_UNITS)
     assert by["layernorm"][3] == fs.synth_rows(text, "edge_moe")["layernorm"]["DSP"] > 0
     assert tot["DSP"] == sum(r[3] for r in rows if r[3] is not None)
+    # LUT sites: logic LUTs + shift registers + 8 per distributed RAM cell (RAM64M8 / RAM32M16)
+    la = fs.synth_rows(text, "edge_moe")["linear_attention"]
+    assert by["linear_attention"][1] == la["LUT"] + la["SRL"] + 8 * la["LUTRAM"] > la["LUT"]
+    assert fs.lut_sites({"LUT": 10, "SRL": 2, "LUTRAM": 3}) == 36 and tot["LUT"] == sum(r[1] for r in rows if r[1])
     assert fs.expected_linear_dsp(edge) == 32 * 32 + 32 + 128  # docs/linear.md: 1 per MAC, 32 GELU, 128 score
     assert all(not math.isnan(v) for v in tot.values())
 
