@@ -321,10 +321,11 @@ def report(cfg, args) -> tuple[str, list]:
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
     # the activation buffers between calls: no RTL yet, so a capacity lower bound (cosim.frame_schedule)
     act_bufs, act_bram = fs.activation_buffers(cfg), fs.activation_bram36_bound(cfg)
-    worst_phase = max(act_bufs, key=lambda k: sum(b for _n, b in act_bufs[k]))
+    phase_bits = {k: sum(b for _n, b in v) for k, v in act_bufs.items()}
+    worst_phase = max(phase_bits, key=phase_bits.get)
     lines.append(f"| activation buffers between calls (lower bound, no RTL: the {worst_phase} phase's "
                  f"{' + '.join(n for n, _b in act_bufs[worst_phase])}, T rows in the act / operand format, "
-                 f"{fmt(sum(b for _n, b in act_bufs[worst_phase]))} bits; `cosim.frame_schedule.activation_buffers`) "
+                 f"{fmt(phase_bits[worst_phase])} bits; `cosim.frame_schedule.activation_buffers`) "
                  f"| - | - | - | >= {act_bram} | capacity / {fmt(fs.BRAM36_BITS)} bits |")
     tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram}
     z = fs.ZCU102
