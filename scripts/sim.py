@@ -15,7 +15,7 @@ from cosim.sim_rows import KernelResult
 from cosim.toolchain import ToolchainError
 from python_ref.config import Config
 from scripts.cli import config_or_exit
-from scripts.results_doc import update_section
+from scripts.results_doc import read_section, update_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,41 @@ def summary_table(cfg: Config, results: list[KernelResult]) -> str:
             f"| {err} | {'-' if r.latency is None else r.latency} "
             f"| {'-' if r.cycles_per_beat is None else f'{r.cycles_per_beat:g}'} |")
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def merge_rows(old: str | None, new: str) -> str:
+    """A --kernels run's summary merged into the document's table: each of its rows replaces the row
+    of the same kernel (the first cell) or is appended; the other kernels' rows and notes are kept;
+    the notes of the kernels run now are the new run's."""
+    if not old:
+        return new
+
+    def split(text):
+        rows, notes = [], []
+        for line in text.strip().splitlines():
+            if line.startswith("| ") and not line.startswith("| kernel |"):
+                rows.append(line)
+            elif line and not line.startswith("|") and not line.startswith("Configuration"):
+                notes.append(line)
+        return rows, notes
+
+    key = lambda row: row.strip("|").split("|")[0].strip()  # noqa: E731
+    old_rows, old_notes = split(old)
+    new_rows, new_notes = split(new)
+    fresh = {key(r): r for r in new_rows}
+    rows = [fresh.pop(key(r), r) for r in old_rows] + list(fresh.values())
+    owner = lambda note: next((k for k in map(key, new_rows) if note.startswith(f"{k}: ")), None)  # noqa: E731
+    pending = {}
+    for n in new_notes:
+        pending.setdefault(owner(n), []).append(n)
+    notes = []
+    for n in old_notes:   # a kernel run now: its new notes where its old ones were, else dropped
+        k = owner(n)
+        notes += [n] if k is None else pending.pop(k, [])
+    notes += [n for group in pending.values() for n in group]
+    head = [line for line in new.splitlines() if line.startswith("Configuration") or line.startswith("| kernel |")
+            or line.startswith("|---")]
+    return "\n".join(head[:1] + [""] + head[1:] + rows + ([""] + notes if notes else []))
 
 
 def all_exact(results: list[KernelResult]) -> bool:
@@ -77,6 +112,9 @@ def main() -> int:
     text = summary_table(cfg, results)
     print("\n" + text)
     if args.update:
+        # a --kernels run replaces only its own rows (merge_rows); a full run writes the whole table
+        if args.kernels:
+            text = merge_rows(read_section(args.update, f"sim-{cfg.name}"), text)
         update_section(args.update, f"sim-{cfg.name}", text)
     ok = all_exact(results)
     if not ok:

@@ -116,3 +116,24 @@ def test_sim_summary_marks_an_rtl_only_row():
     assert all_exact([layer])
     assert not all_exact([KernelResult("moe layer", None, None, 30, False, None, "x", 120, None)])
     assert not all_exact([KernelResult("nothing", None, None, None, None, None, "x", None, None)])
+
+
+def test_sim_kernels_run_replaces_only_its_rows():
+    """`scripts/sim.py --kernels K --update DOC` merges (merge_rows): K's row and its notes replace
+    the table's, the other kernels' rows and notes stay in place, a new kernel is appended, and the
+    document's own table merged into itself is unchanged."""
+    from cosim.sim_rows import KernelResult
+    from python_ref.config import load_config
+    from scripts.sim import merge_rows, summary_table
+
+    cfg = load_config("tiny")
+    a = KernelResult("gelu", 10, True, 10, True, 1e-5, "g", 8, 1.0)
+    b = KernelResult("moe (router: a, b)", 20, True, 20, True, 1e-7, "m", 9, 1.0, 0, "no weights")
+    c = KernelResult("layernorm", 30, True, 30, True, 1e-7, "l", 160, 1.0, 0, "no weights")
+    old = summary_table(cfg, [a, b, c])
+    assert merge_rows(old, old) == old and merge_rows(None, old) == old
+    c2 = KernelResult("layernorm", 31, True, 31, True, 2e-7, "l", 164, 1.0, 0, "other reason")
+    merged = merge_rows(old, summary_table(cfg, [c2]))
+    assert merged == summary_table(cfg, [a, b, c2])
+    d = KernelResult("exp", 5, True, 5, True, 1e-8, "e", 13, 1.0)
+    assert merge_rows(old, summary_table(cfg, [d])) == summary_table(cfg, [a, b, c, d])
