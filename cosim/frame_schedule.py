@@ -36,10 +36,15 @@ Each call's cycles come from the best source the project has, and every :class:`
   ``rows`` rows into the idle unit is the first row's P input beats, the latency (159 + log2 LANES
   cycles, last input beat -> first output beat), the other rows one period each and the last row's
   P output beats, counted like the measured burst (first input to last output, + 2 for ap_start /
-  ap_done): ``(rows - 1) P + 2 P + 159 + log2 LANES``. The unit is not fused into anything, so it is
-  counted in full; :func:`compose` also gives a *planned* figure where LayerNorm is fused into the
-  producer/consumer (performance study 4.4), which leaves only the per-LN latency exposed. The
-  planned figure is not RTL.
+  ap_done): ``(rows - 1) P + 2 P + 159 + log2 LANES``. When LANES equals the engine's LI
+  (:func:`layernorm_streams`, edge_moe) LayerNorm's y_ beat is the engine's x_ beat and a row of P
+  beats every P cycles is exactly the one beat a cycle the engine's input buffer takes: the unit's
+  output streams into the next linear call (qkv, the dense fc1, the gate), which then counts from
+  the cycle it takes LayerNorm's first output beat (:func:`layernorm_lead`); the rest of the
+  LayerNorm overlaps that call's input. Otherwise (tiny: 2 lanes, LI 4) it is counted in full.
+  :func:`compose` also gives a *planned* figure where LayerNorm is fused into the producer/consumer
+  (performance study 4.4), which leaves only the per-LN latency exposed. The planned figure is not
+  RTL.
 * ``softmax`` (the gate's E-logit rows): the two-pass unit rtl/src/softmax.sv: a row is
   R = ceil(E / L) beats and the pool of N_REC bit-serial reciprocals (one 1/s per 59 cycles each)
   bounds short rows to one per 59 / N_REC cycles; the bound tests/test_cosim_softmax.py asserts on
@@ -182,6 +187,27 @@ def layernorm_cycles(cfg: Config, rows: int) -> int:
         raise PerfError(f"layernorm: rows {rows} must be >= 1")
     p = layernorm_period(cfg)
     return (rows - 1) * p + 2 * p + layernorm_latency(cfg)
+
+
+def layernorm_streams(cfg: Config) -> bool:
+    """LayerNorm's output goes straight into the next linear call's x_: its beat (LANES act values)
+    is the engine's x_ beat (LI act values, rows of ceil(D / LI) beats in the same lane order), and
+    its rate, a row of P = D / LANES beats every P cycles (tests/test_cosim_layernorm.py: output beats
+    back to back, a row per P cycles), is the one beat per cycle the engine's input buffer takes once
+    the call is launched (linear_act.sv: x_TREADY = active). No width converter, no buffer, no
+    stall: the engine is launched when its producer's call ends, before LayerNorm's first output."""
+    return layernorm_lanes(cfg) == cfg.hardware.linear_in
+
+
+def layernorm_lead(cfg: Config) -> int:
+    """The LayerNorm call's counted cycles when it streams (:func:`layernorm_streams`): from its first
+    input beat (frame cycle s, as in :func:`layernorm_cycles`) its first output beat is handshaken in
+    frame cycle s + P - 1 + latency (the first row's P input beats back to back, then the measured
+    latency, last input beat -> first output beat). A linear call counted from frame cycle t takes
+    its first x_ beat in frame cycle t + 2 (:func:`linear_sequence`: x_from = t, offered the Sequence
+    cycle after; frame cycle = Sequence cycle + 1), so the call counts from s + P + latency - 3 and
+    LayerNorm's other rows arrive under its block 0, one beat a cycle as from a buffer."""
+    return layernorm_period(cfg) + layernorm_latency(cfg) - 3
 
 
 def gate_softmax_cycles(cfg: Config, rows: int) -> int:
@@ -408,9 +434,13 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
                                 n_out * n_in * rows, isolated_cycles=p.cycles, expert=expert))
 
     def ln(name):
-        frame.calls.append(Call("LayerNorm", name, "layernorm", layernorm_cycles(cfg, T),
-                                f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes, a row per D / lanes cycles)",
-                                planned_cycles=layernorm_latency(cfg)))
+        if layernorm_streams(cfg):
+            cyc, src = layernorm_lead(cfg), (f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes = LI: to its first "
+                                             f"output beat; its rows stream into the next call's x_)")
+        else:
+            cyc, src = layernorm_cycles(cfg, T), (f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes, a row per "
+                                                  f"D / lanes cycles)")
+        frame.calls.append(Call("LayerNorm", name, "layernorm", cyc, src, planned_cycles=layernorm_latency(cfg)))
 
     att, att_src = attention_cycles(cfg, T, attention)
     lin("patch embedding", "patch embedding (onto pos)", D, m.patch_in, m.num_patches)
@@ -779,6 +809,6 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 __all__ = ["BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "activation_bram36_bound",
            "activation_buffers", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
-           "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency",
-           "layernorm_period", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
+           "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",
+           "layernorm_period", "layernorm_streams", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",
            "w_image_words", "weight_fifo", "weight_rate", "weight_segments"]

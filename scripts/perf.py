@@ -65,7 +65,9 @@ def class_table(f: fs.Frame) -> list[str]:
     for c in f.calls:
         src.setdefault(c.cls, set()).add(c.unit)
     unit_src = {"linear": "linear RTL cycle model (= Verilator)", "attention": None,
-                "layernorm": "layernorm.sv measured rate", "softmax": "softmax units' measured rates; top-k assumed 0"}
+                "layernorm": ("layernorm.sv measured: to its first output beat, its rows streamed into the next call's x_ "
+                              "(LANES = LI)" if fs.layernorm_streams(cfg) else "layernorm.sv measured rate"),
+                "softmax": "softmax units' measured rates; top-k assumed 0"}
     att_src = next(c.source for c in f.calls if c.unit == "attention")
     unit_src["attention"] = ("attention RTL cycle model (= Verilator: tiny every T, edge_moe T = 1, 31 to 33, 129)" if att_src.startswith("cosim.attention_schedule")
                              else "analytic step count (lower bound)")
@@ -284,7 +286,9 @@ def report(cfg, args) -> tuple[str, list]:
                       f"({f.ms(b1.cycles):.3f} ms: {f.ms(b1.other):.3f} ms outside the experts, {f.ms(b1.experts):.3f} ms of "
                       f"expert phases). The gap is attention ({ms(cfg, f.by_class()['attention'])} ms against a MAC share of "
                       f"{ms(cfg, attention_share)} ms: {attention_gap(cfg)}), LayerNorm "
-                      f"({ms(cfg, f.by_class()['LayerNorm'])} ms, not fused) and the experts' block-0 waits and drops."]
+                      f"({ms(cfg, f.by_class()['LayerNorm'])} ms, "
+                      f"{'to its first output beats, its rows streamed into the next call' if fs.layernorm_streams(cfg) else 'not fused'}"
+                      f") and the experts' block-0 waits and drops."]
             deep = b1.any_depth
             verdict = ("stays above 1.2x the roofline at any FIFO depth" if deep > 1.2 * f.roofline else
                        "is within 1.2x the roofline once the FIFO is deep enough")

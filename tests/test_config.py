@@ -42,7 +42,7 @@ def test_edge_moe_design_point():
 
 
 def test_layernorm_lanes_default_to_one():
-    assert load_config("edge_moe").hardware.layernorm_lanes == 64 and load_config("tiny").hardware.layernorm_lanes == 2
+    assert load_config("edge_moe").hardware.layernorm_lanes == 32 and load_config("tiny").hardware.layernorm_lanes == 2
     assert parse_config(_mutated(_delete("hardware.layernorm")), "tiny.yaml").hardware.layernorm_lanes == 1
 
 

@@ -67,7 +67,8 @@ def test_layernorm_scoreboard_can_fail():
 # through its simulation assertion ("differs") or the scoreboard. ce_d_stall: the mirror of the
 # output pipeline's last valid bit advances even when the pipeline is stalled (ce_d high while ce is
 # low); vnw_ld_phase: the normalisation step's enable set for NORM's first phase instead of its second;
-# hand_group: the hand-over's registered group OR (H1) without each group's last engine.
+# hand_group: the hand-over's registered group OR (H1) without each group's last engine;
+# gbuf_read_stage: a slice of the distributed row buffer reading one output stage early.
 LAYERNORM_BROKEN = {
     "ce_d_stall": ("axis_pipe_mirror.sv", [("wire ce_hold = !v_n[STAGES] ||", "wire ce_hold = !v[STAGES-1] ||")]),
     "vnw_ld_phase": ("layernorm_stats.sv", [("vnw_ld <= state == VSUM1 || (state == NORM && !nph);",
@@ -75,6 +76,8 @@ LAYERNORM_BROKEN = {
     # the hand-over's group stage leaving out each group's last engine (tiny: 9 engines, groups of 6)
     "hand_group": ("layernorm.sv", [("for (int e = g * HG; e < (g + 1) * HG && e < NST; e++) begin",
                                      "for (int e = g * HG; e < (g + 1) * HG - 1 && e < NST; e++) begin")]),
+    # a row buffer slice reading {beta, gamma} one output stage early (another beat's entry)
+    "gbuf_read_stage": ("layernorm.sv", [("ga_c <= oa[7];", "ga_c <= oa[6];")]),
 }
 
 

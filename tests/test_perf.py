@@ -105,11 +105,14 @@ def test_frame_linear_cycles_equal_the_cycle_model(config):
     expert_sum = sum(model[(m.expert_hidden, m.dim, n, True)] + model[(m.dim, m.expert_hidden, n, False)]
                      for L in r.counts for n in r.counts[L] if n)
     assert by["experts (fc1 + fc2)"] <= expert_sum
-    assert by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
     if config == "edge_moe":
-        # 129 rows pipelined at one per P = 192 / 64 = 3 cycles, + the first row's input and the last
-        # row's output beats (2 P) and the 165-cycle latency
-        assert by["LayerNorm"] == 24 * (128 * 3 + 2 * 3 + 165)
+        # 32 lanes = LI: each LayerNorm counts to its first output beat (the first row's P = 192 / 32 = 6
+        # input beats, the 164-cycle latency), its rows then stream into the next call
+        assert fs.layernorm_streams(cfg) and by["LayerNorm"] == 24 * (6 + 164 - 3) == 2 * m.layers * fs.layernorm_lead(cfg)
+    else:
+        # tiny: 2 lanes, LI 4: 129 rows pipelined at one per P = 16 cycles, + the first row's input and
+        # the last row's output beats (2 P) and the 160-cycle latency, counted in full
+        assert not fs.layernorm_streams(cfg) and by["LayerNorm"] == 2 * m.layers * fs.layernorm_cycles(cfg, m.tokens)
 
 
 def test_call_gap_and_planned_column(tiny):
@@ -126,6 +129,38 @@ def test_call_gap_and_planned_column(tiny):
     assert diff == ln + lin and ln > 0 and lin <= 0
     assert f0.by_class(planned=True)["LayerNorm"] == 2 * tiny.model.layers * fs.layernorm_latency(tiny)
     assert all(c.planned_cycles is None or c.planned_cycles <= c.isolated_cycles for c in f0.linear_calls)
+
+
+def test_layernorm_streams_into_the_next_linear_call(edge, tiny, monkeypatch):
+    """edge_moe: LayerNorm's 32 lanes are the engine's LI, so its y_ is the next linear call's x_.
+    Each LayerNorm is followed by a linear call on D inputs (a row of P = D / LANES LayerNorm beats is
+    ceil(D / LI) x_ beats), launched before LayerNorm's first output beat (the engine takes every beat
+    as it comes, so LayerNorm never stalls) and taking that beat in the frame cycle LayerNorm emits
+    it: the first input beat at the LayerNorm's start s, its first output P - 1 + latency later. The
+    serial composition (the call's x_ offered after the whole LayerNorm) is slower by at most the
+    rows LayerNorm no longer counts. tiny (2 lanes, LI 4) counts LayerNorm in full."""
+    assert fs.layernorm_streams(edge) and not fs.layernorm_streams(tiny)
+    f = fs.compose(edge, fs.uniform_routing(edge))
+    calls, res, _starts = fs.linear_sequence(f)
+    p, lat, n_ln = fs.layernorm_period(edge), fs.layernorm_latency(edge), 0
+    k, t = 0, 0
+    for n, c in enumerate(f.calls):
+        if c.unit == "layernorm":
+            nxt, sc, r = f.calls[n + 1], calls[k], res[k]
+            assert nxt.unit == "linear" and nxt.shape[1] == edge.model.dim and c.cycles == fs.layernorm_lead(edge)
+            assert p == -(-nxt.shape[1] // edge.hardware.linear_in)
+            x_at = max(r.ready, sc.x_from)             # Sequence cycles (frame cycle = Sequence cycle + 1)
+            assert r.launch <= x_at + 1                # launched: the first beat is taken when offered
+            assert (x_at + 1) + 1 == t + p - 1 + lat   # ... in the frame cycle LayerNorm emits it
+            n_ln += 1
+        elif c.unit == "linear":
+            k += 1
+        t += c.cycles
+    assert n_ln == 2 * edge.model.layers
+    monkeypatch.setattr(fs, "layernorm_streams", lambda cfg: False)
+    serial = fs.compose(edge, fs.uniform_routing(edge))
+    assert serial.by_class()["LayerNorm"] == n_ln * fs.layernorm_cycles(edge, edge.model.tokens)
+    assert 0 < serial.cycles - f.cycles <= n_ln * (fs.layernorm_cycles(edge, edge.model.tokens) - fs.layernorm_lead(edge))
 
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
@@ -167,16 +202,16 @@ def test_linear_calls_overlap_as_the_engine_queue(config):
 
 def test_layernorm_cycles_are_the_measured_row_pipeline(edge, tiny):
     """The row period, latency and burst measured by tests/test_cosim_layernorm.py (which asserts the
-    Verilator run equal to these functions): edge_moe 64 lanes, P = 3, latency 165; tiny 2 lanes,
+    Verilator run equal to these functions): edge_moe 32 lanes, P = 6, latency 164; tiny 2 lanes,
     P = 16, latency 160; the burst's first input to last output is layernorm_cycles - 2."""
-    assert fs.layernorm_lanes(edge) == 64 and fs.layernorm_lanes(tiny) == 2
-    assert fs.layernorm_period(edge) == 3 and fs.layernorm_period(tiny) == 16
-    assert fs.layernorm_latency(edge) == 165 and fs.layernorm_latency(tiny) == 160
-    assert fs.layernorm_cycles(edge, 64) - 2 == 63 * 3 + 2 * 3 + 165 - 2 == 358    # measured burst
+    assert fs.layernorm_lanes(edge) == 32 and fs.layernorm_lanes(tiny) == 2
+    assert fs.layernorm_period(edge) == 6 and fs.layernorm_period(tiny) == 16
+    assert fs.layernorm_latency(edge) == 164 and fs.layernorm_latency(tiny) == 160
+    assert fs.layernorm_cycles(edge, 64) - 2 == 63 * 6 + 2 * 6 + 164 - 2 == 552    # measured burst
     assert fs.layernorm_cycles(tiny, 64) - 2 == 63 * 16 + 2 * 16 + 160 - 2 == 1198  # measured burst
-    assert fs.layernorm_cycles(edge, 1) == 2 * 3 + 165
-    # per LayerNorm of the frame (1,722 at 16 lanes, 3,281 at 8, 25,115 at 1)
-    assert fs.layernorm_cycles(edge, 129) == 555
+    assert fs.layernorm_cycles(edge, 1) == 2 * 6 + 164
+    # a LayerNorm of the frame on its own (555 at 64 lanes, 1,722 at 16, 3,281 at 8, 25,115 at 1)
+    assert fs.layernorm_cycles(edge, 129) == 944
     with pytest.raises(fs.PerfError, match="rows 0"):
         fs.layernorm_cycles(tiny, 0)
 

@@ -50,9 +50,10 @@
 // from the handshake on the 64 L data bits). NB covers a row's life (2 P + 137 + sums, hand-over,
 // retirement) plus one, so an unstalled stream never waits. The output's flow control reaches only OUT's own registers
 // and the slot count. Measured by cosim/test_layernorm.py::test_latency_throughput: rows every P
-// cycles in and out (edge_moe 3, tiny 16); a row's last input beat -> its first output beat
-// 159 + log2 L cycles (edge_moe 165, tiny 160), in the stream as into an idle unit. DSP48E2s:
-// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe (64 lanes) 57 and 47, tiny 13 and 9.
+// cycles in and out (edge_moe 6, tiny 16); a row's last input beat -> its first output beat
+// 159 + log2 L cycles (edge_moe 164, tiny 160), in the stream as into an idle unit. DSP48E2s:
+// 11 L (3 for x^2, 8 in OUT per lane). NB and NST: edge_moe (32 lanes) 30 and 24 (57 and 47 at
+// 64 lanes), tiny 13 and 9.
 `default_nettype none
 
 module layernorm
@@ -120,8 +121,7 @@ module layernorm
 
   logic running;
 
-  logic [L*W-1:0]  xbuf [BD];        // a beat's x lanes
-  logic [L*32-1:0] gbuf [BD];        // a beat's {beta, gamma} lanes (gamma in the low half)
+  // the row buffers (a beat's x lanes; its {beta, gamma} lanes, gamma in the low half): g_buf below
 
   // ---- ACC: input side and the sum pipeline
   logic [IW-1:0]        idx;         // beat of the row being received
@@ -174,10 +174,6 @@ module layernorm
       gb1[j*32 +: 32] <= x_TDATA[64*j + 32 +: 32];
     end
     wa1 <= wptr;
-    if (vp[1]) begin
-      xbuf[wa1] <= x1;
-      gbuf[wa1] <= gb1;
-    end
     for (int j = 0; j < L; j++) begin
       x2[j]   <= $signed(x1[j*W +: W]);
       phh2[j] <= 32'($signed(x1[j*W+16 +: 16])) * 32'($signed(x1[j*W+16 +: 16]));
@@ -372,7 +368,7 @@ module layernorm
   logic [5:0]           sa5 [L];
   logic [2:0]           sa6 [L];
   logic [30:0]          r7 [L];
-  logic [L*W-1:0]       xr1, xr2;
+  logic [L*W-1:0]       xr2;
   logic [BW-1:0]        oa [1:8];
   logic signed [26:0]   ph3 [L];      // D xh
   logic        [25:0]   pl3 [L];      // D xl
@@ -404,6 +400,49 @@ module layernorm
       y_hi[j]   = !s13[j][TW-1] && (s13[j][TW-2:YS+31] != '0);
       y_lo[j]   = s13[j][TW-1] && (s13[j][TW-2:YS+31] != '1);
     end
+
+  // ---- the row buffers, BD entries of a beat, in distributed RAM: BD (= NB P, 180 on edge_moe) fills a
+  // third of a block RAM's depth, so the two 1024-bit buffers were 29 RAMB18E2 each. Sliced SLW bits
+  // wide, each slice with its own kept copies of the write address and enable and of the two read
+  // addresses (one net per slice, not one driving every LUT of the whole beat). A slot's entries are live
+  // from its first beat's write to its last gamma/beta read (its retirement), so x is read from oa[1]
+  // at O1 -> O2 (xr1 is gone) and {beta, gamma} from oa[8] at O8 -> O9, as they were.
+  localparam int SLW = (L * W >= 64) ? 64 : L * W;
+  localparam int NSL = L * W / SLW;
+  for (genvar sl = 0; sl < NSL; sl++) begin : g_buf
+    (* keep *) logic [BW-1:0] wa_c, xa_c, ga_c;   // = wa1, oa[1], oa[8]
+    (* keep *) logic          we_c;               // = vp[1]
+    (* ram_style = "distributed" *) logic [SLW-1:0] xm [BD];
+    (* ram_style = "distributed" *) logic [SLW-1:0] gm [BD];
+    always_ff @(posedge ap_clk) begin
+      wa_c <= wptr;
+      we_c <= ap_rst_n && in_fire;
+      if (we_c) begin
+        xm[wa_c] <= x1[sl*SLW +: SLW];
+        gm[wa_c] <= gb1[sl*SLW +: SLW];
+      end
+      // the read address copies have a reset: otherwise ga_c, the end of oa's shift chain, becomes an
+      // SRL16E (clock-to-out ~1 ns ahead of the RAM read: 2.98 ns on edge_moe)
+      if (!ap_rst_n) begin
+        xa_c <= '0;
+        ga_c <= '0;
+      end else if (ce_d) begin
+        xa_c <= rptr;
+        ga_c <= oa[7];
+      end
+      if (ce_d) begin
+        xr2[sl*SLW +: SLW] <= xm[xa_c];
+        gb9[sl*SLW +: SLW] <= gm[ga_c];
+      end
+    end
+`ifndef SYNTHESIS
+    logic rst_d;                       // a cycle out of reset: the copies have taken their sources
+    always_ff @(posedge ap_clk) rst_d <= ap_rst_n;
+    always_ff @(posedge ap_clk)
+      if (ap_rst_n && rst_d && (wa_c != wa1 || we_c != vp[1] || xa_c != oa[1] || ga_c != oa[8]))
+        $error("layernorm: a row buffer slice's address or enable copy differs from wa1 / vp[1] / oa[1] / oa[8]");
+`endif
+  end
 
   // os: flip-flops with a reset (not an SRL16E: its clock-to-out is ~1 ns, in front of the slot reads)
   always_ff @(posedge ap_clk) begin
@@ -441,16 +480,13 @@ module layernorm
         r_b[b]   <= h_r_q;
       end
     if (ce_d) begin   // = ce (the registered copy: see ce_d)
-      // O1, O2
-      xr1   <= xbuf[rptr];
+      // O1, O2 (x is read at O1 -> O2 from oa[1]: g_buf)
       oa[1] <= rptr;
       for (int j = 2; j <= 8; j++) oa[j] <= oa[j-1];
       cst_m <= cst_b[os[2]];
       sa_m  <= sa_b[os[3]];
       r_m   <= r_b[os[5]];
-      xr2   <= xr1;
-      gb9   <= gbuf[oa[8]];   // read at O9, registered again: no DSP input straight from a BRAM
-      gb10  <= gb9;
+      gb10  <= gb9;            // gb9 read at O9 (g_buf), registered again: no DSP input straight from a RAM
       for (int j = 0; j < L; j++) begin
         // O3, O4, O5: c = D x - S1 (+ the rounding constant)
         ph3[j]   <= 27'($signed(xr2[j*W+16 +: 16])) * 27'(DS);

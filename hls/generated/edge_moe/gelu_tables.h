@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest ccc4039157153c13) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 277dd2f56f24d570) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest ccc4039157153c13) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 277dd2f56f24d570) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -113,7 +113,7 @@ constexpr int SOFTMAX_RECIPROCALS = 10;
 constexpr int SOFTMAX_RECIP_INTERVAL = 59;
 constexpr int SOFTMAX_ROWS_IN_FLIGHT = 32;
 constexpr int LAYERNORM_DIM = 192;
-constexpr int LAYERNORM_LANES = 64;
+constexpr int LAYERNORM_LANES = 32;
 constexpr long long LAYERNORM_EPS_V = 648518346341LL;
 constexpr int LAYERNORM_V_BITS = 60;
 constexpr int LAYERNORM_SIGMA_BITS = 30;

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest ccc4039157153c13) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 277dd2f56f24d570) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -109,7 +109,7 @@ package model_pkg;
   localparam int SOFTMAX_RECIP_INTERVAL = 59;
   localparam int SOFTMAX_ROWS_IN_FLIGHT = 32;
   localparam int LAYERNORM_DIM = 192;
-  localparam int LAYERNORM_LANES = 64;
+  localparam int LAYERNORM_LANES = 32;
   localparam longint LAYERNORM_EPS_V = 64'sd648518346341;
   localparam int LAYERNORM_V_BITS = 60;
   localparam int LAYERNORM_SIGMA_BITS = 30;
