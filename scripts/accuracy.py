@@ -60,23 +60,31 @@ EXPERT_KINDS = ("expert_fc1", "expert_gelu", "expert_fc2")
 KV18 = {"width": 18, "int": 7, "quant": "RND", "overflow": "SAT_SYM"}  # K max 55.9 (layer 10): int 7
 W8 = {"format": {"width": 8, "int": 8, "quant": "RND", "overflow": "SAT_SYM"},  # integers -127..127
       "scale": {"width": 18, "int": -5, "signed": False, "quant": "RND", "overflow": "SAT"}}  # < 2^-5, lsb 2^-23
-RND_ROLES = ("weight", "gate_weight", "attn_bias", "bias", "norm_param", "patch_weight", "act")
+# the formats that only the host's float -> fixed conversion of the parameters writes (no on-chip value
+# is ever converted into one): their quant mode is the conversion's rounding, nothing in hardware
+WEIGHT_ROLES = ("weight", "gate_weight", "attn_bias", "bias", "norm_param", "patch_weight")
 
 
 Q26 = {"width": 26, "int": 8, "quant": "RND", "overflow": "SAT_SYM"}  # q max 7.7: what L = 32 leaves of the P register
 
 
+def _set_weight_quant(d: dict, quant: str) -> None:
+    for role in WEIGHT_ROLES:
+        d["formats"][role]["quant"] = quant
+
+
 def _set_rnd(d: dict) -> None:
-    for role in RND_ROLES[:-1]:
-        d["formats"][role]["quant"] = "RND"
+    _set_weight_quant(d, "RND")
 
 
 def _exact(d: dict, **numerics) -> None:
     """(2): exact linear sums (unless ``numerics`` says otherwise) with q, K and V in formats.operand
-    (the attention operands left out: K and V split hi / lo on the array), then ``numerics`` on top."""
+    (the attention operands left out: K and V split hi / lo on the array), the parameters converted by
+    floor (TRN, the study's baseline whatever the config ships), then ``numerics`` on top."""
     for key in ("attention_kv", "attention_q"):
         d["numerics"].pop(key, None)
     d["numerics"].update({"linear_sum": "exact", **numerics})
+    _set_weight_quant(d, "TRN")
 
 
 VARIANTS = OrderedDict([
@@ -96,6 +104,8 @@ VARIANTS = OrderedDict([
                          lambda d: (_exact(d), d["hardware"]["gelu"].update(method="edge_moe")))),
     ("exact_rnd", ("(6) = (2) + weights converted to nearest (RND) instead of floor (TRN)",
                    lambda d: (_exact(d), _set_rnd(d)))),
+    ("exact_kv18_rnd", ("(7) = (3) + (6): 18-bit K and V, 26-bit q, weights converted to nearest",
+                        lambda d: (_exact(d, attention_kv=KV18, attention_q=Q26), _set_rnd(d)))),
 ])
 
 
@@ -707,6 +717,7 @@ HARDWARE = {  # variant -> (DSP48E2 per MAC of the linear array, note)
     "exact_minimax": ("1", "same ROM size and datapath (a different table)"),
     "exact_edge_gelu": ("1", "Edge-MoE's table"),
     "exact_rnd": ("1", "none: host-side weight conversion"),
+    "exact_kv18_rnd": ("1", "(3)'s; the weight conversion is the host's"),
 }
 
 
@@ -731,7 +742,7 @@ def study_table(study: "OrderedDict[str, list]", cfg: Config, shipped_key: str |
         t = "-"
         if perf is not None:
             eb = 1 if key.startswith("exact_experts8") else 2
-            kv = key == "exact_kv18"
+            kv = key in ("exact_kv18", "exact_kv18_rnd")
             t = f"{perf[(eb, kv)][0]:.2f} ms" if key != "per_product" else f"{perf[(2, False)][0]:.2f} ms (at 2 DSP/MAC)"
         lines.append(f"| {key} | {what} | {_cos(min(cos))} / {_cos(float(np.mean(cos)))} | {_e(rms)} | {_e(mid)} | "
                      f"{100 * oa / max(out, 1):.2f}% ({oa}/{out}) | {near} | {agree}/{tok} | {ev} | {dsp} | "

@@ -180,7 +180,8 @@ def main() -> int:
            f"{', '.join(i.name for i in images)}; tasks 0..{cfg.model.tasks - 1}; float64 model. "
            f"Percentiles of |x| over all values of the kind (all layers, images, tasks); headroom = "
            f"log2(format max / max|x|); `< lsb` = share of nonzero values smaller than the format's lsb "
-           f"(they quantize to 0 or -lsb).", "", "**Weights and parameters**", ""]
+           f"(they quantize to 0 or -lsb under floor, TRN; to 0 or +-lsb under nearest, RND).", "",
+           "**Weights and parameters**", ""]
     out += wl
     out += ["", "**Activations** (per tensor kind, all layers; names as in the capture scheme)", ""]
     out += al

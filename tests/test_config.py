@@ -29,10 +29,10 @@ def test_edge_moe_design_point():
     assert [m.is_moe_layer(i) for i in range(4)] == [False, True, False, True]
     f = {k: v.c_type for k, v in c.formats.items()}
     assert f == {
-        "act": "ap_fixed<32,10,AP_TRN,AP_WRAP>", "weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>",
-        "gate_weight": "ap_fixed<16,2,AP_TRN,AP_WRAP>", "attn_bias": "ap_fixed<16,7,AP_TRN,AP_WRAP>",
-        "bias": "ap_fixed<16,5,AP_TRN,AP_WRAP>", "norm_param": "ap_fixed<16,5,AP_TRN,AP_WRAP>",
-        "patch_weight": "ap_fixed<16,0,AP_TRN,AP_WRAP>", "pixel": "ap_ufixed<8,0,AP_TRN,AP_WRAP>",
+        "act": "ap_fixed<32,10,AP_TRN,AP_WRAP>", "weight": "ap_fixed<16,2,AP_RND,AP_WRAP>",
+        "gate_weight": "ap_fixed<16,2,AP_RND,AP_WRAP>", "attn_bias": "ap_fixed<16,7,AP_RND,AP_WRAP>",
+        "bias": "ap_fixed<16,5,AP_RND,AP_WRAP>", "norm_param": "ap_fixed<16,5,AP_RND,AP_WRAP>",
+        "patch_weight": "ap_fixed<16,0,AP_RND,AP_WRAP>", "pixel": "ap_ufixed<8,0,AP_TRN,AP_WRAP>",
         "operand": "ap_fixed<27,9,AP_RND,AP_SAT_SYM>", "score": "ap_fixed<32,10,AP_RND,AP_SAT>"}
     hw = c.hardware
     assert (hw.part, hw.clock_mhz, hw.axi_width, hw.linear_in, hw.linear_out, hw.attention_parallel) == \
@@ -130,7 +130,7 @@ BAD = [
     (_set("formats.weight", {"width": 12, "int": 2}), r"formats.weight / formats.patch_weight: both must be equally "
                                                         r"wide and pack evenly"),
     (_set("formats.gate_weight", {"width": 16, "int": 3}), r"formats.gate_weight = ap_fixed<16,3,AP_TRN,AP_WRAP> must "
-                                                             r"equal formats.weight = ap_fixed<16,2,AP_TRN,AP_WRAP>"),
+                                                             r"equal formats.weight = ap_fixed<16,2,AP_RND,AP_WRAP>"),
     (_set("formats.attn_bias", {"width": 16, "int": 12}), r"formats.attn_bias: ap_fixed<16,12,AP_TRN,AP_WRAP> must "
                                                             r"convert to formats.act"),
     (_set("numerics.linear_sum", "fast"), r"numerics.linear_sum: 'fast' is not allowed; allowed: exact, per_product"),

@@ -330,7 +330,7 @@ def test_bad_input_names_the_problem():
                                        r"config 'tiny', got \(2, 16, 192\) \(weights of another config\?\)"):
         moe_raw(x, edge_w, 0, TINY)
     w_big = dataclasses.replace(w, b1=w.b1 + (1 << 20))
-    with pytest.raises(MoEError, match=r"MoE weights b1: raw values outside ap_fixed<16,5,AP_TRN,AP_WRAP> range"):
+    with pytest.raises(MoEError, match=r"MoE weights b1: raw values outside ap_fixed<16,5,AP_RND,AP_WRAP> range"):
         moe_raw(x, w_big, 0, TINY)
     with pytest.raises(MoEError, match=r"gate logits: expected shape \(T >= 1, E = 4\)"):
         route(np.zeros((17, 5), dtype=np.int64), TINY)

@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 519f8a088e92f2a6) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 6623908725124486) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -37,32 +37,32 @@ constexpr int ACT_OVERFLOW = 0;
 constexpr int WEIGHT_W = 16;
 constexpr int WEIGHT_I = 2;
 constexpr int WEIGHT_SIGNED = 1;
-constexpr int WEIGHT_QUANT = 0;
+constexpr int WEIGHT_QUANT = 2;
 constexpr int WEIGHT_OVERFLOW = 0;
 constexpr int GATE_WEIGHT_W = 16;
 constexpr int GATE_WEIGHT_I = 2;
 constexpr int GATE_WEIGHT_SIGNED = 1;
-constexpr int GATE_WEIGHT_QUANT = 0;
+constexpr int GATE_WEIGHT_QUANT = 2;
 constexpr int GATE_WEIGHT_OVERFLOW = 0;
 constexpr int ATTN_BIAS_W = 16;
 constexpr int ATTN_BIAS_I = 7;
 constexpr int ATTN_BIAS_SIGNED = 1;
-constexpr int ATTN_BIAS_QUANT = 0;
+constexpr int ATTN_BIAS_QUANT = 2;
 constexpr int ATTN_BIAS_OVERFLOW = 0;
 constexpr int BIAS_W = 16;
 constexpr int BIAS_I = 5;
 constexpr int BIAS_SIGNED = 1;
-constexpr int BIAS_QUANT = 0;
+constexpr int BIAS_QUANT = 2;
 constexpr int BIAS_OVERFLOW = 0;
 constexpr int NORM_PARAM_W = 16;
 constexpr int NORM_PARAM_I = 5;
 constexpr int NORM_PARAM_SIGNED = 1;
-constexpr int NORM_PARAM_QUANT = 0;
+constexpr int NORM_PARAM_QUANT = 2;
 constexpr int NORM_PARAM_OVERFLOW = 0;
 constexpr int PATCH_WEIGHT_W = 16;
 constexpr int PATCH_WEIGHT_I = 0;
 constexpr int PATCH_WEIGHT_SIGNED = 1;
-constexpr int PATCH_WEIGHT_QUANT = 0;
+constexpr int PATCH_WEIGHT_QUANT = 2;
 constexpr int PATCH_WEIGHT_OVERFLOW = 0;
 constexpr int PIXEL_W = 8;
 constexpr int PIXEL_I = 0;
@@ -197,12 +197,12 @@ constexpr int MOE_R_SCORE_W = 32;
 
 // ---- fixed-point formats
 typedef ap_fixed<32,10,AP_TRN,AP_WRAP> act_t;  // activations between kernels (and the accumulators of every linear layer)
-typedef ap_fixed<16,2,AP_TRN,AP_WRAP> weight_t;  // linear-layer weights (QKV, projection, MLP fc1/fc2, experts)
-typedef ap_fixed<16,2,AP_TRN,AP_WRAP> gate_weight_t;  // MoE gate weights (one matrix per task)
-typedef ap_fixed<16,7,AP_TRN,AP_WRAP> attn_bias_t;  // attention biases (QKV and projection)
-typedef ap_fixed<16,5,AP_TRN,AP_WRAP> bias_t;  // other biases (MLP, experts, patch embedding)
-typedef ap_fixed<16,5,AP_TRN,AP_WRAP> norm_param_t;  // LayerNorm gamma and beta
-typedef ap_fixed<16,0,AP_TRN,AP_WRAP> patch_weight_t;  // patch-embedding convolution weights
+typedef ap_fixed<16,2,AP_RND,AP_WRAP> weight_t;  // linear-layer weights (QKV, projection, MLP fc1/fc2, experts)
+typedef ap_fixed<16,2,AP_RND,AP_WRAP> gate_weight_t;  // MoE gate weights (one matrix per task)
+typedef ap_fixed<16,7,AP_RND,AP_WRAP> attn_bias_t;  // attention biases (QKV and projection)
+typedef ap_fixed<16,5,AP_RND,AP_WRAP> bias_t;  // other biases (MLP, experts, patch embedding)
+typedef ap_fixed<16,5,AP_RND,AP_WRAP> norm_param_t;  // LayerNorm gamma and beta
+typedef ap_fixed<16,0,AP_RND,AP_WRAP> patch_weight_t;  // patch-embedding convolution weights
 typedef ap_ufixed<8,0,AP_TRN,AP_WRAP> pixel_t;  // input pixels
 typedef ap_fixed<27,9,AP_RND,AP_SAT_SYM> operand_t;  // activation operand of the MAC array (the 27-bit A port of a DSP48E2), converted from act once
 typedef ap_fixed<32,10,AP_RND,AP_SAT> score_t;  // attention scores q.k / sqrt(head_dim), rounded once from the exact dot product
@@ -265,7 +265,7 @@ struct softmax_config {
 // ---- LayerNorm with exact integer statistics (python_ref/kernels/layernorm.py)
 struct layernorm_config {
     typedef ap_fixed<32,10,AP_TRN,AP_WRAP> data_t;  // x and y
-    typedef ap_fixed<16,5,AP_TRN,AP_WRAP> param_t;  // gamma and beta
+    typedef ap_fixed<16,5,AP_RND,AP_WRAP> param_t;  // gamma and beta
     static const int dim = LAYERNORM_DIM;  // features per row
     static const int lanes = LAYERNORM_LANES;  // features per stream beat (hardware.layernorm.lanes)
     static const long long eps_v = LAYERNORM_EPS_V;  // round(eps * D^2 * 2^(2F)), eps = 1e-06

@@ -1,4 +1,4 @@
-# Generated from tiny.yaml (config digest 519f8a088e92f2a6) by scripts/generate.py.
+# Generated from tiny.yaml (config digest 6623908725124486) by scripts/generate.py.
 # Do not edit: change the YAML and run `make generate`.
 set CONFIG_NAME tiny
 set PART xczu9eg-ffvb1156-2-e

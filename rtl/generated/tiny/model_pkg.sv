@@ -1,4 +1,4 @@
-// Generated from tiny.yaml (config digest 519f8a088e92f2a6) by scripts/generate.py.
+// Generated from tiny.yaml (config digest 6623908725124486) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: tiny
@@ -33,32 +33,32 @@ package model_pkg;
   localparam int WEIGHT_W = 16;
   localparam int WEIGHT_I = 2;
   localparam int WEIGHT_SIGNED = 1;
-  localparam int WEIGHT_QUANT = 0;
+  localparam int WEIGHT_QUANT = 2;
   localparam int WEIGHT_OVERFLOW = 0;
   localparam int GATE_WEIGHT_W = 16;
   localparam int GATE_WEIGHT_I = 2;
   localparam int GATE_WEIGHT_SIGNED = 1;
-  localparam int GATE_WEIGHT_QUANT = 0;
+  localparam int GATE_WEIGHT_QUANT = 2;
   localparam int GATE_WEIGHT_OVERFLOW = 0;
   localparam int ATTN_BIAS_W = 16;
   localparam int ATTN_BIAS_I = 7;
   localparam int ATTN_BIAS_SIGNED = 1;
-  localparam int ATTN_BIAS_QUANT = 0;
+  localparam int ATTN_BIAS_QUANT = 2;
   localparam int ATTN_BIAS_OVERFLOW = 0;
   localparam int BIAS_W = 16;
   localparam int BIAS_I = 5;
   localparam int BIAS_SIGNED = 1;
-  localparam int BIAS_QUANT = 0;
+  localparam int BIAS_QUANT = 2;
   localparam int BIAS_OVERFLOW = 0;
   localparam int NORM_PARAM_W = 16;
   localparam int NORM_PARAM_I = 5;
   localparam int NORM_PARAM_SIGNED = 1;
-  localparam int NORM_PARAM_QUANT = 0;
+  localparam int NORM_PARAM_QUANT = 2;
   localparam int NORM_PARAM_OVERFLOW = 0;
   localparam int PATCH_WEIGHT_W = 16;
   localparam int PATCH_WEIGHT_I = 0;
   localparam int PATCH_WEIGHT_SIGNED = 1;
-  localparam int PATCH_WEIGHT_QUANT = 0;
+  localparam int PATCH_WEIGHT_QUANT = 2;
   localparam int PATCH_WEIGHT_OVERFLOW = 0;
   localparam int PIXEL_W = 8;
   localparam int PIXEL_I = 0;
