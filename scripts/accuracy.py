@@ -73,10 +73,6 @@ def _set_weight_quant(d: dict, quant: str) -> None:
         d["formats"][role]["quant"] = quant
 
 
-def _set_rnd(d: dict) -> None:
-    _set_weight_quant(d, "RND")
-
-
 def _exact(d: dict, **numerics) -> None:
     """(2): exact linear sums (unless ``numerics`` says otherwise) with q, K and V in formats.operand
     (the attention operands left out: K and V split hi / lo on the array), the parameters converted by
@@ -103,9 +99,9 @@ VARIANTS = OrderedDict([
     ("exact_edge_gelu", ("(5') = (2) + Edge-MoE's GELU table",
                          lambda d: (_exact(d), d["hardware"]["gelu"].update(method="edge_moe")))),
     ("exact_rnd", ("(6) = (2) + weights converted to nearest (RND) instead of floor (TRN)",
-                   lambda d: (_exact(d), _set_rnd(d)))),
+                   lambda d: (_exact(d), _set_weight_quant(d, "RND")))),
     ("exact_kv18_rnd", ("(7) = (3) + (6): 18-bit K and V, 26-bit q, weights converted to nearest",
-                        lambda d: (_exact(d, attention_kv=KV18, attention_q=Q26), _set_rnd(d)))),
+                        lambda d: (_exact(d, attention_kv=KV18, attention_q=Q26), _set_weight_quant(d, "RND")))),
 ])
 
 

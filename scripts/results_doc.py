@@ -28,3 +28,15 @@ def read_section(doc: Path, name: str) -> str | None:
     """section_of a document file (None when the document or the markers are missing)."""
     doc = Path(doc)
     return section_of(doc.read_text() if doc.exists() else "", name)
+
+
+def row_key(line: str) -> str:
+    """The first cell of a markdown table row (``| key | ... |`` -> ``key``)."""
+    return line.strip().strip("|").split("|")[0].strip()
+
+
+def table_rows(text: str, header: str) -> dict:
+    """The body rows of the markdown table in ``text`` as {first cell: row}, in order: the lines that
+    start with ``| ``, except the header row (first cell ``header``)."""
+    return {row_key(line): line.rstrip() for line in text.splitlines()
+            if line.startswith("| ") and row_key(line) != header}

@@ -15,7 +15,7 @@ from cosim.sim_rows import KernelResult
 from cosim.toolchain import ToolchainError
 from python_ref.config import Config
 from scripts.cli import config_or_exit
-from scripts.results_doc import read_section, update_section
+from scripts.results_doc import read_section, table_rows, update_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,21 +51,14 @@ def merge_rows(old: str | None, new: str) -> str:
     if not old:
         return new
 
-    def split(text):
-        rows, notes = [], []
-        for line in text.strip().splitlines():
-            if line.startswith("| ") and not line.startswith("| kernel |"):
-                rows.append(line)
-            elif line and not line.startswith("|") and not line.startswith("Configuration"):
-                notes.append(line)
-        return rows, notes
+    def notes_of(text):
+        return [line for line in text.strip().splitlines()
+                if line and not line.startswith("|") and not line.startswith("Configuration")]
 
-    key = lambda row: row.strip("|").split("|")[0].strip()  # noqa: E731
-    old_rows, old_notes = split(old)
-    new_rows, new_notes = split(new)
-    fresh = {key(r): r for r in new_rows}
-    rows = [fresh.pop(key(r), r) for r in old_rows] + list(fresh.values())
-    owner = lambda note: next((k for k in map(key, new_rows) if note.startswith(f"{k}: ")), None)  # noqa: E731
+    old_rows, new_rows = table_rows(old, "kernel"), table_rows(new, "kernel")
+    old_notes, new_notes = notes_of(old), notes_of(new)
+    rows = list({**old_rows, **new_rows}.values())   # a kernel's new row in its old place, new kernels last
+    owner = lambda note: next((k for k in new_rows if note.startswith(f"{k}: ")), None)  # noqa: E731
     pending = {}
     for n in new_notes:
         pending.setdefault(owner(n), []).append(n)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 from scripts.cli import config_or_exit
-from scripts.results_doc import read_section, update_section
+from scripts.results_doc import read_section, table_rows, update_section
 
 CATEGORIES = {
     "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),
@@ -144,12 +144,7 @@ def table(cfg_name: str, results: dict, kept_rows: dict | None = None) -> str:
 
 def document_rows(doc: Path, cfg_name: str) -> dict:
     """The rows of the document's synth-<cfg> table as {unit: row text} (empty without one)."""
-    rows = {}
-    for line in (read_section(doc, f"synth-{cfg_name}") or "").splitlines():
-        unit = line.strip().strip("|").split("|")[0].strip()
-        if line.startswith("| ") and unit != "unit":
-            rows[unit] = line.rstrip()
-    return rows
+    return table_rows(read_section(doc, f"synth-{cfg_name}") or "", "unit")
 
 
 def main() -> int:
