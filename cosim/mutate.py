@@ -264,8 +264,8 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/gelu.sv:const+1:cf95d2d6": "bits W-1 and W-2 of x differ only far outside the table, where a is unused",
     "rtl/src/gelu.sv:gt->ge:3255eca4": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
     "rtl/src/gelu.sv:lt->le:1cc4bce6": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
-    "rtl/src/gelu.sv:lt->le:e2dd693c": "ROM word RANGE is read only outside the table (k < RANGE inside), where y = relu",
-    "rtl/src/gelu.sv:const+1:168ae80b": "a ROM twice as deep: the IDX_W-bit address never reaches the added words",
+    "rtl/src/gelu.sv:lt->le:3b754cde": "ROM word RANGE is read only outside the table (k < RANGE inside), where y = relu",
+    "rtl/src/gelu.sv:const+1:bb10212f": "a ROM twice as deep: the IDX_W-bit address never reaches the added words",
     # g_chk_geometry's TB + IDX_W > W - 1 cannot hold for a config parse_config accepts:
     # table_range < act.max gives RANGE < 2^(ACT_I - 1 + S), so IDX_W <= ACT_I - 1 + S and
     # TB + IDX_W <= W - 1 (test_gelu_table_geometries builds that edge); only a hand-edited

@@ -16,8 +16,9 @@
 //       a above t (not masked: outside the table the word read is ignored), t = a[TB-1:0];
 //       in_table = |x| < RANGE * 2^TB compared on x itself (two constant compares, no carry
 //       chain behind the absolute value)
-//   S3  registered read of the ROM of {T[k+1]-T[k], T[k]} at k: one block RAM per lane (its
-//       output latch; no output register)
+//   S3  registered read of the ROM of {T[k+1]-T[k], T[k]} at k, both fields only as wide as the
+//       table needs: its low 36 bits from one RAMB18 per lane (the latch; no output register), any
+//       bits above them from a constant table in fabric (a register; one bit on the shipped tables)
 //   S4  the word registered in fabric (the block RAM's clock-to-out stays apart from the multiply)
 //   S5  p = t * (T[k+1]-T[k])   (TB-bit unsigned x (TW+1)-bit signed: one DSP48 multiply)
 //   S6  delta = ((T[k] << TB) + p) >>> TB, i.e. floor = AP_TRN into the table format (DSP post-add)
@@ -71,7 +72,11 @@ module gelu
   localparam int TF     = GELU_TABLE_W - GELU_TABLE_I; // table fraction bits
   localparam int RANGE  = GELU_RANGE_STEPS;            // |x| >= RANGE * 2^-S: delta = 0
   localparam int IDX_W  = $clog2(RANGE);
-  localparam int ROM_W  = 2 * TW + 1;                  // {signed diff (TW+1), lo (TW)}
+  localparam int TN     = delta_bits();                // bits of the largest T[k] (unsigned)
+  localparam int DN     = diff_bits();                 // signed bits of every T[k+1] - T[k]
+  localparam int ROM_W  = DN + TN;                     // {signed diff (DN), lo (TN)}
+  localparam int BR_W   = ROM_W < 36 ? ROM_W : 36;     // the block RAM's part: a RAMB18E2's 36-bit read
+  localparam int FX_W   = ROM_W - BR_W;                // the rest, a constant table in fabric
   localparam int P_W    = TB + TW + 2;                 // signed product t * diff, one spare bit
   localparam int KEEP_W = LANES * ACT_W / 8;
   localparam logic [W-1:0] LIM = W'(RANGE) << TB;      // |x| < LIM: in the table
@@ -103,9 +108,40 @@ module gelu
   // 4:1 bank choice in S4), ABC's area recovery rebuilt a bank bit as a chain of 5-6 LUT inside the
   // large engines (2.92-3.41 ns on edge_moe, depending on the netlist around it); a block RAM's read
   // is a fixed clock-to-out. Yosys maps no ROM to distributed RAM, and none with several read ports.
-  function automatic logic [ROM_W-1:0] rom_word(input int k);
-    return k < RANGE ? {(TW+1)'(GELU_DELTA_TABLE[k+1]) - (TW+1)'(GELU_DELTA_TABLE[k]), GELU_DELTA_TABLE[k]} : '0;
+  // Both fields are stored only as wide as the table needs (T < 2^-2 and -2^-6 < diff < 2^-6 on the
+  // shipped tables: 20 + 17 bits), not at TW and TW + 1 (45 bits, a RAMB36E2 per lane): a RAMB18E2
+  // reads at most 36 bits, so the word's bits above 36 (the diff's sign here) come from fabric, an
+  // 8-input function of k per bit, registered beside the block RAM's latch. Half the block RAM.
+  function automatic int delta_bits();
+    int n = 1;
+    for (int k = 0; k < GELU_ENTRIES; k++)
+      while (n < TW && (GELU_DELTA_TABLE[k] >> n) != 0) n++;
+    return n;
   endfunction
+  function automatic int diff_bits();
+    int n = 2;
+    for (int k = 0; k < RANGE; k++) begin
+      int d = int'(GELU_DELTA_TABLE[k+1]) - int'(GELU_DELTA_TABLE[k]);
+      while (n < TW + 1 && (d >= (1 << (n - 1)) || d < -(1 << (n - 1)))) n++;
+    end
+    return n;
+  endfunction
+  function automatic logic [ROM_W-1:0] rom_word(input int k);
+    return k < RANGE ? {DN'(GELU_DELTA_TABLE[k+1]) - DN'(GELU_DELTA_TABLE[k]), TN'(GELU_DELTA_TABLE[k])} : '0;
+  endfunction
+  // the fabric part of every word, FX_TAB[k * FXV_W +: FXV_W] (FX_W > 0 only; a 1-bit dummy
+  // otherwise): a constant vector, so that its read at k2 is a multiplexer on constants (an 8-input
+  // function per bit), not the table lookups and subtraction of rom_word
+  localparam int FXV_W = FX_W > 0 ? FX_W : 1;
+  function automatic logic [(FXV_W << IDX_W)-1:0] fx_table();
+    logic [(FXV_W << IDX_W)-1:0] t = '0;
+    for (int k = 0; k < (1 << IDX_W); k++) begin
+      logic [ROM_W:0] w = {1'b0, rom_word(k)};
+      t[k*FXV_W +: FXV_W] = FXV_W'(w >> BR_W);
+    end
+    return t;
+  endfunction
+  localparam logic [(FXV_W << IDX_W)-1:0] FX_TAB = fx_table();
 
   // ---- flow control
   logic ce, v7, l7, out_s_ready;
@@ -122,10 +158,11 @@ module gelu
     logic        [TB-1:0]   t2, t3, t4;
     logic        [IDX_W-1:0] k2;
     logic                   in2, in3, in4, in5, in6;
-    logic        [ROM_W-1:0] rom3;
-    (* rom_style = "block" *) logic [ROM_W-1:0] rom [1 << IDX_W];
-    initial for (int k = 0; k < (1 << IDX_W); k++) rom[k] = rom_word(k);
+    logic        [BR_W-1:0] rom3;
+    (* rom_style = "block" *) logic [BR_W-1:0] rom [1 << IDX_W];
+    initial for (int k = 0; k < (1 << IDX_W); k++) rom[k] = BR_W'(rom_word(k));
     logic        [ROM_W-1:0] rom4;
+    logic        [ROM_W-1:0] rom3_w;   // the word read: the block RAM's bits and the fabric's above them
     logic signed [P_W-1:0]  p5;
     logic        [TW-1:0]   lo5, delta6;
     logic        [W-1:0]    y;
@@ -140,13 +177,13 @@ module gelu
 
     // S4/S5 combinational: the product and the exact sum before truncation
     // Both factors widened to P_W first: a Verilog product is only as wide as its operands.
-    logic signed [TW:0]    diff4;
+    logic signed [DN-1:0]  diff4;
     logic signed [P_W-1:0] t4_w, diff4_w;
     // delta = sum[TB +: TW]: the low TB bits are what AP_TRN drops, the top bits are 0
     /* verilator lint_off UNUSEDSIGNAL */
     logic signed [P_W-1:0] sum;
     /* verilator lint_on UNUSEDSIGNAL */
-    assign diff4   = $signed(rom4[ROM_W-1 -: TW+1]);
+    assign diff4   = $signed(rom4[ROM_W-1 -: DN]);
     assign t4_w    = $signed(P_W'(t4));
     assign diff4_w = P_W'(diff4);
     assign sum     = (P_W'(lo5) << TB) + p5;
@@ -166,13 +203,13 @@ module gelu
         relu3  <= relu2;
         in3    <= in2;
         // S4
-        rom4   <= rom3;
+        rom4   <= rom3_w;
         t4     <= in3 ? t3 : '0;   // masked (delta is unused outside the table): a flip-flop, not an SRL, before the DSP
         relu4  <= relu3;
         in4    <= in3;
         // S5
         p5     <= t4_w * diff4_w;
-        lo5    <= rom4[TW-1:0];
+        lo5    <= TW'(rom4[TN-1:0]);
         relu5  <= relu4;
         in5    <= in4;
         // S6: sum >= 0 (it lies between T[k] and T[k+1] scaled), so the slice is the floor
@@ -184,6 +221,18 @@ module gelu
       end
     end
     assign y7[i*W +: W] = y;
+
+    if (FX_W > 0) begin : g_fx
+      // the word's top FX_W bits: a constant table in fabric, read through a register as the block
+      // RAM's (S3, enabled by ce)
+      logic [FX_W-1:0] fx3;
+      always_ff @(posedge ap_clk) begin
+        if (ce) fx3 <= FX_TAB[k2 * FXV_W +: FXV_W];
+      end
+      assign rom3_w = {fx3, rom3};
+    end else begin : g_no_fx
+      assign rom3_w = rom3;
+    end
   end
 
   // ---- output register slice
