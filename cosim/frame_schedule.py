@@ -415,8 +415,8 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     w_bits = w_bits or cfg.hardware.w_bits
     if fifo_depth is None:
         fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
-    if not isinstance(fifo_depth, int) or fifo_depth < 0 or (fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1))):
-        raise PerfError(f"weight FIFO depth {fifo_depth!r}: must be 0 (none) or a power of two >= 2")
+    if not isinstance(fifo_depth, int) or fifo_depth < 0 or fifo_depth == 1:
+        raise PerfError(f"weight FIFO depth {fifo_depth!r}: must be 0 (none) or an integer >= 2")
     if call_gap < 0:
         raise PerfError(f"call_gap {call_gap}: must be >= 0")
     routing.check(cfg)

@@ -34,7 +34,8 @@ class GeluTB(StreamTB):
         if self.out_lanes != self.lanes:
             raise AssertionError(f"x_TDATA has {self.lanes} lanes, y_TDATA {self.out_lanes}")
         self.g = self.cfg.hardware.gelu
-        self.results.update(lanes=self.lanes)
+        # the ROM word's fields as the RTL sized them (TN: T bits, DN: diff bits; BR_W of them in block RAM)
+        self.results.update(lanes=self.lanes, rom_fields=[int(getattr(dut, n).value) for n in ("TN", "DN", "BR_W")])
         # a stall-as-a-whole pipeline: the input waits only while the output does (plus its depth)
         self.stall_slack = PIPELINE_SLACK
         if not self.params.extra.get("no_flow_model", False):  # evidence runs only

@@ -160,8 +160,11 @@ def resolve_routes(sc: Scenario, depth: int, ready: Ready, budget: int) -> list[
         for c in range(sc.start, sc.start + budget):
             if m.valid(c) and ready(c):
                 m.pop(c)
+            # past the layer once the next word to leave is of a later segment; that word may not be
+            # fetched yet (a small FIFO, the layer's last segments skipped): fetch it now (the pops so far
+            # decide it), else the next valid() would first drop it under the placeholder routing (NEVER)
             nxt = len(m.P)
-            if nxt < len(m.seg_of) and m.seg_of[nxt] > last_seg:
+            if m.push_time(nxt) is not None and m.seg_of[nxt] > last_seg:
                 break
         else:
             raise RuntimeError(f"{sc.name}: the model never got past layer {after}'s words")

@@ -62,8 +62,8 @@ class WeightFifo:
     """
 
     def __init__(self, segments, depth: int, rate: int, word: int, burst: int = 8, start: int = 0, skip: bool = True):
-        if depth < 2 or depth & (depth - 1):
-            raise WeightFifoError(f"weight FIFO depth {depth}: must be a power of two >= 2")
+        if not isinstance(depth, int) or depth < 2:
+            raise WeightFifoError(f"weight FIFO depth {depth!r}: must be an integer >= 2")
         if min(rate, word, burst) < 1:
             raise WeightFifoError(f"weight FIFO: DDR rate {rate}, word {word}, burst {burst} must be >= 1")
         self.segments = [s if isinstance(s, Segment) else Segment(*s) for s in segments]

@@ -217,14 +217,15 @@ def _layernorm_lanes(h: dict, dim: int) -> int:
 
 def _weight_fifo_depth(h: dict) -> int:
     """hardware.weight_fifo.depth (default: no FIFO): words of the weight prefetch FIFO in front of the
-    linear engine's w_ port (rtl/src/weight_fifo.sv), a power of two >= 2."""
+    linear engine's w_ port (rtl/src/weight_fifo.sv), >= 2 (any depth: a block RAM FIFO is best sized
+    in whole rows of block RAM, e.g. 15 x 1024 words, not only in powers of two)."""
     if "weight_fifo" not in h:
         return 0
     wf = _require_mapping(h["weight_fifo"], "hardware.weight_fifo")
     _check_keys(wf, "hardware.weight_fifo", ("depth",))
     depth = _int(wf, "depth", "hardware.weight_fifo")
-    if depth < 2 or depth & (depth - 1):
-        raise ConfigError(f"hardware.weight_fifo.depth = {depth}: must be a power of two >= 2 (words of the w_ stream)")
+    if depth < 2:
+        raise ConfigError(f"hardware.weight_fifo.depth = {depth}: must be >= 2 (words of the w_ stream)")
     return depth
 
 

@@ -348,10 +348,12 @@ def report(cfg, args) -> tuple[str, list]:
               + "the DMA / AXI side, control.", ""]
     budget = 0.9 * z["BRAM36"]
     if tot["BRAM36"] > budget and depth:
-        # the deepest power-of-two FIFO that keeps 10 % of the device's BRAM36 spare with the buffers counted
+        # the deepest FIFO in whole 1K-word rows of block RAM (or, below 1K words, a power of two) that keeps
+        # 10 % of the device's BRAM36 spare with the buffers counted
         rest = tot["BRAM36"] - fs.fifo_bram36(depth, args.w_bits)
-        fit = next((d for d in (depth >> k for k in range(1, depth.bit_length())) if d >= 2 and
-                    rest + fs.fifo_bram36(d, args.w_bits) <= budget), 0)
+        cands = sorted(({d - d % 1024 for d in range(depth, 0, -1024)} | {depth >> k for k in range(depth.bit_length())})
+                       - {0, depth}, reverse=True)
+        fit = next((d for d in cands if d >= 2 and rest + fs.fifo_bram36(d, args.w_bits) <= budget), 0)
         fit_ms = [fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": fit}) for f0 in (head, uni)]
         lines += [f"**BRAM is short once the activation buffers are counted:** at least {tot['BRAM36']:g} BRAM36 "
                   f"({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of the device) against {budget:g} for a 10 % margin. "
@@ -359,7 +361,7 @@ def report(cfg, args) -> tuple[str, list]:
                      f"BRAM36): the frame is then {fit_ms[0].ms():.3f} ms = {fit_ms[0].cycles / fit_ms[0].roofline:.2f}x "
                      f"the roofline ({kind} {head.routing.name}; uniform {fit_ms[1].ms():.3f} ms = "
                      f"{fit_ms[1].cycles / fit_ms[1].roofline:.2f}x)." if fit else
-                     "No power-of-two weight FIFO fits.")
+                     "No weight FIFO fits.")
                   + " Issue 13's resource target (10 % spare) is not met together with its frame target until "
                   "BRAM is freed elsewhere or the buffers shrink.", ""]
     if tot["LUT"] > 0.9 * z["LUT"]:
@@ -391,7 +393,7 @@ def main(argv=None) -> int:
     ap.add_argument("--call-gap", type=int, default=0, help="cycles between one call's ap_done and the next ap_start")
     ap.add_argument("--fifo-depth", type=int, default=None,
                     help="words of the weight prefetch FIFO (default hardware.weight_fifo.depth; 0: none)")
-    ap.add_argument("--fifo-sweep", type=int, nargs="*", default=[0, 2048, 4096, 8192, 16384],
+    ap.add_argument("--fifo-sweep", type=int, nargs="*", default=[0, 2048, 4096, 8192, 14336, 16384],
                     help="FIFO depths (w_ words) of the depth table (empty: no table)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the seeded weights (no EDGE_MOE_WEIGHTS)")
     ap.add_argument("--plot", type=Path, default=None, help="PNG (default docs/performance_<config>.png)")
@@ -405,8 +407,8 @@ def main(argv=None) -> int:
         if args.call_gap < 0 or args.w_bits < cfg.fmt("weight").width:
             raise fs.PerfError(f"--call-gap {args.call_gap} must be >= 0 and --w-bits {args.w_bits} must hold a weight")
         for d in ([args.fifo_depth] if args.fifo_depth is not None else []) + args.fifo_sweep:
-            if d < 0 or (d and (d < 2 or d & (d - 1))):
-                raise fs.PerfError(f"weight FIFO depth {d}: must be 0 (none) or a power of two >= 2")
+            if d < 0 or d == 1:
+                raise fs.PerfError(f"weight FIFO depth {d}: must be 0 (none) or an integer >= 2")
     except fs.PerfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -46,6 +46,12 @@ def test_layernorm_lanes_default_to_one():
     assert parse_config(_mutated(_delete("hardware.layernorm")), "tiny.yaml").hardware.layernorm_lanes == 1
 
 
+def test_weight_fifo_depth_in_whole_block_ram_rows():
+    # edge_moe's FIFO is 15 rows of 1K words (not a power of two: rtl/src/axis_fifo.sv wraps at DEPTH - 1)
+    assert load_config("edge_moe").hardware.weight_fifo_depth == 15 * 1024
+    assert parse_config(_mutated(_set("hardware.weight_fifo.depth", 3)), "tiny.yaml").hardware.weight_fifo_depth == 3
+
+
 def test_tiny_is_small():
     m = load_config("tiny").model
     assert (m.tokens, m.dim, m.heads, m.layers, m.experts) == (17, 32, 2, 2, 4)
@@ -103,6 +109,7 @@ BAD = [
     (_set("hardware.layernorm.lanes", 32), r"hardware.layernorm.lanes = 32: .* into at least 2 beats"),
     (_set("hardware.layernorm.speed", 1), r"hardware.layernorm: unknown field\(s\) speed; allowed: lanes"),
     (_set("hardware.layernorm", 4), r"hardware.layernorm: expected a mapping of fields, got int"),
+    (_set("hardware.weight_fifo.depth", 1), r"hardware.weight_fifo.depth = 1: must be >= 2 \(words of the w_ stream\)"),
     (_set("hardware.axi_width", 100), r"hardware.axi_width: must be a power of two, got 100"),
     (_set("formats.pixel.signed", True), r"formats.pixel.signed: pixels are unsigned"),
     (_set("formats.act.width", 80), r"formats.act.width: at most 64 bits"),

@@ -1,17 +1,17 @@
 """rtl/src/axis_fifo.sv on its own against its cycle model (cosim/test_axis_fifo.py): every DEPTH
-class (2, which no unit uses, up to 64) with both read styles, SYNC_READ = 1 cycle for cycle equal
-to the asynchronous read."""
+class (2, which no unit uses, up to 64; 3 and 5, not powers of two, whose pointers wrap at DEPTH - 1)
+with both read styles, SYNC_READ = 1 cycle for cycle equal to the asynchronous read."""
 from __future__ import annotations
 
 import pytest
 
-from cosim.runner import CosimError, run_unit
+from cosim.runner import CosimError, broken_copy, run_unit
 
 pytestmark = pytest.mark.cosim
 
 
 @pytest.mark.parametrize("sync", [0, 1])
-@pytest.mark.parametrize("depth", [2, 4, 64])
+@pytest.mark.parametrize("depth", [2, 3, 4, 5, 64])
 def test_axis_fifo_cycle_model(depth, sync):
     r = run_unit("axis_fifo", "tiny", run_name=f"d{depth}_s{sync}",
                  parameters={"DEPTH": depth, "WIDTH": 12, "SYNC_READ": sync})
@@ -25,3 +25,20 @@ def test_axis_fifo_comparison_can_fail():
     with pytest.raises(CosimError, match="mismatch") as exc:
         run_unit("axis_fifo", "tiny", run_name="d4_corrupt", parameters={"DEPTH": 4, "WIDTH": 12}, corrupt=True)
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
+
+
+# The wrap of a DEPTH that is not a power of two one entry late (the write pointer past the memory)
+# or early (the read pointer skipping the last entry), axis_fifo's own check of its flags removed:
+# the bench's data comparison must see it
+WRAP_BROKEN = {
+    "wrap_late": [("wp_end <= wp == AW'(DEPTH - 2);", "wp_end <= wp == AW'(DEPTH - 1);")],
+    "wrap_early": [("rp1_end <= rp1 == AW'(DEPTH - 2);", "rp1_end <= rp1 == AW'(DEPTH - 3);")],
+}
+
+
+@pytest.mark.parametrize("bug", sorted(WRAP_BROKEN))
+def test_axis_fifo_broken_wrap_fails(bug, tmp_path):
+    edits = WRAP_BROKEN[bug] + [("    if (rst_n && !POW2 && (wp_end", "    if (1'b0 && (wp_end")]
+    with pytest.raises(CosimError, match="mismatch|failed"):
+        run_unit("axis_fifo", "tiny", run_name="d5_s1", parameters={"DEPTH": 5, "WIDTH": 12, "SYNC_READ": 1},
+                 variant=f"broken_{bug}", replace=broken_copy(tmp_path, "axis_fifo.sv", edits))

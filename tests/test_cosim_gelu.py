@@ -29,11 +29,25 @@ def run_gelu(config: str, stall: str, n_random: int, run_name: str, **kw) -> dic
     return run_unit("gelu", config, stall=stall, n_random=n_random, run_name=run_name, **kw)
 
 
+def rom_fields(cfg) -> list[int]:
+    """[TN, DN, BR_W] of rtl/src/gelu.sv's ROM word from the table itself: the fewest bits of the largest
+    T[k], the fewest signed bits of every T[k+1] - T[k] (k < range steps), and the part of those
+    TN + DN bits in block RAM (a RAMB18E2 reads 36)."""
+    from python_ref.kernels.gelu import gelu_table
+    t = [int(v) for v in gelu_table(cfg.hardware.gelu)]
+    g = cfg.hardware.gelu
+    d = [t[k + 1] - t[k] for k in range(g.table_entries - 1)]
+    tn = max(1, max(t).bit_length())
+    dn = max(2, max(max(d).bit_length(), (-min(d) - 1).bit_length()) + 1)
+    return [tn, dn, min(tn + dn, 36)]
+
+
 def check_summary(r: dict, config: str, stall: str, n_random: int, lanes: int | None = None):
     cfg = load_config(config)
     assert r["kernel"] == "gelu" and r["config"] == cfg.name and r["stall"] == stall
     assert r["mismatches"] == 0
     assert r["lanes"] == (lanes or cfg.hardware.gelu.lanes)
+    assert r["rom_fields"] == rom_fields(cfg), "gelu.sv stores the table word narrower or wider than it needs"
     assert r["vectors"] >= 2.25 * n_random + 1000  # random sets + directed corners + latency/burst beats
     assert r["beats"] * r["lanes"] == r["vectors"]
     assert r["latency_cycles"] == LATENCY_CYCLES
@@ -157,3 +171,15 @@ def test_gelu_table_geometries(gid):
     segs.append(ex.Values("gelu: |x| around the table's end", np.concatenate([lim + d, -lim + d])))
     r = ex.run_sweep(u, segments=segs, timeout=600)
     assert r.mismatches == 0 and r.values > 1 << 20, r.summary()
+
+
+@pytest.mark.parametrize("config,lanes", [("tiny", 2)])
+def test_gelu_table_maps_to_one_ramb18_per_lane(config, lanes):
+    """The table word is stored only as wide as the table needs (rtl/src/gelu.sv: 37 bits on the shipped
+    tables, the 36 low ones in block RAM, the rest in fabric), so Yosys maps each lane's ROM to one
+    RAMB18E2 and no RAMB36E2 (a 45-bit word took a RAMB36E2 per lane): the resource table's GELU figure.
+    Simulation cannot see the split (the bits are the same), so this is the test of it."""
+    from scripts.synth import synth_unit
+    counts = synth_unit("gelu", config, params={"LANES": lanes}, tag=f"gelu_ramb18_l{lanes}")
+    assert (counts["BRAM18"], counts["BRAM36"]) == (lanes, 0), counts
+    assert counts["DSP"] == lanes, counts     # the t x diff multiply: one DSP48E2 per lane, as before

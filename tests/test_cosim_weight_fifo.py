@@ -1,6 +1,7 @@
 """rtl/src/weight_fifo.sv against its cycle model cosim/weight_fifo_schedule.py (cosim/test_weight_fifo.py):
 DEPTH 4, 16 (at edge_moe's 1024-bit w_ word) and 1024 (32-bit words, to keep the simulation light; make
-test-full), the DDR driven from the model's push cycles and by the bench's own token bucket + DMA
+test-full), and DEPTH 5 and 12, which are not powers of two (the pointers' wrap at DEPTH - 1, the ready's
+offset count: edge_moe's FIFO is 15 x 1024 words), the DDR driven from the model's push cycles and by the bench's own token bucket + DMA
 skip rule, and the scenarios doing what they are named for (skips, drops in the FIFO, the head
 waiting on the routing, a full and an empty FIFO)."""
 from __future__ import annotations
@@ -11,12 +12,13 @@ from cosim.runner import CosimError, broken_copy, check_wrapped_lint, run_unit
 
 pytestmark = pytest.mark.cosim
 
-RUNS = {4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 1024, "EXPERTS": 16},
+RUNS = {5: {"DEPTH": 5, "WIDTH": 64, "EXPERTS": 16}, 4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16},
+        12: {"DEPTH": 12, "WIDTH": 1024, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 1024, "EXPERTS": 16},
         1024: {"DEPTH": 1024, "WIDTH": 32, "EXPERTS": 16}}  # the scenarios use experts up to 15
 
 
-# make test: DEPTH 4 and 16 (both fill and drain in every scenario); DEPTH 1024, the same scenarios at
-# a ten-bit address (its full-FIFO runs are the longest simulation of the file), in make test-full
+# make test: DEPTH 4, 5, 12 and 16 (both fill and drain in every scenario); DEPTH 1024, the same scenarios
+# at a ten-bit address (its full-FIFO runs are the longest simulation of the file), in make test-full
 @pytest.mark.parametrize("depth", [pytest.param(d, marks=[pytest.mark.slow] if d > 16 else []) for d in sorted(RUNS)])
 def test_weight_fifo_cycle_model(depth):
     r = run_unit("weight_fifo", "tiny", run_name=f"d{depth}", parameters=RUNS[depth])
@@ -71,6 +73,11 @@ def test_weight_fifo_comparison_can_fail():
 # head takes a word" (h_open) missing a drop.
 BROKEN = {
     "tready_early_full": [("assign s_axis_tready = !level[AW];", "assign s_axis_tready = level < (AW+1)'(DEPTH - 1);")],
+    # the same at a DEPTH that is not a power of two: the offset count one word ahead (the RTL's own check
+    # of it against the level removed from this copy)
+    "tready_early_full_offset": [("if (!rst_n) lvo <= (AW+1)'((1 << AW) - DEPTH);",
+                                  "if (!rst_n) lvo <= (AW+1)'((1 << AW) - DEPTH + 1);"),
+                                 ("      if (rst_n && lvo != level", "      if (1'b0 && lvo != level")],
     "no_layer_compare": [("return flags(spec, m_valid && m_layer == layer, m_act[expert]);",
                           "return flags(spec, m_valid, m_act[expert]);"),
                          ("flags(f_spec, f_rt, f_act)", "flags(f_spec, |mask_lhot, f_act)")],
@@ -96,9 +103,32 @@ BROKEN = {
 
 @pytest.mark.parametrize("bug", sorted(BROKEN))
 def test_weight_fifo_broken_copies_fail(bug, tmp_path):
+    depth = 5 if bug.endswith("_offset") else 4
     with pytest.raises(CosimError, match="mismatch|failed") as exc:
-        run_unit("weight_fifo", "tiny", run_name="d4", parameters=RUNS[4], variant=f"broken_{bug}",
+        run_unit("weight_fifo", "tiny", run_name=f"d{depth}", parameters=RUNS[depth], variant=f"broken_{bug}",
                  replace=broken_copy(tmp_path, "weight_fifo.sv", BROKEN[bug]))
+    assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
+
+
+# axis_fifo's wrap at a DEPTH that is not a power of two, one word late (the write pointer reaches
+# DEPTH, past the memory) or early (the read pointer skips the last entry), with axis_fifo's own check
+# of its flags removed: the words come out wrong or never, which the bench must see at DEPTH 5 and 12
+# (not at 3, where the late wrap went unseen: the level counts the words in the output slice and the
+# head register too, so a 3-word FIFO's memory rarely holds more than one word, and a lone word is
+# forwarded from a register, not read from the memory)
+AXIS_FIFO_BROKEN = {
+    "wrap_late": [("wp_end <= wp == AW'(DEPTH - 2);", "wp_end <= wp == AW'(DEPTH - 1);")],
+    "wrap_early": [("rp1_end <= rp1 == AW'(DEPTH - 2);", "rp1_end <= rp1 == AW'(DEPTH - 3);")],
+}
+
+
+@pytest.mark.parametrize("depth", [5, 12])
+@pytest.mark.parametrize("bug", sorted(AXIS_FIFO_BROKEN))
+def test_weight_fifo_broken_wrap_fails(bug, depth, tmp_path):
+    edits = AXIS_FIFO_BROKEN[bug] + [("    if (rst_n && !POW2 && (wp_end", "    if (1'b0 && (wp_end")]
+    with pytest.raises(CosimError, match="mismatch|failed") as exc:
+        run_unit("weight_fifo", "tiny", run_name=f"d{depth}", parameters=RUNS[depth], variant=f"broken_{bug}",
+                 replace=broken_copy(tmp_path, "axis_fifo.sv", edits))
     assert exc.value.summary is not None and exc.value.summary["mismatches"] > 0
 
 

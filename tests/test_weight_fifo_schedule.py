@@ -204,8 +204,8 @@ def test_engine_asks_beyond_the_stream():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(depth=3), "depth 3: must be a power of two >= 2"),
-    (dict(depth=1), "depth 1: must be a power of two >= 2"),
+    (dict(depth=1), "depth 1: must be an integer >= 2"),
+    (dict(depth=2.5), "depth 2.5: must be an integer >= 2"),
     (dict(rate=0), "rate 0, word 1, burst 8 must be >= 1"),
     (dict(word=0), "rate 1, word 0, burst 8 must be >= 1"),
     (dict(burst=0), "burst 0 must be >= 1"),

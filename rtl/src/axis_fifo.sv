@@ -1,4 +1,4 @@
-// Synchronous FIFO with a registered output: distributed-RAM storage (DEPTH a power of two) drained
+// Synchronous FIFO with a registered output: distributed-RAM storage (DEPTH >= 2 entries) drained
 // into an axis_skid register slice, so m_axis_tdata / m_axis_tvalid come from flip-flops and the
 // memory's asynchronous read ends in a register. The writer never pushes into a full FIFO (the
 // producer holds a credit per free entry before it issues work that ends in a push: the linear
@@ -30,13 +30,20 @@ module axis_fifo #(
     output logic             freed
 );
   localparam int AW = DEPTH > 1 ? $clog2(DEPTH) : 1;
-  if (DEPTH < 2 || (1 << AW) != DEPTH) begin : g_chk
-    $error("axis_fifo: DEPTH must be a power of two >= 2, got %0d", DEPTH);
+  // A power-of-two DEPTH wraps its pointers by overflow; any other wraps them at DEPTH - 1 (a block
+  // RAM FIFO sized in whole 1K-deep rows of block RAM, not the next power of two), from a registered
+  // flag "the pointer is at DEPTH - 1", so the wrap is a select on a flop, not a compare behind the pop.
+  localparam bit POW2 = (1 << AW) == DEPTH;
+  if (DEPTH < 2) begin : g_chk
+    $error("axis_fifo: DEPTH must be >= 2, got %0d", DEPTH);
   end
 
   logic [WIDTH-1:0] mem [DEPTH];
   logic [AW-1:0]    wp, rp;
   logic [AW-1:0]    rp1;          // rp + 1, so that a pop only selects (no incrementer behind the slice's ready)
+  logic             wp_end, rp1_end;   // wp, rp1 == DEPTH - 1 (POW2: unused, the pointers wrap by overflow)
+  wire  [AW-1:0]    wp_next  = !POW2 && wp_end  ? '0 : wp + 1'b1;
+  wire  [AW-1:0]    rp1_next = !POW2 && rp1_end ? '0 : rp1 + 1'b1;
   logic [AW:0]      count;
   logic             nonempty;     // count != 0, registered
   logic             sk_ready;
@@ -50,14 +57,20 @@ module axis_fifo #(
       wp       <= '0;
       rp       <= '0;
       rp1      <= AW'(1);
+      wp_end   <= 1'b0;
+      rp1_end  <= DEPTH == 2;
       count    <= '0;
       nonempty <= 1'b0;
       freed    <= 1'b0;
     end else begin
-      if (s_axis_tvalid) wp <= wp + 1'b1;
+      if (s_axis_tvalid) begin
+        wp     <= wp_next;
+        wp_end <= wp == AW'(DEPTH - 2);        // == (wp_next == DEPTH - 1), without the incrementer
+      end
       if (pop) begin
-        rp  <= rp1;
-        rp1 <= rp1 + 1'b1;
+        rp      <= rp1;
+        rp1     <= rp1_next;
+        rp1_end <= rp1 == AW'(DEPTH - 2);
       end
       count    <= count + (AW+1)'(s_axis_tvalid) - (AW+1)'(pop);
       // == (count + push - pop != 0) without the adder: a push, two or more entries, or one entry not popped
@@ -69,6 +82,9 @@ module axis_fifo #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (rst_n && s_axis_tvalid && !pop && count == (AW+1)'(DEPTH)) $error("axis_fifo: push into a full FIFO");
+    if (rst_n && !POW2 && (wp_end != (wp == AW'(DEPTH - 1)) || rp1_end != (rp1 == AW'(DEPTH - 1)) ||
+                          rp1 != (rp == AW'(DEPTH - 1) ? '0 : rp + 1'b1)))
+      $error("axis_fifo: a pointer's wrap flag or rp1 differs from its pointer");
   end
 `endif
 

@@ -7,8 +7,9 @@
 // Schedule (word k pushed at the end of cycle F_k, popped - taken or dropped - at the end of P_k):
 // * level = words pushed minus words popped, counted until a word leaves the head register, so
 //   s_axis_tready = level < DEPTH keeps axis_fifo's memory (which never holds more than level words) from
-//   overflowing: F_k >= P_{k-DEPTH} + 1. level <= DEPTH always, so level < DEPTH is !level[AW], one flop:
-//   no compare of the level behind the ready (level's adder hangs off the pop, s_axis_tready does not);
+//   overflowing: F_k >= P_{k-DEPTH} + 1. level <= DEPTH always, so level < DEPTH is !level[AW], one flop,
+//   for a power-of-two DEPTH (any other: the top bit of a second count offset by 2^AW - DEPTH): no
+//   compare of the level behind the ready (the adder hangs off the pop, s_axis_tready does not);
 // * storage: axis_fifo (SYNC_READ = 1: memory read register, output slice), then the head register:
 //   word k at the head from max(F_k + 3, P_{k-1} + 1), one word per cycle;
 // * head filter: offered (m_axis_tvalid) unless speculative; a speculative word whose layer has the
@@ -63,8 +64,8 @@ module weight_fifo
   localparam int EB = $clog2(EXPERTS);
   localparam int NE = 1 << EB;                       // expert tag values
   localparam int TW = WIDTH + 2 + LAYER_BITS + EB;   // {last, spec, layer, expert, data}
-  if (DEPTH < 2 || (1 << AW) != DEPTH) begin : g_chk_depth
-    $error("weight_fifo: DEPTH must be a power of two >= 2, got %0d", DEPTH);
+  if (DEPTH < 2) begin : g_chk_depth
+    $error("weight_fifo: DEPTH must be >= 2, got %0d", DEPTH);
   end
   if (EXPERTS < 2 || LAYER_BITS < 1) begin : g_chk_tags
     $error("weight_fifo: EXPERTS must be >= 2 and LAYER_BITS >= 1, got %0d and %0d", EXPERTS, LAYER_BITS);
@@ -208,7 +209,23 @@ module weight_fifo
     if (!rst_n) level <= '0;
     else        level <= level + (AW+1)'(push) - (AW+1)'(pop);
   end
-  assign s_axis_tready = !level[AW];
+  if ((1 << AW) == DEPTH) begin : g_ready_pow2
+    assign s_axis_tready = !level[AW];
+  end else begin : g_ready_offset
+    // the same one-flop ready for any DEPTH: a second count, the level plus 2^AW - DEPTH, reaches
+    // 2^AW (its top bit) exactly when the level reaches DEPTH
+    logic [AW:0] lvo;
+    always_ff @(posedge clk) begin
+      if (!rst_n) lvo <= (AW+1)'((1 << AW) - DEPTH);
+      else        lvo <= lvo + (AW+1)'(push) - (AW+1)'(pop);
+    end
+    assign s_axis_tready = !lvo[AW];
+`ifndef SYNTHESIS
+    always_ff @(posedge clk) begin
+      if (rst_n && lvo != level + (AW+1)'((1 << AW) - DEPTH)) $error("weight_fifo: lvo differs from level + 2^AW - DEPTH");
+    end
+`endif
+  end
 
 `ifndef SYNTHESIS
   logic held_q;   // last cycle offered a word that was not taken

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 9e0d1122e70c1a99) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 778cf8013e54b9ee) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 #pragma once
@@ -140,7 +140,7 @@ constexpr int LINEAR_IMAGE_WORDS = 3072;
 constexpr int LINEAR_POS_WORDS = 3096;
 constexpr int LINEAR_W_BITS = 1024;
 constexpr int LINEAR_W_ROWS = 2;
-constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
+constexpr int LINEAR_WEIGHT_FIFO_DEPTH = 15360;
 constexpr int ATTENTION_HEAD_SHIFT = 3;
 constexpr int ATTENTION_MAX_TOKENS = 129;
 constexpr int ATTENTION_KV_SPLIT = 0;

@@ -1,4 +1,4 @@
-// Generated from edge_moe.yaml (config digest 9e0d1122e70c1a99) by scripts/generate.py.
+// Generated from edge_moe.yaml (config digest 778cf8013e54b9ee) by scripts/generate.py.
 // Do not edit: change the YAML and run `make generate`.
 
 // Configuration: edge_moe
@@ -136,7 +136,7 @@ package model_pkg;
   localparam int LINEAR_POS_WORDS = 3096;
   localparam int LINEAR_W_BITS = 1024;
   localparam int LINEAR_W_ROWS = 2;
-  localparam int LINEAR_WEIGHT_FIFO_DEPTH = 16384;
+  localparam int LINEAR_WEIGHT_FIFO_DEPTH = 15360;
   localparam int ATTENTION_HEAD_SHIFT = 3;
   localparam int ATTENTION_MAX_TOKENS = 129;
   localparam int ATTENTION_KV_SPLIT = 0;
