@@ -266,6 +266,22 @@ EQUIVALENT: dict[str, str] = {
     "rtl/src/gelu.sv:lt->le:1cc4bce6": "|x| = LIM in the table reads ROM word RANGE = 0 with t = 0: y = relu, as outside",
     "rtl/src/gelu.sv:lt->le:3b754cde": "ROM word RANGE is read only outside the table (k < RANGE inside), where y = relu",
     "rtl/src/gelu.sv:const+1:bb10212f": "a ROM twice as deep: the IDX_W-bit address never reaches the added words",
+    # gelu: the ROM word's field widths (tests/test_cosim_gelu.py checks TN, DN and BR_W against the table):
+    # the block-RAM split's bound (ROM_W = 36 splits alike), the loops' start values and caps, which no
+    # table reaches (TN <= TW, DN <= TW + 1), and the signed bounds of the diffs, where the positive
+    # diffs set DN on every table run here (shipped: 63,902 needs 17 bits, the lowest, -16,892, 16)
+    "rtl/src/gelu.sv:lt->le:6296b018": "ROM_W = 36 puts the same 36 bits in block RAM either way",
+    "rtl/src/gelu.sv:const+1:8e75b33e": "ROM_W < 37 and ROM_W < 36 differ only at ROM_W = 36, which gives BR_W = 36 either way",
+    "rtl/src/gelu.sv:const+1:dbd2b66e": "TN starting at 2 differs only for a table whose entries are all below 2",
+    "rtl/src/gelu.sv:lt->le:9d93a2e3": "the loop's cap: T[k] < 2^TW, so n stops at the table's width first",
+    "rtl/src/gelu.sv:const+1:a67365d3": "DN starting at 3 differs only for a table whose diffs all lie in [-2, 1]",
+    "rtl/src/gelu.sv:lt->le:abc43477": "the loop's cap: diffs of TW-bit unsigned values fit TW + 1 signed bits",
+    "rtl/src/gelu.sv:const+1:06380660": "the loop's cap: diffs of TW-bit unsigned values fit TW + 1 signed bits",
+    "rtl/src/gelu.sv:plus->minus:a30141db": "a cap of TW - 1 = 21 bits: the widest diff of any table run here needs 21 (the step-1 geometry)",
+    "rtl/src/gelu.sv:lt->le:fe48ab6b": "no diff equals -2^(DN-1): the positive diffs set DN",
+    "rtl/src/gelu.sv:const+1:fabc5755": "the negative bound doubled: the positive diffs set DN",
+    "rtl/src/gelu.sv:const+1:838e1fc6": "the negative bound halved: -16,892 then needs 17 bits, as the positive diffs do",
+    "rtl/src/gelu.sv:const+1:f1a66c30": "FXV_W's dummy width when FX_W = 0: FX_W is 1 on every table run here",
     # g_chk_geometry's TB + IDX_W > W - 1 cannot hold for a config parse_config accepts:
     # table_range < act.max gives RANGE < 2^(ACT_I - 1 + S), so IDX_W <= ACT_I - 1 + S and
     # TB + IDX_W <= W - 1 (test_gelu_table_geometries builds that edge); only a hand-edited

@@ -12,8 +12,11 @@ from cosim.runner import CosimError, broken_copy, check_wrapped_lint, run_unit
 
 pytestmark = pytest.mark.cosim
 
-RUNS = {5: {"DEPTH": 5, "WIDTH": 64, "EXPERTS": 16}, 4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16},
-        12: {"DEPTH": 12, "WIDTH": 1024, "EXPERTS": 16}, 16: {"DEPTH": 16, "WIDTH": 1024, "EXPERTS": 16},
+# DEPTH 5 and 12 in banks of 2 words (axis_fifo's BANK; edge_moe's are 1024): 3 banks, the last of one
+# word, and 6 banks in two OR groups
+RUNS = {5: {"DEPTH": 5, "WIDTH": 64, "EXPERTS": 16, "FIFO_BANK": 2}, 4: {"DEPTH": 4, "WIDTH": 64, "EXPERTS": 16},
+        12: {"DEPTH": 12, "WIDTH": 1024, "EXPERTS": 16, "FIFO_BANK": 2},
+        16: {"DEPTH": 16, "WIDTH": 1024, "EXPERTS": 16},
         1024: {"DEPTH": 1024, "WIDTH": 32, "EXPERTS": 16}}  # the scenarios use experts up to 15
 
 
@@ -111,14 +114,17 @@ def test_weight_fifo_broken_copies_fail(bug, tmp_path):
 
 
 # axis_fifo's wrap at a DEPTH that is not a power of two, one word late (the write pointer reaches
-# DEPTH, past the memory) or early (the read pointer skips the last entry), with axis_fifo's own check
-# of its flags removed: the words come out wrong or never, which the bench must see at DEPTH 5 and 12
+# DEPTH, past the memory) or early (the read pointer skips the last entry), and its banked read
+# missing a bank, with axis_fifo's own check of its flags removed: the words come out wrong or never,
+# which the bench must see at DEPTH 5 and 12
 # (not at 3, where the late wrap went unseen: the level counts the words in the output slice and the
 # head register too, so a 3-word FIFO's memory rarely holds more than one word, and a lone word is
 # forwarded from a register, not read from the memory)
 AXIS_FIFO_BROKEN = {
     "wrap_late": [("wp_end <= wp == AW'(DEPTH - 2);", "wp_end <= wp == AW'(DEPTH - 1);")],
     "wrap_early": [("rp1_end <= rp1 == AW'(DEPTH - 2);", "rp1_end <= rp1 == AW'(DEPTH - 3);")],
+    # the banked read's OR group leaving out its third bank (its words read as 0)
+    "group_misses_bank": [("b < 3 * g + 3 && b < NB", "b < 3 * g + 2 && b < NB")],
 }
 
 

@@ -18,7 +18,10 @@
 module axis_fifo #(
     parameter int WIDTH = 32,
     parameter int DEPTH = 8,
-    parameter bit SYNC_READ = 1'b0
+    parameter bit SYNC_READ = 1'b0,
+    // SYNC_READ with a DEPTH that is not a power of two: the memory in banks of BANK words (a power of
+    // two; the last bank holds the rest), read all at once and chosen by a one-hot register (below)
+    parameter int BANK = 1024
 ) (
     input  logic             clk,
     input  logic             rst_n,    // synchronous, active low
@@ -34,11 +37,20 @@ module axis_fifo #(
   // RAM FIFO sized in whole 1K-deep rows of block RAM, not the next power of two), from a registered
   // flag "the pointer is at DEPTH - 1", so the wrap is a select on a flop, not a compare behind the pop.
   localparam bit POW2 = (1 << AW) == DEPTH;
+  localparam int BW = BANK > 1 ? $clog2(BANK) : 1;
+  localparam int NB = (DEPTH + BANK - 1) / BANK;
+  // Banked: block RAM in whole 1K-deep rows (15 x 1024 words: 15 rows, not 16) needs a 15-way choice
+  // of the rows' outputs, which Yosys builds from the registered address as a 5-LUT chain behind the
+  // block RAMs' clock-to-out (3.33 ns in weight_fifo); a one-hot row register and an AND-OR makes it
+  // two LUT levels. A power of two keeps one memory (Yosys picks deep, narrow blocks and a short mux).
+  localparam bit BANKED = SYNC_READ && !POW2 && NB > 1;
   if (DEPTH < 2) begin : g_chk
     $error("axis_fifo: DEPTH must be >= 2, got %0d", DEPTH);
   end
+  if (BANK < 2 || (1 << BW) != BANK) begin : g_chk_bank
+    $error("axis_fifo: BANK must be a power of two >= 2, got %0d", BANK);
+  end
 
-  logic [WIDTH-1:0] mem [DEPTH];
   logic [AW-1:0]    wp, rp;
   logic [AW-1:0]    rp1;          // rp + 1, so that a pop only selects (no incrementer behind the slice's ready)
   logic             wp_end, rp1_end;   // wp, rp1 == DEPTH - 1 (POW2: unused, the pointers wrap by overflow)
@@ -49,9 +61,6 @@ module axis_fifo #(
   logic             sk_ready;
   wire              pop = nonempty && sk_ready;
 
-  always_ff @(posedge clk) begin
-    if (s_axis_tvalid) mem[wp] <= s_axis_tdata;
-  end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       wp       <= '0;
@@ -93,8 +102,44 @@ module axis_fifo #(
     logic [WIDTH-1:0] rd_q, wd_q;
     logic             fwd, one;     // fwd: head is the entry pushed last cycle; one: count == 1
     wire  [AW-1:0]    ra = pop ? rp1 : rp;   // rp after this edge
+    if (BANKED) begin : g_banked
+      logic [NB*WIDTH-1:0] brd;     // every bank's word at ra's offset (each its block RAM's latch)
+      logic [NB-1:0]       bsel;    // one-hot: the bank of ra, registered with the reads
+      for (genvar b = 0; b < NB; b++) begin : g_bank
+        localparam int BD = b == NB - 1 ? DEPTH - b * BANK : BANK;
+        (* ram_style = "block" *) logic [WIDTH-1:0] bmem [BD];
+        logic [WIDTH-1:0] rdb;
+        always_ff @(posedge clk) begin
+          if (s_axis_tvalid && wp[AW-1:BW] == (AW-BW)'(b)) bmem[wp[BW-1:0]] <= s_axis_tdata;
+        end
+        always_ff @(posedge clk) rdb <= bmem[ra[BW-1:0]];   // old data if written this cycle: then fwd is set
+        assign brd[b*WIDTH +: WIDTH] = rdb;
+      end
+      always_ff @(posedge clk) bsel <= NB'(1) << ra[AW-1:BW];
+      // the AND-OR in groups of three banks (six inputs a bit: one LUT6), each group kept as its own
+      // node: left to itself ABC chains the 15-way OR (5 LUT, 3.33 ns)
+      localparam int NG = (NB + 2) / 3;
+      logic [NG*WIDTH-1:0] grd;
+      for (genvar g = 0; g < NG; g++) begin : g_grp
+        (* keep *) logic [WIDTH-1:0] gor;
+        always_comb begin
+          gor = '0;
+          for (int b = 3 * g; b < 3 * g + 3 && b < NB; b++) gor = gor | (brd[b*WIDTH +: WIDTH] & {WIDTH{bsel[b]}});
+        end
+        assign grd[g*WIDTH +: WIDTH] = gor;
+      end
+      always_comb begin
+        rd_q = '0;
+        for (int g = 0; g < NG; g++) rd_q = rd_q | grd[g*WIDTH +: WIDTH];
+      end
+    end else begin : g_one
+      logic [WIDTH-1:0] mem [DEPTH];
+      always_ff @(posedge clk) begin
+        if (s_axis_tvalid) mem[wp] <= s_axis_tdata;
+        rd_q <= mem[ra];              // old data if written this cycle: then fwd is set
+      end
+    end
     always_ff @(posedge clk) begin
-      rd_q <= mem[ra];              // old data if written this cycle: then fwd is set
       wd_q <= s_axis_tdata;
       if (!rst_n) begin
         fwd <= 1'b0;
@@ -114,6 +159,10 @@ module axis_fifo #(
     end
 `endif
   end else begin : g_async
+    logic [WIDTH-1:0] mem [DEPTH];
+    always_ff @(posedge clk) begin
+      if (s_axis_tvalid) mem[wp] <= s_axis_tdata;
+    end
     assign head = mem[rp];
   end
 

@@ -37,7 +37,8 @@ module weight_fifo
     parameter int WIDTH = LINEAR_W_BITS,
     parameter int DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
     parameter int EXPERTS = NUM_EXPERTS > 1 ? NUM_EXPERTS : 2,
-    parameter int LAYER_BITS = 4
+    parameter int LAYER_BITS = 4,
+    parameter int FIFO_BANK = 1024      // axis_fifo's BANK (a DEPTH that is not a power of two: 1K-deep rows)
 ) (
     input  logic                       clk,
     input  logic                       rst_n,    // synchronous, active low
@@ -89,7 +90,7 @@ module weight_fifo
   // behind the shared handshake terms (4 LUT, 3.25 ns, in moe_layer)
   (* keep *) wire f_take = h_open || (h_kept && m_axis_tready);
   wire load   = f_valid && f_take;
-  axis_fifo #(.WIDTH(TW), .DEPTH(DEPTH), .SYNC_READ(1'b1)) u_fifo (
+  axis_fifo #(.WIDTH(TW), .DEPTH(DEPTH), .SYNC_READ(1'b1), .BANK(FIFO_BANK)) u_fifo (
       .clk(clk), .rst_n(rst_n),
       .s_axis_tdata({s_axis_tlast, s_axis_tuser_spec, s_axis_tuser_layer, s_axis_tuser_expert, s_axis_tdata}),
       .s_axis_tvalid(push),
