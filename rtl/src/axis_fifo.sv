@@ -41,8 +41,9 @@ module axis_fifo #(
   localparam int NB = (DEPTH + BANK - 1) / BANK;
   // Banked: block RAM in whole 1K-deep rows (15 x 1024 words: 15 rows, not 16) needs a 15-way choice
   // of the rows' outputs, which Yosys builds from the registered address as a 5-LUT chain behind the
-  // block RAMs' clock-to-out (3.33 ns in weight_fifo); a one-hot row register and an AND-OR makes it
-  // two LUT levels. A power of two keeps one memory (Yosys picks deep, narrow blocks and a short mux).
+  // block RAMs' clock-to-out (3.33 ns in weight_fifo); a one-hot row register and an AND-OR in kept
+  // groups makes it two LUT levels (2.91 ns with the head's own two). A power of two keeps one memory
+  // (Yosys picks deep, narrow blocks and a short mux).
   localparam bit BANKED = SYNC_READ && !POW2 && NB > 1;
   if (DEPTH < 2) begin : g_chk
     $error("axis_fifo: DEPTH must be >= 2, got %0d", DEPTH);
