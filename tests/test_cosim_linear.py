@@ -282,6 +282,23 @@ def test_linear_cosim_edge_moe_full_shapes():
     assert len(full) >= 4 and not any(x["load_bound"] for x in full), full
 
 
+def test_activation_buffer_is_one_wide_block_ram():
+    """linear_act keeps a beat's LI operands side by side in one memory (rtl/src/linear_act.sv), so that
+    Yosys can use the 512 x 72 aspect: on edge_moe (129 rows x 24 beats of 32 x 27 bits) 84 BRAM36,
+    the count of the frame's block RAM layout model (cosim.frame_schedule.bram36_of), where a memory
+    per lane took 96 (4K x 9). Simulation cannot see the layout, so this is the test of it."""
+    from cosim.frame_schedule import bram36_of
+    from scripts.synth import synth_unit
+    cfg = load_config("edge_moe")
+    li = cfg.hardware.linear_in
+    depth = cfg.model.tokens * -(-cfg.model.mlp_hidden // li)   # linear_core's ADEPTH: MAX_ROWS x MAX_IB (fc2's input)
+    counts = synth_unit("linear_act", "edge_moe", params={"ADEPTH": depth, "AAW": (depth - 1).bit_length()},
+                        tag="linear_act_wide")
+    width = li * cfg.fmt("operand").width
+    assert (width, depth) == (864, 3096)
+    assert counts["BRAM36"] + counts["BRAM18"] / 2 == bram36_of(width, depth) == 84, counts
+
+
 @pytest.mark.csim
 @pytest.mark.parametrize("full_range", [False, True], ids=["realistic", "full_range"])
 def test_linear_three_way_tiny(full_range, tmp_path):
