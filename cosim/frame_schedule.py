@@ -107,6 +107,13 @@ class PerfError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # DDR weight stream
 
+def check_fifo_depth(depth) -> None:
+    """A weight FIFO depth in words: 0 (none) or an integer >= 2 (rtl/src/weight_fifo.sv builds any
+    such depth). Raises PerfError otherwise."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0 or depth == 1:
+        raise PerfError(f"weight FIFO depth {depth!r}: must be 0 (none) or an integer >= 2")
+
+
 def check_bandwidth(gbs) -> float:
     try:
         g = float(gbs)
@@ -415,8 +422,7 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
     w_bits = w_bits or cfg.hardware.w_bits
     if fifo_depth is None:
         fifo_depth = getattr(cfg.hardware, "weight_fifo_depth", 0)
-    if not isinstance(fifo_depth, int) or fifo_depth < 0 or fifo_depth == 1:
-        raise PerfError(f"weight FIFO depth {fifo_depth!r}: must be 0 (none) or an integer >= 2")
+    check_fifo_depth(fifo_depth)
     if call_gap < 0:
         raise PerfError(f"call_gap {call_gap}: must be >= 0")
     routing.check(cfg)
@@ -487,34 +493,99 @@ def fifo_bram36(depth: int, w_bits: int) -> int:
 
 BRAM36_BITS = 36 * 1024          # data bits of one RAMB36E2 (parity bits included: 512 x 72)
 
+# Simple-dual-port aspects of a RAMB36E2 (width, depth); a RAMB18E2 (half a BRAM36) has the same
+# widths up to 36 at half the depth (UG573). Every buffer here has one write and one read port.
+BRAM36_ASPECTS = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))
+
+
+def bram36_of(width: int, depth: int) -> float:
+    """BRAM36 (a RAMB18E2 counted as a half) of a ``width`` x ``depth`` memory in block RAM: columns of
+    one aspect ceil(width / w) wide, each a stack of RAMB36E2 with the rest of its depth in one RAMB18E2
+    where that holds it, the best aspect. What a buffer of these shapes costs in block RAM, against
+    the bits / 36 Kbit of a perfect packing (e.g. 864 x 3096, the dense MLP's hidden rows: 84 against
+    72.6; 3096 = 129 rows x 24 beats leaves every aspect's last block mostly empty)."""
+    if width < 1 or depth < 1:
+        raise PerfError(f"a {width} x {depth} memory: width and depth must be >= 1")
+
+    def column(w, d):
+        full, rest = divmod(depth, d)
+        return full + (0 if rest == 0 else 0.5 if w <= 36 and rest <= d // 2 else 1)
+    return min(-(-width // w) * column(w, d) for w, d in BRAM36_ASPECTS)
+
+
+@dataclass(frozen=True)
+class ActBuffer:
+    """One activation buffer between calls: T rows of ``values`` values of ``bits`` each, held in beats
+    of ``lanes`` values (the port of the unit that writes or reads it: the engine's x_ (LI) for what
+    only feeds the engine, its y_ / acc_ (LO) for act rows)."""
+    name: str
+    values: int
+    bits: int
+    lanes: int
+    rows: int
+
+    @property
+    def total_bits(self) -> int:
+        return self.rows * self.values * self.bits
+
+    @property
+    def width(self) -> int:
+        return min(self.values, self.lanes) * self.bits
+
+    @property
+    def depth(self) -> int:
+        return self.rows * -(-self.values // self.lanes)
+
+    @property
+    def bram36(self) -> float:
+        return bram36_of(self.width, self.depth)
+
+
+def activation_buffer_phases(cfg: Config, write_back: bool = False) -> dict[str, list[ActBuffer]]:
+    """The activation buffers between calls that each phase of a layer holds at once, T rows each: what
+    this frame's call order needs on chip beside the units (none of them is in a unit's netlist; the
+    engine's own input buffer, attention's Q / K / V and score stores are). The residual x (act:
+    LayerNorm's input and the accumulate modes' acc_) lives through the frame. LN1(x) streams into qkv's
+    input buffer, qkv into attention's store, attention into proj's input buffer: nothing else between
+    them. The dense fc1's output waits for fc2, which takes its rows only after fc1's last output block
+    (the outputs leave block-major, and the engine's input buffer holds fc1's input until then). A MoE
+    layer holds LN2(x) (each expert gathers its rows from it), the gate's logits (act: the softmax's
+    input) and an expert's hidden rows (at most T); fc2 scatter-accumulates onto x. What only feeds the
+    engine's x_ is counted in the operand format, the narrowest exact form (the engine converts x_ to it
+    first). ``write_back``: fc1's hidden rows written into the engine's own input buffer beside fc1's
+    input (not built; docs/performance.md), so that they need no buffer of their own."""
+    m, hw = cfg.model, cfg.hardware
+    act, opd = cfg.fmt("act").width, cfg.fmt("operand").width
+
+    def buf(name, n, bits, lanes):
+        return ActBuffer(name, n, bits, lanes, m.tokens)
+    x = buf("x (residual)", m.dim, act, hw.linear_out)
+    phases = {"attention block": [x],
+              "dense MLP": [x] + ([] if write_back else [buf("fc1 output (hidden)", m.mlp_hidden, opd, hw.linear_in)])}
+    if any(m.is_moe_layer(L) for L in range(m.layers)):
+        phases["MoE"] = [x, buf("LN2(x)", m.dim, opd, hw.linear_in), buf("gate logits", m.experts, act, hw.linear_out)] + \
+            ([] if write_back else [buf("expert hidden", m.expert_hidden, opd, hw.linear_in)])
+    return phases
+
 
 def activation_buffers(cfg: Config) -> dict[str, list[tuple[str, int]]]:
-    """The activation buffers between calls that each phase of a layer holds at once, as (buffer,
-    bits), T rows each: what this frame's call order needs on chip beside the units (none of them is in
-    a unit's netlist; the engine's own input buffer, attention's Q / K / V and score stores are). The
-    residual x (act: LayerNorm's input and the accumulate modes' acc_) lives through the frame. LN1(x)
-    streams into qkv's input buffer, qkv into attention's store, attention into proj's input buffer:
-    nothing else between them. The dense fc1's output waits for fc2, which takes its rows only after
-    fc1's last output block (the outputs leave block-major, and the engine's input buffer holds fc1's
-    input until then). A MoE layer holds LN2(x) (each expert gathers its rows from it), the gate's
-    logits (act: the softmax's input) and an expert's hidden rows (at most T); fc2 scatter-accumulates
-    onto x. What only feeds the engine's x_ is counted in the operand format, the narrowest exact form
-    (the engine converts x_ to it first), so the sum is a lower bound for any encoding."""
-    m = cfg.model
-    act, opd = cfg.fmt("act").width, cfg.fmt("operand").width
-    rows = lambda n, w: m.tokens * n * w   # noqa: E731 - T rows of n values of w bits
-    phases = {"attention block": [("x (residual)", rows(m.dim, act))],
-              "dense MLP": [("x (residual)", rows(m.dim, act)), ("fc1 output (hidden)", rows(m.mlp_hidden, opd))]}
-    if any(m.is_moe_layer(L) for L in range(m.layers)):
-        phases["MoE"] = [("x (residual)", rows(m.dim, act)), ("LN2(x)", rows(m.dim, opd)),
-                         ("gate logits", rows(m.experts, act)), ("expert hidden", rows(m.expert_hidden, opd))]
-    return phases
+    """:func:`activation_buffer_phases` as (buffer, bits) per phase."""
+    return {k: [(b.name, b.total_bits) for b in v] for k, v in activation_buffer_phases(cfg).items()}
 
 
 def activation_bram36_bound(cfg: Config) -> int:
     """A lower bound of the BRAM36 that activation_buffers needs: the largest phase's bits over
     BRAM36_BITS, rounded up (perfect packing; banking for the engine's read width only adds)."""
     return -(-max(sum(b for _n, b in bufs) for bufs in activation_buffers(cfg).values()) // BRAM36_BITS)
+
+
+def activation_bram36(cfg: Config, write_back: bool = False) -> tuple[str, float]:
+    """The phase whose activation buffers take the most block RAM and its BRAM36, each buffer a block
+    RAM of its port width and T rows of beats (:func:`bram36_of`): what building them as specified
+    costs, where :func:`activation_bram36_bound` is what no encoding can beat."""
+    costs = {k: sum(b.bram36 for b in v) for k, v in activation_buffer_phases(cfg, write_back).items()}
+    worst = max(costs, key=costs.get)
+    return worst, costs[worst]
 
 
 def weight_segments(frame: Frame, w_bits: int | None = None) -> list:
@@ -806,8 +877,8 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
     return out, tot
 
 
-__all__ = ["BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing", "activation_bram36_bound",
-           "activation_buffers", "attention_cycles", "compose",
+__all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing",
+           "activation_bram36", "activation_bram36_bound", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",
            "layernorm_period", "layernorm_streams", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",

@@ -323,14 +323,17 @@ def report(cfg, args) -> tuple[str, list]:
     for u, lut, ff, dsp, bram, status in rows_r:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
-    # the activation buffers between calls: no RTL yet, so a capacity lower bound (cosim.frame_schedule)
-    act_bufs, act_bram = fs.activation_buffers(cfg), fs.activation_bram36_bound(cfg)
-    phase_bits = {k: sum(b for _n, b in v) for k, v in act_bufs.items()}
-    worst_phase = max(phase_bits, key=phase_bits.get)
-    lines.append(f"| activation buffers between calls (lower bound, no RTL: the {worst_phase} phase's "
-                 f"{' + '.join(n for n, _b in act_bufs[worst_phase])}, T rows in the act / operand format, "
-                 f"{fmt(phase_bits[worst_phase])} bits; `cosim.frame_schedule.activation_buffers`) "
-                 f"| - | - | - | >= {act_bram} | capacity / {fmt(fs.BRAM36_BITS)} bits |")
+    # the activation buffers between calls: no RTL yet, so each one counted as a block RAM of its port width
+    # (cosim.frame_schedule.bram36_of), beside the capacity bound that no encoding beats
+    phases = fs.activation_buffer_phases(cfg)
+    worst_phase, act_bram = fs.activation_bram36(cfg)
+    bound = fs.activation_bram36_bound(cfg)
+    wb_phase, wb_bram = fs.activation_bram36(cfg, write_back=True)
+    shapes = ", ".join(f"{b.name} {fmt(b.width)} x {fmt(b.depth)}: {b.bram36:g}" for b in phases[worst_phase])
+    lines.append(f"| activation buffers between calls (no RTL: the {worst_phase} phase's {shapes}; each a block RAM "
+                 f"of its port width, T rows of beats, `cosim.frame_schedule.activation_bram36`; capacity bound "
+                 f"{bound}; with fc1's hidden rows in the engine's own input buffer, not built, {wb_bram:g} "
+                 f"({wb_phase})) | - | - | - | {act_bram:g} | block RAM layout |")
     tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram}
     z = fs.ZCU102
     missing = [u for u, *_r, s in rows_r if s.startswith("missing")]
@@ -355,7 +358,7 @@ def report(cfg, args) -> tuple[str, list]:
                        - {0, depth}, reverse=True)
         fit = next((d for d in cands if d >= 2 and rest + fs.fifo_bram36(d, args.w_bits) <= budget), 0)
         fit_ms = [fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": fit}) for f0 in (head, uni)]
-        lines += [f"**BRAM is short once the activation buffers are counted:** at least {tot['BRAM36']:g} BRAM36 "
+        lines += [f"**BRAM is short once the activation buffers are counted:** {tot['BRAM36']:g} BRAM36 "
                   f"({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of the device) against {budget:g} for a 10 % margin. "
                   + (f"The deepest weight FIFO that fits is {fmt(fit)} words ({fs.fifo_bram36(fit, args.w_bits)} "
                      f"BRAM36): the frame is then {fit_ms[0].ms():.3f} ms = {fit_ms[0].cycles / fit_ms[0].roofline:.2f}x "
@@ -407,8 +410,7 @@ def main(argv=None) -> int:
         if args.call_gap < 0 or args.w_bits < cfg.fmt("weight").width:
             raise fs.PerfError(f"--call-gap {args.call_gap} must be >= 0 and --w-bits {args.w_bits} must hold a weight")
         for d in ([args.fifo_depth] if args.fifo_depth is not None else []) + args.fifo_sweep:
-            if d < 0 or d == 1:
-                raise fs.PerfError(f"weight FIFO depth {d}: must be 0 (none) or an integer >= 2")
+            fs.check_fifo_depth(d)
     except fs.PerfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -330,6 +330,8 @@ def test_bad_routing_and_config_are_clear_errors(edge, tiny):
     (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' not found"),
     (["--config", "tiny", "--ddr-gbs", "0"], "DDR bandwidth 0.0 GB/s: must be a finite number >= 0.5"),
     (["--config", "tiny", "--sweep", "-1"], "DDR bandwidth -1.0 GB/s"),
+    (["--config", "tiny", "--fifo-depth", "1"], "weight FIFO depth 1: must be 0 (none) or an integer >= 2"),
+    (["--config", "tiny", "--fifo-sweep", "0", "-4"], "weight FIFO depth -4"),
 ])
 def test_perf_script_rejects_bad_arguments_in_one_line(args, message):
     res = subprocess.run([sys.executable, "scripts/perf.py", *args], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -363,6 +365,33 @@ def test_activation_buffers_are_counted_as_a_lower_bound(edge, tiny):
     m = tiny.model
     assert fs.activation_bram36_bound(tiny) == -(-m.tokens * (m.dim * 32 + m.mlp_hidden * tiny.fmt("operand").width)
                                                   // (36 * 1024))
+
+
+def test_bram36_of_counts_block_ram_by_hand():
+    """bram36_of: the best aspect's columns, each a stack of RAMB36E2 and at most one RAMB18E2 (a half)."""
+    assert fs.bram36_of(36, 512) == fs.bram36_of(1, 1) == 0.5       # one RAMB18E2
+    assert fs.bram36_of(72, 512) == fs.bram36_of(36, 513) == 1      # 72 wide or past 512 deep: a RAMB36E2
+    assert fs.bram36_of(864, 3096) == 84        # 12 x 7 at 512 x 72, or 24 x (3 + 1/2) at 1K x 36 (4K x 9: 96)
+    assert fs.bram36_of(1024, 774) == 28.5      # 57 RAMB18E2 at 1K x 18
+    assert fs.bram36_of(1034, 1024) * 15 == 435  # the weight FIFO's 15 banks: Yosys' weight_fifo row
+    with pytest.raises(fs.PerfError, match="width and depth"):
+        fs.bram36_of(0, 10)
+
+
+def test_activation_buffers_as_block_ram(edge, tiny):
+    """The buffers each as a block RAM of its port width (LI operands or LO act values a beat) and T
+    rows of beats: edge_moe's dense MLP phase is x (1,024 x 774) + the hidden rows (864 x 3,096), 28.5
+    + 84 = 112.5 BRAM36, above the capacity bound of 95; with the hidden rows in the engine's input
+    buffer, the MoE phase's x, LN2(x) and logits decide: 28.5 + 24 + 7.5."""
+    dense = {b.name: (b.width, b.depth, b.bram36) for b in fs.activation_buffer_phases(edge)["dense MLP"]}
+    assert dense == {"x (residual)": (1024, 774, 28.5), "fc1 output (hidden)": (864, 3096, 84)}
+    assert fs.activation_bram36(edge) == ("dense MLP", 112.5) and fs.activation_bram36_bound(edge) == 95
+    assert fs.activation_bram36(edge, write_back=True) == ("MoE", 28.5 + 24 + 7.5)
+    for cfg in (edge, tiny):   # never below the bound; the bits are those of activation_buffers
+        assert fs.activation_bram36(cfg)[1] >= fs.activation_bram36_bound(cfg)
+        for k, v in fs.activation_buffer_phases(cfg).items():
+            assert [(b.name, b.total_bits) for b in v] == fs.activation_buffers(cfg)[k]
+            assert all(b.width * b.depth >= b.total_bits for b in v)
 
 
 def test_shared_array_dsp_by_construction(edge):
@@ -432,7 +461,7 @@ def test_weight_fifo_speculation_is_not_monotone(edge):
 
 
 def test_bad_fifo_depth_is_a_clear_error(tiny):
-    for bad in (-2, 1, 2.0, "8"):
+    for bad in (-2, 1, 2.0, "8", True):
         with pytest.raises(fs.PerfError, match="weight FIFO depth"):
             fs.compose(tiny, fs.uniform_routing(tiny), fifo_depth=bad)
     # any depth >= 2 is a FIFO (rtl/src/weight_fifo.sv wraps a depth that is not a power of two)
