@@ -500,17 +500,23 @@ BRAM36_ASPECTS = ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 1
 
 def bram36_of(width: int, depth: int) -> float:
     """BRAM36 (a RAMB18E2 counted as a half) of a ``width`` x ``depth`` memory in block RAM: columns of
-    one aspect ceil(width / w) wide, each a stack of RAMB36E2 with the rest of its depth in one RAMB18E2
-    where that holds it, the best aspect. What a buffer of these shapes costs in block RAM, against
-    the bits / 36 Kbit of a perfect packing (e.g. 864 x 3096, the dense MLP's hidden rows: 84 against
-    72.6; 3096 = 129 rows x 24 beats leaves every aspect's last block mostly empty)."""
+    one aspect, each a stack of RAMB36E2 with the rest of its depth in one RAMB18E2 where that holds
+    it, and the bits left over beside the whole columns counted the same way (a narrower aspect), the
+    best choice. What a buffer of these shapes costs in block RAM, against the bits / 36 Kbit of a
+    perfect packing (e.g. 864 x 3096, the dense MLP's hidden rows: 84 against 72.6; 3096 = 129 rows x
+    24 beats leaves every aspect's last block mostly empty). Yosys maps attention's score buffer
+    (1,024 x 1,290) to the 43 of this count: 28 columns of 1K x 36 blocks 1.5 deep, 16 bits in 2K x 9."""
     if width < 1 or depth < 1:
         raise PerfError(f"a {width} x {depth} memory: width and depth must be >= 1")
 
     def column(w, d):
         full, rest = divmod(depth, d)
         return full + (0 if rest == 0 else 0.5 if w <= 36 and rest <= d // 2 else 1)
-    return min(-(-width // w) * column(w, d) for w, d in BRAM36_ASPECTS)
+
+    def best(bits):
+        return min((bits // w) * column(w, d) + (best(bits % w) if bits % w else 0) if bits >= w else column(w, d)
+                   for w, d in BRAM36_ASPECTS)
+    return best(width)
 
 
 @dataclass(frozen=True)

@@ -368,12 +368,18 @@ def test_activation_buffers_are_counted_as_a_lower_bound(edge, tiny):
 
 
 def test_bram36_of_counts_block_ram_by_hand():
-    """bram36_of: the best aspect's columns, each a stack of RAMB36E2 and at most one RAMB18E2 (a half)."""
+    """bram36_of: the best aspect's columns, each a stack of RAMB36E2 and at most one RAMB18E2 (a half),
+    the bits beside them the same way."""
     assert fs.bram36_of(36, 512) == fs.bram36_of(1, 1) == 0.5       # one RAMB18E2
     assert fs.bram36_of(72, 512) == fs.bram36_of(36, 513) == 1      # 72 wide or past 512 deep: a RAMB36E2
     assert fs.bram36_of(864, 3096) == 84        # 12 x 7 at 512 x 72, or 24 x (3 + 1/2) at 1K x 36 (4K x 9: 96)
     assert fs.bram36_of(1024, 774) == 28.5      # 57 RAMB18E2 at 1K x 18
-    assert fs.bram36_of(1034, 1024) * 15 == 435  # the weight FIFO's 15 banks: Yosys' weight_fifo row
+    # Yosys' own counts of memories of these shapes on edge_moe (the linear_attention netlist, the
+    # weight_fifo row): the engine's input buffer, attention's score buffer, Q store and K / V stores,
+    # and the weight FIFO's 15 banks of 1,024 words
+    assert fs.bram36_of(1024, 1290) == 43                      # 28 columns 1.5 deep + 16 bits at 2K x 9
+    assert (fs.bram36_of(26 * 32, 774), fs.bram36_of(18 * 32, 774)) == (23.5, 16)
+    assert fs.bram36_of(1034, 1024) * 15 == 435
     with pytest.raises(fs.PerfError, match="width and depth"):
         fs.bram36_of(0, 10)
 
