@@ -505,7 +505,8 @@ def bram36_of(width: int, depth: int) -> float:
     best choice. What a buffer of these shapes costs in block RAM, against the bits / 36 Kbit of a
     perfect packing (e.g. 864 x 3096, the dense MLP's hidden rows: 84 against 72.6; 3096 = 129 rows x
     24 beats leaves every aspect's last block mostly empty). Yosys maps attention's score buffer
-    (1,024 x 1,290) to the 43 of this count: 28 columns of 1K x 36 blocks 1.5 deep, 16 bits in 2K x 9."""
+    (1,024 x 1,290) to the 43 of this count: 28 columns of 1K x 36 blocks 1.5 deep, 16 bits in two
+    RAMB18E2 of 2K x 9."""
     if width < 1 or depth < 1:
         raise PerfError(f"a {width} x {depth} memory: width and depth must be >= 1")
 

@@ -400,6 +400,22 @@ def test_activation_buffers_as_block_ram(edge, tiny):
             assert all(b.width * b.depth >= b.total_bits for b in v)
 
 
+def test_perf_report_sums_the_activation_buffers_as_block_ram(tmp_path, tiny):
+    """`make perf`'s resource table adds the buffers' block RAM count (activation_bram36), not their
+    capacity bound, to the units' Yosys figures, and shows both."""
+    res = subprocess.run([sys.executable, "scripts/perf.py", "--config", "tiny", "--plot", str(tmp_path / "p.png"),
+                          "--fifo-sweep"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    rows = [r for r in res.stdout.splitlines() if r.startswith("| activation buffers between calls")]
+    total = [r for r in res.stdout.splitlines() if r.startswith("| **sum of the figures above**")]
+    assert len(rows) == len(total) == 1
+    phase, bram = fs.activation_bram36(tiny)
+    assert f"the {phase} phase's" in rows[0] and f"capacity bound {fs.activation_bram36_bound(tiny)};" in rows[0]
+    assert rows[0].split("|")[-3].strip() == f"{bram:g}"
+    units = sum(b for *_r, b, _s in fs.resources(tiny, (REPO_ROOT / "docs" / "RESULTS.md").read_text())[0] if b)
+    assert total[0].split("|")[-3].strip().startswith(f"**{units + bram:g}**")
+
+
 def test_shared_array_dsp_by_construction(edge):
     """linear_attention's DSP48E2 = the linear engine's by construction + attention's exp and
     normalisation units, the array counted once: equal to the Yosys rows of docs/RESULTS.md where
