@@ -480,15 +480,21 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
 FIFO_TAG_BITS = 1 + 1 + 4 + 4  # TLAST, speculative, layer, expert (rtl/src/weight_fifo.sv's tuser)
 
 
-def fifo_bram36(depth: int, w_bits: int) -> int:
-    """BRAM36 of a weight FIFO of ``depth`` words of w_bits + the tags: the best BRAM36 aspect
-    (32K x 1 ... 512 x 72) tiled ceil(width / w) wide and ceil(depth / d) deep. Yosys maps the
-    edge_moe FIFO (16,384 x 522) to 232 BRAM36, this figure (2048 x 18 blocks)."""
+FIFO_BANK_WORDS = 1024  # rtl/src/weight_fifo.sv's FIFO_BANK: axis_fifo's bank at a depth not a power of two
+
+
+def fifo_bram36(depth: int, w_bits: int) -> float:
+    """BRAM36 of a weight FIFO of ``depth`` words of w_bits + the tags as rtl/src/axis_fifo.sv builds it:
+    one memory at a power-of-two depth (or one bank's), else banks of FIFO_BANK_WORDS words, the last
+    one shorter; each memory counted by :func:`bram36_of`. Yosys: 16,384 x 1,034 bits 460 BRAM36,
+    15,360 in 15 banks 435, this count."""
     if depth == 0:
         return 0
     width = w_bits + FIFO_TAG_BITS
-    return min(-(-width // w) * -(-depth // d) for d, w in ((512, 72), (1024, 36), (2048, 18), (4096, 9),
-                                                          (8192, 4), (16384, 2), (32768, 1)))
+    if depth & (depth - 1) == 0 or depth <= FIFO_BANK_WORDS:
+        return bram36_of(width, depth)
+    full, rest = divmod(depth, FIFO_BANK_WORDS)
+    return full * bram36_of(width, FIFO_BANK_WORDS) + (bram36_of(width, rest) if rest else 0)
 
 
 BRAM36_BITS = 36 * 1024          # data bits of one RAMB36E2 (parity bits included: 512 x 72)
@@ -884,7 +890,7 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
     return out, tot
 
 
-__all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "Frame", "PerfError", "Routing",
+__all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "FIFO_BANK_WORDS", "Frame", "PerfError", "Routing",
            "activation_bram36", "activation_bram36_bound", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",

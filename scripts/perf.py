@@ -173,7 +173,7 @@ def report(cfg, args) -> tuple[str, list]:
         th = fs.ddr_throttle(cfg, gbs, args.w_bits)
         busy = st["fetched_words"] * th.word / th.rate
         lines += [f"Weight prefetch FIFO: {fmt(depth)} words of {args.w_bits} bits ({depth * args.w_bits / 8 / 2 ** 20:g} MiB, "
-                  f"{fs.fifo_bram36(depth, args.w_bits)} BRAM36; `hardware.weight_fifo.depth`, rtl/src/weight_fifo.sv). "
+                  f"{fs.fifo_bram36(depth, args.w_bits):g} BRAM36; `hardware.weight_fifo.depth`, rtl/src/weight_fifo.sv). "
                   f"The DDR fills it from the frame's start whenever it has room, in the frame's weight order, each MoE "
                   f"layer's experts speculatively in index order until the gate's routing is known. The frame fetched "
                   f"{fmt(st['fetched_words'])} words ({fmt(st['engine_words'])} to the engine, {fmt(st['dropped_words'])} "
@@ -245,7 +245,7 @@ def report(cfg, args) -> tuple[str, list]:
             for _n, f0 in rows:
                 f = fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": d})
                 cells.append(f"{f.ms():.3f} ({fmt(f.fifo_stats.get('dropped_words', 0))})" if d else f"{f.ms():.3f}")
-            lines.append(f"| {fmt(d)} | {d * args.w_bits / 8 / 2 ** 20:g} | {fs.fifo_bram36(d, args.w_bits)} | "
+            lines.append(f"| {fmt(d)} | {d * args.w_bits / 8 / 2 ** 20:g} | {fs.fifo_bram36(d, args.w_bits):g} | "
                          + " | ".join(cells) + " |")
         lines += ["", "0: no FIFO (each call's weights streamed from its ap_start). A deeper FIFO prefetches more "
                   "weights while the DDR would idle, and fetches more experts speculatively before the routing is "
@@ -270,7 +270,7 @@ def report(cfg, args) -> tuple[str, list]:
         for d in depths:
             f = head if d == depth else fs.compose(cfg, head.routing, gbs, **{**kw, "fifo_depth": d})
             b1, b2 = fs.architecture_bound(f, args.w_bits), fs.architecture_bound(f, args.w_bits, w_port_words=2)
-            lines.append(f"| {fmt(d)} | {fs.fifo_bram36(d, args.w_bits)} | {f.ms():.3f} | {f.ms(b1.cycles):.3f} | "
+            lines.append(f"| {fmt(d)} | {fs.fifo_bram36(d, args.w_bits):g} | {f.ms():.3f} | {f.ms(b1.cycles):.3f} | "
                          f"{b1.cycles / f.roofline:.2f} | {f.ms(b2.cycles):.3f} | {b2.cycles / f.roofline:.2f} |")
             one_word.append((d, b1.cycles / f.roofline))
             two_word.append((d, b2.cycles / f.roofline))
@@ -308,7 +308,7 @@ def report(cfg, args) -> tuple[str, list]:
                                  ": no FIFO depth of the table keeps it within 1.2x."))
             ok = [(d, x) for d, x in two_word if x <= 1.2]
             if deep > 1.2 * f.roofline:
-                lines[-1] += ((f" with a FIFO of at least {fmt(ok[0][0])} words ({fs.fifo_bram36(ok[0][0], args.w_bits)} "
+                lines[-1] += ((f" with a FIFO of at least {fmt(ok[0][0])} words ({fs.fifo_bram36(ok[0][0], args.w_bits):g} "
                                f"BRAM36 of the device's {fs.ZCU102['BRAM36']}; bound {ok[0][1]:.2f}x)" if ok else
                                " and a FIFO deeper than the table's") +
                               ", LayerNorm fused and attention close to its MAC share. None of these is built.")
@@ -360,7 +360,7 @@ def report(cfg, args) -> tuple[str, list]:
         fit_ms = [fs.compose(cfg, f0.routing, gbs, **{**kw, "fifo_depth": fit}) for f0 in (head, uni)]
         lines += [f"**BRAM is short once the activation buffers are counted:** {tot['BRAM36']:g} BRAM36 "
                   f"({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of the device) against {budget:g} for a 10 % margin. "
-                  + (f"The deepest weight FIFO that fits is {fmt(fit)} words ({fs.fifo_bram36(fit, args.w_bits)} "
+                  + (f"The deepest weight FIFO that fits is {fmt(fit)} words ({fs.fifo_bram36(fit, args.w_bits):g} "
                      f"BRAM36): the frame is then {fit_ms[0].ms():.3f} ms = {fit_ms[0].cycles / fit_ms[0].roofline:.2f}x "
                      f"the roofline ({kind} {head.routing.name}; uniform {fit_ms[1].ms():.3f} ms = "
                      f"{fit_ms[1].cycles / fit_ms[1].roofline:.2f}x)." if fit else

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import subprocess
 import sys
 import types
@@ -380,6 +381,10 @@ def test_bram36_of_counts_block_ram_by_hand():
     assert fs.bram36_of(1024, 1290) == 43                      # 28 columns 1.5 deep + 16 bits at 2K x 9
     assert (fs.bram36_of(26 * 32, 774), fs.bram36_of(18 * 32, 774)) == (23.5, 16)
     assert fs.bram36_of(1034, 1024) * 15 == 435
+    # the weight FIFO as axis_fifo builds it: 15 banks of 1K words (Yosys 435), one memory at 16,384 (460)
+    assert (fs.fifo_bram36(15360, 1024), fs.fifo_bram36(16384, 1024), fs.fifo_bram36(0, 1024)) == (435, 460, 0)
+    bank = re.search(r"parameter int FIFO_BANK = (\d+)", (REPO_ROOT / "rtl" / "src" / "weight_fifo.sv").read_text())
+    assert bank and int(bank.group(1)) == fs.FIFO_BANK_WORDS
     with pytest.raises(fs.PerfError, match="width and depth"):
         fs.bram36_of(0, 10)
 
