@@ -195,20 +195,25 @@ class Sequence:
         self._slice = (False, False)
         self._slice_from: int | None = None
 
+    def accept_of(self, call: SeqCall) -> int:
+        """The cycle whose closing edge would take ``call`` next: it depends on the host's offer and
+        the calls before, not on the call's shape or its x_ (a host that starts x_ from the call's
+        ap_ready asks this before adding it)."""
+        prev = self.results[-1] if self.results else None
+        if prev is None:
+            return max(-1 if call.start is None else call.start + call.delay - 1, -1)
+        host = prev.ready + call.delay
+        if call.start is not None:
+            host = max(host, call.start)
+        return max(host, prev.loader_fin + 1, prev.launch)
+
     def add(self, call: SeqCall) -> SeqResult:
         n_out, n_in, rows = call.n_out, call.n_in, call.rows
         lo, li, e, th = self.lo, self.li, self.e, self.throttle
         if min(n_out, n_in, rows) < 1:
             raise ValueError(f"Sequence.add: out {n_out}, in {n_in}, rows {rows} must be >= 1")
         prev = self.results[-1] if self.results else None
-        if prev is None:
-            a = -1 if call.start is None else call.start + call.delay - 1
-            a = max(a, -1)
-        else:
-            host = prev.ready + call.delay
-            if call.start is not None:
-                host = max(host, call.start)
-            a = max(host, prev.loader_fin + 1, prev.launch)
+        a = self.accept_of(call)
         ready = a + 1
         launch = ready if prev is None else max(ready, prev.done)
         pend = launch > ready

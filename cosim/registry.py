@@ -98,7 +98,14 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             RtlUnit("linear_prefetch", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                                    "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                    "linear.sv", "weight_fifo.sv", "linear_prefetch.sv"),
-                    "cosim.test_linear_prefetch")),
+                    "cosim.test_linear_prefetch"),
+            # LayerNorm streamed into the engine (LN1 -> qkv, LN2 -> fc1 / gate): the frame model's
+            # layernorm_lead measured; numerics layernorm_raw then compute_linear
+            RtlUnit("layernorm_linear", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv", "axis_fifo.sv",
+                                                    "gelu.sv", "mac_array.sv", "linear_loader.sv", "linear_act.sv",
+                                                    "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
+                                                    "layernorm_linear.sv"),
+                    "cosim.test_layernorm_linear")),
            "cosim.linear_jobs:linear_csim", "cosim.sim_rows:linear"),
     Kernel("attention", "python_ref.kernels.attention:attention_raw", ("attention.cpp",), ("attention_top",),
            (RtlUnit("attention", ("attn_pkg.sv", "attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv",

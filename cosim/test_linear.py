@@ -82,6 +82,9 @@ class LinearTB:
             if self.fifo_depth not in (0, depth):
                 raise ValueError(f"run parameter w_fifo {self.fifo_depth}: the linear_prefetch build has WF_DEPTH {depth}")
             self.fifo_depth = depth
+        # layernorm_linear: LayerNorm in front of x_ (in_dim is D by construction, not a port); a call's
+        # x_ beats are then its LayerNorm input rows, c["x_frames"] (cosim/test_layernorm_linear.py)
+        self.ln = hasattr(dut, "xn_TVALID")
         self.ddr = self.throttle           # the DDR's bucket (with w_fifo it fills the FIFO, not w_)
         if self.fifo_depth:
             if self.throttle is None:
@@ -414,6 +417,10 @@ def prepare_call(tb: LinearTB, label, x_src, w, b, w_role, b_role, rng, *, x_fmt
 
 def set_args(tb: LinearTB, c: dict):
     for k, v in c["args"].items():
+        if k == "in_dim" and tb.ln:
+            if v != tb.cfg.model.dim:
+                raise ValueError(f"{c['label']}: in_dim {v}: a call through LayerNorm takes rows of D = {tb.cfg.model.dim}")
+            continue
         getattr(tb.dut, k).value = v
 
 
@@ -425,8 +432,8 @@ def start_streams(tb: LinearTB, c: dict, x_delay: int = 0):
     async def send_x():
         if x_delay:
             await ClockCycles(tb.dut.ap_clk, x_delay)
-        for k in range(c["rows"]):
-            await tb.x.send(tb.lanes(c["xp"][k], act.width))
+        for row in c.get("x_frames") or (tb.lanes(c["xp"][k], act.width) for k in range(c["rows"])):
+            await tb.x.send(row)
 
     async def send_acc():
         for ob in range(c["n_ob"]):
