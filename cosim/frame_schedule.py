@@ -41,7 +41,9 @@ Each call's cycles come from the best source the project has, and every :class:`
   beats every P cycles is exactly the one beat a cycle the engine's input buffer takes: the unit's
   output streams into the next linear call (qkv, the dense fc1, the gate), which then counts from
   the cycle it takes LayerNorm's first output beat (:func:`layernorm_lead`); the rest of the
-  LayerNorm overlaps that call's input. Otherwise (tiny: 2 lanes, LI 4) it is counted in full.
+  LayerNorm overlaps that call's input. rtl/src/layernorm_linear.sv is that pair in RTL, and its
+  bench (tests/test_cosim_layernorm_linear.py, edge_moe at LO = 8) measures every call's ap_ready /
+  ap_done equal to this rule. Otherwise (tiny: 2 lanes, LI 4) it is counted in full.
   :func:`compose` also gives a *planned* figure where LayerNorm is fused into the producer/consumer
   (performance study 4.4), which leaves only the per-LN latency exposed. The planned figure is not
   RTL.
@@ -202,7 +204,8 @@ def layernorm_streams(cfg: Config) -> bool:
     its rate, a row of P = D / LANES beats every P cycles (tests/test_cosim_layernorm.py: output beats
     back to back, a row per P cycles), is the one beat per cycle the engine's input buffer takes once
     the call is launched (linear_act.sv: x_TREADY = active). No width converter, no buffer, no
-    stall: the engine is launched when its producer's call ends, before LayerNorm's first output."""
+    stall: the engine is launched when its producer's call ends, before LayerNorm's first output
+    (rtl/src/layernorm_linear.sv: the two units wired so, measured by its bench)."""
     return layernorm_lanes(cfg) == cfg.hardware.linear_in
 
 
@@ -441,7 +444,7 @@ def compose(cfg: Config, routing: Routing, gbs: float = DEFAULT_DDR_GBS, w_bits:
 
     def ln(name):
         if layernorm_streams(cfg):
-            cyc, src = layernorm_lead(cfg), (f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes = LI: to its first "
+            cyc, src = layernorm_lead(cfg), (f"layernorm_linear.sv measured ({layernorm_lanes(cfg)} lanes = LI: to its first "
                                              f"output beat; its rows stream into the next call's x_)")
         else:
             cyc, src = layernorm_cycles(cfg, T), (f"layernorm.sv measured ({layernorm_lanes(cfg)} lanes, a row per "

@@ -65,8 +65,8 @@ def class_table(f: fs.Frame) -> list[str]:
     for c in f.calls:
         src.setdefault(c.cls, set()).add(c.unit)
     unit_src = {"linear": "linear RTL cycle model (= Verilator)", "attention": None,
-                "layernorm": ("layernorm.sv measured: to its first output beat, its rows streamed into the next call's x_ "
-                              "(LANES = LI)" if fs.layernorm_streams(cfg) else "layernorm.sv measured rate"),
+                "layernorm": ("layernorm_linear.sv measured: to its first output beat, its rows streamed into the next "
+                              "call's x_ (LANES = LI)" if fs.layernorm_streams(cfg) else "layernorm.sv measured rate"),
                 "softmax": "softmax units' measured rates; top-k assumed 0"}
     att_src = next(c.source for c in f.calls if c.unit == "attention")
     unit_src["attention"] = ("attention RTL cycle model (= Verilator: tiny every T, edge_moe T = 1, 31 to 33, 129)" if att_src.startswith("cosim.attention_schedule")
