@@ -529,6 +529,29 @@ def bram36_of(width: int, depth: int) -> float:
     return best(width)
 
 
+BRAM_TAIL_MAX = 64   # rtl/src/linear_act.sv: at most this many entries past the last whole 512 in LUTRAM
+
+
+def bram_tail(depth: int) -> int:
+    """The entries of a ``depth``-deep, at least 72-bit-wide buffer kept in distributed RAM, as
+    rtl/src/linear_act.sv builds the engine's input buffer: those past the last whole 512 (the 512 x 72
+    aspect's depth), when there are at most BRAM_TAIL_MAX of them; otherwise none. 3,096 = 6 x 512 +
+    24: a seventh row of blocks would hold 24 of its 512 entries."""
+    rest = depth % 512
+    return rest if depth > 512 and rest <= BRAM_TAIL_MAX else 0
+
+
+def lutram_cells(width: int, entries: int) -> int:
+    """Distributed RAM cells of a ``width`` x ``entries`` simple dual-port memory: RAM32M16 (32 x 14
+    bits) up to 32 entries, else RAM64M8 (64 x 7) per 64 entries, LUTRAM_SITES LUT each (Yosys maps
+    linear_act's 24 x 864-bit tail to 62 RAM32M16)."""
+    if entries <= 0:
+        return 0
+    if entries <= 32:
+        return -(-width // 14)
+    return -(-width // 7) * -(-entries // 64)
+
+
 @dataclass(frozen=True)
 class ActBuffer:
     """One activation buffer between calls: T rows of ``values`` values of ``bits`` each, held in beats
@@ -553,8 +576,17 @@ class ActBuffer:
         return self.rows * -(-self.values // self.lanes)
 
     @property
+    def tail(self) -> int:
+        """Entries in distributed RAM (:func:`bram_tail`, built as the engine's input buffer)."""
+        return bram_tail(self.depth) if self.width >= 72 else 0
+
+    @property
     def bram36(self) -> float:
-        return bram36_of(self.width, self.depth)
+        return bram36_of(self.width, self.depth - self.tail)
+
+    @property
+    def lut_sites(self) -> int:
+        return LUTRAM_SITES * lutram_cells(self.width, self.tail)
 
 
 def activation_buffer_phases(cfg: Config, write_back: bool = False) -> dict[str, list[ActBuffer]]:
@@ -597,11 +629,18 @@ def activation_bram36_bound(cfg: Config) -> int:
 
 def activation_bram36(cfg: Config, write_back: bool = False) -> tuple[str, float]:
     """The phase whose activation buffers take the most block RAM and its BRAM36, each buffer a block
-    RAM of its port width and T rows of beats (:func:`bram36_of`): what building them as specified
-    costs, where :func:`activation_bram36_bound` is what no encoding can beat."""
+    RAM of its port width and T rows of beats (:func:`bram36_of`), the entries past the last whole 512
+    in distributed RAM as in the engine's own buffer (:attr:`ActBuffer.tail`): what building them as
+    specified costs, where :func:`activation_bram36_bound` is what no encoding can beat."""
     costs = {k: sum(b.bram36 for b in v) for k, v in activation_buffer_phases(cfg, write_back).items()}
     worst = max(costs, key=costs.get)
     return worst, costs[worst]
+
+
+def activation_lut_sites(cfg: Config) -> int:
+    """LUT sites of the activation buffers' distributed-RAM tails, the largest phase's (buffers of
+    different phases share the same memories)."""
+    return max(sum(b.lut_sites for b in v) for v in activation_buffer_phases(cfg).values())
 
 
 def weight_segments(frame: Frame, w_bits: int | None = None) -> list:
@@ -894,7 +933,7 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 
 __all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "FIFO_BANK_WORDS", "Frame", "PerfError", "Routing",
-           "activation_bram36", "activation_bram36_bound", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
+           "activation_bram36", "activation_bram36_bound", "activation_lut_sites", "bram_tail", "lutram_cells", "BRAM_TAIL_MAX", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",
            "layernorm_period", "layernorm_streams", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",

@@ -324,17 +324,21 @@ def report(cfg, args) -> tuple[str, list]:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
     # the activation buffers between calls: no RTL yet, so each one counted as a block RAM of its port width
-    # (cosim.frame_schedule.bram36_of), beside the capacity bound that no encoding beats
+    # (cosim.frame_schedule.bram36_of) with the engine's buffer's distributed-RAM tail, beside the
+    # capacity bound that no encoding beats
     phases = fs.activation_buffer_phases(cfg)
     worst_phase, act_bram = fs.activation_bram36(cfg)
+    act_lut = fs.activation_lut_sites(cfg)
     bound = fs.activation_bram36_bound(cfg)
     wb_phase, wb_bram = fs.activation_bram36(cfg, write_back=True)
-    shapes = ", ".join(f"{b.name} {fmt(b.width)} x {fmt(b.depth)}: {b.bram36:g}" for b in phases[worst_phase])
+    shapes = ", ".join(f"{b.name} {fmt(b.width)} x {fmt(b.depth)}: {b.bram36:g}"
+                       + (f" (its last {b.tail} entries in LUTRAM)" if b.tail else "") for b in phases[worst_phase])
     lines.append(f"| activation buffers between calls (no RTL: the {worst_phase} phase's {shapes}; each a block RAM "
-                 f"of its port width, T rows of beats, `cosim.frame_schedule.activation_bram36`; capacity bound "
+                 f"of its port width, T rows of beats, the entries past the last whole 512 in distributed RAM as in "
+                 f"the engine's input buffer, `cosim.frame_schedule.activation_bram36`; capacity bound "
                  f"{bound}; with fc1's hidden rows in the engine's own input buffer, not built, {wb_bram:g} "
-                 f"({wb_phase})) | - | - | - | {act_bram:g} | block RAM layout |")
-    tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram}
+                 f"({wb_phase})) | {fmt(act_lut)} | - | - | {act_bram:g} | block RAM layout |")
+    tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram, "LUT": tot["LUT"] + act_lut}
     z = fs.ZCU102
     missing = [u for u, *_r, s in rows_r if s.startswith("missing")]
     dsp_only = [u for u, lut, _f, dsp, _b, _s in rows_r if lut is None and dsp is not None]

@@ -265,6 +265,20 @@ def test_linear_cosim_edge_moe_reduced():
     assert all(x["cycles"] == x["predicted"] for x in r["runs"] if x["layer"].startswith(("b2b", "expert_fc")))
 
 
+def test_linear_cosim_edge_moe_buffer_tail():
+    """edge_moe's input buffer at its real shape (LI = 32: 129 rows x 24 beats, 3,096 entries, the
+    last 24 in distributed RAM past 6 x 512 in block RAM; rtl/src/linear_act.sv) at LO = 8 (the
+    32 x 32 build takes > 30 minutes): fc2 (768 inputs, every entry written and read, the tail
+    included) and fc1 (192 inputs + GELU) with 129 tokens, bit-exact and cycle-exact."""
+    cfg = load_config("edge_moe")
+    r = run_linear("edge_moe", "li32_lo8", testcase="test_model_shapes", parameters={"LI": 32, "LO": 8},
+                   stall="none", rows=cfg.model.tokens, layers=["fc2", "fc1"])
+    assert (r["li"], r["lo"]) == (32, 8) and r["mismatches"] == 0 and r["layers"] == 2
+    fc2 = next(x for x in r["runs"] if x["layer"] == "fc2")
+    assert fc2["rows"] * -(-fc2["in"] // 32) == 3096 and r["out_values"] >= 100_000
+    assert all(x["cycles"] == x["predicted"] for x in r["runs"])
+
+
 @pytest.mark.slow
 def test_linear_cosim_edge_moe_full_shapes():
     """Every edge_moe.yaml shape (192->576, 192->192, 192->768 + GELU, 768->192, 192->384 gathered
@@ -284,10 +298,12 @@ def test_linear_cosim_edge_moe_full_shapes():
 
 def test_activation_buffer_is_one_wide_block_ram():
     """linear_act keeps a beat's LI operands side by side in one memory (rtl/src/linear_act.sv), so that
-    Yosys can use the 512 x 72 aspect: on edge_moe (129 rows x 24 beats of 32 x 27 bits) 84 BRAM36,
-    the count of the frame's block RAM layout model (cosim.frame_schedule.bram36_of), where a memory
-    per lane took 96 (4K x 9). Simulation cannot see the layout, so this is the test of it."""
-    from cosim.frame_schedule import bram36_of
+    Yosys can use the 512 x 72 aspect, and the entries past the last whole 512 in distributed RAM: on
+    edge_moe (129 rows x 24 beats of 32 x 27 bits) 72 BRAM36 (6 x 512 entries) and 62 RAM32M16 (the
+    last 24), the count of the frame's layout model (cosim.frame_schedule.bram36_of, bram_tail,
+    lutram_cells), where one block RAM took 84 and a memory per lane 96 (4K x 9). Simulation cannot see
+    the layout, so this is the test of it."""
+    from cosim.frame_schedule import bram36_of, bram_tail, lutram_cells
     from scripts.synth import synth_unit
     cfg = load_config("edge_moe")
     li = cfg.hardware.linear_in
@@ -295,8 +311,9 @@ def test_activation_buffer_is_one_wide_block_ram():
     counts = synth_unit("linear_act", "edge_moe", params={"ADEPTH": depth, "AAW": (depth - 1).bit_length()},
                         tag="linear_act_wide")
     width = li * cfg.fmt("operand").width
-    assert (width, depth) == (864, 3096)
-    assert counts["BRAM36"] + counts["BRAM18"] / 2 == bram36_of(width, depth) == 84, counts
+    assert (width, depth, bram_tail(depth)) == (864, 3096, 24)
+    assert counts["BRAM36"] + counts["BRAM18"] / 2 == bram36_of(width, depth - 24) == 72, counts
+    assert counts["LUTRAM"] == lutram_cells(width, 24) == 62, counts
 
 
 @pytest.mark.csim

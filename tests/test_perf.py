@@ -389,14 +389,28 @@ def test_bram36_of_counts_block_ram_by_hand():
         fs.bram36_of(0, 10)
 
 
+def test_bram_tail_follows_linear_act():
+    """The entries past the last whole 512 go to distributed RAM when there are at most 64 of them
+    (rtl/src/linear_act.sv's TAIL, the same rule): edge_moe's 3,096-entry buffer is 6 x 512 in block
+    RAM + 24 entries in 62 RAM32M16 (Yosys' count, tests/test_cosim_linear.py)."""
+    assert [fs.bram_tail(d) for d in (3096, 1548, 774, 544, 1088, 1089, 512, 64, 1024)] == [24, 12, 0, 32, 64, 0, 0, 0, 0]
+    assert fs.lutram_cells(864, 24) == 62 and fs.lutram_cells(108, 64) == 16 and fs.lutram_cells(864, 0) == 0
+    rtl = (REPO_ROOT / "rtl" / "src" / "linear_act.sv").read_text()
+    rule = re.search(r"localparam int TAIL\s*=\s*ADEPTH > 512 && ADEPTH % 512 <= (\d+) \? ADEPTH % 512 : 0;", rtl)
+    assert rule and int(rule.group(1)) == fs.BRAM_TAIL_MAX
+
+
 def test_activation_buffers_as_block_ram(edge, tiny):
     """The buffers each as a block RAM of its port width (LI operands or LO act values a beat) and T
-    rows of beats: edge_moe's dense MLP phase is x (1,024 x 774) + the hidden rows (864 x 3,096), 28.5
-    + 84 = 112.5 BRAM36, above the capacity bound of 95; with the hidden rows in the engine's input
+    rows of beats, a tail of at most 64 entries past the last whole 512 in distributed RAM as in the
+    engine's input buffer: edge_moe's dense MLP phase is x (1,024 x 774) + the hidden rows (864 x
+    3,096: 6 x 512 in block RAM, 24 entries in LUTRAM), 28.5 + 72 = 100.5 BRAM36 and 62 RAM32M16 (84
+    as one block RAM), above the capacity bound of 95; with the hidden rows in the engine's input
     buffer, the MoE phase's x, LN2(x) and logits decide: 28.5 + 24 + 7.5."""
-    dense = {b.name: (b.width, b.depth, b.bram36) for b in fs.activation_buffer_phases(edge)["dense MLP"]}
-    assert dense == {"x (residual)": (1024, 774, 28.5), "fc1 output (hidden)": (864, 3096, 84)}
-    assert fs.activation_bram36(edge) == ("dense MLP", 112.5) and fs.activation_bram36_bound(edge) == 95
+    dense = {b.name: (b.width, b.depth, b.tail, b.bram36) for b in fs.activation_buffer_phases(edge)["dense MLP"]}
+    assert dense == {"x (residual)": (1024, 774, 0, 28.5), "fc1 output (hidden)": (864, 3096, 24, 72)}
+    assert fs.activation_bram36(edge) == ("dense MLP", 100.5) and fs.activation_bram36_bound(edge) == 95
+    assert fs.activation_lut_sites(edge) == fs.LUTRAM_SITES * 62
     assert fs.activation_bram36(edge, write_back=True) == ("MoE", 28.5 + 24 + 7.5)
     for cfg in (edge, tiny):   # never below the bound; the bits are those of activation_buffers
         assert fs.activation_bram36(cfg)[1] >= fs.activation_bram36_bound(cfg)
@@ -417,6 +431,7 @@ def test_perf_report_sums_the_activation_buffers_as_block_ram(tmp_path, tiny):
     phase, bram = fs.activation_bram36(tiny)
     assert f"the {phase} phase's" in rows[0] and f"capacity bound {fs.activation_bram36_bound(tiny)};" in rows[0]
     assert rows[0].split("|")[-3].strip() == f"{bram:g}"
+    assert rows[0].split("|")[-6].strip() == f"{fs.activation_lut_sites(tiny):,}"
     units = sum(b for *_r, b, _s in fs.resources(tiny, (REPO_ROOT / "docs" / "RESULTS.md").read_text())[0] if b)
     assert total[0].split("|")[-3].strip().startswith(f"**{units + bram:g}**")
 
