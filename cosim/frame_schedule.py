@@ -533,10 +533,10 @@ BRAM_TAIL_MAX = 64   # rtl/src/linear_act.sv: at most this many entries past the
 
 
 def bram_tail(depth: int) -> int:
-    """The entries of a ``depth``-deep, at least 72-bit-wide buffer kept in distributed RAM, as
-    rtl/src/linear_act.sv builds the engine's input buffer: those past the last whole 512 (the 512 x 72
-    aspect's depth), when there are at most BRAM_TAIL_MAX of them; otherwise none. 3,096 = 6 x 512 +
-    24: a seventh row of blocks would hold 24 of its 512 entries."""
+    """The entries of a ``depth``-deep buffer kept in distributed RAM, as rtl/src/linear_act.sv builds
+    the engine's input buffer: those past the last whole 512 (the depth of the 512 x 72 aspect, which
+    the buffers' widths of 72 bits and more use), when there are at most BRAM_TAIL_MAX of them;
+    otherwise none. 3,096 = 6 x 512 + 24: a seventh row of blocks would hold 24 of its 512 entries."""
     rest = depth % 512
     return rest if depth > 512 and rest <= BRAM_TAIL_MAX else 0
 
@@ -578,7 +578,7 @@ class ActBuffer:
     @property
     def tail(self) -> int:
         """Entries in distributed RAM (:func:`bram_tail`, built as the engine's input buffer)."""
-        return bram_tail(self.depth) if self.width >= 72 else 0
+        return bram_tail(self.depth)
 
     @property
     def bram36(self) -> float:

@@ -68,8 +68,8 @@ def ln_call(tb: LinearTB, label: str, n_out: int, rows: int, rng, *, seed: int, 
 
 def frame_calls(tb: LinearTB, rng) -> list:
     """The calls LayerNorm feeds in a frame (LN1 -> qkv, LN2 -> fc1 with GELU, LN2 -> the gate) at the
-    config's token count, then odd ones: one output, one row, LO + 1 outputs accumulated onto
-    gathered rows, a scaled scatter-accumulate, a row count past LayerNorm's row slots."""
+    config's token count (more rows than LayerNorm's row slots), then odd ones: one output, one row,
+    LO + 1 outputs accumulated onto gathered rows, a scaled scatter-accumulate, qkv again."""
     m, lo = tb.cfg.model, tb.lo
     t = min(m.tokens, tb.max_rows)
     return [ln_call(tb, "qkv", 3 * m.dim, t, rng, seed=1, b_role="attn_bias"),
