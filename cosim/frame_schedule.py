@@ -529,11 +529,11 @@ def bram36_of(width: int, depth: int) -> float:
     return best(width)
 
 
-BRAM_TAIL_MAX = 64   # rtl/src/linear_act.sv: at most this many entries past the last whole 512 in LUTRAM
+BRAM_TAIL_MAX = 64   # rtl/src/act_ram.sv: at most this many entries past the last whole 512 in LUTRAM
 
 
 def bram_tail(depth: int) -> int:
-    """The entries of a ``depth``-deep buffer kept in distributed RAM, as rtl/src/linear_act.sv builds
+    """The entries of a ``depth``-deep buffer kept in distributed RAM, as rtl/src/act_ram.sv builds
     the engine's input buffer: those past the last whole 512 (the depth of the 512 x 72 aspect, which
     the buffers' widths of 72 bits and more use), when there are at most BRAM_TAIL_MAX of them;
     otherwise none. 3,096 = 6 x 512 + 24: a seventh row of blocks would hold 24 of its 512 entries."""

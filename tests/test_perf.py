@@ -389,14 +389,14 @@ def test_bram36_of_counts_block_ram_by_hand():
         fs.bram36_of(0, 10)
 
 
-def test_bram_tail_follows_linear_act():
+def test_bram_tail_follows_act_ram():
     """The entries past the last whole 512 go to distributed RAM when there are at most 64 of them
-    (rtl/src/linear_act.sv's TAIL, the same rule): edge_moe's 3,096-entry buffer is 6 x 512 in block
+    (rtl/src/act_ram.sv's TAIL, the same rule; the engine's buffer and act_buffer are that memory): edge_moe's 3,096-entry buffer is 6 x 512 in block
     RAM + 24 entries in 62 RAM32M16 (Yosys' count, tests/test_cosim_linear.py)."""
     assert [fs.bram_tail(d) for d in (3096, 1548, 774, 544, 1088, 1089, 512, 64, 1024)] == [24, 12, 0, 32, 64, 0, 0, 0, 0]
     assert fs.lutram_cells(864, 24) == 62 and fs.lutram_cells(108, 64) == 16 and fs.lutram_cells(864, 0) == 0
-    rtl = (REPO_ROOT / "rtl" / "src" / "linear_act.sv").read_text()
-    rule = re.search(r"localparam int TAIL\s*=\s*ADEPTH > 512 && ADEPTH % 512 <= (\d+) \? ADEPTH % 512 : 0;", rtl)
+    rtl = (REPO_ROOT / "rtl" / "src" / "act_ram.sv").read_text()
+    rule = re.search(r"localparam int TAIL\s*=\s*DEPTH > 512 && DEPTH % 512 <= (\d+) \? DEPTH % 512 : 0;", rtl)
     assert rule and int(rule.group(1)) == fs.BRAM_TAIL_MAX
 
 

@@ -15,12 +15,7 @@
 //
 // One wide memory, not one per lane: the lanes share both addresses anyway, and the width lets the
 // synthesizer use the 512 x 72 aspect, where 32 memories of 27 bits took 3 RAMB36E2 each on edge_moe
-// (4K x 9: 96). And the depth past the last whole 512 in distributed RAM, when that is at most 64
-// entries (TAIL): edge_moe's 3,096 = 129 rows x 24 beats is 6 x 512 + 24, so a seventh row of 12
-// RAMB36E2 would hold 24 entries of its 512. The block RAM part is 6 deep, 72 RAMB36E2 (84 as one
-// memory), the last 24 entries ~500 LUT of LUTRAM; the read takes either part's latch (the block
-// RAM's depth choice and the part choice two LUT between the read latch and the output register, as
-// before the split).
+// (4K x 9: 96). The memory with its distributed-RAM tail is rtl/src/act_ram.sv.
 `default_nettype none
 
 module linear_act
@@ -124,40 +119,15 @@ module linear_act
     end
   end
 
-  // ---- the buffer: entries [0, BDEPTH) in block RAM, [BDEPTH, ADEPTH) in distributed RAM
-  localparam int TAIL   = ADEPTH > 512 && ADEPTH % 512 <= 64 ? ADEPTH % 512 : 0;
-  localparam int BDEPTH = ADEPTH - TAIL;
+  // ---- the buffer (rtl/src/act_ram.sv: block RAM with a distributed-RAM tail), entry k * n_ib + ib
   logic [AAW-1:0] wa;
   always_ff @(posedge clk) begin
     if (go) wa <= '0;
     else if (v_s) wa <= wa + 1'b1;
   end
   assign wr_pulse = v_s;  // the entry is in the memory after this edge: readable from the next cycle
-  (* ram_style = "block" *) logic [LI*OW-1:0] mem [BDEPTH];
-  logic [LI*OW-1:0] rd1;
-  if (TAIL == 0) begin : g_one
-    always_ff @(posedge clk) begin
-      if (v_s) mem[wa] <= s_word;
-      rd1 <= mem[rd_addr];
-    end
-  end else begin : g_tail
-    localparam int TW = TAIL > 1 ? $clog2(TAIL) : 1;
-    (* ram_style = "distributed" *) logic [LI*OW-1:0] tail [TAIL];
-    logic [LI*OW-1:0] rb, rt;
-    logic             rd_tail;   // the read latched from the tail
-    wire              wr_tail = wa >= AAW'(BDEPTH);
-    localparam int BW = $clog2(BDEPTH);
-    // BDEPTH is a multiple of 512 > TAIL: an entry's tail index is its address' low TW bits
-    always_ff @(posedge clk) begin
-      if (v_s && !wr_tail) mem[wa[BW-1:0]] <= s_word;
-      if (v_s && wr_tail) tail[wa[TW-1:0]] <= s_word;
-      rb <= mem[rd_addr[BW-1:0]];   // past BDEPTH: a block RAM entry that is not read
-      rt <= tail[rd_addr[TW-1:0]];
-      rd_tail <= rd_addr >= AAW'(BDEPTH);
-    end
-    assign rd1 = rd_tail ? rt : rb;
-  end
-  always_ff @(posedge clk) rd_data <= rd1;
+  act_ram #(.WIDTH(LI * OW), .DEPTH(ADEPTH), .AW(AAW)) u_ram (
+      .clk, .we(v_s), .wr_addr(wa), .wr_data(s_word), .rd_addr, .rd_data);
 endmodule
 
 `default_nettype wire
