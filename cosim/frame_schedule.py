@@ -556,16 +556,22 @@ def lutram_cells(width: int, entries: int) -> int:
 class ActBuffer:
     """One activation buffer between calls: T rows of ``values`` values of ``bits`` each, held in beats
     of ``lanes`` values (the port of the unit that writes or reads it: the engine's x_ (LI) for what
-    only feeds the engine, its y_ / acc_ (LO) for act rows)."""
+    only feeds the engine, its y_ / acc_ (LO) for act rows). ``home``: the memory of
+    rtl/src/act_buffers.sv that holds it (its port prefix, :func:`activation_layout`)."""
     name: str
     values: int
     bits: int
     lanes: int
     rows: int
+    home: str = ""
 
     @property
     def total_bits(self) -> int:
         return self.rows * self.values * self.bits
+
+    @property
+    def beats(self) -> int:
+        return -(-self.values // self.lanes)
 
     @property
     def width(self) -> int:
@@ -573,11 +579,11 @@ class ActBuffer:
 
     @property
     def depth(self) -> int:
-        return self.rows * -(-self.values // self.lanes)
+        return self.rows * self.beats
 
     @property
     def tail(self) -> int:
-        """Entries in distributed RAM (:func:`bram_tail`, built as the engine's input buffer)."""
+        """Entries in distributed RAM (:func:`bram_tail`, rtl/src/act_ram.sv)."""
         return bram_tail(self.depth)
 
     @property
@@ -589,30 +595,28 @@ class ActBuffer:
         return LUTRAM_SITES * lutram_cells(self.width, self.tail)
 
 
-def activation_buffer_phases(cfg: Config, write_back: bool = False) -> dict[str, list[ActBuffer]]:
+def activation_buffer_phases(cfg: Config) -> dict[str, list[ActBuffer]]:
     """The activation buffers between calls that each phase of a layer holds at once, T rows each: what
-    this frame's call order needs on chip beside the units (none of them is in a unit's netlist; the
-    engine's own input buffer, attention's Q / K / V and score stores are). The residual x (act:
-    LayerNorm's input and the accumulate modes' acc_) lives through the frame. LN1(x) streams into qkv's
-    input buffer, qkv into attention's store, attention into proj's input buffer: nothing else between
-    them. The dense fc1's output waits for fc2, which takes its rows only after fc1's last output block
-    (the outputs leave block-major, and the engine's input buffer holds fc1's input until then). A MoE
-    layer holds LN2(x) (each expert gathers its rows from it), the gate's logits (act: the softmax's
-    input) and an expert's hidden rows (at most T); fc2 scatter-accumulates onto x. What only feeds the
-    engine's x_ is counted in the operand format, the narrowest exact form (the engine converts x_ to it
-    first). ``write_back``: fc1's hidden rows written into the engine's own input buffer beside fc1's
-    input (not built; docs/performance.md), so that they need no buffer of their own."""
+    this frame's call order needs on chip beside the units (the engine's own input buffer, attention's
+    Q / K / V and score stores are in theirs). The residual x (act: LayerNorm's input and the
+    accumulate modes' acc_) lives through the frame. LN1(x) streams into qkv's input buffer, qkv into
+    attention's store, attention into proj's input buffer: nothing else between them. The dense fc1's
+    output waits for fc2, which takes its rows only after fc1's last output block (the outputs leave
+    block-major, and the engine's input buffer holds fc1's input until then). A MoE layer holds LN2(x)
+    (each expert gathers its rows from it), the gate's logits (act: the softmax's input) and an
+    expert's hidden rows (at most T); fc2 scatter-accumulates onto x. What only feeds the engine's x_
+    is counted in the operand format, the narrowest exact form (the engine converts x_ to it first)."""
     m, hw = cfg.model, cfg.hardware
     act, opd = cfg.fmt("act").width, cfg.fmt("operand").width
 
-    def buf(name, n, bits, lanes):
-        return ActBuffer(name, n, bits, lanes, m.tokens)
-    x = buf("x (residual)", m.dim, act, hw.linear_out)
+    def buf(name, n, bits, lanes, home):
+        return ActBuffer(name, n, bits, lanes, m.tokens, home)
+    x = buf("x (residual)", m.dim, act, hw.linear_out, "x_")
     phases = {"attention block": [x],
-              "dense MLP": [x] + ([] if write_back else [buf("fc1 output (hidden)", m.mlp_hidden, opd, hw.linear_in)])}
+              "dense MLP": [x, buf("fc1 output (hidden)", m.mlp_hidden, opd, hw.linear_in, "h_")]}
     if any(m.is_moe_layer(L) for L in range(m.layers)):
-        phases["MoE"] = [x, buf("LN2(x)", m.dim, opd, hw.linear_in), buf("gate logits", m.experts, act, hw.linear_out)] + \
-            ([] if write_back else [buf("expert hidden", m.expert_hidden, opd, hw.linear_in)])
+        phases["MoE"] = [x, buf("LN2(x)", m.dim, opd, hw.linear_in, "h_"), buf("gate logits", m.experts, act, m.experts, "g_"),
+                         buf("expert hidden", m.expert_hidden, opd, hw.linear_in, "h_")]
     return phases
 
 
@@ -627,20 +631,46 @@ def activation_bram36_bound(cfg: Config) -> int:
     return -(-max(sum(b for _n, b in bufs) for bufs in activation_buffers(cfg).values()) // BRAM36_BITS)
 
 
-def activation_bram36(cfg: Config, write_back: bool = False) -> tuple[str, float]:
-    """The phase whose activation buffers take the most block RAM and its BRAM36, each buffer a block
-    RAM of its port width and T rows of beats (:func:`bram36_of`), the entries past the last whole 512
-    in distributed RAM as in the engine's own buffer (:attr:`ActBuffer.tail`): what building them as
-    specified costs, where :func:`activation_bram36_bound` is what no encoding can beat."""
-    costs = {k: sum(b.bram36 for b in v) for k, v in activation_buffer_phases(cfg, write_back).items()}
-    worst = max(costs, key=costs.get)
-    return worst, costs[worst]
+def activation_memories(cfg: Config) -> dict[str, ActBuffer]:
+    """The memories rtl/src/act_buffers.sv builds, by port prefix (python_ref.kernels.act_buffer.
+    BufferShape.frame): the residual x (act, the engine's LO lanes), the hidden rows (operands, its LI
+    lanes: fc1's output, or LN2(x) beside an expert's hidden rows) and the gate logits (E act lanes)."""
+    from python_ref.kernels.act_buffer import BufferShape
+    act, opd = cfg.fmt("act").width, cfg.fmt("operand").width
+    names = {"x_": "the residual x", "h_": "the hidden rows", "g_": "the gate logits"}
+    return {p: ActBuffer(names[p], s.values, opd if s.narrow else act, s.lanes, s.rows, p)
+            for p, s in BufferShape.frame(cfg).items()}
 
 
-def activation_lut_sites(cfg: Config) -> int:
-    """LUT sites of the activation buffers' distributed-RAM tails, the largest phase's (buffers of
-    different phases share the same memories)."""
-    return max(sum(b.lut_sites for b in v) for v in activation_buffer_phases(cfg).values())
+def activation_layout(cfg: Config) -> dict[str, list[tuple[str, str, int, int]]]:
+    """Where each phase's buffers live in :func:`activation_memories`: per phase (buffer, memory prefix,
+    first beat, beats), the buffers of one memory side by side in each row (the commands' first beat,
+    python_ref.kernels.act_buffer). Raises PerfError when a buffer does not fit its memory (other lanes,
+    other bits, past the row), so that a config whose phases the built memories cannot hold fails here."""
+    mems = activation_memories(cfg)
+    out = {}
+    for phase, bufs in activation_buffer_phases(cfg).items():
+        used, rows = {p: 0 for p in mems}, []
+        for b in bufs:
+            mem = mems.get(b.home)
+            if mem is None or (b.lanes, b.bits, b.rows) != (mem.lanes, mem.bits, mem.rows):
+                raise PerfError(f"activation buffer {b.name!r} ({phase}): {b.lanes} lanes of {b.bits} bits, {b.rows} rows; "
+                                f"its memory {b.home or '(none)'} holds " + (f"{mem.lanes} x {mem.bits}, {mem.rows} rows" if mem else "nothing"))
+            first = used[b.home]
+            if first + b.beats > mem.beats:
+                raise PerfError(f"activation buffer {b.name!r} ({phase}): beats {first}..{first + b.beats - 1} past the "
+                                f"{mem.beats} of a row of {b.home} ({mem.name})")
+            used[b.home] += b.beats
+            rows.append((b.name, b.home, first, b.beats))
+        out[phase] = rows
+    return out
+
+
+def activation_bram36(cfg: Config) -> float:
+    """BRAM36 of :func:`activation_memories`, each a block RAM of its port width and T rows of beats, the
+    entries past the last whole 512 in distributed RAM (rtl/src/act_ram.sv): Yosys' count of
+    rtl/src/act_buffers.sv (tests/test_perf.py checks it against docs/RESULTS.md)."""
+    return sum(b.bram36 for b in activation_memories(cfg).values())
 
 
 def weight_segments(frame: Frame, w_bits: int | None = None) -> list:
@@ -840,7 +870,7 @@ def edge_moe_trip_cycles(cfg: Config, routing: Routing) -> int:
 
 # The accelerator's RTL units: the linear engine and attention share one MAC array (linear_attention),
 # the gate's softmax and top-k are inside the router.
-ACCEL_UNITS = ("linear_attention", "weight_fifo", "layernorm", "moe_router")
+ACCEL_UNITS = ("linear_attention", "weight_fifo", "layernorm", "moe_router", "act_buffers")
 # attention_core's DSP48E2 outside the array: the exp lanes and the normalisation lanes
 ATTENTION_DSP_PARTS = ("attn_exp", "attn_norm")
 
@@ -933,7 +963,7 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 
 __all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "FIFO_BANK_WORDS", "Frame", "PerfError", "Routing",
-           "activation_bram36", "activation_bram36_bound", "activation_lut_sites", "bram_tail", "lutram_cells", "BRAM_TAIL_MAX", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
+           "activation_bram36", "activation_bram36_bound", "activation_layout", "activation_memories", "bram_tail", "lutram_cells", "BRAM_TAIL_MAX", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",
            "layernorm_period", "layernorm_streams", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",

@@ -323,22 +323,11 @@ def report(cfg, args) -> tuple[str, list]:
     for u, lut, ff, dsp, bram, status in rows_r:
         cell = (lambda v: "-" if v is None else fmt(v))
         lines.append(f"| {u} | {cell(lut)} | {cell(ff)} | {cell(dsp)} | {'-' if bram is None else f'{bram:g}'} | {status} |")
-    # the activation buffers between calls: no RTL yet, so each one counted as a block RAM of its port width
-    # (cosim.frame_schedule.bram36_of) with the engine's buffer's distributed-RAM tail, beside the
-    # capacity bound that no encoding beats
-    phases = fs.activation_buffer_phases(cfg)
-    worst_phase, act_bram = fs.activation_bram36(cfg)
-    act_lut = fs.activation_lut_sites(cfg)
-    bound = fs.activation_bram36_bound(cfg)
-    wb_phase, wb_bram = fs.activation_bram36(cfg, write_back=True)
-    shapes = ", ".join(f"{b.name} {fmt(b.width)} x {fmt(b.depth)}: {b.bram36:g}"
-                       + (f" (its last {b.tail} entries in LUTRAM)" if b.tail else "") for b in phases[worst_phase])
-    lines.append(f"| activation buffers between calls (no RTL: the {worst_phase} phase's {shapes}; each a block RAM "
-                 f"of its port width, T rows of beats, the entries past the last whole 512 in distributed RAM as in "
-                 f"the engine's input buffer, `cosim.frame_schedule.activation_bram36`; capacity bound "
-                 f"{bound}; with fc1's hidden rows in the engine's own input buffer, not built, {wb_bram:g} "
-                 f"({wb_phase})) | {fmt(act_lut)} | - | - | {act_bram:g} | block RAM layout |")
-    tot = {**tot, "BRAM36": tot["BRAM36"] + act_bram, "LUT": tot["LUT"] + act_lut}
+    # the activation buffers between calls are rtl/src/act_buffers.sv (a unit row above); its layout and
+    # the block RAM model that equals its Yosys count go under the table
+    mems = fs.activation_memories(cfg)
+    layout = fs.activation_layout(cfg)
+    act_bram, bound = fs.activation_bram36(cfg), fs.activation_bram36_bound(cfg)
     z = fs.ZCU102
     missing = [u for u, *_r, s in rows_r if s.startswith("missing")]
     dsp_only = [u for u, lut, _f, dsp, _b, _s in rows_r if lut is None and dsp is not None]
@@ -348,6 +337,14 @@ def report(cfg, args) -> tuple[str, list]:
                  f"**{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.1f}% of {z['LUT']:,}) | "
                  f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
                  f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of {z['BRAM36']}) | |")
+    mem_text = ", ".join(f"{p} ({m.name}) {fmt(m.width)} x {fmt(m.depth)}: {m.bram36:g} BRAM36"
+                         + (f" (its last {m.tail} entries in LUTRAM)" if m.tail else "") for p, m in mems.items())
+    phase_text = "; ".join(f"{ph}: " + ", ".join(f"{n} in {p}" + (f" beats {f}-{f + nb - 1}" if nb < mems[p].beats else "")
+                                                 for n, p, f, nb in rows) for ph, rows in layout.items())
+    lines += ["", f"The activation buffers between calls are `rtl/src/act_buffers.sv` (the act_buffers row), three "
+              f"memories: {mem_text}; {act_bram:g} BRAM36 by `cosim.frame_schedule.activation_memories`, Yosys' count "
+              f"(the capacity bound of the largest phase's bits is {bound}). Each phase's buffers in them "
+              f"(`activation_layout`): {phase_text}."]
     lines += ["", "The linear engine and attention share one MAC array (`rtl/src/linear_attention.sv`): the "
               "accelerator has one LI x LO array of DSP48E2, not two. Not counted: "
               + (f"the LUT, FF and BRAM of {', '.join(dsp_only)} on this config (no Yosys run of it here: about 2 "

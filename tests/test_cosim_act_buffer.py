@@ -66,14 +66,13 @@ def test_act_buffer_broken_fails(bug, tmp_path):
 
 @pytest.mark.parametrize("config", ["tiny", "edge_moe"])
 def test_act_buffers_cosim(config):
-    """The frame's two buffers (rtl/src/act_buffers.sv) at the config's shapes."""
+    """The frame's three buffers (rtl/src/act_buffers.sv) at the config's shapes."""
     from python_ref.config import load_config
     from python_ref.kernels.act_buffer import BufferShape
     cfg = load_config(config)
     r = run_unit("act_buffers", config, run_name="frame", n_random=2000)
     assert r["mismatches"] == 0, r["first_mismatch"]
     assert r["tests_run"] == 3
-    want = {p: [s.lanes, s.values, s.rows, s.narrow, s.nb]
-            for p, s in (("x_", BufferShape.residual(cfg)), ("h_", BufferShape.hidden(cfg)))}
+    want = {p: [s.lanes, s.values, s.rows, s.narrow, s.nb] for p, s in BufferShape.frame(cfg).items()}
     assert r["buffers"] == want
     assert r["beats_read"] > 4000 and (r["read_latency"], r["fence_latency"]) == (9, 10)

@@ -400,40 +400,54 @@ def test_bram_tail_follows_act_ram():
     assert rule and int(rule.group(1)) == fs.BRAM_TAIL_MAX
 
 
-def test_activation_buffers_as_block_ram(edge, tiny):
-    """The buffers each as a block RAM of its port width (LI operands or LO act values a beat) and T
-    rows of beats, a tail of at most 64 entries past the last whole 512 in distributed RAM as in the
-    engine's input buffer: edge_moe's dense MLP phase is x (1,024 x 774) + the hidden rows (864 x
-    3,096: 6 x 512 in block RAM, 24 entries in LUTRAM), 28.5 + 72 = 100.5 BRAM36 and 62 RAM32M16 (84
-    as one block RAM), above the capacity bound of 95; with the hidden rows in the engine's input
-    buffer, the MoE phase's x, LN2(x) and logits decide: 28.5 + 24 + 7.5."""
-    dense = {b.name: (b.width, b.depth, b.tail, b.bram36) for b in fs.activation_buffer_phases(edge)["dense MLP"]}
-    assert dense == {"x (residual)": (1024, 774, 0, 28.5), "fc1 output (hidden)": (864, 3096, 24, 72)}
-    assert fs.activation_bram36(edge) == ("dense MLP", 100.5) and fs.activation_bram36_bound(edge) == 95
-    assert fs.activation_lut_sites(edge) == fs.LUTRAM_SITES * 62
-    assert fs.activation_bram36(edge, write_back=True) == ("MoE", 28.5 + 24 + 7.5)
-    for cfg in (edge, tiny):   # never below the bound; the bits are those of activation_buffers
-        assert fs.activation_bram36(cfg)[1] >= fs.activation_bram36_bound(cfg)
+def test_activation_buffers_as_built(edge, tiny):
+    """rtl/src/act_buffers.sv's memories (activation_memories), each a block RAM of its port width and T
+    rows of beats, a tail of at most 64 entries past the last whole 512 in distributed RAM: edge_moe's
+    residual x (1,024 x 774), hidden rows (864 x 3,096: 6 x 512 in block RAM, 24 entries in LUTRAM) and
+    gate logits (512 x 129) are 28.5 + 72 + 7.5 = 108 BRAM36, Yosys' count of act_buffers
+    (docs/RESULTS.md) on both configs. Every phase's buffers fit them (activation_layout): a MoE layer's
+    LN2(x) and expert hidden rows side by side in the hidden rows' memory."""
+    mems = {p: (m.width, m.depth, m.tail, m.bram36) for p, m in fs.activation_memories(edge).items()}
+    assert mems == {"x_": (1024, 774, 0, 28.5), "h_": (864, 3096, 24, 72), "g_": (512, 129, 0, 7.5)}
+    assert fs.activation_bram36(edge) == 108 and fs.activation_bram36_bound(edge) == 95
+    assert fs.activation_layout(edge)["MoE"] == [("x (residual)", "x_", 0, 6), ("LN2(x)", "h_", 0, 6),
+                                                  ("gate logits", "g_", 0, 1), ("expert hidden", "h_", 6, 12)]
+    rows_md = (REPO_ROOT / "docs" / "RESULTS.md").read_text()
+    for cfg in (edge, tiny):
+        assert fs.activation_bram36(cfg) >= fs.activation_bram36_bound(cfg)
+        row = fs.synth_rows(rows_md, cfg.name)["act_buffers"]
+        assert row.get("BRAM36", 0) + row.get("BRAM18", 0) / 2 == fs.activation_bram36(cfg), cfg.name
         for k, v in fs.activation_buffer_phases(cfg).items():
             assert [(b.name, b.total_bits) for b in v] == fs.activation_buffers(cfg)[k]
             assert all(b.width * b.depth >= b.total_bits for b in v)
 
 
-def test_perf_report_sums_the_activation_buffers_as_block_ram(tmp_path, tiny):
-    """`make perf`'s resource table adds the buffers' block RAM count (activation_bram36), not their
-    capacity bound, to the units' Yosys figures, and shows both."""
+def test_activation_layout_rejects_what_does_not_fit(edge, monkeypatch):
+    """A hidden rows' memory narrower than fc1's output (as if act_buffers.sv derived it from the expert
+    width alone) or with other lanes: activation_layout names the buffer and the memory."""
+    from python_ref.kernels import act_buffer as ab
+    narrow = ab.BufferShape(32, 384, 129, narrow=True)
+    monkeypatch.setattr(ab.BufferShape, "hidden", classmethod(lambda cls, cfg: narrow))
+    with pytest.raises(fs.PerfError, match=r"'fc1 output \(hidden\)' \(dense MLP\): beats 0..23 past the 12 of a row of h_"):
+        fs.activation_layout(edge)
+    monkeypatch.setattr(ab.BufferShape, "hidden", classmethod(lambda cls, cfg: ab.BufferShape(16, 768, 129, narrow=True)))
+    with pytest.raises(fs.PerfError, match="32 lanes of 27 bits, 129 rows; its memory h_ holds 16 x 27"):
+        fs.activation_layout(edge)
+
+
+def test_perf_report_sums_the_activation_buffers(tmp_path, tiny):
+    """`make perf`'s resource table has the act_buffers unit as a Yosys row in the sum, and the sentence
+    under it names the memories, their block RAM model and each phase's layout."""
     res = subprocess.run([sys.executable, "scripts/perf.py", "--config", "tiny", "--plot", str(tmp_path / "p.png"),
                           "--fifo-sweep"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    rows = [r for r in res.stdout.splitlines() if r.startswith("| activation buffers between calls")]
+    rows = [r for r in res.stdout.splitlines() if r.startswith("| act_buffers |")]
     total = [r for r in res.stdout.splitlines() if r.startswith("| **sum of the figures above**")]
-    assert len(rows) == len(total) == 1
-    phase, bram = fs.activation_bram36(tiny)
-    assert f"the {phase} phase's" in rows[0] and f"capacity bound {fs.activation_bram36_bound(tiny)};" in rows[0]
-    assert rows[0].split("|")[-3].strip() == f"{bram:g}"
-    assert rows[0].split("|")[-6].strip() == f"{fs.activation_lut_sites(tiny):,}"
+    assert len(rows) == len(total) == 1 and rows[0].rstrip().endswith("| Yosys |")
+    assert f"; {fs.activation_bram36(tiny):g} BRAM36 by `cosim.frame_schedule.activation_memories`, Yosys' count" in res.stdout
+    assert "MoE: x (residual) in x_, LN2(x) in h_ beats 0-7, gate logits in g_, expert hidden in h_ beats 8-23" in res.stdout
     units = sum(b for *_r, b, _s in fs.resources(tiny, (REPO_ROOT / "docs" / "RESULTS.md").read_text())[0] if b)
-    assert total[0].split("|")[-3].strip().startswith(f"**{units + bram:g}**")
+    assert total[0].split("|")[-3].strip().startswith(f"**{units:g}**")
 
 
 def test_shared_array_dsp_by_construction(edge):

@@ -107,6 +107,16 @@ class BufferShape:
             values = max(values, -(-m.dim // li) * li + m.expert_hidden)
         return cls(cfg.hardware.linear_in, values, m.tokens, narrow=True)
 
+    @classmethod
+    def logits(cls, cfg: Config) -> "BufferShape":
+        """A MoE layer's gate logits: T rows of E act values, one beat of E lanes (moe_router's input)."""
+        return cls(cfg.model.experts, cfg.model.experts, cfg.model.tokens)
+
+    @classmethod
+    def frame(cls, cfg: Config) -> dict[str, "BufferShape"]:
+        """The frame's buffers as rtl/src/act_buffers.sv builds them, by port prefix."""
+        return {"x_": cls.residual(cfg), "h_": cls.hidden(cfg), "g_": cls.logits(cfg)}
+
 
 @dataclass(frozen=True)
 class Access:

@@ -123,7 +123,7 @@ module act_buffer_seq #(
     s1_rid <= rid;
     s1_tab <= tab[{half, RW'(k)}];
     s2_last <= s1_last;
-    s2_addr <= times_nb(s1_lst ? s1_tab : s1_rid) + AW'(s1_b);
+    s2_addr <= AW'(32'(times_nb(s1_lst ? s1_tab : s1_rid)) + 32'(s1_b));   // < DEPTH: fits AW bits
   end
 endmodule
 
