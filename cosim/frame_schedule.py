@@ -666,6 +666,29 @@ def activation_layout(cfg: Config) -> dict[str, list[tuple[str, str, int, int]]]
     return out
 
 
+# rtl/src/act_buffer.sv's schedule, measured exactly by cosim/test_act_buffer.py: a read command's first
+# beat READ cycles after its word on an idle unit; a read commanded after writes, FENCE cycles after the
+# last write beat (the read waits for every write commanded before it to land).
+ACT_BUFFER_READ_LATENCY = 9
+ACT_BUFFER_FENCE = 10
+
+
+def buffer_fences(frame: "Frame") -> list[str]:
+    """The calls of the frame whose input a call right before wrote into an activation buffer, so that
+    act_buffer's fence lies between the two (the composition does not count it): each LayerNorm (x,
+    written by the accumulate call before it: the patch embedding, proj, fc2 or the last expert's fc2),
+    the dense fc2 (the hidden rows, fc1's output), the gate's softmax (the logits) and each expert's
+    fc2 (its fc1's hidden rows). Every other call streams its input from the unit before it (qkv,
+    attention, proj's x_, the gate) or reads what was written calls before (an expert's fc1: LN2(x))."""
+    out = []
+    for prev, c in zip(frame.calls, frame.calls[1:]):
+        reads_prev = (c.unit == "layernorm" or c.unit == "softmax"
+                      or (c.unit == "linear" and "fc2" in c.name and prev.unit == "linear" and "fc1" in prev.name))
+        if reads_prev:
+            out.append(c.name)
+    return out
+
+
 def activation_bram36(cfg: Config) -> float:
     """BRAM36 of :func:`activation_memories`, each a block RAM of its port width and T rows of beats, the
     entries past the last whole 512 in distributed RAM (rtl/src/act_ram.sv): Yosys' count of
@@ -963,7 +986,7 @@ def resources(cfg: Config, results_md: str) -> tuple[list, dict]:
 
 
 __all__ = ["ActBuffer", "BRAM36_ASPECTS", "BRAM36_BITS", "CLASSES", "LUTRAM_SITES", "Call", "DEFAULT_DDR_GBS", "FIFO_BANK_WORDS", "Frame", "PerfError", "Routing",
-           "activation_bram36", "activation_bram36_bound", "activation_layout", "activation_memories", "bram_tail", "lutram_cells", "BRAM_TAIL_MAX", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
+           "ACT_BUFFER_FENCE", "ACT_BUFFER_READ_LATENCY", "activation_bram36", "activation_bram36_bound", "activation_layout", "activation_memories", "buffer_fences", "bram_tail", "lutram_cells", "BRAM_TAIL_MAX", "activation_buffer_phases", "activation_buffers", "bram36_of", "check_fifo_depth", "attention_cycles", "compose",
            "concentrated_routing", "ddr_throttle", "edge_moe_trip_cycles", "expected_linear_attention_dsp",
            "fifo_bram36", "gate_softmax_cycles", "lut_sites", "layernorm_cycles", "layernorm_lanes", "layernorm_latency", "layernorm_lead",
            "layernorm_period", "layernorm_streams", "linear_cycles", "linear_sequence", "overlap_linear_calls", "resources", "routing_from_model", "uniform_routing",

@@ -38,19 +38,20 @@ import numpy as np
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
+from cosim.frame_schedule import ACT_BUFFER_FENCE, ACT_BUFFER_READ_LATENCY
 from cosim.tb import ResultWriter, RunParams, clock_and_reset
 from python_ref.kernels.act_buffer import Access, ActBuffer, ActBufferError, BufferShape, command_words, decode_words
 
 TEST_TIMEOUT_MS = 200
-# The schedule (rtl/src/act_buffer.sv): a command word handshake in cycle t is held at the end of t,
-# dispatched at the end of t + 1, launched at the end of t + 2; its first beat issues in t + 3, has its
-# row at the end of t + 3, its address at t + 4, the memory's two registers at t + 5 and t + 6, the
-# FIFO's write at t + 7 and its output slice at t + 9.
-READ_LATENCY = 9
-# The last write beat taken in cycle t lands at the end of t + 2 (S1, S2, write); wr_done counts it then,
-# the read pending behind the fence launches at the end of t + 3, issues in t + 4, and its first beat
-# follows 6 cycles after its issue as above.
-FENCE_LATENCY = 10
+# The schedule (rtl/src/act_buffer.sv), kept where the frame model reads it (cosim.frame_schedule): a
+# command word handshake in cycle t is held at the end of t, dispatched at the end of t + 1, launched at
+# the end of t + 2; its first beat issues in t + 3, has its row at the end of t + 3, its address at
+# t + 4, the memory's two registers at t + 5 and t + 6, the FIFO's write at t + 7 and its output slice
+# at t + 9 (READ_LATENCY). The last write beat taken in cycle t lands at the end of t + 2 (S1, S2,
+# write); wr_done counts it then, the read pending behind the fence launches at the end of t + 3,
+# issues in t + 4, and its first beat follows 6 cycles after its issue as above (FENCE_LATENCY).
+READ_LATENCY = ACT_BUFFER_READ_LATENCY
+FENCE_LATENCY = ACT_BUFFER_FENCE
 
 
 class Port:

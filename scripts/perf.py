@@ -326,6 +326,7 @@ def report(cfg, args) -> tuple[str, list]:
     # the activation buffers between calls are rtl/src/act_buffers.sv (a unit row above); its layout and
     # the block RAM model that equals its Yosys count go under the table
     mems = fs.activation_memories(cfg)
+    fences = fs.buffer_fences(head)
     layout = fs.activation_layout(cfg)
     act_bram, bound = fs.activation_bram36(cfg), fs.activation_bram36_bound(cfg)
     z = fs.ZCU102
@@ -344,7 +345,13 @@ def report(cfg, args) -> tuple[str, list]:
     lines += ["", f"The activation buffers between calls are `rtl/src/act_buffers.sv` (the act_buffers row), three "
               f"memories: {mem_text}; {act_bram:g} BRAM36 by `cosim.frame_schedule.activation_memories`, Yosys' count "
               f"(the capacity bound of the largest phase's bits is {bound}). Each phase's buffers in them "
-              f"(`activation_layout`): {phase_text}."]
+              f"(`activation_layout`): {phase_text}. Their fences (a read commanded after writes starts "
+              f"{fs.ACT_BUFFER_FENCE} cycles after the last write beat, cosim/test_act_buffer.py) lie between "
+              f"{len(fences)} pairs of calls of the {kind} {head.routing.name} frame (`buffer_fences`: each "
+              f"LayerNorm after the accumulate before it, the dense fc2 after fc1, the router after the gate, an "
+              f"expert's fc2 after its fc1), which the composition does not count: at most "
+              f"{fmt(len(fences) * fs.ACT_BUFFER_FENCE)} cycles, {len(fences) * fs.ACT_BUFFER_FENCE / head.cycles:.2%} of the frame "
+              f"({(head.cycles + len(fences) * fs.ACT_BUFFER_FENCE) / head.roofline:.3f}x the roofline with them)."]
     lines += ["", "The linear engine and attention share one MAC array (`rtl/src/linear_attention.sv`): the "
               "accelerator has one LI x LO array of DSP48E2, not two. Not counted: "
               + (f"the LUT, FF and BRAM of {', '.join(dsp_only)} on this config (no Yosys run of it here: about 2 "

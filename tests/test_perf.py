@@ -422,6 +422,16 @@ def test_activation_buffers_as_built(edge, tiny):
             assert all(b.width * b.depth >= b.total_bits for b in v)
 
 
+def test_buffer_fences_by_hand(tiny):
+    """Where act_buffer's fence lies in tiny's frame (2 layers, the second MoE, every expert active):
+    each LayerNorm, the dense fc2, the router and each expert's fc2; not qkv, attention, proj, fc1,
+    the gate or an expert's fc1."""
+    f = fs.compose(tiny, fs.uniform_routing(tiny), 14.4)
+    assert fs.buffer_fences(f) == ["layer 0 LN1", "layer 0 LN2", "layer 0 fc2 (acc onto x)", "layer 1 LN1", "layer 1 LN2",
+                                   "layer 1 gate softmax + top-k"] + [f"layer 1 expert {x} fc2 (scaled scatter-acc)"
+                                                                      for x in range(4)]
+
+
 def test_activation_layout_rejects_what_does_not_fit(edge, monkeypatch):
     """A hidden rows' memory narrower than fc1's output (as if act_buffers.sv derived it from the expert
     width alone) or with other lanes: activation_layout names the buffer and the memory."""
