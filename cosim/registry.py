@@ -97,7 +97,12 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # an activation buffer between calls (the residual x, fc1's hidden rows), the engine's host side
             RtlUnit("act_buffer", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv"),
                     "cosim.test_act_buffer"),
-            # the frame's two buffers at the config's shapes (the residual x, the hidden rows)
+            # the engine's accumulate calls on the residual buffer (acc_ from it, y_ into it)
+            RtlUnit("residual_linear", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+                                                   "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
+                                                   "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
+                                                   "residual_linear.sv"), "cosim.test_residual_linear"),
+            # the frame's buffers at the config's shapes (the residual x, the hidden rows, the gate logits)
             RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                     "act_buffers.sv"), "cosim.test_act_buffers"),
             # the engine behind its weight FIFO (the accelerator's weight path), cosim/test_linear.py's frame test
