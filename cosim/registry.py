@@ -102,6 +102,13 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                                    "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                                    "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                                    "residual_linear.sv"), "cosim.test_residual_linear"),
+            # LayerNorm fed from the residual buffer into the engine (the LN-fed calls)
+            RtlUnit("residual_layernorm", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
+                                                      "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+                                                      "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
+                                                      "linear_core.sv", "linear.sv", "layernorm_linear.sv",
+                                                      "act_buffer_seq.sv", "act_buffer.sv", "residual_layernorm.sv"),
+                    "cosim.test_residual_layernorm"),
             # the frame's buffers at the config's shapes (the residual x, the hidden rows, the gate logits)
             RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                     "act_buffers.sv"), "cosim.test_act_buffers"),

@@ -1,0 +1,210 @@
+"""cocotb testbench of rtl/src/residual_layernorm.sv: LayerNorm's rows read from the residual buffer
+(rtl/src/act_buffer.sv), zipped with the layer's {beta, gamma} and streamed into the linear engine,
+the frame's LN1 -> qkv, LN2 -> fc1 and LN2 -> gate.
+
+The host part: load the layer's {beta, gamma} (gb_) and x (a write command and host_wr_), then per
+call hold ap_start until ap_ready and, once it is taken, issue the buffer's row-major read of the
+call's rows (all rows, or a gather list; in the frame's order, once the call before is done) and
+queue the call's w_ and b_ images. Each call's y_ is
+compared with python_ref, compute_linear(layernorm_raw(x, gamma, beta)[rows], W, b), every value
+(cosim/test_linear.py's check_call). The calls go back to back; per call the bench records LayerNorm's
+input from the buffer and its output into the engine, and asserts that both run a beat a cycle inside
+a call (the buffer keeps LayerNorm's input rate, LayerNorm keeps the engine's: D / L beats a row).
+
+Run parameter corrupt: one wrong expected value (the comparison must report exactly one mismatch).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, ResultWriter, RunParams
+from cosim.test_linear import LinearTB, check_call, prepare_call
+from cosim.vectors import layernorm_params, rand_raw
+from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.layernorm import layernorm_raw
+
+TEST_TIMEOUT_MS = 400
+
+
+class ResidualLnTB:
+    """Clock, reset, the streams, the ap_ctrl monitor, and what check_call / prepare_call read."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.params = p = RunParams.from_env()
+        self.cfg = cfg = p.cfg()
+        self.act = self.cfg.fmt("act")
+        self.l, self.lo = int(dut.L.value), int(dut.LO.value)
+        self.li = self.l                                  # the engine's LI is LayerNorm's lanes
+        self.shape = BufferShape(self.l, cfg.model.dim, int(dut.ROWS.value))
+        self.max_in, self.max_rows = cfg.model.dim, int(dut.MAX_ROWS.value)
+        self.w_bits, self.w_rows = int(dut.W_BITS.value), int(dut.W_ROWS.value)
+        self.e_w = self.w_bits // cfg.fmt("weight").width
+        self.corrupt = p.corrupt
+        self.first_mismatch = None
+        self.results = ResultWriter(kernel="residual_layernorm", config=cfg.name, layers=0, out_values=0, mismatches=0,
+                                    calls=[])
+        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
+
+        def src(name, lane):
+            s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), dut.ap_clk, dut.ap_rst_n,
+                                reset_active_level=False, byte_size=lane)
+            s.log.setLevel(logging.WARNING)
+            return s
+        self.w, self.b = src("w", cfg.fmt("weight").width), src("b", cfg.fmt("bias").width)
+        self.cmd, self.host_wr, self.gb = src("xb_cmd", 64), src("host_wr", self.act.width), src("gb", 32)
+        self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
+                               reset_active_level=False, byte_size=self.act.width)
+        self.y.log.setLevel(logging.WARNING)
+        self.cycle = 0
+        self.ready_cycles: list[int] = []
+        self.done_cycles: list[int] = []
+        self.ln_in: list[int] = []       # cycles of LayerNorm's input beats (the buffer's reads)
+        self.xn: list[int] = []          # cycles of LayerNorm's output beats into the engine
+        dut.ap_start.value = 0
+        for name in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu"):
+            getattr(dut, name).value = 0
+        cocotb.start_soon(self._monitor())
+
+    signed = LinearTB.signed
+
+    async def _monitor(self):
+        d = self.dut
+        while True:
+            await RisingEdge(d.ap_clk)
+            self.cycle += 1
+            if int(d.ap_done.value):
+                self.done_cycles.append(self.cycle)
+            if int(d.ap_ready.value):
+                self.ready_cycles.append(self.cycle)
+            if int(d.u_lnl.x_TVALID.value) and int(d.u_lnl.x_TREADY.value):
+                self.ln_in.append(self.cycle)
+            if int(d.xn_TVALID.value) and int(d.xn_TREADY.value):
+                self.xn.append(self.cycle)
+            if int(d.ap_rst_n.value) and int(d.xb_err.value):
+                raise AssertionError(f"cycle {self.cycle}: the buffer's err is set")
+
+    async def reset(self):
+        self.dut.ap_rst_n.value = 0
+        await ClockCycles(self.dut.ap_clk, 4)
+        self.dut.ap_rst_n.value = 1
+        await ClockCycles(self.dut.ap_clk, 2)
+
+    async def send_cmd(self, acc: Access):
+        for w in command_words(acc, self.shape):
+            await self.cmd.send(AxiStreamFrame([w]))
+
+    async def load(self, x: np.ndarray, g: np.ndarray, b: np.ndarray):
+        """The layer's {beta, gamma} (gamma in a lane's low 16 bits) and x (T x D, row-major)."""
+        gb = ((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF)
+        await self.gb.send(LinearTB.lanes(gb, 32))
+        await self.send_cmd(Access(False, tuple(range(self.shape.rows))))
+        await self.host_wr.send(LinearTB.lanes(x.reshape(-1), self.act.width))
+        for _ in range(20 * self.shape.depth + 200):
+            await RisingEdge(self.dut.ap_clk)
+            if (self.cmd.empty() and self.host_wr.empty() and self.gb.empty() and int(self.dut.xb_idle.value)
+                    and not int(self.dut.host_wr_TVALID.value)):
+                return
+        raise AssertionError("loading x: the buffer did not take it")
+
+
+async def run_calls(tb: ResidualLnTB, calls: list, label: str) -> list:
+    dut = tb.dut
+    await FallingEdge(dut.ap_clk)
+    tb.ready_cycles, tb.done_cycles, tb.ln_in, tb.xn = [], [], [], []
+    frames: list = [[] for _ in calls]
+
+    async def read_rows(n, c):
+        # the frame's order: a call's LayerNorm input starts once the call before it is done (its engine
+        # free to take x_ at LayerNorm's rate), as cosim.frame_schedule.linear_sequence counts it
+        while len(tb.done_cycles) < n:
+            await RisingEdge(dut.ap_clk)
+        await tb.send_cmd(Access(True, tuple(int(r) for r in c["sel"]), listed=c["listed"]))
+
+    async def host():
+        for n, c in enumerate(calls):
+            for k in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu"):
+                getattr(dut, k).value = c["args"][k]
+            dut.ap_start.value = 1
+            while True:
+                await RisingEdge(dut.ap_clk)
+                await ReadOnly()
+                if int(dut.ap_ready.value):
+                    break
+            cocotb.start_soon(read_rows(n, c))
+            cocotb.start_soon(tb.w.send(AxiStreamFrame(c["w_lanes"])))
+            cocotb.start_soon(tb.b.send(AxiStreamFrame(c["b_lanes"])))
+            await FallingEdge(dut.ap_clk)
+        dut.ap_start.value = 0
+
+    async def receive():
+        for n, c in enumerate(calls):
+            for _ in range(c["n_ob"]):
+                frames[n].append(await tb.y.recv())
+
+    cocotb.start_soon(host())
+    rx = cocotb.start_soon(receive())
+    budget = sum(4000 + 40 * c["rows"] * (c["n_ob"] * c["n_ib"] + c["n_ob"]) + 2 * len(c["w_lanes"]) for c in calls)
+    for _ in range(budget):
+        await RisingEdge(dut.ap_clk)
+        if rx.done() and len(tb.done_cycles) == len(calls):
+            break
+    else:
+        raise AssertionError(f"{label}: {len(tb.done_cycles)} of {len(calls)} calls done after {budget} cycles, "
+                             f"{[len(f) for f in frames]} output frames")
+    nb = tb.shape.nb
+    recs, k = [], 0
+    for n, c in enumerate(calls):
+        bad = check_call(tb, c, frames[n])
+        beats = c["rows"] * nb
+        cin, cxn = tb.ln_in[k:k + beats], tb.xn[k:k + beats]
+        k += beats
+        rec = {"call": f"{label}_{n}_{c['label']}", "rows": c["rows"], "out": c["n_out"], "mismatches": bad,
+               "ready": tb.ready_cycles[n], "done": tb.done_cycles[n], "ln_in_first": cin[0], "xn_first": cxn[0],
+               "ln_in_gap_cycles": cin[-1] - cin[0] + 1 - beats, "xn_gap_cycles": cxn[-1] - cxn[0] + 1 - beats}
+        tb.results.append("calls", rec)
+        dut._log.info(f"{rec}")
+        recs.append(rec)
+    return recs
+
+
+def ln_calls(tb: ResidualLnTB, rng, x: np.ndarray, g: np.ndarray, b: np.ndarray) -> list:
+    """qkv, fc1 with GELU and the gate on every row, then a call on a gather list (an odd out_dim)."""
+    cfg, m = tb.cfg, tb.cfg.model
+    T = tb.shape.rows
+    xn = layernorm_raw(x, g, b, cfg)
+    out = []
+    for label, n_out, gelu, b_role, sel, listed in (
+            ("qkv", 3 * m.dim, False, "attn_bias", np.arange(T), False),
+            ("fc1", m.mlp_hidden, True, "bias", np.arange(T), False),
+            ("gate", m.experts, False, "bias", np.arange(T), False),
+            ("gathered", 2 * tb.lo + 1, True, "bias", rng.permutation(T)[:max(1, T // 2)], True)):
+        w = rand_raw(cfg.fmt("weight"), (n_out, m.dim), rng, 1.0 / np.sqrt(m.dim))
+        c = prepare_call(tb, label, xn, w, rand_raw(cfg.fmt(b_role), n_out, rng, 0.1), "weight", b_role, rng,
+                         gelu=gelu, gather=sel)
+        c["sel"], c["listed"] = sel, listed
+        out.append(c)
+    return out
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_ln_calls_from_the_buffer(dut):
+    tb = ResidualLnTB(dut)
+    await tb.reset()
+    rng = np.random.default_rng(tb.params.seed)
+    T, D = tb.shape.rows, tb.cfg.model.dim
+    x = rand_raw(tb.act, (T, D), rng, 2.0)
+    g, b = layernorm_params(tb.cfg, tb.params.seed)
+    await tb.load(x, g, b)
+    recs = await run_calls(tb, ln_calls(tb, rng, x, g, b), "ln")
+    assert tb.results.data["mismatches"] == 0, tb.first_mismatch
+    gaps = [(r["call"], r["ln_in_gap_cycles"], r["xn_gap_cycles"]) for r in recs
+            if r["ln_in_gap_cycles"] or r["xn_gap_cycles"]]
+    assert not gaps, f"LayerNorm's input from the buffer or its output into the engine had gaps: {gaps}"
