@@ -15,91 +15,54 @@ Run parameter corrupt: one wrong expected value (the comparison must report exac
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
-from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import FallingEdge, RisingEdge
+from cocotbext.axi import AxiStreamFrame
 
-from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, ResultWriter, RunParams
+from cosim.buffer_host import BufferHost
+from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, check_call, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 400
 
 
-class ResidualLnTB:
-    """Clock, reset, the streams, the ap_ctrl monitor, and what check_call / prepare_call read."""
+class ResidualLnTB(BufferHost):
+    """The streams on top of BufferHost, LayerNorm's input and output beats, and what check_call /
+    prepare_call read of a linear testbench."""
 
     def __init__(self, dut):
-        self.dut = dut
-        self.params = p = RunParams.from_env()
-        self.cfg = cfg = p.cfg()
-        self.act = self.cfg.fmt("act")
+        cfg = RunParams.from_env().cfg()
+        super().__init__(dut, BufferShape(int(dut.L.value), cfg.model.dim, int(dut.ROWS.value)))
         self.l, self.lo = int(dut.L.value), int(dut.LO.value)
         self.li = self.l                                  # the engine's LI is LayerNorm's lanes
-        self.shape = BufferShape(self.l, cfg.model.dim, int(dut.ROWS.value))
         self.max_in, self.max_rows = cfg.model.dim, int(dut.MAX_ROWS.value)
         self.w_bits, self.w_rows = int(dut.W_BITS.value), int(dut.W_ROWS.value)
         self.e_w = self.w_bits // cfg.fmt("weight").width
-        self.corrupt = p.corrupt
+        self.corrupt = self.params.corrupt
         self.first_mismatch = None
         self.results = ResultWriter(kernel="residual_layernorm", config=cfg.name, layers=0, out_values=0, mismatches=0,
                                     calls=[])
-        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
-
-        def src(name, lane):
-            s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), dut.ap_clk, dut.ap_rst_n,
-                                reset_active_level=False, byte_size=lane)
-            s.log.setLevel(logging.WARNING)
-            return s
-        self.w, self.b = src("w", cfg.fmt("weight").width), src("b", cfg.fmt("bias").width)
-        self.cmd, self.host_wr, self.gb = src("xb_cmd", 64), src("host_wr", self.act.width), src("gb", 32)
-        self.y = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "y"), dut.ap_clk, dut.ap_rst_n,
-                               reset_active_level=False, byte_size=self.act.width)
-        self.y.log.setLevel(logging.WARNING)
-        self.cycle = 0
-        self.ready_cycles: list[int] = []
-        self.done_cycles: list[int] = []
+        self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("bias").width)
+        self.host_wr, self.gb = self.source("host_wr", self.act.width), self.source("gb", 32)
+        self.y = self.sink("y", self.act.width)
         self.ln_in: list[int] = []       # cycles of LayerNorm's input beats (the buffer's reads)
         self.xn: list[int] = []          # cycles of LayerNorm's output beats into the engine
-        dut.ap_start.value = 0
         for name in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu"):
             getattr(dut, name).value = 0
-        cocotb.start_soon(self._monitor())
 
     signed = LinearTB.signed
 
-    async def _monitor(self):
+    def on_edge(self):
         d = self.dut
-        while True:
-            await RisingEdge(d.ap_clk)
-            self.cycle += 1
-            if int(d.ap_done.value):
-                self.done_cycles.append(self.cycle)
-            if int(d.ap_ready.value):
-                self.ready_cycles.append(self.cycle)
-            if int(d.u_lnl.x_TVALID.value) and int(d.u_lnl.x_TREADY.value):
-                self.ln_in.append(self.cycle)
-            if int(d.xn_TVALID.value) and int(d.xn_TREADY.value):
-                self.xn.append(self.cycle)
-            if int(d.ap_rst_n.value) and int(d.xb_err.value):
-                raise AssertionError(f"cycle {self.cycle}: the buffer's err is set")
-
-    async def reset(self):
-        self.dut.ap_rst_n.value = 0
-        await ClockCycles(self.dut.ap_clk, 4)
-        self.dut.ap_rst_n.value = 1
-        await ClockCycles(self.dut.ap_clk, 2)
-
-    async def send_cmd(self, acc: Access):
-        for w in command_words(acc, self.shape):
-            await self.cmd.send(AxiStreamFrame([w]))
+        if int(d.u_lnl.x_TVALID.value) and int(d.u_lnl.x_TREADY.value):
+            self.ln_in.append(self.cycle)
+        if int(d.xn_TVALID.value) and int(d.xn_TREADY.value):
+            self.xn.append(self.cycle)
 
     async def load(self, x: np.ndarray, g: np.ndarray, b: np.ndarray):
         """The layer's {beta, gamma} (gamma in a lane's low 16 bits) and x (T x D, row-major)."""
@@ -130,14 +93,7 @@ async def run_calls(tb: ResidualLnTB, calls: list, label: str) -> list:
 
     async def host():
         for n, c in enumerate(calls):
-            for k in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu"):
-                getattr(dut, k).value = c["args"][k]
-            dut.ap_start.value = 1
-            while True:
-                await RisingEdge(dut.ap_clk)
-                await ReadOnly()
-                if int(dut.ap_ready.value):
-                    break
+            await tb.take_call({k: c["args"][k] for k in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu")})
             cocotb.start_soon(read_rows(n, c))
             cocotb.start_soon(tb.w.send(AxiStreamFrame(c["w_lanes"])))
             cocotb.start_soon(tb.b.send(AxiStreamFrame(c["b_lanes"])))

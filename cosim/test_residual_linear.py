@@ -16,90 +16,53 @@ Run parameter corrupt: one wrong expected value (the comparison must report exac
 """
 from __future__ import annotations
 
-import logging
-import random
 from types import SimpleNamespace
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamFrame
 
+from cosim.buffer_host import BufferHost
 from cosim.linear_schedule import SeqCall, Sequence
-from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, ResultWriter, RunParams
+from cosim.tb import CLOCK_PERIOD_NS, ResultWriter
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words
-from python_ref.kernels.linear import weight_port_format
+from python_ref.kernels.act_buffer import Access, BufferShape
 
 TEST_TIMEOUT_MS = 400
 ROUNDS = 3
 
 
-class ResidualTB:
-    """Clock, reset, the stream sources and sinks, the ap_ctrl monitor and the host's view of x."""
+class ResidualTB(BufferHost):
+    """The engine's streams and the host's buffer ports on top of BufferHost, and what prepare_call
+    reads of a linear testbench."""
 
     def __init__(self, dut):
-        self.dut = dut
-        self.params = p = RunParams.from_env()
-        self.cfg = cfg = p.cfg()
-        self.act = cfg.fmt("act")
+        super().__init__(dut, BufferShape(int(dut.LO.value), int(dut.VALUES.value), int(dut.ROWS.value)))
+        cfg, aw = self.cfg, self.act.width
         self.li, self.lo = int(dut.LI.value), int(dut.LO.value)
-        self.shape = BufferShape(self.lo, int(dut.VALUES.value), int(dut.ROWS.value))
-        # what prepare_call reads of a linear testbench
         self.eng = SimpleNamespace(cfg=cfg, act=self.act, li=self.li, lo=self.lo, max_in=int(dut.MAX_IN.value),
                                    max_rows=int(dut.MAX_ROWS.value), w_bits=int(dut.W_BITS.value),
                                    w_rows=int(dut.W_ROWS.value), corrupt=False,
                                    e_w=int(dut.W_BITS.value) // cfg.fmt("weight").width)
         self.res = ResultWriter(kernel="residual_linear", config=cfg.name, calls=[], mismatches=0, first_mismatch=None,
                                 values_checked=0)
-        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
-        aw = self.act.width
-
-        def src(name, lane):
-            s = AxiStreamSource(AxiStreamDataBus.from_prefix(dut, name), dut.ap_clk, dut.ap_rst_n,
-                                reset_active_level=False, byte_size=lane)
-            s.log.setLevel(logging.WARNING)
-            return s
-        self.x, self.b, self.s = src("x", aw), src("b", cfg.fmt("bias").width), src("s", aw)
-        self.w = src("w", cfg.fmt("weight").width)
-        self.cmd, self.host_wr = src("xb_cmd", 64), src("host_wr", aw)
-        self.host_rd = AxiStreamSink(AxiStreamDataBus.from_prefix(dut, "host_rd"), dut.ap_clk, dut.ap_rst_n,
-                                     reset_active_level=False, byte_size=aw)
-        self.host_rd.log.setLevel(logging.WARNING)
-        self.cycle = 0
+        self.x, self.b, self.s = self.source("x", aw), self.source("b", cfg.fmt("bias").width), self.source("s", aw)
+        self.w = self.source("w", cfg.fmt("weight").width)
+        self.host_wr, self.host_rd = self.source("host_wr", aw), self.sink("host_rd", aw)
         self.beats: dict[str, int] = {}    # handshakes per stream (acc_ and y_ inside the top)
-        self.ready_cycles: list[int] = []
-        self.done_cycles: list[int] = []
-        dut.ap_start.value = 0
         dut.host_sel.value = 1
         for name in ("in_dim", "out_dim", "rows", "w_kind", "b_kind", "use_gelu", "mode"):
             getattr(dut, name).value = 0
-        cocotb.start_soon(self._monitor())
 
-    async def _monitor(self):
+    def on_edge(self):
         d = self.dut
-        while True:
-            await RisingEdge(d.ap_clk)
-            self.cycle += 1
-            if int(d.ap_done.value):
-                self.done_cycles.append(self.cycle)
-            if int(d.ap_ready.value):
-                self.ready_cycles.append(self.cycle)
-            for name, v, r in (("acc", d.acc_valid, d.acc_ready), ("y", d.y_valid, d.y_ready), ("w", d.w_TVALID, d.w_TREADY),
-                               ("x", d.x_TVALID, d.x_TREADY), ("cmd", d.xb_cmd_TVALID, d.xb_cmd_TREADY)):
-                if int(v.value) and int(r.value):
-                    self.beats[name] = self.beats.get(name, 0) + 1
-            if int(d.ap_rst_n.value) and int(d.xb_err.value):
-                raise AssertionError(f"cycle {self.cycle}: the buffer's err is set")
-
-    async def reset(self):
-        self.dut.ap_rst_n.value = 0
-        await ClockCycles(self.dut.ap_clk, 4)
-        self.dut.ap_rst_n.value = 1
-        await ClockCycles(self.dut.ap_clk, 2)
+        for name, v, r in (("acc", d.acc_valid, d.acc_ready), ("y", d.y_valid, d.y_ready), ("w", d.w_TVALID, d.w_TREADY),
+                           ("x", d.x_TVALID, d.x_TREADY), ("cmd", d.xb_cmd_TVALID, d.xb_cmd_TREADY)):
+            if int(v.value) and int(r.value):
+                self.beats[name] = self.beats.get(name, 0) + 1
 
     async def wait_idle(self, what: str, budget: int):
         for _ in range(budget):
@@ -107,10 +70,6 @@ class ResidualTB:
             if int(self.dut.xb_idle.value) and int(self.dut.ap_idle.value):
                 return
         raise AssertionError(f"{what}: the buffer or the engine is not idle after {budget} cycles")
-
-    async def send_cmd(self, acc: Access):
-        for w in command_words(acc, self.shape):
-            await self.cmd.send(AxiStreamFrame([w]))
 
     async def load(self, x: np.ndarray):
         """The previous unit writes x (T x VALUES act, row-major) through host_wr_."""
@@ -187,14 +146,7 @@ async def run_calls(tb: ResidualTB, calls: list, label: str) -> list:
 
     async def host():
         for c in calls:
-            for k, v in c["args"].items():
-                getattr(dut, k).value = v
-            dut.ap_start.value = 1
-            while True:
-                await RisingEdge(dut.ap_clk)
-                await ReadOnly()
-                if int(dut.ap_ready.value):
-                    break
+            await tb.take_call(c["args"])
             cocotb.start_soon(queue(c))
             cocotb.start_soon(send_x(c))
             cocotb.start_soon(tb.w.send(AxiStreamFrame(c["w_lanes"])))
