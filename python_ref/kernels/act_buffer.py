@@ -44,7 +44,8 @@ bits       field
 =========  ======================================================================
 
 A list word is the row number in bits 15:0, every other bit zero, row < buffer rows. A word that
-breaks these rules raises :class:`ActBufferError` here and sets the RTL's sticky ``err``.
+breaks these rules raises :class:`ActBufferError` here and sets the RTL's sticky ``err``; the RTL then
+takes no more words (at most one more after a bad list word, which it checks a cycle later).
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@
 //         TLAST ignored (the unit counts).
 //   rd_   the beats of the read commands, in command order; TLAST on each command's last beat.
 //   idle  no command held, pending or running and no beat in flight (rd_ empty).
-//   err   sticky until reset: a command or list word broke the format; cmd_ then stops (the words
-//         taken before it run to the end).
+//   err   sticky until reset: a command or list word broke the format; cmd_ then stops (at most one
+//         more word is taken after a bad list word; the commands before it run to the end).
 //
 // Order of effects: a read starts only once every write commanded before it has landed (the fence:
 // tag = writes dispatched before it, against wr_done). A write commanded after a read may run beside
@@ -100,14 +100,14 @@ module act_buffer
   logic          listing;          // list words are being taken
   logic          list_d;           // their direction
   logic [KW-1:0] list_k, list_left;
-  logic          lw_v, lw_bad, lw_last, lw_d;   // the list word taken in the cycle before
-  logic [RW-1:0] lw_row, lw_k;
+  logic          lw_v, lw_hi, lw_last, lw_d;    // the list word taken in the cycle before (lw_hi: bits 63:16 set)
+  logic [15:0]   lw_word;
+  logic [RW-1:0] lw_k;
   logic [1:0]    pend_v, pend_rdy; // pending command held / its list complete
   cmd_t          pend [2];
   logic [1:0]    half_next;        // the table half of a direction's next list
   logic [3:0]    wr_disp, wr_done; // write commands dispatched / landed (mod 16)
   logic          open;             // out of reset and err low: cmd_ may take words
-  logic          lw_stop;          // the list word taken in the cycle before is bad (lw_v && lw_bad)
 
   // The format checks on the word as it is taken (from the port into flip-flops), so that the
   // dispatch and the table write decide on registered flags only.
@@ -119,12 +119,14 @@ module act_buffer
   wire          c_bad  = (cmd_TDATA & ~FIELDS) != '0 || c_n == '0 || 32'(c_n) > ROWS
                        || 32'(cmd_TDATA[53:48]) + 32'(cmd_TDATA[45:40]) >= NB
                        || (cmd_TDATA[61] ? c_base != '0 : 32'(c_base) + 32'(c_n) > ROWS);
-  wire          c_list_bad = cmd_TDATA[63:16] != '0 || 32'(cmd_TDATA[15:0]) >= ROWS;
   wire          h_d = h_w[63];
   wire          dispatch = h_v && !listing && !pend_v[h_d] && !err;
 
-  // a bad list word closes cmd_ from the cycle after it (err follows at its edge); every term a flip-flop
-  assign cmd_TREADY = open && !lw_stop && (listing || !h_v);
+  // A list word is checked in the cycle after it is taken (lw_bad, from its registered bits; from the
+  // port it took 3.73 ns on tiny): err and the closing of cmd_ follow a cycle later, so at most one
+  // more word is taken after a bad list word. cmd_TREADY: flip-flops only.
+  wire   lw_bad = lw_hi || 32'(lw_word) >= ROWS;
+  assign cmd_TREADY = open && (listing || !h_v);
   wire   take_cmd  = cmd_TREADY && cmd_TVALID;
 
   logic [1:0] launch, run_v, s1_v, s2_v, s2_last;
@@ -135,7 +137,6 @@ module act_buffer
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       open <= 1'b0;
-      lw_stop <= 1'b0;
       h_v <= 1'b0;
       listing <= 1'b0;
       lw_v <= 1'b0;
@@ -145,33 +146,26 @@ module act_buffer
       wr_disp <= '0;
       err <= 1'b0;
     end else begin
-      open <= !err && !(dispatch && h_bad) && !lw_stop;
-      lw_stop <= take_cmd && listing && c_list_bad;
-      if (take_cmd && !listing) begin
-        h_v <= 1'b1;
-        h_w <= cmd_TDATA;
-        h_bad <= c_bad;
-        h_n_m1 <= c_n - 1'b1;
-      end
+      open <= !err && !(dispatch && h_bad) && !(lw_v && lw_bad);
+      if (take_cmd && !listing) h_v <= 1'b1;
       if (dispatch) begin
         h_v <= 1'b0;
         if (h_bad) begin
           err <= 1'b1;
         end else begin
-          pend_v[h_d] <= 1'b1;
-          pend_rdy[h_d] <= !h_w[61];
-          pend[h_d] <= '{blk: h_w[62], lst: h_w[61], first: h_w[53:48], nb_m1: h_w[45:40], base: RW'(h_w[26:16]),
-                         n_m1: h_n_m1, half: half_next[h_d], tag: wr_disp};
-          if (h_w[61]) begin
-            listing <= 1'b1;
-            half_next[h_d] <= !half_next[h_d];
-          end
+          if (h_w[61]) listing <= 1'b1;
           if (!h_d) wr_disp <= wr_disp + 1'b1;
         end
       end
+      for (int d = 0; d < 2; d++)      // per direction, enables from flip-flops (two LUT levels)
+        if (dispatch && !h_bad && h_d == 1'(d)) begin
+          pend_v[d] <= 1'b1;
+          pend_rdy[d] <= !h_w[61];
+          if (h_w[61]) half_next[d] <= !half_next[d];
+        end
       lw_v <= take_cmd && listing;
       if (take_cmd && listing && list_left == '0) listing <= 1'b0;
-      if (lw_stop) begin
+      if (lw_v && lw_bad) begin
         err <= 1'b1;
         listing <= 1'b0;
       end
@@ -179,6 +173,17 @@ module act_buffer
       for (int d = 0; d < 2; d++)
         if (launch[d]) pend_v[d] <= 1'b0;
     end
+    // the data registers (no reset; their valid flags above): the word as it is taken, the pending
+    // command as it is dispatched (an enable per direction from flip-flops: two LUT levels)
+    if (take_cmd && !listing) begin
+      h_w <= cmd_TDATA;
+      h_bad <= c_bad;
+      h_n_m1 <= c_n - 1'b1;
+    end
+    for (int d = 0; d < 2; d++)
+      if (dispatch && !h_bad && h_d == 1'(d))
+        pend[d] <= '{blk: h_w[62], lst: h_w[61], first: h_w[53:48], nb_m1: h_w[45:40], base: RW'(h_w[26:16]),
+                     n_m1: h_n_m1, half: half_next[d], tag: wr_disp};
     // the list counters: loaded by a dispatch, stepped by each list word taken
     if (dispatch) begin
       list_d <= h_d;
@@ -188,10 +193,10 @@ module act_buffer
       list_k <= list_k + 1'b1;
       list_left <= list_left - 1'b1;
     end
-    lw_bad <= c_list_bad;
+    lw_hi <= cmd_TDATA[63:16] != '0;
+    lw_word <= cmd_TDATA[15:0];
     lw_last <= list_left == '0;
     lw_d <= list_d;
-    lw_row <= RW'(cmd_TDATA[15:0]);
     lw_k <= RW'(list_k);
   end
 
@@ -207,7 +212,7 @@ module act_buffer
         .pend_blk(pend[d].blk), .pend_lst(pend[d].lst), .pend_first(pend[d].first), .pend_nb_m1(pend[d].nb_m1),
         .pend_base(pend[d].base),
         .pend_n_m1(pend[d].n_m1), .pend_half(pend[d].half), .launch(launch[d]),
-        .tab_we(lw_v && !lw_bad && lw_d == d), .tab_half(pend[d].half), .tab_k(lw_k), .tab_row(lw_row),
+        .tab_we(lw_v && !lw_bad && lw_d == d), .tab_half(pend[d].half), .tab_k(lw_k), .tab_row(RW'(lw_word)),
         .go(d == 0 ? wr_TVALID : credit_ok), .run_v(run_v[d]), .issue(issue[d]), .s1_v(s1_v[d]),
         .s2_v(s2_v[d]), .s2_last(s2_last[d]), .s2_addr(s2_addr[d]));
   end
