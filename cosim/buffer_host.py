@@ -73,7 +73,9 @@ class BufferHost:
             await self.cmd.send(AxiStreamFrame([w]))
 
     async def take_call(self, args: dict):
-        """ap_start with the call's arguments, held until the engine takes it (ap_ready at an edge)."""
+        """ap_start with the call's arguments, held until the engine takes it (ap_ready at an edge).
+        Returns in that edge's read-only phase: the caller waits for the falling edge before it drives
+        anything (the next call's arguments, ap_start low)."""
         for k, v in args.items():
             getattr(self.dut, k).value = v
         self.dut.ap_start.value = 1

@@ -1,0 +1,149 @@
+"""cocotb testbench of rtl/src/mlp_block.sv: a dense MLP block, x <- x + fc2(GELU(fc1(LN2(x)))), with
+x and fc1's hidden rows in their act_buffers, LayerNorm and the linear engine between them.
+
+The host part (the frame's controller): load the layer's {beta, gamma} and x (route 0); fc1 (route 1:
+the x read of every row through LayerNorm into the engine, the hidden rows written block-major into
+h); once fc1 is done, fc2 (route 2: h read row-major into the engine's x_, x read block-major into
+acc_, y_ written back onto x); then read x out (route 0) and compare every value with python_ref:
+compute_linear(h, W2, b2, out=x) with h = compute_linear(layernorm_raw(x), W1, b1, gelu). The hidden
+rows pass the narrow buffer (operands), which the engine's own conversion of x_ makes exact. Each
+round draws new x and weights; x is checked after each.
+
+Run parameter corrupt: one wrong expected value (the comparison must report exactly one mismatch).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+import cocotb
+from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamFrame
+
+from cosim.buffer_host import BufferHost
+from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.test_linear import LinearTB, prepare_call
+from cosim.vectors import layernorm_params, rand_raw
+from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.layernorm import layernorm_raw
+
+TEST_TIMEOUT_MS = 800
+ROUNDS = 2
+CALL_ARGS = ("in_dim", "out_dim", "rows", "use_gelu", "mode")
+
+
+class MlpTB(BufferHost):
+    """BufferHost on the x buffer, the h buffer's command port, the streams, what prepare_call reads."""
+
+    def __init__(self, dut):
+        cfg = RunParams.from_env().cfg()
+        self.l = int(dut.L.value)
+        rows = int(dut.ROWS.value)
+        super().__init__(dut, BufferShape(self.l, cfg.model.dim, rows))
+        self.hshape = BufferShape(self.l, int(dut.HIDDEN.value), rows, narrow=True)
+        aw = self.act.width
+        w_bits = int(dut.W_BITS.value)
+        self.eng = SimpleNamespace(cfg=cfg, act=self.act, li=self.l, lo=self.l, max_in=max(cfg.model.dim, self.hshape.values),
+                                   max_rows=rows, w_bits=w_bits, w_rows=int(dut.W_ROWS.value), corrupt=False,
+                                   e_w=w_bits // cfg.fmt("weight").width)
+        self.res = ResultWriter(kernel="mlp_block", config=cfg.name, mismatches=0, first_mismatch=None, values_checked=0,
+                                calls=[])
+        self.hcmd = self.source("hb_cmd", 64)
+        self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("bias").width)
+        self.host_wr, self.host_rd, self.gb = self.source("host_wr", aw), self.sink("host_rd", aw), self.source("gb", 32)
+        dut.route.value = 0
+        for name in CALL_ARGS:
+            getattr(dut, name).value = 0
+
+    def on_edge(self):
+        if int(self.dut.ap_rst_n.value) and int(self.dut.hb_err.value):
+            raise AssertionError(f"cycle {self.cycle}: the hidden buffer's err is set")
+
+    async def send_hcmd(self, acc: Access):
+        for w in command_words(acc, self.hshape):
+            await self.hcmd.send(AxiStreamFrame([w]))
+
+    async def settle(self, what: str, budget: int):
+        """Every queued word and beat taken, both buffers and the engine idle."""
+        d = self.dut
+        for _ in range(budget):
+            await RisingEdge(d.ap_clk)
+            if (self.cmd.empty() and self.hcmd.empty() and self.host_wr.empty() and self.gb.empty()
+                    and self.w.empty() and self.b.empty() and not int(d.host_wr_TVALID.value)
+                    and int(d.xb_idle.value) and int(d.hb_idle.value) and int(d.ap_idle.value)):
+                return
+        raise AssertionError(f"{what}: not idle after {budget} cycles")
+
+
+async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
+    dut, cfg, act, m = tb.dut, tb.cfg, tb.act, tb.cfg.model
+    T, D, H = tb.shape.rows, m.dim, tb.hshape.values
+    allr = tuple(range(T))
+    x = rand_raw(act, (T, D), rng, 2.0)
+    g, b = layernorm_params(cfg, int(rng.integers(1 << 30)))
+    w1 = rand_raw(cfg.fmt("weight"), (H, D), rng, 1.0 / np.sqrt(D))
+    w2 = rand_raw(cfg.fmt("weight"), (D, H), rng, 1.0 / np.sqrt(H))
+    c1 = prepare_call(tb.eng, "fc1", layernorm_raw(x, g, b, cfg), w1, rand_raw(cfg.fmt("bias"), H, rng, 0.1),
+                      "weight", "bias", rng, gelu=True)
+    c2 = prepare_call(tb.eng, "fc2", c1["want"], w2, rand_raw(cfg.fmt("bias"), D, rng, 0.1), "weight", "bias", rng,
+                      out0=x)
+    budget = 50 * (T * (D + H) * max(D, H) // (tb.l * tb.l)) + 20000
+
+    # load: the layer's {beta, gamma} and x
+    dut.route.value = 0
+    await tb.gb.send(LinearTB.lanes(((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF), 32))
+    await tb.send_cmd(Access(False, allr))
+    await tb.host_wr.send(LinearTB.lanes(x.reshape(-1), act.width))
+    await tb.settle(f"{label}: load", 20 * tb.shape.depth + 500)
+
+    # fc1: x's rows through LayerNorm into the engine, the hidden rows into h
+    dut.route.value = 1
+    await tb.take_call({k: c1["args"][k] for k in CALL_ARGS})
+    await FallingEdge(dut.ap_clk)
+    dut.ap_start.value = 0
+    await tb.send_cmd(Access(True, allr))
+    await tb.send_hcmd(Access(False, allr, block_major=True))
+    await tb.w.send(AxiStreamFrame(c1["w_lanes"]))
+    await tb.b.send(AxiStreamFrame(c1["b_lanes"]))
+    await tb.settle(f"{label}: fc1", budget)
+    rec = {"call": f"{label}_fc1", "ready": tb.ready_cycles[-1], "done": tb.done_cycles[-1]}
+
+    # fc2: h into the engine, acc_ from x, y_ back onto x
+    dut.route.value = 2
+    await tb.take_call({k: c2["args"][k] for k in CALL_ARGS})
+    await FallingEdge(dut.ap_clk)
+    dut.ap_start.value = 0
+    await tb.send_hcmd(Access(True, allr))
+    await tb.send_cmd(Access(True, allr, block_major=True))
+    await tb.send_cmd(Access(False, allr, block_major=True))
+    await tb.w.send(AxiStreamFrame(c2["w_lanes"]))
+    await tb.b.send(AxiStreamFrame(c2["b_lanes"]))
+    await tb.settle(f"{label}: fc2", budget)
+    tb.res.append("calls", rec)
+    tb.res.append("calls", {"call": f"{label}_fc2", "ready": tb.ready_cycles[-1], "done": tb.done_cycles[-1]})
+
+    # read x out
+    dut.route.value = 0
+    await tb.send_cmd(Access(True, allr))
+    frame = await with_timeout(tb.host_rd.recv(), (20 * tb.shape.depth + 500) * CLOCK_PERIOD_NS, "ns")
+    got = np.array([v - (1 << 32) if v >> 31 else v for v in frame.tdata], dtype=np.int64).reshape(T, D)
+    want = c2["want"].copy()
+    if corrupt:
+        want.flat[want.size // 2] ^= 1
+    bad = np.argwhere(got != want)
+    tb.res.add("values_checked", want.size)
+    tb.res.add("mismatches", len(bad))
+    if len(bad) and not tb.res.data.get("first_mismatch"):
+        r, col = bad[0]
+        tb.res.update(first_mismatch=f"{label}: x[{r}][{col}] = {got[r, col]:#x}, python_ref {want[r, col]:#x}")
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_mlp_block(dut):
+    tb = MlpTB(dut)
+    await tb.reset()
+    rng = np.random.default_rng(tb.params.seed)
+    for rnd in range(ROUNDS):
+        await mlp_round(tb, rng, f"round{rnd}", tb.params.corrupt and rnd == ROUNDS - 1)
+    assert tb.res.data["mismatches"] == 0, tb.res.data["first_mismatch"]
