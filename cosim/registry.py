@@ -107,14 +107,15 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                                       "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                                       "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                                       "linear_core.sv", "linear.sv", "layernorm_linear.sv",
-                                                      "act_buffer_seq.sv", "act_buffer.sv", "residual_layernorm.sv"),
+                                                      "act_buffer_seq.sv", "act_buffer.sv", "ln_param_zip.sv",
+                                                      "residual_layernorm.sv"),
                     "cosim.test_residual_layernorm"),
             # a dense MLP block: LayerNorm from x, fc1 into h, fc2 from h onto x
             RtlUnit("mlp_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
                                              "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                              "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                              "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
-                                             "mlp_block.sv"), "cosim.test_mlp_block"),
+                                             "ln_param_zip.sv", "mlp_block.sv"), "cosim.test_mlp_block"),
             # the frame's buffers at the config's shapes (the residual x, the hidden rows, the gate logits)
             RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                     "act_buffers.sv"), "cosim.test_act_buffers"),

@@ -23,8 +23,7 @@ module mlp_block
     // (layernorm_linear.sv's rule; tiny: 2 lanes against LINEAR_IN 4)
     parameter int W_ROWS = L == LINEAR_IN ? LINEAR_W_ROWS : 1,
     parameter int ROWS = NUM_TOKENS,
-    parameter int HIDDEN = MLP_HIDDEN_DIM,
-    localparam int NB = FEATURE_DIM / L
+    parameter int HIDDEN = MLP_HIDDEN_DIM
 ) (
     input  logic                 ap_clk,
     input  logic                 ap_rst_n,   // synchronous, active low
@@ -74,7 +73,6 @@ module mlp_block
   if (FEATURE_DIM % L != 0 || HIDDEN % L != 0) begin : g_chk
     $error("mlp_block: L (%0d) must divide FEATURE_DIM and the hidden width", L);
   end
-  localparam int BW = NB > 1 ? $clog2(NB) : 1;
   localparam int MAX_IN = HIDDEN > FEATURE_DIM ? HIDDEN : FEATURE_DIM;
   wire host = route == 2'd0, fc1 = route == 2'd1, fc2 = route == 2'd2;
 
@@ -99,28 +97,15 @@ module mlp_block
       .wr_TDATA(hw_q), .wr_TVALID(hw_qv), .wr_TREADY(hw_qr), .wr_TLAST(1'b0),
       .rd_TDATA(hr_d), .rd_TVALID(hr_v), .rd_TREADY(hr_r), .rd_TLAST(hr_l), .idle(hb_idle), .err(hb_err));
 
-  // ---- LayerNorm: x's rows zipped with the layer's {beta, gamma} (residual_layernorm.sv's scheme)
-  logic [L*32-1:0] gb [NB];
-  logic [BW-1:0]   wi, gi;
+  // ---- LayerNorm: x's rows zipped with the layer's {beta, gamma} (rtl/src/ln_param_zip.sv)
   logic [64*L-1:0] ln_x;
   logic            ln_xv, ln_xr;
   logic [L*ACT_W-1:0] ln_y;
   logic [4*L-1:0]  ln_keep, ln_strb;
   logic            ln_yv, ln_yr, ln_yl;
-  assign gb_TREADY = ap_rst_n;
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      wi <= '0;
-      gi <= '0;
-    end else begin
-      if (gb_TVALID) wi <= wi == BW'(NB - 1) ? '0 : wi + 1'b1;
-      if (ln_xv && ln_xr) gi <= gi == BW'(NB - 1) ? '0 : gi + 1'b1;
-    end
-    if (gb_TVALID && ap_rst_n) gb[wi] <= gb_TDATA;
-  end
-  for (genvar j = 0; j < L; j++) begin : g_lane
-    assign ln_x[64*j +: 64] = {gb[gi][32*j +: 32], xr_d[ACT_W*j +: ACT_W]};
-  end
+  ln_param_zip #(.L(L)) u_gb (
+      .clk(ap_clk), .rst_n(ap_rst_n), .gb_TDATA, .gb_TVALID, .gb_TREADY, .x_data(xr_d),
+      .x_fire(ln_xv && ln_xr), .ln_data(ln_x));
   layernorm u_ln (
       .ap_clk, .ap_rst_n,
       .x_TDATA(ln_x), .x_TVALID(ln_xv), .x_TREADY(ln_xr), .x_TLAST(1'b0), .x_TKEEP('1), .x_TSTRB('1),

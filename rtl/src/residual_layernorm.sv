@@ -6,7 +6,7 @@
 // The buffer's beat is LayerNorm's (L = LAYERNORM_LANES act values; on edge_moe also the engine's LO,
 // so that one buffer serves both tops' ports); each read beat b of a row is zipped with the layer's
 // {beta, gamma} of its L features (gb_: a row's NB = D / L beats, held in a small register file and
-// replayed for every row; reload it between calls, not during one) into LayerNorm's x_ beat, and
+// replayed for every row: rtl/src/ln_param_zip.sv) into LayerNorm's x_ beat, and
 // LayerNorm's y_ is the engine's x_ (rtl/src/layernorm_linear.sv). The caller issues a row-major read
 // of the call's rows (all of them, or a gather list) on xb_cmd_ as the call is taken; x is loaded
 // through host_wr_ with a write command. The calls are store-mode (the frame's LN-fed calls): acc_
@@ -21,8 +21,7 @@ module residual_layernorm
     parameter int MAX_ROWS = LINEAR_MAX_ROWS,
     parameter int W_BITS = LINEAR_W_BITS,
     parameter int W_ROWS = L == LINEAR_IN ? LINEAR_W_ROWS : 1,
-    parameter int ROWS = NUM_TOKENS,
-    localparam int NB = FEATURE_DIM / L
+    parameter int ROWS = NUM_TOKENS
 ) (
     input  logic                 ap_clk,
     input  logic                 ap_rst_n,   // synchronous, active low
@@ -67,7 +66,6 @@ module residual_layernorm
   if (FEATURE_DIM % L != 0) begin : g_chk
     $error("residual_layernorm: L (%0d) must divide FEATURE_DIM (%0d): a row is NB whole beats", L, FEATURE_DIM);
   end
-  localparam int BW = NB > 1 ? $clog2(NB) : 1;
 
   logic [L*ACT_W-1:0] rd_data;
   logic               rd_valid, rd_ready, rd_last;
@@ -78,26 +76,11 @@ module residual_layernorm
       .rd_TDATA(rd_data), .rd_TVALID(rd_valid), .rd_TREADY(rd_ready), .rd_TLAST(rd_last),
       .idle(xb_idle), .err(xb_err));
 
-  // the layer's {beta, gamma}: NB beats, written in order (the index wraps after NB), read per beat of
-  // a row (gi: the beat of the row the buffer's next read beat belongs to)
-  logic [L*32-1:0] gb [NB];
-  logic [BW-1:0]   wi, gi;
-  assign gb_TREADY = ap_rst_n;
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      wi <= '0;
-      gi <= '0;
-    end else begin
-      if (gb_TVALID) wi <= wi == BW'(NB - 1) ? '0 : wi + 1'b1;
-      if (rd_valid && rd_ready) gi <= gi == BW'(NB - 1) ? '0 : gi + 1'b1;
-    end
-    if (gb_TVALID && ap_rst_n) gb[wi] <= gb_TDATA;
-  end
-
+  // the layer's {beta, gamma} beside each read beat (rtl/src/ln_param_zip.sv)
   logic [64*L-1:0] ln_data;
-  for (genvar j = 0; j < L; j++) begin : g_lane
-    assign ln_data[64*j +: 64] = {gb[gi][32*j +: 32], rd_data[ACT_W*j +: ACT_W]};
-  end
+  ln_param_zip #(.L(L)) u_gb (
+      .clk(ap_clk), .rst_n(ap_rst_n), .gb_TDATA, .gb_TVALID, .gb_TREADY, .x_data(rd_data),
+      .x_fire(rd_valid && rd_ready), .ln_data);
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused_in, acc_ready, s_ready;
