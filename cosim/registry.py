@@ -89,23 +89,23 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            (RtlUnit("layernorm", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv"), "cosim.test_layernorm"),),
            "cosim.vectors:layernorm_csim", "cosim.sim_rows:layernorm"),
     Kernel("linear", "python_ref.kernels.linear:compute_linear", ("linear.cpp", "patch_embed.cpp"), ("linear_top",),
-           (RtlUnit("linear", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "linear_act.sv",
+           (RtlUnit("linear", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "operand_round.sv", "linear_act.sv",
                                           "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv"),
                     "cosim.test_linear"),
             RtlUnit("mac_array", ("mac_array.sv",), "cosim.test_mac_array"),
             RtlUnit("weight_fifo", ("axis_skid.sv", "axis_fifo.sv", "weight_fifo.sv"), "cosim.test_weight_fifo"),
             # an activation buffer between calls (the residual x, fc1's hidden rows), the engine's host side
-            RtlUnit("act_buffer", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv"),
+            RtlUnit("act_buffer", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "operand_round.sv", "act_buffer_seq.sv", "act_buffer.sv"),
                     "cosim.test_act_buffer"),
             # the engine's accumulate calls on the residual buffer (acc_ from it, y_ into it)
             RtlUnit("residual_linear", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                                   "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
+                                                   "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                                    "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                                    "residual_linear.sv"), "cosim.test_residual_linear"),
             # LayerNorm fed from the residual buffer into the engine (the LN-fed calls)
             RtlUnit("residual_layernorm", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
                                                       "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                                      "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
+                                                      "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                                       "linear_core.sv", "linear.sv", "layernorm_linear.sv",
                                                       "act_buffer_seq.sv", "act_buffer.sv", "ln_param_zip.sv",
                                                       "residual_layernorm.sv"),
@@ -113,21 +113,21 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # a dense MLP block: LayerNorm from x, fc1 into h, fc2 from h onto x
             RtlUnit("mlp_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
                                              "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                             "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
+                                             "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                              "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                              "ln_param_zip.sv", "mlp_block.sv"), "cosim.test_mlp_block"),
             # the frame's buffers at the config's shapes (the residual x, the hidden rows, the gate logits)
-            RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "act_buffer_seq.sv", "act_buffer.sv",
+            RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "operand_round.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                     "act_buffers.sv"), "cosim.test_act_buffers"),
             # the engine behind its weight FIFO (the accelerator's weight path), cosim/test_linear.py's frame test
             RtlUnit("linear_prefetch", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                                   "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
+                                                   "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                    "linear.sv", "weight_fifo.sv", "linear_prefetch.sv"),
                     "cosim.test_linear_prefetch"),
             # LayerNorm streamed into the engine (LN1 -> qkv, LN2 -> fc1 / gate): the frame model's
             # layernorm_lead measured; numerics layernorm_raw then compute_linear
             RtlUnit("layernorm_linear", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv", "axis_fifo.sv",
-                                                    "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "linear_act.sv",
+                                                    "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "operand_round.sv", "linear_act.sv",
                                                     "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
                                                     "layernorm_linear.sv"),
                     "cosim.test_layernorm_linear")),
@@ -143,7 +143,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # (python_ref.kernels.linear, .attention), the bench reuses both units' benches. Listed last and
             # here, not under linear: cosim/mutate.py maps a source to the first kernel unit that uses it
             RtlUnit("linear_attention", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                                    "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
+                                                    "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                     "attn_pkg.sv", "attn_ram.sv", "attn_phase.sv", "attn_qkv_store.sv",
                                                     "attn_loader.sv", "attn_issue.sv", "attn_score.sv", "exp_core.sv", "reciprocal.sv",
                                                     "attn_exp.sv", "attn_norm_lane.sv", "attn_norm.sv", "attn_out.sv",
@@ -161,7 +161,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             # the expert calls of the router's descriptor stream executed on the linear engine (one
             # linear instance, its x / h / moe_acc buffers and the call sequencer; docs/moe.md)
             RtlUnit("moe_experts", _PIPE_MIRROR + ("axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
-                                               "act_ram.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
+                                               "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv", "linear_core.sv",
                                                "linear.sv", "moe_experts.sv"),
                     "cosim.test_moe_experts"),
             # the layer's top: router -> descriptors -> experts, the DDR weight / bias words through two
@@ -169,7 +169,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             RtlUnit("moe_layer", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                                  "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                  "moe_topk.sv", "moe_router.sv", "gelu.sv",
-                                                 "mac_array.sv", "linear_loader.sv", "act_ram.sv", "linear_act.sv", "linear_issue.sv",
+                                                 "mac_array.sv", "linear_loader.sv", "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv",
                                                  "linear_out.sv", "linear_core.sv", "linear.sv", "moe_experts.sv",
                                                  "weight_fifo.sv", "moe_layer.sv"),
                     "cosim.test_moe_layer"),
@@ -178,7 +178,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
             RtlUnit("moe_layer_gate", _PIPE_MIRROR + ("axis_fifo.sv", "exp_core.sv", "reciprocal.sv", "credit_join.sv",
                                                       "reduce_tree.sv", "softmax_stats.sv", "softmax_prob.sv", "softmax.sv",
                                                       "moe_topk.sv", "moe_router.sv",
-                                                      "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "linear_act.sv",
+                                                      "gelu.sv", "mac_array.sv", "linear_loader.sv", "act_ram.sv", "operand_round.sv", "linear_act.sv",
                                                       "linear_issue.sv", "linear_out.sv", "linear_core.sv", "linear.sv",
                                                       "moe_experts.sv", "weight_fifo.sv", "moe_layer.sv",
                                                       "moe_layer_gate.sv"),

@@ -42,11 +42,11 @@ def test_act_buffer_comparison_can_fail():
 
 # Broken copies the comparison must catch, each for its own reason (a pattern in the simulation log):
 # the identity row not restarting at base after a column of rows (block-major reads and writes of the
-# wrong rows), the narrow store truncating instead of rounding, the fence ignored (a read overtakes the
+# wrong rows), the narrow store truncating instead of rounding (the shared operand_round.sv), the fence ignored (a read overtakes the
 # write commanded before it: old data, and the frame test's fence latency).
 ACT_BUFFER_BROKEN = {
     "row_restart": ("act_buffer_seq.sv", [("rid <= k_last ? base : rid + 1'b1;", "rid <= rid + 1'b1;")]),
-    "no_rounding": ("act_buffer.sv", [("+ (ACT_W + 1)'(1 << (SH - 1));", ";")]),
+    "no_rounding": ("operand_round.sv", [("+ (AW + 1)'(1 << (SH - 1));", ";")]),
     "no_fence": ("act_buffer.sv", [(".allow(d == 0 || fence_gap >= 0)", ".allow(1'b1)")]),
 }
 ACT_BUFFER_REASON = {

@@ -29,7 +29,7 @@
 // last flags, the next command of the direction launched in the cycle of the last beat (no bubble).
 // Address pipeline: S1 the row (table read or base + k) and beat, S2 row * NB + beat (NB's set bits
 // as shifted adds: no multiplier); the write data goes through two stages beside it (NARROW: round,
-// saturate as rtl/src/linear_act.sv; else registers) and is written at S2. Reads: the memory's two
+// saturate: rtl/src/operand_round.sv; else registers) and is written at S2. Reads: the memory's two
 // registers, then a 16-entry axis_fifo whose free entries are the read credits.
 `default_nettype none
 
@@ -76,8 +76,8 @@ module act_buffer
     $error("act_buffer: ROWS (%0d) must be 1..2047 and NB = ceil(VALUES / L) (%0d) at most 64 (the command's fields)",
            ROWS, NB);
   end
-  if (NARROW && (SH < 1 || ACT_I < OPERAND_I || OPERAND_QUANT != 2 || OPERAND_OVERFLOW != 3)) begin : g_chk_narrow
-    $error("act_buffer: NARROW needs operand = ap_fixed<.,.,AP_RND,AP_SAT_SYM> inside act with fewer fraction bits");
+  if (NARROW && (SH < 1 || ACT_I < OPERAND_I)) begin : g_chk_narrow
+    $error("act_buffer: NARROW needs the operand inside act with fewer fraction bits (its values returned exactly)");
   end
 
   // ---- commands: h (the word register) -> pend[d] -> run[d]; d = 1 read, 0 write
@@ -220,18 +220,8 @@ module act_buffer
   // ---- write data: two stages beside S1 / S2
   logic [L*SW-1:0] wd2;
   if (NARROW) begin : g_narrow
-    localparam logic signed [ACT_W:0] QMAX = (ACT_W + 1)'((1 << (OPERAND_W - 1)) - 1);
-    logic [ACT_W:0] r_sum [L];
-    always_ff @(posedge clk)
-      for (int i = 0; i < L; i++) begin
-        // round half up at the operand's LSB, then shift and saturate symmetrically (linear_act.sv)
-        r_sum[i] <= (ACT_W + 1)'($signed(wr_TDATA[i*ACT_W +: ACT_W])) + (ACT_W + 1)'(1 << (SH - 1));
-        begin
-          logic signed [ACT_W:0] t;
-          t = $signed(r_sum[i]) >>> SH;
-          wd2[i*SW +: SW] <= t > QMAX ? SW'(QMAX) : t < -QMAX ? SW'(-QMAX) : SW'(t);
-        end
-      end
+    // round half up at the operand's LSB, then shift and saturate symmetrically (rtl/src/operand_round.sv)
+    operand_round #(.L(L)) u_round (.clk, .x(wr_TDATA), .zero('0), .y(wd2));
   end else begin : g_wide
     logic [L*SW-1:0] wd1;
     always_ff @(posedge clk) begin

@@ -2,10 +2,9 @@
 // ceil(in_dim / LI) beats per row) are assigned to the MAC array's operand format and written to
 // the on-chip activation buffer, which the issue side reads for every output block.
 //
-//   operand(x) = SAT_SYM(RND(x)): round half up at the operand's LSB (x + 2^(AF-OF-1), then an
-//   arithmetic shift by AF - OF), then symmetric saturation to +-(2^(OPERAND_W-1) - 1)
-//   (python_ref: formats.operand, ap_fixed<27,9,AP_RND,AP_SAT_SYM>). Lanes past in_dim (the last
-//   beat of a row) become 0, so whatever the stationary store holds there multiplies zero.
+//   operand(x) = SAT_SYM(RND(x)) (rtl/src/operand_round.sv; python_ref: formats.operand,
+//   ap_fixed<27,9,AP_RND,AP_SAT_SYM>). Lanes past in_dim (the last beat of a row) become 0, so
+//   whatever the stationary store holds there multiplies zero.
 //
 // Two register stages (round, saturate), then the buffer write; wr_pulse is high in the cycle whose
 // closing edge writes an entry (the issue side counts them so that block 0 reads no entry early). Buffer:
@@ -39,16 +38,7 @@ module linear_act
     input  logic [AAW-1:0]            rd_addr,
     output logic [LI*OPERAND_W-1:0]   rd_data
 );
-  localparam int AW = ACT_W;
-  localparam int AF = ACT_W - ACT_I;
   localparam int OW = OPERAND_W;
-  localparam int OF = OPERAND_W - OPERAND_I;
-  localparam int SH = AF - OF;
-  localparam logic signed [AW:0] QMAX = (AW + 1)'((1 << (OW - 1)) - 1);
-
-  if (SH < 1 || OPERAND_QUANT != 2 || OPERAND_OVERFLOW != 3 || OW > 27) begin : g_chk
-    $error("linear_act: implements operand = ap_fixed<W<=27,.,AP_RND,AP_SAT_SYM> with fewer fraction bits than act");
-  end
 
   // ---- call: beat counters with registered "last" flags
   logic        active;           // beats of the call remain
@@ -96,10 +86,10 @@ module linear_act
   end
 `endif
 
-  // ---- R: mask, add the rounding half; S: shift, saturate symmetrically
+  // ---- R: mask, add the rounding half; S: shift, saturate symmetrically (rtl/src/operand_round.sv)
   logic            v_r, v_s;
-  logic [AW:0]     r_sum [LI];
   logic [LI*OW-1:0] s_word;    // the beat's operands, lane i at [i*OW +: OW]: the buffer's word
+  logic [LI-1:0]    zero;      // lanes past in_dim on a row's last beat
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       v_r <= 1'b0;
@@ -108,16 +98,10 @@ module linear_act
       v_r <= take;
       v_s <= v_r;
     end
-    for (int i = 0; i < LI; i++) begin
-      r_sum[i] <= (ib_last && !mask_q[i]) ? '0
-                : (AW + 1)'($signed(s_axis_x_tdata[i*AW +: AW])) + (AW + 1)'(1 << (SH - 1));
-      begin
-        logic signed [AW:0] t;
-        t = $signed(r_sum[i]) >>> SH;
-        s_word[i*OW +: OW] <= t > QMAX ? OW'(QMAX) : t < -QMAX ? OW'(-QMAX) : OW'(t);
-      end
-    end
   end
+  always_comb
+    for (int i = 0; i < LI; i++) zero[i] = ib_last && !mask_q[i];
+  operand_round #(.L(LI)) u_round (.clk, .x(s_axis_x_tdata), .zero, .y(s_word));
 
   // ---- the buffer (rtl/src/act_ram.sv: block RAM with a distributed-RAM tail), entry k * n_ib + ib
   logic [AAW-1:0] wa;
