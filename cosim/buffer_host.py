@@ -1,17 +1,21 @@
 """The host side shared by the benches of the tops built on the residual buffer
-(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py): clock and reset, AXI-Stream models
-by port prefix, the buffer's command words, the ap_ctrl_hs call handshake and a monitor of ap_ready /
-ap_done and of the buffer's err. Imported inside the simulator."""
+(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, cosim/test_mlp_block.py): clock and
+reset, AXI-Stream models by port prefix, the buffer's command words, loading x and reading it out
+(host_wr_ / host_rd_), the ap_ctrl_hs call handshake and a monitor of ap_ready / ap_done and of the
+buffer's err. Imported inside the simulator."""
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams
+from cosim.test_linear import LinearTB
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
 
 
@@ -33,6 +37,8 @@ class BufferHost:
         self.done_cycles: list[int] = []
         dut.ap_start.value = 0
         cocotb.start_soon(self._monitor())
+
+    signed = LinearTB.signed
 
     def source(self, name: str, lane: int) -> AxiStreamSource:
         s = AxiStreamSource(AxiStreamDataBus.from_prefix(self.dut, name), self.dut.ap_clk, self.dut.ap_rst_n,
@@ -71,6 +77,29 @@ class BufferHost:
     async def send_cmd(self, acc: Access):
         for w in command_words(acc, self.shape):
             await self.cmd.send(AxiStreamFrame([w]))
+
+    async def load_rows(self, x: np.ndarray, drain=()):
+        """The previous unit writes x (T x D act, row-major) through host_wr_ (``self.host_wr``), padded
+        to whole beats; returns once every command word and beat (and every stream of ``drain``) is
+        taken and the buffer is idle (before the buffer sees the command it is idle too)."""
+        sh = self.shape
+        xp = np.zeros((sh.rows, sh.nb * sh.lanes), dtype=np.int64)
+        xp[:, :sh.values] = x
+        await self.send_cmd(Access(False, tuple(range(sh.rows))))
+        await self.host_wr.send(LinearTB.lanes(xp, self.act.width))
+        for _ in range(20 * sh.depth + 500):
+            await RisingEdge(self.dut.ap_clk)
+            if (self.cmd.empty() and self.host_wr.empty() and all(s.empty() for s in drain)
+                    and not int(self.dut.host_wr_TVALID.value) and int(self.dut.xb_idle.value)):
+                return
+        raise AssertionError("loading x: the buffer did not take it")
+
+    async def read_rows(self) -> np.ndarray:
+        """The next unit reads x (row-major) through host_rd_ (``self.host_rd``): T x D act."""
+        sh = self.shape
+        await self.send_cmd(Access(True, tuple(range(sh.rows))))
+        frame = await with_timeout(self.host_rd.recv(), (20 * sh.depth + 500) * CLOCK_PERIOD_NS, "ns")
+        return self.signed(frame, self.act.width).reshape(sh.rows, sh.nb * sh.lanes)[:, :sh.values]
 
     async def take_call(self, args: dict):
         """ap_start with the call's arguments, held until the engine takes it (ap_ready at an edge).

@@ -590,10 +590,6 @@ class ActBuffer:
     def bram36(self) -> float:
         return bram36_of(self.width, self.depth - self.tail)
 
-    @property
-    def lut_sites(self) -> int:
-        return LUTRAM_SITES * lutram_cells(self.width, self.tail)
-
 
 def activation_buffer_phases(cfg: Config) -> dict[str, list[ActBuffer]]:
     """The activation buffers between calls that each phase of a layer holds at once, T rows each: what

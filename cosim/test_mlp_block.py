@@ -18,11 +18,11 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamFrame
 
 from cosim.buffer_host import BufferHost
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
@@ -93,9 +93,7 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
     # load: the layer's {beta, gamma} and x
     dut.route.value = 0
     await tb.gb.send(LinearTB.lanes(((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF), 32))
-    await tb.send_cmd(Access(False, allr))
-    await tb.host_wr.send(LinearTB.lanes(x.reshape(-1), act.width))
-    await tb.settle(f"{label}: load", 20 * tb.shape.depth + 500)
+    await tb.load_rows(x, drain=(tb.gb,))
 
     # fc1: x's rows through LayerNorm into the engine, the hidden rows into h
     dut.route.value = 1
@@ -125,9 +123,7 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
 
     # read x out
     dut.route.value = 0
-    await tb.send_cmd(Access(True, allr))
-    frame = await with_timeout(tb.host_rd.recv(), (20 * tb.shape.depth + 500) * CLOCK_PERIOD_NS, "ns")
-    got = np.array([v - (1 << 32) if v >> 31 else v for v in frame.tdata], dtype=np.int64).reshape(T, D)
+    got = await tb.read_rows()
     want = c2["want"].copy()
     if corrupt:
         want.flat[want.size // 2] ^= 1

@@ -55,8 +55,6 @@ class ResidualLnTB(BufferHost):
         for name in ("out_dim", "rows", "w_kind", "b_kind", "use_gelu"):
             getattr(dut, name).value = 0
 
-    signed = LinearTB.signed
-
     def on_edge(self):
         d = self.dut
         if int(d.u_lnl.x_TVALID.value) and int(d.u_lnl.x_TREADY.value):
@@ -68,14 +66,7 @@ class ResidualLnTB(BufferHost):
         """The layer's {beta, gamma} (gamma in a lane's low 16 bits) and x (T x D, row-major)."""
         gb = ((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF)
         await self.gb.send(LinearTB.lanes(gb, 32))
-        await self.send_cmd(Access(False, tuple(range(self.shape.rows))))
-        await self.host_wr.send(LinearTB.lanes(x.reshape(-1), self.act.width))
-        for _ in range(20 * self.shape.depth + 200):
-            await RisingEdge(self.dut.ap_clk)
-            if (self.cmd.empty() and self.host_wr.empty() and self.gb.empty() and int(self.dut.xb_idle.value)
-                    and not int(self.dut.host_wr_TVALID.value)):
-                return
-        raise AssertionError("loading x: the buffer did not take it")
+        await self.load_rows(x, drain=(self.gb,))
 
 
 async def run_calls(tb: ResidualLnTB, calls: list, label: str) -> list:

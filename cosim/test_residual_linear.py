@@ -21,12 +21,12 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamFrame
 
 from cosim.buffer_host import BufferHost
 from cosim.linear_schedule import SeqCall, Sequence
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter
+from cosim.tb import ResultWriter
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
@@ -72,28 +72,15 @@ class ResidualTB(BufferHost):
         raise AssertionError(f"{what}: the buffer or the engine is not idle after {budget} cycles")
 
     async def load(self, x: np.ndarray):
-        """The previous unit writes x (T x VALUES act, row-major) through host_wr_."""
+        """The previous unit writes x (host_sel = 1)."""
         self.dut.host_sel.value = 1
-        sh = self.shape
-        xp = np.zeros((sh.rows, sh.nb * sh.lanes), dtype=np.int64)
-        xp[:, :sh.values] = x
-        await self.send_cmd(Access(False, tuple(range(sh.rows))))
-        await self.host_wr.send(AxiStreamFrame(LinearTB.lanes(xp.reshape(-1, sh.lanes), self.act.width)))
-        # every word and beat taken first: the buffer is idle before it sees the command, too
-        for _ in range(20 * sh.depth + 200):
-            await RisingEdge(self.dut.ap_clk)
-            if self.cmd.empty() and self.host_wr.empty() and not int(self.dut.host_wr_TVALID.value):
-                break
+        await self.load_rows(x)
         await self.wait_idle("loading x", 200)
 
     async def read_out(self) -> np.ndarray:
-        """The next unit reads x (row-major) through host_rd_."""
+        """The next unit reads x (host_sel = 1)."""
         self.dut.host_sel.value = 1
-        sh = self.shape
-        await self.send_cmd(Access(True, tuple(range(sh.rows))))
-        frame = await with_timeout(self.host_rd.recv(), (20 * sh.depth + 200) * CLOCK_PERIOD_NS, "ns")
-        vals = np.array([v - (1 << 32) if v >> 31 else v for v in frame.tdata], dtype=np.int64)
-        return vals.reshape(sh.rows, sh.nb * sh.lanes)[:, :sh.values]
+        return await self.read_rows()
 
 
 def accumulate_calls(tb: ResidualTB, rng: np.random.Generator, x0: np.ndarray, plan: list) -> tuple[list, np.ndarray]:
