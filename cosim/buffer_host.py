@@ -1,8 +1,8 @@
 """The host side shared by the benches of the tops built on the residual buffer
 (cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, cosim/test_mlp_block.py): clock and
 reset, AXI-Stream models by port prefix, the buffer's command words, loading x and reading it out
-(host_wr_ / host_rd_), the ap_ctrl_hs call handshake and a monitor of ap_ready / ap_done and of the
-buffer's err. Imported inside the simulator."""
+(host_wr_ / host_rd_), the ap_ctrl_hs call handshake, a monitor of ap_ready / ap_done and of the
+buffer's err, and each call's cycles against cosim.linear_schedule. Imported inside the simulator."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +14,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
+from cosim.linear_schedule import SeqCall, Sequence
 from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams
 from cosim.test_linear import LinearTB
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
@@ -35,6 +36,8 @@ class BufferHost:
         self.cycle = 0
         self.ready_cycles: list[int] = []
         self.done_cycles: list[int] = []
+        self.x_offer = None                # the engine's x_ TVALID inside the top (watch_x)
+        self.first_x: int | None = None    # the first edge of the current call with it high
         dut.ap_start.value = 0
         cocotb.start_soon(self._monitor())
 
@@ -64,6 +67,8 @@ class BufferHost:
                 self.done_cycles.append(self.cycle)
             if int(d.ap_ready.value):
                 self.ready_cycles.append(self.cycle)
+            if self.x_offer is not None and self.first_x is None and int(self.x_offer.value):
+                self.first_x = self.cycle
             self.on_edge()
             if int(d.ap_rst_n.value) and int(d.xb_err.value):   # the buffer's state is random before reset
                 raise AssertionError(f"cycle {self.cycle}: the buffer's err is set")
@@ -101,12 +106,44 @@ class BufferHost:
         frame = await with_timeout(self.host_rd.recv(), (20 * sh.depth + 500) * CLOCK_PERIOD_NS, "ns")
         return self.signed(frame, self.act.width).reshape(sh.rows, sh.nb * sh.lanes)[:, :sh.values]
 
+    def compare_x(self, got: np.ndarray, want: np.ndarray, label: str, corrupt: bool = False):
+        """x read out against python_ref's into ``self.res`` (values_checked, mismatches, the first
+        mismatch); ``corrupt``: one expected value flipped (in the comparison only)."""
+        if corrupt:
+            want = want.copy()
+            want.flat[want.size // 2] ^= 1
+        bad = np.argwhere(got != want)
+        self.res.add("values_checked", want.size)
+        self.res.add("mismatches", len(bad))
+        if len(bad) and not self.res.data.get("first_mismatch"):
+            r, c = bad[0]
+            self.res.update(first_mismatch=f"{label}: x[{r}][{c}] = {got[r, c]:#x}, python_ref {want[r, c]:#x}")
+
+    def watch_x(self, signal):
+        """Record the first cycle of each call (from take_call on) in which ``signal``, the engine's x_
+        TVALID inside the top, is high: call_record's input."""
+        self.x_offer = signal
+
+    def call_record(self, label: str, c: dict, eng) -> dict:
+        """The call just done (``c``: prepare_call's, ``eng`` its engine) against the engine's cycle
+        model: ap_ready -> ap_done measured and predicted by cosim.linear_schedule.Sequence from the
+        cycle the call's x_ was first offered (the buffer's read latency, and LayerNorm's, are the
+        host's: the benches issue the commands after the call is taken). SeqCall's x_delay is the cycle
+        the host queues x_, its first beat offered the cycle after."""
+        ready, done = self.ready_cycles[-1], self.done_cycles[-1]
+        x_delay = self.first_x - ready - 1
+        m = Sequence(self.cfg, eng.lo, eng.li, eng.w_bits, None, w_rows=eng.w_rows).add(
+            SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"], x_delay=x_delay))
+        return {"call": label, "rows": c["rows"], "in": c["n_in"], "out": c["n_out"], "ready": ready, "done": done,
+                "x_delay": x_delay, "cycles": done - ready, "predicted_cycles": m.done - m.ready}
+
     async def take_call(self, args: dict):
         """ap_start with the call's arguments, held until the engine takes it (ap_ready at an edge).
         Returns in that edge's read-only phase: the caller waits for the falling edge before it drives
         anything (the next call's arguments, ap_start low)."""
         for k, v in args.items():
             getattr(self.dut, k).value = v
+        self.first_x = None
         self.dut.ap_start.value = 1
         while True:
             await RisingEdge(self.dut.ap_clk)

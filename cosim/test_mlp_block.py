@@ -7,7 +7,8 @@ h); once fc1 is done, fc2 (route 2: h read row-major into the engine's x_, x rea
 acc_, y_ written back onto x); then read x out (route 0) and compare every value with python_ref:
 compute_linear(h, W2, b2, out=x) with h = compute_linear(layernorm_raw(x), W1, b1, gelu). The hidden
 rows pass the narrow buffer (operands), which the engine's own conversion of x_ makes exact. Each
-round draws new x and weights; x is checked after each.
+round draws new x and weights; x is checked after each. Every call's ap_ready -> ap_done is recorded
+beside cosim.linear_schedule's from the cycle its x_ came (BufferHost.call_record).
 
 Run parameter corrupt: one wrong expected value (the comparison must report exactly one mismatch).
 """
@@ -52,6 +53,7 @@ class MlpTB(BufferHost):
         self.hcmd = self.source("hb_cmd", 64)
         self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("bias").width)
         self.host_wr, self.host_rd, self.gb = self.source("host_wr", aw), self.sink("host_rd", aw), self.source("gb", 32)
+        self.watch_x(dut.ex_v)
         dut.route.value = 0
         for name in CALL_ARGS:
             getattr(dut, name).value = 0
@@ -105,7 +107,7 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
     await tb.w.send(AxiStreamFrame(c1["w_lanes"]))
     await tb.b.send(AxiStreamFrame(c1["b_lanes"]))
     await tb.settle(f"{label}: fc1", budget)
-    rec = {"call": f"{label}_fc1", "ready": tb.ready_cycles[-1], "done": tb.done_cycles[-1]}
+    tb.res.append("calls", tb.call_record(f"{label}_fc1", c1, tb.eng))
 
     # fc2: h into the engine, acc_ from x, y_ back onto x
     dut.route.value = 2
@@ -118,22 +120,11 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
     await tb.w.send(AxiStreamFrame(c2["w_lanes"]))
     await tb.b.send(AxiStreamFrame(c2["b_lanes"]))
     await tb.settle(f"{label}: fc2", budget)
-    tb.res.append("calls", rec)
-    tb.res.append("calls", {"call": f"{label}_fc2", "ready": tb.ready_cycles[-1], "done": tb.done_cycles[-1]})
+    tb.res.append("calls", tb.call_record(f"{label}_fc2", c2, tb.eng))
 
     # read x out
     dut.route.value = 0
-    got = await tb.read_rows()
-    want = c2["want"].copy()
-    if corrupt:
-        want.flat[want.size // 2] ^= 1
-    bad = np.argwhere(got != want)
-    tb.res.add("values_checked", want.size)
-    tb.res.add("mismatches", len(bad))
-    if len(bad) and not tb.res.data.get("first_mismatch"):
-        r, col = bad[0]
-        tb.res.update(first_mismatch=f"{label}: x[{r}][{col}] = {got[r, col]:#x}, python_ref {want[r, col]:#x}")
-
+    tb.compare_x(await tb.read_rows(), c2["want"], label, corrupt)
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_mlp_block(dut):

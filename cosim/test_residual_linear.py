@@ -177,17 +177,7 @@ async def run_calls(tb: ResidualTB, calls: list, label: str) -> list:
 async def check_x(tb: ResidualTB, want: np.ndarray, label: str, corrupt: bool = False):
     """x read out against python_ref's; ``corrupt``: one expected value flipped (in the comparison only:
     the next round starts from python_ref's true x)."""
-    got = await tb.read_out()
-    if corrupt:
-        want = want.copy()
-        want.flat[want.size // 2] ^= 1
-    bad = np.argwhere(got != want)
-    tb.res.add("values_checked", want.size)
-    tb.res.add("mismatches", len(bad))
-    if len(bad) and not tb.res.data.get("first_mismatch"):
-        r, c = bad[0]
-        tb.res.update(first_mismatch=f"{label}: x[{r}][{c}] = {got[r, c]:#x}, python_ref {want[r, c]:#x}")
-
+    tb.compare_x(await tb.read_out(), want, label, corrupt)
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_accumulates_on_the_buffer(dut):
