@@ -385,7 +385,7 @@ module moe_router
   function automatic logic [63:0] hdr(logic [MOE_H_KIND_W-1:0] kind, logic [MOE_H_STEP_W-1:0] stp,
                                       logic [MOE_H_EXPERT_W-1:0] ex, logic [MOE_H_LAYER_W-1:0] layer,
                                       logic [MOE_H_BUFFER_W-1:0] buffer, logic [MOE_H_GELU_W-1:0] gelu,
-                                      logic [MOE_H_MODE_W-1:0] mode, logic [MOE_H_ROWS_W-1:0] rows,
+                                      logic [MOE_H_MODE_W-1:0] md, logic [MOE_H_ROWS_W-1:0] nrows,
                                       logic [MOE_H_PF_VALID_W-1:0] pfv, logic [MOE_H_PF_EXPERT_W-1:0] pfe,
                                       logic [MOE_H_PF_LAYER_W-1:0] pfl, logic [MOE_H_LAST_W-1:0] last,
                                       logic [MOE_H_TASK_W-1:0] tsk);
@@ -397,8 +397,8 @@ module moe_router
     w[MOE_H_LAYER_LSB +: MOE_H_LAYER_W]         = layer;
     w[MOE_H_BUFFER_LSB +: MOE_H_BUFFER_W]       = buffer;
     w[MOE_H_GELU_LSB +: MOE_H_GELU_W]           = gelu;
-    w[MOE_H_MODE_LSB +: MOE_H_MODE_W]           = mode;
-    w[MOE_H_ROWS_LSB +: MOE_H_ROWS_W]           = rows;
+    w[MOE_H_MODE_LSB +: MOE_H_MODE_W]           = md;
+    w[MOE_H_ROWS_LSB +: MOE_H_ROWS_W]           = nrows;
     w[MOE_H_PF_VALID_LSB +: MOE_H_PF_VALID_W]   = pfv;
     w[MOE_H_PF_EXPERT_LSB +: MOE_H_PF_EXPERT_W] = pfe;
     w[MOE_H_PF_LAYER_LSB +: MOE_H_PF_LAYER_W]   = pfl;
