@@ -232,7 +232,8 @@ def random_access(rng: random.Random, shape: BufferShape, read: bool) -> Access:
     else:
         base = rng.randint(0, shape.rows - n)
         rows = tuple(range(base, base + n))
-    return Access(read, rows, rng.random() < 0.5, listed, nbt, first)
+    odd = not read and shape.narrow and rng.random() < 0.5     # a narrow buffer's round-to-odd write
+    return Access(read, rows, rng.random() < 0.5, listed, nbt, first, odd)
 
 
 async def random_case(tb: ActBufferTB):
@@ -249,7 +250,7 @@ async def random_case(tb: ActBufferTB):
             r = random_access(rng, shape, True)
             if len(set(r.rows)) != len(r.rows):
                 r = Access(True, tuple(dict.fromkeys(r.rows)), r.block_major, True, r.n_beats, r.first)
-            w = Access(False, r.rows, r.block_major, r.listed, r.n_beats, r.first)
+            w = Access(False, r.rows, r.block_major, r.listed, r.n_beats, r.first, shape.narrow and rng.random() < 0.5)
             steps += [(r, None, None), (w, "paired", tb.random_beats(len(w.order(shape))))]
         elif rng.random() < 0.5:
             steps.append((random_access(rng, shape, True), None, None))
@@ -261,6 +262,7 @@ async def random_case(tb: ActBufferTB):
     corrupt_at = n_read // 2 if params.corrupt else None
     await tb.run(steps, 0.2, 0.2, 0.25, corrupt_at=corrupt_at)
     res.add("accesses", len(steps))
+    res.add("odd_beats", sum(len(a.order(shape)) for a, _k, _b in steps if a.odd))
 
 
 def runs(cycles: list[int]) -> list[tuple[int, int]]:
@@ -347,6 +349,8 @@ async def error_case(tb: ActBufferTB):
         "listed with a base": [rd | 1 << 61 | 1 << 16 | 1],
         "list row >= rows": [rd | 1 << 61 | 1, R],
         "list word high bits": [rd | 1 << 61 | 1, 1 << 40],
+        "round to odd on a read": [rd | 1 << 60 | 1],
+        "round to odd on a wide buffer": None if shape.narrow else [1 << 60 | 1],
     }
     checked = []
     for name, bad in bad_words.items():

@@ -82,6 +82,58 @@ def test_narrow_store_is_the_operand_exactly(edge):
     assert np.array_equal(store(x, BufferShape(32, 192, 129), edge), x)
 
 
+def _odd_cases(act) -> np.ndarray:
+    """Random act values, the act extremes, and values on and beside every kind of boundary: the
+    operand's grid, K / V's rounding halves (2^-12 odd multiples) and their ends of range."""
+    g = np.random.default_rng(11)
+    sh = 1 << (act.frac - 11)              # K / V's LSB in act raw units (11 fraction bits)
+    k = g.integers(-(1 << 19), 1 << 19, 4000)
+    near = np.concatenate([k * sh + sh // 2 + d for d in (-2, -1, 0, 1, 2)] + [k * sh + d for d in (-1, 0, 1)])
+    ends = np.array([act.raw_max, act.raw_min, act.raw_max - 1, act.raw_min + 1, 0, 1, -1])
+    return np.concatenate([g.integers(act.raw_min, act.raw_max + 1, 40000), near, ends])
+
+
+@pytest.mark.parametrize("cfg_name", ["tiny", "edge_moe"])
+def test_odd_store_then_kv_is_kv(cfg_name):
+    """A value stored rounded to odd, then converted to attention's K / V format, is K / V's
+    conversion of the value itself (the claim of the module docstring, on both shipped configs), while
+    the RND store would differ (double rounding) on values just below a half; Q's format has the
+    operand's fraction bits, so Q's RND store is exact and its odd store is not."""
+    from python_ref.config import load_config
+    from python_ref.kernels.act_buffer import odd_store_is_exact
+    from python_ref.kernels.attention import kv_format, q_format
+    cfg = load_config(cfg_name)
+    act, op, kv, q = cfg.fmt("act"), cfg.fmt("operand"), kv_format(cfg), q_format(cfg)
+    x = _odd_cases(act)
+    sh = BufferShape(4, 8, 2, narrow=True)
+    assert odd_store_is_exact(op, kv) is None
+    assert np.array_equal(kv.quantize(store(x, sh, cfg, odd=True), act.frac), kv.quantize(x, act.frac))
+    assert not np.array_equal(kv.quantize(store(x, sh, cfg), act.frac), kv.quantize(x, act.frac))
+    assert q.frac == op.frac and np.array_equal(q.quantize(store(x, sh, cfg), act.frac), q.quantize(x, act.frac))
+    assert "two fewer needed" in odd_store_is_exact(op, q)
+    # round to odd by hand: floor at the operand's LSB, the LSB or-ed with the dropped bits
+    u = 1 << (act.frac - op.frac)
+    assert store(np.array([3 * u, 3 * u + 1, 4 * u + 1, -4 * u - 1]), sh, cfg, odd=True).tolist() == [3 * u, 3 * u, 5 * u, -5 * u]
+
+
+def test_odd_store_words(edge):
+    nsh, wsh = BufferShape(2, 4, 3, narrow=True), BufferShape(2, 4, 3)
+    acc = Access(False, (0, 2), listed=True, n_beats=2, odd=True)
+    words = command_words(acc, nsh)
+    assert words[0] >> 60 & 1 and decode_words(words, nsh) == [acc]
+    with pytest.raises(ActBufferError, match="narrow buffer only"):
+        command_words(Access(False, (0,), odd=True), wsh)
+    with pytest.raises(ActBufferError, match="narrow buffer only"):
+        command_words(Access(True, (0,), odd=True), nsh)
+    with pytest.raises(ActBufferError, match="round to odd on a read"):
+        decode_words([1 << 63 | 1 << 60 | 1], nsh)
+    with pytest.raises(ActBufferError, match="round to odd on a write of a wide buffer"):
+        decode_words([1 << 60 | 1], wsh)
+    buf = ActBuffer(nsh, edge)
+    buf.write(acc, np.array([[9, 7], [1, 0], [-9, 17], [0, 0]]))
+    assert buf.read(Access(True, (0,), n_beats=1)).tolist() == [[16, 16]]
+
+
 def test_model_applies_accesses_in_order(edge):
     sh = BufferShape(2, 4, 3)
     buf = ActBuffer(sh, edge)

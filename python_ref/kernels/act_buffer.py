@@ -23,6 +23,16 @@ RND / SAT_SYM) and return it as the act value of that operand, exactly: what onl
 x_ loses nothing, since the engine converts x_ to the operand first and the conversion of an operand
 value is the value itself (:func:`store`). Other buffers keep act values as they are.
 
+A write of a narrow buffer may instead round to odd (``odd``, bit 60): the operand's bits of x
+truncated (floor), the LSB set when a dropped bit was set, then SAT_SYM. A value stored so and later
+rounded (half up, or truncated) to a format with at least two fraction bits fewer than the operand's,
+and no more integer bits, gives exactly what rounding x itself to that format gives: the coarser
+format's rounding boundaries lie on the operand's grid with LSB 0, and rounding to odd keeps every
+value on the side of each such boundary it was on (:func:`store`; tests/test_act_buffer.py checks it
+against attention's K / V conversion). So the frame's hidden buffer can hold qkv between the qkv
+call and attention (rtl/src/attention_block.sv): Q (whose format has the operand's fraction bits)
+rounded half up, K and V rounded to odd.
+
 Order of effects: accesses take effect one after another in command order. The RTL enforces it for a
 read after a write (a read starts once every write commanded before it has landed); a write commanded
 after a read must not overtake it, which the data flow guarantees (the engine's y_ follows from its
@@ -37,6 +47,7 @@ bits       field
 63         1 read, 0 write
 62         1 block-major, 0 row-major
 61         1 the rows follow as ``n`` list words (``base`` must be 0), 0 rows ``base + k``
+60         1 round to odd (writes of a narrow buffer only), 0 the operand's RND
 53:48      first beat
 45:40      n_beats - 1 (first + n_beats <= nb)
 26:16      base
@@ -59,7 +70,7 @@ N_BITS, BASE_BITS, NB_BITS = 11, 11, 6
 MAX_ROWS = (1 << N_BITS) - 1        # n and base + n <= rows fit their 11-bit fields
 MAX_NB = 1 << NB_BITS
 # the bits a command word may have set (the fields above); a list word's: 15:0
-CMD_FIELDS = (0b111 << 61) | ((MAX_NB - 1) << 48) | ((MAX_NB - 1) << 40) | (MAX_ROWS << 16) | MAX_ROWS
+CMD_FIELDS = (0b1111 << 60) | ((MAX_NB - 1) << 48) | ((MAX_NB - 1) << 40) | (MAX_ROWS << 16) | MAX_ROWS
 WORD_BITS = 64
 
 
@@ -123,13 +134,14 @@ class BufferShape:
 class Access:
     """One read or write of a buffer: ``rows`` in the access's order; ``listed`` sends them as list
     words (else they must be base, base + 1, ...); beats ``first`` .. ``first + n_beats - 1`` of each
-    row, ``n_beats`` None = the rest of the row."""
+    row, ``n_beats`` None = the rest of the row; ``odd``: a narrow buffer's write rounds to odd."""
     read: bool
     rows: tuple[int, ...]
     block_major: bool = False
     listed: bool = False
     n_beats: int | None = None
     first: int = 0
+    odd: bool = False
 
     def beats(self, shape: BufferShape) -> int:
         return self.n_beats if self.n_beats is not None else shape.nb - self.first
@@ -153,13 +165,15 @@ class Access:
             raise ActBufferError(f"row {bad[0]} outside the buffer's {shape.rows} rows")
         if not self.listed and list(self.rows) != list(range(self.rows[0], self.rows[0] + n)):
             raise ActBufferError("rows that are not base, base + 1, ... need listed=True")
+        if self.odd and (self.read or not shape.narrow):
+            raise ActBufferError("round to odd is a write of a narrow buffer only")
 
 
 def command_words(acc: Access, shape: BufferShape) -> list[int]:
     """The cmd_ words of an access: the command, then (listed) one word per row."""
     acc.check(shape)
     n, base = len(acc.rows), 0 if acc.listed else acc.rows[0]
-    word = (int(acc.read) << 63 | int(acc.block_major) << 62 | int(acc.listed) << 61
+    word = (int(acc.read) << 63 | int(acc.block_major) << 62 | int(acc.listed) << 61 | int(acc.odd) << 60
             | acc.first << 48 | (acc.beats(shape) - 1) << 40 | base << 16 | n)
     return [word] + (list(acc.rows) if acc.listed else [])
 
@@ -172,7 +186,9 @@ def decode_words(words: list[int], shape: BufferShape) -> list[Access]:
         w = words[i]
         if w >> WORD_BITS or w & ~CMD_FIELDS:
             raise ActBufferError(f"word {i}: {w:#x} sets bits outside the command's fields")
-        read, blk, lst = bool(w >> 63 & 1), bool(w >> 62 & 1), bool(w >> 61 & 1)
+        read, blk, lst, odd = bool(w >> 63 & 1), bool(w >> 62 & 1), bool(w >> 61 & 1), bool(w >> 60 & 1)
+        if odd and (read or not shape.narrow):
+            raise ActBufferError(f"word {i}: round to odd on a {'read' if read else 'write of a wide buffer'}")
         first, nbt = w >> 48 & (MAX_NB - 1), (w >> 40 & (MAX_NB - 1)) + 1
         base, n = w >> 16 & MAX_ROWS, w & MAX_ROWS
         if not 1 <= n <= shape.rows:
@@ -193,22 +209,44 @@ def decode_words(words: list[int], shape: BufferShape) -> list[Access]:
             i += n
         else:
             rows = list(range(base, base + n))
-        out.append(Access(read, tuple(rows), blk, lst, nbt, first))
+        out.append(Access(read, tuple(rows), blk, lst, nbt, first, odd))
         i += 1
     return out
 
 
-def store(beat_raw: np.ndarray, shape: BufferShape, cfg: Config) -> np.ndarray:
+def store(beat_raw: np.ndarray, shape: BufferShape, cfg: Config, odd: bool = False) -> np.ndarray:
     """What a written beat reads back as: raw act integers (lanes,). narrow: act(operand(x)), the
-    operand (formats.operand: RND, SAT_SYM) as the act value it is exactly."""
+    operand (formats.operand: RND, SAT_SYM) as the act value it is exactly; ``odd``: the operand's
+    bits rounded to odd (floor, the LSB or-ed with every dropped bit), then SAT_SYM."""
     x = np.asarray(beat_raw, dtype=np.int64)
     if not shape.narrow:
+        if odd:
+            raise ActBufferError("round to odd is a write of a narrow buffer only")
         return x.copy()
     act, op = cfg.fmt("act"), cfg.fmt("operand")
     if op.frac > act.frac or op.int_bits > act.int_bits:
         raise ActBufferError(f"formats.operand {op.c_type} is not inside formats.act {act.c_type}: "
                              "narrow storage would not be exact")
-    return np.asarray(op.quantize(x, act.frac), dtype=np.int64) << (act.frac - op.frac)
+    sh = act.frac - op.frac
+    if not odd:
+        return np.asarray(op.quantize(x, act.frac), dtype=np.int64) << sh
+    qmax = (1 << (op.width - 1)) - 1
+    t = (x >> sh) | ((x & ((1 << sh) - 1)) != 0)
+    return np.clip(t, -qmax, qmax) << sh
+
+
+def odd_store_is_exact(op, target) -> str | None:
+    """Why a value stored rounded to odd in operand format ``op`` and then converted to ``target`` may
+    differ from ``target``'s conversion of the value itself (None: it never does): ``target`` must
+    round half up or truncate, saturate (any mode) and have at least two fraction bits fewer and no
+    more integer bits than ``op``."""
+    if target.quant not in ("RND", "TRN"):
+        return f"{target.c_type} rounds {target.quant} (RND or TRN needed)"
+    if target.frac > op.frac - 2:
+        return f"{target.c_type} has {target.frac} fraction bits, the operand {op.frac} (two fewer needed)"
+    if target.int_bits > op.int_bits or target.overflow not in ("SAT", "SAT_SYM"):
+        return f"{target.c_type} does not saturate (SAT or SAT_SYM) inside the operand {op.c_type}"
+    return None
 
 
 class ActBuffer:
@@ -222,7 +260,7 @@ class ActBuffer:
         order = acc.order(self.shape)
         beats = np.asarray(beats, dtype=np.int64).reshape(len(order), self.shape.lanes)
         for (r, b), beat in zip(order, beats):
-            self.mem[r * self.shape.nb + b] = store(beat, self.shape, self.cfg)
+            self.mem[r * self.shape.nb + b] = store(beat, self.shape, self.cfg, acc.odd)
 
     def read(self, acc: Access) -> np.ndarray:
         """(beats, lanes) in stream order."""
@@ -230,4 +268,4 @@ class ActBuffer:
 
 
 __all__ = ["Access", "ActBuffer", "ActBufferError", "BufferShape", "CMD_FIELDS", "MAX_NB", "MAX_ROWS", "WORD_BITS", "command_words",
-           "decode_words", "store"]
+           "decode_words", "odd_store_is_exact", "store"]

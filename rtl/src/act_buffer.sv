@@ -7,7 +7,8 @@
 //
 // Ports (Vitis stream naming, ap_ctrl_none):
 //   cmd_  64-bit command words, each followed by its list words when it has a list (the word format
-//         is python_ref.kernels.act_buffer's: direction, order, list, first beat, beats, base, rows).
+//         is python_ref.kernels.act_buffer's: direction, order, list, round to odd, first beat, beats,
+//         base, rows).
 //         TLAST ignored.
 //   wr_   the beats of the write commands, in command order, each command's beats in its order
 //         (row-major or block-major over its rows and its beats first .. first + n_beats - 1).
@@ -84,6 +85,7 @@ module act_buffer
   typedef struct packed {
     logic          blk;     // block-major
     logic          lst;     // rows from the table
+    logic          odd;     // a write rounds to odd (NARROW)
     logic [BW-1:0] first;   // the first beat of each row
     logic [BW-1:0] nb_m1;   // beats a row - 1
     logic [RW-1:0] base;
@@ -111,12 +113,13 @@ module act_buffer
 
   // The format checks on the word as it is taken (from the port into flip-flops), so that the
   // dispatch and the table write decide on registered flags only.
-  // fields: [63] read, [62] block-major, [61] listed, [53:48] first beat, [45:40] beats - 1,
-  // [26:16] base, [10:0] rows; every other bit 0
-  localparam logic [63:0] FIELDS = {3'b111, 7'b0, 6'h3f, 2'b0, 6'h3f, 13'b0, 11'h7ff, 5'b0, 11'h7ff};
+  // fields: [63] read, [62] block-major, [61] listed, [60] round to odd (a write of a NARROW buffer),
+  // [53:48] first beat, [45:40] beats - 1, [26:16] base, [10:0] rows; every other bit 0
+  localparam logic [63:0] FIELDS = {4'b1111, 6'b0, 6'h3f, 2'b0, 6'h3f, 13'b0, 11'h7ff, 5'b0, 11'h7ff};
   wire [KW-1:0] c_n    = cmd_TDATA[10:0];
   wire [10:0]   c_base = cmd_TDATA[26:16];
   wire          c_bad  = (cmd_TDATA & ~FIELDS) != '0 || c_n == '0 || 32'(c_n) > ROWS
+                       || (cmd_TDATA[60] && (cmd_TDATA[63] || !NARROW))
                        || 32'(cmd_TDATA[53:48]) + 32'(cmd_TDATA[45:40]) >= NB
                        || (cmd_TDATA[61] ? c_base != '0 : 32'(c_base) + 32'(c_n) > ROWS);
   wire          h_d = h_w[63];
@@ -182,7 +185,7 @@ module act_buffer
     end
     for (int d = 0; d < 2; d++)
       if (dispatch && !h_bad && h_d == 1'(d))
-        pend[d] <= '{blk: h_w[62], lst: h_w[61], first: h_w[53:48], nb_m1: h_w[45:40], base: RW'(h_w[26:16]),
+        pend[d] <= '{blk: h_w[62], lst: h_w[61], odd: h_w[60], first: h_w[53:48], nb_m1: h_w[45:40], base: RW'(h_w[26:16]),
                      n_m1: h_n_m1, half: half_next[d], tag: wr_disp};
     // the list counters: loaded by a dispatch, stepped by each list word taken
     if (dispatch) begin
@@ -220,8 +223,13 @@ module act_buffer
   // ---- write data: two stages beside S1 / S2
   logic [L*SW-1:0] wd2;
   if (NARROW) begin : g_narrow
-    // round half up at the operand's LSB, then shift and saturate symmetrically (rtl/src/operand_round.sv)
-    operand_round #(.L(L)) u_round (.clk, .x(wr_TDATA), .zero('0), .y(wd2));
+    // round half up at the operand's LSB (or to odd: the running write command's flag, which the beat
+    // in this cycle belongs to: a command launches in its predecessor's last beat cycle), then shift
+    // and saturate symmetrically (rtl/src/operand_round.sv)
+    logic run_odd;
+    always_ff @(posedge clk)
+      if (launch[0]) run_odd <= pend[0].odd;
+    operand_round #(.L(L)) u_round (.clk, .x(wr_TDATA), .zero('0), .odd(run_odd), .y(wd2));
   end else begin : g_wide
     logic [L*SW-1:0] wd1;
     always_ff @(posedge clk) begin

@@ -101,7 +101,7 @@ module linear_act
   end
   always_comb
     for (int i = 0; i < LI; i++) zero[i] = ib_last && !mask_q[i];
-  operand_round #(.L(LI)) u_round (.clk, .x(s_axis_x_tdata), .zero, .y(s_word));
+  operand_round #(.L(LI)) u_round (.clk, .x(s_axis_x_tdata), .zero, .odd(1'b0), .y(s_word));
 
   // ---- the buffer (rtl/src/act_ram.sv: block RAM with a distributed-RAM tail), entry k * n_ib + ib
   logic [AAW-1:0] wa;

@@ -4,10 +4,17 @@
 //   arithmetic shift by AF - OF), then symmetric saturation to +-(2^(OPERAND_W-1) - 1)
 //   (python_ref: formats.operand, ap_fixed<27,9,AP_RND,AP_SAT_SYM>).
 //
-// Two register stages, no enable: R (add the rounding half; `zero` makes the lane 0 instead) and S
-// (shift, saturate); y holds the operands of the x presented two edges before. The one RTL definition
-// of the conversion: the engine's input buffer (rtl/src/linear_act.sv, lanes past in_dim zeroed) and
-// the narrow activation buffers (rtl/src/act_buffer.sv) use it.
+// `odd` (every lane) rounds to odd instead: the operand's bits of x truncated, the LSB or-ed with the
+// dropped bits, then the same saturation (python_ref.kernels.act_buffer.store: a narrow buffer's
+// round-to-odd write, which a later coarser rounding does not see as a second rounding). It costs no
+// LUT level: the rounding half is left out of the add (one bit of its constant), and the sticky bit
+// is or-ed into the LSB of an unsaturated result only (the saturation decision taken on the truncated
+// value is the same: QMAX is odd, and -2^(W-1) | 1 = -QMAX).
+//
+// Two register stages, no enable: R (add the rounding half, or note the sticky bit; `zero` makes the
+// lane 0 instead) and S (shift, saturate); y holds the operands of the x presented two edges before.
+// The one RTL definition of the conversion: the engine's input buffer (rtl/src/linear_act.sv, lanes
+// past in_dim zeroed) and the narrow activation buffers (rtl/src/act_buffer.sv) use it.
 `default_nettype none
 
 module operand_round
@@ -18,6 +25,7 @@ module operand_round
     input  logic                   clk,
     input  logic [L*ACT_W-1:0]     x,
     input  logic [L-1:0]           zero,
+    input  logic                   odd,    // round to odd (else half up)
     output logic [L*OPERAND_W-1:0] y      // lane i at [i*OPERAND_W +: OPERAND_W]
 );
   localparam int AW = ACT_W;
@@ -30,13 +38,15 @@ module operand_round
   end
 
   logic [AW:0] r_sum [L];
+  logic        r_stk [L];      // round to odd: a dropped bit was set
   always_ff @(posedge clk)
     for (int i = 0; i < L; i++) begin
-      r_sum[i] <= zero[i] ? '0 : (AW + 1)'($signed(x[i*AW +: AW])) + (AW + 1)'(1 << (SH - 1));
+      r_sum[i] <= zero[i] ? '0 : (AW + 1)'($signed(x[i*AW +: AW])) + (AW + 1)'(odd ? 0 : 1 << (SH - 1));
+      r_stk[i] <= !zero[i] && odd && x[i*AW +: SH] != '0;
       begin
         logic signed [AW:0] t;
         t = $signed(r_sum[i]) >>> SH;
-        y[i*OW +: OW] <= t > QMAX ? OW'(QMAX) : t < -QMAX ? OW'(-QMAX) : OW'(t);
+        y[i*OW +: OW] <= t > QMAX ? OW'(QMAX) : t < -QMAX ? OW'(-QMAX) : OW'(t) | OW'(r_stk[i]);
       end
     end
 endmodule
