@@ -595,8 +595,11 @@ def activation_buffer_phases(cfg: Config) -> dict[str, list[ActBuffer]]:
     """The activation buffers between calls that each phase of a layer holds at once, T rows each: what
     this frame's call order needs on chip beside the units (the engine's own input buffer, attention's
     Q / K / V and score stores are in theirs). The residual x (act: LayerNorm's input and the
-    accumulate modes' acc_) lives through the frame. LN1(x) streams into qkv's input buffer, qkv into
-    attention's store, attention into proj's input buffer: nothing else between them. The dense fc1's
+    accumulate modes' acc_) lives through the frame. LN1(x) streams into qkv's input buffer; qkv waits
+    in the hidden rows' memory for attention (on the shared array attention cannot take its input while
+    the qkv call owns the array: rtl/src/attention_block.sv; Q rounded half up, K and V to odd, which
+    attention's conversion cannot tell from the values themselves), and attention's output waits there
+    for proj (operands: what only feeds the engine's x_). The dense fc1's
     output waits for fc2, which takes its rows only after fc1's last output block (the outputs leave
     block-major, and the engine's input buffer holds fc1's input until then). A MoE layer holds LN2(x)
     (each expert gathers its rows from it), the gate's logits (act: the softmax's input) and an
@@ -608,7 +611,8 @@ def activation_buffer_phases(cfg: Config) -> dict[str, list[ActBuffer]]:
     def buf(name, n, bits, lanes, home):
         return ActBuffer(name, n, bits, lanes, m.tokens, home)
     x = buf("x (residual)", m.dim, act, hw.linear_out, "x_")
-    phases = {"attention block": [x],
+    phases = {"attention block": [x, buf("qkv (Q | K | V)", 3 * m.dim, opd, hw.linear_in, "h_"),
+                                  buf("attention output", m.dim, opd, hw.linear_in, "h_")],
               "dense MLP": [x, buf("fc1 output (hidden)", m.mlp_hidden, opd, hw.linear_in, "h_")]}
     if any(m.is_moe_layer(L) for L in range(m.layers)):
         phases["MoE"] = [x, buf("LN2(x)", m.dim, opd, hw.linear_in, "h_"), buf("gate logits", m.experts, act, m.experts, "g_"),
@@ -673,12 +677,13 @@ def buffer_fences(frame: "Frame") -> list[str]:
     """The calls of the frame whose input a call right before wrote into an activation buffer, so that
     act_buffer's fence lies between the two (the composition does not count it): each LayerNorm (x,
     written by the accumulate call before it: the patch embedding, proj, fc2 or the last expert's fc2),
-    the dense fc2 (the hidden rows, fc1's output), the gate's softmax (the logits) and each expert's
-    fc2 (its fc1's hidden rows). Every other call streams its input from the unit before it (qkv,
-    attention, proj's x_, the gate) or reads what was written calls before (an expert's fc1: LN2(x))."""
+    attention (qkv), proj (attention's output), the dense fc2 (the hidden rows, fc1's output), the
+    gate's softmax (the logits) and each expert's fc2 (its fc1's hidden rows). Every other call streams
+    its input from the unit before it (qkv, the gate) or reads what was written calls before (an
+    expert's fc1: LN2(x))."""
     out = []
     for prev, c in zip(frame.calls, frame.calls[1:]):
-        reads_prev = (c.unit == "layernorm" or c.unit == "softmax"
+        reads_prev = (c.unit in ("layernorm", "softmax", "attention") or prev.unit == "attention"
                       or (c.unit == "linear" and "fc2" in c.name and prev.unit == "linear" and "fc1" in prev.name))
         if reads_prev:
             out.append(c.name)

@@ -116,6 +116,17 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                              "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                              "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                              "ln_param_zip.sv", "mlp_block.sv"), "cosim.test_mlp_block"),
+            # an attention block: LN1 from x, qkv into h, attention from h into h, proj from h onto x (one array)
+            RtlUnit("attention_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
+                                                   "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
+                                                   "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv",
+                                                   "linear_out.sv", "linear_core.sv", "attn_pkg.sv", "attn_ram.sv",
+                                                   "attn_phase.sv", "attn_qkv_store.sv", "attn_loader.sv", "attn_issue.sv",
+                                                   "attn_score.sv", "exp_core.sv", "attn_exp.sv", "attn_norm_lane.sv",
+                                                   "attn_norm.sv", "attn_out.sv", "attention_core.sv", "linear_attention.sv",
+                                                   "act_buffer_seq.sv", "act_buffer.sv", "ln_param_zip.sv",
+                                                   "axis_lane_split.sv", "axis_lane_join.sv", "attention_block.sv"),
+                    "cosim.test_attention_block"),
             # a MoE block: LN2 from x into h and the gate, the logits into the router, the experts from h onto x
             RtlUnit("moe_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
                                              "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",

@@ -348,8 +348,9 @@ def report(cfg, args) -> tuple[str, list]:
               f"(`activation_layout`): {phase_text}. Their fences (a read commanded after writes starts "
               f"{fs.ACT_BUFFER_FENCE} cycles after the last write beat, cosim/test_act_buffer.py) lie between "
               f"{len(fences)} pairs of calls of the {kind} {head.routing.name} frame (`buffer_fences`: each "
-              f"LayerNorm after the accumulate before it, the dense fc2 after fc1, the router after the gate, an "
-              f"expert's fc2 after its fc1), which the composition does not count: at most "
+              f"LayerNorm after the accumulate before it, attention after qkv and proj after attention, the dense "
+              f"fc2 after fc1, the router after the gate, an expert's fc2 after its fc1), which the composition does "
+              f"not count: at most "
               f"{fmt(len(fences) * fs.ACT_BUFFER_FENCE)} cycles, {len(fences) * fs.ACT_BUFFER_FENCE / head.cycles:.2%} of the frame "
               f"({(head.cycles + len(fences) * fs.ACT_BUFFER_FENCE) / head.roofline:.3f}x the roofline with them)."]
     lines += ["", "The linear engine and attention share one MAC array (`rtl/src/linear_attention.sv`): the "

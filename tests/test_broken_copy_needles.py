@@ -41,6 +41,7 @@ TABLES = [
     ("test_cosim_axis_fifo", "AXIS_FIFO_BROKEN", _fixed("axis_fifo.sv")),
     ("test_cosim_act_buffer", "ACT_BUFFER_BROKEN", _named),
     ("test_cosim_moe_block", "MOE_BLOCK_BROKEN", _named),
+    ("test_cosim_attention_block", "ATTENTION_BLOCK_BROKEN", _named),
     ("test_cosim_residual_linear", "RESIDUAL_BROKEN", _named),
 ]
 

@@ -424,21 +424,22 @@ def test_activation_buffers_as_built(edge, tiny):
 
 def test_buffer_fences_by_hand(tiny):
     """Where act_buffer's fence lies in tiny's frame (2 layers, the second MoE, every expert active):
-    each LayerNorm, the dense fc2, the router and each expert's fc2; not qkv, attention, proj, fc1,
-    the gate or an expert's fc1."""
+    each LayerNorm, attention (qkv in the hidden rows), proj (attention's output there), the dense
+    fc2, the router and each expert's fc2; not qkv, fc1, the gate or an expert's fc1."""
     f = fs.compose(tiny, fs.uniform_routing(tiny), 14.4)
-    assert fs.buffer_fences(f) == ["layer 0 LN1", "layer 0 LN2", "layer 0 fc2 (acc onto x)", "layer 1 LN1", "layer 1 LN2",
-                                   "layer 1 gate softmax + top-k"] + [f"layer 1 expert {x} fc2 (scaled scatter-acc)"
+    attn = (lambda n: [f"layer {n} attention", f"layer {n} proj (acc onto x)"])
+    assert fs.buffer_fences(f) == ["layer 0 LN1"] + attn(0) + ["layer 0 LN2", "layer 0 fc2 (acc onto x)", "layer 1 LN1"] \
+        + attn(1) + ["layer 1 LN2", "layer 1 gate softmax + top-k"] + [f"layer 1 expert {x} fc2 (scaled scatter-acc)"
                                                                       for x in range(4)]
 
 
 def test_activation_layout_rejects_what_does_not_fit(edge, monkeypatch):
-    """A hidden rows' memory narrower than fc1's output (as if act_buffers.sv derived it from the expert
-    width alone) or with other lanes: activation_layout names the buffer and the memory."""
+    """A hidden rows' memory narrower than qkv (as if act_buffers.sv derived it from the expert width
+    alone) or with other lanes: activation_layout names the buffer and the memory."""
     from python_ref.kernels import act_buffer as ab
     narrow = ab.BufferShape(32, 384, 129, narrow=True)
     monkeypatch.setattr(ab.BufferShape, "hidden", classmethod(lambda cls, cfg: narrow))
-    with pytest.raises(fs.PerfError, match=r"'fc1 output \(hidden\)' \(dense MLP\): beats 0..23 past the 12 of a row of h_"):
+    with pytest.raises(fs.PerfError, match=r"'qkv \(Q \| K \| V\)' \(attention block\): beats 0..17 past the 12 of a row of h_"):
         fs.activation_layout(edge)
     monkeypatch.setattr(ab.BufferShape, "hidden", classmethod(lambda cls, cfg: ab.BufferShape(16, 768, 129, narrow=True)))
     with pytest.raises(fs.PerfError, match="32 lanes of 27 bits, 129 rows; its memory h_ holds 16 x 27"):
@@ -456,6 +457,8 @@ def test_perf_report_sums_the_activation_buffers(tmp_path, tiny):
     assert len(rows) == len(total) == 1 and rows[0].rstrip().endswith("| Yosys |")
     assert f"; {fs.activation_bram36(tiny):g} BRAM36 by `cosim.frame_schedule.activation_memories`, Yosys' count" in res.stdout
     assert "MoE: x (residual) in x_, LN2(x) in h_ beats 0-7, gate logits in g_, expert hidden in h_ beats 8-23" in res.stdout
+    assert "attention block: x (residual) in x_, qkv (Q | K | V) in h_ beats 0-23, attention output in h_ beats 24-31" \
+        in res.stdout
     units = sum(b for *_r, b, _s in fs.resources(tiny, (REPO_ROOT / "docs" / "RESULTS.md").read_text())[0] if b)
     assert total[0].split("|")[-3].strip().startswith(f"**{units:g}**")
 

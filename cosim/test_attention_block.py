@@ -1,0 +1,202 @@
+"""cocotb testbench of rtl/src/attention_block.sv: an attention block of the frame,
+x <- x + proj(attention(qkv(LN1(x)))), with x and the hidden rows (qkv, then attention's output) in their
+act_buffers, LayerNorm, and the linear engine and attention on one MAC array between them.
+
+The host part (the frame's controller): load the layer's {beta, gamma} and x (route 0); qkv (route 1:
+x's rows through LayerNorm into the engine, qkv written block-major into the hidden buffer, Q's blocks
+rounded half up and K's and V's to odd: python_ref.kernels.act_buffer's odd store, which attention's
+K / V conversion cannot tell from the value itself); attention (route 2, the array handed over to
+attention: the hidden buffer read back in the phases' order, one read command a segment, attention's
+output written after qkv); proj (route 3, the array back to the engine: the attention output into x_,
+x block-major into acc_, y_ back onto x); then read x out (route 0) and compare every value with
+python_ref's network step: compute_linear(attention(compute_linear(layernorm_raw(x), W_qkv, b_qkv)).out,
+W_p, b_p, out=x), attn_bias biases (python_ref/model/fixed_model.py). Round 0 draws realistic weights,
+round 1 full-range ones (qkv then saturates in attention's formats). Recorded: the linear calls' cycles
+against cosim.linear_schedule (BufferHost.call_record; exact where LayerNorm's lanes are the engine's, a
+beat every L / LNL cycles otherwise: tiny's qkv), attention's against cosim.attention_schedule.predict
+(its input waits in the buffer when the layer starts).
+
+Run parameters: corrupt, one wrong expected value (the comparison must report exactly one mismatch);
+kv_rounded=1, K and V written rounded half up like Q (the double rounding the odd store avoids: the
+comparison must fail on realistic data).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+import cocotb
+from cocotb.triggers import FallingEdge, RisingEdge
+from cocotbext.axi import AxiStreamFrame
+
+from cosim.attention_schedule import Geometry, input_segments, predict
+from cosim.buffer_host import BufferHost
+from cosim.tb import ResultWriter, RunParams
+from cosim.test_linear import LinearTB, prepare_call
+from cosim.vectors import layernorm_params, rand_raw
+from python_ref.kernels.act_buffer import Access, BufferShape, command_words, odd_store_is_exact
+from python_ref.kernels.attention import attention, kv_format, q_format
+from python_ref.kernels.layernorm import layernorm_raw
+
+TEST_TIMEOUT_MS = 1500
+ROUNDS = 2
+CALL_ARGS = ("in_dim", "out_dim", "rows", "w_kind", "b_kind", "use_gelu", "mode")
+ROUTE = {"host": 0, "qkv": 1, "attention": 2, "proj": 3}
+
+
+class AttentionBlockTB(BufferHost):
+    """BufferHost on the x buffer, the hidden buffer's command port, the engine's and attention's
+    controls, what prepare_call reads."""
+
+    def __init__(self, dut):
+        cfg = RunParams.from_env().cfg()
+        self.l, self.lnl = int(dut.L.value), int(dut.LNL.value)
+        rows = int(dut.ROWS.value)
+        super().__init__(dut, BufferShape(self.l, cfg.model.dim, rows))
+        self.nd = self.shape.nb
+        self.hshape = BufferShape(self.l, int(dut.HIDDEN.value), rows, narrow=True)
+        op = cfg.fmt("operand")
+        for name, f in (("K / V", kv_format(cfg)), ("Q", q_format(cfg))):
+            why = odd_store_is_exact(op, f)
+            if why and not (name == "Q" and f.frac == op.frac and f.int_bits <= op.int_bits):
+                raise ValueError(f"config {cfg.name!r}: {name} cannot wait in the narrow hidden buffer exactly: {why}")
+        self.q_odd = q_format(cfg).frac != op.frac        # Q rounded half up when it has the operand's fraction bits
+        self.kv_odd = not self.params.int("kv_rounded", 0)
+        w_bits = cfg.hardware.w_bits       # the block's engine at the config's own tile: its w_ word
+        self.eng = SimpleNamespace(cfg=cfg, act=self.act, li=self.l, lo=self.l, max_in=cfg.model.dim, max_rows=rows,
+                                   w_bits=w_bits, w_rows=cfg.hardware.weight_word_rows, corrupt=False,
+                                   e_w=w_bits // cfg.fmt("weight").width)
+        self.geom = Geometry.from_config(cfg)
+        self.res = ResultWriter(kernel="attention_block", config=cfg.name, mismatches=0, first_mismatch=None,
+                                values_checked=0, calls=[], attention=[])
+        self.hcmd = self.source("hb_cmd", 64)
+        self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("attn_bias").width)
+        self.host_wr, self.host_rd, self.gb = self.source("host_wr", self.act.width), self.sink("host_rd", self.act.width), \
+            self.source("gb", 32)
+        self.attn_start: int | None = None
+        self.attn_done: list[int] = []
+        self.watch_x(dut.lx_v)
+        dut.route.value = 0
+        dut.attn_ap_start.value = 0
+        dut.tokens.value = rows
+        for name in CALL_ARGS:
+            getattr(dut, name).value = 0
+
+    def on_edge(self):
+        d = self.dut
+        if int(d.attn_ap_start.value) and int(d.attn_ap_idle.value):
+            self.attn_start = self.cycle
+        if int(d.attn_ap_done.value):
+            self.attn_done.append(self.cycle)
+        if int(d.ap_rst_n.value) and int(d.hb_err.value):
+            raise AssertionError(f"cycle {self.cycle}: the hidden buffer's err is set")
+
+    async def send_hcmd(self, acc: Access):
+        for w in command_words(acc, self.hshape):
+            await self.hcmd.send(AxiStreamFrame([w]))
+
+    async def settle(self, what: str, budget: int):
+        """Every queued word and beat taken, both buffers and both cores idle."""
+        d = self.dut
+        for _ in range(budget):
+            await RisingEdge(d.ap_clk)
+            if (all(s.empty() for s in (self.cmd, self.hcmd, self.host_wr, self.gb, self.w, self.b))
+                    and not int(d.host_wr_TVALID.value) and int(d.xb_idle.value) and int(d.hb_idle.value)
+                    and int(d.u_la.u_lin.ap_idle.value) and int(d.u_la.u_attn.ap_idle.value)):
+                return
+        raise AssertionError(f"{what}: not idle after {budget} cycles")
+
+    async def linear_call(self, route: str, c: dict, label: str, budget: int, commands):
+        self.dut.route.value = ROUTE[route]
+        await self.take_call({k: c["args"][k] for k in CALL_ARGS})
+        await FallingEdge(self.dut.ap_clk)
+        self.dut.ap_start.value = 0
+        for send, acc in commands:
+            await send(acc)
+        await self.w.send(AxiStreamFrame(c["w_lanes"]))
+        await self.b.send(AxiStreamFrame(c["b_lanes"]))
+        await self.settle(label, budget)
+        rec = self.call_record(label, c, self.eng)
+        rec["exact_model"] = route != "qkv" or self.lnl == self.l
+        self.res.append("calls", rec)
+
+    async def attention_layer(self, label: str, T: int, budget: int):
+        """The array handed to attention, the phases' reads and the output's write commanded, and the
+        layer started once its first input beat waits in the buffer."""
+        d, H, dh, L = self.dut, self.cfg.model.heads, self.cfg.model.head_dim, self.l
+        allr = tuple(range(T))
+        d.route.value = ROUTE["attention"]
+        for _ in range(budget):
+            await RisingEdge(d.ap_clk)
+            if int(d.sel.value):
+                break
+        else:
+            raise AssertionError(f"{label}: the array did not pass to attention")
+        for m, h in input_segments(H):
+            await self.send_hcmd(Access(True, allr, first=("QKV".index(m) * H + h) * dh // L, n_beats=dh // L))
+        await self.send_hcmd(Access(False, allr, first=3 * self.nd, n_beats=self.nd))
+        while not int(d.hr_v.value):
+            await RisingEdge(d.ap_clk)
+        await FallingEdge(d.ap_clk)
+        d.tokens.value = T
+        d.attn_ap_start.value = 1
+        self.attn_start = None
+        while self.attn_start is None:
+            await RisingEdge(d.ap_clk)
+        await FallingEdge(d.ap_clk)
+        d.attn_ap_start.value = 0
+        n_done = len(self.attn_done)
+        await self.settle(label, budget)
+        if len(self.attn_done) != n_done + 1:
+            raise AssertionError(f"{label}: {len(self.attn_done) - n_done} ap_done pulses of attention")
+        self.res.append("attention", {"call": label, "T": T, "cycles": self.attn_done[-1] - self.attn_start,
+                                      "predicted_cycles": predict(self.geom, T).cycles})
+
+
+async def attention_round(tb: AttentionBlockTB, rng, label: str, full: bool, corrupt: bool):
+    dut, cfg, act, m = tb.dut, tb.cfg, tb.act, tb.cfg.model
+    T, D, L, nd = tb.shape.rows, m.dim, tb.l, tb.nd
+    allr = tuple(range(T))
+    s = (lambda v: None if full else v)
+    x = rand_raw(act, (T, D), rng, 2.0)
+    g, b = layernorm_params(cfg, int(rng.integers(1 << 30)))
+    w_qkv = rand_raw(cfg.fmt("weight"), (3 * D, D), rng, s(1.5 / np.sqrt(D)))
+    w_p = rand_raw(cfg.fmt("weight"), (D, D), rng, s(1 / np.sqrt(D)))
+    ab = cfg.fmt("attn_bias")
+    cq = prepare_call(tb.eng, "qkv", layernorm_raw(x, g, b, cfg), w_qkv, rand_raw(ab, 3 * D, rng, s(0.1)), "weight",
+                      "attn_bias", rng)
+    a_out = attention(cq["want"], cfg).out
+    cp = prepare_call(tb.eng, "proj", a_out, w_p, rand_raw(ab, D, rng, s(0.1)), "weight", "attn_bias", rng, out0=x)
+    budget = 60 * (T * 4 * D * D // (L * L)) + 40 * T * T * D // L + 20000
+
+    # load: the layer's {beta, gamma} (in LayerNorm's lanes) and x
+    dut.route.value = ROUTE["host"]
+    await tb.gb.send(LinearTB.lanes(((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF), 32))
+    await tb.load_rows(x, drain=(tb.gb,))
+
+    # qkv: LN1(x) into the engine, qkv into the hidden buffer (Q half up, K and V to odd)
+    await tb.linear_call("qkv", cq, f"{label}_qkv", budget, [
+        (tb.send_cmd, Access(True, allr)),
+        (tb.send_hcmd, Access(False, allr, block_major=True, n_beats=nd, odd=tb.q_odd)),
+        (tb.send_hcmd, Access(False, allr, block_major=True, first=nd, n_beats=2 * nd, odd=tb.kv_odd))])
+    # attention on the array, from the hidden buffer into it
+    await tb.attention_layer(f"{label}_attention", T, budget)
+    # proj: attention's output into the engine, acc_ from x, y_ back onto x
+    await tb.linear_call("proj", cp, f"{label}_proj", budget, [
+        (tb.send_hcmd, Access(True, allr, first=3 * nd, n_beats=nd)),
+        (tb.send_cmd, Access(True, allr, block_major=True)),
+        (tb.send_cmd, Access(False, allr, block_major=True))])
+
+    dut.route.value = ROUTE["host"]
+    tb.compare_x(await tb.read_rows(), cp["want"], label, corrupt)
+
+
+@cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
+async def test_attention_block(dut):
+    tb = AttentionBlockTB(dut)
+    await tb.reset()
+    rng = np.random.default_rng(tb.params.seed)
+    for rnd in range(ROUNDS):
+        await attention_round(tb, rng, f"round{rnd}", bool(rnd % 2), tb.params.corrupt and rnd == ROUNDS - 1)
+    assert tb.res.data["mismatches"] == 0, tb.res.data["first_mismatch"]
