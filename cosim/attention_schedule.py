@@ -40,24 +40,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from python_ref.config import Config
-from python_ref.kernels.attention import single_pass
+# the unit's phase order and input order are part of its interface: python_ref.kernels.attention's
+from python_ref.kernels.attention import input_segments, phase_order, single_pass
 
 ISSUER_STAGES = 4      # attn_issue: decision -> d0 -> d1 -> d2 -> in_* (sampled by the array at D + 4)
-
-
-def phase_order(heads: int) -> list[tuple[str, int]]:
-    """The array phases of one layer (rtl/src/attn_phase.sv): QK0 QK1 AV0 QK2 AV1 ... AV(H-1)."""
-    out = [("QK", 0)]
-    for h in range(1, heads):
-        out += [("QK", h), ("AV", h - 1)]
-    out.append(("AV", heads - 1))
-    return out
-
-
-def input_segments(heads: int) -> list[tuple[str, int]]:
-    """The x_ stream's segments (rtl/src/attn_qkv_store.sv, attn_pkg::seg_sel / seg_head): per phase
-    of :func:`phase_order`, a QK phase's Q then K of its head, an AV phase's V: Q0 K0 Q1 K1 V0 ...."""
-    return [(m, h) for ph, h in phase_order(heads) for m in (("Q", "K") if ph == "QK" else ("V",))]
 
 
 def stream_qkv(qkv, heads: int):

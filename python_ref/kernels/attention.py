@@ -379,5 +379,22 @@ def attention_float(qkv: np.ndarray, cfg: Config) -> np.ndarray:
     return act.to_float(attention_raw(act.from_float(np.asarray(qkv, dtype=np.float64)), cfg))
 
 
+def phase_order(heads: int) -> list[tuple[str, int]]:
+    """The array phases of one layer (rtl/src/attn_phase.sv): QK0 QK1 AV0 QK2 AV1 ... AV(H-1)."""
+    out = [("QK", 0)]
+    for h in range(1, heads):
+        out += [("QK", h), ("AV", h - 1)]
+    out.append(("AV", heads - 1))
+    return out
+
+
+def input_segments(heads: int) -> list[tuple[str, int]]:
+    """The RTL unit's x_ stream, segment by segment (rtl/src/attn_qkv_store.sv, attn_pkg::seg_sel /
+    seg_head): per phase of :func:`phase_order`, a QK phase's Q then K of its head, an AV phase's V:
+    Q0 K0 Q1 K1 V0 .... Each segment is a head's d columns of Q, K or V, token after token."""
+    return [(m, h) for ph, h in phase_order(heads) for m in (("Q", "K") if ph == "QK" else ("V",))]
+
+
 __all__ = ["AttentionError", "AttentionResult", "MAX_TOKENS", "SPLIT_LO_BITS", "attention", "attention_float",
+           "input_segments", "phase_order",
            "attention_raw", "check_qkv", "head_shift", "kv_format"]

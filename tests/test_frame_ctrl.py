@@ -1,0 +1,101 @@
+"""python_ref.kernels.frame_ctrl: the frame as the controller issues it on the three activation buffers
+(every buffer command, every call) equals python_ref's fixed-point network (FixedM3ViT) bit for bit, so
+the buffers' layout, the narrow operand storage, qkv's round-to-odd wait, the gathers and scatters and
+the experts' accumulation onto x lose nothing; and the issued program has the structure the RTL blocks
+run (rtl/src/attention_block.sv, mlp_block.sv, moe_block.sv)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from python_ref.config import load_config
+from python_ref.kernels.act_buffer import Access
+from python_ref.kernels.frame_ctrl import FrameCtrl, FrameCtrlError, run_frame
+from python_ref.model import load_image, seeded_weights
+from python_ref.model.fixed_model import FixedM3ViT, quantize_weights
+
+TINY = load_config("tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny_fw():
+    return quantize_weights(TINY, seeded_weights(TINY, 0))
+
+
+@pytest.mark.parametrize("task", [0, 1])
+@pytest.mark.parametrize("image", ["chelsea", "coffee"])
+def test_frame_on_the_buffers_is_the_network(tiny_fw, image, task):
+    px = load_image(TINY, image).raw
+    got, issued = run_frame(TINY, tiny_fw, px, task)
+    want = FixedM3ViT(TINY, tiny_fw)(px, task).out
+    assert np.array_equal(got, want)
+    calls = issued.calls()
+    m = TINY.model
+    assert calls[0] == ("linear", "patch embedding")
+    assert sum(u == "attention" for u, _n in calls) == m.layers
+    assert sum(u == "moe_router" for u, _n in calls) == sum(m.is_moe_layer(L) for L in range(m.layers))
+    # qkv waits in the hidden rows: Q rounded half up, K | V to odd, every layer
+    odd = [a for a in issued.commands("h_") if a.odd]
+    assert len(odd) == m.layers and all(a.first == m.dim // TINY.hardware.linear_in and not a.read for a in odd)
+
+
+def test_random_pixels_full_range(tiny_fw):
+    """Pixels over their whole range, both tasks: still the network's x."""
+    g = np.random.default_rng(3)
+    m = TINY.model
+    px = g.integers(0, 1 << TINY.fmt("pixel").width, (m.channels, m.height, m.width))
+    for task in (0, 1):
+        got, _ = run_frame(TINY, tiny_fw, px, task)
+        assert np.array_equal(got, FixedM3ViT(TINY, tiny_fw)(px, task).out)
+
+
+def test_kv_rounded_half_up_would_differ(tiny_fw, monkeypatch):
+    """What the odd store prevents: with K and V written rounded half up, some frame differs."""
+    orig = FrameCtrl.write
+
+    def rnd_write(self, port, acc, beats):
+        if acc.odd:
+            acc = Access(acc.read, acc.rows, acc.block_major, acc.listed, acc.n_beats, acc.first, False)
+        return orig(self, port, acc, beats)
+    monkeypatch.setattr(FrameCtrl, "write", rnd_write)
+    g = np.random.default_rng(4)
+    m = TINY.model
+    differs = False
+    for _ in range(4):
+        px = g.integers(0, 1 << TINY.fmt("pixel").width, (m.channels, m.height, m.width))
+        got, _ = run_frame(TINY, tiny_fw, px, 0)
+        differs |= not np.array_equal(got, FixedM3ViT(TINY, tiny_fw)(px, 0).out)
+    assert differs
+
+
+def test_bad_input_is_named(tiny_fw):
+    m = TINY.model
+    with pytest.raises(FrameCtrlError, match=r"pixels: expected shape \(C, H, W\)"):
+        run_frame(TINY, tiny_fw, np.zeros((1, 2, 3), dtype=np.int64))
+    with pytest.raises(FrameCtrlError, match="task 5: the config has 2 tasks"):
+        run_frame(TINY, tiny_fw, np.zeros((m.channels, m.height, m.width), dtype=np.int64), 5)
+    from dataclasses import replace
+    sat = replace(TINY, formats={**TINY.formats, "act": replace(TINY.fmt("act"), overflow="SAT")})
+    with pytest.raises(FrameCtrlError, match="formats.act must wrap"):
+        FrameCtrl(sat)
+
+
+def test_edge_moe_seeded():
+    """edge_moe's shapes (32-lane tile, 16 experts, 12 layers) with seeded weights, both tasks."""
+    cfg = load_config("edge_moe")
+    fw = quantize_weights(cfg, seeded_weights(cfg, 0))
+    px = load_image(cfg, "chelsea").raw
+    for task in (0, 1):
+        got, issued = run_frame(cfg, fw, px, task)
+        assert np.array_equal(got, FixedM3ViT(cfg, fw)(px, task).out)
+    assert len(issued.commands("h_")) > len(issued.commands("x_")) > 0
+
+
+def test_edge_moe_published(published_dir):
+    """The published weights (seeded stand-in expert matrices) on a photograph, task 0."""
+    from python_ref.model.real_data import published_weights
+    cfg = load_config("edge_moe")
+    fw = quantize_weights(cfg, published_weights())
+    px = load_image(cfg, "coffee").raw
+    got, _ = run_frame(cfg, fw, px, 0)
+    assert np.array_equal(got, FixedM3ViT(cfg, fw)(px, 0).out)
