@@ -115,7 +115,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                              "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
                                              "act_ram.sv", "operand_round.sv", "linear_act.sv", "linear_issue.sv", "linear_out.sv",
                                              "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
-                                             "ln_param_zip.sv", "mlp_block.sv"), "cosim.test_mlp_block"),
+                                             "ln_param_zip.sv", "route_onehot.sv", "mlp_block.sv"), "cosim.test_mlp_block"),
             # an attention block: LN1 from x, qkv into h, attention from h into h, proj from h onto x (one array)
             RtlUnit("attention_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
                                                    "axis_fifo.sv", "gelu.sv", "mac_array.sv", "linear_loader.sv",
@@ -125,7 +125,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                                    "attn_score.sv", "exp_core.sv", "attn_exp.sv", "attn_norm_lane.sv",
                                                    "attn_norm.sv", "attn_out.sv", "attention_core.sv", "linear_attention.sv",
                                                    "act_buffer_seq.sv", "act_buffer.sv", "ln_param_zip.sv",
-                                                   "axis_lane_split.sv", "axis_lane_join.sv", "attention_block.sv"),
+                                                   "axis_lane_split.sv", "axis_lane_join.sv", "route_onehot.sv", "attention_block.sv"),
                     "cosim.test_attention_block"),
             # a MoE block: LN2 from x into h and the gate, the logits into the router, the experts from h onto x
             RtlUnit("moe_block", _PIPE_MIRROR + ("reciprocal.sv", "layernorm_stats.sv", "layernorm.sv",
@@ -134,7 +134,7 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
                                              "linear_core.sv", "linear.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                              "ln_param_zip.sv", "exp_core.sv", "credit_join.sv", "reduce_tree.sv",
                                              "softmax_stats.sv", "softmax_prob.sv", "softmax.sv", "moe_topk.sv", "moe_router.sv",
-                                             "axis_lane_split.sv", "moe_block.sv"), "cosim.test_moe_block"),
+                                             "axis_lane_split.sv", "route_onehot.sv", "moe_block.sv"), "cosim.test_moe_block"),
             # the frame's buffers at the config's shapes (the residual x, the hidden rows, the gate logits)
             RtlUnit("act_buffers", ("axis_skid.sv", "axis_fifo.sv", "act_ram.sv", "operand_round.sv", "act_buffer_seq.sv", "act_buffer.sv",
                                     "act_buffers.sv"), "cosim.test_act_buffers"),

@@ -23,6 +23,18 @@ def test_attention_block_tiny():
     assert [a["cycles"] for a in r["attention"]] == [a["predicted_cycles"] for a in r["attention"]]
 
 
+
+@pytest.mark.slow
+def test_attention_block_edge_moe():
+    """edge_moe's shapes (the 32 x 32 array, LayerNorm's 32 lanes = L: no converter, T = 129): bit-exact,
+    and every call on its model, qkv included (LayerNorm's rows reach the engine a beat a cycle)."""
+    r = run_unit("attention_block", "edge_moe", run_name="edge")
+    assert r["mismatches"] == 0, r["first_mismatch"]
+    assert r["values_checked"] == 2 * 129 * 192
+    assert all(c["exact_model"] for c in r["calls"]) and len(r["calls"]) == 4
+    assert [c["cycles"] for c in r["calls"]] == [c["predicted_cycles"] for c in r["calls"]]
+    assert [a["cycles"] for a in r["attention"]] == [a["predicted_cycles"] for a in r["attention"]]
+
 def test_attention_block_comparison_can_fail():
     with pytest.raises(CosimError, match="failed") as exc:
         run_unit("attention_block", "tiny", run_name="corrupt", corrupt=True)

@@ -19,6 +19,15 @@ def test_mlp_block_tiny():
     assert [c["cycles"] for c in r["calls"]] == [c["predicted_cycles"] for c in r["calls"]]
 
 
+
+@pytest.mark.slow
+def test_mlp_block_edge_moe():
+    """edge_moe's shapes (the 32 x 32 engine, hidden 768, T = 129): x bit-exact, every call on its model."""
+    r = run_unit("mlp_block", "edge_moe", run_name="edge")
+    assert r["mismatches"] == 0, r["first_mismatch"]
+    assert r["values_checked"] == 2 * 129 * 192
+    assert [c["cycles"] for c in r["calls"]] == [c["predicted_cycles"] for c in r["calls"]]
+
 def test_mlp_block_comparison_can_fail():
     with pytest.raises(CosimError, match="failed") as exc:
         run_unit("mlp_block", "tiny", run_name="corrupt", corrupt=True)

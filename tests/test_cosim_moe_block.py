@@ -26,6 +26,17 @@ def test_moe_block_tiny():
     assert r["descriptor_words"] == sum(2 + 2 * len(a) + 2 * 2 * 17 for a in r["active_experts"])
 
 
+
+@pytest.mark.slow
+def test_moe_block_edge_moe():
+    """edge_moe's shapes (the 32 x 32 engine, 16 experts, T = 129): the router's words, x bit-exact, every
+    call on the engine's model."""
+    r = run_unit("moe_block", "edge_moe", run_name="edge")
+    assert r["mismatches"] == 0, r["first_mismatch"]
+    assert r["values_checked"] == 2 * 129 * 192
+    assert all(r["active_experts"])
+    assert [(c["call"], c["cycles"]) for c in r["calls"]] == [(c["call"], c["predicted_cycles"]) for c in r["calls"]]
+
 def test_moe_block_comparison_can_fail():
     with pytest.raises(CosimError, match="failed") as exc:
         run_unit("moe_block", "tiny", run_name="corrupt", corrupt=True)

@@ -41,6 +41,10 @@ module act_buffer
     parameter int VALUES = FEATURE_DIM,
     parameter int ROWS = NUM_TOKENS,
     parameter bit NARROW = 1'b0,
+    // 1: wr_ passes a register slice (rtl/src/axis_skid.sv) first, for a top whose wr_ valid is a
+    // route's choice among several sources (the block tops: the choice in front of the buffer's write
+    // issue was a LUT level too many); one cycle more from a beat to its write
+    parameter bit WR_SLICE = 1'b0,
     localparam int NB = (VALUES + L - 1) / L,
     localparam int DEPTH = ROWS * NB,
     localparam int AW = DEPTH > 1 ? $clog2(DEPTH) : 1
@@ -134,7 +138,7 @@ module act_buffer
 
   logic [1:0] launch, run_v, s1_v, s2_v, s2_last;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [1:0] issue;               // the write direction's is wr_TVALID && wr_TREADY
+  logic [1:0] issue;               // the write direction's is w_valid && w_ready
   /* verilator lint_on UNUSEDSIGNAL */
   logic [AW-1:0] s2_addr [2];
   always_ff @(posedge clk) begin
@@ -207,7 +211,19 @@ module act_buffer
   logic [4:0] credit;              // free output FIFO entries not reserved by a read in flight
   logic       credit_ok;
   wire signed [3:0] fence_gap = $signed(wr_done - pend[1].tag);
-  assign wr_TREADY = run_v[0];
+  // the write port, through the optional register slice
+  logic [L*ACT_W-1:0] w_data;
+  logic               w_valid;
+  wire                w_ready = run_v[0];
+  if (WR_SLICE) begin : g_wr_slice
+    axis_skid #(.WIDTH(L * ACT_W)) u_wr (
+        .clk, .rst_n, .s_axis_tdata(wr_TDATA), .s_axis_tvalid(wr_TVALID), .s_axis_tready(wr_TREADY),
+        .m_axis_tdata(w_data), .m_axis_tvalid(w_valid), .m_axis_tready(w_ready));
+  end else begin : g_wr_direct
+    assign w_data    = wr_TDATA;
+    assign w_valid   = wr_TVALID;
+    assign wr_TREADY = w_ready;
+  end
   for (genvar d = 0; d < 2; d++) begin : g_seq
     act_buffer_seq #(.NB(NB), .RW(RW), .AW(AW)) u_seq (
         .clk, .rst_n,
@@ -216,7 +232,7 @@ module act_buffer
         .pend_base(pend[d].base),
         .pend_n_m1(pend[d].n_m1), .pend_half(pend[d].half), .launch(launch[d]),
         .tab_we(lw_v && !lw_bad && lw_d == d), .tab_half(pend[d].half), .tab_k(lw_k), .tab_row(RW'(lw_word)),
-        .go(d == 0 ? wr_TVALID : credit_ok), .run_v(run_v[d]), .issue(issue[d]), .s1_v(s1_v[d]),
+        .go(d == 0 ? w_valid : credit_ok), .run_v(run_v[d]), .issue(issue[d]), .s1_v(s1_v[d]),
         .s2_v(s2_v[d]), .s2_last(s2_last[d]), .s2_addr(s2_addr[d]));
   end
 
@@ -229,11 +245,11 @@ module act_buffer
     logic run_odd;
     always_ff @(posedge clk)
       if (launch[0]) run_odd <= pend[0].odd;
-    operand_round #(.L(L)) u_round (.clk, .x(wr_TDATA), .zero('0), .odd(run_odd), .y(wd2));
+    operand_round #(.L(L)) u_round (.clk, .x(w_data), .zero('0), .odd(run_odd), .y(wd2));
   end else begin : g_wide
     logic [L*SW-1:0] wd1;
     always_ff @(posedge clk) begin
-      wd1 <= wr_TDATA;
+      wd1 <= w_data;
       wd2 <= wd1;
     end
   end

@@ -104,38 +104,25 @@ module attention_block
     $error("attention_block: the square tile L (%0d) must divide D and the head dim, LayerNorm's lanes (%0d) L", L, LNL);
   end
 
-  // the route decoded into flip-flops (as in rtl/src/moe_block.sv: a port's decode in front of every
-  // mux is a long path; the route changes only while the units are idle)
+  // the route in one-hot flip-flops (rtl/src/route_onehot.sv)
   logic host, qkv, attn, proj;
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      {host, qkv, attn, proj} <= 4'b1000;
-    end else begin
-      {host, qkv, attn, proj} <= {route == 2'd0, route == 2'd1, route == 2'd2, route == 2'd3};
-    end
-  end
+  route_onehot #(.N(4)) u_route (.clk(ap_clk), .rst_n(ap_rst_n), .route, .onehot({proj, attn, qkv, host}));
 
-  // ---- the buffers, each wr_ behind a register slice
-  logic [L*ACT_W-1:0] xw_d, xw_q, hw_d, hw_q, xr_d, hr_d;
-  logic               xw_v, xw_r, xw_qv, xw_qr, hw_v, hw_r, hw_qv, hw_qr;
+  // ---- the buffers, each wr_ behind its register slice (WR_SLICE)
+  logic [L*ACT_W-1:0] xw_d, hw_d, xr_d, hr_d;
+  logic               xw_v, xw_r, hw_v, hw_r;
   logic               xr_v, xr_r, xr_l, hr_v, hr_r, hr_l;
   logic [L*ACT_W-1:0] lx_d, ly_d, ay_d;         // the engine's x_ and y_, attention's y_
   logic               lx_v, lx_r, acc_r, ly_v, ly_r, ly_l, ax_r, ay_v, ay_r, ay_l;
-  axis_skid #(.WIDTH(L * ACT_W)) u_xw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(xw_d), .s_axis_tvalid(xw_v), .s_axis_tready(xw_r),
-      .m_axis_tdata(xw_q), .m_axis_tvalid(xw_qv), .m_axis_tready(xw_qr));
-  axis_skid #(.WIDTH(L * ACT_W)) u_hw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(hw_d), .s_axis_tvalid(hw_v), .s_axis_tready(hw_r),
-      .m_axis_tdata(hw_q), .m_axis_tvalid(hw_qv), .m_axis_tready(hw_qr));
-  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0)) u_x (
+  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0), .WR_SLICE(1'b1)) u_x (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(xb_cmd_TDATA), .cmd_TVALID(xb_cmd_TVALID), .cmd_TREADY(xb_cmd_TREADY), .cmd_TLAST(xb_cmd_TLAST),
-      .wr_TDATA(xw_q), .wr_TVALID(xw_qv), .wr_TREADY(xw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(xw_d), .wr_TVALID(xw_v), .wr_TREADY(xw_r), .wr_TLAST(1'b0),
       .rd_TDATA(xr_d), .rd_TVALID(xr_v), .rd_TREADY(xr_r), .rd_TLAST(xr_l), .idle(xb_idle), .err(xb_err));
-  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1)) u_h (
+  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1), .WR_SLICE(1'b1)) u_h (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(hb_cmd_TDATA), .cmd_TVALID(hb_cmd_TVALID), .cmd_TREADY(hb_cmd_TREADY), .cmd_TLAST(hb_cmd_TLAST),
-      .wr_TDATA(hw_q), .wr_TVALID(hw_qv), .wr_TREADY(hw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(hw_d), .wr_TVALID(hw_v), .wr_TREADY(hw_r), .wr_TLAST(1'b0),
       .rd_TDATA(hr_d), .rd_TVALID(hr_v), .rd_TREADY(hr_r), .rd_TLAST(hr_l), .idle(hb_idle), .err(hb_err));
 
   // ---- LayerNorm: x's rows (in LayerNorm's lanes) zipped with the layer's {beta, gamma}

@@ -5,13 +5,13 @@
 //
 // One beat width L throughout (LayerNorm's lanes = the engine's LI = LO = both buffers' lanes; on
 // edge_moe 32, the config's own; tiny's 2 lanes make a 2 x 2 engine here). `route` (change it only
-// with both buffers and the engine idle) steers the buffers' ports:
+// with both buffers and the engine idle; it takes effect a cycle later) steers the buffers' ports:
 //   0 host: x's wr_ from host_wr_, x's rd_ to host_rd_ (the previous and the next unit of the frame)
 //   1 fc1:  x's rd_ (row-major) + {beta, gamma} -> LayerNorm -> engine x_; engine y_ -> h's wr_
 //   2 fc2:  h's rd_ (row-major) -> engine x_; x's rd_ (block-major) -> engine acc_; engine y_ -> x's wr_
 // The caller issues the buffers' commands (xb_cmd_, hb_cmd_) and the engine's calls (fc1 with GELU in
-// store mode, fc2 in accumulate mode), as cosim/test_mlp_block.py does; both wr_ ports pass a register
-// slice (the route's choice in front of a buffer's write valid, as in residual_linear.sv).
+// store mode, fc2 in accumulate mode), as cosim/test_mlp_block.py does; both wr_ ports pass the
+// buffer's register slice (WR_SLICE: the route's choice in front of a buffer's write valid).
 `default_nettype none
 
 module mlp_block
@@ -74,27 +74,23 @@ module mlp_block
     $error("mlp_block: L (%0d) must divide FEATURE_DIM and the hidden width", L);
   end
   localparam int MAX_IN = HIDDEN > FEATURE_DIM ? HIDDEN : FEATURE_DIM;
-  wire host = route == 2'd0, fc1 = route == 2'd1, fc2 = route == 2'd2;
+  // the route in one-hot flip-flops (rtl/src/route_onehot.sv; route 3 is no route: every port closed)
+  logic host, fc1, fc2, none;
+  route_onehot #(.N(4)) u_route (.clk(ap_clk), .rst_n(ap_rst_n), .route, .onehot({none, fc2, fc1, host}));
 
-  // ---- the buffers, each wr_ behind a register slice
-  logic [L*ACT_W-1:0] xw_d, xw_q, hw_d, hw_q, xr_d, hr_d;
-  logic               xw_v, xw_r, xw_qv, xw_qr, hw_v, hw_r, hw_qv, hw_qr;
+  // ---- the buffers, each wr_ behind its register slice (WR_SLICE)
+  logic [L*ACT_W-1:0] xw_d, hw_d, xr_d, hr_d;
+  logic               xw_v, xw_r, hw_v, hw_r;
   logic               xr_v, xr_r, xr_l, hr_v, hr_r, hr_l;
-  axis_skid #(.WIDTH(L * ACT_W)) u_xw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(xw_d), .s_axis_tvalid(xw_v), .s_axis_tready(xw_r),
-      .m_axis_tdata(xw_q), .m_axis_tvalid(xw_qv), .m_axis_tready(xw_qr));
-  axis_skid #(.WIDTH(L * ACT_W)) u_hw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(hw_d), .s_axis_tvalid(hw_v), .s_axis_tready(hw_r),
-      .m_axis_tdata(hw_q), .m_axis_tvalid(hw_qv), .m_axis_tready(hw_qr));
-  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0)) u_x (
+  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0), .WR_SLICE(1'b1)) u_x (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(xb_cmd_TDATA), .cmd_TVALID(xb_cmd_TVALID), .cmd_TREADY(xb_cmd_TREADY), .cmd_TLAST(xb_cmd_TLAST),
-      .wr_TDATA(xw_q), .wr_TVALID(xw_qv), .wr_TREADY(xw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(xw_d), .wr_TVALID(xw_v), .wr_TREADY(xw_r), .wr_TLAST(1'b0),
       .rd_TDATA(xr_d), .rd_TVALID(xr_v), .rd_TREADY(xr_r), .rd_TLAST(xr_l), .idle(xb_idle), .err(xb_err));
-  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1)) u_h (
+  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1), .WR_SLICE(1'b1)) u_h (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(hb_cmd_TDATA), .cmd_TVALID(hb_cmd_TVALID), .cmd_TREADY(hb_cmd_TREADY), .cmd_TLAST(hb_cmd_TLAST),
-      .wr_TDATA(hw_q), .wr_TVALID(hw_qv), .wr_TREADY(hw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(hw_d), .wr_TVALID(hw_v), .wr_TREADY(hw_r), .wr_TLAST(1'b0),
       .rd_TDATA(hr_d), .rd_TVALID(hr_v), .rd_TREADY(hr_r), .rd_TLAST(hr_l), .idle(hb_idle), .err(hb_err));
 
   // ---- LayerNorm: x's rows zipped with the layer's {beta, gamma} (rtl/src/ln_param_zip.sv)
@@ -146,7 +142,7 @@ module mlp_block
   assign y_r            = fc1 ? hw_r : fc2 && xw_r;
 
   /* verilator lint_off UNUSEDSIGNAL */
-  wire unused = ^{ln_keep, ln_strb, ln_yl, y_l, s_r, hr_l, gb_TLAST, host_wr_TLAST};
+  wire unused = ^{none, ln_keep, ln_strb, ln_yl, y_l, s_r, hr_l, gb_TLAST, host_wr_TLAST};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

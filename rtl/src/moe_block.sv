@@ -110,49 +110,31 @@ module moe_block
            L, GL);
   end
   localparam int MAX_IN = EXPERT_HIDDEN_DIM > FEATURE_DIM ? EXPERT_HIDDEN_DIM : FEATURE_DIM;
-  // the route decoded into flip-flops: `route` is a port (the controller's register), and its decode in
-  // front of every mux and handshake was the worst path (3.85 ns); the route changes only while the
-  // units are idle, so its taking effect a cycle later stalls nothing (each handshake sees the new
-  // flags on both sides at once)
+  // the route in one-hot flip-flops (rtl/src/route_onehot.sv: decoded from the port it was 3.85 ns)
   logic host, gate, fc1, fc2;
-  always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      {host, gate, fc1, fc2} <= 4'b1000;
-    end else begin
-      {host, gate, fc1, fc2} <= {route == 2'd0, route == 2'd1, route == 2'd2, route == 2'd3};
-    end
-  end
+  route_onehot #(.N(4)) u_route (.clk(ap_clk), .rst_n(ap_rst_n), .route, .onehot({fc2, fc1, gate, host}));
 
-  // ---- the buffers, each wr_ behind a register slice
-  logic [L*ACT_W-1:0]  xw_d, xw_q, hw_d, hw_q, xr_d, hr_d;
-  logic [GL*ACT_W-1:0] gw_q, gr_d;
-  logic                xw_v, xw_r, xw_qv, xw_qr, hw_v, hw_r, hw_qv, hw_qr, gw_v, gw_r, gw_qv, gw_qr;
+  // ---- the buffers, each wr_ behind its register slice (WR_SLICE)
+  logic [L*ACT_W-1:0]  xw_d, hw_d, xr_d, hr_d;
+  logic [GL*ACT_W-1:0] gr_d;
+  logic                xw_v, xw_r, hw_v, hw_r, gw_v, gw_r;
   logic [L*ACT_W-1:0]  ex_d, acc_d, y_d;           // the engine's x_, acc_ and y_
   logic                ex_v, ex_r, acc_v, acc_r, y_v, y_r, y_l;
   logic                xr_v, xr_r, xr_l, hr_v, hr_r, hr_l, gr_v, gr_r, gr_l;
-  axis_skid #(.WIDTH(L * ACT_W)) u_xw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(xw_d), .s_axis_tvalid(xw_v), .s_axis_tready(xw_r),
-      .m_axis_tdata(xw_q), .m_axis_tvalid(xw_qv), .m_axis_tready(xw_qr));
-  axis_skid #(.WIDTH(L * ACT_W)) u_hw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(hw_d), .s_axis_tvalid(hw_v), .s_axis_tready(hw_r),
-      .m_axis_tdata(hw_q), .m_axis_tvalid(hw_qv), .m_axis_tready(hw_qr));
-  axis_skid #(.WIDTH(GL * ACT_W)) u_gw (
-      .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(y_d[GL*ACT_W-1:0]), .s_axis_tvalid(gw_v), .s_axis_tready(gw_r),
-      .m_axis_tdata(gw_q), .m_axis_tvalid(gw_qv), .m_axis_tready(gw_qr));
-  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0)) u_x (
+  act_buffer #(.L(L), .VALUES(FEATURE_DIM), .ROWS(ROWS), .NARROW(1'b0), .WR_SLICE(1'b1)) u_x (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(xb_cmd_TDATA), .cmd_TVALID(xb_cmd_TVALID), .cmd_TREADY(xb_cmd_TREADY), .cmd_TLAST(xb_cmd_TLAST),
-      .wr_TDATA(xw_q), .wr_TVALID(xw_qv), .wr_TREADY(xw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(xw_d), .wr_TVALID(xw_v), .wr_TREADY(xw_r), .wr_TLAST(1'b0),
       .rd_TDATA(xr_d), .rd_TVALID(xr_v), .rd_TREADY(xr_r), .rd_TLAST(xr_l), .idle(xb_idle), .err(xb_err));
-  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1)) u_h (
+  act_buffer #(.L(L), .VALUES(HIDDEN), .ROWS(ROWS), .NARROW(1'b1), .WR_SLICE(1'b1)) u_h (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(hb_cmd_TDATA), .cmd_TVALID(hb_cmd_TVALID), .cmd_TREADY(hb_cmd_TREADY), .cmd_TLAST(hb_cmd_TLAST),
-      .wr_TDATA(hw_q), .wr_TVALID(hw_qv), .wr_TREADY(hw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(hw_d), .wr_TVALID(hw_v), .wr_TREADY(hw_r), .wr_TLAST(1'b0),
       .rd_TDATA(hr_d), .rd_TVALID(hr_v), .rd_TREADY(hr_r), .rd_TLAST(hr_l), .idle(hb_idle), .err(hb_err));
-  act_buffer #(.L(GL), .VALUES(E), .ROWS(ROWS), .NARROW(1'b0)) u_g (
+  act_buffer #(.L(GL), .VALUES(E), .ROWS(ROWS), .NARROW(1'b0), .WR_SLICE(1'b1)) u_g (
       .clk(ap_clk), .rst_n(ap_rst_n),
       .cmd_TDATA(gb_cmd_TDATA), .cmd_TVALID(gb_cmd_TVALID), .cmd_TREADY(gb_cmd_TREADY), .cmd_TLAST(gb_cmd_TLAST),
-      .wr_TDATA(gw_q), .wr_TVALID(gw_qv), .wr_TREADY(gw_qr), .wr_TLAST(1'b0),
+      .wr_TDATA(y_d[GL*ACT_W-1:0]), .wr_TVALID(gw_v), .wr_TREADY(gw_r), .wr_TLAST(1'b0),
       .rd_TDATA(gr_d), .rd_TVALID(gr_v), .rd_TREADY(gr_r), .rd_TLAST(gr_l), .idle(gb_idle), .err(gb_err));
 
   // ---- LayerNorm: x's rows zipped with the layer's {beta, gamma} (rtl/src/ln_param_zip.sv)
