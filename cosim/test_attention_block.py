@@ -35,8 +35,9 @@ from cosim.buffer_host import BufferHost
 from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words, odd_store_is_exact
-from python_ref.kernels.attention import attention, kv_format, q_format
+from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.attention import attention
+from python_ref.kernels.frame_ctrl import FrameCtrl
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 1500
@@ -56,12 +57,9 @@ class AttentionBlockTB(BufferHost):
         super().__init__(dut, BufferShape(self.l, cfg.model.dim, rows))
         self.nd = self.shape.nb
         self.hshape = BufferShape(self.l, int(dut.HIDDEN.value), rows, narrow=True)
-        op = cfg.fmt("operand")
-        for name, f in (("K / V", kv_format(cfg)), ("Q", q_format(cfg))):
-            why = odd_store_is_exact(op, f)
-            if why and not (name == "Q" and f.frac == op.frac and f.int_bits <= op.int_bits):
-                raise ValueError(f"config {cfg.name!r}: {name} cannot wait in the narrow hidden buffer exactly: {why}")
-        self.q_odd = q_format(cfg).frac != op.frac        # Q rounded half up when it has the operand's fraction bits
+        # the frame controller's rule (python_ref.kernels.frame_ctrl): Q rounded half up when q's format
+        # has the operand's fraction bits, else to odd; a config where qkv cannot wait exactly is refused
+        self.q_odd = FrameCtrl(cfg).q_odd
         self.kv_odd = not self.params.int("kv_rounded", 0)
         w_bits = cfg.hardware.w_bits       # the block's engine at the config's own tile: its w_ word
         self.eng = SimpleNamespace(cfg=cfg, act=self.act, li=self.l, lo=self.l, max_in=cfg.model.dim, max_rows=rows,

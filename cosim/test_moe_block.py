@@ -33,6 +33,7 @@ from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.frame_ctrl import FrameCtrl
 from python_ref.kernels.layernorm import layernorm_raw
 from python_ref.kernels.moe import MoEWeights, decode_descriptors, descriptor_words, gate_logits, moe_raw
 
@@ -48,12 +49,7 @@ class MoeBlockTB(BufferHost):
 
     def __init__(self, dut):
         cfg = RunParams.from_env().cfg()
-        if cfg.fmt("act").overflow != "WRAP":
-            raise ValueError(f"config {cfg.name!r}: formats.act.overflow {cfg.fmt('act').overflow}: the experts "
-                             "accumulate onto x, which equals x + moe_acc only under WRAP")
-        if cfg.fmt("gate_weight") != cfg.fmt("weight"):
-            raise ValueError(f"config {cfg.name!r}: formats.gate_weight differs from formats.weight; the gate "
-                             "call runs with the engine's weight_t")
+        FrameCtrl(cfg)   # the frame controller's rules: act wraps (the experts accumulate onto x), gate_weight = weight
         self.l = int(dut.L.value)
         rows = int(dut.ROWS.value)
         super().__init__(dut, BufferShape(self.l, cfg.model.dim, rows))
