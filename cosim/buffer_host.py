@@ -1,8 +1,10 @@
 """The host side shared by the benches of the tops built on the residual buffer
-(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, cosim/test_mlp_block.py): clock and
-reset, AXI-Stream models by port prefix, the buffer's command words, loading x and reading it out
-(host_wr_ / host_rd_), the ap_ctrl_hs call handshake, a monitor of ap_ready / ap_done and of the
-buffer's err, and each call's cycles against cosim.linear_schedule. Imported inside the simulator."""
+(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, and the block tops' benches
+cosim/test_mlp_block.py, test_moe_block.py, test_attention_block.py): clock and reset, AXI-Stream
+models by port prefix, the buffers' command words, loading x and reading it out (host_wr_ / host_rd_),
+the ap_ctrl_hs call handshake, a monitor of ap_ready / ap_done and of the buffer's err, and each call's
+cycles against cosim.linear_schedule; :class:`BlockHost` adds a block top's routed engine call.
+Imported inside the simulator."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +13,7 @@ import numpy as np
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_schedule import SeqCall, Sequence
@@ -79,9 +81,24 @@ class BufferHost:
         self.dut.ap_rst_n.value = 1
         await ClockCycles(self.dut.ap_clk, 2)
 
+    async def send_to(self, port: AxiStreamSource, shape: BufferShape, acc: Access):
+        """An access's command words on a buffer's cmd_ source (``port``) of that ``shape``."""
+        for w in command_words(acc, shape):
+            await port.send(AxiStreamFrame([w]))
+
     async def send_cmd(self, acc: Access):
-        for w in command_words(acc, self.shape):
-            await self.cmd.send(AxiStreamFrame([w]))
+        await self.send_to(self.cmd, self.shape, acc)
+
+    async def wait_drained(self, what: str, budget: int, queues, idles):
+        """Until every source of ``queues`` is empty, host_wr_TVALID is low and every signal of
+        ``idles`` is high; AssertionError after ``budget`` cycles."""
+        d = self.dut
+        for _ in range(budget):
+            await RisingEdge(d.ap_clk)
+            if (all(q.empty() for q in queues) and not int(d.host_wr_TVALID.value)
+                    and all(int(s.value) for s in idles)):
+                return
+        raise AssertionError(f"{what}: not idle after {budget} cycles")
 
     async def load_rows(self, x: np.ndarray, drain=()):
         """The previous unit writes x (T x D act, row-major) through host_wr_ (``self.host_wr``), padded
@@ -92,12 +109,7 @@ class BufferHost:
         xp[:, :sh.values] = x
         await self.send_cmd(Access(False, tuple(range(sh.rows))))
         await self.host_wr.send(LinearTB.lanes(xp, self.act.width))
-        for _ in range(20 * sh.depth + 500):
-            await RisingEdge(self.dut.ap_clk)
-            if (self.cmd.empty() and self.host_wr.empty() and all(s.empty() for s in drain)
-                    and not int(self.dut.host_wr_TVALID.value) and int(self.dut.xb_idle.value)):
-                return
-        raise AssertionError("loading x: the buffer did not take it")
+        await self.wait_drained("loading x", 20 * sh.depth + 500, (self.cmd, self.host_wr, *drain), (self.dut.xb_idle,))
 
     async def read_rows(self) -> np.ndarray:
         """The next unit reads x (row-major) through host_rd_ (``self.host_rd``): T x D act."""
@@ -150,3 +162,40 @@ class BufferHost:
             await ReadOnly()
             if int(self.dut.ap_ready.value):
                 return
+
+
+class BlockHost(BufferHost):
+    """A block top (rtl/src/mlp_block.sv, moe_block.sv, attention_block.sv): BufferHost plus its
+    `route` port, the engine's w_ / b_ (/ s_) sources ``self.w``, ``self.b`` (``self.s``), what
+    prepare_call reads (``self.eng``), what must drain before the next call (``self.queues``,
+    ``self.idles``) and the other buffers' err outputs (``self.errs``), set by the subclass."""
+
+    call_args = ("in_dim", "out_dim", "rows", "use_gelu", "mode")
+    errs: tuple = ()     # the names of the other buffers' err outputs (x's is BufferHost's)
+
+    def on_edge(self):
+        if int(self.dut.ap_rst_n.value):
+            for name in self.errs:
+                if int(getattr(self.dut, name).value):
+                    raise AssertionError(f"cycle {self.cycle}: {name} is set")
+
+    async def settle(self, what: str, budget: int):
+        """Every queued word and beat taken, the buffers and the units idle."""
+        await self.wait_drained(what, budget, self.queues, self.idles)
+
+    async def run_call(self, route: int, c: dict, label: str, budget: int, commands, scores=None) -> dict:
+        """One engine call on ``route``: its arguments taken, then the buffers' commands (``commands``:
+        (cmd_ source, shape, Access) in issue order), its w_, b_ (and s_) images; waits until
+        everything is idle; returns its call_record."""
+        self.dut.route.value = route
+        await self.take_call({k: c["args"][k] for k in self.call_args})
+        await FallingEdge(self.dut.ap_clk)
+        self.dut.ap_start.value = 0
+        for port, shape, acc in commands:
+            await self.send_to(port, shape, acc)
+        await self.w.send(AxiStreamFrame(c["w_lanes"]))
+        await self.b.send(AxiStreamFrame(c["b_lanes"]))
+        if scores is not None:
+            await self.s.send(LinearTB.lanes(scores, self.act.width))
+        await self.settle(label, budget)
+        return self.call_record(label, c, self.eng)

@@ -28,27 +28,27 @@ import numpy as np
 
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
-from cocotbext.axi import AxiStreamFrame
 
 from cosim.attention_schedule import Geometry, input_segments, predict
-from cosim.buffer_host import BufferHost
+from cosim.buffer_host import BlockHost
 from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.attention import attention
 from python_ref.kernels.frame_ctrl import FrameCtrl
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 1500
 ROUNDS = 2
-CALL_ARGS = ("in_dim", "out_dim", "rows", "w_kind", "b_kind", "use_gelu", "mode")
 ROUTE = {"host": 0, "qkv": 1, "attention": 2, "proj": 3}
 
 
-class AttentionBlockTB(BufferHost):
-    """BufferHost on the x buffer, the hidden buffer's command port, the engine's and attention's
+class AttentionBlockTB(BlockHost):
+    """BlockHost on the x buffer, the hidden buffer's command port, the engine's and attention's
     controls, what prepare_call reads."""
+
+    call_args = ("in_dim", "out_dim", "rows", "w_kind", "b_kind", "use_gelu", "mode")
 
     def __init__(self, dut):
         cfg = RunParams.from_env().cfg()
@@ -74,11 +74,15 @@ class AttentionBlockTB(BufferHost):
             self.source("gb", 32)
         self.attn_start: int | None = None
         self.attn_done: list[int] = []
+        # both cores' own idles: the top's are the cores' AND their grant of the array
+        self.queues = (self.cmd, self.hcmd, self.host_wr, self.gb, self.w, self.b)
+        self.idles = (dut.xb_idle, dut.hb_idle, dut.u_la.u_lin.ap_idle, dut.u_la.u_attn.ap_idle)
+        self.errs = ("hb_err",)
         self.watch_x(dut.lx_v)
         dut.route.value = 0
         dut.attn_ap_start.value = 0
         dut.tokens.value = rows
-        for name in CALL_ARGS:
+        for name in self.call_args:
             getattr(dut, name).value = 0
 
     def on_edge(self):
@@ -87,35 +91,12 @@ class AttentionBlockTB(BufferHost):
             self.attn_start = self.cycle
         if int(d.attn_ap_done.value):
             self.attn_done.append(self.cycle)
-        if int(d.ap_rst_n.value) and int(d.hb_err.value):
-            raise AssertionError(f"cycle {self.cycle}: the hidden buffer's err is set")
-
-    async def send_hcmd(self, acc: Access):
-        for w in command_words(acc, self.hshape):
-            await self.hcmd.send(AxiStreamFrame([w]))
-
-    async def settle(self, what: str, budget: int):
-        """Every queued word and beat taken, both buffers and both cores idle."""
-        d = self.dut
-        for _ in range(budget):
-            await RisingEdge(d.ap_clk)
-            if (all(s.empty() for s in (self.cmd, self.hcmd, self.host_wr, self.gb, self.w, self.b))
-                    and not int(d.host_wr_TVALID.value) and int(d.xb_idle.value) and int(d.hb_idle.value)
-                    and int(d.u_la.u_lin.ap_idle.value) and int(d.u_la.u_attn.ap_idle.value)):
-                return
-        raise AssertionError(f"{what}: not idle after {budget} cycles")
+        super().on_edge()
 
     async def linear_call(self, route: str, c: dict, label: str, budget: int, commands):
-        self.dut.route.value = ROUTE[route]
-        await self.take_call({k: c["args"][k] for k in CALL_ARGS})
-        await FallingEdge(self.dut.ap_clk)
-        self.dut.ap_start.value = 0
-        for send, acc in commands:
-            await send(acc)
-        await self.w.send(AxiStreamFrame(c["w_lanes"]))
-        await self.b.send(AxiStreamFrame(c["b_lanes"]))
-        await self.settle(label, budget)
-        rec = self.call_record(label, c, self.eng)
+        """One engine call on ``route`` (BlockHost.run_call), recorded with whether its model is exact
+        here (qkv through the lane join is not)."""
+        rec = await self.run_call(ROUTE[route], c, label, budget, commands)
         rec["exact_model"] = route != "qkv" or self.lnl == self.l
         self.res.append("calls", rec)
 
@@ -132,8 +113,9 @@ class AttentionBlockTB(BufferHost):
         else:
             raise AssertionError(f"{label}: the array did not pass to attention")
         for m, h in input_segments(H):
-            await self.send_hcmd(Access(True, allr, first=("QKV".index(m) * H + h) * dh // L, n_beats=dh // L))
-        await self.send_hcmd(Access(False, allr, first=3 * self.nd, n_beats=self.nd))
+            first = ("QKV".index(m) * H + h) * dh // L
+            await self.send_to(self.hcmd, self.hshape, Access(True, allr, first=first, n_beats=dh // L))
+        await self.send_to(self.hcmd, self.hshape, Access(False, allr, first=3 * self.nd, n_beats=self.nd))
         while not int(d.hr_v.value):
             await RisingEdge(d.ap_clk)
         await FallingEdge(d.ap_clk)
@@ -175,16 +157,16 @@ async def attention_round(tb: AttentionBlockTB, rng, label: str, full: bool, cor
 
     # qkv: LN1(x) into the engine, qkv into the hidden buffer (Q half up, K and V to odd)
     await tb.linear_call("qkv", cq, f"{label}_qkv", budget, [
-        (tb.send_cmd, Access(True, allr)),
-        (tb.send_hcmd, Access(False, allr, block_major=True, n_beats=nd, odd=tb.q_odd)),
-        (tb.send_hcmd, Access(False, allr, block_major=True, first=nd, n_beats=2 * nd, odd=tb.kv_odd))])
+        (tb.cmd, tb.shape, Access(True, allr)),
+        (tb.hcmd, tb.hshape, Access(False, allr, block_major=True, n_beats=nd, odd=tb.q_odd)),
+        (tb.hcmd, tb.hshape, Access(False, allr, block_major=True, first=nd, n_beats=2 * nd, odd=tb.kv_odd))])
     # attention on the array, from the hidden buffer into it
     await tb.attention_layer(f"{label}_attention", T, budget)
     # proj: attention's output into the engine, acc_ from x, y_ back onto x
     await tb.linear_call("proj", cp, f"{label}_proj", budget, [
-        (tb.send_hcmd, Access(True, allr, first=3 * nd, n_beats=nd)),
-        (tb.send_cmd, Access(True, allr, block_major=True)),
-        (tb.send_cmd, Access(False, allr, block_major=True))])
+        (tb.hcmd, tb.hshape, Access(True, allr, first=3 * nd, n_beats=nd)),
+        (tb.cmd, tb.shape, Access(True, allr, block_major=True)),
+        (tb.cmd, tb.shape, Access(False, allr, block_major=True))])
 
     dut.route.value = ROUTE["host"]
     tb.compare_x(await tb.read_rows(), cp["want"], label, corrupt)

@@ -19,23 +19,20 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge
-from cocotbext.axi import AxiStreamFrame
 
-from cosim.buffer_host import BufferHost
+from cosim.buffer_host import BlockHost
 from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 800
 ROUNDS = 2
-CALL_ARGS = ("in_dim", "out_dim", "rows", "use_gelu", "mode")
 
 
-class MlpTB(BufferHost):
-    """BufferHost on the x buffer, the h buffer's command port, the streams, what prepare_call reads."""
+class MlpTB(BlockHost):
+    """BlockHost on the x buffer, the h buffer's command port, the streams, what prepare_call reads."""
 
     def __init__(self, dut):
         cfg = RunParams.from_env().cfg()
@@ -53,29 +50,13 @@ class MlpTB(BufferHost):
         self.hcmd = self.source("hb_cmd", 64)
         self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("bias").width)
         self.host_wr, self.host_rd, self.gb = self.source("host_wr", aw), self.sink("host_rd", aw), self.source("gb", 32)
+        self.queues = (self.cmd, self.hcmd, self.host_wr, self.gb, self.w, self.b)
+        self.idles = (dut.xb_idle, dut.hb_idle, dut.ap_idle)
+        self.errs = ("hb_err",)
         self.watch_x(dut.ex_v)
         dut.route.value = 0
-        for name in CALL_ARGS:
+        for name in self.call_args:
             getattr(dut, name).value = 0
-
-    def on_edge(self):
-        if int(self.dut.ap_rst_n.value) and int(self.dut.hb_err.value):
-            raise AssertionError(f"cycle {self.cycle}: the hidden buffer's err is set")
-
-    async def send_hcmd(self, acc: Access):
-        for w in command_words(acc, self.hshape):
-            await self.hcmd.send(AxiStreamFrame([w]))
-
-    async def settle(self, what: str, budget: int):
-        """Every queued word and beat taken, both buffers and the engine idle."""
-        d = self.dut
-        for _ in range(budget):
-            await RisingEdge(d.ap_clk)
-            if (self.cmd.empty() and self.hcmd.empty() and self.host_wr.empty() and self.gb.empty()
-                    and self.w.empty() and self.b.empty() and not int(d.host_wr_TVALID.value)
-                    and int(d.xb_idle.value) and int(d.hb_idle.value) and int(d.ap_idle.value)):
-                return
-        raise AssertionError(f"{what}: not idle after {budget} cycles")
 
 
 async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
@@ -98,29 +79,14 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
     await tb.load_rows(x, drain=(tb.gb,))
 
     # fc1: x's rows through LayerNorm into the engine, the hidden rows into h
-    dut.route.value = 1
-    await tb.take_call({k: c1["args"][k] for k in CALL_ARGS})
-    await FallingEdge(dut.ap_clk)
-    dut.ap_start.value = 0
-    await tb.send_cmd(Access(True, allr))
-    await tb.send_hcmd(Access(False, allr, block_major=True))
-    await tb.w.send(AxiStreamFrame(c1["w_lanes"]))
-    await tb.b.send(AxiStreamFrame(c1["b_lanes"]))
-    await tb.settle(f"{label}: fc1", budget)
-    tb.res.append("calls", tb.call_record(f"{label}_fc1", c1, tb.eng))
-
+    tb.res.append("calls", await tb.run_call(1, c1, f"{label}_fc1", budget, [
+        (tb.cmd, tb.shape, Access(True, allr)),
+        (tb.hcmd, tb.hshape, Access(False, allr, block_major=True))]))
     # fc2: h into the engine, acc_ from x, y_ back onto x
-    dut.route.value = 2
-    await tb.take_call({k: c2["args"][k] for k in CALL_ARGS})
-    await FallingEdge(dut.ap_clk)
-    dut.ap_start.value = 0
-    await tb.send_hcmd(Access(True, allr))
-    await tb.send_cmd(Access(True, allr, block_major=True))
-    await tb.send_cmd(Access(False, allr, block_major=True))
-    await tb.w.send(AxiStreamFrame(c2["w_lanes"]))
-    await tb.b.send(AxiStreamFrame(c2["b_lanes"]))
-    await tb.settle(f"{label}: fc2", budget)
-    tb.res.append("calls", tb.call_record(f"{label}_fc2", c2, tb.eng))
+    tb.res.append("calls", await tb.run_call(2, c2, f"{label}_fc2", budget, [
+        (tb.hcmd, tb.hshape, Access(True, allr)),
+        (tb.cmd, tb.shape, Access(True, allr, block_major=True)),
+        (tb.cmd, tb.shape, Access(False, allr, block_major=True))]))
 
     # read x out
     dut.route.value = 0

@@ -25,26 +25,24 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamFrame
+from cocotb.triggers import with_timeout
 
-from cosim.buffer_host import BufferHost
+from cosim.buffer_host import BlockHost
 from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, rand_raw
-from python_ref.kernels.act_buffer import Access, BufferShape, command_words
+from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.frame_ctrl import FrameCtrl
 from python_ref.kernels.layernorm import layernorm_raw
 from python_ref.kernels.moe import MoEWeights, decode_descriptors, descriptor_words, gate_logits, moe_raw
 
 TEST_TIMEOUT_MS = 1500
 ROUNDS = 2
-CALL_ARGS = ("in_dim", "out_dim", "rows", "use_gelu", "mode")
 ROUTE = {"host": 0, "gate": 1, "fc1": 2, "fc2": 3}
 
 
-class MoeBlockTB(BufferHost):
-    """BufferHost on the x buffer, the hidden and logits buffers' command ports, the engine's streams,
+class MoeBlockTB(BlockHost):
+    """BlockHost on the x buffer, the hidden and logits buffers' command ports, the engine's streams,
     the router's descriptor words, what prepare_call reads."""
 
     def __init__(self, dut):
@@ -69,51 +67,19 @@ class MoeBlockTB(BufferHost):
         self.s = self.source("s", aw)
         self.host_wr, self.host_rd, self.gb = self.source("host_wr", aw), self.sink("host_rd", aw), self.source("gb", 32)
         self.d = self.sink("d", 64)
+        self.queues = (self.cmd, self.hcmd, self.gcmd, self.host_wr, self.gb, self.w, self.b, self.s)
+        self.idles = (dut.xb_idle, dut.hb_idle, dut.gb_idle, dut.ap_idle)
+        self.errs = ("hb_err", "gb_err")
         self.watch_x(dut.ex_v)
         dut.route.value = 0
         dut.task_id.value = 0
         dut.n_tokens.value = rows
-        for name in CALL_ARGS:
+        for name in self.call_args:
             getattr(dut, name).value = 0
 
-    def on_edge(self):
-        d = self.dut
-        if int(d.ap_rst_n.value):
-            for name in ("hb_err", "gb_err"):
-                if int(getattr(d, name).value):
-                    raise AssertionError(f"cycle {self.cycle}: {name} is set")
-
-    async def send_to(self, port, shape: BufferShape, acc: Access):
-        for w in command_words(acc, shape):
-            await port.send(AxiStreamFrame([w]))
-
-    async def settle(self, what: str, budget: int):
-        """Every queued word and beat taken, the three buffers and the engine idle."""
-        d = self.dut
-        for _ in range(budget):
-            await RisingEdge(d.ap_clk)
-            if (all(s.empty() for s in (self.cmd, self.hcmd, self.gcmd, self.host_wr, self.gb, self.w, self.b, self.s))
-                    and not int(d.host_wr_TVALID.value) and int(d.xb_idle.value) and int(d.hb_idle.value)
-                    and int(d.gb_idle.value) and int(d.ap_idle.value)):
-                return
-        raise AssertionError(f"{what}: not idle after {budget} cycles")
-
     async def call(self, route: str, c: dict, label: str, budget: int, commands, scores=None):
-        """One engine call on ``route``: its arguments taken, then the buffers' commands
-        (``commands``: (port, shape, Access) in issue order), its w_, b_ (and s_) images; waits until
-        everything is idle and records ap_ready / ap_done."""
-        self.dut.route.value = ROUTE[route]
-        await self.take_call({k: c["args"][k] for k in CALL_ARGS})
-        await FallingEdge(self.dut.ap_clk)
-        self.dut.ap_start.value = 0
-        for port, shape, acc in commands:
-            await self.send_to(port, shape, acc)
-        await self.w.send(AxiStreamFrame(c["w_lanes"]))
-        await self.b.send(AxiStreamFrame(c["b_lanes"]))
-        if scores is not None:
-            await self.s.send(LinearTB.lanes(scores, self.act.width))
-        await self.settle(label, budget)
-        self.res.append("calls", self.call_record(label, c, self.eng))
+        """One engine call on ``route`` (BlockHost.run_call), recorded."""
+        self.res.append("calls", await self.run_call(ROUTE[route], c, label, budget, commands, scores))
 
 
 def draw_layer(tb: MoeBlockTB, rng, full: bool):
@@ -130,11 +96,6 @@ def draw_layer(tb: MoeBlockTB, rng, full: bool):
     return x, g, b, w
 
 
-def wrap_act(v: np.ndarray, width: int) -> np.ndarray:
-    half = 1 << (width - 1)
-    return ((v + half) % (1 << width)) - half
-
-
 async def moe_round(tb: MoeBlockTB, rng, label: str, full: bool, corrupt: bool):
     dut, cfg, act, m = tb.dut, tb.cfg, tb.act, tb.cfg.model
     T, D, EH, L = tb.shape.rows, m.dim, m.expert_hidden, tb.l
@@ -144,7 +105,8 @@ async def moe_round(tb: MoeBlockTB, rng, label: str, full: bool, corrupt: bool):
     ln2 = layernorm_raw(x, g, b, cfg)
     ref = moe_raw(ln2, w, task, cfg)
     want_words = [int(v) for v in descriptor_words(ref.routing, ref.schedule, task, cfg)]
-    want = wrap_act(x + ref.moe_acc, act.width)
+    # the network's residual add (python_ref/model/fixed_model.py: an act_t assignment)
+    want = (act.fx(x) + act.fx(ref.moe_acc)).cast(act).raw.astype(np.int64)
     budget = 50 * (T * (D + EH) * max(D, EH) // (L * L)) + 20000
 
     # load: the layer's {beta, gamma} and x

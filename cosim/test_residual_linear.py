@@ -65,11 +65,8 @@ class ResidualTB(BufferHost):
                 self.beats[name] = self.beats.get(name, 0) + 1
 
     async def wait_idle(self, what: str, budget: int):
-        for _ in range(budget):
-            await RisingEdge(self.dut.ap_clk)
-            if int(self.dut.xb_idle.value) and int(self.dut.ap_idle.value):
-                return
-        raise AssertionError(f"{what}: the buffer or the engine is not idle after {budget} cycles")
+        """The buffer and the engine idle."""
+        await self.wait_drained(what, budget, (), (self.dut.xb_idle, self.dut.ap_idle))
 
     async def load(self, x: np.ndarray):
         """The previous unit writes x (host_sel = 1)."""

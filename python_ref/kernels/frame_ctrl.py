@@ -125,18 +125,23 @@ class FrameCtrl:
         return b.reshape(-1, n_rows, b.shape[-1]).transpose(1, 0, 2).reshape(n_rows, -1)
 
     @staticmethod
-    def to_block_major(rows: np.ndarray, lanes: int) -> np.ndarray:
-        """(n, values) -> block-major beats of ``lanes`` (the last block zero-padded: the engine's y_)."""
+    def _beats(rows: np.ndarray, lanes: int) -> np.ndarray:
+        """(n, values) -> (n, beats, lanes), the last beat zero-padded (the engine's y_, a row's beats)."""
         r = np.asarray(rows, dtype=np.int64)
         nb = -(-r.shape[1] // lanes)
         p = np.zeros((r.shape[0], nb * lanes), dtype=np.int64)
         p[:, :r.shape[1]] = r
-        return p.reshape(r.shape[0], nb, lanes).transpose(1, 0, 2).reshape(-1, lanes)
+        return p.reshape(r.shape[0], nb, lanes)
 
-    @staticmethod
-    def to_row_major(rows: np.ndarray, lanes: int) -> np.ndarray:
-        r = np.asarray(rows, dtype=np.int64)
-        return r.reshape(-1, lanes)
+    @classmethod
+    def to_block_major(cls, rows: np.ndarray, lanes: int) -> np.ndarray:
+        """(n, values) -> block-major beats of ``lanes`` ((b, k) ascending)."""
+        return cls._beats(rows, lanes).transpose(1, 0, 2).reshape(-1, lanes)
+
+    @classmethod
+    def to_row_major(cls, rows: np.ndarray, lanes: int) -> np.ndarray:
+        """(n, values) -> row-major beats of ``lanes``."""
+        return cls._beats(rows, lanes).reshape(-1, lanes)
 
     # ---- the units on the buffers
     def linear(self, name: str, x_rows, w, b, w_role: str, b_role: str, *, x_fmt=None, gelu=False,
@@ -182,7 +187,7 @@ def run_frame(cfg: Config, fw, pixels, task: int = 0) -> tuple[np.ndarray, Issue
     s_fmt = None if xw is None else xw.scale
 
     # the patch embedding onto pos (rows 1.., the CLS row keeps pos[0])
-    ctl.write("x_", Access(False, allr), ctl.to_row_major(_pad(fw.pos, ctl.shapes["x_"]), L_O))
+    ctl.write("x_", Access(False, allr), ctl.to_row_major(fw.pos, L_O))
     ctl.accumulate_onto_x("patch embedding", im2col(px, m.patch_size), fw.patch_w.reshape(D, -1), fw.patch_b,
                           "patch_weight", "bias", targets=range(1, T), x_fmt=cfg.fmt("pixel"))
 
@@ -224,13 +229,6 @@ def run_frame(cfg: Config, fw, pixels, task: int = 0) -> tuple[np.ndarray, Issue
     return out, ctl.issued
 
 
-def _pad(rows, shape: BufferShape) -> np.ndarray:
-    r = np.asarray(rows, dtype=np.int64)
-    p = np.zeros((r.shape[0], shape.nb * shape.lanes), dtype=np.int64)
-    p[:, :r.shape[1]] = r
-    return p
-
-
 def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int, s_fmt) -> None:
     """The gate (LN2(x) kept in the hidden rows), the router on the logits, the experts as its
     descriptor words say."""
@@ -248,7 +246,6 @@ def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int, s_fmt) -> None:
     xw = cfg.numerics.expert_weights
     eh = m.expert_hidden
     nh = -(-eh // L_I)
-    h_rows = None
     for c in sched.calls:
         e, n = c.expert, len(c.gather)
         if c.layer == "fc1":
