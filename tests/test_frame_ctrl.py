@@ -1,8 +1,8 @@
 """python_ref.kernels.frame_ctrl: the frame as the controller issues it on the three activation buffers
 (every buffer command, every call) equals python_ref's fixed-point network (FixedM3ViT) bit for bit, so
 the buffers' layout, the narrow operand storage, qkv's round-to-odd wait, the gathers and scatters and
-the experts' accumulation onto x lose nothing; and the issued program has the structure the RTL blocks
-run (rtl/src/attention_block.sv, mlp_block.sv, moe_block.sv)."""
+the experts' accumulation onto x lose nothing; and the issued program has the structure the RTL runs
+(rtl/src/attention_block.sv, mlp_block.sv, moe_block.sv; its steps on rtl/src/backbone.sv's routes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 
 from python_ref.config import load_config
 from python_ref.kernels.act_buffer import Access
-from python_ref.kernels.frame_ctrl import FrameCtrl, FrameCtrlError, run_frame
+from python_ref.kernels.frame_ctrl import ROUTES, FrameCtrl, FrameCtrlError, run_frame
 from python_ref.model import load_image, seeded_weights
 from python_ref.model.fixed_model import FixedM3ViT, quantize_weights
 
@@ -66,6 +66,69 @@ def test_kv_rounded_half_up_would_differ(tiny_fw, monkeypatch):
         got, _ = run_frame(TINY, tiny_fw, px, 0)
         differs |= not np.array_equal(got, FixedM3ViT(TINY, tiny_fw)(px, 0).out)
     assert differs
+
+
+def test_steps_are_the_program_on_routes(tiny_fw):
+    """The steps (what a host or sequencer replays on rtl/src/backbone.sv) hold every entry in issue
+    order, each step calls exactly its route's units, and the routes follow the network's order: pos,
+    the patch embedding, per layer LN1 + qkv, attention, proj, then LN2 + fc1 and fc2 (dense) or the
+    gate and the experts' fc1 / fc2 pairs (MoE), the output."""
+    _, issued = run_frame(TINY, tiny_fw, load_image(TINY, "chelsea").raw, 1)
+    flat = []
+    for st in issued.steps:
+        assert [c.unit for c in st.calls] == list(ROUTES[st.route].units), st.label
+        flat += [("cmd", p, a) for p, a in st.commands]
+        flat += [("call", c.unit, c.name) for c in st.calls]
+    # within a step the calls and commands interleave; per kind the order is the program's
+    assert [e for e in flat if e[0] == "cmd"] == [e for e in issued.entries if e[0] == "cmd"]
+    assert [e for e in flat if e[0] == "call"] == [e for e in issued.entries if e[0] == "call"]
+    routes = [st.route for st in issued.steps]
+    m = TINY.model
+    want = ["host", "patch"]
+    for L in range(m.layers):
+        want += ["ln", "attention", "acc"]
+        if m.is_moe_layer(L):
+            n_exp = sum(1 for st in issued.steps if st.label.startswith(f"layer {L} expert") and st.route == "hidden")
+            assert n_exp >= 1
+            want += ["gate"] + ["hidden", "acc"] * n_exp
+        else:
+            want += ["ln", "acc"]
+    assert routes == want + ["host"]
+    assert issued.steps[0].host_beats is not None and issued.steps[-1].host_beats is None
+
+
+def test_a_command_off_the_route_is_refused():
+    ctl = FrameCtrl(TINY)
+    with pytest.raises(FrameCtrlError, match="a command or call before the first step"):
+        ctl.read("x_", Access(True, (0,)))
+    ctl.step("hidden", "an expert's fc1")
+    with pytest.raises(FrameCtrlError, match="route 'hidden' does not connect x_ rd"):
+        ctl.read("x_", Access(True, (0,)))
+    with pytest.raises(FrameCtrlError, match=r"route 'hidden' calls \('linear',\), not attention"):
+        ctl.call("attention", "attention")
+    with pytest.raises(FrameCtrlError, match="route 'bus' is not one of"):
+        ctl.step("bus", "?")
+
+
+@pytest.mark.parametrize("dense_mlp", [False, True])
+def test_per_channel_scaled_weights(dense_mlp):
+    """The format study's per-channel scaled weights (numerics.expert_weights: the experts', and with
+    dense_mlp the dense MLP's too) through the controller: the same weight-format rule as the network
+    (python_ref.kernels.linear.weight_formats), so the same x."""
+    from python_ref.config import parse_config
+    raw = TINY.as_dict()
+    raw["numerics"]["expert_weights"] = {
+        "format": {"width": 8, "int": 8, "quant": "RND", "overflow": "SAT_SYM"},
+        "scale": {"width": 18, "int": -5, "signed": False, "quant": "RND", "overflow": "SAT"}, "dense_mlp": dense_mlp}
+    cfg = parse_config(raw, "tiny.yaml (expert_weights)", buildable=False)
+    fw = quantize_weights(cfg, seeded_weights(cfg, 0))
+    px = load_image(cfg, "coffee").raw
+    got, issued = run_frame(cfg, fw, px, 1)
+    assert np.array_equal(got, FixedM3ViT(cfg, fw)(px, 1).out)
+    scaled = [c for st in issued.steps for c in st.calls if c.unit == "linear" and c.args["w_scale"] is not None]
+    n_experts = sum(1 for st in issued.steps if st.route == "hidden")
+    n_dense = sum(not TINY.model.is_moe_layer(L) for L in range(TINY.model.layers))
+    assert len(scaled) == 2 * n_experts + (2 * n_dense if dense_mlp else 0)
 
 
 def test_bad_input_is_named(tiny_fw):

@@ -30,6 +30,11 @@ rows, ``g_`` = the gate logits; L_I, L_O the engine's lanes; ND = D / L_I beats)
                 equal to x + moe_acc under act's WRAP)                        (rtl/src/moe_block.sv)
     host        x_ -> out (all rows)
 
+The program is also grouped into steps (:class:`Step`): one route of the buffers' ports (:data:`ROUTES`,
+the stream moves of rtl/src/backbone.sv) with the commands and the calls issued on it, each call with its
+arguments (a linear call's rows, weights and mode; LayerNorm's parameters; the router's expected
+descriptor words): what a host or a sequencer issues to the RTL backbone (cosim/test_backbone.py).
+
 Every linear call's x_ and y_ pass the engine's lanes (x_ L_I, y_ L_O: the buffers they meet have
 those lanes, which :class:`FrameCtrl` checks); the model moves the values exactly as the beats do.
 Bad input raises :class:`FrameCtrlError` naming the problem.
@@ -44,7 +49,7 @@ from python_ref.config import Config
 from python_ref.kernels.act_buffer import Access, ActBuffer, BufferShape, odd_store_is_exact
 from python_ref.kernels.attention import attention, input_segments, kv_format, q_format
 from python_ref.kernels.layernorm import layernorm_raw
-from python_ref.kernels.linear import compute_linear, im2col
+from python_ref.kernels.linear import compute_linear, im2col, weight_formats
 from python_ref.kernels.moe import decode_descriptors, descriptor_words, expert_schedule, route
 
 
@@ -52,10 +57,62 @@ class FrameCtrlError(ValueError):
     """A config or an input the frame's controller cannot run (names the field or the shape)."""
 
 
+@dataclass(frozen=True)
+class Route:
+    """A route of the buffers' ports: the (buffer, "rd" | "wr") ports it connects, the units called on it
+    (in order), and its stream moves."""
+    ports: frozenset
+    units: tuple
+    moves: str
+
+
+def _route(ports: str, units: tuple, moves: str) -> Route:
+    return Route(frozenset(tuple(p.split()) for p in ports.split(",")), units, moves)
+
+
+# rtl/src/backbone.sv's `route`, in this order (its index is the port's value)
+ROUTES = {
+    "host": _route("x_ wr, x_ rd", (), "x_ wr <- the host (pos); x_ rd -> the host (the frame's output)"),
+    "patch": _route("x_ rd, x_ wr", ("linear",),
+                    "the host's pixel rows -> engine x_; x_ rd -> acc_; y_ -> x_ wr (the patch embedding onto pos)"),
+    "ln": _route("x_ rd, h_ wr", ("layernorm", "linear"),
+                 "x_ rd -> LayerNorm -> engine x_; y_ -> h_ wr (LN1 + qkv, LN2 + a dense fc1)"),
+    "gate": _route("x_ rd, h_ wr, g_ wr, g_ rd", ("layernorm", "linear", "moe_router"),
+                   "x_ rd -> LayerNorm -> engine x_ and h_ wr; y_ -> g_ wr; g_ rd -> moe_router"),
+    "hidden": _route("h_ rd, h_ wr", ("linear",), "h_ rd -> engine x_; y_ -> h_ wr (an expert's fc1)"),
+    "acc": _route("h_ rd, x_ rd, x_ wr", ("linear",),
+                  "h_ rd -> engine x_; x_ rd -> acc_ (s_ from the host); y_ -> x_ wr (proj, fc2, an expert's fc2)"),
+    "attention": _route("h_ rd, h_ wr", ("attention",), "h_ rd -> attention x_; attention y_ -> h_ wr"),
+}
+
+
+@dataclass
+class Call:
+    """A unit's call and what it needs from the issuer: "linear" (x_rows, w, b, w_role, b_role, x_fmt,
+    gelu, acc_rows, scores, w_scale, s_fmt: the python_ref.kernels.linear.compute_linear call), "layernorm"
+    (g, b), "attention" (tokens), "moe_router" (task, tokens, words: its descriptor words)."""
+    unit: str
+    name: str
+    args: dict = field(default_factory=dict)
+
+
+@dataclass
+class Step:
+    """One route and, in issue order, the commands ((port, Access)) and the calls on it; ``host_beats``:
+    the beats the host writes on a host route (None otherwise)."""
+    route: str
+    label: str
+    commands: list = field(default_factory=list)
+    calls: list = field(default_factory=list)
+    host_beats: np.ndarray | None = None
+
+
 @dataclass
 class Issued:
-    """What the controller issued, in order: ("cmd", port, Access) and ("call", unit, name) entries."""
+    """What the controller issued, in order: ("cmd", port, Access) and ("call", unit, name) entries,
+    and the same grouped into steps (:class:`Step`)."""
     entries: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
 
     def commands(self, port: str | None = None) -> list[Access]:
         return [a for k, p, a in self.entries if k == "cmd" and (port is None or p == port)]
@@ -100,17 +157,42 @@ class FrameCtrl:
         self.nd = m.dim // self.li
         self.issued = Issued()
 
-    # ---- the buffers' ports, in stream order
+    # ---- the steps and the buffers' ports, in stream order
+    def step(self, route: str, label: str) -> None:
+        """Open a step on ``route``: the commands and calls until the next step are issued on it."""
+        if route not in ROUTES:
+            raise FrameCtrlError(f"step {label!r}: route {route!r} is not one of {tuple(ROUTES)}")
+        self.issued.steps.append(Step(route, label))
+
+    def _step(self, port: str | None = None, rw: str | None = None) -> Step:
+        """The open step; a command on (port, rw) must be one its route connects."""
+        if not self.issued.steps:
+            raise FrameCtrlError("a command or call before the first step")
+        st = self.issued.steps[-1]
+        if port is not None and (port, rw) not in ROUTES[st.route].ports:
+            raise FrameCtrlError(f"step {st.label!r}: route {st.route!r} does not connect {port} {rw}")
+        return st
+
     def write(self, port: str, acc: Access, beats: np.ndarray) -> None:
+        st = self._step(port, "wr")
         self.issued.entries.append(("cmd", port, acc))
+        st.commands.append((port, acc))
+        if st.route == "host":
+            st.host_beats = np.asarray(beats)
         self.buf[port].write(acc, beats)
 
     def read(self, port: str, acc: Access) -> np.ndarray:
+        st = self._step(port, "rd")
         self.issued.entries.append(("cmd", port, acc))
+        st.commands.append((port, acc))
         return self.buf[port].read(acc)
 
-    def call(self, unit: str, name: str) -> None:
+    def call(self, unit: str, name: str, **args) -> None:
+        st = self._step()
+        if unit not in ROUTES[st.route].units:
+            raise FrameCtrlError(f"step {st.label!r}: route {st.route!r} calls {ROUTES[st.route].units}, not {unit}")
         self.issued.entries.append(("call", unit, name))
+        st.calls.append(Call(unit, name, args))
 
     # ---- stream <-> rows
     @staticmethod
@@ -145,29 +227,31 @@ class FrameCtrl:
 
     # ---- the units on the buffers
     def linear(self, name: str, x_rows, w, b, w_role: str, b_role: str, *, x_fmt=None, gelu=False,
-               acc_rows=None, scores=None, w_scale=None, s_fmt=None) -> np.ndarray:
-        """One engine call: x_ rows in, y_ rows out (the accumulate modes take acc_ rows)."""
-        self.call("linear", name)
-        return compute_linear(x_rows, w, b, self.cfg, w_fmt=self.cfg.fmt(w_role) if w_scale is None else
-                              self.cfg.numerics.expert_weights.format, b_fmt=self.cfg.fmt(b_role), x_fmt=x_fmt,
+               acc_rows=None, scores=None, w_scale=None) -> np.ndarray:
+        """One engine call: x_ rows in, y_ rows out (the accumulate modes take acc_ rows; ``w_scale``:
+        per-channel scaled weights)."""
+        w_fmt, s_fmt = weight_formats(self.cfg, w_role, w_scale is not None)
+        self.call("linear", name, x_rows=np.asarray(x_rows), w=w, b=b, w_role=w_role, b_role=b_role, x_fmt=x_fmt,
+                  gelu=gelu, acc_rows=acc_rows, scores=scores, w_scale=w_scale, s_fmt=s_fmt)
+        return compute_linear(x_rows, w, b, self.cfg, w_fmt=w_fmt, b_fmt=self.cfg.fmt(b_role), x_fmt=x_fmt,
                               gelu=gelu, out=acc_rows, scores=scores, w_scale=w_scale, s_fmt=s_fmt)
 
     def layernorm_rows(self, name: str, g, b) -> np.ndarray:
         """x_'s rows read row-major through LayerNorm (its output streams into the next call's x_)."""
         T, D = self.shapes["x_"].rows, self.cfg.model.dim
         rows = self.row_major(self.read("x_", Access(True, tuple(range(T)))), T)[:, :D]
-        self.call("layernorm", name)
+        self.call("layernorm", name, g=g, b=b)
         return layernorm_raw(rows, g, b, self.cfg)
 
     def accumulate_onto_x(self, name: str, x_rows, w, b, w_role, b_role, targets=None, listed=False,
-                          scores=None, x_fmt=None, w_scale=None, s_fmt=None) -> None:
+                          scores=None, x_fmt=None, w_scale=None) -> None:
         """An accumulate call onto x_'s rows ``targets`` (all when None): acc_ read block-major, y_
         written back block-major (the read commanded before the write)."""
         T, D = self.shapes["x_"].rows, self.cfg.model.dim
         rows = tuple(range(T)) if targets is None else tuple(int(t) for t in targets)
         acc = self.block_major(self.read("x_", Access(True, rows, True, listed)), len(rows))[:, :D]
         y = self.linear(name, x_rows, w, b, w_role, b_role, acc_rows=acc, scores=scores, x_fmt=x_fmt,
-                        w_scale=w_scale, s_fmt=s_fmt)
+                        w_scale=w_scale)
         self.write("x_", Access(False, rows, True, listed), self.to_block_major(y, self.lo))
 
 
@@ -183,53 +267,57 @@ def run_frame(cfg: Config, fw, pixels, task: int = 0) -> tuple[np.ndarray, Issue
         raise FrameCtrlError(f"pixels: expected shape (C, H, W) = {(m.channels, m.height, m.width)}, got {px.shape}")
     if not 0 <= int(task) < m.tasks:
         raise FrameCtrlError(f"task {task}: the config has {m.tasks} tasks")
-    xw = cfg.numerics.expert_weights
-    s_fmt = None if xw is None else xw.scale
 
     # the patch embedding onto pos (rows 1.., the CLS row keeps pos[0])
+    ctl.step("host", "pos")
     ctl.write("x_", Access(False, allr), ctl.to_row_major(fw.pos, L_O))
+    ctl.step("patch", "patch embedding")
     ctl.accumulate_onto_x("patch embedding", im2col(px, m.patch_size), fw.patch_w.reshape(D, -1), fw.patch_b,
                           "patch_weight", "bias", targets=range(1, T), x_fmt=cfg.fmt("pixel"))
 
     for L, lw in enumerate(fw.layers):
         p = f"layer {L} "
         # LN1 -> qkv into the hidden rows: Q half up (or to odd), K | V to odd
+        ctl.step("ln", p + "LN1 + qkv")
         ln1 = ctl.layernorm_rows(p + "LN1", lw.ln1_g, lw.ln1_b)
         qkv = ctl.linear(p + "qkv", ln1, lw.qkv_w, lw.qkv_b, "weight", "attn_bias")
         y = ctl.to_block_major(qkv, L_O).reshape(3 * nd, T, L_O)
         ctl.write("h_", Access(False, allr, True, n_beats=nd, odd=ctl.q_odd), y[:nd].reshape(-1, L_O))
         ctl.write("h_", Access(False, allr, True, first=nd, n_beats=2 * nd, odd=True), y[nd:].reshape(-1, L_O))
         # attention from the hidden rows, its output after qkv
+        ctl.step("attention", p + "attention")
         dh = m.head_dim
         stored = np.zeros((T, 3 * D), dtype=np.int64)
         for sel, h in input_segments(m.heads):
             c0 = ("QKV".index(sel) * m.heads + h) * dh
             seg = ctl.read("h_", Access(True, allr, first=c0 // L_I, n_beats=dh // L_I))
             stored[:, c0:c0 + dh] = ctl.row_major(seg, T)
-        ctl.call("attention", p + "attention")
+        ctl.call("attention", p + "attention", tokens=T)
         a_out = attention(stored, cfg).out
         ctl.write("h_", Access(False, allr, first=3 * nd, n_beats=nd), ctl.to_row_major(a_out, L_I))
         # proj onto x
+        ctl.step("acc", p + "proj")
         a_rows = ctl.row_major(ctl.read("h_", Access(True, allr, first=3 * nd, n_beats=nd)), T)
         ctl.accumulate_onto_x(p + "proj", a_rows, lw.proj_w, lw.proj_b, "weight", "attn_bias")
         # LN2 -> the MLP or the experts
+        ctl.step("ln" if lw.moe is None else "gate", p + ("LN2 + fc1" if lw.moe is None else "LN2 + gate + router"))
         ln2 = ctl.layernorm_rows(p + "LN2", lw.ln2_g, lw.ln2_b)
         if lw.moe is None:
-            f = ctl.linear(p + "fc1 + GELU", ln2, lw.fc1_w, lw.fc1_b, "weight", "bias", gelu=True, w_scale=lw.fc1_s,
-                           s_fmt=s_fmt)
+            f = ctl.linear(p + "fc1 + GELU", ln2, lw.fc1_w, lw.fc1_b, "weight", "bias", gelu=True, w_scale=lw.fc1_s)
             nh = -(-f.shape[1] // L_I)
             ctl.write("h_", Access(False, allr, True, n_beats=nh), ctl.to_block_major(f, L_O))
+            ctl.step("acc", p + "fc2")
             f_rows = ctl.row_major(ctl.read("h_", Access(True, allr, n_beats=nh)), T)[:, :f.shape[1]]
-            ctl.accumulate_onto_x(p + "fc2", f_rows, lw.fc2_w, lw.fc2_b, "weight", "bias", w_scale=lw.fc2_s,
-                                  s_fmt=s_fmt)
+            ctl.accumulate_onto_x(p + "fc2", f_rows, lw.fc2_w, lw.fc2_b, "weight", "bias", w_scale=lw.fc2_s)
         else:
-            _moe_layer(ctl, p, ln2, lw.moe, int(task), s_fmt)
+            _moe_layer(ctl, p, ln2, lw.moe, int(task))
 
+    ctl.step("host", "out")
     out = ctl.row_major(ctl.read("x_", Access(True, allr)), T)[:, :D]
     return out, ctl.issued
 
 
-def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int, s_fmt) -> None:
+def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int) -> None:
     """The gate (LN2(x) kept in the hidden rows), the router on the logits, the experts as its
     descriptor words say."""
     cfg, m = ctl.cfg, ctl.cfg.model
@@ -239,26 +327,27 @@ def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int, s_fmt) -> None:
     logits = ctl.linear(p + "gate", ln2, mw.w_gate[task], np.zeros(E, dtype=np.int64), "gate_weight", "bias")
     ctl.write("g_", Access(False, allr, True), ctl.to_block_major(logits, L_O)[:, :E])
     g_rows = ctl.row_major(ctl.read("g_", Access(True, allr)), T)
-    ctl.call("moe_router", p + "router")
     routing = route(g_rows, cfg)
     words = descriptor_words(routing, expert_schedule(routing, cfg), task, cfg)
+    ctl.call("moe_router", p + "router", task=task, tokens=T, words=[int(w) for w in words])
     _task, _rows, sched = decode_descriptors(words, cfg)
     xw = cfg.numerics.expert_weights
     eh = m.expert_hidden
     nh = -(-eh // L_I)
     for c in sched.calls:
         e, n = c.expert, len(c.gather)
+        ctl.step("hidden" if c.layer == "fc1" else "acc", p + f"expert {e} {c.layer}")
         if c.layer == "fc1":
             toks = tuple(int(t) for t in c.gather)
             x_rows = ctl.row_major(ctl.read("h_", Access(True, toks, listed=True, n_beats=nd)), n)[:, :m.dim]
             f = ctl.linear(p + f"expert {e} fc1", x_rows, mw.w1[e], mw.b1[e], "weight", "bias", gelu=True,
-                           w_scale=None if xw is None else mw.w1_scale[e], s_fmt=s_fmt)
+                           w_scale=None if xw is None else mw.w1_scale[e])
             ctl.write("h_", Access(False, tuple(range(n)), True, first=nd, n_beats=nh), ctl.to_block_major(f, L_O))
         else:
             h_rows = ctl.row_major(ctl.read("h_", Access(True, tuple(range(n)), first=nd, n_beats=nh)), n)[:, :eh]
             ctl.accumulate_onto_x(p + f"expert {e} fc2", h_rows, mw.w2[e], mw.b2[e], "weight", "bias",
                                   targets=c.scatter, listed=True, scores=c.scores,
-                                  w_scale=None if xw is None else mw.w2_scale[e], s_fmt=s_fmt)
+                                  w_scale=None if xw is None else mw.w2_scale[e])
 
 
-__all__ = ["FrameCtrl", "FrameCtrlError", "Issued", "run_frame"]
+__all__ = ["ROUTES", "Call", "Route", "FrameCtrl", "FrameCtrlError", "Issued", "Step", "run_frame"]

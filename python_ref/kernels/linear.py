@@ -238,6 +238,17 @@ def _bits(x: np.ndarray) -> int:
     return max(abs(int(x.min())).bit_length(), abs(int(x.max())).bit_length())
 
 
+def weight_formats(cfg: Config, w_role: str, scaled: bool) -> tuple[FixedFormat, FixedFormat | None]:
+    """(w_fmt, s_fmt) of a linear call's weights: the role's format and no scales, or for per-channel
+    scaled weights (rule 1c) the format study's ``numerics.expert_weights`` format and its scales'."""
+    if not scaled:
+        return cfg.fmt(w_role), None
+    xw = cfg.numerics.expert_weights
+    if xw is None:
+        raise LinearError(f"per-channel weight scales given, but config {cfg.name!r} sets no numerics.expert_weights")
+    return xw.format, xw.scale
+
+
 def compute_linear(x_raw, w_raw, b_raw, cfg: Config, *, w_fmt: FixedFormat, b_fmt: FixedFormat,
                    x_fmt: FixedFormat | None = None, gelu: bool = False, gather=None, out=None,
                    scatter=None, scores=None, w_scale=None, s_fmt: FixedFormat | None = None) -> np.ndarray:

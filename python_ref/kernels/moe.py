@@ -89,7 +89,7 @@ import numpy as np
 from ..config import Config, ConfigError
 from ..fixed import FixedPointError
 from ..hwconfig import KernelHwConfig, constant_list
-from .linear import LinearError, compute_linear, quantize_per_channel
+from .linear import LinearError, compute_linear, quantize_per_channel, weight_formats
 from .softmax import PROB_FORMAT, softmax_two_pass_raw
 
 
@@ -392,8 +392,7 @@ def run_schedule(x_raw, weights: MoEWeights, schedule: ExpertSchedule, cfg: Conf
     x = _check_x(x_raw, cfg)
     w = check_weights(weights, cfg)
     xw = cfg.numerics.expert_weights
-    wf, bf = (cfg.fmt("weight") if xw is None else xw.format), cfg.fmt("bias")
-    sf = None if xw is None else xw.scale
+    (wf, sf), bf = weight_formats(cfg, "weight", xw is not None), cfg.fmt("bias")
     acc = np.zeros((cfg.model.tokens, cfg.model.dim), dtype=np.int64)
     h, h_expert = None, None
     for c in schedule.calls:

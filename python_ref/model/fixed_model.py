@@ -81,7 +81,7 @@ from ..kernels.attention import AttentionResult, attention, head_shift, kv_forma
 from ..kernels.exp import OUT_FORMAT as EXP_FORMAT
 from ..kernels.gelu import gelu_raw
 from ..kernels.layernorm import layernorm_raw
-from ..kernels.linear import compute_linear, im2col, patch_embed, quantize_per_channel
+from ..kernels.linear import compute_linear, im2col, patch_embed, quantize_per_channel, weight_formats
 from ..kernels.moe import MoEResult, MoEWeights, moe_raw
 from ..kernels.reciprocal import SOFTMAX_RECIP_FORMAT as RECIP_FORMAT
 from ..kernels.softmax import PROB_FORMAT
@@ -357,9 +357,7 @@ class FixedM3ViT:
         """compute_linear with the config's formats (weights of ``w_role`` or per-channel scaled),
         and the range check of its assignment when capturing."""
         cfg = self.cfg
-        xw = cfg.numerics.expert_weights
-        w_fmt = cfg.fmt(w_role) if w_scale is None else xw.format
-        s_fmt = None if w_scale is None else xw.scale
+        w_fmt, s_fmt = weight_formats(cfg, w_role, w_scale is not None)
         y = compute_linear(x, w, b, cfg, w_fmt=w_fmt, b_fmt=cfg.fmt(b_role), x_fmt=x_fmt, gelu=gelu, out=out,
                            gather=gather, w_scale=w_scale, s_fmt=s_fmt)
         if cap.capture and out is None and not gelu:
