@@ -1,9 +1,10 @@
 """The host side shared by the benches of the tops built on the residual buffer
-(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, and the block tops' benches
-cosim/test_mlp_block.py, test_moe_block.py, test_attention_block.py): clock and reset, AXI-Stream
+(cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, the block tops' benches
+cosim/test_mlp_block.py, test_moe_block.py, test_attention_block.py, and cosim/test_backbone.py): clock and reset, AXI-Stream
 models by port prefix, the buffers' command words, loading x and reading it out (host_wr_ / host_rd_),
 the ap_ctrl_hs call handshake, a monitor of ap_ready / ap_done and of the buffer's err, and each call's
-cycles against cosim.linear_schedule; :class:`BlockHost` adds a block top's routed engine call.
+cycles against cosim.linear_schedule; :class:`BlockHost` adds a block top's routed engine call and
+:class:`AttentionHost` attention's layer on the shared array.
 Imported inside the simulator."""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
+from cosim.attention_schedule import predict
 from cosim.linear_schedule import SeqCall, Sequence
 from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams
 from cosim.test_linear import LinearTB
@@ -165,7 +167,7 @@ class BufferHost:
 
 
 class BlockHost(BufferHost):
-    """A block top (rtl/src/mlp_block.sv, moe_block.sv, attention_block.sv): BufferHost plus its
+    """A block top (rtl/src/mlp_block.sv, moe_block.sv, attention_block.sv, backbone.sv): BufferHost plus its
     `route` port, the engine's w_ / b_ (/ s_) sources ``self.w``, ``self.b`` (``self.s``), what
     prepare_call reads (``self.eng``), what must drain before the next call (``self.queues``,
     ``self.idles``) and the other buffers' err outputs (``self.errs``), set by the subclass."""
@@ -183,19 +185,75 @@ class BlockHost(BufferHost):
         """Every queued word and beat taken, the buffers and the units idle."""
         await self.wait_drained(what, budget, self.queues, self.idles)
 
-    async def run_call(self, route: int, c: dict, label: str, budget: int, commands, scores=None) -> dict:
+    async def run_call(self, route: int, c: dict, label: str, budget: int, commands, scores=None,
+                       x_beats=None) -> dict:
         """One engine call on ``route``: its arguments taken, then the buffers' commands (``commands``:
-        (cmd_ source, shape, Access) in issue order), its w_, b_ (and s_) images; waits until
-        everything is idle; returns its call_record."""
+        (cmd_ source, shape, Access) in issue order), its x_ from the host on host_wr_ (``x_beats``, a
+        frame; rtl/src/backbone.sv's patch route), its w_, b_ (and s_) images; waits until everything
+        is idle; returns its call_record."""
         self.dut.route.value = route
         await self.take_call({k: c["args"][k] for k in self.call_args})
         await FallingEdge(self.dut.ap_clk)
         self.dut.ap_start.value = 0
         for port, shape, acc in commands:
             await self.send_to(port, shape, acc)
+        if x_beats is not None:
+            await self.host_wr.send(x_beats)
         await self.w.send(AxiStreamFrame(c["w_lanes"]))
         await self.b.send(AxiStreamFrame(c["b_lanes"]))
         if scores is not None:
             await self.s.send(LinearTB.lanes(scores, self.act.width))
         await self.settle(label, budget)
         return self.call_record(label, c, self.eng)
+
+
+class AttentionHost(BlockHost):
+    """A block top with attention on the engine's array (rtl/src/attention_block.sv, backbone.sv: its
+    attn_ap_* / tokens ports, the array's owner `sel` and the hidden buffer's read valid `hr_v`):
+    BlockHost plus attention's handshake recorded at every edge and :meth:`run_attention`. The subclass
+    calls :meth:`init_attention` with the array's cosim.attention_schedule.Geometry."""
+
+    def init_attention(self, geom):
+        self.geom = geom
+        self.attn_start: int | None = None
+        self.attn_done: list[int] = []
+        self.dut.attn_ap_start.value = 0
+
+    def on_edge(self):
+        d = self.dut
+        if int(d.attn_ap_start.value) and int(d.attn_ap_idle.value):
+            self.attn_start = self.cycle
+        if int(d.attn_ap_done.value):
+            self.attn_done.append(self.cycle)
+        super().on_edge()
+
+    async def run_attention(self, route: int, label: str, T: int, budget: int, commands) -> dict:
+        """The array handed to attention (``route``), the hidden buffer's commands issued (``commands``:
+        (cmd_ source, shape, Access)), the layer started once its first input beat waits in the buffer;
+        waits until everything is idle; returns its cycles beside cosim.attention_schedule.predict's."""
+        d = self.dut
+        d.route.value = route
+        for _ in range(budget):
+            await RisingEdge(d.ap_clk)
+            if int(d.sel.value):
+                break
+        else:
+            raise AssertionError(f"{label}: the array did not pass to attention")
+        for port, shape, acc in commands:
+            await self.send_to(port, shape, acc)
+        while not int(d.hr_v.value):
+            await RisingEdge(d.ap_clk)
+        await FallingEdge(d.ap_clk)
+        d.tokens.value = T
+        d.attn_ap_start.value = 1
+        self.attn_start = None
+        while self.attn_start is None:
+            await RisingEdge(d.ap_clk)
+        await FallingEdge(d.ap_clk)
+        d.attn_ap_start.value = 0
+        n_done = len(self.attn_done)
+        await self.settle(label, budget)
+        if len(self.attn_done) != n_done + 1:
+            raise AssertionError(f"{label}: {len(self.attn_done) - n_done} ap_done pulses of attention")
+        return {"call": label, "T": T, "cycles": self.attn_done[-1] - self.attn_start,
+                "predicted_cycles": predict(self.geom, T).cycles}

@@ -294,31 +294,44 @@ def moe_layer(cfg: Config, waves: bool, csim: tuple[int, bool] | None = None) ->
 
 
 def backbone(cfg: Config, waves: bool) -> KernelResult:
-    """The whole frame through backbone_top (hls/src/backbone.cpp) in C simulation: the registered
-    vector set (cosim.backbone_vectors.backbone_csim: seeded weights, the packaged photographs; on a
-    small config both tasks, two frames in one call and the output after every block count), bit for
-    bit against the fixed-point network (FixedM3ViT, python_ref.kernels.backbone). No RTL column: the
-    frame has no RTL top; its units have rows of their own, and its latency is `make perf`'s. Error:
-    the full frames' output against the float64 network (M3ViT) on the same weights and pixels."""
+    """The whole frame. C-sim: backbone_top (hls/src/backbone.cpp) on the registered vector set
+    (cosim.backbone_vectors.backbone_csim: seeded weights, the packaged photographs; on a small config
+    both tasks, two frames in one call and the output after every block count), bit for bit against the
+    fixed-point network (FixedM3ViT, python_ref.kernels.backbone). RTL: rtl/src/backbone.sv on the same
+    whole frames (the same images and tasks), driven in python_ref.kernels.frame_ctrl's steps
+    (cosim/test_backbone.py), its output bit for bit against FixedM3ViT; real rows: Edge-MoE's published
+    frame on the published weights (seeded stand-in experts) through the RTL, when the weights are present
+    (edge_moe). Error: the full frames' output against the float64 network (M3ViT) on the same weights and
+    pixels. No latency column: a frame's latency is `make perf`'s (the bench's host waits between steps)."""
     import torch
 
     from python_ref.model import M3ViT, load_image, seeded_weights
 
     from .backbone_vectors import DEFAULT_IMAGES
-    del waves  # C-sim only
     vec, c = run_kernel("backbone", cfg)
     m, act = cfg.model, cfg.fmt("act")
     images = [load_image(cfg, name) for name in DEFAULT_IMAGES]  # backbone_csim's frames, in turn
     float_net = M3ViT.from_weights(cfg, seeded_weights(cfg, 0), dtype=torch.float64)
     per, k, err, frames = m.tokens * m.dim, 0, 0.0, 0
+    rtl_values, rtl_exact = 0, True
     for task, layers, n in vec.notes["cases"]:
         for _ in range(n):
             if layers == m.layers:
-                img = images[k % len(images)]
-                want = float_net(torch.from_numpy(img.pixels), task).numpy()
+                name = DEFAULT_IMAGES[k % len(images)]
+                want = float_net(torch.from_numpy(images[k % len(images)].pixels), task).numpy()
                 got = act.to_float(vec.expected[k * per:(k + 1) * per].reshape(m.tokens, m.dim))
                 err, frames = max(err, float(np.abs(got - want).max())), frames + 1
+                r = run_unit("backbone", cfg.name, run_name=f"sim_frame{k}", waves=waves, image=name, task=int(task))
+                rtl_values += int(r["values_checked"])
+                rtl_exact &= r["mismatches"] == 0
             k += 1
+    real, note = 0, missing_reason(cfg) or ("" if m.tokens == 129 and m.experts == 16
+                                            else f"config {cfg.name} does not have the published shapes")
+    if not note:
+        r = run_unit("backbone", cfg.name, run_name="sim_real", waves=waves, image="edge_moe", weights="published")
+        real = m.tokens if r["mismatches"] == 0 else -1
+        note = "Edge-MoE's frame, published weights, seeded stand-in experts"
     plural = (lambda n: f"{n} frame{'' if n == 1 else 's'}")
-    return KernelResult(f"backbone (whole frames, {plural(k)}; C-sim only)", int(vec.expected.size), c.exact, None,
-                        None, err, f"network output, {plural(frames)}, seeded weights", None, None)
+    return KernelResult(f"backbone (whole frames: C-sim {plural(k)}, RTL {plural(frames)})", int(vec.expected.size),
+                        c.exact, rtl_values, rtl_exact and real >= 0, err,
+                        f"network output, {plural(frames)}, seeded weights", None, None, real, note)

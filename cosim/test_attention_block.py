@@ -27,13 +27,12 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge
 
-from cosim.attention_schedule import Geometry, input_segments, predict
-from cosim.buffer_host import BlockHost
+from cosim.attention_schedule import Geometry, input_segments
+from cosim.buffer_host import AttentionHost
 from cosim.tb import ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
-from cosim.vectors import layernorm_params, rand_raw
+from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.attention import attention
 from python_ref.kernels.frame_ctrl import FrameCtrl
@@ -44,7 +43,7 @@ ROUNDS = 2
 ROUTE = {"host": 0, "qkv": 1, "attention": 2, "proj": 3}
 
 
-class AttentionBlockTB(BlockHost):
+class AttentionBlockTB(AttentionHost):
     """BlockHost on the x buffer, the hidden buffer's command port, the engine's and attention's
     controls, what prepare_call reads."""
 
@@ -65,33 +64,22 @@ class AttentionBlockTB(BlockHost):
         self.eng = SimpleNamespace(cfg=cfg, act=self.act, li=self.l, lo=self.l, max_in=cfg.model.dim, max_rows=rows,
                                    w_bits=w_bits, w_rows=cfg.hardware.weight_word_rows, corrupt=False,
                                    e_w=w_bits // cfg.fmt("weight").width)
-        self.geom = Geometry.from_config(cfg)
+        self.init_attention(Geometry.from_config(cfg))
         self.res = ResultWriter(kernel="attention_block", config=cfg.name, mismatches=0, first_mismatch=None,
                                 values_checked=0, calls=[], attention=[])
         self.hcmd = self.source("hb_cmd", 64)
         self.w, self.b = self.source("w", cfg.fmt("weight").width), self.source("b", cfg.fmt("attn_bias").width)
         self.host_wr, self.host_rd, self.gb = self.source("host_wr", self.act.width), self.sink("host_rd", self.act.width), \
             self.source("gb", 32)
-        self.attn_start: int | None = None
-        self.attn_done: list[int] = []
         # both cores' own idles: the top's are the cores' AND their grant of the array
         self.queues = (self.cmd, self.hcmd, self.host_wr, self.gb, self.w, self.b)
         self.idles = (dut.xb_idle, dut.hb_idle, dut.u_la.u_lin.ap_idle, dut.u_la.u_attn.ap_idle)
         self.errs = ("hb_err",)
         self.watch_x(dut.lx_v)
         dut.route.value = 0
-        dut.attn_ap_start.value = 0
         dut.tokens.value = rows
         for name in self.call_args:
             getattr(dut, name).value = 0
-
-    def on_edge(self):
-        d = self.dut
-        if int(d.attn_ap_start.value) and int(d.attn_ap_idle.value):
-            self.attn_start = self.cycle
-        if int(d.attn_ap_done.value):
-            self.attn_done.append(self.cycle)
-        super().on_edge()
 
     async def linear_call(self, route: str, c: dict, label: str, budget: int, commands):
         """One engine call on ``route`` (BlockHost.run_call), recorded with whether its model is exact
@@ -101,37 +89,13 @@ class AttentionBlockTB(BlockHost):
         self.res.append("calls", rec)
 
     async def attention_layer(self, label: str, T: int, budget: int):
-        """The array handed to attention, the phases' reads and the output's write commanded, and the
-        layer started once its first input beat waits in the buffer."""
-        d, H, dh, L = self.dut, self.cfg.model.heads, self.cfg.model.head_dim, self.l
+        """Attention on the array: the phases' reads of qkv and the write of its output (AttentionHost)."""
+        H, dh, L = self.cfg.model.heads, self.cfg.model.head_dim, self.l
         allr = tuple(range(T))
-        d.route.value = ROUTE["attention"]
-        for _ in range(budget):
-            await RisingEdge(d.ap_clk)
-            if int(d.sel.value):
-                break
-        else:
-            raise AssertionError(f"{label}: the array did not pass to attention")
-        for m, h in input_segments(H):
-            first = ("QKV".index(m) * H + h) * dh // L
-            await self.send_to(self.hcmd, self.hshape, Access(True, allr, first=first, n_beats=dh // L))
-        await self.send_to(self.hcmd, self.hshape, Access(False, allr, first=3 * self.nd, n_beats=self.nd))
-        while not int(d.hr_v.value):
-            await RisingEdge(d.ap_clk)
-        await FallingEdge(d.ap_clk)
-        d.tokens.value = T
-        d.attn_ap_start.value = 1
-        self.attn_start = None
-        while self.attn_start is None:
-            await RisingEdge(d.ap_clk)
-        await FallingEdge(d.ap_clk)
-        d.attn_ap_start.value = 0
-        n_done = len(self.attn_done)
-        await self.settle(label, budget)
-        if len(self.attn_done) != n_done + 1:
-            raise AssertionError(f"{label}: {len(self.attn_done) - n_done} ap_done pulses of attention")
-        self.res.append("attention", {"call": label, "T": T, "cycles": self.attn_done[-1] - self.attn_start,
-                                      "predicted_cycles": predict(self.geom, T).cycles})
+        commands = [(self.hcmd, self.hshape, Access(True, allr, first=("QKV".index(m) * H + h) * dh // L, n_beats=dh // L))
+                    for m, h in input_segments(H)]
+        commands.append((self.hcmd, self.hshape, Access(False, allr, first=3 * self.nd, n_beats=self.nd)))
+        self.res.append("attention", await self.run_attention(ROUTE["attention"], label, T, budget, commands))
 
 
 async def attention_round(tb: AttentionBlockTB, rng, label: str, full: bool, corrupt: bool):
@@ -152,7 +116,7 @@ async def attention_round(tb: AttentionBlockTB, rng, label: str, full: bool, cor
 
     # load: the layer's {beta, gamma} (in LayerNorm's lanes) and x
     dut.route.value = ROUTE["host"]
-    await tb.gb.send(LinearTB.lanes(((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF), 32))
+    await tb.gb.send(LinearTB.lanes(norm_param_lanes(g, b), 32))
     await tb.load_rows(x, drain=(tb.gb,))
 
     # qkv: LN1(x) into the engine, qkv into the hidden buffer (Q half up, K and V to odd)

@@ -11,7 +11,8 @@ import numpy as np
 import cocotb
 
 from cosim.tb import StreamTB, real_rows_skip
-from cosim.vectors import layernorm_adversarial, layernorm_params, layernorm_random, real_layernorm_rows
+from cosim.vectors import (layernorm_adversarial, layernorm_params, layernorm_random, norm_param_lanes,
+                           real_layernorm_rows)
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 4000
@@ -28,7 +29,7 @@ class LayerNormTB(StreamTB):
 
     async def rows(self, x, g, b, label) -> int:
         y = layernorm_raw(x, g, b, self.cfg)
-        gb = ((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF)
+        gb = norm_param_lanes(g, b)
         frames = [np.stack([row, gb], axis=1).reshape(-1) for row in x]
         return await self.check_frames(frames, list(y), label, cycles_per_beat=4)
 

@@ -26,7 +26,7 @@ from cosim import frame_schedule as fs
 from cosim.linear_schedule import Sequence, SeqCall
 from cosim.test_linear import LinearTB, check, prepare_call, run_sequence, start
 from cosim.tb import RunParams
-from cosim.vectors import layernorm_params, rand_raw
+from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
 from python_ref.kernels.layernorm import layernorm_raw
 
 TEST_TIMEOUT_MS = 2000
@@ -35,7 +35,7 @@ TEST_TIMEOUT_MS = 2000
 def ln_frames(tb: LinearTB, x_rows: np.ndarray, g: np.ndarray, b: np.ndarray) -> list:
     """LayerNorm's input beats of ``x_rows``: per feature the act value in the low 32 bits of its 64,
     {beta, gamma} in the high 32 (gamma in the low half), one AXI frame per row."""
-    gb = ((b.astype(np.int64) & 0xFFFF) << 16) | (g.astype(np.int64) & 0xFFFF)
+    gb = norm_param_lanes(g, b)
     return [tb.lanes(np.stack([row, gb], axis=1).reshape(-1), 32) for row in x_rows]
 
 

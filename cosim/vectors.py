@@ -172,6 +172,12 @@ def layernorm_random(cfg: Config, rows: int, seed: int) -> np.ndarray:
     return act.from_float(x).astype(np.int64)
 
 
+def norm_param_lanes(g, b) -> np.ndarray:
+    """LayerNorm's {beta, gamma} per feature as rtl/src/layernorm.sv takes them (the high 32 bits of an
+    x_ lane, and rtl/src/ln_param_zip.sv's gb_ lane): gamma in the low 16 bits, beta in the high 16."""
+    return ((np.asarray(b, dtype=np.int64) & 0xFFFF) << 16) | (np.asarray(g, dtype=np.int64) & 0xFFFF)
+
+
 def layernorm_params(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """gamma ~ N(1, 0.5), beta ~ N(0, 0.5) in the norm_param format, with its extremes at two features."""
     pf = cfg.fmt("norm_param")

@@ -42,6 +42,7 @@ TABLES = [
     ("test_cosim_act_buffer", "ACT_BUFFER_BROKEN", _named),
     ("test_cosim_moe_block", "MOE_BLOCK_BROKEN", _named),
     ("test_cosim_attention_block", "ATTENTION_BLOCK_BROKEN", _named),
+    ("test_cosim_backbone", "BACKBONE_BROKEN", _named),
     ("test_cosim_residual_linear", "RESIDUAL_BROKEN", _named),
 ]
 
