@@ -56,6 +56,15 @@ def test_backbone_comparison_can_fail():
     assert exc.value.summary is not None and exc.value.summary["mismatches"] == 1
 
 
+def test_backbone_kv_rounded_fails():
+    """K and V written rounded half up instead of to odd: attention sees a second rounding on some values
+    and the frame's x differs (the odd store is what makes the hidden rows exact, frame_ctrl's rule)."""
+    with pytest.raises(CosimError, match="failed") as exc:
+        run_unit("backbone", "tiny", run_name="kv_rounded", kv_rounded=1)
+    # the first place it shows: layer 1's gate logits, so its router's words (else the output)
+    assert_failed_with(exc.value, r"router's descriptor words differ|x\[\d+\]\[\d+\] = .*python_ref", "kv_rounded")
+
+
 @pytest.mark.slow
 def test_backbone_edge_moe_frame():
     """A whole edge_moe frame (the 32 x 32 array, LayerNorm at 32 lanes: no converter, T = 129, 16 experts,

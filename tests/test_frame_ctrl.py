@@ -97,6 +97,15 @@ def test_steps_are_the_program_on_routes(tiny_fw):
     assert issued.steps[0].host_beats is not None and issued.steps[-1].host_beats is None
 
 
+def test_routes_are_the_rtl_route_numbers():
+    """rtl/src/backbone.sv's route constants (R_<NAME> = 3'd<i>) number the routes in ROUTES' order."""
+    import re
+    from pathlib import Path
+    sv = (Path(__file__).resolve().parents[1] / "rtl" / "src" / "backbone.sv").read_text()
+    consts = {m.group(1).lower(): int(m.group(2)) for m in re.finditer(r"\bR_([A-Z]+) = 3'd(\d+)", sv)}
+    assert consts == {name: i for i, name in enumerate(ROUTES)}
+
+
 def test_a_command_off_the_route_is_refused():
     ctl = FrameCtrl(TINY)
     with pytest.raises(FrameCtrlError, match="a command or call before the first step"):

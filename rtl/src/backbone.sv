@@ -133,8 +133,8 @@ module backbone
   // one-hot flags and the groups formed after them (route_onehot.sv) the engine's x_ / y_ slices saw
   // 5 LUT levels (3.68 ns on tiny). The data selects have their own copies (kept: Yosys would merge
   // them), so the wide muxes' fan-out does not load the handshakes' nets. Reset: the host's route.
-  localparam logic [2:0] R_HOST = 3'd0, R_PATCH = 3'd1, R_LN = 3'd2, R_GATE = 3'd3, R_HID = 3'd4, R_ACC = 3'd5,
-                         R_ATTN = 3'd6;
+  localparam logic [2:0] R_HOST = 3'd0, R_PATCH = 3'd1, R_LN = 3'd2, R_GATE = 3'd3, R_HIDDEN = 3'd4, R_ACC = 3'd5,
+                         R_ATTENTION = 3'd6;
   logic host, patch, ln, gate, attn;            // single routes
   logic to_ln, onto_x, from_h, y_to_h;          // ln | gate; patch | acc; hidden | acc; ln | hidden
   (* keep *) logic sel_from_h, sel_patch, sel_attn, sel_gate, sel_onto_x;   // the data selects' copies
@@ -147,14 +147,14 @@ module backbone
       patch      <= route == R_PATCH;
       ln         <= route == R_LN;
       gate       <= route == R_GATE;
-      attn       <= route == R_ATTN;
+      attn       <= route == R_ATTENTION;
       to_ln      <= route == R_LN || route == R_GATE;
       onto_x     <= route == R_PATCH || route == R_ACC;
-      from_h     <= route == R_HID || route == R_ACC;
-      y_to_h     <= route == R_LN || route == R_HID;
-      sel_from_h <= route == R_HID || route == R_ACC;
+      from_h     <= route == R_HIDDEN || route == R_ACC;
+      y_to_h     <= route == R_LN || route == R_HIDDEN;
+      sel_from_h <= route == R_HIDDEN || route == R_ACC;
       sel_patch  <= route == R_PATCH;
-      sel_attn   <= route == R_ATTN;
+      sel_attn   <= route == R_ATTENTION;
       sel_gate   <= route == R_GATE;
       sel_onto_x <= route == R_PATCH || route == R_ACC;
     end
