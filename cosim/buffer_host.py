@@ -1,7 +1,7 @@
 """The host side shared by the benches of the tops built on the residual buffer
 (cosim/test_residual_linear.py, cosim/test_residual_layernorm.py, the block tops' benches
-cosim/test_mlp_block.py, test_moe_block.py, test_attention_block.py, and cosim/test_backbone.py): clock and reset, AXI-Stream
-models by port prefix, the buffers' command words, loading x and reading it out (host_wr_ / host_rd_),
+cosim/test_mlp_block.py, test_moe_block.py, test_attention_block.py, and cosim/test_backbone.py): clock
+and reset, AXI-Stream models by port prefix, the buffers' command words, loading x and reading it out (host_wr_ / host_rd_),
 the ap_ctrl_hs call handshake, a monitor of ap_ready / ap_done and of the buffer's err, and each call's
 cycles against cosim.linear_schedule; :class:`BlockHost` adds a block top's routed engine call and
 :class:`AttentionHost` attention's layer on the shared array.
@@ -164,6 +164,15 @@ class BufferHost:
             await ReadOnly()
             if int(self.dut.ap_ready.value):
                 return
+
+
+def check_descriptor_words(label: str, words: list[int], want: list[int]) -> None:
+    """The router's descriptor words (rtl/src/moe_router.sv's d_) against python_ref's, word for word:
+    AssertionError naming the first word that differs."""
+    if words != want:
+        i = next((i for i, (g, e) in enumerate(zip(words, want)) if g != e), min(len(words), len(want)))
+        raise AssertionError(f"{label}: the router's descriptor words differ from python_ref's at word {i} "
+                             f"({len(words)} words, python_ref {len(want)})")
 
 
 class BlockHost(BufferHost):

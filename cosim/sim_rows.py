@@ -317,11 +317,12 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
     for task, layers, n in vec.notes["cases"]:
         for _ in range(n):
             if layers == m.layers:
-                name = DEFAULT_IMAGES[k % len(images)]
-                want = float_net(torch.from_numpy(images[k % len(images)].pixels), task).numpy()
+                i = k % len(images)
+                want = float_net(torch.from_numpy(images[i].pixels), task).numpy()
                 got = act.to_float(vec.expected[k * per:(k + 1) * per].reshape(m.tokens, m.dim))
                 err, frames = max(err, float(np.abs(got - want).max())), frames + 1
-                r = run_unit("backbone", cfg.name, run_name=f"sim_frame{k}", waves=waves, image=name, task=int(task))
+                r = run_unit("backbone", cfg.name, run_name=f"sim_frame{k}", waves=waves, image=DEFAULT_IMAGES[i],
+                             task=int(task))
                 rtl_values += int(r["values_checked"])
                 rtl_exact &= r["mismatches"] == 0
             k += 1

@@ -38,7 +38,7 @@ import cocotb
 from cocotb.triggers import with_timeout
 
 from cosim.attention_schedule import Geometry
-from cosim.buffer_host import AttentionHost
+from cosim.buffer_host import AttentionHost, check_descriptor_words
 from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
 from cosim.vectors import norm_param_lanes
 from cosim.test_linear import LinearTB, prepare_call
@@ -154,12 +154,8 @@ class BackboneTB(AttentionHost):
         if router is not None:
             frame = await with_timeout(words_rx, self.budget() * CLOCK_PERIOD_NS, "ns")
             words = [int(v) for v in frame.tdata]
-            want = router.args["words"]
             self.res.add("descriptor_words", len(words))
-            if words != want:
-                i = next((i for i, (g, e) in enumerate(zip(words, want)) if g != e), min(len(words), len(want)))
-                raise AssertionError(f"{router.name}: the router's descriptor words differ from the frame controller's "
-                                     f"at word {i} ({len(words)} words, python_ref {len(want)})")
+            check_descriptor_words(router.name, words, router.args["words"])
 
     async def attention_step(self, st: Step):
         """Attention on the array, the step's reads and write commanded (AttentionHost.run_attention)."""
@@ -180,7 +176,7 @@ class BackboneTB(AttentionHost):
 
 
 def frame_inputs(tb: BackboneTB):
-    """The run's weights, pixels, task and number of blocks."""
+    """The run's weights (its first ``layers`` blocks), pixels and task, recorded in the result."""
     cfg, p, m = tb.cfg, tb.params, tb.cfg.model
     weights = str(p.extra.get("weights", "seeded"))
     if weights == "seeded":
@@ -199,23 +195,23 @@ def frame_inputs(tb: BackboneTB):
         raise ValueError(f"run parameter layers={layers}: config {cfg.name!r} has blocks 0..{m.layers}")
     fw = dataclasses.replace(fw, layers=fw.layers[:layers])
     image = str(p.extra.get("image", "chelsea"))
+    task = p.int("task", 0)
+    tb.res.update(layers=layers, task=task, image=image, weights=weights)
     if image == "random":
         px = np.random.default_rng(p.seed).integers(0, 1 << cfg.fmt("pixel").width, (m.channels, m.height, m.width))
     else:
         px = load_image(cfg, image).raw
-    task = p.int("task", 0)
-    return fw, px, task, layers
+    return fw, px, task
 
 
 @cocotb.test(timeout_time=TEST_TIMEOUT_MS, timeout_unit="ms")
 async def test_backbone(dut):
     tb = BackboneTB(dut)
-    fw, px, task, layers = frame_inputs(tb)
+    fw, px, task = frame_inputs(tb)
     want = FixedM3ViT(tb.cfg, fw)(px, task).out
     ctl_out, issued = run_frame(tb.cfg, fw, px, task)
     assert np.array_equal(ctl_out, want), "python_ref: the frame controller's x differs from FixedM3ViT's"
-    tb.res.update(layers=layers, task=task, image=str(tb.params.extra.get("image", "chelsea")),
-                  weights=str(tb.params.extra.get("weights", "seeded")), max_abs_x=int(np.abs(want).max()))
+    tb.res.update(max_abs_x=int(np.abs(want).max()))
     await tb.reset()
     rng = np.random.default_rng(tb.params.seed)
     start, got = tb.cycle, None

@@ -27,7 +27,7 @@ import numpy as np
 import cocotb
 from cocotb.triggers import with_timeout
 
-from cosim.buffer_host import BlockHost
+from cosim.buffer_host import BlockHost, check_descriptor_words
 from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
 from cosim.test_linear import LinearTB, prepare_call
 from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
@@ -128,10 +128,7 @@ async def moe_round(tb: MoeBlockTB, rng, label: str, full: bool, corrupt: bool):
     frame = await with_timeout(words_rx, budget * CLOCK_PERIOD_NS, "ns")
     words = [int(v) for v in frame.tdata]
     tb.res.add("descriptor_words", len(words))
-    if words != want_words:
-        i = next((i for i, (a, e) in enumerate(zip(words, want_words)) if a != e), min(len(words), len(want_words)))
-        raise AssertionError(f"{label}: the router's descriptor words differ from python_ref's at word {i} "
-                             f"({len(words)} words, python_ref {len(want_words)})")
+    check_descriptor_words(label, words, want_words)
     _task, _rows, sched = decode_descriptors(words, cfg)
     tb.res.append("active_experts", [int(e) for e in ref.active])
 
