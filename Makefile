@@ -80,6 +80,10 @@ timing: $(STAMP) ## Longest-path timing estimate of each RTL unit's Yosys netlis
 perf: $(STAMP) ## Frame latency at the configured clock from the RTL cycle models (DDR GB/s: DDR_GBS=14.4), rooflines, Edge-MoE, resources, plot -> docs/performance.md
 	$(RUN) scripts/perf.py --config $(CONFIG) $(if $(DDR_GBS),--ddr-gbs $(DDR_GBS)) --update docs/performance.md
 
+.PHONY: perf-rtl
+perf-rtl: $(STAMP) ## Whole frames through the backbone RTL under Verilator, one per task, beside perf's composed figure (edge_moe ~12 min) -> docs/performance.md
+	$(RUN) scripts/perf.py --rtl --config $(CONFIG) $(if $(DDR_GBS),--ddr-gbs $(DDR_GBS)) --update docs/performance.md
+
 sim-doc: $(STAMP) ## Run `sim` for both shipped configs and write the summaries into docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/edge_moe.yaml --update docs/RESULTS.md
 	$(RUN) scripts/sim.py --config configs/tiny.yaml --update docs/RESULTS.md

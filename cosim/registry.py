@@ -181,7 +181,8 @@ KERNELS: dict[str, Kernel] = {k.name: k for k in (
            # every unit of a frame on the three activation buffers: LayerNorm, the engine and attention on
            # one array, the router; driven in python_ref.kernels.frame_ctrl's steps
            (RtlUnit("backbone", _PIPE_MIRROR + _LAYERNORM + _ENGINE + _ATTENTION_CORE + ("linear_attention.sv",) + _BUFFER
-                    + ("ln_param_zip.sv",) + _ROUTER + ("axis_lane_split.sv", "axis_lane_join.sv", "backbone.sv"),
+                    + ("ln_param_zip.sv",) + _ROUTER + ("axis_lane_split.sv", "axis_lane_join.sv", "weight_fifo.sv",
+                                                     "backbone.sv"),
                     "cosim.test_backbone"),),
            "cosim.backbone_vectors:backbone_csim", "cosim.sim_rows:backbone"),
 )}

@@ -302,7 +302,9 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
     (cosim/test_backbone.py), its output bit for bit against FixedM3ViT; real rows: Edge-MoE's published
     frame on the published weights (seeded stand-in experts) through the RTL, when the weights are present
     (edge_moe). Error: the full frames' output against the float64 network (M3ViT) on the same weights and
-    pixels. No latency column: a frame's latency is `make perf`'s (the bench's host waits between steps)."""
+    pixels. Latency: the slowest RTL frame's cycles, from the weight DMA's start to the last engine call's
+    ap_done, the weights at cosim.frame_schedule.DEFAULT_DDR_GBS through the top's weight FIFO and the steps
+    issued as early as the RTL allows (`make perf-rtl` sets them beside the composed figure)."""
     import torch
 
     from python_ref.model import M3ViT, load_image, seeded_weights
@@ -313,7 +315,7 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
     images = [load_image(cfg, name) for name in DEFAULT_IMAGES]  # backbone_csim's frames, in turn
     float_net = M3ViT.from_weights(cfg, seeded_weights(cfg, 0), dtype=torch.float64)
     per, k, err, frames = m.tokens * m.dim, 0, 0.0, 0
-    rtl_values, rtl_exact = 0, True
+    rtl_values, rtl_exact, frame_cycles = 0, True, []
     for task, layers, n in vec.notes["cases"]:
         for _ in range(n):
             if layers == m.layers:
@@ -325,14 +327,17 @@ def backbone(cfg: Config, waves: bool) -> KernelResult:
                              task=int(task))
                 rtl_values += int(r["values_checked"])
                 rtl_exact &= r["mismatches"] == 0
+                frame_cycles.append(int(r["frame_cycles"]))
             k += 1
     real, note = 0, missing_reason(cfg) or ("" if m.tokens == 129 and m.experts == 16
                                             else f"config {cfg.name} does not have the published shapes")
     if not note:
         r = run_unit("backbone", cfg.name, run_name="sim_real", waves=waves, image="edge_moe", weights="published")
         real = m.tokens if r["mismatches"] == 0 else -1
+        frame_cycles.append(int(r["frame_cycles"]))
         note = "Edge-MoE's frame, published weights, seeded stand-in experts"
     plural = (lambda n: f"{n} frame{'' if n == 1 else 's'}")
     return KernelResult(f"backbone (whole frames: C-sim {plural(k)}, RTL {plural(frames)})", int(vec.expected.size),
                         c.exact, rtl_values, rtl_exact and real >= 0, err,
-                        f"network output, {plural(frames)}, seeded weights", None, None, real, note)
+                        f"network output, {plural(frames)}, seeded weights", max(frame_cycles, default=None), None,
+                        real, note)

@@ -317,14 +317,6 @@ class DdrWords:
         self.dut.ddr_TVALID.value = 0
         self.dut.route_we.value = 0
 
-    def _scramble(self):
-        d, r = self.dut, self.rng
-        d.ddr_TDATA.value = int.from_bytes(r.bytes(self.w_bytes), "little")
-        d.ddr_TLAST.value = int(r.integers(2))
-        d.ddr_TUSER_spec.value = int(r.integers(2))
-        d.ddr_TUSER_layer.value = int(r.integers(1 << self.layer_bits))
-        d.ddr_TUSER_expert.value = int(r.integers(1 << max(1, (self.experts - 1).bit_length())))
-
     async def _run(self):
         d, th, segs = self.dut, self.th, self.segments
         dma = DdrDma(segs, self.routes, rate=th.rate, word=th.word, cap=th.cap,
@@ -342,17 +334,7 @@ class DdrWords:
             dma.refill()
             tready = int(d.ddr_TREADY.value)     # a flip-flop of weight_fifo (!level[AW])
             offer = dma.offer(c, bool(tready))
-            d.ddr_TVALID.value = int(offer is not None)
-            if offer is not None:
-                seg, off = offer
-                g = segs[seg]
-                d.ddr_TDATA.value = self.data[seg][off]
-                d.ddr_TLAST.value = int(off == g.words - 1)
-                d.ddr_TUSER_spec.value = int(g.expert is not None)
-                d.ddr_TUSER_layer.value = g.expert[0] if g.expert else 0
-                d.ddr_TUSER_expert.value = g.expert[1] if g.expert else 0
-            else:
-                self._scramble()
+            drive_ddr(d, offer, segs, self.data, self.rng)
             await RisingEdge(d.ap_clk)
             if offer is not None and tready:
                 dma.push()
@@ -363,6 +345,27 @@ class DdrWords:
         await FallingEdge(d.ap_clk)
         d.ddr_TVALID.value = 0
         d.route_we.value = 0
+
+
+def drive_ddr(d, offer, segments, data, rng) -> None:
+    """A DMA's ddr_ port (weight_fifo's s side) for one cycle: the offered word (segment, offset) of
+    ``segments`` / ``data`` with its tags (an expert's words speculative, with layer and expert), or
+    TVALID low with random TDATA and tags (the FIFO must ignore them)."""
+    d.ddr_TVALID.value = int(offer is not None)
+    if offer is None:
+        d.ddr_TDATA.value = int.from_bytes(rng.bytes((len(d.ddr_TDATA) + 7) // 8), "little") & ((1 << len(d.ddr_TDATA)) - 1)
+        d.ddr_TLAST.value = int(rng.integers(2))
+        d.ddr_TUSER_spec.value = int(rng.integers(2))
+        d.ddr_TUSER_layer.value = int(rng.integers(1 << len(d.ddr_TUSER_layer)))
+        d.ddr_TUSER_expert.value = int(rng.integers(1 << len(d.ddr_TUSER_expert)))
+        return
+    seg, off = offer
+    g = segments[seg]
+    d.ddr_TDATA.value = data[seg][off]
+    d.ddr_TLAST.value = int(off == g.words - 1)
+    d.ddr_TUSER_spec.value = int(g.expert is not None)
+    d.ddr_TUSER_layer.value = g.expert[0] if g.expert else 0
+    d.ddr_TUSER_expert.value = g.expert[1] if g.expert else 0
 
 
 def words_to_lanes(words, lanes, width):

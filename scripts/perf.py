@@ -391,6 +391,46 @@ def report(cfg, args) -> tuple[str, list]:
     return "\n".join(lines), (frames, labels)
 
 
+RTL_SECTION = "perf-rtl"
+
+
+def rtl_frames(cfg, args) -> str:
+    """Whole frames through rtl/src/backbone.sv under Verilator (cosim/test_backbone.py: the weights from a
+    DMA model at --ddr-gbs through the top's weight FIFO, the steps issued as early as the RTL allows), one
+    per task: Edge-MoE's frame on the published weights when EDGE_MOE_WEIGHTS is set, else a packaged
+    photograph on seeded weights; each beside cosim.frame_schedule.compose on the run's own routing."""
+    from cosim.runner import run_unit
+    from python_ref.model.real_data import missing_reason
+
+    published = bool(os.environ.get("EDGE_MOE_WEIGHTS")) and missing_reason(cfg) is None
+    run = dict(image="edge_moe", weights="published") if published else dict(image="chelsea", weights="seeded")
+    hz = cfg.hardware.clock_mhz
+    rows, worst = [], None
+    for t in range(cfg.model.tasks):
+        r = run_unit("backbone", cfg.name, run_name=f"perf_rtl_task{t}", task=t, ddr_gbs=args.ddr_gbs, **run)
+        calls = r["calls"]
+        on_model = sum(c["exact_model"] for c in calls)
+        roof = r["mac_roofline_cycles"]
+        rows.append(f"| {t} | **{fmt(r['frame_cycles'])}** | **{r['frame_ms']:.3f}** | {fmt(r['composed_cycles'])} | "
+                    f"{r['composed_ms']:.3f} | {r['ratio_to_composed']:.4f} | {r['frame_cycles'] / roof:.3f} | "
+                    f"{on_model} of {len(calls)} | {r['values_checked'] - r['mismatches']:,} of {r['values_checked']:,} | "
+                    f"{fmt(r['ddr_words'])} | {fmt(r['expert_words_dropped'])} / {r['expert_images_skipped']} |")
+        worst = r if worst is None or r["frame_cycles"] > worst["frame_cycles"] else worst
+    what = ("Edge-MoE's frame on its published weights (seeded stand-in expert matrices)" if published
+            else "the packaged photograph chelsea on seeded weights (EDGE_MOE_WEIGHTS unset)")
+    return "\n".join([
+        f"Configuration `{cfg.name}`, {hz:g} MHz; {what}; weights from the DMA model at **{args.ddr_gbs:g} GB/s** "
+        f"through the top's weight FIFO. **Slowest task: {fmt(worst['frame_cycles'])} cycles = {worst['frame_ms']:.3f} ms "
+        f"in RTL, {worst['frame_cycles'] / worst['mac_roofline_cycles']:.3f}x the MAC roofline "
+        f"({fmt(worst['mac_roofline_cycles'])} cycles).**", "",
+        "| task | RTL frame cycles | RTL ms | composed cycles (make perf's model, the run's routing) | composed ms | "
+        "RTL / composed | RTL / MAC roofline | engine calls on the frame's model | values bit-exact | DDR words | "
+        "expert words dropped / images skipped |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows, "",
+        f"`make perf-rtl CONFIG=configs/{cfg.name}.yaml` (`scripts/perf.py --rtl`), "
+        f"{'with EDGE_MOE_WEIGHTS set' if published else 'without EDGE_MOE_WEIGHTS'}."])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/edge_moe.yaml")
@@ -410,6 +450,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the seeded weights (no EDGE_MOE_WEIGHTS)")
     ap.add_argument("--plot", type=Path, default=None, help="PNG (default docs/performance_<config>.png)")
     ap.add_argument("--update", type=Path, help="markdown file with <!-- BEGIN perf-<config> --> markers")
+    ap.add_argument("--rtl", action="store_true",
+                    help="instead: whole frames through rtl/src/backbone.sv under Verilator, one per task, beside the "
+                         "composed figure (section perf-rtl-<config>; edge_moe: ~5 min build + ~3 min a frame)")
     args = ap.parse_args(argv)
     cfg = config_or_exit(args.config)
     args.w_bits = args.w_bits or cfg.hardware.w_bits
@@ -423,6 +466,15 @@ def main(argv=None) -> int:
     except fs.PerfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.rtl:
+        text = rtl_frames(cfg, args)
+        print(text)
+        if args.update:
+            from scripts.results_doc import update_section
+
+            update_section(args.update, f"{RTL_SECTION}-{cfg.name}", text)
+            print(f"updated {args.update}")
+        return 0
     args.plot = (args.plot or ROOT / "docs" / f"performance_{cfg.name}.png").resolve()
     text, (frames, labels) = report(cfg, args)
     print(text)

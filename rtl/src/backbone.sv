@@ -45,7 +45,12 @@ module backbone
     // the hidden rows (rtl/src/act_buffers.sv's H_VALUES): a dense MLP's hidden width, or LN2(x)'s
     // beats and an expert's hidden rows side by side; qkv and attention's output need 4 ND beats
     localparam int MOE_VALUES = NUM_LAYERS > 1 ? ND * L + EXPERT_HIDDEN_DIM : 0,
-    localparam int HIDDEN = MLP_HIDDEN_DIM > MOE_VALUES ? MLP_HIDDEN_DIM : MOE_VALUES
+    localparam int HIDDEN = MLP_HIDDEN_DIM > MOE_VALUES ? MLP_HIDDEN_DIM : MOE_VALUES,
+    // the weight prefetch FIFO (hardware.weight_fifo.depth words of hardware.weight_word.bits)
+    localparam int WF_DEPTH = LINEAR_WEIGHT_FIFO_DEPTH > 1 ? LINEAR_WEIGHT_FIFO_DEPTH : 16,
+    localparam int WF_EXPERTS = E > 1 ? E : 2,
+    localparam int FIFO_EB = $clog2(WF_EXPERTS),
+    localparam int LAYER_BITS = 4
 ) (
     input  logic                    ap_clk,
     input  logic                    ap_rst_n,   // synchronous, active low
@@ -63,10 +68,18 @@ module backbone
     input  logic                    b_kind,
     input  logic                    use_gelu,
     input  logic [1:0]              mode,
-    input  logic [LINEAR_W_BITS-1:0] w_TDATA,
-    input  logic                    w_TVALID,
-    output logic                    w_TREADY,
-    input  logic                    w_TLAST,
+    // the frame's weight words from the DMA into the weight prefetch FIFO (rtl/src/weight_fifo.sv's s
+    // side: each MoE layer's experts tagged speculative with their layer and expert), in the order the
+    // engine's calls take them; the router's routing pulse writes the FIFO's mask for layer moe_layer
+    input  logic [LINEAR_W_BITS-1:0] ddr_TDATA,
+    input  logic                    ddr_TVALID,
+    output logic                    ddr_TREADY,
+    input  logic                    ddr_TLAST,
+    input  logic                    ddr_TUSER_spec,
+    input  logic [LAYER_BITS-1:0]   ddr_TUSER_layer,
+    input  logic [FIFO_EB-1:0]      ddr_TUSER_expert,
+    input  logic [LAYER_BITS-1:0]   moe_layer,  // the gate step's layer (stable through its router call)
+    output logic [$clog2(WF_DEPTH):0] wf_level,
     input  logic [AXI_WIDTH-1:0]    b_TDATA,
     input  logic                    b_TVALID,
     output logic                    b_TREADY,
@@ -122,6 +135,9 @@ module backbone
     output logic                    gb_TREADY,
     input  logic                    gb_TLAST     // ignored (D / LNL beats a load)
 );
+  if (NUM_LAYERS > (1 << LAYER_BITS)) begin : g_chk_layers
+    $error("backbone: %0d layers do not fit the weight FIFO's %0d-bit layer tag", NUM_LAYERS, LAYER_BITS);
+  end
   if (FEATURE_DIM % L != 0 || HEAD_DIM % L != 0 || L % LNL != 0 || LINEAR_IN != LINEAR_OUT || L < 4
       || HIDDEN < 4 * ND * L || E % GL != 0 || GL % SL != 0) begin : g_chk
     $error("backbone: the square tile L (%0d) must be at least 4 and divide D and the head dim, LayerNorm's lanes (%0d) L, the logits' %0d lanes E and be a multiple of SOFTMAX_LANES; the hidden rows (%0d values) must hold 4 D",
@@ -229,14 +245,29 @@ module backbone
   axis_skid #(.WIDTH(L * ACT_W)) u_ys (
       .clk(ap_clk), .rst_n(ap_rst_n), .s_axis_tdata(ey_d), .s_axis_tvalid(ey_v), .s_axis_tready(ey_r),
       .m_axis_tdata(ly_d), .m_axis_tvalid(ly_v), .m_axis_tready(ly_r));
+  // ---- the weight path: the DMA's words through the prefetch FIFO into the engine's w_. The FIFO's
+  // head drops the words of experts the router's pulse marks inactive (route_we / route_active, the
+  // router's registers); WB_FREE_LOAD as in rtl/src/linear_prefetch.sv (the FIFO's filtered head valid
+  // reaches no data enable of the engine's w_ slice)
+  logic [LINEAR_W_BITS-1:0] w_d;
+  logic                     w_v, w_r, w_l;
+  logic [WF_EXPERTS-1:0]    wf_active;
+  assign wf_active = WF_EXPERTS'(route_active);
+  weight_fifo #(.WIDTH(LINEAR_W_BITS), .DEPTH(WF_DEPTH), .EXPERTS(WF_EXPERTS), .LAYER_BITS(LAYER_BITS)) u_wf (
+      .clk(ap_clk), .rst_n(ap_rst_n),
+      .s_axis_tdata(ddr_TDATA), .s_axis_tlast(ddr_TLAST), .s_axis_tvalid(ddr_TVALID), .s_axis_tready(ddr_TREADY),
+      .s_axis_tuser_spec(ddr_TUSER_spec), .s_axis_tuser_layer(ddr_TUSER_layer), .s_axis_tuser_expert(ddr_TUSER_expert),
+      .route_we, .route_layer(moe_layer), .route_active(wf_active),
+      .m_axis_tdata(w_d), .m_axis_tlast(w_l), .m_axis_tvalid(w_v), .m_axis_tready(w_r), .level(wf_level));
+
   logic acc_v;
-  linear_attention #(.LI(L), .LO(L), .MAX_ROWS(ROWS)) u_la (
+  linear_attention #(.LI(L), .LO(L), .MAX_ROWS(ROWS), .WB_FREE_LOAD(1'b1)) u_la (
       .ap_clk, .ap_rst_n, .sel_req(attn), .sel,
       .lin_ap_start(ap_start), .lin_ap_done(ap_done), .lin_ap_idle(ap_idle), .lin_ap_ready(ap_ready),
       .lin_in_dim(in_dim), .lin_out_dim(out_dim), .lin_rows(rows), .lin_w_kind(w_kind), .lin_b_kind(b_kind),
       .lin_use_gelu(use_gelu), .lin_mode(mode),
       .lin_x_TDATA(ex_d), .lin_x_TVALID(ex_v), .lin_x_TREADY(ex_r), .lin_x_TLAST(1'b0),
-      .lin_w_TDATA(w_TDATA), .lin_w_TVALID(w_TVALID), .lin_w_TREADY(w_TREADY), .lin_w_TLAST(w_TLAST),
+      .lin_w_TDATA(w_d), .lin_w_TVALID(w_v), .lin_w_TREADY(w_r), .lin_w_TLAST(w_l),
       .lin_b_TDATA(b_TDATA), .lin_b_TVALID(b_TVALID), .lin_b_TREADY(b_TREADY), .lin_b_TLAST(b_TLAST),
       .lin_acc_TDATA(xr_d), .lin_acc_TVALID(acc_v), .lin_acc_TREADY(acc_r), .lin_acc_TLAST(1'b0),
       .lin_s_TDATA(s_TDATA), .lin_s_TVALID(s_TVALID), .lin_s_TREADY(s_TREADY), .lin_s_TLAST(s_TLAST),

@@ -39,6 +39,7 @@ module linear_attention
     parameter int FIFO_DEPTH = 1 << $clog2(LI + 16),
     parameter int W_BITS = LINEAR_W_BITS,
     parameter int W_ROWS = LINEAR_W_ROWS,
+    parameter bit WB_FREE_LOAD = 1'b0,       // linear_core's w_ / b_ slices load on a free slot (behind a FIFO)
     parameter int TMAX = NUM_TOKENS,
     parameter int EL   = attn_pkg::default_el(LI),
     parameter int RU   = attn_pkg::default_ru(LI),
@@ -204,7 +205,8 @@ module linear_attention
   end
 `endif
 
-  linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS), .W_ROWS(W_ROWS)) u_lin (
+  linear_core #(.LI(LI), .LO(LO), .MAX_IN(MAX_IN), .MAX_ROWS(MAX_ROWS), .FIFO_DEPTH(FIFO_DEPTH), .W_BITS(W_BITS), .W_ROWS(W_ROWS),
+                .WB_FREE_LOAD(WB_FREE_LOAD)) u_lin (
       .ap_clk, .ap_rst_n, .ap_start(lin_ap_start && grant_lin), .ap_done(lin_ap_done), .ap_idle(lin_idle_c),
       .ap_ready(lin_ap_ready), .in_dim(lin_in_dim), .out_dim(lin_out_dim), .rows(lin_rows), .w_kind(lin_w_kind),
       .b_kind(lin_b_kind), .use_gelu(lin_use_gelu), .mode(lin_mode),
