@@ -21,6 +21,7 @@ from cosim.attention_schedule import predict
 from cosim.linear_schedule import SeqCall, Sequence
 from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams
 from cosim.test_linear import LinearTB
+from cosim.vectors import norm_param_lanes
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
 
 
@@ -82,6 +83,11 @@ class BufferHost:
         await ClockCycles(self.dut.ap_clk, 4)
         self.dut.ap_rst_n.value = 1
         await ClockCycles(self.dut.ap_clk, 2)
+
+    async def send_norm_params(self, g, b):
+        """A LayerNorm call's {beta, gamma} on ``self.gb`` (the top's gb_ source), per LayerNorm lane
+        (rtl/src/ln_param_zip.sv: gamma in the low 16 bits of each 32-bit lane)."""
+        await self.gb.send(LinearTB.lanes(norm_param_lanes(g, b), 32))
 
     async def send_to(self, port: AxiStreamSource, shape: BufferShape, acc: Access):
         """An access's command words on a buffer's cmd_ source (``port``) of that ``shape``."""
@@ -237,9 +243,20 @@ class AttentionHost(BlockHost):
         super().on_edge()
 
     async def run_attention(self, route: int, label: str, T: int, budget: int, commands) -> dict:
+        """:meth:`start_attention`, then waits until everything is idle; returns the layer's cycles beside
+        cosim.attention_schedule.predict's."""
+        n_done = len(self.attn_done)
+        await self.start_attention(route, label, T, budget, commands)
+        await self.settle(label, budget)
+        if len(self.attn_done) != n_done + 1:
+            raise AssertionError(f"{label}: {len(self.attn_done) - n_done} ap_done pulses of attention")
+        return {"call": label, "T": T, "cycles": self.attn_done[-1] - self.attn_start,
+                "predicted_cycles": predict(self.geom, T).cycles}
+
+    async def start_attention(self, route: int, label: str, T: int, budget: int, commands) -> None:
         """The array handed to attention (``route``), the hidden buffer's commands issued (``commands``:
         (cmd_ source, shape, Access)), the layer started once its first input beat waits in the buffer;
-        waits until everything is idle; returns its cycles beside cosim.attention_schedule.predict's."""
+        returns when the start is taken (``self.attn_start`` its cycle)."""
         d = self.dut
         d.route.value = route
         for _ in range(budget):
@@ -260,9 +277,3 @@ class AttentionHost(BlockHost):
             await RisingEdge(d.ap_clk)
         await FallingEdge(d.ap_clk)
         d.attn_ap_start.value = 0
-        n_done = len(self.attn_done)
-        await self.settle(label, budget)
-        if len(self.attn_done) != n_done + 1:
-            raise AssertionError(f"{label}: {len(self.attn_done) - n_done} ap_done pulses of attention")
-        return {"call": label, "T": T, "cycles": self.attn_done[-1] - self.attn_start,
-                "predicted_cycles": predict(self.geom, T).cycles}

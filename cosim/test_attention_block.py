@@ -31,8 +31,8 @@ import cocotb
 from cosim.attention_schedule import Geometry, input_segments
 from cosim.buffer_host import AttentionHost
 from cosim.tb import ResultWriter, RunParams
-from cosim.test_linear import LinearTB, prepare_call
-from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
+from cosim.test_linear import prepare_call
+from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.attention import attention
 from python_ref.kernels.frame_ctrl import FrameCtrl
@@ -116,7 +116,7 @@ async def attention_round(tb: AttentionBlockTB, rng, label: str, full: bool, cor
 
     # load: the layer's {beta, gamma} (in LayerNorm's lanes) and x
     dut.route.value = ROUTE["host"]
-    await tb.gb.send(LinearTB.lanes(norm_param_lanes(g, b), 32))
+    await tb.send_norm_params(g, b)
     await tb.load_rows(x, drain=(tb.gb,))
 
     # qkv: LN1(x) into the engine, qkv into the hidden buffer (Q half up, K and V to odd)

@@ -39,7 +39,9 @@ Run parameters: image (a python_ref.model.images name: "edge_moe" is Edge-MoE's 
 only; all by default), weights ("seeded", the default, with weight_seed; or "published": Edge-MoE's trained
 weights with seeded stand-in expert matrices, python_ref.model.real_data.published_weights), weight_gain
 (the float weights multiplied by it before their conversion, which saturates: activations near act's range),
-ddr_gbs (the DMA's bandwidth, default cosim.frame_schedule.DEFAULT_DDR_GBS), kv_rounded (the odd writes
+ddr_gbs (the DMA's bandwidth, default cosim.frame_schedule.DEFAULT_DDR_GBS), stalls (a cosim.tb.STALL_PATTERNS
+name, default none: random idle cycles on the host's sources, pauses on its sinks; the engine calls are then
+not compared with the model, which has no stalls), kv_rounded (the odd writes
 rounded half up: must fail), corrupt (one wrong expected value: exactly one mismatch must be reported).
 """
 from __future__ import annotations
@@ -52,18 +54,18 @@ from types import SimpleNamespace
 import numpy as np
 
 import cocotb
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, with_timeout
+from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
 from cocotbext.axi import AxiStreamFrame
 
 from cosim import frame_schedule as fs
 from cosim.attention_schedule import Geometry, predict
 from cosim.buffer_host import AttentionHost, check_descriptor_words
 from cosim.linear_schedule import SeqCall, Sequence
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
-from cosim.vectors import norm_param_lanes
+from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, ResultWriter, RunParams, random_pauses
 from cosim.test_linear import LinearTB, drive_ddr, prepare_call
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma, Segment, WeightFifo
 from python_ref.kernels.act_buffer import BufferShape
+from python_ref.kernels.backbone import first_blocks
 from python_ref.kernels.frame_ctrl import ROUTES, FrameCtrl, Step, run_frame
 from python_ref.kernels.linear import pack_vector_axi
 from python_ref.model import load_image, seeded_weights
@@ -76,18 +78,18 @@ _EXPERT = re.compile(r"layer (\d+) expert (\d+) (fc[12])$")
 _GATE = re.compile(r"layer (\d+) gate$")
 
 
-def weight_stream(cfg, steps, calls, w_bits, rng):
+def weight_stream(cfg, calls, w_bits, rng):
     """The frame's weight stream as the DMA fetches it (cosim.frame_schedule.weight_segments' order):
-    each engine call's w_ image in step order, where a MoE layer's expert calls are replaced, right after
+    each engine call's w_ image in step order (``calls``: each step's prepared engine call or None), where a MoE layer's expert calls are replaced, right after
     its gate call, by every expert's fc1 and fc2 image in index order (tagged speculative); the inactive
     experts' images are random words (dropped or skipped: a word of them reaching the engine would change
     the frame). Returns (Segment list, each segment's words)."""
     m = cfg.model
     segs, data, slot = [], [], {}
-    for st, c in zip(steps, calls):
+    for c in calls:
         if c is None:
             continue
-        me = _EXPERT.search(st.calls[0].name) if st.route in ("hidden", "acc") else None
+        me = _EXPERT.search(c["label"])
         if me is None:
             segs.append(Segment(len(c["w_words"]), None, c["label"]))
             data.append(list(c["w_words"]))
@@ -105,7 +107,7 @@ def weight_stream(cfg, steps, calls, w_bits, rng):
             raise AssertionError(f"{c['label']}: no free slot of its size in the frame's weight stream")
         data[k] = list(c["w_words"])
     active_order = [k for k, g in enumerate(segs) if g.expert is not None and data[k] is not None]
-    expert_calls = [slot[(int(x.group(1)), int(x.group(2)), x.group(3))] for st, c in zip(steps, calls)
+    expert_calls = [slot[(int(x.group(1)), int(x.group(2)), x.group(3))] for c in calls
                     if c is not None and (x := _EXPERT.search(c["label"]))]
     if active_order != expert_calls:
         raise AssertionError("the experts' calls do not come in the weight stream's order (index order, fc1 then fc2)")
@@ -221,6 +223,20 @@ class BackboneTB(AttentionHost):
         self.s = self.source("s", aw)
         self.host_wr, self.host_rd, self.gb = self.source("host_wr", aw), self.sink("host_rd", aw), self.source("gb", 32)
         self.d = self.sink("d", 64)
+        # run parameter stalls (a cosim.tb.STALL_PATTERNS name, default none): random idle cycles on every
+        # source the host drives (the buffers' commands, pos and pixels, LayerNorm's parameters, b_, s_)
+        # and pauses on its sinks (the router's descriptor words, the frame's output)
+        self.stalls = str(self.params.extra.get("stalls", "none"))
+        gaps, pauses = STALL_PATTERNS.get(self.stalls, ("?", "?"))
+        if gaps == "?" or pauses == "reactive":
+            raise ValueError(f"run parameter stalls={self.stalls!r}: one of none, gaps, backpressure, both")
+        seed = self.params.seed
+        for k, src in enumerate((*self.ports.values(), self.host_wr, self.gb, self.b, self.s)):
+            if gaps:
+                src.set_pause_generator(random_pauses(*gaps, seed + 100 + k))
+        for k, snk in enumerate((self.d, self.host_rd)):
+            if pauses:
+                snk.set_pause_generator(random_pauses(*pauses, seed + 200 + k))
         self.queues = (*self.ports.values(), self.host_wr, self.gb, self.b, self.s)
         self.idles = (dut.xb_idle, dut.hb_idle, dut.gb_idle, dut.u_la.u_lin.ap_idle, dut.u_la.u_attn.ap_idle)
         self.errs = ("hb_err", "gb_err")
@@ -275,15 +291,8 @@ class BackboneTB(AttentionHost):
             while len(rec.d_words) < words:
                 await FallingEdge(d.ap_clk)
             await FallingEdge(d.ap_clk)
-            for k in self.call_args:
-                getattr(d, k).value = c["args"][k]
             self.pending = n
-            d.ap_start.value = 1
-            while True:
-                await RisingEdge(d.ap_clk)
-                await ReadOnly()
-                if int(d.ap_ready.value):
-                    break
+            await self.take_call({k: c["args"][k] for k in self.call_args})
             await FallingEdge(d.ap_clk)
             d.ap_start.value = 0
             self.pending = None
@@ -317,32 +326,6 @@ class BackboneTB(AttentionHost):
         if st.route == "patch":
             await self.host_wr.send(LinearTB.lanes(c["xp"], self.act.width))
 
-    async def issue_attention(self, st: Step):
-        """The array handed to attention, the hidden buffer's commands, the layer started once its first
-        input beat waits (AttentionHost.run_attention without its wait for the end)."""
-        d = self.dut
-        (call,) = st.calls
-        d.route.value = ROUTE["attention"]
-        for _ in range(self.budget()):
-            await RisingEdge(d.ap_clk)
-            if int(d.sel.value):
-                break
-        else:
-            raise AssertionError(f"{st.label}: the array did not pass to attention")
-        for port, shape, acc in self.commands(st):
-            await self.send_to(port, shape, acc)
-        while not int(d.hr_v.value):
-            await RisingEdge(d.ap_clk)
-        await FallingEdge(d.ap_clk)
-        d.tokens.value = call.args["tokens"]
-        d.attn_ap_start.value = 1
-        self.attn_start = None
-        while self.attn_start is None:
-            await RisingEdge(d.ap_clk)
-        await FallingEdge(d.ap_clk)
-        d.attn_ap_start.value = 0
-        return len(self.attn_done), call
-
     async def host_step(self, st: Step) -> np.ndarray | None:
         """pos written (host_beats) or the frame's x read out (returned, T x D act)."""
         self.dut.route.value = ROUTE["host"]
@@ -371,9 +354,7 @@ def frame_inputs(tb: BackboneTB):
         ws = dataclasses.replace(ws, tensors=OrderedDict((k, v * gain) for k, v in ws.tensors.items()))
     fw = quantize_weights(cfg, ws)
     layers = p.int("layers", m.layers)
-    if not 0 <= layers <= m.layers:
-        raise ValueError(f"run parameter layers={layers}: config {cfg.name!r} has blocks 0..{m.layers}")
-    fw = dataclasses.replace(fw, layers=fw.layers[:layers])
+    fw = first_blocks(fw, cfg, layers)       # BackboneError naming the range
     image = str(p.extra.get("image", "chelsea"))
     task = p.int("task", 0)
     tb.res.update(layers=layers, task=task, image=image, weights=weights)
@@ -396,9 +377,9 @@ def model_check(tb: BackboneTB, rec: FrameDma, calls: list, segs: list, th) -> N
         fifo.route(layer, act, vis + off)
     seq = Sequence(cfg, w_bits=tb.eng.w_bits, fifo=fifo)
     lane_join = tb.lnl < tb.l
-    exact, off_model = True, []
+    exact, off_model = tb.stalls == "none", []     # the model has no stalls of b_, s_ or the commands
     for n, (label, route, c) in enumerate(calls):
-        if lane_join and route in ("ln", "gate"):
+        if exact and lane_join and route in ("ln", "gate"):
             exact = False      # x_ through LayerNorm's lane join: stalls the model does not describe
         if not exact:
             r = None
@@ -447,7 +428,7 @@ async def test_backbone(dut):
         elif pos is not None and st.route in ("hidden", "acc") and _EXPERT.search(prepared[k]["label"]):
             pos += 1 + prepared[k]["rows"]
             need[k] = pos
-    segs, data = weight_stream(cfg, steps, prepared, tb.eng.w_bits, rng)
+    segs, data = weight_stream(cfg, prepared, tb.eng.w_bits, rng)
     th = fs.ddr_throttle(cfg, tb.gbs, tb.eng.w_bits)
     rec = FrameDma(tb, segs, data, th)
     await tb.reset()
@@ -482,8 +463,8 @@ async def test_backbone(dut):
             got = out if out is not None else got
         elif st.route == "attention":
             await tb.drained(st.label, len(started), rec, engine_idle=True)
-            (call,) = st.calls
-            await tb.issue_attention(st)
+            (call,) = st.calls        # AttentionHost.run_attention without its wait for the end
+            await tb.start_attention(ROUTE["attention"], st.label, call.args["tokens"], tb.budget(), tb.commands(st))
             attn.append((call.name, call.args["tokens"], tb.attn_start))
         else:
             if st.route == "patch" and rec.task is None:
@@ -492,7 +473,7 @@ async def test_backbone(dut):
             router = next((x for x in st.calls if x.unit == "moe_router"), None)
             ln = next((x for x in st.calls if x.unit == "layernorm"), None)
             if ln is not None:  # LayerNorm is idle: the steps either side of a LayerNorm step do not use it
-                await tb.gb.send(LinearTB.lanes(norm_param_lanes(ln.args["g"], ln.args["b"]), 32))
+                await tb.send_norm_params(ln.args["g"], ln.args["b"])
             await tb.drained(st.label, index[k], rec, engine_idle=False)
             if router is not None:      # the router's scalars and the FIFO's layer, before the first logit
                 dut.task_id.value = router.args["task"]

@@ -22,8 +22,8 @@ import cocotb
 
 from cosim.buffer_host import BlockHost
 from cosim.tb import ResultWriter, RunParams
-from cosim.test_linear import LinearTB, prepare_call
-from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
+from cosim.test_linear import prepare_call
+from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.layernorm import layernorm_raw
 
@@ -75,7 +75,7 @@ async def mlp_round(tb: MlpTB, rng, label: str, corrupt: bool):
 
     # load: the layer's {beta, gamma} and x
     dut.route.value = 0
-    await tb.gb.send(LinearTB.lanes(norm_param_lanes(g, b), 32))
+    await tb.send_norm_params(g, b)
     await tb.load_rows(x, drain=(tb.gb,))
 
     # fc1: x's rows through LayerNorm into the engine, the hidden rows into h

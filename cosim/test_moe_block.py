@@ -29,8 +29,8 @@ from cocotb.triggers import with_timeout
 
 from cosim.buffer_host import BlockHost, check_descriptor_words
 from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
-from cosim.test_linear import LinearTB, prepare_call
-from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
+from cosim.test_linear import prepare_call
+from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.frame_ctrl import FrameCtrl
 from python_ref.kernels.layernorm import layernorm_raw
@@ -111,7 +111,7 @@ async def moe_round(tb: MoeBlockTB, rng, label: str, full: bool, corrupt: bool):
 
     # load: the layer's {beta, gamma} and x
     dut.route.value = ROUTE["host"]
-    await tb.gb.send(LinearTB.lanes(norm_param_lanes(g, b), 32))
+    await tb.send_norm_params(g, b)
     await tb.load_rows(x, drain=(tb.gb,))
 
     # the gate: LN2(x) into the engine and the hidden buffer, the logits into theirs and on to the router

@@ -23,8 +23,8 @@ from cocotbext.axi import AxiStreamFrame
 
 from cosim.buffer_host import BufferHost
 from cosim.tb import ResultWriter, RunParams
-from cosim.test_linear import LinearTB, check_call, prepare_call
-from cosim.vectors import layernorm_params, norm_param_lanes, rand_raw
+from cosim.test_linear import check_call, prepare_call
+from cosim.vectors import layernorm_params, rand_raw
 from python_ref.kernels.act_buffer import Access, BufferShape
 from python_ref.kernels.layernorm import layernorm_raw
 
@@ -64,8 +64,7 @@ class ResidualLnTB(BufferHost):
 
     async def load(self, x: np.ndarray, g: np.ndarray, b: np.ndarray):
         """The layer's {beta, gamma} (gamma in a lane's low 16 bits) and x (T x D, row-major)."""
-        gb = norm_param_lanes(g, b)
-        await self.gb.send(LinearTB.lanes(gb, 32))
+        await self.send_norm_params(g, b)
         await self.load_rows(x, drain=(self.gb,))
 
 
