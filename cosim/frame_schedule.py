@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -294,6 +295,48 @@ def concentrated_routing(cfg: Config) -> Routing:
     c = [m.tokens if e < m.top_k else 0 for e in range(m.experts)]
     return Routing("all tokens to k experts", {L: c for L in range(m.layers) if m.is_moe_layer(L)},
                    "every token routed to experts 0..k-1")
+
+
+_EXPERT_FC1 = re.compile(r"layer (\d+) expert (\d+) fc1")
+
+
+def routing_from_calls(cfg: Config, calls, name: str = "the run's routing") -> Routing:
+    """The routing a frame's engine calls ran (``calls``: (call name, rows) in python_ref.kernels.frame_ctrl's
+    naming, "layer L expert e fc1" an expert's first call with its tokens as rows)."""
+    counts: dict = {}
+    for label, rows in calls:
+        me = _EXPERT_FC1.search(label)
+        if me:
+            counts.setdefault(int(me.group(1)), [0] * cfg.model.experts)[int(me.group(2))] = int(rows)
+    return Routing(name, counts, name)
+
+
+def rtl_excess(frame: "Frame", calls: list) -> list[tuple[str, int, int]]:
+    """Where a measured frame's engine calls end later than ``frame`` composes them (the same calls in
+    order; ``calls``: the RTL run's records with route and done, cosim/test_backbone.py's): each call's
+    excess (measured ap_done + 1 minus the composed end) less the call before's, summed per transition
+    "route before > the other units between > route". Returns (transition, calls, cycles), largest first;
+    the cycles sum to the whole frame's excess."""
+    ends, between, t, gap = [], [], 0, []
+    for c in frame.calls:
+        t += c.cycles
+        if c.unit == "linear":
+            ends.append(t)
+            between.append("+".join(gap))
+            gap = []
+        else:
+            gap.append(c.unit)
+    if len(ends) != len(calls):
+        raise PerfError(f"rtl_excess: the composed frame has {len(ends)} linear calls, the run {len(calls)}")
+    out: dict = {}
+    prev = 0
+    for n, (c, e) in enumerate(zip(calls, ends)):
+        ex = c["done"] + 1 - e
+        key = f"{calls[n - 1]['route'] if n else 'start'} > {between[n] or '-'} > {c['route']}"
+        k, v = out.get(key, (0, 0))
+        out[key] = (k + 1, v + ex - prev)
+        prev = ex
+    return sorted(((k, n, v) for k, (n, v) in out.items()), key=lambda r: -abs(r[2]))
 
 
 def routing_from_model(cfg: Config, task: int, published: bool, seed: int = 0, image: str | None = None) -> Routing:

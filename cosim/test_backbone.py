@@ -507,17 +507,12 @@ async def test_backbone(dut):
                   routing_pulses=len(rec.routes))
     if not skipped <= set(inactive):
         raise AssertionError("the DMA skipped an active expert's image")
-    counts = {}
-    for label, _route, c in calls:
-        me = _EXPERT.search(label)
-        if me and me.group(3) == "fc1":
-            counts.setdefault(int(me.group(1)), [0] * cfg.model.experts)[int(me.group(2))] = c["rows"]
     # the frame: from the DMA's first cycle (c = 0) to the last engine call's ap_done, inclusive, as
     # cosim.frame_schedule counts it
     t_end = rec.done[-1] + 1
     tb.res.update(frame_cycles=t_end, frame_ms=t_end / (cfg.hardware.clock_mhz * 1e3))
     if fw.layers and len(fw.layers) == cfg.model.layers:   # make perf's composed frame for the same routing
-        frame = fs.compose(cfg, fs.Routing(f"task {task}", counts, "the run's routing"), gbs=tb.gbs)
+        frame = fs.compose(cfg, fs.routing_from_calls(cfg, [(label, c["rows"]) for label, _r, c in calls]), gbs=tb.gbs)
         tb.res.update(composed_cycles=frame.cycles, composed_ms=frame.ms(), ratio_to_composed=t_end / frame.cycles,
                       mac_roofline_cycles=round(frame.roofline))
     tb.compare_x(got, want, "frame", tb.params.corrupt)

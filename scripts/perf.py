@@ -394,11 +394,13 @@ def report(cfg, args) -> tuple[str, list]:
 RTL_SECTION = "perf-rtl"
 
 
-def rtl_frames(cfg, args) -> str:
+def rtl_frames(cfg, args, results: list | None = None) -> str:
     """Whole frames through rtl/src/backbone.sv under Verilator (cosim/test_backbone.py: the weights from a
     DMA model at --ddr-gbs through the top's weight FIFO, the steps issued as early as the RTL allows), one
     per task: Edge-MoE's frame on the published weights when EDGE_MOE_WEIGHTS is set, else a packaged
-    photograph on seeded weights; each beside cosim.frame_schedule.compose on the run's own routing."""
+    photograph on seeded weights; each beside cosim.frame_schedule.compose on the run's own routing, and
+    where the slowest one's calls end later than composed (cosim.frame_schedule.rtl_excess). ``results``:
+    the runs' result dicts, one per task, instead of running them (a report of earlier runs)."""
     from cosim.runner import run_unit
     from python_ref.model.real_data import missing_reason
 
@@ -407,7 +409,8 @@ def rtl_frames(cfg, args) -> str:
     hz = cfg.hardware.clock_mhz
     rows, worst = [], None
     for t in range(cfg.model.tasks):
-        r = run_unit("backbone", cfg.name, run_name=f"perf_rtl_task{t}", task=t, ddr_gbs=args.ddr_gbs, **run)
+        r = results[t] if results else run_unit("backbone", cfg.name, run_name=f"perf_rtl_task{t}", task=t,
+                                                ddr_gbs=args.ddr_gbs, **run)
         calls = r["calls"]
         on_model = sum(c["exact_model"] for c in calls)
         roof = r["mac_roofline_cycles"]
@@ -416,6 +419,11 @@ def rtl_frames(cfg, args) -> str:
                     f"{on_model} of {len(calls)} | {r['values_checked'] - r['mismatches']:,} of {r['values_checked']:,} | "
                     f"{fmt(r['ddr_words'])} | {fmt(r['expert_words_dropped'])} / {r['expert_images_skipped']} |")
         worst = r if worst is None or r["frame_cycles"] > worst["frame_cycles"] else worst
+    frame = fs.compose(cfg, fs.routing_from_calls(cfg, [(c["call"], c["rows"]) for c in worst["calls"]]),
+                       gbs=worst["ddr_gbs"])
+    if frame.cycles != worst["composed_cycles"]:
+        raise fs.PerfError(f"the composed frame ({frame.cycles} cycles) differs from the run's ({worst['composed_cycles']})")
+    excess = [f"| {k} | {n} | {v:+,} |" for k, n, v in fs.rtl_excess(frame, worst["calls"])]
     what = ("Edge-MoE's frame on its published weights (seeded stand-in expert matrices)" if published
             else "the packaged photograph chelsea on seeded weights (EDGE_MOE_WEIGHTS unset)")
     return "\n".join([
@@ -427,6 +435,11 @@ def rtl_frames(cfg, args) -> str:
         "RTL / composed | RTL / MAC roofline | engine calls on the frame's model | values bit-exact | DDR words | "
         "expert words dropped / images skipped |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows, "",
+        f"Where the slowest task's engine calls end later than composed (each call's measured ap_done against "
+        f"the composed end of the same call, less the call before's excess, summed by the transition into the "
+        f"call: the route before, the other units between, the call's route; "
+        f"{fmt(worst['frame_cycles'] - worst['composed_cycles'])} cycles in all):", "",
+        "| transition | calls | RTL - composed, cycles |", "|---|---:|---:|", *excess, "",
         f"`make perf-rtl CONFIG=configs/{cfg.name}.yaml` (`scripts/perf.py --rtl`), "
         f"{'with EDGE_MOE_WEIGHTS set' if published else 'without EDGE_MOE_WEIGHTS'}."])
 

@@ -571,3 +571,29 @@ def test_architecture_bound_is_below_every_modelled_frame(config):
                 assert b1.any_depth <= 1.2 * f.roofline
     with pytest.raises(fs.PerfError, match="w_port_words"):
         fs.architecture_bound(fs.compose(cfg, fs.uniform_routing(cfg)), w_port_words=0)
+
+
+def test_rtl_excess_attributes_a_measured_frame(tiny):
+    """cosim.frame_schedule.rtl_excess (make perf-rtl's last table): a run whose calls end where the
+    composition ends them has no excess; one call ending 7 cycles late shows +7 at its transition and -7 at
+    the next call's (which ends on time again); the parts sum to the frame's excess; a run of another
+    length is refused. routing_from_calls reads the experts' fc1 rows back."""
+    f = frame("tiny", "uniform")
+    lin = [c for c in f.calls if c.unit == "linear"]
+    routing = fs.routing_from_calls(tiny, [(c.name.split(" (")[0], c.shape[2]) for c in lin])
+    assert routing.counts == fs.uniform_routing(tiny).counts
+    ends, t = [], 0
+    for c in f.calls:
+        t += c.cycles
+        if c.unit == "linear":
+            ends.append(t)
+    routes = ["r%d" % (n % 3) for n in range(len(lin))]
+    calls = [{"route": r, "done": e - 1} for r, e in zip(routes, ends)]
+    assert all(v == 0 for _k, _n, v in fs.rtl_excess(f, calls))
+    calls[4]["done"] += 7
+    ex = fs.rtl_excess(f, calls)
+    assert sum(v for _k, _n, v in ex) == 0 and sorted(v for _k, _n, v in ex if v) == [-7, 7]
+    calls[-1]["done"] += 3
+    assert sum(v for _k, _n, v in fs.rtl_excess(f, calls)) == 3
+    with pytest.raises(fs.PerfError, match="linear calls"):
+        fs.rtl_excess(f, calls[1:])
