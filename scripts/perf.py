@@ -480,7 +480,13 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.rtl:
-        text = rtl_frames(cfg, args)
+        from cosim.runner import CosimError
+
+        try:
+            text = rtl_frames(cfg, args)
+        except (CosimError, fs.PerfError) as exc:   # a frame failed its checks, or the runs disagree
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(text)
         if args.update:
             from scripts.results_doc import update_section
