@@ -98,12 +98,14 @@ class BufferHost:
         await self.send_to(self.cmd, self.shape, acc)
 
     async def wait_drained(self, what: str, budget: int, queues, idles):
-        """Until every source of ``queues`` is empty, host_wr_TVALID is low and every signal of
+        """Until every source of ``queues`` has sent all its beats, host_wr_TVALID is low and every signal of
         ``idles`` is high; AssertionError after ``budget`` cycles."""
         d = self.dut
         for _ in range(budget):
             await RisingEdge(d.ap_clk)
-            if (all(q.empty() for q in queues) and not int(d.host_wr_TVALID.value)
+            # idle, not empty: a source's queue empties when its last frame starts, and with idle cycles
+            # in that frame TVALID is low between its beats (a drain seen then was not one)
+            if (all(q.idle() for q in queues) and not int(d.host_wr_TVALID.value)
                     and all(int(s.value) for s in idles)):
                 return
         raise AssertionError(f"{what}: not idle after {budget} cycles")

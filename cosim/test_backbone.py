@@ -238,6 +238,9 @@ class BackboneTB(AttentionHost):
             if pauses:
                 snk.set_pause_generator(random_pauses(*pauses, seed + 200 + k))
         self.queues = (*self.ports.values(), self.host_wr, self.gb, self.b, self.s)
+        # what a step's drain waits for: its commands, pixel rows and LayerNorm parameters (b_ and s_ belong to
+        # engine calls already taken, which consume them on their own schedule: the next call's wait for it)
+        self.step_queues = (*self.ports.values(), self.host_wr, self.gb)
         self.idles = (dut.xb_idle, dut.hb_idle, dut.gb_idle, dut.u_la.u_lin.ap_idle, dut.u_la.u_attn.ap_idle)
         self.errs = ("hb_err", "gb_err")
         self.pending: int | None = None    # the engine call whose ap_start is raised and not yet taken
@@ -303,18 +306,26 @@ class BackboneTB(AttentionHost):
         self.take_task = cocotb.start_soon(take())
 
     async def drained(self, label: str, engine_calls: int, rec: FrameDma, engine_idle: bool):
-        """The steps before are complete: every queued word taken, host_wr_ quiet, the buffers and attention
-        idle, the first ``engine_calls`` engine calls done (and, with ``engine_idle``, the engine idle)."""
+        """The steps before are complete: every command word, pixel row and LayerNorm parameter sent (the
+        sources idle, as in BufferHost.wait_drained), host_wr_ quiet, the buffers and attention idle, the first ``engine_calls``
+        engine calls done (and, with ``engine_idle``, the engine idle)."""
         d = self.dut
         idles = (d.xb_idle, d.hb_idle, d.gb_idle, d.u_la.u_attn.ap_idle) + ((d.u_la.u_lin.ap_idle,) if engine_idle else ())
         for _ in range(self.budget()):
             await FallingEdge(d.ap_clk)
             if self.word_error:     # a wrong routing leaves the engine waiting for dropped weights
                 raise AssertionError(self.word_error)
-            if (all(q.empty() for q in self.queues) and not int(d.host_wr_TVALID.value) and len(rec.done) >= engine_calls
+            if (all(q.idle() for q in self.step_queues) and not int(d.host_wr_TVALID.value) and len(rec.done) >= engine_calls
                     and all(int(s.value) for s in idles)):
                 return
-        raise AssertionError(f"{label}: the steps before it did not drain in {self.budget()} cycles")
+        names = ("xb_cmd", "hb_cmd", "gb_cmd", "host_wr", "gb")
+        waiting = [f"{n} words not sent" for n, q in zip(names, self.step_queues) if not q.idle()]
+        waiting += [f"{s._name} low" for s in idles if not int(s.value)]
+        if len(rec.done) < engine_calls:
+            waiting.append(f"{len(rec.done)} of the first {engine_calls} engine calls done ({len(rec.ready)} taken)")
+        raise AssertionError(f"{label}: the steps before it did not drain in {self.budget()} cycles "
+                             f"({', '.join(waiting) or 'host_wr_TVALID high'}; the weight FIFO holds "
+                             f"{int(d.wf_level.value)} words)")
 
     async def issue_linear(self, st: Step, n: int, c: dict):
         """A drained linear step's route, commands and pixel rows (its call is taken or pending)."""
