@@ -13,13 +13,12 @@ import logging
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.attention_schedule import predict
 from cosim.linear_schedule import SeqCall, Sequence
-from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams
+from cosim.tb import CLOCK_PERIOD_NS, AxiStreamDataBus, RunParams, start_clock_in_reset
 from cosim.test_linear import LinearTB
 from cosim.vectors import norm_param_lanes
 from python_ref.kernels.act_buffer import Access, BufferShape, command_words
@@ -36,7 +35,7 @@ class BufferHost:
         self.cfg = self.params.cfg()
         self.act = self.cfg.fmt("act")
         self.shape = shape
-        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
+        start_clock_in_reset(dut.ap_clk, dut.ap_rst_n)
         self.cmd = self.source("xb_cmd", 64)
         self.cycle = 0
         self.ready_cycles: list[int] = []

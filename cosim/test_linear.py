@@ -33,13 +33,12 @@ import pickle
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from cosim.linear_jobs import B_KIND, W_KIND
 from cosim.linear_schedule import Sequence, SeqCall, Throttle, check_unit_rows, predicted_cycles
-from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses
+from cosim.tb import CLOCK_PERIOD_NS, STALL_PATTERNS, AxiStreamDataBus, ResultWriter, RunParams, random_pauses, start_clock_in_reset
 from cosim.vectors import rand_raw
 from cosim.weight_fifo_schedule import ROUTE_TO_HEAD, DdrDma
 from python_ref.kernels.linear import (compute_linear, im2col, layer_shapes, pack_matrix_w, pack_vector_axi,
@@ -90,7 +89,7 @@ class LinearTB:
             if self.throttle is None:
                 raise ValueError("run parameter w_fifo needs w_rate (and w_burst): the DDR rate that fills the FIFO")
             self.throttle = None
-        Clock(dut.ap_clk, CLOCK_PERIOD_NS, unit="ns").start()
+        start_clock_in_reset(dut.ap_clk, dut.ap_rst_n)
         aw = self.act.width
         wb = self.cfg.fmt("weight").width
         bb = self.cfg.fmt("bias").width

@@ -24,10 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from cosim.tb import CLOCK_PERIOD_NS, ResultWriter, RunParams
+from cosim.tb import ResultWriter, RunParams, start_clock_in_reset
 from cosim.vectors import rand_raw
 from python_ref.exact import exact_matmul
 from python_ref.kernels.attention import SPLIT_LO_BITS
@@ -63,7 +62,7 @@ class ArrayTB:
     @classmethod
     async def create(cls, dut) -> "ArrayTB":
         tb = cls(dut)
-        Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start()
+        start_clock_in_reset(dut.clk, dut.rst_n)
         for name in ("ld_valid", "ld_addr", "ld_row", "ld_col", "ld_data", "in_valid", "in_first", "in_last",
                      "in_shift", "in_addr", "in_a", "in_c", "in_user"):
             getattr(dut, name).value = 0
