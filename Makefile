@@ -40,9 +40,9 @@ sim: $(STAMP) ## Main job: python_ref vs C-sim vs RTL for every kernel, summary 
 	$(RUN) scripts/sim.py --config $(CONFIG) $(if $(WAVES),--waves)
 
 # worksteal: an idle worker takes queued tests from the busy one, so the long Verilator runs do not
-# leave one core waiting at the end
+# leave one core waiting at the end; --durations lists the slowest tests (the 20-minute budget's spenders)
 test: $(STAMP) ## Run every test (python_ref, fixed-point equivalence, C-sim, cocotb/Verilator) with xdist
-	$(RUN) -m pytest -n $(JOBS) --dist worksteal -q
+	$(RUN) -m pytest -n $(JOBS) --dist worksteal -q --durations=20
 
 test-full: $(STAMP) ## Everything in `test` plus the long sweeps marked slow
 	$(RUN) -m pytest -n $(JOBS) --dist worksteal -q -m "slow or not slow"

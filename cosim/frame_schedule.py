@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -297,17 +296,17 @@ def concentrated_routing(cfg: Config) -> Routing:
                    "every token routed to experts 0..k-1")
 
 
-_EXPERT_FC1 = re.compile(r"layer (\d+) expert (\d+) fc1")
-
-
-def routing_from_calls(cfg: Config, calls, name: str = "the run's routing") -> Routing:
-    """The routing a frame's engine calls ran (``calls``: (call name, rows) in python_ref.kernels.frame_ctrl's
-    naming, "layer L expert e fc1" an expert's first call with its tokens as rows)."""
+def routing_from_calls(cfg: Config, fc1_calls, name: str = "the run's routing") -> Routing:
+    """The routing a frame's engine calls ran: ``fc1_calls`` are (MoE layer, expert, rows) of every
+    expert's fc1 call (its tokens are its rows; python_ref.kernels.frame_ctrl.Role tells them apart);
+    an expert with no call has no tokens."""
     counts: dict = {}
-    for label, rows in calls:
-        me = _EXPERT_FC1.search(label)
-        if me:
-            counts.setdefault(int(me.group(1)), [0] * cfg.model.experts)[int(me.group(2))] = int(rows)
+    for layer, expert, rows in fc1_calls:
+        if not (isinstance(layer, int) and layer in range(cfg.model.layers) and cfg.model.is_moe_layer(layer)):
+            raise PerfError(f"routing_from_calls: layer {layer!r} is not a MoE layer of {cfg.name}")
+        if not (isinstance(expert, int) and 0 <= expert < cfg.model.experts):
+            raise PerfError(f"routing_from_calls: expert {expert!r} of layer {layer}: {cfg.name} has {cfg.model.experts} experts")
+        counts.setdefault(layer, [0] * cfg.model.experts)[expert] = int(rows)
     return Routing(name, counts, name)
 
 

@@ -47,7 +47,6 @@ rounded half up: must fail), corrupt (one wrong expected value: exactly one mism
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import OrderedDict
 from types import SimpleNamespace
 
@@ -73,14 +72,13 @@ from python_ref.model.fixed_model import FixedM3ViT, quantize_weights
 
 TEST_TIMEOUT_MS = 3000
 ROUTE = {r: i for i, r in enumerate(ROUTES)}
-ENGINE_ROUTES = ("patch", "ln", "gate", "hidden", "acc")
-_EXPERT = re.compile(r"layer (\d+) expert (\d+) (fc[12])$")
-_GATE = re.compile(r"layer (\d+) gate$")
+ENGINE_ROUTES = tuple(r for r, route in ROUTES.items() if "linear" in route.units)   # the steps with an engine call
 
 
 def weight_stream(cfg, calls, w_bits, rng):
     """The frame's weight stream as the DMA fetches it (cosim.frame_schedule.weight_segments' order):
-    each engine call's w_ image in step order (``calls``: each step's prepared engine call or None), where a MoE layer's expert calls are replaced, right after
+    each engine call's w_ image in step order (``calls``: each step's prepared engine call or None, its
+    frame_ctrl Role in "role"), where a MoE layer's expert calls are replaced, right after
     its gate call, by every expert's fc1 and fc2 image in index order (tagged speculative); the inactive
     experts' images are random words (dropped or skipped: a word of them reaching the engine would change
     the frame). Returns (Segment list, each segment's words)."""
@@ -89,26 +87,25 @@ def weight_stream(cfg, calls, w_bits, rng):
     for c in calls:
         if c is None:
             continue
-        me = _EXPERT.search(c["label"])
-        if me is None:
+        role = c["role"]
+        if role.expert is None:
             segs.append(Segment(len(c["w_words"]), None, c["label"]))
             data.append(list(c["w_words"]))
-            mg = _GATE.search(c["label"])
-            if mg:
-                L = int(mg.group(1))
+            if role.part == "gate":
+                L = role.layer
                 for e in range(m.experts):
                     for fc, (o, i) in (("fc1", (m.expert_hidden, m.dim)), ("fc2", (m.dim, m.expert_hidden))):
                         slot[(L, e, fc)] = len(segs)
                         segs.append(Segment(fs.w_image_words(cfg, o, i, w_bits), (L, e), f"layer {L} expert {e} {fc}"))
                         data.append(None)
             continue
-        k = slot.get((int(me.group(1)), int(me.group(2)), me.group(3)))
+        k = slot.get((role.layer, role.expert, role.part))
         if k is None or data[k] is not None or len(c["w_words"]) != segs[k].words:
             raise AssertionError(f"{c['label']}: no free slot of its size in the frame's weight stream")
         data[k] = list(c["w_words"])
     active_order = [k for k, g in enumerate(segs) if g.expert is not None and data[k] is not None]
-    expert_calls = [slot[(int(x.group(1)), int(x.group(2)), x.group(3))] for c in calls
-                    if c is not None and (x := _EXPERT.search(c["label"]))]
+    expert_calls = [slot[(r.layer, r.expert, r.part)] for c in calls
+                    if c is not None and (r := c["role"]).expert is not None]
     if active_order != expert_calls:
         raise AssertionError("the experts' calls do not come in the weight stream's order (index order, fc1 then fc2)")
     for k, g in enumerate(segs):
@@ -397,7 +394,8 @@ def model_check(tb: BackboneTB, rec: FrameDma, calls: list, segs: list, th) -> N
         else:
             r = seq.add(SeqCall(c["n_out"], c["n_in"], c["rows"], c["gelu"],
                                 start=None if n == 0 else rec.starts[n] + off, x_from=rec.x_first[n] - 1 + off))
-        got = {"call": label, "route": route, "rows": c["rows"], "in": c["n_in"], "out": c["n_out"],
+        got = {"call": label, "route": route, "layer": c["role"].layer, "part": c["role"].part,
+               "expert": c["role"].expert, "rows": c["rows"], "in": c["n_in"], "out": c["n_out"],
                "start": rec.starts[n], "x_first": rec.x_first[n], "ready": rec.ready[n], "done": rec.done[n],
                "cycles": rec.done[n] - rec.ready[n], "exact_model": r is not None,
                "predicted_ready": None if r is None else r.ready - off,
@@ -425,7 +423,7 @@ async def test_backbone(dut):
         lin = [x for x in st.calls if x.unit == "linear"]
         if (st.route in ENGINE_ROUTES) != (len(lin) == 1) or len(lin) > 1:
             raise AssertionError(f"{st.label}: a {st.route} step with engine calls {[x.name for x in lin]}")
-        prepared.append(tb.engine_call(lin[0], rng) if lin else None)
+        prepared.append(dict(tb.engine_call(lin[0], rng), role=lin[0].role) if lin else None)
         if lin:
             index[k] = len(calls)
             calls.append((lin[0].name, st.route, prepared[-1]))
@@ -436,7 +434,7 @@ async def test_backbone(dut):
         router = next((x for x in st.calls if x.unit == "moe_router"), None)
         if router is not None:
             pos, total = total + 2, total + len(router.args["words"])
-        elif pos is not None and st.route in ("hidden", "acc") and _EXPERT.search(prepared[k]["label"]):
+        elif pos is not None and prepared[k] is not None and prepared[k]["role"].expert is not None:
             pos += 1 + prepared[k]["rows"]
             need[k] = pos
     segs, data = weight_stream(cfg, prepared, tb.eng.w_bits, rng)
@@ -489,7 +487,7 @@ async def test_backbone(dut):
             if router is not None:      # the router's scalars and the FIFO's layer, before the first logit
                 dut.task_id.value = router.args["task"]
                 dut.n_tokens.value = router.args["tokens"]
-                dut.moe_layer.value = int(re.match(r"layer (\d+) ", router.name).group(1))
+                dut.moe_layer.value = router.role.layer
             await tb.issue_linear(st, index[k], prepared[k])
             if router is not None:
                 word_checks.append(cocotb.start_soon(router_words(router)))
@@ -523,7 +521,9 @@ async def test_backbone(dut):
     t_end = rec.done[-1] + 1
     tb.res.update(frame_cycles=t_end, frame_ms=t_end / (cfg.hardware.clock_mhz * 1e3))
     if fw.layers and len(fw.layers) == cfg.model.layers:   # make perf's composed frame for the same routing
-        frame = fs.compose(cfg, fs.routing_from_calls(cfg, [(label, c["rows"]) for label, _r, c in calls]), gbs=tb.gbs)
+        fc1 = [(c["role"].layer, c["role"].expert, c["rows"]) for _l, _r, c in calls
+               if c["role"].expert is not None and c["role"].part == "fc1"]
+        frame = fs.compose(cfg, fs.routing_from_calls(cfg, fc1), gbs=tb.gbs)
         tb.res.update(composed_cycles=frame.cycles, composed_ms=frame.ms(), ratio_to_composed=t_end / frame.cycles,
                       mac_roofline_cycles=round(frame.roofline))
     tb.compare_x(got, want, "frame", tb.params.corrupt)

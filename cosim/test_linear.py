@@ -291,13 +291,12 @@ class DdrWords:
         dut.route_we.value = 0
         dut.ddr_TVALID.value = 0
 
-    def load(self, segments, data, throttle, routes, layer_bits, experts, w_bits):
+    def load(self, segments, data, throttle, routes):
         """segments: cosim.weight_fifo_schedule.Segment list; data: each segment's words; routes:
         {layer: (visible cycle, active experts)}."""
         if len(segments) != len(data) or any(g.words != len(d) for g, d in zip(segments, data)):
             raise ValueError("DdrWords.load: one word list per segment, of the segment's length")
-        self.segments, self.data, self.th = segments, data, throttle
-        self.routes, self.layer_bits, self.experts, self.w_bytes = routes, layer_bits, experts, w_bits // 8
+        self.segments, self.data, self.th, self.routes = segments, data, throttle, routes
         self.we = {vis - ROUTE_TO_HEAD: (layer, act) for layer, (vis, act) in routes.items()}
         self.kept_left = sum(g.words for g in segments
                              if g.expert is None or g.expert[1] in routes.get(g.expert[0], (0, ()))[1])
@@ -1016,8 +1015,7 @@ async def test_frame_sequence(dut):
                         [int.from_bytes(rng.bytes(tb.w_bits // 8), "little") for _ in range(g.words)])
         if next(kept, None) is not None or any(len(d) != g.words for d, g in zip(data, segs)):
             raise AssertionError("frame sequence: the weight segments do not match the linear calls")
-        tb.w_fifo.load(segs, data, tb.ddr, dict(model_fifo.routes), int(dut.LAYER_BITS.value), int(dut.EXPERTS.value),
-                        tb.w_bits)
+        tb.w_fifo.load(segs, data, tb.ddr, dict(model_fifo.routes))
     elif tb.fifo_depth:   # a fresh model of the same path drives w_, with the routing the frame model gave
         drive = fs.weight_fifo(frame, tb.w_bits)
         for layer, (visible, active) in model_fifo.routes.items():

@@ -419,8 +419,8 @@ def rtl_frames(cfg, args, results: list | None = None) -> str:
                     f"{on_model} of {len(calls)} | {r['values_checked'] - r['mismatches']:,} of {r['values_checked']:,} | "
                     f"{fmt(r['ddr_words'])} | {fmt(r['expert_words_dropped'])} / {r['expert_images_skipped']} |")
         worst = r if worst is None or r["frame_cycles"] > worst["frame_cycles"] else worst
-    frame = fs.compose(cfg, fs.routing_from_calls(cfg, [(c["call"], c["rows"]) for c in worst["calls"]]),
-                       gbs=worst["ddr_gbs"])
+    fc1 = [(c["layer"], c["expert"], c["rows"]) for c in worst["calls"] if c["expert"] is not None and c["part"] == "fc1"]
+    frame = fs.compose(cfg, fs.routing_from_calls(cfg, fc1), gbs=worst["ddr_gbs"])
     if frame.cycles != worst["composed_cycles"]:
         raise fs.PerfError(f"the composed frame ({frame.cycles} cycles) differs from the run's ({worst['composed_cycles']})")
     excess = [f"| {k} | {n} | {v:+,} |" for k, n, v in fs.rtl_excess(frame, worst["calls"])]

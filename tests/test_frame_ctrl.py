@@ -10,7 +10,7 @@ import pytest
 
 from python_ref.config import load_config
 from python_ref.kernels.act_buffer import Access
-from python_ref.kernels.frame_ctrl import ROUTES, FrameCtrl, FrameCtrlError, run_frame
+from python_ref.kernels.frame_ctrl import ROUTES, FrameCtrl, FrameCtrlError, Role, run_frame
 from python_ref.model import load_image, seeded_weights
 from python_ref.model.fixed_model import FixedM3ViT, quantize_weights
 
@@ -95,6 +95,30 @@ def test_steps_are_the_program_on_routes(tiny_fw):
             want += ["ln", "acc"]
     assert routes == want + ["host"]
     assert issued.steps[0].host_beats is not None and issued.steps[-1].host_beats is None
+
+
+def test_every_call_has_its_role(tiny_fw):
+    """Issuers tell the calls apart by their Role, not by parsing names (cosim/test_backbone.py: the
+    weight stream's order, an expert's wait for its descriptor words, the router's layer): every call
+    has one, no two calls share one, an expert's fc1 / fc2 come in pairs per expert in the steps the
+    router's words gave, and each MoE layer has one gate and one router call."""
+    m = TINY.model
+    for task in (0, 1):
+        _, issued = run_frame(TINY, tiny_fw, load_image(TINY, "chelsea").raw, task)
+        calls = [c for st in issued.steps for c in st.calls]
+        roles = [c.role for c in calls]
+        assert None not in roles and len(set(roles)) == len(roles)
+        assert roles[0] == Role(None, "patch embedding")
+        for L in range(m.layers):
+            parts = [(r.part, r.expert) for r in roles if r.layer == L]
+            assert [p for p, _e in parts[:5]] == ["LN1", "qkv", "attention", "proj", "LN2"]
+            if not m.is_moe_layer(L):
+                assert parts[5:] == [("fc1", None), ("fc2", None)]
+                continue
+            assert parts[5:7] == [("gate", None), ("router", None)]
+            experts = parts[7:]
+            assert experts and experts == [(p, e) for _p, e in experts[::2] for p in ("fc1", "fc2")]
+            assert all(c.unit == "linear" for c in calls if c.role.expert is not None)
 
 
 def test_routes_are_the_rtl_route_numbers():

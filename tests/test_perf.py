@@ -580,8 +580,13 @@ def test_rtl_excess_attributes_a_measured_frame(tiny):
     length is refused. routing_from_calls reads the experts' fc1 rows back."""
     f = frame("tiny", "uniform")
     lin = [c for c in f.calls if c.unit == "linear"]
-    routing = fs.routing_from_calls(tiny, [(c.name.split(" (")[0], c.shape[2]) for c in lin])
+    fc1 = [(c.expert[0], c.expert[1], c.shape[2]) for c in lin if c.expert is not None and c.shape[3]]  # fc1: GELU
+    routing = fs.routing_from_calls(tiny, fc1)
     assert routing.counts == fs.uniform_routing(tiny).counts
+    with pytest.raises(fs.PerfError, match="not a MoE layer"):
+        fs.routing_from_calls(tiny, [(tiny.model.layers, 0, 5)])
+    with pytest.raises(fs.PerfError, match="experts"):
+        fs.routing_from_calls(tiny, [(fc1[0][0], tiny.model.experts, 5)])
     ends, t = [], 0
     for c in f.calls:
         t += c.cycles

@@ -86,14 +86,27 @@ ROUTES = {
 }
 
 
+@dataclass(frozen=True)
+class Role:
+    """Where a call sits in the frame, for an issuer that must tell the calls apart (the weight stream's
+    order, an expert's wait for its descriptor words, the router's layer): ``layer`` (None: the patch
+    embedding), ``part`` ("qkv", "gate", "router", "fc1", "fc2", ...) and ``expert`` (an expert's
+    fc1 / fc2, else None). The call's name is for people; code reads this."""
+    layer: int | None
+    part: str
+    expert: int | None = None
+
+
 @dataclass
 class Call:
     """A unit's call and what it needs from the issuer: "linear" (x_rows, w, b, w_role, b_role, x_fmt,
     gelu, acc_rows, scores, w_scale, s_fmt: the python_ref.kernels.linear.compute_linear call), "layernorm"
-    (g, b), "attention" (tokens), "moe_router" (task, tokens, words: its descriptor words)."""
+    (g, b), "attention" (tokens), "moe_router" (task, tokens, words: its descriptor words); ``role``:
+    its place in the frame (run_frame gives every call one)."""
     unit: str
     name: str
     args: dict = field(default_factory=dict)
+    role: Role | None = None
 
 
 @dataclass
@@ -187,12 +200,12 @@ class FrameCtrl:
         st.commands.append((port, acc))
         return self.buf[port].read(acc)
 
-    def call(self, unit: str, name: str, **args) -> None:
+    def call(self, unit: str, name: str, role: Role | None = None, **args) -> None:
         st = self._step()
         if unit not in ROUTES[st.route].units:
             raise FrameCtrlError(f"step {st.label!r}: route {st.route!r} calls {ROUTES[st.route].units}, not {unit}")
         self.issued.entries.append(("call", unit, name))
-        st.calls.append(Call(unit, name, args))
+        st.calls.append(Call(unit, name, args, role))
 
     # ---- stream <-> rows
     @staticmethod
@@ -227,31 +240,31 @@ class FrameCtrl:
 
     # ---- the units on the buffers
     def linear(self, name: str, x_rows, w, b, w_role: str, b_role: str, *, x_fmt=None, gelu=False,
-               acc_rows=None, scores=None, w_scale=None) -> np.ndarray:
+               acc_rows=None, scores=None, w_scale=None, role: Role | None = None) -> np.ndarray:
         """One engine call: x_ rows in, y_ rows out (the accumulate modes take acc_ rows; ``w_scale``:
         per-channel scaled weights)."""
         w_fmt, s_fmt = weight_formats(self.cfg, w_role, w_scale is not None)
-        self.call("linear", name, x_rows=np.asarray(x_rows), w=w, b=b, w_role=w_role, b_role=b_role, x_fmt=x_fmt,
+        self.call("linear", name, role, x_rows=np.asarray(x_rows), w=w, b=b, w_role=w_role, b_role=b_role, x_fmt=x_fmt,
                   gelu=gelu, acc_rows=acc_rows, scores=scores, w_scale=w_scale, s_fmt=s_fmt)
         return compute_linear(x_rows, w, b, self.cfg, w_fmt=w_fmt, b_fmt=self.cfg.fmt(b_role), x_fmt=x_fmt,
                               gelu=gelu, out=acc_rows, scores=scores, w_scale=w_scale, s_fmt=s_fmt)
 
-    def layernorm_rows(self, name: str, g, b) -> np.ndarray:
+    def layernorm_rows(self, name: str, g, b, role: Role | None = None) -> np.ndarray:
         """x_'s rows read row-major through LayerNorm (its output streams into the next call's x_)."""
         T, D = self.shapes["x_"].rows, self.cfg.model.dim
         rows = self.row_major(self.read("x_", Access(True, tuple(range(T)))), T)[:, :D]
-        self.call("layernorm", name, g=g, b=b)
+        self.call("layernorm", name, role, g=g, b=b)
         return layernorm_raw(rows, g, b, self.cfg)
 
     def accumulate_onto_x(self, name: str, x_rows, w, b, w_role, b_role, targets=None, listed=False,
-                          scores=None, x_fmt=None, w_scale=None) -> None:
+                          scores=None, x_fmt=None, w_scale=None, role: Role | None = None) -> None:
         """An accumulate call onto x_'s rows ``targets`` (all when None): acc_ read block-major, y_
         written back block-major (the read commanded before the write)."""
         T, D = self.shapes["x_"].rows, self.cfg.model.dim
         rows = tuple(range(T)) if targets is None else tuple(int(t) for t in targets)
         acc = self.block_major(self.read("x_", Access(True, rows, True, listed)), len(rows))[:, :D]
         y = self.linear(name, x_rows, w, b, w_role, b_role, acc_rows=acc, scores=scores, x_fmt=x_fmt,
-                        w_scale=w_scale)
+                        w_scale=w_scale, role=role)
         self.write("x_", Access(False, rows, True, listed), self.to_block_major(y, self.lo))
 
 
@@ -273,14 +286,15 @@ def run_frame(cfg: Config, fw, pixels, task: int = 0) -> tuple[np.ndarray, Issue
     ctl.write("x_", Access(False, allr), ctl.to_row_major(fw.pos, L_O))
     ctl.step("patch", "patch embedding")
     ctl.accumulate_onto_x("patch embedding", im2col(px, m.patch_size), fw.patch_w.reshape(D, -1), fw.patch_b,
-                          "patch_weight", "bias", targets=range(1, T), x_fmt=cfg.fmt("pixel"))
+                          "patch_weight", "bias", targets=range(1, T), x_fmt=cfg.fmt("pixel"),
+                          role=Role(None, "patch embedding"))
 
     for L, lw in enumerate(fw.layers):
         p = f"layer {L} "
         # LN1 -> qkv into the hidden rows: Q half up (or to odd), K | V to odd
         ctl.step("ln", p + "LN1 + qkv")
-        ln1 = ctl.layernorm_rows(p + "LN1", lw.ln1_g, lw.ln1_b)
-        qkv = ctl.linear(p + "qkv", ln1, lw.qkv_w, lw.qkv_b, "weight", "attn_bias")
+        ln1 = ctl.layernorm_rows(p + "LN1", lw.ln1_g, lw.ln1_b, role=Role(L, "LN1"))
+        qkv = ctl.linear(p + "qkv", ln1, lw.qkv_w, lw.qkv_b, "weight", "attn_bias", role=Role(L, "qkv"))
         y = ctl.to_block_major(qkv, L_O).reshape(3 * nd, T, L_O)
         ctl.write("h_", Access(False, allr, True, n_beats=nd, odd=ctl.q_odd), y[:nd].reshape(-1, L_O))
         ctl.write("h_", Access(False, allr, True, first=nd, n_beats=2 * nd, odd=True), y[nd:].reshape(-1, L_O))
@@ -292,44 +306,48 @@ def run_frame(cfg: Config, fw, pixels, task: int = 0) -> tuple[np.ndarray, Issue
             c0 = ("QKV".index(sel) * m.heads + h) * dh
             seg = ctl.read("h_", Access(True, allr, first=c0 // L_I, n_beats=dh // L_I))
             stored[:, c0:c0 + dh] = ctl.row_major(seg, T)
-        ctl.call("attention", p + "attention", tokens=T)
+        ctl.call("attention", p + "attention", Role(L, "attention"), tokens=T)
         a_out = attention(stored, cfg).out
         ctl.write("h_", Access(False, allr, first=3 * nd, n_beats=nd), ctl.to_row_major(a_out, L_I))
         # proj onto x
         ctl.step("acc", p + "proj")
         a_rows = ctl.row_major(ctl.read("h_", Access(True, allr, first=3 * nd, n_beats=nd)), T)
-        ctl.accumulate_onto_x(p + "proj", a_rows, lw.proj_w, lw.proj_b, "weight", "attn_bias")
+        ctl.accumulate_onto_x(p + "proj", a_rows, lw.proj_w, lw.proj_b, "weight", "attn_bias", role=Role(L, "proj"))
         # LN2 -> the MLP or the experts
         ctl.step("ln" if lw.moe is None else "gate", p + ("LN2 + fc1" if lw.moe is None else "LN2 + gate + router"))
-        ln2 = ctl.layernorm_rows(p + "LN2", lw.ln2_g, lw.ln2_b)
+        ln2 = ctl.layernorm_rows(p + "LN2", lw.ln2_g, lw.ln2_b, role=Role(L, "LN2"))
         if lw.moe is None:
-            f = ctl.linear(p + "fc1 + GELU", ln2, lw.fc1_w, lw.fc1_b, "weight", "bias", gelu=True, w_scale=lw.fc1_s)
+            f = ctl.linear(p + "fc1 + GELU", ln2, lw.fc1_w, lw.fc1_b, "weight", "bias", gelu=True, w_scale=lw.fc1_s,
+                           role=Role(L, "fc1"))
             nh = -(-f.shape[1] // L_I)
             ctl.write("h_", Access(False, allr, True, n_beats=nh), ctl.to_block_major(f, L_O))
             ctl.step("acc", p + "fc2")
             f_rows = ctl.row_major(ctl.read("h_", Access(True, allr, n_beats=nh)), T)[:, :f.shape[1]]
-            ctl.accumulate_onto_x(p + "fc2", f_rows, lw.fc2_w, lw.fc2_b, "weight", "bias", w_scale=lw.fc2_s)
+            ctl.accumulate_onto_x(p + "fc2", f_rows, lw.fc2_w, lw.fc2_b, "weight", "bias", w_scale=lw.fc2_s,
+                                  role=Role(L, "fc2"))
         else:
-            _moe_layer(ctl, p, ln2, lw.moe, int(task))
+            _moe_layer(ctl, L, ln2, lw.moe, int(task))
 
     ctl.step("host", "out")
     out = ctl.row_major(ctl.read("x_", Access(True, allr)), T)[:, :D]
     return out, ctl.issued
 
 
-def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int) -> None:
-    """The gate (LN2(x) kept in the hidden rows), the router on the logits, the experts as its
+def _moe_layer(ctl: FrameCtrl, L: int, ln2, mw, task: int) -> None:
+    """Layer L's gate (LN2(x) kept in the hidden rows), the router on the logits, the experts as its
     descriptor words say."""
     cfg, m = ctl.cfg, ctl.cfg.model
+    p = f"layer {L} "
     T, E, nd, L_I, L_O = m.tokens, m.experts, ctl.nd, ctl.li, ctl.lo
     allr = tuple(range(T))
     ctl.write("h_", Access(False, allr, n_beats=nd), ctl.to_row_major(ln2, L_I))
-    logits = ctl.linear(p + "gate", ln2, mw.w_gate[task], np.zeros(E, dtype=np.int64), "gate_weight", "bias")
+    logits = ctl.linear(p + "gate", ln2, mw.w_gate[task], np.zeros(E, dtype=np.int64), "gate_weight", "bias",
+                        role=Role(L, "gate"))
     ctl.write("g_", Access(False, allr, True), ctl.to_block_major(logits, L_O)[:, :E])
     g_rows = ctl.row_major(ctl.read("g_", Access(True, allr)), T)
     routing = route(g_rows, cfg)
     words = descriptor_words(routing, expert_schedule(routing, cfg), task, cfg)
-    ctl.call("moe_router", p + "router", task=task, tokens=T, words=[int(w) for w in words])
+    ctl.call("moe_router", p + "router", Role(L, "router"), task=task, tokens=T, words=[int(w) for w in words])
     _task, _rows, sched = decode_descriptors(words, cfg)
     xw = cfg.numerics.expert_weights
     eh = m.expert_hidden
@@ -341,13 +359,13 @@ def _moe_layer(ctl: FrameCtrl, p: str, ln2, mw, task: int) -> None:
             toks = tuple(int(t) for t in c.gather)
             x_rows = ctl.row_major(ctl.read("h_", Access(True, toks, listed=True, n_beats=nd)), n)[:, :m.dim]
             f = ctl.linear(p + f"expert {e} fc1", x_rows, mw.w1[e], mw.b1[e], "weight", "bias", gelu=True,
-                           w_scale=None if xw is None else mw.w1_scale[e])
+                           w_scale=None if xw is None else mw.w1_scale[e], role=Role(L, "fc1", e))
             ctl.write("h_", Access(False, tuple(range(n)), True, first=nd, n_beats=nh), ctl.to_block_major(f, L_O))
         else:
             h_rows = ctl.row_major(ctl.read("h_", Access(True, tuple(range(n)), first=nd, n_beats=nh)), n)[:, :eh]
             ctl.accumulate_onto_x(p + f"expert {e} fc2", h_rows, mw.w2[e], mw.b2[e], "weight", "bias",
                                   targets=c.scatter, listed=True, scores=c.scores,
-                                  w_scale=None if xw is None else mw.w2_scale[e])
+                                  w_scale=None if xw is None else mw.w2_scale[e], role=Role(L, "fc2", e))
 
 
-__all__ = ["ROUTES", "Call", "Route", "FrameCtrl", "FrameCtrlError", "Issued", "Step", "run_frame"]
+__all__ = ["ROUTES", "Call", "Role", "Route", "FrameCtrl", "FrameCtrlError", "Issued", "Step", "run_frame"]
