@@ -34,7 +34,9 @@ from .toolchain import (BUILD_DIR, REPO_ROOT, RTL_DIR, ToolchainError, file_lock
 
 COSIM_DIR = BUILD_DIR / "cosim"
 # Randomize every register without a reset at time 0 (a design must not depend on it), and X
-# assignments; the seed is chosen per run (+verilator+seed) so the runs are reproducible.
+# assignments; the seed is chosen per run (+verilator+seed) so the runs are reproducible. The inputs
+# start random too, the reset among them: the benches drive it before the clock's first edge
+# (cosim.tb.start_clock_in_reset).
 DEFAULT_SEED = 20231029  # runs are reproducible unless a seed is given
 # --output-split-cfuncs: Verilator moves the symbol table's constructor body (one varInsert per public
 # signal; cocotb builds with --public-flat-rw) into a separate member function once it passes the
