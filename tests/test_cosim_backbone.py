@@ -46,13 +46,16 @@ def test_backbone_tiny_frame():
     """The whole tiny frame (both layers) on a real photo, task 0, weights at 14.4 GB/s: the calls before the
     first LayerNorm-fed one on the frame's model (tiny's LayerNorm has 2 of the engine's 4 lanes: the lane
     join stalls x_, which the model does not describe, and the calls after it depend on its cycles). The
-    same frame with the weights at 0.5 GB/s (0.83 weights a cycle): bit-exact, and load-bound: no shorter
-    than the DMA's transfer of the frame's words, which alone is longer than the frame at 14.4 GB/s."""
+    same frame with the weights at 0.5 GB/s (0.83 weights a cycle), from other random initial values:
+    bit-exact, and load-bound: no shorter than the DMA's transfer of the frame's words, which alone is
+    longer than the frame at 14.4 GB/s."""
     r = run_unit("backbone", "tiny", run_name="frame")
     _check_frame(r, TINY, TINY.model.layers)
     first_ln = next(i for i, c in enumerate(r["calls"]) if c["route"] in ("ln", "gate"))
     assert [c["exact_model"] for c in r["calls"]] == [i < first_ln for i in range(len(r["calls"]))]
-    slow = run_unit("backbone", "tiny", run_name="slow_ddr", ddr_gbs=0.5)
+    # Verilator seed 9: the initial values under which attn_exp's walk, not reset until attention's first
+    # start, ran phantom rows after the reset and stopped the frame on its credit check
+    slow = run_unit("backbone", "tiny", run_name="slow_ddr", ddr_gbs=0.5, seed=9)
     _check_frame(slow, TINY, TINY.model.layers)
     assert slow["ddr_words"] == r["ddr_words"]
     words_cycles = slow["ddr_words"] * TINY.hardware.w_bits / 8 / 0.5e9 * TINY.hardware.clock_mhz * 1e6

@@ -169,6 +169,10 @@ module attn_exp
         c_last <= lkb && grp + 1'b1 == grp_last;
       end
     end
+    // the walk is idle from the reset to the first start: active, not only row_ok, must be low then (a
+    // random active after power-up walked phantom rows into the reciprocal units, whose results then
+    // took credits that were never given: tiny's backbone, Verilator seed 9)
+    if (!rst_n) active <= 1'b0;
     t_m2  <= t_m1 - 8'd1;              // t_m1 / kb_m1 are held from start on; used at the first row / block end
     kb_m3 <= kb_m1 - 4'd2;
     kz_r  <= kb_m1 == 4'd0;
