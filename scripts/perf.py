@@ -338,6 +338,13 @@ def report(cfg, args) -> tuple[str, list]:
                  f"**{fmt(tot['LUT'])}** ({100 * tot['LUT'] / z['LUT']:.1f}% of {z['LUT']:,}) | "
                  f"{fmt(tot['FF'])} ({100 * tot['FF'] / z['FF']:.0f}%) | **{fmt(tot['DSP'])}** ({100 * tot['DSP'] / z['DSP']:.0f}% of "
                  f"{z['DSP']:,}) | **{tot['BRAM36']:g}** ({100 * tot['BRAM36'] / z['BRAM36']:.1f}% of {z['BRAM36']}) | |")
+    top = fs.synth_rows(res_md, cfg.name).get("backbone")
+    if top:   # the units above wired together: one netlist of rtl/src/backbone.sv (its glue and routes included)
+        bram = top.get("BRAM36", 0) + top.get("BRAM18", 0) / 2
+        lines.append(f"| **rtl/src/backbone.sv, the units above as one top** | **{fmt(fs.lut_sites(top))}** "
+                     f"({100 * fs.lut_sites(top) / z['LUT']:.1f}%) | {fmt(top.get('FF', 0))} ({100 * top.get('FF', 0) / z['FF']:.0f}%) | "
+                     f"**{fmt(top.get('DSP', 0))}** ({100 * top.get('DSP', 0) / z['DSP']:.0f}%) | **{bram:g}** "
+                     f"({100 * bram / z['BRAM36']:.1f}%) | Yosys, one netlist |")
     mem_text = ", ".join(f"{p} ({m.name}) {fmt(m.width)} x {fmt(m.depth)}: {m.bram36:g} BRAM36"
                          + (f" (its last {m.tail} entries in LUTRAM)" if m.tail else "") for p, m in mems.items())
     phase_text = "; ".join(f"{ph}: " + ", ".join(f"{n} in {p}" + (f" beats {f}-{f + nb - 1}" if nb < mems[p].beats else "")

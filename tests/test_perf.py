@@ -461,6 +461,11 @@ def test_perf_report_sums_the_activation_buffers(tmp_path, tiny):
         in res.stdout
     units = sum(b for *_r, b, _s in fs.resources(tiny, (REPO_ROOT / "docs" / "RESULTS.md").read_text())[0] if b)
     assert total[0].split("|")[-3].strip().startswith(f"**{units:g}**")
+    # under the sum, the units wired together: rtl/src/backbone.sv's own netlist (its synth row)
+    top = fs.synth_rows((REPO_ROOT / "docs" / "RESULTS.md").read_text(), "tiny")["backbone"]
+    row = [r for r in res.stdout.splitlines() if r.startswith("| **rtl/src/backbone.sv, the units above as one top** |")]
+    assert len(row) == 1 and row[0].split("|")[4].strip().startswith(f"**{top['DSP']}**")
+    assert row[0].split("|")[2].strip().startswith(f"**{fs.lut_sites(top):,}**")
 
 
 def test_shared_array_dsp_by_construction(edge):
